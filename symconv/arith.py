@@ -1,0 +1,220 @@
+"""Integer semantics, written down once.
+
+Sizes and parameters are integers. ``floor(a/b)`` and ``Mod(a, b)`` follow SymPy and Python: the quotient rounds
+toward minus infinity and the remainder has the sign of the divisor. For a positive divisor (a stride, a dilation
+or a constant, which every layer's domain guarantees) Python's ``//`` and ``%``, SymPy's floor and Mod, and Z3's
+``/`` and ``%`` all agree.
+
+This module builds those expressions on the SymPy side and evaluates any engine expression exactly on plain
+Python integers (no floats anywhere, so 10**30 is as exact as 3).
+
+>>> i, s = symbol("i"), symbol("s")
+>>> evaluate(floor_div(i - 7, s), {"i": 3, "s": 2})
+-2
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from fractions import Fraction
+from functools import cache, lru_cache
+from typing import Any
+
+import sympy
+
+from .errors import UnsupportedError
+
+Number = int | Fraction
+Value = int | Fraction | bool
+Env = Mapping[str, int]
+Compiled = Callable[[Env], Value]
+
+
+@cache
+def symbol(name: str) -> sympy.Symbol:
+    """The one integer symbol for `name` (every size and parameter is an integer)."""
+    return sympy.Symbol(name, integer=True)
+
+
+def floor_div(a: sympy.Expr | int, b: sympy.Expr | int) -> sympy.Expr:
+    """floor(a / b), exact; b must be nonzero where it is evaluated."""
+    return sympy.floor(sympy.Rational(1) * a / b)
+
+
+def ceil_div(a: sympy.Expr | int, b: sympy.Expr | int) -> sympy.Expr:
+    """ceil(a / b), exact."""
+    return sympy.ceiling(sympy.Rational(1) * a / b)
+
+
+def mod(a: sympy.Expr | int, b: sympy.Expr | int) -> sympy.Expr:
+    """a mod b with the sign of b (a - b*floor(a/b))."""
+    return sympy.Mod(a, b)
+
+
+@lru_cache(maxsize=4096)
+def quotient_parts(arg: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr]:
+    """(numerator, denominator) of a floor/ceiling argument: floor(arg) = floor(num/den).
+
+    SymPy distributes constant divisors (floor((i - 1)/2) is stored as floor(i/2 - 1/2)); this undoes it.
+    """
+    num, den = arg.as_numer_denom()
+    return sympy.expand(num), sympy.expand(den)
+
+
+def _normal(value: Number) -> Number:
+    if isinstance(value, Fraction) and value.denominator == 1:
+        return value.numerator
+    return value
+
+
+def _const(value: Value) -> Compiled:
+    return lambda env: value
+
+
+def _symbol(name: str) -> Compiled:
+    def get(env: Env) -> Value:
+        try:
+            return env[name]
+        except KeyError:
+            raise UnsupportedError(f"no value for the symbol {name!r}") from None
+
+    return get
+
+
+def _add(parts: list[Compiled]) -> Compiled:
+    def add(env: Env) -> Value:
+        total: Number = 0
+        for part in parts:
+            total += part(env)
+        return _normal(total)
+
+    return add
+
+
+def _mul(parts: list[Compiled]) -> Compiled:
+    def mul(env: Env) -> Value:
+        product: Number = 1
+        for part in parts:
+            product *= part(env)
+        return _normal(product)
+
+    return mul
+
+
+def _pow(base: Compiled, exponent: int) -> Compiled:
+    def power(env: Env) -> Value:
+        b = base(env)
+        if exponent >= 0:
+            return b**exponent
+        return _normal(Fraction(1) / Fraction(b) ** (-exponent))
+
+    return power
+
+
+def _piecewise(pieces: list[tuple[Compiled, Compiled]]) -> Compiled:
+    def piecewise(env: Env) -> Value:
+        for value, condition in pieces:
+            if condition(env):
+                return value(env)
+        raise UnsupportedError("Piecewise with no true condition")
+
+    return piecewise
+
+
+_RELATIONS: dict[type, Callable[[Number, Number], bool]] = {
+    sympy.Eq: lambda a, b: a == b,
+    sympy.Ne: lambda a, b: a != b,
+    sympy.Lt: lambda a, b: a < b,
+    sympy.Le: lambda a, b: a <= b,
+    sympy.Gt: lambda a, b: a > b,
+    sympy.Ge: lambda a, b: a >= b,
+}
+
+
+def _binary(fn: Callable[[Number, Number], Value], a: Compiled, b: Compiled) -> Compiled:
+    return lambda env: fn(a(env), b(env))
+
+
+def _unary(fn: Callable[[Value], Value], a: Compiled) -> Compiled:
+    return lambda env: fn(a(env))
+
+
+def _mod(a: Number, b: Number) -> Number:
+    if b == 0:
+        raise ZeroDivisionError("mod by zero")
+    return _normal(a % b)
+
+
+def _compile(expr: sympy.Basic) -> Compiled:
+    """One closure per node; an unknown node raises instead of guessing."""
+    if expr is sympy.true or expr is sympy.false:
+        return _const(bool(expr))
+    if isinstance(expr, sympy.Integer):
+        return _const(int(expr))
+    if isinstance(expr, sympy.Rational):
+        return _const(Fraction(int(expr.p), int(expr.q)))
+    if isinstance(expr, sympy.Symbol):
+        return _symbol(expr.name)
+    args = [_compile(arg) for arg in expr.args] if not isinstance(expr, sympy.Piecewise) else []
+    if isinstance(expr, sympy.Add):
+        return _add(args)
+    if isinstance(expr, sympy.Mul):
+        return _mul(args)
+    if isinstance(expr, sympy.Pow):
+        exponent = expr.args[1]
+        if not isinstance(exponent, sympy.Integer):
+            raise UnsupportedError(f"non-integer power {expr}")
+        return _pow(args[0], int(exponent))
+    if isinstance(expr, sympy.floor):
+        return _unary(lambda v: math.floor(v), args[0])
+    if isinstance(expr, sympy.ceiling):
+        return _unary(lambda v: math.ceil(v), args[0])
+    if isinstance(expr, sympy.Mod):
+        return _binary(_mod, args[0], args[1])
+    if isinstance(expr, sympy.Min):
+        return lambda env: min(arg(env) for arg in args)
+    if isinstance(expr, sympy.Max):
+        return lambda env: max(arg(env) for arg in args)
+    if isinstance(expr, sympy.Abs):
+        return lambda env: abs(args[0](env))
+    if isinstance(expr, sympy.Piecewise):
+        return _piecewise([(_compile(value), _compile(cond)) for value, cond in expr.args])
+    if type(expr) in _RELATIONS:
+        return _binary(_RELATIONS[type(expr)], args[0], args[1])
+    if isinstance(expr, sympy.And):
+        return lambda env: all(arg(env) for arg in args)
+    if isinstance(expr, sympy.Or):
+        return lambda env: any(arg(env) for arg in args)
+    if isinstance(expr, sympy.Not):
+        return lambda env: not args[0](env)
+    if isinstance(expr, sympy.Implies):
+        return lambda env: (not args[0](env)) or bool(args[1](env))
+    raise UnsupportedError(f"cannot evaluate the node {type(expr).__name__}: {expr}")
+
+
+@lru_cache(maxsize=4096)
+def compile_expr(expr: sympy.Basic) -> Compiled:
+    """A function env -> exact value for `expr`, built once per expression (the hot path does no SymPy work)."""
+    return _compile(expr)
+
+
+def evaluate(expr: sympy.Basic | int, env: Env) -> Value:
+    """`expr` on plain Python integers, exactly; raises ZeroDivisionError where a divisor is 0."""
+    if isinstance(expr, bool | int):
+        return expr
+    return compile_expr(expr)(env)
+
+
+def _relation(kind: type) -> Callable[[Any, Any], sympy.Basic]:
+    def build(a: Any, b: Any) -> sympy.Basic:
+        # Unevaluated: SymPy's assumption queries cost milliseconds per relation and decide nothing that the
+        # integer evaluator or Z3 does not decide exactly.
+        return kind(a, b, evaluate=False)
+
+    return build
+
+
+ge, le, lt, gt, eq, ne = (
+    _relation(kind) for kind in (sympy.Ge, sympy.Le, sympy.Lt, sympy.Gt, sympy.Eq, sympy.Ne)
+)

@@ -1,0 +1,219 @@
+"""The command line: ``symconv shape`` and ``symconv prove``; ``main(argv)`` returns the exit code.
+
+Exit codes: 0 success; 1 a claim refuted or undecided (for a corpus: a theorem that missed its expected
+verdict); 2 bad input, with a message that names what is wrong. Every command takes ``--json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import sympy
+
+from . import __version__
+from .errors import SymconvError
+
+EXIT_OK, EXIT_FALSE, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error to main() (for --json and exit code 2) instead of exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{message}\n{self.format_usage().strip()}")
+
+
+def _integer_or_symbol(text: str) -> int | sympy.Expr:
+    from .arith import symbol
+    from .errors import SpecError
+
+    text = text.strip()
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    if text.isidentifier() and not text.startswith("_"):
+        return symbol(text)
+    raise SpecError(f"--in takes integers or symbol names separated by commas, got {text!r}")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, sympy.Integer):
+        return int(value)
+    if isinstance(value, sympy.Basic):
+        return str(value)
+    return value
+
+
+def cmd_shape(args: argparse.Namespace) -> tuple[int, Any, str]:
+    from .errors import SpecError
+    from .layers import layer
+
+    made = layer(args.spec)
+    parts = [part for part in args.input.split(",")]
+    if not all(part.strip() for part in parts):
+        raise SpecError(f"--in takes sizes separated by commas, got {args.input!r}")
+    sizes = [_integer_or_symbol(part) for part in parts]
+    output = made.output_size(tuple(sizes) if len(sizes) > 1 else sizes[0])
+    data = {"output": _jsonable(output)}
+    text = ", ".join(str(o) for o in output) if isinstance(output, tuple) else str(output)
+    return EXIT_OK, data, text
+
+
+def _targets(args: argparse.Namespace) -> list:
+    from .errors import SpecError
+    from .theorem import Theorem, find, load
+
+    theorems: list[Theorem] = []
+    ids: list[str] = []
+    for target in args.targets:
+        path = Path(target)
+        if path.exists():
+            theorems += load(path)
+        elif path.suffix == ".toml" or os.sep in target:
+            raise SpecError(f"no such theorem file or directory: {target}")
+        else:
+            ids.append(target)
+    if ids:
+        corpus_dir = Path(os.environ.get("SYMCONV_PROOFS", "proofs"))
+        if not corpus_dir.is_dir():
+            raise SpecError(
+                f"theorem id(s) {', '.join(ids)} given but no corpus directory {corpus_dir} to look in"
+            )
+        theorems += find(ids, load(corpus_dir))
+    if args.claim is not None:
+        theorems.append(Theorem(id="claim", claim=args.claim, given=tuple(args.given), origin="--claim"))
+        theorems[-1].statement()
+    elif args.given:
+        raise SpecError("--given needs a --claim to go with it")
+    if not theorems and not args.targets:
+        default = Path("proofs")
+        if not default.is_dir():
+            raise SpecError("nothing to prove: give theorem files, a directory, ids, or --claim")
+        theorems = load(default)
+    return theorems
+
+
+def _verdict_line(theorem: Any, result: Any, width: int) -> str:
+    ms = f"{result.seconds * 1000:8.1f} ms"
+    if result.status == "proved":
+        detail = result.scope
+    elif result.status == "refuted":
+        cex = ", ".join(f"{k} = {v}" for k, v in result.counterexample.items())
+        detail = f"{cex}: {result.reason}"
+    else:
+        detail = result.reason
+    mark = "" if result.status == theorem.expect else f"  [MISSED: expected {theorem.expect}]"
+    return f"{theorem.id:<{width}}  {result.status:<8} {ms}  {detail}{mark}"
+
+
+def cmd_prove(args: argparse.Namespace) -> tuple[int, Any, str]:
+    from .errors import SpecError
+
+    if args.bound is not None and args.bound < 1:
+        raise SpecError(f"--bound must be a positive integer, got {args.bound}")
+    if args.timeout <= 0:
+        raise SpecError(f"--timeout must be a positive number of seconds, got {args.timeout}")
+    theorems = _targets(args)
+    rows, lines, missed = [], [], 0
+    width = max((len(theorem.id) for theorem in theorems), default=0)
+    for theorem in theorems:
+        result = theorem.check(bound=args.bound, timeout_ms=int(args.timeout * 1000))
+        missed += result.status != theorem.expect
+        rows.append(
+            {
+                "id": theorem.id,
+                "title": theorem.title,
+                "status": result.status,
+                "expect": theorem.expect,
+                "scope": getattr(result, "scope", None),
+                "counterexample": getattr(result, "counterexample", None),
+                "reason": getattr(result, "reason", None) or None,
+                "seconds": round(result.seconds, 6),
+            }
+        )
+        lines.append(_verdict_line(theorem, result, width))
+    total = len(theorems)
+    summary = f"{total} theorem(s): {total - missed} reached their expected verdict, {missed} missed"
+    lines.append(summary)
+    data = {"theorems": rows, "summary": {"total": total, "missed": missed}}
+    return (EXIT_FALSE if missed else EXIT_OK), data, "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="symconv", description="Convolution arithmetic: exact formulas, solutions and proofs."
+    )
+    parser.add_argument("--version", action="version", version=f"symconv {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    shape = commands.add_parser("shape", help="output size of a layer for an input size")
+    shape.add_argument("spec", metavar="SPEC", help='a layer spec, e.g. "conv(k=3, s=2, p=1)"')
+    shape.add_argument(
+        "--in",
+        dest="input",
+        required=True,
+        metavar="N[,N...]",
+        help="input size per spatial axis (an integer, or a symbol for a formula)",
+    )
+    shape.add_argument("--json", action="store_true", help="print JSON")
+    shape.set_defaults(run=cmd_shape)
+
+    prove = commands.add_parser("prove", help="prove theorem files, ids or an ad-hoc claim")
+    prove.add_argument(
+        "targets",
+        nargs="*",
+        metavar="FILE|DIR|ID",
+        help="theorem files, directories of them, or ids in ./proofs (default: ./proofs)",
+    )
+    prove.add_argument("--given", action="append", default=[], metavar="C", help="a condition (repeatable)")
+    prove.add_argument("--claim", metavar="C", help="an ad-hoc claim to prove under the --given conditions")
+    prove.add_argument(
+        "--bound",
+        type=int,
+        metavar="N",
+        help="prove over the box |x| <= N only (default: unbounded, box as a stated fallback)",
+    )
+    prove.add_argument(
+        "--timeout", type=float, default=10.0, metavar="SECONDS", help="per-query solver timeout (default 10)"
+    )
+    prove.add_argument("--json", action="store_true", help="print JSON")
+    prove.set_defaults(run=cmd_prove)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit code (tests call this in-process)."""
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    wants_json = "--json" in argv
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return EXIT_BAD_INPUT
+        code, data, text = args.run(args)
+    except (SymconvError, _UsageError) as error:
+        message = str(error)
+        if wants_json:
+            print(json.dumps({"error": message.splitlines()[0]}))
+        print(f"symconv: error: {message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(json.dumps(data) if args.json else text)
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
