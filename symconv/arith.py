@@ -140,6 +140,10 @@ def _unary(fn: Callable[[Value], Value], a: Compiled) -> Compiled:
     return lambda env: fn(a(env))
 
 
+def _abs(value: Value) -> Value:
+    return -value if value < 0 else value
+
+
 def _mod(a: Number, b: Number) -> Number:
     if b == 0:
         raise ZeroDivisionError("mod by zero")
@@ -177,7 +181,7 @@ def _compile(expr: sympy.Basic) -> Compiled:
     if isinstance(expr, sympy.Max):
         return lambda env: max(arg(env) for arg in args)
     if isinstance(expr, sympy.Abs):
-        return lambda env: abs(args[0](env))
+        return _unary(_abs, args[0])
     if isinstance(expr, sympy.Piecewise):
         return _piecewise([(_compile(value), _compile(cond)) for value, cond in expr.args])
     if type(expr) in _RELATIONS:

@@ -6,7 +6,7 @@ comparisons, and, or, not, and layer calls such as ``conv(k=3, s=2, p=1)(i)``. A
 that names it.
 
 >>> parse_expression("floor((i + 2*p - k) / s) + 1")
-floor((i + 2*p - k)/s) + 1
+floor((i - k + 2*p)/s) + 1
 >>> parse_spec("torch.maxpool(k=3, s=2, ceil=true)").framework
 'torch'
 """
