@@ -150,6 +150,21 @@ def _mod(a: Number, b: Number) -> Number:
     return _normal(a % b)
 
 
+def _rounded(expr: sympy.Basic) -> Compiled:
+    """floor/ceiling as one integer division of polynomial parts: no Fraction on the hot path."""
+    num, den = quotient_parts(expr.args[0])
+    top, bottom = _compile(num), _compile(den)
+    if isinstance(expr, sympy.floor):
+        return lambda env: _exact_floor(top(env), bottom(env))
+    return lambda env: -_exact_floor(-top(env), bottom(env))
+
+
+def _exact_floor(num: Value, den: Value) -> int:
+    if isinstance(num, int) and isinstance(den, int):
+        return num // den
+    return math.floor(Fraction(num) / Fraction(den))
+
+
 def _compile(expr: sympy.Basic) -> Compiled:
     """One closure per node; an unknown node raises instead of guessing."""
     if expr is sympy.true or expr is sympy.false:
@@ -160,6 +175,8 @@ def _compile(expr: sympy.Basic) -> Compiled:
         return _const(Fraction(int(expr.p), int(expr.q)))
     if isinstance(expr, sympy.Symbol):
         return _symbol(expr.name)
+    if isinstance(expr, sympy.floor | sympy.ceiling):
+        return _rounded(expr)
     args = [_compile(arg) for arg in expr.args] if not isinstance(expr, sympy.Piecewise) else []
     if isinstance(expr, sympy.Add):
         return _add(args)
@@ -170,10 +187,6 @@ def _compile(expr: sympy.Basic) -> Compiled:
         if not isinstance(exponent, sympy.Integer):
             raise UnsupportedError(f"non-integer power {expr}")
         return _pow(args[0], int(exponent))
-    if isinstance(expr, sympy.floor):
-        return _unary(lambda v: math.floor(v), args[0])
-    if isinstance(expr, sympy.ceiling):
-        return _unary(lambda v: math.ceil(v), args[0])
     if isinstance(expr, sympy.Mod):
         return _binary(_mod, args[0], args[1])
     if isinstance(expr, sympy.Min):

@@ -152,6 +152,81 @@ def cmd_prove(args: argparse.Namespace) -> tuple[int, Any, str]:
     return (EXIT_FALSE if missed else EXIT_OK), data, "\n".join(lines)
 
 
+def _size_argument(text: str | None, flag: str) -> int | str | None:
+    """--in/--out: an integer, '?' or an expression (kept symbolic)."""
+    from .errors import SpecError
+    from .parse import parse_expression
+
+    if text is None:
+        return None
+    text = text.strip()
+    if text == "?":
+        return "?"
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        parse_expression(text)
+    except SpecError as error:
+        raise SpecError(f"{flag} takes an integer, ? or an expression: {error}") from None
+    return text
+
+
+def _assignments(items: Sequence[str], flag: str) -> dict[str, int]:
+    from .errors import SpecError
+
+    out: dict[str, int] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        try:
+            number = int(value)
+        except ValueError:
+            number = None
+        if not sep or not name.isidentifier() or number is None:
+            raise SpecError(f"{flag} takes NAME=INTEGER, got {item!r}")
+        out[name] = number
+    return out
+
+
+def cmd_solve(args: argparse.Namespace) -> tuple[int, Any, str]:
+    from .errors import SpecError
+    from .solve import solve_spec
+
+    if args.limit < 1:
+        raise SpecError(f"--limit must be a positive integer, got {args.limit}")
+    answer = solve_spec(
+        args.spec,
+        i=_size_argument(args.input, "--in") if args.input is not None else "?",
+        o=_size_argument(args.output, "--out") if args.output is not None else "?",
+        where=args.where,
+        maxima=_assignments(args.max, "--max"),
+        minima=_assignments(args.min, "--min"),
+        limit=args.limit,
+        minimize=args.minimize,
+        maximize=args.maximize,
+    )
+    data = answer.to_json()
+    lines = [f"unknowns: {', '.join(answer.unknowns)}"]
+    if answer.formula is not None:
+        f = answer.formula
+        lines.append(f"{f['unknown']} from {f['min'] or '-oo'} to {f['max'] or 'oo'}")
+        lines.append(f"assuming {', '.join(f['assuming']) or 'nothing'}; checked by Z3: {f['verified']}")
+    for solution in answer.solutions:
+        lines.append(", ".join(f"{k} = {v}" for k, v in solution.items()))
+    if answer.formula is None:
+        if not answer.complete:
+            for item in answer.sets:
+                lines.append("set: " + json.dumps(item))
+        count = "infinitely many" if answer.count is None else str(answer.count)
+        state = "all listed" if answer.complete else f"{len(answer.solutions)} listed"
+        lines.append(f"{count} solution(s), {state}")
+    if answer.objective is not None:
+        lines.append(f"optimum: {json.dumps(answer.objective)}")
+    return EXIT_OK, data, "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="symconv", description="Convolution arithmetic: exact formulas, solutions and proofs."
@@ -170,6 +245,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     shape.add_argument("--json", action="store_true", help="print JSON")
     shape.set_defaults(run=cmd_shape)
+
+    solve = commands.add_parser("solve", help="solve for unknown parameters (marked ?) and sizes")
+    solve.add_argument("spec", metavar="SPEC", help='a layer spec with unknowns, e.g. "conv(k=?, s=2, p=?)"')
+    solve.add_argument("--in", dest="input", metavar="N|?|EXPR", help="input size (default ?: unknown)")
+    solve.add_argument("--out", dest="output", metavar="M|?|EXPR", help="output size (default ?: unknown)")
+    solve.add_argument(
+        "--where", action="append", default=[], metavar="C", help="an extra condition (repeatable)"
+    )
+    solve.add_argument(
+        "--max", action="append", default=[], metavar="NAME=N", help="upper bound for an unknown"
+    )
+    solve.add_argument(
+        "--min", action="append", default=[], metavar="NAME=N", help="lower bound for an unknown"
+    )
+    objective = solve.add_mutually_exclusive_group()
+    objective.add_argument("--minimize", metavar="NAME", help="report the solution with the least NAME")
+    objective.add_argument("--maximize", metavar="NAME", help="report the solution with the greatest NAME")
+    solve.add_argument(
+        "--limit", type=int, default=100, metavar="N", help="list at most N solutions (default 100)"
+    )
+    solve.add_argument("--json", action="store_true", help="print JSON")
+    solve.set_defaults(run=cmd_solve)
 
     prove = commands.add_parser("prove", help="prove theorem files, ids or an ad-hoc claim")
     prove.add_argument(

@@ -75,6 +75,11 @@ class Layer:
         checks = [(compile_expr(c), rule) for c, rule in self.conditions(INPUT)]
         return output, checks
 
+    @cached_property
+    def _symbolic_parameters(self) -> frozenset[str]:
+        expressions = [self.output_expr(INPUT), *(condition for condition, _ in self.conditions(INPUT))]
+        return frozenset(s.name for e in expressions for s in e.free_symbols) - {"i"}
+
     def _size(self, i: int, env: dict[str, int]) -> int:
         output, checks = self._compiled
         env = {**env, "i": i}
@@ -97,7 +102,7 @@ class Layer:
         if isinstance(i, tuple | list):
             return tuple(self.output_size(axis, **values) for axis in i)
         if isinstance(i, int):
-            free = {s.name for s in self.output_expr(INPUT).free_symbols} - {"i"} - set(values)
+            free = self._symbolic_parameters - set(values)
             if free:
                 names = ", ".join(sorted(free))
                 raise SpecError(f"no value for the symbolic parameter(s) {names} in {self.spec}")

@@ -1,0 +1,298 @@
+"""Benchmark: proving proofs/paper.toml against checking the same claims by exhaustive enumeration.
+
+What it measures:
+
+1. Cold CLI: ``python -m symconv prove proofs/paper.toml --json`` in fresh processes (interpreter start, imports,
+   parsing and every proof). Targets from the issue: wall time at most 2 s (judged on the median run) and a
+   per-theorem median of at most 20 ms (each theorem's median "seconds" over the runs, then the median over
+   the theorems).
+2. Warm proofs: every theorem's ``check()`` in this process after a warm-up run, median of several repeats.
+3. Enumeration: each "proved" theorem checked on plain integers at every assignment of its free variables in
+   a box (i in [1, N]; k, s, p, d and any other variable in the fixed ranges of BOX), with the definitions
+   computed in order; where the givens hold, every layer domain (obligation) and the claim must hold.
+   Boxes above N = 256 (and --quick) enumerate only the theorems with at most 4 free variables, to keep the
+   run near a minute and a half; the box table shows that subset at every N so its rows compare.
+   "refuted" theorems are not in the totals: their enumeration stops at its first counterexample, found box
+   by box, and is reported separately as a check that enumeration and prover agree.
+
+How to read it: a proof is unbounded, so one proof covers every box and its cost is the same in every row,
+while enumeration grows with N (linearly here, since only i grows). The ratio enumeration/proof is how many
+times more the brute-force check costs than the proof; it should grow with the box. The script exits 1 if a
+target fails or if enumeration disagrees with an expected verdict.
+
+Run from the repository root: ``python benchmarks/prove.py``; ``--quick`` is a smoke test of a few seconds
+(N = 64 only, one cold run, one warm repeat, the theorems with at most 4 free variables).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import sympy
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from symconv.arith import Compiled, compile_expr  # noqa: E402
+from symconv.theorem import Theorem, load  # noqa: E402
+
+PAPER = "proofs/paper.toml"
+WALL_TARGET_S = 2.0
+MEDIAN_TARGET_MS = 20.0
+BOXES = (64, 256, 1024)
+# Ranges of every variable but i (inclusive); a variable not named here takes OTHER.
+BOX = {"k": (1, 7), "s": (1, 4), "p": (0, 3), "d": (1, 3)}
+OTHER = (0, 7)
+# Enumeration in Python costs tens of microseconds an assignment, so the boxes above ALL_UP_TO (and --quick)
+# enumerate only the theorems with at most SMALL_VARIABLES free variables: the run stays near a minute and a
+# half instead of three.
+ALL_UP_TO = 256
+SMALL_VARIABLES = 4
+
+
+@dataclass(frozen=True)
+class CompiledTheorem:
+    """A theorem compiled for enumeration; `early` givens use free variables only, so they run first."""
+
+    variables: tuple[str, ...]
+    early: tuple[Compiled, ...]
+    definitions: tuple[tuple[str, Compiled], ...]
+    late: tuple[Compiled, ...]
+    goal: tuple[Compiled, ...]
+
+
+@dataclass(frozen=True)
+class Enumeration:
+    assignments: int
+    meeting_givens: int
+    counterexample: dict[str, int] | None
+    seconds: float
+
+
+def compile_theorem(theorem: Theorem) -> CompiledTheorem:
+    statement = theorem.statement()
+    defined = {name for name, _ in statement.definitions}
+    expressions = [
+        statement.claim,
+        *statement.given,
+        *(condition for condition, _ in statement.obligations),
+        *(value for _, value in statement.definitions),
+    ]
+    free = sorted({symbol.name for expr in expressions for symbol in expr.free_symbols} - defined)
+
+    def uses_definitions(condition: sympy.Basic) -> bool:
+        return any(symbol.name in defined for symbol in condition.free_symbols)
+
+    return CompiledTheorem(
+        variables=tuple(free),
+        early=tuple(compile_expr(g) for g in statement.given if not uses_definitions(g)),
+        definitions=tuple((name, compile_expr(value)) for name, value in statement.definitions),
+        late=tuple(compile_expr(g) for g in statement.given if uses_definitions(g)),
+        goal=(
+            *(compile_expr(condition) for condition, _ in statement.obligations),
+            compile_expr(statement.claim),
+        ),
+    )
+
+
+def all_hold(conditions: Sequence[Compiled], env: dict[str, int]) -> bool:
+    """Every condition true at `env`; a division by zero makes a condition false (as in the prover)."""
+    try:
+        return all(condition(env) for condition in conditions)
+    except ZeroDivisionError:
+        return False
+
+
+def box_ranges(variables: Sequence[str], n: int) -> list[range]:
+    bounds = {"i": (1, n), **BOX}
+    return [range(low, high + 1) for low, high in (bounds.get(name, OTHER) for name in variables)]
+
+
+def enumerate_box(compiled: CompiledTheorem, n: int, *, stop_at_first: bool) -> Enumeration:
+    """Check the theorem at every assignment in the box of size `n`; a definition that divides by zero where
+    the givens hold is a counterexample, as the prover reports it."""
+    start = time.perf_counter()
+    assignments = meeting = 0
+    counterexample: dict[str, int] | None = None
+    for values in itertools.product(*box_ranges(compiled.variables, n)):
+        assignments += 1
+        env = dict(zip(compiled.variables, values, strict=True))
+        if not all_hold(compiled.early, env):
+            continue
+        try:
+            for name, value in compiled.definitions:
+                env[name] = value(env)  # type: ignore[assignment]
+        except ZeroDivisionError:
+            holds = False
+        else:
+            if not all_hold(compiled.late, env):
+                continue
+            holds = all_hold(compiled.goal, env)
+        meeting += 1
+        if not holds and counterexample is None:
+            counterexample = dict(zip(compiled.variables, values, strict=True))
+            if stop_at_first:
+                break
+    return Enumeration(assignments, meeting, counterexample, time.perf_counter() - start)
+
+
+def proof_medians(theorems: Sequence[Theorem], repeats: int) -> dict[str, float]:
+    """Median seconds of each theorem's proof, in this process, after one warm-up round (imports, caches)."""
+    for theorem in theorems:
+        result = theorem.check()
+        if result.status != theorem.expect:
+            raise SystemExit(f"{theorem.id}: the prover says {result.status}, expected {theorem.expect}")
+    times: dict[str, list[float]] = {theorem.id: [] for theorem in theorems}
+    for _ in range(repeats):
+        for theorem in theorems:
+            times[theorem.id].append(theorem.check().seconds)
+    return {ident: statistics.median(seconds) for ident, seconds in times.items()}
+
+
+def cold_cli(runs: int) -> tuple[list[float], dict[str, float]]:
+    """Wall seconds of each fresh `symconv prove` process, and each theorem's median reported seconds."""
+    walls: list[float] = []
+    seconds: dict[str, list[float]] = {}
+    command = [sys.executable, "-m", "symconv", "prove", PAPER, "--json"]
+    for _ in range(runs):
+        start = time.perf_counter()
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+        walls.append(time.perf_counter() - start)
+        if done.returncode != 0:
+            raise SystemExit(f"{' '.join(command)} exited {done.returncode}:\n{done.stdout}{done.stderr}")
+        for row in json.loads(done.stdout)["theorems"]:
+            seconds.setdefault(row["id"], []).append(row["seconds"])
+    return walls, {ident: statistics.median(values) for ident, values in seconds.items()}
+
+
+def verdict(passed: bool) -> str:
+    return "PASS" if passed else "FAIL"
+
+
+def print_boxes(
+    label: str,
+    theorems: Sequence[Theorem],
+    boxes: Sequence[int],
+    enumerations: dict[tuple[str, int], Enumeration],
+    proofs: dict[str, float],
+) -> None:
+    """One row per box: enumeration totals over `theorems` against the total of their proofs."""
+    proof_total = sum(proofs[theorem.id] for theorem in theorems)
+    print(f"  {label}")
+    for n in boxes:
+        results = [enumerations[theorem.id, n] for theorem in theorems]
+        total = sum(result.seconds for result in results)
+        print(
+            f"    {'i <= ' + str(n):<10}  {sum(r.assignments for r in results):>11,}"
+            f"  {sum(r.meeting_givens for r in results):>11,}  {total:9.3f} s  {proof_total:6.3f} s"
+            f"  {total / proof_total:7.1f}x"
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke test: N = 64, one cold run, the small theorems only"
+    )
+    args = parser.parse_args(argv)
+    boxes = BOXES[:1] if args.quick else BOXES
+    runs = repeats = 1 if args.quick else 5
+
+    theorems = load(ROOT / PAPER)
+    width = max(len(theorem.id) for theorem in theorems)
+    ok = True
+
+    walls, cli_medians = cold_cli(runs)
+    wall = statistics.median(walls)
+    per_theorem = statistics.median(cli_medians.values())
+    ok &= wall <= WALL_TARGET_S and per_theorem * 1000 <= MEDIAN_TARGET_MS
+    print(
+        f"Cold CLI: python -m symconv prove {PAPER} --json, {runs} fresh process(es), {len(theorems)} theorems"
+    )
+    print(
+        f"  wall time           min {min(walls):.3f} s  median {wall:.3f} s  max {max(walls):.3f} s"
+        f"   target median <= {WALL_TARGET_S:.0f} s: {verdict(wall <= WALL_TARGET_S)}"
+    )
+    print(
+        f"  per-theorem median  {per_theorem * 1000:.1f} ms"
+        f"   target <= {MEDIAN_TARGET_MS:.0f} ms: {verdict(per_theorem * 1000 <= MEDIAN_TARGET_MS)}"
+    )
+
+    proofs = proof_medians(theorems, repeats)
+    compiled = {theorem.id: compile_theorem(theorem) for theorem in theorems}
+    proved = [theorem for theorem in theorems if theorem.expect == "proved"]
+    refuted = [theorem for theorem in theorems if theorem.expect == "refuted"]
+    small = [theorem for theorem in proved if len(compiled[theorem.id].variables) <= SMALL_VARIABLES]
+    plan = {n: proved if n <= ALL_UP_TO and not args.quick else small for n in boxes}
+    enumerations = {
+        (theorem.id, n): enumerate_box(compiled[theorem.id], n, stop_at_first=False)
+        for n in boxes
+        for theorem in plan[n]
+    }
+
+    print(f"\nProved theorems: proof median over {repeats} warm run(s) in-process, the cold CLI's median,")
+    print("and exhaustive enumeration per box ('-': not enumerated at that size, see the box table)")
+    header = "".join(f"  {'enum N=' + str(n):>12}" for n in boxes)
+    print(f"  {'theorem':<{width}}  {'variables':<11}  {'proof':>8}  {'CLI':>8}{header}")
+    for theorem in proved:
+        enums = "".join(
+            f"  {enumerations[theorem.id, n].seconds * 1000:9.1f} ms"
+            if (theorem.id, n) in enumerations
+            else f"  {'-':>12}"
+            for n in boxes
+        )
+        print(
+            f"  {theorem.id:<{width}}  {','.join(compiled[theorem.id].variables):<11}"
+            f"  {proofs[theorem.id] * 1000:5.1f} ms  {cli_medians[theorem.id] * 1000:5.1f} ms{enums}"
+        )
+    disagree = [key for key, result in enumerations.items() if result.counterexample is not None]
+    for ident, n in disagree:
+        print(f"  DISAGREE: {ident} is proved but fails at {enumerations[ident, n].counterexample} (N={n})")
+    ok &= not disagree
+
+    print("\nRefuted theorems (not in the totals): enumeration up to the first counterexample, box by box")
+    for theorem in refuted:
+        for n in boxes:
+            found = enumerate_box(compiled[theorem.id], n, stop_at_first=True)
+            if found.counterexample is not None:
+                break
+        shown = f"at {found.counterexample} (N={n})" if found.counterexample else "none in any box: DISAGREE"
+        ok &= found.counterexample is not None
+        print(
+            f"  {theorem.id:<{width}}  proof {proofs[theorem.id] * 1000:5.1f} ms"
+            f"  CLI {cli_medians[theorem.id] * 1000:5.1f} ms  enumeration {found.seconds * 1000:7.2f} ms,"
+            f" counterexample {shown}"
+        )
+
+    ranges = ", ".join(f"{name} in [{low}, {high}]" for name, (low, high) in BOX.items())
+    print(f"\nPer box ({ranges}, any other variable in [{OTHER[0]}, {OTHER[1]}]);")
+    print("the proofs are unbounded, so the same proofs cover every box and their total is one figure")
+    print(
+        f"    {'box':<10}  {'assignments':>11}  {'meet givens':>11}  {'enumeration':>11}"
+        f"  {'proof':>8}  {'enum/proof':>8}"
+    )
+    full = [n for n in boxes if plan[n] is proved]
+    if full:
+        print_boxes(f"all {len(proved)} proved theorems", proved, full, enumerations, proofs)
+    print_boxes(
+        f"the {len(small)} proved theorems with at most {SMALL_VARIABLES} free variables"
+        f" (the only ones enumerated at N > {ALL_UP_TO}{' and in --quick' if args.quick else ''})",
+        small,
+        boxes,
+        enumerations,
+        proofs,
+    )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

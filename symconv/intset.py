@@ -1,0 +1,241 @@
+"""Sets of integers as finite unions of periodic intervals: {x in [lo, hi] : x mod period in residues}.
+
+The solver's answers live here: an interval with an open end (None) where there is no bound, a residue class
+where a constraint such as ``k % 2 == 1`` holds, a union where a condition has an ``or``. Members are never
+enumerated to build a set; they are listed only on request, up to a limit.
+
+>>> odd = Piece(1, None, 2, (1,))
+>>> IntSet((odd,)).intersect(IntSet.interval(None, 7)).members(10)
+[1, 3, 5, 7]
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+MAX_PERIOD = 1_000_000
+
+
+@dataclass(frozen=True)
+class Piece:
+    """{x : lo <= x <= hi, x mod period in residues}; lo or hi None means no bound on that side."""
+
+    lo: int | None
+    hi: int | None
+    period: int = 1
+    residues: tuple[int, ...] = (0,)
+
+    def is_empty(self) -> bool:
+        if not self.residues:
+            return True
+        if self.lo is not None and self.hi is not None:
+            if self.lo > self.hi:
+                return True
+            if self.hi - self.lo + 1 < self.period:
+                return self.first() is None
+        return False
+
+    def first(self) -> int | None:
+        """The least member (None when there is none or no lower bound)."""
+        if self.lo is None or not self.residues:
+            return None
+        best = None
+        for r in self.residues:
+            x = self.lo + (r - self.lo) % self.period
+            if (self.hi is None or x <= self.hi) and (best is None or x < best):
+                best = x
+        return best
+
+    def last(self) -> int | None:
+        if self.hi is None or not self.residues:
+            return None
+        best = None
+        for r in self.residues:
+            x = self.hi - (self.hi - r) % self.period
+            if (self.lo is None or x >= self.lo) and (best is None or x > best):
+                best = x
+        return best
+
+    def tight(self) -> Piece:
+        """The same set with lo and hi moved onto members."""
+        if self.is_empty():
+            return EMPTY_PIECE
+        lo = self.first() if self.lo is not None else None
+        hi = self.last() if self.hi is not None else None
+        return Piece(lo, hi, self.period, self.residues)
+
+    def count(self) -> int | None:
+        if self.is_empty():
+            return 0
+        if self.lo is None or self.hi is None:
+            return None
+        return sum((self.hi - r) // self.period - (self.lo - 1 - r) // self.period for r in self.residues)
+
+    def __iter__(self) -> Iterator[int]:
+        start = self.first()
+        if start is None:
+            if self.lo is None and not self.is_empty():
+                raise ValueError("a set with no lower bound cannot be listed from its least member")
+            return
+        base = start - start % self.period
+        while True:
+            for r in self.residues:
+                x = base + r
+                if x < start:
+                    continue
+                if self.hi is not None and x > self.hi:
+                    return
+                yield x
+            base += self.period
+
+
+EMPTY_PIECE = Piece(1, 0)
+
+
+def _lcm(a: int, b: int) -> int:
+    return a * b // math.gcd(a, b)
+
+
+def _max(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _min(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _meet(a: Piece, b: Piece) -> Piece:
+    period = _lcm(a.period, b.period)
+    if period > MAX_PERIOD:
+        raise OverflowError(f"combined period {period} is too large")
+    ra, rb = set(a.residues), set(b.residues)
+    residues = tuple(r for r in range(period) if r % a.period in ra and r % b.period in rb)
+    return Piece(_max(a.lo, b.lo), _min(a.hi, b.hi), period, residues).tight()
+
+
+@dataclass(frozen=True)
+class IntSet:
+    """A finite union of pieces (they may overlap; members() removes repeats)."""
+
+    pieces: tuple[Piece, ...]
+
+    @staticmethod
+    def interval(lo: int | None, hi: int | None) -> IntSet:
+        return IntSet((Piece(lo, hi),)).normal()
+
+    @staticmethod
+    def everything() -> IntSet:
+        return IntSet((Piece(None, None),))
+
+    @staticmethod
+    def nothing() -> IntSet:
+        return IntSet(())
+
+    @staticmethod
+    def residue_class(period: int, residues: tuple[int, ...]) -> IntSet:
+        return IntSet((Piece(None, None, period, tuple(sorted(set(residues)))),)).normal()
+
+    def normal(self) -> IntSet:
+        pieces = [p.tight() for p in self.pieces if not p.is_empty()]
+        plain = sorted((p for p in pieces if p.period == 1), key=lambda p: (p.lo is not None, p.lo or 0))
+        merged: list[Piece] = []
+        for piece in plain:
+            # Overlapping or adjacent intervals become one.
+            if merged and (merged[-1].hi is None or piece.lo is None or piece.lo <= merged[-1].hi + 1):
+                last = merged[-1]
+                hi = None if last.hi is None or piece.hi is None else max(last.hi, piece.hi)
+                merged[-1] = Piece(last.lo, hi)
+            else:
+                merged.append(piece)
+        return IntSet(tuple(dict.fromkeys(merged + [p for p in pieces if p.period != 1])))
+
+    def is_empty(self) -> bool:
+        return not self.pieces
+
+    def intersect(self, other: IntSet) -> IntSet:
+        return IntSet(tuple(_meet(a, b) for a in self.pieces for b in other.pieces)).normal()
+
+    def union(self, other: IntSet) -> IntSet:
+        return IntSet(self.pieces + other.pieces).normal()
+
+    def complement(self) -> IntSet:
+        result = IntSet.everything()
+        for piece in self.pieces:
+            outside = []
+            if piece.lo is not None:
+                outside.append(Piece(None, piece.lo - 1))
+            if piece.hi is not None:
+                outside.append(Piece(piece.hi + 1, None))
+            others = tuple(r for r in range(piece.period) if r not in piece.residues)
+            if others:
+                outside.append(Piece(piece.lo, piece.hi, piece.period, others))
+            result = result.intersect(IntSet(tuple(outside)).normal())
+        return result
+
+    @property
+    def lo(self) -> int | None:
+        """The least member; None when unbounded below or empty."""
+        firsts = [p.first() for p in self.pieces]
+        return (
+            None if not firsts or any(f is None for f in firsts) else min(f for f in firsts if f is not None)
+        )
+
+    @property
+    def hi(self) -> int | None:
+        lasts = [p.last() for p in self.pieces]
+        return None if not lasts or any(x is None for x in lasts) else max(x for x in lasts if x is not None)
+
+    def bounded(self) -> bool:
+        return all(p.lo is not None and p.hi is not None for p in self.pieces)
+
+    def bounded_below(self) -> bool:
+        return all(p.lo is not None for p in self.pieces)
+
+    def count(self) -> int | None:
+        """Exact number of members, None when infinite."""
+        if not self.bounded():
+            return None
+        if len(self.pieces) == 1:
+            return self.pieces[0].count()
+        disjoint = all(
+            _meet(a, b).is_empty() for n, a in enumerate(self.pieces) for b in self.pieces[n + 1 :]
+        )
+        if disjoint:
+            return sum(p.count() or 0 for p in self.pieces)
+        return sum(1 for _ in self.iterate())
+
+    def iterate(self) -> Iterator[int]:
+        """Members in increasing order, without repeats (the set must be bounded below)."""
+        previous = None
+        for x in heapq.merge(*self.pieces):
+            if x != previous:
+                yield x
+                previous = x
+
+    def members(self, limit: int) -> list[int]:
+        """Up to `limit` least members."""
+        out: list[int] = []
+        for x in self.iterate():
+            if len(out) >= limit:
+                break
+            out.append(x)
+        return out
+
+    def __contains__(self, x: int) -> bool:
+        return any(
+            (p.lo is None or x >= p.lo) and (p.hi is None or x <= p.hi) and x % p.period in p.residues
+            for p in self.pieces
+        )
+
+    def describe(self) -> list[dict[str, object]]:
+        """JSON-ready pieces: from/to (None for an open end), and period/residues when not every integer."""
+        out: list[dict[str, object]] = []
+        for p in self.pieces:
+            item: dict[str, object] = {"from": p.lo, "to": p.hi}
+            if p.period > 1:
+                item.update(period=p.period, residues=list(p.residues))
+            out.append(item)
+        return out

@@ -1,0 +1,593 @@
+"""Solve for unknown parameters: closed-form inversion of the floor equations into integer sets.
+
+One unknown x: every condition (the output equation, the layer's domain, --where constraints, bounds) is
+turned into a set of integers without enumerating x. A relation affine in x is a half-line; ``c*floor((a*x +
+b)/D) + r`` (x in the numerator) becomes a half-line on a*x + b, since floor(A/D) = F iff D*F <= A <= D*F + D - 1
+for D > 0; ``c*floor(N/x) + r`` (x the divisor, a stride) becomes linear constraints on each side of 0;
+``Mod(a*x + b, m)`` becomes a residue class; and, or, not become union, intersection, complement. A Piecewise
+(ceil-mode pooling) is split into its branches. Only a relation of none of these forms is checked member by
+member, and only on a finite set that the other conditions already bound. So a query costs the same for
+i = 10 and i = 10**12.
+
+Several unknowns: all but one are enumerated over their bounds (from --max or from the conditions that bound
+them alone), and the last is solved in closed form for each, from a plan compiled once.
+
+>>> answer = solve_spec("conv(k=3, s=2, p=1)", i="?", o=112)
+>>> [s["i"] for s in answer.solutions], answer.complete
+([223, 224], True)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import sympy
+
+from .arith import compile_expr, eq, ge, le, quotient_parts, symbol
+from .errors import SpecError
+from .intset import MAX_PERIOD, IntSet, Piece
+from .layers import Layer, layer
+from .parse import parse_condition, parse_expression
+
+Env = Mapping[str, int]
+MAX_FILTER = 100_000
+DEFAULT_LIMIT = 100
+MAX_COMBINATIONS = 1_000_000
+_RELATIONS = {sympy.Ge: ">=", sympy.Gt: ">", sympy.Le: "<=", sympy.Lt: "<", sympy.Eq: "==", sympy.Ne: "!="}
+
+
+class Unsolvable(Exception):
+    """A relation the closed form does not cover, on a set too large to check member by member."""
+
+
+def _half_line(alpha: Any, beta: Any, strict: bool = False) -> IntSet:
+    """{x : alpha*x + beta >= 0}, or > 0 when strict; exact for rational alpha and beta."""
+    if alpha == 0:
+        return IntSet.everything() if (beta > 0 if strict else beta >= 0) else IntSet.nothing()
+    bound = Fraction(-beta) / Fraction(alpha)
+    if alpha > 0:
+        return IntSet.interval(math.floor(bound) + 1 if strict else math.ceil(bound), None)
+    return IntSet.interval(None, math.ceil(bound) - 1 if strict else math.floor(bound))
+
+
+def _linear(alpha: Any, beta: Any, rel: str) -> IntSet:
+    """{x : alpha*x + beta REL 0}."""
+    if rel in (">=", ">"):
+        return _half_line(alpha, beta, rel == ">")
+    if rel in ("<=", "<"):
+        return _half_line(-alpha, -beta, rel == "<")
+    both = _half_line(alpha, beta).intersect(_half_line(-alpha, -beta))
+    return both if rel == "==" else both.complement()
+
+
+def _preimage_affine(target: IntSet, alpha: Any, beta: Any) -> IntSet:
+    """{x : alpha*x + beta in target} for a target made of plain intervals (period 1)."""
+    result = IntSet.nothing()
+    for piece in target.pieces:
+        part = IntSet.everything()
+        if piece.lo is not None:
+            part = part.intersect(_half_line(alpha, beta - piece.lo))
+        if piece.hi is not None:
+            part = part.intersect(_half_line(-alpha, piece.hi - beta))
+        result = result.union(part)
+    return result
+
+
+def _floor_values_to_numerator(values: IntSet, den: int) -> IntSet:
+    """{A : floor(A/den) in values}, den != 0."""
+    pieces = []
+    for piece in values.pieces:
+        if den > 0:
+            lo = None if piece.lo is None else den * piece.lo
+            hi = None if piece.hi is None else den * piece.hi + den - 1
+        else:
+            # A/den >= F  <=>  A <= den*F ;  A/den < F + 1  <=>  A >= den*(F + 1) + 1
+            lo = None if piece.hi is None else den * (piece.hi + 1) + 1
+            hi = None if piece.lo is None else den * piece.lo
+        pieces.append(Piece(lo, hi))
+    return IntSet(tuple(pieces)).normal()
+
+
+# ---- plans: a condition compiled once, evaluated for each assignment of the other unknowns ----
+
+
+class Plan:
+    def solve(self, env: Env, universe: IntSet) -> IntSet:
+        raise NotImplementedError
+
+    def exact(self) -> bool:
+        """True when no member-by-member check is involved."""
+        return True
+
+
+@dataclass(frozen=True)
+class Const(Plan):
+    predicate: Callable[[Env], Any]
+
+    def solve(self, env: Env, universe: IntSet) -> IntSet:
+        try:
+            return universe if self.predicate(env) else IntSet.nothing()
+        except ZeroDivisionError:
+            return IntSet.nothing()
+
+
+@dataclass(frozen=True)
+class Linear(Plan):
+    alpha: Callable[[Env], Any]
+    beta: Callable[[Env], Any]
+    rel: str
+
+    def solve(self, env: Env, universe: IntSet) -> IntSet:
+        return universe.intersect(_linear(self.alpha(env), self.beta(env), self.rel))
+
+
+@dataclass(frozen=True)
+class FloorNumerator(Plan):
+    """c*floor((alpha*x + beta)/den) + rest REL 0."""
+
+    alpha: Callable[[Env], Any]
+    beta: Callable[[Env], Any]
+    den: Callable[[Env], Any]
+    c: Callable[[Env], Any]
+    rest: Callable[[Env], Any]
+    rel: str
+
+    def solve(self, env: Env, universe: IntSet) -> IntSet:
+        den = self.den(env)
+        if den == 0:
+            return IntSet.nothing()
+        values = _linear(self.c(env), self.rest(env), self.rel)
+        numerators = _floor_values_to_numerator(values, den)
+        return universe.intersect(_preimage_affine(numerators, self.alpha(env), self.beta(env)))
+
+
+@dataclass(frozen=True)
+class FloorDivisor(Plan):
+    """c*floor(num/x) + rest REL 0: x is the divisor (a stride)."""
+
+    num: Callable[[Env], Any]
+    c: Callable[[Env], Any]
+    rest: Callable[[Env], Any]
+    rel: str
+
+    def solve(self, env: Env, universe: IntSet) -> IntSet:
+        num = self.num(env)
+        values = _linear(self.c(env), self.rest(env), self.rel)
+        result = IntSet.nothing()
+        for piece in values.pieces:
+            # x > 0: F_lo*x <= num < (F_hi + 1)*x ;  x < 0: F_lo*x >= num > (F_hi + 1)*x
+            positive, negative = IntSet.interval(1, None), IntSet.interval(None, -1)
+            if piece.lo is not None:
+                positive = positive.intersect(_half_line(-piece.lo, num))
+                negative = negative.intersect(_half_line(piece.lo, -num))
+            if piece.hi is not None:
+                positive = positive.intersect(_half_line(piece.hi + 1, -num - 1))
+                negative = negative.intersect(_half_line(-(piece.hi + 1), num - 1))
+            result = result.union(positive).union(negative)
+        return universe.intersect(result)
+
+
+@dataclass(frozen=True)
+class Residue(Plan):
+    """c*Mod(alpha*x + beta, m) + rest REL 0."""
+
+    alpha: Callable[[Env], Any]
+    beta: Callable[[Env], Any]
+    m: Callable[[Env], Any]
+    c: Callable[[Env], Any]
+    rest: Callable[[Env], Any]
+    rel: str
+
+    def solve(self, env: Env, universe: IntSet) -> IntSet:
+        m, alpha, beta = self.m(env), self.alpha(env), self.beta(env)
+        if m == 0:
+            return IntSet.nothing()
+        if abs(m) > MAX_PERIOD or not all(isinstance(v, int) for v in (m, alpha, beta)):
+            raise Unsolvable(f"modulus {m} is too large for a residue class")
+        good = _linear(self.c(env), self.rest(env), self.rel)
+        residues = tuple(r for r in range(abs(m)) if (alpha * r + beta) % m in good)
+        return universe.intersect(IntSet.residue_class(abs(m), residues))
+
+
+@dataclass(frozen=True)
+class Check(Plan):
+    """A relation of no closed form: checked member by member on a finite universe."""
+
+    predicate: Callable[[Env], Any]
+    x: str
+    text: str
+
+    def solve(self, env: Env, universe: IntSet) -> IntSet:
+        count = universe.count()
+        if count is None or count > MAX_FILTER:
+            raise Unsolvable(
+                f"no closed form for {self.text}, and the other conditions do not bound {self.x}"
+            )
+        keep = []
+        for value in universe.iterate():
+            try:
+                if self.predicate({**env, self.x: value}):
+                    keep.append(value)
+            except ZeroDivisionError:
+                pass
+        return IntSet(tuple(Piece(v, v) for v in keep))
+
+    def exact(self) -> bool:
+        return False
+
+
+@dataclass(frozen=True)
+class All(Plan):
+    children: tuple[Plan, ...]
+
+    def solve(self, env: Env, universe: IntSet) -> IntSet:
+        # Closed-form children first: they bound the universe that a member-by-member check then walks.
+        for child in sorted(self.children, key=lambda c: not c.exact()):
+            universe = child.solve(env, universe)
+            if universe.is_empty():
+                break
+        return universe
+
+    def exact(self) -> bool:
+        return all(child.exact() for child in self.children)
+
+
+@dataclass(frozen=True)
+class Any_(Plan):
+    children: tuple[Plan, ...]
+
+    def solve(self, env: Env, universe: IntSet) -> IntSet:
+        result = IntSet.nothing()
+        for child in self.children:
+            result = result.union(child.solve(env, universe))
+        return result
+
+    def exact(self) -> bool:
+        return all(child.exact() for child in self.children)
+
+
+@dataclass(frozen=True)
+class Negation(Plan):
+    child: Plan
+
+    def solve(self, env: Env, universe: IntSet) -> IntSet:
+        return universe.intersect(self.child.solve(env, IntSet.everything()).complement())
+
+    def exact(self) -> bool:
+        return self.child.exact()
+
+
+def _normalise(expr: sympy.Basic) -> sympy.Basic:
+    """ceiling -> -floor(-.), Min/Max/Abs -> Piecewise: fewer node kinds for the planner."""
+    expr = expr.replace(sympy.ceiling, lambda a: -sympy.floor(-a))
+    expr = expr.replace(sympy.Min, lambda *a: _extremum(a, sympy.Le))
+    expr = expr.replace(sympy.Max, lambda *a: _extremum(a, sympy.Ge))
+    return expr.replace(sympy.Abs, lambda a: sympy.Piecewise((a, ge(a, 0)), (-a, True)))
+
+
+def _extremum(args: Sequence[sympy.Expr], better: type) -> sympy.Expr:
+    result = args[-1]
+    for arg in reversed(args[:-1]):
+        result = sympy.Piecewise((arg, better(arg, result, evaluate=False)), (result, True))
+    return result
+
+
+def _affine(expr: sympy.Expr, x: sympy.Symbol) -> tuple[sympy.Expr, sympy.Expr] | None:
+    """(alpha, beta) with expr = alpha*x + beta and alpha, beta free of x; None otherwise."""
+    beta, dependent = expr.as_independent(x, as_Add=True)
+    alpha = sympy.Integer(0)
+    for term in sympy.Add.make_args(dependent):
+        if term == 0:
+            continue
+        coefficient, rest = term.as_independent(x, as_Add=False)
+        if rest != x:
+            return None
+        alpha += coefficient
+    return alpha, beta
+
+
+class Planner:
+    """Compiles conditions in the unknown x into a Plan; other names are read from the env at solve time."""
+
+    def __init__(self, x: sympy.Symbol) -> None:
+        self.x = x
+
+    def plan(self, condition: sympy.Basic) -> Plan:
+        if condition is sympy.true or condition is True:
+            return Const(lambda env: True)
+        if condition is sympy.false or condition is False:
+            return Const(lambda env: False)
+        if self.x not in condition.free_symbols:
+            return Const(compile_expr(condition))
+        if isinstance(condition, sympy.And):
+            return All(tuple(self.plan(arg) for arg in condition.args))
+        if isinstance(condition, sympy.Or):
+            return Any_(tuple(self.plan(arg) for arg in condition.args))
+        if isinstance(condition, sympy.Not):
+            return Negation(self.plan(condition.args[0]))
+        if isinstance(condition, sympy.Implies):
+            return Any_((Negation(self.plan(condition.args[0])), self.plan(condition.args[1])))
+        if type(condition) in _RELATIONS:
+            return self.relation(condition)
+        raise SpecError(f"cannot solve the condition {condition}")
+
+    def relation(self, relation: sympy.Basic) -> Plan:
+        rel = _RELATIONS[type(relation)]
+        expr = _normalise(sympy.expand(relation.lhs - relation.rhs))
+        piecewise = next((p for p in sympy.preorder_traversal(expr) if isinstance(p, sympy.Piecewise)), None)
+        if piecewise is not None and self.x in piecewise.free_symbols:
+            return self.branches(expr, piecewise, type(relation))
+        x = self.x
+        rest, dependent = expr.as_independent(x, as_Add=True)
+        compiled = compile_expr
+        affine = _affine(expr, x)
+        if affine is not None:
+            return Linear(compiled(affine[0]), compiled(affine[1]), rel)
+        terms = sympy.Add.make_args(dependent)
+        if len(terms) == 1:
+            c, node = terms[0].as_independent(x, as_Add=False)
+            if isinstance(node, sympy.floor):
+                num, den = quotient_parts(node.args[0])
+                if x not in den.free_symbols:
+                    parts = _affine(num, x)
+                    if parts is not None:
+                        return FloorNumerator(
+                            compiled(parts[0]),
+                            compiled(parts[1]),
+                            compiled(den),
+                            compiled(c),
+                            compiled(rest),
+                            rel,
+                        )
+                elif den == x and x not in num.free_symbols:
+                    return FloorDivisor(compiled(num), compiled(c), compiled(rest), rel)
+            if isinstance(node, sympy.Mod):
+                argument, modulus = node.args
+                parts = _affine(argument, x)
+                if parts is not None and x not in modulus.free_symbols:
+                    return Residue(
+                        compiled(parts[0]),
+                        compiled(parts[1]),
+                        compiled(modulus),
+                        compiled(c),
+                        compiled(rest),
+                        rel,
+                    )
+        return Check(compile_expr(relation), x.name, str(relation))
+
+    def branches(self, expr: sympy.Expr, piecewise: sympy.Piecewise, relation: type) -> Plan:
+        options: list[Plan] = []
+        earlier: list[sympy.Basic] = []
+        for value, condition in piecewise.args:
+            branch = relation(expr.xreplace({piecewise: value}), 0, evaluate=False)
+            guard = sympy.And(condition, *[sympy.Not(c) for c in earlier])
+            options.append(All((self.plan(guard), self.plan(branch))))
+            earlier.append(condition)
+        return Any_(tuple(options))
+
+
+# ---- the solver ----
+
+
+@dataclass(frozen=True)
+class Answer:
+    unknowns: tuple[str, ...]
+    solutions: tuple[dict[str, int], ...]
+    complete: bool
+    count: int | None
+    sets: tuple[dict[str, Any], ...] = ()
+    notes: tuple[str, ...] = ()
+    objective: dict[str, Any] | None = None
+    formula: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "unknowns": list(self.unknowns),
+            "solutions": [dict(s) for s in self.solutions],
+            "complete": self.complete,
+            "count": self.count,
+        }
+        if self.sets:
+            data["sets"] = list(self.sets)
+        if self.objective is not None:
+            data["objective"] = self.objective
+        if self.formula is not None:
+            data["formula"] = self.formula
+        if self.notes:
+            data["notes"] = list(self.notes)
+        return data
+
+
+@dataclass
+class System:
+    """A conjunction of conditions over unknowns, with known values substituted at solve time."""
+
+    conditions: list[sympy.Basic]
+    unknowns: list[str]
+    known: dict[str, int] = field(default_factory=dict)
+
+    def marginal(self, name: str) -> IntSet:
+        """The set allowed by the conditions that involve `name` and no other unknown."""
+        others = set(self.unknowns) - {name}
+        alone = [c for c in self.conditions if not {s.name for s in c.free_symbols} & others]
+        plan = Planner(symbol(name)).plan(sympy.And(*alone))
+        return plan.solve(self.known, IntSet.everything())
+
+
+def _value_text(value: int | str | sympy.Basic | None) -> sympy.Basic | str | None:
+    if value is None or value == "?":
+        return "?" if value == "?" else None
+    if isinstance(value, int):
+        return sympy.Integer(value)
+    if isinstance(value, str):
+        return parse_expression(value)
+    return value
+
+
+def build_system(
+    made: Layer,
+    i: int | str | sympy.Basic | None,
+    o: int | str | sympy.Basic | None,
+    where: Sequence[str] = (),
+    maxima: Mapping[str, int] | None = None,
+    minima: Mapping[str, int] | None = None,
+) -> System:
+    """The conditions of a solve query; `i`/`o` are a number, '?', an expression or None (unknown)."""
+    unknowns = list(made.unknowns)
+    i_value, o_value = _value_text(i), _value_text(o)
+    i_expr = symbol("i") if i_value in (None, "?") else i_value
+    o_expr = symbol("o") if o_value in (None, "?") else o_value
+    if i_value in (None, "?"):
+        unknowns.insert(0, "i")
+    if o_value in (None, "?"):
+        unknowns.append("o")
+    conditions: list[sympy.Basic] = [eq(made.output_expr(i_expr), o_expr)]
+    conditions += [condition for condition, _ in made.conditions(i_expr)]
+    names = set(unknowns) | {s.name for c in conditions for s in c.free_symbols}
+    for text in where:
+        condition = parse_condition(text)
+        strangers = {s.name for s in condition.free_symbols} - names - set(made.parameters())
+        if strangers:
+            raise SpecError(
+                f"--where {text!r} uses {', '.join(sorted(strangers))}, which the query does not have"
+            )
+        conditions.append(condition)
+    for bounds, relation, flag in ((maxima or {}, le, "--max"), (minima or {}, ge, "--min")):
+        for name, value in bounds.items():
+            if name not in unknowns:
+                raise SpecError(
+                    f"{flag} {name}={value}: {name} is not an unknown (unknowns: {', '.join(unknowns)})"
+                )
+            conditions.append(relation(symbol(name), value))
+    known = {
+        n: int(v) for n, v in made.parameters().items() if isinstance(v, sympy.Integer) and n not in unknowns
+    }
+    if not unknowns:
+        raise SpecError("nothing to solve: mark a parameter with ?, or give --in ? or --out ?")
+    return System(conditions, unknowns, known)
+
+
+def solve_system(
+    system: System, *, limit: int = DEFAULT_LIMIT, minimize: str | None = None, maximize: str | None = None
+) -> Answer:
+    objective = minimize or maximize
+    if objective is not None and objective not in system.unknowns:
+        raise SpecError(
+            f"cannot optimise {objective}: it is not an unknown (unknowns: {', '.join(system.unknowns)})"
+        )
+    free = (
+        {s.name for c in system.conditions for s in c.free_symbols} - set(system.unknowns) - set(system.known)
+    )
+    if free:
+        return _solve_symbolic(system, sorted(free))
+    marginals = {name: system.marginal(name) for name in system.unknowns}
+    # The unknown solved in closed form is the one no condition bounds alone (or the widest).
+    last = max(system.unknowns, key=lambda n: (not marginals[n].bounded(), marginals[n].count() or 0))
+    outer = [n for n in system.unknowns if n != last]
+    unbounded = [n for n in outer if not marginals[n].bounded()]
+    if unbounded:
+        names = ", ".join(unbounded)
+        raise SpecError(f"unknowns {names} and {last} have no finite bound; give --max {unbounded[0]}=N")
+    combinations = math.prod(marginals[n].count() or 0 for n in outer)
+    if combinations > MAX_COMBINATIONS:
+        raise SpecError(f"{combinations} combinations of {', '.join(outer)} to try; tighten them with --max")
+    plan = Planner(symbol(last)).plan(sympy.And(*system.conditions))
+    solutions: list[dict[str, int]] = []
+    sets: list[dict[str, Any]] = []
+    total: int | None = 0
+    best: tuple[int, dict[str, int]] | None = None
+    for combo in _combinations(outer, marginals):
+        env = {**system.known, **combo}
+        try:
+            found = plan.solve(env, marginals[last])
+        except Unsolvable as error:
+            raise SpecError(f"cannot solve for {last}: {error}") from None
+        if found.is_empty():
+            continue
+        sets.append({**combo, last: found.describe()})
+        count = found.count()
+        total = None if total is None or count is None else total + count
+        if found.bounded_below():
+            for value in found.iterate():
+                if len(solutions) >= limit:
+                    break
+                solutions.append({**combo, last: value})
+        if objective is not None:
+            best = _better(best, objective, last, combo, found, minimize is not None)
+    order = {name: n for n, name in enumerate(system.unknowns)}
+    solutions = [dict(sorted(s.items(), key=lambda kv: order[kv[0]])) for s in solutions]
+    optimum: dict[str, Any] | None = None
+    if objective is not None:
+        if best is None and sets:
+            optimum = {"name": objective, "value": None, "reason": "unbounded"}
+        elif best is not None:
+            optimum = {"name": objective, "value": best[0], "solution": best[1]}
+    complete = total is not None and total <= limit
+    return Answer(tuple(system.unknowns), tuple(solutions), complete, total, tuple(sets), objective=optimum)
+
+
+def _better(
+    best: tuple[int, dict[str, int]] | None,
+    objective: str,
+    last: str,
+    combo: dict[str, int],
+    found: IntSet,
+    minimize: bool,
+) -> tuple[int, dict[str, int]] | None:
+    if objective == last:
+        value = found.lo if minimize else found.hi
+        if value is None:
+            return best
+        candidate = {**combo, last: value}
+    else:
+        value = combo[objective]
+        pick = found.lo if found.lo is not None else found.hi
+        if pick is None:
+            return best
+        candidate = {**combo, last: pick}
+    if best is None or (value < best[0] if minimize else value > best[0]):
+        return value, candidate
+    return best
+
+
+def _combinations(names: list[str], marginals: Mapping[str, IntSet]) -> Any:
+    if not names:
+        yield {}
+        return
+    head, *tail = names
+    for value in marginals[head].iterate():
+        for rest in _combinations(tail, marginals):
+            yield {head: value, **rest}
+
+
+def _solve_symbolic(system: System, parameters: list[str]) -> Answer:
+    """One unknown, the other names symbolic: the answer as formulas (an interval with expression bounds)."""
+    from .symbolic import solve_formula
+
+    if len(system.unknowns) != 1:
+        raise SpecError(
+            f"a symbolic answer (in {', '.join(parameters)}) needs exactly one unknown, got {', '.join(system.unknowns)}"
+        )
+    formula = solve_formula(system.conditions, system.unknowns[0], system.known)
+    return Answer(tuple(system.unknowns), (), False, None, formula=formula)
+
+
+def solve_spec(
+    spec: str,
+    *,
+    i: int | str | None = None,
+    o: int | str | None = None,
+    where: Sequence[str] = (),
+    maxima: Mapping[str, int] | None = None,
+    minima: Mapping[str, int] | None = None,
+    limit: int = DEFAULT_LIMIT,
+    minimize: str | None = None,
+    maximize: str | None = None,
+) -> Answer:
+    """Solve a layer spec's unknowns (``?``) for the given input and output sizes (``"?"`` or None: unknown)."""
+    system = build_system(layer(spec), i, o, where, maxima, minima)
+    return solve_system(system, limit=limit, minimize=minimize, maximize=maximize)
