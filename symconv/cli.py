@@ -227,6 +227,60 @@ def cmd_solve(args: argparse.Namespace) -> tuple[int, Any, str]:
     return EXIT_OK, data, "\n".join(lines)
 
 
+def cmd_invert(args: argparse.Namespace) -> tuple[int, Any, str]:
+    from .errors import SpecError
+    from .layers import layer
+    from .transpose import invert
+
+    if args.timeout <= 0:
+        raise SpecError(f"--timeout must be a positive number of seconds, got {args.timeout}")
+    size = None
+    if args.input is not None:
+        try:
+            size = int(args.input)
+        except ValueError:
+            raise SpecError(f"--in takes an integer input size, got {args.input!r}") from None
+    inverse = invert(layer(args.spec), size, args.output_padding, int(args.timeout * 1000))
+    data = inverse.to_json()
+    t, tr = data["transposed"], data["torch"]
+    lines = [
+        f"forward: {data['layer']} maps i = {data['input']} to o = {data['output']}",
+        f"transposed (paper): k' = {t['k']}, s' = 1, d' = {t['d']}, p' = {t['p']} (+ a = {t['a']} at the end), "
+        f"on the stretched input s(o-1) + 1 = {t['stretched_input']}",
+        "torch: ConvTranspose(" + ", ".join(f"{k}={v}" for k, v in tr.items()) + ")",
+        "onnx: ConvTranspose(" + ", ".join(f"{k}={v}" for k, v in data["onnx"].items()) + ")",
+        f"round trip gives back i for every i: {_result_text(data['proof'])}",
+        f"torch form, every i: {_result_text(data['torch_round_trip'])}",
+    ]
+    for row in data.get("output_padding_table", []):
+        lines.append(
+            f"output_padding {row['output_padding']} gives back exactly the i >= {row['from']} "
+            f"with i mod {row['period']} in {row['residues']}"
+        )
+    fixed = data.get("fixed_output_padding")
+    if fixed is not None:
+        cex = f" (counterexample {fixed['counterexample']})" if fixed["counterexample"] else ""
+        lines.append(f"output_padding {fixed['output_padding']} for every i: {fixed['status']}{cex}")
+        if fixed["recovers"]:
+            r = fixed["recovers"]
+            lines.append(
+                f"  it gives back exactly the i >= {r['from']} with i mod {r['period']} in {r['residues']}"
+            )
+    lines += [f"note: {note}" for note in data.get("notes", [])]
+    code = EXIT_OK
+    if data["round_trip"] != "proved" or (fixed is not None and fixed["status"] != "proved"):
+        code = EXIT_FALSE
+    return code, data, "\n".join(lines)
+
+
+def _result_text(result: dict[str, Any]) -> str:
+    if result["status"] == "proved":
+        return f"proved ({result['scope']})"
+    if result["status"] == "refuted":
+        return f"refuted at {result['counterexample']}: {result['reason']}"
+    return f"unknown: {result['reason']}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="symconv", description="Convolution arithmetic: exact formulas, solutions and proofs."
@@ -267,6 +321,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     solve.add_argument("--json", action="store_true", help="print JSON")
     solve.set_defaults(run=cmd_solve)
+
+    invert = commands.add_parser("invert", help="the transposed layer that gives back the input size, proved")
+    invert.add_argument(
+        "spec", metavar="SPEC", help='a convolution or pooling spec, e.g. "conv(k=3, s=2, p=1)"'
+    )
+    invert.add_argument("--in", dest="input", metavar="N", help="a concrete input size (default: every i)")
+    invert.add_argument(
+        "--output-padding",
+        "--a",
+        dest="output_padding",
+        type=int,
+        metavar="A",
+        help="check one fixed PyTorch output_padding for every i (refuted with a counterexample)",
+    )
+    invert.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="per-proof timeout")
+    invert.add_argument("--json", action="store_true", help="print JSON")
+    invert.set_defaults(run=cmd_invert)
 
     prove = commands.add_parser("prove", help="prove theorem files, ids or an ad-hoc claim")
     prove.add_argument(
