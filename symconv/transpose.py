@@ -225,7 +225,7 @@ def invert(
     table: list[dict[str, Any]] = []
     if i is None and isinstance(s, sympy.Integer) and not torch_a.free_symbols - {INPUT}:
         start = _first_valid(forward)
-        period = int(s) if isinstance(forward, Conv) or not forward.ceil else int(s) * 2
+        period = int(s)
         for value in range(max(int(s), int(d))):
             residues = _residues(torch_a, value, period)
             if residues:
@@ -254,18 +254,19 @@ def _torch_accepts(output_padding: int, s: Any, d: Any) -> bool:
 
 
 def _first_valid(forward: Layer) -> int | None:
-    """The least input size on which the layer is defined (None beyond a search of 10**4)."""
-    for size in range(1, 10_000):
-        if forward.is_defined(size):
-            return size
-    return None
+    """The least input size on which the layer is defined, from its domain in closed form."""
+    from .intset import IntSet
+    from .solve import Planner
+
+    domain = sympy.And(*(condition for condition, _ in forward.conditions(INPUT)))
+    return Planner(INPUT).plan(domain).solve({}, IntSet.everything()).lo
 
 
 def _recovered(torch_a: sympy.Expr, value: int, s: Any, forward: Layer) -> dict[str, Any] | None:
     """The exact input sizes that output_padding `value` gives back: from `from` on, i mod period in residues."""
     if not isinstance(s, sympy.Integer) or torch_a.free_symbols - {INPUT}:
         return None
-    period = int(s) if isinstance(forward, Conv) or not forward.ceil else 2 * int(s)
+    period = int(s)
     return {"period": period, "residues": _residues(torch_a, value, period), "from": _first_valid(forward)}
 
 
