@@ -254,7 +254,7 @@ def cmd_invert(args: argparse.Namespace) -> tuple[int, Any, str]:
     ]
     for row in data.get("output_padding_table", []):
         lines.append(
-            f"output_padding {row['output_padding']} gives back exactly the i >= {row['from']} "
+            f"padding {row['padding']}, output_padding {row['output_padding']} gives back exactly the i >= {row['from']} "
             f"with i mod {row['period']} in {row['residues']}"
         )
     fixed = data.get("fixed_output_padding")

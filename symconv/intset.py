@@ -65,6 +65,11 @@ class Piece:
             return EMPTY_PIECE
         lo = self.first() if self.lo is not None else None
         hi = self.last() if self.hi is not None else None
+        if lo is not None and hi is not None and hi - lo < self.period:
+            # At most one member per residue: a plain interval when the members are consecutive.
+            members = sorted(x for x in range(lo, hi + 1) if x % self.period in self.residues)
+            if members == list(range(lo, hi + 1)):
+                return Piece(lo, hi)
         return Piece(lo, hi, self.period, self.residues)
 
     def count(self) -> int | None:
@@ -124,7 +129,9 @@ class IntSet:
 
     @staticmethod
     def interval(lo: int | None, hi: int | None) -> IntSet:
-        return IntSet((Piece(lo, hi),)).normal()
+        if lo is not None and hi is not None and lo > hi:
+            return IntSet(())
+        return IntSet((Piece(lo, hi),))
 
     @staticmethod
     def everything() -> IntSet:
@@ -139,6 +146,9 @@ class IntSet:
         return IntSet((Piece(None, None, period, tuple(sorted(set(residues)))),)).normal()
 
     def normal(self) -> IntSet:
+        if len(self.pieces) == 1 and self.pieces[0].period == 1:
+            only = self.pieces[0]
+            return self if only.lo is None or only.hi is None or only.lo <= only.hi else IntSet(())
         pieces = [p.tight() for p in self.pieces if not p.is_empty()]
         plain = sorted((p for p in pieces if p.period == 1), key=lambda p: (p.lo is not None, p.lo or 0))
         merged: list[Piece] = []
@@ -156,6 +166,13 @@ class IntSet:
         return not self.pieces
 
     def intersect(self, other: IntSet) -> IntSet:
+        if (
+            len(self.pieces) == 1 == len(other.pieces)
+            and self.pieces[0].period == 1 == other.pieces[0].period
+        ):
+            # The common case on the solver's hot path: two plain intervals.
+            a, b = self.pieces[0], other.pieces[0]
+            return IntSet.interval(_max(a.lo, b.lo), _min(a.hi, b.hi))
         return IntSet(tuple(_meet(a, b) for a in self.pieces for b in other.pieces)).normal()
 
     def union(self, other: IntSet) -> IntSet:

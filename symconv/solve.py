@@ -40,7 +40,7 @@ MAX_COMBINATIONS = 1_000_000
 _RELATIONS = {sympy.Ge: ">=", sympy.Gt: ">", sympy.Le: "<=", sympy.Lt: "<", sympy.Eq: "==", sympy.Ne: "!="}
 
 
-class Unsolvable(Exception):
+class Unsolvable(SpecError):
     """A relation the closed form does not cover, on a set too large to check member by member."""
 
 
@@ -48,6 +48,12 @@ def _half_line(alpha: Any, beta: Any, strict: bool = False) -> IntSet:
     """{x : alpha*x + beta >= 0}, or > 0 when strict; exact for rational alpha and beta."""
     if alpha == 0:
         return IntSet.everything() if (beta > 0 if strict else beta >= 0) else IntSet.nothing()
+    if type(alpha) is int and type(beta) is int:
+        # Integers: alpha*x + beta > 0 is alpha*x + beta - 1 >= 0; no Fraction on the hot path.
+        beta -= strict
+        if alpha > 0:
+            return IntSet.interval(-(beta // alpha), None)
+        return IntSet.interval(None, beta // -alpha)
     bound = Fraction(-beta) / Fraction(alpha)
     if alpha > 0:
         return IntSet.interval(math.floor(bound) + 1 if strict else math.ceil(bound), None)
@@ -193,19 +199,30 @@ class Residue(Plan):
         return universe.intersect(IntSet.residue_class(abs(m), residues))
 
 
+MAX_SPLIT = 10_000
+
+
 @dataclass(frozen=True)
 class Check(Plan):
-    """A relation of no closed form: checked member by member on a finite universe."""
+    """A relation of no direct closed form.
 
+    With every other name known, x = L*t + r for each residue r modulo the least common multiple L of the
+    floor divisors makes the relation affine in t, so it is solved per residue class. Otherwise (a divisor
+    that is not a number) it is checked member by member on a finite universe.
+    """
+
+    relation: sympy.Basic
     predicate: Callable[[Env], Any]
     x: str
-    text: str
 
     def solve(self, env: Env, universe: IntSet) -> IntSet:
+        split = self.split(env)
+        if split is not None:
+            return universe.intersect(split)
         count = universe.count()
         if count is None or count > MAX_FILTER:
             raise Unsolvable(
-                f"no closed form for {self.text}, and the other conditions do not bound {self.x}"
+                f"no closed form for {self.relation}, and the other conditions do not bound {self.x}"
             )
         keep = []
         for value in universe.iterate():
@@ -214,7 +231,44 @@ class Check(Plan):
                     keep.append(value)
             except ZeroDivisionError:
                 pass
-        return IntSet(tuple(Piece(v, v) for v in keep))
+        return IntSet(tuple(Piece(v, v) for v in keep)).normal()
+
+    def split(self, env: Env) -> IntSet | None:
+        x = symbol(self.x)
+        known = {symbol(name): sympy.Integer(value) for name, value in env.items() if name != self.x}
+        relation = self.relation.xreplace(known)
+        divisors = []
+        for node in sympy.preorder_traversal(relation):
+            if isinstance(node, sympy.floor | sympy.ceiling) and x in node.free_symbols:
+                _, den = quotient_parts(node.args[0])
+                if not isinstance(den, sympy.Integer):
+                    return None
+                divisors.append(abs(int(den)))
+            elif isinstance(node, sympy.Mod) and x in node.free_symbols:
+                if not isinstance(node.args[1], sympy.Integer):
+                    return None
+                divisors.append(abs(int(node.args[1])))
+        period = math.lcm(*divisors) if divisors else 1
+        if period <= 1 or period > MAX_SPLIT:
+            return None
+        t = symbol(f"{self.x}_t")
+        result = IntSet.nothing()
+        for r in range(period):
+            part = Planner(t).plan(relation.xreplace({x: period * t + r})).solve({}, IntSet.everything())
+            result = result.union(
+                IntSet(
+                    tuple(
+                        Piece(
+                            None if p.lo is None else period * p.lo + r,
+                            None if p.hi is None else period * p.hi + r,
+                            period * p.period,
+                            tuple(period * q + r for q in p.residues),
+                        )
+                        for p in part.pieces
+                    )
+                ).normal()
+            )
+        return result
 
     def exact(self) -> bool:
         return False
@@ -224,9 +278,13 @@ class Check(Plan):
 class All(Plan):
     children: tuple[Plan, ...]
 
-    def solve(self, env: Env, universe: IntSet) -> IntSet:
+    @staticmethod
+    def of(children: Sequence[Plan]) -> All:
         # Closed-form children first: they bound the universe that a member-by-member check then walks.
-        for child in sorted(self.children, key=lambda c: not c.exact()):
+        return All(tuple(sorted(children, key=lambda c: not c.exact())))
+
+    def solve(self, env: Env, universe: IntSet) -> IntSet:
+        for child in self.children:
             universe = child.solve(env, universe)
             if universe.is_empty():
                 break
@@ -304,7 +362,7 @@ class Planner:
         if self.x not in condition.free_symbols:
             return Const(compile_expr(condition))
         if isinstance(condition, sympy.And):
-            return All(tuple(self.plan(arg) for arg in condition.args))
+            return All.of([self.plan(arg) for arg in condition.args])
         if isinstance(condition, sympy.Or):
             return Any_(tuple(self.plan(arg) for arg in condition.args))
         if isinstance(condition, sympy.Not):
@@ -357,7 +415,7 @@ class Planner:
                         compiled(rest),
                         rel,
                     )
-        return Check(compile_expr(relation), x.name, str(relation))
+        return Check(relation, compile_expr(relation), x.name)
 
     def branches(self, expr: sympy.Expr, piecewise: sympy.Piecewise, relation: type) -> Plan:
         options: list[Plan] = []
@@ -365,7 +423,7 @@ class Planner:
         for value, condition in piecewise.args:
             branch = relation(expr.xreplace({piecewise: value}), 0, evaluate=False)
             guard = sympy.And(condition, *[sympy.Not(c) for c in earlier])
-            options.append(All((self.plan(guard), self.plan(branch))))
+            options.append(All.of([self.plan(guard), self.plan(branch)]))
             earlier.append(condition)
         return Any_(tuple(options))
 
@@ -484,7 +542,11 @@ def solve_system(
     )
     if free:
         return _solve_symbolic(system, sorted(free))
-    marginals = {name: system.marginal(name) for name in system.unknowns}
+    if len(system.unknowns) == 1:
+        # One unknown: its marginal would be the whole answer, so it is not computed twice.
+        marginals = {system.unknowns[0]: IntSet.everything()}
+    else:
+        marginals = {name: system.marginal(name) for name in system.unknowns}
     # The unknown solved in closed form is the one no condition bounds alone (or the widest).
     last = max(system.unknowns, key=lambda n: (not marginals[n].bounded(), marginals[n].count() or 0))
     outer = [n for n in system.unknowns if n != last]

@@ -226,10 +226,17 @@ def invert(
     if i is None and isinstance(s, sympy.Integer) and not torch_a.free_symbols - {INPUT}:
         start = _first_valid(forward)
         period = int(s)
-        for value in range(max(int(s), int(d))):
-            residues = _residues(torch_a, value, period)
-            if residues:
-                table.append({"output_padding": value, "period": period, "residues": residues, "from": start})
+        covered: set[int] = set()
+        # A larger padding P + delta takes 2*delta more: needed where a would be negative (ceil-mode pooling).
+        for delta in range(period + 1):
+            for value in range(max(int(s), int(d))):
+                residues = [r for r in _residues(torch_a, value - 2 * delta, period) if r not in covered]
+                if residues:
+                    row = {"padding": torch_p + delta, "output_padding": value, "period": period}
+                    table.append({**row, "residues": residues, "from": start})
+            covered |= {r for row in table for r in row["residues"]}
+            if len(covered) == period:
+                break
     return Inverse(
         forward,
         at,
