@@ -31,6 +31,7 @@ Size: TypeAlias = sympy.Expr
 Conditions = list[tuple[sympy.Basic, str]]
 INPUT = symbol("i")
 _ORDER = ["i", "k", "s", "p", "pb", "pe", "d", "a"]
+INPUT_RULE = "input size must be a positive integer"
 BASIC_RULES = {
     "kernel size must be a positive integer",
     "stride must be a positive integer",
@@ -70,9 +71,16 @@ class Layer:
     @cached_property
     def _compiled(self) -> tuple[Any, list[tuple[Any, str]]]:
         from .arith import compile_expr
+        from .errors import UnsupportedError
 
-        output = compile_expr(self.output_expr(INPUT))
         checks = [(compile_expr(c), rule) for c, rule in self.conditions(INPUT)]
+        try:
+            output = compile_expr(self.output_expr(INPUT))
+        except UnsupportedError:
+            # A formula SymPy already evaluated to zoo (a zero divisor): a rule above refuses every input.
+            def output(env: Any) -> int:
+                raise ShapeError(f"no output size is defined in {self.spec}")
+
         return output, checks
 
     @cached_property
@@ -89,7 +97,9 @@ class Layer:
             except ZeroDivisionError:
                 defined = False
             if not defined:
-                raise ShapeError(f"{rule}{self._describe(rule, env)} in {self.spec}")
+                # A parameter breaking a basic rule is bad input whether it came in the spec or as a value.
+                error = SpecError if rule in BASIC_RULES and rule != INPUT_RULE else ShapeError
+                raise error(f"{rule}{self._describe(rule, env)} in {self.spec}")
         return int(output(env))
 
     def output_size(self, i: Any, **values: int) -> Any:
