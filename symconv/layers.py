@@ -16,14 +16,16 @@ floor((i - 3)/s) + 1
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, TypeAlias
 
 import sympy
 
-from .arith import eq, evaluate, floor_div, ge, le, lt, symbol
+from . import frameworks as fw
+from .arith import evaluate, symbol
 from .errors import ShapeError, SpecError, SymconvError
+from .frameworks import effective_kernel
 from .parse import UNKNOWN, Context, Spec, parse_spec
 
 Size: TypeAlias = sympy.Expr
@@ -171,104 +173,12 @@ def _symbols(layer: Layer, *names: str) -> list[sympy.Symbol]:
     return [symbol("p" if symmetric and name in ("pb", "pe") else name) for name in names]
 
 
-def _padding_conditions(pb: sympy.Expr, pe: sympy.Expr) -> Conditions:
-    if pb == pe:
-        return [(ge(pb, 0), "padding must be >= 0")]
-    return [(ge(pb, 0), "begin padding must be >= 0"), (ge(pe, 0), "end padding must be >= 0")]
-
-
-def _base_conditions(i: Size, k: Size, s: Size, d: Size) -> Conditions:
-    return [
-        (ge(k, 1), "kernel size must be a positive integer"),
-        (ge(s, 1), "stride must be a positive integer"),
-        (ge(d, 1), "dilation must be a positive integer"),
-        (ge(i, 1), "input size must be a positive integer"),
-    ]
-
-
-def effective_kernel(k: Size, d: Size) -> sympy.Expr:
-    """k_eff = d(k - 1) + 1, the span of a dilated kernel (the paper's k^ = k + (k-1)(d-1))."""
-    return d * (k - 1) + 1
-
-
 @dataclass(frozen=True)
-class Conv(Layer):
-    """Convolution: o = floor((i + pb + pe - k_eff)/s) + 1, defined when the padded input holds the kernel."""
+class Windowed(Layer):
+    """What convolution and pooling share: a window of k taps, d apart, sliding by s over the padded input.
 
-    k: sympy.Expr = sympy.Integer(1)
-    s: sympy.Expr = sympy.Integer(1)
-    pb: sympy.Expr = sympy.Integer(0)
-    pe: sympy.Expr = sympy.Integer(0)
-    d: sympy.Expr = sympy.Integer(1)
-    same: bool = field(default=False, compare=False)
-
-    kind = "conv"
-
-    def output_expr(self, i: Size) -> sympy.Expr:
-        return floor_div(i + self.pb + self.pe - effective_kernel(self.k, self.d), self.s) + 1
-
-    def conditions(self, i: Size) -> Conditions:
-        rules = _base_conditions(i, self.k, self.s, self.d) + _padding_conditions(self.pb, self.pe)
-        if self.same:
-            rules.append((eq(self.s, 1), "padding='same' is not supported for strided convolutions"))
-        rules.append(
-            (
-                ge(i + self.pb + self.pe, effective_kernel(self.k, self.d)),
-                "the padded input must be at least the effective kernel: i + pb + pe >= d*(k-1) + 1",
-            )
-        )
-        return rules
-
-    def parameters(self) -> dict[str, sympy.Expr]:
-        return {"k": self.k, "s": self.s, **_pads(self.pb, self.pe), "d": self.d}
-
-    def _symbolic(self) -> Layer:
-        k, s, pb, pe, d = _symbols(self, "k", "s", "pb", "pe", "d")
-        return Conv(self.spec, self.framework, (), k, s, pb, pe, d, self.same)
-
-
-@dataclass(frozen=True)
-class ConvTranspose(Layer):
-    """Transposed convolution: o = s(i - 1) - pb - pe + d(k - 1) + a + 1 (PyTorch's ConvTranspose)."""
-
-    k: sympy.Expr = sympy.Integer(1)
-    s: sympy.Expr = sympy.Integer(1)
-    pb: sympy.Expr = sympy.Integer(0)
-    pe: sympy.Expr = sympy.Integer(0)
-    d: sympy.Expr = sympy.Integer(1)
-    a: sympy.Expr = sympy.Integer(0)
-
-    kind = "convT"
-
-    def output_expr(self, i: Size) -> sympy.Expr:
-        return self.s * (i - 1) - self.pb - self.pe + effective_kernel(self.k, self.d) - 1 + self.a + 1
-
-    def conditions(self, i: Size) -> Conditions:
-        return [
-            *_base_conditions(i, self.k, self.s, self.d),
-            *_padding_conditions(self.pb, self.pe),
-            (ge(self.a, 0), "output_padding must be >= 0"),
-            (
-                sympy.Or(lt(self.a, self.s), lt(self.a, self.d)),
-                "output_padding must be smaller than either stride or dilation",
-            ),
-            (ge(self.output_expr(i), 1), "the output size must be >= 1"),
-        ]
-
-    def parameters(self) -> dict[str, sympy.Expr]:
-        return {"k": self.k, "s": self.s, **_pads(self.pb, self.pe), "d": self.d, "a": self.a}
-
-    def _symbolic(self) -> Layer:
-        return ConvTranspose(self.spec, self.framework, (), *_symbols(self, "k", "s", "pb", "pe", "d", "a"))
-
-
-@dataclass(frozen=True)
-class Pool(Layer):
-    """Max or average pooling, with PyTorch's ceil_mode and its last-window rule.
-
-    floor mode: o = floor((i + pb + pe - k_eff)/s) + 1.
-    ceil mode:  o = floor((i + pb + pe - k_eff + s - 1)/s) + 1, minus one when the last window would start in
-    the right padding, (o - 1)s >= i + pb.
+    `mode` is "explicit" (the pads pb, pe) or a framework's automatic padding ("same", "valid", ...), whose
+    pads may depend on the input size.
     """
 
     k: sympy.Expr = sympy.Integer(1)
@@ -276,51 +186,139 @@ class Pool(Layer):
     pb: sympy.Expr = sympy.Integer(0)
     pe: sympy.Expr = sympy.Integer(0)
     d: sympy.Expr = sympy.Integer(1)
+    mode: str = "explicit"
+
+    family = "conv"
+
+    def padding(self, i: Size) -> tuple[sympy.Expr, sympy.Expr]:
+        """The (begin, end) padding at input size i."""
+        if self.mode == "explicit":
+            return self.pb, self.pe
+        return fw.auto_pads(self.framework, self.mode, i, self.k, self.s, self.d)
+
+    def output_expr(self, i: Size) -> sympy.Expr:
+        pb, pe = self.padding(i)
+        return fw.window_output(self.framework, i, pb, pe, effective_kernel(self.k, self.d), self.s)
+
+    def _ceil(self) -> bool:
+        return False
+
+    def conditions(self, i: Size) -> Conditions:
+        return fw.window_rules(
+            self.framework,
+            self.family,
+            self.mode,
+            i,
+            self.padding(i),
+            (self.pb, self.pe),
+            self.k,
+            self.s,
+            self.d,
+            self.output_expr(i),
+            self._ceil(),
+        )
+
+    def parameters(self) -> dict[str, sympy.Expr]:
+        pads = _pads(self.pb, self.pe) if self.mode == "explicit" else {}
+        return {"k": self.k, "s": self.s, **pads, "d": self.d}
+
+
+@dataclass(frozen=True)
+class Conv(Windowed):
+    """Convolution: o = floor((i + pb + pe - k_eff)/s) + 1, defined when the padded input holds the kernel."""
+
+    kind = "conv"
+
+    def _symbolic(self) -> Layer:
+        k, s, pb, pe, d = _symbols(self, "k", "s", "pb", "pe", "d")
+        return Conv(self.spec, self.framework, (), k, s, pb, pe, d, self.mode)
+
+
+@dataclass(frozen=True)
+class Pool(Windowed):
+    """Max or average pooling; ceil_mode (PyTorch, ONNX) with the last-window rule.
+
+    floor mode: o = floor((i + pb + pe - k_eff)/s) + 1.
+    ceil mode:  o = floor((i + pb + pe - k_eff + s - 1)/s) + 1, minus one when the last window would start in
+    the right padding, (o - 1)s >= i + pb.
+    """
+
     ceil: bool = False
     op: str = "max"
-    # PyTorch refuses padding above half the kernel (2p <= k in 2.x, the undilated k).
-    half_kernel_padding: bool = False
+
+    family = "pool"
 
     @property
     def kind(self) -> str:  # type: ignore[override]
         return f"{self.op}pool"
 
+    def _ceil(self) -> bool:
+        return self.ceil
+
     def output_expr(self, i: Size) -> sympy.Expr:
-        k_eff = effective_kernel(self.k, self.d)
         if not self.ceil:
-            return floor_div(i + self.pb + self.pe - k_eff, self.s) + 1
-        o = floor_div(i + self.pb + self.pe - k_eff + self.s - 1, self.s) + 1
-        return sympy.Piecewise((o - 1, ge((o - 1) * self.s, i + self.pb)), (o, True))
-
-    def conditions(self, i: Size) -> Conditions:
-        rules = _base_conditions(i, self.k, self.s, self.d) + _padding_conditions(self.pb, self.pe)
-        if self.half_kernel_padding:
-            rules += [
-                (le(2 * p, self.k), "pad should be at most half of kernel size")
-                for p in dict.fromkeys((self.pb, self.pe))
-            ]
-        if self.ceil:
-            rules.append((ge(self.output_expr(i), 1), "the output size must be >= 1"))
-        else:
-            rules.append(
-                (
-                    ge(i + self.pb + self.pe, effective_kernel(self.k, self.d)),
-                    "the padded input must be at least the effective kernel: i + pb + pe >= d*(k-1) + 1",
-                )
-            )
-        return rules
-
-    def parameters(self) -> dict[str, sympy.Expr]:
-        return {"k": self.k, "s": self.s, **_pads(self.pb, self.pe), "d": self.d}
+            return super().output_expr(i)
+        pb, pe = self.padding(i)
+        return fw.ceil_output(i, pb, pe, effective_kernel(self.k, self.d), self.s)
 
     def _symbolic(self) -> Layer:
         k, s, pb, pe, d = _symbols(self, "k", "s", "pb", "pe", "d")
-        return Pool(
-            self.spec, self.framework, (), k, s, pb, pe, d, self.ceil, self.op, self.half_kernel_padding
+        return Pool(self.spec, self.framework, (), k, s, pb, pe, d, self.mode, self.ceil, self.op)
+
+
+@dataclass(frozen=True)
+class ConvTranspose(Layer):
+    """Transposed convolution: o = s(i - 1) - pb - pe + d(k - 1) + a + 1 (PyTorch's ConvTranspose).
+
+    `a` None is the framework's default output_padding (Keras derives one); `consistent` is JAX's
+    use_consistent_padding.
+    """
+
+    k: sympy.Expr = sympy.Integer(1)
+    s: sympy.Expr = sympy.Integer(1)
+    pb: sympy.Expr = sympy.Integer(0)
+    pe: sympy.Expr = sympy.Integer(0)
+    d: sympy.Expr = sympy.Integer(1)
+    a: sympy.Expr | None = sympy.Integer(0)
+    mode: str = "explicit"
+    consistent: bool = False
+
+    kind = "convT"
+
+    def output_expr(self, i: Size) -> sympy.Expr:
+        return fw.transposed_output(
+            self.framework, self.mode, i, self.k, self.s, self.d, (self.pb, self.pe), self.a, self.consistent
+        )
+
+    def conditions(self, i: Size) -> Conditions:
+        return fw.transposed_rules(
+            self.framework,
+            self.mode,
+            i,
+            self.k,
+            self.s,
+            self.d,
+            (self.pb, self.pe),
+            self.a,
+            self.output_expr(i),
+            self.consistent,
+        )
+
+    def parameters(self) -> dict[str, sympy.Expr]:
+        pads = _pads(self.pb, self.pe) if self.mode == "explicit" else {}
+        extra = {} if self.a is None else {"a": self.a}
+        return {"k": self.k, "s": self.s, **pads, "d": self.d, **extra}
+
+    def _symbolic(self) -> Layer:
+        k, s, pb, pe, d, a = _symbols(self, "k", "s", "pb", "pe", "d", "a")
+        out_pad = None if self.a is None else a
+        return ConvTranspose(
+            self.spec, self.framework, (), k, s, pb, pe, d, out_pad, self.mode, self.consistent
         )
 
 
-_SUPPORTED = {"conv": "kspd", "convT": "kspda", "maxpool": "kspdc", "avgpool": "kspc"}
+_ALLOWED = {"conv": "kspd", "convT": "kspdax", "maxpool": "kspdc", "avgpool": "kspdc"}
+_LETTER = {"ceil": "c", "consistent": "x"}
 
 
 def _integer(spec: Spec, name: str, default: sympy.Expr | None, unknowns: list[str]) -> sympy.Expr:
@@ -342,71 +340,82 @@ def _flag(spec: Spec, name: str) -> bool:
     return value == "true"
 
 
-def _padding(
-    spec: Spec, k: sympy.Expr, d: sympy.Expr, unknowns: list[str]
-) -> tuple[sympy.Expr, sympy.Expr, bool]:
-    """(begin, end, same) for the spec's p."""
-    value = spec.get("p", sympy.Integer(0))
+def _padding(spec: Spec, family: str, unknowns: list[str]) -> tuple[sympy.Expr, sympy.Expr, str]:
+    """(begin, end, mode) for the spec's p, checked against the modes its framework accepts."""
+    modes = fw.MODES[spec.framework][family]
+    convention = spec.framework or "paper"
+    value = spec.get("p", fw.DEFAULT_MODE[spec.framework])
+    zero = sympy.Integer(0)
+    if value == "explicit":
+        return zero, zero, "explicit"
+    if isinstance(value, str):
+        if value not in modes:
+            accepted = ", ".join(m if m != "explicit" else "integers" for m in modes) or "nothing"
+            raise SpecError(
+                f"padding {value!r} is not defined for {spec.kind} in the {convention} convention "
+                f"(accepted: {accepted}) in {spec.text}"
+            )
+        return zero, zero, value
+    if "explicit" not in modes:
+        raise SpecError(
+            f"{spec.kind} in the {convention} convention takes padding {', '.join(modes)}, not numbers, "
+            f"in {spec.text}"
+        )
     if value is UNKNOWN:
         unknowns.append("p")
-        return symbol("p"), symbol("p"), False
+        return symbol("p"), symbol("p"), "explicit"
     if isinstance(value, tuple):
-        return value[0], value[1], False
-    if value == "valid":
-        return sympy.Integer(0), sympy.Integer(0), False
-    if value == "same" and spec.kind == "conv":
-        # PyTorch's rule: total d(k-1), the odd element at the end; only for stride 1.
-        total = d * (k - 1)
-        begin = floor_div(total, 2)
-        return begin, total - begin, True
-    if value == "full" and spec.kind == "conv" and spec.framework is None:
-        full = effective_kernel(k, d) - 1
-        return full, full, False
-    if isinstance(value, str):
+        return value[0], value[1], "explicit"
+    return value, value, "explicit"
+
+
+def _refuse(spec: Spec) -> None:
+    """Parameters a framework does not have, named with the framework."""
+    framework, convention = spec.framework, spec.framework or "paper"
+    if spec.kind == "convT" and not fw.MODES[framework]["convT"]:
         raise SpecError(
-            f"padding {value!r} is not defined for {spec.kind} in the "
-            f"{spec.framework or 'paper'} convention in {spec.text}"
+            f"tf transposed convolutions take an explicit output_shape (see "
+            f"symconv.frameworks.tf_transpose_output_range); use keras.convT for a layer, in {spec.text}"
         )
-    return value, value, False
+    if spec.get("ceil") is not None and framework not in fw.CEIL_MODE:
+        raise SpecError(f"ceil_mode does not exist in {convention} pooling in {spec.text}")
+    no_dilation = {"avgpool": (None, "torch", "tf", "keras"), "maxpool": ("tf", "keras")}
+    if spec.get("d") is not None and framework in no_dilation.get(spec.kind, ()):
+        raise SpecError(f"{spec.kind} has no dilation in the {convention} convention in {spec.text}")
+    if spec.get("consistent") is not None and framework != "jax":
+        raise SpecError(f"consistent (use_consistent_padding) is JAX's only, in {spec.text}")
+    if spec.get("a") is not None and framework == "jax":
+        raise SpecError(f"JAX's conv_transpose has no output_padding in {spec.text}")
 
 
 def build(spec: Spec) -> Layer:
     """The layer a parsed spec describes; concrete parameters are checked against their rules here."""
-    if spec.framework not in (None, "torch"):
-        raise SpecError(
-            f"the {spec.framework} conventions are not modelled in this version; use the paper's (no prefix) "
-            f"or torch. in {spec.text}"
-        )
-    allowed = _SUPPORTED[spec.kind]
+    family = {"conv": "conv", "convT": "convT"}.get(spec.kind, "pool")
     for name, _ in spec.args:
-        if (name if name != "ceil" else "c") not in allowed:
+        if _LETTER.get(name, name) not in _ALLOWED[spec.kind]:
             raise SpecError(f"parameter {name} does not apply to {spec.kind} in {spec.text}")
+    _refuse(spec)
+    framework = spec.framework
     unknowns: list[str] = []
     k = _integer(spec, "k", None, unknowns)
-    default_stride = k if spec.kind.endswith("pool") else sympy.Integer(1)
+    unit = sympy.Integer(1)
+    # Pooling strides default to the kernel in PyTorch, Keras and TF; to 1 in ONNX and JAX.
+    default_stride = k if family == "pool" and framework not in ("onnx", "jax") else unit
     s = _integer(spec, "s", default_stride, unknowns)
-    d = _integer(spec, "d", sympy.Integer(1), unknowns)
-    pb, pe, same = _padding(spec, k, d, unknowns)
-    head = (spec.text, spec.framework, tuple(unknowns))
+    d = _integer(spec, "d", unit, unknowns)
+    pb, pe, mode = _padding(spec, family, unknowns)
+    head = (spec.text, framework, tuple(unknowns))
     made: Layer
-    if spec.kind == "conv":
-        made = Conv(*head, k, s, pb, pe, d, same)
-    elif spec.kind == "convT":
-        a = _integer(spec, "a", sympy.Integer(0), unknowns)
-        made = ConvTranspose(spec.text, spec.framework, tuple(unknowns), k, s, pb, pe, d, a)
-    else:
-        op = spec.kind.removesuffix("pool")
-        made = Pool(
-            *head,
-            k,
-            s,
-            pb,
-            pe,
-            d,
-            ceil=_flag(spec, "ceil"),
-            op=op,
-            half_kernel_padding=spec.framework == "torch",
+    if family == "conv":
+        made = Conv(*head, k, s, pb, pe, d, mode)
+    elif family == "convT":
+        default_a = None if framework == "keras" else sympy.Integer(0)
+        a = default_a if spec.get("a") is None else _integer(spec, "a", None, unknowns)
+        made = ConvTranspose(
+            spec.text, framework, tuple(unknowns), k, s, pb, pe, d, a, mode, _flag(spec, "consistent")
         )
+    else:
+        made = Pool(*head, k, s, pb, pe, d, mode, _flag(spec, "ceil"), spec.kind.removesuffix("pool"))
     made._check_parameters()
     return made
 

@@ -39,6 +39,7 @@ ALIASES = {
     "dilations": "d",
     "output_padding": "a",
     "ceil_mode": "ceil",
+    "use_consistent_padding": "consistent",
 }
 FUNCTIONS = ("floor", "ceil", "ceiling", "mod", "min", "max", "abs")
 MAX_TEXT = 10_000
@@ -305,9 +306,10 @@ def _spec_from_call(text: str, node: ast.Call, walker: _Expressions) -> Spec:
         if keyword.arg is None:
             raise _fail(text, keyword, "** is not allowed in a spec")
         name = ALIASES.get(keyword.arg, keyword.arg)
-        if name not in ("k", "s", "p", "d", "a", "ceil"):
+        if name not in ("k", "s", "p", "d", "a", "ceil", "consistent"):
             known = (
-                "k, s, p, d, a, ceil (or kernel_size, stride, padding, dilation, output_padding, ceil_mode)"
+                "k, s, p, d, a, ceil, consistent (or kernel_size, stride, padding, dilation, output_padding, "
+                "ceil_mode, use_consistent_padding)"
             )
             raise _fail(text, keyword, f"unknown parameter {keyword.arg!r}; expected one of {known}")
         if name in args:

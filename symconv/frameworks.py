@@ -1,0 +1,273 @@
+"""The frameworks' conventions, as pure functions on SymPy expressions (sources in conventions.md).
+
+A layer carries its framework (None: the paper's, equal to PyTorch's for explicit padding) and a padding mode;
+these functions give the padding each mode implies, the division the framework uses, what an empty output
+does, and the rules under which the framework refuses a configuration (each with its message).
+
+Checked against the libraries themselves by the differential tests (torch meta tensors, Keras 3
+compute_output_shape, jax.eval_shape on lax, ONNX shape inference and onnxruntime).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy
+
+from .arith import ceil_div, eq, floor_div, ge, le, lt, mod
+from .errors import ShapeError
+
+FRAMEWORKS = ("torch", "tf", "keras", "onnx", "jax")
+Conditions = list[tuple[sympy.Basic, str]]
+
+# Padding modes each framework accepts, per layer family ("conv", "pool", "convT"). "explicit" is a number or a
+# (begin, end) pair.
+MODES: dict[str | None, dict[str, tuple[str, ...]]] = {
+    None: {
+        "conv": ("explicit", "valid", "same", "full"),
+        "pool": ("explicit", "valid"),
+        "convT": ("explicit",),
+    },
+    "torch": {"conv": ("explicit", "valid", "same"), "pool": ("explicit",), "convT": ("explicit",)},
+    "tf": {"conv": ("explicit", "valid", "same"), "pool": ("valid", "same"), "convT": ()},
+    "keras": {"conv": ("valid", "same", "causal"), "pool": ("valid", "same"), "convT": ("valid", "same")},
+    "onnx": {
+        "conv": ("explicit", "valid", "same_upper", "same_lower"),
+        "pool": ("explicit", "valid", "same_upper", "same_lower"),
+        "convT": ("explicit", "valid"),
+    },
+    "jax": {
+        "conv": ("explicit", "valid", "same", "same_lower"),
+        "pool": ("explicit", "valid", "same", "same_lower"),
+        "convT": ("explicit", "valid", "same"),
+    },
+}
+# ceil_mode exists in PyTorch and ONNX pooling (and the paper's convention, which follows PyTorch).
+CEIL_MODE = (None, "torch", "onnx")
+DEFAULT_MODE = {
+    None: "explicit",
+    "torch": "explicit",
+    "tf": "valid",
+    "keras": "valid",
+    "onnx": "explicit",
+    "jax": "valid",
+}
+
+
+def effective_kernel(k: Any, d: Any) -> sympy.Expr:
+    """k_eff = d(k - 1) + 1, the span of a dilated kernel (the paper's k^ = k + (k-1)(d-1))."""
+    return d * (k - 1) + 1
+
+
+def trunc_div(a: Any, b: Any) -> sympy.Expr:
+    """C's integer division (toward zero), as TensorFlow's and ONNX's C++ compute it; b > 0."""
+    return sympy.Piecewise((floor_div(a, b), ge(a, 0)), (-floor_div(-a, b), True))
+
+
+def same_total(i: Any, k_eff: Any, s: Any) -> sympy.Expr:
+    """TF/Keras/JAX/ONNX 'same': the total padding that makes o = ceil(i/s)."""
+    return sympy.Max((ceil_div(i, s) - 1) * s + k_eff - i, 0)
+
+
+def auto_pads(
+    framework: str | None, mode: str, i: Any, k: Any, s: Any, d: Any
+) -> tuple[sympy.Expr, sympy.Expr]:
+    """(begin, end) padding of a non-explicit mode at input size i."""
+    k_eff = effective_kernel(k, d)
+    zero = sympy.Integer(0)
+    if mode == "valid":
+        return zero, zero
+    if mode == "full":
+        return k_eff - 1, k_eff - 1
+    if mode == "causal":
+        return k_eff - 1, zero
+    if mode == "same" and framework in (None, "torch"):
+        # PyTorch: total d(k-1) whatever the input (stride 1 only), the odd element at the end.
+        total = d * (k - 1)
+        return floor_div(total, 2), total - floor_div(total, 2)
+    total = same_total(i, k_eff, s)
+    half = floor_div(total, 2)
+    if mode == "same_lower":
+        return total - half, half
+    return half, total - half
+
+
+def window_output(framework: str | None, i: Any, pb: Any, pe: Any, k_eff: Any, s: Any) -> sympy.Expr:
+    """Output size of a floor-mode window (convolution or pooling) over the padded input."""
+    numerator = i + pb + pe - k_eff
+    if framework == "tf":
+        # GetWindowedOutputSizeVerbose: (i + pads - k_eff + s) / s in C++.
+        return trunc_div(numerator + s, s)
+    o = floor_div(numerator, s) + 1
+    return sympy.Max(o, 0) if framework == "jax" else o
+
+
+def ceil_output(i: Any, pb: Any, pe: Any, k_eff: Any, s: Any) -> sympy.Expr:
+    """ceil_mode (PyTorch, ONNX): ceil instead of floor, then drop a last window starting in the right padding."""
+    o = floor_div(i + pb + pe - k_eff + s - 1, s) + 1
+    return sympy.Piecewise((o - 1, ge((o - 1) * s, i + pb)), (o, True))
+
+
+def base_rules(i: Any, k: Any, s: Any, d: Any) -> Conditions:
+    return [
+        (ge(k, 1), "kernel size must be a positive integer"),
+        (ge(s, 1), "stride must be a positive integer"),
+        (ge(d, 1), "dilation must be a positive integer"),
+        (ge(i, 1), "input size must be a positive integer"),
+    ]
+
+
+def padding_rules(pb: Any, pe: Any) -> Conditions:
+    if pb == pe:
+        return [(ge(pb, 0), "padding must be >= 0")]
+    return [(ge(pb, 0), "begin padding must be >= 0"), (ge(pe, 0), "end padding must be >= 0")]
+
+
+PADDED_RULE = "the padded input must be at least the effective kernel: i + pb + pe >= d*(k-1) + 1"
+
+
+def window_rules(
+    framework: str | None,
+    family: str,
+    mode: str,
+    i: Any,
+    pads: tuple[Any, Any],
+    explicit: tuple[Any, Any],
+    k: Any,
+    s: Any,
+    d: Any,
+    output: Any,
+    ceil: bool,
+) -> Conditions:
+    """Where a convolution or pooling layer is defined; `explicit` are the spec's pads, `pads` the ones used."""
+    pb, pe = pads
+    k_eff = effective_kernel(k, d)
+    rules = base_rules(i, k, s, d)
+    if mode == "explicit" and framework != "jax":
+        rules += padding_rules(*explicit)
+    if framework in (None, "torch"):
+        if mode == "same":
+            rules.append((eq(s, 1), "padding='same' is not supported for strided convolutions"))
+        if framework == "torch" and family == "pool":
+            # PyTorch 2.x: pad <= kernel_size/2 with the undilated kernel.
+            rules += [
+                (le(2 * p, k), "pad should be at most half of kernel size") for p in dict.fromkeys(explicit)
+            ]
+        if ceil:
+            rules.append((ge(output, 1), "the output size must be >= 1"))
+        else:
+            rules.append((ge(i + pb + pe, k_eff), PADDED_RULE))
+    elif framework == "tf":
+        rules.append((ge(output, 0), "computed output size would be negative"))
+    elif framework == "keras":
+        if family == "conv":
+            rules.append(
+                (
+                    sympy.Or(eq(s, 1), eq(d, 1)),
+                    "strides > 1 not supported in conjunction with dilation_rate > 1",
+                )
+            )
+        rules.append((ge(output, 1), "computed output size would be zero or negative"))
+    elif framework == "onnx":
+        if family == "pool":
+            # onnxruntime: pads must be smaller than the kernel.
+            rules += [(lt(p, k), "pad should be smaller than kernel") for p in dict.fromkeys(explicit)]
+        rules.append((ge(output, 1), "the output size must be >= 1"))
+    elif framework == "jax":
+        rules.append((ge(i + pb + pe, 0), "negative padding is larger than the size of the dimension"))
+    return rules
+
+
+def transposed_output(
+    framework: str | None,
+    mode: str,
+    i: Any,
+    k: Any,
+    s: Any,
+    d: Any,
+    pads: tuple[Any, Any],
+    a: Any,
+    consistent: bool,
+) -> sympy.Expr:
+    """Output size of a transposed convolution; `a` None means the framework's default output_padding."""
+    k_eff = effective_kernel(k, d)
+    pb, pe = pads
+    if framework == "keras":
+        if mode == "valid":
+            extra = sympy.Max(k_eff, s) - k_eff if a is None else a
+            return (i - 1) * s + k_eff + extra
+        return i * s if a is None else (i - 1) * s + mod(k_eff, 2) + a
+    if framework == "jax":
+        if mode == "same":
+            return i * s
+        if mode == "valid":
+            return (i - 1) * s + sympy.Max(k_eff, s)
+        if consistent:
+            return sympy.Max(s * (i - 1) + k_eff - pb - pe, 0)
+        # The tuple pads the stride-dilated input directly (jax #17618).
+        return sympy.Max(s * (i - 1) + pb + pe - k_eff + 2, 0)
+    extra = 0 if a is None else a
+    return s * (i - 1) - pb - pe + k_eff + extra
+
+
+def transposed_rules(
+    framework: str | None,
+    mode: str,
+    i: Any,
+    k: Any,
+    s: Any,
+    d: Any,
+    explicit: tuple[Any, Any],
+    a: Any,
+    output: Any,
+    consistent: bool,
+) -> Conditions:
+    rules = base_rules(i, k, s, d)
+    if framework in (None, "torch", "onnx") and mode == "explicit":
+        rules += padding_rules(*explicit)
+    if framework in (None, "torch"):
+        out_pad = 0 if a is None else a
+        rules += [
+            (ge(out_pad, 0), "output_padding must be >= 0"),
+            (
+                sympy.Or(lt(out_pad, s), lt(out_pad, d)),
+                "output_padding must be smaller than either stride or dilation",
+            ),
+            (ge(output, 1), "the output size must be >= 1"),
+        ]
+    elif framework == "keras":
+        if a is not None:
+            rules += [
+                (ge(a, 0), "output_padding must be >= 0"),
+                (lt(a, s), "stride must be greater than output padding"),
+            ]
+        rules.append(
+            (sympy.Or(eq(s, 1), eq(d, 1)), "strides > 1 not supported in conjunction with dilation_rate > 1")
+        )
+    elif framework == "onnx":
+        if a is not None:
+            rules.append((ge(a, 0), "output_padding must be >= 0"))
+        rules.append((ge(output, 1), "the output size must be >= 1"))
+    elif framework == "jax" and mode == "explicit" and not consistent:
+        pb, pe = explicit
+        rules.append(
+            (ge(s * (i - 1) + 1 + pb + pe, 0), "negative padding is larger than the size of the dimension")
+        )
+    return rules
+
+
+def onnx_inference_window(i: Any, pb: Any, pe: Any, k_eff: Any, s: Any) -> sympy.Expr:
+    """ONNX shape inference for Conv/pooling: C++ truncating division and no check, so it can return <= 0."""
+    return trunc_div(i + pb + pe - k_eff, s) + 1
+
+
+def torch_output_padding(i: int, s: int, p: int, k: int, d: int, requested: int) -> int:
+    """PyTorch's forward(output_size=...): the output_padding it derives, or ValueError as PyTorch raises."""
+    smallest = (i - 1) * s - 2 * p + d * (k - 1) + 1
+    largest = smallest + s - 1
+    if not smallest <= requested <= largest:
+        raise ShapeError(
+            f"requested an output size of {requested}, but valid sizes range from {smallest} to {largest} "
+            f"(for an input of {i})"
+        )
+    return requested - smallest
