@@ -367,6 +367,14 @@ class Planner:
             return Any_(tuple(self.plan(arg) for arg in condition.args))
         if isinstance(condition, sympy.Not):
             return Negation(self.plan(condition.args[0]))
+        if isinstance(condition, sympy.ITE):
+            test, then, otherwise = condition.args
+            return Any_(
+                (
+                    All.of([self.plan(test), self.plan(then)]),
+                    All.of([Negation(self.plan(test)), self.plan(otherwise)]),
+                )
+            )
         if isinstance(condition, sympy.Implies):
             return Any_((Negation(self.plan(condition.args[0])), self.plan(condition.args[1])))
         if type(condition) in _RELATIONS:

@@ -134,7 +134,9 @@ def invert(
         )
     if i is not None:
         forward.output_size(i)  # raises ShapeError where the layer is undefined at i
-    k, s, pb, pe, d = forward.k, forward.s, forward.pb, forward.pe, forward.d
+    k, s, d = forward.k, forward.s, forward.d
+    # Automatic modes ('same' in TF, Keras, JAX, ONNX) pad by an amount that depends on i.
+    pb, pe = forward.padding(INPUT)
     k_eff = effective_kernel(k, d)
     o = forward.output_expr(INPUT)
     # The paper's general form: the gap between s(o-1) + k_eff - pb - pe and i.
@@ -146,7 +148,8 @@ def invert(
     domain = [condition for condition, _ in forward.conditions(INPUT)]
 
     def round_trip(p_begin: Any, p_end: Any, out_pad: Any) -> tuple[Result, str]:
-        back = ConvTranspose(forward.spec, forward.framework, (), k, s, p_begin, p_end, d, out_pad)
+        # The inverse is stated in PyTorch's (the paper's) ConvTranspose, whatever the forward framework.
+        back = ConvTranspose(forward.spec, None, (), k, s, p_begin, p_end, d, out_pad)
         claim = sympy.Eq(back.output_expr(o), INPUT)
         result = prove(claim, domain, obligations=back.conditions(o), timeout_ms=timeout_ms)
         return (
@@ -178,7 +181,7 @@ def invert(
         "stretched_input": _value(s * (o - 1) + 1, at),
         "a": a_at,
     }
-    torch_p_at, torch_a_at = torch_p, _value(torch_a, at)
+    torch_p_at, torch_a_at = _value(torch_p, at), _value(torch_a, at)
     if isinstance(torch_a_at, int) and not _torch_accepts(torch_a_at, s, d):
         # Another padding may still work at this i: o' = s(o-1) + k_eff - 2P + A, so A = 2P - D.
         gap = int(s * (o_at - 1) + k_eff) - int(at)
@@ -200,12 +203,12 @@ def invert(
     onnx = {
         "kernel_shape": [k],
         "strides": [s],
-        "pads": [pb, pe],
+        "pads": [_value(pb, at), _value(pe, at)],
         "output_padding": [a_at],
         "dilations": [d],
         "or_output_shape": [at],
     }
-    tf = {"output_shape": at, "strides": s, "padding": [pb, pe], "dilations": d}
+    tf = {"output_shape": at, "strides": s, "padding": [_value(pb, at), _value(pe, at)], "dilations": d}
     keras = None
     if pb == 0 and pe == 0 and (isinstance(forward, Conv) or not forward.ceil):
         keras = {
