@@ -273,6 +273,58 @@ def cmd_invert(args: argparse.Namespace) -> tuple[int, Any, str]:
     return code, data, "\n".join(lines)
 
 
+def cmd_port(args: argparse.Namespace) -> tuple[int, Any, str]:
+    from .errors import SpecError
+    from .layers import layer
+    from .port import port
+
+    size = None
+    if args.input is not None:
+        try:
+            size = int(args.input)
+        except ValueError:
+            raise SpecError(f"--in takes an integer input size, got {args.input!r}") from None
+    result = port(layer(args.spec), args.to, size)
+    data = result.to_json()
+    lines = [f"source: {data['source']}"]
+    if data["equivalent"]:
+        lines.append(f"equivalent: {data['equivalent']}")
+        lines.append(f"same output size for every input: {_result_text(data['proof'])}")
+    else:
+        lines.append(f"no single {args.to} layer has the same output size for every input")
+        for tried in data["candidates"]:
+            lines.append(
+                f"  {tried['spec']}: {tried['status']}"
+                + (f" at {tried['counterexample']}" if tried.get("counterexample") else "")
+            )
+        pad = data["pad"]
+        if pad is not None:
+            lines.append(f"pad first (F.pad begin, end) = ({pad['begin']}, {pad['end']}), then {pad['then']}")
+            if pad["by_residue"]:
+                r = pad["by_residue"]
+                table = ", ".join(f"i mod {r['period']} = {k}: {v}" for k, v in sorted(r["pads"].items()))
+                lines.append(f"  that is, by residue ({r['periodic']} periodic): {table}")
+            lines.append(f"  same output size for every input: {_result_text(pad['proof'])}")
+        closest = data["closest"]
+        if closest is not None:
+            seen = closest["agreeing_sizes_up_to"]
+            lines.append(
+                f"closest single layer: {closest['spec']}, agrees on {seen['count']} of the {seen['of']} "
+                f"valid sizes up to {seen['limit']}: {json.dumps(closest['agrees_on'])}"
+            )
+            periodic = closest.get("periodic")
+            if periodic:
+                lines.append(
+                    f"  for every i >= {periodic['from']}: agrees iff i mod {periodic['period']} in "
+                    f"{periodic['residues']}: {_result_text(periodic)}"
+                )
+            if "at_input" in closest:
+                lines.append(f"  at i = {closest['at_input']['i']}: agrees: {closest['at_input']['agrees']}")
+    lines += [f"note: {note}" for note in data["notes"]]
+    found = data["equivalent"] or (data["pad"] and data["pad"]["proof"]["status"] == "proved")
+    return (EXIT_OK if found else EXIT_FALSE), data, "\n".join(lines)
+
+
 def _result_text(result: dict[str, Any]) -> str:
     if result["status"] == "proved":
         return f"proved ({result['scope']})"
@@ -338,6 +390,19 @@ def build_parser() -> argparse.ArgumentParser:
     invert.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="per-proof timeout")
     invert.add_argument("--json", action="store_true", help="print JSON")
     invert.set_defaults(run=cmd_invert)
+
+    port = commands.add_parser("port", help="the equivalent layer in another framework, proved")
+    port.add_argument(
+        "spec", metavar="SPEC", help='a layer spec with its framework, e.g. "tf.conv(k=3, s=2, p=same)"'
+    )
+    port.add_argument(
+        "--to", required=True, choices=("torch", "tf", "keras", "onnx", "jax"), help="target framework"
+    )
+    port.add_argument(
+        "--in", dest="input", metavar="N", help="also say whether the closest layer agrees at N"
+    )
+    port.add_argument("--json", action="store_true", help="print JSON")
+    port.set_defaults(run=cmd_port)
 
     prove = commands.add_parser("prove", help="prove theorem files, ids or an ad-hoc claim")
     prove.add_argument(

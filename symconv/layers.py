@@ -365,6 +365,11 @@ def _padding(spec: Spec, family: str, unknowns: list[str]) -> tuple[sympy.Expr, 
         unknowns.append("p")
         return symbol("p"), symbol("p"), "explicit"
     if isinstance(value, tuple):
+        if spec.framework == "torch" and value[0] != value[1]:
+            raise SpecError(
+                f"PyTorch pads both ends of an axis alike; pad {value} asymmetrically with F.pad first, "
+                f"in {spec.text}"
+            )
         return value[0], value[1], "explicit"
     return value, value, "explicit"
 
