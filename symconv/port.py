@@ -245,7 +245,7 @@ def port(source: Layer, target: str, i: int | None = None, timeout_ms: int = 10_
         }
         if i is not None:
             closest["at_input"] = {"i": i, "agrees": i in agreed}
-    notes = ()
+    notes: tuple[str, ...] = ()
     if pad is None and closest is None:
         notes = ("no layer of the target framework accepts these parameters",)
     return Port(source, target, None, None, tuple(tried), pad, closest, notes)
