@@ -16,7 +16,7 @@ Python integers (no floats anywhere, so 10**30 is as exact as 3).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 from functools import cache, lru_cache
 from typing import Any
@@ -150,10 +150,10 @@ def _mod(a: Number, b: Number) -> Number:
     return _normal(a % b)
 
 
-def _rounded(expr: sympy.Basic) -> Compiled:
+def _rounded(expr: sympy.Basic, memo: dict[sympy.Basic, Compiled] | None) -> Compiled:
     """floor/ceiling as one integer division of polynomial parts: no Fraction on the hot path."""
     num, den = quotient_parts(expr.args[0])
-    top, bottom = _compile(num), _compile(den)
+    top, bottom = _compile(num, memo), _compile(den, memo)
     if isinstance(expr, sympy.floor):
         return lambda env: _exact_floor(top(env), bottom(env))
     return lambda env: -_exact_floor(-top(env), bottom(env))
@@ -165,8 +165,29 @@ def _exact_floor(num: Value, den: Value) -> int:
     return math.floor(Fraction(num) / Fraction(den))
 
 
-def _compile(expr: sympy.Basic) -> Compiled:
-    """One closure per node; an unknown node raises instead of guessing."""
+_SHARED = (sympy.floor, sympy.ceiling, sympy.Max, sympy.Min, sympy.Piecewise, sympy.Mod)
+
+
+def _compile(expr: sympy.Basic, memo: dict[sympy.Basic, Compiled] | None = None) -> Compiled:
+    """One closure per node; with `memo`, a repeated costly node is computed once per call (see compile_many)."""
+    if memo is not None and isinstance(expr, _SHARED):
+        if expr not in memo:
+            inner = _compile_node(expr, memo)
+            key = ("memo", len(memo))
+
+            def remembered(env: Env) -> Value:
+                value = env.get(key)  # type: ignore[call-overload]
+                if value is None:
+                    value = inner(env)
+                    env[key] = value  # type: ignore[index]
+                return value
+
+            memo[expr] = remembered
+        return memo[expr]
+    return _compile_node(expr, memo)
+
+
+def _compile_node(expr: sympy.Basic, memo: dict[sympy.Basic, Compiled] | None) -> Compiled:
     if expr is sympy.true or expr is sympy.false:
         return _const(bool(expr))
     if isinstance(expr, sympy.Integer):
@@ -176,8 +197,8 @@ def _compile(expr: sympy.Basic) -> Compiled:
     if isinstance(expr, sympy.Symbol):
         return _symbol(expr.name)
     if isinstance(expr, sympy.floor | sympy.ceiling):
-        return _rounded(expr)
-    args = [_compile(arg) for arg in expr.args] if not isinstance(expr, sympy.Piecewise) else []
+        return _rounded(expr, memo)
+    args = [_compile(arg, memo) for arg in expr.args] if not isinstance(expr, sympy.Piecewise) else []
     if isinstance(expr, sympy.Add):
         return _add(args)
     if isinstance(expr, sympy.Mul):
@@ -196,7 +217,7 @@ def _compile(expr: sympy.Basic) -> Compiled:
     if isinstance(expr, sympy.Abs):
         return _unary(_abs, args[0])
     if isinstance(expr, sympy.Piecewise):
-        return _piecewise([(_compile(value), _compile(cond)) for value, cond in expr.args])
+        return _piecewise([(_compile(value, memo), _compile(cond, memo)) for value, cond in expr.args])
     if type(expr) in _RELATIONS:
         return _binary(_RELATIONS[type(expr)], args[0], args[1])
     if isinstance(expr, sympy.And):
@@ -235,3 +256,20 @@ def _relation(kind: type) -> Callable[[Any, Any], sympy.Basic]:
 ge, le, lt, gt, eq, ne = (
     _relation(kind) for kind in (sympy.Ge, sympy.Le, sympy.Lt, sympy.Gt, sympy.Eq, sympy.Ne)
 )
+
+
+def compile_many(exprs: Sequence[sympy.Basic]) -> Callable[[Env], list[Value]]:
+    """One function computing every expression, each repeated floor/ceiling/Max/Min/Piecewise/Mod once.
+
+    A layer's rules repeat its output formula ("o >= 1"), and automatic paddings repeat their total; the
+    shared nodes are evaluated once per call and remembered in the call's scope.
+    """
+    memo: dict[sympy.Basic, Compiled] = {}
+    finals = [_compile(expr, memo) for expr in exprs]
+
+    def run(env: Env) -> list[Value]:
+        # The scope holds the remembered values: a fresh one per call.
+        scope = dict(env)
+        return [final(scope) for final in finals]
+
+    return run

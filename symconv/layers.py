@@ -71,19 +71,24 @@ class Layer:
         raise NotImplementedError
 
     @cached_property
-    def _compiled(self) -> tuple[Any, list[tuple[Any, str]]]:
-        from .arith import compile_expr
+    def _compiled(self) -> tuple[Any, list[tuple[Any, str]], Any]:
+        from .arith import compile_expr, compile_many
         from .errors import UnsupportedError
 
-        checks = [(compile_expr(c), rule) for c, rule in self.conditions(INPUT)]
+        # Rules on the parameters alone were checked when the layer was built.
+        conditions = [(c, rule) for c, rule in self.conditions(INPUT) if c.free_symbols]
+        checks = [(compile_expr(c), rule) for c, rule in conditions]
         try:
             output = compile_expr(self.output_expr(INPUT))
+            # The fast path: the output and every rule at once, shared subexpressions computed once.
+            together = compile_many([self.output_expr(INPUT), *(c for c, _ in conditions)])
         except UnsupportedError:
-            # A formula SymPy already evaluated to zoo (a zero divisor): a rule above refuses every input.
+            # A formula SymPy already evaluated to zoo (a zero divisor): a rule refuses every input.
             def output(env: Any) -> int:
                 raise ShapeError(f"no output size is defined in {self.spec}")
 
-        return output, checks
+            together = None
+        return output, checks, together
 
     @cached_property
     def _symbolic_parameters(self) -> frozenset[str]:
@@ -91,8 +96,15 @@ class Layer:
         return frozenset(s.name for e in expressions for s in e.free_symbols) - {"i"}
 
     def _size(self, i: int, env: dict[str, int]) -> int:
-        output, checks = self._compiled
-        env = {**env, "i": i}
+        output, checks, together = self._compiled
+        env["i"] = i
+        if together is not None:
+            try:
+                size, *holds = together(env)
+                if all(holds):
+                    return int(size)
+            except ZeroDivisionError:
+                pass
         for check, rule in checks:
             try:
                 defined = check(env)
@@ -109,6 +121,9 @@ class Layer:
 
         Symbolic parameters take their values from `values` (``output_size(32, s=2)``) when given.
         """
+        if type(i) is int and not values and not self._symbolic_parameters:
+            # The hot path: concrete parameters, a plain int.
+            return self._size(i, {})
         if isinstance(i, bool):
             raise SpecError(f"input size must be an integer, got {i!r} in {self.spec}")
         if isinstance(i, tuple | list):
