@@ -15,6 +15,8 @@ from typing import Any
 import sympy
 
 from .arith import ceil_div, eq, floor_div, ge, le, lt, mod
+
+__all__ = ["eq", "floor_div", "ge"]
 from .errors import ShapeError
 
 FRAMEWORKS = ("torch", "tf", "keras", "onnx", "jax")
@@ -271,3 +273,29 @@ def torch_output_padding(i: int, s: int, p: int, k: int, d: int, requested: int)
             f"(for an input of {i})"
         )
     return requested - smallest
+
+
+def tf_transpose_output_range(i: int, k: int, s: int, padding: str, d: int = 1) -> tuple[int, int]:
+    """The output_shape values TensorFlow's conv transpose accepts: those whose forward window gives back i.
+
+    VALID: [(i-1)s + k_eff, (i-1)s + k_eff + s - 1]; SAME: [(i-1)s + 1, i*s] (conv_grad_shape_utils.cc).
+    """
+    k_eff = d * (k - 1) + 1
+    if padding.upper() == "VALID":
+        low = (i - 1) * s + k_eff
+        return low, low + s - 1
+    if padding.upper() == "SAME":
+        return (i - 1) * s + 1, i * s
+    raise ShapeError(f"padding must be 'VALID' or 'SAME', got {padding!r}")
+
+
+def onnx_transpose_pads(
+    i: int, k: int, s: int, output_shape: int, a: int = 0, d: int = 1, auto_pad: str = "NOTSET"
+) -> tuple[int, int]:
+    """ONNX ConvTranspose with output_shape: total padding s(i-1) + a + k_eff - o, split by auto_pad
+    (SAME_UPPER: begin = total/2, otherwise begin = total - total/2; onnx/defs/nn/defs.cc)."""
+    total = s * (i - 1) + a + d * (k - 1) + 1 - output_shape
+    if total < 0:
+        raise ShapeError(f"output_shape {output_shape} is larger than the transposed convolution can produce")
+    begin = total // 2 if auto_pad.upper() == "SAME_UPPER" else total - total // 2
+    return begin, total - begin

@@ -43,7 +43,14 @@ BASIC_RULES = {
     "begin padding must be >= 0",
     "end padding must be >= 0",
     "output_padding must be >= 0",
+    "the factor r must be a positive integer",
+    "scale_factor must be a positive integer",
+    "output_size must be a positive integer",
 }
+
+
+def _order(name: str) -> tuple[int, str]:
+    return (_ORDER.index(name) if name in _ORDER else len(_ORDER), name)
 
 
 def _as_expr(value: Any) -> sympy.Expr:
@@ -166,7 +173,7 @@ class Layer:
         values = {**{name: v for name, v in self.parameters().items() if isinstance(v, sympy.Integer)}, **env}
         for condition, other in symbolic.conditions(INPUT):
             if other == rule:
-                names = sorted({s.name for s in condition.free_symbols}, key=_ORDER.index)
+                names = sorted({s.name for s in condition.free_symbols}, key=_order)
                 shown = ", ".join(f"{name}={int(values[name])}" for name in names if name in values)
                 return f" ({shown})" if shown else ""
         return ""
@@ -332,8 +339,100 @@ class ConvTranspose(Layer):
         )
 
 
-_ALLOWED = {"conv": "kspd", "convT": "kspdax", "maxpool": "kspdc", "avgpool": "kspdc"}
-_LETTER = {"ceil": "c", "consistent": "x"}
+@dataclass(frozen=True)
+class Resize(Layer):
+    """Upsampling (nearest/linear interpolate) by an integer scale, o = i*scale, or to a fixed size.
+
+    PyTorch computes floor(i * scale) in double precision; for an integer scale that is exactly i*scale.
+    """
+
+    scale: sympy.Expr | None = None
+    size: sympy.Expr | None = None
+
+    kind = "upsample"
+
+    def output_expr(self, i: Size) -> sympy.Expr:
+        return self.size if self.size is not None else i * self.scale
+
+    def conditions(self, i: Size) -> Conditions:
+        rules = [(fw.ge(i, 1), INPUT_RULE)]
+        if self.scale is not None:
+            rules.append((fw.ge(self.scale, 1), "scale_factor must be a positive integer"))
+        if self.size is not None:
+            rules.append((fw.ge(self.size, 1), "output_size must be a positive integer"))
+        return rules
+
+    def parameters(self) -> dict[str, sympy.Expr]:
+        return {"scale": self.scale} if self.scale is not None else {"size": self.size}
+
+    def _symbolic(self) -> Layer:
+        if self.scale is not None:
+            return Resize(self.spec, self.framework, (), scale=symbol("scale"))
+        return Resize(self.spec, self.framework, (), size=symbol("size"))
+
+
+@dataclass(frozen=True)
+class PixelShuffle(Layer):
+    """PixelShuffle(r) multiplies each spatial size by r; PixelUnshuffle(r) divides it, which needs i % r == 0.
+
+    (The channel count must be divisible by r^2 for the shuffle; channels are not a spatial axis here.)
+    """
+
+    r: sympy.Expr = sympy.Integer(1)
+    down: bool = False
+
+    @property
+    def kind(self) -> str:  # type: ignore[override]
+        return "pixelunshuffle" if self.down else "pixelshuffle"
+
+    def output_expr(self, i: Size) -> sympy.Expr:
+        return fw.floor_div(i, self.r) if self.down else i * self.r
+
+    def conditions(self, i: Size) -> Conditions:
+        rules = [(fw.ge(self.r, 1), "the factor r must be a positive integer"), (fw.ge(i, 1), INPUT_RULE)]
+        if self.down:
+            rules.append((fw.eq(sympy.Mod(i, self.r), 0), "pixel_unshuffle needs the size divisible by r"))
+        return rules
+
+    def parameters(self) -> dict[str, sympy.Expr]:
+        return {"r": self.r}
+
+    def _symbolic(self) -> Layer:
+        return PixelShuffle(self.spec, self.framework, (), symbol("r"), self.down)
+
+
+@dataclass(frozen=True)
+class AdaptivePool(Layer):
+    """Adaptive pooling to a fixed size; window j reads [floor(j*i/o), ceil((j+1)*i/o))."""
+
+    size: sympy.Expr = sympy.Integer(1)
+
+    kind = "adaptivepool"
+
+    def output_expr(self, i: Size) -> sympy.Expr:
+        return self.size
+
+    def conditions(self, i: Size) -> Conditions:
+        return [(fw.ge(self.size, 1), "output_size must be a positive integer"), (fw.ge(i, 1), INPUT_RULE)]
+
+    def parameters(self) -> dict[str, sympy.Expr]:
+        return {"size": self.size}
+
+    def _symbolic(self) -> Layer:
+        return AdaptivePool(self.spec, self.framework, (), symbol("size"))
+
+
+_ALLOWED = {
+    "conv": "kspd",
+    "convT": "kspdax",
+    "maxpool": "kspdc",
+    "avgpool": "kspdc",
+    "upsample": "SZ",
+    "pixelshuffle": "r",
+    "pixelunshuffle": "r",
+    "adaptivepool": "Z",
+}
+_LETTER = {"ceil": "c", "consistent": "x", "scale": "S", "size": "Z"}
 
 
 def _integer(spec: Spec, name: str, default: sympy.Expr | None, unknowns: list[str]) -> sympy.Expr:
@@ -408,12 +507,32 @@ def _refuse(spec: Spec) -> None:
         raise SpecError(f"JAX's conv_transpose has no output_padding in {spec.text}")
 
 
+def _resampling(spec: Spec) -> Layer:
+    unknowns: list[str] = []
+    if spec.kind == "upsample":
+        if (spec.get("scale") is None) == (spec.get("size") is None):
+            raise SpecError(f"upsample takes exactly one of scale and size in {spec.text}")
+        scale = None if spec.get("scale") is None else _integer(spec, "scale", None, unknowns)
+        size = None if spec.get("size") is None else _integer(spec, "size", None, unknowns)
+        return Resize(spec.text, spec.framework, tuple(unknowns), scale, size)
+    if spec.kind == "adaptivepool":
+        return AdaptivePool(
+            spec.text, spec.framework, tuple(unknowns), _integer(spec, "size", None, unknowns)
+        )
+    r = _integer(spec, "r", None, unknowns)
+    return PixelShuffle(spec.text, spec.framework, tuple(unknowns), r, spec.kind == "pixelunshuffle")
+
+
 def build(spec: Spec) -> Layer:
     """The layer a parsed spec describes; concrete parameters are checked against their rules here."""
-    family = {"conv": "conv", "convT": "convT"}.get(spec.kind, "pool")
     for name, _ in spec.args:
         if _LETTER.get(name, name) not in _ALLOWED[spec.kind]:
             raise SpecError(f"parameter {name} does not apply to {spec.kind} in {spec.text}")
+    if spec.kind in ("upsample", "pixelshuffle", "pixelunshuffle", "adaptivepool"):
+        resampling = _resampling(spec)
+        resampling._check_parameters()
+        return resampling
+    family = {"conv": "conv", "convT": "convT"}.get(spec.kind, "pool")
     _refuse(spec)
     framework = spec.framework
     unknowns: list[str] = []

@@ -25,7 +25,8 @@ from .arith import ceil_div, eq, floor_div, ge, gt, le, lt, mod, ne, symbol
 from .errors import SpecError
 
 FRAMEWORKS = ("torch", "tf", "keras", "onnx", "jax")
-KINDS = ("conv", "convT", "maxpool", "avgpool")
+KINDS = ("conv", "convT", "maxpool", "avgpool", "upsample", "pixelshuffle", "pixelunshuffle", "adaptivepool")
+PARAMETERS = ("k", "s", "p", "d", "a", "ceil", "consistent", "scale", "size", "r")
 KEYWORDS = ("same", "valid", "full", "causal", "same_upper", "same_lower", "true", "false")
 ALIASES = {
     "kernel_size": "k",
@@ -40,6 +41,10 @@ ALIASES = {
     "output_padding": "a",
     "ceil_mode": "ceil",
     "use_consistent_padding": "consistent",
+    "scale_factor": "scale",
+    "output_size": "size",
+    "upscale_factor": "r",
+    "downscale_factor": "r",
 }
 FUNCTIONS = ("floor", "ceil", "ceiling", "mod", "min", "max", "abs")
 MAX_TEXT = 10_000
@@ -306,10 +311,10 @@ def _spec_from_call(text: str, node: ast.Call, walker: _Expressions) -> Spec:
         if keyword.arg is None:
             raise _fail(text, keyword, "** is not allowed in a spec")
         name = ALIASES.get(keyword.arg, keyword.arg)
-        if name not in ("k", "s", "p", "d", "a", "ceil", "consistent"):
+        if name not in PARAMETERS:
             known = (
-                "k, s, p, d, a, ceil, consistent (or kernel_size, stride, padding, dilation, output_padding, "
-                "ceil_mode, use_consistent_padding)"
+                f"{', '.join(PARAMETERS)} (or kernel_size, stride, padding, dilation, output_padding, "
+                "ceil_mode, use_consistent_padding, scale_factor, output_size, upscale_factor)"
             )
             raise _fail(text, keyword, f"unknown parameter {keyword.arg!r}; expected one of {known}")
         if name in args:

@@ -1,0 +1,195 @@
+"""Framework extras: port, PyTorch's output_size, resampling layers, pooling windows, Unfold, TF/ONNX helpers."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from symconv import ShapeError, SpecError, layer
+from symconv.arith import evaluate
+from symconv.cli import main
+from symconv.frameworks import onnx_transpose_pads, tf_transpose_output_range, torch_output_padding
+from symconv.port import port
+from symconv.windows import adaptive_window, avgpool_divisor, unfold_blocks
+
+PROVED_PORTS = [
+    ("tf.conv(k=3, s=1, p=same)", "torch", "torch.conv(k=3, s=1, d=1, p=same)"),
+    ("tf.conv(k=3, s=2, p=same)", "torch", "torch.conv(k=3, s=2, d=1, p=1)"),
+    ("torch.conv(k=3, s=2, p=1)", "keras", "keras.conv(k=3, s=2, d=1, p=same)"),
+    ("torch.maxpool(k=3, s=2, p=1, ceil=true)", "onnx", "onnx.maxpool(k=3, s=2, d=1, p=1, ceil=true)"),
+    ("keras.convT(k=3, s=2, p=same)", "jax", "jax.convT(k=3, s=2, d=1, p=same)"),
+    ("onnx.conv(k=4, s=2, p=same_lower)", "tf", "tf.conv(k=4, s=2, d=1, p=(2, 1))"),
+]
+
+
+@pytest.mark.parametrize(("spec", "target", "expected"), PROVED_PORTS)
+def test_port_finds_a_proved_equivalent(spec: str, target: str, expected: str) -> None:
+    result = port(layer(spec), target)
+    assert result.equivalent == expected
+    assert result.proof is not None and result.proof.status == "proved"
+    source, other = layer(spec), layer(expected)
+    for i in range(1, 60):
+        if source.is_defined(i):
+            assert other.output_size(i) == source.output_size(i)
+
+
+def test_port_tf_same_stride_two_into_torch_gives_pads_and_the_agreement_set() -> None:
+    result = port(layer("tf.conv(k=4, s=2, p=same)"), "torch", i=7)
+    assert result.equivalent is None
+    pad = result.pad
+    assert pad is not None and pad["proof"]["status"] == "proved"
+    assert pad["by_residue"]["pads"] == {"0": [1, 1], "1": [1, 2]}
+    then = layer(pad["then"])
+    source = layer("tf.conv(k=4, s=2, p=same)")
+    for i in range(1, 80):
+        begin, end = pad["by_residue"]["pads"][str(i % 2)]
+        assert then.output_size(i + begin + end) == source.output_size(i)
+    closest = result.closest
+    assert closest is not None and closest["periodic"]["status"] == "proved"
+    best = layer(closest["spec"])
+    residues = closest["periodic"]["residues"]
+    for i in range(closest["periodic"]["from"], 200):
+        agrees = best.is_defined(i) and best.output_size(i) == source.output_size(i)
+        assert agrees == (i % closest["periodic"]["period"] in residues)
+    assert closest["at_input"] == {"i": 7, "agrees": 7 % 2 in residues}
+
+
+def test_port_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["port", "tf.conv(k=3, s=2, p=same)", "--to", "torch", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["equivalent"] == "torch.conv(k=3, s=2, d=1, p=1)"
+    assert main(["port", "conv(k=3)", "--to", "mxnet"]) == 2
+    assert main(["port", "conv(k=?)", "--to", "torch"]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_torch_output_size_to_output_padding_matches_pytorch() -> None:
+    torch = pytest.importorskip("torch")
+    rng = random.Random(5)
+    for _ in range(300):
+        i, k, s, d = rng.randint(1, 12), rng.randint(1, 5), rng.randint(1, 4), rng.randint(1, 3)
+        p = rng.randint(0, k - 1)
+        smallest = (i - 1) * s - 2 * p + d * (k - 1) + 1
+        if smallest < 1:
+            continue
+        requested = smallest + rng.randint(-2, s + 1)
+        module = torch.nn.ConvTranspose1d(1, 1, k, s, p, dilation=d, device="meta")
+        x = torch.empty(1, 1, i, device="meta")
+        try:
+            theirs = module(x, output_size=[requested]).shape[-1]
+        except (ValueError, RuntimeError):
+            with pytest.raises(ShapeError):
+                torch_output_padding(i, s, p, k, d, requested)
+            continue
+        a = torch_output_padding(i, s, p, k, d, requested)
+        assert theirs == requested == layer(f"convT(k={k}, s={s}, p={p}, a={a}, d={d})").output_size(i)
+
+
+def test_resampling_layers_match_pytorch() -> None:
+    torch = pytest.importorskip("torch")
+    functional = torch.nn.functional
+    for i in range(1, 20):
+        x = torch.zeros(1, 4, i, i)
+        for scale in (1, 2, 3):
+            shape = functional.interpolate(x, scale_factor=scale, mode="nearest").shape
+            assert layer(f"upsample(scale={scale})").output_size((i, i)) == tuple(shape[-2:])
+        assert layer("pixelshuffle(r=2)").output_size((i, i)) == tuple(
+            functional.pixel_shuffle(x, 2).shape[-2:]
+        )
+        if i % 2 == 0:
+            expected = tuple(functional.pixel_unshuffle(x, 2).shape[-2:])
+            assert layer("pixelunshuffle(r=2)").output_size((i, i)) == expected
+        else:
+            with pytest.raises(RuntimeError):
+                functional.pixel_unshuffle(x, 2)
+            with pytest.raises(ShapeError):
+                layer("pixelunshuffle(r=2)").output_size(i)
+        assert (
+            layer("adaptivepool(size=5)").output_size(i) == functional.adaptive_avg_pool1d(x[0], 5).shape[-1]
+        )
+
+
+def test_adaptive_windows_match_pytorch() -> None:
+    torch = pytest.importorskip("torch")
+    for size in range(1, 15):
+        for output in range(1, 12):
+            eye = torch.eye(size).unsqueeze(1)  # one input per position t
+            pooled = torch.nn.functional.adaptive_avg_pool1d(eye, output)[:, 0, :]
+            for j in range(output):
+                reads = [t for t in range(size) if pooled[t, j] > 0]
+                assert adaptive_window(size, output, j) == (reads[0], reads[-1] + 1)
+
+
+def test_avgpool_divisors_match_pytorch() -> None:
+    torch = pytest.importorskip("torch")
+    rng = random.Random(11)
+    for _ in range(300):
+        k, s = rng.randint(1, 5), rng.randint(1, 4)
+        p, i = rng.randint(0, k // 2), rng.randint(1, 16)
+        ceil, include = rng.random() < 0.5, rng.random() < 0.5
+        try:
+            made = layer(f"torch.avgpool(k={k}, s={s}, p={p}, ceil={'true' if ceil else 'false'})")
+            o = made.output_size(i)
+        except ShapeError:
+            continue
+        ones = torch.ones(1, 1, i, dtype=torch.float64)
+        out = torch.nn.functional.avg_pool1d(ones, k, s, p, ceil_mode=ceil, count_include_pad=include)
+        assert out.shape[-1] == o
+        divisor = avgpool_divisor(k, s, p, p, i, count_include_pad=include)
+        no_pad = avgpool_divisor(k, s, p, p, i, count_include_pad=False)
+        for j in range(o):
+            real = evaluate(no_pad, {"j": j})
+            assert float(out[0, 0, j]) == pytest.approx(real / evaluate(divisor, {"j": j}))
+
+
+def test_unfold_blocks_match_pytorch() -> None:
+    torch = pytest.importorskip("torch")
+    rng = random.Random(3)
+    for _ in range(200):
+        h, w = rng.randint(1, 12), rng.randint(1, 12)
+        k, s, p, d = rng.randint(1, 4), rng.randint(1, 3), rng.randint(0, 2), rng.randint(1, 2)
+        x = torch.empty(1, 1, h, w)
+        try:
+            theirs = torch.nn.functional.unfold(x, k, dilation=d, padding=p, stride=s).shape[-1]
+        except RuntimeError:
+            with pytest.raises(ShapeError):
+                unfold_blocks((h, w), k, s, p, d)
+            continue
+        assert unfold_blocks((h, w), k, s, p, d) == theirs
+
+
+@pytest.mark.parametrize("padding", ["VALID", "SAME"])
+def test_tf_transpose_range_is_where_the_forward_window_gives_back_i(padding: str) -> None:
+    for k in range(1, 6):
+        for s in range(1, 4):
+            forward = layer(f"tf.conv(k={k}, s={s}, p={padding.lower()})")
+            for i in range(1, 12):
+                low, high = tf_transpose_output_range(i, k, s, padding)
+                accepted = [o for o in range(1, 60) if forward.is_defined(o) and forward.output_size(o) == i]
+                assert accepted == list(range(low, high + 1))
+
+
+def test_onnx_output_shape_pads_split_and_total() -> None:
+    assert onnx_transpose_pads(5, 3, 2, 11, a=1, auto_pad="SAME_UPPER") == (0, 1)
+    assert onnx_transpose_pads(5, 3, 2, 11, a=1) == (1, 0)
+    for i, k, s, out in [(4, 3, 2, 8), (7, 5, 3, 19), (3, 4, 2, 6)]:
+        begin, end = onnx_transpose_pads(i, k, s, out)
+        assert layer(f"onnx.convT(k={k}, s={s}, p=({begin}, {end}))").output_size(i) == out
+    with pytest.raises(ShapeError):
+        onnx_transpose_pads(2, 3, 1, 99)
+
+
+def test_framework_specific_refusals() -> None:
+    for spec in [
+        "tf.convT(k=3)",
+        "tf.maxpool(k=2, ceil=true)",
+        "keras.conv(k=3, p=1)",
+        "torch.conv(k=3, p=(1, 2))",
+    ]:
+        with pytest.raises(SpecError):
+            layer(spec)
+    with pytest.raises(ShapeError, match="strides > 1 not supported"):
+        layer("keras.conv(k=3, s=2, d=2)")
+    with pytest.raises(ShapeError, match="output_padding must be smaller"):
+        layer("torch.convT(k=3, s=2, a=2)")
