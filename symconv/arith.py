@@ -247,7 +247,10 @@ def evaluate(expr: sympy.Basic | int, env: Env) -> Value:
 def _relation(kind: type) -> Callable[[Any, Any], sympy.Basic]:
     def build(a: Any, b: Any) -> sympy.Basic:
         # Unevaluated: SymPy's assumption queries cost milliseconds per relation and decide nothing that the
-        # integer evaluator or Z3 does not decide exactly.
+        # integer evaluator or Z3 does not decide exactly. Two numbers are compared at once, since SymPy's
+        # Piecewise cannot hold an unevaluated comparison of numbers.
+        if isinstance(a, int | sympy.Integer) and isinstance(b, int | sympy.Integer):
+            return sympy.true if kind(a, b) else sympy.false
         return kind(a, b, evaluate=False)
 
     return build
@@ -273,3 +276,30 @@ def compile_many(exprs: Sequence[sympy.Basic]) -> Callable[[Env], list[Value]]:
         return [final(scope) for final in finals]
 
     return run
+
+
+def merge_floors(expr: sympy.Basic) -> sympy.Basic:
+    """Nested floors merged, sign-guarded: floor((floor(N/a) + c)/b) = floor((N + c*a)/(a*b)) for integers
+    a, b > 0 and an integer c (the rule TVM's simplifier applies for positive divisors; wrong for a negative
+    one, so a divisor that is not a positive integer constant is left alone).
+
+    >>> i = symbol("i")
+    >>> merge_floors(floor_div(floor_div(i + 1, 2) + 1, 2))
+    floor(i/4 + 3/4)
+    """
+    if not isinstance(expr, sympy.Basic) or not expr.args:
+        return expr
+    expr = expr.func(*(merge_floors(arg) for arg in expr.args))
+    if not isinstance(expr, sympy.floor):
+        return expr
+    num, den = quotient_parts(expr.args[0])
+    if not (isinstance(den, sympy.Integer) and den > 0):
+        return expr
+    inner = [term for term in sympy.Add.make_args(num) if isinstance(term, sympy.floor)]
+    if len(inner) != 1:
+        return expr
+    rest = num - inner[0]
+    inner_num, inner_den = quotient_parts(inner[0].args[0])
+    if not (isinstance(inner_den, sympy.Integer) and inner_den > 0) or rest.is_integer is not True:
+        return expr
+    return sympy.floor((inner_num + rest * inner_den) / (inner_den * den))

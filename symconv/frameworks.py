@@ -175,7 +175,8 @@ def window_rules(
             # onnxruntime: pads must be smaller than the kernel.
             rules += [(lt(p, k), "pad should be smaller than kernel") for p in dict.fromkeys(explicit)]
         rules.append((ge(output, 1), "the output size must be >= 1"))
-    elif framework == "jax":
+    elif framework == "jax" and family == "conv":
+        # conv_shape_tuple checks this; reduce_window (pooling) does not and clamps the size to 0.
         rules.append((ge(i + pb + pe, 0), "negative padding is larger than the size of the dimension"))
     return rules
 
@@ -250,11 +251,12 @@ def transposed_rules(
         if a is not None:
             rules.append((ge(a, 0), "output_padding must be >= 0"))
         rules.append((ge(output, 1), "the output size must be >= 1"))
-    elif framework == "jax" and mode == "explicit" and not consistent:
+    elif framework == "jax" and mode == "explicit":
         pb, pe = explicit
-        rules.append(
-            (ge(s * (i - 1) + 1 + pb + pe, 0), "negative padding is larger than the size of the dimension")
-        )
+        k_eff = effective_kernel(k, d)
+        # The stride-dilated input s(i-1) + 1, padded by the tuple (consistent: by k_eff - p - 1 a side).
+        padded = s * (i - 1) + 1 + (2 * (k_eff - 1) - pb - pe if consistent else pb + pe)
+        rules.append((ge(padded, 0), "negative padding is larger than the size of the dimension"))
     return rules
 
 

@@ -505,6 +505,12 @@ def _refuse(spec: Spec) -> None:
         raise SpecError(f"consistent (use_consistent_padding) is JAX's only, in {spec.text}")
     if spec.get("a") is not None and framework == "jax":
         raise SpecError(f"JAX's conv_transpose has no output_padding in {spec.text}")
+    same = spec.get("p") in ("same", "same_lower")
+    if framework == "jax" and spec.kind.endswith("pool") and spec.get("s") is None and same:
+        # lax.reduce_window resolves SAME padding before it defaults the strides to 1, and fails.
+        raise ShapeError(
+            f"jax reduce_window with {spec.get('p')} padding needs explicit strides in {spec.text}"
+        )
 
 
 def _resampling(spec: Spec) -> Layer:

@@ -221,6 +221,11 @@ class Check(Plan):
             return universe.intersect(split)
         count = universe.count()
         if count is None or count > MAX_FILTER:
+            tails = self.tails(env)
+            if tails is not None:
+                bound, outside = tails
+                inner = universe.intersect(IntSet.interval(-bound, bound))
+                return self.solve(env, inner).union(universe.intersect(outside))
             raise Unsolvable(
                 f"no closed form for {self.relation}, and the other conditions do not bound {self.x}"
             )
@@ -269,6 +274,34 @@ class Check(Plan):
                 ).normal()
             )
         return result
+
+    def tails(self, env: Env) -> tuple[int, IntSet] | None:
+        """x as a divisor, floor(N/x) with N known: for |x| > |N| the floor is a constant (0 or -1), so beyond
+        that bound the relation is affine in x; returns (bound, the solution set beyond it)."""
+        x = symbol(self.x)
+        known = {symbol(name): sympy.Integer(value) for name, value in env.items() if name != self.x}
+        relation = self.relation.xreplace(known)
+        numerators = []
+        for node in sympy.preorder_traversal(relation):
+            if isinstance(node, sympy.floor) and x in node.free_symbols:
+                num, den = quotient_parts(node.args[0])
+                if den != x or not isinstance(num, sympy.Integer):
+                    return None
+                numerators.append((node, int(num)))
+        if not numerators:
+            return None
+        bound = max(abs(n) for _, n in numerators) + 1
+        result = IntSet.nothing()
+        for side, part in ((1, IntSet.interval(bound + 1, None)), (-1, IntSet.interval(None, -bound - 1))):
+            # x > |N|: floor(N/x) is 0 for N >= 0, -1 for N < 0; x < -|N|: -1 for N > 0, 0 otherwise.
+            constants = {
+                node: (0 if n >= 0 else -1) if side > 0 else (-1 if n > 0 else 0) for node, n in numerators
+            }
+            plan = Planner(x).plan(relation.xreplace(constants))
+            if not plan.exact():
+                return None
+            result = result.union(plan.solve({}, part))
+        return bound, result
 
     def exact(self) -> bool:
         return False
@@ -409,8 +442,12 @@ class Planner:
                             compiled(rest),
                             rel,
                         )
-                elif den == x and x not in num.free_symbols:
-                    return FloorDivisor(compiled(num), compiled(c), compiled(rest), rel)
+                elif den == x:
+                    # floor((A + m*x)/x) = floor(A/x) + m for an integer m.
+                    parts = _affine(num, x)
+                    if parts is not None and isinstance(parts[0], sympy.Integer):
+                        shifted = rest + c * parts[0]
+                        return FloorDivisor(compiled(parts[1]), compiled(c), compiled(shifted), rel)
             if isinstance(node, sympy.Mod):
                 argument, modulus = node.args
                 parts = _affine(argument, x)

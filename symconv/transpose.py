@@ -230,8 +230,12 @@ def invert(
         start = _first_valid(forward)
         period = int(s)
         covered: set[int] = set()
-        # A larger padding P + delta takes 2*delta more: needed where a would be negative (ceil-mode pooling).
-        for delta in range(period + 1):
+        # Padding P + delta shifts the output_padding needed by 2*delta: a larger one where a would be negative
+        # (ceil-mode pooling), a smaller one where it would reach the stride (an odd pb + pe).
+        deltas = [0] + [sign * n for n in range(1, period + 1) for sign in (-1, 1)]
+        for delta in deltas:
+            if isinstance(torch_p, sympy.Integer) and torch_p + delta < 0:
+                continue
             for value in range(max(int(s), int(d))):
                 residues = [r for r in _residues(torch_a, value - 2 * delta, period) if r not in covered]
                 if residues:
