@@ -228,6 +228,8 @@ def _compile_node(expr: sympy.Basic, memo: dict[sympy.Basic, Compiled] | None) -
         return lambda env: not args[0](env)
     if isinstance(expr, sympy.Implies):
         return lambda env: (not args[0](env)) or bool(args[1](env))
+    if isinstance(expr, sympy.ITE):
+        return lambda env: args[1](env) if args[0](env) else args[2](env)
     raise UnsupportedError(f"cannot evaluate the node {type(expr).__name__}: {expr}")
 
 

@@ -72,9 +72,14 @@ def same_total(i: Any, k_eff: Any, s: Any) -> sympy.Expr:
 
 
 def auto_pads(
-    framework: str | None, mode: str, i: Any, k: Any, s: Any, d: Any
+    framework: str | None, mode: str, i: Any, k: Any, s: Any, d: Any, family: str = "conv"
 ) -> tuple[sympy.Expr, sympy.Expr]:
     """(begin, end) padding of a non-explicit mode at input size i."""
+    if framework == "onnx" and family == "pool" and mode in ("same_upper", "same_lower"):
+        # onnxruntime pool_attributes.h: the undilated kernel, no clamp at 0, C++ division.
+        needed = (ceil_div(i, s) - 1) * s + k - i
+        head = trunc_div(needed + (1 if mode == "same_lower" else 0), 2)
+        return head, needed - head
     k_eff = effective_kernel(k, d)
     zero = sympy.Integer(0)
     if mode == "valid":
@@ -94,9 +99,14 @@ def auto_pads(
     return half, total - half
 
 
-def window_output(framework: str | None, i: Any, pb: Any, pe: Any, k_eff: Any, s: Any) -> sympy.Expr:
+def window_output(
+    framework: str | None, i: Any, pb: Any, pe: Any, k_eff: Any, s: Any, family: str = "conv"
+) -> sympy.Expr:
     """Output size of a floor-mode window (convolution or pooling) over the padded input."""
     numerator = i + pb + pe - k_eff
+    if framework == "onnx" and family == "pool":
+        # onnxruntime pool_attributes.h ComputeOutputSize: numerator / stride in C++.
+        return trunc_div(numerator, s) + 1
     if framework == "tf":
         # GetWindowedOutputSizeVerbose: (i + pads - k_eff + s) / s in C++.
         return trunc_div(numerator + s, s)
@@ -140,8 +150,10 @@ def window_rules(
     d: Any,
     output: Any,
     ceil: bool,
+    op: str = "",
 ) -> Conditions:
-    """Where a convolution or pooling layer is defined; `explicit` are the spec's pads, `pads` the ones used."""
+    """Where a convolution or pooling layer is defined; `explicit` are the spec's pads, `pads` the ones used;
+    `op` is "max" or "avg" for pooling."""
     pb, pe = pads
     k_eff = effective_kernel(k, d)
     rules = base_rules(i, k, s, d)
@@ -171,10 +183,21 @@ def window_rules(
             )
         rules.append((ge(output, 1), "computed output size would be zero or negative"))
     elif framework == "onnx":
+        # onnxruntime's rules (conv_attributes.h, pool_attributes.h, pool.cc).
         if family == "pool":
-            # onnxruntime: pads must be smaller than the kernel.
             rules += [(lt(p, k), "pad should be smaller than kernel") for p in dict.fromkeys(explicit)]
-        rules.append((ge(output, 1), "the output size must be >= 1"))
+            if op == "max" and mode in ("same_upper", "same_lower"):
+                rules.append(
+                    (
+                        sympy.Or(sympy.Ne(d, 1), sympy.And(ge(pb, 0), ge(pe, 0))),
+                        "padding values must be non-negative",
+                    )
+                )
+            rules.append((ge(output, 0), "calculated output dimension is negative"))
+        else:
+            if mode in ("same_upper", "same_lower"):
+                rules.append((eq(d, 1), "dilation not supported for auto_pad SAME_UPPER or SAME_LOWER"))
+            rules.append((ge(output, 1), "the output size must be >= 1"))
     elif framework == "jax" and family == "conv":
         # conv_shape_tuple checks this; reduce_window (pooling) does not and clamps the size to 0.
         rules.append((ge(i + pb + pe, 0), "negative padding is larger than the size of the dimension"))
@@ -249,7 +272,11 @@ def transposed_rules(
         )
     elif framework == "onnx":
         if a is not None:
-            rules.append((ge(a, 0), "output_padding must be >= 0"))
+            # onnxruntime refuses a >= max(s, d), and s <= a < d gives an inconsistent shape: in effect a < s.
+            rules += [
+                (ge(a, 0), "output_padding must be >= 0"),
+                (lt(a, s), "output_padding must be less than stride"),
+            ]
         rules.append((ge(output, 1), "the output size must be >= 1"))
     elif framework == "jax" and mode == "explicit":
         pb, pe = explicit

@@ -216,11 +216,13 @@ class Windowed(Layer):
         """The (begin, end) padding at input size i."""
         if self.mode == "explicit":
             return self.pb, self.pe
-        return fw.auto_pads(self.framework, self.mode, i, self.k, self.s, self.d)
+        return fw.auto_pads(self.framework, self.mode, i, self.k, self.s, self.d, self.family)
 
     def output_expr(self, i: Size) -> sympy.Expr:
         pb, pe = self.padding(i)
-        return fw.window_output(self.framework, i, pb, pe, effective_kernel(self.k, self.d), self.s)
+        return fw.window_output(
+            self.framework, i, pb, pe, effective_kernel(self.k, self.d), self.s, self.family
+        )
 
     def _ceil(self) -> bool:
         return False
@@ -238,6 +240,7 @@ class Windowed(Layer):
             self.d,
             self.output_expr(i),
             self._ceil(),
+            getattr(self, "op", ""),
         )
 
     def parameters(self) -> dict[str, sympy.Expr]:

@@ -133,6 +133,9 @@ class Translation:
             return z3.Not(self.boolean(expr.args[0]))
         if isinstance(expr, sympy.Implies):
             return z3.Implies(self.boolean(expr.args[0]), self.boolean(expr.args[1]))
+        if isinstance(expr, sympy.ITE):
+            test, then, otherwise = (self.boolean(arg) for arg in expr.args)
+            return z3.If(test, then, otherwise)
         raise UnsupportedError(f"no Z3 translation for the condition {type(expr).__name__}: {expr}")
 
     def conditions(self, exprs: Iterable[sympy.Basic]) -> list[z3.BoolRef]:
