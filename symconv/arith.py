@@ -292,16 +292,18 @@ def merge_floors(expr: sympy.Basic) -> sympy.Basic:
     if not isinstance(expr, sympy.Basic) or not expr.args:
         return expr
     expr = expr.func(*(merge_floors(arg) for arg in expr.args))
-    if not isinstance(expr, sympy.floor):
+    # The same rule holds for ceilings: ceil((ceil(N/a) + c)/b) = ceil((N + c*a)/(a*b)).
+    kind = type(expr)
+    if kind not in (sympy.floor, sympy.ceiling):
         return expr
     num, den = quotient_parts(expr.args[0])
     if not (isinstance(den, sympy.Integer) and den > 0):
         return expr
-    inner = [term for term in sympy.Add.make_args(num) if isinstance(term, sympy.floor)]
+    inner = [term for term in sympy.Add.make_args(num) if isinstance(term, kind)]
     if len(inner) != 1:
         return expr
     rest = num - inner[0]
     inner_num, inner_den = quotient_parts(inner[0].args[0])
     if not (isinstance(inner_den, sympy.Integer) and inner_den > 0) or rest.is_integer is not True:
         return expr
-    return sympy.floor((inner_num + rest * inner_den) / (inner_den * den))
+    return kind((inner_num + rest * inner_den) / (inner_den * den))

@@ -99,10 +99,21 @@ def auto_pads(
     return half, total - half
 
 
+AUTO_SAME = ("same", "same_upper", "same_lower")
+
+
 def window_output(
-    framework: str | None, i: Any, pb: Any, pe: Any, k_eff: Any, s: Any, family: str = "conv"
+    framework: str | None, i: Any, pb: Any, pe: Any, k_eff: Any, s: Any, family: str = "conv", mode: str = ""
 ) -> sympy.Expr:
     """Output size of a floor-mode window (convolution or pooling) over the padded input."""
+    if (
+        mode in AUTO_SAME
+        and framework in ("tf", "keras", "jax", "onnx")
+        and not (framework, family) == ("onnx", "pool")
+    ):
+        # What these frameworks compute for SAME (TF: (i + s - 1)/s); proofs/frameworks.toml proves that the
+        # padding rule gives exactly this, so the formula stays small in a network.
+        return ceil_div(i, s)
     numerator = i + pb + pe - k_eff
     if framework == "onnx" and family == "pool":
         # onnxruntime pool_attributes.h ComputeOutputSize: numerator / stride in C++.

@@ -220,12 +220,19 @@ class Windowed(Layer):
 
     def output_expr(self, i: Size) -> sympy.Expr:
         pb, pe = self.padding(i)
-        return fw.window_output(
-            self.framework, i, pb, pe, effective_kernel(self.k, self.d), self.s, self.family
-        )
+        k_eff = effective_kernel(self.k, self.d)
+        return fw.window_output(self.framework, i, pb, pe, k_eff, self.s, self.family, self.mode)
 
     def _ceil(self) -> bool:
         return False
+
+    def positive_output_expr(self, i: Size) -> sympy.Expr:
+        """The output formula wherever the output is >= 1 (a network's inner nodes): TF's truncating division
+        and JAX's clamp at 0 then equal the plain floor formula, which keeps a network's formulas small."""
+        if self.framework in ("tf", "jax") and not self._ceil() and self.mode not in fw.AUTO_SAME:
+            pb, pe = self.padding(i)
+            return fw.floor_div(i + pb + pe - effective_kernel(self.k, self.d), self.s) + 1
+        return self.output_expr(i)
 
     def conditions(self, i: Size) -> Conditions:
         return fw.window_rules(
