@@ -325,6 +325,53 @@ def cmd_port(args: argparse.Namespace) -> tuple[int, Any, str]:
     return (EXIT_OK if found else EXIT_FALSE), data, "\n".join(lines)
 
 
+def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
+    from .errors import SpecError
+    from .network import load_network
+
+    shape = None
+    if args.input_shape is not None:
+        shape = [part.strip() for part in args.input_shape.split(",")]
+        if len(shape) < 3 or not all(
+            p.isdigit() or (p.isidentifier() and not p.startswith("_")) for p in shape
+        ):
+            raise SpecError(
+                f"--input-shape takes N,C,H[,W...] with integers or names, got {args.input_shape!r}"
+            )
+    net = load_network(args.network, shape)
+    output = net.output_size()
+    valid = net.valid_inputs(int(args.timeout * 1000))
+    fields = net.receptive_fields() if args.receptive_field else {}
+    data: dict[str, Any] = {
+        "output_size": {dim: str(expr) for dim, expr in output.items()},
+        "valid_inputs": {dim: {**v.describe(), "proof": v.proof} for dim, v in valid.items()},
+        "receptive_field": {name: f.describe() for name, f in fields.items()},
+    }
+    lines = [f"output size: {', '.join(f'{d} -> {e}' for d, e in output.items())}"]
+    for dim, v in valid.items():
+        rule = f"i mod {v.period} in {list(v.residues)}" if v.residues else "never"
+        below = f"; below that: {list(v.below)}" if v.below else ""
+        lines.append(
+            f"valid {dim}: every {dim} >= {v.start} with {rule.replace('i ', dim + ' ')}{below} ({v.proof})"
+        )
+    if fields:
+        last = fields[net.output].describe()
+        lines.append(
+            f"receptive field of the output: size {last['size']}, stride {last['stride']}, "
+            f"padding {last['padding']}, aligned: {last['aligned']}"
+        )
+    if args.check is not None:
+        sizes = dict(zip(net.dims, (int(v) for v in args.check.split(",")), strict=False))
+        try:
+            data["check"] = {"input": sizes, "output": net.check(sizes)}
+            lines.append(f"at {sizes}: output {data['check']['output']}")
+        except SymconvError as error:
+            data["check"] = {"input": sizes, "error": str(error)}
+            lines.append(f"at {sizes}: {error}")
+    proved = all(v.proof.startswith("proved") for v in valid.values())
+    return (EXIT_OK if proved else EXIT_FALSE), data, "\n".join(lines)
+
+
 def _result_text(result: dict[str, Any]) -> str:
     if result["status"] == "proved":
         return f"proved ({result['scope']})"
@@ -403,6 +450,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     port.add_argument("--json", action="store_true", help="print JSON")
     port.set_defaults(run=cmd_port)
+
+    net = commands.add_parser(
+        "net", help="a network's output sizes, exact valid input sizes, receptive fields"
+    )
+    net.add_argument(
+        "network",
+        metavar="NETWORK",
+        help='a chain "conv(k=3,s=2,p=1) > maxpool(k=2,s=2)", a .toml network, a .onnx file or pkg.module:factory',
+    )
+    net.add_argument("--input-shape", metavar="1,3,H,W", help="input shape; names are symbolic sizes")
+    net.add_argument(
+        "--check", metavar="N[,N...]", help="report the output (or the first failing node) at these sizes"
+    )
+    net.add_argument(
+        "--no-receptive-field", dest="receptive_field", action="store_false", help="skip receptive fields"
+    )
+    net.add_argument("--timeout", type=float, default=20.0, metavar="SECONDS", help="per-proof timeout")
+    net.add_argument("--json", action="store_true", help="print JSON")
+    net.set_defaults(run=cmd_net)
 
     prove = commands.add_parser("prove", help="prove theorem files, ids or an ad-hoc claim")
     prove.add_argument(

@@ -126,9 +126,27 @@ def window_output(
 
 
 def ceil_output(i: Any, pb: Any, pe: Any, k_eff: Any, s: Any) -> sympy.Expr:
-    """ceil_mode (PyTorch, ONNX): ceil instead of floor, then drop a last window starting in the right padding."""
-    o = floor_div(i + pb + pe - k_eff + s - 1, s) + 1
+    """ceil_mode (PyTorch, ONNX): ceil instead of floor, then drop a last window starting in the right padding.
+
+    With M = i + pb + pe - k_eff + s - 1 the rule (o - 1)s >= i + pb reads M mod s <= c, c = pe - k_eff + s - 1.
+    When the parameters are numbers that is decided once: never (c < 0), always (c >= s - 1), or, between,
+    by the indicator floor((c - M mod s)/s) + 1, so no Piecewise enters a network's formulas.
+    """
+    top = i + pb + pe - k_eff + s - 1
+    o = floor_div(top, s) + 1
+    c = sympy.expand(pe - k_eff + s - 1)
+    if isinstance(c, sympy.Integer) and isinstance(s, sympy.Integer) and _constant(pb, pe, k_eff):
+        if c < 0:
+            return o
+        if c >= s - 1:
+            return o - 1
+        return o - (floor_div(c - mod(top, s), s) + 1)
     return sympy.Piecewise((o - 1, ge((o - 1) * s, i + pb)), (o, True))
+
+
+def _constant(*values: Any) -> bool:
+    """True when no value depends on a symbol (automatic paddings depend on the input size)."""
+    return all(not getattr(v, "free_symbols", set()) for v in values)
 
 
 def base_rules(i: Any, k: Any, s: Any, d: Any) -> Conditions:

@@ -202,6 +202,69 @@ class Residue(Plan):
 MAX_SPLIT = 10_000
 
 
+def _floor_affine_period(expr: sympy.Basic, x: sympy.Symbol) -> int | None:
+    """A period L with expr(x + L) - expr(x) constant, when expr is built from x by sums, integer multiples,
+    floor, ceiling and Mod with integer divisors (None otherwise)."""
+    if x not in expr.free_symbols:
+        return 1
+    if expr == x:
+        return 1
+    if isinstance(expr, sympy.Add):
+        periods = [_floor_affine_period(arg, x) for arg in expr.args]
+        return None if None in periods else math.lcm(*periods)  # type: ignore[arg-type]
+    if isinstance(expr, sympy.Mul):
+        coefficient, rest = expr.as_independent(x, as_Add=False)
+        if not coefficient.is_Rational or rest == expr:
+            return None
+        inner = _floor_affine_period(rest, x)
+        return None if inner is None else inner * int(sympy.Rational(coefficient).q)
+    if isinstance(expr, sympy.floor | sympy.ceiling):
+        num, den = quotient_parts(expr.args[0])
+        inner = _floor_affine_period(num, x)
+        if inner is None or not isinstance(den, sympy.Integer) or den == 0:
+            return None
+        return inner * abs(int(den))
+    if isinstance(expr, sympy.Mod):
+        inner = _floor_affine_period(expr.args[0], x)
+        modulus = expr.args[1]
+        if inner is None or not isinstance(modulus, sympy.Integer) or modulus == 0:
+            return None
+        return inner * abs(int(modulus))
+    return None
+
+
+def _affine_per_residue(relation: sympy.Basic, x: sympy.Symbol, period: int) -> IntSet | None:
+    """For a floor-affine relation: on x = L*t + r it reads e_r + slope*t REL 0, with e_r and slope computed
+    on integers, so each residue class is a half-line or an interval in closed form without SymPy work."""
+    if type(relation) not in _RELATIONS:
+        return None
+    expr = relation.lhs - relation.rhs
+    needed = _floor_affine_period(expr, x)
+    if needed is None or needed > MAX_SPLIT:
+        return None
+    period = math.lcm(period, needed)
+    if period > MAX_SPLIT:
+        return None
+    run = compile_expr(expr)
+    name = x.name
+    slope = run({name: period}) - run({name: 0})
+    rel = _RELATIONS[type(relation)]
+    result = IntSet.nothing()
+    for r in range(period):
+        part = _linear(slope, run({name: r}), rel)
+        pieces = tuple(
+            Piece(
+                None if p.lo is None else period * p.lo + r,
+                None if p.hi is None else period * p.hi + r,
+                period * p.period,
+                tuple(period * q + r for q in p.residues),
+            )
+            for p in part.pieces
+        )
+        result = result.union(IntSet(pieces).normal())
+    return result
+
+
 @dataclass(frozen=True)
 class Check(Plan):
     """A relation of no direct closed form.
@@ -256,6 +319,9 @@ class Check(Plan):
         period = math.lcm(*divisors) if divisors else 1
         if period <= 1 or period > MAX_SPLIT:
             return None
+        fast = _affine_per_residue(relation, x, period)
+        if fast is not None:
+            return fast
         t = symbol(f"{self.x}_t")
         result = IntSet.nothing()
         for r in range(period):

@@ -1,0 +1,366 @@
+"""ONNX importer: a Network from a .onnx file, its nodes read in order.
+
+``from_onnx(path)`` takes the spatial axes' names from the graph input's symbolic dimensions (dim_param, e.g.
+H and W from a torch export with dynamic axes). An axis with a fixed size (dim_value) or an unusable name is
+named H, W (L for one axis, D, H, W for three) and still read as a symbol: the analysis covers every size the
+graph's operators accept, not only the size the file was exported at.
+
+Supported: Conv, ConvTranspose (pads, strides, dilations, output_padding, auto_pad), MaxPool/AveragePool
+(ceil_mode, pads, auto_pad), GlobalAveragePool/GlobalMaxPool, Concat on the channels, Add/Sub/Mul/Div/Sum/...
+(a side that is 1 on every axis broadcasts), shape-preserving ops (Relu, Sigmoid, BatchNormalization, Dropout,
+...), Resize/Upsample by integer scales or to fixed sizes, DepthToSpace/SpaceToDepth, Flatten (or Reshape to
+[batch, -1]) then Gemm/MatMul. Asymmetric pads are kept (onnx.* specs take (begin, end)); each layer needs
+equal parameters on every spatial axis. Anything else is a SpecError naming the op type and the node.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import SpecError
+from ..network import Network
+from . import Builder, Constant, Tensor, integer, spec, uniform, unsupported
+
+DEFAULT_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+PRESERVING = frozenset(
+    "Relu LeakyRelu PRelu Elu Selu Celu Gelu Sigmoid HardSigmoid HardSwish Tanh Softplus Softsign Mish Erf "
+    "Exp Log Sqrt Abs Neg Reciprocal Floor Ceil Round Sign Sin Cos ThresholdedRelu Shrink Clip Dropout "
+    "Identity Cast CastLike BatchNormalization InstanceNormalization GroupNormalization LRN Softmax "
+    "LogSoftmax LpNormalization".split()
+)
+ELEMENTWISE = frozenset("Add Sub Mul Div Pow Max Min Sum Mean".split())
+AUTO_PAD = {"SAME_UPPER": "same_upper", "SAME_LOWER": "same_lower", "VALID": "valid"}
+
+
+def _onnx() -> Any:
+    try:
+        return importlib.import_module("onnx")
+    except ImportError:
+        raise SpecError("reading an ONNX model needs onnx: pip install onnx") from None
+
+
+def from_onnx(path: str | os.PathLike[str]) -> Network:
+    """The network an ONNX model computes, its spatial axes named from the graph input (see above)."""
+    onnx = _onnx()
+    model = _load(onnx, os.fspath(path))
+    graph = model.graph
+    arrays = {t.name: onnx.numpy_helper.to_array(t) for t in graph.initializer}
+    inputs = [value for value in graph.input if value.name not in arrays]
+    if len(inputs) != 1:
+        names = ", ".join(value.name for value in inputs) or "none"
+        raise SpecError(f"{path}: the graph needs exactly one (non-constant) input, has {names}")
+    channels, dims = _input_axes(inputs[0], path)
+    reader = _Reader(onnx, _opset(model), arrays, Builder(dims))
+    reader.values[inputs[0].name] = Tensor("input", channels)
+    for index, node in enumerate(graph.node):
+        reader.read(node, index)
+    if not graph.output:
+        raise SpecError(f"{path}: the graph has no output")
+    return reader.builder.network(reader.tensor(graph.output[0].name, "the graph output"))
+
+
+def _load(onnx: Any, path: str) -> Any:
+    try:
+        model = onnx.load(path)
+    except OSError as error:
+        raise SpecError(f"cannot read ONNX file {path}: {error.strerror or error}") from None
+    except Exception as error:  # protobuf's DecodeError and friends: not an ONNX file
+        raise SpecError(f"{path} is not an ONNX model: {type(error).__name__}: {error}") from None
+    try:
+        onnx.checker.check_model(model)
+    except onnx.checker.ValidationError as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else "invalid"
+        raise SpecError(f"{path} is not a valid ONNX model: {first}") from None
+    return model
+
+
+def _opset(model: Any) -> int:
+    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
+
+
+def _input_axes(value: Any, path: Any) -> tuple[int | None, tuple[str, ...]]:
+    """(channels, spatial names) of the graph input; unnamed or fixed axes get the default names."""
+    shape = value.type.tensor_type.shape.dim
+    if len(shape) < 3:
+        raise SpecError(
+            f"{path}: the input {value.name} has rank {len(shape)}; it needs batch, channels and spatial axes"
+        )
+    channels = shape[1].dim_value if shape[1].HasField("dim_value") else None
+    spatial = shape[2:]
+    defaults = DEFAULT_NAMES.get(len(spatial), tuple(f"S{n + 1}" for n in range(len(spatial))))
+    names: list[str] = []
+    for position, dim in enumerate(spatial):
+        wanted = dim.dim_param if dim.HasField("dim_param") else ""
+        if not wanted.isidentifier() or wanted in names:
+            wanted = defaults[position]
+        while wanted in names:
+            wanted += "_"
+        names.append(wanted)
+    return channels, tuple(names)
+
+
+@dataclass
+class _Reader:
+    """The state of one import: tensors by name, constant arrays by name, the builder."""
+
+    onnx: Any
+    opset: int
+    arrays: dict[str, Any]
+    builder: Builder
+    values: dict[str, Tensor] = field(default_factory=dict)
+
+    def tensor(self, name: str, where: str) -> Tensor:
+        if name in self.values:
+            return self.values[name]
+        if name in self.arrays:
+            raise SpecError(
+                f"{where} reads the constant {name!r} where it needs a tensor computed from the input"
+            )
+        raise SpecError(f"{where} reads {name!r}, which no supported node produces")
+
+    def array(self, name: str, where: str) -> Any:
+        if name not in self.arrays:
+            raise SpecError(f"{where} needs {name!r} to be a constant (an initializer or a Constant node)")
+        return self.arrays[name]
+
+    def operand(self, name: str, where: str) -> Tensor | Constant:
+        if name in self.arrays:
+            return Constant(tuple(self.arrays[name].shape))
+        return self.tensor(name, where)
+
+    def read(self, node: Any, index: int) -> None:
+        name = node.name or f"{node.op_type}_{index}"
+        where = f"{node.op_type} node {name!r}"
+        if node.domain not in ("", "ai.onnx"):
+            raise unsupported(f"{node.domain}.{node.op_type}", f"node {name!r}")
+        attrs = {a.name: self._attribute(a) for a in node.attribute}
+        if node.op_type == "Constant":
+            self.arrays[node.output[0]] = self._constant(attrs, where)
+            return
+        if node.op_type in PRESERVING:
+            for extra in node.input[1:]:
+                if extra and extra not in self.arrays:
+                    raise SpecError(f"{where} reads {extra!r} as a parameter; it must be a constant")
+            self.values[node.output[0]] = self.tensor(node.input[0], where)
+            return
+        handler = HANDLERS.get(node.op_type)
+        if handler is None:
+            raise unsupported(node.op_type, f"node {name!r}")
+        self.values[node.output[0]] = handler(self, node, name, where, attrs)
+
+    def _attribute(self, attribute: Any) -> Any:
+        value = self.onnx.helper.get_attribute_value(attribute)
+        return value.decode() if isinstance(value, bytes) else value
+
+    def _constant(self, attrs: dict[str, Any], where: str) -> Any:
+        numpy = importlib.import_module("numpy")
+        if "value" in attrs:
+            return self.onnx.numpy_helper.to_array(attrs["value"])
+        for key in ("value_float", "value_floats", "value_int", "value_ints"):
+            if key in attrs:
+                return numpy.array(attrs[key])
+        raise SpecError(f"{where}: only numeric Constant values are read")
+
+
+def _windowed(r: _Reader, where: str, attrs: dict[str, Any], kernel: Sequence[int]) -> dict[str, Any]:
+    """k, s, p, d of a Conv/ConvTranspose/pool node, each the same on every spatial axis."""
+    dims = r.builder.dims
+    n = len(dims)
+    if len(kernel) != n:
+        raise SpecError(f"{where} has a {len(kernel)}-axis kernel; the input has {n} spatial axes")
+    params: dict[str, Any] = {
+        "k": uniform(where, "kernel_shape", list(kernel), dims),
+        "s": uniform(where, "strides", list(attrs.get("strides", [1] * n)), dims),
+    }
+    auto_pad = attrs.get("auto_pad", "NOTSET")
+    if auto_pad in AUTO_PAD:
+        params["p"] = AUTO_PAD[auto_pad]
+    elif auto_pad == "NOTSET":
+        pads = list(attrs.get("pads", [0] * (2 * n)))
+        pairs = [(pads[axis], pads[axis + n]) for axis in range(n)]
+        begin, end = uniform(where, "pads (begin, end)", pairs, dims)
+        params["p"] = begin if begin == end else (begin, end)
+    else:
+        raise SpecError(f"{where}: auto_pad={auto_pad!r} is not an ONNX padding mode")
+    if "dilations" in attrs:
+        params["d"] = uniform(where, "dilations", list(attrs["dilations"]), dims)
+    return params
+
+
+def _conv(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
+    x = r.tensor(node.input[0], where)
+    weight = r.arrays.get(node.input[1])
+    kernel = attrs.get("kernel_shape") or (weight.shape[2:] if weight is not None else None)
+    if kernel is None:
+        raise SpecError(f"{where}: no kernel_shape and no constant weight to read it from")
+    channels = int(weight.shape[0]) if weight is not None else None
+    return r.builder.layer(name, spec("onnx.conv", **_windowed(r, where, attrs, kernel)), where, x, channels)
+
+
+def _conv_transpose(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
+    x = r.tensor(node.input[0], where)
+    dims = r.builder.dims
+    if "output_shape" in attrs:
+        raise SpecError(f"{where} sets output_shape, which picks the pads per input; not supported")
+    if attrs.get("auto_pad", "NOTSET") in ("SAME_UPPER", "SAME_LOWER"):
+        raise SpecError(
+            f"{where}: auto_pad={attrs['auto_pad']} is not modelled for ConvTranspose (pads or VALID are)"
+        )
+    weight = r.arrays.get(node.input[1])
+    kernel = attrs.get("kernel_shape") or (weight.shape[2:] if weight is not None else None)
+    if kernel is None:
+        raise SpecError(f"{where}: no kernel_shape and no constant weight to read it from")
+    params = _windowed(r, where, attrs, kernel)
+    params["a"] = uniform(where, "output_padding", list(attrs.get("output_padding", [0] * len(dims))), dims)
+    params.setdefault("d", 1)
+    channels = int(weight.shape[1]) * int(attrs.get("group", 1)) if weight is not None else None
+    return r.builder.layer(name, spec("onnx.convT", **params), where, x, channels)
+
+
+def _pool(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
+    x = r.tensor(node.input[0], where)
+    if len(node.output) > 1 and node.output[1]:
+        raise SpecError(f"{where} returns indices too; not supported")
+    if "kernel_shape" not in attrs:
+        raise SpecError(f"{where} has no kernel_shape")
+    params = _windowed(r, where, attrs, attrs["kernel_shape"])
+    params["ceil"] = bool(attrs.get("ceil_mode", 0))
+    kind = "onnx.maxpool" if node.op_type == "MaxPool" else "onnx.avgpool"
+    return r.builder.layer(name, spec(kind, **params), where, x, x.channels)
+
+
+def _global_pool(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
+    x = r.tensor(node.input[0], where)
+    return r.builder.layer(name, spec("adaptivepool", size=1), where, x, x.channels)
+
+
+def _concat(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
+    parts = [r.tensor(part, where) for part in node.input]
+    rank = 2 + len(r.builder.dims)
+    if any(part.flat for part in parts):
+        raise SpecError(f"{where} concatenates flattened tensors; not modelled")
+    axis = int(attrs.get("axis", 1)) % rank
+    if axis >= 2:
+        raise SpecError(
+            f"{where} concatenates along the spatial axis {r.builder.dims[axis - 2]}; only the channels "
+            "(axis 1) or the batch are modelled"
+        )
+    return r.builder.concat(name, parts, axis == 1, where)
+
+
+def _elementwise(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
+    operands = [r.operand(part, where) for part in node.input if part]
+    tensors = [(index, part) for index, part in enumerate(operands) if isinstance(part, Tensor)]
+    if not tensors:
+        raise SpecError(f"{where} computes on constants only; export with constant folding")
+    first, value = tensors[0]
+    for other in operands[:first] + operands[first + 1 :]:
+        value = r.builder.elementwise(name, value, other, where)
+    return value
+
+
+def _resize(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
+    """Resize/Upsample by constant integer scales or to constant sizes, equal on every spatial axis."""
+    x = r.builder.spatial(r.tensor(node.input[0], where), where)
+    dims = r.builder.dims
+    inputs = list(node.input) + [""] * 4
+    legacy = node.op_type == "Upsample" or r.opset < 11
+    scales, sizes = (inputs[1], "") if legacy else (inputs[2], inputs[3])
+    if sizes and attrs.get("keep_aspect_ratio_policy", "stretch") != "stretch":
+        raise SpecError(
+            f"{where}: keep_aspect_ratio_policy={attrs['keep_aspect_ratio_policy']} is not modelled"
+        )
+    source = sizes or scales
+    if not source:
+        raise SpecError(f"{where} has neither scales nor sizes")
+    values = [float(v) for v in r.array(source, where).reshape(-1)]
+    if not values:
+        raise SpecError(f"{where} has empty {'sizes' if sizes else 'scales'}")
+    rank = 2 + len(dims)
+    axes = [int(a) % rank for a in attrs.get("axes", range(rank))]
+    per_axis: dict[int, float] = dict(zip(axes, values, strict=False))
+    what = "sizes" if sizes else "scales"
+    if not sizes and per_axis.get(1, 1.0) != 1.0:
+        raise SpecError(f"{where} scales the channels by {per_axis[1]}; not modelled")
+    spatial = [per_axis.get(axis) for axis in range(2, rank)]
+    value = uniform(where, what, spatial, dims)
+    if value is None or (not sizes and value == 1.0):
+        return x
+    kind = {"size": integer(where, what, value)} if sizes else {"scale": integer(where, what, value)}
+    return r.builder.layer(name, spec("upsample", **kind), where, x, x.channels)
+
+
+def _depth_space(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
+    x = r.tensor(node.input[0], where)
+    if len(r.builder.dims) != 2:
+        raise SpecError(f"{where} works on 2 spatial axes; the input has {len(r.builder.dims)}")
+    size = int(attrs["blocksize"])
+    down = node.op_type == "SpaceToDepth"
+    channels = x.channels
+    if channels is not None:
+        channels = channels * size * size if down else channels // (size * size)
+    kind = "pixelunshuffle" if down else "pixelshuffle"
+    return r.builder.layer(name, spec(kind, r=size), where, x, channels)
+
+
+def _layer_norm(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
+    x = r.tensor(node.input[0], where)
+    if not x.flat:
+        raise SpecError(
+            f"{where} normalizes the trailing spatial axes, which fixes their sizes (not modelled); only a "
+            "LayerNormalization after Flatten is read"
+        )
+    return x
+
+
+def _flatten(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
+    x = r.tensor(node.input[0], where)
+    if int(attrs.get("axis", 1)) != 1:
+        raise SpecError(f"{where} flattens from axis {attrs['axis']}; only axis 1 is modelled")
+    return x if x.flat else r.builder.flatten(name, x, where)
+
+
+def _reshape(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
+    x = r.tensor(node.input[0], where)
+    shape = [int(v) for v in r.array(node.input[1], where).reshape(-1)]
+    if len(shape) != 2 or shape[1] != -1:
+        raise SpecError(f"{where} reshapes to {shape}; only a flatten to [batch, -1] is modelled")
+    return x if x.flat else r.builder.flatten(name, x, where)
+
+
+def _gemm(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
+    x = r.tensor(node.input[0], where)
+    weight = r.array(node.input[1], where)
+    if node.op_type == "Gemm" and int(attrs.get("transA", 0)):
+        raise SpecError(f"{where} transposes its input (transA=1); not modelled")
+    if weight.ndim != 2:
+        raise SpecError(f"{where} multiplies by a weight of rank {weight.ndim}; only a matrix is modelled")
+    rows, columns = (int(v) for v in weight.shape)
+    in_features, out_features = (columns, rows) if int(attrs.get("transB", 0)) else (rows, columns)
+    return r.builder.linear(name, x, in_features, out_features, where)
+
+
+Handler = Callable[[_Reader, Any, str, str, dict[str, Any]], Tensor]
+HANDLERS: dict[str, Handler] = {
+    "Conv": _conv,
+    "ConvTranspose": _conv_transpose,
+    "MaxPool": _pool,
+    "AveragePool": _pool,
+    "GlobalAveragePool": _global_pool,
+    "GlobalMaxPool": _global_pool,
+    "Concat": _concat,
+    **{op: _elementwise for op in ELEMENTWISE},
+    "Resize": _resize,
+    "Upsample": _resize,
+    "DepthToSpace": _depth_space,
+    "SpaceToDepth": _depth_space,
+    "LayerNormalization": _layer_norm,
+    "Flatten": _flatten,
+    "Reshape": _reshape,
+    "Gemm": _gemm,
+    "MatMul": _gemm,
+}

@@ -1,0 +1,573 @@
+"""The torch and ONNX importers against the frameworks themselves.
+
+Each model is run by PyTorch (CPU, zero inputs) at many input sizes, and its imported Network must agree: the
+same output sizes where PyTorch runs, a ShapeError from `network.check` exactly where PyTorch raises (and the
+proved valid sets say the same). The same models are exported to ONNX (the TorchScript exporter, which needs
+no extra package; dynamic axes H and W), read back with `from_onnx` and held to onnxruntime the same way. A
+hand-built ONNX graph covers what a torch export does not produce (asymmetric pads, auto_pad, DepthToSpace,
+Resize by scales).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
+
+from symconv.arith import evaluate  # noqa: E402
+from symconv.errors import ShapeError, SpecError  # noqa: E402
+from symconv.importers.torch import from_factory, from_torch  # noqa: E402
+from symconv.network import Network, load_network  # noqa: E402
+
+# Square sizes and an anti-diagonal: every pair of a valid and an invalid size on the two axes shows up.
+PAIRS = [(h, h) for h in range(1, 49)] + [(h, 49 - h) for h in range(1, 49, 2)]
+Outcome = tuple[int, ...] | None  # spatial output sizes, or None where the model is undefined
+
+
+class UNet(nn.Module):
+    """Two levels, torch.cat skips; one level up by a transposed convolution, the other by nn.Upsample."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.enc1 = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.BatchNorm2d(2), nn.ReLU())
+        self.enc2 = nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(2, 3, 3, padding=1), nn.ReLU())
+        self.bottom = nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(3, 3, 3, padding=1))
+        self.up2 = nn.ConvTranspose2d(3, 3, 2, stride=2)
+        self.dec2 = nn.Conv2d(6, 2, 3, padding=1)
+        self.up1 = nn.Upsample(scale_factor=2)
+        self.dec1 = nn.Conv2d(4, 1, 1)
+
+    def forward(self, x: Any) -> Any:
+        e1 = self.enc1(x)
+        e2 = self.enc2(e1)
+        d2 = self.dec2(torch.cat([e2, self.up2(self.bottom(e2))], dim=1))
+        return self.dec1(torch.cat([e1, self.up1(d2)], dim=1))
+
+
+class ResNetish(nn.Module):
+    """A stem, a downsampling residual block (the shortcut a strided 1x1 convolution), then classification."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(1, 2, 7, stride=2, padding=3), nn.AvgPool2d(3, 2, 1))
+        self.body = nn.Sequential(
+            nn.Conv2d(2, 4, 3, stride=2, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3, padding=1)
+        )
+        self.shortcut = nn.Conv2d(2, 4, 1, stride=2)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x: Any) -> Any:
+        x = self.stem(x)
+        x = F.relu(self.body(x) + self.shortcut(x))
+        return self.fc(torch.flatten(self.pool(x), 1))
+
+
+class Functional(nn.Module):
+    """Functional calls, a broadcast gate (x * sigmoid(pool(x))), x + x, and a channel concatenation."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 3, stride=2)
+        self.mix = nn.Conv2d(2, 2, 3, padding=1)
+
+    def forward(self, x: Any) -> Any:
+        y = F.avg_pool2d(F.relu(self.conv(x)), 3, stride=2, ceil_mode=True)
+        y = y * torch.sigmoid(F.adaptive_avg_pool2d(y, 1))
+        y = F.interpolate(y + y, scale_factor=3, mode="nearest")
+        return torch.cat([y, self.mix(y)], 1)
+
+
+def chain() -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(1, 2, 3, stride=2, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True),
+        nn.Conv2d(2, 2, 3, dilation=2),
+        nn.ConvTranspose2d(2, 1, 3, stride=2, padding=1, output_padding=1),
+        nn.Dropout(),
+    )
+
+
+MODELS = {"chain": chain, "unet": UNet, "resnet": ResNetish, "functional": Functional}
+SHAPE = (1, 1, "H", "W")
+
+
+def torch_outcome(model: nn.Module, h: int, w: int) -> Outcome:
+    try:
+        with torch.no_grad():
+            out = model(torch.zeros(1, 1, h, w))
+    except (RuntimeError, ValueError):
+        return None
+    return tuple(out.shape[2:])
+
+
+def network_outcome(net: Network, h: int, w: int, flat: bool) -> Outcome:
+    """What the network says: None where it is undefined; no sizes for a flattened (classifier) output."""
+    try:
+        sizes = net.check({net.dims[0]: h, net.dims[1]: w})
+    except ShapeError:
+        return None
+    return () if flat else (sizes[net.dims[0]], sizes[net.dims[1]])
+
+
+def network_outcomes(net: Network, pairs: list[tuple[int, int]], flat: bool) -> dict[Any, Outcome]:
+    """What the network says at every pair, from its exact valid sets (proved) and output formulas.
+
+    Network.check derives the formulas again on every call, which takes up to a second with onnxruntime's
+    truncating pool division; these are derived once.
+    """
+    valid = net.valid_inputs()
+    assert all(v.proof.startswith("proved") for v in valid.values())
+    formulas = net.output_size()
+    out: dict[Any, Outcome] = {}
+    for pair in pairs:
+        env = dict(zip(net.dims, pair, strict=True))
+        if not all(env[dim] in valid[dim] for dim in net.dims):
+            out[pair] = None
+        else:
+            out[pair] = () if flat else tuple(int(evaluate(formulas[dim], env)) for dim in net.dims)
+    return out
+
+
+@pytest.fixture(scope="module", params=sorted(MODELS))
+def model(request: pytest.FixtureRequest) -> tuple[str, nn.Module]:
+    return request.param, MODELS[request.param]().eval()
+
+
+@pytest.fixture(scope="module")
+def expected(model: tuple[str, nn.Module]) -> dict[tuple[int, int], Outcome]:
+    return {(h, w): torch_outcome(model[1], h, w) for h, w in PAIRS}
+
+
+def test_torch_import_matches_torch(model: tuple[str, nn.Module], expected: dict) -> None:
+    name, module = model
+    net = from_torch(module, SHAPE)
+    flat = name == "resnet"
+    got = {(h, w): network_outcome(net, h, w, flat) for h, w in PAIRS}
+    assert got == expected
+    assert network_outcomes(net, PAIRS, flat) == expected
+    assert any(v is not None for v in got.values())
+
+
+def test_unet_has_skips_and_valid_set() -> None:
+    net = from_torch(UNet(), SHAPE)
+    assert [node.op for node in net.nodes].count("cat") == 2
+    cat = next(node for node in net.nodes if node.op == "cat")
+    assert cat.inputs == ("enc2_1", "up2")  # the skip reads the encoder's output
+    valid = net.valid_inputs()
+    assert valid["H"].describe() == {"period": 4, "residues": [0], "from": 1, "below": []}
+    assert str(net.output_size()["W"]) == "W"
+
+
+def test_resnet_block_is_an_add_node() -> None:
+    net = from_torch(ResNetish(), SHAPE)
+    add = next(node for node in net.nodes if node.op == "add")
+    assert add.inputs == ("body_2", "shortcut")
+    assert net.nodes[-1].op == "flatten"  # Linear after an adaptive pool: the flattened size is fixed
+
+
+def test_broadcast_gate_and_self_add_need_no_node() -> None:
+    net = from_torch(Functional(), SHAPE)
+    assert [node.op for node in net.nodes].count("add") == 0
+    assert net.nodes[-1].op == "cat" and net.nodes[-1].inputs == ("interpolate", "mix")
+
+
+def test_sequential_fallback_when_tracing_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("cannot trace this")
+
+    traced = from_torch(chain(), SHAPE)
+    monkeypatch.setattr(torch.fx, "symbolic_trace", refuse)
+    walked = from_torch(chain(), SHAPE)
+    assert [n.layer.spec for n in walked.nodes if n.layer] == [n.layer.spec for n in traced.nodes if n.layer]
+    assert walked.output_size() == traced.output_size()
+    with pytest.raises(SpecError, match=r"could not trace UNet: cannot trace this; only an nn\.Sequential"):
+        from_torch(UNet(), SHAPE)
+
+
+class Gate(nn.Module):
+    def forward(self, x: Any) -> Any:
+        return x if x.shape[-1] > 4 else -x  # control flow on a size: torch.fx cannot trace it
+
+
+class Padded(nn.Module):
+    def forward(self, x: Any) -> Any:
+        return F.pad(x, (1, 1, 1, 1))
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda: nn.Sequential(nn.Conv2d(1, 1, 3), nn.ZeroPad2d(1)),
+            r"unsupported op: nn\.ZeroPad2d at 1 \(add it as a node kind or replace it\)",
+        ),
+        (lambda: Padded(), r"unsupported op: torch\.nn\.functional\.pad at pad \(add it as a node kind"),
+        (
+            lambda: nn.Sequential(nn.Conv2d(1, 1, 3), Gate()),
+            r"unsupported op: .*Gate at 1 .*; torch\.fx could not trace Sequential",
+        ),
+        (
+            lambda: nn.Conv2d(1, 1, (3, 5)),
+            r"nn\.Conv2d at .*: kernel_size differs between spatial axes \(H=3, W=5\)",
+        ),
+        (
+            lambda: nn.MaxPool2d(2, stride=(1, 2)),
+            r"nn\.MaxPool2d at .*: stride differs between spatial axes \(H=1, W=2\)",
+        ),
+        (lambda: nn.Conv2d(1, 1, 3, padding_mode="reflect"), "padding_mode='reflect'"),
+        (lambda: nn.Conv1d(1, 1, 3), r"nn\.Conv1d at .* works on 1 spatial axes; the input has 2 \(H, W\)"),
+        (lambda: nn.Conv2d(3, 1, 3), r"expects 3 input channels, gets 1"),
+        (
+            lambda: nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(10, 2)),
+            "supported for one spatial axis",
+        ),
+        (lambda: nn.Upsample(scale_factor=1.5), r"scale_factor must be an integer, got 1\.5"),
+        (lambda: nn.LayerNorm(8), "normalizes the trailing spatial axes"),
+    ],
+)
+def test_refused_models_name_the_op(make: Any, message: str) -> None:
+    with pytest.raises(SpecError, match=message):
+        from_torch(make(), SHAPE)
+
+
+def test_a_layer_torch_refuses_at_every_size() -> None:
+    with pytest.raises(ShapeError, match=r"pad should be at most half of kernel size .* in nn\.MaxPool2d at"):
+        from_torch(nn.MaxPool2d(2, padding=2), SHAPE)
+
+
+class TransposeTo(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.up = nn.ConvTranspose2d(1, 1, 3, stride=2)
+
+    def forward(self, x: Any) -> Any:
+        return self.up(x, output_size=[9, 9])
+
+
+def test_conv_transpose_output_size_is_refused() -> None:
+    with pytest.raises(SpecError, match=r"nn\.ConvTranspose2d at up is called with output_size"):
+        from_torch(TransposeTo(), SHAPE)
+
+
+def classifier_1d() -> nn.Module:
+    """Linear after flatten on one spatial axis: defined only where 4 channels * length == 28."""
+    return nn.Sequential(nn.Conv1d(2, 4, 3), nn.MaxPool1d(2), nn.Flatten(), nn.Linear(28, 5)).eval()
+
+
+def defined_sizes_1d(model: nn.Module) -> list[int]:
+    sizes = []
+    for size in range(1, 40):
+        try:
+            with torch.no_grad():
+                model(torch.zeros(1, 2, size))
+        except RuntimeError:
+            continue
+        sizes.append(size)
+    return sizes
+
+
+def network_sizes_1d(net: Network) -> list[int]:
+    sizes = []
+    for size in range(1, 40):
+        try:
+            net.check({net.dims[0]: size})
+        except ShapeError:
+            continue
+        sizes.append(size)
+    return sizes
+
+
+def test_linear_after_flatten_on_one_axis() -> None:
+    model = classifier_1d()
+    net = from_torch(model, (1, 2, "L"))
+    assert net.nodes[-1].op == "linear" and net.nodes[-1].amount == "7"
+    assert network_sizes_1d(net) == defined_sizes_1d(model) == [16, 17]
+    assert net.valid_inputs()["L"].describe() == {"period": 1, "residues": [], "from": 18, "below": [16, 17]}
+
+
+def test_input_shape_is_checked() -> None:
+    with pytest.raises(SpecError, match="dim 3 is the fixed size 32"):
+        from_torch(chain(), (1, 1, "H", 32))
+    with pytest.raises(SpecError, match="the spatial name H appears twice"):
+        from_torch(chain(), ["1", "1", "H", "H"])
+    with pytest.raises(SpecError, match=r"expected a torch nn\.Module, got int"):
+        from_torch(3)
+
+
+FACTORY = """
+import torch.nn as nn
+
+def make():
+    return nn.Sequential(nn.Conv2d(3, 4, 3, stride=2), nn.ReLU())
+
+def broken():
+    raise ValueError("no weights")
+
+not_a_module = 3
+make_int = lambda: 3
+"""
+
+
+def test_from_factory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "symconv_test_models.py").write_text(textwrap.dedent(FACTORY), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delitem(sys.modules, "symconv_test_models", raising=False)
+    try:
+        net = from_factory("symconv_test_models:make", ["1", "3", "H", "W"])
+        assert net.check({"H": 9, "W": 10}) == {"H": 4, "W": 4}
+        assert (
+            load_network("symconv_test_models:make", ["1", "3", "H", "W"]).output_size() == net.output_size()
+        )
+        cases = {
+            "symconv_no_such_module:make": "cannot import symconv_no_such_module",
+            "symconv_test_models:missing": "has no attribute 'missing'",
+            "symconv_test_models:not_a_module": "is not callable",
+            "symconv_test_models:make_int": r"returned int, not a torch nn.Module",
+            "symconv_test_models:broken": r"calling symconv_test_models:broken\(\) failed: ValueError: no",
+            "symconv_test_models": "pkg.module:factory",
+        }
+        for text, message in cases.items():
+            with pytest.raises(SpecError, match=message):
+                from_factory(text, ["1", "3", "H", "W"])
+    finally:
+        sys.modules.pop("symconv_test_models", None)
+
+
+def test_import_symconv_stays_light() -> None:
+    code = "import sys, symconv, symconv.importers; print('torch' in sys.modules, 'onnx' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+# ONNX: the same models exported, read back, and held to onnxruntime. onnx is imported in each test, so the
+# torch tests above still run where it is missing.
+
+
+def _onnx_modules() -> tuple[Any, Any]:
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    return onnx, ort
+
+
+def export(
+    module: nn.Module, path: Path, shape: tuple[int, ...], names: tuple[str, ...] = ("H", "W")
+) -> Path:
+    """The TorchScript exporter (dynamo=False), which needs no onnxscript; the spatial axes dynamic."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            torch.onnx.export(
+                module,
+                (torch.zeros(*shape),),
+                str(path),
+                dynamo=False,
+                input_names=["x"],
+                output_names=["y"],
+                dynamic_axes={"x": dict(enumerate(names, start=2))},
+            )
+        except (ImportError, ModuleNotFoundError) as error:
+            pytest.skip(f"torch.onnx.export is unavailable here: {error}")
+    return path
+
+
+def ort_outcome(session: Any, h: int, w: int, rank: int) -> Outcome:
+    import numpy
+
+    try:
+        (out,) = session.run(None, {"x": numpy.zeros((1, 1, h, w), dtype=numpy.float32)})
+    except Exception:  # onnxruntime's refusals have no common base class
+        return None
+    return tuple(out.shape[2:]) if rank > 2 else ()
+
+
+def session_for(ort: Any, path: Path) -> Any:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.log_severity_level = 4
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def test_onnx_import_matches_onnxruntime_and_torch(
+    model: tuple[str, nn.Module], expected: dict, tmp_path: Path
+) -> None:
+    _, ort = _onnx_modules()
+    from symconv.importers.onnx import from_onnx
+
+    name, module = model
+    size = next(h for (h, w), outcome in expected.items() if h == w and outcome is not None)
+    path = export(module, tmp_path / f"{name}.onnx", (1, 1, size, size))
+    net = from_onnx(path)
+    assert net.dims == ("H", "W")
+    flat = name == "resnet"
+    session = session_for(ort, path)
+    got = network_outcomes(net, PAIRS, flat)
+    assert got == {(h, w): ort_outcome(session, h, w, 2 if flat else 4) for h, w in PAIRS}
+    assert got == expected
+    # Network.check agrees at one defined and one undefined pair (where the model has one).
+    for defined in (True, False):
+        pair = next((p for p, o in got.items() if (o is not None) == defined), None)
+        if pair is not None:
+            assert network_outcome(net, *pair, flat) == got[pair]
+
+
+def test_onnx_linear_after_flatten_on_one_axis(tmp_path: Path) -> None:
+    _onnx_modules()
+    from symconv.importers.onnx import from_onnx
+
+    model = classifier_1d()
+    net = from_onnx(export(model, tmp_path / "classifier.onnx", (1, 2, 16), ("L",)))
+    assert net.dims == ("L",)
+    assert [node.op for node in net.nodes][-2:] == ["flatten", "linear"]
+    assert network_sizes_1d(net) == defined_sizes_1d(model)
+
+
+def _hand_built() -> Any:
+    """Conv (pads begin 0, end 1) > Conv (SAME_UPPER, stride 2) > Relu > MaxPool (ceil) > Resize x2 >
+    DepthToSpace, plus a 1x1 Conv (VALID) added back: what torch exports do not produce."""
+    import numpy
+    from onnx import TensorProto, helper, numpy_helper
+
+    def weight(name: str, shape: tuple[int, ...]) -> Any:
+        return numpy_helper.from_array(numpy.zeros(shape, dtype=numpy.float32), name)
+
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["a"], name="asym", kernel_shape=[3, 3], pads=[0, 0, 1, 1]),
+        helper.make_node(
+            "Conv",
+            ["a", "w2"],
+            ["b"],
+            name="same",
+            kernel_shape=[3, 3],
+            strides=[2, 2],
+            auto_pad="SAME_UPPER",
+        ),
+        helper.make_node("Relu", ["b"], ["c"], name="relu"),
+        helper.make_node(
+            "MaxPool", ["c"], ["d"], name="pool", kernel_shape=[2, 2], strides=[2, 2], ceil_mode=1
+        ),
+        helper.make_node("Resize", ["d", "", "scales"], ["e"], name="resize", mode="nearest"),
+        helper.make_node("DepthToSpace", ["e"], ["f"], name="d2s", blocksize=2),
+        helper.make_node("Conv", ["f", "w3"], ["g"], name="valid", kernel_shape=[1, 1], auto_pad="VALID"),
+        helper.make_node("Add", ["f", "g"], ["y"], name="sum"),
+    ]
+    inits = [
+        weight("w1", (4, 1, 3, 3)),
+        weight("w2", (8, 4, 3, 3)),
+        weight("w3", (2, 2, 1, 1)),
+        numpy_helper.from_array(numpy.array([1, 1, 2, 2], dtype=numpy.float32), "scales"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "hand",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, "height", "width"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", "c", "h", "w"])],
+        inits,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)], ir_version=9)
+
+
+def test_hand_built_onnx_graph(tmp_path: Path) -> None:
+    onnx, ort = _onnx_modules()
+    from symconv.importers.onnx import from_onnx
+
+    path = tmp_path / "hand.onnx"
+    onnx.save(_hand_built(), str(path))
+    net = from_onnx(path)
+    assert net.dims == ("height", "width")
+    specs = [node.layer.spec for node in net.nodes if node.layer is not None]
+    assert specs[:3] == [
+        "onnx.conv(k=3, s=1, p=(0, 1))",
+        "onnx.conv(k=3, s=2, p=same_upper)",
+        "onnx.maxpool(k=2, s=2, p=0, ceil=true)",
+    ]
+    session = session_for(ort, path)
+    assert network_outcomes(net, PAIRS, False) == {(h, w): ort_outcome(session, h, w, 4) for h, w in PAIRS}
+
+
+def _single(node: Any, inits: list[Any] | None = None, shape: list[Any] | None = None) -> Any:
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [node],
+        "one",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape or [1, 1, "H", "W"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", "c", "h", "w"])],
+        inits or [],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)], ir_version=9)
+
+
+def test_onnx_refusals_name_the_op(tmp_path: Path) -> None:
+    onnx, _ = _onnx_modules()
+    import numpy
+    from onnx import helper
+
+    from symconv.importers.onnx import from_onnx
+
+    cases = [
+        (
+            helper.make_node("Pad", ["x", "pads"], ["y"], name="padder"),
+            [onnx.numpy_helper.from_array(numpy.zeros(8, dtype=numpy.int64), "pads")],
+            r"unsupported op: Pad at node 'padder' \(add it as a node kind or replace it\)",
+        ),
+        (
+            helper.make_node("MaxPool", ["x"], ["y"], name="mp", kernel_shape=[2, 3]),
+            None,
+            r"MaxPool node 'mp': kernel_shape differs between spatial axes \(H=2, W=3\)",
+        ),
+        (
+            helper.make_node("MaxPool", ["x"], ["y"], name="mp", kernel_shape=[3, 3], pads=[1, 0, 2, 0]),
+            None,
+            r"pads \(begin, end\) differs between spatial axes \(H=\(1, 2\), W=\(0, 0\)\)",
+        ),
+        (
+            helper.make_node("Concat", ["x", "x"], ["y"], name="cc", axis=3),
+            None,
+            "concatenates along the spatial axis W",
+        ),
+    ]
+    for index, (node, inits, message) in enumerate(cases):
+        path = tmp_path / f"bad{index}.onnx"
+        onnx.save(_single(node, inits), str(path))
+        with pytest.raises(SpecError, match=message):
+            from_onnx(path)
+
+
+def test_onnx_fixed_input_sizes_become_symbols(tmp_path: Path) -> None:
+    onnx, _ = _onnx_modules()
+    from onnx import helper
+
+    from symconv.importers.onnx import from_onnx
+
+    path = tmp_path / "fixed.onnx"
+    node = helper.make_node("MaxPool", ["x"], ["y"], name="mp", kernel_shape=[2, 2], strides=[2, 2])
+    onnx.save(_single(node, shape=[1, 3, 32, "w"]), str(path))
+    net = from_onnx(path)
+    assert net.dims == ("H", "w")
+    assert net.check({"H": 9, "w": 31}) == {"H": 4, "w": 15}
+
+
+def test_onnx_unreadable_files(tmp_path: Path) -> None:
+    _onnx_modules()
+    from symconv.importers.onnx import from_onnx
+
+    with pytest.raises(SpecError, match=r"cannot read ONNX file .*missing\.onnx"):
+        from_onnx(tmp_path / "missing.onnx")
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(b"\x00\xffnot a protobuf\x13\x37" * 10)
+    with pytest.raises(SpecError, match=r"garbage\.onnx is not an ONNX model: DecodeError"):
+        from_onnx(garbage)
+    with pytest.raises(SpecError, match=r"garbage\.onnx is not an ONNX model"):
+        load_network(str(garbage))
