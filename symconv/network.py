@@ -20,6 +20,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,7 @@ class Network:
     def output(self) -> str:
         return self.nodes[-1].name
 
+    @lru_cache(maxsize=64)  # noqa: B019 - a frozen network: its formulas are built once per axis
     def sizes(self, dim: str) -> dict[str, sympy.Expr]:
         """Every node's size along one axis, as an expression of that axis' input size."""
         sizes: dict[str, sympy.Expr] = {}
@@ -143,6 +145,7 @@ class Network:
             return sizes[text]
         raise SpecError(f"node {node.name} (crop): size {text!r} is neither an integer nor an earlier node")
 
+    @lru_cache(maxsize=64)  # noqa: B019
     def conditions(self, dim: str) -> list[tuple[sympy.Basic, str]]:
         """Where the network is defined along one axis, each condition with the node and rule it states."""
         sizes = self.sizes(dim)
@@ -303,11 +306,19 @@ def _layer_field(before: Field, made: Layer) -> Field:
         k_eff = d * (k - 1) + 1
         return Field(r + (k_eff - 1) * stride, stride * s, padding + _number(pb) * stride, before.aligned)
     if isinstance(made, ConvTranspose):
-        k, s, d = (_number(v) for v in (made.k, made.s, made.d))
-        k_eff = d * (k - 1) + 1
-        stride = stride / s
-        crop = k_eff - 1 - _number(made.pb)
-        return Field(r + (k_eff - 1) * stride, stride, padding + crop * stride, before.aligned)
+        # Output q reads input j when q = j*s + t*d - pb for a tap t: the widest span of such j over one
+        # period of q (zeros of the stretched input read nothing), and unit 0's leftmost input.
+        kt, st, dt, pt = (int(_number(v)) for v in (made.k, made.s, made.d, made.pb))
+        span, first = 1, None
+        for q in range(st):
+            read = [(q + pt - t * dt) // st for t in range(kt) if (q + pt - t * dt) % st == 0]
+            if read:
+                span = max(span, max(read) - min(read) + 1)
+                if q == 0:
+                    first = min(read)
+        if first is None:
+            first = -((kt - 1) * dt - pt) // st
+        return Field(r + (span - 1) * stride, stride / st, padding - first * stride, before.aligned)
     if isinstance(made, Resize) and made.scale is not None:
         return Field(r, stride / _number(made.scale), padding, before.aligned)
     return before

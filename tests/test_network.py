@@ -205,3 +205,32 @@ def test_net_cli(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
     assert main(["net", "conv(k=3"]) == 2
     assert main(["net", str(tmp_path / "missing.toml")]) == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def _traced_transposed(k: int, s: int, p: int, d: int, before: tuple[int, int, int]) -> tuple[int, int]:
+    """(r, P) after a transposed convolution, by tracing which input positions reach output units 0..3s."""
+    r0, s0, p0 = before
+    spans, lows = [], {}
+    for q in range(0, 3 * s):
+        units = [(q + p - t * d) // s for t in range(k) if (q + p - t * d) % s == 0]
+        if units:
+            low, high = min(units) * s0 - p0, max(units) * s0 - p0 + r0 - 1
+            spans.append(high - low + 1)
+            lows[q] = low
+    return max(spans), -lows[0] if 0 in lows else None  # type: ignore[return-value]
+
+
+def test_receptive_fields_through_transposed_convolutions_equal_tracing() -> None:
+    rng = random.Random(4)
+    for _ in range(100):
+        k, s, p, d = rng.randint(1, 4), rng.randint(1, 3), rng.randint(0, 2), rng.randint(1, 2)
+        down = (rng.randint(1, 4), rng.randint(1, 3), rng.randint(0, 1))
+        text = f"conv(k={down[0]}, s={down[1]}, p={down[2]}) > convT(k={k}, s={s}, p={p}, d={d})"
+        fields = chain(text).receptive_fields()
+        before = fields["n1"]
+        field = fields["n2"]
+        r, padding = _traced_transposed(k, s, p, d, (int(before.r), int(before.stride), int(before.padding)))
+        assert field.r == r, text
+        if padding is not None:
+            assert field.padding == padding, text
+        assert field.stride == before.stride / s
