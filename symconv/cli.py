@@ -227,6 +227,18 @@ def cmd_solve(args: argparse.Namespace) -> tuple[int, Any, str]:
     return EXIT_OK, data, "\n".join(lines)
 
 
+def _input_size(text: str | None) -> int | None:
+    """--in of invert and port: one integer input size, or None."""
+    from .errors import SpecError
+
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise SpecError(f"--in takes an integer input size, got {text!r}") from None
+
+
 def cmd_invert(args: argparse.Namespace) -> tuple[int, Any, str]:
     from .errors import SpecError
     from .layers import layer
@@ -234,12 +246,7 @@ def cmd_invert(args: argparse.Namespace) -> tuple[int, Any, str]:
 
     if args.timeout <= 0:
         raise SpecError(f"--timeout must be a positive number of seconds, got {args.timeout}")
-    size = None
-    if args.input is not None:
-        try:
-            size = int(args.input)
-        except ValueError:
-            raise SpecError(f"--in takes an integer input size, got {args.input!r}") from None
+    size = _input_size(args.input)
     inverse = invert(layer(args.spec), size, args.output_padding, int(args.timeout * 1000))
     data = inverse.to_json()
     t, tr = data["transposed"], data["torch"]
@@ -274,16 +281,10 @@ def cmd_invert(args: argparse.Namespace) -> tuple[int, Any, str]:
 
 
 def cmd_port(args: argparse.Namespace) -> tuple[int, Any, str]:
-    from .errors import SpecError
     from .layers import layer
     from .port import port
 
-    size = None
-    if args.input is not None:
-        try:
-            size = int(args.input)
-        except ValueError:
-            raise SpecError(f"--in takes an integer input size, got {args.input!r}") from None
+    size = _input_size(args.input)
     result = port(layer(args.spec), args.to, size)
     data = result.to_json()
     lines = [f"source: {data['source']}"]
