@@ -104,7 +104,7 @@ def _candidates(source: Layer, target: str) -> list[str]:
 
 def _constant_pads(source: Layer, pads: tuple[Any, Any]) -> list[tuple[int, int]]:
     """Constant pads worth trying: the source's own, or each value its input-dependent pads take."""
-    if not any(INPUT in sympy.sympify(p).free_symbols for p in pads):
+    if not any(INPUT in getattr(p, "free_symbols", set()) for p in pads):
         return [(int(pads[0]), int(pads[1]))] if all(isinstance(p, sympy.Integer) for p in pads) else []
     s = getattr(source, "s", None)
     if not isinstance(s, sympy.Integer):

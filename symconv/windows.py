@@ -38,7 +38,9 @@ def avgpool_divisor(
     """The divisor of window j (PyTorch's AvgPool): the window [j*s - pb, min(j*s - pb + k, i + pe)),
     its length when padding counts, else the number of real elements in it; divisor_override replaces both."""
     if divisor_override is not None:
-        return sympy.sympify(divisor_override)
+        if not isinstance(divisor_override, int | sympy.Expr) or isinstance(divisor_override, bool):
+            raise SpecError(f"divisor_override must be an integer, got {divisor_override!r}")
+        return sympy.Integer(divisor_override) if isinstance(divisor_override, int) else divisor_override
     start = j * s - pb
     end = sympy.Min(start + k, i + pe)
     if count_include_pad:
