@@ -15,8 +15,6 @@ from typing import Any
 import sympy
 
 from .arith import ceil_div, eq, floor_div, ge, le, lt, mod
-
-__all__ = ["eq", "floor_div", "ge"]
 from .errors import ShapeError
 
 FRAMEWORKS = ("torch", "tf", "keras", "onnx", "jax")

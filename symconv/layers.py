@@ -15,7 +15,6 @@ floor((i - 3)/s) + 1
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, TypeAlias
@@ -23,7 +22,7 @@ from typing import Any, TypeAlias
 import sympy
 
 from . import frameworks as fw
-from .arith import evaluate, symbol
+from .arith import eq, evaluate, floor_div, ge, symbol
 from .errors import ShapeError, SpecError, SymconvError
 from .frameworks import effective_kernel
 from .parse import UNKNOWN, Context, Spec, parse_spec
@@ -181,9 +180,6 @@ class Layer:
     def _symbolic(self) -> Layer:
         raise NotImplementedError
 
-    def _latex_(self) -> str:  # pragma: no cover - for notebooks that look for it
-        return sympy.latex(self.output_expr(INPUT))
-
 
 def _pads(pb: sympy.Expr, pe: sympy.Expr) -> dict[str, sympy.Expr]:
     return {"p": pb} if pb == pe else {"pb": pb, "pe": pe}
@@ -231,7 +227,7 @@ class Windowed(Layer):
         and JAX's clamp at 0 then equal the plain floor formula, which keeps a network's formulas small."""
         if self.framework in ("tf", "jax") and not self._ceil() and self.mode not in fw.AUTO_SAME:
             pb, pe = self.padding(i)
-            return fw.floor_div(i + pb + pe - effective_kernel(self.k, self.d), self.s) + 1
+            return floor_div(i + pb + pe - effective_kernel(self.k, self.d), self.s) + 1
         return self.output_expr(i)
 
     def conditions(self, i: Size) -> Conditions:
@@ -365,11 +361,11 @@ class Resize(Layer):
         return self.size if self.size is not None else i * self.scale
 
     def conditions(self, i: Size) -> Conditions:
-        rules = [(fw.ge(i, 1), INPUT_RULE)]
+        rules = [(ge(i, 1), INPUT_RULE)]
         if self.scale is not None:
-            rules.append((fw.ge(self.scale, 1), "scale_factor must be a positive integer"))
+            rules.append((ge(self.scale, 1), "scale_factor must be a positive integer"))
         if self.size is not None:
-            rules.append((fw.ge(self.size, 1), "output_size must be a positive integer"))
+            rules.append((ge(self.size, 1), "output_size must be a positive integer"))
         return rules
 
     def parameters(self) -> dict[str, sympy.Expr]:
@@ -396,12 +392,12 @@ class PixelShuffle(Layer):
         return "pixelunshuffle" if self.down else "pixelshuffle"
 
     def output_expr(self, i: Size) -> sympy.Expr:
-        return fw.floor_div(i, self.r) if self.down else i * self.r
+        return floor_div(i, self.r) if self.down else i * self.r
 
     def conditions(self, i: Size) -> Conditions:
-        rules = [(fw.ge(self.r, 1), "the factor r must be a positive integer"), (fw.ge(i, 1), INPUT_RULE)]
+        rules = [(ge(self.r, 1), "the factor r must be a positive integer"), (ge(i, 1), INPUT_RULE)]
         if self.down:
-            rules.append((fw.eq(sympy.Mod(i, self.r), 0), "pixel_unshuffle needs the size divisible by r"))
+            rules.append((eq(sympy.Mod(i, self.r), 0), "pixel_unshuffle needs the size divisible by r"))
         return rules
 
     def parameters(self) -> dict[str, sympy.Expr]:
@@ -423,7 +419,7 @@ class AdaptivePool(Layer):
         return self.size
 
     def conditions(self, i: Size) -> Conditions:
-        return [(fw.ge(self.size, 1), "output_size must be a positive integer"), (fw.ge(i, 1), INPUT_RULE)]
+        return [(ge(self.size, 1), "output_size must be a positive integer"), (ge(i, 1), INPUT_RULE)]
 
     def parameters(self) -> dict[str, sympy.Expr]:
         return {"size": self.size}
@@ -588,10 +584,3 @@ def layer(spec: str) -> Layer:
 def layer_context() -> Context:
     """A parsing context whose expressions may apply layers, as in ``conv(k=k, s=s, p=p)(i)``."""
     return Context(layer_builder=build)
-
-
-def output_sizes(layers: Sequence[Layer], i: Any) -> Any:
-    """The size after applying `layers` in order (a chain)."""
-    for item in layers:
-        i = item.output_size(i)
-    return i

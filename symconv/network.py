@@ -18,7 +18,7 @@ import math
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
@@ -416,4 +416,4 @@ def _dims(input_shape: Sequence[str] | None) -> tuple[str, ...]:
     return tuple(d for d in input_shape[2:] if not d.isdigit()) or tuple(input_shape[2:])
 
 
-__all__ = ["Field", "Network", "Node", "ValidSet", "chain", "field", "from_toml", "load_network"]
+__all__ = ["Field", "Network", "Node", "ValidSet", "chain", "from_toml", "load_network"]

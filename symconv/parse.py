@@ -21,7 +21,7 @@ from typing import Any, TypeAlias
 
 import sympy
 
-from .arith import ceil_div, eq, floor_div, ge, gt, le, lt, mod, ne, symbol
+from .arith import eq, floor_div, ge, gt, le, lt, mod, ne, symbol
 from .errors import SpecError
 
 FRAMEWORKS = ("torch", "tf", "keras", "onnx", "jax")
@@ -348,7 +348,6 @@ __all__ = [
     "Context",
     "Spec",
     "Unknown",
-    "ceil_div",
     "parse_condition",
     "parse_expression",
     "parse_spec",

@@ -22,7 +22,7 @@ from typing import Any
 
 import sympy
 
-from .arith import ceil_div, evaluate, floor_div, ge, mod, symbol
+from .arith import ceil_div, evaluate, mod, symbol
 from .errors import SpecError
 from .layers import Conv, ConvTranspose, Layer, Pool, effective_kernel, layer
 from .prove import Result, prove
@@ -288,4 +288,4 @@ def invert_spec(spec: str, i: int | None = None, output_padding: int | None = No
     return invert(layer(spec), i, output_padding)
 
 
-__all__ = ["Inverse", "floor_div", "ge", "invert", "invert_spec"]
+__all__ = ["Inverse", "invert", "invert_spec"]
