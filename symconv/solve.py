@@ -249,10 +249,15 @@ def _affine_per_residue(relation: sympy.Basic, x: sympy.Symbol, period: int) -> 
     name = x.name
     slope = run({name: period}) - run({name: 0})
     rel = _RELATIONS[type(relation)]
-    result = IntSet.nothing()
+    pieces: list[Piece] = []
+    whole: list[int] = []
     for r in range(period):
         part = _linear(slope, run({name: r}), rel)
-        pieces = tuple(
+        if part.pieces == (Piece(None, None),):
+            # Every t: the residue class itself; gathered into one piece below.
+            whole.append(r)
+            continue
+        pieces += [
             Piece(
                 None if p.lo is None else period * p.lo + r,
                 None if p.hi is None else period * p.hi + r,
@@ -260,9 +265,11 @@ def _affine_per_residue(relation: sympy.Basic, x: sympy.Symbol, period: int) -> 
                 tuple(period * q + r for q in p.residues),
             )
             for p in part.pieces
-        )
-        result = result.union(IntSet(pieces).normal())
-    return result
+        ]
+    if whole:
+        pieces.append(Piece(None, None, period, tuple(whole)))
+    # One normalisation at the end: a union per residue would re-normalise the growing set each time.
+    return IntSet(tuple(pieces)).normal()
 
 
 @dataclass(frozen=True)
