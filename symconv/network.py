@@ -226,14 +226,14 @@ def valid_set(conditions: Sequence[tuple[sympy.Basic, str]], dim: str, timeout_m
     from .solve import Planner
 
     x = symbol(dim)
-    found = Planner(x).plan(sympy.And(*(c for c, _ in conditions))).solve({}, IntSet.interval(1, None))
+    found = Planner(x).plan(_conjunction(c for c, _ in conditions)).solve({}, IntSet.interval(1, None))
     valid = _eventually_periodic(found)
     member = (
         sympy.Or(*(eq(sympy.Mod(x, valid.period), r) for r in valid.residues))
         if valid.residues
         else sympy.false
     )
-    defined = sympy.And(*(c for c, _ in conditions))
+    defined = _conjunction(c for c, _ in conditions)
     claim = sympy.And(sympy.Implies(member, defined), sympy.Implies(defined, member))
     result = prove(claim, [sympy.Ge(x, valid.start)], timeout_ms=timeout_ms)
     return ValidSet(
@@ -243,6 +243,12 @@ def valid_set(conditions: Sequence[tuple[sympy.Basic, str]], dim: str, timeout_m
         valid.below,
         f"{result.status} ({getattr(result, 'scope', getattr(result, 'reason', ''))})",
     )
+
+
+def _conjunction(conditions: Any) -> sympy.Basic:
+    """And of many conditions, unevaluated: SymPy's canonical ordering of the arguments costs more than the
+    solver and the prover need (they take the conjunction as it is)."""
+    return sympy.And(*conditions, evaluate=False)
 
 
 def _eventually_periodic(found: IntSet) -> ValidSet:

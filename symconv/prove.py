@@ -135,7 +135,7 @@ def prove(
         return Unknown(f"not translatable to Z3: {error}", elapsed())
     defined = {name for name, _ in definitions}
     variables = {name: var for name, var in sorted(translation.variables.items()) if name not in defined}
-    goal = sympy.And(*[condition for condition, _ in obligations], claim)
+    goal = sympy.And(*[condition for condition, _ in obligations], claim, evaluate=False)
     premises = [*translation.axioms, *z_definitions, *z_given]
 
     def with_definitions(env: dict[str, int]) -> dict[str, int] | None:

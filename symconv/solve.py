@@ -590,7 +590,7 @@ class System:
         """The set allowed by the conditions that involve `name` and no other unknown."""
         others = set(self.unknowns) - {name}
         alone = [c for c in self.conditions if not {s.name for s in c.free_symbols} & others]
-        plan = Planner(symbol(name)).plan(sympy.And(*alone))
+        plan = Planner(symbol(name)).plan(sympy.And(*alone, evaluate=False))
         return plan.solve(self.known, IntSet.everything())
 
 
@@ -675,7 +675,7 @@ def solve_system(
     combinations = math.prod(marginals[n].count() or 0 for n in outer)
     if combinations > MAX_COMBINATIONS:
         raise SpecError(f"{combinations} combinations of {', '.join(outer)} to try; tighten them with --max")
-    plan = Planner(symbol(last)).plan(sympy.And(*system.conditions))
+    plan = Planner(symbol(last)).plan(sympy.And(*system.conditions, evaluate=False))
     solutions: list[dict[str, int]] = []
     sets: list[dict[str, Any]] = []
     total: int | None = 0

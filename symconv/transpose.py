@@ -272,7 +272,7 @@ def _first_valid(forward: Layer) -> int | None:
     from .intset import IntSet
     from .solve import Planner
 
-    domain = sympy.And(*(condition for condition, _ in forward.conditions(INPUT)))
+    domain = sympy.And(*(condition for condition, _ in forward.conditions(INPUT)), evaluate=False)
     return Planner(INPUT).plan(domain).solve({}, IntSet.everything()).lo
 
 
