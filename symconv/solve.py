@@ -233,6 +233,19 @@ def _floor_affine_period(expr: sympy.Basic, x: sympy.Symbol) -> int | None:
     return None
 
 
+def _lift(part: IntSet, period: int, r: int) -> list[Piece]:
+    """The set of t, mapped to x = period*t + r."""
+    return [
+        Piece(
+            None if p.lo is None else period * p.lo + r,
+            None if p.hi is None else period * p.hi + r,
+            period * p.period,
+            tuple(period * q + r for q in p.residues),
+        )
+        for p in part.pieces
+    ]
+
+
 def _affine_per_residue(relation: sympy.Basic, x: sympy.Symbol, period: int) -> IntSet | None:
     """For a floor-affine relation: on x = L*t + r it reads e_r + slope*t REL 0, with e_r and slope computed
     on integers, so each residue class is a half-line or an interval in closed form without SymPy work."""
@@ -257,15 +270,7 @@ def _affine_per_residue(relation: sympy.Basic, x: sympy.Symbol, period: int) -> 
             # Every t: the residue class itself; gathered into one piece below.
             whole.append(r)
             continue
-        pieces += [
-            Piece(
-                None if p.lo is None else period * p.lo + r,
-                None if p.hi is None else period * p.hi + r,
-                period * p.period,
-                tuple(period * q + r for q in p.residues),
-            )
-            for p in part.pieces
-        ]
+        pieces += _lift(part, period, r)
     if whole:
         pieces.append(Piece(None, None, period, tuple(whole)))
     # One normalisation at the end: a union per residue would re-normalise the growing set each time.
@@ -308,10 +313,13 @@ class Check(Plan):
                 pass
         return IntSet(tuple(Piece(v, v) for v in keep)).normal()
 
-    def split(self, env: Env) -> IntSet | None:
-        x = symbol(self.x)
+    def _with_values(self, env: Env) -> sympy.Basic:
+        """The relation with every name but x replaced by its value."""
         known = {symbol(name): sympy.Integer(value) for name, value in env.items() if name != self.x}
-        relation = self.relation.xreplace(known)
+        return self.relation.xreplace(known)
+
+    def split(self, env: Env) -> IntSet | None:
+        x, relation = symbol(self.x), self._with_values(env)
         divisors = []
         for node in sympy.preorder_traversal(relation):
             if isinstance(node, sympy.floor | sympy.ceiling) and x in node.free_symbols:
@@ -333,27 +341,13 @@ class Check(Plan):
         result = IntSet.nothing()
         for r in range(period):
             part = Planner(t).plan(relation.xreplace({x: period * t + r})).solve({}, IntSet.everything())
-            result = result.union(
-                IntSet(
-                    tuple(
-                        Piece(
-                            None if p.lo is None else period * p.lo + r,
-                            None if p.hi is None else period * p.hi + r,
-                            period * p.period,
-                            tuple(period * q + r for q in p.residues),
-                        )
-                        for p in part.pieces
-                    )
-                ).normal()
-            )
+            result = result.union(IntSet(tuple(_lift(part, period, r))).normal())
         return result
 
     def tails(self, env: Env) -> tuple[int, IntSet] | None:
         """x as a divisor, floor(N/x) with N known: for |x| > |N| the floor is a constant (0 or -1), so beyond
         that bound the relation is affine in x; returns (bound, the solution set beyond it)."""
-        x = symbol(self.x)
-        known = {symbol(name): sympy.Integer(value) for name, value in env.items() if name != self.x}
-        relation = self.relation.xreplace(known)
+        x, relation = symbol(self.x), self._with_values(env)
         numerators = []
         for node in sympy.preorder_traversal(relation):
             if isinstance(node, sympy.floor) and x in node.free_symbols:
