@@ -553,6 +553,13 @@ class Answer:
     notes: tuple[str, ...] = ()
     objective: dict[str, Any] | None = None
     formula: dict[str, Any] | None = None
+    # The formula's (lowest, highest) as expressions, for LaTeX.
+    bounds: tuple[sympy.Expr | None, sympy.Expr | None] | None = field(default=None, compare=False)
+
+    def _repr_latex_(self) -> str:
+        from .document import answer_latex
+
+        return f"$\\displaystyle {answer_latex(self)}$"
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -747,7 +754,8 @@ def _solve_symbolic(system: System, parameters: list[str]) -> Answer:
             f"a symbolic answer (in {', '.join(parameters)}) needs exactly one unknown, got {', '.join(system.unknowns)}"
         )
     formula = solve_formula(system.conditions, system.unknowns[0], system.known)
-    return Answer(tuple(system.unknowns), (), False, None, formula=formula)
+    bounds = formula.pop("bounds")
+    return Answer(tuple(system.unknowns), (), False, None, formula=formula, bounds=bounds)  # type: ignore[arg-type]
 
 
 def solve_spec(

@@ -14,6 +14,7 @@ import sympy
 
 from .arith import ceil_div, floor_div, ge, le, quotient_parts, symbol
 from .errors import SpecError
+from .latex import tidy
 from .solve import _RELATIONS, _affine, _normalise
 
 
@@ -96,9 +97,11 @@ def solve_formula(
                 more_low, more_high = more_low + low, more_high + high
         lows += more_low
         highs += more_high
-    lowest = sympy.Max(*lows) if lows else None
-    highest = sympy.Min(*highs) if highs else None
+    # Written as a paper writes them (ceilings restored; every divisor here was shown positive above).
+    lowest = tidy(sympy.Max(*lows)) if lows else None
+    highest = tidy(sympy.Min(*highs)) if highs else None
     return {
+        "bounds": (lowest, highest),
         "unknown": name,
         "min": None if lowest is None else str(lowest),
         "max": None if highest is None else str(highest),

@@ -2,7 +2,8 @@
 
 A record has ``id``, ``title``, ``source``, ``given`` (conditions), ``define`` (names for expressions, in
 order, each may use the ones before), ``claim`` and ``expect`` ("proved" or "refuted"); ``bound`` asks for a
-bounded proof. Expressions may apply layers, as in ``conv(k=k, s=s, p=p)(i)``: the claim then also asserts that
+bounded proof; ``derivation`` (optional) lists the lines of a derivation from the claim's left-hand side to its
+right-hand side, each proved equal to the one before when the theorem is exported (symconv.document). Expressions may apply layers, as in ``conv(k=k, s=s, p=p)(i)``: the claim then also asserts that
 each layer is defined there (its domain is proved, not assumed).
 """
 
@@ -22,7 +23,7 @@ from .layers import layer_context
 from .parse import FUNCTIONS, KEYWORDS, KINDS, parse_condition, parse_expression
 from .prove import Result, prove
 
-KEYS = ("id", "title", "source", "given", "define", "claim", "expect", "bound", "note")
+KEYS = ("id", "title", "source", "given", "define", "claim", "expect", "bound", "note", "derivation")
 EXPECTS = ("proved", "refuted")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*\Z")
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
@@ -42,6 +43,7 @@ class Theorem:
     bound: int | None = None
     note: str = ""
     origin: str = ""
+    derivation: tuple[str, ...] = ()
 
     def statement(self) -> Statement:
         """The parsed theorem: layer domains collected as obligations (parsed once, then cached)."""
@@ -124,6 +126,14 @@ def _record(record: dict, origin: str, index: int) -> Theorem:
             raise SpecError(
                 f"{where}: {name!r} cannot be defined (a name is a letter then letters, digits, _)"
             )
+    derivation = record.get("derivation", [])
+    if not isinstance(derivation, list) or not all(isinstance(line, str) for line in derivation):
+        raise SpecError(f"{where}: derivation must be a list of expressions (strings)")
+    for number, line in enumerate(derivation, 1):
+        try:
+            parse_expression(line, layer_context())
+        except SpecError as error:
+            raise SpecError(f"{where}: derivation line {number}: {error}") from None
     expect = _text(record, "expect", where, "proved")
     if expect not in EXPECTS:
         raise SpecError(f"{where}: expect must be one of {', '.join(EXPECTS)}, got {expect!r}")
@@ -141,6 +151,7 @@ def _record(record: dict, origin: str, index: int) -> Theorem:
         bound=bound,
         note=_text(record, "note", where, ""),
         origin=origin,
+        derivation=tuple(derivation),
     )
 
 

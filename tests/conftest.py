@@ -12,3 +12,20 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def root() -> Path:
     return ROOT
+
+
+def require_tool(name: str) -> str:
+    """The path of a command-line tool the test needs (pdflatex, pdftotext, ...).
+
+    A missing tool fails the test rather than skipping it: CI installs TeX Live and poppler-utils (.ci/run),
+    so a skip there would hide a broken set-up. Set SYMCONV_SKIP_TEX=1 to skip on a machine without them.
+    """
+    import os
+    import shutil
+
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("SYMCONV_SKIP_TEX") == "1":
+            pytest.skip(f"{name} is not installed (SYMCONV_SKIP_TEX=1)")
+        pytest.fail(f"{name} is not installed; .ci/run installs it (apt-get install texlive-* poppler-utils)")
+    return path

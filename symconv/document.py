@@ -1,0 +1,330 @@
+"""Documents for papers: theorem statements with their derivations and verdicts, a summary table, layer
+formulas; fragments to ``\\input`` or standalone articles (amsmath, booktabs, longtable).
+
+Layer calls in a statement print unexpanded (``\\operatorname{conv}_{k,s,p}(i)``); the derivation then opens
+with the engine's formula for them, and every later line is proved equal to the one before.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import sympy
+
+from .arith import symbol
+from .derivation import Derivation, DerivationError, Step, chain, derive
+from .errors import SpecError
+from .latex import assignment, conditions, latex, math_block, standalone, symbol_latex, text, tidy
+from .layers import Layer, build, layer, layer_context
+from .parse import UNKNOWN, Context, Spec, parse_condition, parse_expression
+from .prove import Proved, Refuted, Result
+from .theorem import Theorem
+
+_KIND_NAMES = {"convT": r"\operatorname{conv}^{\top}"}
+
+
+# Statements as written: layer applications stay opaque functions with a LaTeX head.
+
+
+@dataclass
+class Heads:
+    """The opaque layer functions met while parsing for display, by function name -> LaTeX head."""
+
+    names: dict[str, str] = field(default_factory=dict)
+    by_spec: dict[str, str] = field(default_factory=dict)
+
+    def head(self, spec: Spec) -> str:
+        if spec.text not in self.by_spec:
+            name = f"Layer{len(self.by_spec)}"
+            self.by_spec[spec.text] = name
+            self.names[name] = spec_head(spec)
+        return self.by_spec[spec.text]
+
+
+def _value_latex(name: str, value: Any) -> str:
+    if isinstance(value, tuple):
+        return f"{symbol_latex(name)} = ({latex(value[0])}, {latex(value[1])})"
+    if isinstance(value, sympy.Symbol) and value.name == name:
+        return symbol_latex(name)
+    if isinstance(value, sympy.Basic):
+        return f"{symbol_latex(name)} = {latex(value)}"
+    if value is UNKNOWN:
+        return f"{symbol_latex(name)} = ?"
+    word = text(str(value))
+    if word in ("true", "false") and name == "ceil":
+        return r"\mathrm{ceil}" if word == "true" else r"\neg\mathrm{ceil}"
+    return rf"{symbol_latex(name)} = \mathrm{{{word}}}"
+
+
+def spec_head(spec: Spec) -> str:
+    """``torch.maxpool(k=3, s=2, ceil=true)`` -> \\operatorname{maxpool}^{\\mathrm{torch}}_{k = 3, ...}."""
+    head = _KIND_NAMES.get(spec.kind, rf"\operatorname{{{spec.kind}}}")
+    if spec.framework:
+        head = f"{head}^{{\\mathrm{{{spec.framework}}}}}" if spec.kind != "convT" else head
+    args = ",\\, ".join(_value_latex(name, value) for name, value in spec.args)
+    framework = rf"\mathrm{{{spec.framework}}}.\," if spec.framework and spec.kind == "convT" else ""
+    return f"{framework}{head}_{{{args}}}" if args else f"{framework}{head}"
+
+
+class _Shown:
+    """A layer applied for display: its output is an opaque function of its input."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def output_expr(self, size: Any) -> sympy.Expr:
+        return sympy.Function(self.name)(size)
+
+    def conditions(self, size: Any) -> list[tuple[sympy.Basic, str]]:
+        return []
+
+
+def display_context(heads: Heads) -> Context:
+    def builder(spec: Spec) -> _Shown:
+        build(spec)  # a spec that would not build is refused here too
+        return _Shown(heads.head(spec))
+
+    return Context(layer_builder=builder)
+
+
+def conjunct_texts(claim: str) -> list[str]:
+    """The top-level ``and`` parts of a claim, as text (each is parsed on its own, in order)."""
+    tree = ast.parse(claim.strip(), mode="eval").body
+    if isinstance(tree, ast.BoolOp) and isinstance(tree.op, ast.And):
+        return [ast.get_source_segment(claim.strip(), value) or "" for value in tree.values]
+    return [claim.strip()]
+
+
+# Theorems.
+
+
+def scope_text(result: Result) -> str:
+    """The verdict in words, with its scope."""
+    if isinstance(result, Proved):
+        if result.scope == "unbounded":
+            return "proved for all integers satisfying the conditions"
+        bound = result.scope.rsplit("[-", 1)[-1].split(",")[0] if "[-" in result.scope else ""
+        return (
+            f"proved for every variable in [-{bound}, {bound}] (a bounded proof)" if bound else result.scope
+        )
+    if isinstance(result, Refuted):
+        cex = ", ".join(f"{name} = {value}" for name, value in result.counterexample.items())
+        return f"refuted: {cex}"
+    return f"unknown: {result.reason}"
+
+
+def _scope_latex(result: Result) -> str:
+    if isinstance(result, Refuted):
+        return r"\textbf{refuted}: $" + assignment(result.counterexample) + "$"
+    words = scope_text(result)
+    verdict, _, rest = words.partition(" ")
+    return rf"\textbf{{{verdict}}} {text(rest)}"
+
+
+@lru_cache(maxsize=256)
+def theorem_derivations(theorem: Theorem) -> tuple[tuple[Derivation, ...], dict[str, str]]:
+    """One checked chain per run of equalities with the same left-hand side in the claim: its lines are
+    the engine's moves (definitions unfolded, given equalities substituted, floors and mods rewritten)."""
+    statement = theorem.statement()
+    premises = statement.given + tuple(condition for condition, _ in statement.obligations)
+    derivations: list[Derivation] = []
+    groups: list[tuple[sympy.Basic, sympy.Basic, list[sympy.Basic]]] = []
+    heads = Heads()
+    for part in conjunct_texts(theorem.claim):
+        parsed = parse_condition(part, layer_context())
+        shown = parse_condition(part, display_context(heads))
+        if not isinstance(parsed, sympy.Eq) or not isinstance(shown, sympy.Eq):
+            continue
+        if groups and groups[-1][1] == shown.lhs:
+            groups[-1][2].append(parsed.rhs)
+        else:
+            groups.append((parsed.lhs, shown.lhs, [parsed.rhs]))
+    for number, (lhs, shown_lhs, targets) in enumerate(groups):
+        if number == 0 and theorem.derivation:
+            # The theorem's own lines, then its right-hand side: every step is checked all the same.
+            written = [Step(parse_expression(line, layer_context())) for line in theorem.derivation]
+            lines = written + [Step(t) for t in targets if t != written[-1].expr]
+        else:
+            lines = chain(lhs, targets, statement.definitions, premises)
+        opaque = shown_lhs != lhs
+        if opaque:
+            lines = [Step(lhs, r"\text{the engine's formula}"), *lines]
+        if not lines or (opaque and len(lines) == 1):
+            continue  # nothing proved beyond the definition
+        try:
+            derivations.append(
+                derive(shown_lhs, lines, premises, statement.definitions, first_by_definition=opaque)
+            )
+        except DerivationError as error:
+            raise DerivationError(f"theorem {theorem.id}: derivation {error}") from None
+    return tuple(derivations), heads.names
+
+
+def theorem_block(theorem: Theorem, result: Result | None = None, *, derivation: bool = True) -> str:
+    """A theorem as a paper states it: conditions, definitions, claim, derivation (when proved), verdict."""
+    heads = Heads()
+    context = display_context(heads)
+    given = [parse_condition(g, context) for g in theorem.given]
+    defined = [(name, parse_expression(value, context)) for name, value in theorem.define]
+    # Each top-level part on its own: SymPy's And would reorder them.
+    claim = r" \quad\text{and}\quad ".join(
+        latex(parse_condition(part, context), heads.names) for part in conjunct_texts(theorem.claim)
+    )
+    parts = [f"\\subsection*{{{text(theorem.id)}: {text(theorem.title or theorem.claim)}}}"]
+    if theorem.source:
+        parts.append(f"\\emph{{{text(theorem.source)}}}\\par")
+    if given:
+        parts.append("For integers with")
+        parts.append(math_block([conditions(given, heads.names)]))
+    if defined:
+        parts.append("and")
+        parts.append(
+            math_block([f"{symbol_latex(name)} = {latex(value, heads.names)}" for name, value in defined])
+        )
+    parts.append("the claim is")
+    parts.append(math_block([claim]))
+    if derivation and isinstance(result, Proved):
+        derivations, names = theorem_derivations(theorem)
+        if derivations:
+            parts.append("Derivation (each line proved equal to the one before under the conditions):")
+            parts += [d.to_latex({**names, **heads.names}) for d in derivations]
+    if theorem.note:
+        parts.append(f"\\emph{{Note:}} {text(theorem.note)}\\par")
+    if result is not None:
+        mark = "" if result.status == theorem.expect else rf" \textbf{{(expected {theorem.expect})}}"
+        parts.append(f"\\emph{{Verdict:}} {_scope_latex(result)}{mark}.\\par")
+    return "\n".join(parts)
+
+
+def summary_table(entries: Sequence[tuple[Theorem, Result]]) -> str:
+    """A longtable: id, title, verdict, scope or counterexample, time."""
+    rows = []
+    for theorem, result in entries:
+        detail = scope_text(result).partition(": ")[2] if result.status != "proved" else scope_text(result)
+        if isinstance(result, Proved):
+            detail = "all integers" if result.scope == "unbounded" else detail
+        rows.append(
+            f"{text(theorem.id)} & {text(theorem.title)} & {result.status} & {text(detail)} & "
+            f"{result.seconds * 1000:.1f} \\\\"
+        )
+    return (
+        "{\\small\n\\begin{longtable}{@{}>{\\raggedright\\arraybackslash}p{3.3cm} >{\\raggedright\\arraybackslash}p{5.6cm} l "
+        ">{\\raggedright\\arraybackslash}p{4.4cm} r@{}}\n\\toprule\n"
+        "Id & Statement & Verdict & Scope or counterexample & ms \\\\\n\\midrule\n\\endhead\n"
+        + "\n".join(rows)
+        + "\n\\bottomrule\n\\end{longtable}}"
+    )
+
+
+def corpus_document(entries: Sequence[tuple[Theorem, Result]], *, snippet: bool = False) -> str:
+    """Every theorem with its verdict, then the summary table; a fragment to \\input with `snippet`."""
+    missed = sum(result.status != theorem.expect for theorem, result in entries)
+    intro = (
+        f"{len(entries)} theorems; {len(entries) - missed} reached their expected verdict, {missed} missed. "
+        "Proofs by Z3 over the integers; a counterexample is re-checked on integers before it is reported.\n"
+    )
+    body = "\n\n".join(theorem_block(theorem, result) for theorem, result in entries)
+    content = f"{intro}\n{summary_table(entries)}\n\n{body}\n"
+    return content if snippet else standalone(content, "symconv: theorems and verdicts")
+
+
+# Layers.
+
+
+def layer_derivation(made: Layer) -> Derivation:
+    """o = the general formula of the layer's kind = the formula at these parameters, proved step by step."""
+    i = symbol("i")
+    general = made._symbolic()
+    formula = general.output_expr(i)
+    values = made.parameters()
+    named = {symbol(name): value for name, value in values.items() if symbol(name) in formula.free_symbols}
+    given = [sympy.Eq(name, value, evaluate=False) for name, value in named.items()]
+    given += [condition for condition, _ in made.conditions(i)]
+    lines = [Step(formula, rf"\text{{{text(general.kind)}}}")]
+    if named:
+        assigned = ",\\ ".join(f"{latex(name)} = {latex(value)}" for name, value in named.items())
+        lines.append(Step(formula.xreplace(named), assigned))
+    concrete = made.output_expr(i)
+    for candidate in (concrete, tidy(concrete)):
+        if candidate != lines[-1].expr:
+            lines.append(Step(candidate, r"\text{simplify}"))
+    return derive(symbol("o"), lines, given)
+
+
+def layer_block(spec: str) -> str:
+    """A layer's output size: its derivation from the general formula and the conditions it needs."""
+    made = layer(spec)
+    if made.unknowns:
+        raise SpecError(f"{spec} has unknowns ({', '.join(made.unknowns)}); use `symconv solve` for them")
+    i = symbol("i")
+    rules = [condition for condition, _ in made.conditions(i) if condition not in (sympy.true,)]
+    parts = [f"\\paragraph{{{text(spec)}}}", derive_text(made)]
+    if rules:
+        parts.append("defined when")
+        parts.append(math_block([conditions(rules)]))
+    return "\n".join(parts)
+
+
+def derive_text(made: Layer) -> str:
+    return layer_derivation(made).to_latex()
+
+
+# Solver answers.
+
+
+def _piece_latex(x: str, piece: dict[str, Any]) -> str:
+    parts = []
+    low, high = piece.get("from"), piece.get("to")
+    if low is not None and low == high:
+        return f"{x} = {low}"
+    if low is not None and high is not None:
+        parts.append(f"{low} \\leq {x} \\leq {high}")
+    elif low is not None:
+        parts.append(f"{x} \\geq {low}")
+    elif high is not None:
+        parts.append(f"{x} \\leq {high}")
+    if piece.get("period"):
+        residues = ", ".join(str(r) for r in piece["residues"])
+        parts.append(f"{x} \\bmod {piece['period']} \\in \\{{{residues}\\}}")
+    return ",\\ ".join(parts) or f"{x} \\in \\mathbb{{Z}}"
+
+
+def answer_latex(answer: Any) -> str:
+    """A solver answer (symconv.solve.Answer) as math: an interval with formula ends, the solutions, or the
+    unknowns' sets (intervals and residue classes)."""
+    names = [symbol_latex(name) for name in answer.unknowns]
+    if answer.bounds is not None:
+        low, high = answer.bounds
+        x = names[0]
+        middle = " \\leq ".join(
+            part
+            for part in (latex(low) if low is not None else "", x, latex(high) if high is not None else "")
+            if part
+        )
+        assuming = answer.formula.get("assuming") if answer.formula else None
+        return middle + (rf" \quad \text{{assuming {text(', '.join(assuming))}}}" if assuming else "")
+    if answer.complete:
+        if not answer.solutions:
+            return r"\text{no solution}"
+        if len(names) == 1:
+            values = ", ".join(str(s[answer.unknowns[0]]) for s in answer.solutions)
+            return f"{names[0]} \\in \\{{{values}\\}}"
+        tuples = ",\\ ".join(
+            "(" + ", ".join(str(s[n]) for n in answer.unknowns) + ")" for s in answer.solutions
+        )
+        return f"({', '.join(names)}) \\in \\{{{tuples}\\}}"
+    rows = []
+    for item in answer.sets:
+        cases = []
+        for name, value in item.items():
+            x = symbol_latex(name)
+            if isinstance(value, list):
+                cases.append(" \\ \\vee\\ ".join(_piece_latex(x, piece) for piece in value) or r"\text{none}")
+            else:
+                cases.append(f"{x} = {value}")
+        rows.append(",\\quad ".join(cases))
+    return " \\\\ ".join(rows) if rows else r"\text{no solution}"
