@@ -1,4 +1,4 @@
-"""The command line: ``symconv shape`` and ``symconv prove``; ``main(argv)`` returns the exit code.
+"""The command line (shape, solve, invert, port, net, prove, latex, draw); ``main(argv)`` returns the exit code.
 
 Exit codes: 0 success; 1 a claim refuted or undecided (for a corpus: a theorem that missed its expected
 verdict); 2 bad input, with a message that names what is wrong. Every command takes ``--json``.
@@ -127,10 +127,11 @@ def cmd_prove(args: argparse.Namespace) -> tuple[int, Any, str]:
     if args.timeout <= 0:
         raise SpecError(f"--timeout must be a positive number of seconds, got {args.timeout}")
     theorems = _targets(args)
-    rows, lines, missed = [], [], 0
+    rows, lines, missed, results = [], [], 0, []
     width = max((len(theorem.id) for theorem in theorems), default=0)
     for theorem in theorems:
         result = theorem.check(bound=args.bound, timeout_ms=int(args.timeout * 1000))
+        results.append(result)
         missed += result.status != theorem.expect
         rows.append(
             {
@@ -148,8 +149,73 @@ def cmd_prove(args: argparse.Namespace) -> tuple[int, Any, str]:
     total = len(theorems)
     summary = f"{total} theorem(s): {total - missed} reached their expected verdict, {missed} missed"
     lines.append(summary)
+    if args.latex is not None:
+        from .document import corpus_document
+
+        document = corpus_document(list(zip(theorems, results, strict=True)), snippet=args.snippet)
+        _write(args.latex, document)
+        lines.append(f"wrote {'a LaTeX fragment' if args.snippet else 'a LaTeX document'} to {args.latex}")
+    elif args.snippet:
+        raise SpecError("--snippet goes with --latex FILE")
     data = {"theorems": rows, "summary": {"total": total, "missed": missed}}
     return (EXIT_FALSE if missed else EXIT_OK), data, "\n".join(lines)
+
+
+def _write(path: str, content: str) -> None:
+    from .errors import SpecError
+
+    try:
+        Path(path).write_text(content, encoding="utf-8")
+    except OSError as error:
+        raise SpecError(f"cannot write {path}: {error}") from None
+
+
+def cmd_latex(args: argparse.Namespace) -> tuple[int, Any, str]:
+    from . import document
+    from .errors import SpecError
+    from .latex import standalone
+
+    target = args.target.strip()
+    code = EXIT_OK
+    if "(" in target:
+        if args.input is not None or args.output is not None or "?" in target or args.where:
+            from .solve import solve_spec
+
+            answer = solve_spec(
+                target,
+                i=_size_argument(args.input, "--in") if args.input is not None else "?",
+                o=_size_argument(args.output, "--out") if args.output is not None else "?",
+                where=args.where,
+                maxima=_assignments(args.max, "--max"),
+                minima=_assignments(args.min, "--min"),
+            )
+            body = document.math_block([document.answer_latex(answer)])
+        else:
+            body = document.layer_block(target)
+    else:
+        if args.input is not None or args.output is not None or args.where or args.max or args.min:
+            raise SpecError("--in, --out, --where, --max and --min go with a layer spec, not a theorem id")
+        path = Path(target)
+        theorems = _targets(argparse.Namespace(targets=[target], claim=None, given=[]))
+        if not path.exists() and len(theorems) != 1:
+            raise SpecError(f"theorem id {target!r} matched {len(theorems)} theorems")
+        blocks = []
+        for theorem in theorems:
+            result = theorem.check(timeout_ms=int(args.timeout * 1000))
+            code = code if result.status == theorem.expect else EXIT_FALSE
+            blocks.append(document.theorem_block(theorem, result))
+        body = "\n\n".join(blocks)
+    content = standalone(body) if args.standalone else body + "\n"
+    if args.output_file:
+        _write(args.output_file, content)
+        return code, {"latex": content, "output": args.output_file}, f"wrote {args.output_file}"
+    return code, {"latex": content, "output": None}, content.rstrip("\n")
+
+
+def cmd_draw(args: argparse.Namespace) -> tuple[int, Any, str]:
+    from .tikz import draw
+
+    return draw(args.spec, args.input, args.output_file, args.frame, args.all_frames)
 
 
 def _size_argument(text: str | None, flag: str) -> int | str | None:
@@ -489,8 +555,71 @@ def build_parser() -> argparse.ArgumentParser:
     prove.add_argument(
         "--timeout", type=float, default=10.0, metavar="SECONDS", help="per-query solver timeout (default 10)"
     )
+    prove.add_argument(
+        "--latex",
+        metavar="FILE",
+        help="also write the theorems, derivations and verdicts as a LaTeX document",
+    )
+    prove.add_argument(
+        "--snippet", action="store_true", help="with --latex: a fragment to \\input instead of a document"
+    )
     prove.add_argument("--json", action="store_true", help="print JSON")
     prove.set_defaults(run=cmd_prove)
+
+    latex = commands.add_parser(
+        "latex", help="LaTeX for a theorem (statement, derivation, verdict), a layer's formula or an answer"
+    )
+    latex.add_argument(
+        "target",
+        metavar="ID|SPEC",
+        help='a theorem id in ./proofs (or a .toml file), or a layer spec such as "conv(k=3, s=2, p=1)"',
+    )
+    latex.add_argument(
+        "--in", dest="input", metavar="N|?|EXPR", help="with a spec: solve for the unknowns at this input"
+    )
+    latex.add_argument(
+        "--out", dest="output", metavar="M|?|EXPR", help="with a spec: solve for the unknowns at this output"
+    )
+    latex.add_argument(
+        "--where", action="append", default=[], metavar="C", help="with a spec: an extra condition"
+    )
+    latex.add_argument(
+        "--max", action="append", default=[], metavar="NAME=N", help="with a spec: upper bound"
+    )
+    latex.add_argument(
+        "--min", action="append", default=[], metavar="NAME=N", help="with a spec: lower bound"
+    )
+    latex.add_argument("--standalone", action="store_true", help="a complete document (article, amsmath)")
+    latex.add_argument("-o", "--output", dest="output_file", metavar="FILE", help="write to FILE")
+    latex.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="per-proof timeout")
+    latex.add_argument("--json", action="store_true", help="print JSON")
+    latex.set_defaults(run=cmd_latex)
+
+    draw = commands.add_parser(
+        "draw", help="a TikZ figure of a layer sliding over its input (the paper's style)"
+    )
+    draw.add_argument(
+        "spec", metavar="SPEC", help='a convolution, pooling or convT spec, e.g. "conv(k=3, s=2, p=1)"'
+    )
+    draw.add_argument(
+        "--in", dest="input", required=True, metavar="N[,N]", help="input size (square, or H,W)"
+    )
+    draw.add_argument(
+        "-o",
+        "--output",
+        dest="output_file",
+        metavar="FILE",
+        help="FILE.tex, .pdf, .png or .gif (default: print TikZ)",
+    )
+    frames = draw.add_mutually_exclusive_group()
+    frames.add_argument(
+        "--frame", type=int, metavar="F", help="the output position to show (row-major, from 0)"
+    )
+    frames.add_argument(
+        "--all-frames", action="store_true", help="every output position: one page/frame each"
+    )
+    draw.add_argument("--json", action="store_true", help="print JSON")
+    draw.set_defaults(run=cmd_draw)
     return parser
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import sympy
 
@@ -64,7 +65,9 @@ class Derivation:
         return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
 
     def _repr_latex_(self) -> str:
-        return self.to_latex()
+        # Notebooks render math mode only: aligned inside $$ in place of align*.
+        body = self.to_latex().removeprefix("\\begin{align*}").removesuffix("\\end{align*}")
+        return f"$$\\begin{{aligned}}{body}\\end{{aligned}}$$"
 
     def __str__(self) -> str:
         return "\n".join(
@@ -167,7 +170,8 @@ def _floors_as_mods(expr: sympy.Basic) -> sympy.Basic:
     for node in expr.atoms(sympy.floor):
         num, den = quotient_parts(node.args[0])
         if den != 1:
-            swaps[node] = (num - sympy.Mod(num, den)) / den
+            # Unevaluated: SymPy's Mod canonicalisation costs milliseconds and the step is proved anyway.
+            swaps[node] = (num - sympy.Mod(num, den, evaluate=False)) / den
     return sympy.expand(expr.xreplace(swaps)) if swaps else expr
 
 
@@ -183,8 +187,13 @@ def _mods_as_floors(expr: sympy.Basic) -> sympy.Basic:
 def simplest(expr: sympy.Basic, rules: Mapping[sympy.Basic, sympy.Basic]) -> sympy.Basic:
     """The shortest of the engine's rewrites of `expr` (floors as mods, mods as floors, display form), with the
     given equalities applied to each."""
+    return _simplest(expr, tuple(rules.items()))
+
+
+@lru_cache(maxsize=2048)
+def _simplest(expr: sympy.Basic, rules: tuple[tuple[sympy.Basic, sympy.Basic], ...]) -> sympy.Basic:
     candidates = [expr, _floors_as_mods(expr), _mods_as_floors(expr), tidy(expr)]
-    candidates = [substitute(candidate, rules) for candidate in candidates]
+    candidates = [substitute(candidate, dict(rules)) for candidate in candidates]
     return min(candidates, key=lambda c: (sympy.count_ops(c), len(str(c))))
 
 
@@ -220,6 +229,11 @@ def unfoldings(
     return steps
 
 
+@lru_cache(maxsize=4096)
+def _expanded(expr: sympy.Basic) -> sympy.Basic:
+    return sympy.expand(expr)
+
+
 def chain(
     start: sympy.Basic,
     targets: Sequence[sympy.Basic],
@@ -235,8 +249,8 @@ def chain(
         forward = unfoldings(current, definitions, rules)
         backward = unfoldings(target, definitions, rules)
         # Meet where the two ends agree after expansion, as early as possible on both sides.
-        ahead = [sympy.expand(step.expr) for step in forward]
-        behind = [sympy.expand(step.expr) for step in backward]
+        ahead = [_expanded(step.expr) for step in forward]
+        behind = [_expanded(step.expr) for step in backward]
         meets = [(m + n, m, n) for m, a in enumerate(ahead) for n, b in enumerate(behind) if a == b]
         if meets:
             _, meet, at = min(meets)

@@ -19,7 +19,7 @@ from .arith import symbol
 from .derivation import Derivation, DerivationError, Step, chain, derive
 from .errors import SpecError
 from .latex import assignment, conditions, latex, math_block, standalone, symbol_latex, text, tidy
-from .layers import Layer, build, layer, layer_context
+from .layers import Layer, layer, layer_context
 from .parse import UNKNOWN, Context, Spec, parse_condition, parse_expression
 from .prove import Proved, Refuted, Result
 from .theorem import Theorem
@@ -84,8 +84,8 @@ class _Shown:
 
 
 def display_context(heads: Heads) -> Context:
+    # The statement was parsed (and its layers built) before it is shown; here only names are needed.
     def builder(spec: Spec) -> _Shown:
-        build(spec)  # a spec that would not build is refused here too
         return _Shown(heads.head(spec))
 
     return Context(layer_builder=builder)
@@ -125,6 +125,11 @@ def _scope_latex(result: Result) -> str:
     return rf"\textbf{{{verdict}}} {text(rest)}"
 
 
+@lru_cache(maxsize=1024)
+def _parsed(text: str) -> sympy.Basic:
+    return parse_condition(text, layer_context())
+
+
 @lru_cache(maxsize=256)
 def theorem_derivations(theorem: Theorem) -> tuple[tuple[Derivation, ...], dict[str, str]]:
     """One checked chain per run of equalities with the same left-hand side in the claim: its lines are
@@ -135,7 +140,7 @@ def theorem_derivations(theorem: Theorem) -> tuple[tuple[Derivation, ...], dict[
     groups: list[tuple[sympy.Basic, sympy.Basic, list[sympy.Basic]]] = []
     heads = Heads()
     for part in conjunct_texts(theorem.claim):
-        parsed = parse_condition(part, layer_context())
+        parsed = _parsed(part)
         shown = parse_condition(part, display_context(heads))
         if not isinstance(parsed, sympy.Eq) or not isinstance(shown, sympy.Eq):
             continue
@@ -164,34 +169,58 @@ def theorem_derivations(theorem: Theorem) -> tuple[tuple[Derivation, ...], dict[
     return tuple(derivations), heads.names
 
 
-def theorem_block(theorem: Theorem, result: Result | None = None, *, derivation: bool = True) -> str:
-    """A theorem as a paper states it: conditions, definitions, claim, derivation (when proved), verdict."""
+@dataclass(frozen=True)
+class Shown:
+    """A theorem's parts as LaTeX, layer calls unexpanded."""
+
+    given: str
+    defined: tuple[str, ...]
+    claim: str
+    heads: dict[str, str]
+
+
+def shown(theorem: Theorem) -> Shown:
+    theorem.statement()  # refuses a malformed theorem before anything is shown
     heads = Heads()
     context = display_context(heads)
-    given = [parse_condition(g, context) for g in theorem.given]
-    defined = [(name, parse_expression(value, context)) for name, value in theorem.define]
+    given = conditions([parse_condition(g, context) for g in theorem.given], heads.names)
+    defined = tuple(
+        f"{symbol_latex(name)} = {latex(parse_expression(value, context), heads.names)}"
+        for name, value in theorem.define
+    )
     # Each top-level part on its own: SymPy's And would reorder them.
     claim = r" \quad\text{and}\quad ".join(
         latex(parse_condition(part, context), heads.names) for part in conjunct_texts(theorem.claim)
     )
+    return Shown(given, defined, claim, heads.names)
+
+
+def statement_latex(theorem: Theorem) -> str:
+    """One formula: conditions and definitions, then the claim."""
+    parts = shown(theorem)
+    premises = ",\\ ".join(part for part in (parts.given, *parts.defined) if part)
+    return f"{premises} \\;\\Longrightarrow\\; {parts.claim}" if premises else parts.claim
+
+
+def theorem_block(theorem: Theorem, result: Result | None = None, *, derivation: bool = True) -> str:
+    """A theorem as a paper states it: conditions, definitions, claim, derivation (when proved), verdict."""
+    parts_of = shown(theorem)
     parts = [f"\\subsection*{{{text(theorem.id)}: {text(theorem.title or theorem.claim)}}}"]
     if theorem.source:
         parts.append(f"\\emph{{{text(theorem.source)}}}\\par")
-    if given:
+    if parts_of.given:
         parts.append("For integers with")
-        parts.append(math_block([conditions(given, heads.names)]))
-    if defined:
+        parts.append(math_block([parts_of.given]))
+    if parts_of.defined:
         parts.append("and")
-        parts.append(
-            math_block([f"{symbol_latex(name)} = {latex(value, heads.names)}" for name, value in defined])
-        )
+        parts.append(math_block(list(parts_of.defined)))
     parts.append("the claim is")
-    parts.append(math_block([claim]))
+    parts.append(math_block([parts_of.claim]))
     if derivation and isinstance(result, Proved):
         derivations, names = theorem_derivations(theorem)
         if derivations:
             parts.append("Derivation (each line proved equal to the one before under the conditions):")
-            parts += [d.to_latex({**names, **heads.names}) for d in derivations]
+            parts += [d.to_latex(names) for d in derivations]
     if theorem.note:
         parts.append(f"\\emph{{Note:}} {text(theorem.note)}\\par")
     if result is not None:
@@ -241,7 +270,11 @@ def layer_derivation(made: Layer) -> Derivation:
     general = made._symbolic()
     formula = general.output_expr(i)
     values = made.parameters()
-    named = {symbol(name): value for name, value in values.items() if symbol(name) in formula.free_symbols}
+    named = {
+        symbol(name): value
+        for name, value in values.items()
+        if symbol(name) in formula.free_symbols and value != symbol(name)
+    }
     given = [sympy.Eq(name, value, evaluate=False) for name, value in named.items()]
     given += [condition for condition, _ in made.conditions(i)]
     lines = [Step(formula, rf"\text{{{text(general.kind)}}}")]
@@ -252,7 +285,33 @@ def layer_derivation(made: Layer) -> Derivation:
     for candidate in (concrete, tidy(concrete)):
         if candidate != lines[-1].expr:
             lines.append(Step(candidate, r"\text{simplify}"))
-    return derive(symbol("o"), lines, given)
+    return derive(symbol("o"), lines, given, first_by_definition=True)
+
+
+def inverse_derivation(made: Layer) -> Derivation | None:
+    """The paper's section 4 for a convolution with explicit symmetric padding: the transposed convolution as a
+    direct one (stride 1, padding p' = k^ - p - 1 and a extra at the end) over the stretched input, unfolded
+    back to i. None for other layers, or where p' < 0 (a crop, not a padding)."""
+    from .layers import Conv
+
+    if not isinstance(made, Conv) or made.mode != "explicit" or made.pb != made.pe:
+        return None
+    i, o, ip, ti, a = (symbol(name) for name in ("i", "o", "ip", "ti", "a"))
+    k, s, p, d = made.k, made.s, made.pb, made.d
+    kh = d * (k - 1) + 1
+    if (kh - p - 1).is_negative:
+        return None
+    definitions = (
+        ("o", made.output_expr(i)),
+        ("ip", o),
+        ("ti", s * (ip - 1) + 1),
+        ("a", sympy.Mod(i + 2 * p - kh, s)),
+    )
+    given = [condition for condition, _ in made.conditions(i)] + [sympy.Ge(kh - p - 1, 0)]
+    direct = ti + 2 * (kh - p - 1) + a - kh + 1
+    reason = r"\text{stride 1, padding } p' = \hat{k} - p - 1 \text{ and } a \text{ on } \tilde{i}'"
+    lines = [Step(direct, reason), *chain(direct, [i], definitions, given)]
+    return derive(symbol("op"), lines, given, definitions, first_by_definition=True)
 
 
 def layer_block(spec: str) -> str:
@@ -261,11 +320,18 @@ def layer_block(spec: str) -> str:
     if made.unknowns:
         raise SpecError(f"{spec} has unknowns ({', '.join(made.unknowns)}); use `symconv solve` for them")
     i = symbol("i")
-    rules = [condition for condition, _ in made.conditions(i) if condition not in (sympy.true,)]
+    rules = [tidy(condition) for condition, _ in made.conditions(i) if condition is not sympy.true]
     parts = [f"\\paragraph{{{text(spec)}}}", derive_text(made)]
     if rules:
         parts.append("defined when")
         parts.append(math_block([conditions(rules)]))
+    inverse = inverse_derivation(made)
+    if inverse is not None:
+        parts.append(
+            "Transposed (Dumoulin \\& Visin, section 4): with $i' = o$, the stretched input "
+            "$\\tilde{i}' = s(i' - 1) + 1$ and $a = (i + 2p - \\hat{k}) \\bmod s$, each line proved:"
+        )
+        parts.append(inverse.to_latex())
     return "\n".join(parts)
 
 

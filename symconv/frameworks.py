@@ -10,6 +10,7 @@ compute_output_shape, jax.eval_shape on lax, ONNX shape inference and onnxruntim
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import sympy
@@ -64,11 +65,13 @@ def trunc_div(a: Any, b: Any) -> sympy.Expr:
     return sympy.Piecewise((floor_div(a, b), ge(a, 0)), (-floor_div(-a, b), True))
 
 
+@lru_cache(maxsize=4096)
 def same_total(i: Any, k_eff: Any, s: Any) -> sympy.Expr:
     """TF/Keras/JAX/ONNX 'same': the total padding that makes o = ceil(i/s)."""
     return sympy.Max((ceil_div(i, s) - 1) * s + k_eff - i, 0)
 
 
+@lru_cache(maxsize=4096)
 def auto_pads(
     framework: str | None, mode: str, i: Any, k: Any, s: Any, d: Any, family: str = "conv"
 ) -> tuple[sympy.Expr, sympy.Expr]:

@@ -75,6 +75,25 @@ def symbol_latex(name: str) -> str:
     return name if len(name) == 1 else rf"\mathit{{{name}}}"
 
 
+def _grouped(expr: sympy.Basic) -> sympy.Basic:
+    """d + i - d k - 1 as i - d(k - 1) - 1: a symbol's terms collected when that shortens the sum."""
+    if not isinstance(expr, sympy.Add):
+        return expr
+    for x in sorted(expr.free_symbols, key=lambda x: x.name):
+        collected = sympy.collect(expr, x, evaluate=True)
+        if len(sympy.Add.make_args(collected)) < len(expr.args):
+            terms = []
+            for term in sympy.Add.make_args(collected):
+                factors = sympy.Mul.make_args(term)
+                inner = [f for f in factors if isinstance(f, sympy.Add)]
+                if len(inner) == 1 and inner[0].could_extract_minus_sign():
+                    rest = [f for f in factors if f is not inner[0]]
+                    term = sympy.Mul(-1, *rest, -inner[0], evaluate=False)
+                terms.append(term)
+            return sympy.Add(*terms, evaluate=False)
+    return expr
+
+
 class _Printer(LatexPrinter):
     """SymPy's LaTeX printer with the paper's floors, term order and names."""
 
@@ -92,6 +111,7 @@ class _Printer(LatexPrinter):
 
     def _rounding(self, expr: sympy.Basic, left: str, right: str) -> str:
         num, den = quotient_parts(expr.args[0])
+        num = _grouped(num)
         inner = self._print(num) if den == 1 else rf"\frac{{{self._print(num)}}}{{{self._print(den)}}}"
         return rf"\left{left} {inner} \right{right}"
 
@@ -123,10 +143,10 @@ def tidy(expr: sympy.Basic) -> sympy.Basic:
     def ceil_of(node: sympy.Basic) -> sympy.Basic | None:
         if isinstance(node, sympy.Mul) and node.args[0] == -1 and len(node.args) == 2:
             inner = node.args[1]
-            if isinstance(inner, sympy.floor):
-                return sympy.ceiling(-inner.args[0])
-            if isinstance(inner, sympy.ceiling):
-                return sympy.floor(-inner.args[0])
+            if isinstance(inner, sympy.floor | sympy.ceiling):
+                num, den = quotient_parts(inner.args[0])
+                flipped = sympy.ceiling if isinstance(inner, sympy.floor) else sympy.floor
+                return flipped(sympy.expand(-num) / den)
         if isinstance(node, sympy.floor):
             num, den = quotient_parts(node.args[0])
             if den != 1:
@@ -138,6 +158,12 @@ def tidy(expr: sympy.Basic) -> sympy.Basic:
     def walk(node: sympy.Basic) -> sympy.Basic:
         if not node.args:
             return node
+        if isinstance(node, sympy.core.relational.Relational) and not isinstance(node.lhs, sympy.Piecewise):
+            # i + 2 >= 3 reads better as i >= 1: the numbers gathered on the right.
+            diff = sympy.expand(node.lhs - node.rhs)
+            constant, rest = diff.as_coeff_Add()
+            if rest.free_symbols:
+                return type(node)(walk(rest), -constant, evaluate=False)
         rebuilt = node.func(*(walk(arg) for arg in node.args))
         better = ceil_of(rebuilt)
         return rebuilt if better is None else walk(better)

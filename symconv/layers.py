@@ -147,6 +147,12 @@ class Layer:
             f"input size must be an integer, a tuple or a SymPy expression, got {i!r} in {self.spec}"
         )
 
+    def _repr_latex_(self) -> str:
+        """The output size as a formula of the input size i, in the paper's notation (notebooks show it)."""
+        from .latex import latex, tidy
+
+        return f"$\\displaystyle o = {latex(tidy(self.output_expr(symbol('i'))))}$"
+
     def is_defined(self, i: int, **values: int) -> bool:
         try:
             self.output_size(i, **values)

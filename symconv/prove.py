@@ -44,6 +44,10 @@ class Proved:
 
     status = "proved"
 
+    def _repr_latex_(self) -> str:
+        scope = "all integers satisfying the conditions" if self.scope == "unbounded" else self.scope
+        return rf"$\text{{proved for {scope}}}$"
+
 
 @dataclass(frozen=True)
 class Refuted:
@@ -53,6 +57,11 @@ class Refuted:
 
     status = "refuted"
 
+    def _repr_latex_(self) -> str:
+        from .latex import assignment
+
+        return rf"$\text{{refuted at }} {assignment(self.counterexample)}$"
+
 
 @dataclass(frozen=True)
 class Unknown:
@@ -60,6 +69,11 @@ class Unknown:
     seconds: float = field(default=0.0, compare=False)
 
     status = "unknown"
+
+    def _repr_latex_(self) -> str:
+        from .latex import text
+
+        return rf"$\text{{unknown: {text(self.reason)}}}$"
 
 
 Result = Proved | Refuted | Unknown

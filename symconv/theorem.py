@@ -52,6 +52,12 @@ class Theorem:
         except SpecError as error:
             raise SpecError(f"theorem {self.id} ({self.origin}): {error}") from None
 
+    def _repr_latex_(self) -> str:
+        """The statement as one formula: the conditions imply the claim (notebooks show it)."""
+        from .document import statement_latex
+
+        return f"$\\displaystyle {statement_latex(self)}$"
+
     def check(self, *, bound: int | None = None, timeout_ms: int = 10_000) -> Result:
         s = self.statement()
         return prove(

@@ -1,0 +1,521 @@
+r"""TikZ figures of a 2-D convolution, pooling or transposed convolution, drawn as Dumoulin & Visin draw them.
+
+The padded input is drawn on the left, one unit square per cell, and the output grid beside it; the window of
+the current frame is shaded over the input, one square per tap (the gaps of a dilated kernel stay unshaded).
+A transposed convolution is drawn as the paper's equivalent direct convolution (section 4): the input units
+with s - 1 zeros between neighbours, padded k_eff - pb - 1 at the top and left and k_eff - pe - 1 + a at the
+bottom and right (k_eff = d(k - 1) + 1), convolved with stride 1 by the kernel k, dilation d. Keras and JAX
+pad the stretched input themselves (lax.conv_transpose; Keras' backend_utils): the figure uses their padding,
+and end padding beyond d(k - 1), which no input reaches, is drawn as extra cells (Keras' derived a).
+
+Every cell is drawn by its own ``\path[STYLE] (x,y) rectangle ++(1,1);`` with exactly one of these styles
+(defined in the picture's options), so a figure can be checked by counting; with the input h x w, the output
+o_h x o_w and the per-axis padding (b, e) before and after the (stretched) input, extra cells x after that:
+
+================  ==========================================================  ===============================
+style             what                                                        count
+================  ==========================================================  ===============================
+``input cell``    an input unit (blue)                                        h*w
+``zero cell``     a zero between stretched input units (white)                S_h*S_w - h*w, S = s(i-1) + 1
+                                                                              (transposed; else 0)
+``padding cell``  padding (white, dashed)                                     (b_h+S_h+e_h)(b_w+S_w+e_w)
+                                                                              - S_h*S_w
+``extra cell``    cells after the end padding: the a rows and columns of a    H*W - (b_h+S_h+e_h)(b_w+S_w+e_w)
+                  transposed convolution; the overhang a ceil_mode pooling
+                  window reads                                                H = b_h+S_h+e_h+x_h, ...
+``kernel cell``   a tap of the current window, drawn over the grid            k*k
+``output cell``   an output unit (cyan)                                       o_h*o_w
+``current cell``  the current output unit, drawn over its output cell         1
+================  ==========================================================  ===============================
+
+For a plain convolution S = i, so the padding cells number (h+pb+pe)(w+pb+pe) - h*w. Coordinates are in
+cells: cell (r, c) of the padded grid (r from the top) has its lower left corner at (c, -r-1); output cell
+(r, c) at (W + 2 + c, -r-1). Frame f is the output position (f // o_w, f % o_w), row-major.
+
+>>> from symconv.layers import layer
+>>> picture = figure(layer("conv(k=3, s=2, p=1)"), (5, 5), frame=4)
+>>> [picture.count(f"[{style}]") for style in ("input cell", "padding cell", "output cell", "kernel cell")]
+[25, 24, 9, 9]
+>>> transposed = figure(layer("convT(k=3, s=2, p=1, a=1)"), (3, 3))
+>>> [transposed.count(f"[{style}]") for style in ("input cell", "zero cell", "extra cell", "output cell")]
+[9, 16, 15, 36]
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sympy
+
+from .arith import ceil_div
+from .errors import SpecError
+from .frameworks import effective_kernel
+from .layers import ConvTranspose, Layer, Pool, Windowed, layer
+
+STYLES: dict[str, str] = {
+    "input cell": "fill=blue!30, draw=black!80",
+    "zero cell": "fill=white, draw=black!80",
+    "padding cell": "fill=white, draw=black!55, dashed",
+    "extra cell": "fill=black!8, draw=black!55, densely dotted",
+    "kernel cell": "fill=blue!65!black, fill opacity=0.5, draw=black, thick",
+    "output cell": "fill=cyan!35, draw=black!80",
+    "current cell": "fill=cyan!60!teal, draw=black, thick",
+    "grid caption": "font=\\footnotesize, anchor=north, inner sep=2pt",
+}
+GRID_ORDER = ("padding cell", "extra cell", "zero cell", "input cell")
+UNIT = "4mm"
+GAP = 2
+# pdflatex draws about 700 cells a second; the paper's figures are at most 9 cells a side.
+MAX_SIDE = 32
+MAX_CELLS = 40_000
+SUFFIXES = (".tex", ".pdf", ".png", ".gif")
+TIMEOUT = 120
+PREAMBLE_NOTE = "% Needs \\usepackage{tikz}. Drawn by symconv (Dumoulin & Visin's convolution figures)."
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One axis of the drawn direct convolution.
+
+    `size` input units, `spacing` apart (s for a transposed layer's stretched input, else 1), `begin` and
+    `end` padding cells around them, `extra` cells after the end padding; the window has k taps d apart and
+    moves by `stride`; `output` is the layer's output size on this axis.
+    """
+
+    size: int
+    spacing: int
+    begin: int
+    end: int
+    extra: int
+    k: int
+    stride: int
+    d: int
+    output: int
+
+    @property
+    def stretched(self) -> int:
+        return self.spacing * (self.size - 1) + 1
+
+    @property
+    def length(self) -> int:
+        return self.begin + self.stretched + self.end + self.extra
+
+    @property
+    def span(self) -> int:
+        return int(effective_kernel(self.k, self.d))
+
+    def cell(self, x: int) -> str:
+        """What cell x of the padded axis holds: "input", "zero", "padding" or "extra"."""
+        if x >= self.length - self.extra:
+            return "extra"
+        offset = x - self.begin
+        if 0 <= offset < self.stretched:
+            return "input" if offset % self.spacing == 0 else "zero"
+        return "padding"
+
+    def taps(self, j: int) -> list[int]:
+        """The cells window j reads."""
+        return [j * self.stride + t * self.d for t in range(self.k)]
+
+    def windows(self) -> int:
+        """How many windows fit in the drawn axis at this stride."""
+        return max((self.length - self.span) // self.stride + 1, 0)
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """The drawn direct convolution of a layer at one input size: an Axis per row and column."""
+
+    spec: str
+    rows: Axis
+    cols: Axis
+    transposed: bool
+
+    @property
+    def frames(self) -> int:
+        return self.rows.output * self.cols.output
+
+    @property
+    def cells(self) -> int:
+        """How many cells one frame draws."""
+        rows, cols = self.rows, self.cols
+        return rows.length * cols.length + rows.k * cols.k + self.frames + 1
+
+    def style(self, r: int, c: int) -> str:
+        """The style of cell (r, c) of the padded grid."""
+        kinds = {self.rows.cell(r), self.cols.cell(c)}
+        for kind in ("extra", "padding", "zero"):
+            if kind in kinds:
+                return f"{kind} cell"
+        return "input cell"
+
+    def window(self, frame: int) -> list[tuple[int, int]]:
+        """The (row, column) cells the window of frame f reads."""
+        row, col = divmod(frame, self.cols.output)
+        return [(r, c) for r in self.rows.taps(row) for c in self.cols.taps(col)]
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON description of the drawn convolution (padding includes the extra cells)."""
+        rows, cols = self.rows, self.cols
+        return {
+            "input": [rows.size, cols.size],
+            "padded": [rows.length, cols.length],
+            "output_size": [rows.output, cols.output],
+            "kernel": rows.k,
+            "stride": rows.stride,
+            "dilation": rows.d,
+            "padding": [[a.begin, a.end + a.extra] for a in (rows, cols)],
+            "extra": [rows.extra, cols.extra],
+            "transposed": self.transposed,
+        }
+
+
+def _integer(value: Any, name: str, made: Layer) -> int:
+    """A parameter as an int; an unknown or symbolic one cannot be drawn."""
+    if isinstance(value, int | sympy.Integer):
+        return int(value)
+    names = sorted(str(s) for s in getattr(value, "free_symbols", ()))
+    if set(names) & set(made.unknowns):
+        raise SpecError(
+            f"cannot draw {made.spec}: {name} is an unknown (?); solve for it first (symconv solve), "
+            "then draw the layer with its value"
+        )
+    raise SpecError(f"cannot draw {made.spec}: {name}={value} is symbolic; draw needs integer parameters")
+
+
+def _sizes(size: Any, spec: str) -> tuple[int, int]:
+    if not isinstance(size, tuple | list) or len(size) != 2:
+        raise SpecError(f"the input size must be a pair (h, w) of positive integers, got {size!r} for {spec}")
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in size):
+        raise SpecError(f"the input size must be positive integers, got {tuple(size)!r} for {spec}")
+    return int(size[0]), int(size[1])
+
+
+def _direct_axis(made: Windowed, i: int, o: int) -> Axis:
+    k, s, d = (_integer(getattr(made, n), n, made) for n in ("k", "s", "d"))
+    pb, pe = (_integer(v, "padding", made) for v in made.padding(i))
+    if min(pb, pe) < 0:
+        raise SpecError(
+            f"cannot draw {made.spec} at input {i}: its padding ({pb}, {pe}) is negative (it crops the "
+            "input); the figure needs padding >= 0"
+        )
+    span = int(effective_kernel(k, d))
+    # ceil_mode's last window may reach past the end padding: those cells are drawn as extra cells.
+    extra = max((o - 1) * s + span - (pb + i + pe), 0) if isinstance(made, Pool) and made.ceil else 0
+    return Axis(i, 1, pb, pe, extra, k, s, d, o)
+
+
+def _transposed_pads(made: ConvTranspose, k: int, s: int, d: int) -> tuple[int, int, int]:
+    """(begin, end, extra) around the stretched input, as the framework computes its transposed convolution."""
+    span = int(effective_kernel(k, d))
+    pb, pe = (_integer(v, "padding", made) for v in (made.pb, made.pe))
+    if made.framework in ("jax", "keras"):
+        # Both pad the stretched input directly (lax.conv_transpose, Keras' JAX backend); the end padding
+        # beyond the kernel's reach reads no input, the role a plays in the paper's figure.
+        if made.framework == "jax" and made.mode == "explicit":
+            begin, end = (span - 1 - pb, span - 1 - pe) if made.consistent else (pb, pe)
+        elif made.mode == "valid" and made.framework == "jax":
+            begin, end = span - 1, s - 1 + max(span - s, 0)
+        elif made.mode == "valid":
+            a = max(span, s) - span if made.a is None else _integer(made.a, "a", made)
+            begin, end = span - 1, span - 1 + a
+        else:
+            begin, end = _same_transposed(made, span, s)
+        extra = max(end - (span - 1), 0)
+        return begin, end - extra, extra
+    a = 0 if made.a is None else _integer(made.a, "a", made)
+    for side, p in (("begin", pb), ("end", pe)):
+        if span - p - 1 < 0:
+            raise SpecError(
+                f"cannot draw {made.spec}: the {side} padding p={p} is larger than the kernel's reach "
+                f"d(k-1)={span - 1}, so the equivalent convolution crops its input; the figure needs "
+                f"p <= d(k-1)"
+            )
+    return span - pb - 1, span - pe - 1, a
+
+
+def _same_transposed(made: ConvTranspose, span: int, s: int) -> tuple[int, int]:
+    """'same' padding of the stretched input: JAX's lax.conv_transpose, or Keras' (backend_utils)."""
+    if made.framework == "jax":
+        total = span + s - 2
+        begin = span - 1 if s > span - 1 else int(ceil_div(total, 2))
+        return begin, total - begin
+    if made.a is None:
+        total = s + span - 2
+    else:
+        total = span + span % 2 - 2 + _integer(made.a, "a", made)
+    begin = min(int(ceil_div(total, 2)), span - 1)
+    return begin, total - begin
+
+
+def _transposed_axis(made: ConvTranspose, i: int, o: int) -> Axis:
+    k, s, d = (_integer(getattr(made, n), n, made) for n in ("k", "s", "d"))
+    begin, end, extra = _transposed_pads(made, k, s, d)
+    if min(begin, end) < 0:
+        raise SpecError(
+            f"cannot draw {made.spec}: the equivalent convolution's padding ({begin}, {end}) is negative "
+            "(it crops the stretched input); the figure needs padding >= 0"
+        )
+    return Axis(i, s, begin, end, extra, k, 1, d, o)
+
+
+def _consistent(axis: Axis, ceil: bool) -> bool:
+    """The drawn axis holds exactly the layer's output windows."""
+    fits = axis.windows()
+    if fits == axis.output:
+        return True
+    # ceil_mode drops a last window that would start in the end padding, even one that fits.
+    return ceil and fits == axis.output + 1 and axis.output * axis.stride >= axis.begin + axis.stretched
+
+
+def geometry(made: Layer, size: tuple[int, int]) -> Geometry:
+    """The direct convolution to draw for `made` at input size (h, w).
+
+    >>> g = geometry(layer("tf.conv(k=3, s=2, p=same)"), (6, 5))
+    >>> g.summary()["padding"], g.summary()["output_size"]
+    ([[0, 1], [1, 1]], [3, 3])
+    """
+    if not isinstance(made, Windowed | ConvTranspose):
+        raise SpecError(
+            f"cannot draw {made.spec}: draw supports conv, convT, maxpool and avgpool, not {made.kind}"
+        )
+    for name in ("k", "s", "d", "pb", "pe", "a"):
+        value = getattr(made, name, None)
+        if value is not None:
+            _integer(value, "p" if name in ("pb", "pe") and made.pb == made.pe else name, made)
+    h, w = _sizes(size, made.spec)
+    output = made.output_size((h, w))
+    if min(output) < 1:
+        raise SpecError(f"nothing to draw: {made.spec} gives an empty output {output} at input {h}x{w}")
+    transposed = isinstance(made, ConvTranspose)
+    axes = [
+        _transposed_axis(made, i, o) if isinstance(made, ConvTranspose) else _direct_axis(made, i, o)
+        for i, o in zip((h, w), output, strict=True)
+    ]
+    ceil = isinstance(made, Pool) and made.ceil
+    for axis in axes:
+        if axis.length > MAX_SIDE or axis.output > MAX_SIDE:
+            raise SpecError(
+                f"cannot draw {made.spec} at input {h}x{w}: a grid of {axis.length} cells a side is too large "
+                f"(at most {MAX_SIDE}); draw a smaller input"
+            )
+        if not _consistent(axis, ceil):
+            raise RuntimeError(
+                f"internal error: the drawn grid of {made.spec} at input {h}x{w} holds {axis.windows()} windows "
+                f"on an axis where the layer's output is {axis.output} ({axis}); please report it"
+            )
+    return Geometry(made.spec, axes[0], axes[1], transposed)
+
+
+def _cell(style: str, x: int, y: int) -> str:
+    return f"\\path[{style}] ({x},{y}) rectangle ++(1,1);"
+
+
+def _dimensions(h: int, w: int) -> str:
+    return f"${h}\\times{w}$"
+
+
+def picture(geo: Geometry, frame: int = 0) -> str:
+    """The tikzpicture of frame `frame` of a geometry."""
+    if isinstance(frame, bool) or not isinstance(frame, int) or not 0 <= frame < geo.frames:
+        raise SpecError(
+            f"frame {frame!r} is out of range: {geo.spec} at input {geo.rows.size}x{geo.cols.size} has "
+            f"{geo.frames} frames (0 to {geo.frames - 1})"
+        )
+    rows, cols = geo.rows, geo.cols
+    height, width = rows.length, cols.length
+    styles = ",\n  ".join(f"{name}/.style={{{options}}}" for name, options in STYLES.items())
+    lines = [
+        f"% {geo.spec.replace(chr(10), ' ')} at input {rows.size}x{cols.size}: frame {frame} of {geo.frames}",
+        f"\\begin{{tikzpicture}}[x={UNIT}, y={UNIT},\n  {styles}]",
+    ]
+    cells = [(geo.style(r, c), r, c) for r in range(height) for c in range(width)]
+    # Solid borders last, so a dashed padding border never overdraws the input's edge.
+    cells.sort(key=lambda cell: GRID_ORDER.index(cell[0]))
+    lines += [_cell(style, c, -r - 1) for style, r, c in cells]
+    lines += [_cell("kernel cell", c, -r - 1) for r, c in geo.window(frame)]
+    left = width + GAP
+    lines += [_cell("output cell", left + c, -r - 1) for r in range(rows.output) for c in range(cols.output)]
+    row, col = divmod(frame, cols.output)
+    lines.append(_cell("current cell", left + col, -row - 1))
+    caption = f"input {_dimensions(rows.size, cols.size)}"
+    if rows.spacing > 1:
+        caption += f", stretched to {_dimensions(rows.stretched, cols.stretched)}"
+    lines.append(f"\\node[grid caption] at ({width / 2:g},{-height:g}) {{{caption}}};")
+    lines.append(
+        f"\\node[grid caption] at ({left + cols.output / 2:g},{-rows.output:g}) "
+        f"{{output {_dimensions(rows.output, cols.output)}}};"
+    )
+    lines.append("\\end{tikzpicture}")
+    return "\n".join(lines)
+
+
+def figure(made: Layer, size: tuple[int, int], frame: int = 0) -> str:
+    """TikZ code (one tikzpicture) of a 2-D layer at input size (h, w), at output position `frame`."""
+    return picture(geometry(made, size), frame)
+
+
+def document(pictures: list[str]) -> str:
+    r"""A LaTeX document with each tikzpicture on its own page, cropped to it (compile with pdflatex).
+
+    It does what ``\documentclass[tikz]{standalone}`` does with plain LaTeX and TikZ alone, so it compiles
+    where standalone.cls is not installed.
+    """
+    if not pictures:
+        raise SpecError("a document needs at least one picture")
+    pages = "\n".join(
+        f"\\begin{{lrbox}}{{\\figurebox}}%\n{p}%\n\\end{{lrbox}}\\figurepage\n" for p in pictures
+    )
+    return (
+        "\\documentclass{article}\n"
+        "\\usepackage{tikz}\n"
+        "% One page per picture, cropped to it with a 2pt border (as \\documentclass[tikz]{standalone}).\n"
+        "\\pagestyle{empty}\n"
+        "\\pdfhorigin=0pt\n"
+        "\\pdfvorigin=0pt\n"
+        "\\newsavebox\\figurebox\n"
+        "\\newdimen\\figureborder\n"
+        "\\figureborder=2pt\n"
+        "\\newcommand\\figurepage{%\n"
+        "  \\pdfpagewidth=\\dimexpr\\wd\\figurebox+2\\figureborder\\relax\n"
+        "  \\pdfpageheight=\\dimexpr\\ht\\figurebox+\\dp\\figurebox+2\\figureborder\\relax\n"
+        "  \\shipout\\vbox{\\kern\\figureborder\\hbox{\\kern\\figureborder\\box\\figurebox}}}\n"
+        "\\begin{document}\n"
+        f"{pages}"
+        "\\end{document}\n"
+    )
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """An input size "N" (square) or "H,W" as (h, w)."""
+    parts = [part.strip() for part in text.split(",")]
+    if len(parts) not in (1, 2) or not all(
+        part.isascii() and part.isdigit() and int(part) >= 1 for part in parts
+    ):
+        raise SpecError(f"the input size takes a positive integer N or H,W, got {text!r}")
+    h = int(parts[0])
+    return h, int(parts[-1])
+
+
+def _tool(name: str, purpose: str, *alternatives: str) -> str:
+    for candidate in (*alternatives, name):
+        path = shutil.which(candidate)
+        if path is not None:
+            return path
+    raise SpecError(f"{purpose} needs {name}, which is not on PATH; install it and try again")
+
+
+def _tail(text: str, lines: int = 20) -> str:
+    """The end of a log, starting at TeX's first error line when there is one."""
+    rows = text.splitlines()
+    errors = [n for n, row in enumerate(rows) if row.startswith("!")]
+    start = errors[0] if errors else max(len(rows) - lines, 0)
+    return "\n".join(rows[start : start + lines])
+
+
+def _run(command: list[str], cwd: Path, name: str, log: Path | None = None) -> None:
+    try:
+        done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+        raise SpecError(f"{name} did not finish within {TIMEOUT} s") from None
+    except OSError as error:
+        raise SpecError(f"could not run {name}: {error}") from None
+    if done.returncode != 0:
+        output = log.read_text(errors="replace") if log is not None and log.exists() else done.stdout
+        detail = _tail(output) or done.stderr.strip()
+        raise SpecError(f"{name} failed (exit code {done.returncode}):\n{detail}")
+
+
+def compile_pdf(pictures: list[str], work: Path) -> Path:
+    """Compile the pictures with pdflatex in `work`, one page each; returns the PDF's path."""
+    pdflatex = _tool("pdflatex", "a .pdf, .png or .gif figure")
+    source = work / "figure.tex"
+    source.write_text(document(pictures))
+    command = [pdflatex, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", source.name]
+    _run(command, work, "pdflatex", work / "figure.log")
+    return work / "figure.pdf"
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as error:
+        raise SpecError(f"cannot write {path}: {error.strerror}") from None
+
+
+def _render(pictures: list[str], path: Path, suffix: str) -> None:
+    """Write the pictures to `path` as a .pdf, .png (one picture) or .gif (one frame per picture)."""
+    tools = {".png": ["pdftoppm"], ".gif": ["pdftoppm", "convert"]}.get(suffix, [])
+    found = {
+        name: _tool(name, f"a {suffix} figure", *(["magick"] if name == "convert" else [])) for name in tools
+    }
+    _tool("pdflatex", f"a {suffix} figure")
+    with tempfile.TemporaryDirectory(prefix="symconv-draw-") as temporary:
+        work = Path(temporary)
+        pdf = compile_pdf(pictures, work)
+        if suffix == ".pdf":
+            _write(path, pdf.read_bytes())
+            return
+        if suffix == ".png":
+            _run([found["pdftoppm"], "-png", "-r", "150", "-singlefile", pdf.name, "frame"], work, "pdftoppm")
+            _write(path, (work / "frame.png").read_bytes())
+            return
+        _run([found["pdftoppm"], "-png", "-r", "150", pdf.name, "frame"], work, "pdftoppm")
+        frames = sorted(p.name for p in work.glob("frame*.png"))
+        _run([found["convert"], "-delay", "60", "-loop", "0", *frames, "animation.gif"], work, "convert")
+        _write(path, (work / "animation.gif").read_bytes())
+
+
+def _frames(geo: Geometry, suffix: str | None, frame: int | None, all_frames: bool) -> list[int]:
+    if frame is not None and all_frames:
+        raise SpecError("give either a frame or all frames, not both")
+    if suffix == ".gif":
+        if frame is not None:
+            raise SpecError("a .gif animates every frame; leave out the frame, or draw a .png of one frame")
+        all_frames = True
+    if suffix == ".png" and all_frames:
+        raise SpecError("a .png holds one frame; draw all frames to a .pdf or .gif")
+    if not all_frames:
+        return [0 if frame is None else frame]
+    cells = geo.frames * geo.cells
+    if cells > MAX_CELLS:
+        raise SpecError(
+            f"all {geo.frames} frames of {geo.spec} at input {geo.rows.size}x{geo.cols.size} draw {cells} "
+            f"cells, more than {MAX_CELLS} (about a minute of pdflatex): draw a smaller input or one frame"
+        )
+    return list(range(geo.frames))
+
+
+def draw(
+    spec: str, size_text: str, output: str | None, frame: int | None, all_frames: bool
+) -> tuple[int, dict[str, Any], str]:
+    """``symconv draw``: the figure of SPEC at input size N or H,W, as TikZ text or a .tex/.pdf/.png/.gif file.
+
+    Returns (exit code, JSON data, text); bad input raises SpecError.
+    """
+    geo = geometry(layer(spec), parse_size(size_text))
+    path = None if output is None else Path(output)
+    suffix = None if path is None else path.suffix.lower()
+    if suffix is not None and suffix not in SUFFIXES:
+        raise SpecError(f"draw writes {', '.join(SUFFIXES)} files; cannot tell what to write for {output!r}")
+    frames = _frames(geo, suffix, frame, all_frames)
+    pictures = [picture(geo, f) for f in frames]
+    tex = PREAMBLE_NOTE + "\n" + "\n\n".join(pictures) + "\n"
+    data = {"output": output, "frames": len(frames), **geo.summary()}
+    if path is None:
+        return 0, data, tex.rstrip("\n")
+    if suffix == ".tex":
+        _write(path, tex.encode())
+    else:
+        _render(pictures, path, str(suffix))
+    rows, cols = geo.rows, geo.cols
+    text = (
+        f"wrote {output}: {spec} at input {rows.size}x{cols.size} -> output {rows.output}x{cols.output}, "
+        f"{len(frames)} frame{'s' if len(frames) != 1 else ''}"
+    )
+    return 0, data, text
