@@ -179,16 +179,7 @@ def cmd_latex(args: argparse.Namespace) -> tuple[int, Any, str]:
     code = EXIT_OK
     if "(" in target:
         if args.input is not None or args.output is not None or "?" in target or args.where:
-            from .solve import solve_spec
-
-            answer = solve_spec(
-                target,
-                i=_size_argument(args.input, "--in") if args.input is not None else "?",
-                o=_size_argument(args.output, "--out") if args.output is not None else "?",
-                where=args.where,
-                maxima=_assignments(args.max, "--max"),
-                minima=_assignments(args.min, "--min"),
-            )
+            answer = _solve(args, target)
             body = document.math_block([document.answer_latex(answer)])
         else:
             body = document.layer_block(target)
@@ -256,23 +247,26 @@ def _assignments(items: Sequence[str], flag: str) -> dict[str, int]:
     return out
 
 
-def cmd_solve(args: argparse.Namespace) -> tuple[int, Any, str]:
-    from .errors import SpecError
+def _solve(args: argparse.Namespace, spec: str, **options: Any) -> Any:
     from .solve import solve_spec
 
-    if args.limit < 1:
-        raise SpecError(f"--limit must be a positive integer, got {args.limit}")
-    answer = solve_spec(
-        args.spec,
+    return solve_spec(
+        spec,
         i=_size_argument(args.input, "--in") if args.input is not None else "?",
         o=_size_argument(args.output, "--out") if args.output is not None else "?",
         where=args.where,
         maxima=_assignments(args.max, "--max"),
         minima=_assignments(args.min, "--min"),
-        limit=args.limit,
-        minimize=args.minimize,
-        maximize=args.maximize,
+        **options,
     )
+
+
+def cmd_solve(args: argparse.Namespace) -> tuple[int, Any, str]:
+    from .errors import SpecError
+
+    if args.limit < 1:
+        raise SpecError(f"--limit must be a positive integer, got {args.limit}")
+    answer = _solve(args, args.spec, limit=args.limit, minimize=args.minimize, maximize=args.maximize)
     data = answer.to_json()
     lines = [f"unknowns: {', '.join(answer.unknowns)}"]
     if answer.formula is not None:
@@ -447,6 +441,21 @@ def _result_text(result: dict[str, Any]) -> str:
     return f"unknown: {result['reason']}"
 
 
+def _solve_options(parser: argparse.ArgumentParser, lead: str) -> None:
+    """--in, --out, --where, --max, --min: what `solve` takes, and `latex` for an answer."""
+    parser.add_argument(
+        "--in", dest="input", metavar="N|?|EXPR", help=f"{lead}input size (default ?: unknown)"
+    )
+    parser.add_argument(
+        "--out", dest="output", metavar="M|?|EXPR", help=f"{lead}output size (default ?: unknown)"
+    )
+    parser.add_argument(
+        "--where", action="append", default=[], metavar="C", help=f"{lead}an extra condition (repeatable)"
+    )
+    parser.add_argument("--max", action="append", default=[], metavar="NAME=N", help=f"{lead}upper bound")
+    parser.add_argument("--min", action="append", default=[], metavar="NAME=N", help=f"{lead}lower bound")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="symconv", description="Convolution arithmetic: exact formulas, solutions and proofs."
@@ -468,17 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     solve = commands.add_parser("solve", help="solve for unknown parameters (marked ?) and sizes")
     solve.add_argument("spec", metavar="SPEC", help='a layer spec with unknowns, e.g. "conv(k=?, s=2, p=?)"')
-    solve.add_argument("--in", dest="input", metavar="N|?|EXPR", help="input size (default ?: unknown)")
-    solve.add_argument("--out", dest="output", metavar="M|?|EXPR", help="output size (default ?: unknown)")
-    solve.add_argument(
-        "--where", action="append", default=[], metavar="C", help="an extra condition (repeatable)"
-    )
-    solve.add_argument(
-        "--max", action="append", default=[], metavar="NAME=N", help="upper bound for an unknown"
-    )
-    solve.add_argument(
-        "--min", action="append", default=[], metavar="NAME=N", help="lower bound for an unknown"
-    )
+    _solve_options(solve, "")
     objective = solve.add_mutually_exclusive_group()
     objective.add_argument("--minimize", metavar="NAME", help="report the solution with the least NAME")
     objective.add_argument("--maximize", metavar="NAME", help="report the solution with the greatest NAME")
@@ -574,21 +573,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ID|SPEC",
         help='a theorem id in ./proofs (or a .toml file), or a layer spec such as "conv(k=3, s=2, p=1)"',
     )
-    latex.add_argument(
-        "--in", dest="input", metavar="N|?|EXPR", help="with a spec: solve for the unknowns at this input"
-    )
-    latex.add_argument(
-        "--out", dest="output", metavar="M|?|EXPR", help="with a spec: solve for the unknowns at this output"
-    )
-    latex.add_argument(
-        "--where", action="append", default=[], metavar="C", help="with a spec: an extra condition"
-    )
-    latex.add_argument(
-        "--max", action="append", default=[], metavar="NAME=N", help="with a spec: upper bound"
-    )
-    latex.add_argument(
-        "--min", action="append", default=[], metavar="NAME=N", help="with a spec: lower bound"
-    )
+    _solve_options(latex, "with a spec, solve: ")
     latex.add_argument("--standalone", action="store_true", help="a complete document (article, amsmath)")
     latex.add_argument("-o", "--output", dest="output_file", metavar="FILE", help="write to FILE")
     latex.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="per-proof timeout")
