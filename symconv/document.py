@@ -15,7 +15,7 @@ from typing import Any
 
 import sympy
 
-from .arith import symbol
+from .arith import evaluate, symbol
 from .derivation import Derivation, DerivationError, Step, chain, derive
 from .errors import SpecError
 from .latex import assignment, conditions, latex, math_block, standalone, symbol_latex, text, tidy
@@ -226,7 +226,38 @@ def theorem_block(theorem: Theorem, result: Result | None = None, *, derivation:
     if result is not None:
         mark = "" if result.status == theorem.expect else rf" \textbf{{(expected {theorem.expect})}}"
         parts.append(f"\\emph{{Verdict:}} {_scope_latex(result)}{mark}.\\par")
+    if isinstance(result, Refuted):
+        parts.append(refutation_latex(theorem, result))
     return "\n".join(parts)
+
+
+def refutation_latex(theorem: Theorem, result: Refuted) -> str:
+    """What the counterexample gives: the definitions' values and, for each false equality of the claim, its
+    two sides (computed on integers, as the prover re-checked them)."""
+    statement = theorem.statement()
+    env: dict[str, int] = dict(result.counterexample)
+    try:
+        for name, value in statement.definitions:
+            env[name] = int(evaluate(value, env))
+    except (ZeroDivisionError, KeyError, TypeError):
+        return f"There: {text(result.reason)}.\\par"
+    shown = [f"{symbol_latex(name)} = {env[name]}" for name, _ in statement.definitions]
+    sides = []
+    heads = Heads()
+    for part in conjunct_texts(theorem.claim):
+        claim, written = _parsed(part), parse_condition(part, display_context(heads))
+        if isinstance(claim, sympy.Eq) and isinstance(written, sympy.Eq):
+            try:
+                lhs, rhs = evaluate(claim.lhs, env), evaluate(claim.rhs, env)
+            except ZeroDivisionError:
+                continue
+            if lhs != rhs:
+                left, right = (latex(side, heads.names) for side in written.args)
+                sides.append(f"{left} = {lhs} \\neq {rhs} = {right}")
+    lines = ([",\\ ".join(shown)] if shown else []) + sides
+    if not lines:
+        return f"There: {text(result.reason)}.\\par"
+    return "There\n" + math_block(lines)
 
 
 def summary_table(entries: Sequence[tuple[Theorem, Result]]) -> str:

@@ -264,6 +264,8 @@ def test_latex_command_for_an_id_and_standalone(tmp_path: Path, capsys, monkeypa
     assert main(["latex", "F-R6-ceil"]) == 0
     out = capsys.readouterr().out
     assert r"\textbf{refuted}: $i =" in out and "align*" not in out
+    # The counterexample's two sides, computed on integers: the left one is the layer, shown unexpanded.
+    assert r"\operatorname{conv}_{k,\, s,\, p}\left(i\right) = " in out and r"\neq" in out
 
 
 @pytest.mark.parametrize(
