@@ -625,7 +625,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps({"error": message.splitlines()[0]}))
         print(f"symconv: error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(json.dumps(data) if args.json else text)
+    try:
+        print(json.dumps(data) if args.json else text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader (head, less) stopped early: not an error of ours; quiet the interpreter's final flush.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return code
 
 
