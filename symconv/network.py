@@ -2,9 +2,9 @@
 
 A network maps symbolic input sizes (one per spatial axis, e.g. H and W) through its nodes. Every node's size is
 a SymPy expression of the input sizes, kept small by merging nested floors. The network is defined at an input
-size iff every layer is defined at its input and every merge (concatenation, addition) sees equal sizes; that
-set of sizes is solved exactly (closed form per residue class, not by scanning) and stated as
-`period`/`residues`/`from`/`below`, then proved with Z3.
+size iff every layer is defined at its input, every concatenation sees equal sizes and every addition can
+broadcast (equal sizes, or one of them 1, as in PyTorch and NumPy); that set of sizes is solved exactly (closed
+form per residue class, not by scanning) and stated as `period`/`residues`/`from`/`below`, then proved with Z3.
 
 >>> net = chain("conv(k=3, s=2) > conv(k=3, s=2) > conv(k=3, s=2)")
 >>> net.valid_inputs()["i"].describe()
@@ -13,6 +13,7 @@ set of sizes is solved exactly (closed form per residue class, not by scanning) 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import re
@@ -26,13 +27,14 @@ from typing import Any
 
 import sympy
 
-from .arith import eq, evaluate, merge_floors, symbol
-from .errors import ShapeError, SpecError, SymconvError
+from .arith import eq, evaluate, ge, gt, le, lt, merge_floors, ne, quotient_parts, symbol
+from .errors import ShapeError, SpecError, SymconvError, UnsupportedError
 from .intset import IntSet
 from .layers import ConvTranspose, Layer, Resize, Windowed, layer
 
 MERGES = ("cat", "add")
-OPS = ("input", "layer", "cat", "add", "crop", "flatten", "linear")
+# identity: the same size (an importer's explicit "output" node)
+OPS = ("input", "layer", "cat", "add", "crop", "flatten", "linear", "identity")
 
 
 @dataclass(frozen=True)
@@ -99,10 +101,22 @@ class Field:
 
 @dataclass(frozen=True)
 class Network:
+    """Nodes in topological order (the last one is the output) over the spatial axes `dims`.
+
+    `fixed` gives some axes a fixed input size (an ONNX model's --input-shape 1,3,224,W): their output size is a
+    number and they have no valid set; every other axis is symbolic.
+    """
+
     nodes: tuple[Node, ...]
     dims: tuple[str, ...] = ("i",)
+    fixed: tuple[tuple[str, int], ...] = ()
 
     def __post_init__(self) -> None:
+        for dim, value in self.fixed:
+            if dim not in self.dims or not isinstance(value, int) or value < 1:
+                raise SpecError(
+                    f"a fixed axis must be one of {', '.join(self.dims)} with a size >= 1, got {dim}={value}"
+                )
         names: set[str] = set()
         for node in self.nodes:
             if node.name in names:
@@ -122,20 +136,87 @@ class Network:
     @lru_cache(maxsize=64)  # noqa: B019 - a frozen network: its formulas are built once per axis
     def sizes(self, dim: str) -> dict[str, sympy.Expr]:
         """Every node's size along one axis, as an expression of that axis' input size."""
+        return self._axis(dim)[0]
+
+    @lru_cache(maxsize=64)  # noqa: B019
+    def conditions(self, dim: str) -> list[tuple[sympy.Basic, str]]:
+        """Where the network is defined along one axis, each condition with the node and rule it states."""
+        return self._axis(dim)[1]
+
+    @lru_cache(maxsize=64)  # noqa: B019
+    def _axis(self, dim: str) -> tuple[dict[str, sympy.Expr], list[tuple[sympy.Basic, str]]]:
+        """Sizes and conditions of one axis, in one pass over the nodes."""
         sizes: dict[str, sympy.Expr] = {}
+        out: list[tuple[sympy.Basic, str]] = [(ge(symbol(dim), 1), f"input size {dim} must be >= 1")]
+        final = self._final()
         for node in self.nodes:
             if node.op == "input":
                 sizes[node.name] = symbol(dim)
             elif node.op == "layer" and node.layer is not None:
                 made, before = node.layer, sizes[node.inputs[0]]
-                inner = node.name != self.output and hasattr(made, "positive_output_expr")
-                expr = made.positive_output_expr(before) if inner else made.output_expr(before)  # type: ignore[attr-defined]
-                sizes[node.name] = merge_floors(expr)
-            elif node.op in MERGES or node.op in ("flatten", "linear"):
+                inner = node.name not in final
+                size, rules = apply_layer(made, before, inner)
+                sizes[node.name] = size
+                where = f"node {node.name} ({made.spec})"
+                out += [
+                    (condition, f"{where}: {rule}")
+                    for condition, rule in rules
+                    if condition is not sympy.true
+                ]
+                if inner:
+                    # Inner sizes are >= 1 (every layer refuses an empty input), as their formulas assume.
+                    out.append((ge(size, 1), f"{where}: empty output"))
+            elif node.op == "cat":
+                first, *others = node.inputs
+                sizes[node.name] = sizes[first]
+                for other in others:
+                    out.append(
+                        (
+                            eq(sizes[first], sizes[other]),
+                            f"node {node.name} (cat): sizes of {first} and {other} differ",
+                        )
+                    )
+            elif node.op == "add":
+                size = sizes[node.inputs[0]]
+                for index, other in enumerate(node.inputs[1:], start=1):
+                    condition, size = broadcast(size, sizes[other])
+                    seen = " and ".join(node.inputs[:index])
+                    rule = f"node {node.name} (add): sizes of {seen} and {other} differ and neither is 1"
+                    out.append((condition, rule))
+                sizes[node.name] = size
+            elif node.op in ("flatten", "linear", "identity"):
                 sizes[node.name] = sizes[node.inputs[0]]
+                if node.op == "linear" and node.amount is not None:
+                    out.append(
+                        (
+                            eq(sizes[node.inputs[0]], int(node.amount)),
+                            f"node {node.name} (linear): needs size {node.amount}",
+                        )
+                    )
             elif node.op == "crop":
                 sizes[node.name] = self._amount(node, sizes)
-        return sizes
+                out.append(
+                    (
+                        ge(sizes[node.inputs[0]], sizes[node.name]),
+                        f"node {node.name} (crop): input smaller than the crop",
+                    )
+                )
+        return sizes, out
+
+    def _final(self) -> set[str]:
+        """The output and the nodes that only pass through identity nodes to it: their size is the network's
+        output, which may be empty where the framework allows it (every other layer's output is read by a node
+        that refuses an empty input, or by nothing)."""
+        readers: dict[str, list[Node]] = {}
+        for node in self.nodes:
+            for name in node.inputs:
+                readers.setdefault(name, []).append(node)
+        final = {self.output}
+        for node in reversed(self.nodes):
+            read = readers.get(node.name, [])
+            if read and all(r.op == "identity" and r.name in final for r in read):
+                final.add(node.name)
+        return final
 
     def _amount(self, node: Node, sizes: Mapping[str, sympy.Expr]) -> sympy.Expr:
         text = node.amount or ""
@@ -145,72 +226,168 @@ class Network:
             return sizes[text]
         raise SpecError(f"node {node.name} (crop): size {text!r} is neither an integer nor an earlier node")
 
-    @lru_cache(maxsize=64)  # noqa: B019
-    def conditions(self, dim: str) -> list[tuple[sympy.Basic, str]]:
-        """Where the network is defined along one axis, each condition with the node and rule it states."""
-        sizes = self.sizes(dim)
-        out: list[tuple[sympy.Basic, str]] = [(sympy.Ge(symbol(dim), 1), f"input size {dim} must be >= 1")]
-        for node in self.nodes:
-            if node.op == "layer" and node.layer is not None:
-                for condition, rule in node.layer.conditions(sizes[node.inputs[0]]):
-                    if condition is not sympy.true:
-                        out.append((condition, f"node {node.name} ({node.layer.spec}): {rule}"))
-                if node.name != self.output:
-                    # Inner sizes are >= 1 (every layer refuses an empty input), as their formulas assume.
-                    out.append(
-                        (sympy.Ge(sizes[node.name], 1), f"node {node.name} ({node.layer.spec}): empty output")
-                    )
-            elif node.op in MERGES:
-                first, *others = node.inputs
-                for other in others:
-                    out.append(
-                        (
-                            eq(sizes[first], sizes[other]),
-                            f"node {node.name} ({node.op}): sizes of {first} and {other} differ",
-                        )
-                    )
-            elif node.op == "crop":
-                source = sizes[node.inputs[0]]
-                out.append(
-                    (
-                        sympy.Ge(source, sizes[node.name]),
-                        f"node {node.name} (crop): input smaller than the crop",
-                    )
-                )
-            elif node.op == "linear" and node.amount is not None:
-                out.append(
-                    (
-                        eq(sizes[node.inputs[0]], int(node.amount)),
-                        f"node {node.name} (linear): needs size {node.amount}",
-                    )
-                )
-        return out
+    @property
+    def symbolic(self) -> tuple[str, ...]:
+        """The axes without a fixed size."""
+        fixed = dict(self.fixed)
+        return tuple(dim for dim in self.dims if dim not in fixed)
 
     def output_size(self) -> dict[str, sympy.Expr]:
-        return {dim: self.sizes(dim)[self.output] for dim in self.dims}
+        """Each axis' output size: a formula in a symbolic axis, a number for a fixed one (ShapeError naming the
+        node if the network refuses the fixed size)."""
+        fixed = dict(self.fixed)
+        return {
+            dim: sympy.Integer(self._check_axis(dim, fixed[dim]))
+            if dim in fixed
+            else self.sizes(dim)[self.output]
+            for dim in self.dims
+        }
 
     def check(self, sizes: Mapping[str, int]) -> dict[str, int]:
-        """Output sizes at concrete input sizes; ShapeError naming the first node that fails and why."""
-        out = {}
+        """Output sizes at concrete input sizes (a fixed axis may be left out); ShapeError naming the first node
+        that fails and why."""
+        fixed = dict(self.fixed)
         for dim in self.dims:
-            env = {dim: sizes[dim]}
-            for condition, rule in self.conditions(dim):
-                try:
-                    holds = bool(evaluate(condition, env))
-                except ZeroDivisionError:
-                    holds = False
-                if not holds:
-                    values = {name: _int_or_none(expr, env) for name, expr in self.sizes(dim).items()}
-                    detail = ", ".join(f"{k}={v}" for k, v in values.items() if v is not None)
-                    raise ShapeError(f"{rule} at {dim}={sizes[dim]} (sizes: {detail})")
-            out[dim] = int(evaluate(self.sizes(dim)[self.output], env))
-        return out
+            if dim in fixed and sizes.get(dim, fixed[dim]) != fixed[dim]:
+                raise SpecError(
+                    f"axis {dim} has the fixed size {fixed[dim]} (from the input shape), got {sizes[dim]}"
+                )
+            if dim not in fixed and dim not in sizes:
+                raise SpecError(f"no size given for the axis {dim}")
+        return {dim: self._check_axis(dim, fixed[dim] if dim in fixed else sizes[dim]) for dim in self.dims}
+
+    def _check_axis(self, dim: str, value: int) -> int:
+        env = {dim: value}
+        for condition, rule in self.conditions(dim):
+            try:
+                holds = bool(evaluate(condition, env))
+            except ZeroDivisionError:
+                holds = False
+            if not holds:
+                values = {name: _int_or_none(expr, env) for name, expr in self.sizes(dim).items()}
+                detail = ", ".join(f"{k}={v}" for k, v in values.items() if v is not None)
+                raise ShapeError(f"{rule} at {dim}={value} (sizes: {detail})")
+        return int(evaluate(self.sizes(dim)[self.output], env))
 
     def valid_inputs(self, timeout_ms: int = 20_000) -> dict[str, ValidSet]:
-        return {dim: valid_set(self.conditions(dim), dim, timeout_ms) for dim in self.dims}
+        """The exact valid set of every symbolic axis, proved."""
+        return {dim: valid_set(self.conditions(dim), dim, timeout_ms) for dim in self.symbolic}
 
     def receptive_fields(self) -> dict[str, Field]:
         return receptive_fields(self)
+
+
+def broadcast(a: sympy.Expr, b: sympy.Expr) -> tuple[sympy.Basic, sympy.Expr]:
+    """PyTorch's and NumPy's broadcasting of two sizes on one axis: (where it is defined, the size).
+
+    Defined iff a == b or either is 1; the size is then max(a, b). Equal formulas and a constant 1 need no
+    condition (nor a Max in the formula).
+
+    >>> i = symbol("i")
+    >>> broadcast(i, sympy.Integer(1))
+    (True, i)
+    >>> broadcast(i, sympy.Integer(3))
+    (Eq(i, 1) | Eq(i, 3), Max(3, i))
+    """
+    if a == b or b == 1:
+        return sympy.true, a
+    if a == 1:
+        return sympy.true, b
+    return sympy.Or(eq(a, b), eq(a, 1), eq(b, 1)), sympy.Max(a, b)
+
+
+Rules = list[tuple[sympy.Basic, str]]
+
+
+def apply_layer(made: Layer, before: sympy.Expr, inner: bool) -> tuple[sympy.Expr, Rules]:
+    """A layer's output size and rules at the input size `before` (an earlier node's size).
+
+    An inner node's formula is the layer's positive_output_expr (the output is >= 1 there), nested floors
+    merged. The layer is first read once on a fresh symbol u; its formula and rules are then applied to
+    `before` by substitution, which builds no rounding node but the merged floor (SymPy's floor() costs
+    milliseconds per new argument, and the unmerged floor the layer would build is thrown away). Anything the
+    substitution does not cover takes the direct way, `apply_layer_directly`, which gives the same result.
+    """
+    read = _read_on_symbol(made, inner)
+    if read is not None:
+        formula, rules = read
+        size = _substitute_size(formula, before)
+        if size is not None:
+            values = {_OUTPUT: size, _U: before}
+            return size, [(_relation_at(template, values), rule) for template, rule in rules]
+    return apply_layer_directly(made, before, inner)
+
+
+def apply_layer_directly(made: Layer, before: sympy.Expr, inner: bool) -> tuple[sympy.Expr, Rules]:
+    """apply_layer without the substitution: the layer's own formula and rules at `before`."""
+    positive = inner and hasattr(made, "positive_output_expr")
+    expr = made.positive_output_expr(before) if positive else made.output_expr(before)  # type: ignore[attr-defined]
+    return merge_floors(expr), made.conditions(before)
+
+
+# The layer's input and output sizes while it is read on a symbol (Dummy: never equal to a user's name).
+_U = sympy.Dummy("u", integer=True)
+_OUTPUT = sympy.Dummy("o", integer=True)
+_RELATION_BUILDERS = {sympy.Ge: ge, sympy.Le: le, sympy.Gt: gt, sympy.Lt: lt, sympy.Eq: eq, sympy.Ne: ne}
+
+
+@lru_cache(maxsize=1024)
+def _read_on_symbol(
+    made: Layer, inner: bool
+) -> tuple[sympy.Expr, tuple[tuple[sympy.Basic, str], ...]] | None:
+    """The layer's formula on u, and its rules with the formula itself replaced by the symbol o, when every rule
+    is a comparison of polynomials in u and o (so substitution builds no rounding node); None otherwise."""
+    formula, rules = apply_layer_directly(made, _U, inner)
+    templates = []
+    for condition, rule in rules:
+        if condition is sympy.true:
+            continue
+        if type(condition) not in _RELATION_BUILDERS:
+            return None
+        sides = [side.xreplace({formula: _OUTPUT}) for side in condition.args]
+        if not all(side.is_polynomial(_U, _OUTPUT) for side in sides):
+            return None
+        templates.append((type(condition)(*sides, evaluate=False), rule))
+    return formula, tuple(templates)
+
+
+def _relation_at(template: sympy.Basic, values: Mapping[sympy.Basic, sympy.Expr]) -> sympy.Basic:
+    """A rule template at given u and o: unevaluated (as the layers build them), decided when both sides are
+    numbers."""
+    lhs, rhs = (side.xreplace(values) for side in template.args)
+    return _RELATION_BUILDERS[type(template)](lhs, rhs)
+
+
+def _substitute_size(formula: sympy.Expr, before: sympy.Expr) -> sympy.Expr | None:
+    """formula(before) with nested floors merged, when that needs no new rounding node but the merged floor:
+    a polynomial formula (stride 1, a transposed convolution, an upsampling), or c0 + c1*floor((u + b)/s)
+    applied to before = C + floor(N/L), which is c0 + c1*floor((N + (C + b)*L)/(L*s)) for L, s > 0 (the rule
+    merge_floors applies). None for any other form."""
+    if formula.is_polynomial(_U):
+        return formula.xreplace({_U: before})
+    outer = _plus_floor(formula)
+    inner = _plus_floor(before)
+    if outer is None or inner is None:
+        return None
+    (c0, c1, num, s), (c, one, n, size) = outer, inner
+    b = sympy.expand(num - _U)
+    if one != 1 or not isinstance(b, sympy.Integer) or num.free_symbols != {_U}:
+        return None
+    return c0 + c1 * sympy.floor((n + (c + b) * size) / (size * s))
+
+
+def _plus_floor(expr: sympy.Expr) -> tuple[sympy.Integer, sympy.Integer, sympy.Expr, sympy.Integer] | None:
+    """(c0, c1, N, D) with expr = c0 + c1*floor(N/D), integers c0, c1 and D > 0; None for any other form."""
+    c0, rest = expr.as_coeff_Add()
+    c1, node = rest.as_coeff_Mul()
+    if not (
+        isinstance(c0, sympy.Integer) and isinstance(c1, sympy.Integer) and isinstance(node, sympy.floor)
+    ):
+        return None
+    num, den = quotient_parts(node.args[0])
+    if not (isinstance(den, sympy.Integer) and den > 0):
+        return None
+    return c0, c1, num, den
 
 
 def _int_or_none(expr: sympy.Expr, env: Mapping[str, int]) -> int | None:
@@ -221,34 +398,132 @@ def _int_or_none(expr: sympy.Expr, env: Mapping[str, int]) -> int | None:
 
 
 def valid_set(conditions: Sequence[tuple[sympy.Basic, str]], dim: str, timeout_ms: int = 20_000) -> ValidSet:
-    """The exact valid set of one axis, derived in closed form and proved with Z3."""
-    from .prove import prove
-    from .solve import Planner
+    """The exact valid set of one axis, derived in closed form and proved with Z3.
 
-    x = symbol(dim)
-    found = Planner(x).plan(_conjunction(c for c, _ in conditions)).solve({}, IntSet.interval(1, None))
-    valid = _eventually_periodic(found)
-    member = (
-        sympy.Or(*(eq(sympy.Mod(x, valid.period), r) for r in valid.residues))
-        if valid.residues
-        else sympy.false
-    )
-    defined = _conjunction(c for c, _ in conditions)
-    claim = sympy.And(sympy.Implies(member, defined), sympy.Implies(defined, member))
-    result = prove(claim, [sympy.Ge(x, valid.start)], timeout_ms=timeout_ms)
-    return ValidSet(
-        valid.period,
-        valid.residues,
-        valid.start,
-        valid.below,
-        f"{result.status} ({getattr(result, 'scope', getattr(result, 'reason', ''))})",
-    )
+    The set is solved from a reduced copy of the conditions (see `_reduced`); the proof checks it against the
+    network's own conditions, so the reduction is proved along with the solver.
+    """
+    from .solve import All, Planner
+
+    distinct = list(dict.fromkeys(condition for condition, _ in conditions if condition is not sympy.true))
+    planner = Planner(symbol(dim))
+    # One plan per condition, intersected (what Planner.plan does for an And, without building the And).
+    plans = [planner.plan(condition) for condition in _reduced(distinct)]
+    valid = _eventually_periodic(All.of(plans).solve({}, IntSet.interval(1, None)))
+    return dataclasses.replace(valid, proof=_prove(distinct, dim, valid, timeout_ms))
 
 
-def _conjunction(conditions: Any) -> sympy.Basic:
-    """And of many conditions, unevaluated: SymPy's canonical ordering of the arguments costs more than the
-    solver and the prover need (they take the conjunction as it is)."""
-    return sympy.And(*conditions, evaluate=False)
+def _reduced(conditions: Sequence[sympy.Basic]) -> list[sympy.Basic]:
+    """The same set of sizes with fewer conditions to solve: a network states many bounds twice or more (a
+    layer's "input size >= 1" is the previous layer's "empty output"; the padded input "o + 2 >= 3" is
+    "o >= 1"; "2*o >= -1" is "o >= 0"), and of several lower (upper) bounds on one expression only the
+    strongest counts. Every step holds for integer-valued expressions, which is checked structurally."""
+    out: list[sympy.Basic] = []
+    bounds: dict[tuple[sympy.Basic, bool], tuple[int, int]] = {}  # (X, lower?) -> (index in out, bound)
+    for condition in conditions:
+        condition = _moved_constant(condition)
+        bound = _integer_bound(condition)
+        if bound is None:
+            out.append(condition)
+            continue
+        expr, lower, value = bound
+        held = bounds.get((expr, lower))
+        if held is None or ((value > held[1]) if lower else (value < held[1])):
+            index = len(out) if held is None else held[0]
+            bounds[expr, lower] = (index, value)
+            made = (ge if lower else le)(expr, value)
+            if held is None:
+                out.append(made)
+            else:
+                out[index] = made
+    return list(dict.fromkeys(out))
+
+
+def _integer_bound(condition: sympy.Basic) -> tuple[sympy.Expr, bool, int] | None:
+    """(X, lower, n) for a condition that reads X >= n (lower) or X <= n, X integer-valued and n an integer:
+    c*X >= m is X >= ceil(m/c) for c > 0, and X > m is X >= m + 1."""
+    kind = type(condition)
+    if kind not in (sympy.Ge, sympy.Gt, sympy.Le, sympy.Lt):
+        return None
+    lhs, rhs = condition.args
+    if not isinstance(rhs, sympy.Integer) or not _integral(lhs):
+        return None
+    lower = kind in (sympy.Ge, sympy.Gt)
+    value = int(rhs) + (1 if kind is sympy.Gt else -1 if kind is sympy.Lt else 0)
+    c, expr = lhs.as_coeff_Mul()
+    if not isinstance(c, sympy.Integer) or c == 0:
+        return None
+    factor = int(c)
+    if factor < 0:
+        factor, expr = -factor, -expr  # c*X is (-c)*(-X)
+    # c*X >= m iff X >= ceil(m/c); c*X <= m iff X <= floor(m/c) (c > 0, X an integer)
+    return expr, lower, -(-value // factor) if lower else value // factor
+
+
+def _integral(expr: sympy.Basic) -> bool:
+    """True when `expr` is integer-valued by its structure (integer symbols and constants, floor, ceiling,
+    and sums, products, Mod, Max and Min of such): no SymPy assumption query, which costs more than solving."""
+    if isinstance(expr, sympy.Integer | sympy.floor | sympy.ceiling):
+        return True
+    if isinstance(expr, sympy.Symbol):
+        return bool(expr.is_integer)
+    if isinstance(expr, sympy.Add | sympy.Mul | sympy.Mod | sympy.Max | sympy.Min):
+        return all(_integral(arg) for arg in expr.args)
+    return False
+
+
+_COMPARISONS = (sympy.Ge, sympy.Gt, sympy.Le, sympy.Lt, sympy.Eq)
+
+
+def _moved_constant(condition: sympy.Basic) -> sympy.Basic:
+    """`A + c REL n` as `A REL n - c` for integers c and n (the same set: both sides move by c)."""
+    kind = type(condition)
+    if kind not in _COMPARISONS:
+        return condition
+    lhs, rhs = condition.args
+    if not (isinstance(lhs, sympy.Add) and isinstance(rhs, sympy.Integer)):
+        return condition
+    constant, *rest = lhs.args  # SymPy keeps an Add's number first
+    if not isinstance(constant, sympy.Integer):
+        return condition
+    return kind(sympy.Add(*rest), rhs - constant, evaluate=False)
+
+
+def _prove(conditions: Sequence[sympy.Basic], dim: str, valid: ValidSet, timeout_ms: int) -> str:
+    """Z3: for every integer i >= from, every condition holds at i iff i mod period is in residues.
+
+    The query is built here rather than by prove(): prove() takes one SymPy claim, and a SymPy And over a
+    network's conditions (which SymPy sorts and canonicalizes, even unevaluated) costs more than the proof.
+    Each distinct condition is translated once, and Z3 states the equivalence directly. The premises are
+    i >= from and the quotient axioms, which always have a model, so the proof is never vacuous.
+    """
+    import z3
+
+    from .prove import check, holds
+    from .z3bridge import Translation
+
+    translation = Translation()
+    try:
+        parts = translation.conditions(conditions)
+    except UnsupportedError as error:
+        return f"unknown (not translatable to Z3: {error})"
+    i = translation.variable(dim)
+    defined = z3.And(*parts) if parts else z3.BoolVal(True)
+    residues = [i % valid.period == r for r in valid.residues]
+    member = z3.Or(*residues) if residues else z3.BoolVal(False)
+    goal = z3.And(member == defined, *translation.obligations)
+    verdict, model, reason = check([*translation.axioms, i >= valid.start, z3.Not(goal)], timeout_ms)
+    if verdict == "unsat":
+        return "proved (unbounded)"
+    if verdict == "unknown":
+        return f"unknown ({reason})"
+    # A counterexample is reported only once it re-checks on plain integers.
+    value = model.evaluate(i, model_completion=True).as_long()
+    defined_there = all(holds(condition, {dim: value}) for condition in conditions)
+    if defined_there != (value in valid):
+        said = "defined" if defined_there else "undefined"
+        return f"refuted (at {dim} = {value} the network is {said}, the derived set says the opposite)"
+    return f"unknown (the solver's counterexample {dim} = {value} did not re-check on integers)"
 
 
 def _eventually_periodic(found: IntSet) -> ValidSet:
@@ -355,7 +630,8 @@ NODE_KEYS = ("name", "layer", "op", "input", "inputs", "size")
 
 def from_toml(text: str, origin: str = "<text>") -> Network:
     """A network file: `dims = ["H", "W"]` and [[node]] tables with name, layer (a spec) or op
-    (cat, add, crop, flatten, linear), input or inputs (default: the node before), size (crop, linear)."""
+    (cat, add, crop, flatten, linear, identity), input or inputs (default: the node before), size (crop,
+    linear)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -396,13 +672,16 @@ def from_toml(text: str, origin: str = "<text>") -> Network:
 
 
 def load_network(source: str, input_shape: Sequence[str] | None = None) -> Network:
-    """A chain string, a TOML network file, a .onnx file, or pkg.module:factory returning a torch module."""
+    """A chain string, a TOML network file, a .onnx file, or pkg.module:factory returning a torch module.
+
+    `input_shape` (--input-shape 1,3,H,W) names the spatial axes of a chain, an ONNX model or a torch module; an
+    integer there fixes that axis. A TOML file names its own axes (dims).
+    """
     path = Path(source)
-    dims = _dims(input_shape)
     if source.endswith(".onnx"):
         from .importers.onnx import from_onnx
 
-        return from_onnx(source)
+        return from_onnx(source, input_shape)
     if path.suffix == ".toml":
         try:
             text = path.read_text(encoding="utf-8")
@@ -413,13 +692,15 @@ def load_network(source: str, input_shape: Sequence[str] | None = None) -> Netwo
         from .importers.torch import from_factory
 
         return from_factory(source, input_shape)
-    return chain(source, dims or ("i",))
-
-
-def _dims(input_shape: Sequence[str] | None) -> tuple[str, ...]:
     if not input_shape:
-        return ()
-    return tuple(d for d in input_shape[2:] if not d.isdigit()) or tuple(input_shape[2:])
+        return chain(source)
+    from .importers import input_axes
+
+    _, dims, fixed = input_axes(input_shape, "--input-shape")
+    net = dataclasses.replace(chain(source, dims), fixed=fixed)
+    if fixed:
+        net.output_size()  # a fixed size the chain refuses: ShapeError naming the layer
+    return net
 
 
 __all__ = ["Field", "Network", "Node", "ValidSet", "chain", "from_toml", "load_network"]

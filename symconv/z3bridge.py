@@ -26,6 +26,9 @@ class Translation:
     axioms: list[z3.BoolRef] = field(default_factory=list)
     obligations: list[z3.BoolRef] = field(default_factory=list)
     _quotients: dict[tuple[sympy.Expr, sympy.Expr], z3.ArithRef] = field(default_factory=dict)
+    # Translated subterms: a network's conditions repeat its nodes' sizes, and each Z3 call through the Python
+    # API costs microseconds, so a shared subterm is translated once (Z3 terms are immutable, safe to share).
+    _terms: dict[sympy.Basic, z3.ExprRef] = field(default_factory=dict)
 
     def variable(self, name: str) -> z3.ArithRef:
         if name not in self.variables:
@@ -51,6 +54,12 @@ class Translation:
         return self._quotients[key]
 
     def term(self, expr: sympy.Basic) -> z3.ArithRef:
+        cached = self._terms.get(expr)
+        if cached is None:
+            cached = self._terms[expr] = self._term(expr)
+        return cached
+
+    def _term(self, expr: sympy.Basic) -> z3.ArithRef:
         if isinstance(expr, sympy.Integer):
             return z3.IntVal(int(expr))
         if isinstance(expr, sympy.Symbol):
@@ -111,6 +120,14 @@ class Translation:
         return result
 
     def boolean(self, expr: sympy.Basic) -> z3.BoolRef:
+        if isinstance(expr, bool):
+            return z3.BoolVal(expr)
+        cached = self._terms.get(expr)
+        if cached is None:
+            cached = self._terms[expr] = self._boolean(expr)
+        return cached
+
+    def _boolean(self, expr: sympy.Basic) -> z3.BoolRef:
         if expr is sympy.true or expr is True:
             return z3.BoolVal(True)
         if expr is sympy.false or expr is False:

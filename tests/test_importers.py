@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 import warnings
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from torch import nn  # noqa: E402
 from symconv.arith import evaluate  # noqa: E402
 from symconv.errors import ShapeError, SpecError  # noqa: E402
 from symconv.importers.torch import from_factory, from_torch  # noqa: E402
-from symconv.network import Network, load_network  # noqa: E402
+from symconv.network import Network, Node, load_network  # noqa: E402
 
 # Square sizes and an anti-diagonal: every pair of a valid and an invalid size on the two axes shows up.
 PAIRS = [(h, h) for h in range(1, 49)] + [(h, 49 - h) for h in range(1, 49, 2)]
@@ -100,6 +101,18 @@ def chain() -> nn.Module:
 
 
 MODELS = {"chain": chain, "unet": UNet, "resnet": ResNetish, "functional": Functional}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread() -> Any:
+    """PyTorch on one thread while this module runs: the tensors are tiny, and on a shared machine idle worker
+    threads only contend for cores (a small convolution then takes milliseconds instead of microseconds)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 SHAPE = (1, 1, "H", "W")
 
 
@@ -170,17 +183,38 @@ def test_unet_has_skips_and_valid_set() -> None:
     assert str(net.output_size()["W"]) == "W"
 
 
+def last_node(net: Network) -> Node:
+    """The node whose value is the graph output (read by the importer's "output" identity node)."""
+    output = net.nodes[-1]
+    assert (output.name, output.op) == ("output", "identity")
+    return next(node for node in net.nodes if node.name == output.inputs[0])
+
+
+def test_the_graph_output_is_a_node_named_output() -> None:
+    module = UNet().eval()
+    net = from_torch(module, SHAPE)
+    assert net.output == "output" and last_node(net).name == "dec1"  # the old name still works
+    fields = net.receptive_fields()
+    assert fields["output"] == fields["dec1"]
+    for dim in net.dims:
+        assert net.sizes(dim)["output"] == net.sizes(dim)["dec1"] == net.output_size()[dim]
+    # A module called "output" does not take the graph output's name.
+    named = from_torch(nn.Sequential(OrderedDict(output=nn.Conv2d(1, 1, 3))), SHAPE)
+    assert [node.name for node in named.nodes] == ["input", "output_2", "output"]
+    assert named.check({"H": 5, "W": 6}) == {"H": 3, "W": 4}
+
+
 def test_resnet_block_is_an_add_node() -> None:
     net = from_torch(ResNetish(), SHAPE)
     add = next(node for node in net.nodes if node.op == "add")
     assert add.inputs == ("body_2", "shortcut")
-    assert net.nodes[-1].op == "flatten"  # Linear after an adaptive pool: the flattened size is fixed
+    assert last_node(net).op == "flatten"  # Linear after an adaptive pool: the flattened size is fixed
 
 
 def test_broadcast_gate_and_self_add_need_no_node() -> None:
     net = from_torch(Functional(), SHAPE)
     assert [node.op for node in net.nodes].count("add") == 0
-    assert net.nodes[-1].op == "cat" and net.nodes[-1].inputs == ("interpolate", "mix")
+    assert last_node(net).op == "cat" and last_node(net).inputs == ("interpolate", "mix")
 
 
 def test_sequential_fallback_when_tracing_fails(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -292,14 +326,28 @@ def network_sizes_1d(net: Network) -> list[int]:
 def test_linear_after_flatten_on_one_axis() -> None:
     model = classifier_1d()
     net = from_torch(model, (1, 2, "L"))
-    assert net.nodes[-1].op == "linear" and net.nodes[-1].amount == "7"
+    assert last_node(net).op == "linear" and last_node(net).amount == "7"
     assert network_sizes_1d(net) == defined_sizes_1d(model) == [16, 17]
     assert net.valid_inputs()["L"].describe() == {"period": 1, "residues": [], "from": 18, "below": [16, 17]}
 
 
+def test_a_fixed_axis_has_a_number_and_no_valid_set() -> None:
+    model = chain().eval()
+    net = from_torch(model, (1, 1, "H", 32))
+    assert net.dims == ("H", "W") and net.fixed == (("W", 32),)
+    assert set(net.valid_inputs()) == {"H"}
+    assert net.output_size()["W"] == torch_outcome(model, 32, 32)[1]  # type: ignore[index]
+    for h in range(1, 40):
+        assert network_outcome(net, h, 32, False) == torch_outcome(model, h, 32), h
+    with pytest.raises(SpecError, match="axis W has the fixed size 32"):
+        net.check({"H": 9, "W": 31})
+    # A fixed size the network refuses is an error naming the node, as torch refuses it.
+    assert torch_outcome(model, 4, 4) is None
+    with pytest.raises(ShapeError, match=r"^node .* at W=4 "):
+        from_torch(model, ["1", "1", "H", "4"])
+
+
 def test_input_shape_is_checked() -> None:
-    with pytest.raises(SpecError, match="dim 3 is the fixed size 32"):
-        from_torch(chain(), (1, 1, "H", 32))
     with pytest.raises(SpecError, match="the spatial name H appears twice"):
         from_torch(chain(), ["1", "1", "H", "H"])
     with pytest.raises(SpecError, match=r"expected a torch nn\.Module, got int"):
@@ -409,7 +457,7 @@ def test_onnx_import_matches_onnxruntime_and_torch(
     size = next(h for (h, w), outcome in expected.items() if h == w and outcome is not None)
     path = export(module, tmp_path / f"{name}.onnx", (1, 1, size, size))
     net = from_onnx(path)
-    assert net.dims == ("H", "W")
+    assert net.dims == ("H", "W") and net.output == "output"
     flat = name == "resnet"
     session = session_for(ort, path)
     got = network_outcomes(net, PAIRS, flat)
@@ -429,7 +477,7 @@ def test_onnx_linear_after_flatten_on_one_axis(tmp_path: Path) -> None:
     model = classifier_1d()
     net = from_onnx(export(model, tmp_path / "classifier.onnx", (1, 2, 16), ("L",)))
     assert net.dims == ("L",)
-    assert [node.op for node in net.nodes][-2:] == ["flatten", "linear"]
+    assert [node.op for node in net.nodes][-3:] == ["flatten", "linear", "identity"]
     assert network_sizes_1d(net) == defined_sizes_1d(model)
 
 
@@ -557,6 +605,45 @@ def test_onnx_fixed_input_sizes_become_symbols(tmp_path: Path) -> None:
     net = from_onnx(path)
     assert net.dims == ("H", "w")
     assert net.check({"H": 9, "w": 31}) == {"H": 4, "w": 15}
+
+
+def test_onnx_input_shape_names_and_fixes_the_axes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, ort = _onnx_modules()
+    from symconv.cli import main
+    from symconv.importers.onnx import from_onnx
+
+    module = UNet().eval()
+    path = export(module, tmp_path / "unet.onnx", (1, 1, 8, 8))
+    session = session_for(ort, path)
+    # Names: the same network, its axes called as the shape says (valid sets as in test_unet_has_skips...).
+    named = load_network(str(path), ["1", "1", "Y", "X"])
+    assert named.dims == ("Y", "X") and named.fixed == ()
+    unet = {"period": 4, "residues": [0], "from": 1, "below": []}
+    assert {dim: v.describe() for dim, v in named.valid_inputs().items()} == {"Y": unet, "X": unet}
+    assert str(named.output_size()["X"]) == "X"
+    # An integer fixes its axis (the model's name kept): checked against onnxruntime.
+    fixed = load_network(str(path), ["1", "1", "H", "12"])
+    assert fixed.dims == ("H", "W") and fixed.fixed == (("W", 12),)
+    valid_h = fixed.valid_inputs()
+    assert set(valid_h) == {"H"}
+    assert fixed.output_size()["W"] == 12
+    for h in range(1, 30):
+        outcome = tuple(fixed.check({"H": h}).values()) if h in valid_h["H"] else None
+        assert outcome == ort_outcome(session, h, 12, 4), h
+    # A size the model refuses, a wrong rank, a wrong channel count: errors naming what is wrong.
+    assert ort_outcome(session, 8, 10, 4) is None
+    with pytest.raises(ShapeError, match=r"sizes of .* differ at W=10"):
+        from_onnx(path, (1, 1, "H", 10))
+    with pytest.raises(SpecError, match=r"--input-shape 1,1,H has 3 entries; the input x of .* has rank 4"):
+        from_onnx(path, ["1", "1", "H"])
+    with pytest.raises(SpecError, match=r"--input-shape 1,3,H,W gives 3 channels; the input x of .* has 1"):
+        from_onnx(path, ["1", "3", "H", "W"])
+    # The command line passes the names on.
+    assert main(["net", str(path), "--input-shape", "1,1,A,B", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert '"A": {"period": 4' in out and '"B": {"period": 4' in out
 
 
 def test_onnx_unreadable_files(tmp_path: Path) -> None:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+from typing import Any
 
 import pytest
+import sympy
 
 from symconv import ShapeError, SpecError
+from symconv.arith import compile_many, ge, symbol
 from symconv.cli import main
-from symconv.network import chain, from_toml
+from symconv.layers import layer
+from symconv.network import Network, Node, _reduced, apply_layer_directly, chain, from_toml
 
 UNET = """
 dims = ["H"]
@@ -86,11 +91,18 @@ def _torch_chain(torch, text: str):  # type: ignore[no-untyped-def]
 
 def _ground_truth(torch, model, sizes):  # type: ignore[no-untyped-def]
     valid = {}
-    for i in sizes:
-        try:
-            valid[i] = model(torch.zeros(1, 1, i)).shape[-1]
-        except RuntimeError:
-            valid[i] = None
+    threads = torch.get_num_threads()
+    # One thread: the tensors are tiny, and on a shared machine idle worker threads only contend for cores
+    # (a one-channel conv1d then takes milliseconds instead of microseconds).
+    torch.set_num_threads(1)
+    try:
+        for i in sizes:
+            try:
+                valid[i] = model(torch.zeros(1, 1, i)).shape[-1]
+            except RuntimeError:
+                valid[i] = None
+    finally:
+        torch.set_num_threads(threads)
     return valid
 
 
@@ -177,8 +189,7 @@ def test_bad_networks_are_spec_errors(text: str, fragment: str) -> None:
         from_toml(text, "net.toml")
 
 
-def test_a_merge_that_never_matches_has_an_empty_valid_set() -> None:
-    text = """
+TWO_BRANCHES = """
 [[node]]
 name = "a"
 layer = "conv(k=3, s=2)"
@@ -188,12 +199,27 @@ layer = "conv(k=1)"
 input = "input"
 [[node]]
 name = "m"
-op = "add"
+op = "{op}"
 inputs = ["a", "b"]
 """
-    net = from_toml(text)
-    valid = net.valid_inputs()["i"]
+
+
+def test_a_merge_that_never_matches_has_an_empty_valid_set() -> None:
+    # floor((i - 3)/2) + 1 == i has no solution with i >= 3: a concatenation is never defined.
+    valid = from_toml(TWO_BRANCHES.format(op="cat")).valid_inputs()["i"]
     assert valid.residues == () and valid.below == ()
+    assert valid.proof.startswith("proved")
+
+
+def test_add_broadcasts_a_size_of_one() -> None:
+    # The same branches added: where a is 1 (i = 3, 4) it broadcasts, as in PyTorch and NumPy.
+    net = from_toml(TWO_BRANCHES.format(op="add"))
+    valid = net.valid_inputs()["i"]
+    assert valid.describe() == {"period": 1, "residues": [], "from": 5, "below": [3, 4]}
+    assert valid.proof.startswith("proved")
+    assert net.check({"i": 4}) == {"i": 4}
+    with pytest.raises(ShapeError, match=r"node m \(add\): sizes of a and b differ and neither is 1 at i=5"):
+        net.check({"i": 5})
 
 
 def test_net_cli(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
@@ -234,3 +260,114 @@ def test_receptive_fields_through_transposed_convolutions_equal_tracing() -> Non
         if padding is not None:
             assert field.padding == padding, text
         assert field.stride == before.stride / s
+
+
+def _random_chain(rng: random.Random) -> str:
+    """A chain of 1 to 6 layers of every kind and framework the network model reads."""
+    parts = []
+    for _ in range(rng.randint(1, 6)):
+        kind = rng.choice(["conv", "conv", "pool", "convT", "upsample"])
+        k, s, p, d = rng.randint(1, 5), rng.randint(1, 3), rng.randint(0, 2), rng.randint(1, 2)
+        framework = rng.choice(["", "torch.", "onnx.", "jax.", "tf."])
+        if kind == "upsample":
+            parts.append(f"upsample(scale={rng.randint(1, 3)})")
+        elif kind == "convT":
+            parts.append(f"convT(k={k}, s={s}, p={min(p, k - 1)}, a={rng.randint(0, s - 1)})")
+        elif framework == "tf.":
+            parts.append(f"tf.conv(k={k}, s={s}, p={rng.choice(['same', 'valid'])})")
+        elif kind == "conv":
+            parts.append(f"{framework}conv(k={k}, s={s}, p={p}, d={d})")
+        else:
+            ceil = rng.choice(["true", "false"])
+            parts.append(f"maxpool(k={k}, s={s}, p={min(p, k // 2)}, ceil={ceil})")
+    return " > ".join(parts)
+
+
+def test_sizes_by_substitution_equal_each_layer_applied_directly() -> None:
+    """Network sizes and conditions (each layer read once on a symbol, then substituted, floors merged) against
+    each layer applied to its input's formula directly, on every size 1..100 of 80 random chains."""
+    rng = random.Random(5)
+    for _ in range(80):
+        text = _random_chain(rng)
+        try:
+            net = chain(text)
+        except SpecError:
+            continue  # parameters a framework refuses outright
+        direct: dict[str, sympy.Expr] = {"input": symbol("i")}
+        direct_conditions: list[sympy.Basic] = [ge(symbol("i"), 1)]
+        for node in net.nodes[1:]:
+            inner = node.name != net.output
+            size, rules = apply_layer_directly(node.layer, direct[node.inputs[0]], inner)  # type: ignore[arg-type]
+            direct[node.name] = size
+            direct_conditions += [c for c, _ in rules] + ([ge(size, 1)] if inner else [])
+        names = list(direct)
+        ours = _evaluator([c for c, _ in net.conditions("i")], [net.sizes("i")[n] for n in names])
+        theirs = _evaluator(direct_conditions, [direct[n] for n in names])
+        for i in range(1, 101):
+            assert ours(i) == theirs(i), (text, i)
+
+
+def _evaluator(conditions: list[sympy.Basic], sizes: list[sympy.Expr]) -> Callable[[int], list[Any] | None]:
+    """i -> every size at i where every condition holds there, else None."""
+    run = compile_many([*conditions, *sizes])
+
+    def at(i: int) -> list[Any] | None:
+        try:
+            values = run({"i": i})
+        except ZeroDivisionError:
+            return None
+        return values[len(conditions) :] if all(values[: len(conditions)]) else None
+
+    return at
+
+
+def test_valid_sets_of_random_chains_equal_checking_every_size() -> None:
+    """valid_inputs (solved from reduced conditions, proved against the network's own) against check()."""
+    rng = random.Random(6)
+    for _ in range(40):
+        text = _random_chain(rng)
+        try:
+            net = chain(text)
+        except SpecError:
+            continue
+        valid = net.valid_inputs()["i"]
+        assert valid.proof.startswith("proved"), (text, valid.proof)
+        for i in range(1, 121):
+            try:
+                net.check({"i": i})
+                defined = True
+            except ShapeError:
+                defined = False
+            assert (i in valid) == defined, (text, i)
+
+
+def test_the_output_may_be_empty_behind_identity_nodes() -> None:
+    # TensorFlow returns an empty output for a VALID window larger than the input: allowed at the network's
+    # output, also when an importer's identity node named "output" reads it; refused where a layer reads it.
+    last = Node("n1", "layer", ("input",), layer("tf.conv(k=5, s=2, p=valid)"))
+    net = Network((Node("input", "input"), last, Node("output", "identity", ("n1",))))
+    assert net.check({"i": 3}) == {"i": 0}
+    assert net.valid_inputs()["i"].start == 2
+    inner = chain("tf.conv(k=5, s=2, p=valid) > tf.conv(k=1, p=valid)")
+    with pytest.raises(ShapeError, match=r"node n1 \(tf.conv\(k=5, s=2, p=valid\)\): empty output at i=3"):
+        inner.check({"i": 3})
+
+
+def test_reduced_conditions_hold_exactly_where_the_conditions_hold() -> None:
+    """The solver's copy of a network's conditions (constants moved, integer bounds divided out, the strongest
+    bound per expression kept) against the conditions themselves, on integers of both signs."""
+    i = symbol("i")
+    terms = [i, sympy.floor(i / 3), sympy.floor((i - 1) / 2) + 1, sympy.Mod(i, 4), 2 * sympy.floor(i / 5)]
+    kinds = [sympy.Ge, sympy.Gt, sympy.Le, sympy.Lt, sympy.Eq]
+    rng = random.Random(7)
+    for _ in range(300):
+        conditions = []
+        for _ in range(rng.randint(1, 5)):
+            c = rng.choice([-3, -2, -1, 1, 2, 3])
+            lhs = c * rng.choice(terms) + rng.randint(-4, 4)
+            conditions.append(rng.choice(kinds)(lhs, rng.randint(-6, 6), evaluate=False))
+        reduced = _reduced(conditions)
+        both = compile_many([sympy.And(*conditions), sympy.And(*reduced)])
+        for value in range(-40, 41):
+            held, kept = both({"i": value})
+            assert bool(held) == bool(kept), (conditions, reduced, value)

@@ -1,7 +1,7 @@
 """Importers: a Network from a PyTorch module or an ONNX file (optional extras).
 
 - `symconv.importers.torch`: ``from_torch(model, input_shape)``, ``from_factory("pkg.module:factory", shape)``
-- `symconv.importers.onnx`: ``from_onnx(path)``
+- `symconv.importers.onnx`: ``from_onnx(path, input_shape=None)``
 
 This package imports neither torch nor onnx; each importer imports its framework inside the function that
 reads a model. What both share is here: the values an importer tracks while it walks a graph, and the Builder
@@ -13,13 +13,18 @@ refused with a SpecError naming the layer and the per-axis values.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
+import sympy
+
+from ..arith import symbol
 from ..errors import SpecError, SymconvError, with_context
-from ..layers import layer
+from ..layers import Layer, layer
 from ..network import Network, Node
 
 HINT = "add it as a node kind or replace it"
@@ -87,13 +92,30 @@ def integer(where: str, what: str, value: Any) -> int:
     return int(value)
 
 
-def input_axes(shape: Sequence[int | str], where: str = "input_shape") -> tuple[int | None, tuple[str, ...]]:
-    """(channels, spatial axis names) of an input shape such as (1, 3, "H", "W") or ["1", "3", "H", "W"].
+DEFAULT_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
-    Spatial axes must be names: the network states its sizes as expressions of them.
+Axes = tuple[int | None, tuple[str, ...], tuple[tuple[str, int], ...]]
+
+
+def default_names(count: int) -> tuple[str, ...]:
+    """H, W for two spatial axes (L for one, D, H, W for three, S1, S2, ... beyond)."""
+    return DEFAULT_NAMES.get(count, tuple(f"S{n + 1}" for n in range(count)))
+
+
+def input_axes(
+    shape: Sequence[int | str], where: str = "input_shape", names: Sequence[str] | None = None
+) -> Axes:
+    """(channels, spatial axis names, fixed sizes) of an input shape such as (1, 3, "H", "W") or
+    ["1", "3", "224", "W"].
+
+    A name makes the axis symbolic; an integer fixes it to that size, and the axis is then called by `names`
+    (the model's own names; H, W, ... by default), with a digit added if the shape gives that name to another
+    axis.
 
     >>> input_axes(["1", "3", "H", "W"])
-    (3, ('H', 'W'))
+    (3, ('H', 'W'), ())
+    >>> input_axes((1, 3, 224, "W"))
+    (3, ('H', 'W'), (('H', 224),))
     """
     text = ", ".join(str(v) for v in shape)
     entries = [int(v) if isinstance(v, str) and v.strip().isdigit() else v for v in shape]
@@ -101,33 +123,39 @@ def input_axes(shape: Sequence[int | str], where: str = "input_shape") -> tuple[
     if len(entries) < 3:
         raise SpecError(f"{where} ({text}) needs batch, channels and at least one spatial axis, e.g. 1,3,H,W")
     for value in entries:
-        if not (isinstance(value, int) and not isinstance(value, bool)) and not (
+        if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1) and not (
             isinstance(value, str) and value.isidentifier()
         ):
-            raise SpecError(f"{where} ({text}): {value!r} is neither an integer nor a name")
+            raise SpecError(f"{where} ({text}): {value!r} is neither a positive integer nor a name")
     channels = entries[1] if isinstance(entries[1], int) else None
+    spatial = entries[2:]
+    own = tuple(names) if names is not None else default_names(len(spatial))
     dims: list[str] = []
-    for position, value in enumerate(entries[2:], start=2):
+    fixed: list[tuple[str, int]] = []
+    for position, value in enumerate(spatial):
+        name = value if isinstance(value, str) else own[position]
+        if isinstance(value, int) and name in spatial:
+            taken = {*spatial, *dims}
+            name = next(f"{name}{k}" for k in itertools.count(2) if f"{name}{k}" not in taken)
+        if name in dims:
+            raise SpecError(
+                f"{where} ({text}): the spatial name {name} appears twice; give each axis its own"
+            )
+        dims.append(name)
         if isinstance(value, int):
-            raise SpecError(
-                f"{where} ({text}): dim {position} is the fixed size {value}; give the spatial axes names "
-                "such as H and W (the network states its sizes as expressions of them)"
-            )
-        if value in dims:
-            raise SpecError(
-                f"{where} ({text}): the spatial name {value} appears twice; give each axis its own"
-            )
-        dims.append(value)
-    return channels, tuple(dims)
+            fixed.append((name, value))
+    return channels, tuple(dims), tuple(fixed)
 
 
 class Builder:
     """Collects the Nodes of a network being imported, in topological order."""
 
-    def __init__(self, dims: tuple[str, ...]) -> None:
+    def __init__(self, dims: tuple[str, ...], fixed: tuple[tuple[str, int], ...] = ()) -> None:
         self.dims = dims
+        self.fixed = fixed
         self.nodes: list[Node] = [Node("input", "input")]
-        self._names = {"input"}
+        # "output" is the graph output's node (see network()); a module or node of that name gets output_2.
+        self._names = {"input", "output"}
 
     def name(self, wanted: str) -> str:
         """`wanted`, or wanted_2, wanted_3, ... when taken."""
@@ -154,7 +182,7 @@ class Builder:
         """A layer node for the spec `text`; its errors name `where`."""
         self.spatial(x, where)
         try:
-            made = layer(text)
+            made = _layer(text)
         except SymconvError as error:
             raise with_context(error, where) from None
         return Tensor(self._add(Node(self.name(name), "layer", (x.node,), made)), channels)
@@ -174,11 +202,15 @@ class Builder:
         return Tensor(self._add(Node(self.name(name), "cat", inputs)), channels)
 
     def sizes(self, x: Tensor) -> tuple[int | None, ...]:
-        """The tensor's size on each spatial axis when it is a constant (after an adaptive pool, say)."""
+        """The tensor's size on each spatial axis when it is a constant (after an adaptive pool, or on an axis
+        of fixed size where the network is defined)."""
         network = Network(tuple(self.nodes), self.dims)
+        fixed = dict(self.fixed)
         out: list[int | None] = []
         for dim in self.dims:
             expr = network.sizes(dim)[x.node]
+            if dim in fixed and expr.free_symbols:
+                expr = expr.xreplace({symbol(dim): sympy.Integer(fixed[dim])})
             try:
                 out.append(None if expr.free_symbols else int(expr))
             except TypeError:
@@ -186,11 +218,10 @@ class Builder:
         return tuple(out)
 
     def elementwise(self, name: str, a: Tensor, b: Any, where: str) -> Tensor:
-        """An elementwise binary op (add, mul, ...), broadcasting as the frameworks do where it can be stated.
+        """An elementwise binary op (add, mul, ...), broadcasting as the frameworks do.
 
-        A side that is 1 on every axis for every input (a pooled gate, a per-channel parameter) broadcasts;
-        any other pair becomes an `add` node, which requires equal sizes (a computed size that happens to be
-        1 would broadcast in the framework: not modelled).
+        A side that is 1 on every axis for every input (a pooled gate, a per-channel parameter) needs no node;
+        any other pair becomes an `add` node, which broadcasts per axis (sizes equal, or either one 1).
         """
         if isinstance(b, Constant):
             self._broadcast_constant(a, b, where)
@@ -265,11 +296,22 @@ class Builder:
         return Tensor(self._add(node), None, flat=True, features=out_features)
 
     def network(self, out: Tensor) -> Network:
-        """The network whose output is `out`; every node read so far stays, so its conditions still apply."""
-        if out.node != self.nodes[-1].name:
-            # A one-input cat is the identity: it makes `out` the last node without dropping the others.
-            self._add(Node(self.name("output"), "cat", (out.node,)))
-        return Network(tuple(self.nodes), self.dims)
+        """The network whose output is `out`, as an identity node named "output" (so output sizes and receptive
+        fields name it the same way for every model); every node read so far stays, so its conditions still
+        apply."""
+        self._add(Node("output", "identity", (out.node,)))
+        network = Network(tuple(self.nodes), self.dims, self.fixed)
+        if self.fixed:
+            # A fixed size the network refuses is an error now, naming the node, not an empty answer later.
+            network.output_size()
+        return network
+
+
+@lru_cache(maxsize=1024)
+def _layer(text: str) -> Layer:
+    """layer(text), once per spec: a model repeats its layers' specs, and checking a layer's parameters costs
+    about a millisecond (layers are immutable, so one object serves every node)."""
+    return layer(text)
 
 
 def _broadcast_channels(a: int | None, b: int | None) -> int | None:

@@ -5,6 +5,10 @@ H and W from a torch export with dynamic axes). An axis with a fixed size (dim_v
 named H, W (L for one axis, D, H, W for three) and still read as a symbol: the analysis covers every size the
 graph's operators accept, not only the size the file was exported at.
 
+``from_onnx(path, input_shape=(1, 3, "H", "W"))`` (``symconv net model.onnx --input-shape 1,3,H,W``) names the
+axes instead; an integer there fixes that axis to that size (its output size is then a number, and it has no
+valid set). The shape must have the input's rank; a channel count it gives must match the model's.
+
 Supported: Conv, ConvTranspose (pads, strides, dilations, output_padding, auto_pad), MaxPool/AveragePool
 (ceil_mode, pads, auto_pad), GlobalAveragePool/GlobalMaxPool, Concat on the channels, Add/Sub/Mul/Div/Sum/...
 (a side that is 1 on every axis broadcasts), shape-preserving ops (Relu, Sigmoid, BatchNormalization, Dropout,
@@ -23,9 +27,8 @@ from typing import Any
 
 from ..errors import SpecError
 from ..network import Network
-from . import Builder, Constant, Tensor, integer, spec, uniform, unsupported
+from . import Axes, Builder, Constant, Tensor, default_names, input_axes, integer, spec, uniform, unsupported
 
-DEFAULT_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 PRESERVING = frozenset(
     "Relu LeakyRelu PRelu Elu Selu Celu Gelu Sigmoid HardSigmoid HardSwish Tanh Softplus Softsign Mish Erf "
     "Exp Log Sqrt Abs Neg Reciprocal Floor Ceil Round Sign Sin Cos ThresholdedRelu Shrink Clip Dropout "
@@ -43,8 +46,9 @@ def _onnx() -> Any:
         raise SpecError("reading an ONNX model needs onnx: pip install onnx") from None
 
 
-def from_onnx(path: str | os.PathLike[str]) -> Network:
-    """The network an ONNX model computes, its spatial axes named from the graph input (see above)."""
+def from_onnx(path: str | os.PathLike[str], input_shape: Sequence[int | str] | None = None) -> Network:
+    """The network an ONNX model computes, its spatial axes named from the graph input or by `input_shape`
+    (see above)."""
     onnx = _onnx()
     model = _load(onnx, os.fspath(path))
     graph = model.graph
@@ -54,7 +58,10 @@ def from_onnx(path: str | os.PathLike[str]) -> Network:
         names = ", ".join(value.name for value in inputs) or "none"
         raise SpecError(f"{path}: the graph needs exactly one (non-constant) input, has {names}")
     channels, dims = _input_axes(inputs[0], path)
-    reader = _Reader(onnx, _opset(model), arrays, Builder(dims))
+    fixed: tuple[tuple[str, int], ...] = ()
+    if input_shape is not None:
+        channels, dims, fixed = _given_axes(inputs[0], path, channels, dims, input_shape)
+    reader = _Reader(onnx, _opset(model), arrays, Builder(dims, fixed))
     reader.values[inputs[0].name] = Tensor("input", channels)
     for index, node in enumerate(graph.node):
         reader.read(node, index)
@@ -91,7 +98,7 @@ def _input_axes(value: Any, path: Any) -> tuple[int | None, tuple[str, ...]]:
         )
     channels = shape[1].dim_value if shape[1].HasField("dim_value") else None
     spatial = shape[2:]
-    defaults = DEFAULT_NAMES.get(len(spatial), tuple(f"S{n + 1}" for n in range(len(spatial))))
+    defaults = default_names(len(spatial))
     names: list[str] = []
     for position, dim in enumerate(spatial):
         wanted = dim.dim_param if dim.HasField("dim_param") else ""
@@ -101,6 +108,21 @@ def _input_axes(value: Any, path: Any) -> tuple[int | None, tuple[str, ...]]:
             wanted += "_"
         names.append(wanted)
     return channels, tuple(names)
+
+
+def _given_axes(
+    value: Any, path: Any, channels: int | None, names: tuple[str, ...], shape: Sequence[int | str]
+) -> Axes:
+    """(channels, spatial names, fixed sizes) from an input shape given for the model's input `value`, whose
+    channel count and spatial names are `channels` and `names`."""
+    where = f"--input-shape {','.join(str(v).strip() for v in shape)}"
+    rank = 2 + len(names)
+    if len(shape) != rank:
+        raise SpecError(f"{where} has {len(shape)} entries; the input {value.name} of {path} has rank {rank}")
+    given, dims, fixed = input_axes(shape, where, names)
+    if given is not None and channels is not None and given != channels:
+        raise SpecError(f"{where} gives {given} channels; the input {value.name} of {path} has {channels}")
+    return (given if given is not None else channels), dims, fixed
 
 
 @dataclass

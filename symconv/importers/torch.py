@@ -91,12 +91,13 @@ def _torch() -> Any:
 
 
 def from_torch(model: Any, input_shape: Sequence[int | str] = DEFAULT_SHAPE) -> Network:
-    """The network an nn.Module computes on inputs of `input_shape` (named spatial axes, e.g. H and W)."""
+    """The network an nn.Module computes on inputs of `input_shape`: a name per symbolic spatial axis (e.g. H
+    and W), or an integer that fixes the axis to that size (see `input_axes`)."""
     torch = _torch()
     if not isinstance(model, torch.nn.Module):
         raise SpecError(f"expected a torch nn.Module, got {type(model).__name__}")
-    channels, dims = input_axes(input_shape)
-    builder = Builder(dims)
+    channels, dims, fixed = input_axes(input_shape)
+    builder = Builder(dims, fixed)
     x = Tensor("input", channels)
     if _is_torch_nn(model) and type(model) is not torch.nn.Sequential:
         # A single torch.nn layer: tracing would look inside its forward (F.conv2d), so read it as a module.
