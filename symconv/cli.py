@@ -152,7 +152,12 @@ def cmd_prove(args: argparse.Namespace) -> tuple[int, Any, str]:
     if args.latex is not None:
         from .document import corpus_document
 
-        document = corpus_document(list(zip(theorems, results, strict=True)), snippet=args.snippet)
+        document = corpus_document(
+            list(zip(theorems, results, strict=True)),
+            snippet=args.snippet,
+            bound=args.bound,
+            timeout_ms=int(args.timeout * 1000),
+        )
         _write(args.latex, document)
         lines.append(f"wrote {'a LaTeX fragment' if args.snippet else 'a LaTeX document'} to {args.latex}")
     elif args.snippet:
@@ -176,12 +181,19 @@ def cmd_latex(args: argparse.Namespace) -> tuple[int, Any, str]:
     from .latex import standalone
 
     target = args.target.strip()
+    if not target:
+        raise SpecError("latex needs a theorem id, a theorem file or a layer spec, got an empty string")
+    if args.timeout <= 0:
+        raise SpecError(f"--timeout must be a positive number of seconds, got {args.timeout}")
     code = EXIT_OK
-    if "(" in target:
-        if args.input is not None or args.output is not None or "?" in target or args.where:
+    solving = args.input is not None or args.output is not None or "?" in target
+    if "(" in target and not Path(target).exists():
+        if solving:
             answer = _solve(args, target)
-            body = document.math_block([document.answer_latex(answer)])
+            body = document.math_block(document.answer_lines(answer))
         else:
+            if args.where or args.max or args.min:
+                raise SpecError("--where, --max and --min go with unknowns (? in the spec, or --in/--out)")
             body = document.layer_block(target)
     else:
         if args.input is not None or args.output is not None or args.where or args.max or args.min:
@@ -194,7 +206,7 @@ def cmd_latex(args: argparse.Namespace) -> tuple[int, Any, str]:
         for theorem in theorems:
             result = theorem.check(timeout_ms=int(args.timeout * 1000))
             code = code if result.status == theorem.expect else EXIT_FALSE
-            blocks.append(document.theorem_block(theorem, result))
+            blocks.append(document.theorem_block(theorem, result, timeout_ms=int(args.timeout * 1000)))
         body = "\n\n".join(blocks)
     content = standalone(body) if args.standalone else body + "\n"
     if args.output_file:

@@ -26,10 +26,11 @@ import sympy
 
 from .arith import eq, evaluate, quotient_parts, symbol
 from .errors import SpecError
-from .latex import latex, tidy
+from .latex import latex, names_latex, sum_lines, tidy
 from .prove import Proved, Refuted, prove
 
 MAX_STEPS = 12
+BY_CONDITIONS = r"\text{by the conditions}"
 
 
 class DerivationError(SpecError):
@@ -55,18 +56,35 @@ class Derivation:
     given: tuple[sympy.Basic, ...] = ()
     definitions: tuple[tuple[str, sympy.Basic], ...] = ()
 
-    def to_latex(self, heads: Mapping[str, str] | None = None) -> str:
-        """An align* block: the subject, then one line per step with its reason on the right."""
+    def to_latex(
+        self,
+        heads: Mapping[str, str] | None = None,
+        names: Mapping[str, str] | None = None,
+        tags: bool = True,
+    ) -> str:
+        """An align* block: the subject, then one line per step; each reason is a tag at the right margin
+        (amsmath moves it below a line too long to share)."""
+        if names is None:
+            symbols = set(self.subject.free_symbols).union(*(step.expr.free_symbols for step in self.steps))
+            names = names_latex(symbols)
         rows = []
         for index, step in enumerate(self.steps):
-            left = latex(self.subject, heads) if index == 0 else ""
-            reason = f" && {step.reason}" if step.reason else ""
-            rows.append(f"{left} &= {latex(step.expr, heads)}{reason}")
+            left = latex(self.subject, heads, names) if index == 0 else ""
+            if tags:
+                reason = f" \\tag*{{${step.reason}$}}" if step.reason else " \\notag"
+            else:
+                reason = f" && {step.reason}" if step.reason else ""
+            # A long line goes on over several, each continuation indented under the first.
+            first, *more = sum_lines(step.expr, heads, names)
+            cont = "" if tags else " &&"
+            lines = [f"{left} &= {first}", *(f"&\\qquad {part}" for part in more)]
+            lines = [line + (" \\notag" if tags else cont) for line in lines[:-1]] + [lines[-1] + reason]
+            rows.append(" \\\\\n".join(lines))
         return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
 
     def _repr_latex_(self) -> str:
         # Notebooks render math mode only: aligned inside $$ in place of align*.
-        body = self.to_latex().removeprefix("\\begin{align*}").removesuffix("\\end{align*}")
+        body = self.to_latex(tags=False).removeprefix("\\begin{align*}").removesuffix("\\end{align*}")
         return f"$$\\begin{{aligned}}{body}\\end{{aligned}}$$"
 
     def __str__(self) -> str:
@@ -83,6 +101,7 @@ def _prove_equal(
     definitions: Sequence[tuple[str, sympy.Basic]],
     index: int,
     timeout_ms: int,
+    bound: int | None = None,
 ) -> str:
     if a == b:
         return "identical"
@@ -94,8 +113,13 @@ def _prove_equal(
     rules = {**equality_rules(given), **{symbol(name): value for name, value in definitions}}
     if sympy.expand(substitute(a, rules) - substitute(b, rules)) == 0:
         return "substitution"
-    result = prove(eq(a, b), given, definitions=definitions, timeout_ms=timeout_ms)
+    result = prove(eq(a, b), given, definitions=definitions, bound=bound, timeout_ms=timeout_ms)
     if isinstance(result, Proved):
+        if bound is None and result.scope != "unbounded":
+            # Z3's fallback box is not a proof for every integer, and a derivation claims one.
+            raise DerivationError(
+                f"step {index + 1} is proved only in a box ({result.scope}), not for every integer: {a} = {b}"
+            )
         return f"Z3 ({result.scope})"
     if isinstance(result, Refuted):
         env = result.counterexample
@@ -117,10 +141,12 @@ def derive(
     *,
     first_by_definition: bool = False,
     timeout_ms: int = 10_000,
+    bound: int | None = None,
 ) -> Derivation:
     """Check subject = lines[0] = lines[1] = ... under `given` and `definitions`; raise DerivationError on the
-    first pair that is not proved equal. With `first_by_definition`, subject = lines[0] is taken as the
-    definition of the subject (a layer applied to its input, shown unexpanded)."""
+    first pair that is not proved equal for every integer (or, with `bound`, for every variable in
+    [-bound, bound], which each such step's `how` states). With `first_by_definition`, subject = lines[0] is
+    taken as the definition of the subject (a layer applied to its input, shown unexpanded)."""
     steps = [line if isinstance(line, Step) else Step(line) for line in lines]
     if not steps:
         raise DerivationError("a derivation needs at least one line after its subject")
@@ -130,8 +156,11 @@ def derive(
         if index == 0 and first_by_definition:
             how = "definition"
         else:
-            how = _prove_equal(previous, step.expr, given, definitions, index, timeout_ms)
-        checked.append(Step(step.expr, step.reason, how))
+            how = _prove_equal(previous, step.expr, given, definitions, index, timeout_ms, bound)
+        reason = step.reason
+        if how in ("identical", "algebra") and reason in ("", BY_CONDITIONS):
+            reason = r"\text{algebra}"  # no condition was needed
+        checked.append(Step(step.expr, reason, how))
         previous = step.expr
     return Derivation(subject, tuple(checked), tuple(given), tuple(definitions))
 
@@ -212,7 +241,7 @@ def unfoldings(
         # The givens first (s = 1 turns a floor into its argument), then the latest definition, then rewrites.
         given = substitute(current, rules)
         if given != current:
-            steps.append(Step(given, r"\text{by the conditions}"))
+            steps.append(Step(given, BY_CONDITIONS))
             continue
         present = [name for name in order if name in current.free_symbols]
         if present:
@@ -260,7 +289,7 @@ def chain(
         else:
             path = forward[1:]
             at = len(backward) - 1
-            path.append(Step(backward[at].expr, r"\text{by the conditions}"))
+            path.append(Step(backward[at].expr, BY_CONDITIONS))
         # Walk back along the target's own unfolding; each line is the target's expression one move earlier.
         for n in range(at, 0, -1):
             path.append(Step(backward[n - 1].expr, backward[n].reason))

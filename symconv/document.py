@@ -7,7 +7,6 @@ with the engine's formula for them, and every later line is proved equal to the 
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -18,9 +17,20 @@ import sympy
 from .arith import evaluate, symbol
 from .derivation import Derivation, DerivationError, Step, chain, derive
 from .errors import SpecError
-from .latex import assignment, conditions, latex, math_block, standalone, symbol_latex, text, tidy
+from .latex import (
+    PACKAGES,
+    assignment,
+    conditions,
+    latex,
+    math_block,
+    names_latex,
+    standalone,
+    symbol_latex,
+    text,
+    tidy,
+)
 from .layers import Layer, layer, layer_context
-from .parse import UNKNOWN, Context, Spec, parse_condition, parse_expression
+from .parse import UNKNOWN, Context, Spec, parse_condition, parse_expression, split_conjuncts
 from .prove import Proved, Refuted, Result
 from .theorem import Theorem
 
@@ -91,14 +101,6 @@ def display_context(heads: Heads) -> Context:
     return Context(layer_builder=builder)
 
 
-def conjunct_texts(claim: str) -> list[str]:
-    """The top-level ``and`` parts of a claim, as text (each is parsed on its own, in order)."""
-    tree = ast.parse(claim.strip(), mode="eval").body
-    if isinstance(tree, ast.BoolOp) and isinstance(tree.op, ast.And):
-        return [ast.get_source_segment(claim.strip(), value) or "" for value in tree.values]
-    return [claim.strip()]
-
-
 # Theorems.
 
 
@@ -119,6 +121,8 @@ def scope_text(result: Result) -> str:
 
 def _scope_latex(result: Result) -> str:
     if isinstance(result, Refuted):
+        if not result.counterexample:
+            return r"\textbf{refuted} (the claim has no variables and is false)"
         return r"\textbf{refuted}: $" + assignment(result.counterexample) + "$"
     words = scope_text(result)
     verdict, _, rest = words.partition(" ")
@@ -130,16 +134,38 @@ def _parsed(text: str) -> sympy.Basic:
     return parse_condition(text, layer_context())
 
 
+@dataclass(frozen=True)
+class Derived:
+    """A theorem's checked derivations, the LaTeX heads of its layer calls, and why a chain is not shown."""
+
+    derivations: tuple[Derivation, ...]
+    heads: dict[str, str]
+    notes: tuple[str, ...] = ()
+
+
+def theorem_names(theorem: Theorem) -> dict[str, str]:
+    """One LaTeX symbol per name across the whole theorem (no two names printed alike)."""
+    statement = theorem.statement()
+    symbols = set(statement.claim.free_symbols).union(*(g.free_symbols for g in statement.given))
+    for name, value in statement.definitions:
+        symbols |= value.free_symbols | {symbol(name)}
+    return names_latex(symbols)
+
+
 @lru_cache(maxsize=256)
-def theorem_derivations(theorem: Theorem) -> tuple[tuple[Derivation, ...], dict[str, str]]:
-    """One checked chain per run of equalities with the same left-hand side in the claim: its lines are
-    the engine's moves (definitions unfolded, given equalities substituted, floors and mods rewritten)."""
+def theorem_derivations(theorem: Theorem, *, bound: int | None = None, timeout_ms: int = 10_000) -> Derived:
+    """One checked chain per run of equalities with the same left-hand side in the claim: its lines are the
+    engine's moves (definitions unfolded, given equalities substituted, floors and mods rewritten), or the
+    theorem's own `derivation` lines for the first run. Every step is proved for every integer (with `bound`:
+    in that box, as the theorem was). A written line that does not follow raises DerivationError; an engine
+    chain that cannot be proved is left out, and the reason is in `notes`."""
     statement = theorem.statement()
     premises = statement.given + tuple(condition for condition, _ in statement.obligations)
     derivations: list[Derivation] = []
+    notes: list[str] = []
     groups: list[tuple[sympy.Basic, sympy.Basic, list[sympy.Basic]]] = []
     heads = Heads()
-    for part in conjunct_texts(theorem.claim):
+    for part in split_conjuncts(theorem.claim):
         parsed = _parsed(part)
         shown = parse_condition(part, display_context(heads))
         if not isinstance(parsed, sympy.Eq) or not isinstance(shown, sympy.Eq):
@@ -148,11 +174,16 @@ def theorem_derivations(theorem: Theorem) -> tuple[tuple[Derivation, ...], dict[
             groups[-1][2].append(parsed.rhs)
         else:
             groups.append((parsed.lhs, shown.lhs, [parsed.rhs]))
+    if theorem.derivation and not groups:
+        raise DerivationError(
+            f"theorem {theorem.id}: a derivation needs a claim that is an equality (lhs == rhs), got {theorem.claim!r}"
+        )
     for number, (lhs, shown_lhs, targets) in enumerate(groups):
-        if number == 0 and theorem.derivation:
+        written = number == 0 and bool(theorem.derivation)
+        if written:
             # The theorem's own lines, then its right-hand side: every step is checked all the same.
-            written = [Step(parse_expression(line, layer_context())) for line in theorem.derivation]
-            lines = written + [Step(t) for t in targets if t != written[-1].expr]
+            lines = [Step(parse_expression(line, layer_context())) for line in theorem.derivation]
+            lines += [Step(t) for t in targets if t != lines[-1].expr]
         else:
             lines = chain(lhs, targets, statement.definitions, premises)
         opaque = shown_lhs != lhs
@@ -162,11 +193,21 @@ def theorem_derivations(theorem: Theorem) -> tuple[tuple[Derivation, ...], dict[
             continue  # nothing proved beyond the definition
         try:
             derivations.append(
-                derive(shown_lhs, lines, premises, statement.definitions, first_by_definition=opaque)
+                derive(
+                    shown_lhs,
+                    lines,
+                    premises,
+                    statement.definitions,
+                    first_by_definition=opaque,
+                    timeout_ms=timeout_ms,
+                    bound=bound,
+                )
             )
         except DerivationError as error:
-            raise DerivationError(f"theorem {theorem.id}: derivation {error}") from None
-    return tuple(derivations), heads.names
+            if written:
+                raise DerivationError(f"theorem {theorem.id}: derivation {error}") from None
+            notes.append(f"no derivation shown for {shown_lhs}: {error}")
+    return Derived(tuple(derivations), heads.names, tuple(notes))
 
 
 @dataclass(frozen=True)
@@ -175,22 +216,22 @@ class Shown:
 
     given: str
     defined: tuple[str, ...]
-    claim: str
+    claim: tuple[str, ...]
     heads: dict[str, str]
 
 
 def shown(theorem: Theorem) -> Shown:
-    theorem.statement()  # refuses a malformed theorem before anything is shown
+    names = theorem_names(theorem)  # also refuses a malformed theorem before anything is shown
     heads = Heads()
     context = display_context(heads)
-    given = conditions([parse_condition(g, context) for g in theorem.given], heads.names)
+    given = conditions([parse_condition(g, context) for g in theorem.given], heads.names, names)
     defined = tuple(
-        f"{symbol_latex(name)} = {latex(parse_expression(value, context), heads.names)}"
+        f"{names.get(name, symbol_latex(name))} = {latex(parse_expression(value, context), heads.names, names)}"
         for name, value in theorem.define
     )
-    # Each top-level part on its own: SymPy's And would reorder them.
-    claim = r" \quad\text{and}\quad ".join(
-        latex(parse_condition(part, context), heads.names) for part in conjunct_texts(theorem.claim)
+    # Each top-level part on its own line: SymPy's And would reorder them.
+    claim = tuple(
+        latex(parse_condition(part, context), heads.names, names) for part in split_conjuncts(theorem.claim)
     )
     return Shown(given, defined, claim, heads.names)
 
@@ -199,15 +240,23 @@ def statement_latex(theorem: Theorem) -> str:
     """One formula: conditions and definitions, then the claim."""
     parts = shown(theorem)
     premises = ",\\ ".join(part for part in (parts.given, *parts.defined) if part)
-    return f"{premises} \\;\\Longrightarrow\\; {parts.claim}" if premises else parts.claim
+    claim = r" \wedge ".join(parts.claim)
+    return f"{premises} \\;\\Longrightarrow\\; {claim}" if premises else claim
 
 
-def theorem_block(theorem: Theorem, result: Result | None = None, *, derivation: bool = True) -> str:
+def theorem_block(
+    theorem: Theorem,
+    result: Result | None = None,
+    *,
+    derivation: bool = True,
+    bound: int | None = None,
+    timeout_ms: int = 10_000,
+) -> str:
     """A theorem as a paper states it: conditions, definitions, claim, derivation (when proved), verdict."""
     parts_of = shown(theorem)
     parts = [f"\\subsection*{{{text(theorem.id)}: {text(theorem.title or theorem.claim)}}}"]
     if theorem.source:
-        parts.append(f"\\emph{{{text(theorem.source)}}}\\par")
+        parts.append(f"\\noindent\\emph{{{text(theorem.source)}}}\\par")
     if parts_of.given:
         parts.append("For integers with")
         parts.append(math_block([parts_of.given]))
@@ -215,17 +264,24 @@ def theorem_block(theorem: Theorem, result: Result | None = None, *, derivation:
         parts.append("and")
         parts.append(math_block(list(parts_of.defined)))
     parts.append("the claim is")
-    parts.append(math_block([parts_of.claim]))
+    claim = [parts_of.claim[0], *(rf"\text{{and}}\quad {part}" for part in parts_of.claim[1:])]
+    parts.append(math_block(claim))
     if derivation and isinstance(result, Proved):
-        derivations, names = theorem_derivations(theorem)
-        if derivations:
-            parts.append("Derivation (each line proved equal to the one before under the conditions):")
-            parts += [d.to_latex(names) for d in derivations]
+        box = bound or theorem.bound
+        derived = theorem_derivations(theorem, bound=box, timeout_ms=timeout_ms)
+        if derived.derivations:
+            scope = f" for every variable in $[-{box}, {box}]$" if box else ""
+            parts.append(
+                f"Derivation (each line proved equal to the one before under the conditions{scope}):"
+            )
+            names = theorem_names(theorem)
+            parts += [d.to_latex(derived.heads, names) for d in derived.derivations]
+        parts += [f"\\emph{{{text(note)}}}\\par" for note in derived.notes]
     if theorem.note:
-        parts.append(f"\\emph{{Note:}} {text(theorem.note)}\\par")
+        parts.append(f"\\noindent\\emph{{Note:}} {text(theorem.note)}\\par")
     if result is not None:
         mark = "" if result.status == theorem.expect else rf" \textbf{{(expected {theorem.expect})}}"
-        parts.append(f"\\emph{{Verdict:}} {_scope_latex(result)}{mark}.\\par")
+        parts.append(f"\\noindent\\emph{{Verdict:}} {_scope_latex(result)}{mark}.\\par")
     if isinstance(result, Refuted):
         parts.append(refutation_latex(theorem, result))
     return "\n".join(parts)
@@ -241,10 +297,11 @@ def refutation_latex(theorem: Theorem, result: Refuted) -> str:
             env[name] = int(evaluate(value, env))
     except (ZeroDivisionError, KeyError, TypeError):
         return f"There: {text(result.reason)}.\\par"
-    shown = [f"{symbol_latex(name)} = {env[name]}" for name, _ in statement.definitions]
+    names = theorem_names(theorem)
+    shown = [f"{names[name]} = {env[name]}" for name, _ in statement.definitions]
     sides = []
     heads = Heads()
-    for part in conjunct_texts(theorem.claim):
+    for part in split_conjuncts(theorem.claim):
         claim, written = _parsed(part), parse_condition(part, display_context(heads))
         if isinstance(claim, sympy.Eq) and isinstance(written, sympy.Eq):
             try:
@@ -252,7 +309,7 @@ def refutation_latex(theorem: Theorem, result: Refuted) -> str:
             except ZeroDivisionError:
                 continue
             if lhs != rhs:
-                left, right = (latex(side, heads.names) for side in written.args)
+                left, right = (latex(side, heads.names, names) for side in written.args)
                 sides.append(f"{left} = {lhs} \\neq {rhs} = {right}")
     lines = ([",\\ ".join(shown)] if shown else []) + sides
     if not lines:
@@ -272,39 +329,67 @@ def summary_table(entries: Sequence[tuple[Theorem, Result]]) -> str:
             f"{result.seconds * 1000:.1f} \\\\"
         )
     return (
-        "{\\small\n\\begin{longtable}{@{}>{\\raggedright\\arraybackslash}p{3.3cm} >{\\raggedright\\arraybackslash}p{5.6cm} l "
-        ">{\\raggedright\\arraybackslash}p{4.4cm} r@{}}\n\\toprule\n"
+        # Widths are shares of the line, so the table fits a document's own margins when \\input.
+        "{\\small\\setlength{\\tabcolsep}{3pt}\n\\begin{longtable}{@{}"
+        + " ".join(f">{{\\raggedright\\arraybackslash}}p{{{w}\\linewidth}}" for w in (0.2, 0.37))
+        + " l >{\\raggedright\\arraybackslash}p{0.23\\linewidth} r@{}}\n\\toprule\n"
         "Id & Statement & Verdict & Scope or counterexample & ms \\\\\n\\midrule\n\\endhead\n"
         + "\n".join(rows)
         + "\n\\bottomrule\n\\end{longtable}}"
     )
 
 
-def corpus_document(entries: Sequence[tuple[Theorem, Result]], *, snippet: bool = False) -> str:
+def corpus_document(
+    entries: Sequence[tuple[Theorem, Result]],
+    *,
+    snippet: bool = False,
+    bound: int | None = None,
+    timeout_ms: int = 10_000,
+) -> str:
     """Every theorem with its verdict, then the summary table; a fragment to \\input with `snippet`."""
     missed = sum(result.status != theorem.expect for theorem, result in entries)
+    count = f"{len(entries)} theorem{'s' if len(entries) != 1 else ''}"
     intro = (
-        f"{len(entries)} theorems; {len(entries) - missed} reached their expected verdict, {missed} missed. "
+        f"{count}; {len(entries) - missed} reached their expected verdict, {missed} missed. "
         "Proofs by Z3 over the integers; a counterexample is re-checked on integers before it is reported.\n"
     )
-    body = "\n\n".join(theorem_block(theorem, result) for theorem, result in entries)
+    body = "\n\n".join(
+        theorem_block(theorem, result, bound=bound, timeout_ms=timeout_ms) for theorem, result in entries
+    )
     content = f"{intro}\n{summary_table(entries)}\n\n{body}\n"
-    return content if snippet else standalone(content, "symconv: theorems and verdicts")
+    if snippet:
+        return f"% symconv theorems: needs \\usepackage{{{PACKAGES}}}\n{content}"
+    return standalone(content, "symconv: theorems and verdicts")
 
 
 # Layers.
 
 
-def layer_derivation(made: Layer) -> Derivation:
-    """o = the general formula of the layer's kind = the formula at these parameters, proved step by step."""
+def _field_values(made: Layer) -> dict[sympy.Symbol, sympy.Expr]:
+    """The layer's parameters under the names its symbolic form uses (p for a symmetric padding)."""
+    fields = {
+        name: getattr(made, name)
+        for name in ("k", "s", "d", "a", "scale", "size", "r")
+        if hasattr(made, name)
+    }
+    pb, pe = getattr(made, "pb", None), getattr(made, "pe", None)
+    if pb is not None and pb == pe:
+        fields["p"] = pb
+    elif pb is not None:
+        fields.update(pb=pb, pe=pe)
+    return {symbol(name): value for name, value in fields.items() if isinstance(value, sympy.Expr)}
+
+
+def layer_derivation(made: Layer) -> Derivation | None:
+    """o = the general formula of the layer's kind = the formula at these parameters, each step proved for
+    every integer; None when a step cannot be (the formula is then shown on its own)."""
     i = symbol("i")
     general = made._symbolic()
     formula = general.output_expr(i)
-    values = made.parameters()
     named = {
-        symbol(name): value
-        for name, value in values.items()
-        if symbol(name) in formula.free_symbols and value != symbol(name)
+        name: value
+        for name, value in _field_values(made).items()
+        if name in formula.free_symbols and value != name
     }
     given = [sympy.Eq(name, value, evaluate=False) for name, value in named.items()]
     given += [condition for condition, _ in made.conditions(i)]
@@ -316,7 +401,10 @@ def layer_derivation(made: Layer) -> Derivation:
     for candidate in (concrete, tidy(concrete)):
         if candidate != lines[-1].expr:
             lines.append(Step(candidate, r"\text{simplify}"))
-    return derive(symbol("o"), lines, given, first_by_definition=True)
+    try:
+        return derive(symbol("o"), lines, given, first_by_definition=True)
+    except DerivationError:
+        return None
 
 
 def inverse_derivation(made: Layer) -> Derivation | None:
@@ -325,7 +413,14 @@ def inverse_derivation(made: Layer) -> Derivation | None:
     back to i. None for other layers, or where p' < 0 (a crop, not a padding)."""
     from .layers import Conv
 
-    if not isinstance(made, Conv) or made.mode != "explicit" or made.pb != made.pe:
+    # TF's truncating division and JAX's clamp at 0 make their explicit-padding outputs differ from the floor
+    # formula below the kernel size; the section-4 chain is the paper's (and PyTorch's, ONNX's) convolution.
+    if (
+        not isinstance(made, Conv)
+        or made.mode != "explicit"
+        or made.pb != made.pe
+        or made.framework not in (None, "torch", "onnx")
+    ):
         return None
     i, o, ip, ti, a = (symbol(name) for name in ("i", "o", "ip", "ti", "a"))
     k, s, p, d = made.k, made.s, made.pb, made.d
@@ -342,7 +437,10 @@ def inverse_derivation(made: Layer) -> Derivation | None:
     direct = ti + 2 * (kh - p - 1) + a - kh + 1
     reason = r"\text{stride 1, padding } p' = \hat{k} - p - 1 \text{ and } a \text{ on } \tilde{i}'"
     lines = [Step(direct, reason), *chain(direct, [i], definitions, given)]
-    return derive(symbol("op"), lines, given, definitions, first_by_definition=True)
+    try:
+        return derive(symbol("op"), lines, given, definitions, first_by_definition=True)
+    except DerivationError:
+        return None
 
 
 def layer_block(spec: str) -> str:
@@ -352,7 +450,13 @@ def layer_block(spec: str) -> str:
         raise SpecError(f"{spec} has unknowns ({', '.join(made.unknowns)}); use `symconv solve` for them")
     i = symbol("i")
     rules = [tidy(condition) for condition, _ in made.conditions(i) if condition is not sympy.true]
-    parts = [f"\\paragraph{{{text(spec)}}}", derive_text(made)]
+    derivation = layer_derivation(made)
+    formula = (
+        derivation.to_latex()
+        if derivation is not None
+        else math_block([f"o = {latex(tidy(made.output_expr(i)))}"])
+    )
+    parts = [f"\\paragraph{{{text(spec)}}}", formula]
     if rules:
         parts.append("defined when")
         parts.append(math_block([conditions(rules)]))
@@ -360,14 +464,11 @@ def layer_block(spec: str) -> str:
     if inverse is not None:
         parts.append(
             "Transposed (Dumoulin \\& Visin, section 4): with $i' = o$, the stretched input "
-            "$\\tilde{i}' = s(i' - 1) + 1$ and $a = (i + 2p - \\hat{k}) \\bmod s$, each line proved:"
+            "$\\tilde{i}' = s(i' - 1) + 1$, the dilated kernel $\\hat{k} = d(k - 1) + 1$ and "
+            "$a = (i + 2p - \\hat{k}) \\bmod s$, each line proved:"
         )
         parts.append(inverse.to_latex())
     return "\n".join(parts)
-
-
-def derive_text(made: Layer) -> str:
-    return layer_derivation(made).to_latex()
 
 
 # Solver answers.
@@ -390,30 +491,38 @@ def _piece_latex(x: str, piece: dict[str, Any]) -> str:
     return ",\\ ".join(parts) or f"{x} \\in \\mathbb{{Z}}"
 
 
-def answer_latex(answer: Any) -> str:
-    """A solver answer (symconv.solve.Answer) as math: an interval with formula ends, the solutions, or the
-    unknowns' sets (intervals and residue classes)."""
+def answer_lines(answer: Any) -> list[str]:
+    """A solver answer (symconv.solve.Answer) as lines of math: an interval with formula ends (and whether Z3
+    proved it), the solutions (a few per line), or the unknowns' sets (intervals and residue classes)."""
     names = [symbol_latex(name) for name in answer.unknowns]
     if answer.bounds is not None:
-        low, high = answer.bounds
+        low, high, assumptions = answer.bounds
         x = names[0]
         middle = " \\leq ".join(
             part
             for part in (latex(low) if low is not None else "", x, latex(high) if high is not None else "")
             if part
         )
-        assuming = answer.formula.get("assuming") if answer.formula else None
-        return middle + (rf" \quad \text{{assuming {text(', '.join(assuming))}}}" if assuming else "")
+        if assumptions:
+            middle += r" \quad \text{assuming } " + conditions(assumptions)
+        verified = (answer.formula or {}).get("verified", "")
+        if not verified.startswith("proved"):
+            middle += rf" \quad \text{{(not proved: {text(verified)})}}"
+        return [middle]
     if answer.complete:
         if not answer.solutions:
-            return r"\text{no solution}"
+            return [r"\text{no solution}"]
         if len(names) == 1:
-            values = ", ".join(str(s[answer.unknowns[0]]) for s in answer.solutions)
-            return f"{names[0]} \\in \\{{{values}\\}}"
-        tuples = ",\\ ".join(
-            "(" + ", ".join(str(s[n]) for n in answer.unknowns) + ")" for s in answer.solutions
-        )
-        return f"({', '.join(names)}) \\in \\{{{tuples}\\}}"
+            items = [str(s[answer.unknowns[0]]) for s in answer.solutions]
+            head = f"{names[0]} \\in \\{{"
+        else:
+            items = ["(" + ", ".join(str(s[n]) for n in answer.unknowns) + ")" for s in answer.solutions]
+            head = f"({', '.join(names)}) \\in \\{{"
+        per_line = 12 if len(names) == 1 else 6
+        rows = [",\\ ".join(items[n : n + per_line]) for n in range(0, len(items), per_line)]
+        rows[0] = head + rows[0]
+        rows = [row + ("," if n < len(rows) - 1 else "\\}") for n, row in enumerate(rows)]
+        return rows
     rows = []
     for item in answer.sets:
         cases = []
@@ -424,4 +533,9 @@ def answer_latex(answer: Any) -> str:
             else:
                 cases.append(f"{x} = {value}")
         rows.append(",\\quad ".join(cases))
-    return " \\\\ ".join(rows) if rows else r"\text{no solution}"
+    return rows or [r"\text{no solution}"]
+
+
+def answer_latex(answer: Any) -> str:
+    """The answer on one line (see answer_lines)."""
+    return " ".join(answer_lines(answer))

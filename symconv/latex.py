@@ -24,7 +24,8 @@ from sympy.printing.latex import LatexPrinter
 
 from .arith import quotient_parts
 
-# The paper's symbols for the names the corpus and the engine use.
+# The paper's symbols for the names the corpus and the engine use. `latex` checks that no two names of one
+# expression share a symbol: a clash prints the later names as themselves.
 NOTATION: dict[str, str] = {
     "ti": r"\tilde{i}'",
     "kh": r"\hat{k}",
@@ -54,12 +55,54 @@ _TEXT_ESCAPES = {
     "^": r"\textasciicircum{}",
     "<": r"\textless{}",
     ">": r"\textgreater{}",
+    "|": r"\textbar{}",
 }
+# Characters pdflatex's default fonts lack, as math; any other one beyond Latin-1 is written as its code point.
+_UNICODE_MATH = {
+    "≤": r"\leq",
+    "≥": r"\geq",
+    "≠": r"\neq",
+    "×": r"\times",
+    "→": r"\to",
+    "←": r"\leftarrow",
+    "⇒": r"\Rightarrow",
+    "∑": r"\sum",
+    "∏": r"\prod",
+    "∞": r"\infty",
+    "±": r"\pm",
+    "·": r"\cdot",
+    "√": r"\surd",
+    "⌊": r"\lfloor",
+    "⌋": r"\rfloor",
+    "⌈": r"\lceil",
+    "⌉": r"\rceil",
+    "′": "'",
+    **{
+        chr(0x3B1 + n): "\\" + name
+        for n, name in enumerate(
+            "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi o pi rho varsigma sigma tau "
+            "upsilon phi chi psi omega".split()
+        )
+    },
+}
+_TEXT_SAFE = set("–—‘’“”…")
+
+
+def _text_char(ch: str) -> str:
+    if ch in _TEXT_ESCAPES:
+        return _TEXT_ESCAPES[ch]
+    if ord(ch) < 0x250 or ch in _TEXT_SAFE:
+        return ch
+    if ch in _UNICODE_MATH and _UNICODE_MATH[ch] != "\\o":
+        return f"${_UNICODE_MATH[ch]}$"
+    return f"[U+{ord(ch):04X}]"
 
 
 def text(value: str) -> str:
-    """Plain text made safe for LaTeX (titles, sources, reasons)."""
-    return "".join(_TEXT_ESCAPES.get(ch, ch) for ch in value)
+    """Plain text made safe for LaTeX (titles, sources, reasons): specials escaped, white space (blank lines
+    included, which would end a paragraph inside a heading) made single spaces, characters that pdflatex's
+    default fonts lack written as math or as their code point."""
+    return "".join(_text_char(ch) for ch in " ".join(value.split()))
 
 
 def symbol_latex(name: str) -> str:
@@ -72,7 +115,27 @@ def symbol_latex(name: str) -> str:
     if match:
         base, sub = match.groups()
         return f"{symbol_latex(base)}_{{{sub}}}"
-    return name if len(name) == 1 else rf"\mathit{{{name}}}"
+    return name if len(name) == 1 else _plain(name)
+
+
+def _plain(name: str) -> str:
+    return r"\mathit{" + name.replace("_", r"\_") + "}"
+
+
+def names_latex(symbols: Iterable[sympy.Symbol]) -> dict[str, str]:
+    """Each name's LaTeX, with no two names sharing one: on a clash the names after the first (in sorted
+    order, the paper's own names first) print as themselves."""
+    taken: dict[str, str] = {}
+    out: dict[str, str] = {}
+    for name in sorted(
+        {s.name for s in symbols}, key=lambda n: (n not in ("kh", "op", "ip", "ti", "pb", "pe"), n)
+    ):
+        tex = symbol_latex(name)
+        if tex in taken and taken[tex] != name:
+            tex = _plain(name)
+        taken.setdefault(tex, name)
+        out[name] = tex
+    return out
 
 
 def _grouped(expr: sympy.Basic) -> sympy.Basic:
@@ -97,12 +160,42 @@ def _grouped(expr: sympy.Basic) -> sympy.Basic:
 class _Printer(LatexPrinter):
     """SymPy's LaTeX printer with the paper's floors, term order and names."""
 
-    def __init__(self, heads: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, heads: Mapping[str, str] | None = None, names: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__({"mul_symbol": None})
         self._heads = dict(heads or {})
+        self._names = dict(names or {})
+        self._top: Any = None
 
     def _print_Symbol(self, expr: sympy.Symbol, style: str = "plain") -> str:
-        return symbol_latex(expr.name)
+        return self._names.get(expr.name) or symbol_latex(expr.name)
+
+    def _print_Mod(self, expr: sympy.Basic, exp: Any = None) -> str:
+        # Always bracketed, and a compound or negative left side bracketed too: -(k mod s) and (-k) mod s differ.
+        a, b = expr.args
+        left = self._print(a)
+        if not (a.is_Symbol or (a.is_Integer and a >= 0) or isinstance(a, sympy.floor | sympy.ceiling)):
+            left = rf"\left({left}\right)"
+        right = self._print(b) if (b.is_Symbol or b.is_Integer) else rf"\left({self._print(b)}\right)"
+        if expr is self._top and not exp:
+            return rf"{left} \bmod {right}"  # a whole expression needs no outer brackets
+        tex = rf"\left({left} \bmod {right}\right)"
+        return f"{tex}^{{{exp}}}" if exp else tex
+
+    def _needs_mul_brackets(self, expr: sympy.Basic, first: bool = False, last: bool = False) -> bool:
+        if isinstance(expr, sympy.Mod) or (isinstance(expr, sympy.Pow) and isinstance(expr.base, sympy.Mod)):
+            return False
+        return bool(super()._needs_mul_brackets(expr, first=first, last=last))
+
+    def parenthesize(self, item: Any, level: Any, is_neg: bool = False, strict: bool = False) -> str:
+        if isinstance(item, sympy.Mod):
+            return self._print(item)
+        return super().parenthesize(item, level, is_neg=is_neg, strict=strict)
+
+    def _needs_add_brackets(self, expr: sympy.Basic) -> bool:
+        # A Mod brings its own brackets.
+        return bool(expr.is_Relational or expr.is_Add)
 
     def _as_ordered_terms(self, expr: sympy.Basic, order: Any = None) -> list[sympy.Basic]:
         # The paper writes i + 2p - k: terms with a plus sign first, then the subtracted ones, numbers last.
@@ -130,8 +223,40 @@ class _Printer(LatexPrinter):
         args = ", ".join(self._print(arg) for arg in expr.args)
         return f"{head}\\left({args}\\right)"
 
+    def _print_ITE(self, expr: sympy.Basic) -> str:
+        condition, then, otherwise = (self._print(arg) for arg in expr.args)
+        return rf"\left(\left({condition}\right) \wedge {then} \;\vee\; \neg\left({condition}\right) \wedge {otherwise}\right)"
+
     def _print_And(self, expr: sympy.Basic) -> str:
         return r" \wedge ".join(self._print(arg) for arg in expr.args)
+
+
+def sum_lines(
+    expr: sympy.Basic,
+    heads: Mapping[str, str] | None = None,
+    names: Mapping[str, str] | None = None,
+    width: int = 120,
+) -> list[str]:
+    """A long sum cut into lines of about `width` characters of LaTeX at its + and - signs (a display line
+    that long no longer fits the page); anything else is one line."""
+    whole = latex(expr, heads, names)
+    if not isinstance(expr, sympy.Add) or len(whole) <= width:
+        return [whole]
+    if names is None:
+        names = names_latex(expr.free_symbols)
+    printer = _Printer(heads, names)
+    lines = [""]
+    for index, term in enumerate(printer._as_ordered_terms(expr)):
+        sign = "" if index == 0 else " + "
+        if index and term.could_extract_minus_sign():
+            sign, term = " - ", -term
+        piece = printer._print(term)
+        if printer._needs_add_brackets(term):
+            piece = rf"\left({piece}\right)"
+        if lines[-1] and len(lines[-1]) + len(piece) > width:
+            lines.append("")
+        lines[-1] += f"{sign}{piece}" if lines[-1] or index == 0 else f"{sign.strip()} {piece}"
+    return lines
 
 
 def tidy(expr: sympy.Basic) -> sympy.Basic:
@@ -160,10 +285,7 @@ def tidy(expr: sympy.Basic) -> sympy.Basic:
             return node
         if isinstance(node, sympy.core.relational.Relational) and not isinstance(node.lhs, sympy.Piecewise):
             # i + 2 >= 3 reads better as i >= 1: the numbers gathered on the right.
-            diff = sympy.expand(node.lhs - node.rhs)
-            constant, rest = diff.as_coeff_Add()
-            if rest.free_symbols:
-                return type(node)(walk(rest), -constant, evaluate=False)
+            return _relation(node, walk)
         rebuilt = node.func(*(walk(arg) for arg in node.args))
         better = ceil_of(rebuilt)
         return rebuilt if better is None else walk(better)
@@ -171,25 +293,68 @@ def tidy(expr: sympy.Basic) -> sympy.Basic:
     return walk(expr)
 
 
-def latex(expr: Any, heads: Mapping[str, str] | None = None) -> str:
-    """LaTeX for an engine expression or condition (an int prints as itself)."""
+_FLIPPED = {sympy.Ge: sympy.Le, sympy.Le: sympy.Ge, sympy.Gt: sympy.Lt, sympy.Lt: sympy.Gt}
+
+
+def _relation(node: sympy.Basic, walk: Any) -> sympy.Basic:
+    """A comparison with its numbers on the right, a leading minus moved across and a common integer factor
+    divided out: i + 2 >= 3 as i >= 1, -k <= 0 as k >= 0, 2i >= 2 as i >= 1 (exact on integers)."""
+    kind = type(node)
+    if not (node.lhs.is_number or node.rhs.is_number):
+        # Two sides with symbols keep their shape; only the numbers move right.
+        (left_number, left), (right_number, right) = node.lhs.as_coeff_Add(), node.rhs.as_coeff_Add()
+        if left_number == 0 or not left.free_symbols:
+            return kind(walk(node.lhs), walk(node.rhs), evaluate=False)
+        return kind(walk(left), walk(right + right_number - left_number), evaluate=False)
+    constant, rest = sympy.expand(node.lhs - node.rhs).as_coeff_Add()
+    if not rest.free_symbols:
+        return node
+    bound = -constant
+    if rest.could_extract_minus_sign() and kind in _FLIPPED:
+        kind, rest, bound = _FLIPPED[kind], -rest, constant
+    content, primitive = rest.as_content_primitive()
+    if isinstance(content, sympy.Integer) and content > 1 and isinstance(bound, sympy.Integer):
+        if kind is sympy.Ge:
+            rest, bound = primitive, -((-bound) // content)
+        elif kind is sympy.Le:
+            rest, bound = primitive, bound // content
+        elif kind in (sympy.Eq, sympy.Ne) and bound % content == 0:
+            rest, bound = primitive, bound // content
+    return kind(walk(rest), bound, evaluate=False)
+
+
+def latex(expr: Any, heads: Mapping[str, str] | None = None, names: Mapping[str, str] | None = None) -> str:
+    """LaTeX for an engine expression or condition (an int prints as itself). `names` fixes the symbols of a
+    larger text (names_latex over all of them); by default this expression's own names, clashes resolved."""
     if isinstance(expr, bool):
         return r"\text{true}" if expr else r"\text{false}"
-    return _Printer(heads)._print(sympy.sympify(expr) if isinstance(expr, int) else expr)
+    expr = sympy.Integer(expr) if isinstance(expr, int) else expr
+    if names is None:
+        names = names_latex(expr.free_symbols) if isinstance(expr, sympy.Basic) else {}
+    printer = _Printer(heads, names)
+    printer._top = expr
+    return printer._print(expr)
 
 
-def conditions(items: Iterable[sympy.Basic], heads: Mapping[str, str] | None = None) -> str:
-    """Conditions side by side (the paper lists them separated by commas)."""
-    parts: list[str] = []
+def conditions(
+    items: Iterable[sympy.Basic],
+    heads: Mapping[str, str] | None = None,
+    names: Mapping[str, str] | None = None,
+) -> str:
+    """Conditions side by side (the paper lists them separated by commas), each once."""
+    flat: list[sympy.Basic] = []
     for item in items:
-        args = item.args if isinstance(item, sympy.And) else (item,)
-        parts += [latex(arg, heads) for arg in args]
-    return r",\quad ".join(dict.fromkeys(parts))
+        flat += list(item.args) if isinstance(item, sympy.And) else [item]
+    unique = list(dict.fromkeys(flat))
+    if names is None:
+        names = names_latex(set().union(*(c.free_symbols for c in unique)) if unique else set())
+    return r",\quad ".join(latex(c, heads, names) for c in unique)
 
 
 def assignment(values: Mapping[str, Any]) -> str:
     """``i = 2,\\ k = 1``: a counterexample or a solution."""
-    return r",\ ".join(f"{symbol_latex(name)} = {latex(value)}" for name, value in values.items())
+    names = names_latex(sympy.Symbol(name) for name in values)
+    return r",\ ".join(f"{names[name]} = {latex(value)}" for name, value in values.items())
 
 
 def math_block(lines: Sequence[str]) -> str:
@@ -199,14 +364,16 @@ def math_block(lines: Sequence[str]) -> str:
     return "\\begin{gather*}\n" + " \\\\\n".join(lines) + "\n\\end{gather*}"
 
 
+PACKAGES = "amsmath,amssymb,array,booktabs,longtable"
+
+
 def standalone(body: str, title: str = "") -> str:
     """A complete article (amsmath, booktabs, longtable) around `body`."""
     head = f"\\section*{{{text(title)}}}\n" if title else ""
     return (
         "\\documentclass[11pt]{article}\n"
         "\\usepackage[margin=2cm]{geometry}\n"
-        "\\usepackage{amsmath,amssymb}\n"
-        "\\usepackage{array,booktabs,longtable}\n"
+        f"\\usepackage{{{PACKAGES}}}\n"
         "\\begin{document}\n"
         f"{head}{body}\n"
         "\\end{document}\n"

@@ -267,6 +267,15 @@ def parse_expression(text: str, context: Context | None = None) -> sympy.Basic:
         raise SpecError(f"{error} in {text.strip()!r}") from None
 
 
+def split_conjuncts(text: str) -> list[str]:
+    """The top-level ``and`` parts of a condition, as text, in order (SymPy's And would sort them)."""
+    tree = _tree(text, "condition")
+    source = text.strip()
+    if isinstance(tree, ast.BoolOp) and isinstance(tree.op, ast.And):
+        return [ast.get_source_segment(source, value) or "" for value in tree.values]
+    return [source]
+
+
 def parse_condition(text: str, context: Context | None = None) -> sympy.Basic:
     """A condition (comparison, and, or, not), as SymPy."""
     context = context if context is not None else Context()
@@ -351,4 +360,5 @@ __all__ = [
     "parse_condition",
     "parse_expression",
     "parse_spec",
+    "split_conjuncts",
 ]

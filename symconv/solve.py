@@ -553,13 +553,16 @@ class Answer:
     notes: tuple[str, ...] = ()
     objective: dict[str, Any] | None = None
     formula: dict[str, Any] | None = None
-    # The formula's (lowest, highest) as expressions, for LaTeX.
-    bounds: tuple[sympy.Expr | None, sympy.Expr | None] | None = field(default=None, compare=False)
+    # The formula's (lowest, highest, assumptions) as expressions, for LaTeX.
+    bounds: tuple[Any, Any, tuple[sympy.Basic, ...]] | None = field(default=None, compare=False)
 
     def _repr_latex_(self) -> str:
-        from .document import answer_latex
+        from .document import answer_lines
 
-        return f"$\\displaystyle {answer_latex(self)}$"
+        lines = answer_lines(self)
+        if len(lines) == 1:
+            return f"$\\displaystyle {lines[0]}$"
+        return "$$\\begin{gathered}" + " \\\\ ".join(lines) + "\\end{gathered}$$"
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {

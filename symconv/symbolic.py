@@ -41,9 +41,9 @@ def _bounds(alpha: sympy.Expr, beta: sympy.Expr, rel: str) -> tuple[list[sympy.E
     if rel in (">=", ">"):
         return ([ceil_div(-beta, alpha)], []) if alpha > 0 else ([], [floor_div(beta, -alpha)])
     if rel == "==":
-        lows, _ = _bounds(alpha, beta, ">=")
-        _, highs = _bounds(alpha, beta, "<=")
-        lows2, highs2 = _bounds(-alpha, -beta, ">=")
+        # Both inequalities, each with whatever bounds it gives (which side depends on alpha's sign).
+        lows, highs = _bounds(alpha, beta, ">=")
+        lows2, highs2 = _bounds(alpha, beta, "<=")
         return lows + lows2, highs + highs2
     raise SpecError("no symbolic closed form for a != relation")
 
@@ -101,7 +101,7 @@ def solve_formula(
     lowest = tidy(sympy.Max(*lows)) if lows else None
     highest = tidy(sympy.Min(*highs)) if highs else None
     return {
-        "bounds": (lowest, highest),
+        "bounds": (lowest, highest, tuple(a for a in assumptions if a is not sympy.true)),
         "unknown": name,
         "min": None if lowest is None else str(lowest),
         "max": None if highest is None else str(highest),

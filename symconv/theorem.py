@@ -20,7 +20,7 @@ import sympy
 
 from .errors import SpecError
 from .layers import layer_context
-from .parse import FUNCTIONS, KEYWORDS, KINDS, parse_condition, parse_expression
+from .parse import FUNCTIONS, KEYWORDS, KINDS, parse_condition, parse_expression, split_conjuncts
 from .prove import Result, prove
 
 KEYS = ("id", "title", "source", "given", "define", "claim", "expect", "bound", "note", "derivation")
@@ -135,6 +135,13 @@ def _record(record: dict, origin: str, index: int) -> Theorem:
     derivation = record.get("derivation", [])
     if not isinstance(derivation, list) or not all(isinstance(line, str) for line in derivation):
         raise SpecError(f"{where}: derivation must be a list of expressions (strings)")
+    claim_text = _text(record, "claim", where)
+    if derivation:
+        first = parse_condition(split_conjuncts(claim_text)[0], layer_context())
+        if not isinstance(first, sympy.Eq):
+            raise SpecError(
+                f"{where}: a derivation needs a claim whose first part is an equality (lhs == rhs)"
+            )
     for number, line in enumerate(derivation, 1):
         try:
             parse_expression(line, layer_context())

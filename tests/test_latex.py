@@ -126,7 +126,7 @@ def test_every_proved_theorem_has_a_checked_derivation_ending_at_its_claim() -> 
     for theorem in CORPUS:
         if theorem.expect != "proved":
             continue
-        derivations, _ = theorem_derivations(theorem)
+        derivations = theorem_derivations(theorem).derivations
         statement = theorem.statement()
         for derivation in derivations:
             assert derivation.steps, theorem.id
@@ -140,11 +140,11 @@ def test_every_proved_theorem_has_a_checked_derivation_ending_at_its_claim() -> 
 
 def test_r14_derivation_reads_like_the_paper() -> None:
     (r14,) = [t for t in CORPUS if t.id == "R14"]
-    (derivation,), _ = theorem_derivations(r14)
+    (derivation,) = theorem_derivations(r14).derivations
     tex = derivation.to_latex()
     assert tex.startswith("\\begin{align*}\no' &=")
     assert r"s \left(o - 1\right)" in tex
-    assert tex.rstrip().endswith("&= i && \\text{simplify}\n\\end{align*}")
+    assert tex.rstrip().endswith("&= i \\tag*{$\\text{simplify}$}\n\\end{align*}")
 
 
 WRITTEN = """
@@ -160,7 +160,7 @@ derivation = [{lines}]
 def test_a_theorem_may_carry_its_own_derivation_and_every_line_is_checked() -> None:
     good = '"s*floor((i + 2*p - k)/s) + mod(i + 2*p - k, s)"'
     (theorem,) = parse_theorems(WRITTEN.format(lines=good))
-    (derivation,), _ = theorem_derivations(theorem)
+    (derivation,) = theorem_derivations(theorem).derivations
     assert len(derivation.steps) == 2 and derivation.steps[-1].how.startswith("Z3")
     assert "Derivation" in theorem_block(theorem, theorem.check())
     planted = '"s*floor((i + 2*p - k)/s)"'
@@ -220,7 +220,7 @@ def test_results_have_repr_latex() -> None:
     assert "proved for all integers" in r14.check()._repr_latex_()
     refuted = next(t for t in CORPUS if t.id == "F-R14-no-a").check()
     assert refuted._repr_latex_().startswith(r"$\text{refuted at } ")
-    (derivation,), _ = theorem_derivations(r14)
+    (derivation,) = theorem_derivations(r14).derivations
     assert derivation._repr_latex_().startswith("$$\\begin{aligned}")
 
 
@@ -237,6 +237,11 @@ def test_corpus_document_compiles_and_holds_every_id_and_verdict(tmp_path: Path)
     verdicts = [t.expect for t in CORPUS]
     assert flat.count("Verdict: refuted") == verdicts.count("refuted")
     assert flat.count("Verdict: proved") == verdicts.count("proved")
+    # Each theorem's own block carries its own verdict.
+    tex = (tmp_path / "corpus.tex").read_text(encoding="utf-8")
+    for theorem in CORPUS:
+        block = tex.split(f"\\subsection*{{{text(theorem.id)}:", 1)[1].split("\\subsection*", 1)[0]
+        assert f"\\emph{{Verdict:}} \\textbf{{{theorem.expect}}}" in block, theorem.id
 
 
 def test_fragments_compile_inside_a_document(tmp_path: Path, capsys) -> None:
@@ -272,7 +277,10 @@ def test_latex_command_for_an_id_and_standalone(tmp_path: Path, capsys, monkeypa
     ("argv", "message"),
     [
         (["latex", "NO-SUCH-ID"], "unknown theorem id"),
-        (["latex", "conv(k=0)"], "k"),
+        (["latex", "conv(k=0)"], "kernel size must be a positive integer (k=0)"),
+        (["latex", ""], "empty string"),
+        (["latex", "R14", "--timeout", "0"], "--timeout must be a positive"),
+        (["latex", "conv(k=3)", "--max", "k=5"], "go with unknowns"),
         (["latex", "conv(k=3)", "--in", "x y"], "--in"),
         (["latex", "R14", "--in", "5"], "go with a layer spec, not a theorem id"),
         (["prove", "proofs/paper.toml", "--snippet"], "--snippet goes with --latex"),
@@ -321,3 +329,121 @@ def test_no_transposed_derivation_where_the_padding_would_be_a_crop() -> None:
 
     assert inverse_derivation(symconv.layer("conv(k=3, s=2, p=3)")) is None
     assert inverse_derivation(symconv.layer("tf.conv(k=3, s=2, p=same)")) is None
+
+
+# What a review found: each case below once produced a wrong or uncompilable result.
+
+
+def test_a_step_proved_only_in_a_box_is_refused() -> None:
+    # True for small x and y, false at a Pell solution (x = 1766319049, y = 226153980): Z3 gives up
+    # on the nonlinear query and its fallback box is not a proof for every integer.
+    lhs = parse_expression("x")
+    wrong = parse_expression("x + 1 - min(abs(x*x - 61*y*y - 1), 1)")
+    given = [parse_condition("x >= 1"), parse_condition("y >= 1")]
+    with pytest.raises(DerivationError, match=r"only in a box|could not be proved"):
+        derive(lhs, [wrong], given, timeout_ms=500)
+    # Asked for a box, it is proved in that box and says so.
+    assert derive(lhs, [wrong], given, bound=8).steps[0].how.startswith("Z3 (bounded")
+
+
+def test_mod_prints_apart_from_its_negation() -> None:
+    shown = {
+        latex(parse_expression(t)) for t in ("-mod(k, s)", "mod(-k, s)", "-mod(k + 1, s)", "mod(-k - 1, s)")
+    }
+    assert len(shown) == 4
+    assert latex(parse_expression("2*mod(k, s)")) == r"2 \left(k \bmod s\right)"
+
+
+def test_two_names_never_print_alike() -> None:
+    (theorem,) = parse_theorems(
+        '[[theorem]]\nid = "n"\ngiven = ["kh >= 1", "k_eff >= 2"]\nclaim = "kh == k_eff"\nexpect = "refuted"\n'
+    )
+    block = theorem_block(theorem, theorem.check())
+    assert r"\hat{k} \geq 1,\quad \mathit{k\_eff} \geq 2" in block
+    assert r"\hat{k} = 1 \neq 2 = \mathit{k\_eff}" in block
+
+
+SPECS = [
+    "conv(k=3, s=2, p=1)",
+    "jax.conv(k=3, s=1, p=0)",
+    "tf.conv(k=k, s=s, p=p)",
+    "tf.conv(k=5, s=2, p=0)",
+    "onnx.convT(k=3, s=2, auto_pad=valid)",
+    "onnx.maxpool(k=4, s=2, auto_pad=same_lower, ceil=true)",
+    "keras.conv(k=3, s=2, p=causal)",
+    "torch.avgpool(k=3, s=2, p=1, ceil=true)",
+    "convT(k=k, s=s, p=p, a=a, d=d)",
+    "pixelshuffle(r=2)",
+    "adaptivepool(size=7)",
+    "conv(k=x_y_z, s=2)",
+]
+
+
+def test_every_layer_block_compiles(tmp_path: Path) -> None:
+    blocks = [layer_block(spec) for spec in SPECS]
+    for spec, block in zip(SPECS, blocks, strict=True):
+        assert block.startswith(f"\\paragraph{{{text(spec)}}}"), spec
+    words = compile_pdf(standalone("\n\n".join(blocks)), tmp_path, "layers")
+    assert "onnx.maxpool" in words
+
+
+HARD = r"""
+[[theorem]]
+id = "odd_1"
+title = '''Specials _ & % # $ ^ ~ \\ { } < > | and unicode α ≤ 中 é — “q”, over
+
+two lines'''
+source = "a note with | bars"
+given = ["x_y_z >= 1", "very_long_name_x >= 0"]
+claim = "x_y_z + very_long_name_x >= 1"
+
+[[theorem]]
+id = "bounded"
+given = ["i >= 0"]
+claim = "floor(i/16) == 0"
+bound = 8
+
+[[theorem]]
+id = "constant"
+claim = "conv(k=3, s=2)(7) == 4"
+expect = "refuted"
+
+[[theorem]]
+id = "neither"
+given = ["i >= 1"]
+claim = "i >= 1 or not (i < 0)"
+"""
+
+
+def test_hard_inputs_still_compile(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "hard.toml"
+    path.write_text(HARD, encoding="utf-8")
+    assert main(["prove", str(path), "--latex", str(tmp_path / "hard.tex")]) == 0
+    words = " ".join(
+        compile_pdf((tmp_path / "hard.tex").read_text(encoding="utf-8"), tmp_path, "hard").split()
+    )
+    assert "proved for every variable in [-8, 8] (a bounded proof)" in words
+    assert "refuted (the claim has no variables and is false)" in words
+    assert "4 theorems" in words
+
+
+def test_a_derivation_needs_an_equality() -> None:
+    with pytest.raises(symconv.SpecError, match="derivation needs a claim whose first part is an equality"):
+        parse_theorems('[[theorem]]\nid = "d"\nclaim = "i <= i + 1"\nderivation = ["i + 1"]\n')
+
+
+def test_a_theorem_file_whose_path_has_a_bracket(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "my (copy).toml"
+    path.write_text(
+        WRITTEN.format(lines='"s*floor((i + 2*p - k)/s) + mod(i + 2*p - k, s)"'), encoding="utf-8"
+    )
+    assert main(["latex", str(path)]) == 0
+    assert "mine:" in capsys.readouterr().out
+
+
+def test_a_long_answer_is_cut_into_lines() -> None:
+    answer = solve_spec("conv(k=?, s=?, p=?)", i=224, o=112, maxima={"k": 7, "s": 4})
+    from symconv.document import answer_lines
+
+    lines = answer_lines(answer)
+    assert len(lines) == -(-len(answer.solutions) // 6) and lines[-1].endswith("\\}")

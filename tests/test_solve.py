@@ -588,3 +588,11 @@ def test_ceil_mode_pool_with_an_unknown_stride() -> None:
     assert [s["s"] for s in capped.solutions] == truth
     answer = solve_spec("maxpool(k=2, s=?, ceil=true)", i=6, o=2)
     assert [s["s"] for s in answer.solutions] == truth and answer.complete is True
+
+
+def test_an_output_solved_from_a_symbolic_input_is_one_value_proved() -> None:
+    # o = formula written as formula == o has coefficient -1 on the unknown: both bounds must come out.
+    answer = solve_spec("conv(k=3, s=2)", i="i", o="?")
+    assert answer.formula is not None
+    assert answer.formula["min"] == answer.formula["max"] == "floor(i/2 - 3/2) + 1"
+    assert answer.formula["verified"] == "proved (unbounded)"
