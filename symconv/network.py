@@ -72,6 +72,25 @@ class ValidSet:
             "below": list(self.below),
         }
 
+    def to_latex(self, name: str = "i") -> str:
+        """{i >= from : i mod period in residues}, with the valid sizes below `from` (notebooks show it)."""
+        from .latex import symbol_latex
+
+        x = symbol_latex(name)
+        if not self.residues:
+            main = r"\varnothing"
+        elif self.period == 1:
+            main = rf"\{{{x} \geq {self.start}\}}"
+        else:
+            residues = ", ".join(str(r) for r in self.residues)
+            main = rf"\{{{x} \geq {self.start} : {x} \bmod {self.period} \in \{{{residues}\}}\}}"
+        if self.below:
+            main = rf"\{{{', '.join(str(b) for b in self.below)}\}} \cup {main}"
+        return main
+
+    def _repr_latex_(self) -> str:
+        return f"$\\displaystyle {self.to_latex()}$"
+
 
 @dataclass(frozen=True)
 class Field:

@@ -447,3 +447,12 @@ def test_a_long_answer_is_cut_into_lines() -> None:
 
     lines = answer_lines(answer)
     assert len(lines) == -(-len(answer.solutions) // 6) and lines[-1].endswith("\\}")
+
+
+def test_valid_sets_render() -> None:
+    from symconv.network import ValidSet
+
+    assert ValidSet(4, (0, 2), 8, (1, 4))._repr_latex_() == (
+        r"$\displaystyle \{1, 4\} \cup \{i \geq 8 : i \bmod 4 \in \{0, 2\}\}$"
+    )
+    assert ValidSet(1, (0,), 3, ()).to_latex("H") == r"\{H \geq 3\}"
