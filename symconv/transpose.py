@@ -50,6 +50,21 @@ class Inverse:
     fixed: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
 
+    def _repr_latex_(self) -> str:
+        """k', s', p', the stretched input and a in the paper's notation, with the round trip's verdict."""
+        from .latex import latex, text
+
+        t = self.transposed
+        parts = [
+            f"k' = {latex(t['k'])}",
+            "s' = 1",
+            f"p' = {latex(t['p'])}",
+            rf"\tilde{{i}}' = {latex(t['stretched_input'])}",
+            f"a = {latex(t['a'])}",
+        ]
+        verdict = text(f"round trip: {self.round_trip.status}")
+        return "$\\displaystyle " + r",\ ".join(parts) + rf" \quad \text{{({verdict})}}$"
+
     def to_json(self) -> dict[str, Any]:
         def status(result: Result) -> dict[str, Any]:
             return {

@@ -456,3 +456,11 @@ def test_valid_sets_render() -> None:
         r"$\displaystyle \{1, 4\} \cup \{i \geq 8 : i \bmod 4 \in \{0, 2\}\}$"
     )
     assert ValidSet(1, (0,), 3, ()).to_latex("H") == r"\{H \geq 3\}"
+
+
+def test_an_inverse_renders_in_the_papers_notation() -> None:
+    from symconv.transpose import invert
+
+    shown = invert(symconv.layer("conv(k=3, s=2, p=1)"))._repr_latex_()
+    assert shown.startswith(r"$\displaystyle k' = 3,\ s' = 1,\ p' = 1,\ \tilde{i}' = ")
+    assert r"a = \left(i + 1\right) \bmod 2" in shown and "round trip: proved" in shown
