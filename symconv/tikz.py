@@ -8,29 +8,37 @@ bottom and right (k_eff = d(k - 1) + 1), convolved with stride 1 by the kernel k
 pad the stretched input themselves (lax.conv_transpose; Keras' backend_utils): the figure uses their padding,
 and end padding beyond d(k - 1), which no input reaches, is drawn as extra cells (Keras' derived a).
 
+Window j of an axis reads the padded grid's cells j*stride + t*d, t < k, for j below the layer's output size:
+every framework reads input j*s - pb + t*d. Where the last window runs past the end padding (PyTorch's and
+ONNX's ceil_mode; ONNX pooling, whose output size divides by the stride toward zero in C++, so a kernel longer
+than the padded input still gives one window) the cells it reads past the end are drawn as extra cells. A
+negative padding (JAX's pads, ONNX's automatic pooling pads, a transposed convolution with p > d(k-1)) crops:
+the cells it removes are drawn as cropped cells, and the windows start after them.
+
 Every cell is drawn by its own ``\path[STYLE] (x,y) rectangle ++(1,1);`` with exactly one of these styles
-(defined in the picture's options), so a figure can be checked by counting; with the input h x w, the output
-o_h x o_w and the per-axis padding (b, e) before and after the (stretched) input, extra cells x after that:
+(defined in the picture's options), so a figure can be checked by counting. Each row and each column of the
+grid is one of input, zero, cropped, padding or extra; a cell takes the first of extra, padding, cropped,
+zero, input that its row or its column is. Per axis, count I the input lines, K the input and zero lines
+(K = S = s(i-1) + 1 for the stretched input of a transposed layer, K = I = i for a direct one, less what a
+negative padding crops), C = K + the cropped lines, Q = C + the padding lines and L all the lines:
 
 ================  ==========================================================  ===============================
 style             what                                                        count
 ================  ==========================================================  ===============================
-``input cell``    an input unit (blue)                                        h*w
-``zero cell``     a zero between stretched input units (white)                S_h*S_w - h*w, S = s(i-1) + 1
-                                                                              (transposed; else 0)
-``padding cell``  padding (white, dashed)                                     (b_h+S_h+e_h)(b_w+S_w+e_w)
-                                                                              - S_h*S_w
-``extra cell``    cells after the end padding: the a rows and columns of a    H*W - (b_h+S_h+e_h)(b_w+S_w+e_w)
-                  transposed convolution; the overhang a ceil_mode pooling
-                  window reads                                                H = b_h+S_h+e_h+x_h, ...
+``input cell``    an input unit (blue)                                        I_h*I_w
+``zero cell``     a zero between stretched input units (white)                K_h*K_w - I_h*I_w
+``cropped cell``  a cell a negative padding crops (faint, dashed)             C_h*C_w - K_h*K_w
+``padding cell``  padding (white, dashed)                                     Q_h*Q_w - C_h*C_w
+``extra cell``    cells after the end padding: the a rows and columns of a    L_h*L_w - Q_h*Q_w
+                  transposed convolution; the overhang a last window reads
 ``kernel cell``   a tap of the current window, drawn over the grid            k*k
 ``output cell``   an output unit (cyan)                                       o_h*o_w
 ``current cell``  the current output unit, drawn over its output cell         1
 ================  ==========================================================  ===============================
 
-For a plain convolution S = i, so the padding cells number (h+pb+pe)(w+pb+pe) - h*w. Coordinates are in
+Without cropping C = S, so a plain convolution has (h+pb+pe)(w+pb+pe) - h*w padding cells. Coordinates are in
 cells: cell (r, c) of the padded grid (r from the top) has its lower left corner at (c, -r-1); output cell
-(r, c) at (W + 2 + c, -r-1). Frame f is the output position (f // o_w, f % o_w), row-major.
+(r, c) at (L_w + 2 + c, -r-1). Frame f is the output position (f // o_w, f % o_w), row-major.
 
 >>> from symconv.layers import layer
 >>> picture = figure(layer("conv(k=3, s=2, p=1)"), (5, 5), frame=4)
@@ -46,14 +54,15 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sympy
 
 from .arith import ceil_div
-from .errors import SpecError
+from .errors import ShapeError, SpecError
 from .frameworks import effective_kernel
 from .layers import ConvTranspose, Layer, Pool, Windowed, layer
 
@@ -61,13 +70,14 @@ STYLES: dict[str, str] = {
     "input cell": "fill=blue!30, draw=black!80",
     "zero cell": "fill=white, draw=black!80",
     "padding cell": "fill=white, draw=black!55, dashed",
+    "cropped cell": "fill=blue!8, draw=black!45, densely dashed",
     "extra cell": "fill=black!8, draw=black!55, densely dotted",
     "kernel cell": "fill=blue!65!black, fill opacity=0.5, draw=black, thick",
     "output cell": "fill=cyan!35, draw=black!80",
     "current cell": "fill=cyan!60!teal, draw=black, thick",
     "grid caption": "font=\\footnotesize, anchor=north, inner sep=2pt",
 }
-GRID_ORDER = ("padding cell", "extra cell", "zero cell", "input cell")
+GRID_ORDER = ("padding cell", "extra cell", "cropped cell", "zero cell", "input cell")
 UNIT = "4mm"
 GAP = 2
 # pdflatex draws about 700 cells a second; the paper's figures are at most 9 cells a side.
@@ -75,56 +85,136 @@ MAX_SIDE = 32
 MAX_CELLS = 40_000
 SUFFIXES = (".tex", ".pdf", ".png", ".gif")
 TIMEOUT = 120
+T = TypeVar("T")
 PREAMBLE_NOTE = "% Needs \\usepackage{tikz}. Drawn by symconv (Dumoulin & Visin's convolution figures)."
 
 
 @dataclass(frozen=True)
 class Axis:
-    """One axis of the drawn direct convolution.
+    """One axis of the drawn direct convolution, in the layer's coordinates q: the padded grid is q in [0, P).
 
-    `size` input units, `spacing` apart (s for a transposed layer's stretched input, else 1), `begin` and
-    `end` padding cells around them, `extra` cells after the end padding; the window has k taps d apart and
-    moves by `stride`; `output` is the layer's output size on this axis.
+    `size` input units, `spacing` apart (s for a transposed layer's stretched input, else 1), the first at
+    q = `before`; `after` padding cells follow the stretched input, then `extra_after` cells no input
+    reaches (the a of a transposed convolution), so P = before + S + after + extra_after. A negative padding
+    crops: cells outside [0, P) are drawn as cropped cells (but onnxruntime's MaxPool, `reads_past_end`,
+    reads the input cells past a negative end padding). Window j has k taps d apart from q = j*stride, for j
+    below `output`; taps past the end of everything are drawn as extra cells.
     """
 
     size: int
     spacing: int
-    begin: int
-    end: int
-    extra: int
+    before: int
+    after: int
+    extra_after: int
     k: int
     stride: int
     d: int
     output: int
+    reads_past_end: bool = False
 
     @property
     def stretched(self) -> int:
         return self.spacing * (self.size - 1) + 1
 
     @property
-    def length(self) -> int:
-        return self.begin + self.stretched + self.end + self.extra
-
-    @property
     def span(self) -> int:
         return int(effective_kernel(self.k, self.d))
 
+    @property
+    def padded(self) -> int:
+        """P, the length of the layer's padded grid."""
+        return self.before + self.stretched + self.after + self.extra_after
+
+    @property
+    def low(self) -> int:
+        """The q of the first drawn cell."""
+        return min(0, self.before)
+
+    @property
+    def length(self) -> int:
+        last = (self.output - 1) * self.stride + self.span
+        return max(self.before + self.stretched, self.padded, last) - self.low
+
+    def label(self, q: int) -> str:
+        """What cell q holds: "input", "zero", "cropped", "padding" or "extra"."""
+        start, end = self.before, self.before + self.stretched
+        if start <= q < end:
+            if q < 0 or (q >= self.padded and not self.reads_past_end):
+                return "cropped"
+            return "input" if (q - start) % self.spacing == 0 else "zero"
+        if q < 0 or self.padded <= q < start:
+            return "cropped"
+        if q < start or q < end + max(0, min(self.after, self.after + self.extra_after)):
+            return "padding"
+        return "extra"
+
     def cell(self, x: int) -> str:
-        """What cell x of the padded axis holds: "input", "zero", "padding" or "extra"."""
-        if x >= self.length - self.extra:
-            return "extra"
-        offset = x - self.begin
-        if 0 <= offset < self.stretched:
-            return "input" if offset % self.spacing == 0 else "zero"
-        return "padding"
+        """What drawn cell x holds."""
+        return self.label(x + self.low)
+
+    def count(self, *labels: str, side: int = 0) -> int:
+        """How many drawn cells hold one of the labels (side -1: before the input, 1: after it)."""
+        start, end = self.before, self.before + self.stretched
+        cells = range(self.low, self.low + self.length)
+        chosen = [q for q in cells if side == 0 or (q < start if side < 0 else q >= end)]
+        return sum(self.label(q) in labels for q in chosen)
+
+    @property
+    def begin(self) -> int:
+        """Padding cells drawn before the input."""
+        return self.count("padding", side=-1)
+
+    @property
+    def end(self) -> int:
+        """Padding cells drawn after the input."""
+        return self.count("padding", side=1)
+
+    @property
+    def extra(self) -> int:
+        return self.count("extra")
+
+    @property
+    def crop_begin(self) -> int:
+        """Cells a negative padding crops at the start (q < 0)."""
+        return -self.low
+
+    @property
+    def crop_end(self) -> int:
+        return self.count("cropped") - self.crop_begin
+
+    @property
+    def kept(self) -> int:
+        """The (stretched) input cells the padding does not crop."""
+        return self.count("input", "zero")
 
     def taps(self, j: int) -> list[int]:
-        """The cells window j reads."""
-        return [j * self.stride + t * self.d for t in range(self.k)]
+        """The drawn cells window j reads."""
+        return [j * self.stride + t * self.d - self.low for t in range(self.k)]
 
-    def windows(self) -> int:
-        """How many windows fit in the drawn axis at this stride."""
-        return max((self.length - self.span) // self.stride + 1, 0)
+
+def _axis(
+    size: int,
+    spacing: int,
+    pads: tuple[int, int, int],
+    window: tuple[int, int, int],
+    output: int,
+    overhangs: bool = False,
+    reads_past_end: bool = False,
+) -> Axis:
+    """The drawn axis of `size` units `spacing` apart with the layer's (before, after, extra) padding, and
+    its window (k, stride, d) taken `output` times from the padded grid's start.
+
+    Raises RuntimeError unless the windows are the ones that fit the padded grid, or, where the last window
+    may run past its end (`overhangs`: ceil_mode, ONNX pooling), one fewer or one more: a bug, never input.
+    """
+    axis = Axis(size, spacing, *pads, *window, output, reads_past_end)
+    fits = max((axis.padded - axis.span) // axis.stride + 1, 0)
+    if not (fits - 1 <= output <= fits + 1 if overhangs else output == fits):
+        raise RuntimeError(
+            f"internal error: {output} windows on an axis of {size} units, padding {pads} and window "
+            f"(k, s, d) = {window} that fits {fits}; please report it"
+        )
+    return axis
 
 
 @dataclass(frozen=True)
@@ -149,7 +239,7 @@ class Geometry:
     def style(self, r: int, c: int) -> str:
         """The style of cell (r, c) of the padded grid."""
         kinds = {self.rows.cell(r), self.cols.cell(c)}
-        for kind in ("extra", "padding", "zero"):
+        for kind in ("extra", "padding", "cropped", "zero"):
             if kind in kinds:
                 return f"{kind} cell"
         return "input cell"
@@ -171,6 +261,7 @@ class Geometry:
             "dilation": rows.d,
             "padding": [[a.begin, a.end + a.extra] for a in (rows, cols)],
             "extra": [rows.extra, cols.extra],
+            "cropped": [[a.crop_begin, a.crop_end] for a in (rows, cols)],
             "transposed": self.transposed,
         }
 
@@ -196,18 +287,20 @@ def _sizes(size: Any, spec: str) -> tuple[int, int]:
     return int(size[0]), int(size[1])
 
 
+def _overhangs(made: Layer) -> bool:
+    """Whether the layer's last window may run past the end padding: ceil_mode, and ONNX pooling, whose
+    output size divides by the stride in C++ (toward zero, so a window longer than the padded input counts)."""
+    return isinstance(made, Pool) and (made.ceil or made.framework == "onnx")
+
+
 def _direct_axis(made: Windowed, i: int, o: int) -> Axis:
+    """Window j of a convolution or pooling reads input j*s - pb + t*d, t < k (every framework)."""
     k, s, d = (_integer(getattr(made, n), n, made) for n in ("k", "s", "d"))
     pb, pe = (_integer(v, "padding", made) for v in made.padding(i))
-    if min(pb, pe) < 0:
-        raise SpecError(
-            f"cannot draw {made.spec} at input {i}: its padding ({pb}, {pe}) is negative (it crops the "
-            "input); the figure needs padding >= 0"
-        )
-    span = int(effective_kernel(k, d))
-    # ceil_mode's last window may reach past the end padding: those cells are drawn as extra cells.
-    extra = max((o - 1) * s + span - (pb + i + pe), 0) if isinstance(made, Pool) and made.ceil else 0
-    return Axis(i, 1, pb, pe, extra, k, s, d, o)
+    # onnxruntime's MaxPool reads every input cell a window covers: a negative end padding only shortens the
+    # output (its AveragePool stops at i + pe, as a crop does).
+    max_onnx = made.framework == "onnx" and isinstance(made, Pool) and made.op == "max"
+    return _axis(i, 1, (pb, pe, 0), (k, s, d), o, _overhangs(made), reads_past_end=max_onnx)
 
 
 def _transposed_pads(made: ConvTranspose, k: int, s: int, d: int) -> tuple[int, int, int]:
@@ -229,13 +322,7 @@ def _transposed_pads(made: ConvTranspose, k: int, s: int, d: int) -> tuple[int, 
         extra = max(end - (span - 1), 0)
         return begin, end - extra, extra
     a = 0 if made.a is None else _integer(made.a, "a", made)
-    for side, p in (("begin", pb), ("end", pe)):
-        if span - p - 1 < 0:
-            raise SpecError(
-                f"cannot draw {made.spec}: the {side} padding p={p} is larger than the kernel's reach "
-                f"d(k-1)={span - 1}, so the equivalent convolution crops its input; the figure needs "
-                f"p <= d(k-1)"
-            )
+    # The paper's equivalent convolution: padding k_eff - p - 1 each side (negative: it crops), a extra cells.
     return span - pb - 1, span - pe - 1, a
 
 
@@ -255,30 +342,37 @@ def _same_transposed(made: ConvTranspose, span: int, s: int) -> tuple[int, int]:
 
 def _transposed_axis(made: ConvTranspose, i: int, o: int) -> Axis:
     k, s, d = (_integer(getattr(made, n), n, made) for n in ("k", "s", "d"))
-    begin, end, extra = _transposed_pads(made, k, s, d)
-    if min(begin, end) < 0:
-        raise SpecError(
-            f"cannot draw {made.spec}: the equivalent convolution's padding ({begin}, {end}) is negative "
-            "(it crops the stretched input); the figure needs padding >= 0"
-        )
-    return Axis(i, s, begin, end, extra, k, 1, d, o)
+    return _axis(i, s, _transposed_pads(made, k, s, d), (k, 1, d), o)
 
 
-def _consistent(axis: Axis, ceil: bool) -> bool:
-    """The drawn axis holds exactly the layer's output windows."""
-    fits = axis.windows()
-    if fits == axis.output:
-        return True
-    # ceil_mode drops a last window that would start in the end padding, even one that fits.
-    return ceil and fits == axis.output + 1 and axis.output * axis.stride >= axis.begin + axis.stretched
+class UndrawableError(SpecError, ShapeError):
+    """The framework refuses the layer at this input size: bad input for draw (a SpecError), and the layer's
+    own ShapeError, so callers catching either see it."""
+
+
+def _refused(call: Callable[[T], Any], argument: T) -> Any:
+    """call(argument), a ShapeError (the framework refuses the layer) raised as an UndrawableError."""
+    try:
+        return call(argument)
+    except ShapeError as error:
+        if isinstance(error, SpecError):
+            raise
+        raise UndrawableError(str(error)) from None
 
 
 def geometry(made: Layer, size: tuple[int, int]) -> Geometry:
     """The direct convolution to draw for `made` at input size (h, w).
 
+    Window j of each axis starts at j*stride on the padded grid, for j below the layer's output size, as
+    every framework computes it; a last window that runs past the end padding (ceil_mode, ONNX pooling)
+    reads extra cells.
+
     >>> g = geometry(layer("tf.conv(k=3, s=2, p=same)"), (6, 5))
     >>> g.summary()["padding"], g.summary()["output_size"]
     ([[0, 1], [1, 1]], [3, 3])
+    >>> g = geometry(layer("onnx.avgpool(k=3, s=2)"), (2, 2))
+    >>> g.summary()["output_size"], g.summary()["extra"], g.window(0)[:3]
+    ([1, 1], [1, 1], [(0, 0), (0, 1), (0, 2)])
     """
     if not isinstance(made, Windowed | ConvTranspose):
         raise SpecError(
@@ -289,7 +383,7 @@ def geometry(made: Layer, size: tuple[int, int]) -> Geometry:
         if value is not None:
             _integer(value, "p" if name in ("pb", "pe") and made.pb == made.pe else name, made)
     h, w = _sizes(size, made.spec)
-    output = made.output_size((h, w))
+    output = tuple(int(o) for o in _refused(made.output_size, (h, w)))
     if min(output) < 1:
         raise SpecError(f"nothing to draw: {made.spec} gives an empty output {output} at input {h}x{w}")
     transposed = isinstance(made, ConvTranspose)
@@ -297,17 +391,11 @@ def geometry(made: Layer, size: tuple[int, int]) -> Geometry:
         _transposed_axis(made, i, o) if isinstance(made, ConvTranspose) else _direct_axis(made, i, o)
         for i, o in zip((h, w), output, strict=True)
     ]
-    ceil = isinstance(made, Pool) and made.ceil
     for axis in axes:
         if axis.length > MAX_SIDE or axis.output > MAX_SIDE:
             raise SpecError(
-                f"cannot draw {made.spec} at input {h}x{w}: a grid of {axis.length} cells a side is too large "
-                f"(at most {MAX_SIDE}); draw a smaller input"
-            )
-        if not _consistent(axis, ceil):
-            raise RuntimeError(
-                f"internal error: the drawn grid of {made.spec} at input {h}x{w} holds {axis.windows()} windows "
-                f"on an axis where the layer's output is {axis.output} ({axis}); please report it"
+                f"cannot draw {made.spec} at input {h}x{w}: a grid of {max(axis.length, axis.output)} cells "
+                f"a side is too large (at most {MAX_SIDE}); draw a smaller input"
             )
     return Geometry(made.spec, axes[0], axes[1], transposed)
 
@@ -346,6 +434,8 @@ def picture(geo: Geometry, frame: int = 0) -> str:
     caption = f"input {_dimensions(rows.size, cols.size)}"
     if rows.spacing > 1:
         caption += f", stretched to {_dimensions(rows.stretched, cols.stretched)}"
+    if any(a.crop_begin or a.crop_end for a in (rows, cols)):
+        caption += f", cropped to {_dimensions(rows.kept, cols.kept)}"
     lines.append(f"\\node[grid caption] at ({width / 2:g},{-height:g}) {{{caption}}};")
     lines.append(
         f"\\node[grid caption] at ({left + cols.output / 2:g},{-rows.output:g}) "
@@ -498,7 +588,7 @@ def draw(
 
     Returns (exit code, JSON data, text); bad input raises SpecError.
     """
-    geo = geometry(layer(spec), parse_size(size_text))
+    geo = geometry(_refused(layer, spec), parse_size(size_text))
     path = None if output is None else Path(output)
     suffix = None if path is None else path.suffix.lower()
     if suffix is not None and suffix not in SUFFIXES:
