@@ -142,6 +142,11 @@ def ceil_output(i: Any, pb: Any, pe: Any, k_eff: Any, s: Any) -> sympy.Expr:
         if c >= s - 1:
             return o - 1
         return o - (floor_div(c - mod(top, s), s) + 1)
+    if any(isinstance(v, sympy.Basic) and v.has(sympy.Piecewise) for v in (pb, pe)):
+        # Automatic pads in C++ division are Piecewise: SymPy would rewrite a Piecewise whose condition holds
+        # one into ITE and solve it as a set (seconds). For an integer X, [X >= 0] = min(max(X + 1, 0), 1).
+        dropped = (o - 1) * s - i - pb + 1
+        return o - sympy.Min(sympy.Max(dropped, 0, evaluate=False), 1, evaluate=False)
     return sympy.Piecewise((o - 1, ge((o - 1) * s, i + pb)), (o, True))
 
 
