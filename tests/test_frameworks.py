@@ -193,3 +193,25 @@ def test_framework_specific_refusals() -> None:
         layer("keras.conv(k=3, s=2, d=2)")
     with pytest.raises(ShapeError, match="output_padding must be smaller"):
         layer("torch.convT(k=3, s=2, a=2)")
+
+
+@pytest.mark.parametrize("mode", ["same_upper", "same_lower"])
+def test_onnx_ceil_pooling_over_automatic_pads_drops_exactly_the_window_starting_in_the_padding(
+    mode: str,
+) -> None:
+    # ceil_mode keeps a last window only if it starts inside the input or the begin padding: (o - 1)s < i + pb.
+    from symconv.arith import floor_div, symbol
+    from symconv.frameworks import auto_pads, ceil_output
+
+    i = symbol("i")
+    for k in range(1, 6):
+        for s in range(1, 5):
+            for d in range(1, 4):
+                pb, pe = auto_pads("onnx", mode, i, k, s, d, "pool")
+                formula = ceil_output(i, pb, pe, d * (k - 1) + 1, s)
+                o = floor_div(i + pb + pe - d * (k - 1) - 1 + s - 1, s) + 1
+                for x in range(1, 30):
+                    env = {"i": x}
+                    full = evaluate(o, env)
+                    kept = full - (1 if (full - 1) * s >= x + evaluate(pb, env) else 0)
+                    assert evaluate(formula, env) == kept, (k, s, d, x)
