@@ -17,6 +17,7 @@ import sympy
 from .arith import evaluate, symbol
 from .derivation import Derivation, DerivationError, Step, chain, derive
 from .errors import SpecError
+from .frameworks import effective_kernel
 from .latex import (
     PACKAGES,
     assignment,
@@ -29,7 +30,7 @@ from .latex import (
     text,
     tidy,
 )
-from .layers import Layer, layer, layer_context
+from .layers import Layer, _pads, layer, layer_context
 from .parse import UNKNOWN, Context, Spec, parse_condition, parse_expression, split_conjuncts
 from .prove import Proved, Refuted, Result
 from .theorem import Theorem
@@ -372,11 +373,8 @@ def _field_values(made: Layer) -> dict[sympy.Symbol, sympy.Expr]:
         for name in ("k", "s", "d", "a", "scale", "size", "r")
         if hasattr(made, name)
     }
-    pb, pe = getattr(made, "pb", None), getattr(made, "pe", None)
-    if pb is not None and pb == pe:
-        fields["p"] = pb
-    elif pb is not None:
-        fields.update(pb=pb, pe=pe)
+    if hasattr(made, "pb"):
+        fields.update(_pads(made.pb, made.pe))  # type: ignore[attr-defined]
     return {symbol(name): value for name, value in fields.items() if isinstance(value, sympy.Expr)}
 
 
@@ -424,7 +422,7 @@ def inverse_derivation(made: Layer) -> Derivation | None:
         return None
     i, o, ip, ti, a = (symbol(name) for name in ("i", "o", "ip", "ti", "a"))
     k, s, p, d = made.k, made.s, made.pb, made.d
-    kh = d * (k - 1) + 1
+    kh = effective_kernel(k, d)
     if (kh - p - 1).is_negative:
         return None
     definitions = (

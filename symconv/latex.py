@@ -40,6 +40,8 @@ NOTATION: dict[str, str] = {
     "pb": "p_b",
     "pe": "p_e",
 }
+# The first name of each symbol in NOTATION keeps it when two names of one text would share it.
+_CANONICAL = {tex: name for name, tex in reversed(NOTATION.items())}
 _SUBSCRIPT = re.compile(r"([A-Za-z]+)_([A-Za-z0-9]+)\Z")
 
 _TEXT_ESCAPES = {
@@ -80,9 +82,10 @@ _UNICODE_MATH = {
     **{
         chr(0x3B1 + n): "\\" + name
         for n, name in enumerate(
-            "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi o pi rho varsigma sigma tau "
-            "upsilon phi chi psi omega".split()
+            "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho varsigma "
+            "sigma tau upsilon phi chi psi omega".split()
         )
+        if name != "omicron"  # LaTeX has no \omicron (and \o is the letter ø)
     },
 }
 _TEXT_SAFE = set("–—‘’“”…")
@@ -93,7 +96,7 @@ def _text_char(ch: str) -> str:
         return _TEXT_ESCAPES[ch]
     if ord(ch) < 0x250 or ch in _TEXT_SAFE:
         return ch
-    if ch in _UNICODE_MATH and _UNICODE_MATH[ch] != "\\o":
+    if ch in _UNICODE_MATH:
         return f"${_UNICODE_MATH[ch]}$"
     return f"[U+{ord(ch):04X}]"
 
@@ -128,7 +131,7 @@ def names_latex(symbols: Iterable[sympy.Symbol]) -> dict[str, str]:
     taken: dict[str, str] = {}
     out: dict[str, str] = {}
     for name in sorted(
-        {s.name for s in symbols}, key=lambda n: (n not in ("kh", "op", "ip", "ti", "pb", "pe"), n)
+        {s.name for s in symbols}, key=lambda n: (_CANONICAL.get(NOTATION.get(n, "")) != n, n)
     ):
         tex = symbol_latex(name)
         if tex in taken and taken[tex] != name:
