@@ -17,9 +17,11 @@ from typing import Any, NoReturn
 import sympy
 
 from . import __version__
-from .errors import SymconvError
+from .errors import InternalError, SymconvError
 
 EXIT_OK, EXIT_FALSE, EXIT_BAD_INPUT = 0, 1, 2
+# symconv contradicted itself (a proved claim false on integers): a bug, never an answer.
+EXIT_INTERNAL = 3
 
 
 class _UsageError(Exception):
@@ -631,6 +633,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return EXIT_BAD_INPUT
         code, data, text = args.run(args)
+    except InternalError as error:
+        print(f"symconv: internal error: {error}", file=sys.stderr)
+        return EXIT_INTERNAL
     except (SymconvError, _UsageError) as error:
         message = str(error)
         if wants_json:

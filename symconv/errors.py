@@ -23,6 +23,10 @@ class UnsupportedError(SymconvError, TypeError):
     """An expression node the Z3 translation or the integer evaluator does not know; never guessed."""
 
 
+class InternalError(SymconvError, RuntimeError):
+    """symconv contradicted itself (a proved claim false on integers): a bug to report, never a verdict."""
+
+
 def with_context(error: SymconvError, context: str) -> SymconvError:
     """A copy of `error` whose message ends with `in <context>` (the whole spec or expression)."""
     return type(error)(f"{error} in {context}")

@@ -15,6 +15,7 @@ floor((i - 3)/s) + 1
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, TypeAlias
@@ -127,6 +128,14 @@ class Layer:
 
         Symbolic parameters take their values from `values` (``output_size(32, s=2)``) when given.
         """
+        for name, value in values.items():
+            # NumPy integers are Integral; bool is too, but True is no kernel size.
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral | sympy.Expr):
+                raise SpecError(f"parameter {name} must be an integer, got {value!r} in {self.spec}")
+            if isinstance(value, numbers.Integral):
+                values[name] = int(value)
+        if isinstance(i, numbers.Integral) and not isinstance(i, bool) and type(i) is not int:
+            i = int(i)
         if type(i) is int and not values and not self._symbolic_parameters:
             # The hot path: concrete parameters, a plain int.
             return self._size(i, {})
@@ -534,9 +543,9 @@ def _resampling(spec: Spec) -> Layer:
         size = None if spec.get("size") is None else _integer(spec, "size", None, unknowns)
         return Resize(spec.text, spec.framework, tuple(unknowns), scale, size)
     if spec.kind == "adaptivepool":
-        return AdaptivePool(
-            spec.text, spec.framework, tuple(unknowns), _integer(spec, "size", None, unknowns)
-        )
+        # Parameters are read before the unknowns are collected: an argument list would take the tuple first.
+        size = _integer(spec, "size", None, unknowns)
+        return AdaptivePool(spec.text, spec.framework, tuple(unknowns), size)
     r = _integer(spec, "r", None, unknowns)
     return PixelShuffle(spec.text, spec.framework, tuple(unknowns), r, spec.kind == "pixelunshuffle")
 

@@ -23,6 +23,7 @@ import sympy
 
 from .arith import eq, floor_div, ge, gt, le, lt, mod, ne, symbol
 from .errors import SpecError
+from .meaning import Meaning, read
 
 FRAMEWORKS = ("torch", "tf", "keras", "onnx", "jax")
 KINDS = ("conv", "convT", "maxpool", "avgpool", "upsample", "pixelshuffle", "pixelunshuffle", "adaptivepool")
@@ -123,6 +124,11 @@ class _Expressions:
     def __init__(self, text: str, context: Context) -> None:
         self.text = text
         self.context = context
+        # Each node's SymPy value and each layer call's (output, conditions), kept for symconv.meaning: it
+        # reads the text again in Python's order to find where it is defined.
+        self.values: dict[int, Any] = {}
+        self.layer_calls: dict[int, tuple[sympy.Expr, list[tuple[sympy.Basic, str]]]] = {}
+        self.names: set[str] = set()
 
     def fail(self, node: ast.AST, why: str) -> SpecError:
         return _fail(self.text, node, why)
@@ -144,6 +150,10 @@ class _Expressions:
         return value
 
     def visit(self, node: ast.AST, fraction_ok: bool) -> Any:
+        value = self.values[id(node)] = self._visit(node, fraction_ok)
+        return value
+
+    def _visit(self, node: ast.AST, fraction_ok: bool) -> Any:
         if isinstance(node, ast.Constant):
             if isinstance(node.value, bool):
                 return sympy.true if node.value else sympy.false
@@ -154,6 +164,7 @@ class _Expressions:
             name = _check_name(self.text, node)
             if name in KEYWORDS or name in FUNCTIONS or name in KINDS:
                 raise self.fail(node, f"{name!r} is reserved and cannot be used as a symbol")
+            self.names.add(name)
             return symbol(name)
         if isinstance(node, ast.UnaryOp):
             if isinstance(node.op, ast.USub):
@@ -253,8 +264,11 @@ class _Expressions:
         spec = _spec_from_call(self.text, node.func, self)  # type: ignore[arg-type]
         layer = self.context.layer_builder(spec)
         size = self.integer(node.args[0])
-        self.context.obligations.extend(layer.conditions(size))
-        return layer.output_expr(size)
+        conditions = layer.conditions(size)
+        self.context.obligations.extend(conditions)
+        output = layer.output_expr(size)
+        self.layer_calls[id(node)] = (output, conditions)
+        return output
 
 
 def parse_expression(text: str, context: Context | None = None) -> sympy.Basic:
@@ -265,6 +279,23 @@ def parse_expression(text: str, context: Context | None = None) -> sympy.Basic:
         return _Expressions(text.strip(), context).visit(tree, False)
     except SpecError as error:
         raise SpecError(f"{error} in {text.strip()!r}") from None
+
+
+def parse_meaning(text: str, context: Context | None = None, *, condition: bool = False) -> Meaning:
+    """An expression (or, with `condition`, a condition) with where it is defined and its meaning on plain
+    integers, read from the text as written (symconv.meaning)."""
+    context = context if context is not None else Context()
+    tree = _tree(text, "condition" if condition else "expression")
+    source = text.strip()
+    walker = _Expressions(source, context)
+    try:
+        if condition:
+            walker.condition(tree)
+        else:
+            walker.visit(tree, False)
+    except SpecError as error:
+        raise SpecError(f"{error} in {source!r}") from None
+    return read(source, tree, walker.values, walker.layer_calls, frozenset(walker.names))
 
 
 def split_conjuncts(text: str) -> list[str]:
@@ -359,6 +390,7 @@ __all__ = [
     "Unknown",
     "parse_condition",
     "parse_expression",
+    "parse_meaning",
     "parse_spec",
     "split_conjuncts",
 ]

@@ -14,20 +14,28 @@ Proved(scope='unbounded', seconds=...)
 
 from __future__ import annotations
 
+import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import sympy
 
 from .arith import evaluate
-from .errors import UnsupportedError
+from .errors import InternalError, UnsupportedError
+from .meaning import Undefined
 
 DEFAULT_TIMEOUT_MS = 10_000
 FALLBACK_BOUND = 64
 # Counterexamples are searched in small boxes first: a small one reads better in a paper or a bug report.
 _SHRINK = (2, 8, 32)
+# A model that does not re-check on integers is excluded and the search goes on, this many times in all.
+_ATTEMPTS = 8
+# A proved claim is evaluated as written on this many points of its domain (of at most this many draws).
+_SAMPLE_POINTS = 200
+_SAMPLE_DRAWS = 600
+_SAMPLE_SPANS = (2, 4, 8, 16, 64, 1024)
 
 
 class _Seconds(float):
@@ -116,6 +124,23 @@ def check(assertions: Sequence[Any], timeout_ms: int) -> tuple[str, Any, str]:
     return "unknown", None, lean.reason_unknown()
 
 
+@dataclass(frozen=True)
+class Semantics:
+    """The user's text, for a prover that must not trust SymPy's rewriting of it (symconv.meaning).
+
+    `premises`: where the givens and the definitions are defined (a point where one is not lies outside the
+    domain); `defined`: where the claim is. `domain(env)` evaluates the definitions and givens as written and
+    returns env with the defined names, or None outside the domain; `claim(env)` evaluates the claim as
+    written and raises symconv.meaning.Undefined where it is undefined.
+    """
+
+    premises: tuple[sympy.Basic, ...]
+    defined: sympy.Basic
+    names: frozenset[str]
+    domain: Callable[[dict[str, int]], dict[str, int] | None]
+    claim: Callable[[dict[str, int]], bool]
+
+
 def prove(
     claim: sympy.Basic,
     given: Sequence[sympy.Basic] = (),
@@ -124,11 +149,14 @@ def prove(
     definitions: Sequence[tuple[str, sympy.Basic]] = (),
     bound: int | None = None,
     timeout_ms: int = DEFAULT_TIMEOUT_MS,
+    semantics: Semantics | None = None,
 ) -> Result:
     """Prove that `given` implies `claim` and every obligation (the domains of the layers the claim uses).
 
     `definitions` name expressions, in order (each may use the ones before); the claim, givens and
-    obligations may use the names.
+    obligations may use the names. With `semantics` (a theorem read from text), definedness follows the text
+    as written, and every verdict is checked against it on plain integers; without, every non-constant
+    divisor anywhere must be nonzero for the claim to hold.
     """
     import z3
 
@@ -144,23 +172,46 @@ def prove(
         z_definitions = [translation.variable(name) == translation.term(value) for name, value in definitions]
         z_given = translation.conditions(given)
         z_domains = translation.conditions([condition for condition, _ in obligations])
-        z_goal = z3.And(*z_domains, translation.boolean(claim), *translation.obligations)
+        z_claim = translation.boolean(claim)
+        if semantics is None:
+            z_defined = [*translation.obligations]
+            z_given_defined: list[Any] = []
+        else:
+            z_defined = [translation.boolean(semantics.defined)]
+            z_given_defined = translation.conditions(semantics.premises)
+            for name in sorted(semantics.names):
+                translation.variable(name)
+        z_goal = z3.And(*z_domains, *z_defined, z_claim)
     except UnsupportedError as error:
         return Unknown(f"not translatable to Z3: {error}", elapsed())
     defined = {name for name, _ in definitions}
     variables = {name: var for name, var in sorted(translation.variables.items()) if name not in defined}
     goal = sympy.And(*[condition for condition, _ in obligations], claim, evaluate=False)
-    premises = [*translation.axioms, *z_definitions, *z_given]
+    premises = [*translation.axioms, *z_definitions, *z_given_defined, *z_given]
 
-    def with_definitions(env: dict[str, int]) -> dict[str, int] | None:
-        """`env` extended by the defined names, computed on plain integers (None: a division by zero)."""
+    def domain(env: dict[str, int]) -> dict[str, int] | None:
+        """`env` extended by the defined names, or None where it lies outside the theorem's domain."""
+        if semantics is not None:
+            return semantics.domain(env)
         env = dict(env)
         try:
             for name, value in definitions:
                 env[name] = evaluate(value, env)  # type: ignore[assignment]
         except ZeroDivisionError:
             return None
-        return env
+        return env if all(holds(g, env) for g in given) else None
+
+    def failure(env: dict[str, int]) -> str | None:
+        """Why the claim fails at a point of the domain, or None where it holds."""
+        failed = next((rule for condition, rule in obligations if not holds(condition, env)), None)
+        if failed:
+            return f"undefined there: {failed}"
+        if semantics is None:
+            return None if holds(goal, env) else "the claim is false there"
+        try:
+            return None if semantics.claim(env) else "the claim is false there"
+        except Undefined as error:
+            return f"undefined there: {error}"
 
     def box(n: int) -> list[Any]:
         return [z3.And(var >= -n, var <= n) for var in variables.values()]
@@ -169,26 +220,46 @@ def prove(
         return {name: model.evaluate(var, model_completion=True).as_long() for name, var in variables.items()}
 
     def refutation(model: Any, limit: int | None) -> Result:
+        """The first counterexample that re-checks on integers; a point that does not is excluded and the
+        search goes on, a few times, before the answer is Unknown."""
         found = assignment(model)
-        for n in _SHRINK:
-            if limit is not None and n >= limit:
+        excluded: list[Any] = []
+        rejected: list[dict[str, int]] = []
+        search = [*premises, z3.Not(z_goal), *(box(limit) if limit is not None else [])]
+        while True:
+            for n in _SHRINK:
+                if limit is not None and n >= limit:
+                    break
+                verdict, small, _ = check([*search, *excluded, *box(n)], timeout_ms)
+                if verdict == "sat":
+                    found = assignment(small)
+                    break
+            env = domain(found)
+            reason = failure(env) if env is not None else None
+            if env is not None and reason is not None:
+                shown = ", ".join(f"{name} = {env[name]}" for name, _ in definitions)
+                return Refuted(found, reason + (f" ({shown})" if shown else ""), elapsed())
+            rejected.append(found)
+            if len(rejected) == _ATTEMPTS:
                 break
-            verdict, small, _ = check([*premises, z3.Not(z_goal), *box(n)], timeout_ms)
-            if verdict == "sat":
-                found = assignment(small)
+            excluded.append(z3.Or(*[var != found[name] for name, var in variables.items()]))
+            verdict, model, _ = check([*search, *excluded], timeout_ms)
+            if verdict != "sat":
                 break
-        env = with_definitions(found)
-        if env is None:
-            return Refuted(found, "a definition divides by zero there", elapsed())
-        if all(holds(g, env) for g in given) and not holds(goal, env):
-            failed = next((rule for condition, rule in obligations if not holds(condition, env)), None)
-            reason = f"undefined there: {failed}" if failed else "the claim is false there"
-            shown = ", ".join(f"{name} = {env[name]}" for name, _ in definitions)
-            return Refuted(found, reason + (f" ({shown})" if shown else ""), elapsed())
-        return Unknown(f"the solver's counterexample {found} did not re-check on integers", elapsed())
+            found = assignment(model)
+        return Unknown(
+            f"the solver's counterexample(s) {', '.join(map(str, rejected))} did not re-check on integers, "
+            "and no other was found",
+            elapsed(),
+        )
 
     def vacuous(extra: list[Any]) -> bool:
         return check([*premises, *extra], timeout_ms)[0] == "unsat"
+
+    def proved(scope: str, limit: int | None) -> Proved:
+        if semantics is not None:
+            _sample(variables, limit, domain, failure, scope)
+        return Proved(scope, elapsed())
 
     note = ""
     if bound is None:
@@ -198,7 +269,7 @@ def prove(
         if verdict == "unsat":
             if vacuous([]):
                 return Unknown("the conditions are unsatisfiable: the claim would hold vacuously", elapsed())
-            return Proved("unbounded", elapsed())
+            return proved("unbounded", None)
         note = f" (the unbounded query was undecided: {reason})"
         bound = FALLBACK_BOUND
     verdict, model, reason = check([*premises, z3.Not(z_goal), *box(bound)], timeout_ms)
@@ -207,5 +278,34 @@ def prove(
     if verdict == "unsat":
         if vacuous(box(bound)):
             return Unknown(f"no assignment in the box |x| <= {bound} satisfies the conditions", elapsed())
-        return Proved(bounded_scope(bound) + note, elapsed())
+        return proved(bounded_scope(bound) + note, bound)
     return Unknown(f"undecided{note or ''} within the box |x| <= {bound}: {reason}", elapsed())
+
+
+def _sample(
+    variables: dict[str, Any],
+    limit: int | None,
+    domain: Callable[[dict[str, int]], dict[str, int] | None],
+    failure: Callable[[dict[str, int]], str | None],
+    scope: str,
+) -> None:
+    """A proved claim evaluated as written on random points of its domain: a point where it fails means the
+    engine is wrong, which is raised loudly, never reported as a verdict."""
+    rng = random.Random(0)
+    names = list(variables)
+    spans = [n for n in _SAMPLE_SPANS if limit is None or n <= limit] or [limit or 1]
+    checked = 0
+    for draw in range(_SAMPLE_DRAWS):
+        n = spans[draw % len(spans)]
+        env = domain({name: rng.randint(-n, n) for name in names})
+        if env is None:
+            continue
+        reason = failure(env)
+        if reason is not None:
+            point = {name: env[name] for name in names}
+            raise InternalError(
+                f"the prover said proved ({scope}), but at {point} {reason}; this is a bug in symconv"
+            )
+        checked += 1
+        if checked == _SAMPLE_POINTS:
+            return

@@ -20,8 +20,18 @@ import sympy
 
 from .errors import SpecError
 from .layers import layer_context
-from .parse import FUNCTIONS, KEYWORDS, KINDS, parse_condition, parse_expression, split_conjuncts
-from .prove import Result, prove
+from .meaning import Meaning, Undefined, holds
+from .parse import (
+    FUNCTIONS,
+    KEYWORDS,
+    KINDS,
+    parse_condition,
+    parse_expression,
+    parse_meaning,
+    split_conjuncts,
+)
+from .prove import Result, Semantics, prove
+from .prove import holds as satisfied
 
 KEYS = ("id", "title", "source", "given", "define", "claim", "expect", "bound", "note", "derivation")
 EXPECTS = ("proved", "refuted")
@@ -67,6 +77,7 @@ class Theorem:
             definitions=s.definitions,
             bound=bound or self.bound,
             timeout_ms=timeout_ms,
+            semantics=s.semantics,
         )
 
 
@@ -76,29 +87,55 @@ class Statement:
     given: tuple[sympy.Basic, ...]
     obligations: tuple[tuple[sympy.Basic, str], ...]
     definitions: tuple[tuple[str, sympy.Basic], ...]
+    semantics: Semantics | None = None
 
 
 @lru_cache(maxsize=1024)
 def _statement(theorem: Theorem) -> Statement:
     # Definitions stay names (the prover adds name == expression as a premise): substituting them would
     # rebuild every expression, and the counterexample can then show their values.
-    definitions: list[tuple[str, sympy.Basic]] = []
+    definitions: list[tuple[str, Meaning]] = []
     proved = layer_context()
     names = [name for name, _ in theorem.define]
     for index, (name, text) in enumerate(theorem.define):
-        value = parse_expression(text, proved)
-        later = {s.name for s in value.free_symbols} & set(names[index:])
+        value = parse_meaning(text, proved)
+        later = {s.name for s in value.value.free_symbols} & set(names[index:])
         if later:
             raise SpecError(f"define {name} uses {', '.join(sorted(later))}, which is not defined before it")
-        if isinstance(value, sympy.logic.boolalg.Boolean) and not isinstance(value, sympy.Expr):
+        if isinstance(value.value, sympy.logic.boolalg.Boolean) and not isinstance(value.value, sympy.Expr):
             raise SpecError(f"define {name} must be an integer expression, got a condition")
         definitions.append((name, value))
     assumed = layer_context()
-    given = tuple(parse_condition(text, assumed) for text in theorem.given)
-    given += tuple(condition for condition, _ in assumed.obligations)
-    claim = parse_condition(theorem.claim, proved)
+    givens = [parse_meaning(text, assumed, condition=True) for text in theorem.given]
+    layer_rules = tuple(condition for condition, _ in assumed.obligations)
+    claim = parse_meaning(theorem.claim, proved, condition=True)
     obligations = tuple(dict.fromkeys(proved.obligations))
-    return Statement(claim, given, obligations, tuple(definitions))
+
+    def domain(env: dict[str, int]) -> dict[str, int] | None:
+        env = dict(env)
+        for name, meaning in definitions:
+            try:
+                env[name] = meaning.run(env)
+            except Undefined:
+                return None
+        if all(holds(given, env) for given in givens) and all(satisfied(rule, env) for rule in layer_rules):
+            return env
+        return None
+
+    semantics = Semantics(
+        premises=tuple(meaning.defined for _, meaning in definitions) + tuple(g.defined for g in givens),
+        defined=claim.defined,
+        names=frozenset().union(*(m.names for _, m in definitions), *(g.names for g in givens), claim.names),
+        domain=domain,
+        claim=lambda env: bool(claim.run(env)),
+    )
+    return Statement(
+        claim.value,
+        tuple(g.value for g in givens) + layer_rules,
+        obligations,
+        tuple((name, meaning.value) for name, meaning in definitions),
+        semantics,
+    )
 
 
 def _text(record: dict, key: str, where: str, default: str | None = None) -> str:
