@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from typing import Any, NoReturn
 import sympy
 
 from . import __version__
+from .budget import OutOfTime
 from .errors import InternalError, SymconvError
 
 EXIT_OK, EXIT_FALSE, EXIT_BAD_INPUT = 0, 1, 2
@@ -122,17 +124,21 @@ def _verdict_line(theorem: Any, result: Any, width: int) -> str:
 
 
 def cmd_prove(args: argparse.Namespace) -> tuple[int, Any, str]:
+    from . import budget
     from .errors import SpecError
+    from .prove import TIME_BUDGET, Unknown
 
     if args.bound is not None and args.bound < 1:
         raise SpecError(f"--bound must be a positive integer, got {args.bound}")
-    if args.timeout <= 0:
-        raise SpecError(f"--timeout must be a positive number of seconds, got {args.timeout}")
     theorems = _targets(args)
     rows, lines, missed, results = [], [], 0, []
     width = max((len(theorem.id) for theorem in theorems), default=0)
     for theorem in theorems:
-        result = theorem.check(bound=args.bound, timeout_ms=int(args.timeout * 1000))
+        result: Any
+        if budget.spent():
+            result = Unknown(f"{TIME_BUDGET} before this theorem was tried")
+        else:
+            result = theorem.check(bound=args.bound, timeout_ms=int(args.timeout * 1000))
         results.append(result)
         missed += result.status != theorem.expect
         rows.append(
@@ -185,8 +191,6 @@ def cmd_latex(args: argparse.Namespace) -> tuple[int, Any, str]:
     target = args.target.strip()
     if not target:
         raise SpecError("latex needs a theorem id, a theorem file or a layer spec, got an empty string")
-    if args.timeout <= 0:
-        raise SpecError(f"--timeout must be a positive number of seconds, got {args.timeout}")
     code = EXIT_OK
     solving = args.input is not None or args.output is not None or "?" in target
     if "(" in target and not Path(target).exists():
@@ -291,14 +295,19 @@ def cmd_solve(args: argparse.Namespace) -> tuple[int, Any, str]:
         lines.append(", ".join(f"{k} = {v}" for k, v in solution.items()))
     if answer.formula is None:
         if not answer.complete:
-            for item in answer.sets:
+            for item in answer.sets[:MAX_SET_LINES]:
                 lines.append("set: " + json.dumps(item))
+            if len(answer.sets) > MAX_SET_LINES:
+                lines.append(f"... and {len(answer.sets) - MAX_SET_LINES} more sets (--json lists them all)")
         count = "infinitely many" if answer.count is None else str(answer.count)
         state = "all listed" if answer.complete else f"{len(answer.solutions)} listed"
-        lines.append(f"{count} solution(s), {state}")
+        if answer.stopped is not None:
+            lines.append(f"unknown (time budget): {answer.stopped}; {count} solution(s) found until then")
+        else:
+            lines.append(f"{count} solution(s), {state}")
     if answer.objective is not None:
         lines.append(f"optimum: {json.dumps(answer.objective)}")
-    return EXIT_OK, data, "\n".join(lines)
+    return (EXIT_OK if answer.stopped is None else EXIT_FALSE), data, "\n".join(lines)
 
 
 def _input_size(text: str | None) -> int | None:
@@ -314,12 +323,9 @@ def _input_size(text: str | None) -> int | None:
 
 
 def cmd_invert(args: argparse.Namespace) -> tuple[int, Any, str]:
-    from .errors import SpecError
     from .layers import layer
     from .transpose import invert
 
-    if args.timeout <= 0:
-        raise SpecError(f"--timeout must be a positive number of seconds, got {args.timeout}")
     size = _input_size(args.input)
     inverse = invert(layer(args.spec), size, args.output_padding, int(args.timeout * 1000))
     data = inverse.to_json()
@@ -470,6 +476,23 @@ def _solve_options(parser: argparse.ArgumentParser, lead: str) -> None:
     parser.add_argument("--min", action="append", default=[], metavar="NAME=N", help=f"{lead}lower bound")
 
 
+DEFAULT_TIMEOUT = 60.0
+MAX_TIMEOUT = 86_400.0
+# Text output lists this many solution sets; JSON lists them all.
+MAX_SET_LINES = 50
+
+
+def _timeout_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"time budget for the whole command (default {DEFAULT_TIMEOUT:g}); when it runs out the answer is "
+        "unknown (time budget) with what was found",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="symconv", description="Convolution arithmetic: exact formulas, solutions and proofs."
@@ -499,6 +522,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--limit", type=int, default=100, metavar="N", help="list at most N solutions (default 100)"
     )
     solve.add_argument("--json", action="store_true", help="print JSON")
+    _timeout_option(solve)
     solve.set_defaults(run=cmd_solve)
 
     invert = commands.add_parser("invert", help="the transposed layer that gives back the input size, proved")
@@ -514,7 +538,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="A",
         help="check one fixed PyTorch output_padding for every i (refuted with a counterexample)",
     )
-    invert.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="per-proof timeout")
+    _timeout_option(invert)
     invert.add_argument("--json", action="store_true", help="print JSON")
     invert.set_defaults(run=cmd_invert)
 
@@ -529,6 +553,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--in", dest="input", metavar="N", help="also say whether the closest layer agrees at N"
     )
     port.add_argument("--json", action="store_true", help="print JSON")
+    _timeout_option(port)
     port.set_defaults(run=cmd_port)
 
     net = commands.add_parser(
@@ -546,7 +571,7 @@ def build_parser() -> argparse.ArgumentParser:
     net.add_argument(
         "--no-receptive-field", dest="receptive_field", action="store_false", help="skip receptive fields"
     )
-    net.add_argument("--timeout", type=float, default=20.0, metavar="SECONDS", help="per-proof timeout")
+    _timeout_option(net)
     net.add_argument("--json", action="store_true", help="print JSON")
     net.set_defaults(run=cmd_net)
 
@@ -565,9 +590,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="prove over the box |x| <= N only (default: unbounded, box as a stated fallback)",
     )
-    prove.add_argument(
-        "--timeout", type=float, default=10.0, metavar="SECONDS", help="per-query solver timeout (default 10)"
-    )
+    _timeout_option(prove)
     prove.add_argument(
         "--latex",
         metavar="FILE",
@@ -590,7 +613,7 @@ def build_parser() -> argparse.ArgumentParser:
     _solve_options(latex, "with a spec, solve: ")
     latex.add_argument("--standalone", action="store_true", help="a complete document (article, amsmath)")
     latex.add_argument("-o", "--output", dest="output_file", metavar="FILE", help="write to FILE")
-    latex.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="per-proof timeout")
+    _timeout_option(latex)
     latex.add_argument("--json", action="store_true", help="print JSON")
     latex.set_defaults(run=cmd_latex)
 
@@ -622,6 +645,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _budget(args: argparse.Namespace) -> Any:
+    """The command's time budget (--timeout), or none for a command without one."""
+    from contextlib import nullcontext
+
+    from . import budget
+    from .errors import SpecError
+
+    seconds = getattr(args, "timeout", None)
+    if seconds is None:
+        return nullcontext()
+    if not (math.isfinite(seconds) and 0 < seconds <= MAX_TIMEOUT):
+        raise SpecError(
+            f"--timeout must be a positive number of seconds up to {MAX_TIMEOUT:g}, got {seconds}"
+        )
+    # The command's clock started when symconv was imported; a twentieth is kept for printing the answer.
+    return budget.limit(seconds, since=budget.STARTED, reserve=0.05)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code (tests call this in-process)."""
     parser = build_parser()
@@ -632,10 +673,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return EXIT_BAD_INPUT
-        code, data, text = args.run(args)
+        with _budget(args):
+            code, data, text = args.run(args)
     except InternalError as error:
         print(f"symconv: internal error: {error}", file=sys.stderr)
         return EXIT_INTERNAL
+    except OutOfTime as error:
+        # A step with no partial answer of its own ran out of time: the answer is unknown.
+        if wants_json:
+            print(json.dumps({"status": "unknown", "reason": f"time budget: {error}"}))
+        else:
+            print(f"unknown (time budget): {error}")
+        return EXIT_FALSE
     except (SymconvError, _UsageError) as error:
         message = str(error)
         if wants_json:

@@ -22,11 +22,13 @@ from typing import Any
 
 import sympy
 
+from . import budget
 from .arith import evaluate
 from .errors import InternalError, UnsupportedError
 from .meaning import Undefined
 
 DEFAULT_TIMEOUT_MS = 10_000
+TIME_BUDGET = "time budget ran out"
 FALLBACK_BOUND = 64
 # Counterexamples are searched in small boxes first: a small one reads better in a paper or a bug report.
 _SHRINK = (2, 8, 32)
@@ -107,13 +109,16 @@ def check(assertions: Sequence[Any], timeout_ms: int) -> tuple[str, Any, str]:
     """
     import z3
 
+    timeout_ms = budget.remaining_ms(timeout_ms)
+    if timeout_ms <= 0:
+        return "unknown", None, TIME_BUDGET
     lean = z3.Then("simplify", "solve-eqs", "smt").solver()
     lean.set("timeout", max(1, timeout_ms // 4))
     lean.add(*assertions)
     verdict = lean.check()
     if verdict == z3.unknown:
         full = z3.Solver()
-        full.set("timeout", timeout_ms)
+        full.set("timeout", max(1, budget.remaining_ms(timeout_ms)))
         full.add(*assertions)
         verdict = full.check()
         lean = full
@@ -121,7 +126,7 @@ def check(assertions: Sequence[Any], timeout_ms: int) -> tuple[str, Any, str]:
         return "sat", lean.model(), ""
     if verdict == z3.unsat:
         return "unsat", None, ""
-    return "unknown", None, lean.reason_unknown()
+    return "unknown", None, TIME_BUDGET if budget.spent() else lean.reason_unknown()
 
 
 @dataclass(frozen=True)
@@ -270,6 +275,8 @@ def prove(
             if vacuous([]):
                 return Unknown("the conditions are unsatisfiable: the claim would hold vacuously", elapsed())
             return proved("unbounded", None)
+        if budget.spent():
+            return Unknown(f"{TIME_BUDGET}: the unbounded query was undecided", elapsed())
         note = f" (the unbounded query was undecided: {reason})"
         bound = FALLBACK_BOUND
     verdict, model, reason = check([*premises, z3.Not(z_goal), *box(bound)], timeout_ms)

@@ -27,6 +27,7 @@ from typing import Any
 
 import sympy
 
+from . import budget
 from .arith import compile_expr, eq, ge, le, quotient_parts, symbol
 from .errors import SpecError
 from .intset import MAX_PERIOD, IntSet, Piece
@@ -265,6 +266,8 @@ def _affine_per_residue(relation: sympy.Basic, x: sympy.Symbol, period: int) -> 
     pieces: list[Piece] = []
     whole: list[int] = []
     for r in range(period):
+        if r % 4096 == 0:
+            budget.check("while splitting residues")
         part = _linear(slope, run({name: r}), rel)
         if part.pieces == (Piece(None, None),):
             # Every t: the residue class itself; gathered into one piece below.
@@ -305,7 +308,9 @@ class Check(Plan):
                 f"no closed form for {self.relation}, and the other conditions do not bound {self.x}"
             )
         keep = []
-        for value in universe.iterate():
+        for n, value in enumerate(universe.iterate()):
+            if n % 4096 == 0:
+                budget.check("while checking values")
             try:
                 if self.predicate({**env, self.x: value}):
                     keep.append(value)
@@ -555,6 +560,8 @@ class Answer:
     formula: dict[str, Any] | None = None
     # The formula's (lowest, highest, assumptions) as expressions, for LaTeX.
     bounds: tuple[Any, Any, tuple[sympy.Basic, ...]] | None = field(default=None, compare=False)
+    # Why the search stopped before it was complete (the time budget), with what was found until then.
+    stopped: str | None = None
 
     def _repr_latex_(self) -> str:
         from .document import answer_lines
@@ -579,6 +586,8 @@ class Answer:
             data["formula"] = self.formula
         if self.notes:
             data["notes"] = list(self.notes)
+        if self.stopped is not None:
+            data["stopped"] = self.stopped
         return data
 
 
@@ -684,12 +693,19 @@ def solve_system(
     sets: list[dict[str, Any]] = []
     total: int | None = 0
     best: tuple[int, dict[str, int]] | None = None
-    for combo in _combinations(outer, marginals):
+    stopped: str | None = None
+    for tried, combo in enumerate(_combinations(outer, marginals)):
         env = {**system.known, **combo}
         try:
+            budget.check()
             found = plan.solve(env, marginals[last])
         except Unsolvable as error:
             raise SpecError(f"cannot solve for {last}: {error}") from None
+        except budget.OutOfTime as error:
+            stopped = (
+                f"{error} after {tried} of {combinations or 1} combinations of {', '.join(outer) or last}"
+            )
+            break
         if found.is_empty():
             continue
         sets.append({**combo, last: found.describe()})
@@ -710,8 +726,16 @@ def solve_system(
             optimum = {"name": objective, "value": None, "reason": "unbounded"}
         elif best is not None:
             optimum = {"name": objective, "value": best[0], "solution": best[1]}
-    complete = total is not None and total <= limit
-    return Answer(tuple(system.unknowns), tuple(solutions), complete, total, tuple(sets), objective=optimum)
+    complete = stopped is None and total is not None and total <= limit
+    return Answer(
+        tuple(system.unknowns),
+        tuple(solutions),
+        complete,
+        total,
+        tuple(sets),
+        objective=optimum,
+        stopped=stopped,
+    )
 
 
 def _better(

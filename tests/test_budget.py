@@ -1,0 +1,91 @@
+"""One wall-clock budget per command (--timeout): commands return "unknown (time budget)" with what they found.
+
+The margins here are generous on purpose: these tests check that a command returns and what it says, never how
+fast (the machines are shared); benchmarks measure speed.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from symconv import budget
+from symconv.cli import main
+
+HARD_CLAIM = ["--given", "x >= 1", "--given", "y >= 1", "--given", "z >= 1", "--claim", "x**3 + y**3 != z**3"]
+BIG_SOLVE = [
+    "solve",
+    "conv(k=?, s=?, p=?)",
+    "--in",
+    "?",
+    "--out",
+    "7",
+    "--max",
+    "k=100",
+    "--max",
+    "s=100",
+    "--max",
+    "p=50",
+    "--max",
+    "i=1000",
+]
+
+
+def run(args: list[str], guard: float = 120.0) -> tuple[int, str, float]:
+    start = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "symconv", *args], capture_output=True, text=True, timeout=guard, check=False
+    )
+    return done.returncode, done.stdout, time.monotonic() - start
+
+
+def test_limit_nests_and_takes_the_earlier_deadline() -> None:
+    assert budget.remaining() is None
+    with budget.limit(100.0):
+        with budget.limit(0.5):
+            assert budget.remaining_ms(60_000) <= 500
+        assert budget.remaining_ms(60_000) > 500
+        assert not budget.spent()
+    with budget.limit(0.01):
+        time.sleep(0.02)
+        assert budget.spent()
+        with pytest.raises(budget.OutOfTime):
+            budget.check()
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "-1", "1e308", "abc", ""])
+@pytest.mark.parametrize("command", [["prove", "--claim", "1 == 1"], BIG_SOLVE[:5], ["net", "conv(k=3)"]])
+def test_a_timeout_that_is_not_finite_and_positive_is_bad_input(
+    command: list[str], value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*command, "--timeout", value]) == 2
+    err = capsys.readouterr().err
+    assert "--timeout" in err and "Traceback" not in err
+
+
+def test_a_hard_claim_comes_back_unknown_within_its_budget() -> None:
+    code, out, seconds = run(["prove", *HARD_CLAIM, "--timeout", "2", "--json"])
+    assert code == 1
+    (row,) = json.loads(out)["theorems"]
+    assert row["status"] == "unknown" and "time budget" in row["reason"]
+    assert seconds < 60  # the fallback box proof after the unbounded query would run far longer
+
+
+def test_an_enumeration_stops_with_what_it_found() -> None:
+    code, out, _ = run([*BIG_SOLVE, "--timeout", "2", "--json"])
+    assert code == 1
+    data = json.loads(out)
+    assert data["complete"] is False and "time budget" in data["stopped"]
+    assert data["solutions"], "solutions found before the budget ran out are reported"
+
+
+def test_theorems_after_the_budget_are_unknown_not_skipped(capsys: pytest.CaptureFixture[str]) -> None:
+    with budget.limit(0.001):
+        time.sleep(0.01)
+        assert main(["prove", "--claim", "i + 1 > i", "--json"]) == 1
+    (row,) = json.loads(capsys.readouterr().out)["theorems"]
+    assert row["status"] == "unknown" and "before this theorem was tried" in row["reason"]
