@@ -1,0 +1,273 @@
+"""Window maps: which input positions each output position reads, and what a position outside the input holds.
+
+The one source of geometry. Every convolution, pooling and transposed convolution is a window sliding over a
+grid (Dumoulin & Visin's view, section 4): the grid holds the input units `spacing` apart (1 for a direct layer,
+the stride s for a transposed one, whose units have s - 1 zeros between them) from grid cell `before`, followed
+by `after` padding cells; window j reads the grid cells q = j*stride + t*d for the taps t < k. A grid cell holds
+an input unit, a zero between stretched units, padding, or nothing (past the end padding, where a ceil_mode
+window overhangs). A negative `before` or `after` crops. Grid cell q is input position (q - before)/spacing.
+
+The frameworks differ only in `before` and `after` (their padding rules) and in what padding holds (zero for a
+convolution, -inf for max pooling, left out of the divisor for average pooling without count_include_pad).
+Resampling layers (upsample, pixel shuffle, adaptive pooling) read an interval of positions per output.
+
+>>> m = window_map(layer("tf.conv(k=3, s=2, p=same)"))
+>>> m.window(6, 0).positions, m.window(6, 2).positions
+((0, 1, 2), (4, 5, 6))
+>>> m.window(6, 2).padding
+(6,)
+>>> window_map(layer("torch.conv(k=3, s=2, p=1)")).window(6, 0).positions
+(-1, 0, 1)
+>>> window_map(layer("adaptivepool(size=4)")).window(62, 1).positions[:3], window_map(layer("adaptivepool(size=4)")).window(62, 1).positions[-1]
+((15, 16, 17), 30)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sympy
+
+from . import frameworks as fw
+from .arith import ceil_div, evaluate, floor_div, symbol
+from .errors import SpecError
+from .layers import INPUT, AdaptivePool, ConvTranspose, Layer, PixelShuffle, Pool, Resize, Windowed
+
+J = symbol("j")
+
+# What a position a window reads holds.
+INPUT_UNIT = "input"
+ZERO = "zero"  # zero padding, or a zero between the units of a stretched input
+NEG_INF = "-inf"  # max pooling's padding: never the maximum
+EXCLUDED = "excluded"  # average pooling's padding when it is not counted in the divisor
+NOTHING = "nothing"  # past the end padding (a ceil_mode window's overhang): not read, not counted
+# Whether padding counts in the average pooling divisor by default: PyTorch yes; ONNX, TensorFlow, Keras no.
+COUNT_INCLUDE_PAD = {None: True, "torch": True, "onnx": False, "tf": False, "keras": False, "jax": True}
+
+
+@dataclass(frozen=True)
+class Window:
+    """What output j reads, on integers: the input positions of its taps in order (outside [0, i): padding),
+    the kernel tap index of each, and what each holds."""
+
+    j: int
+    positions: tuple[int, ...]
+    taps: tuple[int, ...]
+    holds: tuple[str, ...]
+
+    @property
+    def padding(self) -> tuple[int, ...]:
+        """The positions that fall outside the input (what they hold is in `holds`)."""
+        return tuple(p for p, h in zip(self.positions, self.holds, strict=True) if h not in (INPUT_UNIT,))
+
+    @property
+    def reads(self) -> tuple[int, ...]:
+        """The input positions really read."""
+        return tuple(p for p, h in zip(self.positions, self.holds, strict=True) if h == INPUT_UNIT)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "j": self.j,
+            "start": self.positions[0] if self.positions else None,
+            "taps": list(self.positions),
+            "kernel_taps": list(self.taps),
+            "padding": list(self.padding),
+            "holds": list(self.holds),
+        }
+
+
+@dataclass(frozen=True)
+class GridMap:
+    """A window sliding over a grid (see the module docstring); `before` and `after` are expressions in i.
+
+    `pad` is what a padding cell holds; `reads_past_end`: onnxruntime's MaxPool reads input units past a
+    negative end padding (its AveragePool does not); `flipped`: tap t applies kernel weight k - 1 - t (a
+    transposed convolution as the direct convolution with the rotated kernel).
+    """
+
+    k: sympy.Expr
+    stride: sympy.Expr
+    d: sympy.Expr
+    spacing: sympy.Expr
+    before: sympy.Expr
+    after: sympy.Expr
+    pad: str = ZERO
+    reads_past_end: bool = False
+    flipped: bool = False
+
+    @property
+    def uniform(self) -> bool:
+        return True
+
+    def cell(self, j: Any, t: Any) -> Any:
+        """The grid cell tap t of window j reads."""
+        return j * self.stride + t * self.d
+
+    def first(self, j: Any = J, i: Any = INPUT) -> sympy.Expr:
+        """The input coordinate of window j's first tap (for a transposed layer, in stretched units / s)."""
+        return (self.cell(j, 0) - self.before.xreplace({INPUT: i})) / self.spacing
+
+    def window(self, i: int, j: int) -> Window:
+        """Window j at input size i. A direct layer lists every tap (outside [0, i): padding, or nothing past
+        the end padding); a transposed one the input units that contribute (zeros and padding add nothing)."""
+        env = {"i": i}
+        k, stride, d, spacing, before, after = (
+            int(evaluate(v, env))
+            for v in (self.k, self.stride, self.d, self.spacing, self.before, self.after)
+        )
+        stretched = spacing * (i - 1) + 1
+        end = before + stretched + after  # the grid is cells [0, end); a negative pad crops
+        positions, taps, holds = [], [], []
+        for t in range(k):
+            q = j * stride + t * d
+            offset = q - before
+            tap = k - 1 - t if self.flipped else t
+            if spacing != 1:
+                if 0 <= offset < stretched and offset % spacing == 0 and q < end:
+                    positions.append(offset // spacing)
+                    taps.append(tap)
+                    holds.append(INPUT_UNIT)
+                continue
+            if 0 <= offset < i:
+                held = INPUT_UNIT if q < end or self.reads_past_end else NOTHING
+            else:
+                held = self.pad if 0 <= q < end else NOTHING
+            positions.append(offset)
+            taps.append(tap)
+            holds.append(held)
+        return Window(j, tuple(positions), tuple(taps), tuple(holds))
+
+
+@dataclass(frozen=True)
+class IntervalMap:
+    """A resampling layer: output j reads the input positions from `low` to `high` (expressions in j and i,
+    inclusive), each an input unit; `output` is the output size as an expression in i."""
+
+    low: sympy.Expr
+    high: sympy.Expr
+    output: sympy.Expr
+    uniform: bool
+
+    def first(self, j: Any = J, i: Any = INPUT) -> sympy.Expr:
+        return self.low.xreplace({J: j, INPUT: i})
+
+    def window(self, i: int, j: int) -> Window:
+        env = {"i": i, "j": j}
+        low, high = int(evaluate(self.low, env)), int(evaluate(self.high, env))
+        positions = tuple(range(low, high + 1))
+        return Window(j, positions, tuple(range(len(positions))), (INPUT_UNIT,) * len(positions))
+
+
+WindowMap = GridMap | IntervalMap
+
+
+def _pad_value(made: Layer, count_include_pad: bool | None) -> str:
+    if isinstance(made, Pool):
+        if made.op == "max":
+            return NEG_INF
+        counted = COUNT_INCLUDE_PAD[made.framework] if count_include_pad is None else count_include_pad
+        return ZERO if counted else EXCLUDED
+    return ZERO
+
+
+def _direct(made: Windowed, count_include_pad: bool | None) -> GridMap:
+    pb, pe = made.padding(INPUT)
+    # onnxruntime's MaxPool reads every input unit a window covers: a negative end padding only shortens the
+    # output (its AveragePool stops at i + pe, as a crop does).
+    max_onnx = made.framework == "onnx" and isinstance(made, Pool) and made.op == "max"
+    one = sympy.Integer(1)
+    return GridMap(made.k, made.s, made.d, one, pb, pe, _pad_value(made, count_include_pad), max_onnx)
+
+
+def transposed_pads(made: ConvTranspose) -> tuple[sympy.Expr, sympy.Expr]:
+    """(before, after) around the stretched input of a transposed convolution, as its framework computes it.
+
+    PyTorch, ONNX and the paper: k_eff - p - 1 a side, then the a extra cells at the end (a negative value
+    crops). Keras and JAX pad the stretched input themselves (lax.conv_transpose; Keras' JAX backend).
+    """
+    k, s, d = made.k, made.s, made.d
+    span = fw.effective_kernel(k, d)
+    pb, pe = made.pb, made.pe
+    if made.framework in ("jax", "keras"):
+        if made.framework == "jax" and made.mode == "explicit":
+            return (span - 1 - pb, span - 1 - pe) if made.consistent else (pb, pe)
+        if made.mode == "valid" and made.framework == "jax":
+            return span - 1, s - 1 + sympy.Max(span - s, 0)
+        if made.mode == "valid":
+            a = sympy.Max(span, s) - span if made.a is None else made.a
+            return span - 1, span - 1 + a
+        return _same_transposed(made, span, s)
+    a = sympy.Integer(0) if made.a is None else made.a
+    return span - pb - 1, span - pe - 1 + a
+
+
+def _same_transposed(made: ConvTranspose, span: sympy.Expr, s: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr]:
+    """'same' padding of the stretched input: JAX's lax.conv_transpose, or Keras' (backend_utils)."""
+    if made.framework == "jax":
+        total = span + s - 2
+        begin = sympy.Piecewise((span - 1, s > span - 1), (ceil_div(total, 2), True))
+        return begin, total - begin
+    if made.a is None:
+        total = s + span - 2
+    else:
+        total = span + sympy.Mod(span, 2) - 2 + made.a
+    begin = sympy.Min(ceil_div(total, 2), span - 1)
+    return begin, total - begin
+
+
+def _transposed(made: ConvTranspose) -> GridMap:
+    before, after = transposed_pads(made)
+    one = sympy.Integer(1)
+    # JAX does not rotate the kernel (transpose_kernel=False); the others are the direct convolution with it.
+    flipped = made.framework != "jax"
+    return GridMap(made.k, one, made.d, made.s, before, after, ZERO, False, flipped)
+
+
+def _resampling(made: Layer) -> IntervalMap:
+    i, j = INPUT, J
+    if isinstance(made, AdaptivePool):
+        o = made.size
+        uniform = False
+        return IntervalMap(floor_div(j * i, o), ceil_div((j + 1) * i, o) - 1, o, uniform)
+    if isinstance(made, PixelShuffle):
+        r = made.r
+        if made.down:
+            # Output j gathers r neighbours into channels: every later layer reads all r of them.
+            return IntervalMap(r * j, r * j + r - 1, floor_div(i, r), True)
+        return IntervalMap(floor_div(j, r), floor_div(j, r), i * r, True)
+    if isinstance(made, Resize):
+        # Nearest neighbour (PyTorch's default): output j reads floor(j*i/o).
+        o = made.output_expr(i)
+        source = floor_div(j, made.scale) if made.scale is not None else floor_div(j * i, o)
+        return IntervalMap(source, source, o, made.scale is not None)
+    raise SpecError(f"no window map for {made.spec}")
+
+
+def window_map(made: Layer, *, count_include_pad: bool | None = None) -> WindowMap:
+    """The window map of a layer: which input positions output j reads, as expressions in j and i."""
+    if isinstance(made, Windowed):
+        return _direct(made, count_include_pad)
+    if isinstance(made, ConvTranspose):
+        return _transposed(made)
+    return _resampling(made)
+
+
+def windows(made: Layer, i: int, *, at: int | None = None) -> list[Window]:
+    """Every output's window at input size i (or only output `at`), as integers."""
+    o = made.output_size(i)
+    mapping = window_map(made)
+    if at is not None:
+        if not 0 <= at < o:
+            raise SpecError(
+                f"--at {at}: the output has positions 0 to {o - 1} at input size {i} in {made.spec}"
+            )
+        return [mapping.window(i, at)]
+    return [mapping.window(i, j) for j in range(o)]
+
+
+def layer(spec: str) -> Layer:
+    """symconv.layers.layer, for the doctests."""
+    from .layers import layer as build
+
+    return build(spec)
