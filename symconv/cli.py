@@ -76,6 +76,44 @@ def cmd_shape(args: argparse.Namespace) -> tuple[int, Any, str]:
     return EXIT_OK, data, text
 
 
+def cmd_windows(args: argparse.Namespace) -> tuple[int, Any, str]:
+    from .errors import SpecError
+    from .layers import layer
+    from .windowmap import windows
+
+    made = layer(args.spec)
+    parts = [part.strip() for part in args.input.split(",")]
+    if not all(part.isdigit() and int(part) >= 1 for part in parts):
+        raise SpecError(f"--in takes positive integer sizes separated by commas, got {args.input!r}")
+    axes = []
+    lines = []
+    for axis, part in enumerate(parts):
+        size = int(part)
+        found = windows(made, size, at=args.at)
+        axes.append({"in": size, "windows": [w.to_json() for w in found]})
+        if len(parts) > 1:
+            lines.append(f"axis {axis} (in {size}):")
+        for window in found:
+            lines.append(_window_line(window))
+    data = axes[0] if len(axes) == 1 else {"axes": axes}
+    return EXIT_OK, data, "\n".join(lines)
+
+
+def _window_line(window: Any) -> str:
+    """j: the positions it reads, then each padding tap and what it holds."""
+    reads = list(window.reads)
+    shown = (
+        f"{reads[0]}..{reads[-1]}" if reads and reads == list(range(reads[0], reads[-1] + 1)) else str(reads)
+    )
+    text = f"j={window.j}: reads {shown if reads else 'nothing'}"
+    if window.taps and window.taps != tuple(range(len(window.taps))):
+        text += f" (kernel taps {list(window.taps)})"
+    outside = [f"{p} ({h})" for p, h in zip(window.positions, window.holds, strict=True) if h != "input"]
+    if outside:
+        text += "; outside the input: " + ", ".join(outside)
+    return text
+
+
 def _targets(args: argparse.Namespace) -> list:
     from .errors import SpecError
     from .theorem import Theorem, find, load
@@ -406,6 +444,18 @@ def cmd_port(args: argparse.Namespace) -> tuple[int, Any, str]:
     return (EXIT_OK if found else EXIT_FALSE), data, "\n".join(lines)
 
 
+def _check_sizes(text: str, net: Any) -> dict[str, int]:
+    """--check N[,N...]: one positive integer per axis of the network, in order."""
+    from .errors import SpecError
+
+    parts = [part.strip() for part in text.split(",")]
+    if not all(part.isdigit() and int(part) >= 1 for part in parts) or len(parts) > len(net.dims):
+        raise SpecError(
+            f"--check takes one positive integer per axis ({', '.join(net.dims)}), comma-separated, got {text!r}"
+        )
+    return dict(zip(net.dims, (int(part) for part in parts), strict=False))
+
+
 def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
     from .errors import SpecError
     from .network import load_network
@@ -422,7 +472,9 @@ def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
     net = load_network(args.network, shape)
     output = net.output_size()
     valid = net.valid_inputs(int(args.timeout * 1000))
-    fields = net.receptive_fields() if args.receptive_field else {}
+    at = _check_sizes(args.check, net) if args.check is not None else None
+    rf_size = at.get(net.symbolic[0]) if at and net.symbolic else None
+    fields = net.receptive_fields(rf_size) if args.receptive_field else {}
     data: dict[str, Any] = {
         "output_size": {dim: str(expr) for dim, expr in output.items()},
         "valid_inputs": {dim: {**v.describe(), "proof": v.proof} for dim, v in valid.items()},
@@ -437,12 +489,15 @@ def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
         )
     if fields:
         last = fields[net.output].describe()
+        varies = "" if last["uniform"] else " (the largest; fields differ between outputs"
+        varies += f", at {net.symbolic[0]} = {rf_size})" if varies and rf_size else (")" if varies else "")
         lines.append(
-            f"receptive field of the output: size {last['size']}, stride {last['stride']}, "
-            f"padding {last['padding']}, aligned: {last['aligned']}"
+            f"receptive field of the output: size {last['size']}{varies}, stride {last['stride']}, "
+            f"padding {last['padding']}, centre of output 0 at {last['centre_of_unit_0']}, "
+            f"aligned: {last['aligned']}"
         )
-    if args.check is not None:
-        sizes = dict(zip(net.dims, (int(v) for v in args.check.split(",")), strict=False))
+    if at is not None:
+        sizes = at
         try:
             data["check"] = {"input": sizes, "output": net.check(sizes)}
             lines.append(f"at {sizes}: output {data['check']['output']}")
@@ -511,6 +566,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     shape.add_argument("--json", action="store_true", help="print JSON")
     shape.set_defaults(run=cmd_shape)
+
+    windows = commands.add_parser(
+        "windows",
+        help="which input positions each output position reads (its window), and what padding holds",
+    )
+    windows.add_argument("spec", metavar="SPEC", help='a layer spec, e.g. "tf.conv(k=3, s=2, p=same)"')
+    windows.add_argument("--in", dest="input", required=True, metavar="N[,N...]", help="input size per axis")
+    windows.add_argument("--at", type=int, metavar="J", help="only output position J (from 0)")
+    windows.add_argument("--json", action="store_true", help="print JSON")
+    windows.set_defaults(run=cmd_windows)
 
     solve = commands.add_parser("solve", help="solve for unknown parameters (marked ?) and sizes")
     solve.add_argument("spec", metavar="SPEC", help='a layer spec with unknowns, e.g. "conv(k=?, s=2, p=?)"')

@@ -20,17 +20,19 @@ import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sympy
 
 from .arith import eq, evaluate, ge, gt, le, lt, merge_floors, ne, quotient_parts, symbol
 from .errors import ShapeError, SpecError, SymconvError, UnsupportedError
 from .intset import IntSet
-from .layers import ConvTranspose, Layer, Resize, Windowed, layer
+from .layers import Layer, layer
+
+if TYPE_CHECKING:
+    from . import receptive
 
 MERGES = ("cat", "add")
 # identity: the same size (an importer's explicit "output" node)
@@ -90,32 +92,6 @@ class ValidSet:
 
     def _repr_latex_(self) -> str:
         return f"$\\displaystyle {self.to_latex()}$"
-
-
-@dataclass(frozen=True)
-class Field:
-    """Receptive field of a node in input coordinates: size r, effective stride S, effective padding P (left);
-    output unit y is centred at -P + y*S + (r - 1)/2."""
-
-    r: Fraction
-    stride: Fraction
-    padding: Fraction
-    aligned: bool = True
-
-    def centre(self, y: int) -> Fraction:
-        return -self.padding + y * self.stride + (self.r - 1) / 2
-
-    def describe(self) -> dict[str, Any]:
-        def number(x: Fraction) -> int | str:
-            return int(x) if x.denominator == 1 else str(x)
-
-        return {
-            "size": number(self.r),
-            "stride": number(self.stride),
-            "padding": number(self.padding),
-            "centre_of_unit_0": number(self.centre(0)),
-            "aligned": self.aligned,
-        }
 
 
 @dataclass(frozen=True)
@@ -292,8 +268,11 @@ class Network:
         """The exact valid set of every symbolic axis, proved."""
         return {dim: valid_set(self.conditions(dim), dim, timeout_ms) for dim in self.symbolic}
 
-    def receptive_fields(self) -> dict[str, Field]:
-        return receptive_fields(self)
+    def receptive_fields(self, size: int | None = None) -> dict[str, receptive.Field]:
+        """Every node's receptive field, from the window maps (symconv.receptive), at input size `size`."""
+        from .receptive import receptive_fields
+
+        return receptive_fields(self, size)
 
 
 def broadcast(a: sympy.Expr, b: sympy.Expr) -> tuple[sympy.Basic, sympy.Expr]:
@@ -567,69 +546,6 @@ def _eventually_periodic(found: IntSet) -> ValidSet:
     return ValidSet(period, residues, start, below)
 
 
-def receptive_fields(net: Network) -> dict[str, Field]:
-    """Araujo et al.'s forward recurrences (dilation included): r += (k_eff - 1)*S, P += pb*S, S *= s; a transposed
-    convolution is a stretch (S /= s) then a stride-1 convolution with padding k_eff - p - 1; upsampling by s
-    divides S by s. Merges must agree in S and centre shift, else they are marked unaligned (largest r kept)."""
-    one = Fraction(1)
-    fields: dict[str, Field] = {}
-    for node in net.nodes:
-        if node.op == "input":
-            fields[node.name] = Field(one, one, Fraction(0))
-            continue
-        inputs = [fields[name] for name in node.inputs]
-        if node.op in MERGES:
-            first = inputs[0]
-            aligned = all(
-                f.stride == first.stride and (f.r - 1) / 2 - f.padding == (first.r - 1) / 2 - first.padding
-                for f in inputs
-            )
-            widest = max(inputs, key=lambda f: f.r)
-            fields[node.name] = Field(
-                widest.r, widest.stride, widest.padding, aligned and all(f.aligned for f in inputs)
-            )
-            continue
-        before = inputs[0]
-        made = node.layer
-        if node.op != "layer" or made is None:
-            fields[node.name] = before
-            continue
-        fields[node.name] = _layer_field(before, made)
-    return fields
-
-
-def _layer_field(before: Field, made: Layer) -> Field:
-    r, stride, padding = before.r, before.stride, before.padding
-    if isinstance(made, Windowed):
-        k, s, d = (_number(v) for v in (made.k, made.s, made.d))
-        pb, _ = made.padding(sympy.Integer(10**6))  # an automatic padding: its value for large sizes
-        k_eff = d * (k - 1) + 1
-        return Field(r + (k_eff - 1) * stride, stride * s, padding + _number(pb) * stride, before.aligned)
-    if isinstance(made, ConvTranspose):
-        # Output q reads input j when q = j*s + t*d - pb for a tap t: the widest span of such j over one
-        # period of q (zeros of the stretched input read nothing), and unit 0's leftmost input.
-        kt, st, dt, pt = (int(_number(v)) for v in (made.k, made.s, made.d, made.pb))
-        span, first = 1, None
-        for q in range(st):
-            read = [(q + pt - t * dt) // st for t in range(kt) if (q + pt - t * dt) % st == 0]
-            if read:
-                span = max(span, max(read) - min(read) + 1)
-                if q == 0:
-                    first = min(read)
-        if first is None:
-            first = -((kt - 1) * dt - pt) // st
-        return Field(r + (span - 1) * stride, stride / st, padding - first * stride, before.aligned)
-    if isinstance(made, Resize) and made.scale is not None:
-        return Field(r, stride / _number(made.scale), padding, before.aligned)
-    return before
-
-
-def _number(value: Any) -> Fraction:
-    if isinstance(value, sympy.Integer):
-        return Fraction(int(value))
-    raise SpecError(f"receptive fields need concrete parameters, got {value}")
-
-
 _SPLIT = re.compile(r">(?![^()]*\))")
 
 
@@ -722,4 +638,4 @@ def load_network(source: str, input_shape: Sequence[str] | None = None) -> Netwo
     return net
 
 
-__all__ = ["Field", "Network", "Node", "ValidSet", "chain", "from_toml", "load_network"]
+__all__ = ["Network", "Node", "ValidSet", "chain", "from_toml", "load_network"]
