@@ -400,35 +400,47 @@ def cmd_invert(args: argparse.Namespace) -> tuple[int, Any, str]:
 
 def cmd_port(args: argparse.Namespace) -> tuple[int, Any, str]:
     from .layers import layer
-    from .port import port
+    from .port import AFTER_PAD, SAME_SIZE, SAME_WINDOWS, port
 
     size = _input_size(args.input)
     result = port(layer(args.spec), args.to, size)
     data = result.to_json()
-    lines = [f"source: {data['source']}"]
-    if data["equivalent"]:
+    lines = [f"source: {data['source']}", f"level: {data['level']}"]
+    if data["level"] == SAME_WINDOWS:
         lines.append(f"equivalent: {data['equivalent']}")
-        lines.append(f"same output size for every input: {_result_text(data['proof'])}")
+        if data["proof"] is not None:
+            lines.append(f"same windows for every input: {_result_text(data['proof'])}")
     else:
-        lines.append(f"no single {args.to} layer has the same output size for every input")
         for tried in data["candidates"]:
-            lines.append(
-                f"  {tried['spec']}: {tried['status']}"
-                + (f" at {tried['counterexample']}" if tried.get("counterexample") else "")
-            )
+            windows = tried.get("windows")
+            verdict = f"same size, windows {_result_text(windows)}" if windows else tried["status"]
+            lines.append(f"  {tried['spec']}: {verdict}")
         pad = data["pad"]
-        if pad is not None:
-            lines.append(f"pad first (F.pad begin, end) = ({pad['begin']}, {pad['end']}), then {pad['then']}")
+        if pad is not None and data["level"] == AFTER_PAD:
+            lines.append(
+                f"pad first (begin, end) = ({pad['begin']}, {pad['end']}) with value {pad['value']} "
+                f"(F.pad / tf.pad / jnp.pad), then {pad['then']}"
+            )
             if pad["by_residue"]:
                 r = pad["by_residue"]
                 table = ", ".join(f"i mod {r['period']} = {k}: {v}" for k, v in sorted(r["pads"].items()))
                 lines.append(f"  that is, by residue ({r['periodic']} periodic): {table}")
             lines.append(f"  same output size for every input: {_result_text(pad['proof'])}")
+        same = data["same_size"]
+        if same is not None and data["level"] == SAME_SIZE:
+            lines.append(f"same size only: {same['spec']} (its windows differ)")
+        if same is not None and same["windows_differ"]:
+            d = same["windows_differ"]
+            lines.append(
+                f"  {same['spec']} differs at i = {d['i']}, output {d['j']}: the source reads "
+                f"{d['source']['taps']} ({', '.join(d['source']['holds'])}), it reads {d['target']['taps']} "
+                f"({', '.join(d['target']['holds'])})"
+            )
         closest = data["closest"]
-        if closest is not None:
+        if closest is not None and data["level"] not in (AFTER_PAD, SAME_SIZE):
             seen = closest["agreeing_sizes_up_to"]
             lines.append(
-                f"closest single layer: {closest['spec']}, agrees on {seen['count']} of the {seen['of']} "
+                f"closest single layer: {closest['spec']}, same size on {seen['count']} of the {seen['of']} "
                 f"valid sizes up to {seen['limit']}: {json.dumps(closest['agrees_on'])}"
             )
             periodic = closest.get("periodic")
@@ -440,8 +452,7 @@ def cmd_port(args: argparse.Namespace) -> tuple[int, Any, str]:
             if "at_input" in closest:
                 lines.append(f"  at i = {closest['at_input']['i']}: agrees: {closest['at_input']['agrees']}")
     lines += [f"note: {note}" for note in data["notes"]]
-    found = data["equivalent"] or (data["pad"] and data["pad"]["proof"]["status"] == "proved")
-    return (EXIT_OK if found else EXIT_FALSE), data, "\n".join(lines)
+    return EXIT_OK, data, "\n".join(lines)
 
 
 def _check_sizes(text: str, net: Any) -> dict[str, int]:

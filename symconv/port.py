@@ -1,16 +1,21 @@
-"""Port a layer to another framework: an equivalent layer whose output size agrees for every input, proved.
+"""Port a layer to another framework, checked on windows, not only sizes.
 
-Candidates in the target framework keep the kernel, stride and dilation and try each padding the target
-accepts (its automatic modes, and the source's own pads when they do not depend on the input). A candidate is
-equivalent when Z3 proves, for every input on which the source is defined, that the target is defined there
-and gives the same size. Where none is (TF SAME with stride 2 has input-dependent pads that PyTorch cannot
-express), the answer is the explicit pad to add before a zero-padded target layer (F.pad amounts, as
-formulas and per residue of i), proved the same way, and for the closest single layer the exact set of input
-sizes on which it agrees.
+Three levels, named plainly:
+- "same windows": a target layer whose every output reads the same input positions with the same effect
+  (padding that adds nothing, or padding an average counts) for every input size: proved by Z3, unbounded.
+  Only this level is called equivalent.
+- "same windows after a pad": an explicit pad first (F.pad / tf.pad / jnp.pad, amounts per residue of i,
+  -inf for max pooling), then the target layer without padding: the windows are then the source's, and the
+  output sizes are proved equal.
+- "same size only": a target layer with the same output size for every input, whose windows differ: with a
+  counterexample (an input size, an output position and the two windows).
+Candidates keep the kernel, stride and dilation and try each padding the target accepts.
 
 >>> result = port(layer("tf.conv(k=3, s=1, p=same)"), "torch")
->>> result.equivalent, result.proof.status
-('torch.conv(k=3, s=1, d=1, p=same)', 'proved')
+>>> result.level, result.equivalent
+('same windows', 'torch.conv(k=3, s=1, d=1, p=same)')
+>>> port(layer("tf.conv(k=3, s=2, p=same)"), "torch").level
+'same windows after a pad'
 """
 
 from __future__ import annotations
@@ -24,31 +29,44 @@ from . import frameworks as fw
 from .arith import eq, evaluate, symbol
 from .errors import SpecError, SymconvError
 from .intset import IntSet
-from .layers import Conv, ConvTranspose, Layer, Pool, Windowed, layer
+from .layers import AdaptivePool, Conv, ConvTranspose, Layer, Pool, Windowed, layer
 from .prove import Proved, Result, prove
+from .windowmap import EXCLUDED, NEG_INF, transposed_pads, window_map
 
 INPUT = symbol("i")
 WINDOW = 1000
+
+
+SAME_WINDOWS, AFTER_PAD, SAME_SIZE, NONE = (
+    "same windows",
+    "same windows after a pad",
+    "same size only",
+    "none",
+)
 
 
 @dataclass(frozen=True)
 class Port:
     source: Layer
     target: str
+    level: str
     equivalent: str | None
     proof: Result | None
     candidates: tuple[dict[str, Any], ...]
     pad: dict[str, Any] | None = None
     closest: dict[str, Any] | None = None
+    same_size: dict[str, Any] | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "source": self.source.spec,
             "to": self.target,
+            "level": self.level,
             "equivalent": self.equivalent,
             "proof": None if self.proof is None else _result(self.proof),
             "pad": self.pad,
+            "same_size": self.same_size,
             "closest": self.closest,
             "candidates": list(self.candidates),
             "notes": list(self.notes),
@@ -93,13 +111,22 @@ def _candidates(source: Layer, target: str) -> list[str]:
     if "explicit" in modes:
         for pb, pe in _constant_pads(source, pads):
             paddings.append(f"p={pb}" if pb == pe else f"p=({pb}, {pe})")
+    if isinstance(source, ConvTranspose) and target == "jax" and "explicit" in modes:
+        # JAX pads the stretched input itself: the source's own padding of it, as a pair.
+        before, after = transposed_pads(source)
+        if all(isinstance(v, sympy.Integer) for v in (before, after)):
+            paddings.insert(0, f"p=({before}, {after})")
     source_mode = getattr(source, "mode", "explicit")
     for mode in modes:
         if mode != "explicit":
             paddings.append(f"p={mode}")
     # The same mode name first: 'same' to 'same', 'valid' to 'valid'.
     paddings.sort(key=lambda text: text != f"p={source_mode}")
-    return [f"{target}.{kind}({common}, {padding}{extra})" for padding in paddings]
+    extras = [extra]
+    if target == "keras" and extra == ", a=0":
+        # Keras derives its own output_padding when none is given: try that too.
+        extras.append("")
+    return [f"{target}.{kind}({common}, {padding}{more})" for padding in paddings for more in extras]
 
 
 def _constant_pads(source: Layer, pads: tuple[Any, Any]) -> list[tuple[int, int]]:
@@ -171,12 +198,22 @@ def _pad_before(source: Windowed, target: str, timeout_ms: int) -> dict[str, Any
             },
             "periodic": periodic.status,
         }
+    # The padded cells become input cells of the target holding the pad value: the same effect unless an
+    # average leaves its padding out of the divisor (then no explicit pad can reproduce it).
+    pad_kind = window_map(source).pad  # type: ignore[union-attr]
+    value = "-inf" if pad_kind == NEG_INF else "0"
+    same = pad_kind != EXCLUDED
     return {
         "begin": str(pb),
         "end": str(pe),
+        "value": value,
         "then": spec,
         "proof": _result(result),
         "by_residue": by_residue,
+        "same_windows": same,
+        "why_not": None
+        if same
+        else f"{source.spec} leaves its padding out of the divisor; a padded input would count it",
     }
 
 
@@ -200,36 +237,83 @@ def _periodic_agreement(
     return {"from": piece.lo, "period": piece.period, "residues": list(piece.residues), **_result(result)}
 
 
+def _differing_windows(source: Layer, other: Layer, result: Result) -> dict[str, Any] | None:
+    """An input size, an output position and the two windows there, from a refuted window claim (checked
+    on integers: the two windows really differ)."""
+    from .windowmap import windows
+
+    found = getattr(result, "counterexample", None) or {}
+    sizes = [found["i"]] if "i" in found else []
+    sizes += [i for i in range(1, WINDOW) if i not in sizes]
+    for i in sizes:
+        if not (source.is_defined(i) and other.is_defined(i)):
+            continue
+        mine, theirs = windows(source, i), windows(other, i)
+        for a, b in zip(mine, theirs, strict=False):
+            if (a.positions, _effects(source, a)) != (b.positions, _effects(other, b)):
+                return {"i": i, "j": a.j, "source": a.to_json(), "target": b.to_json()}
+    return None
+
+
+def _effects(made: Layer, window: Any) -> tuple[int, ...]:
+    from .windowmap import effect
+
+    return tuple(effect(made, held) for held in window.holds)
+
+
 def port(source: Layer, target: str, i: int | None = None, timeout_ms: int = 10_000) -> Port:
-    """The target-framework layer equivalent to `source` in output size, with its proof (or the fallbacks)."""
+    """The target-framework layer with the same windows as `source`, proved; else an explicit pad then a
+    target layer; else a layer of the same output size, with windows that differ (see the module)."""
+    from .windowmap import flipped, same_windows_claim
+
     if target not in fw.FRAMEWORKS:
         raise SpecError(f"unknown framework {target!r}; expected one of {', '.join(fw.FRAMEWORKS)}")
     if source.unknowns:
         raise SpecError(
             f"port needs every parameter known, {', '.join(source.unknowns)} marked ? in {source.spec}"
         )
+    if isinstance(source, AdaptivePool):
+        return _adaptive(source, target, i)
     if not isinstance(source, Conv | Pool | ConvTranspose):
-        raise SpecError(f"cannot port {source.spec}")
+        raise SpecError(
+            f"cannot port {source.spec}: port takes conv, convT, maxpool, avgpool and adaptivepool"
+        )
     if i is not None:
         source.output_size(i)
     given = [c for c, _ in source.conditions(INPUT)]
     tried: list[dict[str, Any]] = []
     built: list[Layer] = []
+    same_size: dict[str, Any] | None = None
     for spec in _candidates(source, target):
         try:
             candidate = layer(spec)
         except SymconvError as error:
             tried.append({"spec": spec, "status": "refused", "reason": str(error)})
             continue
-        result = prove(
+        sizes = prove(
             eq(candidate.output_expr(INPUT), source.output_expr(INPUT)),
             given,
             obligations=candidate.conditions(INPUT),
             timeout_ms=timeout_ms,
         )
-        tried.append({"spec": spec, **_result(result)})
-        if isinstance(result, Proved):
-            return Port(source, target, spec, result, tuple(tried))
+        row = {"spec": spec, **_result(sizes)}
+        if isinstance(sizes, Proved):
+            windows = prove(
+                same_windows_claim(source, candidate),
+                given,
+                obligations=candidate.conditions(INPUT),
+                timeout_ms=timeout_ms,
+            )
+            row["windows"] = _result(windows)
+            tried.append(row)
+            if isinstance(windows, Proved):
+                flip = _kernel_note(source, candidate, flipped)
+                return Port(source, target, SAME_WINDOWS, spec, windows, tuple(tried), notes=flip)
+            if same_size is None:
+                same_size = {"spec": spec, "proof": _result(sizes), "windows_differ": None}
+                same_size["windows_differ"] = _differing_windows(source, candidate, windows)
+        else:
+            tried.append(row)
         built.append(candidate)
     pad = _pad_before(source, target, timeout_ms) if isinstance(source, Windowed) else None
     closest = None
@@ -246,6 +330,56 @@ def port(source: Layer, target: str, i: int | None = None, timeout_ms: int = 10_
         if i is not None:
             closest["at_input"] = {"i": i, "agrees": i in agreed}
     notes: tuple[str, ...] = ()
-    if pad is None and closest is None:
-        notes = ("no layer of the target framework accepts these parameters",)
-    return Port(source, target, None, None, tuple(tried), pad, closest, notes)
+    if pad is not None and not pad["same_windows"]:
+        notes = (pad["why_not"],)
+    if pad is not None and pad["proof"]["status"] == "proved" and pad["same_windows"]:
+        level = AFTER_PAD
+    elif same_size is not None:
+        level = SAME_SIZE
+    else:
+        level = NONE
+        if pad is None and closest is None:
+            notes += ("no layer of the target framework accepts these parameters",)
+    return Port(source, target, level, None, None, tuple(tried), pad, closest, same_size, notes)
+
+
+def _kernel_note(source: Layer, target: Layer, flipped: Any) -> tuple[str, ...]:
+    if flipped(source) == flipped(target):
+        return ()
+    return (f"{target.spec} applies the kernel reversed: flip the weights along each spatial axis",)
+
+
+def _adaptive(source: AdaptivePool, target: str, i: int | None) -> Port:
+    """Adaptive pooling as a fixed pooling: the same windows exactly where i is a multiple of the output size
+    (k = s = i/o); otherwise the widths of its windows vary."""
+    from .windowmap import windows
+
+    o = int(source.size)
+    if i is None:
+        note = (
+            f"adaptive pooling to {o} has the windows of a fixed pooling with k = s = i/{o} exactly when i is a "
+            f"multiple of {o}; give --in N"
+        )
+        return Port(source, target, NONE, None, None, (), notes=(note,))
+    source.output_size(i)
+    if i % o == 0:
+        k = i // o
+        spec = f"{target}.avgpool(k={k}, s={k})"
+        note = f"at i = {i} (a multiple of {o}): k = s = {k}; at other sizes the windows differ"
+        return Port(
+            source,
+            target,
+            SAME_WINDOWS,
+            spec,
+            None,
+            ({"spec": spec, "status": "same windows"},),
+            notes=(note,),
+        )
+    found = windows(source, i)
+    starts = [w.positions[0] for w in found]
+    widths = sorted({len(w.positions) for w in found})
+    note = (
+        f"at i = {i} (not a multiple of {o}) adaptive pooling's windows start at {starts} with widths "
+        f"{widths}: no fixed kernel and stride read them"
+    )
+    return Port(source, target, NONE, None, None, (), notes=(note,))

@@ -253,6 +253,74 @@ def window_map(made: Layer, *, count_include_pad: bool | None = None) -> WindowM
     return _resampling(made)
 
 
+# What a tap contributes, as a code two layers must share for their windows to be the same: an input unit
+# (0), a padding counted in an average's divisor (1), or nothing (2: zero padding of a convolution adds 0,
+# max pooling's -inf never wins, an uncounted or overhanging cell is left out: each is as if absent).
+INPUT_CODE, COUNTED_CODE, ABSENT_CODE = 0, 1, 2
+T = symbol("t")
+
+
+def tap_code(made: Layer, j: Any = J, t: Any = T, i: Any = INPUT) -> sympy.Expr:
+    """The code of what tap t of window j reads at input size i (see INPUT_CODE), as an expression."""
+    from .arith import eq, ge, lt, mod
+
+    mapping = window_map(made)
+    if not isinstance(mapping, GridMap):
+        raise SpecError(f"{made.spec} reads intervals, not taps")
+    before, after = (v.xreplace({INPUT: i}) for v in (mapping.before, mapping.after))
+    q = mapping.cell(j, t)
+    offset = q - before
+    stretched = mapping.spacing * (i - 1) + 1
+    end = before + stretched + after
+    kept = sympy.true if mapping.reads_past_end else lt(q, end)
+    unit = sympy.And(ge(offset, 0), lt(offset, stretched), eq(mod(offset, mapping.spacing), 0), kept)
+    counted = mapping.pad == ZERO and isinstance(made, Pool) and made.op == "avg"
+    padding = sympy.And(ge(q, 0), lt(q, end), sympy.Or(lt(offset, 0), ge(offset, stretched)))
+    return sympy.Piecewise(
+        (INPUT_CODE, unit),
+        (COUNTED_CODE if counted else ABSENT_CODE, padding),
+        (ABSENT_CODE, True),
+        evaluate=False,  # SymPy would rewrite j + t - 1 < 2*i - 1 as i > j/2 + t/2: fractions Z3 cannot read
+    )
+
+
+def effect(made: Layer, held: str) -> int:
+    """The code (INPUT_CODE, COUNTED_CODE, ABSENT_CODE) of what a tap holding `held` contributes."""
+    if held == INPUT_UNIT:
+        return INPUT_CODE
+    if held == ZERO and isinstance(made, Pool) and made.op == "avg":
+        return COUNTED_CODE
+    return ABSENT_CODE
+
+
+def flipped(made: Layer) -> bool:
+    """Whether tap t applies kernel weight k - 1 - t (a transposed convolution with the rotated kernel)."""
+    mapping = window_map(made)
+    return isinstance(mapping, GridMap) and mapping.flipped
+
+
+def same_windows_claim(a: Layer, b: Layer) -> sympy.Basic:
+    """Where two layers read the same positions with the same effect, for every output j and tap t: the claim
+    (in i, j, t) that port proves for every input size both accept."""
+    from .arith import eq, ge, lt
+
+    ma, mb = window_map(a), window_map(b)
+    if not (isinstance(ma, GridMap) and isinstance(mb, GridMap)):
+        raise SpecError(f"cannot compare the windows of {a.spec} and {b.spec}")
+    same_shape = all(
+        sympy.simplify(x - y) == 0 for x, y in ((ma.k, mb.k), (ma.stride, mb.stride), (ma.d, mb.d))
+    )
+    # Which kernel weight a tap applies is a matter of weight layout (port says when to flip), not of position.
+    if not same_shape or ma.spacing != mb.spacing:
+        return sympy.false
+    o = a.output_expr(INPUT)
+    window = sympy.And(ge(J, 0), lt(J, o), ge(T, 0), lt(T, ma.k))
+    return sympy.And(
+        eq(o, b.output_expr(INPUT)),
+        sympy.Implies(window, eq(tap_code(a), tap_code(b))),
+    )
+
+
 def windows(made: Layer, i: int, *, at: int | None = None) -> list[Window]:
     """Every output's window at input size i (or only output `at`), as integers."""
     o = made.output_size(i)

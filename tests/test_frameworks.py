@@ -12,27 +12,60 @@ from symconv.arith import evaluate
 from symconv.cli import main
 from symconv.frameworks import onnx_transpose_pads, tf_transpose_output_range, torch_output_padding
 from symconv.port import port
+from symconv.windowmap import windows
 from symconv.windows import adaptive_window, avgpool_divisor, unfold_blocks
 
 PROVED_PORTS = [
     ("tf.conv(k=3, s=1, p=same)", "torch", "torch.conv(k=3, s=1, d=1, p=same)"),
-    ("tf.conv(k=3, s=2, p=same)", "torch", "torch.conv(k=3, s=2, d=1, p=1)"),
-    ("torch.conv(k=3, s=2, p=1)", "keras", "keras.conv(k=3, s=2, d=1, p=same)"),
     ("torch.maxpool(k=3, s=2, p=1, ceil=true)", "onnx", "onnx.maxpool(k=3, s=2, d=1, p=1, ceil=true)"),
     ("keras.convT(k=3, s=2, p=same)", "jax", "jax.convT(k=3, s=2, d=1, p=same)"),
+    ("torch.convT(k=3, s=2, p=1, a=1)", "jax", "jax.convT(k=3, s=2, d=1, p=(1, 2))"),
+    ("torch.convT(k=4, s=2, p=1)", "keras", "keras.convT(k=4, s=2, d=1, p=same)"),
+]
+# Same output sizes, windows shifted for some inputs: the answer is an explicit pad, and the same-size layer
+# comes with a counterexample.
+PADDED_PORTS = [
+    ("tf.conv(k=3, s=2, p=same)", "torch", "torch.conv(k=3, s=2, d=1, p=1)"),
+    ("torch.conv(k=3, s=2, p=1)", "keras", "keras.conv(k=3, s=2, d=1, p=same)"),
     ("onnx.conv(k=4, s=2, p=same_lower)", "tf", "tf.conv(k=4, s=2, d=1, p=(2, 1))"),
+    ("tf.maxpool(k=3, s=2, p=same)", "torch", "torch.maxpool(k=3, s=2, d=1, p=1)"),
 ]
 
 
 @pytest.mark.parametrize(("spec", "target", "expected"), PROVED_PORTS)
-def test_port_finds_a_proved_equivalent(spec: str, target: str, expected: str) -> None:
+def test_port_finds_a_layer_with_the_same_windows(spec: str, target: str, expected: str) -> None:
     result = port(layer(spec), target)
-    assert result.equivalent == expected
+    assert (result.level, result.equivalent) == ("same windows", expected)
     assert result.proof is not None and result.proof.status == "proved"
     source, other = layer(spec), layer(expected)
-    for i in range(1, 60):
+    for i in range(1, 40):
         if source.is_defined(i):
-            assert other.output_size(i) == source.output_size(i)
+            assert [w.positions for w in windows(other, i)] == [w.positions for w in windows(source, i)]
+
+
+@pytest.mark.parametrize(("spec", "target", "same_size"), PADDED_PORTS)
+def test_port_says_when_only_the_sizes_agree(spec: str, target: str, same_size: str) -> None:
+    result = port(layer(spec), target)
+    assert result.level == "same windows after a pad" and result.equivalent is None
+    assert result.same_size is not None and result.same_size["spec"] == same_size
+    differ = result.same_size["windows_differ"]
+    source, other = layer(spec), layer(same_size)
+    assert other.output_size(differ["i"]) == source.output_size(differ["i"])
+    assert windows(source, differ["i"], at=differ["j"]) != windows(other, differ["i"], at=differ["j"])
+    pad = result.pad
+    assert pad is not None and pad["same_windows"] and pad["proof"]["status"] == "proved"
+
+
+def test_average_pooling_that_leaves_padding_out_is_same_size_only() -> None:
+    result = port(layer("tf.avgpool(k=3, s=2, p=same)"), "torch")
+    assert result.level == "same size only"
+    assert any("divisor" in note for note in result.notes)
+
+
+def test_adaptive_pooling_is_a_fixed_pooling_only_at_multiples() -> None:
+    at = port(layer("adaptivepool(size=4)"), "torch", i=64)
+    assert (at.level, at.equivalent) == ("same windows", "torch.avgpool(k=16, s=16)")
+    assert port(layer("adaptivepool(size=4)"), "torch", i=62).level == "none"
 
 
 def test_port_tf_same_stride_two_into_torch_gives_pads_and_the_agreement_set() -> None:
@@ -58,7 +91,12 @@ def test_port_tf_same_stride_two_into_torch_gives_pads_and_the_agreement_set() -
 
 def test_port_cli(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["port", "tf.conv(k=3, s=2, p=same)", "--to", "torch", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["equivalent"] == "torch.conv(k=3, s=2, d=1, p=1)"
+    data = json.loads(capsys.readouterr().out)
+    assert (data["level"], data["equivalent"]) == ("same windows after a pad", None)
+    assert data["pad"]["by_residue"]["pads"] == {"0": [0, 1], "1": [1, 1]}
+    assert main(["port", "tf.conv(k=3, s=2, p=same)", "--to", "torch"]) == 0
+    text = capsys.readouterr().out
+    assert "level: same windows after a pad" in text and "differs at i = 2, output 0" in text
     assert main(["port", "conv(k=3)", "--to", "mxnet"]) == 2
     assert main(["port", "conv(k=?)", "--to", "torch"]) == 2
     assert "Traceback" not in capsys.readouterr().err
