@@ -23,8 +23,9 @@ import sympy
 
 from .arith import eq, ge, lt, symbol
 from .errors import ShapeError, SpecError
-from .layers import Conv, effective_kernel
+from .layers import Conv, ConvTranspose, effective_kernel
 from .prove import Result, prove
+from .windowmap import GridMap, transposed_pads, window_map
 
 Padding: TypeAlias = int | tuple[int, int]
 Pair: TypeAlias = int | tuple[int, int]
@@ -46,7 +47,7 @@ class Axis:
 
     @property
     def k_eff(self) -> int:
-        return self.d * (self.k - 1) + 1
+        return int(effective_kernel(self.k, self.d))
 
     @property
     def a(self) -> int:
@@ -54,18 +55,28 @@ class Axis:
         return self.i + self.pb + self.pe - self.k_eff - self.s * (self.o - 1)
 
     @property
+    def _transposed_pads(self) -> tuple[int, int]:
+        """(zeros before, zeros after) the stretched input of the transposed convolution (negative: crop),
+        from its window map (the paper's k_eff - p - 1 a side, a extra at the end)."""
+        values = (self.k, self.s, self.pb, self.pe, self.d, self.a)
+        k, s, pb, pe, d, a = (sympy.Integer(v) for v in values)
+        before, after = transposed_pads(ConvTranspose("convT", None, (), k, s, pb, pe, d, a))
+        return int(before), int(after)
+
+    @property
     def begin(self) -> int:
-        """Zeros before the stretched input of the transposed convolution (negative: crop)."""
-        return self.k_eff - self.pb - 1
+        return self._transposed_pads[0]
 
     @property
     def end(self) -> int:
-        """Zeros after the stretched input of the transposed convolution (negative: crop)."""
-        return self.k_eff - self.pe - 1 + self.a
+        return self._transposed_pads[1]
 
     def tap(self, r: int) -> sympy.Matrix:
-        """The o x i 0/1 matrix of tap r: 1 where output m reads input j = m*s - pb + r*d."""
-        return sympy.Matrix(self.o, self.i, lambda m, j: int(j == m * self.s - self.pb + r * self.d))
+        """The o x i 0/1 matrix of tap r: 1 where output m reads input j through tap r (its window map)."""
+        k, s, d, pb, pe = (sympy.Integer(v) for v in (self.k, self.s, self.d, self.pb, self.pe))
+        grid = GridMap(k, s, d, sympy.Integer(1), pb, pe)
+        reads = [grid.window(self.i, m).positions[r] for m in range(self.o)]
+        return sympy.Matrix(self.o, self.i, lambda m, j: int(j == reads[m]))
 
 
 def _integer(name: str, value: Any, call: str) -> int:
@@ -283,11 +294,18 @@ def index_duality(
     k_eff, pbt, t, q = (symbol(name) for name in ("k_eff", "pbt", "t", "q"))
     definitions = [
         ("k_eff", effective_kernel(k, d)),
-        ("pbt", k_eff - pb - 1),
+        (
+            "pbt",
+            transposed_pads(ConvTranspose("convT", None, (), k, s, pb, pb, d))[0].subs(
+                effective_kernel(k, d), k_eff
+            ),
+        ),
         ("t", k - 1 - r if rotated else r),
         ("q", j + t * d),
     ]
-    forward = eq(j, m * s - pb + r * d)
+    # Both sides from the window maps: the convolution's tap r of output m, the transposed layer's padding.
+    grid = window_map(Conv("conv", None, (), k, s, pb, pb, d))
+    forward = eq(j, grid.first(m) + r * d)
     transposed = eq(q, pbt + m * s)
     claim = sympy.And(sympy.Implies(forward, transposed), sympy.Implies(transposed, forward))
     given = [ge(r, 0), lt(r, k), ge(k, 1), ge(s, 1), ge(d, 1), ge(pb, 0)]

@@ -140,8 +140,7 @@ def _constant_pads(source: Layer, pads: tuple[Any, Any]) -> list[tuple[int, int]
     seen: dict[tuple[int, int], None] = {}
     for size in range(1, int(s) + 1):
         pb, pe = (int(evaluate(p, {"i": size})) for p in pads)
-        total = pb + pe
-        for option in ((pb, pe), (pb, pb), (pe, pe), (total - total // 2, total - total // 2)):
+        for option in ((pb, pe), (pb, pb), (pe, pe)):
             seen.setdefault(option, None)
     return list(seen)
 

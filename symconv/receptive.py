@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from .arith import evaluate
 from .errors import ShapeError, SpecError, SymconvError
 from .layers import Layer
-from .windowmap import GridMap, IntervalMap, window_map
+from .windowmap import GridMap, IntervalMap, centre_crop_offset, window_map
 
 if TYPE_CHECKING:
     from .network import Network
@@ -128,7 +128,7 @@ def _reads(net: Network, sizes: Mapping[str, int]) -> dict[str, Any]:
         elif node.op == "crop":
             # A centre crop (torchvision's, and U-Net's): output q is input q + (in - out) // 2.
             parent = node.inputs[0]
-            offset = (sizes[parent] - sizes[node.name]) // 2
+            offset = centre_crop_offset(sizes[parent], sizes[node.name])
             reads[node.name] = lambda q, p=parent, offset=offset: [(p, [q + offset])]
         else:
             # Merges, identities, flatten and linear read the same position of each input.

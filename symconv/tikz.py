@@ -61,10 +61,11 @@ from typing import Any, TypeVar
 
 import sympy
 
-from .arith import ceil_div
+from .arith import evaluate
 from .errors import ShapeError, SpecError
 from .frameworks import effective_kernel
 from .layers import ConvTranspose, Layer, Pool, Windowed, layer
+from .windowmap import transposed_pads, window_map
 
 STYLES: dict[str, str] = {
     "input cell": "fill=blue!30, draw=black!80",
@@ -294,55 +295,24 @@ def _overhangs(made: Layer) -> bool:
 
 
 def _direct_axis(made: Windowed, i: int, o: int) -> Axis:
-    """Window j of a convolution or pooling reads input j*s - pb + t*d, t < k (every framework)."""
+    """Window j of a convolution or pooling reads input j*s - pb + t*d (the layer's window map)."""
+    grid = window_map(made)
     k, s, d = (_integer(getattr(made, n), n, made) for n in ("k", "s", "d"))
-    pb, pe = (_integer(v, "padding", made) for v in made.padding(i))
-    # onnxruntime's MaxPool reads every input cell a window covers: a negative end padding only shortens the
-    # output (its AveragePool stops at i + pe, as a crop does).
-    max_onnx = made.framework == "onnx" and isinstance(made, Pool) and made.op == "max"
-    return _axis(i, 1, (pb, pe, 0), (k, s, d), o, _overhangs(made), reads_past_end=max_onnx)
-
-
-def _transposed_pads(made: ConvTranspose, k: int, s: int, d: int) -> tuple[int, int, int]:
-    """(begin, end, extra) around the stretched input, as the framework computes its transposed convolution."""
-    span = int(effective_kernel(k, d))
-    pb, pe = (_integer(v, "padding", made) for v in (made.pb, made.pe))
-    if made.framework in ("jax", "keras"):
-        # Both pad the stretched input directly (lax.conv_transpose, Keras' JAX backend); the end padding
-        # beyond the kernel's reach reads no input, the role a plays in the paper's figure.
-        if made.framework == "jax" and made.mode == "explicit":
-            begin, end = (span - 1 - pb, span - 1 - pe) if made.consistent else (pb, pe)
-        elif made.mode == "valid" and made.framework == "jax":
-            begin, end = span - 1, s - 1 + max(span - s, 0)
-        elif made.mode == "valid":
-            a = max(span, s) - span if made.a is None else _integer(made.a, "a", made)
-            begin, end = span - 1, span - 1 + a
-        else:
-            begin, end = _same_transposed(made, span, s)
-        extra = max(end - (span - 1), 0)
-        return begin, end - extra, extra
-    a = 0 if made.a is None else _integer(made.a, "a", made)
-    # The paper's equivalent convolution: padding k_eff - p - 1 each side (negative: it crops), a extra cells.
-    return span - pb - 1, span - pe - 1, a
-
-
-def _same_transposed(made: ConvTranspose, span: int, s: int) -> tuple[int, int]:
-    """'same' padding of the stretched input: JAX's lax.conv_transpose, or Keras' (backend_utils)."""
-    if made.framework == "jax":
-        total = span + s - 2
-        begin = span - 1 if s > span - 1 else int(ceil_div(total, 2))
-        return begin, total - begin
-    if made.a is None:
-        total = s + span - 2
-    else:
-        total = span + span % 2 - 2 + _integer(made.a, "a", made)
-    begin = min(int(ceil_div(total, 2)), span - 1)
-    return begin, total - begin
+    pb, pe = (_integer(evaluate(v, {"i": i}), "padding", made) for v in (grid.before, grid.after))  # type: ignore[union-attr]
+    return _axis(i, 1, (pb, pe, 0), (k, s, d), o, _overhangs(made), reads_past_end=grid.reads_past_end)  # type: ignore[union-attr]
 
 
 def _transposed_axis(made: ConvTranspose, i: int, o: int) -> Axis:
+    """The stretched input padded as the layer's window map pads it; end padding no input reaches (the a of
+    PyTorch's output_padding, Keras' derived a, JAX's padding beyond d(k-1)) is drawn as extra cells."""
     k, s, d = (_integer(getattr(made, n), n, made) for n in ("k", "s", "d"))
-    return _axis(i, s, _transposed_pads(made, k, s, d), (k, 1, d), o)
+    before, after = (_integer(evaluate(v, {"i": i}), "padding", made) for v in transposed_pads(made))
+    span = int(effective_kernel(k, d))
+    if made.framework in ("jax", "keras"):
+        extra = max(after - (span - 1), 0)
+    else:
+        extra = 0 if made.a is None else _integer(made.a, "a", made)
+    return _axis(i, s, (before, after - extra, extra), (k, 1, d), o)
 
 
 class UndrawableError(SpecError, ShapeError):

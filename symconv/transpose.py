@@ -200,7 +200,7 @@ def invert(
     if isinstance(torch_a_at, int) and not _torch_accepts(torch_a_at, s, d):
         # Another padding may still work at this i: o' = s(o-1) + k_eff - 2P + A, so A = 2P - D.
         gap = int(s * (o_at - 1) + k_eff) - int(at)
-        torch_p_at = max(0, -(-gap // 2))
+        torch_p_at = max(0, int(ceil_div(gap, 2)))
         torch_a_at = 2 * torch_p_at - gap
     torch_form: dict[str, Any] = {
         "kernel_size": k,

@@ -12,8 +12,7 @@ from symconv.arith import evaluate
 from symconv.cli import main
 from symconv.frameworks import onnx_transpose_pads, tf_transpose_output_range, torch_output_padding
 from symconv.port import port
-from symconv.windowmap import windows
-from symconv.windows import adaptive_window, avgpool_divisor, unfold_blocks
+from symconv.windowmap import adaptive_window, avgpool_divisor, unfold_blocks, windows
 
 PROVED_PORTS = [
     ("tf.conv(k=3, s=1, p=same)", "torch", "torch.conv(k=3, s=1, d=1, p=same)"),

@@ -1,0 +1,66 @@
+"""One home for geometry: no module outside the conventions (frameworks.py) and the window maps (windowmap.py)
+computes a window start, a padding split or an effective kernel itself; each calls them."""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent / "symconv"
+HOMES = {"frameworks.py", "windowmap.py"}
+PATTERNS = {
+    # d*(k - 1) + 1, or (k - 1)*d
+    "an effective kernel": re.compile(
+        r"\bd\w*\s*\*\s*\(\s*k\w*\s*-\s*1\s*\)|\(\s*k\w*\s*-\s*1\s*\)\s*\*\s*d\w*"
+    ),
+    # total // 2, floor_div(total, 2): where the odd padding element goes
+    "a padding split": re.compile(r"//\s*2\b|floor_div\([^()]*,\s*2\)|ceil_div\(\s*total"),
+    # j*s - pb: where window j starts
+    "a window start": re.compile(r"\b[jmqy]\w*\s*\*\s*s\w*\s*-\s*p\w*|\bs\w*\s*\*\s*[jmqy]\w*\s*-\s*p\w*"),
+}
+
+
+def code_lines(path: Path) -> list[tuple[int, str]]:
+    """The module's code with comments and string literals (docstrings included) blanked out."""
+    source = path.read_text(encoding="utf-8")
+    lines = source.splitlines()
+    blank = [list(line) for line in lines]
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type in (tokenize.COMMENT, tokenize.STRING) or token.type == getattr(
+            tokenize, "FSTRING_MIDDLE", -1
+        ):
+            (r0, c0), (r1, c1) = token.start, token.end
+            for row in range(r0, r1 + 1):
+                start = c0 if row == r0 else 0
+                end = c1 if row == r1 else len(blank[row - 1])
+                for col in range(start, end):
+                    blank[row - 1][col] = " "
+    return [(n, "".join(chars)) for n, chars in enumerate(blank, start=1)]
+
+
+MODULES = sorted(p for p in ROOT.rglob("*.py") if p.name not in HOMES)
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_module_computes_geometry_outside_its_home(path: Path) -> None:
+    found = [
+        f"{path.name}:{n}: {what}: {line.strip()}"
+        for n, line in code_lines(path)
+        for what, pattern in PATTERNS.items()
+        if pattern.search(line)
+    ]
+    assert not found, "geometry computed outside frameworks.py/windowmap.py:\n" + "\n".join(found)
+
+
+def test_the_patterns_catch_what_they_are_for() -> None:
+    caught = {
+        "k_eff = d * (k - 1) + 1": "an effective kernel",
+        "left = total // 2": "a padding split",
+        "start = j * s - pb": "a window start",
+    }
+    for line, what in caught.items():
+        assert PATTERNS[what].search(line), line
