@@ -16,9 +16,25 @@ from typing import Any
 import sympy
 
 from .arith import ceil_div, eq, floor_div, ge, le, lt, mod
-from .errors import ShapeError
+from .errors import ShapeError, SpecError, SymconvError
 
 FRAMEWORKS = ("torch", "tf", "keras", "onnx", "jax")
+
+
+class Rule(tuple[sympy.Basic, str]):
+    """(condition, message): where a layer is defined and what a failure says, with `.error`, the class of the
+    error raised where it fails: SpecError for a basic rule on the parameters (k >= 1, s >= 1, p >= 0: bad
+    input whatever the input size), ShapeError for the convention's own refusals. Still a pair, so callers
+    unpack it as one."""
+
+    error: type[SymconvError]
+
+    def __new__(cls, condition: sympy.Basic, message: str, error: type[SymconvError] = ShapeError) -> Rule:
+        rule = super().__new__(cls, (condition, message))
+        rule.error = error
+        return rule
+
+
 Conditions = list[tuple[sympy.Basic, str]]
 
 # Padding modes each framework accepts, per layer family ("conv", "pool", "convT"). "explicit" is a number or a
@@ -155,19 +171,25 @@ def _constant(*values: Any) -> bool:
     return all(not getattr(v, "free_symbols", set()) for v in values)
 
 
+INPUT_RULE = "input size must be a positive integer"
+
+
 def base_rules(i: Any, k: Any, s: Any, d: Any) -> Conditions:
     return [
-        (ge(k, 1), "kernel size must be a positive integer"),
-        (ge(s, 1), "stride must be a positive integer"),
-        (ge(d, 1), "dilation must be a positive integer"),
-        (ge(i, 1), "input size must be a positive integer"),
+        Rule(ge(k, 1), "kernel size must be a positive integer", SpecError),
+        Rule(ge(s, 1), "stride must be a positive integer", SpecError),
+        Rule(ge(d, 1), "dilation must be a positive integer", SpecError),
+        Rule(ge(i, 1), INPUT_RULE),
     ]
 
 
 def padding_rules(pb: Any, pe: Any) -> Conditions:
     if pb == pe:
-        return [(ge(pb, 0), "padding must be >= 0")]
-    return [(ge(pb, 0), "begin padding must be >= 0"), (ge(pe, 0), "end padding must be >= 0")]
+        return [Rule(ge(pb, 0), "padding must be >= 0", SpecError)]
+    return [
+        Rule(ge(pb, 0), "begin padding must be >= 0", SpecError),
+        Rule(ge(pe, 0), "end padding must be >= 0", SpecError),
+    ]
 
 
 PADDED_RULE = "the padded input must be at least the effective kernel: i + pb + pe >= d*(k-1) + 1"
@@ -289,7 +311,7 @@ def transposed_rules(
     if framework in (None, "torch"):
         out_pad = 0 if a is None else a
         rules += [
-            (ge(out_pad, 0), "output_padding must be >= 0"),
+            Rule(ge(out_pad, 0), "output_padding must be >= 0", SpecError),
             (
                 sympy.Or(lt(out_pad, s), lt(out_pad, d)),
                 "output_padding must be smaller than either stride or dilation",
@@ -299,8 +321,8 @@ def transposed_rules(
     elif framework == "keras":
         if a is not None:
             rules += [
-                (ge(a, 0), "output_padding must be >= 0"),
-                (lt(a, s), "stride must be greater than output padding"),
+                Rule(ge(a, 0), "output_padding must be >= 0", SpecError),
+                Rule(lt(a, s), "stride must be greater than output padding"),
             ]
         rules.append(
             (sympy.Or(eq(s, 1), eq(d, 1)), "strides > 1 not supported in conjunction with dilation_rate > 1")
@@ -309,8 +331,8 @@ def transposed_rules(
         if a is not None:
             # onnxruntime refuses a >= max(s, d), and s <= a < d gives an inconsistent shape: in effect a < s.
             rules += [
-                (ge(a, 0), "output_padding must be >= 0"),
-                (lt(a, s), "output_padding must be less than stride"),
+                Rule(ge(a, 0), "output_padding must be >= 0", SpecError),
+                Rule(lt(a, s), "output_padding must be less than stride"),
             ]
         rules.append((ge(output, 1), "the output size must be >= 1"))
     elif framework == "jax" and mode == "explicit":

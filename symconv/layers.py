@@ -25,7 +25,7 @@ import sympy
 from . import frameworks as fw
 from .arith import eq, evaluate, floor_div, ge, symbol
 from .errors import ShapeError, SpecError, SymconvError
-from .frameworks import effective_kernel
+from .frameworks import INPUT_RULE, Rule, effective_kernel
 from .parse import UNKNOWN, Context, Spec, parse_spec
 
 Size: TypeAlias = sympy.Expr
@@ -33,20 +33,11 @@ Size: TypeAlias = sympy.Expr
 Conditions = list[tuple[sympy.Basic, str]]
 INPUT = symbol("i")
 _ORDER = ["i", "k", "s", "p", "pb", "pe", "d", "a"]
-INPUT_RULE = "input size must be a positive integer"
-BASIC_RULES = {
-    "kernel size must be a positive integer",
-    "stride must be a positive integer",
-    "dilation must be a positive integer",
-    "input size must be a positive integer",
-    "padding must be >= 0",
-    "begin padding must be >= 0",
-    "end padding must be >= 0",
-    "output_padding must be >= 0",
-    "the factor r must be a positive integer",
-    "scale_factor must be a positive integer",
-    "output_size must be a positive integer",
-}
+
+
+def _error(rule: tuple[sympy.Basic, str]) -> type[SymconvError]:
+    """The error a failed rule raises (frameworks.Rule says; a plain pair is the convention's refusal)."""
+    return getattr(rule, "error", ShapeError)
 
 
 def _order(name: str) -> tuple[int, str]:
@@ -78,13 +69,13 @@ class Layer:
         raise NotImplementedError
 
     @cached_property
-    def _compiled(self) -> tuple[Any, list[tuple[Any, str]], Any]:
+    def _compiled(self) -> tuple[Any, list[tuple[Any, tuple[sympy.Basic, str]]], Any]:
         from .arith import compile_expr, compile_many
         from .errors import UnsupportedError
 
         # Rules on the parameters alone were checked when the layer was built.
-        conditions = [(c, rule) for c, rule in self.conditions(INPUT) if c.free_symbols]
-        checks = [(compile_expr(c), rule) for c, rule in conditions]
+        conditions = [rule for rule in self.conditions(INPUT) if rule[0].free_symbols]
+        checks = [(compile_expr(rule[0]), rule) for rule in conditions]
         try:
             output = compile_expr(self.output_expr(INPUT))
             # The fast path: the output and every rule at once, shared subexpressions computed once.
@@ -119,8 +110,7 @@ class Layer:
                 defined = False
             if not defined:
                 # A parameter breaking a basic rule is bad input whether it came in the spec or as a value.
-                error = SpecError if rule in BASIC_RULES and rule != INPUT_RULE else ShapeError
-                raise error(f"{rule}{self._describe(rule, env)} in {self.spec}")
+                raise _error(rule)(f"{rule[1]}{self._describe(rule[1], env)} in {self.spec}")
         return int(output(env))
 
     def output_size(self, i: Any, **values: int) -> Any:
@@ -175,11 +165,11 @@ class Layer:
         A basic rule (a positive kernel, stride or dilation, a non-negative padding) is bad input, SpecError;
         a convention's own refusal (strided 'same', output_padding too large) is a ShapeError.
         """
-        for condition, rule in self.conditions(INPUT):
+        for rule in self.conditions(INPUT):
+            condition, message = rule
             if condition.free_symbols or evaluate(condition, {}):
                 continue
-            error = SpecError if rule in BASIC_RULES else ShapeError
-            raise error(f"{rule}{self._describe(rule, {})} in {self.spec}")
+            raise _error(rule)(f"{message}{self._describe(message, {})} in {self.spec}")
 
     def _describe(self, rule: str, env: dict[str, int]) -> str:
         """The values of the names in the rule's condition, as ' (k=3, s=0)'."""
@@ -376,11 +366,11 @@ class Resize(Layer):
         return self.size if self.size is not None else i * self.scale
 
     def conditions(self, i: Size) -> Conditions:
-        rules = [(ge(i, 1), INPUT_RULE)]
+        rules: Conditions = [Rule(ge(i, 1), INPUT_RULE)]
         if self.scale is not None:
-            rules.append((ge(self.scale, 1), "scale_factor must be a positive integer"))
+            rules.append(Rule(ge(self.scale, 1), "scale_factor must be a positive integer", SpecError))
         if self.size is not None:
-            rules.append((ge(self.size, 1), "output_size must be a positive integer"))
+            rules.append(Rule(ge(self.size, 1), "output_size must be a positive integer", SpecError))
         return rules
 
     def parameters(self) -> dict[str, sympy.Expr]:
@@ -410,7 +400,10 @@ class PixelShuffle(Layer):
         return floor_div(i, self.r) if self.down else i * self.r
 
     def conditions(self, i: Size) -> Conditions:
-        rules = [(ge(self.r, 1), "the factor r must be a positive integer"), (ge(i, 1), INPUT_RULE)]
+        rules: Conditions = [
+            Rule(ge(self.r, 1), "the factor r must be a positive integer", SpecError),
+            Rule(ge(i, 1), INPUT_RULE),
+        ]
         if self.down:
             rules.append((eq(sympy.Mod(i, self.r), 0), "pixel_unshuffle needs the size divisible by r"))
         return rules
@@ -434,7 +427,10 @@ class AdaptivePool(Layer):
         return self.size
 
     def conditions(self, i: Size) -> Conditions:
-        return [(ge(self.size, 1), "output_size must be a positive integer"), (ge(i, 1), INPUT_RULE)]
+        return [
+            Rule(ge(self.size, 1), "output_size must be a positive integer", SpecError),
+            Rule(ge(i, 1), INPUT_RULE),
+        ]
 
     def parameters(self) -> dict[str, sympy.Expr]:
         return {"size": self.size}
