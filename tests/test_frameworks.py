@@ -252,3 +252,23 @@ def test_onnx_ceil_pooling_over_automatic_pads_drops_exactly_the_window_starting
                     full = evaluate(o, env)
                     kept = full - (1 if (full - 1) * s >= x + evaluate(pb, env) else 0)
                     assert evaluate(formula, env) == kept, (k, s, d, x)
+
+
+def test_windows_cli_lists_each_output_and_what_padding_holds(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["windows", "tf.conv(k=3, s=2, p=same)", "--in", "6", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [w["taps"] for w in data["windows"]] == [[0, 1, 2], [2, 3, 4], [4, 5, 6]]
+    assert data["windows"][2]["padding"] == [6] and data["windows"][2]["holds"][-1] == "zero"
+    assert main(["windows", "torch.maxpool(k=3, s=2, p=1, ceil=true)", "--in", "6", "--at", "3"]) == 0
+    assert "outside the input: 6 (-inf), 7 (nothing)" in capsys.readouterr().out
+    assert main(["windows", "conv(k=3)", "--in", "5", "--at", "7"]) == 2
+    assert main(["windows", "conv(k=3)", "--in", "x"]) == 2
+    assert main(["windows", "conv(k=3)", "--in", "2"]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_transposed_windows_list_the_inputs_that_contribute_and_their_taps() -> None:
+    # PyTorch: out[j] += x[m] * w[t] where j = s*m - p + t.
+    found = windows(layer("torch.convT(k=3, s=2, p=1, a=1)"), 3)
+    expected = [[(m, t) for m in range(3) for t in range(3) if 2 * m - 1 + t == j] for j in range(len(found))]
+    assert [sorted(zip(w.positions, w.taps, strict=True)) for w in found] == expected
