@@ -721,8 +721,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _budget(args: argparse.Namespace) -> Any:
-    """The command's time budget (--timeout), or none for a command without one."""
+def _budget(args: argparse.Namespace, from_start: bool) -> Any:
+    """The command's time budget (--timeout), or none for a command without one; `from_start`: it counts from
+    when symconv was imported (the command line), else from now (main called in a running process)."""
     from contextlib import nullcontext
 
     from . import budget
@@ -735,13 +736,14 @@ def _budget(args: argparse.Namespace) -> Any:
         raise SpecError(
             f"--timeout must be a positive number of seconds up to {MAX_TIMEOUT:g}, got {seconds}"
         )
-    # The command's clock started when symconv was imported; a twentieth is kept for printing the answer.
-    return budget.limit(seconds, since=budget.STARTED, reserve=0.05)
+    # A twentieth is kept for printing the answer.
+    return budget.limit(seconds, since=budget.STARTED if from_start else None, reserve=0.05)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code (tests call this in-process)."""
     parser = build_parser()
+    from_start = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     wants_json = "--json" in argv
     try:
@@ -749,7 +751,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return EXIT_BAD_INPUT
-        with _budget(args):
+        with _budget(args, from_start):
             code, data, text = args.run(args)
     except InternalError as error:
         print(f"symconv: internal error: {error}", file=sys.stderr)
