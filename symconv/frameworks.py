@@ -10,6 +10,7 @@ compute_output_shape, jax.eval_shape on lax, ONNX shape inference and onnxruntim
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -37,38 +38,99 @@ class Rule(tuple[sympy.Basic, str]):
 
 Conditions = list[tuple[sympy.Basic, str]]
 
-# Padding modes each framework accepts, per layer family ("conv", "pool", "convT"). "explicit" is a number or a
-# (begin, end) pair.
-MODES: dict[str | None, dict[str, tuple[str, ...]]] = {
-    None: {
-        "conv": ("explicit", "valid", "same", "full"),
-        "pool": ("explicit", "valid"),
-        "convT": ("explicit",),
-    },
-    "torch": {"conv": ("explicit", "valid", "same"), "pool": ("explicit",), "convT": ("explicit",)},
-    "tf": {"conv": ("explicit", "valid", "same"), "pool": ("valid", "same"), "convT": ()},
-    "keras": {"conv": ("valid", "same", "causal"), "pool": ("valid", "same"), "convT": ("valid", "same")},
-    "onnx": {
-        "conv": ("explicit", "valid", "same_upper", "same_lower"),
-        "pool": ("explicit", "valid", "same_upper", "same_lower"),
-        "convT": ("explicit", "valid"),
-    },
-    "jax": {
-        "conv": ("explicit", "valid", "same", "same_lower"),
-        "pool": ("explicit", "valid", "same", "same_lower"),
-        "convT": ("explicit", "valid", "same"),
-    },
+
+@dataclass(frozen=True)
+class Convention:
+    """What one framework decides, as data: the padding modes it accepts per layer family ("conv", "pool",
+    "convT"; "explicit" is a number or a (begin, end) pair) and its default, whether pooling has ceil_mode,
+    whether average pooling counts padding in its divisor by default, whether pooling's stride defaults to the
+    kernel, which pooling kinds take a dilation, and whether a transposed convolution applies the kernel
+    rotated (the direct convolution over the stretched input) or as stored (JAX's transpose_kernel=False).
+    The size formulas and refusal rules below branch on the same names; sources in conventions.md."""
+
+    name: str
+    modes: dict[str, tuple[str, ...]]
+    default_mode: str
+    ceil_mode: bool
+    count_include_pad: bool
+    pool_stride_is_kernel: bool
+    pool_dilation: tuple[str, ...]
+    rotates_transposed_kernel: bool = True
+
+
+CONVENTIONS: dict[str | None, Convention] = {
+    None: Convention(
+        "paper",
+        {
+            "conv": ("explicit", "valid", "same", "full"),
+            "pool": ("explicit", "valid"),
+            "convT": ("explicit",),
+        },
+        "explicit",
+        ceil_mode=True,
+        count_include_pad=True,
+        pool_stride_is_kernel=True,
+        pool_dilation=("maxpool",),
+    ),
+    "torch": Convention(
+        "torch",
+        {"conv": ("explicit", "valid", "same"), "pool": ("explicit",), "convT": ("explicit",)},
+        "explicit",
+        ceil_mode=True,
+        count_include_pad=True,
+        pool_stride_is_kernel=True,
+        pool_dilation=("maxpool",),
+    ),
+    "tf": Convention(
+        "tf",
+        {"conv": ("explicit", "valid", "same"), "pool": ("valid", "same"), "convT": ()},
+        "valid",
+        ceil_mode=False,
+        count_include_pad=False,
+        pool_stride_is_kernel=True,
+        pool_dilation=(),
+    ),
+    "keras": Convention(
+        "keras",
+        {"conv": ("valid", "same", "causal"), "pool": ("valid", "same"), "convT": ("valid", "same")},
+        "valid",
+        ceil_mode=False,
+        count_include_pad=False,
+        pool_stride_is_kernel=True,
+        pool_dilation=(),
+    ),
+    "onnx": Convention(
+        "onnx",
+        {
+            "conv": ("explicit", "valid", "same_upper", "same_lower"),
+            "pool": ("explicit", "valid", "same_upper", "same_lower"),
+            "convT": ("explicit", "valid"),
+        },
+        "explicit",
+        ceil_mode=True,
+        count_include_pad=False,
+        pool_stride_is_kernel=False,
+        pool_dilation=("maxpool", "avgpool"),
+    ),
+    "jax": Convention(
+        "jax",
+        {
+            "conv": ("explicit", "valid", "same", "same_lower"),
+            "pool": ("explicit", "valid", "same", "same_lower"),
+            "convT": ("explicit", "valid", "same"),
+        },
+        "valid",
+        ceil_mode=False,
+        count_include_pad=True,
+        pool_stride_is_kernel=False,
+        pool_dilation=("maxpool", "avgpool"),
+        rotates_transposed_kernel=False,
+    ),
 }
-# ceil_mode exists in PyTorch and ONNX pooling (and the paper's convention, which follows PyTorch).
-CEIL_MODE = (None, "torch", "onnx")
-DEFAULT_MODE = {
-    None: "explicit",
-    "torch": "explicit",
-    "tf": "valid",
-    "keras": "valid",
-    "onnx": "explicit",
-    "jax": "valid",
-}
+# The tables other modules read, derived from the conventions.
+MODES = {name: c.modes for name, c in CONVENTIONS.items()}
+CEIL_MODE = tuple(name for name, c in CONVENTIONS.items() if c.ceil_mode)
+DEFAULT_MODE = {name: c.default_mode for name, c in CONVENTIONS.items()}
 
 
 def effective_kernel(k: Any, d: Any) -> sympy.Expr:

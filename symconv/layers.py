@@ -515,8 +515,8 @@ def _refuse(spec: Spec) -> None:
         )
     if spec.get("ceil") is not None and framework not in fw.CEIL_MODE:
         raise SpecError(f"ceil_mode does not exist in {convention} pooling in {spec.text}")
-    no_dilation = {"avgpool": (None, "torch", "tf", "keras"), "maxpool": ("tf", "keras")}
-    if spec.get("d") is not None and framework in no_dilation.get(spec.kind, ()):
+    pooling = spec.kind in ("maxpool", "avgpool")
+    if spec.get("d") is not None and pooling and spec.kind not in fw.CONVENTIONS[framework].pool_dilation:
         raise SpecError(f"{spec.kind} has no dilation in the {convention} convention in {spec.text}")
     if spec.get("consistent") is not None and framework != "jax":
         raise SpecError(f"consistent (use_consistent_padding) is JAX's only, in {spec.text}")
@@ -562,7 +562,7 @@ def build(spec: Spec) -> Layer:
     k = _integer(spec, "k", None, unknowns)
     unit = sympy.Integer(1)
     # Pooling strides default to the kernel in PyTorch, Keras and TF; to 1 in ONNX and JAX.
-    default_stride = k if family == "pool" and framework not in ("onnx", "jax") else unit
+    default_stride = k if family == "pool" and fw.CONVENTIONS[framework].pool_stride_is_kernel else unit
     s = _integer(spec, "s", default_stride, unknowns)
     d = _integer(spec, "d", unit, unknowns)
     pb, pe, mode = _padding(spec, family, unknowns)

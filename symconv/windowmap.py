@@ -47,8 +47,6 @@ ZERO = "zero"  # zero padding, or a zero between the units of a stretched input
 NEG_INF = "-inf"  # max pooling's padding: never the maximum
 EXCLUDED = "excluded"  # average pooling's padding when it is not counted in the divisor
 NOTHING = "nothing"  # past the end padding (a ceil_mode window's overhang): not read, not counted
-# Whether padding counts in the average pooling divisor by default: PyTorch yes; ONNX, TensorFlow, Keras no.
-COUNT_INCLUDE_PAD = {None: True, "torch": True, "onnx": False, "tf": False, "keras": False, "jax": True}
 
 
 @dataclass(frozen=True)
@@ -171,7 +169,8 @@ def _pad_value(made: Layer, count_include_pad: bool | None) -> str:
     if isinstance(made, Pool):
         if made.op == "max":
             return NEG_INF
-        counted = COUNT_INCLUDE_PAD[made.framework] if count_include_pad is None else count_include_pad
+        default = fw.CONVENTIONS[made.framework].count_include_pad
+        counted = default if count_include_pad is None else count_include_pad
         return ZERO if counted else EXCLUDED
     return ZERO
 
@@ -225,7 +224,7 @@ def _transposed(made: ConvTranspose) -> GridMap:
     before, after = transposed_pads(made)
     one = sympy.Integer(1)
     # JAX does not rotate the kernel (transpose_kernel=False); the others are the direct convolution with it.
-    flipped = made.framework != "jax"
+    flipped = fw.CONVENTIONS[made.framework].rotates_transposed_kernel
     return GridMap(made.k, one, made.d, made.s, before, after, ZERO, False, flipped)
 
 
