@@ -208,7 +208,7 @@ class _Expressions:
         if isinstance(op, ast.FloorDiv):
             return floor_div(left, right)
         if isinstance(op, ast.Mod):
-            return mod(left, right)
+            return _mod(left, right)
         if isinstance(op, ast.Div):
             if not fraction_ok:
                 raise self.fail(
@@ -251,7 +251,7 @@ class _Expressions:
         if name == "mod":
             if args[1] == 0:
                 raise self.fail(node, "division by zero")
-            return mod(args[0], args[1])
+            return _mod(args[0], args[1])
         if name == "abs":
             return sympy.Abs(args[0])
         return sympy.Min(*args) if name == "min" else sympy.Max(*args)
@@ -269,6 +269,14 @@ class _Expressions:
         output = layer.output_expr(size)
         self.layer_calls[id(node)] = (output, conditions)
         return output
+
+
+def _mod(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
+    """a % b as the user wrote it. SymPy's evaluation is trusted only for a positive constant divisor: for a
+    symbolic one it can be wrong (it makes Mod(s, -2*s) equal to s, though 1 % -2 is -1)."""
+    if isinstance(b, sympy.Integer) and (b > 0 or isinstance(a, sympy.Integer)):
+        return mod(a, b)
+    return sympy.Mod(a, b, evaluate=False)
 
 
 def parse_expression(text: str, context: Context | None = None) -> sympy.Basic:
