@@ -86,12 +86,14 @@ def _generic_size(net: Network, dim: str) -> int:
     raise SpecError("receptive fields need an input size at which the network is defined; none found")
 
 
-def _extended(mapping: GridMap | IntervalMap, i: int, q: int) -> list[int]:
+def _extended(mapping: GridMap | IntervalMap, i: int, q: int, every: bool = False) -> list[int]:
     """The positions output q reads with padding included (defined for any integer q, also past the output's
-    ends, where a later layer reads padding); for a transposed layer, the stretched units its taps land on."""
+    ends, where a later layer reads padding); for a transposed layer, the stretched units its taps land on.
+    An interval is given by its ends, or, with `every`, by all its positions."""
     if isinstance(mapping, IntervalMap):
         env = {"i": i, "j": q}
-        return [int(evaluate(mapping.low, env)), int(evaluate(mapping.high, env))]
+        low, high = int(evaluate(mapping.low, env)), int(evaluate(mapping.high, env))
+        return list(range(low, high + 1)) if every else [low, high]
     env = {"i": i}
     k, stride, d, spacing, before = (
         int(evaluate(v, env)) for v in (mapping.k, mapping.stride, mapping.d, mapping.spacing, mapping.before)
@@ -102,6 +104,20 @@ def _extended(mapping: GridMap | IntervalMap, i: int, q: int) -> list[int]:
         if offset % spacing == 0:
             out.append(offset // spacing)
     return out
+
+
+def _gapless(net: Network) -> dict[str, bool]:
+    """Nodes whose every position has a field, growing with the position: the input, and what sliding
+    windows, resampling, merges and crops make of gapless nodes. A transposed convolution's outputs may read
+    no input unit (between its taps), so its fields and everything after it are read position by position."""
+    gapless: dict[str, bool] = {}
+    for node in net.nodes:
+        parents = all(gapless[name] for name in node.inputs)
+        if node.op == "layer" and node.layer is not None:
+            mapping = window_map(node.layer)
+            parents = parents and not (isinstance(mapping, GridMap) and mapping.spacing != 1)
+        gapless[node.name] = parents
+    return gapless
 
 
 def _sizes(net: Network, dim: str, n: int) -> dict[str, int]:
@@ -115,7 +131,7 @@ def _sizes(net: Network, dim: str, n: int) -> dict[str, int]:
         ) from None
 
 
-def _reads(net: Network, sizes: Mapping[str, int]) -> dict[str, Any]:
+def _reads(net: Network, sizes: Mapping[str, int], gapless: Mapping[str, bool]) -> dict[str, Any]:
     """For each node, a function q -> [(parent, positions)]: the parent positions its output q reads."""
     reads: dict[str, Any] = {}
     for node in net.nodes:
@@ -123,16 +139,18 @@ def _reads(net: Network, sizes: Mapping[str, int]) -> dict[str, Any]:
             reads[node.name] = lambda q: []
         elif node.op == "layer" and node.layer is not None:
             parent = node.inputs[0]
-            mapping, i = window_map(node.layer), sizes[parent]
-            reads[node.name] = lambda q, p=parent, m=mapping, i=i: [(p, _extended(m, i, q))]
+            mapping, i, every = window_map(node.layer), sizes[parent], not gapless[parent]
+            reads[node.name] = lambda q, p=parent, m=mapping, i=i, e=every: [(p, _extended(m, i, q, e))]
         elif node.op == "crop":
             # A centre crop (torchvision's, and U-Net's): output q is input q + (in - out) // 2.
             parent = node.inputs[0]
             offset = centre_crop_offset(sizes[parent], sizes[node.name])
             reads[node.name] = lambda q, p=parent, offset=offset: [(p, [q + offset])]
         else:
-            # Merges, identities, flatten and linear read the same position of each input.
-            reads[node.name] = lambda q, parents=node.inputs: [(p, [q]) for p in parents]
+            # Merges, identities, flatten and linear read the same position of each input; an input of size 1
+            # that an addition broadcasts is read at its one position.
+            spread = {p: sizes[p] == 1 and sizes[node.name] > 1 for p in node.inputs}
+            reads[node.name] = lambda q, spread=spread: [(p, [0 if one else q]) for p, one in spread.items()]
     return reads
 
 
@@ -140,15 +158,19 @@ class _Bounds:
     """The first (kind "lo") or last ("hi") input position of each node's field at position q, computed on
     demand without recursion (networks are thousands of nodes deep) and remembered.
 
-    Every window map reads positions that grow with q, so the field of q starts where the field of the first
-    position it reads starts (skipping positions whose field is empty: a transposed convolution's output
-    between its taps reads nothing) and ends where the field of the last one ends.
+    Every window map reads positions that grow with q: over a gapless node (see _gapless) the field of q
+    starts where the field of the first position it reads starts and ends where the last one's ends; over
+    any other node every position read is looked at (an empty field, a transposed convolution's output
+    between its taps, counts for nothing).
     """
 
-    def __init__(self, net: Network, reads: Mapping[str, Any], kind: str) -> None:
+    def __init__(
+        self, net: Network, reads: Mapping[str, Any], kind: str, gapless: Mapping[str, bool]
+    ) -> None:
         self.nodes = {node.name: node for node in net.nodes}
         self.reads = reads
         self.kind = kind
+        self.gapless = gapless
         self.memo: dict[tuple[str, int], int | None] = {}
 
     def __call__(self, name: str, q: int) -> int | None:
@@ -173,21 +195,23 @@ class _Bounds:
         found: list[int] = []
         for parent, positions in self.reads[name](q):
             ordered = sorted(positions, reverse=self.kind == "hi")
+            if self.gapless[parent] and ordered:
+                # Fields grow with the position: the first (last) position read holds the bound.
+                ordered = ordered[:1]
             for p in ordered:
                 if (parent, p) not in self.memo:
                     return parent, p
                 value = self.memo[parent, p]
                 if value is not None:
                     found.append(value)
-                    break
         pick = min if self.kind == "lo" else max
         self.memo[name, q] = pick(found) if found else None
         return None
 
 
-def _spans(net: Network, reads: Mapping[str, Any]) -> Any:
+def _spans(net: Network, reads: Mapping[str, Any], gapless: Mapping[str, bool]) -> Any:
     """A function (node, positions) -> the field of each position, padding included (None: it reads nothing)."""
-    low, high = _Bounds(net, reads, "lo"), _Bounds(net, reads, "hi")
+    low, high = _Bounds(net, reads, "lo", gapless), _Bounds(net, reads, "hi", gapless)
 
     def spans(name: str, positions: Iterable[int]) -> list[Interval]:
         out: list[Interval] = []
@@ -201,7 +225,11 @@ def _spans(net: Network, reads: Mapping[str, Any]) -> Any:
 
 def intervals(net: Network, size: int, node: str | None = None, dim: str | None = None) -> list[Interval]:
     """The field of every output position of `node` (default: the output) at input size `size`: the first and
-    last input position it depends on, padding included, or None where it reads nothing.
+    last input position it reaches, None where it reads nothing. Padding counts as Araujo et al. count it: a
+    tap of any layer that falls in the padding reaches the positions that layer's input would have there, so
+    the field can extend past the input, and past the positions the output really depends on; clipped to the
+    input, it contains them (each layer's channels are taken as mixed: a pixel shuffle after an unshuffle is
+    not recognised as the identity).
 
     >>> from symconv.network import chain
     >>> intervals(chain("conv(k=3, s=2, p=1)"), 6)
@@ -212,7 +240,8 @@ def intervals(net: Network, size: int, node: str | None = None, dim: str | None 
     name = node or net.output
     if name not in sizes:
         raise SpecError(f"no node named {name!r}; nodes: {', '.join(sizes)}")
-    return _spans(net, _reads(net, sizes))(name, range(sizes[name]))
+    gapless = _gapless(net)
+    return _spans(net, _reads(net, sizes, gapless), gapless)(name, range(sizes[name]))
 
 
 def receptive_fields(net: Network, size: int | None = None, dim: str | None = None) -> dict[str, Field]:
@@ -222,8 +251,8 @@ def receptive_fields(net: Network, size: int | None = None, dim: str | None = No
     dim = dim or (net.symbolic[0] if net.symbolic else net.dims[0])
     n = size if size is not None else dict(net.fixed).get(dim) or _generic_size(net, dim)
     sizes = _sizes(net, dim, n)
-    reads = _reads(net, sizes)
-    spans_of = _spans(net, reads)
+    gapless = _gapless(net)
+    spans_of = _spans(net, _reads(net, sizes, gapless), gapless)
     summary: dict[str, Field] = {}
     for node in net.nodes:
         spans = spans_of(node.name, range(max(1, min(sizes[node.name], SPAN))))

