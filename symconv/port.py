@@ -31,7 +31,7 @@ from .errors import SpecError, SymconvError
 from .intset import IntSet
 from .layers import AdaptivePool, Conv, ConvTranspose, Layer, Pool, Windowed, layer
 from .prove import Proved, Result, prove
-from .windowmap import EXCLUDED, NEG_INF, transposed_pads, window_map
+from .windowmap import EXCLUDED, NEG_INF, transposed_pads, window_key, window_map
 
 INPUT = symbol("i")
 WINDOW = 1000
@@ -108,14 +108,16 @@ def _candidates(source: Layer, target: str) -> list[str]:
         extra = f", a={_text(source.a)}"
     paddings: list[str] = []
     pads = source.padding(INPUT) if isinstance(source, Windowed) else (source.pb, source.pe)  # type: ignore[attr-defined]
-    if "explicit" in modes:
+    pairs = "explicit" in modes and target != "torch"  # PyTorch pads both ends of an axis alike
+    stride = int(source.s) if isinstance(source.s, sympy.Integer) else 1  # type: ignore[attr-defined]
+    if "explicit" in modes and not isinstance(source, ConvTranspose):
         for pb, pe in _constant_pads(source, pads):
             paddings.append(f"p={pb}" if pb == pe else f"p=({pb}, {pe})")
-    if isinstance(source, ConvTranspose) and target == "jax" and "explicit" in modes:
-        # JAX pads the stretched input itself: the source's own padding of it, as a pair.
-        before, after = transposed_pads(source)
-        if all(isinstance(v, sympy.Integer) for v in (before, after)):
-            paddings.insert(0, f"p=({before}, {after})")
+            # A ceil_mode window's overhang, or a truncated last window, as extra end padding.
+            paddings += [f"p=({pb}, {pe + more})" for more in range(1, stride) if pairs]
+    if isinstance(source, ConvTranspose) and "explicit" in modes:
+        paddings = _transposed_paddings(source, target) + paddings
+        extra = ""
     source_mode = getattr(source, "mode", "explicit")
     for mode in modes:
         if mode != "explicit":
@@ -126,7 +128,29 @@ def _candidates(source: Layer, target: str) -> list[str]:
     if target == "keras" and extra == ", a=0":
         # Keras derives its own output_padding when none is given: try that too.
         extras.append("")
-    return [f"{target}.{kind}({common}, {padding}{more})" for padding in paddings for more in extras]
+    if isinstance(source, Pool) and target in fw.CEIL_MODE:
+        # ceil_mode on or off: the last window may read an overhang the source pads, or the other way.
+        extras = [extra, ", ceil=true" if not extra else ""]
+    found = [f"{target}.{kind}({common}, {padding}{more})" for padding in paddings for more in extras]
+    return list(dict.fromkeys(found))
+
+
+def _transposed_paddings(source: ConvTranspose, target: str) -> list[str]:
+    """Paddings (with output_padding) of a transposed target: the source's own padding of the stretched
+    input first (JAX takes it as a pair; PyTorch and ONNX as p = k_eff - 1 - before and a = after - before),
+    then every p < k_eff with every a < s, whose sizes may agree."""
+    before, after = transposed_pads(source)
+    if not all(isinstance(v, sympy.Integer) for v in (before, after, source.k, source.s, source.d)):
+        return []
+    span, s = int(fw.effective_kernel(source.k, source.d)), int(source.s)
+    if target == "jax":
+        return [f"p=({before}, {after})"]
+    if target not in ("torch", "onnx", None):
+        return []
+    p, a = span - 1 - int(before), int(after) - int(before)
+    options = [(p, a)] if p >= 0 and 0 <= a < s else []
+    options += [(q, b) for q in range(span) for b in range(s) if span * s <= 64]
+    return [f"p={q}, a={b}" for q, b in dict.fromkeys(options)]
 
 
 def _constant_pads(source: Layer, pads: tuple[Any, Any]) -> list[tuple[int, int]]:
@@ -169,7 +193,8 @@ def _pad_before(source: Windowed, target: str, timeout_ms: int) -> dict[str, Any
         if "explicit" not in fw.MODES[target]["pool" if isinstance(source, Pool) else "conv"]
         else "p=0"
     )
-    spec = f"{target}.{kind}(k={k}, s={s}, {zero}{dilation})"
+    ceil = ", ceil=true" if isinstance(source, Pool) and source.ceil and target in fw.CEIL_MODE else ""
+    spec = f"{target}.{kind}(k={k}, s={s}, {zero}{dilation}{ceil})"
     try:
         then = layer(spec)
     except SymconvError:
@@ -249,15 +274,9 @@ def _differing_windows(source: Layer, other: Layer, result: Result) -> dict[str,
             continue
         mine, theirs = windows(source, i), windows(other, i)
         for a, b in zip(mine, theirs, strict=False):
-            if (a.positions, _effects(source, a)) != (b.positions, _effects(other, b)):
+            if window_key(source, a) != window_key(other, b):
                 return {"i": i, "j": a.j, "source": a.to_json(), "target": b.to_json()}
     return None
-
-
-def _effects(made: Layer, window: Any) -> tuple[int, ...]:
-    from .windowmap import effect
-
-    return tuple(effect(made, held) for held in window.holds)
 
 
 def port(source: Layer, target: str, i: int | None = None, timeout_ms: int = 10_000) -> Port:

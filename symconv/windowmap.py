@@ -297,6 +297,23 @@ def effect(made: Layer, held: str) -> int:
     return ABSENT_CODE
 
 
+def window_key(made: Layer, window: Window) -> tuple[Any, ...]:
+    """What decides a window's output, to compare two layers' windows: a pooling's set of inputs read (and
+    how many counted padding cells an average divides by: the order of taps does not matter without
+    weights); a convolution's input per tap, None where the tap adds nothing; a transposed convolution's
+    contributing inputs (which tap applies which weight is the kernel's layout, see `flipped`)."""
+    effects = [effect(made, held) for held in window.holds]
+    if isinstance(made, Pool):
+        reads = frozenset(p for p, e in zip(window.positions, effects, strict=True) if e == INPUT_CODE)
+        return ("pool", reads, effects.count(COUNTED_CODE))
+    if isinstance(made, ConvTranspose):
+        return ("transposed", tuple(sorted(window.positions)))
+    return (
+        "conv",
+        tuple(p if e == INPUT_CODE else None for p, e in zip(window.positions, effects, strict=True)),
+    )
+
+
 def flipped(made: Layer) -> bool:
     """Whether tap t applies kernel weight k - 1 - t (a transposed convolution with the rotated kernel)."""
     mapping = window_map(made)

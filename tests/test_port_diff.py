@@ -13,8 +13,8 @@ For each (source spec, target framework) pair, `port` answers at one of its leve
   output_padding or ceil_mode, gives the source's output size at every input size 1..MAX_SIZE, as the library
   itself computes them.
 
-Disagreements are findings about symconv's port, marked as strict xfails (KNOWN, with the reason) so that each
-fails the day it is fixed; a marked pair that fails for another reason fails.
+Pooling windows are compared by the inputs they read (tap order does not matter without weights), so a
+same-size counterexample for max pooling is an input size where the outputs really differ.
 
 Every layer runs in its own library on one channel, 1-D:
 
@@ -676,59 +676,11 @@ def check_none(source: Layer, target: str) -> list[str]:
 # ---------------------------------------------------------------------------------------------------------------
 # Tests
 
-# Disagreements found by this file (symconv's port to fix, not this test): strict xfails, so that each one
-# turns into a failure once port is fixed and the marker can go.
-MAX_COUNTEREXAMPLE = (
-    "port's same-size counterexample for max pooling compares tap positions, not what the window reads: "
-    "at the reported (i, j) both windows read the same input units (the other taps hold -inf), so the outputs "
-    "are equal; a real difference exists at a larger i"
-)
-
-
-def _none_but(found: str) -> str:
-    return (
-        f"port answers none, but {found} (port only tries the source's own pads and output_padding, and keeps "
-        "ceil_mode off when the source has none)"
-    )
-
-
-KNOWN = {
-    ("keras.convT(k=4, s=2, p=same)", "torch"): _none_but("torch.convT(k=4, s=2, p=1) has the same windows"),
-    ("torch.maxpool(k=3, s=2, p=1, ceil=true)", "jax"): _none_but(
-        "jax.maxpool(k=3, s=2, p=(1, 2)) has the same windows"
-    ),
-    ("keras.convT(k=3, s=2, p=same)", "torch"): _none_but(
-        "torch.convT(k=3, s=2, p=1, a=1) has the same size"
-    ),
-    ("jax.convT(k=3, s=2, p=same)", "torch"): _none_but("torch.convT(k=3, s=2, p=1, a=1) has the same size"),
-    ("jax.convT(k=4, s=2, p=(2, 1))", "torch"): _none_but(
-        "torch.convT(k=4, s=2, p=2, a=1) has the same size ('no layer of the target framework accepts these "
-        "parameters' is wrong)"
-    ),
-    ("onnx.avgpool(k=2, s=3, p=same_lower)", "torch"): _none_but(
-        "torch.avgpool(k=2, s=3, p=0, ceil=true) has the same size"
-    ),
-    ("jax.maxpool(k=3, s=2, p=same)", "torch"): MAX_COUNTEREXAMPLE,
-    ("tf.maxpool(k=3, s=2, p=same)", "torch"): MAX_COUNTEREXAMPLE,
-    ("onnx.maxpool(k=2, s=3, p=same_upper)", "torch"): MAX_COUNTEREXAMPLE,
-    ("onnx.maxpool(k=3, s=2, p=same_upper)", "torch"): MAX_COUNTEREXAMPLE,
-    ("onnx.maxpool(k=3, s=3, p=same_upper)", "torch"): MAX_COUNTEREXAMPLE,
-}
-
-
-# What each known disagreement's problems say: a pair marked for one that fails for another reason fails.
-SIGNATURES = {MAX_COUNTEREXAMPLE: "give the same output", "none": "port says none, but"}
-
-
-def _marks(spec: str, target: str) -> list[Any]:
-    reason = KNOWN.get((spec, target))
-    return [pytest.mark.xfail(reason=reason, strict=True, raises=AssertionError)] if reason else []
-
 
 @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
 @pytest.mark.parametrize(
     ("group", "spec", "target"),
-    [pytest.param(*pair, id=f"{pair[1]}->{pair[2]}", marks=_marks(*pair[1:])) for pair in PAIRS],
+    [pytest.param(*pair, id=f"{pair[1]}->{pair[2]}") for pair in PAIRS],
 )
 def test_port_answer_agrees_with_running_both_layers(group: str, spec: str, target: str) -> None:
     source = layer(spec)
@@ -744,12 +696,6 @@ def test_port_answer_agrees_with_running_both_layers(group: str, spec: str, targ
         problems += check_windows_differ(source, result.same_size)
     elif result.level == SAME_SIZE:
         problems.append("same size only without the same-size layer")
-    known = KNOWN.get((spec, target))
-    if known is not None and problems:
-        signature = SIGNATURES.get(known, SIGNATURES["none"])
-        unexpected = [p for p in problems if signature not in p]
-        if unexpected:  # not the known disagreement: a real failure, not the expected one
-            pytest.fail(f"{spec} -> {target} ({result.level}):\n" + "\n".join(unexpected[:8]))
     assert not problems, f"{spec} -> {target} ({result.level}):\n" + "\n".join(problems[:8])
 
 
