@@ -204,7 +204,7 @@ class _Expressions:
         if isinstance(op, ast.Mult):
             return left * right
         if isinstance(op, ast.FloorDiv | ast.Mod | ast.Div) and right == 0:
-            raise self.fail(node, "division by zero")
+            return self.zero_divisor(node, node.right)
         if isinstance(op, ast.FloorDiv):
             return floor_div(left, right)
         if isinstance(op, ast.Mod):
@@ -216,6 +216,14 @@ class _Expressions:
                 )
             return left / right
         raise self.fail(node, "operator not allowed")
+
+    def zero_divisor(self, node: ast.AST, divisor: ast.AST) -> sympy.Expr:
+        """A divisor that is 0: bad input when written as a number; when written with names (p // (2*p) is 0
+        wherever p is not), the text is undefined wherever it is evaluated, which its definedness
+        (symconv.meaning) states, so the value here is never read: 0 stands in for it."""
+        if not any(isinstance(part, ast.Name) for part in ast.walk(divisor)):
+            raise self.fail(node, "division by zero")
+        return sympy.Integer(0)
 
     def compare(self, node: ast.Compare, fraction_ok: bool) -> sympy.Basic:
         relations = {ast.Eq: eq, ast.NotEq: ne, ast.Lt: lt, ast.LtE: le, ast.Gt: gt, ast.GtE: ge}
@@ -250,7 +258,7 @@ class _Expressions:
             return sympy.ceiling(args[0])
         if name == "mod":
             if args[1] == 0:
-                raise self.fail(node, "division by zero")
+                return self.zero_divisor(node, node.args[1])
             return _mod(args[0], args[1])
         if name == "abs":
             return sympy.Abs(args[0])

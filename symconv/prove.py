@@ -14,6 +14,7 @@ Proved(scope='unbounded', seconds=...)
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -188,7 +189,17 @@ def prove(
                 translation.variable(name)
         z_goal = z3.And(*z_domains, *z_defined, z_claim)
     except UnsupportedError as error:
-        return Unknown(f"not translatable to Z3: {error}", elapsed())
+        untranslated = Unknown(f"not translatable to Z3: {error}", elapsed())
+        if semantics is None:
+            return untranslated
+        # Z3 cannot read it; the text can still be evaluated: a point where it fails refutes it.
+        names = {name: None for name in sorted(semantics.names - {name for name, _ in definitions})}
+        found = _search(
+            names, bound, semantics.domain, lambda env: _text_failure(semantics, obligations, env)
+        )
+        if found is None:
+            return untranslated
+        return Refuted(found[0], found[1], elapsed())
     defined = {name for name, _ in definitions}
     variables = {name: var for name, var in sorted(translation.variables.items()) if name not in defined}
     goal = sympy.And(*[condition for condition, _ in obligations], claim, evaluate=False)
@@ -208,15 +219,12 @@ def prove(
 
     def failure(env: dict[str, int]) -> str | None:
         """Why the claim fails at a point of the domain, or None where it holds."""
+        if semantics is not None:
+            return _text_failure(semantics, obligations, env)
         failed = next((rule for condition, rule in obligations if not holds(condition, env)), None)
         if failed:
             return f"undefined there: {failed}"
-        if semantics is None:
-            return None if holds(goal, env) else "the claim is false there"
-        try:
-            return None if semantics.claim(env) else "the claim is false there"
-        except Undefined as error:
-            return f"undefined there: {error}"
+        return None if holds(goal, env) else "the claim is false there"
 
     def box(n: int) -> list[Any]:
         return [z3.And(var >= -n, var <= n) for var in variables.values()]
@@ -261,6 +269,18 @@ def prove(
     def vacuous(extra: list[Any]) -> bool:
         return check([*premises, *extra], timeout_ms)[0] == "unsat"
 
+    def searched(limit: int | None) -> Refuted | None:
+        """Where Z3 is undecided, a counterexample found by evaluating the text as written on points."""
+        if semantics is None:
+            return None
+        found = _search(variables, limit, domain, failure)
+        if found is None:
+            return None
+        point, reason = found
+        env = domain(point) or point
+        shown = ", ".join(f"{name} = {env[name]}" for name, _ in definitions)
+        return Refuted(point, reason + (f" ({shown})" if shown else ""), elapsed())
+
     def proved(scope: str, limit: int | None) -> Proved:
         if semantics is not None:
             _sample(variables, limit, domain, failure, scope)
@@ -279,6 +299,9 @@ def prove(
             return Unknown(f"{TIME_BUDGET}: the unbounded query was undecided", elapsed())
         note = f" (the unbounded query was undecided: {reason})"
         bound = FALLBACK_BOUND
+        early = searched(None)
+        if early is not None:
+            return early
     verdict, model, reason = check([*premises, z3.Not(z_goal), *box(bound)], timeout_ms)
     if verdict == "sat":
         return refutation(model, bound)
@@ -286,7 +309,53 @@ def prove(
         if vacuous(box(bound)):
             return Unknown(f"no assignment in the box |x| <= {bound} satisfies the conditions", elapsed())
         return proved(bounded_scope(bound) + note, bound)
-    return Unknown(f"undecided{note or ''} within the box |x| <= {bound}: {reason}", elapsed())
+    return searched(bound) or Unknown(
+        f"undecided{note or ''} within the box |x| <= {bound}: {reason}", elapsed()
+    )
+
+
+def _text_failure(
+    semantics: Semantics, obligations: Sequence[tuple[sympy.Basic, str]], env: dict[str, int]
+) -> str | None:
+    """Why the claim, evaluated as written, fails at a point of the domain (None where it holds)."""
+    failed = next((rule for condition, rule in obligations if not holds(condition, env)), None)
+    if failed:
+        return f"undefined there: {failed}"
+    try:
+        return None if semantics.claim(env) else "the claim is false there"
+    except Undefined as error:
+        return f"undefined there: {error}"
+
+
+def _points(variables: dict[str, Any], limit: int | None) -> Any:
+    """Points to evaluate a claim on: every point of the box |x| <= 2 when it is small, then random points in
+    growing boxes (within |x| <= limit), seeded so that a verdict is repeatable."""
+    names = list(variables)
+    if 5 ** len(names) <= _SAMPLE_DRAWS:
+        for values in itertools.product(range(-2, 3), repeat=len(names)):
+            yield dict(zip(names, values, strict=True))
+    rng = random.Random(0)
+    spans = [n for n in _SAMPLE_SPANS if limit is None or n <= limit] or [limit or 1]
+    for draw in range(_SAMPLE_DRAWS):
+        n = spans[draw % len(spans)]
+        yield {name: rng.randint(-n, n) for name in names}
+
+
+def _search(
+    variables: dict[str, Any],
+    limit: int | None,
+    domain: Callable[[dict[str, int]], dict[str, int] | None],
+    failure: Callable[[dict[str, int]], str | None],
+) -> tuple[dict[str, int], str] | None:
+    """A point of the domain where the claim, evaluated as written, fails (with why), or None."""
+    for point in _points(variables, limit):
+        env = domain(point)
+        if env is None:
+            continue
+        reason = failure(env)
+        if reason is not None:
+            return point, reason
+    return None
 
 
 def _sample(
@@ -296,20 +365,15 @@ def _sample(
     failure: Callable[[dict[str, int]], str | None],
     scope: str,
 ) -> None:
-    """A proved claim evaluated as written on random points of its domain: a point where it fails means the
-    engine is wrong, which is raised loudly, never reported as a verdict."""
-    rng = random.Random(0)
-    names = list(variables)
-    spans = [n for n in _SAMPLE_SPANS if limit is None or n <= limit] or [limit or 1]
+    """A proved claim evaluated as written on points of its domain: a point where it fails means the engine
+    is wrong, which is raised loudly, never reported as a verdict."""
     checked = 0
-    for draw in range(_SAMPLE_DRAWS):
-        n = spans[draw % len(spans)]
-        env = domain({name: rng.randint(-n, n) for name in names})
+    for point in _points(variables, limit):
+        env = domain(point)
         if env is None:
             continue
         reason = failure(env)
         if reason is not None:
-            point = {name: env[name] for name in names}
             raise InternalError(
                 f"the prover said proved ({scope}), but at {point} {reason}; this is a bug in symconv"
             )
