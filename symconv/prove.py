@@ -23,6 +23,7 @@ import sympy
 
 from .arith import evaluate
 from .errors import UnsupportedError
+from .solver import check
 
 DEFAULT_TIMEOUT_MS = 10_000
 FALLBACK_BOUND = 64
@@ -89,31 +90,6 @@ def holds(expr: sympy.Basic, env: dict[str, int]) -> bool:
         return bool(evaluate(expr, env))
     except ZeroDivisionError:
         return False
-
-
-def check(assertions: Sequence[Any], timeout_ms: int) -> tuple[str, Any, str]:
-    """(verdict, model or None, reason) for the conjunction of Z3 `assertions`.
-
-    A portfolio: a lean tactic (simplify, solve-eqs, smt) that decides most queries in a few milliseconds,
-    then Z3's default solver, which is slower to start but stronger, with the whole timeout.
-    """
-    import z3
-
-    lean = z3.Then("simplify", "solve-eqs", "smt").solver()
-    lean.set("timeout", max(1, timeout_ms // 4))
-    lean.add(*assertions)
-    verdict = lean.check()
-    if verdict == z3.unknown:
-        full = z3.Solver()
-        full.set("timeout", timeout_ms)
-        full.add(*assertions)
-        verdict = full.check()
-        lean = full
-    if verdict == z3.sat:
-        return "sat", lean.model(), ""
-    if verdict == z3.unsat:
-        return "unsat", None, ""
-    return "unknown", None, lean.reason_unknown()
 
 
 def prove(
