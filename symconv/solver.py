@@ -141,7 +141,8 @@ def _tactic(strategy: Strategy) -> Any:
             z3.With(step.name, **dict(step.params)) if step.params else z3.Tactic(step.name)
             for step in strategy.steps
         ]
-        steps[-1] = z3.With(steps[-1], random_seed=strategy.seed)
+        if strategy.seed:
+            steps[-1] = z3.With(steps[-1], random_seed=strategy.seed)
         tactic = cache[strategy] = z3.Then(*steps) if len(steps) > 1 else steps[0]
     return tactic
 
