@@ -15,6 +15,13 @@ What it measures:
    "refuted" theorems are not in the totals: their enumeration stops at its first counterexample, found box
    by box, and is reported separately as a check that enumeration and prover agree.
 
+4. Overhead: each theorem's engine time (the warm proof's reported seconds: translating the statement to Z3,
+   the proof, the vacuity check, shrinking a counterexample) against Z3's own time on the same final query
+   (the premises and the negated goal, captured from the prover's first solver call): a fresh solver running
+   the tactic the portfolio tries first (simplify, solve-eqs, smt), with the assertions already added, and
+   only its check() timed. Both are medians over repeats; the target is a median ratio of at most 2.
+   ``--overhead`` runs this part alone (a few seconds).
+
 How to read it: a proof is unbounded, so one proof covers every box and its cost is the same in every row,
 while enumeration grows with N (linearly here, since only i grows). The ratio enumeration/proof is how many
 times more the brute-force check costs than the proof; it should grow with the box. The script exits 1 if a
@@ -29,6 +36,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -36,6 +44,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import sympy
 
@@ -57,6 +66,8 @@ OTHER = (0, 7)
 # half instead of three.
 ALL_UP_TO = 256
 SMALL_VARIABLES = 4
+OVERHEAD_TARGET = 2.0
+OVERHEAD_REPEATS = 15
 
 
 @dataclass(frozen=True)
@@ -158,6 +169,98 @@ def proof_medians(theorems: Sequence[Theorem], repeats: int) -> dict[str, float]
     return {ident: statistics.median(seconds) for ident, seconds in times.items()}
 
 
+def final_queries(theorems: Sequence[Theorem]) -> dict[str, list[Any]]:
+    """Each theorem's final query as the prover sends it to Z3: the assertions of its first solver call."""
+    import importlib
+
+    module = importlib.import_module("symconv.prove")
+    original = module.check  # type: ignore[attr-defined]
+    queries: dict[str, list[Any]] = {}
+    current = [""]
+
+    def capture(assertions: Sequence[Any], timeout_ms: int) -> Any:
+        queries.setdefault(current[0], list(assertions))
+        return original(assertions, timeout_ms)
+
+    module.check = capture  # type: ignore[attr-defined]
+    try:
+        for theorem in theorems:
+            current[0] = theorem.id
+            theorem.check()
+    finally:
+        module.check = original  # type: ignore[attr-defined]
+    return queries
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Median wall and thread-CPU seconds of one measured call."""
+
+    wall: float
+    cpu: float
+
+
+def median_timing(walls: Sequence[float], cpus: Sequence[float]) -> Timing:
+    return Timing(statistics.median(walls), statistics.median(cpus))
+
+
+def engine_timing(theorem: Theorem, repeats: int) -> Timing:
+    """The warm proof: its reported seconds (wall) and the thread's CPU time around it."""
+    walls, cpus = [], []
+    for _ in range(repeats):
+        start = time.thread_time()
+        walls.append(theorem.check().seconds)
+        cpus.append(time.thread_time() - start)
+    return median_timing(walls, cpus)
+
+
+def z3_alone(assertions: Sequence[Any], repeats: int) -> Timing:
+    """check() alone on a fresh lean-tactic solver holding `assertions` (10 s timeout)."""
+    import z3
+
+    walls, cpus = [], []
+    for _ in range(repeats):
+        solver = z3.Then("simplify", "solve-eqs", "smt").solver()
+        solver.set("timeout", 10_000)
+        solver.add(*assertions)
+        start, cpu = time.perf_counter(), time.thread_time()
+        solver.check()
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.thread_time() - cpu)
+    return median_timing(walls, cpus)
+
+
+def overhead(theorems: Sequence[Theorem], repeats: int) -> bool:
+    """Print engine time against Z3's own time per theorem, and the median ratios; True if on target.
+
+    The target is judged on thread CPU time: on a loaded machine a longer call is preempted more often, and
+    wall time would count the other processes' time against the engine.
+    """
+    for theorem in theorems:
+        theorem.check()
+    engine = {theorem.id: engine_timing(theorem, repeats) for theorem in theorems}
+    queries = final_queries(theorems)
+    alone = {ident: z3_alone(query, repeats) for ident, query in queries.items()}
+    width = max(len(theorem.id) for theorem in theorems)
+    wall = {ident: engine[ident].wall / alone[ident].wall for ident in engine}
+    cpu = {ident: engine[ident].cpu / alone[ident].cpu for ident in engine}
+    print(f"\nOverhead: engine time against Z3's own check() on the same final query, medians of {repeats}")
+    print(f"  {'':<{width}}  {'wall':-^30}  {'thread CPU':-^30}")
+    print(f"  {'theorem':<{width}}" + f"  {'engine':>9}  {'Z3 alone':>9}  {'ratio':>6}" * 2)
+    for theorem in theorems:
+        e, z = engine[theorem.id], alone[theorem.id]
+        print(
+            f"  {theorem.id:<{width}}  {e.wall * 1000:6.2f} ms  {z.wall * 1000:6.2f} ms  {wall[theorem.id]:5.1f}x"
+            f"  {e.cpu * 1000:6.2f} ms  {z.cpu * 1000:6.2f} ms  {cpu[theorem.id]:5.1f}x"
+        )
+    passed = statistics.median(cpu.values()) <= OVERHEAD_TARGET
+    print(
+        f"  median ratio: wall {statistics.median(wall.values()):.2f}x, thread CPU {statistics.median(cpu.values()):.2f}x"
+        f"   target (CPU) <= {OVERHEAD_TARGET:.0f}x: {verdict(passed)}   (load average {os.getloadavg()[0]:.1f})"
+    )
+    return passed
+
+
 def cold_cli(runs: int) -> tuple[list[float], dict[str, float]]:
     """Wall seconds of each fresh `symconv prove` process, and each theorem's median reported seconds."""
     walls: list[float] = []
@@ -203,7 +306,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="smoke test: N = 64, one cold run, the small theorems only"
     )
+    parser.add_argument("--overhead", action="store_true", help="only the engine-against-Z3 overhead table")
     args = parser.parse_args(argv)
+    if args.overhead:
+        return 0 if overhead(load(ROOT / PAPER), OVERHEAD_REPEATS) else 1
     boxes = BOXES[:1] if args.quick else BOXES
     runs = repeats = 1 if args.quick else 5
 
@@ -291,6 +397,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         enumerations,
         proofs,
     )
+    ok &= overhead(theorems, repeats if args.quick else OVERHEAD_REPEATS)
     return 0 if ok else 1
 
 

@@ -24,6 +24,10 @@ STARTED = time.monotonic()
 _DEADLINE: ContextVar[float | None] = ContextVar("symconv_deadline", default=None)
 
 
+# The reason an answer gives when the budget ran out before it was decided.
+TIME_BUDGET = "time budget ran out"
+
+
 class OutOfTime(Exception):
     """The command's time budget ran out: an answer is "unknown (time budget)" with what was found so far."""
 

@@ -163,8 +163,9 @@ def _verdict_line(theorem: Any, result: Any, width: int) -> str:
 
 def cmd_prove(args: argparse.Namespace) -> tuple[int, Any, str]:
     from . import budget
+    from .budget import TIME_BUDGET
     from .errors import SpecError
-    from .prove import TIME_BUDGET, Unknown
+    from .prove import Unknown
 
     if args.bound is not None and args.bound < 1:
         raise SpecError(f"--bound must be a positive integer, got {args.bound}")

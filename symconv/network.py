@@ -497,7 +497,8 @@ def _prove(conditions: Sequence[sympy.Basic], dim: str, valid: ValidSet, timeout
     """
     import z3
 
-    from .prove import check, holds
+    from .prove import holds
+    from .solver import check
     from .z3bridge import Translation
 
     translation = Translation()

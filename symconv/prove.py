@@ -25,11 +25,12 @@ import sympy
 
 from . import budget
 from .arith import evaluate
+from .budget import TIME_BUDGET
 from .errors import InternalError, UnsupportedError
 from .meaning import Undefined
+from .solver import check
 
 DEFAULT_TIMEOUT_MS = 10_000
-TIME_BUDGET = "time budget ran out"
 FALLBACK_BOUND = 64
 # Counterexamples are searched in small boxes first: a small one reads better in a paper or a bug report.
 _SHRINK = (2, 8, 32)
@@ -100,34 +101,6 @@ def holds(expr: sympy.Basic, env: dict[str, int]) -> bool:
         return bool(evaluate(expr, env))
     except ZeroDivisionError:
         return False
-
-
-def check(assertions: Sequence[Any], timeout_ms: int) -> tuple[str, Any, str]:
-    """(verdict, model or None, reason) for the conjunction of Z3 `assertions`.
-
-    A portfolio: a lean tactic (simplify, solve-eqs, smt) that decides most queries in a few milliseconds,
-    then Z3's default solver, which is slower to start but stronger, with the whole timeout.
-    """
-    import z3
-
-    timeout_ms = budget.remaining_ms(timeout_ms)
-    if timeout_ms <= 0:
-        return "unknown", None, TIME_BUDGET
-    lean = z3.Then("simplify", "solve-eqs", "smt").solver()
-    lean.set("timeout", max(1, timeout_ms // 4))
-    lean.add(*assertions)
-    verdict = lean.check()
-    if verdict == z3.unknown:
-        full = z3.Solver()
-        full.set("timeout", max(1, budget.remaining_ms(timeout_ms)))
-        full.add(*assertions)
-        verdict = full.check()
-        lean = full
-    if verdict == z3.sat:
-        return "sat", lean.model(), ""
-    if verdict == z3.unsat:
-        return "unsat", None, ""
-    return "unknown", None, TIME_BUDGET if budget.spent() else lean.reason_unknown()
 
 
 @dataclass(frozen=True)
