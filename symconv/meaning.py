@@ -17,7 +17,7 @@ integers, raising `Undefined`. Where `defined` holds, the SymPy value equals the
 >>> from symconv.parse import parse_meaning
 >>> m = parse_meaning("mod(x**2, x) == 0", condition=True)
 >>> m.value, m.defined
-(True, Ne(x, 0))
+(Eq(Mod(x**2, x), 0), Ne(x, 0))
 >>> m.run({"x": 0})
 Traceback (most recent call last):
 ...
