@@ -160,6 +160,16 @@ def auto_pads(
         head = trunc_div(needed + (1 if mode == "same_lower" else 0), 2)
         return head, needed - head
     k_eff = effective_kernel(k, d)
+    if framework == "onnx" and family == "conv" and mode in ("same_upper", "same_lower"):
+        # onnxruntime's Conv (1.32, probed in tests/test_windowmap_diff.py): the total is not clamped at 0 (a
+        # kernel shorter than the stride gives a negative one, which crops), and the head is the C++ quotient
+        # total/2 (SAME_UPPER) or (total + 1)/2 (SAME_LOWER), of total + 1 when the total is negative:
+        # k=5, s=10, i=20 has total -5 and heads -2 (SAME_UPPER) and -1 (SAME_LOWER). The output, ceil(i/s), does
+        # not depend on the split; the last window ends exactly at the cropped end.
+        needed = (ceil_div(i, s) - 1) * s + k_eff - i
+        negative = sympy.Min(sympy.Max(-needed, 0), 1)  # [needed < 0] on integers
+        head = trunc_div(needed + negative + (1 if mode == "same_lower" else 0), 2)
+        return head, needed - head
     zero = sympy.Integer(0)
     if mode == "valid":
         return zero, zero
