@@ -151,7 +151,7 @@ def _targets(args: argparse.Namespace) -> list:
 def _verdict_line(theorem: Any, result: Any, width: int) -> str:
     ms = f"{result.seconds * 1000:8.1f} ms"
     if result.status == "proved":
-        detail = result.scope
+        detail = result.scope + (f" (re-checked: {result.confirmed})" if result.confirmed else "")
     elif result.status == "refuted":
         cex = ", ".join(f"{k} = {v}" for k, v in result.counterexample.items())
         detail = f"{cex}: {result.reason}"
@@ -177,7 +177,12 @@ def cmd_prove(args: argparse.Namespace) -> tuple[int, Any, str]:
         if budget.spent():
             result = Unknown(f"{TIME_BUDGET} before this theorem was tried")
         else:
-            result = theorem.check(bound=args.bound, timeout_ms=int(args.timeout * 1000))
+            result = theorem.check(
+                bound=args.bound,
+                timeout_ms=int(args.timeout * 1000),
+                smt2=Path(args.smt2) if args.smt2 else None,
+                confirm=args.confirm,
+            )
         results.append(result)
         missed += result.status != theorem.expect
         rows.append(
@@ -190,6 +195,7 @@ def cmd_prove(args: argparse.Namespace) -> tuple[int, Any, str]:
                 "counterexample": getattr(result, "counterexample", None),
                 "reason": getattr(result, "reason", None) or None,
                 "seconds": round(result.seconds, 6),
+                **({"confirmed": result.confirmed} if getattr(result, "confirmed", "") else {}),
             }
         )
         lines.append(_verdict_line(theorem, result, width))
@@ -675,6 +681,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     prove.add_argument(
         "--snippet", action="store_true", help="with --latex: a fragment to \\input instead of a document"
+    )
+    prove.add_argument(
+        "--confirm",
+        choices=["cvc5"],
+        help="have a second solver re-check every proved query (a disagreement is an error, exit 3)",
+    )
+    prove.add_argument(
+        "--smt2",
+        metavar="DIR",
+        help="write each proved query to DIR/ID.smt2, a standalone SMT-LIB 2 file that z3 and cvc5 answer unsat",
     )
     prove.add_argument("--json", action="store_true", help="print JSON")
     prove.set_defaults(run=cmd_prove)

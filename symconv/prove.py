@@ -19,6 +19,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import sympy
@@ -26,7 +27,7 @@ import sympy
 from . import budget
 from .arith import evaluate
 from .budget import TIME_BUDGET
-from .errors import InternalError, UnsupportedError
+from .errors import InternalError, SpecError, UnsupportedError
 from .meaning import Undefined
 from .solver import check
 
@@ -53,6 +54,8 @@ class _Seconds(float):
 class Proved:
     scope: str
     seconds: float = field(default=0.0, compare=False)
+    # A second solver's verdict on the same query, when one was asked for ("cvc5: unsat").
+    confirmed: str = field(default="", compare=False)
 
     status = "proved"
 
@@ -104,6 +107,43 @@ def holds(expr: sympy.Basic, env: dict[str, int]) -> bool:
 
 
 @dataclass(frozen=True)
+class Record:
+    """What to do with the query of each proved claim: write it as a standalone SMT-LIB 2 file in `smt2`
+    (named `name`.smt2, the claim and the givens in `comments`), and have a second solver re-check it
+    (`confirm`: "cvc5"). A second solver that finds a counterexample where Z3 proved the claim is an
+    InternalError, never a verdict."""
+
+    name: str = "claim"
+    comments: tuple[str, ...] = ()
+    smt2: Path | None = None
+    confirm: str | None = None
+
+    def proved(self, query: Sequence[Any], scope: str, timeout_ms: int) -> str:
+        """Write and re-check one proved query; the second solver's verdict as text ("" when none asked)."""
+        from .solver import confirm_cvc5, to_smt2
+
+        text = to_smt2(query, [*self.comments, f"proved by Z3 ({scope}): this query is unsat"])
+        if self.smt2 is not None:
+            try:
+                self.smt2.mkdir(parents=True, exist_ok=True)
+                (self.smt2 / f"{self.name}.smt2").write_text(text, encoding="utf-8")
+            except OSError as error:
+                raise SpecError(f"cannot write {self.smt2 / (self.name + '.smt2')}: {error}") from None
+        if self.confirm is None:
+            return ""
+        try:
+            verdict = confirm_cvc5(text, timeout_ms)
+        except ImportError:
+            raise SpecError("--confirm cvc5 needs the cvc5 package: pip install 'symconv[cvc5]'") from None
+        if verdict == "sat":
+            raise InternalError(
+                f"Z3 proved {self.name} ({scope}) but cvc5 finds a counterexample to the same query; "
+                "this is a bug in symconv or in a solver: please report it with the --smt2 file"
+            )
+        return f"cvc5: {verdict}"
+
+
+@dataclass(frozen=True)
 class Semantics:
     """The user's text, for a prover that must not trust SymPy's rewriting of it (symconv.meaning).
 
@@ -129,6 +169,7 @@ def prove(
     bound: int | None = None,
     timeout_ms: int = DEFAULT_TIMEOUT_MS,
     semantics: Semantics | None = None,
+    record: Record | None = None,
 ) -> Result:
     """Prove that `given` implies `claim` and every obligation (the domains of the layers the claim uses).
 
@@ -257,7 +298,11 @@ def prove(
     def proved(scope: str, limit: int | None) -> Proved:
         if semantics is not None:
             _sample(variables, limit, domain, failure, scope)
-        return Proved(scope, elapsed())
+        confirmed = ""
+        if record is not None:
+            query = [*premises, z3.Not(z_goal), *(box(limit) if limit is not None else [])]
+            confirmed = record.proved(query, scope, timeout_ms)
+        return Proved(scope, elapsed(), confirmed)
 
     note = ""
     if bound is None:

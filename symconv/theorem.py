@@ -30,7 +30,7 @@ from .parse import (
     parse_meaning,
     split_conjuncts,
 )
-from .prove import Result, Semantics, prove
+from .prove import Record, Result, Semantics, prove
 from .prove import holds as satisfied
 
 KEYS = ("id", "title", "source", "given", "define", "claim", "expect", "bound", "note", "derivation")
@@ -68,8 +68,26 @@ class Theorem:
 
         return f"$\\displaystyle {statement_latex(self)}$"
 
-    def check(self, *, bound: int | None = None, timeout_ms: int = 10_000) -> Result:
+    def check(
+        self,
+        *,
+        bound: int | None = None,
+        timeout_ms: int = 10_000,
+        smt2: Path | None = None,
+        confirm: str | None = None,
+    ) -> Result:
+        """Prove the theorem; `smt2` (a directory) receives each proved query as `<id>.smt2`, and
+        `confirm="cvc5"` has cvc5 re-check it."""
         s = self.statement()
+        record = None
+        if smt2 is not None or confirm is not None:
+            comments: tuple[str, ...] = (
+                f"theorem {self.id}: {self.title}".rstrip(": "),
+                f"claim: {self.claim}",
+            )
+            comments += tuple(f"given: {g}" for g in self.given)
+            comments += tuple(f"define: {name} = {value}" for name, value in self.define)
+            record = Record(self.id, comments, smt2, confirm)
         return prove(
             s.claim,
             s.given,
@@ -78,6 +96,7 @@ class Theorem:
             bound=bound or self.bound,
             timeout_ms=timeout_ms,
             semantics=s.semantics,
+            record=record,
         )
 
 

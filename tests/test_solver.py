@@ -179,3 +179,21 @@ def test_smt2_files_are_answered_by_the_binaries(theorem: Theorem, tmp_path: Pat
         if verdicts[-1] != "unknown":
             break
     assert verdicts[-1] == expected(theorem), f"cvc5 answered {verdicts} with {CVC5_BINARY_OPTIONS}"
+
+
+def test_prove_writes_rechecked_smt2_files_and_confirms_with_cvc5(tmp_path: Path) -> None:
+    """symconv prove --smt2 DIR --confirm cvc5: every proved theorem's query as DIR/ID.smt2, with the claim and
+    the givens in comments, answered unsat by the z3 and cvc5 binaries; JSON says cvc5's verdict."""
+    from symconv.cli import main
+
+    out = tmp_path / "queries"
+    code = main(["prove", "R14", "F-R6-ceil", "--smt2", str(out), "--confirm", "cvc5", "--json"])
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["R14.smt2"]  # the refuted one has no proof to write
+    text = (out / "R14.smt2").read_text()
+    assert "; claim: op == s*(o - 1) + a + k - 2*p and op == i" in text and "; given: s >= 1" in text
+    for name in ("z3", "cvc5"):
+        done = subprocess.run(
+            [binary(name), str(out / "R14.smt2")], capture_output=True, text=True, timeout=120, check=False
+        )
+        assert done.stdout.split()[:1] == ["unsat"], (name, done.stdout, done.stderr)
