@@ -10,6 +10,7 @@ Case n of seed s is the same every run: ``--start n --claims 1`` replays it.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections import Counter, defaultdict
@@ -74,8 +75,24 @@ def _examples(outcomes: Sequence[Any], grades: Sequence[str], shown: int, start:
                 print(f"  #{index} " + outcome.message().replace("\n", "\n    "))
 
 
+def _dump(path: str | None, records: Iterable[dict[str, Any]]) -> None:
+    """Append the findings as JSON lines (one object per case that is not ok)."""
+    if path is None:
+        return
+    with open(path, "a", encoding="utf-8") as out:
+        for record in records:
+            out.write(json.dumps(record) + "\n")
+
+
 def claims(
-    seed: int, count: int, start: int, timeout_ms: int, hang_seconds: float, processes: int, shown: int
+    seed: int,
+    count: int,
+    start: int,
+    timeout_ms: int,
+    hang_seconds: float,
+    processes: int,
+    shown: int,
+    dump: str | None = None,
 ) -> Counter[str]:
     begin = time.perf_counter()
     jobs = [(seed, index, timeout_ms, hang_seconds) for index in range(start, start + count)]
@@ -99,11 +116,34 @@ def claims(
     slowest = sorted(range(count), key=lambda n: outcomes[n].seconds)[-3:]
     print("  slowest: " + ", ".join(f"#{start + n} {outcomes[n].seconds:.2f} s" for n in reversed(slowest)))
     _examples(outcomes, ("wrong", "weak", "error"), shown, start)
+    _dump(
+        dump,
+        (
+            {
+                "part": "claims",
+                "seed": seed,
+                "index": index,
+                "grade": o.grade,
+                "status": o.status,
+                "why": o.why,
+                "family": o.claim.family,
+                "claim": o.claim.theorem().claim,
+                "given": list(o.claim.theorem().given),
+                "define": dict(o.claim.theorem().define),
+                "symconv": o.detail,
+                "brute": {"at": o.brute.counterexample, "kind": o.brute.kind, "domain": o.brute.domain},
+            }
+            for index, o in enumerate(outcomes, start)
+            if o.grade != "ok"
+        ),
+    )
     sys.stdout.flush()
     return grades
 
 
-def queries(seed: int, count: int, start: int, processes: int, shown: int) -> Counter[str]:
+def queries(
+    seed: int, count: int, start: int, processes: int, shown: int, dump: str | None = None
+) -> Counter[str]:
     begin = time.perf_counter()
     outcomes: list[SolveOutcome] = _run(
         _query, [(seed, index) for index in range(start, start + count)], processes
@@ -116,6 +156,21 @@ def queries(seed: int, count: int, start: int, processes: int, shown: int) -> Co
     )
     print("  " + ", ".join(f"{grade} {grades[grade]}" for grade in SOLVE_GRADES))
     _examples(outcomes, ("wrong", "error", "refused"), shown, start)
+    _dump(
+        dump,
+        (
+            {
+                "part": "queries",
+                "seed": seed,
+                "index": index,
+                "grade": o.grade,
+                "query": o.query.text(),
+                "why": o.why,
+            }
+            for index, o in enumerate(outcomes, start)
+            if o.grade != "ok"
+        ),
+    )
     return grades
 
 
@@ -134,15 +189,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (the machine is shared)")
     parser.add_argument("--show", type=int, default=5, help="examples printed per kind of finding")
+    parser.add_argument(
+        "--dump", metavar="FILE", help="append every case that is not ok to FILE as JSON lines"
+    )
     args = parser.parse_args(argv)
     bad = 0
     if args.claims > 0:
         grades = claims(
-            args.seed, args.claims, args.start, args.timeout_ms, args.hang_seconds, args.jobs, args.show
+            args.seed,
+            args.claims,
+            args.start,
+            args.timeout_ms,
+            args.hang_seconds,
+            args.jobs,
+            args.show,
+            args.dump,
         )
         bad += grades["wrong"] + grades["error"]
     if args.queries > 0:
-        grades = queries(args.seed, args.queries, args.start, args.jobs, args.show)
+        grades = queries(args.seed, args.queries, args.start, args.jobs, args.show, args.dump)
         bad += grades["wrong"] + grades["error"]
     return 1 if bad else 0
 

@@ -404,21 +404,24 @@ def brute_force(claim: Claim) -> Brute:
     return Brute(None, "", domain)
 
 
-def recheck(claim: Claim, found: Mapping[str, int]) -> str | None:
-    """What the claim does at symconv's counterexample (false or undefined), None when it does not re-check.
+def recheck(claim: Claim, found: Mapping[str, int]) -> str:
+    """What the claim does at symconv's counterexample: false or undefined (it re-checks), else holds or outside.
 
     A variable the counterexample leaves out (SymPy cancelled it) may take any value of the box.
     """
     names, at = claim.variables, point_oracle(claim)
     missing = [name for name in names if name not in found]
     radius = box_radius(len(missing))
+    seen = OUTSIDE
     for values in itertools.product(range(-radius, radius + 1), repeat=len(missing)):
         env = {name: int(found[name]) for name in names if name in found}
         env.update(zip(missing, values, strict=True))
         verdict = at(env)
         if verdict in (FALSE, UNDEFINED):
             return verdict
-    return None
+        if verdict == HOLDS:
+            seen = HOLDS
+    return seen
 
 
 @dataclass(frozen=True)
@@ -485,17 +488,16 @@ def judge(claim: Claim, timeout_ms: int = TIMEOUT_MS, hang_seconds: float = HANG
         found = result.counterexample
         detail = f"{found} ({result.reason})"
         verdict = recheck(claim, found)
-        if verdict is None:
-            grade, why = (
-                "wrong",
-                "the reported counterexample does not re-check (outside the domain, or true)",
-            )
+        if verdict == OUTSIDE:
+            grade, why = "wrong", "refuted at a point outside the domain"
+        elif verdict == HOLDS:
+            grade, why = "wrong", "refuted at a point where the claim holds"
         else:
             grade, why = "ok", f"the counterexample re-checks: the claim is {verdict} there"
     elif status == "proved":
         detail = result.scope
         if brute.counterexample is not None:
-            grade, why = "wrong", "proved, but brute force finds a counterexample"
+            grade, why = "wrong", f"proved, but the claim is {brute.kind} at a point of the domain"
         else:
             grade, why = "ok", "no counterexample in the box"
     else:
@@ -1190,10 +1192,10 @@ def judge_query(query: Query) -> SolveOutcome:
     except SpecError as error:
         seconds = time.perf_counter() - start
         truth = enumerate_solutions(query)
-        grade = "refused" if not truth else "wrong"
-        return SolveOutcome(
-            query, grade, f"solver raised {error!r}; enumeration: {len(truth)} solution(s)", seconds
-        )
+        if truth:
+            why = f"refused with {error!r}, but the enumeration finds {len(truth)} solution(s) in the box"
+            return SolveOutcome(query, "wrong", why, seconds)
+        return SolveOutcome(query, "refused", f"refused with {error!r}; no solution in the box", seconds)
     except Exception as error:
         return SolveOutcome(query, "error", f"solver raised {error!r}", time.perf_counter() - start)
     seconds = time.perf_counter() - start

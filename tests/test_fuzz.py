@@ -44,6 +44,7 @@ from symconv import SymconvError, layer
 from .fuzzgen import (
     FALSE,
     HOLDS,
+    OUTSIDE,
     UNDEFINED,
     Claim,
     Node,
@@ -150,7 +151,10 @@ def test_the_grading() -> None:
     # A given undefined at a point puts the point outside the domain.
     outside = Claim("t", cmp(x, "!=", num(0)), (cmp(bin_("//", x, s), ">=", num(1)),))
     assert brute_force(outside).counterexample is None
-    assert recheck(outside, {"x": 0, "s": 0}) is None
+    assert recheck(outside, {"x": 0, "s": 0}) == OUTSIDE
+    assert recheck(outside, {"x": 0}) == OUTSIDE
+    assert recheck(Claim("t", cmp(x, "<=", x)), {"x": 0}) == HOLDS
+    assert recheck(Claim("t", cmp(x, "<", bin_("//", x, s))), {"x": 0, "s": 0}) == UNDEFINED
     assert point_oracle(outside)({"x": 2, "s": 1}) == HOLDS
     # A layer in a given is assumed defined; in the claim it must be.
     conv = layer_call("conv", [("k", num(3)), ("s", num(1))], var("i"))
