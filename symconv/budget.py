@@ -50,6 +50,32 @@ def limit(seconds: float, *, since: float | None = None, reserve: float = 0.0) -
         _DEADLINE.reset(token)
 
 
+@contextmanager
+def alarm(grace: float = 0.1) -> Iterator[None]:
+    """Within the block, interrupt pure-Python work (SymPy) that runs past the budget by `grace` seconds,
+    raising OutOfTime: the soft checks cannot reach into a SymPy call. Only in the main thread (where
+    signals are delivered) and where SIGALRM exists; elsewhere a no-op."""
+    import signal
+    import threading
+
+    left = remaining()
+    usable = hasattr(signal, "SIGALRM") and threading.current_thread() is threading.main_thread()
+    if left is None or not usable:
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise OutOfTime("while computing")
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, left + grace)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def remaining() -> float | None:
     """Seconds left (at least 0), or None when no budget is set."""
     deadline = _DEADLINE.get()

@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 import sympy
 
-from . import __version__
+from . import __version__, budget
 from .budget import OutOfTime
 from .errors import InternalError, SymconvError
 
@@ -177,12 +177,15 @@ def cmd_prove(args: argparse.Namespace) -> tuple[int, Any, str]:
         if budget.spent():
             result = Unknown(f"{TIME_BUDGET} before this theorem was tried")
         else:
-            result = theorem.check(
-                bound=args.bound,
-                timeout_ms=int(args.timeout * 1000),
-                smt2=Path(args.smt2) if args.smt2 else None,
-                confirm=args.confirm,
-            )
+            try:
+                result = theorem.check(
+                    bound=args.bound,
+                    timeout_ms=int(args.timeout * 1000),
+                    smt2=Path(args.smt2) if args.smt2 else None,
+                    confirm=args.confirm,
+                )
+            except budget.OutOfTime:
+                result = Unknown(f"{TIME_BUDGET} while this theorem was computed")
         results.append(result)
         missed += result.status != theorem.expect
         rows.append(
@@ -768,7 +771,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return EXIT_BAD_INPUT
-        with _budget(args, from_start):
+        with _budget(args, from_start), budget.alarm():
             code, data, text = args.run(args)
     except InternalError as error:
         print(f"symconv: internal error: {error}", file=sys.stderr)

@@ -89,3 +89,14 @@ def test_theorems_after_the_budget_are_unknown_not_skipped(capsys: pytest.Captur
         assert main(["prove", "--claim", "i + 1 > i", "--json"]) == 1
     (row,) = json.loads(capsys.readouterr().out)["theorems"]
     assert row["status"] == "unknown" and "before this theorem was tried" in row["reason"]
+
+
+def test_sympy_work_past_the_budget_is_interrupted() -> None:
+    # SymPy spends minutes rewriting this claim's nested Mod before Z3 sees it; the soft checks cannot reach
+    # into SymPy, the alarm does.
+    claim = "(-1 + t - y // x) * (t - y) % (t - y) // -2 == 0 // 3"
+    code, out, seconds = run(["prove", "--given", "t - y >= 0", "--claim", claim, "--timeout", "3", "--json"])
+    assert code == 1
+    (row,) = json.loads(out)["theorems"]
+    assert row["status"] == "unknown" and "time budget" in row["reason"]
+    assert seconds < 60
