@@ -347,16 +347,19 @@ def _text_failure(
 
 def _points(variables: dict[str, Any], limit: int | None) -> Any:
     """Points to evaluate a claim on: every point of the box |x| <= 2 when it is small, then random points in
-    growing boxes (within |x| <= limit), seeded so that a verdict is repeatable."""
+    growing boxes (within |x| <= limit), half of them non-negative (sizes and parameters mostly are, so more
+    land in a theorem's domain), seeded so that a verdict is repeatable."""
     names = list(variables)
     if 5 ** len(names) <= _SAMPLE_DRAWS:
         for values in itertools.product(range(-2, 3), repeat=len(names)):
             yield dict(zip(names, values, strict=True))
     rng = random.Random(0)
+    draw = rng.random  # random() is several times cheaper than randint()
     spans = [n for n in _SAMPLE_SPANS if limit is None or n <= limit] or [limit or 1]
-    for draw in range(_SAMPLE_DRAWS):
-        n = spans[draw % len(spans)]
-        yield {name: rng.randint(-n, n) for name in names}
+    for index in range(_SAMPLE_DRAWS):
+        n = spans[index % len(spans)]
+        low, width = (0, n + 1) if index % 2 else (-n, 2 * n + 1)
+        yield {name: low + int(draw() * width) for name in names}
 
 
 def _search(
