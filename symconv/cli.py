@@ -245,6 +245,10 @@ def cmd_latex(args: argparse.Namespace) -> tuple[int, Any, str]:
         if solving:
             answer = _solve(args, target)
             body = document.math_block(document.answer_lines(answer))
+            if answer.stopped is not None:
+                # An incomplete answer says so, in the document and in the exit code.
+                body += f"\n% incomplete: {answer.stopped}"
+                code = EXIT_FALSE
         else:
             if args.where or args.max or args.min:
                 raise SpecError("--where, --max and --min go with unknowns (? in the spec, or --in/--out)")
@@ -760,6 +764,15 @@ def _budget(args: argparse.Namespace, from_start: bool) -> Any:
     return budget.limit(seconds, since=budget.STARTED if from_start else None, reserve=0.05)
 
 
+def _out_of_time(why: str, wants_json: bool) -> int:
+    """A step with no partial answer of its own ran out of time: the answer is unknown (exit 1)."""
+    if wants_json:
+        print(json.dumps({"status": "unknown", "reason": f"time budget: {why}"}))
+    else:
+        print(f"unknown (time budget): {why}")
+    return EXIT_FALSE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code (tests call this in-process)."""
     parser = build_parser()
@@ -772,17 +785,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return EXIT_BAD_INPUT
         with _budget(args, from_start), budget.alarm():
-            code, data, text = args.run(args)
+            try:
+                code, data, text = args.run(args)
+            except Exception as error:
+                if isinstance(error, SymconvError | OutOfTime) or not budget.spent():
+                    raise
+                # The budget's alarm can land inside a library's own clean-up, which then fails its own way:
+                # once the budget is spent, that is the time budget's answer, not a crash.
+                raise OutOfTime(f"while computing ({type(error).__name__})") from None
     except InternalError as error:
         print(f"symconv: internal error: {error}", file=sys.stderr)
         return EXIT_INTERNAL
     except OutOfTime as error:
-        # A step with no partial answer of its own ran out of time: the answer is unknown.
-        if wants_json:
-            print(json.dumps({"status": "unknown", "reason": f"time budget: {error}"}))
-        else:
-            print(f"unknown (time budget): {error}")
-        return EXIT_FALSE
+        return _out_of_time(str(error), wants_json)
     except (SymconvError, _UsageError) as error:
         message = str(error)
         if wants_json:

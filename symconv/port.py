@@ -86,6 +86,11 @@ def _text(value: Any) -> str:
     return str(int(value)) if isinstance(value, sympy.Integer) else str(value)
 
 
+def _takes_dilation(kind: str, target: str) -> bool:
+    """Whether the target's layer of this kind has a dilation parameter (its Convention says)."""
+    return not kind.endswith("pool") or kind in fw.CONVENTIONS[target].pool_dilation
+
+
 def _candidates(source: Layer, target: str) -> list[str]:
     """Specs in the target framework to try, most natural first."""
     if isinstance(source, ConvTranspose):
@@ -97,9 +102,7 @@ def _candidates(source: Layer, target: str) -> list[str]:
     modes = fw.MODES[target][family]
     k, s, d = (_text(v) for v in (source.k, source.s, source.d))  # type: ignore[attr-defined]
     common = f"k={k}, s={s}"
-    if not (kind == "avgpool" and target in ("torch", "tf", "keras")) and not (
-        kind == "maxpool" and target in ("tf", "keras")
-    ):
+    if _takes_dilation(kind, target):
         common += f", d={d}"
     extra = ""
     if isinstance(source, Pool) and source.ceil and target in fw.CEIL_MODE:
@@ -187,7 +190,7 @@ def _pad_before(source: Windowed, target: str, timeout_ms: int) -> dict[str, Any
     pb, pe = source.padding(INPUT)
     kind = source.kind
     k, s, d = (_text(v) for v in (source.k, source.s, source.d))
-    dilation = "" if (kind == "avgpool" and target in ("torch", "tf", "keras")) else f", d={d}"
+    dilation = f", d={d}" if _takes_dilation(kind, target) else ""
     zero = (
         "p=valid"
         if "explicit" not in fw.MODES[target]["pool" if isinstance(source, Pool) else "conv"]

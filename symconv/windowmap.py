@@ -40,6 +40,8 @@ from .errors import ShapeError, SpecError
 from .layers import INPUT, AdaptivePool, ConvTranspose, Layer, PixelShuffle, Pool, Resize, Windowed
 
 J = symbol("j")
+# `windows` lists every output's window up to this many outputs (an input of 10**11 would exhaust memory).
+MAX_WINDOWS = 100_000
 
 # What a position a window reads holds.
 INPUT_UNIT = "input"
@@ -346,6 +348,11 @@ def windows(made: Layer, i: int, *, at: int | None = None) -> list[Window]:
     """Every output's window at input size i (or only output `at`), as integers."""
     o = made.output_size(i)
     mapping = window_map(made)
+    if at is None and o > MAX_WINDOWS:
+        raise SpecError(
+            f"{made.spec} has {o} outputs at input size {i}: listing more than {MAX_WINDOWS} windows is refused; "
+            "give --at J for one of them"
+        )
     if at is not None:
         if not 0 <= at < o:
             raise SpecError(

@@ -100,3 +100,11 @@ def test_sympy_work_past_the_budget_is_interrupted() -> None:
     (row,) = json.loads(out)["theorems"]
     assert row["status"] == "unknown" and "time budget" in row["reason"]
     assert seconds < 60
+
+
+def test_latex_of_an_incomplete_answer_says_so_and_exits_1() -> None:
+    # Either the enumeration stops (the document says it is incomplete) or the budget runs out while the
+    # document is typeset: never a truncated list with exit 0.
+    code, out, _ = run(["latex", *BIG_SOLVE[1:], "--timeout", "2"])
+    assert code == 1
+    assert "% incomplete: the time budget ran out" in out or out.startswith("unknown (time budget)")

@@ -272,3 +272,15 @@ def test_transposed_windows_list_the_inputs_that_contribute_and_their_taps() -> 
     found = windows(layer("torch.convT(k=3, s=2, p=1, a=1)"), 3)
     expected = [[(m, t) for m in range(3) for t in range(3) if 2 * m - 1 + t == j] for j in range(len(found))]
     assert [sorted(zip(w.positions, w.taps, strict=True)) for w in found] == expected
+
+
+def test_windows_refuses_to_list_billions_of_windows(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["windows", "torch.conv(k=3, s=2, p=1)", "--in", "99999999999"]) == 2
+    assert "give --at J" in capsys.readouterr().err
+    assert main(["windows", "torch.conv(k=3, s=2, p=1)", "--in", "99999999999", "--at", "5"]) == 0
+    assert "j=5: reads 9..11" in capsys.readouterr().out
+
+
+def test_max_pooling_ports_to_frameworks_without_pooling_dilation() -> None:
+    # tf and keras pooling take no dilation: the pad step's target must not carry one.
+    assert port(layer("torch.maxpool(k=3, s=2, p=1)"), "tf").level == "same windows after a pad"
