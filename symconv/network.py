@@ -31,6 +31,7 @@ from .arith import eq, evaluate, ge, gt, le, lt, merge_floors, ne, quotient_part
 from .errors import ShapeError, SpecError, SymconvError, UnsupportedError
 from .intset import IntSet
 from .layers import ConvTranspose, Layer, Resize, Windowed, layer
+from .limits import read_text
 
 MERGES = ("cat", "add")
 # identity: the same size (an importer's explicit "output" node)
@@ -606,22 +607,30 @@ def _layer_field(before: Field, made: Layer) -> Field:
         k_eff = d * (k - 1) + 1
         return Field(r + (k_eff - 1) * stride, stride * s, padding + _number(pb) * stride, before.aligned)
     if isinstance(made, ConvTranspose):
-        # Output q reads input j when q = j*s + t*d - pb for a tap t: the widest span of such j over one
-        # period of q (zeros of the stretched input read nothing), and unit 0's leftmost input.
         kt, st, dt, pt = (int(_number(v)) for v in (made.k, made.s, made.d, made.pb))
-        span, first = 1, None
-        for q in range(st):
-            read = [(q + pt - t * dt) // st for t in range(kt) if (q + pt - t * dt) % st == 0]
-            if read:
-                span = max(span, max(read) - min(read) + 1)
-                if q == 0:
-                    first = min(read)
-        if first is None:
-            first = -((kt - 1) * dt - pt) // st
+        span, first = _transposed_reach(kt, st, dt, pt)
         return Field(r + (span - 1) * stride, stride / st, padding - first * stride, before.aligned)
     if isinstance(made, Resize) and made.scale is not None:
         return Field(r, stride / _number(made.scale), padding, before.aligned)
     return before
+
+
+def _transposed_reach(k: int, s: int, d: int, pb: int) -> tuple[int, int]:
+    """(span, first) of a transposed convolution: output q reads input j when q = j*s + t*d - pb for a tap t;
+    span is the widest range of such j for one q (zeros of the stretched input read nothing), first the
+    leftmost j that output 0 reads. In closed form (strides and kernels may be huge): taps m = s/gcd(d, s)
+    apart read the same phase of q, d/gcd(d, s) inputs apart."""
+    g = math.gcd(d, s)
+    m = s // g
+    span = (-(-k // m) - 1) * (d // g) + 1
+    first = -((k - 1) * d - pb) // s
+    if pb % g == 0:
+        # The taps output 0 reads: t*d = pb (mod s), i.e. t = t0 (mod m); the last below k reads furthest left.
+        t0 = (pb // g) * pow(d // g, -1, m) % m if m > 1 else 0
+        if t0 < k:
+            last = t0 + (k - 1 - t0) // m * m
+            first = (pb - last * d) // s
+    return span, first
 
 
 def _number(value: Any) -> Fraction:
@@ -702,11 +711,7 @@ def load_network(source: str, input_shape: Sequence[str] | None = None) -> Netwo
 
         return from_onnx(source, input_shape)
     if path.suffix == ".toml":
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as error:
-            raise SpecError(f"cannot read network file {source}: {error}") from None
-        return from_toml(text, source)
+        return from_toml(read_text(source, "network file"), source)
     if ":" in source and "(" not in source:
         from .importers.torch import from_factory
 
