@@ -1,14 +1,18 @@
 """The command line (shape, solve, invert, port, net, prove, latex, draw); ``main(argv)`` returns the exit code.
 
 Exit codes: 0 success; 1 a claim refuted or undecided (for a corpus: a theorem that missed its expected
-verdict); 2 bad input, with a message that names what is wrong. Every command takes ``--json``.
+verdict), a check that fails; 2 bad input, with a one-line message that names what is wrong; 3 an internal error
+(a bug: please report it). Every command takes ``--json``. Every option is checked where it is read: numbers
+against their rule and symconv.limits (--timeout: finite, at least 1 ms, at most a day).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,9 +21,11 @@ from typing import Any, NoReturn
 import sympy
 
 from . import __version__
-from .errors import SymconvError
+from .errors import SpecError, SymconvError
+from .limits import MAX_PRINTED_DIGITS, MAX_SECONDS, MIN_SECONDS, exists, integer, shown
 
-EXIT_OK, EXIT_FALSE, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FALSE, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
 
 class _UsageError(Exception):
@@ -30,21 +36,57 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error to main() (for --json and exit code 2) instead of exiting."""
 
     def error(self, message: str) -> NoReturn:
-        raise _UsageError(f"{message}\n{self.format_usage().strip()}")
+        raise _UsageError(f"{message} (see {self.prog} --help)")
+
+
+def _seconds(text: str) -> float:
+    """--timeout: a finite number of seconds, at least MIN_SECONDS (1 ms) and at most MAX_SECONDS (a day)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not MIN_SECONDS <= value <= MAX_SECONDS:  # false for nan too
+        raise argparse.ArgumentTypeError(
+            f"takes a number of seconds from {MIN_SECONDS:g} to {MAX_SECONDS:g} (a day), got {shown(text)!r}"
+        )
+    return value
+
+
+def _whole(minimum: int | None = None) -> Any:
+    """An argparse type: an integer (>= `minimum`) of at most limits.MAX_BITS bits. Not an integer at all is
+    argparse's own "invalid int value"."""
+
+    def parse(text: str) -> int:
+        try:
+            value = integer(text, shown(text))
+        except SpecError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+        if value is None:
+            raise ValueError(text)
+        if minimum is not None and value < minimum:
+            rule = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+            raise argparse.ArgumentTypeError(f"takes {rule}, got {shown(text)!r}")
+        return value
+
+    parse.__name__ = "int"
+    return parse
+
+
+def _name(text: str) -> bool:
+    """A symbol name as the parser takes it: an ASCII letter, then letters, digits and _."""
+    return bool(_NAME.match(text))
 
 
 def _integer_or_symbol(text: str) -> int | sympy.Expr:
     from .arith import symbol
-    from .errors import SpecError
 
     text = text.strip()
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    if text.isidentifier() and not text.startswith("_"):
+    value = integer(text, f"--in {shown(text)}")
+    if value is not None:
+        return value
+    if _name(text):
         return symbol(text)
-    raise SpecError(f"--in takes integers or symbol names separated by commas, got {text!r}")
+    raise SpecError(f"--in takes integers or symbol names separated by commas, got {shown(text)!r}")
 
 
 def _jsonable(value: Any) -> Any:
@@ -58,13 +100,12 @@ def _jsonable(value: Any) -> Any:
 
 
 def cmd_shape(args: argparse.Namespace) -> tuple[int, Any, str]:
-    from .errors import SpecError
     from .layers import layer
 
     made = layer(args.spec)
     parts = [part for part in args.input.split(",")]
     if not all(part.strip() for part in parts):
-        raise SpecError(f"--in takes sizes separated by commas, got {args.input!r}")
+        raise SpecError(f"--in takes sizes separated by commas, got {shown(args.input)!r}")
     sizes = [_integer_or_symbol(part) for part in parts]
     output = made.output_size(tuple(sizes) if len(sizes) > 1 else sizes[0])
     data = {"output": _jsonable(output)}
@@ -73,14 +114,13 @@ def cmd_shape(args: argparse.Namespace) -> tuple[int, Any, str]:
 
 
 def _targets(args: argparse.Namespace) -> list:
-    from .errors import SpecError
     from .theorem import Theorem, find, load
 
     theorems: list[Theorem] = []
     ids: list[str] = []
     for target in args.targets:
         path = Path(target)
-        if path.exists():
+        if exists(path):
             theorems += load(path)
         elif path.suffix == ".toml" or os.sep in target:
             raise SpecError(f"no such theorem file or directory: {target}")
@@ -120,12 +160,6 @@ def _verdict_line(theorem: Any, result: Any, width: int) -> str:
 
 
 def cmd_prove(args: argparse.Namespace) -> tuple[int, Any, str]:
-    from .errors import SpecError
-
-    if args.bound is not None and args.bound < 1:
-        raise SpecError(f"--bound must be a positive integer, got {args.bound}")
-    if args.timeout <= 0:
-        raise SpecError(f"--timeout must be a positive number of seconds, got {args.timeout}")
     theorems = _targets(args)
     rows, lines, missed, results = [], [], 0, []
     width = max((len(theorem.id) for theorem in theorems), default=0)
@@ -167,8 +201,6 @@ def cmd_prove(args: argparse.Namespace) -> tuple[int, Any, str]:
 
 
 def _write(path: str, content: str) -> None:
-    from .errors import SpecError
-
     try:
         Path(path).write_text(content, encoding="utf-8")
     except OSError as error:
@@ -177,17 +209,14 @@ def _write(path: str, content: str) -> None:
 
 def cmd_latex(args: argparse.Namespace) -> tuple[int, Any, str]:
     from . import document
-    from .errors import SpecError
     from .latex import standalone
 
     target = args.target.strip()
     if not target:
         raise SpecError("latex needs a theorem id, a theorem file or a layer spec, got an empty string")
-    if args.timeout <= 0:
-        raise SpecError(f"--timeout must be a positive number of seconds, got {args.timeout}")
     code = EXIT_OK
     solving = args.input is not None or args.output is not None or "?" in target
-    if "(" in target and not Path(target).exists():
+    if "(" in target and not exists(target):
         if solving:
             answer = _solve(args, target)
             body = document.math_block(document.answer_lines(answer))
@@ -198,9 +227,8 @@ def cmd_latex(args: argparse.Namespace) -> tuple[int, Any, str]:
     else:
         if args.input is not None or args.output is not None or args.where or args.max or args.min:
             raise SpecError("--in, --out, --where, --max and --min go with a layer spec, not a theorem id")
-        path = Path(target)
         theorems = _targets(argparse.Namespace(targets=[target], claim=None, given=[]))
-        if not path.exists() and len(theorems) != 1:
+        if not exists(target) and len(theorems) != 1:
             raise SpecError(f"theorem id {target!r} matched {len(theorems)} theorems")
         blocks = []
         for theorem in theorems:
@@ -223,7 +251,6 @@ def cmd_draw(args: argparse.Namespace) -> tuple[int, Any, str]:
 
 def _size_argument(text: str | None, flag: str) -> int | str | None:
     """--in/--out: an integer, '?' or an expression (kept symbolic)."""
-    from .errors import SpecError
     from .parse import parse_expression
 
     if text is None:
@@ -231,10 +258,9 @@ def _size_argument(text: str | None, flag: str) -> int | str | None:
     text = text.strip()
     if text == "?":
         return "?"
-    try:
-        return int(text)
-    except ValueError:
-        pass
+    value = integer(text, flag)
+    if value is not None:
+        return value
     try:
         parse_expression(text)
     except SpecError as error:
@@ -243,18 +269,15 @@ def _size_argument(text: str | None, flag: str) -> int | str | None:
 
 
 def _assignments(items: Sequence[str], flag: str) -> dict[str, int]:
-    from .errors import SpecError
-
     out: dict[str, int] = {}
     for item in items:
         name, sep, value = item.partition("=")
         name = name.strip()
-        try:
-            number = int(value)
-        except ValueError:
-            number = None
-        if not sep or not name.isidentifier() or number is None:
-            raise SpecError(f"{flag} takes NAME=INTEGER, got {item!r}")
+        number = integer(value, f"{flag} {shown(item)}")
+        if not sep or not _name(name) or number is None:
+            raise SpecError(f"{flag} takes NAME=INTEGER, got {shown(item)!r}")
+        if name in out:
+            raise SpecError(f"{flag} gives {name} twice")
         out[name] = number
     return out
 
@@ -274,10 +297,6 @@ def _solve(args: argparse.Namespace, spec: str, **options: Any) -> Any:
 
 
 def cmd_solve(args: argparse.Namespace) -> tuple[int, Any, str]:
-    from .errors import SpecError
-
-    if args.limit < 1:
-        raise SpecError(f"--limit must be a positive integer, got {args.limit}")
     answer = _solve(args, args.spec, limit=args.limit, minimize=args.minimize, maximize=args.maximize)
     data = answer.to_json()
     lines = [f"unknowns: {', '.join(answer.unknowns)}"]
@@ -301,23 +320,18 @@ def cmd_solve(args: argparse.Namespace) -> tuple[int, Any, str]:
 
 def _input_size(text: str | None) -> int | None:
     """--in of invert and port: one integer input size, or None."""
-    from .errors import SpecError
-
     if text is None:
         return None
-    try:
-        return int(text)
-    except ValueError:
-        raise SpecError(f"--in takes an integer input size, got {text!r}") from None
+    value = integer(text, "--in")
+    if value is None:
+        raise SpecError(f"--in takes an integer input size, got {shown(text)!r}")
+    return value
 
 
 def cmd_invert(args: argparse.Namespace) -> tuple[int, Any, str]:
-    from .errors import SpecError
     from .layers import layer
     from .transpose import invert
 
-    if args.timeout <= 0:
-        raise SpecError(f"--timeout must be a positive number of seconds, got {args.timeout}")
     size = _input_size(args.input)
     inverse = invert(layer(args.spec), size, args.output_padding, int(args.timeout * 1000))
     data = inverse.to_json()
@@ -398,20 +412,52 @@ def cmd_port(args: argparse.Namespace) -> tuple[int, Any, str]:
     return (EXIT_OK if found else EXIT_FALSE), data, "\n".join(lines)
 
 
+def _input_shape(text: str | None) -> list[str] | None:
+    """--input-shape N,C,H[,W...]: integers (of at most limits.MAX_BITS bits) or names, as text."""
+    if text is None:
+        return None
+    shape = [part.strip() for part in text.split(",")]
+    for part in shape:
+        if not _name(part) and integer(part, f"--input-shape {shown(text)}") is None:
+            raise SpecError(f"--input-shape takes N,C,H[,W...] with integers or names, got {shown(text)!r}")
+    if len(shape) < 3:
+        raise SpecError(f"--input-shape takes N,C,H[,W...] with integers or names, got {shown(text)!r}")
+    return shape
+
+
+def _check_sizes(text: str, dims: Sequence[str]) -> dict[str, int]:
+    """--check: one positive size per input axis, in order (30 or 30,40) or by name (H=30,W=40)."""
+    axes = ", ".join(dims)
+    usage = f"--check takes a size per input axis ({axes}), as N,N... or NAME=N,..., got {shown(text)!r}"
+    parts = [part.strip() for part in text.split(",")]
+    named = ["=" in part for part in parts]
+    if not text.strip() or any(named) != all(named):
+        raise SpecError(usage)
+    sizes: dict[str, int] = {}
+    for position, part in enumerate(parts):
+        name, _, value = part.rpartition("=")
+        name = name.strip() if named[position] else (dims[position] if position < len(dims) else "")
+        number = integer(value, f"--check {shown(part)}")
+        if number is None or not name:
+            raise SpecError(usage)
+        if name not in dims:
+            raise SpecError(f"--check names the axis {name!r}; the network's input axes are {axes}")
+        if name in sizes:
+            raise SpecError(f"--check gives the axis {name} twice")
+        if number < 1:
+            raise SpecError(f"--check sizes must be positive integers, got {name}={number}")
+        sizes[name] = number
+    if not any(named) and len(parts) != len(dims):
+        raise SpecError(usage)
+    return sizes
+
+
 def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
-    from .errors import SpecError
     from .network import load_network
 
-    shape = None
-    if args.input_shape is not None:
-        shape = [part.strip() for part in args.input_shape.split(",")]
-        if len(shape) < 3 or not all(
-            p.isdigit() or (p.isidentifier() and not p.startswith("_")) for p in shape
-        ):
-            raise SpecError(
-                f"--input-shape takes N,C,H[,W...] with integers or names, got {args.input_shape!r}"
-            )
+    shape = _input_shape(args.input_shape)
     net = load_network(args.network, shape)
+    check = None if args.check is None else _check_sizes(args.check, net.dims)
     output = net.output_size()
     valid = net.valid_inputs(int(args.timeout * 1000))
     fields = net.receptive_fields() if args.receptive_field else {}
@@ -433,16 +479,19 @@ def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
             f"receptive field of the output: size {last['size']}, stride {last['stride']}, "
             f"padding {last['padding']}, aligned: {last['aligned']}"
         )
-    if args.check is not None:
-        sizes = dict(zip(net.dims, (int(v) for v in args.check.split(",")), strict=False))
+    passed = True
+    if check is not None:
         try:
-            data["check"] = {"input": sizes, "output": net.check(sizes)}
-            lines.append(f"at {sizes}: output {data['check']['output']}")
+            data["check"] = {"input": check, "output": net.check(check)}
+            lines.append(f"at {check}: output {data['check']['output']}")
+        except SpecError:
+            raise
         except SymconvError as error:
-            data["check"] = {"input": sizes, "error": str(error)}
-            lines.append(f"at {sizes}: {error}")
+            passed = False
+            data["check"] = {"input": check, "error": str(error)}
+            lines.append(f"at {check}: {error}")
     proved = all(v.proof.startswith("proved") for v in valid.values())
-    return (EXIT_OK if proved else EXIT_FALSE), data, "\n".join(lines)
+    return (EXIT_OK if proved and passed else EXIT_FALSE), data, "\n".join(lines)
 
 
 def _result_text(result: dict[str, Any]) -> str:
@@ -494,7 +543,7 @@ def build_parser() -> argparse.ArgumentParser:
     objective.add_argument("--minimize", metavar="NAME", help="report the solution with the least NAME")
     objective.add_argument("--maximize", metavar="NAME", help="report the solution with the greatest NAME")
     solve.add_argument(
-        "--limit", type=int, default=100, metavar="N", help="list at most N solutions (default 100)"
+        "--limit", type=_whole(1), default=100, metavar="N", help="list at most N solutions (default 100)"
     )
     solve.add_argument("--json", action="store_true", help="print JSON")
     solve.set_defaults(run=cmd_solve)
@@ -508,11 +557,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--output-padding",
         "--a",
         dest="output_padding",
-        type=int,
+        type=_whole(0),
         metavar="A",
         help="check one fixed PyTorch output_padding for every i (refuted with a counterexample)",
     )
-    invert.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="per-proof timeout")
+    invert.add_argument("--timeout", type=_seconds, default=10.0, metavar="SECONDS", help="per-proof timeout")
     invert.add_argument("--json", action="store_true", help="print JSON")
     invert.set_defaults(run=cmd_invert)
 
@@ -544,7 +593,7 @@ def build_parser() -> argparse.ArgumentParser:
     net.add_argument(
         "--no-receptive-field", dest="receptive_field", action="store_false", help="skip receptive fields"
     )
-    net.add_argument("--timeout", type=float, default=20.0, metavar="SECONDS", help="per-proof timeout")
+    net.add_argument("--timeout", type=_seconds, default=20.0, metavar="SECONDS", help="per-proof timeout")
     net.add_argument("--json", action="store_true", help="print JSON")
     net.set_defaults(run=cmd_net)
 
@@ -559,12 +608,16 @@ def build_parser() -> argparse.ArgumentParser:
     prove.add_argument("--claim", metavar="C", help="an ad-hoc claim to prove under the --given conditions")
     prove.add_argument(
         "--bound",
-        type=int,
+        type=_whole(1),
         metavar="N",
         help="prove over the box |x| <= N only (default: unbounded, box as a stated fallback)",
     )
     prove.add_argument(
-        "--timeout", type=float, default=10.0, metavar="SECONDS", help="per-query solver timeout (default 10)"
+        "--timeout",
+        type=_seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="per-query solver timeout (default 10)",
     )
     prove.add_argument(
         "--latex",
@@ -588,7 +641,7 @@ def build_parser() -> argparse.ArgumentParser:
     _solve_options(latex, "with a spec, solve: ")
     latex.add_argument("--standalone", action="store_true", help="a complete document (article, amsmath)")
     latex.add_argument("-o", "--output", dest="output_file", metavar="FILE", help="write to FILE")
-    latex.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="per-proof timeout")
+    latex.add_argument("--timeout", type=_seconds, default=10.0, metavar="SECONDS", help="per-proof timeout")
     latex.add_argument("--json", action="store_true", help="print JSON")
     latex.set_defaults(run=cmd_latex)
 
@@ -610,7 +663,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     frames = draw.add_mutually_exclusive_group()
     frames.add_argument(
-        "--frame", type=int, metavar="F", help="the output position to show (row-major, from 0)"
+        "--frame", type=_whole(), metavar="F", help="the output position to show (row-major, from 0)"
     )
     frames.add_argument(
         "--all-frames", action="store_true", help="every output position: one page/frame each"
@@ -620,10 +673,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _too_many_digits(error: ValueError) -> bool:
+    """Python's refusal to print (or read) an integer past sys.get_int_max_str_digits()."""
+    return "integer string conversion" in str(error)
+
+
+def _fail(message: str, wants_json: bool, code: int = EXIT_BAD_INPUT) -> int:
+    """Report `message` on stderr (its first line also on stdout as JSON when asked) and return `code`."""
+    if wants_json:
+        print(json.dumps({"error": message.split("\n")[0]}))
+    print(f"symconv: {'error' if code == EXIT_BAD_INPUT else 'internal error'}: {message}", file=sys.stderr)
+    return code
+
+
+def _internal(error: Exception, wants_json: bool) -> int:
+    """An exception symconv did not raise on purpose: a bug, on one line (exit 3)."""
+    first = str(error).split("\n")[0]
+    return _fail(
+        f"{type(error).__name__}: {shown(first, 200)} (a bug: please report it)", wants_json, EXIT_INTERNAL
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code (tests call this in-process)."""
-    parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    # Answers may multiply inputs of limits.MAX_BITS bits each: print up to MAX_PRINTED_DIGITS digits (Python's
+    # default is 4,300), for this command only.
+    digits = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(MAX_PRINTED_DIGITS)
+    try:
+        return _run(argv)
+    finally:
+        sys.set_int_max_str_digits(digits)
+
+
+def _run(argv: list[str]) -> int:
+    parser = build_parser()
     wants_json = "--json" in argv
     try:
         args = parser.parse_args(argv)
@@ -631,14 +716,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return EXIT_BAD_INPUT
         code, data, text = args.run(args)
+        output = json.dumps(data) if args.json else text
     except (SymconvError, _UsageError) as error:
-        message = str(error)
-        if wants_json:
-            print(json.dumps({"error": message.splitlines()[0]}))
-        print(f"symconv: error: {message}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _fail(str(error), wants_json)
+    except ValueError as error:
+        if not _too_many_digits(error):
+            return _internal(error, wants_json)
+        return _fail(
+            f"a number in the answer has more than {MAX_PRINTED_DIGITS:,} digits, the most symconv prints; "
+            "use smaller sizes or parameters",
+            wants_json,
+        )
+    except Exception as error:  # a last resort: a bug, reported on one line rather than as a traceback
+        return _internal(error, wants_json)
     try:
-        print(json.dumps(data) if args.json else text)
+        print(output)
         sys.stdout.flush()
     except BrokenPipeError:
         # The reader (head, less) stopped early: not an error of ours; quiet the interpreter's final flush.
