@@ -1,7 +1,9 @@
 """The command line (shape, solve, invert, port, net, prove, latex, draw); ``main(argv)`` returns the exit code.
 
 Exit codes: 0 success; 1 a claim refuted or undecided (for a corpus: a theorem that missed its expected
-verdict); 2 bad input, with a message that names what is wrong. Every command takes ``--json``.
+verdict), a check that fails; 2 bad input, with a one-line message that names what is wrong; 3 an internal error
+(a bug: please report it). Every command takes ``--json``. Every option is checked where it is read: numbers
+against their rule and symconv.limits (--timeout: finite, at least 1 ms, at most a day).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,11 +22,13 @@ import sympy
 
 from . import __version__, budget
 from .budget import OutOfTime
-from .errors import InternalError, SymconvError
+from .errors import InternalError, SpecError, SymconvError
+from .limits import MAX_PRINTED_DIGITS, MAX_SECONDS, MIN_SECONDS, exists, integer, shown
 
-EXIT_OK, EXIT_FALSE, EXIT_BAD_INPUT = 0, 1, 2
-# symconv contradicted itself (a proved claim false on integers): a bug, never an answer.
-EXIT_INTERNAL = 3
+# 3: symconv contradicted itself (a proved claim false on integers, or an exception it did not raise on
+# purpose): a bug, never an answer.
+EXIT_OK, EXIT_FALSE, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
 
 class _UsageError(Exception):
@@ -34,21 +39,57 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error to main() (for --json and exit code 2) instead of exiting."""
 
     def error(self, message: str) -> NoReturn:
-        raise _UsageError(f"{message}\n{self.format_usage().strip()}")
+        raise _UsageError(f"{message} (see {self.prog} --help)")
+
+
+def _seconds(text: str) -> float:
+    """--timeout: a finite number of seconds, at least MIN_SECONDS (1 ms) and at most MAX_SECONDS (a day)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not MIN_SECONDS <= value <= MAX_SECONDS:  # false for nan too
+        raise argparse.ArgumentTypeError(
+            f"takes a number of seconds from {MIN_SECONDS:g} to {MAX_SECONDS:g} (a day), got {shown(text)!r}"
+        )
+    return value
+
+
+def _whole(minimum: int | None = None) -> Any:
+    """An argparse type: an integer (>= `minimum`) of at most limits.MAX_BITS bits. Not an integer at all is
+    argparse's own "invalid int value"."""
+
+    def parse(text: str) -> int:
+        try:
+            value = integer(text, shown(text))
+        except SpecError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+        if value is None:
+            raise ValueError(text)
+        if minimum is not None and value < minimum:
+            rule = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+            raise argparse.ArgumentTypeError(f"takes {rule}, got {shown(text)!r}")
+        return value
+
+    parse.__name__ = "int"
+    return parse
+
+
+def _name(text: str) -> bool:
+    """A symbol name as the parser takes it: an ASCII letter, then letters, digits and _."""
+    return bool(_NAME.match(text))
 
 
 def _integer_or_symbol(text: str) -> int | sympy.Expr:
     from .arith import symbol
-    from .errors import SpecError
 
     text = text.strip()
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    if text.isidentifier() and not text.startswith("_"):
+    value = integer(text, f"--in {shown(text)}")
+    if value is not None:
+        return value
+    if _name(text):
         return symbol(text)
-    raise SpecError(f"--in takes integers or symbol names separated by commas, got {text!r}")
+    raise SpecError(f"--in takes integers or symbol names separated by commas, got {shown(text)!r}")
 
 
 def _jsonable(value: Any) -> Any:
@@ -62,13 +103,12 @@ def _jsonable(value: Any) -> Any:
 
 
 def cmd_shape(args: argparse.Namespace) -> tuple[int, Any, str]:
-    from .errors import SpecError
     from .layers import layer
 
     made = layer(args.spec)
     parts = [part for part in args.input.split(",")]
     if not all(part.strip() for part in parts):
-        raise SpecError(f"--in takes sizes separated by commas, got {args.input!r}")
+        raise SpecError(f"--in takes sizes separated by commas, got {shown(args.input)!r}")
     sizes = [_integer_or_symbol(part) for part in parts]
     output = made.output_size(tuple(sizes) if len(sizes) > 1 else sizes[0])
     data = {"output": _jsonable(output)}
@@ -115,14 +155,13 @@ def _window_line(window: Any) -> str:
 
 
 def _targets(args: argparse.Namespace) -> list:
-    from .errors import SpecError
     from .theorem import Theorem, find, load
 
     theorems: list[Theorem] = []
     ids: list[str] = []
     for target in args.targets:
         path = Path(target)
-        if path.exists():
+        if exists(path):
             theorems += load(path)
         elif path.suffix == ".toml" or os.sep in target:
             raise SpecError(f"no such theorem file or directory: {target}")
@@ -162,13 +201,9 @@ def _verdict_line(theorem: Any, result: Any, width: int) -> str:
 
 
 def cmd_prove(args: argparse.Namespace) -> tuple[int, Any, str]:
-    from . import budget
     from .budget import TIME_BUDGET
-    from .errors import SpecError
     from .prove import Unknown
 
-    if args.bound is not None and args.bound < 1:
-        raise SpecError(f"--bound must be a positive integer, got {args.bound}")
     theorems = _targets(args)
     rows, lines, missed, results = [], [], 0, []
     width = max((len(theorem.id) for theorem in theorems), default=0)
@@ -223,8 +258,6 @@ def cmd_prove(args: argparse.Namespace) -> tuple[int, Any, str]:
 
 
 def _write(path: str, content: str) -> None:
-    from .errors import SpecError
-
     try:
         Path(path).write_text(content, encoding="utf-8")
     except OSError as error:
@@ -233,7 +266,6 @@ def _write(path: str, content: str) -> None:
 
 def cmd_latex(args: argparse.Namespace) -> tuple[int, Any, str]:
     from . import document
-    from .errors import SpecError
     from .latex import standalone
 
     target = args.target.strip()
@@ -241,7 +273,7 @@ def cmd_latex(args: argparse.Namespace) -> tuple[int, Any, str]:
         raise SpecError("latex needs a theorem id, a theorem file or a layer spec, got an empty string")
     code = EXIT_OK
     solving = args.input is not None or args.output is not None or "?" in target
-    if "(" in target and not Path(target).exists():
+    if "(" in target and not exists(target):
         if solving:
             answer = _solve(args, target)
             body = document.math_block(document.answer_lines(answer))
@@ -256,9 +288,8 @@ def cmd_latex(args: argparse.Namespace) -> tuple[int, Any, str]:
     else:
         if args.input is not None or args.output is not None or args.where or args.max or args.min:
             raise SpecError("--in, --out, --where, --max and --min go with a layer spec, not a theorem id")
-        path = Path(target)
         theorems = _targets(argparse.Namespace(targets=[target], claim=None, given=[]))
-        if not path.exists() and len(theorems) != 1:
+        if not exists(target) and len(theorems) != 1:
             raise SpecError(f"theorem id {target!r} matched {len(theorems)} theorems")
         blocks = []
         for theorem in theorems:
@@ -281,7 +312,6 @@ def cmd_draw(args: argparse.Namespace) -> tuple[int, Any, str]:
 
 def _size_argument(text: str | None, flag: str) -> int | str | None:
     """--in/--out: an integer, '?' or an expression (kept symbolic)."""
-    from .errors import SpecError
     from .parse import parse_expression
 
     if text is None:
@@ -289,10 +319,9 @@ def _size_argument(text: str | None, flag: str) -> int | str | None:
     text = text.strip()
     if text == "?":
         return "?"
-    try:
-        return int(text)
-    except ValueError:
-        pass
+    value = integer(text, flag)
+    if value is not None:
+        return value
     try:
         parse_expression(text)
     except SpecError as error:
@@ -301,18 +330,15 @@ def _size_argument(text: str | None, flag: str) -> int | str | None:
 
 
 def _assignments(items: Sequence[str], flag: str) -> dict[str, int]:
-    from .errors import SpecError
-
     out: dict[str, int] = {}
     for item in items:
         name, sep, value = item.partition("=")
         name = name.strip()
-        try:
-            number = int(value)
-        except ValueError:
-            number = None
-        if not sep or not name.isidentifier() or number is None:
-            raise SpecError(f"{flag} takes NAME=INTEGER, got {item!r}")
+        number = integer(value, f"{flag} {shown(item)}")
+        if not sep or not _name(name) or number is None:
+            raise SpecError(f"{flag} takes NAME=INTEGER, got {shown(item)!r}")
+        if name in out:
+            raise SpecError(f"{flag} gives {name} twice")
         out[name] = number
     return out
 
@@ -332,10 +358,6 @@ def _solve(args: argparse.Namespace, spec: str, **options: Any) -> Any:
 
 
 def cmd_solve(args: argparse.Namespace) -> tuple[int, Any, str]:
-    from .errors import SpecError
-
-    if args.limit < 1:
-        raise SpecError(f"--limit must be a positive integer, got {args.limit}")
     answer = _solve(args, args.spec, limit=args.limit, minimize=args.minimize, maximize=args.maximize)
     data = answer.to_json()
     lines = [f"unknowns: {', '.join(answer.unknowns)}"]
@@ -364,14 +386,12 @@ def cmd_solve(args: argparse.Namespace) -> tuple[int, Any, str]:
 
 def _input_size(text: str | None) -> int | None:
     """--in of invert and port: one integer input size, or None."""
-    from .errors import SpecError
-
     if text is None:
         return None
-    try:
-        return int(text)
-    except ValueError:
-        raise SpecError(f"--in takes an integer input size, got {text!r}") from None
+    value = integer(text, "--in")
+    if value is None:
+        raise SpecError(f"--in takes an integer input size, got {shown(text)!r}")
+    return value
 
 
 def cmd_invert(args: argparse.Namespace) -> tuple[int, Any, str]:
@@ -469,37 +489,63 @@ def cmd_port(args: argparse.Namespace) -> tuple[int, Any, str]:
     return EXIT_OK, data, "\n".join(lines)
 
 
-def _check_sizes(text: str, net: Any) -> dict[str, int]:
-    """--check N[,N...]: one positive integer per axis of the network, in order."""
-    from .errors import SpecError
+def _input_shape(text: str | None) -> list[str] | None:
+    """--input-shape N,C,H[,W...]: integers (of at most limits.MAX_BITS bits) or names, as text."""
+    if text is None:
+        return None
+    shape = [part.strip() for part in text.split(",")]
+    for part in shape:
+        if not _name(part) and integer(part, f"--input-shape {shown(text)}") is None:
+            raise SpecError(f"--input-shape takes N,C,H[,W...] with integers or names, got {shown(text)!r}")
+    if len(shape) < 3:
+        raise SpecError(f"--input-shape takes N,C,H[,W...] with integers or names, got {shown(text)!r}")
+    return shape
 
+
+def _check_sizes(text: str, dims: Sequence[str]) -> dict[str, int]:
+    """--check: one positive size per input axis, in order (30 or 30,40) or by name (H=30,W=40)."""
+    axes = ", ".join(dims)
+    usage = f"--check takes a size per input axis ({axes}), as N,N... or NAME=N,..., got {shown(text)!r}"
     parts = [part.strip() for part in text.split(",")]
-    if not all(part.isdigit() and int(part) >= 1 for part in parts) or len(parts) > len(net.dims):
-        raise SpecError(
-            f"--check takes one positive integer per axis ({', '.join(net.dims)}), comma-separated, got {text!r}"
-        )
-    return dict(zip(net.dims, (int(part) for part in parts), strict=False))
+    named = ["=" in part for part in parts]
+    if not text.strip() or any(named) != all(named):
+        raise SpecError(usage)
+    sizes: dict[str, int] = {}
+    for position, part in enumerate(parts):
+        name, _, value = part.rpartition("=")
+        name = name.strip() if named[position] else (dims[position] if position < len(dims) else "")
+        number = integer(value, f"--check {shown(part)}")
+        if number is None or not name:
+            raise SpecError(usage)
+        if name not in dims:
+            raise SpecError(f"--check names the axis {name!r}; the network's input axes are {axes}")
+        if name in sizes:
+            raise SpecError(f"--check gives the axis {name} twice")
+        if number < 1:
+            raise SpecError(f"--check sizes must be positive integers, got {name}={number}")
+        sizes[name] = number
+    if not any(named) and len(parts) != len(dims):
+        raise SpecError(usage)
+    return sizes
 
 
 def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
-    from .errors import SpecError
     from .network import load_network
 
-    shape = None
-    if args.input_shape is not None:
-        shape = [part.strip() for part in args.input_shape.split(",")]
-        if len(shape) < 3 or not all(
-            p.isdigit() or (p.isidentifier() and not p.startswith("_")) for p in shape
-        ):
-            raise SpecError(
-                f"--input-shape takes N,C,H[,W...] with integers or names, got {args.input_shape!r}"
-            )
+    shape = _input_shape(args.input_shape)
     net = load_network(args.network, shape)
+    check = None if args.check is None else _check_sizes(args.check, net.dims)
     output = net.output_size()
     valid = net.valid_inputs(int(args.timeout * 1000))
-    at = _check_sizes(args.check, net) if args.check is not None else None
-    rf_size = at.get(net.symbolic[0]) if at and net.symbolic else None
-    fields = net.receptive_fields(rf_size) if args.receptive_field else {}
+    rf_size = check.get(net.symbolic[0]) if check and net.symbolic else None
+    fields: dict[str, Any] = {}
+    if args.receptive_field:
+        try:
+            fields = net.receptive_fields(rf_size)
+        except SymconvError:
+            # The network refuses the --check size (reported below): fields at a size it accepts.
+            rf_size = None
+            fields = net.receptive_fields()
     data: dict[str, Any] = {
         "output_size": {dim: str(expr) for dim, expr in output.items()},
         "valid_inputs": {dim: {**v.describe(), "proof": v.proof} for dim, v in valid.items()},
@@ -521,16 +567,19 @@ def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
             f"padding {last['padding']}, centre of output 0 at {last['centre_of_unit_0']}, "
             f"aligned: {last['aligned']}"
         )
-    if at is not None:
-        sizes = at
+    passed = True
+    if check is not None:
         try:
-            data["check"] = {"input": sizes, "output": net.check(sizes)}
-            lines.append(f"at {sizes}: output {data['check']['output']}")
+            data["check"] = {"input": check, "output": net.check(check)}
+            lines.append(f"at {check}: output {data['check']['output']}")
+        except SpecError:
+            raise
         except SymconvError as error:
-            data["check"] = {"input": sizes, "error": str(error)}
-            lines.append(f"at {sizes}: {error}")
+            passed = False
+            data["check"] = {"input": check, "error": str(error)}
+            lines.append(f"at {check}: {error}")
     proved = all(v.proof.startswith("proved") for v in valid.values())
-    return (EXIT_OK if proved else EXIT_FALSE), data, "\n".join(lines)
+    return (EXIT_OK if proved and passed else EXIT_FALSE), data, "\n".join(lines)
 
 
 def _result_text(result: dict[str, Any]) -> str:
@@ -557,7 +606,6 @@ def _solve_options(parser: argparse.ArgumentParser, lead: str) -> None:
 
 
 DEFAULT_TIMEOUT = 60.0
-MAX_TIMEOUT = 86_400.0
 # Text output lists this many solution sets; JSON lists them all.
 MAX_SET_LINES = 50
 
@@ -565,7 +613,7 @@ MAX_SET_LINES = 50
 def _timeout_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=_seconds,
         default=DEFAULT_TIMEOUT,
         metavar="SECONDS",
         help=f"time budget for the whole command (default {DEFAULT_TIMEOUT:g}); when it runs out the answer is "
@@ -609,7 +657,7 @@ def build_parser() -> argparse.ArgumentParser:
     objective.add_argument("--minimize", metavar="NAME", help="report the solution with the least NAME")
     objective.add_argument("--maximize", metavar="NAME", help="report the solution with the greatest NAME")
     solve.add_argument(
-        "--limit", type=int, default=100, metavar="N", help="list at most N solutions (default 100)"
+        "--limit", type=_whole(1), default=100, metavar="N", help="list at most N solutions (default 100)"
     )
     solve.add_argument("--json", action="store_true", help="print JSON")
     _timeout_option(solve)
@@ -624,7 +672,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--output-padding",
         "--a",
         dest="output_padding",
-        type=int,
+        type=_whole(0),
         metavar="A",
         help="check one fixed PyTorch output_padding for every i (refuted with a counterexample)",
     )
@@ -676,7 +724,7 @@ def build_parser() -> argparse.ArgumentParser:
     prove.add_argument("--claim", metavar="C", help="an ad-hoc claim to prove under the --given conditions")
     prove.add_argument(
         "--bound",
-        type=int,
+        type=_whole(1),
         metavar="N",
         help="prove over the box |x| <= N only (default: unbounded, box as a stated fallback)",
     )
@@ -735,7 +783,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     frames = draw.add_mutually_exclusive_group()
     frames.add_argument(
-        "--frame", type=int, metavar="F", help="the output position to show (row-major, from 0)"
+        "--frame", type=_whole(), metavar="F", help="the output position to show (row-major, from 0)"
     )
     frames.add_argument(
         "--all-frames", action="store_true", help="every output position: one page/frame each"
@@ -751,15 +799,10 @@ def _budget(args: argparse.Namespace, from_start: bool) -> Any:
     from contextlib import nullcontext
 
     from . import budget
-    from .errors import SpecError
 
     seconds = getattr(args, "timeout", None)
     if seconds is None:
         return nullcontext()
-    if not (math.isfinite(seconds) and 0 < seconds <= MAX_TIMEOUT):
-        raise SpecError(
-            f"--timeout must be a positive number of seconds up to {MAX_TIMEOUT:g}, got {seconds}"
-        )
     # A twentieth is kept for printing the answer.
     return budget.limit(seconds, since=budget.STARTED if from_start else None, reserve=0.05)
 
@@ -773,11 +816,43 @@ def _out_of_time(why: str, wants_json: bool) -> int:
     return EXIT_FALSE
 
 
+def _too_many_digits(error: ValueError) -> bool:
+    """Python's refusal to print (or read) an integer past sys.get_int_max_str_digits()."""
+    return "integer string conversion" in str(error)
+
+
+def _fail(message: str, wants_json: bool, code: int = EXIT_BAD_INPUT) -> int:
+    """Report `message` on stderr (its first line also on stdout as JSON when asked) and return `code`."""
+    if wants_json:
+        print(json.dumps({"error": message.split("\n")[0]}))
+    print(f"symconv: {'error' if code == EXIT_BAD_INPUT else 'internal error'}: {message}", file=sys.stderr)
+    return code
+
+
+def _internal(error: Exception, wants_json: bool) -> int:
+    """An exception symconv did not raise on purpose: a bug, on one line (exit 3)."""
+    first = str(error).split("\n")[0]
+    return _fail(
+        f"{type(error).__name__}: {shown(first, 200)} (a bug: please report it)", wants_json, EXIT_INTERNAL
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code (tests call this in-process)."""
-    parser = build_parser()
     from_start = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
+    # Answers may multiply inputs of limits.MAX_BITS bits each: print up to MAX_PRINTED_DIGITS digits (Python's
+    # default is 4,300), for this command only.
+    digits = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(MAX_PRINTED_DIGITS)
+    try:
+        return _run(argv, from_start)
+    finally:
+        sys.set_int_max_str_digits(digits)
+
+
+def _run(argv: list[str], from_start: bool) -> int:
+    parser = build_parser()
     wants_json = "--json" in argv
     try:
         args = parser.parse_args(argv)
@@ -793,19 +868,25 @@ def main(argv: Sequence[str] | None = None) -> int:
                 # The budget's alarm can land inside a library's own clean-up, which then fails its own way:
                 # once the budget is spent, that is the time budget's answer, not a crash.
                 raise OutOfTime(f"while computing ({type(error).__name__})") from None
+        output = json.dumps(data) if args.json else text
     except InternalError as error:
-        print(f"symconv: internal error: {error}", file=sys.stderr)
-        return EXIT_INTERNAL
+        return _fail(str(error), wants_json, EXIT_INTERNAL)
     except OutOfTime as error:
         return _out_of_time(str(error), wants_json)
     except (SymconvError, _UsageError) as error:
-        message = str(error)
-        if wants_json:
-            print(json.dumps({"error": message.splitlines()[0]}))
-        print(f"symconv: error: {message}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _fail(str(error), wants_json)
+    except ValueError as error:
+        if not _too_many_digits(error):
+            return _internal(error, wants_json)
+        return _fail(
+            f"a number in the answer has more than {MAX_PRINTED_DIGITS:,} digits, the most symconv prints; "
+            "use smaller sizes or parameters",
+            wants_json,
+        )
+    except Exception as error:  # a last resort: a bug, reported on one line rather than as a traceback
+        return _internal(error, wants_json)
     try:
-        print(json.dumps(data) if args.json else text)
+        print(output)
         sys.stdout.flush()
     except BrokenPipeError:
         # The reader (head, less) stopped early: not an error of ours; quiet the interpreter's final flush.

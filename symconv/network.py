@@ -30,6 +30,7 @@ from .arith import eq, evaluate, ge, gt, le, lt, merge_floors, ne, quotient_part
 from .errors import ShapeError, SpecError, SymconvError, UnsupportedError
 from .intset import IntSet
 from .layers import Layer, layer
+from .limits import read_text
 
 if TYPE_CHECKING:
     from . import receptive
@@ -619,11 +620,7 @@ def load_network(source: str, input_shape: Sequence[str] | None = None) -> Netwo
 
         return from_onnx(source, input_shape)
     if path.suffix == ".toml":
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as error:
-            raise SpecError(f"cannot read network file {source}: {error}") from None
-        return from_toml(text, source)
+        return from_toml(read_text(source, "network file"), source)
     if ":" in source and "(" not in source:
         from .importers.torch import from_factory
 

@@ -23,6 +23,7 @@ import sympy
 
 from .arith import eq, floor_div, ge, gt, le, lt, mod, ne, symbol
 from .errors import SpecError
+from .limits import check_tree
 from .meaning import Meaning, read
 
 FRAMEWORKS = ("torch", "tf", "keras", "onnx", "jax")
@@ -104,12 +105,17 @@ def _tree(text: str, what: str) -> ast.AST:
     if not text.strip():
         raise SpecError(f"{what} is empty")
     try:
-        return ast.parse(text.strip(), mode="eval").body
+        tree = ast.parse(text.strip(), mode="eval").body
     except SyntaxError as error:
         col = f" at column {error.offset}" if error.offset else ""
         raise SpecError(f"malformed {what}{col}: {error.msg} in {text!r}") from None
     except (RecursionError, MemoryError, ValueError):
         raise SpecError(f"malformed {what}: nested too deeply or invalid in {text[:80]!r}") from None
+    try:
+        check_tree(tree, text, what, KEYWORDS)  # depth and size, before anything walks or computes the tree
+    except SpecError as error:
+        raise SpecError(str(error).replace(_UNKNOWN_NAME, "?")) from None
+    return tree
 
 
 def _check_name(text: str, node: ast.Name) -> str:

@@ -20,6 +20,8 @@ Candidates keep the kernel, stride and dilation and try each padding the target 
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,11 +32,14 @@ from .arith import eq, evaluate, symbol
 from .errors import SpecError, SymconvError
 from .intset import IntSet
 from .layers import AdaptivePool, Conv, ConvTranspose, Layer, Pool, Windowed, layer
+from .limits import MAX_RESIDUE_TABLE
 from .prove import Proved, Result, prove
 from .windowmap import EXCLUDED, NEG_INF, transposed_pads, window_key, window_map
 
 INPUT = symbol("i")
 WINDOW = 1000
+_PAD_SAMPLE = 2048
+_PAD_CANDIDATES = 32
 
 
 SAME_WINDOWS, AFTER_PAD, SAME_SIZE, NONE = (
@@ -163,13 +168,21 @@ def _constant_pads(source: Layer, pads: tuple[Any, Any]) -> list[tuple[int, int]
     s = getattr(source, "s", None)
     if not isinstance(s, sympy.Integer):
         return []
-    # Automatic pads depend on i mod s only: one period of values covers them.
+    # Automatic pads depend on i mod s only: one period of values covers them. For a huge stride, the sizes at
+    # both ends of the period (where pads change, near the kernel) stand for it: these are only candidates,
+    # each is proved or refuted afterwards.
+    period = int(s)
+    sizes: Iterable[int] = range(1, period + 1)
+    if period > 2 * _PAD_SAMPLE:
+        sizes = itertools.chain(range(1, _PAD_SAMPLE + 1), range(period - _PAD_SAMPLE + 1, period + 1))
     seen: dict[tuple[int, int], None] = {}
-    for size in range(1, int(s) + 1):
+    for size in sizes:
         pb, pe = (int(evaluate(p, {"i": size})) for p in pads)
         for option in ((pb, pe), (pb, pb), (pe, pe)):
             seen.setdefault(option, None)
-    return list(seen)
+        if len(seen) >= _PAD_CANDIDATES:  # each is a proof to try: a huge kernel's pads take many values
+            break
+    return list(seen)[:_PAD_CANDIDATES]
 
 
 def _agreement(source: Layer, other: Layer) -> IntSet:
@@ -210,7 +223,7 @@ def _pad_before(source: Windowed, target: str, timeout_ms: int) -> dict[str, Any
         timeout_ms=timeout_ms,
     )
     by_residue = None
-    if isinstance(source.s, sympy.Integer):
+    if isinstance(source.s, sympy.Integer) and source.s <= MAX_RESIDUE_TABLE:
         # The pads repeat with period s (proved below); one period of values says them plainly.
         period = int(source.s)
         shifted = [p.xreplace({INPUT: INPUT + period}) for p in (pb, pe)]

@@ -32,10 +32,14 @@ from .arith import compile_expr, eq, ge, le, quotient_parts, symbol
 from .errors import SpecError
 from .intset import MAX_PERIOD, IntSet, Piece
 from .layers import Layer, layer
+from .limits import shown
 from .parse import parse_condition, parse_expression
 
 Env = Mapping[str, int]
 MAX_FILTER = 100_000
+# min, max and abs become cases (Piecewise) for the planner, each copying its arguments: past this many nodes
+# the cases would take longer to plan than to state.
+MAX_CASE_NODES = 500
 DEFAULT_LIMIT = 100
 MAX_COMBINATIONS = 1_000_000
 _RELATIONS = {sympy.Ge: ">=", sympy.Gt: ">", sympy.Le: "<=", sympy.Lt: "<", sympy.Eq: "==", sympy.Ne: "!="}
@@ -339,6 +343,12 @@ class Check(Plan):
         period = math.lcm(*divisors) if divisors else 1
         if period <= 1 or period > MAX_SPLIT:
             return None
+        if type(relation) in _RELATIONS:
+            # Nested floors split one level at a time would take as many residue classes as their joint period
+            # (2**n for n nested halvings): past MAX_SPLIT, none is tried.
+            needed = _floor_affine_period(relation.lhs - relation.rhs, x)
+            if needed is not None and needed > MAX_SPLIT:
+                return None
         fast = _affine_per_residue(relation, x, period)
         if fast is not None:
             return fast
@@ -424,8 +434,35 @@ class Negation(Plan):
         return self.child.exact()
 
 
+def _normalised_size(expr: sympy.Basic, memo: dict[sympy.Basic, int] | None = None) -> int:
+    """The number of nodes of `expr` once Min/Max/Abs are Piecewise (each copies its arguments: min(a, b) is
+    (a if a <= b else b)), counted on the shared tree without building it."""
+    memo = {} if memo is None else memo
+    if expr in memo:
+        return memo[expr]
+    args = []
+    for arg in expr.args:
+        args.append(_normalised_size(arg, memo))
+    if isinstance(expr, sympy.Min | sympy.Max):
+        size = args[-1]
+        for arg in reversed(args[:-1]):
+            size = 2 * arg + 2 * size + 2
+    elif isinstance(expr, sympy.Abs):
+        size = 3 * args[0] + 4
+    else:
+        size = 1 + sum(args)
+    memo[expr] = size
+    return size
+
+
 def _normalise(expr: sympy.Basic) -> sympy.Basic:
     """ceiling -> -floor(-.), Min/Max/Abs -> Piecewise: fewer node kinds for the planner."""
+    size = _normalised_size(expr)
+    if size > MAX_CASE_NODES:
+        raise Unsolvable(
+            f"{shown(str(expr), 80)} would have about {size:,} nodes once min, max and abs are written as cases; "
+            f"the solver takes at most {MAX_CASE_NODES:,} (prove takes such claims)"
+        )
     expr = expr.replace(sympy.ceiling, lambda a: -sympy.floor(-a))
     expr = expr.replace(sympy.Min, lambda *a: _extremum(a, sympy.Le))
     expr = expr.replace(sympy.Max, lambda *a: _extremum(a, sympy.Ge))

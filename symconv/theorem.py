@@ -20,6 +20,7 @@ import sympy
 
 from .errors import SpecError
 from .layers import layer_context
+from .limits import read_text
 from .meaning import Meaning, Undefined, holds
 from .parse import (
     FUNCTIONS,
@@ -250,18 +251,15 @@ def parse_theorems(text: str, origin: str = "<text>") -> list[Theorem]:
 
 
 def load(path: str | Path) -> list[Theorem]:
-    """The theorems of one .toml file, or of every .toml file in a directory (sorted by name)."""
+    """The theorems of one .toml file, or of every .toml file in a directory (sorted by name); each file is
+    read only if it is a regular file of at most 1 MB (limits.MAX_TEXT_FILE)."""
     path = Path(path)
     if path.is_dir():
         files = sorted(path.glob("*.toml"))
         if not files:
             raise SpecError(f"no .toml theorem files in {path}")
         return [theorem for file in files for theorem in load(file)]
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise SpecError(f"cannot read theorem file {path}: {error}") from None
-    return parse_theorems(text, str(path))
+    return parse_theorems(read_text(path, "theorem file"), str(path))
 
 
 def find(ids: Iterable[str], corpus: Sequence[Theorem]) -> list[Theorem]:

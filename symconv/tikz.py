@@ -65,6 +65,7 @@ from .arith import evaluate
 from .errors import ShapeError, SpecError
 from .frameworks import effective_kernel
 from .layers import ConvTranspose, Layer, Pool, Windowed, layer
+from .limits import integer, shown
 from .windowmap import transposed_pads, window_map
 
 STYLES: dict[str, str] = {
@@ -454,12 +455,11 @@ def document(pictures: list[str]) -> str:
 def parse_size(text: str) -> tuple[int, int]:
     """An input size "N" (square) or "H,W" as (h, w)."""
     parts = [part.strip() for part in text.split(",")]
-    if len(parts) not in (1, 2) or not all(
-        part.isascii() and part.isdigit() and int(part) >= 1 for part in parts
-    ):
-        raise SpecError(f"the input size takes a positive integer N or H,W, got {text!r}")
-    h = int(parts[0])
-    return h, int(parts[-1])
+    values = [integer(part, "the input size") for part in parts[:2]]
+    sizes = [value for value in values if value is not None and value >= 1]
+    if len(parts) > 2 or len(sizes) != len(parts):
+        raise SpecError(f"the input size takes a positive integer N or H,W, got {shown(text)!r}")
+    return sizes[0], sizes[-1]
 
 
 def _tool(name: str, purpose: str, *alternatives: str) -> str:

@@ -25,6 +25,7 @@ import sympy
 from .arith import ceil_div, evaluate, mod, symbol
 from .errors import SpecError
 from .layers import Conv, ConvTranspose, Layer, Pool, effective_kernel, layer
+from .limits import MAX_RESIDUE_TABLE
 from .prove import Result, prove
 
 INPUT = symbol("i")
@@ -130,9 +131,22 @@ def _value(expr: Any, i: Any) -> Any:
     return expr
 
 
-def _residues(expr: sympy.Expr, target: int, period: int) -> list[int]:
-    """The residues r of i mod `period` with expr(i) == target (expr periodic in i with that period)."""
-    return [r for r in range(period) if evaluate(expr, {"i": r + period * 10**6}) == target]
+def _by_value(expr: sympy.Expr, period: int) -> dict[Any, list[int]]:
+    """The residues r of i mod `period` grouped by expr(i) (expr periodic in i with that period)."""
+    groups: dict[Any, list[int]] = {}
+    for r in range(period):
+        groups.setdefault(evaluate(expr, {"i": r + period * 10**6}), []).append(r)
+    return groups
+
+
+def _tabulated(s: Any, notes: list[str]) -> bool:
+    """Whether the residues of i mod s are few enough to list (limits.MAX_RESIDUE_TABLE); a note says so if not."""
+    if s <= MAX_RESIDUE_TABLE:
+        return True
+    notes.append(
+        f"the output_padding of each residue of i mod {s} is not listed (listed for strides up to {MAX_RESIDUE_TABLE})"
+    )
+    return False
 
 
 def invert(
@@ -182,7 +196,7 @@ def invert(
             "output_padding": output_padding,
             "status": fixed_result.status,
             "counterexample": getattr(fixed_result, "counterexample", None),
-            "recovers": _recovered(torch_a, output_padding, s, forward),
+            "recovers": _recovered(torch_a, output_padding, s, forward, notes),
         }
     at = i if i is not None else INPUT
     o_at = _value(o, at)
@@ -241,9 +255,16 @@ def invert(
     if isinstance(forward, Pool):
         upsample = {"scale_factor": s, "pad_end": _value(INPUT - s * o, at)}
     table: list[dict[str, Any]] = []
-    if i is None and isinstance(s, sympy.Integer) and not torch_a.free_symbols - {INPUT}:
+    if (
+        i is None
+        and isinstance(s, sympy.Integer)
+        and not torch_a.free_symbols - {INPUT}
+        and _tabulated(s, notes)
+    ):
         start = _first_valid(forward)
         period = int(s)
+        groups = _by_value(torch_a, period)
+        limit = max(int(s), int(d))
         covered: set[int] = set()
         # Padding P + delta shifts the output_padding needed by 2*delta: a larger one where a would be negative
         # (ceil-mode pooling), a smaller one where it would reach the stride (an odd pb + pe).
@@ -251,8 +272,8 @@ def invert(
         for delta in deltas:
             if isinstance(torch_p, sympy.Integer) and torch_p + delta < 0:
                 continue
-            for value in range(max(int(s), int(d))):
-                residues = [r for r in _residues(torch_a, value - 2 * delta, period) if r not in covered]
+            for value in sorted(v + 2 * delta for v in groups if 0 <= v + 2 * delta < limit):
+                residues = [r for r in groups[value - 2 * delta] if r not in covered]
                 if residues:
                     row = {"padding": torch_p + delta, "output_padding": value, "period": period}
                     table.append({**row, "residues": residues, "from": start})
@@ -291,12 +312,15 @@ def _first_valid(forward: Layer) -> int | None:
     return Planner(INPUT).plan(domain).solve({}, IntSet.everything()).lo
 
 
-def _recovered(torch_a: sympy.Expr, value: int, s: Any, forward: Layer) -> dict[str, Any] | None:
+def _recovered(
+    torch_a: sympy.Expr, value: int, s: Any, forward: Layer, notes: list[str]
+) -> dict[str, Any] | None:
     """The exact input sizes that output_padding `value` gives back: from `from` on, i mod period in residues."""
-    if not isinstance(s, sympy.Integer) or torch_a.free_symbols - {INPUT}:
+    if not isinstance(s, sympy.Integer) or torch_a.free_symbols - {INPUT} or not _tabulated(s, notes):
         return None
     period = int(s)
-    return {"period": period, "residues": _residues(torch_a, value, period), "from": _first_valid(forward)}
+    residues = _by_value(torch_a, period).get(value, [])
+    return {"period": period, "residues": residues, "from": _first_valid(forward)}
 
 
 def invert_spec(spec: str, i: int | None = None, output_padding: int | None = None) -> Inverse:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 import builtins
+import json
 import os
+from collections.abc import Callable
 
 import pytest
 
 from symconv import SpecError, layer, parse_expression, parse_theorems
 from symconv.cli import main
+from symconv.limits import MAX_DEPTH
 
 # (spec, a fragment the message must contain)
 BAD_SPECS = [
@@ -167,9 +171,368 @@ def test_cli_bad_input_exits_2_without_traceback(
 
 
 def test_cli_bad_input_json_names_the_error(capsys: pytest.CaptureFixture[str]) -> None:
-    import json
-
     assert main(["shape", "conv(k=3, s=0)", "--in", "8", "--json"]) == 2
     out, err = capsys.readouterr()
     assert json.loads(out) == {"error": "stride must be a positive integer (s=0) in conv(k=3, s=0)"}
     assert "stride" in err
+
+
+# Hostile input on the command line: every subcommand and option (README, "Limits on input"). Each case is
+# exit 2 with one line on stderr that names the part and the rule; none is a traceback or an internal error.
+HUGE = "9" * 5000  # past Python's 4,300-digit int() and symconv's 10,000 bits
+BIG = "1" + "0" * 400  # within the limits: a number like any other
+SPEC = "conv(k=3, s=2, p=1)"
+TOWER = "conv(k=(((9**64)**64)**64)**64)"
+
+HOSTILE = [
+    (["shape", "pixelunshuffle(r=0)", "--in", "4"], "the factor r must be a positive integer (r=0)"),
+    (["shape", TOWER, "--in", "5"], "the power (9**64)**64 would have about 3,909 digits"),
+    (["shape", "conv(k=0x" + "f" * 3000 + ")", "--in", "5"], "symconv limits numbers to 10,000 bits"),
+    (["shape", "conv(k=" + "floor(" * 120 + "3" + ")" * 120 + ")", "--in", "5"], "nests 122 levels deep"),
+    (["shape", "conv(k=3)\x00", "--in", "5"], "malformed layer spec"),
+    (["shape", SPEC, "--in", HUGE], "--in 999"),
+    (["shape", SPEC, "--in", "ä"], "--in takes integers or symbol names"),
+    (["shape", SPEC, "--in", "5,"], "--in takes sizes separated by commas"),
+    (["solve", "conv(k=?, s=2, p=1)", "--in", HUGE], "--in has 5,000 digits"),
+    (["solve", "conv(k=?, s=2, p=1)", "--in", "224", "--limit", "nan"], "--limit: invalid int value: 'nan'"),
+    (["solve", "conv(k=?, s=2, p=1)", "--in", "224", "--limit", "0"], "--limit: takes a positive integer"),
+    (["solve", "conv(k=?, s=2, p=1)", "--in", "224", "--limit", HUGE], "integers are limited to 10,000 bits"),
+    (["solve", "conv(k=?, s=2, p=1)", "--in", "224", "--max", "k=" + HUGE], "--max k=999"),
+    (["solve", "conv(k=?, s=2, p=1)", "--in", "224", "--max", "ä=3"], "--max takes NAME=INTEGER"),
+    (["solve", "conv(k=?, s=2, p=1)", "--in", "224", "--max", "k=3", "--max", "k=4"], "--max gives k twice"),
+    (["solve", "conv(k=?, s=2, p=1)", "--in", "224", "--min", "k=1e3"], "--min takes NAME=INTEGER"),
+    (["solve", "conv(k=3, s=2, p=1)", "--out", "(9**64)**64"], "--out takes an integer, ? or an expression"),
+    (
+        [
+            "solve",
+            "conv(k=?, s=2, p=1)",
+            "--in",
+            "224",
+            "--where",
+            "abs(abs(abs(abs(abs(k-1)-2)-3)-4)-5) >= 0",
+        ],
+        "once min, max and abs are written as cases",
+    ),
+    (["invert", SPEC, "--output-padding", "-1"], "--output-padding/--a: takes an integer >= 0"),
+    (["invert", SPEC, "--in", "abc"], "--in takes an integer input size"),
+    (["invert", SPEC, "--in", HUGE], "--in has 5,000 digits"),
+    (["invert", "pixelunshuffle(r=0)"], "the factor r must be a positive integer"),
+    (["port", "tf.conv(k=3, s=2, p=same)", "--to", "mxnet"], "argument --to: invalid choice: 'mxnet'"),
+    (["port", "tf.conv(k=3, s=2, p=same)", "--to", "torch", "--in", "x"], "--in takes an integer input size"),
+    (["port", "pixelunshuffle(r=0)", "--to", "tf"], "the factor r must be a positive integer"),
+    (["prove", "--claim", "i >= 0", "--bound", HUGE], "--bound: 999"),
+    (["prove", "--claim", "i >= 0", "--bound", "0"], "--bound: takes a positive integer"),
+    (
+        ["prove", "--claim", "(9**64)**64**64 >= 0"],
+        "the power (9**64)**64**64 would have about 10**117 digits",
+    ),
+    (["prove", "--claim", "floor((i+1)**64**3/3) >= 0"], "has degree 262,144 in its symbols"),
+    (["prove", "--claim", "floor(((i+1)**64)**64/3) >= 0"], "symconv limits polynomials to degree 16"),
+    (["prove", "--claim", "floor((a+b+c+d+e+f+g+h)**8/3) >= 0"], "expands to up to 6,435 terms"),
+    (["prove", "--claim", "floor(" * 200 + "i" + ")" * 200 + " >= 0"], "nests 202 levels deep"),
+    (["prove", "--claim", "not " * 200 + "i >= 0"], "nests 202 levels deep"),
+    (["prove", "--claim", "i" + " + i" * 2000 + " >= 0"], "nests 2002 levels deep"),
+    (["prove", "--claim", "(" * 300 + "i" + ")" * 300 + " >= 0"], "too many nested parentheses"),
+    (["prove", "/dev/zero"], "theorem file /dev/zero is a device"),
+    (["prove", "x" * 5000], "unknown theorem id"),
+    (["net", "conv(k=3)", "--check", "abc"], "--check takes a size per input axis (i)"),
+    (["net", "conv(k=3)", "--check", ""], "--check takes a size per input axis (i)"),
+    (["net", "conv(k=3)", "--check", "2,2"], "--check takes a size per input axis (i)"),
+    (["net", "conv(k=3)", "--check", "5,i=6"], "--check takes a size per input axis (i)"),
+    (
+        ["net", "conv(k=3)", "--check", "H=2,W=2"],
+        "--check names the axis 'H'; the network's input axes are i",
+    ),
+    (["net", "conv(k=3)", "--check", "i=5,i=6"], "--check gives the axis i twice"),
+    (["net", "conv(k=3)", "--check", "0"], "--check sizes must be positive integers, got i=0"),
+    (["net", "conv(k=3)", "--check", HUGE], "integers are limited to 10,000 bits"),
+    (["net", "conv(k=3)", "--input-shape", "1,3,²"], "--input-shape takes N,C,H[,W...]"),
+    (["net", "conv(k=3)", "--input-shape", "1,3," + HUGE], "integers are limited to 10,000 bits"),
+    (["net", "pixelunshuffle(r=0)"], "the factor r must be a positive integer"),
+    (["latex", "pixelunshuffle(r=0)"], "the factor r must be a positive integer"),
+    (["latex", "/dev/zero"], "theorem file /dev/zero is a device"),
+    (["latex", TOWER], "symconv limits numbers to 10,000 bits"),
+    (["draw", SPEC, "--in", HUGE], "the input size has 5,000 digits"),
+    (["draw", SPEC, "--in", "5", "--frame", "-1"], "frame -1 is out of range"),
+    (["draw", SPEC, "--in", "5", "--frame", HUGE], "argument --frame: 999"),
+    (["draw", SPEC, "--in", "5", "--frame", "x"], "argument --frame: invalid int value: 'x'"),
+    (["draw", "pixelunshuffle(r=0)", "--in", "5"], "the factor r must be a positive integer"),
+]
+
+
+def _short(value: object) -> str:
+    text = " ".join(value) if isinstance(value, list) else str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _one_error_line(code: int, out: str, err: str, fragment: str) -> str:
+    lines = err.strip().splitlines()
+    assert code == 2, err
+    assert "Traceback" not in out + err and "internal error" not in err
+    assert len(lines) == 1 and lines[0].startswith("symconv: error: "), err
+    assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.mark.parametrize(("argv", "fragment"), HOSTILE, ids=_short)
+def test_hostile_input_is_named_on_one_line(
+    argv: list[str], fragment: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, root
+) -> None:
+    monkeypatch.chdir(root)
+    code = main(argv)
+    out, err = capsys.readouterr()
+    _one_error_line(code, out, err, fragment)
+
+
+TIMED = [
+    ["prove", "--claim", "i >= 0"],
+    ["invert", SPEC],
+    ["net", "conv(k=3)"],
+    ["latex", SPEC],
+]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e308", "-1", "0", "1e-300", "", "abc", BIG])
+@pytest.mark.parametrize("argv", TIMED, ids=lambda argv: argv[0])
+def test_timeout_is_finite_at_least_a_millisecond_and_at_most_a_day(
+    argv: list[str], value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main([*argv, f"--timeout={value}"])
+    out, err = capsys.readouterr()
+    _one_error_line(code, out, err, "--timeout: takes a number of seconds from 0.001 to 86400 (a day)")
+
+
+# Hostile-looking but within the limits: an answer (0, or 1 for a refuted claim or a failing check).
+FINE = [
+    ["shape", f"conv(k=3, p={BIG})", "--in", "5"],
+    ["shape", "convT(k=3, s=(2**64)**64*(2**64)**60)", "--in", "9" * 3000],
+    ["invert", f"conv(k={BIG}, s={BIG})"],
+    ["invert", "conv(k=3, s=300)"],
+    ["port", "tf.conv(k=2**64, s=2**64, p=same)", "--to", "torch"],
+    ["latex", f"conv(k={BIG})"],
+    ["prove", "--claim", "(" * 150 + "i" + ")" * 150 + " >= 0", "--given", "i >= 0"],
+    ["prove", "--claim", "i >= 0", "--timeout", "86400", "--given", "i >= 1"],
+    ["net", "convT(k=1, s=9**64) > " * 50 + "conv(k=1)", "--check", "2"],
+    ["net", "conv(k=3)", "--check", "i=2"],
+    ["net", "conv(k=3)", "--input-shape", "1,3,H,W", "--check", "H=5,W=6"],
+    ["solve", "conv(k=?, s=2, p=1)", "--in", "224", "--out", "112", "--max", f"k={BIG}", "--limit", BIG],
+]
+
+
+@pytest.mark.parametrize("argv", FINE, ids=_short)
+def test_large_but_allowed_input_is_answered(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    assert code in (0, 1), err
+    assert out.strip() and not err.strip()
+
+
+def test_a_failing_check_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["net", "conv(k=3)", "--check", "2", "--json"]) == 1
+    assert "error" in json.loads(capsys.readouterr().out)["check"]
+
+
+def test_an_unexpected_exception_is_an_internal_error_on_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import symconv.cli
+
+    def broken(args: object) -> None:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(symconv.cli, "cmd_shape", broken)
+    assert main(["shape", SPEC, "--in", "5"]) == 3
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == ["symconv: internal error: KeyError: 'a bug' (a bug: please report it)"]
+
+
+# The deepest inputs the limit allows go through every stage (parser, SymPy, Z3, the solver, the LaTeX
+# printer) within Python's recursion limit, here under pytest's own stack.
+def _depth(text: str) -> int:
+    deepest, stack = 0, [(ast.parse(text, mode="eval").body, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack += [(c, depth + isinstance(c, ast.expr)) for c in ast.iter_child_nodes(node)]
+    return deepest
+
+
+def _deepest(wrap: Callable[[str, int], str], leaf: str, extra: int = 0) -> str:
+    """`leaf` wrapped as often as MAX_DEPTH allows, counting `extra` levels around it."""
+    text, level = leaf, 0
+    while _depth(wrap(text, level)) + extra <= MAX_DEPTH:
+        text, level = wrap(text, level), level + 1
+    return text
+
+
+DEEP = {
+    "floors": (lambda e, n: f"floor(({e} + {n % 3 + 1})/{n % 4 + 2})", "k"),
+    "layers": (lambda e, n: f"conv(k=3, s={n % 2 + 1})({e})", "k"),
+    "mods": (lambda e, n: f"mod({e} + {n}, {n % 5 + 2})", "k"),
+    "minmax": (lambda e, n: f"{'min' if n % 2 else 'max'}({e}, a{n})", "k"),
+    "abs": (lambda e, n: f"abs({e} - {n % 3})", "k"),
+    "sum": (lambda e, n: f"{e} + a{n}", "k"),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(DEEP))
+def test_the_deepest_allowed_claim_is_proved_or_refuted(
+    shape: str, capsys: pytest.CaptureFixture[str], tmp_path
+) -> None:
+    wrap, leaf = DEEP[shape]
+    claim = _deepest(wrap, leaf, extra=1) + " >= -1000"
+    assert _depth(claim) == MAX_DEPTH or shape == "floors"
+    code = main(["prove", "--claim", claim, "--given", "k >= 1", "--timeout", "2"])
+    out, err = capsys.readouterr()
+    assert code in (0, 1) and "claim" in out and not err
+    deeper = wrap(claim.removesuffix(" >= -1000"), 0) + " >= -1000"
+    _one_error_line(main(["prove", "--claim", deeper]), *capsys.readouterr(), "levels deep")
+    theorems = tmp_path / "deep.toml"
+    theorems.write_text(f'[[theorem]]\nid = "deep"\nclaim = "{claim}"\ngiven = ["k >= 1"]\n')
+    code = main(["latex", str(theorems), "--timeout", "20"])
+    out, err = capsys.readouterr()
+    # The document, or (on a loaded machine) the budget's answer: never an error or a traceback.
+    assert code in (0, 1) and ("\\[" in out or out.startswith("unknown (time budget)")) and not err
+
+
+@pytest.mark.parametrize("shape", ["floors", "mods", "abs", "layers"])
+def test_the_deepest_allowed_expressions_through_shape_solve_and_latex(
+    shape: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wrap, leaf = DEEP[shape]
+    padding = _deepest(wrap, "q", extra=2)  # conv(p=...) adds the call and the keyword's value
+    if shape == "layers":
+        padding = "q"  # a spec parameter cannot apply a layer
+    spec = f"conv(k=3, p={padding})"
+    assert main(["shape", spec, "--in", "i"]) == 0
+    assert "q" in capsys.readouterr().out
+    assert main(["latex", spec]) == 0
+    assert "\\begin{align*}" in capsys.readouterr().out
+    where = _deepest(wrap, leaf, extra=1) + " >= -1000"
+    if shape == "layers":
+        where = "k >= 1"  # --where takes no layer calls: the spec's own floors are the depth here
+    code = main(["solve", "conv(k=?, s=2, p=1)", "--in", "224", "--where", where, "--max", "k=20"])
+    out, err = capsys.readouterr()
+    if shape == "abs":  # nested abs doubles the cases at every level: named, not attempted
+        _one_error_line(code, out, err, "once min, max and abs are written as cases")
+    else:
+        assert code == 0 and "solution(s)" in out, err
+    code = main(["solve", "conv(k=3, s=2, p=1)", "--in", "?", "--out", _deepest(wrap, "i"), "--max", "i=40"])
+    out, err = capsys.readouterr()
+    assert code in (0, 2) and "Traceback" not in err and "internal error" not in err
+
+
+# Resources: each case runs in a fresh process under a 1.5 GB address-space limit, and must end in exit 2 with
+# the expected message (not in a MemoryError the limit provoked) having used less than 500 MB. The 60 s timer
+# only keeps a regression from hanging CI; no speed is asserted.
+ADDRESS_SPACE = 1_500_000_000
+PEAK_MB = 500
+# The child: the address-space limit, then symconv's command line.
+_LIMITED = (
+    "import resource, runpy, sys; limit = int(sys.argv.pop(1)); "
+    "resource.setrlimit(resource.RLIMIT_AS, (limit, limit)); sys.argv[0] = 'symconv'; "
+    "runpy.run_module('symconv', run_name='__main__', alter_sys=True)"
+)
+# A small parent for it, as /usr/bin/time is: a process forked from pytest would count pytest's own memory in its
+# peak (ru_maxrss includes the pages shared before exec), one forked from this one does not.
+_MEASURED = (
+    "import os, subprocess, sys; report, *argv = sys.argv[1:]; "
+    "child = subprocess.Popen([sys.executable, '-c', *argv]); "
+    "_, status, usage = os.wait4(child.pid, 0); "
+    "open(report, 'w').write(str(usage.ru_maxrss)); "
+    "sys.exit(os.waitstatus_to_exitcode(status))"
+)
+
+
+def run_limited(argv: list[str], cwd: str) -> tuple[int, str, float]:
+    """(exit code, stderr, peak resident memory in MB) of `symconv argv` in a limited child process."""
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+    import threading
+
+    with tempfile.TemporaryDirectory() as work:
+        report = os.path.join(work, "maxrss")
+        process = subprocess.Popen(
+            [sys.executable, "-c", _MEASURED, report, _LIMITED, str(ADDRESS_SPACE), *argv],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=cwd,
+            start_new_session=True,  # one process group: the timer ends both processes
+        )
+        timer = threading.Timer(60, os.killpg, (process.pid, signal.SIGKILL))
+        timer.start()
+        try:
+            _, err = process.communicate()
+        finally:
+            timer.cancel()
+        if not os.path.exists(report):  # killed by the timer
+            return process.returncode, "timed out after 60 s: " + err.decode(errors="replace"), float("inf")
+        with open(report) as handle:
+            peak = int(handle.read()) / 1024
+        return process.returncode, err.decode(errors="replace"), peak
+
+
+def _files(tmp_path) -> dict[str, str]:
+    """Special and oversized files: a FIFO, a device behind a .toml/.onnx name, directories, sparse giants."""
+    made = {}
+    for name in ("fifo.toml", "fifo.onnx"):
+        os.mkfifo(tmp_path / name)
+        made[name] = str(tmp_path / name)
+    for name in ("zero.toml", "zero.onnx"):
+        (tmp_path / name).symlink_to("/dev/zero")
+        made[name] = str(tmp_path / name)
+    for name in ("folder.toml", "folder.onnx"):
+        (tmp_path / name).mkdir()
+        made[name] = str(tmp_path / name)
+    for name, size in (("huge.toml", 2**31), ("huge.onnx", 2**31)):
+        with open(tmp_path / name, "wb") as handle:
+            handle.truncate(size)  # sparse: no disk used, 2 GB to whoever reads it
+        made[name] = str(tmp_path / name)
+    (tmp_path / "over.toml").write_text("# " + "x" * 1_000_000 + "\n")
+    made["over.toml"] = str(tmp_path / "over.toml")
+    return made
+
+
+RESOURCE_CASES = [
+    (["shape", TOWER, "--in", "5"], "symconv limits numbers to 10,000 bits"),
+    (["prove", "--claim", "(9**64)**64**64 >= 0"], "would have about 10**117 digits"),
+    (["prove", "--claim", "floor((i+1)**64**3/3) >= 0"], "symconv limits polynomials to degree 16"),
+    (["prove", "--claim", "floor(((i+1)**64)**64/3) >= 0"], "symconv limits polynomials to degree 16"),
+    (["prove", "--claim", "floor(" * 200 + "i" + ")" * 200 + " >= 0"], "nests 202 levels deep"),
+    (["prove", "--claim", "not " * 1000 + "i >= 0"], "levels deep"),
+    (["prove", "--claim", "i" + " + i" * 2400 + " >= 0"], "nests 2402 levels deep"),
+    (["prove", "/dev/zero"], "theorem file /dev/zero is a device; give a regular file"),
+    (["latex", "/dev/zero"], "theorem file /dev/zero is a device; give a regular file"),
+    (["prove", "{fifo.toml}"], "is a FIFO (named pipe); give a regular file"),
+    (["latex", "{fifo.toml}"], "is a FIFO (named pipe); give a regular file"),
+    (["net", "{fifo.toml}"], "network file {fifo.toml} is a FIFO"),
+    (["net", "{fifo.onnx}"], "ONNX file {fifo.onnx} is a FIFO"),
+    (["net", "{zero.toml}"], "network file {zero.toml} is a device"),
+    (["net", "{zero.onnx}"], "ONNX file {zero.onnx} is a device"),
+    (["net", "{folder.toml}"], "network file {folder.toml} is a directory"),
+    (["net", "{folder.onnx}"], "ONNX file {folder.onnx} is a directory"),
+    (["prove", "{huge.toml}"], "is larger than 1 MB; theorem files are limited to 1 MB"),
+    (["prove", "{over.toml}"], "is larger than 1 MB; theorem files are limited to 1 MB"),
+    (["net", "{huge.toml}"], "is larger than 1 MB; network files are limited to 1 MB"),
+    (["net", "{huge.onnx}"], "is larger than 200 MB; ONNX files are limited to 200 MB"),
+]
+
+
+@pytest.mark.parametrize(("argv", "fragment"), RESOURCE_CASES, ids=_short)
+def test_resource_case_is_refused_in_bounded_memory(argv: list[str], fragment: str, tmp_path, root) -> None:
+    files = _files(tmp_path)
+
+    def named(text: str) -> str:
+        for name, path in files.items():
+            text = text.replace("{" + name + "}", path)
+        return text
+
+    code, err, peak = run_limited([named(part) for part in argv], str(root))
+    assert code == 2, err[-2000:]
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("symconv: error: "), err[-2000:]
+    assert named(fragment) in lines[0]
+    assert peak < PEAK_MB, f"{peak:.0f} MB"

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import SpecError
+from ..limits import MAX_ONNX_FILE, read_bytes
 from ..network import Network
 from . import Axes, Builder, Constant, Tensor, default_names, input_axes, integer, spec, uniform, unsupported
 
@@ -49,10 +50,11 @@ def _onnx() -> Any:
 def from_onnx(path: str | os.PathLike[str], input_shape: Sequence[int | str] | None = None) -> Network:
     """The network an ONNX model computes, its spatial axes named from the graph input or by `input_shape`
     (see above)."""
+    data = read_bytes(path, MAX_ONNX_FILE, "ONNX file")
     onnx = _onnx()
-    model = _load(onnx, os.fspath(path))
+    model = _load(onnx, data, os.fspath(path))
     graph = model.graph
-    arrays = {t.name: onnx.numpy_helper.to_array(t) for t in graph.initializer}
+    arrays = {t.name: _array(onnx, t, f"{path}: initializer {t.name!r}") for t in graph.initializer}
     inputs = [value for value in graph.input if value.name not in arrays]
     if len(inputs) != 1:
         names = ", ".join(value.name for value in inputs) or "none"
@@ -70,19 +72,31 @@ def from_onnx(path: str | os.PathLike[str], input_shape: Sequence[int | str] | N
     return reader.builder.network(reader.tensor(graph.output[0].name, "the graph output"))
 
 
-def _load(onnx: Any, path: str) -> Any:
+def _load(onnx: Any, data: bytes, path: str) -> Any:
+    """The model in `data` (the bytes of the file at `path`), its tensors' external data not read."""
     try:
-        model = onnx.load(path)
-    except OSError as error:
-        raise SpecError(f"cannot read ONNX file {path}: {error.strerror or error}") from None
+        model = onnx.load_model_from_string(data)
     except Exception as error:  # protobuf's DecodeError and friends: not an ONNX file
         raise SpecError(f"{path} is not an ONNX model: {type(error).__name__}: {error}") from None
+    for tensor in model.graph.initializer:  # before the checker, which would look for the external files
+        _array(onnx, tensor, f"{path}: initializer {tensor.name!r}", values=False)
     try:
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else "invalid"
         raise SpecError(f"{path} is not a valid ONNX model: {first}") from None
     return model
+
+
+def _array(onnx: Any, tensor: Any, where: str, values: bool = True) -> Any:
+    """A tensor's values (None unless `values`); one whose data is in an external file is refused (that file is
+    not read)."""
+    if onnx.external_data_helper.uses_external_data(tensor):
+        raise SpecError(
+            f"{where} keeps its data in an external file; symconv reads self-contained models only "
+            "(onnx.save_model with save_as_external_data=False)"
+        )
+    return onnx.numpy_helper.to_array(tensor) if values else None
 
 
 def _opset(model: Any) -> int:
@@ -181,7 +195,7 @@ class _Reader:
     def _constant(self, attrs: dict[str, Any], where: str) -> Any:
         numpy = importlib.import_module("numpy")
         if "value" in attrs:
-            return self.onnx.numpy_helper.to_array(attrs["value"])
+            return _array(self.onnx, attrs["value"], where)
         for key in ("value_float", "value_floats", "value_int", "value_ints"):
             if key in attrs:
                 return numpy.array(attrs[key])
