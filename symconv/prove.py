@@ -362,6 +362,19 @@ def _points(variables: dict[str, Any], limit: int | None) -> Any:
         yield {name: low + int(draw() * width) for name in names}
 
 
+def _evaluated(
+    variables: dict[str, Any],
+    limit: int | None,
+    domain: Callable[[dict[str, int]], dict[str, int] | None],
+    failure: Callable[[dict[str, int]], str | None],
+) -> Any:
+    """(point, why the claim fails there or None) for the points of `_points` that lie in the domain."""
+    for point in _points(variables, limit):
+        env = domain(point)
+        if env is not None:
+            yield point, failure(env)
+
+
 def _search(
     variables: dict[str, Any],
     limit: int | None,
@@ -369,14 +382,9 @@ def _search(
     failure: Callable[[dict[str, int]], str | None],
 ) -> tuple[dict[str, int], str] | None:
     """A point of the domain where the claim, evaluated as written, fails (with why), or None."""
-    for point in _points(variables, limit):
-        env = domain(point)
-        if env is None:
-            continue
-        reason = failure(env)
-        if reason is not None:
-            return point, reason
-    return None
+    return next(
+        ((point, reason) for point, reason in _evaluated(variables, limit, domain, failure) if reason), None
+    )
 
 
 def _sample(
@@ -388,16 +396,9 @@ def _sample(
 ) -> None:
     """A proved claim evaluated as written on points of its domain: a point where it fails means the engine
     is wrong, which is raised loudly, never reported as a verdict."""
-    checked = 0
-    for point in _points(variables, limit):
-        env = domain(point)
-        if env is None:
-            continue
-        reason = failure(env)
+    checked = _evaluated(variables, limit, domain, failure)
+    for point, reason in itertools.islice(checked, _SAMPLE_POINTS):
         if reason is not None:
             raise InternalError(
                 f"the prover said proved ({scope}), but at {point} {reason}; this is a bug in symconv"
             )
-        checked += 1
-        if checked == _SAMPLE_POINTS:
-            return
