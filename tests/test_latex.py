@@ -279,7 +279,7 @@ def test_latex_command_for_an_id_and_standalone(tmp_path: Path, capsys, monkeypa
         (["latex", "NO-SUCH-ID"], "unknown theorem id"),
         (["latex", "conv(k=0)"], "kernel size must be a positive integer (k=0)"),
         (["latex", ""], "empty string"),
-        (["latex", "R14", "--timeout", "0"], "--timeout must be a positive"),
+        (["latex", "R14", "--timeout", "0"], "argument --timeout: takes a number of seconds"),
         (["latex", "conv(k=3)", "--max", "k=5"], "go with unknowns"),
         (["latex", "conv(k=3)", "--in", "x y"], "--in"),
         (["latex", "R14", "--in", "5"], "go with a layer spec, not a theorem id"),
