@@ -112,13 +112,55 @@ def _min(a: int | None, b: int | None) -> int | None:
     return b if a is None else a if b is None else min(a, b)
 
 
+def _common_residues(a: Piece, b: Piece, period: int) -> tuple[int, ...]:
+    """The residues modulo `period` (the lcm of the two periods) in both pieces' classes."""
+    if len(a.residues) * len(b.residues) >= period:
+        ra, rb = set(a.residues), set(b.residues)
+        return tuple(r for r in range(period) if r % a.period in ra and r % b.period in rb)
+    # Few residue pairs (a network's valid set splits into thousands of one-residue pieces): the Chinese
+    # remainder theorem per pair instead of a walk over the whole period.
+    g = math.gcd(a.period, b.period)
+    m, n = a.period // g, b.period // g
+    inverse = pow(m, -1, n)
+    found = set()
+    for x in a.residues:
+        for y in b.residues:
+            if (y - x) % g == 0:
+                found.add((x + a.period * ((y - x) // g * inverse % n)) % period)
+    return tuple(sorted(found))
+
+
 def _meet(a: Piece, b: Piece) -> Piece:
     period = _lcm(a.period, b.period)
     if period > MAX_PERIOD:
         raise OverflowError(f"combined period {period} is too large")
-    ra, rb = set(a.residues), set(b.residues)
-    residues = tuple(r for r in range(period) if r % a.period in ra and r % b.period in rb)
+    residues = _common_residues(a, b, period)
     return Piece(_max(a.lo, b.lo), _min(a.hi, b.hi), period, residues).tight()
+
+
+def _pairs(left: tuple[Piece, ...], right: tuple[Piece, ...]) -> Iterator[tuple[Piece, Piece]]:
+    """The pairs of pieces whose meet may be non-empty: x = ra (mod La) and x = rb (mod Lb) have a common
+    solution only when ra = rb modulo gcd(La, Lb). Indexed by that residue, two unions of thousands of
+    one-residue pieces (a network's valid set, split per residue class) cost about their sizes, not their
+    product."""
+    groups: dict[int, list[Piece]] = {}
+    for piece in right:
+        groups.setdefault(piece.period, []).append(piece)
+    indexes: dict[tuple[int, int], dict[int, list[int]]] = {}
+    for a in left:
+        for period, pieces in groups.items():
+            g = math.gcd(a.period, period)
+            if g == 1 or len(pieces) == 1:
+                yield from ((a, b) for b in pieces)
+                continue
+            index = indexes.get((period, g))
+            if index is None:
+                index = indexes[(period, g)] = {}
+                for position, b in enumerate(pieces):
+                    for r in {r % g for r in b.residues}:
+                        index.setdefault(r, []).append(position)
+            hits = sorted({n for r in {r % g for r in a.residues} for n in index.get(r, ())})
+            yield from ((a, pieces[n]) for n in hits)
 
 
 @dataclass(frozen=True)
@@ -173,7 +215,7 @@ class IntSet:
             # The common case on the solver's hot path: two plain intervals.
             a, b = self.pieces[0], other.pieces[0]
             return IntSet.interval(_max(a.lo, b.lo), _min(a.hi, b.hi))
-        return IntSet(tuple(_meet(a, b) for a in self.pieces for b in other.pieces)).normal()
+        return IntSet(tuple(_meet(a, b) for a, b in _pairs(self.pieces, other.pieces))).normal()
 
     def union(self, other: IntSet) -> IntSet:
         return IntSet(self.pieces + other.pieces).normal()
