@@ -25,7 +25,7 @@ from .arith import eq, ge, lt, symbol
 from .errors import ShapeError, SpecError
 from .layers import Conv, ConvTranspose, effective_kernel
 from .prove import Result, prove
-from .windowmap import GridMap, transposed_pads, window_map
+from .windowmap import GridMap, transposed_pads
 
 Padding: TypeAlias = int | tuple[int, int]
 Pair: TypeAlias = int | tuple[int, int]
@@ -303,8 +303,8 @@ def index_duality(
         ("t", k - 1 - r if rotated else r),
         ("q", j + t * d),
     ]
-    # Both sides from the window maps: the convolution's tap r of output m, the transposed layer's padding.
-    grid = window_map(Conv("conv", None, (), k, s, pb, pb, d))
+    # Both sides from the window maps: the convolution's grid (tap r of output m), the transposed padding.
+    grid = GridMap(k, s, d, sympy.Integer(1), pb, pb)
     forward = eq(j, grid.first(m) + r * d)
     transposed = eq(q, pbt + m * s)
     claim = sympy.And(sympy.Implies(forward, transposed), sympy.Implies(transposed, forward))

@@ -11,6 +11,7 @@ The frameworks differ only in `before` and `after` (their padding rules) and in 
 convolution, -inf for max pooling, left out of the divisor for average pooling without count_include_pad).
 Resampling layers (upsample, pixel shuffle, adaptive pooling) read an interval of positions per output.
 
+>>> from symconv.layers import layer
 >>> m = window_map(layer("tf.conv(k=3, s=2, p=same)"))
 >>> m.window(6, 0).positions, m.window(6, 2).positions
 ((0, 1, 2), (4, 5, 6))
@@ -101,10 +102,6 @@ class GridMap:
     reads_past_end: bool = False
     flipped: bool = False
 
-    @property
-    def uniform(self) -> bool:
-        return True
-
     def cell(self, j: Any, t: Any) -> Any:
         """The grid cell tap t of window j reads."""
         return j * self.stride + t * self.d
@@ -147,15 +144,10 @@ class GridMap:
 @dataclass(frozen=True)
 class IntervalMap:
     """A resampling layer: output j reads the input positions from `low` to `high` (expressions in j and i,
-    inclusive), each an input unit; `output` is the output size as an expression in i."""
+    inclusive), each an input unit."""
 
     low: sympy.Expr
     high: sympy.Expr
-    output: sympy.Expr
-    uniform: bool
-
-    def first(self, j: Any = J, i: Any = INPUT) -> sympy.Expr:
-        return self.low.xreplace({J: j, INPUT: i})
 
     def window(self, i: int, j: int) -> Window:
         env = {"i": i, "j": j}
@@ -234,19 +226,18 @@ def _resampling(made: Layer) -> IntervalMap:
     i, j = INPUT, J
     if isinstance(made, AdaptivePool):
         o = made.size
-        uniform = False
-        return IntervalMap(floor_div(j * i, o), ceil_div((j + 1) * i, o) - 1, o, uniform)
+        return IntervalMap(floor_div(j * i, o), ceil_div((j + 1) * i, o) - 1)
     if isinstance(made, PixelShuffle):
         r = made.r
         if made.down:
             # Output j gathers r neighbours into channels: every later layer reads all r of them.
-            return IntervalMap(r * j, r * j + r - 1, floor_div(i, r), True)
-        return IntervalMap(floor_div(j, r), floor_div(j, r), i * r, True)
+            return IntervalMap(r * j, r * j + r - 1)
+        return IntervalMap(floor_div(j, r), floor_div(j, r))
     if isinstance(made, Resize):
         # Nearest neighbour (PyTorch's default): output j reads floor(j*i/o).
         o = made.output_expr(i)
         source = floor_div(j, made.scale) if made.scale is not None else floor_div(j * i, o)
-        return IntervalMap(source, source, o, made.scale is not None)
+        return IntervalMap(source, source)
     raise SpecError(f"no window map for {made.spec}")
 
 
@@ -421,10 +412,3 @@ def _expr(value: Any) -> sympy.Expr:
 def centre_crop_offset(size: int, out: int) -> int:
     """Where a centre crop of `out` positions starts in `size` (torchvision's CenterCrop, U-Net's crops)."""
     return (size - out) // 2
-
-
-def layer(spec: str) -> Layer:
-    """symconv.layers.layer, for the doctests."""
-    from .layers import layer as build
-
-    return build(spec)
