@@ -171,9 +171,10 @@ def _pad_value(made: Layer, count_include_pad: bool | None) -> str:
 
 def _direct(made: Windowed, count_include_pad: bool | None) -> GridMap:
     pb, pe = made.padding(INPUT)
-    # onnxruntime's MaxPool reads every input unit a window covers: a negative end padding only shortens the
-    # output (its AveragePool stops at i + pe, as a crop does).
-    max_onnx = made.framework == "onnx" and isinstance(made, Pool) and made.op == "max"
+    # Whether a max pooling reads the input units past a negative end padding (its Convention says).
+    max_onnx = (
+        fw.CONVENTIONS[made.framework].max_pool_reads_cropped and isinstance(made, Pool) and made.op == "max"
+    )
     one = sympy.Integer(1)
     return GridMap(made.k, made.s, made.d, one, pb, pe, _pad_value(made, count_include_pad), max_onnx)
 
@@ -184,34 +185,9 @@ def transposed_pads(made: ConvTranspose) -> tuple[sympy.Expr, sympy.Expr]:
     PyTorch, ONNX and the paper: k_eff - p - 1 a side, then the a extra cells at the end (a negative value
     crops). Keras and JAX pad the stretched input themselves (lax.conv_transpose; Keras' JAX backend).
     """
-    k, s, d = made.k, made.s, made.d
-    span = fw.effective_kernel(k, d)
-    pb, pe = made.pb, made.pe
-    if made.framework in ("jax", "keras"):
-        if made.framework == "jax" and made.mode == "explicit":
-            return (span - 1 - pb, span - 1 - pe) if made.consistent else (pb, pe)
-        if made.mode == "valid" and made.framework == "jax":
-            return span - 1, s - 1 + sympy.Max(span - s, 0)
-        if made.mode == "valid":
-            a = sympy.Max(span, s) - span if made.a is None else made.a
-            return span - 1, span - 1 + a
-        return _same_transposed(made, span, s)
-    a = sympy.Integer(0) if made.a is None else made.a
-    return span - pb - 1, span - pe - 1 + a
-
-
-def _same_transposed(made: ConvTranspose, span: sympy.Expr, s: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr]:
-    """'same' padding of the stretched input: JAX's lax.conv_transpose, or Keras' (backend_utils)."""
-    if made.framework == "jax":
-        total = span + s - 2
-        begin = sympy.Piecewise((span - 1, s > span - 1), (ceil_div(total, 2), True))
-        return begin, total - begin
-    if made.a is None:
-        total = s + span - 2
-    else:
-        total = span + sympy.Mod(span, 2) - 2 + made.a
-    begin = sympy.Min(ceil_div(total, 2), span - 1)
-    return begin, total - begin
+    return fw.stretched_pads(
+        made.framework, made.mode, made.k, made.s, made.d, (made.pb, made.pe), made.a, made.consistent
+    )
 
 
 def _transposed(made: ConvTranspose) -> GridMap:
