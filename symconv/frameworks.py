@@ -20,8 +20,10 @@ compute_output_shape, jax.eval_shape on lax, ONNX shape inference and onnxruntim
 
 from __future__ import annotations
 
+import math
+import struct
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -166,7 +168,7 @@ class Convention:
     pool_dilation: tuple[str, ...] = ()
     max_pool_reads_cropped: bool = False
     rotates_transposed_kernel: bool = True
-    labels: Mapping[str, str] = field(default_factory=dict)
+    nearest: Callable[[int, int, int, int | None], int] | None = None
 
     def count(self, family: str, mode: str, i: Any, pads: tuple[Any, Any], k_eff: Any, s: Any) -> sympy.Expr:
         """The output size of a floor-mode window (convolution or pooling) over the padded input."""
@@ -307,6 +309,25 @@ def _out_pad(g: Stretched) -> Any:
     return 0 if g.a is None else g.a
 
 
+def _f32(x: float) -> float:
+    """x rounded to the nearest IEEE single (float32), as C++ stores a float."""
+    return float(struct.unpack("f", struct.pack("f", x))[0])
+
+
+def torch_nearest_source(j: int, i: int, o: int, scale: int | None) -> int:
+    """PyTorch's nearest source index (aten/src/ATen/native/UpSample.h, nearest_idx): the identity when
+    o == i, j >> 1 when o == 2i, else min(floorf(j * scale), i - 1) in float32 arithmetic, with scale the
+    float32 of 1/scale_factor when one is given, else float(i) / o. Rounding moves some sources by one from
+    floor(j*i/o): upsample(size=22) at i = 26 reads 12 for output 11. (Products and quotients of two
+    floats are exact in double, so rounding the double result gives the float32 operation's result.)"""
+    if o == i:
+        return j
+    if o == 2 * i:
+        return j >> 1
+    ratio = _f32(1.0 / scale) if scale is not None else _f32(_f32(i) / _f32(o))
+    return min(math.floor(_f32(_f32(j) * ratio)), i - 1)
+
+
 _STRIDED_SAME = LayerRule(
     lambda g: eq(g.s, 1),
     "padding='same' is not supported for strided convolutions",
@@ -361,6 +382,7 @@ TORCH = Convention(
     symmetric_pads=True,
     ceil_mode=True,
     pool_dilation=("maxpool",),
+    nearest=torch_nearest_source,
 )
 
 

@@ -30,7 +30,8 @@ Resampling layers (upsample, pixel shuffle, adaptive pooling) read an interval o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import sympy
@@ -148,10 +149,20 @@ class IntervalMap:
 
     low: sympy.Expr
     high: sympy.Expr
+    # Where the framework computes the index in floating point (PyTorch's nearest upsampling), the rule on
+    # integers for outputs j in [0, o): (i, j) -> (low, high); the expressions are the exact ratio.
+    concrete: Callable[[int, int], tuple[int, int] | None] | None = field(default=None, compare=False)
+
+    def bounds(self, i: int, j: int) -> tuple[int, int]:
+        """The first and last input position output j reads at input size i."""
+        found = None if self.concrete is None else self.concrete(i, j)
+        if found is not None:
+            return found
+        env = {"i": i, "j": j}
+        return int(evaluate(self.low, env)), int(evaluate(self.high, env))
 
     def window(self, i: int, j: int) -> Window:
-        env = {"i": i, "j": j}
-        low, high = int(evaluate(self.low, env)), int(evaluate(self.high, env))
+        low, high = self.bounds(i, j)
         positions = tuple(range(low, high + 1))
         return Window(j, positions, tuple(range(len(positions))), (INPUT_UNIT,) * len(positions))
 
@@ -210,11 +221,26 @@ def _resampling(made: Layer) -> IntervalMap:
             return IntervalMap(r * j, r * j + r - 1)
         return IntervalMap(floor_div(j, r), floor_div(j, r))
     if isinstance(made, Resize):
-        # Nearest neighbour (PyTorch's default): output j reads floor(j*i/o).
+        # Nearest neighbour (PyTorch's default): output j reads floor(j*i/o), as the framework rounds it.
         o = made.output_expr(i)
         source = floor_div(j, made.scale) if made.scale is not None else floor_div(j * i, o)
-        return IntervalMap(source, source)
+        nearest = fw.CONVENTIONS[made.framework].nearest
+        return IntervalMap(source, source, None if nearest is None else _rounded(made, nearest))
     raise SpecError(f"no window map for {made.spec}")
+
+
+def _rounded(made: Resize, nearest: Callable[[int, int, int, int | None], int]) -> Callable[[int, int], Any]:
+    """The framework's nearest index for outputs 0 <= j < o (outside them, the exact ratio extends the map)."""
+    scale = None if made.scale is None else int(evaluate(made.scale, {}))
+
+    def bounds(i: int, j: int) -> tuple[int, int] | None:
+        o = int(evaluate(made.output_expr(INPUT), {"i": i}))
+        if not 0 <= j < o:
+            return None
+        source = nearest(j, i, o, scale)
+        return source, source
+
+    return bounds
 
 
 def window_map(made: Layer, *, count_include_pad: bool | None = None) -> WindowMap:
