@@ -66,7 +66,7 @@ from .errors import ShapeError, SpecError
 from .frameworks import CONVENTIONS, effective_kernel
 from .layers import ConvTranspose, Layer, Pool, Windowed, layer
 from .limits import integer, shown
-from .windowmap import transposed_pads, window_map
+from .windowmap import grid_cell, transposed_pads, window_map
 
 STYLES: dict[str, str] = {
     "input cell": "fill=blue!30, draw=black!80",
@@ -191,7 +191,7 @@ class Axis:
 
     def taps(self, j: int) -> list[int]:
         """The drawn cells window j reads."""
-        return [j * self.stride + t * self.d - self.low for t in range(self.k)]
+        return [grid_cell(j, t, self.stride, self.d) - self.low for t in range(self.k)]
 
 
 def _axis(

@@ -84,6 +84,11 @@ class Window:
         }
 
 
+def grid_cell(j: Any, t: Any, stride: Any, d: Any) -> Any:
+    """The grid cell tap t of window j reads: windows start `stride` cells apart, taps are `d` apart."""
+    return j * stride + t * d
+
+
 @dataclass(frozen=True)
 class GridMap:
     """A window sliding over a grid (see the module docstring); `before` and `after` are expressions in i.
@@ -105,7 +110,7 @@ class GridMap:
 
     def cell(self, j: Any, t: Any) -> Any:
         """The grid cell tap t of window j reads."""
-        return j * self.stride + t * self.d
+        return grid_cell(j, t, self.stride, self.d)
 
     def first(self, j: Any = J, i: Any = INPUT) -> sympy.Expr:
         """The input coordinate of window j's first tap (for a transposed layer, in stretched units / s)."""
