@@ -199,6 +199,17 @@ class _Expressions:
         if isinstance(op, ast.Pow):
             base = self.integer(node.left, fraction_ok)
             exponent = node.right
+            negative = (
+                isinstance(exponent, ast.UnaryOp)
+                and isinstance(exponent.op, ast.USub)
+                and isinstance(exponent.operand, ast.Constant)
+            )
+            if negative:
+                # x ** -1 is 1/x: not an integer, so not a size; a fraction is written with / or //.
+                raise self.fail(
+                    node,
+                    "the exponent of ** must be a non-negative integer (x ** -n is 1/x**n: write a division)",
+                )
             if not (isinstance(exponent, ast.Constant) and type(exponent.value) is int):
                 raise self.fail(node, "the exponent of ** must be an integer literal")
             if not 0 <= exponent.value <= MAX_POWER:
