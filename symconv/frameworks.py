@@ -169,6 +169,7 @@ class Convention:
     max_pool_reads_cropped: bool = False
     rotates_transposed_kernel: bool = True
     nearest: Callable[[int, int, int, int | None], int] | None = None
+    half_pixel: bool = False
     linear: Callable[[int, int, int, int | None, bool], tuple[int, int]] | None = None
 
     def count(self, family: str, mode: str, i: Any, pads: tuple[Any, Any], k_eff: Any, s: Any) -> sympy.Expr:
@@ -329,6 +330,21 @@ def torch_nearest_source(j: int, i: int, o: int, scale: int | None) -> int:
     return min(math.floor(_f32(_f32(j) * ratio)), i - 1)
 
 
+def jax_nearest_source(j: int, i: int, o: int, scale: int | None) -> int:
+    """jax.image.resize's nearest index (jax/_src/image/scale.py _resize_nearest): floor((j + 0.5) * i / o) in
+    float32, which XLA evaluates as (j + 0.5) * (i * (1/o)), each step rounded to float32 (checked on 59,485
+    outputs); the input unchanged where o == i. Keras' Resizing runs it on the JAX backend."""
+    if o == i:
+        return j
+    return min(math.floor(_f32(_f32(j + 0.5) * _f32(_f32(i) * _f32(1.0 / o)))), i - 1)
+
+
+def tf_nearest_source(j: int, i: int, o: int, scale: int | None) -> int:
+    """tf.image.resize's nearest index (resize_nearest_neighbor_op.cc with half_pixel_centers, as TF 2 calls
+    it): min(floorf((j + 0.5f) * (float(i) / o)), i - 1) in float32 (checked on 39,238 outputs)."""
+    return min(math.floor(_f32(_f32(j + 0.5) * _f32(_f32(i) / _f32(o)))), i - 1)
+
+
 def torch_linear_source(j: int, i: int, o: int, scale: int | None, align_corners: bool) -> tuple[int, int]:
     """The inputs PyTorch's linear interpolation weighs for output j (UpSample.h, compute_source_index_and_lambda
     with area_pixel_compute_scale and area_pixel_compute_source_index, in float32): the source
@@ -409,6 +425,17 @@ TORCH = Convention(
 )
 
 
+def _upsample_mode(spec: Any) -> bool:
+    return bool(spec.kind == "upsample" and spec.get("mode") not in (None, "nearest"))
+
+
+# Linear resizing in these frameworks uses its own kernels (antialiasing, half-pixel clamps): not modelled.
+_LINEAR_RESIZE = SpecRule(
+    _upsample_mode,
+    "linear upsampling is modelled in the paper's and PyTorch's conventions only (torch.upsample)",
+)
+
+
 # TensorFlow: C++ truncating division, SAME/VALID pooling, no transposed layer (conv2d_transpose takes an
 # output_shape; see tf_transpose_output_range).
 
@@ -425,7 +452,10 @@ TF = Convention(
     same_is_ceil=("conv", "pool"),
     floor_where_positive=True,
     parameters=frozenset(),
+    half_pixel=True,
+    nearest=tf_nearest_source,
     spec_rules=(
+        _LINEAR_RESIZE,
         SpecRule(
             lambda spec: spec.kind == "convT",
             "tf transposed convolutions take an explicit output_shape (see "
@@ -485,6 +515,9 @@ KERAS = Convention(
     ),
     stretched_pads=_keras_stretched_pads,
     same_is_ceil=("conv", "pool"),
+    half_pixel=True,
+    nearest=jax_nearest_source,  # Resizing on the JAX backend (the tf. rule on TensorFlow's)
+    spec_rules=(_LINEAR_RESIZE,),
     default_output_padding=None,
     pads_stretched_input=True,
     count_include_pad=False,
@@ -566,6 +599,15 @@ ONNX = Convention(
     transposed_rules=(*_ONNX_OUTPUT_PADDING, _positive_output("the output size must be >= 1")),
     stretched_pads=_explicit_stretched_pads,
     same_is_ceil=("conv",),
+    spec_rules=(
+        _LINEAR_RESIZE,
+        # Resize to a size (half_pixel, round_prefer_floor) rounds a tie in floating point at the runtime's
+        # discretion; an integer scale reads floor(j/s) whatever the rounding.
+        SpecRule(
+            lambda spec: spec.kind == "upsample" and spec.get("size") is not None,
+            "ONNX Resize to a size rounds half-pixel ties in floating point: not modelled; give scale=",
+        ),
+    ),
     ceil_mode=True,
     count_include_pad=False,
     pool_stride_is_kernel=False,
@@ -638,7 +680,10 @@ JAX = Convention(
     negative_pads=True,
     pads_stretched_input=True,
     parameters=frozenset({"consistent"}),
+    half_pixel=True,
+    nearest=jax_nearest_source,
     spec_rules=(
+        _LINEAR_RESIZE,
         # lax.reduce_window resolves SAME padding before it defaults the strides to 1, and fails.
         SpecRule(
             lambda spec: (

@@ -512,13 +512,18 @@ def _padding(spec: Spec, family: str, unknowns: list[str]) -> tuple[sympy.Expr, 
     return value, value, "explicit"
 
 
+def _spec_rules(spec: Spec) -> None:
+    """The convention's refusals of a spec before any size (SpecRule)."""
+    for rule in fw.CONVENTIONS[spec.framework].spec_rules:
+        if rule.applies(spec):
+            raise rule.error(f"{rule.message.format(p=spec.get('p'))} in {spec.text}")
+
+
 def _refuse(spec: Spec) -> None:
     """Parameters a framework does not have, named with the framework (its Convention says which)."""
     framework, convention = spec.framework, spec.framework or "paper"
     rules = fw.CONVENTIONS[framework]
-    for rule in rules.spec_rules:
-        if rule.applies(spec):
-            raise rule.error(f"{rule.message.format(p=spec.get('p'))} in {spec.text}")
+    _spec_rules(spec)
     if spec.kind == "convT" and not rules.modes["convT"]:
         raise SpecError(f"convT does not exist in the {convention} convention in {spec.text}")
     if spec.get("ceil") is not None and not rules.ceil_mode:
@@ -565,6 +570,7 @@ def build(spec: Spec) -> Layer:
         if _LETTER.get(name, name) not in _ALLOWED[spec.kind]:
             raise SpecError(f"parameter {name} does not apply to {spec.kind} in {spec.text}")
     if spec.kind in ("upsample", "pixelshuffle", "pixelunshuffle", "adaptivepool"):
+        _spec_rules(spec)
         resampling = _resampling(spec)
         resampling._check_parameters()
         return resampling

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from .arith import evaluate
 from .errors import ShapeError, SpecError, SymconvError
 from .layers import AdaptivePool, Layer, PixelShuffle, Pool, Resize
-from .windowmap import GridMap, IntervalMap, centre_crop_offset, window_map
+from .windowmap import GridMap, IntervalMap, centre_crop_offset, grid_cell, window_map
 
 if TYPE_CHECKING:
     from .network import Network
@@ -102,6 +102,9 @@ def _extended(mapping: GridMap | IntervalMap, i: int, q: int, every: bool = Fals
     k, stride, d, spacing, before = (
         int(evaluate(v, env)) for v in (mapping.k, mapping.stride, mapping.d, mapping.spacing, mapping.before)
     )
+    if spacing == 1 and not every:
+        # The ends suffice (the positions grow with t): a kernel of a million taps costs two.
+        return [grid_cell(q, t, stride, d) - before for t in (0, k - 1)]
     out = []
     for t in range(k):
         offset = q * stride + t * d - before
@@ -127,11 +130,10 @@ def _stacks(net: Network) -> dict[str, tuple[int, ...]]:
         elif node.op == "layer" and node.layer is not None:
             made, parent = node.layer, parents[0]
             if isinstance(made, PixelShuffle):
-                r = int(evaluate(made.r, {}))
                 if made.down:
-                    stacks[node.name] = (*parent, r)
+                    stacks[node.name] = (*parent, int(evaluate(made.r, {})))
                 else:
-                    stacks[node.name] = parent[:-1] if parent[-1:] == (r,) else ()
+                    stacks[node.name] = parent[:-1] if _undoes(made, parent) else ()
             else:
                 stacks[node.name] = parent if _per_channel(made) else ()
         elif node.op in ("crop", "identity", "add", "cat"):
@@ -139,6 +141,12 @@ def _stacks(net: Network) -> dict[str, tuple[int, ...]]:
         else:
             stacks[node.name] = ()
     return stacks
+
+
+def _undoes(made: PixelShuffle, held: tuple[int, ...]) -> bool:
+    """Whether a pixel shuffle takes back out the positions the last unshuffle put into the channels (the
+    same r). A shuffle by another r mixes the phases: its fields are taken over every phase (a superset)."""
+    return not made.down and bool(held) and held[-1] == int(evaluate(made.r, {}))
 
 
 def _per_channel(made: Layer) -> bool:
@@ -195,8 +203,7 @@ def _reads(
         parent = node.inputs[0]
         if node.op == "layer" and node.layer is not None:
             made, mapping, every = node.layer, window_map(node.layer), not gapless[parent]
-            undone = stacks[node.name] == stacks[parent][:-1] and bool(stacks[parent])
-            if isinstance(made, PixelShuffle) and (made.down or undone):
+            if isinstance(made, PixelShuffle) and (made.down or _undoes(made, stacks[parent])):
                 # Positions move between the axis and the channels: the same position with its phase.
                 window = lambda q, p=parent: [(p, [q])]  # noqa: E731
             elif _per_channel(made):

@@ -44,6 +44,8 @@ from .layers import INPUT, AdaptivePool, ConvTranspose, Layer, PixelShuffle, Poo
 J = symbol("j")
 # `windows` lists every output's window up to this many outputs (an input of 10**11 would exhaust memory).
 MAX_WINDOWS = 100_000
+# ... and up to this many positions in all (a kernel of 10**9 taps, adaptive pooling of a huge input).
+MAX_POSITIONS = 1_000_000
 
 # What a position a window reads holds.
 INPUT_UNIT = "input"
@@ -230,8 +232,15 @@ def _resampling(made: Layer) -> IntervalMap:
     if isinstance(made, Resize):
         # Nearest neighbour (PyTorch's default): output j reads floor(j*i/o), as the framework rounds it.
         o = made.output_expr(i)
-        source = floor_div(j, made.scale) if made.scale is not None else floor_div(j * i, o)
-        nearest = fw.CONVENTIONS[made.framework].nearest
+        convention = fw.CONVENTIONS[made.framework]
+        if made.scale is not None:
+            source = floor_div(j, made.scale)  # every convention: pixel centres or corners alike
+        elif convention.half_pixel:
+            # Pixel centres: (j + 1/2) i/o, the input at or before it (never past the last).
+            source = sympy.Min(floor_div((2 * j + 1) * i, 2 * o), i - 1)
+        else:
+            source = floor_div(j * i, o)
+        nearest = convention.nearest
         return IntervalMap(source, source, None if nearest is None else _rounded(made, nearest))
     raise SpecError(f"no window map for {made.spec}")
 
@@ -352,17 +361,28 @@ def same_windows_claim(a: Layer, b: Layer) -> sympy.Basic:
     ma, mb = window_map(a), window_map(b)
     if not (isinstance(ma, GridMap) and isinstance(mb, GridMap)):
         raise SpecError(f"cannot compare the windows of {a.spec} and {b.spec}")
+    # The same grid cells for every (j, t): the same kernel, stride and spacing, and the same dilation unless
+    # the kernel has one tap (then the dilation moves nothing).
     same_shape = all(
-        sympy.simplify(x - y) == 0 for x, y in ((ma.k, mb.k), (ma.stride, mb.stride), (ma.d, mb.d))
+        sympy.simplify(x - y) == 0
+        for x, y in (
+            (ma.k, mb.k),
+            (ma.stride, mb.stride),
+            (ma.spacing, mb.spacing),
+            ((ma.k - 1) * ma.d, (mb.k - 1) * mb.d),
+        )
     )
     # Which kernel weight a tap applies is a matter of weight layout (port says when to flip), not of position.
-    if not same_shape or ma.spacing != mb.spacing:
+    if not same_shape:
         return sympy.false
     o = a.output_expr(INPUT)
     window = sympy.And(ge(J, 0), lt(J, o), ge(T, 0), lt(T, ma.k))
+    # Same cells; where a tap reads an input unit, the same unit: cell - before is the same on both grids.
+    reads = sympy.And(window, eq(tap_code(a), INPUT_CODE))
     return sympy.And(
         eq(o, b.output_expr(INPUT)),
         sympy.Implies(window, eq(tap_code(a), tap_code(b))),
+        sympy.Implies(reads, eq(ma.before, mb.before)),
     )
 
 
@@ -375,13 +395,22 @@ def windows(made: Layer, i: int, *, at: int | None = None) -> list[Window]:
             f"{made.spec} has {o} outputs at input size {i}: listing more than {MAX_WINDOWS} windows is refused; "
             "give --at J for one of them"
         )
-    if at is not None:
-        if not 0 <= at < o:
-            raise SpecError(
-                f"--at {at}: the output has positions 0 to {o - 1} at input size {i} in {made.spec}"
-            )
-        return [mapping.window(i, at)]
-    return [mapping.window(i, j) for j in range(o)]
+    if at is not None and not 0 <= at < o:
+        raise SpecError(f"--at {at}: the output has positions 0 to {o - 1} at input size {i} in {made.spec}")
+    chosen = range(o) if at is None else [at]
+    if isinstance(mapping, GridMap):
+        width = int(evaluate(mapping.k, {}))
+    else:
+        width = max(
+            b[1] - b[0] + 1
+            for b in (mapping.bounds(i, j) for j in {chosen[0], chosen[-1], chosen[len(chosen) // 2]})
+        )
+    if width * len(chosen) > MAX_POSITIONS:
+        raise SpecError(
+            f"{made.spec} at input size {i} reads about {width * len(chosen):,} positions in "
+            f"{'window ' + str(at) if at is not None else f'{o} windows'}: listing more than {MAX_POSITIONS:,} is refused"
+        )
+    return [mapping.window(i, j) for j in chosen]
 
 
 def avgpool_divisor(
