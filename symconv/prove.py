@@ -212,18 +212,23 @@ def prove(
     def elapsed() -> float:
         return _Seconds(time.perf_counter() - start)
 
+    def conditions(exprs: Iterable[sympy.Basic]) -> list[Any]:
+        # A condition that is literally true adds nothing to a conjunction; about a third of a theorem's
+        # conditions are (the domains of the parameters a layer fixes, the definedness of division-free text).
+        return translation.conditions([expr for expr in exprs if expr is not sympy.true])
+
     try:
         translation = Translation()
         z_definitions = [translation.definition(name, value) for name, value in definitions]
-        z_given = translation.conditions(given)
-        z_domains = translation.conditions([condition for condition, _ in obligations])
+        z_given = conditions(given)
+        z_domains = conditions(condition for condition, _ in obligations)
         z_claim = translation.boolean(claim)
         if semantics is None:
             z_defined = [*translation.obligations]
             z_given_defined: list[Any] = []
         else:
-            z_defined = [translation.boolean(semantics.defined)]
-            z_given_defined = translation.conditions(semantics.premises)
+            z_defined = conditions([semantics.defined])
+            z_given_defined = conditions(semantics.premises)
             for name in sorted(semantics.names):
                 translation.variable(name)
         z_refuted = translation.negation(translation.conjunction([*z_domains, *z_defined, z_claim]))
@@ -252,7 +257,9 @@ def prove(
 
     @functools.cache
     def checks() -> Checks:
-        return [(condition(c), rule) for c, rule in obligations]
+        # A layer domain that is literally true, or is one of the givens, holds at every point of the domain.
+        assumed = set(given)
+        return [(condition(c), rule) for c, rule in obligations if c is not sympy.true and c not in assumed]
 
     def domain(env: dict[str, int]) -> dict[str, int] | None:
         """`env` extended by the defined names, or None where it lies outside the theorem's domain."""
@@ -577,10 +584,16 @@ def _points(
         yield from corner
         return
     far = _scattered(names, [ranges.get(name, unbounded) for name in names], unbounded, limit, complete)
-    for point in corner:
-        yield point
-        yield next(far)
-    yield from itertools.islice(far, max(0, draws - 2 * len(order)))
+    seen: set[tuple[int, ...]] = set()
+    for point in itertools.chain(
+        itertools.chain.from_iterable(zip(corner, far, strict=False)),
+        itertools.islice(far, max(0, draws - 2 * len(order))),
+    ):
+        # A point drawn again is skipped (it still counts as a draw): narrow bounds make repeats common.
+        key = tuple(point.values())
+        if key not in seen:
+            seen.add(key)
+            yield point
 
 
 def _scattered(
@@ -599,10 +612,11 @@ def _scattered(
     # (name, lowest value, number of values) of each variable, for each index modulo the period.
     within = [(_nearest(low, high, 1)[0], low, high) for low, high in bounds]
     without = (_nearest(*unbounded, 1)[0], *unbounded)
-    boxes = []
-    for index in range(period):
+    boxes: dict[int, list[tuple[str, int, int]]] = {}
+
+    def box(index: int) -> list[tuple[str, int, int]]:
         n = spans[index % len(spans)]
-        box = []
+        found = []
         for name, (centre, low, high) in zip(names, within, strict=True):
             if index % 4 == 3:
                 centre, low, high = without
@@ -610,11 +624,15 @@ def _scattered(
             top = min(centre + n, high) if high is not None else centre + n
             if limit is not None:
                 bottom, top = max(bottom, -limit), min(top, limit)
-            box.append((name, bottom, top - bottom + 1) if top >= bottom else (name, centre, 1))
-        boxes.append(box)
+            found.append((name, bottom, top - bottom + 1) if top >= bottom else (name, centre, 1))
+        return found
+
     draw = random.Random(0).random  # random() is several times cheaper than randint()
     for index in itertools.count():
-        point = {name: bottom + int(draw() * width) for name, bottom, width in boxes[index % period]}
+        key = index % period
+        if key not in boxes:
+            boxes[key] = box(key)
+        point = {name: bottom + int(draw() * width) for name, bottom, width in boxes[key]}
         yield point if index % 4 == 3 else complete(point)
 
 
