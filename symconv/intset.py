@@ -115,6 +115,11 @@ def _min(a: int | None, b: int | None) -> int | None:
 
 def _common_residues(a: Piece, b: Piece, period: int) -> tuple[int, ...]:
     """The residues modulo `period` (the lcm of the two periods) in both pieces' classes."""
+    for fine, coarse in ((a, b), (b, a)):
+        if fine.period == period:
+            # One period divides the other: a filter of the finer residues, however many they are.
+            held = set(coarse.residues)
+            return tuple(r for r in fine.residues if r % coarse.period in held)
     if min(len(a.residues) * len(b.residues), period) > MAX_PERIOD:
         raise OverflowError(
             f"the common residues of {len(a.residues):,} classes modulo {a.period:,} and {len(b.residues):,} "

@@ -227,19 +227,31 @@ def broadcast(a: sympy.Expr, b: sympy.Expr) -> tuple[sympy.Basic, sympy.Expr]:
     """PyTorch's and NumPy's broadcasting of two sizes on one axis: (where it is defined, the size).
 
     Defined iff a == b or either is 1; the size is then max(a, b). Equal formulas and a constant 1 need no
-    condition (nor a Max in the formula).
+    condition (nor a Max in the formula), and a formula that is at least the other at every input size is the
+    max itself: a strided convolution's ceil(i/2) added to a pooling's floor(i/2) (DLA's projections, HRNet's
+    upsampled branches) keeps a floor-affine size instead of a Max that each later merge would nest again.
 
+    >>> from .arith import ceil_div, floor_div
     >>> i = symbol("i")
     >>> broadcast(i, sympy.Integer(1))
     (True, i)
     >>> broadcast(i, sympy.Integer(3))
     (Eq(i, 1) | Eq(i, 3), Max(3, i))
+    >>> broadcast(floor_div(i, 2), ceil_div(i, 2))[1]
+    ceiling(i/2)
     """
+    from .periodic import at_least
+
     if a == b or b == 1:
         return sympy.true, a
     if a == 1:
         return sympy.true, b
-    return sympy.Or(eq(a, b), eq(a, 1), eq(b, 1)), sympy.Max(a, b)
+    condition = sympy.Or(eq(a, b), eq(a, 1), eq(b, 1))
+    if at_least(a, b):
+        return condition, a
+    if at_least(b, a):
+        return condition, b
+    return condition, sympy.Max(a, b)
 
 
 Rules = list[tuple[sympy.Basic, str]]
@@ -419,8 +431,9 @@ def valid_set(conditions: Sequence[tuple[sympy.Basic, str]], dim: str, timeout_m
     of the engine, or of a library inside it) is an AnalysisError naming the axis.
     """
     distinct = list(dict.fromkeys(condition for condition, _ in conditions if condition is not sympy.true))
+    rules = {condition: rule for condition, rule in conditions}
     try:
-        valid = _eventually_periodic(_solved(_reduced(distinct), dim))
+        valid = _eventually_periodic(_solved(_reduced(distinct), dim, rules))
         return dataclasses.replace(valid, proof=_prove(distinct, dim, valid, timeout_ms))
     except (SymconvError, budget.OutOfTime):
         raise
@@ -431,13 +444,13 @@ def valid_set(conditions: Sequence[tuple[sympy.Basic, str]], dim: str, timeout_m
         ) from None
 
 
-def _solved(conditions: Sequence[sympy.Basic], dim: str) -> IntSet:
+def _solved(conditions: Sequence[sympy.Basic], dim: str, rules: Mapping[sympy.Basic, str]) -> IntSet:
     """The sizes >= 1 where every condition holds.
 
     Conditions with a closed form (a bound on one floor, a residue class) are solved first; those that are
     periodic in the size (equal sizes at a concatenation: nested floors of period up to 2**depth) are then
     solved class by class on the sizes left, by increasing period (`periodic.refine`); any other condition is
-    checked last on what remains."""
+    checked last on what remains. `rules` names the node of a condition in a refusal."""
     from .periodic import congruence, period, refine
     from .solve import All, Planner, Unsolvable
 
@@ -467,7 +480,11 @@ def _solved(conditions: Sequence[sympy.Basic], dim: str) -> IntSet:
     for _, condition in sorted(periodic, key=lambda pair: pair[0]):
         if found.is_empty():
             return found
-        found = refine(found, condition, dim)
+        try:
+            found = refine(found, condition, dim)
+        except Unsolvable as error:
+            where = rules.get(condition)
+            raise Unsolvable(f"{where}: {error}" if where else str(error)) from None
     return All.of(others).solve({}, found)
 
 
@@ -570,8 +587,13 @@ def _prove(conditions: Sequence[sympy.Basic], dim: str, valid: ValidSet, timeout
         return f"unknown (not translatable to Z3: {error})"
     i = translation.variable(dim)
     defined = z3.And(*parts) if parts else z3.BoolVal(True)
-    residues = [i % valid.period == r for r in valid.residues]
-    member = z3.Or(*residues) if residues else z3.BoolVal(False)
+    # Residues by runs of consecutive ones: a U-Net without skips at its top levels has 2**k in one run.
+    remainder = i % valid.period
+    runs = [
+        remainder == lo if lo == hi else z3.And(remainder >= lo, remainder <= hi)
+        for lo, hi in _runs(valid.residues)
+    ]
+    member = z3.Or(*runs) if runs else z3.BoolVal(False)
     premises = [*translation.axioms, i >= valid.start]
     refutations = [[member, z3.Not(defined)], [defined, z3.Not(member)]]
     if translation.obligations:
@@ -591,6 +613,17 @@ def _prove(conditions: Sequence[sympy.Basic], dim: str, valid: ValidSet, timeout
         said = "defined" if defined_there else "undefined"
         return f"refuted (at {dim} = {value} the network is {said}, the derived set says the opposite)"
     return f"unknown (the solver's counterexample {dim} = {value} did not re-check on integers)"
+
+
+def _runs(values: Sequence[int]) -> list[tuple[int, int]]:
+    """Sorted integers as (first, last) of each run of consecutive ones."""
+    runs: list[tuple[int, int]] = []
+    for value in values:
+        if runs and runs[-1][1] == value - 1:
+            runs[-1] = (runs[-1][0], value)
+        else:
+            runs.append((value, value))
+    return runs
 
 
 # The most residues a valid set lists (its JSON form names each one).

@@ -25,7 +25,7 @@ from collections.abc import Callable
 import sympy
 
 from . import budget
-from .arith import compile_expr, symbol
+from .arith import compile_expr, quotient_parts, symbol
 from .intset import IntSet, Piece
 from .solve import _RELATIONS, Unsolvable, _floor_affine_period, _linear
 
@@ -46,18 +46,52 @@ def period(condition: sympy.Basic, x: str) -> int | None:
     return _floor_affine_period(condition.lhs - condition.rhs, symbol(x))
 
 
-def congruence(condition: sympy.Basic, x: str) -> IntSet | None:
-    """A residue class that an equation E == 0 implies, from its integer parts: with E = c*x + k + the sum of
-    w_j*F_j (F_j floors, ceilings, Mods) and m the gcd of the w_j, E == 0 needs c*x + k == 0 (mod m).
+# The most sizes `at_least` evaluates to compare two formulas.
+MAX_SCAN = 1 << 16
 
-    That class is found in closed form however long the equation's period: a U-Net's top concatenation
-    2**d*floor((x - 1)/2**d) + 2**d == x gives x == 0 (mod 2**d) at once. None when m is 1 or E is not of that
-    form."""
+
+def at_least(a: sympy.Expr, b: sympy.Expr) -> bool:
+    """True when a >= b at every input size >= 1, decided on integers; False when it does not hold or is not
+    decided (formulas in more than one size, not floor-affine, or of a period above MAX_SCAN).
+
+    a - b is floor-affine of period L and slope s: it is d(r) + s*t at r + L*t, so with s >= 0 its least value
+    over the sizes >= 1 is among d(1), ..., d(L).
+
+    >>> from .arith import floor_div, ceil_div, symbol
+    >>> i = symbol("i")
+    >>> at_least(ceil_div(i, 2), floor_div(i, 2)), at_least(floor_div(i, 2), ceil_div(i, 2))
+    (True, False)
+    """
+    difference = a - b
+    names = difference.free_symbols
+    if not names:
+        return bool(difference >= 0)
+    if len(names) > 1:
+        return False
+    variable = next(iter(names))
+    needed = _floor_affine_period(difference, variable)
+    if needed is None or needed > MAX_SCAN:
+        return False
+    run, x = compile_expr(difference), variable.name
+    if run({x: 1 + needed}) < run({x: 1}):
+        return False
+    return all(run({x: size}) >= 0 for size in range(1, needed + 1))
+
+
+def congruence(condition: sympy.Basic, x: str) -> IntSet | None:
+    """A set of residue classes that an equation E == 0 implies, found from its integer parts however long
+    its period; None when there is none of the two forms below.
+
+    With E = c*x + k + the sum of w_j*F_j (F_j floors, ceilings, Mods) and m the gcd of the w_j, E == 0 needs
+    c*x + k == 0 (mod m): a U-Net's top concatenation 2**d*floor((x - 1)/2**d) + 2**d == x gives x == 0
+    (mod 2**d) at once. When c is 0 and every F_j is floor(N/L_j) of one numerator N, E is an equation in
+    y = floor(N/g), g the least L_j, and the same rule applies to y (a U-Net without skips at its top levels).
+    """
     if not isinstance(condition, sympy.Eq):
         return None
-    c = k = 0
-    m = 0
+    c = k = m = 0
     variable = symbol(x)
+    floors: list[tuple[int, sympy.Basic]] = []
     for term in sympy.Add.make_args(sympy.expand(condition.lhs - condition.rhs)):
         coefficient, rest = term.as_coeff_Mul()
         if not isinstance(coefficient, sympy.Integer):
@@ -68,17 +102,51 @@ def congruence(condition: sympy.Basic, x: str) -> IntSet | None:
             c += int(coefficient)
         elif isinstance(rest, sympy.floor | sympy.ceiling | sympy.Mod):
             m = math.gcd(m, int(coefficient))
+            floors.append((int(coefficient), rest))
         else:
             return None
-    if m <= 1:
-        return None
-    g = math.gcd(c, m)
-    if k % g:
+    if m > 1:
+        return _solutions(c, k, m, 1, 0)
+    if c == 0:
+        return _common_floor(floors, k, variable)
+    return None
+
+
+def _solutions(c: int, k: int, m: int, g: int, b: int) -> IntSet | None:
+    """{x : c*floor((x + b)/g) + k == 0 (mod m)} as residue classes modulo g*m/gcd(c, m) (None: every x)."""
+    common = math.gcd(c, m)
+    if k % common:
         return IntSet.nothing()
-    modulus = m // g
+    modulus = m // common
     if modulus == 1:
         return None
-    return IntSet.residue_class(modulus, ((-k // g) * pow(c // g, -1, modulus) % modulus,))
+    y = (-k // common) * pow(c // common, -1, modulus) % modulus
+    # floor((x + b)/g) == y (mod modulus) iff (x + b) mod g*modulus is in [g*y, g*y + g)
+    return IntSet.residue_class(g * modulus, tuple((g * y + j - b) % (g * modulus) for j in range(g)))
+
+
+def _common_floor(floors: list[tuple[int, sympy.Basic]], k: int, variable: sympy.Symbol) -> IntSet | None:
+    """The congruence of k + sum w_j*floor((x + b)/L_j) == 0, read in y = floor((x + b)/g), g the least L_j
+    (each floor((x + b)/L_j) is floor(y/(L_j/g)) when g divides L_j)."""
+    parts = []
+    for weight, node in floors:
+        if not isinstance(node, sympy.floor):
+            return None
+        num, den = quotient_parts(node.args[0])
+        if not isinstance(den, sympy.Integer) or den <= 0:
+            return None
+        parts.append((weight, sympy.expand(num - variable), int(den)))
+    if not parts or len({offset for _, offset, _ in parts}) != 1 or not parts[0][1].is_Integer:
+        return None
+    g = min(den for _, _, den in parts)
+    if g > MAX_SCAN or any(den % g for _, _, den in parts):
+        return None
+    c = sum(weight for weight, _, den in parts if den == g)
+    others = [weight for weight, _, den in parts if den != g]
+    m = math.gcd(*others) if others else 0
+    if m <= 1:
+        return None
+    return _solutions(c, k, m, g, int(parts[0][1]))
 
 
 def _classes(condition: sympy.Basic, x: str) -> TSet:
