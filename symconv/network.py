@@ -226,44 +226,67 @@ class Network:
 def broadcast(a: sympy.Expr, b: sympy.Expr) -> tuple[sympy.Basic, sympy.Expr]:
     """PyTorch's and NumPy's broadcasting of two sizes on one axis: (where it is defined, the size).
 
-    Defined iff a == b or either is 1; the size is then max(a, b). Equal formulas and a constant 1 need no
-    condition (nor a Max in the formula), and a formula that is at least the other at every input size is the
-    max itself: a strided convolution's ceil(i/2) added to a pooling's floor(i/2) (DLA's projections, HRNet's
-    upsampled branches) keeps a floor-affine size instead of a Max that each later merge would nest again.
+    Defined iff a == b or either is 1; the size is then max(a, b). Where the merge is not defined the network
+    is not either, so the size only has to be right where it is: there max(a, b) is a unless a == 1 < b or
+    a < 1 == b. When no input size gives either (solved exactly, see `_never`), the size is a itself, and
+    likewise b; only when neither can be shown is it a Max. A strided convolution's ceil(i/2) added to a pooling's floor(i/2) (DLA's
+    projections), or an upsampled branch 2*ceil(i/2) added to i (HRNet's fusions), thus keep a floor-affine size
+    instead of a Max that each later merge would nest again.
 
     >>> from .arith import ceil_div, floor_div
     >>> i = symbol("i")
     >>> broadcast(i, sympy.Integer(1))
     (True, i)
     >>> broadcast(i, sympy.Integer(3))
-    (Eq(i, 1) | Eq(i, 3), Max(3, i))
+    (Eq(i, 1) | Eq(i, 3), 3)
     >>> broadcast(floor_div(i, 2), ceil_div(i, 2))[1]
     ceiling(i/2)
-    """
-    from .periodic import at_least
+    >>> broadcast(floor_div(i, 4), floor_div(i, 3))[1]
+    floor(i/3)
 
+    (Sizes that never decrease as the input grows cannot give both a == 1 < b and b == 1 < a; the Max is left
+    for formulas that the solver cannot decide.)
+    """
     if a == b or b == 1:
         return sympy.true, a
     if a == 1:
         return sympy.true, b
     condition = sympy.Or(eq(a, b), eq(a, 1), eq(b, 1))
-    if at_least(a, b):
-        return condition, a
-    if at_least(b, a):
-        return condition, b
+    for big, small in ((a, b), (b, a)):
+        if _never(eq(big, 1), gt(small, 1)) and _never(eq(small, 1), lt(big, 1)):
+            return condition, big
     return condition, sympy.Max(a, b)
+
+
+def _never(*conditions: sympy.Basic) -> bool:
+    """True when no input size >= 1 meets every condition (formulas in one size, solved exactly); False when
+    one does, or when that is not decided (a formula in several sizes, or a limit of the solver)."""
+    names = set().union(*(condition.free_symbols for condition in conditions))
+    if len(names) > 1:
+        return False
+    if not names:
+        return not all(bool(evaluate(condition, {})) for condition in conditions)
+    try:
+        return _solved(list(conditions), next(iter(names)).name, {}).is_empty()
+    except (SymconvError, ArithmeticError):
+        return False
 
 
 Rules = list[tuple[sympy.Basic, str]]
 
 
-def step(node: Node, sizes: Mapping[str, sympy.Expr], dim: str, inner: bool) -> tuple[sympy.Expr, Rules]:
+def step(
+    node: Node, sizes: Mapping[str, sympy.Expr], dim: str, inner: bool, rules: bool = True
+) -> tuple[sympy.Expr, Rules]:
     """One node's size along `dim` and the conditions it adds, from its inputs' sizes.
 
     `inner`: the node's output is read by another layer (so it must be >= 1); the network's output may be empty
-    where the framework allows it. A failure inside SymPy or the layer is an AnalysisError naming the node.
+    where the framework allows it. `rules=False`: a layer's size only (an importer reading constant sizes), its
+    conditions left out. A failure inside SymPy or the layer is an AnalysisError naming the node.
     """
     try:
+        if not rules and node.op == "layer" and node.layer is not None and node.inputs:
+            return layer_size(node.layer, sizes[node.inputs[0]], inner), []
         return _step(node, sizes, dim, inner)
     except (SymconvError, budget.OutOfTime):
         raise
@@ -342,6 +365,13 @@ def apply_layer(made: Layer, before: sympy.Expr, inner: bool) -> tuple[sympy.Exp
             values = {_OUTPUT: size, _U: before}
             return size, [(_relation_at(template, values), rule) for template, rule in rules]
     return apply_layer_directly(made, before, inner)
+
+
+def layer_size(made: Layer, before: sympy.Expr, inner: bool) -> sympy.Expr:
+    """apply_layer's size without its rules."""
+    read = _read_on_symbol(made, inner)
+    size = None if read is None else _substitute_size(read[0], before)
+    return size if size is not None else apply_layer_directly(made, before, inner)[0]
 
 
 def apply_layer_directly(made: Layer, before: sympy.Expr, inner: bool) -> tuple[sympy.Expr, Rules]:

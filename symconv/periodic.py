@@ -46,38 +46,6 @@ def period(condition: sympy.Basic, x: str) -> int | None:
     return _floor_affine_period(condition.lhs - condition.rhs, symbol(x))
 
 
-# The most sizes `at_least` evaluates to compare two formulas.
-MAX_SCAN = 1 << 16
-
-
-def at_least(a: sympy.Expr, b: sympy.Expr) -> bool:
-    """True when a >= b at every input size >= 1, decided on integers; False when it does not hold or is not
-    decided (formulas in more than one size, not floor-affine, or of a period above MAX_SCAN).
-
-    a - b is floor-affine of period L and slope s: it is d(r) + s*t at r + L*t, so with s >= 0 its least value
-    over the sizes >= 1 is among d(1), ..., d(L).
-
-    >>> from .arith import floor_div, ceil_div, symbol
-    >>> i = symbol("i")
-    >>> at_least(ceil_div(i, 2), floor_div(i, 2)), at_least(floor_div(i, 2), ceil_div(i, 2))
-    (True, False)
-    """
-    difference = a - b
-    names = difference.free_symbols
-    if not names:
-        return bool(difference >= 0)
-    if len(names) > 1:
-        return False
-    variable = next(iter(names))
-    needed = _floor_affine_period(difference, variable)
-    if needed is None or needed > MAX_SCAN:
-        return False
-    run, x = compile_expr(difference), variable.name
-    if run({x: 1 + needed}) < run({x: 1}):
-        return False
-    return all(run({x: size}) >= 0 for size in range(1, needed + 1))
-
-
 def congruence(condition: sympy.Basic, x: str) -> IntSet | None:
     """A set of residue classes that an equation E == 0 implies, found from its integer parts however long
     its period; None when there is none of the two forms below.
@@ -139,7 +107,7 @@ def _common_floor(floors: list[tuple[int, sympy.Basic]], k: int, variable: sympy
     if not parts or len({offset for _, offset, _ in parts}) != 1 or not parts[0][1].is_Integer:
         return None
     g = min(den for _, _, den in parts)
-    if g > MAX_SCAN or any(den % g for _, _, den in parts):
+    if g > MAX_CLASSES or any(den % g for _, _, den in parts):
         return None
     c = sum(weight for weight, _, den in parts if den == g)
     others = [weight for weight, _, den in parts if den != g]

@@ -220,7 +220,7 @@ class Builder:
         final Network builds again once, so reading a model stays linear in its nodes)."""
         sizes = self._sizes.setdefault(dim, {})
         for node in self.nodes[len(sizes) :]:
-            sizes[node.name] = step(node, sizes, dim, True)[0]
+            sizes[node.name] = step(node, sizes, dim, True, rules=False)[0]
         return sizes[name]
 
     def elementwise(self, name: str, a: Tensor, b: Any, where: str) -> Tensor:
