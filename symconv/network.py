@@ -20,6 +20,7 @@ import math
 import re
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -212,6 +213,7 @@ class Network:
                 raise ShapeError(f"{rule} at {dim}={value} (sizes: {detail})")
         return int(evaluate(self.sizes(dim)[self.output], env))
 
+    @lru_cache(maxsize=64)  # noqa: B019 - derived and proved once per network (the CLI's receptive fields reuse it)
     def valid_inputs(self, timeout_ms: int = 20_000) -> dict[str, ValidSet]:
         """The exact valid set of every symbolic axis, proved."""
         return {dim: valid_set(self.conditions(dim), dim, timeout_ms) for dim in self.symbolic}
@@ -284,17 +286,24 @@ def step(
     where the framework allows it. `rules=False`: a layer's size only (an importer reading constant sizes), its
     conditions left out. A failure inside SymPy or the layer is an AnalysisError naming the node.
     """
-    try:
+    with analysing(f"node {node.name} ({node.op}): the size along {dim} could not be built"):
         if not rules and node.op == "layer" and node.layer is not None and node.inputs:
             return layer_size(node.layer, sizes[node.inputs[0]], inner), []
         return _step(node, sizes, dim, inner)
+
+
+@contextmanager
+def analysing(what: str) -> Iterator[None]:
+    """Turns a failure of a library inside the analysis (SymPy's PrecisionExhausted, a RecursionError, Z3's
+    or the integer sets' limits) into an AnalysisError that starts with `what` (which names the node or the
+    axis); symconv's own errors and the time budget pass through."""
+    try:
+        yield
     except (SymconvError, budget.OutOfTime):
         raise
-    except Exception as error:  # SymPy's own failures (PrecisionExhausted, RecursionError, ...)
-        raise AnalysisError(
-            f"node {node.name} ({node.op}): the size along {dim} could not be built: "
-            f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
-        ) from None
+    except Exception as error:
+        first = str(error).splitlines()[0] if str(error) else ""
+        raise AnalysisError(f"{what}: {type(error).__name__}: {first}") from None
 
 
 def _step(node: Node, sizes: Mapping[str, sympy.Expr], dim: str, inner: bool) -> tuple[sympy.Expr, Rules]:
@@ -462,16 +471,9 @@ def valid_set(conditions: Sequence[tuple[sympy.Basic, str]], dim: str, timeout_m
     """
     distinct = list(dict.fromkeys(condition for condition, _ in conditions if condition is not sympy.true))
     rules = {condition: rule for condition, rule in conditions}
-    try:
+    with analysing(f"the valid set along {dim} could not be derived"):
         valid = _eventually_periodic(_solved(_reduced(distinct), dim, rules))
         return dataclasses.replace(valid, proof=_prove(distinct, dim, valid, timeout_ms))
-    except (SymconvError, budget.OutOfTime):
-        raise
-    except Exception as error:  # SymPy's, Z3's or the integer sets' own failures
-        raise AnalysisError(
-            f"the valid set along {dim} could not be derived: {type(error).__name__}: "
-            f"{str(error).splitlines()[0] if str(error) else ''}"
-        ) from None
 
 
 def _solved(conditions: Sequence[sympy.Basic], dim: str, rules: Mapping[sympy.Basic, str]) -> IntSet:

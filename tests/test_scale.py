@@ -217,6 +217,20 @@ def test_a_library_failure_inside_analysis_names_the_node(monkeypatch: pytest.Mo
         net.output_size()
 
 
+def test_a_library_failure_in_a_receptive_field_names_the_node(monkeypatch: pytest.MonkeyPatch) -> None:
+    from symconv import receptive
+
+    def fails(*args: Any) -> Any:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    net = network_module.chain("conv(k=3, s=2) > conv(k=3, s=2)")
+    monkeypatch.setattr(receptive, "_summary", fails)
+    with pytest.raises(
+        AnalysisError, match=r"node n1 \(layer\): its receptive field along i .*RecursionError"
+    ):
+        net.receptive_fields(40)
+
+
 def test_too_many_residue_classes_is_a_refusal_naming_the_node() -> None:
     # unpadded windows shift every level's offset, and no skip at the top 12 levels leaves no congruence to
     # start from: the first concatenation would be split into 2**24 classes
