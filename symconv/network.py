@@ -257,7 +257,7 @@ def broadcast(a: sympy.Expr, b: sympy.Expr) -> tuple[sympy.Basic, sympy.Expr]:
     for big, small in ((a, b), (b, a)):
         if _never(eq(big, 1), gt(small, 1)) and _never(eq(small, 1), lt(big, 1)):
             return condition, big
-    return condition, sympy.Max(a, b)
+    return condition, sympy.Max(a, b, evaluate=False)  # no SymPy comparison of the two formulas
 
 
 def _never(*conditions: sympy.Basic) -> bool:
@@ -479,7 +479,8 @@ def valid_set(conditions: Sequence[tuple[sympy.Basic, str]], dim: str, timeout_m
 def _solved(conditions: Sequence[sympy.Basic], dim: str, rules: Mapping[sympy.Basic, str]) -> IntSet:
     """The sizes >= 1 where every condition holds.
 
-    Conditions with a closed form (a bound on one floor, a residue class) are solved first; those that are
+    Conditions with a closed form (a bound on one floor, a residue class) are solved first, together with the
+    residue classes that equations imply in closed form (`periodic.congruence`); the conditions that are
     periodic in the size (equal sizes at a concatenation: nested floors of period up to 2**depth) are then
     solved class by class on the sizes left, by increasing period (`periodic.refine`); any other condition is
     checked last on what remains. `rules` names the node of a condition in a refusal."""

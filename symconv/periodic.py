@@ -5,10 +5,11 @@ period L with E(x + L) = E(x) + slope for every x: on the class x = Q*t + r (Q a
 E(r) + slope*t, affine in t. A relation between such expressions, and any and/or/not of relations, is thus a
 set of t in closed form on each class, computed on plain integers.
 
-A network's valid set is the intersection of many such conditions, with periods up to 2**depth. `refine`
-solves one condition only on the classes that the conditions before it left, each lifted to the condition's
-period: taken by increasing period, the conditions of a U-Net of depth 32 (periods 2, 4, ..., 2**32) cost two
-classes each instead of 2**32.
+A network's valid set is the intersection of many such conditions, with periods up to 2**depth.
+`congruence` reads in closed form the residue classes an equation implies (a U-Net's top concatenation gives
+x == 0 mod 2**depth); `refine` then solves each condition only on the classes the others left, lifted to its
+period, so the 32 concatenations of a U-Net of depth 32 cost one class each instead of 2**32, and conditions
+taken by increasing period (nested halvings: 2, 4, 8, ...) two classes each.
 
 >>> from .arith import floor_div, eq, symbol
 >>> i = symbol("i")
