@@ -272,8 +272,13 @@ def cmd_latex(args: argparse.Namespace) -> tuple[int, Any, str]:
     if not target:
         raise SpecError("latex needs a theorem id, a theorem file or a layer spec, got an empty string")
     code = EXIT_OK
-    solving = args.input is not None or args.output is not None or "?" in target
+    # A spec with unknowns (?) and nothing to solve them against: the formula, the unknowns kept symbolic.
+    solving = any(x is not None for x in (args.input, args.output)) or bool(
+        args.where or args.max or args.min
+    )
     if "(" in target and not exists(target):
+        if solving and "?" not in target and args.input is None and args.output is None:
+            raise SpecError("--where, --max and --min go with unknowns (? in the spec, or --in/--out)")
         if solving:
             answer = _solve(args, target)
             body = document.math_block(document.answer_lines(answer))
@@ -282,8 +287,6 @@ def cmd_latex(args: argparse.Namespace) -> tuple[int, Any, str]:
                 body += f"\n% incomplete: {answer.stopped}"
                 code = EXIT_FALSE
         else:
-            if args.where or args.max or args.min:
-                raise SpecError("--where, --max and --min go with unknowns (? in the spec, or --in/--out)")
             body = document.layer_block(target)
     else:
         if args.input is not None or args.output is not None or args.where or args.max or args.min:
@@ -310,12 +313,30 @@ def cmd_draw(args: argparse.Namespace) -> tuple[int, Any, str]:
     return draw(args.spec, args.input, args.output_file, args.frame, args.all_frames)
 
 
-def _size_argument(text: str | None, flag: str) -> int | str | None:
-    """--in/--out: an integer, '?' or an expression (kept symbolic)."""
+def _top_level_parts(text: str) -> list[str]:
+    """`text` split at the commas outside parentheses: '224,224' in two, 'mod(i, 2)' in one."""
+    parts, depth, start = [], 0, 0
+    for at, char in enumerate(text):
+        depth += (char in "([") - (char in ")]")
+        if char == "," and depth == 0:
+            parts.append(text[start:at])
+            start = at + 1
+    return [*parts, text[start:]]
+
+
+def _sizes_argument(text: str, flag: str) -> int | str | tuple[int | str, ...]:
+    """--in/--out of solve and latex: one size per spatial axis, separated by commas, as `shape --in`."""
+    parts = _top_level_parts(text)
+    if len(parts) > 1 and not all(part.strip() for part in parts):
+        raise SpecError(f"{flag} takes sizes separated by commas, got {shown(text)!r}")
+    sizes = tuple(_size_argument(part, flag) for part in parts)
+    return sizes if len(sizes) > 1 else sizes[0]
+
+
+def _size_argument(text: str, flag: str) -> int | str:
+    """One size of --in/--out: an integer, '?' or an expression (kept symbolic)."""
     from .parse import parse_expression
 
-    if text is None:
-        return None
     text = text.strip()
     if text == "?":
         return "?"
@@ -348,8 +369,8 @@ def _solve(args: argparse.Namespace, spec: str, **options: Any) -> Any:
 
     return solve_spec(
         spec,
-        i=_size_argument(args.input, "--in") if args.input is not None else "?",
-        o=_size_argument(args.output, "--out") if args.output is not None else "?",
+        i=_sizes_argument(args.input, "--in") if args.input is not None else "?",
+        o=_sizes_argument(args.output, "--out") if args.output is not None else "?",
         where=args.where,
         maxima=_assignments(args.max, "--max"),
         minima=_assignments(args.min, "--min"),
@@ -381,7 +402,9 @@ def cmd_solve(args: argparse.Namespace) -> tuple[int, Any, str]:
             lines.append(f"{count} solution(s), {state}")
     if answer.objective is not None:
         lines.append(f"optimum: {json.dumps(answer.objective)}")
-    return (EXIT_OK if answer.stopped is None else EXIT_FALSE), data, "\n".join(lines)
+    # No solution where one was asked for is an answer, but a negative one: exit 1, as a refuted claim.
+    found = answer.count is None or answer.count > 0
+    return (EXIT_OK if answer.stopped is None and found else EXIT_FALSE), data, "\n".join(lines)
 
 
 def _input_size(text: str | None) -> int | None:
@@ -425,10 +448,19 @@ def cmd_invert(args: argparse.Namespace) -> tuple[int, Any, str]:
             lines.append(
                 f"  it gives back exactly the i >= {r['from']} with i mod {r['period']} in {r['residues']}"
             )
+    fits = True
+    if fixed is not None:
+        fits = fixed["status"] == "proved"
+        if size is not None:
+            # The size the user asked about decides the exit code; every other size is reported beside it.
+            # At one size the torch form's output_padding is a number: the fixed one fits iff it is that number.
+            fits = fits or tr["output_padding"] == fixed["output_padding"]
+            lines.append(
+                f"output_padding {fixed['output_padding']} at i = {size}: "
+                + ("gives back i" if fits else "does not give back i")
+            )
     lines += [f"note: {note}" for note in data.get("notes", [])]
-    code = EXIT_OK
-    if data["round_trip"] != "proved" or (fixed is not None and fixed["status"] != "proved"):
-        code = EXIT_FALSE
+    code = EXIT_OK if data["round_trip"] == "proved" and fits else EXIT_FALSE
     return code, data, "\n".join(lines)
 
 
@@ -534,10 +566,10 @@ def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
 
     shape = _input_shape(args.input_shape)
     net = load_network(args.network, shape)
-    check = None if args.check is None else _check_sizes(args.check, net.dims)
+    checks = [_check_sizes(text, net.dims) for text in args.check]
     output = net.output_size()
     valid = net.valid_inputs(int(args.timeout * 1000))
-    rf_size = check.get(net.symbolic[0]) if check and net.symbolic else None
+    rf_size = checks[0].get(net.symbolic[0]) if checks and net.symbolic else None
     fields: dict[str, Any] = {}
     if args.receptive_field:
         try:
@@ -567,19 +599,32 @@ def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
             f"padding {last['padding']}, centre of output 0 at {last['centre_of_unit_0']}, "
             f"aligned: {last['aligned']}"
         )
-    passed = True
-    if check is not None:
-        try:
-            data["check"] = {"input": check, "output": net.check(check)}
-            lines.append(f"at {check}: output {data['check']['output']}")
-        except SpecError:
-            raise
-        except SymconvError as error:
-            passed = False
-            data["check"] = {"input": check, "error": str(error)}
-            lines.append(f"at {check}: {error}")
+    results = [_net_check(net, sizes) for sizes in checks]
+    for result in results:
+        at = ", ".join(f"{name} = {value}" for name, value in result["input"].items())
+        if "output" in result:
+            sizes = ", ".join(f"{name} -> {value}" for name, value in result["output"].items())
+            lines.append(f"at {at}: output {sizes}")
+        else:
+            lines.append(f"at {at}: {result['error']}")
+    if results:
+        # "check": the one --check as before; "checks": every --check in order.
+        data["checks"] = results
+        if len(results) == 1:
+            data["check"] = results[0]
+    passed = all("output" in result for result in results)
     proved = all(v.proof.startswith("proved") for v in valid.values())
     return (EXIT_OK if proved and passed else EXIT_FALSE), data, "\n".join(lines)
+
+
+def _net_check(net: Any, sizes: dict[str, int]) -> dict[str, Any]:
+    """The network at concrete sizes: its output, or the error of the first node that refuses them."""
+    try:
+        return {"input": sizes, "output": net.check(sizes)}
+    except SpecError:
+        raise
+    except SymconvError as error:
+        return {"input": sizes, "error": str(error)}
 
 
 def _result_text(result: dict[str, Any]) -> str:
@@ -593,10 +638,16 @@ def _result_text(result: dict[str, Any]) -> str:
 def _solve_options(parser: argparse.ArgumentParser, lead: str) -> None:
     """--in, --out, --where, --max, --min: what `solve` takes, and `latex` for an answer."""
     parser.add_argument(
-        "--in", dest="input", metavar="N|?|EXPR", help=f"{lead}input size (default ?: unknown)"
+        "--in",
+        dest="input",
+        metavar="N|?|EXPR[,...]",
+        help=f"{lead}input size, one per axis (default ?: unknown)",
     )
     parser.add_argument(
-        "--out", dest="output", metavar="M|?|EXPR", help=f"{lead}output size (default ?: unknown)"
+        "--out",
+        dest="output",
+        metavar="M|?|EXPR[,...]",
+        help=f"{lead}output size, one per axis (default ?: unknown)",
     )
     parser.add_argument(
         "--where", action="append", default=[], metavar="C", help=f"{lead}an extra condition (repeatable)"
@@ -704,7 +755,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     net.add_argument("--input-shape", metavar="1,3,H,W", help="input shape; names are symbolic sizes")
     net.add_argument(
-        "--check", metavar="N[,N...]", help="report the output (or the first failing node) at these sizes"
+        "--check",
+        action="append",
+        default=[],
+        metavar="N[,N...]",
+        help="report the output (or the first failing node) at these sizes, one per axis in order or as "
+        "NAME=N (repeatable; exit 1 when one fails)",
     )
     net.add_argument(
         "--no-receptive-field", dest="receptive_field", action="store_false", help="skip receptive fields"
