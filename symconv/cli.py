@@ -16,14 +16,16 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 import sympy
 
 from . import __version__, budget
+from .arith import symbol
 from .budget import OutOfTime
 from .errors import InternalError, SpecError, SymconvError
 from .limits import MAX_PRINTED_DIGITS, MAX_SECONDS, MIN_SECONDS, exists, integer, shown
+from .notation import assignments, expression, interval, size_set
 
 # 3: symconv contradicted itself (a proved claim false on integers, or an exception it did not raise on
 # purpose): a bug, never an answer.
@@ -75,14 +77,29 @@ def _whole(minimum: int | None = None) -> Any:
     return parse
 
 
+def _between(low: float, high: float, kind: type = float) -> Any:
+    """An argparse type: a finite number (an integer for kind=int) from `low` to `high`."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = math.nan
+        if not low <= value <= high:  # false for nan too
+            noun = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"takes {noun} from {low:g} to {high:g}, got {shown(text)!r}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
 def _name(text: str) -> bool:
     """A symbol name as the parser takes it: an ASCII letter, then letters, digits and _."""
     return bool(_NAME.match(text))
 
 
 def _integer_or_symbol(text: str) -> int | sympy.Expr:
-    from .arith import symbol
-
     text = text.strip()
     value = integer(text, f"--in {shown(text)}")
     if value is not None:
@@ -112,7 +129,7 @@ def cmd_shape(args: argparse.Namespace) -> tuple[int, Any, str]:
     sizes = [_integer_or_symbol(part) for part in parts]
     output = made.output_size(tuple(sizes) if len(sizes) > 1 else sizes[0])
     data = {"output": _jsonable(output)}
-    text = ", ".join(str(o) for o in output) if isinstance(output, tuple) else str(output)
+    text = ", ".join(expression(o) for o in output) if isinstance(output, tuple) else expression(output)
     return EXIT_OK, data, text
 
 
@@ -192,8 +209,7 @@ def _verdict_line(theorem: Any, result: Any, width: int) -> str:
     if result.status == "proved":
         detail = result.scope + (f" (re-checked: {result.confirmed})" if result.confirmed else "")
     elif result.status == "refuted":
-        cex = ", ".join(f"{k} = {v}" for k, v in result.counterexample.items())
-        detail = f"{cex}: {result.reason}"
+        detail = f"{assignments(result.counterexample)}: {result.reason}"
     else:
         detail = result.reason
     mark = "" if result.status == theorem.expect else f"  [MISSED: expected {theorem.expect}]"
@@ -308,9 +324,15 @@ def cmd_latex(args: argparse.Namespace) -> tuple[int, Any, str]:
 
 
 def cmd_draw(args: argparse.Namespace) -> tuple[int, Any, str]:
-    from .tikz import draw
+    from .tikz import DPI, draw
 
-    return draw(args.spec, args.input, args.output_file, args.frame, args.all_frames)
+    suffix = Path(args.output_file).suffix.lower() if args.output_file else ""
+    if args.dpi is not None and suffix not in (".png", ".gif"):
+        raise SpecError(
+            f"--dpi is the resolution of a .png or .gif; -o {args.output_file or '(none)'} is neither"
+        )
+    dpi = args.dpi if args.dpi is not None else DPI
+    return draw(args.spec, args.input, args.output_file, args.frame, args.all_frames, dpi, args.scale)
 
 
 def _top_level_parts(text: str) -> list[str]:
@@ -384,14 +406,18 @@ def cmd_solve(args: argparse.Namespace) -> tuple[int, Any, str]:
     lines = [f"unknowns: {', '.join(answer.unknowns)}"]
     if answer.formula is not None:
         f = answer.formula
-        lines.append(f"{f['unknown']} from {f['min'] or '-oo'} to {f['max'] or 'oo'}")
-        lines.append(f"assuming {', '.join(f['assuming']) or 'nothing'}; checked by Z3: {f['verified']}")
+        lowest, highest, assumptions = answer.bounds or (None, None, ())
+        low = "-oo" if lowest is None else expression(lowest)
+        high = "oo" if highest is None else expression(highest)
+        lines.append(f"{low} <= {f['unknown']} <= {high}")
+        assumed = ", ".join(expression(a) for a in assumptions if a is not sympy.true) or "nothing"
+        lines.append(f"assuming {assumed}; checked by Z3: {f['verified']}")
     for solution in answer.solutions:
-        lines.append(", ".join(f"{k} = {v}" for k, v in solution.items()))
+        lines.append(assignments(solution))
     if answer.formula is None:
         if not answer.complete:
             for item in answer.sets[:MAX_SET_LINES]:
-                lines.append("set: " + json.dumps(item))
+                lines.append("set: " + _set_text(item))
             if len(answer.sets) > MAX_SET_LINES:
                 lines.append(f"... and {len(answer.sets) - MAX_SET_LINES} more sets (--json lists them all)")
         count = "infinitely many" if answer.count is None else str(answer.count)
@@ -401,10 +427,24 @@ def cmd_solve(args: argparse.Namespace) -> tuple[int, Any, str]:
         else:
             lines.append(f"{count} solution(s), {state}")
     if answer.objective is not None:
-        lines.append(f"optimum: {json.dumps(answer.objective)}")
+        best = answer.objective
+        lines.append(f"optimum: {best['name']} = {best['value']} at {assignments(best['solution'])}")
     # No solution where one was asked for is an answer, but a negative one: exit 1, as a refuted claim.
     found = answer.count is None or answer.count > 0
     return (EXIT_OK if answer.stopped is None and found else EXIT_FALSE), data, "\n".join(lines)
+
+
+def _set_text(item: dict[str, Any]) -> str:
+    """A solution set: the enumerated unknowns' values, then the last unknown's pieces."""
+    fixed = {name: value for name, value in item.items() if not isinstance(value, list)}
+    pieces = [
+        interval(name, p["from"], p["to"], p.get("period", 1), p.get("residues", (0,)))
+        for name, value in item.items()
+        if isinstance(value, list)
+        for p in value
+    ]
+    text = " or ".join(pieces) or "nothing"
+    return f"{assignments(fixed)}: {text}" if fixed else text
 
 
 def _input_size(text: str | None) -> int | None:
@@ -424,30 +464,46 @@ def cmd_invert(args: argparse.Namespace) -> tuple[int, Any, str]:
     size = _input_size(args.input)
     inverse = invert(layer(args.spec), size, args.output_padding, int(args.timeout * 1000))
     data = inverse.to_json()
-    t, tr = data["transposed"], data["torch"]
+    t = inverse.transposed
     lines = [
-        f"forward: {data['layer']} maps i = {data['input']} to o = {data['output']}",
-        f"transposed (paper): k' = {t['k']}, s' = 1, d' = {t['d']}, p' = {t['p']} (+ a = {t['a']} at the end), "
-        f"on the stretched input s(o-1) + 1 = {t['stretched_input']}",
-        "torch: ConvTranspose(" + ", ".join(f"{k}={v}" for k, v in tr.items()) + ")",
-        "onnx: ConvTranspose(" + ", ".join(f"{k}={v}" for k, v in data["onnx"].items()) + ")",
+        f"forward: {inverse.forward.spec} maps i = {expression(inverse.i)} to o = {expression(inverse.o)}",
+        f"transposed (paper): k' = {expression(t['k'])}, s' = 1, d' = {expression(t['d'])}, "
+        f"p' = {expression(t['p'])} (+ a = {expression(t['a'])} at the end), on the stretched input "
+        f"s(o-1) + 1 = {expression(t['stretched_input'])}",
+    ]
+    forms = {
+        "torch": ("nn.ConvTranspose", inverse.torch),
+        "onnx": ("ConvTranspose", inverse.onnx),
+        "tf": ("tf.nn.conv_transpose", inverse.tf),
+        "keras": ("layers.ConvTranspose", inverse.keras),
+        "upsample": ("upsample", inverse.upsample),
+    }
+    for name, (call, form) in forms.items():
+        if form is not None:
+            arguments = ", ".join(
+                f"{key}={value!r}" if isinstance(value, str) else f"{key}={expression(value)}"
+                for key, value in form.items()
+            )
+            lines.append(f"{name}: {call}({arguments})")
+    lines += [
         f"round trip gives back i for every i: {_result_text(data['proof'])}",
         f"torch form, every i: {_result_text(data['torch_round_trip'])}",
     ]
-    for row in data.get("output_padding_table", []):
+    for row in inverse.table:
+        recovered = size_set("i", period=row["period"], residues=row["residues"], start=row["from"])
         lines.append(
-            f"padding {row['padding']}, output_padding {row['output_padding']} gives back exactly the i >= {row['from']} "
-            f"with i mod {row['period']} in {row['residues']}"
+            f"padding {expression(row['padding'])}, output_padding {row['output_padding']} gives back "
+            f"exactly {recovered}"
         )
     fixed = data.get("fixed_output_padding")
+    tr = data["torch"]
     if fixed is not None:
-        cex = f" (counterexample {fixed['counterexample']})" if fixed["counterexample"] else ""
+        cex = f" (counterexample {assignments(fixed['counterexample'])})" if fixed["counterexample"] else ""
         lines.append(f"output_padding {fixed['output_padding']} for every i: {fixed['status']}{cex}")
         if fixed["recovers"]:
             r = fixed["recovers"]
-            lines.append(
-                f"  it gives back exactly the i >= {r['from']} with i mod {r['period']} in {r['residues']}"
-            )
+            recovered = size_set("i", period=r["period"], residues=r["residues"], start=r["from"])
+            lines.append(f"  it gives back exactly {recovered}")
     fits = True
     if fixed is not None:
         fits = fixed["status"] == "proved"
@@ -465,7 +521,7 @@ def cmd_invert(args: argparse.Namespace) -> tuple[int, Any, str]:
 
 
 def cmd_port(args: argparse.Namespace) -> tuple[int, Any, str]:
-    from .layers import layer
+    from .layers import Windowed, layer
     from .port import AFTER_PAD, SAME_SIZE, SAME_WINDOWS, port
 
     size = _input_size(args.input)
@@ -483,13 +539,17 @@ def cmd_port(args: argparse.Namespace) -> tuple[int, Any, str]:
             lines.append(f"  {tried['spec']}: {verdict}")
         pad = data["pad"]
         if pad is not None and data["level"] == AFTER_PAD:
+            # The amounts are the source's own padding (port pads with it, then runs the target unpadded).
+            begin, end = cast(Windowed, result.source).padding(symbol("i"))
             lines.append(
-                f"pad first (begin, end) = ({pad['begin']}, {pad['end']}) with value {pad['value']} "
+                f"pad first (begin, end) = ({expression(begin)}, {expression(end)}) with value {pad['value']} "
                 f"(F.pad / tf.pad / jnp.pad), then {pad['then']}"
             )
             if pad["by_residue"]:
                 r = pad["by_residue"]
-                table = ", ".join(f"i mod {r['period']} = {k}: {v}" for k, v in sorted(r["pads"].items()))
+                table = ", ".join(
+                    f"i mod {r['period']} = {k}: ({v[0]}, {v[1]})" for k, v in sorted(r["pads"].items())
+                )
                 lines.append(f"  that is, by residue ({r['periodic']} periodic): {table}")
             lines.append(f"  same output size for every input: {_result_text(pad['proof'])}")
         same = data["same_size"]
@@ -505,16 +565,17 @@ def cmd_port(args: argparse.Namespace) -> tuple[int, Any, str]:
         closest = data["closest"]
         if closest is not None and data["level"] not in (AFTER_PAD, SAME_SIZE):
             seen = closest["agreeing_sizes_up_to"]
+            agrees = _set_text({"i": closest["agrees_on"]})
             lines.append(
                 f"closest single layer: {closest['spec']}, same size on {seen['count']} of the {seen['of']} "
-                f"valid sizes up to {seen['limit']}: {json.dumps(closest['agrees_on'])}"
+                f"valid sizes up to {seen['limit']}: {agrees}"
             )
             periodic = closest.get("periodic")
             if periodic:
-                lines.append(
-                    f"  for every i >= {periodic['from']}: agrees iff i mod {periodic['period']} in "
-                    f"{periodic['residues']}: {_result_text(periodic)}"
+                where = size_set(
+                    "i", period=periodic["period"], residues=periodic["residues"], start=periodic["from"]
                 )
+                lines.append(f"  agrees on {where}: {_result_text(periodic)}")
             if "at_input" in closest:
                 lines.append(f"  at i = {closest['at_input']['i']}: agrees: {closest['at_input']['agrees']}")
     lines += [f"note: {note}" for note in data["notes"]]
@@ -583,13 +644,12 @@ def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
         "valid_inputs": {dim: {**v.describe(), "proof": v.proof} for dim, v in valid.items()},
         "receptive_field": {name: f.describe() for name, f in fields.items()},
     }
-    lines = [f"output size: {', '.join(f'{d} -> {e}' for d, e in output.items())}"]
+    lines = [f"output size: {', '.join(f'{d} -> {expression(e)}' for d, e in output.items())}"]
+    lines += _flat_output(net, output)
     for dim, v in valid.items():
-        rule = f"i mod {v.period} in {list(v.residues)}" if v.residues else "never"
-        below = f"; below that: {list(v.below)}" if v.below else ""
-        lines.append(
-            f"valid {dim}: every {dim} >= {v.start} with {rule.replace('i ', dim + ' ')}{below} ({v.proof})"
-        )
+        words = size_set(dim, period=v.period, residues=v.residues, start=v.start, below=v.below)
+        lines.append(f"valid {dim}: {words} ({v.proof})")
+        lines += _restrictions(net, dim, v)
     if fields:
         last = fields[net.output].describe()
         varies = "" if last["uniform"] else " (the largest; fields differ between outputs"
@@ -599,6 +659,7 @@ def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
             f"padding {last['padding']}, centre of output 0 at {last['centre_of_unit_0']}, "
             f"aligned: {last['aligned']}"
         )
+        lines += _misalignments(net, fields)
     results = [_net_check(net, sizes) for sizes in checks]
     for result in results:
         at = ", ".join(f"{name} = {value}" for name, value in result["input"].items())
@@ -617,6 +678,75 @@ def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
     return (EXIT_OK if proved and passed else EXIT_FALSE), data, "\n".join(lines)
 
 
+# How many sizes `net` tries to tell which node excludes which input sizes, and how many it names per node.
+RESTRICTION_SIZES = 512
+NAMED_SIZES = 6
+
+
+def _restrictions(net: Any, dim: str, valid: Any) -> list[str]:
+    """Which node adds each condition that excludes input sizes: for every size up to a period past the valid
+    set's start, the first condition that fails there is charged with it (the others may fail too)."""
+    from .arith import evaluate
+
+    top = min(RESTRICTION_SIZES, max(16, valid.start + 2 * valid.period + max(valid.below, default=0)))
+    excluded: dict[int, list[int]] = {}
+    conditions = net.conditions(dim)
+    for n in range(1, top + 1):
+        if n in valid:
+            continue
+        for index, (condition, _) in enumerate(conditions):
+            try:
+                holds = bool(evaluate(condition, {dim: n}))
+            except ZeroDivisionError:
+                holds = False
+            if not holds:
+                excluded.setdefault(index, []).append(n)
+                break
+    lines = [f"  which node excludes which {dim} from 1 to {top} (the first condition that fails there):"]
+    for index, sizes in sorted(excluded.items()):
+        condition, rule = conditions[index]
+        where, _, why = rule.partition(": ")
+        lines.append(
+            f"    {where} needs {expression(condition)} ({why}): {dim} = {_listed(sizes, NAMED_SIZES)}"
+        )
+    return lines if excluded else []
+
+
+def _flat_output(net: Any, output: dict[str, Any]) -> list[str]:
+    """After flatten or linear the output is a vector: its length, besides the spatial sizes that enter it."""
+    flat = [node for node in net.nodes if node.op in ("flatten", "linear")]
+    if not flat:
+        return []
+    last = flat[-1]
+    if last.op == "linear" and last.amount is not None:
+        return [f"flat output: node {last.name} (linear) takes {last.amount} features, from the sizes above"]
+    product = " * ".join(f"({expression(e)})" for e in output.values())
+    return [f"flat output after node {last.name} (flatten): C * {product} features (C channels)"]
+
+
+def _listed(numbers: Sequence[int], most: int) -> str:
+    head = ", ".join(str(n) for n in numbers[:most])
+    return head + (f", ... ({len(numbers)} sizes)" if len(numbers) > most else "")
+
+
+def _misalignments(net: Any, fields: dict[str, Any]) -> list[str]:
+    """Each merge whose inputs' fields do not line up: their strides and centres differ."""
+    lines = []
+    for node in net.nodes:
+        if node.op not in ("cat", "add"):
+            continue
+        parents = [fields[name] for name in node.inputs]
+        first = parents[0]
+        if all(f.stride == first.stride and f.centre(0) == first.centre(0) for f in parents):
+            continue
+        joined = "; ".join(
+            f"{name}: stride {f.describe()['stride']}, centre of output 0 at {f.describe()['centre_of_unit_0']}"
+            for name, f in zip(node.inputs, parents, strict=True)
+        )
+        lines.append(f"  not aligned at node {node.name} ({node.op}), which joins {joined}")
+    return lines
+
+
 def _net_check(net: Any, sizes: dict[str, int]) -> dict[str, Any]:
     """The network at concrete sizes: its output, or the error of the first node that refuses them."""
     try:
@@ -631,7 +761,7 @@ def _result_text(result: dict[str, Any]) -> str:
     if result["status"] == "proved":
         return f"proved ({result['scope']})"
     if result["status"] == "refuted":
-        return f"refuted at {result['counterexample']}: {result['reason']}"
+        return f"refuted at {assignments(result['counterexample'])}: {result['reason']}"
     return f"unknown: {result['reason']}"
 
 
@@ -843,6 +973,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     frames.add_argument(
         "--all-frames", action="store_true", help="every output position: one page/frame each"
+    )
+    draw.add_argument(
+        "--dpi", type=_between(30, 1200, int), metavar="N", help="resolution of a .png or .gif (default 300)"
+    )
+    draw.add_argument(
+        "--scale",
+        type=_between(0.1, 10),
+        default=1.0,
+        metavar="X",
+        help="size of the picture, cells and captions alike (default 1: 4 mm cells)",
     )
     draw.add_argument("--json", action="store_true", help="print JSON")
     draw.set_defaults(run=cmd_draw)

@@ -603,6 +603,12 @@ BAD_BY_COMMAND: dict[str, list[tuple[list[str], str]]] = {
         (["conv(k=3)", "--in", "5,5,5"], "the input size takes a positive integer N or H,W"),
         (["conv(k=3)", "--in", "5", "-o", "x.bmp"], "cannot tell what to write for 'x.bmp'"),
         (["conv(k=3)", "--in", "5", "--frame", "99"], "frame 99 is out of range"),
+        (["conv(k=3)", "--in", "5", "--dpi", "100"], "--dpi is the resolution of a .png or .gif"),
+        (
+            ["conv(k=3)", "--in", "5", "--dpi", "5000", "-o", "x.png"],
+            "argument --dpi: takes an integer from 30",
+        ),
+        (["conv(k=3)", "--in", "5", "--scale", "nan"], "argument --scale: takes a number from 0.1 to 10"),
     ],
 }
 

@@ -119,3 +119,26 @@ def test_net_check_by_name_and_several_sizes(capsys: pytest.CaptureFixture[str])
     assert code == 0 and [c["output"] for c in data["checks"]] == [{"i": 30}, {"i": 31}]
     code, out = run(["net", "conv(k=3)", "--check", "32", "--check", "2"], capsys)
     assert code == 1 and "at i = 32: output i -> 30" in out and "at i = 2: node n1" in out
+
+
+def test_draw_scale_and_dpi(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    import struct
+
+    from .conftest import require_tool
+
+    code, out = run(["draw", "conv(k=3, s=2, p=1)", "--in", "5", "--scale", "2"], capsys)
+    assert code == 0 and "x=8mm, y=8mm" in out and "every node/.append style={scale=2}" in out
+    require_tool("pdflatex")
+    require_tool("pdftoppm")
+    widths = {}
+    for name, extra in (
+        ("default", []),
+        ("low", ["--dpi", "100"]),
+        ("big", ["--scale", "2", "--dpi", "100"]),
+    ):
+        path = tmp_path / f"{name}.png"
+        assert run(["draw", "conv(k=3, s=2, p=1)", "--in", "5", "-o", str(path), *extra], capsys)[0] == 0
+        widths[name] = struct.unpack(">II", path.read_bytes()[16:24])[0]
+    # 300 dpi by default: three times the pixels of 100 dpi; twice the scale, about twice the width.
+    assert abs(widths["default"] - 3 * widths["low"]) <= 3
+    assert 1.8 * widths["low"] <= widths["big"] <= 2.2 * widths["low"]
