@@ -172,6 +172,7 @@ def _window_line(window: Any) -> str:
 
 
 def _targets(args: argparse.Namespace) -> list:
+    from .corpus import corpus_dir
     from .theorem import Theorem, find, load
 
     theorems: list[Theorem] = []
@@ -185,22 +186,14 @@ def _targets(args: argparse.Namespace) -> list:
         else:
             ids.append(target)
     if ids:
-        corpus_dir = Path(os.environ.get("SYMCONV_PROOFS", "proofs"))
-        if not corpus_dir.is_dir():
-            raise SpecError(
-                f"theorem id(s) {', '.join(ids)} given but no corpus directory {corpus_dir} to look in"
-            )
-        theorems += find(ids, load(corpus_dir))
+        theorems += find(ids, load(corpus_dir()))
     if args.claim is not None:
         theorems.append(Theorem(id="claim", claim=args.claim, given=tuple(args.given), origin="--claim"))
         theorems[-1].statement()
     elif args.given:
         raise SpecError("--given needs a --claim to go with it")
     if not theorems and not args.targets:
-        default = Path("proofs")
-        if not default.is_dir():
-            raise SpecError("nothing to prove: give theorem files, a directory, ids, or --claim")
-        theorems = load(default)
+        theorems = load(corpus_dir())
     return theorems
 
 
@@ -904,7 +897,8 @@ def build_parser() -> argparse.ArgumentParser:
         "targets",
         nargs="*",
         metavar="FILE|DIR|ID",
-        help="theorem files, directories of them, or ids in ./proofs (default: ./proofs)",
+        help="theorem files, directories of them, or ids in the corpus (default: the corpus: $SYMCONV_PROOFS, "
+        "./proofs, or the one installed with symconv)",
     )
     prove.add_argument("--given", action="append", default=[], metavar="C", help="a condition (repeatable)")
     prove.add_argument("--claim", metavar="C", help="an ad-hoc claim to prove under the --given conditions")

@@ -93,3 +93,14 @@ def test_the_matcher_accepts_elisions_and_refuses_differences() -> None:
     assert matches(("R1   proved   9.9 ms  unbounded",), ["R1   proved   12.3 ms  unbounded"])
     assert not matches(("a", "d"), ["a", "b", "d"])
     assert not matches(("a",), ["a", "b"])
+
+
+def test_readme_python_examples_run_as_shown(monkeypatch) -> None:
+    import doctest
+
+    monkeypatch.chdir(ROOT)
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    test = doctest.DocTestParser().get_doctest("\n".join(blocks), {}, "README.md", str(ROOT / "README.md"), 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    runner.run(test)
+    assert test.examples and runner.failures == 0, f"{runner.failures} README example(s) failed"
