@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sys
 import types
+from typing import TYPE_CHECKING, Any
 
 # First: a command's time budget counts from when symconv is imported (importing SymPy is part of the wait);
 # symconv.budget.limit(seconds) also bounds API calls.
@@ -25,12 +26,35 @@ from .arith import symbol
 from .errors import ShapeError, SpecError, SymconvError, UnsupportedError
 from .layers import Conv, ConvTranspose, Layer, Pool, layer
 from .parse import parse_condition, parse_expression, parse_spec
-from .prove import Proved, Refuted, Result, Unknown
-from .theorem import Theorem, load, parse_theorems
 
 # isort: split
 from . import api
 from .api import invert, network, port, prove, solve, windows
+
+if TYPE_CHECKING:
+    from .prove import Proved, Refuted, Result, Unknown
+    from .theorem import Theorem, load, parse_theorems
+
+# Loaded on first use (PEP 562): a command that proves nothing does not import the prover and the theorem reader.
+_LAZY = {
+    "Proved": "prove",
+    "Refuted": "prove",
+    "Result": "prove",
+    "Unknown": "prove",
+    "Theorem": "theorem",
+    "load": "theorem",
+    "parse_theorems": "theorem",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'symconv' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value
 
 
 class _Package(types.ModuleType):
