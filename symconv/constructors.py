@@ -470,12 +470,13 @@ class _Reader:
         if pads is not None:
             if "p" in args:
                 raise self.fail(node, f"{title}: pads together with auto_pad is an error in ONNX")
-            if len(pads) % 2:
+            # ONNX's order: every axis's begin, then every axis's end.
+            axes, odd = divmod(len(pads), 2)
+            if odd:
                 raise self.fail(
                     node, f"{title} argument pads lists a begin and an end per axis: an even count"
                 )
-            half = len(pads) // 2
-            pairs = set(zip(pads[:half], pads[half:], strict=True))
+            pairs = set(zip(pads[:axes], pads[axes:], strict=True))
             if len(pairs) > 1:
                 raise self.fail(
                     node,
