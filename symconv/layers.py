@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, TypeAlias
 
 import sympy
@@ -118,6 +118,13 @@ class Layer:
 
         Symbolic parameters take their values from `values` (``output_size(32, s=2)``) when given.
         """
+        unknown = set(values) - self._symbolic_parameters if values else None
+        if unknown:
+            symbolic = ", ".join(sorted(self._symbolic_parameters)) or "none"
+            raise SpecError(
+                f"no symbolic parameter {', '.join(sorted(unknown))} in {self.spec} (its symbolic parameters: "
+                f"{symbolic})"
+            )
         for name, value in values.items():
             # NumPy integers are Integral; bool is too, but True is no kernel size.
             if isinstance(value, bool) or not isinstance(value, numbers.Integral | sympy.Expr):
@@ -603,7 +610,18 @@ def build(spec: Spec) -> Layer:
 
 
 def layer(spec: str) -> Layer:
-    """The layer for a spec such as ``conv(k=3, s=2, p=1)`` or ``torch.maxpool(k=3, s=2, ceil=true)``."""
+    """The layer for a spec such as ``conv(k=3, s=2, p=1)`` or ``torch.maxpool(k=3, s=2, ceil=true)``.
+
+    Layers are immutable, so one is made per spec text and kept: ``layer(spec).output_size(i)`` in a loop costs
+    about what a held layer's call does.
+    """
+    if not isinstance(spec, str):
+        raise SpecError(f"a layer spec must be text, got {type(spec).__name__}")
+    return _layer(spec)
+
+
+@lru_cache(maxsize=1024)
+def _layer(spec: str) -> Layer:
     try:
         return build(parse_spec(spec))
     except SymconvError:

@@ -358,6 +358,11 @@ def _spec_value(text: str, name: str, node: ast.AST, walker: _Expressions) -> Sp
         return UNKNOWN
     if isinstance(node, ast.Name) and node.id in KEYWORDS:
         return node.id
+    # As the frameworks' code writes them: p='same', auto_pad="SAME_UPPER", ceil=True.
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.lower() in KEYWORDS:
+        return node.value.lower()
+    if isinstance(node, ast.Constant) and isinstance(node.value, bool):
+        return "true" if node.value else "false"
     if isinstance(node, ast.Tuple):
         if name != "p" or len(node.elts) != 2:
             raise _fail(text, node, "a pair (begin, end) is only allowed for the padding p")
@@ -367,6 +372,13 @@ def _spec_value(text: str, name: str, node: ast.AST, walker: _Expressions) -> Sp
 
 
 def _spec_from_call(text: str, node: ast.Call, walker: _Expressions) -> Spec:
+    from .constructors import is_constructor, read_constructor
+
+    if is_constructor(node):
+        library, kind, arguments = read_constructor(
+            text, node, walker, lambda part, why: _fail(text, part, why), _UNKNOWN_NAME, KEYWORDS
+        )
+        return Spec(library, kind, arguments, _segment(text, node))
     func = node.func
     framework = None
     if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
