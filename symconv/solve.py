@@ -428,7 +428,8 @@ class Negation(Plan):
     child: Plan
 
     def solve(self, env: Env, universe: IntSet) -> IntSet:
-        return universe.intersect(self.child.solve(env, IntSet.everything()).complement())
+        # Within the universe (its bounds are what lets a member-by-member check run): U minus (U and S).
+        return universe.intersect(self.child.solve(env, universe).complement())
 
     def exact(self) -> bool:
         return self.child.exact()
