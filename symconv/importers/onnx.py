@@ -55,15 +55,19 @@ def from_onnx(path: str | os.PathLike[str], input_shape: Sequence[int | str] | N
     model = _load(onnx, data, os.fspath(path))
     graph = model.graph
     arrays = {t.name: _array(onnx, t, f"{path}: initializer {t.name!r}") for t in graph.initializer}
-    inputs = [value for value in graph.input if value.name not in arrays]
+    given = [value for value in graph.input if value.name not in arrays]
+    read_as_data = _data_names(graph.node)
+    inputs = [value for value in given if value.name in read_as_data]
     if len(inputs) != 1:
         names = ", ".join(value.name for value in inputs) or "none"
         raise SpecError(f"{path}: the graph needs exactly one (non-constant) input, has {names}")
+    # The other graph inputs are parameters given at run time (weights, biases): their declared shapes are read.
+    shapes = {value.name: _declared(value) for value in given if value.name not in read_as_data}
     channels, dims = _input_axes(inputs[0], path)
     fixed: tuple[tuple[str, int], ...] = ()
     if input_shape is not None:
         channels, dims, fixed = _given_axes(inputs[0], path, channels, dims, input_shape)
-    reader = _Reader(onnx, _opset(model), arrays, Builder(dims, fixed))
+    reader = _Reader(onnx, _opset(model), arrays, Builder(dims, fixed), shapes)
     reader.values[inputs[0].name] = Tensor("input", channels)
     for index, node in enumerate(graph.node):
         reader.read(node, index)
@@ -97,6 +101,24 @@ def _array(onnx: Any, tensor: Any, where: str, values: bool = True) -> Any:
             "(onnx.save_model with save_as_external_data=False)"
         )
     return onnx.numpy_helper.to_array(tensor) if values else None
+
+
+def _data_names(nodes: Sequence[Any]) -> set[str]:
+    """Names read where a node takes data: every input of an elementwise op or Concat, the first input of any
+    other op (its others are weights, biases, indices, scales, shapes)."""
+    names: set[str] = set()
+    for node in nodes:
+        every = node.op_type in ELEMENTWISE or node.op_type == "Concat"
+        names.update(name for name in (node.input if every else node.input[:1]) if name)
+    return names
+
+
+def _declared(value: Any) -> tuple[int | None, ...] | None:
+    """The declared shape of a graph input (None for a dimension without a fixed size; None without a shape)."""
+    tensor = value.type.tensor_type
+    if not tensor.HasField("shape"):
+        return None
+    return tuple(d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim)
 
 
 def _opset(model: Any) -> int:
@@ -147,6 +169,8 @@ class _Reader:
     opset: int
     arrays: dict[str, Any]
     builder: Builder
+    # Parameters given as graph inputs: their declared shapes (None: not declared).
+    shapes: dict[str, tuple[int | None, ...] | None] = field(default_factory=dict)
     values: dict[str, Tensor] = field(default_factory=dict)
 
     def tensor(self, name: str, where: str) -> Tensor:
@@ -156,7 +180,15 @@ class _Reader:
             raise SpecError(
                 f"{where} reads the constant {name!r} where it needs a tensor computed from the input"
             )
+        if name in self.shapes:
+            raise SpecError(f"{where} reads the graph input {name!r} where it needs the data tensor")
         raise SpecError(f"{where} reads {name!r}, which no supported node produces")
+
+    def shape(self, name: str) -> tuple[int | None, ...] | None:
+        """The shape of a parameter: a constant's, or the declared shape of a graph input (None: unknown)."""
+        if name in self.arrays:
+            return tuple(int(n) for n in self.arrays[name].shape)
+        return self.shapes.get(name)
 
     def array(self, name: str, where: str) -> Any:
         if name not in self.arrays:
@@ -164,8 +196,8 @@ class _Reader:
         return self.arrays[name]
 
     def operand(self, name: str, where: str) -> Tensor | Constant:
-        if name in self.arrays:
-            return Constant(tuple(self.arrays[name].shape))
+        if name in self.arrays or name in self.shapes:
+            return Constant(self.shape(name))
         return self.tensor(name, where)
 
     def read(self, node: Any, index: int) -> None:
@@ -179,14 +211,17 @@ class _Reader:
             return
         if node.op_type in PRESERVING:
             for extra in node.input[1:]:
-                if extra and extra not in self.arrays:
+                if extra and extra not in self.arrays and extra not in self.shapes:
                     raise SpecError(f"{where} reads {extra!r} as a parameter; it must be a constant")
             self.values[node.output[0]] = self.tensor(node.input[0], where)
             return
         handler = HANDLERS.get(node.op_type)
         if handler is None:
             raise unsupported(node.op_type, f"node {name!r}")
-        self.values[node.output[0]] = handler(self, node, name, where, attrs)
+        value = self.values[node.output[0]] = handler(self, node, name, where, attrs)
+        if node.op_type == "MaxPool" and len(node.output) > 1 and node.output[1]:
+            # The indices of the maxima: one per pooled value, so the output's shape.
+            self.values[node.output[1]] = value
 
     def _attribute(self, attribute: Any) -> Any:
         value = self.onnx.helper.get_attribute_value(attribute)
@@ -227,13 +262,25 @@ def _windowed(r: _Reader, where: str, attrs: dict[str, Any], kernel: Sequence[in
     return params
 
 
+def _kernel(r: _Reader, node: Any, where: str, attrs: dict[str, Any]) -> tuple[list[int], Any]:
+    """(kernel_shape, weight shape) of a Conv or ConvTranspose: the attribute, or the spatial part of the weight's
+    shape (an initializer's, or a graph input's declared shape)."""
+    weight = r.shape(node.input[1])
+    kernel = attrs.get("kernel_shape")
+    if not kernel and weight is not None and len(weight) > 2 and None not in weight[2:]:
+        kernel = list(weight[2:])
+    if not kernel:
+        raise SpecError(
+            f"{where}: no kernel_shape and no weight shape to read it from ({node.input[1]!r} has "
+            f"{'no fixed spatial size' if weight is not None else 'no declared shape'})"
+        )
+    return list(kernel), weight
+
+
 def _conv(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
     x = r.tensor(node.input[0], where)
-    weight = r.arrays.get(node.input[1])
-    kernel = attrs.get("kernel_shape") or (weight.shape[2:] if weight is not None else None)
-    if kernel is None:
-        raise SpecError(f"{where}: no kernel_shape and no constant weight to read it from")
-    channels = int(weight.shape[0]) if weight is not None else None
+    kernel, weight = _kernel(r, node, where, attrs)
+    channels = weight[0] if weight else None
     return r.builder.layer(name, spec("onnx.conv", **_windowed(r, where, attrs, kernel)), where, x, channels)
 
 
@@ -246,21 +293,17 @@ def _conv_transpose(r: _Reader, node: Any, name: str, where: str, attrs: dict[st
         raise SpecError(
             f"{where}: auto_pad={attrs['auto_pad']} is not modelled for ConvTranspose (pads or VALID are)"
         )
-    weight = r.arrays.get(node.input[1])
-    kernel = attrs.get("kernel_shape") or (weight.shape[2:] if weight is not None else None)
-    if kernel is None:
-        raise SpecError(f"{where}: no kernel_shape and no constant weight to read it from")
+    kernel, weight = _kernel(r, node, where, attrs)
     params = _windowed(r, where, attrs, kernel)
     params["a"] = uniform(where, "output_padding", list(attrs.get("output_padding", [0] * len(dims))), dims)
     params.setdefault("d", 1)
-    channels = int(weight.shape[1]) * int(attrs.get("group", 1)) if weight is not None else None
+    per_group = weight[1] if weight and len(weight) > 1 else None
+    channels = per_group * int(attrs.get("group", 1)) if per_group is not None else None
     return r.builder.layer(name, spec("onnx.convT", **params), where, x, channels)
 
 
 def _pool(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
     x = r.tensor(node.input[0], where)
-    if len(node.output) > 1 and node.output[1]:
-        raise SpecError(f"{where} returns indices too; not supported")
     if "kernel_shape" not in attrs:
         raise SpecError(f"{where} has no kernel_shape")
     params = _windowed(r, where, attrs, attrs["kernel_shape"])
@@ -388,6 +431,7 @@ HANDLERS: dict[str, Handler] = {
     "AveragePool": _pool,
     "GlobalAveragePool": _global_pool,
     "GlobalMaxPool": _global_pool,
+    "GlobalLpPool": _global_pool,
     "Concat": _concat,
     **{op: _elementwise for op in ELEMENTWISE},
     "Resize": _resize,
