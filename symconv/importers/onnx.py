@@ -9,8 +9,15 @@ graph's operators accept, not only the size the file was exported at.
 axes instead; an integer there fixes that axis to that size (its output size is then a number, and it has no
 valid set). The shape must have the input's rank; a channel count it gives must match the model's.
 
-Supported: Conv, ConvTranspose (pads, strides, dilations, output_padding, auto_pad), MaxPool/AveragePool
-(ceil_mode, pads, auto_pad), GlobalAveragePool/GlobalMaxPool, Concat on the channels, Add/Sub/Mul/Div/Sum/...
+``from_onnx(path, convention="ort")`` reads the layers as onnxruntime runs them (ort.* specs: its refusals,
+its SAME padding of pools) instead of as the ONNX standard defines them (onnx.*, the default: shape inference
+and the reference evaluator); pooling keeps the model's opset (ceil_mode's last-window rule is opset 22's).
+Weights given as graph inputs rather than initializers are read from their declared shapes; the data input is
+the one graph input read as data (the first input of a layer, any input of Add, Concat, ...).
+
+Supported: Conv, ConvTranspose (pads, strides, dilations, output_padding, auto_pad), MaxPool (its indices
+output too), AveragePool, LpPool (ceil_mode, pads, auto_pad), MaxUnpool (output_shape as a constant),
+GlobalAveragePool/GlobalMaxPool/GlobalLpPool, Concat on the channels, Add/Sub/Mul/Div/Sum/...
 (a side that is 1 on every axis broadcasts), shape-preserving ops (Relu, Sigmoid, BatchNormalization, Dropout,
 ...), Resize/Upsample by integer scales or to fixed sizes, DepthToSpace/SpaceToDepth, Flatten (or Reshape to
 [batch, -1]) then Gemm/MatMul. Asymmetric pads are kept (onnx.* specs take (begin, end)); each layer needs
@@ -38,6 +45,9 @@ PRESERVING = frozenset(
 )
 ELEMENTWISE = frozenset("Add Sub Mul Div Pow Max Min Sum Mean".split())
 AUTO_PAD = {"SAME_UPPER": "same_upper", "SAME_LOWER": "same_lower", "VALID": "valid"}
+CONVENTIONS = ("onnx", "ort")
+# The newest operator versions' rules are the layers' defaults; an older model's opset is passed on.
+LATEST_OPSET = 22
 
 
 def _onnx() -> Any:
@@ -47,9 +57,16 @@ def _onnx() -> Any:
         raise SpecError("reading an ONNX model needs onnx: pip install onnx") from None
 
 
-def from_onnx(path: str | os.PathLike[str], input_shape: Sequence[int | str] | None = None) -> Network:
+def from_onnx(
+    path: str | os.PathLike[str], input_shape: Sequence[int | str] | None = None, convention: str = "onnx"
+) -> Network:
     """The network an ONNX model computes, its spatial axes named from the graph input or by `input_shape`
-    (see above)."""
+    (see above), read as the ONNX standard defines it (`convention` "onnx") or as onnxruntime runs it ("ort")."""
+    if convention not in CONVENTIONS:
+        raise SpecError(
+            f"an ONNX model is read as {' or '.join(CONVENTIONS)} (the standard or onnxruntime), "
+            f"not {convention!r}"
+        )
     data = read_bytes(path, MAX_ONNX_FILE, "ONNX file")
     onnx = _onnx()
     model = _load(onnx, data, os.fspath(path))
@@ -67,7 +84,7 @@ def from_onnx(path: str | os.PathLike[str], input_shape: Sequence[int | str] | N
     fixed: tuple[tuple[str, int], ...] = ()
     if input_shape is not None:
         channels, dims, fixed = _given_axes(inputs[0], path, channels, dims, input_shape)
-    reader = _Reader(onnx, _opset(model), arrays, Builder(dims, fixed), shapes)
+    reader = _Reader(onnx, _opset(model), arrays, Builder(dims, fixed), shapes, convention)
     reader.values[inputs[0].name] = Tensor("input", channels)
     for index, node in enumerate(graph.node):
         reader.read(node, index)
@@ -171,7 +188,12 @@ class _Reader:
     builder: Builder
     # Parameters given as graph inputs: their declared shapes (None: not declared).
     shapes: dict[str, tuple[int | None, ...] | None] = field(default_factory=dict)
+    convention: str = "onnx"
     values: dict[str, Tensor] = field(default_factory=dict)
+
+    def kind(self, name: str) -> str:
+        """The spec prefix and kind of a layer in this import's convention."""
+        return f"{self.convention}.{name}"
 
     def tensor(self, name: str, where: str) -> Tensor:
         if name in self.values:
@@ -281,7 +303,9 @@ def _conv(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -
     x = r.tensor(node.input[0], where)
     kernel, weight = _kernel(r, node, where, attrs)
     channels = weight[0] if weight else None
-    return r.builder.layer(name, spec("onnx.conv", **_windowed(r, where, attrs, kernel)), where, x, channels)
+    return r.builder.layer(
+        name, spec(r.kind("conv"), **_windowed(r, where, attrs, kernel)), where, x, channels
+    )
 
 
 def _conv_transpose(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
@@ -289,17 +313,16 @@ def _conv_transpose(r: _Reader, node: Any, name: str, where: str, attrs: dict[st
     dims = r.builder.dims
     if "output_shape" in attrs:
         raise SpecError(f"{where} sets output_shape, which picks the pads per input; not supported")
-    if attrs.get("auto_pad", "NOTSET") in ("SAME_UPPER", "SAME_LOWER"):
-        raise SpecError(
-            f"{where}: auto_pad={attrs['auto_pad']} is not modelled for ConvTranspose (pads or VALID are)"
-        )
     kernel, weight = _kernel(r, node, where, attrs)
     params = _windowed(r, where, attrs, kernel)
     params["a"] = uniform(where, "output_padding", list(attrs.get("output_padding", [0] * len(dims))), dims)
     params.setdefault("d", 1)
     per_group = weight[1] if weight and len(weight) > 1 else None
     channels = per_group * int(attrs.get("group", 1)) if per_group is not None else None
-    return r.builder.layer(name, spec("onnx.convT", **params), where, x, channels)
+    return r.builder.layer(name, spec(r.kind("convT"), **params), where, x, channels)
+
+
+POOL_KINDS = {"MaxPool": "maxpool", "AveragePool": "avgpool", "LpPool": "lppool"}
 
 
 def _pool(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
@@ -308,8 +331,27 @@ def _pool(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -
         raise SpecError(f"{where} has no kernel_shape")
     params = _windowed(r, where, attrs, attrs["kernel_shape"])
     params["ceil"] = bool(attrs.get("ceil_mode", 0))
-    kind = "onnx.maxpool" if node.op_type == "MaxPool" else "onnx.avgpool"
-    return r.builder.layer(name, spec(kind, **params), where, x, x.channels)
+    if r.opset < LATEST_OPSET:
+        params["opset"] = r.opset
+    return r.builder.layer(name, spec(r.kind(POOL_KINDS[node.op_type]), **params), where, x, x.channels)
+
+
+def _max_unpool(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
+    """MaxUnpool: the indices (input 1) have the pooled tensor's shape; output_shape (input 2), when given, is
+    a constant whose spatial sizes are the output's."""
+    x = r.tensor(node.input[0], where)
+    if "kernel_shape" not in attrs:
+        raise SpecError(f"{where} has no kernel_shape")
+    params = _windowed(r, where, attrs, attrs["kernel_shape"])
+    if len(node.input) > 2 and node.input[2]:
+        if node.input[2] not in r.arrays:
+            raise SpecError(
+                f"{where} takes output_shape from {node.input[2]!r}, a value known only at run time; give it "
+                "as an initializer or a Constant"
+            )
+        shape = [int(v) for v in r.array(node.input[2], where).reshape(-1)]
+        params["size"] = uniform(where, "output_shape", shape[2:], r.builder.dims)
+    return r.builder.layer(name, spec(r.kind("maxunpool"), **params), where, x, x.channels)
 
 
 def _global_pool(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
@@ -429,6 +471,8 @@ HANDLERS: dict[str, Handler] = {
     "ConvTranspose": _conv_transpose,
     "MaxPool": _pool,
     "AveragePool": _pool,
+    "LpPool": _pool,
+    "MaxUnpool": _max_unpool,
     "GlobalAveragePool": _global_pool,
     "GlobalMaxPool": _global_pool,
     "GlobalLpPool": _global_pool,
