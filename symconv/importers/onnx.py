@@ -312,7 +312,14 @@ def _conv_transpose(r: _Reader, node: Any, name: str, where: str, attrs: dict[st
     x = r.tensor(node.input[0], where)
     dims = r.builder.dims
     if "output_shape" in attrs:
-        raise SpecError(f"{where} sets output_shape, which picks the pads per input; not supported")
+        # Per axis first (one layer applies to every axis), then the pads it picks per input size.
+        uniform(where, "output_shape", list(attrs["output_shape"])[-len(dims) :], dims)
+        _windowed(r, where, attrs, _kernel(r, node, where, attrs)[0])
+        uniform(where, "output_padding", list(attrs.get("output_padding", [0] * len(dims))), dims)
+        raise SpecError(
+            f"{where} sets output_shape, which picks the pads per input size (symconv.frameworks."
+            "onnx_transpose_pads gives them); as a layer it is not modelled"
+        )
     kernel, weight = _kernel(r, node, where, attrs)
     params = _windowed(r, where, attrs, kernel)
     params["a"] = uniform(where, "output_padding", list(attrs.get("output_padding", [0] * len(dims))), dims)
