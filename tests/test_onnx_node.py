@@ -7,6 +7,7 @@ GlobalAveragePool, GlobalMaxPool, MaxUnpool) are collected here, and for every e
 shape symconv derives from the model (`from_onnx` with the input's shape fixed to the test's) must equal the
 shape of the expected array.
 
+Each model is read twice, as the ONNX standard defines it (onnx.* layers) and as onnxruntime runs it (ort.*).
 The models are used as ONNX wrote them: their weights are graph inputs (the importer reads them from their
 declared shapes) and a test with two outputs is checked on each (the graph's outputs reordered so that the one
 checked is first). One change is made, and said where it is made: a MaxUnpool whose output_shape is a graph
@@ -109,11 +110,11 @@ def prepared(test: NodeTest, output: int) -> Any:
     return model
 
 
-def symconv_shape(test: NodeTest, output: int, tmp_path: Path) -> tuple[int, ...]:
+def symconv_shape(test: NodeTest, output: int, tmp_path: Path, convention: str = "onnx") -> tuple[int, ...]:
     path = tmp_path / f"{test.name}_{output}.onnx"
     path.write_bytes(prepared(test, output).SerializeToString())
     shape = test.inputs[data_input(test)].shape
-    network = from_onnx(path, input_shape=shape)
+    network = from_onnx(path, input_shape=shape, convention=convention)
     sizes = network.output_size()
     return tuple(int(sizes[dim]) for dim in network.dims)
 
@@ -154,10 +155,14 @@ def _marked(test: NodeTest) -> Any:
     return pytest.param(test, marks=pytest.mark.xfail(reason=reason, raises=SpecError, strict=True))
 
 
+@pytest.mark.parametrize("convention", ["onnx", "ort"])
 @pytest.mark.parametrize("test", [_marked(t) for t in node_tests()], ids=lambda t: t.name)
-def test_node_test_output_shapes(test: NodeTest, tmp_path: Path) -> None:
+def test_node_test_output_shapes(test: NodeTest, convention: str, tmp_path: Path) -> None:
+    """Every expected output's spatial shape, read as the standard defines the model and as onnxruntime runs it
+    (the node tests are the backends' conformance tests: onnxruntime passes them)."""
     for output, expected in enumerate(test.outputs):
-        assert symconv_shape(test, output, tmp_path) == tuple(expected.shape[2:]), (test.name, output)
+        got = symconv_shape(test, output, tmp_path, convention)
+        assert got == tuple(expected.shape[2:]), (test.name, output, convention)
 
 
 def test_per_axis_node_tests_are_refused_by_name(tmp_path: Path) -> None:
@@ -168,3 +173,61 @@ def test_per_axis_node_tests_are_refused_by_name(tmp_path: Path) -> None:
     for test in refused:
         with pytest.raises(SpecError, match="differs between spatial axes"):
             symconv_shape(test, 0, tmp_path)
+
+
+def _model(nodes: list[Any], inputs: list[Any], initializers: list[Any] | None = None) -> Any:
+    helper = onnx.helper
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        inputs,
+        [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["n", "c", "h", "w"])],
+        initializers or [],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 22)], ir_version=10)
+
+
+def _read(model: Any, tmp_path: Path, **options: Any) -> Any:
+    path = tmp_path / "m.onnx"
+    path.write_bytes(model.SerializeToString())
+    return from_onnx(path, **options)
+
+
+def test_graph_input_weights_and_their_errors(tmp_path: Path) -> None:
+    helper, FLOAT = onnx.helper, onnx.TensorProto.FLOAT
+    x = helper.make_tensor_value_info("x", FLOAT, [1, 3, "H", "W"])
+    conv = helper.make_node("Conv", ["x", "w", "b"], ["y"], strides=[2, 2])
+    weights = [
+        helper.make_tensor_value_info("w", FLOAT, [8, 3, 3, 3]),
+        helper.make_tensor_value_info("b", FLOAT, [8]),
+    ]
+    net = _read(_model([conv], [x, *weights]), tmp_path)
+    assert [n.layer.spec for n in net.nodes if n.layer is not None] == ["onnx.conv(k=3, s=2, p=0)"]
+    # A weight of unknown spatial size and no kernel_shape: the kernel cannot be read.
+    unknown = helper.make_tensor_value_info("w", FLOAT, [8, 3, "kh", "kw"])
+    with pytest.raises(SpecError, match="no kernel_shape and no weight shape"):
+        _read(_model([conv], [x, unknown, weights[1]]), tmp_path)
+    # Two graph inputs read as data: which one is the model's input is not guessed.
+    add = helper.make_node("Add", ["x", "z"], ["y"])
+    z = helper.make_tensor_value_info("z", FLOAT, [1, 3, "H", "W"])
+    with pytest.raises(SpecError, match="exactly one"):
+        _read(_model([add], [x, z]), tmp_path)
+    with pytest.raises(SpecError, match="onnx or ort"):
+        _read(_model([conv], [x, *weights]), tmp_path, convention="onnxruntime")
+
+
+def test_maxunpool_output_shape_must_be_a_constant(tmp_path: Path) -> None:
+    helper, FLOAT, INT64 = onnx.helper, onnx.TensorProto.FLOAT, onnx.TensorProto.INT64
+    x = helper.make_tensor_value_info("x", FLOAT, [1, 1, "H", "W"])
+    pool = helper.make_node("MaxPool", ["x"], ["p", "i"], kernel_shape=[2, 2], strides=[2, 2])
+    unpool = helper.make_node("MaxUnpool", ["p", "i", "shape"], ["y"], kernel_shape=[2, 2], strides=[2, 2])
+    runtime = helper.make_tensor_value_info("shape", INT64, [4])
+    with pytest.raises(SpecError, match="known only at run time"):
+        _read(_model([pool, unpool], [x, runtime]), tmp_path)
+    constant = onnx.numpy_helper.from_array(np.array([1, 1, 9, 9], dtype=np.int64), "shape")
+    net = _read(_model([pool, unpool], [x], [constant]), tmp_path, input_shape=(1, 1, 8, 8))
+    assert {dim: int(size) for dim, size in net.output_size().items()} == {"H": 9, "W": 9}
+    # The MaxPool's indices output feeds the MaxUnpool: a pooled 8 comes back as 8 without output_shape.
+    bare = helper.make_node("MaxUnpool", ["p", "i"], ["y"], kernel_shape=[2, 2], strides=[2, 2])
+    net = _read(_model([pool, bare], [x]), tmp_path, input_shape=(1, 1, 8, 7))
+    assert {dim: int(size) for dim, size in net.output_size().items()} == {"H": 8, "W": 6}
