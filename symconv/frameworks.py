@@ -563,13 +563,14 @@ def _unpool_rules(nonpositive: str) -> tuple[LayerRule, ...]:
     )
 
 
+# Both ONNX conventions take explicit pads (a number or a (begin, end) pair) and every auto_pad.
+_ONNX_MODES: dict[str, tuple[str, ...]] = {
+    family: ("explicit", "valid", "same_upper", "same_lower") for family in ("conv", "pool", "convT")
+}
+
 ORT = Convention(
     "ort",
-    {
-        "conv": ("explicit", "valid", "same_upper", "same_lower"),
-        "pool": ("explicit", "valid", "same_upper", "same_lower"),
-        "convT": ("explicit", "valid", "same_upper", "same_lower"),
-    },
+    _ONNX_MODES,
     "explicit",
     pads={**SHARED_PADS, "same_upper": _onnx_same(False), "same_lower": _onnx_same(True)},
     window_count={"conv": floor_count, "pool": truncated_count},
@@ -652,11 +653,7 @@ def _standard_stretched_pads(g: Stretched) -> tuple[sympy.Expr, sympy.Expr]:
 
 ONNX = Convention(
     "onnx",
-    {
-        "conv": ("explicit", "valid", "same_upper", "same_lower"),
-        "pool": ("explicit", "valid", "same_upper", "same_lower"),
-        "convT": ("explicit", "valid", "same_upper", "same_lower"),
-    },
+    _ONNX_MODES,
     "explicit",
     # The reference evaluator's Conv: the dilated kernel, the total clamped at 0 (as TF's SAME).
     pads={**SHARED_PADS, "same_upper": same_upper_pads, "same_lower": same_lower_pads},

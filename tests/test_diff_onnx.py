@@ -455,27 +455,22 @@ def test_standard_and_runtime_differ_where_stated(results: list[Result]) -> None
 
 
 @pytest.mark.parametrize("op", ["conv", "maxpool", "avgpool"])
-def test_onnx_inference_window_matches_shape_inference(results: list[Result], op: str) -> None:
-    bad = [
-        (r.case, symconv_inference(r.case), r.inferred)
+@pytest.mark.parametrize("formula", [symconv_inference, symconv_inference_on_integers])
+def test_onnx_inference_window_matches_shape_inference(results: list[Result], op: str, formula: Any) -> None:
+    """The formula evaluated symbolically, and called as documented on plain integers, is shape inference's size
+    for Conv and floor-mode pooling with explicit pads."""
+    checked = [
+        r
         for r in results
         if r.case.op == op
         and not r.case.ceil
         and r.inferred[0] == "ok"
         and (op == "conv" or r.case.pads is not None)
     ]
+    assert len(checked) >= 300
+    bad = [(r.case, formula(r.case), r.inferred) for r in checked]
     bad = [(case, ours, theirs) for case, ours, theirs in bad if ours != theirs]
-    assert not bad, _report(f"onnx_inference_window differing from onnx.shape_inference for {op}", bad)
-    on_integers = [
-        (r.case, symconv_inference_on_integers(r.case), r.inferred)
-        for r in results
-        if r.case.op == op
-        and not r.case.ceil
-        and r.inferred[0] == "ok"
-        and (op == "conv" or r.case.pads is not None)
-    ]
-    bad = [(case, ours, theirs) for case, ours, theirs in on_integers if ours != theirs]
-    assert not bad, _report("onnx_inference_window(int, ...) differing from onnx.shape_inference", bad)
+    assert not bad, _report(f"{formula.__name__} differing from onnx.shape_inference for {op}", bad)
 
 
 def test_case_specs_round_trip() -> None:
