@@ -231,3 +231,18 @@ def test_maxunpool_output_shape_must_be_a_constant(tmp_path: Path) -> None:
     bare = helper.make_node("MaxUnpool", ["p", "i"], ["y"], kernel_shape=[2, 2], strides=[2, 2])
     net = _read(_model([pool, bare], [x]), tmp_path, input_shape=(1, 1, 8, 7))
     assert {dim: int(size) for dim, size in net.output_size().items()} == {"H": 8, "W": 6}
+
+
+def test_global_lp_pool_and_lp_pool(tmp_path: Path) -> None:
+    """GlobalLpPool (no node-test generator in these onnx releases) pools every axis to 1; LpPool has the
+    windows of an average pooling whose padding adds nothing."""
+    helper, FLOAT = onnx.helper, onnx.TensorProto.FLOAT
+    x = helper.make_tensor_value_info("x", FLOAT, [1, 2, "H", "W"])
+    lp = helper.make_node("LpPool", ["x"], ["l"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], p=2)
+    glob = helper.make_node("GlobalLpPool", ["l"], ["y"], p=2)
+    net = _read(_model([lp, glob], [x]), tmp_path)
+    assert [n.layer.spec for n in net.nodes if n.layer is not None] == [
+        "onnx.lppool(k=3, s=2, p=1, ceil=false)",
+        "adaptivepool(size=1)",
+    ]
+    assert {dim: int(size) for dim, size in net.output_size().items()} == {"H": 1, "W": 1}
