@@ -19,12 +19,16 @@ What must hold:
     onnx.* follows shape inference, which is the standard's normative shape function.
 (c) onnx_inference_window (C++ truncating division, no check) is shape inference for Conv and floor-mode pooling.
 
+The suite draws 1,000 configurations of each kind (Conv, ConvTranspose, MaxPool, AveragePool, LpPool,
+MaxUnpool); SYMCONV_ONNX_CONFIGS=N draws N of each.
+
 Sessions run on one thread with graph optimizations off (a one-node graph has nothing to optimize; this makes
 session creation several times cheaper).
 """
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import warnings
@@ -49,7 +53,9 @@ from symconv.frameworks import auto_pads, onnx_inference_window  # noqa: E402
 SEED = 20240612
 OPSET = 22
 IR_VERSION = 8  # opset 12 models need an IR version onnxruntime accepts with every opset drawn
-PER_OP = {"conv": 1000, "convT": 1000, "maxpool": 1000, "avgpool": 1000, "lppool": 1000, "maxunpool": 1000}
+# Configurations per kind; SYMCONV_ONNX_CONFIGS=N draws N of each for a larger run (the suite draws 1,000).
+PER_KIND = max(1000, int(os.environ.get("SYMCONV_ONNX_CONFIGS", "1000")))
+PER_OP = dict.fromkeys(("conv", "convT", "maxpool", "avgpool", "lppool", "maxunpool"), PER_KIND)
 OP_TYPE = {
     "conv": "Conv",
     "convT": "ConvTranspose",
