@@ -179,6 +179,7 @@ class Convention:
     max_pool_reads_cropped: bool = False
     rotates_transposed_kernel: bool = True
     nearest: Callable[[int, int, int, int | None], int] | None = None
+    linear: Callable[[int, int, int, int | None, bool], tuple[int, int]] | None = None
     pool_kinds: tuple[str, ...] = ("maxpool", "avgpool")
     ceil_drop_since: int = 0
     takes_opset: bool = False
@@ -342,6 +343,27 @@ def torch_nearest_source(j: int, i: int, o: int, scale: int | None) -> int:
     return min(math.floor(_f32(_f32(j) * ratio)), i - 1)
 
 
+def torch_linear_source(j: int, i: int, o: int, scale: int | None, align_corners: bool) -> tuple[int, int]:
+    """The inputs PyTorch's linear interpolation weighs for output j (UpSample.h, compute_source_index_and_lambda
+    with area_pixel_compute_scale and area_pixel_compute_source_index, in float32): the source
+    x = j * (i-1)/(o-1) with align_corners, else max((j + 0.5) * ratio - 0.5, 0) with ratio the float32 of
+    1/scale_factor or float(i)/o; it reads floor(x) (at most i - 1) and the next input unless the weight
+    x - floor(x) is 0 or floor(x) is the last input. The copy when o == i."""
+    if o == i:
+        return j, j
+    if align_corners:
+        ratio = _f32(_f32(i - 1) / _f32(o - 1)) if o > 1 else 0.0
+        source = _f32(ratio * _f32(j))
+    else:
+        ratio = _f32(1.0 / scale) if scale is not None else _f32(_f32(i) / _f32(o))
+        # ratio * (j + 0.5) - 0.5 with one rounding: the compiled kernel fuses it (a fused multiply-add);
+        # in double the product and the difference are exact, so rounding once gives the fused result.
+        source = max(_f32(ratio * (j + 0.5) - 0.5), 0.0)
+    low = min(math.floor(source), i - 1)
+    weight = min(max(_f32(source - low), 0.0), 1.0)
+    return low, low + 1 if weight > 0 and low < i - 1 else low
+
+
 _STRIDED_SAME = LayerRule(
     lambda g: eq(g.s, 1),
     "padding='same' is not supported for strided convolutions",
@@ -397,6 +419,7 @@ TORCH = Convention(
     ceil_mode=True,
     pool_dilation=("maxpool",),
     nearest=torch_nearest_source,
+    linear=torch_linear_source,
 )
 
 

@@ -393,10 +393,13 @@ class Resize(Layer):
     """Upsampling (nearest/linear interpolate) by an integer scale, o = i*scale, or to a fixed size.
 
     PyTorch computes floor(i * scale) in double precision; for an integer scale that is exactly i*scale.
+    `mode` is "nearest" or "linear" (bilinear is linear on each axis), `align_corners` linear's option.
     """
 
     scale: sympy.Expr | None = None
     size: sympy.Expr | None = None
+    mode: str = "nearest"
+    align_corners: bool = False
 
     kind = "upsample"
 
@@ -416,8 +419,8 @@ class Resize(Layer):
 
     def _symbolic(self) -> Layer:
         if self.scale is not None:
-            return Resize(self.spec, self.framework, (), scale=symbol("scale"))
-        return Resize(self.spec, self.framework, (), size=symbol("size"))
+            return Resize(self.spec, self.framework, (), symbol("scale"), None, self.mode, self.align_corners)
+        return Resize(self.spec, self.framework, (), None, symbol("size"), self.mode, self.align_corners)
 
 
 @dataclass(frozen=True)
@@ -484,12 +487,15 @@ _ALLOWED = {
     "avgpool": "kspdcO",
     "lppool": "kspdcO",
     "maxunpool": "kspZ",
-    "upsample": "SZ",
+    "upsample": "SZmg",
     "pixelshuffle": "r",
     "pixelunshuffle": "r",
     "adaptivepool": "Z",
 }
-_LETTER = {"ceil": "c", "consistent": "x", "scale": "S", "size": "Z", "opset": "O"}
+_LETTER = {
+    **{"ceil": "c", "consistent": "x", "scale": "S", "size": "Z", "mode": "m", "align_corners": "g"},
+    "opset": "O",
+}
 POOL_KINDS = ("maxpool", "avgpool", "lppool")
 
 
@@ -586,7 +592,17 @@ def _resampling(spec: Spec) -> Layer:
             raise SpecError(f"upsample takes exactly one of scale and size in {spec.text}")
         scale = None if spec.get("scale") is None else _integer(spec, "scale", None, unknowns)
         size = None if spec.get("size") is None else _integer(spec, "size", None, unknowns)
-        return Resize(spec.text, spec.framework, tuple(unknowns), scale, size)
+        mode = spec.get("mode", "nearest")
+        if mode not in ("nearest", "linear", "bilinear"):
+            raise SpecError(f"upsample mode must be nearest, linear or bilinear, got {mode!r} in {spec.text}")
+        mode = "nearest" if mode == "nearest" else "linear"  # bilinear: linear on each axis
+        if spec.get("align_corners") is not None and mode == "nearest":
+            raise SpecError(
+                f"align_corners can only be set with the interpolating modes (linear, bilinear) in {spec.text}"
+            )
+        return Resize(
+            spec.text, spec.framework, tuple(unknowns), scale, size, mode, _flag(spec, "align_corners")
+        )
     if spec.kind == "adaptivepool":
         # Parameters are read before the unknowns are collected: an argument list would take the tuple first.
         size = _integer(spec, "size", None, unknowns)

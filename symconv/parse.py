@@ -39,8 +39,14 @@ KINDS = (
     "pixelunshuffle",
     "adaptivepool",
 )
-PARAMETERS = ("k", "s", "p", "d", "a", "ceil", "consistent", "scale", "size", "r", "opset")
-KEYWORDS = ("same", "valid", "full", "causal", "same_upper", "same_lower", "true", "false")
+PARAMETERS = (
+    *("k", "s", "p", "d", "a", "ceil", "consistent", "scale", "size", "r", "mode", "align_corners"),
+    "opset",
+)
+KEYWORDS = (
+    *("same", "valid", "full", "causal", "same_upper", "same_lower", "true", "false"),
+    *("nearest", "linear", "bilinear"),
+)
 ALIASES = {
     "kernel_size": "k",
     "kernel": "k",
@@ -208,6 +214,17 @@ class _Expressions:
         if isinstance(op, ast.Pow):
             base = self.integer(node.left, fraction_ok)
             exponent = node.right
+            negative = (
+                isinstance(exponent, ast.UnaryOp)
+                and isinstance(exponent.op, ast.USub)
+                and isinstance(exponent.operand, ast.Constant)
+            )
+            if negative:
+                # x ** -1 is 1/x: not an integer, so not a size; a fraction is written with / or //.
+                raise self.fail(
+                    node,
+                    "the exponent of ** must be a non-negative integer (x ** -n is 1/x**n: write a division)",
+                )
             if not (isinstance(exponent, ast.Constant) and type(exponent.value) is int):
                 raise self.fail(node, "the exponent of ** must be an integer literal")
             if not 0 <= exponent.value <= MAX_POWER:

@@ -237,6 +237,8 @@ def _resampling(made: Layer) -> IntervalMap:
             # Output j gathers r neighbours into channels: every later layer reads all r of them.
             return IntervalMap(r * j, r * j + r - 1)
         return IntervalMap(floor_div(j, r), floor_div(j, r))
+    if isinstance(made, Resize) and made.mode == "linear":
+        return _linear(made)
     if isinstance(made, Resize):
         # Nearest neighbour (PyTorch's default): output j reads floor(j*i/o), as the framework rounds it.
         o = made.output_expr(i)
@@ -246,16 +248,38 @@ def _resampling(made: Layer) -> IntervalMap:
     raise SpecError(f"no window map for {made.spec}")
 
 
-def _rounded(made: Resize, nearest: Callable[[int, int, int, int | None], int]) -> Callable[[int, int], Any]:
-    """The framework's nearest index for outputs 0 <= j < o (outside them, the exact ratio extends the map)."""
+def _linear(made: Resize) -> IntervalMap:
+    """Linear interpolation: output j weighs the inputs around its source x, floor(x) and the next one where
+    x is not an integer (the last input alone past it). With align_corners x = j(i-1)/(o-1) (0 when o = 1),
+    else x = max((2j + 1)i/(2o) - 1/2, 0), the pixel centres' mapping; exact here, rounded as the framework
+    rounds it on integers (Convention.linear)."""
+    i, j = INPUT, J
+    o = made.output_expr(i)
+    if made.align_corners:
+        ratio = j * (i - 1) / (o - 1)
+        low = sympy.Piecewise((0, sympy.Eq(o, 1)), (sympy.floor(ratio), True))
+        high = sympy.Piecewise((0, sympy.Eq(o, 1)), (sympy.ceiling(ratio), True))
+    else:
+        source = sympy.Max((2 * j + 1) * i - o, 0) / (2 * o)
+        low, high = (sympy.Min(bound(source), i - 1) for bound in (sympy.floor, sympy.ceiling))
+    linear = fw.CONVENTIONS[made.framework].linear
+    if linear is None:
+        return IntervalMap(low, high)
+    return IntervalMap(
+        low, high, _rounded(made, lambda j, i, o, scale: linear(j, i, o, scale, made.align_corners))
+    )
+
+
+def _rounded(made: Resize, rule: Callable[[int, int, int, int | None], Any]) -> Callable[[int, int], Any]:
+    """The framework's index rule for outputs 0 <= j < o (outside them, the exact ratio extends the map)."""
     scale = None if made.scale is None else int(evaluate(made.scale, {}))
 
     def bounds(i: int, j: int) -> tuple[int, int] | None:
         o = int(evaluate(made.output_expr(INPUT), {"i": i}))
         if not 0 <= j < o:
             return None
-        source = nearest(j, i, o, scale)
-        return source, source
+        found = rule(j, i, o, scale)
+        return found if isinstance(found, tuple) else (found, found)
 
     return bounds
 

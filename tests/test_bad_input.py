@@ -61,6 +61,7 @@ BAD_EXPRESSIONS = [
     ("i if k else s", "IfExp is not allowed"),
     ("[x for x in y]", "ListComp is not allowed"),
     ("i ** k", "exponent of ** must be an integer literal"),
+    ("i ** -1", "exponent of ** must be a non-negative integer (x ** -n is 1/x**n"),
     ("2 ** 1000", "exponent of ** must be between 0 and 64"),
     ("floor(i, k)", "floor() takes 1 argument(s), got 2"),
     ("mod(i, 0)", "division by zero"),
