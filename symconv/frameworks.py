@@ -66,10 +66,17 @@ class Sliding:
     output: Any = None
     ceil: bool = False
     op: str = ""
+    opset: int | None = None
 
     @property
     def span(self) -> sympy.Expr:
         return effective_kernel(self.k, self.d)
+
+    @property
+    def numerator(self) -> sympy.Expr:
+        """What the window count divides by the stride: i + pb + pe - k_eff, plus s - 1 in ceil_mode."""
+        top = self.i + self.pads[0] + self.pads[1] - self.span
+        return top + self.s - 1 if self.ceil else top
 
 
 @dataclass(frozen=True)
@@ -143,6 +150,9 @@ class Convention:
       dilation, and whether max pooling reads the input units past a negative end padding (onnxruntime).
     rotates_transposed_kernel: a transposed convolution applies the kernel rotated (the direct convolution
       over the stretched input), or as stored (JAX's transpose_kernel=False).
+    ONNX: `pool_kinds` (lppool too), `takes_opset` (a pooling spec names the model's opset) and
+      `ceil_drop_since` (the opset from which ceil_mode drops a last window starting in the end padding; 0:
+      always), `unpool_rules` (MaxUnpool's refusals; None: the convention has no maxunpool).
     """
 
     name: str
@@ -171,6 +181,10 @@ class Convention:
     nearest: Callable[[int, int, int, int | None], int] | None = None
     half_pixel: bool = False
     linear: Callable[[int, int, int, int | None, bool], tuple[int, int]] | None = None
+    pool_kinds: tuple[str, ...] = ("maxpool", "avgpool")
+    ceil_drop_since: int = 0
+    takes_opset: bool = False
+    unpool_rules: tuple[LayerRule, ...] | None = None
 
     def count(self, family: str, mode: str, i: Any, pads: tuple[Any, Any], k_eff: Any, s: Any) -> sympy.Expr:
         """The output size of a floor-mode window (convolution or pooling) over the padded input."""
@@ -524,7 +538,8 @@ KERAS = Convention(
 )
 
 
-# ONNX as onnxruntime runs it (conv_attributes.h, pool_attributes.h, pool.cc).
+# ONNX as onnxruntime runs it (conv_attributes.h, pool_attributes.h, pool.cc, conv_transpose_attributes.h,
+# unpool.h, unpool.cc).
 
 
 def _onnx_same(lower: bool) -> Pads:
@@ -550,11 +565,36 @@ def _onnx_same(lower: bool) -> Pads:
     return pads
 
 
-def _onnx_auto(g: Sliding) -> bool:
+def _onnx_auto(g: Any) -> bool:
     return g.mode in ("same_upper", "same_lower")
 
 
-_ONNX_OUTPUT_PADDING = (
+def _split_transposed_total(g: Stretched, total: Any) -> tuple[sympy.Expr, sympy.Expr]:
+    """The pads of a ConvTranspose from its total (auto_pad or output_shape): SAME_UPPER begins with total/2,
+    the others with total - total/2 (onnx/defs/nn/defs.cc); then the stretched input's padding."""
+    half = floor_div(total, 2)
+    pb, pe = (half, total - half) if g.mode == "same_upper" else (total - half, half)
+    a = sympy.Integer(0) if g.a is None else g.a
+    return g.span - pb - 1, g.span - pe - 1 + a
+
+
+def _ort_transposed_size(g: Stretched) -> sympy.Expr:
+    """Explicit pads as PyTorch; SAME: the total padding k_eff + a - s clamped at 0 (conv_transpose_attributes.h),
+    so s(i - 1) + min(k_eff + a, s): i*s unless the kernel and output_padding are shorter than the stride."""
+    if _onnx_auto(g):
+        a = 0 if g.a is None else g.a
+        return g.s * (g.i - 1) + sympy.Min(g.span + a, g.s)
+    return _explicit_transposed_size(g)
+
+
+def _ort_stretched_pads(g: Stretched) -> tuple[sympy.Expr, sympy.Expr]:
+    if _onnx_auto(g):
+        a = 0 if g.a is None else g.a
+        return _split_transposed_total(g, sympy.Max(g.span + a - g.s, 0))
+    return _explicit_stretched_pads(g)
+
+
+_ORT_OUTPUT_PADDING = (
     LayerRule(lambda g: ge(g.a, 0), "output_padding must be >= 0", SpecError, lambda g: g.a is not None),
     # onnxruntime refuses a >= max(s, d), and s <= a < d gives an inconsistent shape: in effect a < s.
     LayerRule(
@@ -562,13 +602,31 @@ _ONNX_OUTPUT_PADDING = (
     ),
 )
 
-ONNX = Convention(
-    "onnx",
-    {
-        "conv": ("explicit", "valid", "same_upper", "same_lower"),
-        "pool": ("explicit", "valid", "same_upper", "same_lower"),
-        "convT": ("explicit", "valid"),
-    },
+
+def _unpool_base(g: Any) -> sympy.Expr:
+    """MaxUnpool's output without output_shape: (i - 1)s + k - pb - pe (the MaxPool it undoes, inverted)."""
+    return (g.i - 1) * g.s + g.k - g.explicit[0] - g.explicit[1]
+
+
+def _unpool_rules(nonpositive: str) -> tuple[LayerRule, ...]:
+    return (
+        LayerRule(lambda g: ge(_unpool_base(g), 1), nonpositive),
+        LayerRule(
+            lambda g: ge(g.output, _unpool_base(g)),
+            "output_shape is smaller than minimum required",
+            applies=lambda g: g.output is not None,  # an output_shape was given
+        ),
+    )
+
+
+# Both ONNX conventions take explicit pads (a number or a (begin, end) pair) and every auto_pad.
+_ONNX_MODES: dict[str, tuple[str, ...]] = {
+    family: ("explicit", "valid", "same_upper", "same_lower") for family in ("conv", "pool", "convT")
+}
+
+ORT = Convention(
+    "ort",
+    _ONNX_MODES,
     "explicit",
     pads={**SHARED_PADS, "same_upper": _onnx_same(False), "same_lower": _onnx_same(True)},
     window_count={"conv": floor_count, "pool": truncated_count},
@@ -578,10 +636,18 @@ ONNX = Convention(
             "pad should be smaller than kernel",
             applies=lambda g: g.family == "pool",
         ),
+        # The SAME pads of a pool are negative when the kernel is shorter than the stride: MaxPool without
+        # dilation and AveragePool before opset 19 (no dilations: the old kernel) refuse them; LpPool and the
+        # dilated kernels crop.
         LayerRule(
             lambda g: sympy.Or(sympy.Ne(g.d, 1), sympy.And(ge(g.pads[0], 0), ge(g.pads[1], 0))),
             "padding values must be non-negative",
             applies=lambda g: g.family == "pool" and g.op == "max" and _onnx_auto(g),
+        ),
+        LayerRule(
+            lambda g: sympy.And(ge(g.pads[0], 0), ge(g.pads[1], 0)),
+            "padding values must be non-negative",
+            applies=lambda g: g.family == "pool" and g.op == "avg" and (g.opset or 22) < 19 and _onnx_auto(g),
         ),
         LayerRule(
             lambda g: ge(g.output, 0),
@@ -595,9 +661,9 @@ ONNX = Convention(
         ),
         _positive_output("the output size must be >= 1", applies=lambda g: g.family == "conv"),
     ),
-    transposed_size=_explicit_transposed_size,
-    transposed_rules=(*_ONNX_OUTPUT_PADDING, _positive_output("the output size must be >= 1")),
-    stretched_pads=_explicit_stretched_pads,
+    transposed_size=_ort_transposed_size,
+    transposed_rules=(*_ORT_OUTPUT_PADDING, _positive_output("the output size must be >= 1")),
+    stretched_pads=_ort_stretched_pads,
     same_is_ceil=("conv",),
     spec_rules=(
         _LINEAR_RESIZE,
@@ -611,10 +677,101 @@ ONNX = Convention(
     ceil_mode=True,
     count_include_pad=False,
     pool_stride_is_kernel=False,
-    pool_dilation=("maxpool", "avgpool"),
+    pool_dilation=("maxpool", "avgpool", "lppool"),
     # onnxruntime's MaxPool reads every input unit a window covers: a negative end padding only shortens the
     # output (its AveragePool stops at i + pe, as a crop does).
     max_pool_reads_cropped=True,
+    pool_kinds=("maxpool", "avgpool", "lppool"),
+    takes_opset=True,
+    unpool_rules=(
+        LayerRule(_each_pad(lambda p, k: lt(p, k)), "pad should be smaller than kernel"),
+        *_unpool_rules("computed output dimension is not positive"),
+    ),
+)
+
+
+# ONNX as the standard defines it: shape inference (onnx/defs/nn/defs.cc convPoolShapeInference,
+# convTransposeShapeInference) and the reference evaluator (onnx/reference/ops), per opset. Where the two give
+# different sizes the standard has no answer, and the refusal says what each gives
+# (tests/test_diff_onnx.py compares both on every drawn configuration).
+
+_STANDARD_EMPTY = (
+    "the padded input is shorter than the kernel: shape inference (C++ division, unchecked) and the reference "
+    "evaluator (floor division, refusing a negative size) give different sizes"
+)
+
+
+def _standard_transposed_size(g: Stretched) -> sympy.Expr:
+    """Explicit pads: s(i - 1) + a + k_eff - pb - pe; SAME: i*s, where both paths give it (see the rules)."""
+    if _onnx_auto(g):
+        return g.i * g.s
+    return _explicit_transposed_size(g)
+
+
+def _standard_stretched_pads(g: Stretched) -> tuple[sympy.Expr, sympy.Expr]:
+    if _onnx_auto(g):
+        # The reference evaluator: output_shape i*s, total padding s(i-1) + a + k_eff - i*s.
+        a = 0 if g.a is None else g.a
+        return _split_transposed_total(g, g.span + a - g.s)
+    return _explicit_stretched_pads(g)
+
+
+ONNX = Convention(
+    "onnx",
+    _ONNX_MODES,
+    "explicit",
+    # The reference evaluator's Conv: the dilated kernel, the total clamped at 0 (as TF's SAME).
+    pads={**SHARED_PADS, "same_upper": same_upper_pads, "same_lower": same_lower_pads},
+    window_count={"conv": floor_count, "pool": floor_count},
+    window_rules=(
+        # Where the numerator (with s - 1 added in ceil_mode) is >= 0 both paths give the floor count, and at -s
+        # both give 0 (an empty output); elsewhere shape inference divides in C++, toward zero (1 for
+        # -s < n < 0), and the reference evaluator floors (0) or refuses a negative size. Before opset 22,
+        # ceil_mode takes the real ceiling on both paths, and they agree down to an empty output.
+        LayerRule(
+            lambda g: (
+                ge(g.numerator, -g.s)
+                if g.ceil and (g.opset or 22) < 22
+                else sympy.Or(ge(g.numerator, 0), eq(g.numerator, -g.s))
+            ),
+            _STANDARD_EMPTY,
+        ),
+    ),
+    transposed_size=_standard_transposed_size,
+    transposed_rules=(
+        LayerRule(lambda g: ge(g.a, 0), "output_padding must be >= 0", SpecError, lambda g: g.a is not None),
+        LayerRule(
+            lambda g: lt(g.a, g.s),
+            "output_padding must be less than stride: shape inference accepts it, the reference evaluator's "
+            "output does not fit the input",
+            applies=lambda g: g.a is not None,
+        ),
+        # Shape inference gives s(i-1) + a + min(k_eff, s), the reference evaluator i*s (onnx #4299).
+        LayerRule(
+            lambda g: eq((0 if g.a is None else g.a) + sympy.Min(g.span, g.s), g.s),
+            "ConvTranspose with auto_pad SAME: shape inference gives s*(i-1) + a + min(k_eff, s), the "
+            "reference evaluator i*s (onnx #4299); they differ here",
+            applies=_onnx_auto,
+        ),
+        LayerRule(
+            lambda g: ge(g.output, 0),
+            "the output size is negative: shape inference gives it unchecked, the reference evaluator refuses",
+            applies=lambda g: not _onnx_auto(g),
+        ),
+    ),
+    stretched_pads=_standard_stretched_pads,
+    same_is_ceil=("conv", "pool"),
+    ceil_mode=True,
+    count_include_pad=False,
+    pool_stride_is_kernel=False,
+    pool_dilation=("maxpool", "avgpool", "lppool"),
+    pool_kinds=("maxpool", "avgpool", "lppool"),
+    # MaxPool-22, AveragePool-22 and LpPool-22 (onnx PR #5741): before, ceil_mode counts every window.
+    ceil_drop_since=22,
+    takes_opset=True,
+    unpool_rules=_unpool_rules(
+        "the output size is not positive: shape inference gives it unchecked, the reference evaluator refuses"
+    ),
 )
 
 
@@ -707,6 +864,7 @@ CONVENTIONS: dict[str | None, Convention] = {
     "tf": TF,
     "keras": KERAS,
     "onnx": ONNX,
+    "ort": ORT,
     "jax": JAX,
 }
 # The tables other modules read, derived from the conventions: a spec's framework prefixes, ...
@@ -736,8 +894,9 @@ def window_output(
     return CONVENTIONS[framework].count(family, mode, i, (pb, pe), k_eff, s)
 
 
-def ceil_output(i: Any, pb: Any, pe: Any, k_eff: Any, s: Any) -> sympy.Expr:
-    """ceil_mode (PyTorch, ONNX): ceil instead of floor, then drop a last window starting in the right padding.
+def ceil_output(i: Any, pb: Any, pe: Any, k_eff: Any, s: Any, drop: bool = True) -> sympy.Expr:
+    """ceil_mode (PyTorch, ONNX): ceil instead of floor, then drop a last window starting in the right padding
+    (unless `drop` is false: ONNX before opset 22 counts it).
 
     With M = i + pb + pe - k_eff + s - 1 the rule (o - 1)s >= i + pb reads M mod s <= c, c = pe - k_eff + s - 1.
     When the parameters are numbers that is decided once: never (c < 0), always (c >= s - 1), or, between,
@@ -745,6 +904,8 @@ def ceil_output(i: Any, pb: Any, pe: Any, k_eff: Any, s: Any) -> sympy.Expr:
     """
     top = i + pb + pe - k_eff + s - 1
     o = floor_div(top, s) + 1
+    if not drop:
+        return o
     c = sympy.expand(pe - k_eff + s - 1)
     if isinstance(c, sympy.Integer) and isinstance(s, sympy.Integer) and _constant(pb, pe, k_eff):
         if c < 0:
@@ -778,15 +939,31 @@ def window_rules(
     output: Any,
     ceil: bool,
     op: str = "",
+    opset: int | None = None,
 ) -> Conditions:
     """Where a convolution or pooling layer is defined; `explicit` are the spec's pads, `pads` the ones used;
-    `op` is "max" or "avg" for pooling."""
+    `op` is "max", "avg" or "lp" for pooling, `opset` the ONNX opset a pooling spec names."""
     convention = CONVENTIONS[framework]
-    geometry = Sliding(family, mode, i, k, s, d, pads, explicit, output, ceil, op)
+    geometry = Sliding(family, mode, i, k, s, d, pads, explicit, output, ceil, op, opset)
     rules = base_rules(i, k, s, d)
     if mode == "explicit" and not convention.negative_pads:
         rules += padding_rules(*explicit)
     return rules + [rule.at(geometry) for rule in convention.window_rules if rule.applies(geometry)]
+
+
+def unpool_rules(
+    framework: str | None, i: Any, k: Any, s: Any, pads: tuple[Any, Any], size: Any
+) -> Conditions:
+    """Where MaxUnpool is defined: its pads as the MaxPool it undoes takes them, `size` the output_shape given
+    (None: none)."""
+    convention = CONVENTIONS[framework]
+    if convention.unpool_rules is None:
+        raise SpecError(f"maxunpool does not exist in the {convention.name} convention")
+    geometry = Sliding("unpool", "explicit", i, k, s, sympy.Integer(1), pads, pads, size)
+    rules = base_rules(i, k, s, 1) + padding_rules(*pads)
+    if size is not None:
+        rules.append(Rule(ge(size, 1), "output_shape must be a positive integer", SpecError))
+    return rules + [rule.at(geometry) for rule in convention.unpool_rules if rule.applies(geometry)]
 
 
 def transposed_output(
@@ -866,9 +1043,14 @@ def onnx_transpose_pads(
     i: int, k: int, s: int, output_shape: int, a: int = 0, d: int = 1, auto_pad: str = "NOTSET"
 ) -> tuple[int, int]:
     """ONNX ConvTranspose with output_shape: total padding s(i-1) + a + k_eff - o, split by auto_pad
-    (SAME_UPPER: begin = total/2, otherwise begin = total - total/2; onnx/defs/nn/defs.cc)."""
+    (SAME_UPPER: begin = total/2, otherwise begin = total - total/2; onnx/defs/nn/defs.cc), in floor division
+    as the reference evaluator computes it. A negative total is accepted, as shape inference, the reference
+    evaluator and onnxruntime accept ONNX's own test_convtranspose_output_shape (strides 3 and 2, output_shape
+    10 and 8 on a 3x3 input: a total of -1 on both axes); the output then extends past the last window.
+
+    >>> onnx_transpose_pads(3, 3, 3, 10), onnx_transpose_pads(3, 3, 2, 8)
+    ((0, -1), (0, -1))
+    """
     total = s * (i - 1) + a + d * (k - 1) + 1 - output_shape
-    if total < 0:
-        raise ShapeError(f"output_shape {output_shape} is larger than the transposed convolution can produce")
     begin = total // 2 if auto_pad.upper() == "SAME_UPPER" else total - total // 2
     return begin, total - begin

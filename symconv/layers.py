@@ -260,6 +260,7 @@ class Windowed(Layer):
             self.output_expr(i),
             self._ceil(),
             getattr(self, "op", ""),
+            getattr(self, "opset", None),
         )
 
     def parameters(self) -> dict[str, sympy.Expr]:
@@ -280,15 +281,17 @@ class Conv(Windowed):
 
 @dataclass(frozen=True)
 class Pool(Windowed):
-    """Max or average pooling; ceil_mode (PyTorch, ONNX) with the last-window rule.
+    """Max, average or Lp pooling (`op` "max", "avg", "lp"); ceil_mode (PyTorch, ONNX) with the last-window
+    rule. `opset`: the ONNX opset a spec names (None: the newest rules).
 
     floor mode: o = floor((i + pb + pe - k_eff)/s) + 1.
     ceil mode:  o = floor((i + pb + pe - k_eff + s - 1)/s) + 1, minus one when the last window would start in
-    the right padding, (o - 1)s >= i + pb.
+    the right padding, (o - 1)s >= i + pb (ONNX before opset 22 keeps it).
     """
 
     ceil: bool = False
     op: str = "max"
+    opset: int | None = None
 
     family = "pool"
 
@@ -303,11 +306,42 @@ class Pool(Windowed):
         if not self.ceil:
             return super().output_expr(i)
         pb, pe = self.padding(i)
-        return fw.ceil_output(i, pb, pe, effective_kernel(self.k, self.d), self.s)
+        since = fw.CONVENTIONS[self.framework].ceil_drop_since
+        drop = since == 0 or (self.opset or since) >= since
+        return fw.ceil_output(i, pb, pe, effective_kernel(self.k, self.d), self.s, drop)
 
     def _symbolic(self) -> Layer:
         k, s, pb, pe, d = _symbols(self, "k", "s", "pb", "pe", "d")
-        return Pool(self.spec, self.framework, (), k, s, pb, pe, d, self.mode, self.ceil, self.op)
+        return Pool(self.spec, self.framework, (), k, s, pb, pe, d, self.mode, self.ceil, self.op, self.opset)
+
+
+@dataclass(frozen=True)
+class Unpool(Layer):
+    """ONNX MaxUnpool: the inverse of a MaxPool's geometry, o = (i - 1)s + k - pb - pe, or the output_shape
+    `size` given (at least that). Every value goes back to one position of its window; the others hold 0."""
+
+    k: sympy.Expr = sympy.Integer(1)
+    s: sympy.Expr = sympy.Integer(1)
+    pb: sympy.Expr = sympy.Integer(0)
+    pe: sympy.Expr = sympy.Integer(0)
+    size: sympy.Expr | None = None
+
+    kind = "maxunpool"
+
+    def output_expr(self, i: Size) -> sympy.Expr:
+        return (i - 1) * self.s + self.k - self.pb - self.pe if self.size is None else self.size
+
+    def conditions(self, i: Size) -> Conditions:
+        return fw.unpool_rules(self.framework, i, self.k, self.s, (self.pb, self.pe), self.size)
+
+    def parameters(self) -> dict[str, sympy.Expr]:
+        extra = {} if self.size is None else {"size": self.size}
+        return {"k": self.k, "s": self.s, **_pads(self.pb, self.pe), **extra}
+
+    def _symbolic(self) -> Layer:
+        k, s, pb, pe = _symbols(self, "k", "s", "pb", "pe")
+        size = None if self.size is None else symbol("size")
+        return Unpool(self.spec, self.framework, (), k, s, pb, pe, size)
 
 
 @dataclass(frozen=True)
@@ -456,14 +490,20 @@ class AdaptivePool(Layer):
 _ALLOWED = {
     "conv": "kspd",
     "convT": "kspdax",
-    "maxpool": "kspdc",
-    "avgpool": "kspdc",
+    "maxpool": "kspdcO",
+    "avgpool": "kspdcO",
+    "lppool": "kspdcO",
+    "maxunpool": "kspZ",
     "upsample": "SZmg",
     "pixelshuffle": "r",
     "pixelunshuffle": "r",
     "adaptivepool": "Z",
 }
-_LETTER = {"ceil": "c", "consistent": "x", "scale": "S", "size": "Z", "mode": "m", "align_corners": "g"}
+_LETTER = {
+    **{"ceil": "c", "consistent": "x", "scale": "S", "size": "Z", "mode": "m", "align_corners": "g"},
+    "opset": "O",
+}
+POOL_KINDS = ("maxpool", "avgpool", "lppool")
 
 
 def _integer(spec: Spec, name: str, default: sympy.Expr | None, unknowns: list[str]) -> sympy.Expr:
@@ -535,7 +575,19 @@ def _refuse(spec: Spec) -> None:
         raise SpecError(f"convT does not exist in the {convention} convention in {spec.text}")
     if spec.get("ceil") is not None and not rules.ceil_mode:
         raise SpecError(f"ceil_mode does not exist in {convention} pooling in {spec.text}")
-    pooling = spec.kind in ("maxpool", "avgpool")
+    if spec.kind == "lppool" and spec.kind not in rules.pool_kinds:
+        raise SpecError(
+            f"lppool does not exist in the {convention} convention (ONNX's LpPool) in {spec.text}"
+        )
+    if spec.kind == "maxunpool" and rules.unpool_rules is None:
+        raise SpecError(
+            f"maxunpool does not exist in the {convention} convention (ONNX's MaxUnpool) in {spec.text}"
+        )
+    if spec.get("opset") is not None and not rules.takes_opset:
+        raise SpecError(
+            f"opset names an ONNX operator set; the {convention} convention has none, in {spec.text}"
+        )
+    pooling = spec.kind in POOL_KINDS
     if spec.get("d") is not None and pooling and spec.kind not in rules.pool_dilation:
         raise SpecError(f"{spec.kind} has no dilation in the {convention} convention in {spec.text}")
     for name, described in fw.OPTIONAL_PARAMETERS.items():
@@ -583,6 +635,8 @@ def build(spec: Spec) -> Layer:
         return resampling
     family = {"conv": "conv", "convT": "convT"}.get(spec.kind, "pool")
     _refuse(spec)
+    if spec.kind == "maxunpool":
+        return _unpool(spec)
     framework = spec.framework
     unknowns: list[str] = []
     k = _integer(spec, "k", None, unknowns)
@@ -604,7 +658,34 @@ def build(spec: Spec) -> Layer:
             spec.text, framework, tuple(unknowns), k, s, pb, pe, d, a, mode, _flag(spec, "consistent")
         )
     else:
-        made = Pool(*head, k, s, pb, pe, d, mode, _flag(spec, "ceil"), spec.kind.removesuffix("pool"))
+        op = spec.kind.removesuffix("pool")
+        made = Pool(*head, k, s, pb, pe, d, mode, _flag(spec, "ceil"), op, _opset(spec))
+    made._check_parameters()
+    return made
+
+
+def _opset(spec: Spec) -> int | None:
+    """The ONNX opset a pooling spec names: a positive integer (None: the newest rules)."""
+    value = spec.get("opset")
+    if value is None:
+        return None
+    if not isinstance(value, sympy.Integer) or value < 1:
+        raise SpecError(f"opset must be a positive integer, got {value!r} in {spec.text}")
+    return int(value)
+
+
+def _unpool(spec: Spec) -> Layer:
+    """ONNX MaxUnpool: kernel, stride (default 1), explicit pads and an optional output size."""
+    unknowns: list[str] = []
+    k = _integer(spec, "k", None, unknowns)
+    s = _integer(spec, "s", sympy.Integer(1), unknowns)
+    if isinstance(spec.get("p"), str):
+        raise SpecError(
+            f"maxunpool takes explicit pads (its MaxPool's), not {spec.get('p')!r}, in {spec.text}"
+        )
+    pb, pe, _ = _padding(spec, "pool", unknowns)
+    size = None if spec.get("size") is None else _integer(spec, "size", None, unknowns)
+    made = Unpool(spec.text, spec.framework, tuple(unknowns), k, s, pb, pe, size)
     made._check_parameters()
     return made
 

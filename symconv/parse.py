@@ -27,8 +27,22 @@ from .frameworks import FRAMEWORKS
 from .limits import check_tree
 from .meaning import Meaning, read
 
-KINDS = ("conv", "convT", "maxpool", "avgpool", "upsample", "pixelshuffle", "pixelunshuffle", "adaptivepool")
-PARAMETERS = ("k", "s", "p", "d", "a", "ceil", "consistent", "scale", "size", "r", "mode", "align_corners")
+KINDS = (
+    "conv",
+    "convT",
+    "maxpool",
+    "avgpool",
+    "lppool",
+    "maxunpool",
+    "upsample",
+    "pixelshuffle",
+    "pixelunshuffle",
+    "adaptivepool",
+)
+PARAMETERS = (
+    *("k", "s", "p", "d", "a", "ceil", "consistent", "scale", "size", "r", "mode", "align_corners"),
+    "opset",
+)
 KEYWORDS = (
     *("same", "valid", "full", "causal", "same_upper", "same_lower", "true", "false"),
     *("nearest", "linear", "bilinear"),
@@ -48,6 +62,7 @@ ALIASES = {
     "use_consistent_padding": "consistent",
     "scale_factor": "scale",
     "output_size": "size",
+    "output_shape": "size",
     "upscale_factor": "r",
     "downscale_factor": "r",
 }

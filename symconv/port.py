@@ -115,6 +115,10 @@ def _candidates(source: Layer, target: str) -> list[str]:
     convention = fw.CONVENTIONS[target]
     if isinstance(source, ConvTranspose) and source.a is not None and "a" in convention.parameters:
         extra = f", a={_text(source.a)}"
+    # The ONNX opset the source names (ceil_mode's rule depends on it), for a target that takes one.
+    opset = ""
+    if isinstance(source, Pool) and source.opset is not None and convention.takes_opset:
+        opset = f", opset={source.opset}"
     paddings: list[str] = []
     pads = source.padding(INPUT) if isinstance(source, Windowed) else (source.pb, source.pe)  # type: ignore[attr-defined]
     pairs = "explicit" in modes and not convention.symmetric_pads
@@ -140,7 +144,7 @@ def _candidates(source: Layer, target: str) -> list[str]:
     if isinstance(source, Pool) and target in fw.CEIL_MODE:
         # ceil_mode on or off: the last window may read an overhang the source pads, or the other way.
         extras = [extra, ", ceil=true" if not extra else ""]
-    found = [f"{target}.{kind}({common}, {padding}{more})" for padding in paddings for more in extras]
+    found = [f"{target}.{kind}({common}, {padding}{more}{opset})" for padding in paddings for more in extras]
     return list(dict.fromkeys(found))
 
 
@@ -329,7 +333,7 @@ def port(source: Layer, target: str, i: int | None = None, timeout_ms: int = 10_
         return _adaptive(source, target, i)
     if not isinstance(source, Conv | Pool | ConvTranspose):
         raise SpecError(
-            f"cannot port {source.spec}: port takes conv, convT, maxpool, avgpool and adaptivepool"
+            f"cannot port {source.spec}: port takes conv, convT, maxpool, avgpool, lppool and adaptivepool"
         )
     if i is not None:
         source.output_size(i)

@@ -39,7 +39,7 @@ import sympy
 from . import frameworks as fw
 from .arith import ceil_div, evaluate, floor_div, symbol
 from .errors import ShapeError, SpecError
-from .layers import INPUT, AdaptivePool, ConvTranspose, Layer, PixelShuffle, Pool, Resize, Windowed
+from .layers import INPUT, AdaptivePool, ConvTranspose, Layer, PixelShuffle, Pool, Resize, Unpool, Windowed
 
 J = symbol("j")
 # `windows` lists every output's window up to this many outputs (an input of 10**11 would exhaust memory).
@@ -181,6 +181,8 @@ def _pad_value(made: Layer, count_include_pad: bool | None) -> str:
     if isinstance(made, Pool):
         if made.op == "max":
             return NEG_INF
+        if made.op == "lp":
+            return ZERO  # |0|^p adds nothing to the norm
         default = fw.CONVENTIONS[made.framework].count_include_pad
         counted = default if count_include_pad is None else count_include_pad
         return ZERO if counted else EXCLUDED
@@ -214,6 +216,16 @@ def _transposed(made: ConvTranspose) -> GridMap:
     # JAX does not rotate the kernel (transpose_kernel=False); the others are the direct convolution with it.
     flipped = fw.CONVENTIONS[made.framework].rotates_transposed_kernel
     return GridMap(made.k, one, made.d, made.s, before, after, ZERO, False, flipped)
+
+
+def _unpooled(made: Unpool) -> GridMap:
+    """MaxUnpool puts input r back at one position of the window its MaxPool read, [r*s - pb, r*s - pb + k):
+    output j can come from exactly the inputs whose window holds it, the map of a transposed convolution with
+    the pool's kernel, stride and pads (an output_shape beyond that adds cells at the end)."""
+    one = sympy.Integer(1)
+    base = (INPUT - 1) * made.s + made.k - made.pb - made.pe
+    extra = sympy.Integer(0) if made.size is None else made.size - base
+    return GridMap(made.k, one, one, made.s, made.k - 1 - made.pb, made.k - 1 - made.pe + extra)
 
 
 def _resampling(made: Layer) -> IntervalMap:
@@ -287,6 +299,8 @@ def window_map(made: Layer, *, count_include_pad: bool | None = None) -> WindowM
         return _direct(made, count_include_pad)
     if isinstance(made, ConvTranspose):
         return _transposed(made)
+    if isinstance(made, Unpool):
+        return _unpooled(made)
     return _resampling(made)
 
 
@@ -339,7 +353,7 @@ def window_key(made: Layer, window: Window) -> tuple[Any, ...]:
     if isinstance(made, Pool):
         reads = frozenset(p for p, e in zip(window.positions, effects, strict=True) if e == INPUT_CODE)
         return ("pool", reads, effects.count(COUNTED_CODE))
-    if isinstance(made, ConvTranspose):
+    if isinstance(made, ConvTranspose | Unpool):
         return ("transposed", tuple(sorted(window.positions)))
     return (
         "conv",

@@ -213,8 +213,11 @@ def test_onnx_output_shape_pads_split_and_total() -> None:
     for i, k, s, out in [(4, 3, 2, 8), (7, 5, 3, 19), (3, 4, 2, 6)]:
         begin, end = onnx_transpose_pads(i, k, s, out)
         assert layer(f"onnx.convT(k={k}, s={s}, p=({begin}, {end}))").output_size(i) == out
-    with pytest.raises(ShapeError):
-        onnx_transpose_pads(2, 3, 1, 99)
+    # A negative total is accepted: ONNX's own test_convtranspose_output_shape (strides 3 and 2, output_shape
+    # 10 and 8 on a 3x3 input, k=3) has -1 on both axes.
+    assert onnx_transpose_pads(3, 3, 3, 10) == (0, -1)
+    assert onnx_transpose_pads(3, 3, 2, 8) == (0, -1)
+    assert onnx_transpose_pads(3, 3, 2, 8, auto_pad="SAME_UPPER") == (-1, 0)
 
 
 def test_framework_specific_refusals() -> None:

@@ -121,27 +121,27 @@ TORCH_CONVT = [
 # and SAME_UPPER in turn, and both where the odd total padding makes them differ.
 ONNX_SAME = [
     *[
-        (f"onnx.conv(k={k}, s={s}, p={('same_lower', 'same_upper')[(k + s) % 2]})", "torch")
+        (f"ort.conv(k={k}, s={s}, p={('same_lower', 'same_upper')[(k + s) % 2]})", "torch")
         for k in KS
         for s in STRIDES
     ],
-    ("onnx.conv(k=2, s=1, p=same_upper)", "torch"),
-    ("onnx.conv(k=4, s=1, p=same_lower)", "torch"),
-    ("onnx.conv(k=3, s=2, p=same_lower)", "torch"),
-    ("onnx.conv(k=5, s=3, p=same_upper)", "torch"),
-    *_grid("onnx.maxpool(k={k}, s={s}, p={mode})", "torch", k=(1, 2, 3), s=(2, 3), mode=("same_upper",)),
-    ("onnx.maxpool(k=4, s=2, p=same_lower)", "torch"),
-    ("onnx.maxpool(k=1, s=3, p=same_lower)", "torch"),
-    ("onnx.maxpool(k=2, s=3, p=same_lower)", "torch"),
-    ("onnx.maxpool(k=1, s=2, p=same_upper, ceil=true)", "torch"),
-    ("onnx.maxpool(k=2, s=2, p=same_upper, d=2)", "torch"),
-    ("onnx.avgpool(k=1, s=2, p=same_upper)", "torch"),
-    ("onnx.avgpool(k=2, s=3, p=same_upper, ceil=true)", "torch"),
-    ("onnx.avgpool(k=2, s=3, p=same_lower)", "torch"),
-    ("onnx.maxpool(k=2, s=3, p=same_upper)", "jax"),
-    ("onnx.conv(k=2, s=3, p=same_upper)", "jax"),
-    ("onnx.conv(k=1, s=3, p=same_lower)", "jax"),
-    ("onnx.conv(k=3, s=2, p=same_upper, d=1)", "jax"),
+    ("ort.conv(k=2, s=1, p=same_upper)", "torch"),
+    ("ort.conv(k=4, s=1, p=same_lower)", "torch"),
+    ("ort.conv(k=3, s=2, p=same_lower)", "torch"),
+    ("ort.conv(k=5, s=3, p=same_upper)", "torch"),
+    *_grid("ort.maxpool(k={k}, s={s}, p={mode})", "torch", k=(1, 2, 3), s=(2, 3), mode=("same_upper",)),
+    ("ort.maxpool(k=4, s=2, p=same_lower)", "torch"),
+    ("ort.maxpool(k=1, s=3, p=same_lower)", "torch"),
+    ("ort.maxpool(k=2, s=3, p=same_lower)", "torch"),
+    ("ort.maxpool(k=1, s=2, p=same_upper, ceil=true)", "torch"),
+    ("ort.maxpool(k=2, s=2, p=same_upper, d=2)", "torch"),
+    ("ort.avgpool(k=1, s=2, p=same_upper)", "torch"),
+    ("ort.avgpool(k=2, s=3, p=same_upper, ceil=true)", "torch"),
+    ("ort.avgpool(k=2, s=3, p=same_lower)", "torch"),
+    ("ort.maxpool(k=2, s=3, p=same_upper)", "jax"),
+    ("ort.conv(k=2, s=3, p=same_upper)", "jax"),
+    ("ort.conv(k=1, s=3, p=same_lower)", "jax"),
+    ("ort.conv(k=3, s=2, p=same_upper, d=1)", "jax"),
 ]
 KERAS = [
     ("keras.conv(k=4, s=1, p=same)", "torch"),
@@ -166,39 +166,39 @@ KERAS = [
 ]
 # PyTorch pooling into ONNX (ceil_mode both ways, dilation, padding), and average pooling's divisor.
 TORCH_POOLS = [
-    ("torch.maxpool(k=3, s=2, p=1, ceil=true)", "onnx"),
-    ("torch.maxpool(k=3, s=2, p=1)", "onnx"),
-    ("torch.maxpool(k=2, s=2, p=0, ceil=true)", "onnx"),
-    ("torch.maxpool(k=4, s=4, p=2, ceil=true)", "onnx"),
-    ("torch.maxpool(k=3, s=3, p=0, ceil=true)", "onnx"),
-    ("torch.maxpool(k=2, s=3, p=1, ceil=true)", "onnx"),
-    ("torch.maxpool(k=3, s=2, p=1, d=2, ceil=true)", "onnx"),
-    ("torch.maxpool(k=5, s=2, p=2, d=2)", "onnx"),
+    ("torch.maxpool(k=3, s=2, p=1, ceil=true)", "ort"),
+    ("torch.maxpool(k=3, s=2, p=1)", "ort"),
+    ("torch.maxpool(k=2, s=2, p=0, ceil=true)", "ort"),
+    ("torch.maxpool(k=4, s=4, p=2, ceil=true)", "ort"),
+    ("torch.maxpool(k=3, s=3, p=0, ceil=true)", "ort"),
+    ("torch.maxpool(k=2, s=3, p=1, ceil=true)", "ort"),
+    ("torch.maxpool(k=3, s=2, p=1, d=2, ceil=true)", "ort"),
+    ("torch.maxpool(k=5, s=2, p=2, d=2)", "ort"),
     ("torch.maxpool(k=3, s=1, p=1)", "jax"),
     ("torch.maxpool(k=3, s=2, p=1, ceil=true)", "jax"),
-    ("torch.avgpool(k=3, s=2, p=0, ceil=true)", "onnx"),
-    ("torch.avgpool(k=2, s=2, p=0)", "onnx"),
-    ("torch.avgpool(k=4, s=3, p=0, ceil=true)", "onnx"),
+    ("torch.avgpool(k=3, s=2, p=0, ceil=true)", "ort"),
+    ("torch.avgpool(k=2, s=2, p=0)", "ort"),
+    ("torch.avgpool(k=4, s=3, p=0, ceil=true)", "ort"),
 ]
 AVG_DIVISOR = [
-    ("torch.avgpool(k=3, s=2, p=1)", "onnx"),
-    ("torch.avgpool(k=4, s=2, p=2)", "onnx"),
-    ("onnx.avgpool(k=3, s=2, p=1)", "torch"),
-    ("onnx.avgpool(k=3, s=1, p=1, ceil=true)", "torch"),
-    ("onnx.avgpool(k=2, s=2, p=0, ceil=true)", "torch"),
-    ("onnx.avgpool(k=3, s=2, p=same_upper)", "torch"),
+    ("torch.avgpool(k=3, s=2, p=1)", "ort"),
+    ("torch.avgpool(k=4, s=2, p=2)", "ort"),
+    ("ort.avgpool(k=3, s=2, p=1)", "torch"),
+    ("ort.avgpool(k=3, s=1, p=1, ceil=true)", "torch"),
+    ("ort.avgpool(k=2, s=2, p=0, ceil=true)", "torch"),
+    ("ort.avgpool(k=3, s=2, p=same_upper)", "torch"),
     ("torch.avgpool(k=3, s=1, p=1)", "jax"),
     ("keras.avgpool(k=3, s=2, p=same)", "torch"),
 ]
 OTHERS = [
     ("torch.conv(k=3, s=2, p=1, d=2)", "jax"),
-    ("torch.conv(k=5, s=3, p=2)", "onnx"),
-    ("onnx.conv(k=3, s=2, p=(1, 2))", "jax"),
-    ("onnx.conv(k=3, s=2, p=(2, 1))", "torch"),
+    ("torch.conv(k=5, s=3, p=2)", "ort"),
+    ("ort.conv(k=3, s=2, p=(1, 2))", "jax"),
+    ("ort.conv(k=3, s=2, p=(2, 1))", "torch"),
     ("jax.conv(k=3, s=2, p=(2, -1))", "torch"),
     ("jax.convT(k=3, s=2, p=same)", "torch"),
     ("jax.convT(k=4, s=2, p=(2, 1))", "torch"),
-    ("onnx.convT(k=3, s=2, p=1, a=1)", "torch"),
+    ("ort.convT(k=3, s=2, p=1, a=1)", "torch"),
 ]
 GROUPS = {
     "jax SAME -> torch": JAX_SAME,
@@ -223,7 +223,7 @@ def onnx_negative_same(spec: str) -> bool:
     undilated kernel for pooling, as onnxruntime computes it): symconv's ONNX pads for those are being fixed
     in parallel. None of these cases disagrees with onnxruntime today, so none is marked."""
     made = layer(spec)
-    if made.framework != "onnx" or getattr(made, "mode", "") not in ("same_upper", "same_lower"):
+    if made.framework != "ort" or getattr(made, "mode", "") not in ("same_upper", "same_lower"):
         return False
     k, s, d = (int(getattr(made, name)) for name in ("k", "s", "d"))
     return (k if isinstance(made, Pool) else d * (k - 1) + 1) < s
@@ -445,7 +445,7 @@ def run_keras(made: Layer, xs: list[Any], w: Any) -> list[Any]:
         return out
 
 
-RUNNERS = {"torch": run_torch, "jax": run_jax, "tf": run_jax, "onnx": run_onnx, "keras": run_keras}
+RUNNERS = {"torch": run_torch, "jax": run_jax, "tf": run_jax, "ort": run_onnx, "keras": run_keras}
 
 
 def run(made: Layer, xs: list[Any], w: Any) -> list[Any]:
@@ -468,7 +468,7 @@ def _data(spec: str, sizes: Sequence[int], salt: str = "") -> tuple[list[Any], A
 def _tolerance(*made: Layer) -> float:
     # onnxruntime computes in float32; so does Keras when another test module imported it first with a
     # backend that keeps float32 kernels (the suite shares one Keras per process).
-    return 1e-5 if any(m.framework in ("onnx", "keras") for m in made) else 1e-9
+    return 1e-5 if any(m.framework in ("ort", "keras") for m in made) else 1e-9
 
 
 def _close(a: Any, b: Any, tol: float) -> bool:

@@ -79,9 +79,9 @@ LAYERS = {
     ("torch", "upsample"): 200,
     ("torch", "shuffle"): 130,
     ("torch", "adaptive"): 130,
-    ("onnx", "conv"): 130,
-    ("onnx", "convT"): 130,
-    ("onnx", "pool"): 130,
+    ("ort", "conv"): 130,
+    ("ort", "convT"): 130,
+    ("ort", "pool"): 130,
     ("keras", "conv"): 130,
     ("keras", "convT"): 130,
     ("keras", "pool"): 130,
@@ -112,7 +112,7 @@ class Config:
     """One layer at one input size, in one library. None: the parameter is left out of the library call (its
     default) and of the spec."""
 
-    framework: str  # torch, onnx, keras, jax
+    framework: str  # torch, ort (onnxruntime), keras, jax
     op: str  # conv, convT, maxpool, avgpool, upsample, pixelshuffle, pixelunshuffle, adaptiveavg, adaptivemax
     i: int
     k: int = 1
@@ -269,7 +269,7 @@ def _draw_onnx(rng: random.Random, group: str) -> Config:
     if group == "convT":
         # ConvTranspose's SAME_UPPER/SAME_LOWER take output_shape in symconv (onnx_transpose_pads), not a spec.
         p = "valid" if form < 0.15 else _pads(rng, low)
-        return Config("onnx", "convT", 0, k, s, p, d, a=_maybe(rng, rng.randint(0, 3), 0.2), dims=dims)
+        return Config("ort", "convT", 0, k, s, p, d, a=_maybe(rng, rng.randint(0, 3), 0.2), dims=dims)
     if form < 0.45:
         p = _pads(rng, low)
     else:
@@ -280,11 +280,11 @@ def _draw_onnx(rng: random.Random, group: str) -> Config:
             # Kernels shorter than the stride, where the automatic total padding is negative.
             s = rng.randint(max(2, k + 1), 10)
     if group == "conv":
-        return Config("onnx", "conv", 0, k, s, p, d, dims=dims)
+        return Config("ort", "conv", 0, k, s, p, d, dims=dims)
     op = rng.choice(("maxpool", "avgpool"))
     counted = _maybe(rng, rng.random() < 0.5, 0.3) if op == "avgpool" else None
     return Config(
-        "onnx", op, 0, k, s, p, d, ceil=_maybe(rng, rng.random() < 0.5, 0.2), counted=counted, dims=dims
+        "ort", op, 0, k, s, p, d, ceil=_maybe(rng, rng.random() < 0.5, 0.2), counted=counted, dims=dims
     )
 
 
@@ -321,7 +321,7 @@ def _draw_jax(rng: random.Random, group: str) -> Config:
     return Config("jax", rng.choice(("maxpool", "avgpool")), 0, k, stride, p, d)
 
 
-DRAW = {"torch": _draw_torch, "onnx": _draw_onnx, "keras": _draw_keras, "jax": _draw_jax}
+DRAW = {"torch": _draw_torch, "ort": _draw_onnx, "keras": _draw_keras, "jax": _draw_jax}
 # Nearest upsampling to a size whose ratio PyTorch's float32 arithmetic rounds below an integer (the smallest
 # with i <= 40, and two powers of two), added to the draws so the float32 rule is always checked: (i, size).
 NEAREST_ROUNDING = [(26, 22), (39, 33), (26, 44), (14, 46), (28, 46), (30, 58), (6, 74), (2, 82), (32, 82)]
@@ -1205,7 +1205,7 @@ class Run:
 
 
 def _available(framework: str) -> str | None:
-    names = {"torch": ["torch"], "onnx": ["onnx", "onnxruntime"], "keras": ["keras", "jax"], "jax": ["jax"]}
+    names = {"torch": ["torch"], "ort": ["onnx", "onnxruntime"], "keras": ["keras", "jax"], "jax": ["jax"]}
     for name in names[framework]:
         try:
             importlib.import_module(name)
@@ -1248,7 +1248,7 @@ def run_probes(layers: dict[tuple[str, str], int], seed: int = SEED, kernel_ever
                 observed = {config: torch_observed(config) for config in members}
             finally:
                 torch.set_num_threads(threads)
-        elif framework == "onnx":
+        elif framework == "ort":
             observed = onnx_observe(members)
         elif framework == "jax":
             run.skipped += [config for config in members if xla_aborts(config)]
@@ -1386,7 +1386,7 @@ def test_probes_see_what_matters(probes: Run) -> None:
             and isinstance(c.p, int | tuple)
             and min(c.p if isinstance(c.p, tuple) else (c.p,)) < 0
         )
-        if c.framework == "onnx" and c.op == "conv" and c.p in ("same_upper", "same_lower"):
+        if c.framework == "ort" and c.op == "conv" and c.p in ("same_upper", "same_lower"):
             s = c.s or 1
             seen["onnx conv SAME with a negative total"] += (-(-c.i // s) - 1) * s + c.k - c.i < -1
         seen["transposed taps"] += c.op == "convT" and len({t for *_, t in r.lib.reads}) > 1
@@ -1418,8 +1418,8 @@ def test_onnx_same_with_a_kernel_shorter_than_the_stride(
     k: int, s: int, mode: str, i: int, positions: list[int]
 ) -> None:
     """The examples that found the rule in symconv.frameworks.auto_pads, in symconv and in onnxruntime."""
-    config = Config("onnx", "conv", i, k, s, mode)
+    config = Config("ort", "conv", i, k, s, mode)
     assert list(window_map(symconv.layer(config.spec())).window(i, 0).reads) == positions
-    if _available("onnx") is None:
+    if _available("ort") is None:
         seen = onnx_observe([config])[config]
         assert sorted(p for _, p, j, _ in seen.reads if j == 0) == positions

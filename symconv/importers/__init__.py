@@ -43,9 +43,10 @@ class Tensor:
 
 @dataclass(frozen=True)
 class Constant:
-    """A tensor that does not depend on the input (a parameter, an initializer); its shape when known."""
+    """A tensor that does not depend on the input (a parameter, an initializer); its shape when known (None for a
+    dimension of unknown size)."""
 
-    shape: tuple[int, ...] | None = None
+    shape: tuple[int | None, ...] | None = None
 
 
 def unsupported(op: str, where: str) -> SpecError:

@@ -9,8 +9,15 @@ graph's operators accept, not only the size the file was exported at.
 axes instead; an integer there fixes that axis to that size (its output size is then a number, and it has no
 valid set). The shape must have the input's rank; a channel count it gives must match the model's.
 
-Supported: Conv, ConvTranspose (pads, strides, dilations, output_padding, auto_pad), MaxPool/AveragePool
-(ceil_mode, pads, auto_pad), GlobalAveragePool/GlobalMaxPool, Concat on the channels, Add/Sub/Mul/Div/Sum/...
+``from_onnx(path, convention="ort")`` reads the layers as onnxruntime runs them (ort.* specs: its refusals,
+its SAME padding of pools) instead of as the ONNX standard defines them (onnx.*, the default: shape inference
+and the reference evaluator); pooling keeps the model's opset (ceil_mode's last-window rule is opset 22's).
+Weights given as graph inputs rather than initializers are read from their declared shapes; the data input is
+the one graph input read as data (the first input of a layer, any input of Add, Concat, ...).
+
+Supported: Conv, ConvTranspose (pads, strides, dilations, output_padding, auto_pad), MaxPool (its indices
+output too), AveragePool, LpPool (ceil_mode, pads, auto_pad), MaxUnpool (output_shape as a constant),
+GlobalAveragePool/GlobalMaxPool/GlobalLpPool, Concat on the channels, Add/Sub/Mul/Div/Sum/...
 (a side that is 1 on every axis broadcasts), shape-preserving ops (Relu, Sigmoid, BatchNormalization, Dropout,
 ...), Resize/Upsample by integer scales or to fixed sizes, DepthToSpace/SpaceToDepth, Flatten (or Reshape to
 [batch, -1]) then Gemm/MatMul. Asymmetric pads are kept (onnx.* specs take (begin, end)); each layer needs
@@ -38,6 +45,9 @@ PRESERVING = frozenset(
 )
 ELEMENTWISE = frozenset("Add Sub Mul Div Pow Max Min Sum Mean".split())
 AUTO_PAD = {"SAME_UPPER": "same_upper", "SAME_LOWER": "same_lower", "VALID": "valid"}
+CONVENTIONS = ("onnx", "ort")
+# The newest operator versions' rules are the layers' defaults; an older model's opset is passed on.
+LATEST_OPSET = 22
 
 
 def _onnx() -> Any:
@@ -47,23 +57,34 @@ def _onnx() -> Any:
         raise SpecError("reading an ONNX model needs onnx: pip install onnx") from None
 
 
-def from_onnx(path: str | os.PathLike[str], input_shape: Sequence[int | str] | None = None) -> Network:
+def from_onnx(
+    path: str | os.PathLike[str], input_shape: Sequence[int | str] | None = None, convention: str = "onnx"
+) -> Network:
     """The network an ONNX model computes, its spatial axes named from the graph input or by `input_shape`
-    (see above)."""
+    (see above), read as the ONNX standard defines it (`convention` "onnx") or as onnxruntime runs it ("ort")."""
+    if convention not in CONVENTIONS:
+        raise SpecError(
+            f"an ONNX model is read as {' or '.join(CONVENTIONS)} (the standard or onnxruntime), "
+            f"not {convention!r}"
+        )
     data = read_bytes(path, MAX_ONNX_FILE, "ONNX file")
     onnx = _onnx()
     model = _load(onnx, data, os.fspath(path))
     graph = model.graph
     arrays = {t.name: _array(onnx, t, f"{path}: initializer {t.name!r}") for t in graph.initializer}
-    inputs = [value for value in graph.input if value.name not in arrays]
+    given = [value for value in graph.input if value.name not in arrays]
+    read_as_data = _data_names(graph.node)
+    inputs = [value for value in given if value.name in read_as_data]
     if len(inputs) != 1:
         names = ", ".join(value.name for value in inputs) or "none"
         raise SpecError(f"{path}: the graph needs exactly one (non-constant) input, has {names}")
+    # The other graph inputs are parameters given at run time (weights, biases): their declared shapes are read.
+    shapes = {value.name: _declared(value) for value in given if value.name not in read_as_data}
     channels, dims = _input_axes(inputs[0], path)
     fixed: tuple[tuple[str, int], ...] = ()
     if input_shape is not None:
         channels, dims, fixed = _given_axes(inputs[0], path, channels, dims, input_shape)
-    reader = _Reader(onnx, _opset(model), arrays, Builder(dims, fixed))
+    reader = _Reader(onnx, _opset(model), arrays, Builder(dims, fixed), shapes, convention)
     reader.values[inputs[0].name] = Tensor("input", channels)
     for index, node in enumerate(graph.node):
         reader.read(node, index)
@@ -97,6 +118,24 @@ def _array(onnx: Any, tensor: Any, where: str, values: bool = True) -> Any:
             "(onnx.save_model with save_as_external_data=False)"
         )
     return onnx.numpy_helper.to_array(tensor) if values else None
+
+
+def _data_names(nodes: Sequence[Any]) -> set[str]:
+    """Names read where a node takes data: every input of an elementwise op or Concat, the first input of any
+    other op (its others are weights, biases, indices, scales, shapes)."""
+    names: set[str] = set()
+    for node in nodes:
+        every = node.op_type in ELEMENTWISE or node.op_type == "Concat"
+        names.update(name for name in (node.input if every else node.input[:1]) if name)
+    return names
+
+
+def _declared(value: Any) -> tuple[int | None, ...] | None:
+    """The declared shape of a graph input (None for a dimension without a fixed size; None without a shape)."""
+    tensor = value.type.tensor_type
+    if not tensor.HasField("shape"):
+        return None
+    return tuple(d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim)
 
 
 def _opset(model: Any) -> int:
@@ -147,7 +186,14 @@ class _Reader:
     opset: int
     arrays: dict[str, Any]
     builder: Builder
+    # Parameters given as graph inputs: their declared shapes (None: not declared).
+    shapes: dict[str, tuple[int | None, ...] | None] = field(default_factory=dict)
+    convention: str = "onnx"
     values: dict[str, Tensor] = field(default_factory=dict)
+
+    def kind(self, name: str) -> str:
+        """The spec prefix and kind of a layer in this import's convention."""
+        return f"{self.convention}.{name}"
 
     def tensor(self, name: str, where: str) -> Tensor:
         if name in self.values:
@@ -156,7 +202,15 @@ class _Reader:
             raise SpecError(
                 f"{where} reads the constant {name!r} where it needs a tensor computed from the input"
             )
+        if name in self.shapes:
+            raise SpecError(f"{where} reads the graph input {name!r} where it needs the data tensor")
         raise SpecError(f"{where} reads {name!r}, which no supported node produces")
+
+    def shape(self, name: str) -> tuple[int | None, ...] | None:
+        """The shape of a parameter: a constant's, or the declared shape of a graph input (None: unknown)."""
+        if name in self.arrays:
+            return tuple(int(n) for n in self.arrays[name].shape)
+        return self.shapes.get(name)
 
     def array(self, name: str, where: str) -> Any:
         if name not in self.arrays:
@@ -164,8 +218,8 @@ class _Reader:
         return self.arrays[name]
 
     def operand(self, name: str, where: str) -> Tensor | Constant:
-        if name in self.arrays:
-            return Constant(tuple(self.arrays[name].shape))
+        if name in self.arrays or name in self.shapes:
+            return Constant(self.shape(name))
         return self.tensor(name, where)
 
     def read(self, node: Any, index: int) -> None:
@@ -179,14 +233,17 @@ class _Reader:
             return
         if node.op_type in PRESERVING:
             for extra in node.input[1:]:
-                if extra and extra not in self.arrays:
+                if extra and extra not in self.arrays and extra not in self.shapes:
                     raise SpecError(f"{where} reads {extra!r} as a parameter; it must be a constant")
             self.values[node.output[0]] = self.tensor(node.input[0], where)
             return
         handler = HANDLERS.get(node.op_type)
         if handler is None:
             raise unsupported(node.op_type, f"node {name!r}")
-        self.values[node.output[0]] = handler(self, node, name, where, attrs)
+        value = self.values[node.output[0]] = handler(self, node, name, where, attrs)
+        if node.op_type == "MaxPool" and len(node.output) > 1 and node.output[1]:
+            # The indices of the maxima: one per pooled value, so the output's shape.
+            self.values[node.output[1]] = value
 
     def _attribute(self, attribute: Any) -> Any:
         value = self.onnx.helper.get_attribute_value(attribute)
@@ -227,46 +284,81 @@ def _windowed(r: _Reader, where: str, attrs: dict[str, Any], kernel: Sequence[in
     return params
 
 
+def _kernel(r: _Reader, node: Any, where: str, attrs: dict[str, Any]) -> tuple[list[int], Any]:
+    """(kernel_shape, weight shape) of a Conv or ConvTranspose: the attribute, or the spatial part of the weight's
+    shape (an initializer's, or a graph input's declared shape)."""
+    weight = r.shape(node.input[1])
+    kernel = attrs.get("kernel_shape")
+    if not kernel and weight is not None and len(weight) > 2 and None not in weight[2:]:
+        kernel = list(weight[2:])
+    if not kernel:
+        raise SpecError(
+            f"{where}: no kernel_shape and no weight shape to read it from ({node.input[1]!r} has "
+            f"{'no fixed spatial size' if weight is not None else 'no declared shape'})"
+        )
+    return list(kernel), weight
+
+
 def _conv(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
     x = r.tensor(node.input[0], where)
-    weight = r.arrays.get(node.input[1])
-    kernel = attrs.get("kernel_shape") or (weight.shape[2:] if weight is not None else None)
-    if kernel is None:
-        raise SpecError(f"{where}: no kernel_shape and no constant weight to read it from")
-    channels = int(weight.shape[0]) if weight is not None else None
-    return r.builder.layer(name, spec("onnx.conv", **_windowed(r, where, attrs, kernel)), where, x, channels)
+    kernel, weight = _kernel(r, node, where, attrs)
+    channels = weight[0] if weight else None
+    return r.builder.layer(
+        name, spec(r.kind("conv"), **_windowed(r, where, attrs, kernel)), where, x, channels
+    )
 
 
 def _conv_transpose(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
     x = r.tensor(node.input[0], where)
     dims = r.builder.dims
     if "output_shape" in attrs:
-        raise SpecError(f"{where} sets output_shape, which picks the pads per input; not supported")
-    if attrs.get("auto_pad", "NOTSET") in ("SAME_UPPER", "SAME_LOWER"):
+        # Per axis first (one layer applies to every axis), then the pads it picks per input size.
+        uniform(where, "output_shape", list(attrs["output_shape"])[-len(dims) :], dims)
+        _windowed(r, where, attrs, _kernel(r, node, where, attrs)[0])
+        uniform(where, "output_padding", list(attrs.get("output_padding", [0] * len(dims))), dims)
         raise SpecError(
-            f"{where}: auto_pad={attrs['auto_pad']} is not modelled for ConvTranspose (pads or VALID are)"
+            f"{where} sets output_shape, which picks the pads per input size (symconv.frameworks."
+            "onnx_transpose_pads gives them); as a layer it is not modelled"
         )
-    weight = r.arrays.get(node.input[1])
-    kernel = attrs.get("kernel_shape") or (weight.shape[2:] if weight is not None else None)
-    if kernel is None:
-        raise SpecError(f"{where}: no kernel_shape and no constant weight to read it from")
+    kernel, weight = _kernel(r, node, where, attrs)
     params = _windowed(r, where, attrs, kernel)
     params["a"] = uniform(where, "output_padding", list(attrs.get("output_padding", [0] * len(dims))), dims)
     params.setdefault("d", 1)
-    channels = int(weight.shape[1]) * int(attrs.get("group", 1)) if weight is not None else None
-    return r.builder.layer(name, spec("onnx.convT", **params), where, x, channels)
+    per_group = weight[1] if weight and len(weight) > 1 else None
+    channels = per_group * int(attrs.get("group", 1)) if per_group is not None else None
+    return r.builder.layer(name, spec(r.kind("convT"), **params), where, x, channels)
+
+
+POOL_KINDS = {"MaxPool": "maxpool", "AveragePool": "avgpool", "LpPool": "lppool"}
 
 
 def _pool(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
     x = r.tensor(node.input[0], where)
-    if len(node.output) > 1 and node.output[1]:
-        raise SpecError(f"{where} returns indices too; not supported")
     if "kernel_shape" not in attrs:
         raise SpecError(f"{where} has no kernel_shape")
     params = _windowed(r, where, attrs, attrs["kernel_shape"])
     params["ceil"] = bool(attrs.get("ceil_mode", 0))
-    kind = "onnx.maxpool" if node.op_type == "MaxPool" else "onnx.avgpool"
-    return r.builder.layer(name, spec(kind, **params), where, x, x.channels)
+    if r.opset < LATEST_OPSET:
+        params["opset"] = r.opset
+    return r.builder.layer(name, spec(r.kind(POOL_KINDS[node.op_type]), **params), where, x, x.channels)
+
+
+def _max_unpool(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
+    """MaxUnpool: the indices (input 1) have the pooled tensor's shape; output_shape (input 2), when given, is
+    a constant whose spatial sizes are the output's."""
+    x = r.tensor(node.input[0], where)
+    if "kernel_shape" not in attrs:
+        raise SpecError(f"{where} has no kernel_shape")
+    params = _windowed(r, where, attrs, attrs["kernel_shape"])
+    if len(node.input) > 2 and node.input[2]:
+        if node.input[2] not in r.arrays:
+            raise SpecError(
+                f"{where} takes output_shape from {node.input[2]!r}, a value known only at run time; give it "
+                "as an initializer or a Constant"
+            )
+        shape = [int(v) for v in r.array(node.input[2], where).reshape(-1)]
+        params["size"] = uniform(where, "output_shape", shape[2:], r.builder.dims)
+    return r.builder.layer(name, spec(r.kind("maxunpool"), **params), where, x, x.channels)
 
 
 def _global_pool(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
@@ -386,8 +478,11 @@ HANDLERS: dict[str, Handler] = {
     "ConvTranspose": _conv_transpose,
     "MaxPool": _pool,
     "AveragePool": _pool,
+    "LpPool": _pool,
+    "MaxUnpool": _max_unpool,
     "GlobalAveragePool": _global_pool,
     "GlobalMaxPool": _global_pool,
+    "GlobalLpPool": _global_pool,
     "Concat": _concat,
     **{op: _elementwise for op in ELEMENTWISE},
     "Resize": _resize,
