@@ -450,6 +450,17 @@ _LINEAR_RESIZE = SpecRule(
 )
 
 
+_ONNX_RESIZE = (
+    _LINEAR_RESIZE,
+    # Resize to a size (half_pixel, round_prefer_floor) rounds a tie in floating point (float32 in the runtime,
+    # float64 in the reference evaluator); an integer scale reads floor(j/s) whatever the rounding.
+    SpecRule(
+        lambda spec: spec.kind == "upsample" and spec.get("size") is not None,
+        "ONNX Resize to a size rounds half-pixel ties in floating point: not modelled; give scale=",
+    ),
+)
+
+
 # TensorFlow: C++ truncating division, SAME/VALID pooling, no transposed layer (conv2d_transpose takes an
 # output_shape; see tf_transpose_output_range).
 
@@ -665,15 +676,7 @@ ORT = Convention(
     transposed_rules=(*_ORT_OUTPUT_PADDING, _positive_output("the output size must be >= 1")),
     stretched_pads=_ort_stretched_pads,
     same_is_ceil=("conv",),
-    spec_rules=(
-        _LINEAR_RESIZE,
-        # Resize to a size (half_pixel, round_prefer_floor) rounds a tie in floating point at the runtime's
-        # discretion; an integer scale reads floor(j/s) whatever the rounding.
-        SpecRule(
-            lambda spec: spec.kind == "upsample" and spec.get("size") is not None,
-            "ONNX Resize to a size rounds half-pixel ties in floating point: not modelled; give scale=",
-        ),
-    ),
+    spec_rules=_ONNX_RESIZE,
     ceil_mode=True,
     count_include_pad=False,
     pool_stride_is_kernel=False,
@@ -761,6 +764,7 @@ ONNX = Convention(
     ),
     stretched_pads=_standard_stretched_pads,
     same_is_ceil=("conv", "pool"),
+    spec_rules=_ONNX_RESIZE,
     ceil_mode=True,
     count_include_pad=False,
     pool_stride_is_kernel=False,

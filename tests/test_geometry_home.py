@@ -71,7 +71,7 @@ def test_the_patterns_catch_what_they_are_for() -> None:
         assert PATTERNS[what].search(line), line
 
 
-FRAMEWORK_NAMES = {"torch", "tf", "keras", "onnx", "jax", "paper"}
+FRAMEWORK_NAMES = {"torch", "tf", "keras", "tf_keras", "onnx", "ort", "jax", "paper"}
 
 
 def _names_a_framework(node: ast.expr) -> bool:
