@@ -136,7 +136,9 @@ def draw(rng: random.Random, api: str, kind: str) -> Config:
     """One random configuration; rank 2 for tf.nn (the axes drawn alike or apart), rank 1 or 2 for the layers."""
     rank = 2 if api == "nn" or rng.random() < 0.3 else 1
     first = _axis(rng, kind, api)
-    axes = [first, first if rng.random() < 0.5 else _axis(rng, kind, api)][:rank]
+    # The Keras layers' rules span the axes (strides > 1 on one with dilation > 1 on another): draw them alike.
+    apart = api == "nn" and rng.random() < 0.5
+    axes = [first, _axis(rng, kind, api) if apart else first][:rank]
     config: Config = {"api": api, "kind": kind, **{n: [a[n] for a in axes] for n in ("i", "k", "s", "d")}}
     if api == "nn":
         modes = ["VALID", "SAME", "explicit"]
@@ -446,10 +448,10 @@ def _make_layer(config: Config) -> Any:
     else:
         import tf_keras as library
     kind, rank = config["kind"], len(config["i"])
-    k, s = tuple(config["k"]), tuple(config["s"])
+    k = tuple(config["k"])
     kwargs: dict[str, Any] = {"padding": config["p"]}
     if config.get("s") is not None:
-        kwargs["strides"] = s
+        kwargs["strides"] = tuple(config["s"])
     if config.get("d") is not None and kind in ("conv", "convT"):
         kwargs["dilation_rate"] = tuple(config["d"])
     if kind == "conv":
