@@ -23,6 +23,7 @@ import sympy
 from . import __version__, budget
 from .budget import OutOfTime
 from .errors import InternalError, SpecError, SymconvError
+from .frameworks import FRAMEWORKS
 from .limits import MAX_PRINTED_DIGITS, MAX_SECONDS, MIN_SECONDS, exists, integer, shown
 
 # 3: symconv contradicted itself (a proved claim false on integers, or an exception it did not raise on
@@ -684,9 +685,7 @@ def build_parser() -> argparse.ArgumentParser:
     port.add_argument(
         "spec", metavar="SPEC", help='a layer spec with its framework, e.g. "tf.conv(k=3, s=2, p=same)"'
     )
-    port.add_argument(
-        "--to", required=True, choices=("torch", "tf", "keras", "onnx", "jax"), help="target framework"
-    )
+    port.add_argument("--to", required=True, choices=FRAMEWORKS, help="target framework")
     port.add_argument(
         "--in", dest="input", metavar="N", help="also say whether the closest layer agrees at N"
     )

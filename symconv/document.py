@@ -17,7 +17,7 @@ import sympy
 from .arith import evaluate, symbol
 from .derivation import Derivation, DerivationError, Step, chain, derive
 from .errors import SpecError
-from .frameworks import effective_kernel
+from .frameworks import CONVENTIONS, effective_kernel
 from .latex import (
     PACKAGES,
     assignment,
@@ -417,7 +417,7 @@ def inverse_derivation(made: Layer) -> Derivation | None:
         not isinstance(made, Conv)
         or made.mode != "explicit"
         or made.pb != made.pe
-        or made.framework not in (None, "torch", "onnx")
+        or not CONVENTIONS[made.framework].floor_sizes()
     ):
         return None
     i, o, ip, ti, a = (symbol(name) for name in ("i", "o", "ip", "ti", "a"))

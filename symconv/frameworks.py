@@ -1,15 +1,28 @@
-"""The frameworks' conventions, as pure functions on SymPy expressions (sources in conventions.md).
+"""The frameworks' conventions: one `Convention` record per framework, holding everything it decides.
 
-A layer carries its framework (None: the paper's, equal to PyTorch's for explicit padding) and a padding mode;
-these functions give the padding each mode implies, the division the framework uses, what an empty output
-does, and the rules under which the framework refuses a configuration (each with its message).
+A layer carries its framework (None: the paper's, equal to PyTorch's for explicit padding) and a padding mode.
+Its convention says which modes it accepts, the padding each automatic mode implies, how it counts windows
+(floor, C++ truncation, a clamp at 0), the size of a transposed convolution and the padding of its stretched
+input, and the rules under which it refuses a configuration, as data: each `LayerRule` is a condition, the
+message the framework prints and the class of the error. Adding or fixing a framework touches its section
+below and nothing else; the module-level functions only dispatch (sources in conventions.md).
 
 Checked against the libraries themselves by the differential tests (torch meta tensors, Keras 3
 compute_output_shape, jax.eval_shape on lax, ONNX shape inference and onnxruntime).
+
+>>> CONVENTIONS["tf"].window_count["conv"](sympy.Integer(-1), sympy.Integer(2))
+0
+>>> CONVENTIONS["onnx"].window_count["pool"](sympy.Integer(-1), sympy.Integer(2))
+1
+>>> [rule.message for rule in CONVENTIONS["keras"].window_rules]
+['strides > 1 not supported in conjunction with dilation_rate > 1', 'computed output size would be zero or negative']
 """
 
 from __future__ import annotations
 
+import math
+import struct
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -18,8 +31,6 @@ import sympy
 
 from .arith import ceil_div, eq, floor_div, ge, le, lt, mod
 from .errors import ShapeError, SpecError, SymconvError
-
-FRAMEWORKS = ("torch", "tf", "keras", "onnx", "jax")
 
 
 class Rule(tuple[sympy.Basic, str]):
@@ -40,97 +51,141 @@ Conditions = list[tuple[sympy.Basic, str]]
 
 
 @dataclass(frozen=True)
+class Sliding:
+    """A convolution or pooling layer at input size i, as the rules read it: `pads` are the ones used,
+    `explicit` the spec's own, `output` the size; `op` is "max" or "avg" for pooling."""
+
+    family: str
+    mode: str
+    i: Any
+    k: Any
+    s: Any
+    d: Any
+    pads: tuple[Any, Any]
+    explicit: tuple[Any, Any]
+    output: Any = None
+    ceil: bool = False
+    op: str = ""
+
+    @property
+    def span(self) -> sympy.Expr:
+        return effective_kernel(self.k, self.d)
+
+
+@dataclass(frozen=True)
+class Stretched:
+    """A transposed convolution at input size i: the spec's pads, its output_padding `a` (None: the
+    framework's default), JAX's use_consistent_padding, and the output size once known."""
+
+    mode: str
+    i: Any
+    k: Any
+    s: Any
+    d: Any
+    pads: tuple[Any, Any]
+    a: Any
+    consistent: bool = False
+    output: Any = None
+
+    @property
+    def span(self) -> sympy.Expr:
+        return effective_kernel(self.k, self.d)
+
+
+def _always(_: Any) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class LayerRule:
+    """A refusal as data: where it applies, the condition under which the layer is defined (a SymPy
+    boolean of the layer's geometry), the framework's message, and the error class raised where it fails."""
+
+    condition: Callable[[Any], sympy.Basic]
+    message: str
+    error: type[SymconvError] = ShapeError
+    applies: Callable[[Any], bool] = _always
+
+    def at(self, geometry: Any) -> Rule:
+        return Rule(self.condition(geometry), self.message, self.error)
+
+
+@dataclass(frozen=True)
+class SpecRule:
+    """A refusal of a spec before any size is known (a parameter the framework's layer does not take)."""
+
+    applies: Callable[[Any], bool]
+    message: str
+    error: type[SymconvError] = SpecError
+
+
+Count = Callable[[Any, Any], sympy.Expr]  # (numerator i + pb + pe - k_eff, s) -> the number of windows
+Pads = Callable[[Any, Any, Any, Any, str], tuple[sympy.Expr, sympy.Expr]]  # (i, k, s, d, family) -> pads
+
+
+@dataclass(frozen=True)
 class Convention:
-    """What one framework decides, as data: the padding modes it accepts per layer family ("conv", "pool",
-    "convT"; "explicit" is a number or a (begin, end) pair) and its default, whether pooling has ceil_mode,
-    whether average pooling counts padding in its divisor by default, whether pooling's stride defaults to the
-    kernel, which pooling kinds take a dilation, and whether a transposed convolution applies the kernel
-    rotated (the direct convolution over the stretched input) or as stored (JAX's transpose_kernel=False).
-    The size formulas and refusal rules below branch on the same names; sources in conventions.md."""
+    """What one framework decides, as data.
+
+    modes: the padding modes per layer family ("conv", "pool", "convT"; "explicit" is a number or a
+      (begin, end) pair), and `default_mode`; `pads`: the (begin, end) padding of each automatic mode.
+    window_count: per family, the number of windows from the numerator i + pb + pe - k_eff and the stride;
+      `same_is_ceil`: the families whose SAME output is ceil(i/s) (their padding rule gives exactly that,
+      proved in proofs/frameworks.toml), `floor_where_positive`: the count equals the floor formula wherever
+      it is >= 1 (a network's inner nodes keep small formulas).
+    window_rules / transposed_rules: the convention's refusals; `negative_pads`: explicit pads may be negative.
+    transposed_size / stretched_pads: a transposed convolution's output size and the (before, after) padding
+      of its stretched input (the window map); `default_output_padding` (None: derived, as Keras does),
+      `pads_stretched_input`: the layer takes the stretched input's padding itself (JAX, Keras).
+    parameters: the optional spec parameters its layers take ("ceil", "a", "consistent"); `spec_rules`:
+      refusals of a spec before any size; `symmetric_pads`: one padding for both ends of an axis.
+    Pooling: ceil_mode, count_include_pad (default), the stride's default (the kernel or 1), the kinds with a
+      dilation, and whether max pooling reads the input units past a negative end padding (onnxruntime).
+    rotates_transposed_kernel: a transposed convolution applies the kernel rotated (the direct convolution
+      over the stretched input), or as stored (JAX's transpose_kernel=False).
+    """
 
     name: str
     modes: dict[str, tuple[str, ...]]
     default_mode: str
-    ceil_mode: bool
-    count_include_pad: bool
-    pool_stride_is_kernel: bool
-    pool_dilation: tuple[str, ...]
+    pads: Mapping[str, Pads]
+    window_count: Mapping[str, Count]
+    window_rules: tuple[LayerRule, ...]
+    transposed_size: Callable[[Stretched], sympy.Expr]
+    transposed_rules: tuple[LayerRule, ...]
+    stretched_pads: Callable[[Stretched], tuple[sympy.Expr, sympy.Expr]]
+    same_is_ceil: tuple[str, ...] = ()
+    floor_where_positive: bool = False
+    negative_pads: bool = False
+    default_output_padding: int | None = 0
+    pads_stretched_input: bool = False
+    parameters: frozenset[str] = frozenset({"a"})
+    spec_rules: tuple[SpecRule, ...] = ()
+    symmetric_pads: bool = False
+    ceil_mode: bool = False
+    count_include_pad: bool = True
+    pool_stride_is_kernel: bool = True
+    pool_dilation: tuple[str, ...] = ()
+    max_pool_reads_cropped: bool = False
     rotates_transposed_kernel: bool = True
+    nearest: Callable[[int, int, int, int | None], int] | None = None
+
+    def count(self, family: str, mode: str, i: Any, pads: tuple[Any, Any], k_eff: Any, s: Any) -> sympy.Expr:
+        """The output size of a floor-mode window (convolution or pooling) over the padded input."""
+        if mode in AUTO_SAME and family in self.same_is_ceil:
+            return ceil_div(i, s)
+        return self.window_count[family](i + pads[0] + pads[1] - k_eff, s)
+
+    def overhangs(self) -> bool:
+        """Whether pooling counts a last window longer than the padded input (C++ division toward zero)."""
+        return self.window_count["pool"] is truncated_count
+
+    def floor_sizes(self, family: str = "conv") -> bool:
+        """Whether the window count is the paper's floor formula (no truncation, no clamp)."""
+        return self.window_count[family] is floor_count
 
 
-CONVENTIONS: dict[str | None, Convention] = {
-    None: Convention(
-        "paper",
-        {
-            "conv": ("explicit", "valid", "same", "full"),
-            "pool": ("explicit", "valid"),
-            "convT": ("explicit",),
-        },
-        "explicit",
-        ceil_mode=True,
-        count_include_pad=True,
-        pool_stride_is_kernel=True,
-        pool_dilation=("maxpool",),
-    ),
-    "torch": Convention(
-        "torch",
-        {"conv": ("explicit", "valid", "same"), "pool": ("explicit",), "convT": ("explicit",)},
-        "explicit",
-        ceil_mode=True,
-        count_include_pad=True,
-        pool_stride_is_kernel=True,
-        pool_dilation=("maxpool",),
-    ),
-    "tf": Convention(
-        "tf",
-        {"conv": ("explicit", "valid", "same"), "pool": ("valid", "same"), "convT": ()},
-        "valid",
-        ceil_mode=False,
-        count_include_pad=False,
-        pool_stride_is_kernel=True,
-        pool_dilation=(),
-    ),
-    "keras": Convention(
-        "keras",
-        {"conv": ("valid", "same", "causal"), "pool": ("valid", "same"), "convT": ("valid", "same")},
-        "valid",
-        ceil_mode=False,
-        count_include_pad=False,
-        pool_stride_is_kernel=True,
-        pool_dilation=(),
-    ),
-    "onnx": Convention(
-        "onnx",
-        {
-            "conv": ("explicit", "valid", "same_upper", "same_lower"),
-            "pool": ("explicit", "valid", "same_upper", "same_lower"),
-            "convT": ("explicit", "valid"),
-        },
-        "explicit",
-        ceil_mode=True,
-        count_include_pad=False,
-        pool_stride_is_kernel=False,
-        pool_dilation=("maxpool", "avgpool"),
-    ),
-    "jax": Convention(
-        "jax",
-        {
-            "conv": ("explicit", "valid", "same", "same_lower"),
-            "pool": ("explicit", "valid", "same", "same_lower"),
-            "convT": ("explicit", "valid", "same"),
-        },
-        "valid",
-        ceil_mode=False,
-        count_include_pad=True,
-        pool_stride_is_kernel=False,
-        pool_dilation=("maxpool", "avgpool"),
-        rotates_transposed_kernel=False,
-    ),
-}
-# The tables other modules read, derived from the conventions.
-MODES = {name: c.modes for name, c in CONVENTIONS.items()}
-CEIL_MODE = tuple(name for name, c in CONVENTIONS.items() if c.ceil_mode)
-DEFAULT_MODE = {name: c.default_mode for name, c in CONVENTIONS.items()}
+# Arithmetic the conventions share.
 
 
 def effective_kernel(k: Any, d: Any) -> sympy.Expr:
@@ -149,69 +204,468 @@ def same_total(i: Any, k_eff: Any, s: Any) -> sympy.Expr:
     return sympy.Max((ceil_div(i, s) - 1) * s + k_eff - i, 0)
 
 
+def floor_count(numerator: Any, s: Any) -> sympy.Expr:
+    """The paper's count: floor((i + pb + pe - k_eff)/s) + 1."""
+    return floor_div(numerator, s) + 1
+
+
+def truncated_count(numerator: Any, s: Any) -> sympy.Expr:
+    """numerator / stride in C++ (toward zero), plus one: onnxruntime's pooling (pool_attributes.h)."""
+    return trunc_div(numerator, s) + 1
+
+
+def shifted_count(numerator: Any, s: Any) -> sympy.Expr:
+    """TensorFlow's GetWindowedOutputSizeVerbose: (i + pads - k_eff + s) / s in C++."""
+    return trunc_div(numerator + s, s)
+
+
+def clamped_count(numerator: Any, s: Any) -> sympy.Expr:
+    """JAX: the floor count, clamped at 0."""
+    return sympy.Max(floor_count(numerator, s), 0)
+
+
+def valid_pads(i: Any, k: Any, s: Any, d: Any, family: str) -> tuple[sympy.Expr, sympy.Expr]:
+    return sympy.Integer(0), sympy.Integer(0)
+
+
+def full_pads(i: Any, k: Any, s: Any, d: Any, family: str) -> tuple[sympy.Expr, sympy.Expr]:
+    span = effective_kernel(k, d)
+    return span - 1, span - 1
+
+
+def causal_pads(i: Any, k: Any, s: Any, d: Any, family: str) -> tuple[sympy.Expr, sympy.Expr]:
+    return effective_kernel(k, d) - 1, sympy.Integer(0)
+
+
+def same_upper_pads(i: Any, k: Any, s: Any, d: Any, family: str) -> tuple[sympy.Expr, sympy.Expr]:
+    """TF/Keras/JAX SAME (ONNX SAME_UPPER): the total that gives ceil(i/s), the odd element at the end."""
+    total = same_total(i, effective_kernel(k, d), s)
+    half = floor_div(total, 2)
+    return half, total - half
+
+
+def same_lower_pads(i: Any, k: Any, s: Any, d: Any, family: str) -> tuple[sympy.Expr, sympy.Expr]:
+    """SAME_LOWER: the same total, the odd element at the beginning."""
+    total = same_total(i, effective_kernel(k, d), s)
+    half = floor_div(total, 2)
+    return total - half, half
+
+
+SHARED_PADS: dict[str, Pads] = {"valid": valid_pads, "full": full_pads, "causal": causal_pads}
+AUTO_SAME = ("same", "same_upper", "same_lower")
+INPUT_RULE = "input size must be a positive integer"
+PADDED_RULE = "the padded input must be at least the effective kernel: i + pb + pe >= d*(k-1) + 1"
+
+
+def base_rules(i: Any, k: Any, s: Any, d: Any) -> Conditions:
+    return [
+        Rule(ge(k, 1), "kernel size must be a positive integer", SpecError),
+        Rule(ge(s, 1), "stride must be a positive integer", SpecError),
+        Rule(ge(d, 1), "dilation must be a positive integer", SpecError),
+        Rule(ge(i, 1), INPUT_RULE),
+    ]
+
+
+def padding_rules(pb: Any, pe: Any) -> Conditions:
+    if pb == pe:
+        return [Rule(ge(pb, 0), "padding must be >= 0", SpecError)]
+    return [
+        Rule(ge(pb, 0), "begin padding must be >= 0", SpecError),
+        Rule(ge(pe, 0), "end padding must be >= 0", SpecError),
+    ]
+
+
+def _each_pad(check: Callable[[Any, Any], sympy.Basic]) -> Callable[[Sliding], sympy.Basic]:
+    """A condition on every distinct explicit pad p (with the kernel k)."""
+    return lambda g: sympy.And(*(check(p, g.k) for p in dict.fromkeys(g.explicit)))
+
+
+def _positive_output(message: str, **where: Any) -> LayerRule:
+    return LayerRule(lambda g: ge(g.output, 1), message, **where)
+
+
+def _explicit_transposed_size(g: Stretched) -> sympy.Expr:
+    """PyTorch's ConvTranspose (the paper's section 4): s(i - 1) - pb - pe + k_eff + a."""
+    extra = 0 if g.a is None else g.a
+    return g.s * (g.i - 1) - g.pads[0] - g.pads[1] + g.span + extra
+
+
+def _explicit_stretched_pads(g: Stretched) -> tuple[sympy.Expr, sympy.Expr]:
+    """k_eff - p - 1 a side of the stretched input, then the a extra cells at the end (negative: a crop)."""
+    a = sympy.Integer(0) if g.a is None else g.a
+    return g.span - g.pads[0] - 1, g.span - g.pads[1] - 1 + a
+
+
+# The paper (Dumoulin & Visin) and PyTorch: explicit pads, floor division, ceil_mode with the last-window rule.
+
+
+def torch_same_pads(i: Any, k: Any, s: Any, d: Any, family: str) -> tuple[sympy.Expr, sympy.Expr]:
+    """PyTorch 'same': total d(k-1) whatever the input (stride 1 only), the odd element at the end."""
+    total = d * (k - 1)
+    return floor_div(total, 2), total - floor_div(total, 2)
+
+
+def _out_pad(g: Stretched) -> Any:
+    return 0 if g.a is None else g.a
+
+
+def _f32(x: float) -> float:
+    """x rounded to the nearest IEEE single (float32), as C++ stores a float."""
+    return float(struct.unpack("f", struct.pack("f", x))[0])
+
+
+def torch_nearest_source(j: int, i: int, o: int, scale: int | None) -> int:
+    """PyTorch's nearest source index (aten/src/ATen/native/UpSample.h, nearest_idx): the identity when
+    o == i, j >> 1 when o == 2i, else min(floorf(j * scale), i - 1) in float32 arithmetic, with scale the
+    float32 of 1/scale_factor when one is given, else float(i) / o. Rounding moves some sources by one from
+    floor(j*i/o): upsample(size=22) at i = 26 reads 12 for output 11. (Products and quotients of two
+    floats are exact in double, so rounding the double result gives the float32 operation's result.)"""
+    if o == i:
+        return j
+    if o == 2 * i:
+        return j >> 1
+    ratio = _f32(1.0 / scale) if scale is not None else _f32(_f32(i) / _f32(o))
+    return min(math.floor(_f32(_f32(j) * ratio)), i - 1)
+
+
+_STRIDED_SAME = LayerRule(
+    lambda g: eq(g.s, 1),
+    "padding='same' is not supported for strided convolutions",
+    applies=lambda g: g.mode == "same",
+)
+_FLOOR_WINDOWS = (
+    _positive_output("the output size must be >= 1", applies=lambda g: g.ceil),
+    LayerRule(lambda g: ge(g.i + g.pads[0] + g.pads[1], g.span), PADDED_RULE, applies=lambda g: not g.ceil),
+)
+_TORCH_TRANSPOSED = (
+    LayerRule(lambda g: ge(_out_pad(g), 0), "output_padding must be >= 0", SpecError),
+    LayerRule(
+        lambda g: sympy.Or(lt(_out_pad(g), g.s), lt(_out_pad(g), g.d)),
+        "output_padding must be smaller than either stride or dilation",
+    ),
+    _positive_output("the output size must be >= 1"),
+)
+
+PAPER = Convention(
+    "paper",
+    {"conv": ("explicit", "valid", "same", "full"), "pool": ("explicit", "valid"), "convT": ("explicit",)},
+    "explicit",
+    pads={**SHARED_PADS, "same": torch_same_pads},
+    window_count={"conv": floor_count, "pool": floor_count},
+    window_rules=(_STRIDED_SAME, *_FLOOR_WINDOWS),
+    transposed_size=_explicit_transposed_size,
+    transposed_rules=_TORCH_TRANSPOSED,
+    stretched_pads=_explicit_stretched_pads,
+    ceil_mode=True,
+    pool_dilation=("maxpool",),
+)
+
+TORCH = Convention(
+    "torch",
+    {"conv": ("explicit", "valid", "same"), "pool": ("explicit",), "convT": ("explicit",)},
+    "explicit",
+    pads={**SHARED_PADS, "same": torch_same_pads},
+    window_count={"conv": floor_count, "pool": floor_count},
+    window_rules=(
+        _STRIDED_SAME,
+        # PyTorch 2.x pooling: pad <= kernel_size/2 with the undilated kernel.
+        LayerRule(
+            _each_pad(lambda p, k: le(2 * p, k)),
+            "pad should be at most half of kernel size",
+            applies=lambda g: g.family == "pool",
+        ),
+        *_FLOOR_WINDOWS,
+    ),
+    transposed_size=_explicit_transposed_size,
+    transposed_rules=_TORCH_TRANSPOSED,
+    stretched_pads=_explicit_stretched_pads,
+    symmetric_pads=True,
+    ceil_mode=True,
+    pool_dilation=("maxpool",),
+    nearest=torch_nearest_source,
+)
+
+
+# TensorFlow: C++ truncating division, SAME/VALID pooling, no transposed layer (conv2d_transpose takes an
+# output_shape; see tf_transpose_output_range).
+
+TF = Convention(
+    "tf",
+    {"conv": ("explicit", "valid", "same"), "pool": ("valid", "same"), "convT": ()},
+    "valid",
+    pads={**SHARED_PADS, "same": same_upper_pads},
+    window_count={"conv": shifted_count, "pool": shifted_count},
+    window_rules=(LayerRule(lambda g: ge(g.output, 0), "computed output size would be negative"),),
+    transposed_size=_explicit_transposed_size,
+    transposed_rules=(),
+    stretched_pads=_explicit_stretched_pads,
+    same_is_ceil=("conv", "pool"),
+    floor_where_positive=True,
+    parameters=frozenset(),
+    spec_rules=(
+        SpecRule(
+            lambda spec: spec.kind == "convT",
+            "tf transposed convolutions take an explicit output_shape (see "
+            "symconv.frameworks.tf_transpose_output_range); use keras.convT for a layer",
+        ),
+    ),
+    count_include_pad=False,
+)
+
+
+# Keras 3: valid/same/causal, a derived output_padding for transposed convolutions.
+
+
+def _keras_transposed_size(g: Stretched) -> sympy.Expr:
+    if g.mode == "valid":
+        extra = sympy.Max(g.span, g.s) - g.span if g.a is None else g.a
+        return (g.i - 1) * g.s + g.span + extra
+    return g.i * g.s if g.a is None else (g.i - 1) * g.s + mod(g.span, 2) + g.a
+
+
+def _keras_stretched_pads(g: Stretched) -> tuple[sympy.Expr, sympy.Expr]:
+    """Keras pads the stretched input itself (backend_utils, as its JAX backend runs it)."""
+    span, s = g.span, g.s
+    if g.mode == "valid":
+        a = sympy.Max(span, s) - span if g.a is None else g.a
+        return span - 1, span - 1 + a
+    total = s + span - 2 if g.a is None else span + sympy.Mod(span, 2) - 2 + g.a
+    begin = sympy.Min(ceil_div(total, 2), span - 1)
+    return begin, total - begin
+
+
+_KERAS_DILATED_STRIDE = "strides > 1 not supported in conjunction with dilation_rate > 1"
+
+KERAS = Convention(
+    "keras",
+    {"conv": ("valid", "same", "causal"), "pool": ("valid", "same"), "convT": ("valid", "same")},
+    "valid",
+    pads={**SHARED_PADS, "same": same_upper_pads},
+    window_count={"conv": floor_count, "pool": floor_count},
+    window_rules=(
+        LayerRule(
+            lambda g: sympy.Or(eq(g.s, 1), eq(g.d, 1)),
+            _KERAS_DILATED_STRIDE,
+            applies=lambda g: g.family == "conv",
+        ),
+        _positive_output("computed output size would be zero or negative"),
+    ),
+    transposed_size=_keras_transposed_size,
+    transposed_rules=(
+        LayerRule(lambda g: ge(g.a, 0), "output_padding must be >= 0", SpecError, lambda g: g.a is not None),
+        LayerRule(
+            lambda g: lt(g.a, g.s),
+            "stride must be greater than output padding",
+            applies=lambda g: g.a is not None,
+        ),
+        LayerRule(lambda g: sympy.Or(eq(g.s, 1), eq(g.d, 1)), _KERAS_DILATED_STRIDE),
+    ),
+    stretched_pads=_keras_stretched_pads,
+    same_is_ceil=("conv", "pool"),
+    default_output_padding=None,
+    pads_stretched_input=True,
+    count_include_pad=False,
+)
+
+
+# ONNX as onnxruntime runs it (conv_attributes.h, pool_attributes.h, pool.cc).
+
+
+def _onnx_same(lower: bool) -> Pads:
+    """SAME_UPPER / SAME_LOWER as onnxruntime computes them: no clamp at 0, C++ division."""
+
+    def pads(i: Any, k: Any, s: Any, d: Any, family: str) -> tuple[sympy.Expr, sympy.Expr]:
+        shift = 1 if lower else 0
+        if family == "pool":
+            # pool_attributes.h: the undilated kernel.
+            needed = (ceil_div(i, s) - 1) * s + k - i
+            head = trunc_div(needed + shift, 2)
+            return head, needed - head
+        # Conv (1.32, probed in tests/test_windowmap_diff.py): the total is not clamped at 0 (a kernel shorter
+        # than the stride gives a negative one, which crops), and the head is the C++ quotient total/2
+        # (SAME_UPPER) or (total + 1)/2 (SAME_LOWER), of total + 1 when the total is negative: k=5, s=10, i=20
+        # has total -5 and heads -2 (SAME_UPPER) and -1 (SAME_LOWER). The output, ceil(i/s), does not depend
+        # on the split; the last window ends exactly at the cropped end.
+        needed = (ceil_div(i, s) - 1) * s + effective_kernel(k, d) - i
+        negative = sympy.Min(sympy.Max(-needed, 0), 1)  # [needed < 0] on integers
+        head = trunc_div(needed + negative + shift, 2)
+        return head, needed - head
+
+    return pads
+
+
+def _onnx_auto(g: Sliding) -> bool:
+    return g.mode in ("same_upper", "same_lower")
+
+
+_ONNX_OUTPUT_PADDING = (
+    LayerRule(lambda g: ge(g.a, 0), "output_padding must be >= 0", SpecError, lambda g: g.a is not None),
+    # onnxruntime refuses a >= max(s, d), and s <= a < d gives an inconsistent shape: in effect a < s.
+    LayerRule(
+        lambda g: lt(g.a, g.s), "output_padding must be less than stride", applies=lambda g: g.a is not None
+    ),
+)
+
+ONNX = Convention(
+    "onnx",
+    {
+        "conv": ("explicit", "valid", "same_upper", "same_lower"),
+        "pool": ("explicit", "valid", "same_upper", "same_lower"),
+        "convT": ("explicit", "valid"),
+    },
+    "explicit",
+    pads={**SHARED_PADS, "same_upper": _onnx_same(False), "same_lower": _onnx_same(True)},
+    window_count={"conv": floor_count, "pool": truncated_count},
+    window_rules=(
+        LayerRule(
+            _each_pad(lambda p, k: lt(p, k)),
+            "pad should be smaller than kernel",
+            applies=lambda g: g.family == "pool",
+        ),
+        LayerRule(
+            lambda g: sympy.Or(sympy.Ne(g.d, 1), sympy.And(ge(g.pads[0], 0), ge(g.pads[1], 0))),
+            "padding values must be non-negative",
+            applies=lambda g: g.family == "pool" and g.op == "max" and _onnx_auto(g),
+        ),
+        LayerRule(
+            lambda g: ge(g.output, 0),
+            "calculated output dimension is negative",
+            applies=lambda g: g.family == "pool",
+        ),
+        LayerRule(
+            lambda g: eq(g.d, 1),
+            "dilation not supported for auto_pad SAME_UPPER or SAME_LOWER",
+            applies=lambda g: g.family == "conv" and _onnx_auto(g),
+        ),
+        _positive_output("the output size must be >= 1", applies=lambda g: g.family == "conv"),
+    ),
+    transposed_size=_explicit_transposed_size,
+    transposed_rules=(*_ONNX_OUTPUT_PADDING, _positive_output("the output size must be >= 1")),
+    stretched_pads=_explicit_stretched_pads,
+    same_is_ceil=("conv",),
+    ceil_mode=True,
+    count_include_pad=False,
+    pool_stride_is_kernel=False,
+    pool_dilation=("maxpool", "avgpool"),
+    # onnxruntime's MaxPool reads every input unit a window covers: a negative end padding only shortens the
+    # output (its AveragePool stops at i + pe, as a crop does).
+    max_pool_reads_cropped=True,
+)
+
+
+# JAX (lax.conv_general_dilated, lax.reduce_window, lax.conv_transpose): pads may be negative, the window count
+# is clamped at 0, the transposed kernel is applied as stored.
+
+
+def _jax_transposed_size(g: Stretched) -> sympy.Expr:
+    if g.mode == "same":
+        return g.i * g.s
+    if g.mode == "valid":
+        return (g.i - 1) * g.s + sympy.Max(g.span, g.s)
+    pb, pe = g.pads
+    if g.consistent:
+        return sympy.Max(g.s * (g.i - 1) + g.span - pb - pe, 0)
+    # The tuple pads the stride-dilated input directly (jax #17618).
+    return sympy.Max(g.s * (g.i - 1) + pb + pe - g.span + 2, 0)
+
+
+def _jax_stretched_pads(g: Stretched) -> tuple[sympy.Expr, sympy.Expr]:
+    span, s = g.span, g.s
+    pb, pe = g.pads
+    if g.mode == "explicit":
+        return (span - 1 - pb, span - 1 - pe) if g.consistent else (pb, pe)
+    if g.mode == "valid":
+        return span - 1, s - 1 + sympy.Max(span - s, 0)
+    total = span + s - 2
+    begin = sympy.Piecewise((span - 1, s > span - 1), (ceil_div(total, 2), True))
+    return begin, total - begin
+
+
+def _jax_padded(g: Stretched) -> sympy.Expr:
+    """The stride-dilated input s(i-1) + 1, padded by the tuple (consistent: by k_eff - p - 1 a side)."""
+    pb, pe = g.pads
+    return g.s * (g.i - 1) + 1 + (2 * (g.span - 1) - pb - pe if g.consistent else pb + pe)
+
+
+_JAX_NEGATIVE = "negative padding is larger than the size of the dimension"
+
+JAX = Convention(
+    "jax",
+    {
+        "conv": ("explicit", "valid", "same", "same_lower"),
+        "pool": ("explicit", "valid", "same", "same_lower"),
+        "convT": ("explicit", "valid", "same"),
+    },
+    "valid",
+    pads={**SHARED_PADS, "same": same_upper_pads, "same_lower": same_lower_pads},
+    window_count={"conv": clamped_count, "pool": clamped_count},
+    window_rules=(
+        # conv_shape_tuple checks this; reduce_window (pooling) does not and clamps the size to 0.
+        LayerRule(
+            lambda g: ge(g.i + g.pads[0] + g.pads[1], 0), _JAX_NEGATIVE, applies=lambda g: g.family == "conv"
+        ),
+    ),
+    transposed_size=_jax_transposed_size,
+    transposed_rules=(
+        LayerRule(lambda g: ge(_jax_padded(g), 0), _JAX_NEGATIVE, applies=lambda g: g.mode == "explicit"),
+    ),
+    stretched_pads=_jax_stretched_pads,
+    same_is_ceil=("conv", "pool"),
+    floor_where_positive=True,
+    negative_pads=True,
+    pads_stretched_input=True,
+    parameters=frozenset({"consistent"}),
+    spec_rules=(
+        # lax.reduce_window resolves SAME padding before it defaults the strides to 1, and fails.
+        SpecRule(
+            lambda spec: (
+                spec.kind.endswith("pool")
+                and spec.get("s") is None
+                and spec.get("p") in ("same", "same_lower")
+            ),
+            "jax reduce_window with {p} padding needs explicit strides",
+            ShapeError,
+        ),
+    ),
+    pool_stride_is_kernel=False,
+    pool_dilation=("maxpool", "avgpool"),
+    rotates_transposed_kernel=False,
+)
+
+
+CONVENTIONS: dict[str | None, Convention] = {
+    None: PAPER,
+    "torch": TORCH,
+    "tf": TF,
+    "keras": KERAS,
+    "onnx": ONNX,
+    "jax": JAX,
+}
+# The tables other modules read, derived from the conventions: a spec's framework prefixes, ...
+FRAMEWORKS = tuple(name for name in CONVENTIONS if name is not None)
+MODES = {name: c.modes for name, c in CONVENTIONS.items()}
+CEIL_MODE = tuple(name for name, c in CONVENTIONS.items() if c.ceil_mode)
+DEFAULT_MODE = {name: c.default_mode for name, c in CONVENTIONS.items()}
+# The optional parameters `Convention.parameters` lists, as the frameworks name them.
+OPTIONAL_PARAMETERS = {"a": "output_padding", "consistent": "consistent (use_consistent_padding)"}
+
+
+# What layers call: each reads the layer's convention, none branches on a framework's name.
+
+
 @lru_cache(maxsize=4096)
 def auto_pads(
     framework: str | None, mode: str, i: Any, k: Any, s: Any, d: Any, family: str = "conv"
 ) -> tuple[sympy.Expr, sympy.Expr]:
     """(begin, end) padding of a non-explicit mode at input size i."""
-    if framework == "onnx" and family == "pool" and mode in ("same_upper", "same_lower"):
-        # onnxruntime pool_attributes.h: the undilated kernel, no clamp at 0, C++ division.
-        needed = (ceil_div(i, s) - 1) * s + k - i
-        head = trunc_div(needed + (1 if mode == "same_lower" else 0), 2)
-        return head, needed - head
-    k_eff = effective_kernel(k, d)
-    if framework == "onnx" and family == "conv" and mode in ("same_upper", "same_lower"):
-        # onnxruntime's Conv (1.32, probed in tests/test_windowmap_diff.py): the total is not clamped at 0 (a
-        # kernel shorter than the stride gives a negative one, which crops), and the head is the C++ quotient
-        # total/2 (SAME_UPPER) or (total + 1)/2 (SAME_LOWER), of total + 1 when the total is negative:
-        # k=5, s=10, i=20 has total -5 and heads -2 (SAME_UPPER) and -1 (SAME_LOWER). The output, ceil(i/s), does
-        # not depend on the split; the last window ends exactly at the cropped end.
-        needed = (ceil_div(i, s) - 1) * s + k_eff - i
-        negative = sympy.Min(sympy.Max(-needed, 0), 1)  # [needed < 0] on integers
-        head = trunc_div(needed + negative + (1 if mode == "same_lower" else 0), 2)
-        return head, needed - head
-    zero = sympy.Integer(0)
-    if mode == "valid":
-        return zero, zero
-    if mode == "full":
-        return k_eff - 1, k_eff - 1
-    if mode == "causal":
-        return k_eff - 1, zero
-    if mode == "same" and framework in (None, "torch"):
-        # PyTorch: total d(k-1) whatever the input (stride 1 only), the odd element at the end.
-        total = d * (k - 1)
-        return floor_div(total, 2), total - floor_div(total, 2)
-    total = same_total(i, k_eff, s)
-    half = floor_div(total, 2)
-    if mode == "same_lower":
-        return total - half, half
-    return half, total - half
-
-
-AUTO_SAME = ("same", "same_upper", "same_lower")
+    return CONVENTIONS[framework].pads[mode](i, k, s, d, family)
 
 
 def window_output(
     framework: str | None, i: Any, pb: Any, pe: Any, k_eff: Any, s: Any, family: str = "conv", mode: str = ""
 ) -> sympy.Expr:
     """Output size of a floor-mode window (convolution or pooling) over the padded input."""
-    if (
-        mode in AUTO_SAME
-        and framework in ("tf", "keras", "jax", "onnx")
-        and not (framework, family) == ("onnx", "pool")
-    ):
-        # What these frameworks compute for SAME (TF: (i + s - 1)/s); proofs/frameworks.toml proves that the
-        # padding rule gives exactly this, so the formula stays small in a network.
-        return ceil_div(i, s)
-    numerator = i + pb + pe - k_eff
-    if framework == "onnx" and family == "pool":
-        # onnxruntime pool_attributes.h ComputeOutputSize: numerator / stride in C++.
-        return trunc_div(numerator, s) + 1
-    if framework == "tf":
-        # GetWindowedOutputSizeVerbose: (i + pads - k_eff + s) / s in C++.
-        return trunc_div(numerator + s, s)
-    o = floor_div(numerator, s) + 1
-    return sympy.Max(o, 0) if framework == "jax" else o
+    return CONVENTIONS[framework].count(family, mode, i, (pb, pe), k_eff, s)
 
 
 def ceil_output(i: Any, pb: Any, pe: Any, k_eff: Any, s: Any) -> sympy.Expr:
@@ -243,30 +697,6 @@ def _constant(*values: Any) -> bool:
     return all(not getattr(v, "free_symbols", set()) for v in values)
 
 
-INPUT_RULE = "input size must be a positive integer"
-
-
-def base_rules(i: Any, k: Any, s: Any, d: Any) -> Conditions:
-    return [
-        Rule(ge(k, 1), "kernel size must be a positive integer", SpecError),
-        Rule(ge(s, 1), "stride must be a positive integer", SpecError),
-        Rule(ge(d, 1), "dilation must be a positive integer", SpecError),
-        Rule(ge(i, 1), INPUT_RULE),
-    ]
-
-
-def padding_rules(pb: Any, pe: Any) -> Conditions:
-    if pb == pe:
-        return [Rule(ge(pb, 0), "padding must be >= 0", SpecError)]
-    return [
-        Rule(ge(pb, 0), "begin padding must be >= 0", SpecError),
-        Rule(ge(pe, 0), "end padding must be >= 0", SpecError),
-    ]
-
-
-PADDED_RULE = "the padded input must be at least the effective kernel: i + pb + pe >= d*(k-1) + 1"
-
-
 def window_rules(
     framework: str | None,
     family: str,
@@ -283,54 +713,12 @@ def window_rules(
 ) -> Conditions:
     """Where a convolution or pooling layer is defined; `explicit` are the spec's pads, `pads` the ones used;
     `op` is "max" or "avg" for pooling."""
-    pb, pe = pads
-    k_eff = effective_kernel(k, d)
+    convention = CONVENTIONS[framework]
+    geometry = Sliding(family, mode, i, k, s, d, pads, explicit, output, ceil, op)
     rules = base_rules(i, k, s, d)
-    if mode == "explicit" and framework != "jax":
+    if mode == "explicit" and not convention.negative_pads:
         rules += padding_rules(*explicit)
-    if framework in (None, "torch"):
-        if mode == "same":
-            rules.append((eq(s, 1), "padding='same' is not supported for strided convolutions"))
-        if framework == "torch" and family == "pool":
-            # PyTorch 2.x: pad <= kernel_size/2 with the undilated kernel.
-            rules += [
-                (le(2 * p, k), "pad should be at most half of kernel size") for p in dict.fromkeys(explicit)
-            ]
-        if ceil:
-            rules.append((ge(output, 1), "the output size must be >= 1"))
-        else:
-            rules.append((ge(i + pb + pe, k_eff), PADDED_RULE))
-    elif framework == "tf":
-        rules.append((ge(output, 0), "computed output size would be negative"))
-    elif framework == "keras":
-        if family == "conv":
-            rules.append(
-                (
-                    sympy.Or(eq(s, 1), eq(d, 1)),
-                    "strides > 1 not supported in conjunction with dilation_rate > 1",
-                )
-            )
-        rules.append((ge(output, 1), "computed output size would be zero or negative"))
-    elif framework == "onnx":
-        # onnxruntime's rules (conv_attributes.h, pool_attributes.h, pool.cc).
-        if family == "pool":
-            rules += [(lt(p, k), "pad should be smaller than kernel") for p in dict.fromkeys(explicit)]
-            if op == "max" and mode in ("same_upper", "same_lower"):
-                rules.append(
-                    (
-                        sympy.Or(sympy.Ne(d, 1), sympy.And(ge(pb, 0), ge(pe, 0))),
-                        "padding values must be non-negative",
-                    )
-                )
-            rules.append((ge(output, 0), "calculated output dimension is negative"))
-        else:
-            if mode in ("same_upper", "same_lower"):
-                rules.append((eq(d, 1), "dilation not supported for auto_pad SAME_UPPER or SAME_LOWER"))
-            rules.append((ge(output, 1), "the output size must be >= 1"))
-    elif framework == "jax" and family == "conv":
-        # conv_shape_tuple checks this; reduce_window (pooling) does not and clamps the size to 0.
-        rules.append((ge(i + pb + pe, 0), "negative padding is larger than the size of the dimension"))
-    return rules
+    return rules + [rule.at(geometry) for rule in convention.window_rules if rule.applies(geometry)]
 
 
 def transposed_output(
@@ -345,24 +733,7 @@ def transposed_output(
     consistent: bool,
 ) -> sympy.Expr:
     """Output size of a transposed convolution; `a` None means the framework's default output_padding."""
-    k_eff = effective_kernel(k, d)
-    pb, pe = pads
-    if framework == "keras":
-        if mode == "valid":
-            extra = sympy.Max(k_eff, s) - k_eff if a is None else a
-            return (i - 1) * s + k_eff + extra
-        return i * s if a is None else (i - 1) * s + mod(k_eff, 2) + a
-    if framework == "jax":
-        if mode == "same":
-            return i * s
-        if mode == "valid":
-            return (i - 1) * s + sympy.Max(k_eff, s)
-        if consistent:
-            return sympy.Max(s * (i - 1) + k_eff - pb - pe, 0)
-        # The tuple pads the stride-dilated input directly (jax #17618).
-        return sympy.Max(s * (i - 1) + pb + pe - k_eff + 2, 0)
-    extra = 0 if a is None else a
-    return s * (i - 1) - pb - pe + k_eff + extra
+    return CONVENTIONS[framework].transposed_size(Stretched(mode, i, k, s, d, pads, a, consistent))
 
 
 def transposed_rules(
@@ -377,43 +748,19 @@ def transposed_rules(
     output: Any,
     consistent: bool,
 ) -> Conditions:
+    convention = CONVENTIONS[framework]
+    geometry = Stretched(mode, i, k, s, d, explicit, a, consistent, output)
     rules = base_rules(i, k, s, d)
-    if framework in (None, "torch", "onnx") and mode == "explicit":
+    if mode == "explicit" and not convention.negative_pads:
         rules += padding_rules(*explicit)
-    if framework in (None, "torch"):
-        out_pad = 0 if a is None else a
-        rules += [
-            Rule(ge(out_pad, 0), "output_padding must be >= 0", SpecError),
-            (
-                sympy.Or(lt(out_pad, s), lt(out_pad, d)),
-                "output_padding must be smaller than either stride or dilation",
-            ),
-            (ge(output, 1), "the output size must be >= 1"),
-        ]
-    elif framework == "keras":
-        if a is not None:
-            rules += [
-                Rule(ge(a, 0), "output_padding must be >= 0", SpecError),
-                Rule(lt(a, s), "stride must be greater than output padding"),
-            ]
-        rules.append(
-            (sympy.Or(eq(s, 1), eq(d, 1)), "strides > 1 not supported in conjunction with dilation_rate > 1")
-        )
-    elif framework == "onnx":
-        if a is not None:
-            # onnxruntime refuses a >= max(s, d), and s <= a < d gives an inconsistent shape: in effect a < s.
-            rules += [
-                Rule(ge(a, 0), "output_padding must be >= 0", SpecError),
-                Rule(lt(a, s), "output_padding must be less than stride"),
-            ]
-        rules.append((ge(output, 1), "the output size must be >= 1"))
-    elif framework == "jax" and mode == "explicit":
-        pb, pe = explicit
-        k_eff = effective_kernel(k, d)
-        # The stride-dilated input s(i-1) + 1, padded by the tuple (consistent: by k_eff - p - 1 a side).
-        padded = s * (i - 1) + 1 + (2 * (k_eff - 1) - pb - pe if consistent else pb + pe)
-        rules.append((ge(padded, 0), "negative padding is larger than the size of the dimension"))
-    return rules
+    return rules + [rule.at(geometry) for rule in convention.transposed_rules if rule.applies(geometry)]
+
+
+def stretched_pads(
+    framework: str | None, mode: str, k: Any, s: Any, d: Any, pads: tuple[Any, Any], a: Any, consistent: bool
+) -> tuple[sympy.Expr, sympy.Expr]:
+    """(before, after) padding of a transposed convolution's stretched input, as its framework computes it."""
+    return CONVENTIONS[framework].stretched_pads(Stretched(mode, None, k, s, d, pads, a, consistent))
 
 
 def onnx_inference_window(i: Any, pb: Any, pe: Any, k_eff: Any, s: Any) -> sympy.Expr:

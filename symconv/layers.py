@@ -230,7 +230,11 @@ class Windowed(Layer):
     def positive_output_expr(self, i: Size) -> sympy.Expr:
         """The output formula wherever the output is >= 1 (a network's inner nodes): TF's truncating division
         and JAX's clamp at 0 then equal the plain floor formula, which keeps a network's formulas small."""
-        if self.framework in ("tf", "jax") and not self._ceil() and self.mode not in fw.AUTO_SAME:
+        if (
+            fw.CONVENTIONS[self.framework].floor_where_positive
+            and not self._ceil()
+            and self.mode not in fw.AUTO_SAME
+        ):
             pb, pe = self.padding(i)
             return floor_div(i + pb + pe - effective_kernel(self.k, self.d), self.s) + 1
         return self.output_expr(i)
@@ -496,38 +500,34 @@ def _padding(spec: Spec, family: str, unknowns: list[str]) -> tuple[sympy.Expr, 
         unknowns.append("p")
         return symbol("p"), symbol("p"), "explicit"
     if isinstance(value, tuple):
-        if spec.framework == "torch" and value[0] != value[1]:
+        if fw.CONVENTIONS[spec.framework].symmetric_pads and value[0] != value[1]:
             raise SpecError(
-                f"PyTorch pads both ends of an axis alike; pad {value} asymmetrically with F.pad first, "
-                f"in {spec.text}"
+                f"{convention} pads both ends of an axis alike; pad {value} asymmetrically with an explicit pad "
+                f"first (F.pad), in {spec.text}"
             )
         return value[0], value[1], "explicit"
     return value, value, "explicit"
 
 
 def _refuse(spec: Spec) -> None:
-    """Parameters a framework does not have, named with the framework."""
+    """Parameters a framework does not have, named with the framework (its Convention says which)."""
     framework, convention = spec.framework, spec.framework or "paper"
-    if spec.kind == "convT" and not fw.MODES[framework]["convT"]:
-        raise SpecError(
-            f"tf transposed convolutions take an explicit output_shape (see "
-            f"symconv.frameworks.tf_transpose_output_range); use keras.convT for a layer, in {spec.text}"
-        )
-    if spec.get("ceil") is not None and framework not in fw.CEIL_MODE:
+    rules = fw.CONVENTIONS[framework]
+    for rule in rules.spec_rules:
+        if rule.applies(spec):
+            raise rule.error(f"{rule.message.format(p=spec.get('p'))} in {spec.text}")
+    if spec.kind == "convT" and not rules.modes["convT"]:
+        raise SpecError(f"convT does not exist in the {convention} convention in {spec.text}")
+    if spec.get("ceil") is not None and not rules.ceil_mode:
         raise SpecError(f"ceil_mode does not exist in {convention} pooling in {spec.text}")
     pooling = spec.kind in ("maxpool", "avgpool")
-    if spec.get("d") is not None and pooling and spec.kind not in fw.CONVENTIONS[framework].pool_dilation:
+    if spec.get("d") is not None and pooling and spec.kind not in rules.pool_dilation:
         raise SpecError(f"{spec.kind} has no dilation in the {convention} convention in {spec.text}")
-    if spec.get("consistent") is not None and framework != "jax":
-        raise SpecError(f"consistent (use_consistent_padding) is JAX's only, in {spec.text}")
-    if spec.get("a") is not None and framework == "jax":
-        raise SpecError(f"JAX's conv_transpose has no output_padding in {spec.text}")
-    same = spec.get("p") in ("same", "same_lower")
-    if framework == "jax" and spec.kind.endswith("pool") and spec.get("s") is None and same:
-        # lax.reduce_window resolves SAME padding before it defaults the strides to 1, and fails.
-        raise ShapeError(
-            f"jax reduce_window with {spec.get('p')} padding needs explicit strides in {spec.text}"
-        )
+    for name, described in fw.OPTIONAL_PARAMETERS.items():
+        if spec.get(name) is not None and name not in rules.parameters:
+            raise SpecError(
+                f"{described} does not exist in the {convention} convention's {spec.kind} in {spec.text}"
+            )
 
 
 def _resampling(spec: Spec) -> Layer:
@@ -571,7 +571,8 @@ def build(spec: Spec) -> Layer:
     if family == "conv":
         made = Conv(*head, k, s, pb, pe, d, mode)
     elif family == "convT":
-        default_a = None if framework == "keras" else sympy.Integer(0)
+        default = fw.CONVENTIONS[framework].default_output_padding
+        default_a = None if default is None else sympy.Integer(default)
         a = default_a if spec.get("a") is None else _integer(spec, "a", None, unknowns)
         made = ConvTranspose(
             spec.text, framework, tuple(unknowns), k, s, pb, pe, d, a, mode, _flag(spec, "consistent")

@@ -23,10 +23,10 @@ import sympy
 
 from .arith import eq, floor_div, ge, gt, le, lt, mod, ne, symbol
 from .errors import SpecError
+from .frameworks import FRAMEWORKS
 from .limits import check_tree
 from .meaning import Meaning, read
 
-FRAMEWORKS = ("torch", "tf", "keras", "onnx", "jax")
 KINDS = ("conv", "convT", "maxpool", "avgpool", "upsample", "pixelshuffle", "pixelunshuffle", "adaptivepool")
 PARAMETERS = ("k", "s", "p", "d", "a", "ceil", "consistent", "scale", "size", "r")
 KEYWORDS = ("same", "valid", "full", "causal", "same_upper", "same_lower", "true", "false")

@@ -112,11 +112,12 @@ def _candidates(source: Layer, target: str) -> list[str]:
     extra = ""
     if isinstance(source, Pool) and source.ceil and target in fw.CEIL_MODE:
         extra = ", ceil=true"
-    if isinstance(source, ConvTranspose) and source.a is not None and target in ("torch", "onnx", "keras"):
+    convention = fw.CONVENTIONS[target]
+    if isinstance(source, ConvTranspose) and source.a is not None and "a" in convention.parameters:
         extra = f", a={_text(source.a)}"
     paddings: list[str] = []
     pads = source.padding(INPUT) if isinstance(source, Windowed) else (source.pb, source.pe)  # type: ignore[attr-defined]
-    pairs = "explicit" in modes and target != "torch"  # PyTorch pads both ends of an axis alike
+    pairs = "explicit" in modes and not convention.symmetric_pads
     stride = int(source.s) if isinstance(source.s, sympy.Integer) else 1  # type: ignore[attr-defined]
     if "explicit" in modes and not isinstance(source, ConvTranspose):
         for pb, pe in _constant_pads(source, pads):
@@ -133,8 +134,8 @@ def _candidates(source: Layer, target: str) -> list[str]:
     # The same mode name first: 'same' to 'same', 'valid' to 'valid'.
     paddings.sort(key=lambda text: text != f"p={source_mode}")
     extras = [extra]
-    if target == "keras" and extra == ", a=0":
-        # Keras derives its own output_padding when none is given: try that too.
+    if convention.default_output_padding is None and extra == ", a=0":
+        # The target derives its own output_padding when none is given (Keras): try that too.
         extras.append("")
     if isinstance(source, Pool) and target in fw.CEIL_MODE:
         # ceil_mode on or off: the last window may read an overhang the source pads, or the other way.
@@ -151,9 +152,10 @@ def _transposed_paddings(source: ConvTranspose, target: str) -> list[str]:
     if not all(isinstance(v, sympy.Integer) for v in (before, after, source.k, source.s, source.d)):
         return []
     span, s = int(fw.effective_kernel(source.k, source.d)), int(source.s)
-    if target == "jax":
-        return [f"p=({before}, {after})"]
-    if target not in ("torch", "onnx", None):
+    convention = fw.CONVENTIONS[target]
+    if convention.pads_stretched_input and "explicit" in convention.modes["convT"]:
+        return [f"p=({before}, {after})"]  # the stretched input's padding as a pair (JAX)
+    if "explicit" not in convention.modes["convT"] or "a" not in convention.parameters:
         return []
     p, a = span - 1 - int(before), int(after) - int(before)
     options = [(p, a)] if p >= 0 and 0 <= a < s else []
@@ -209,7 +211,19 @@ def _pad_before(source: Windowed, target: str, timeout_ms: int) -> dict[str, Any
         if "explicit" not in fw.MODES[target]["pool" if isinstance(source, Pool) else "conv"]
         else "p=0"
     )
-    ceil = ", ceil=true" if isinstance(source, Pool) and source.ceil and target in fw.CEIL_MODE else ""
+    overhang = isinstance(source, Pool) and source.ceil
+    ceil = ", ceil=true" if overhang and target in fw.CEIL_MODE else ""
+    if overhang and not ceil:
+        # A ceil_mode window may run past the end padding; a target without ceil_mode needs those cells
+        # padded too: the end pad is what the last window covers, ((o - 1)s + k_eff) - (i + pb), never less
+        # than the source's own (it depends on i mod s).
+        covered = (source.output_expr(INPUT) - 1) * source.s + fw.effective_kernel(source.k, source.d)
+        pe = sympy.Max(pe, covered - INPUT - pb)
+        if isinstance(source.s, sympy.Integer) and source.s <= MAX_RESIDUE_TABLE:
+            # One value over a period (the overhang never reaches past the source's pad): say it plainly;
+            # the proof below is then of the constant.
+            values = {int(evaluate(pe, {"i": r})) for r in range(1, int(source.s) + 1)}
+            pe = sympy.Integer(values.pop()) if len(values) == 1 else pe
     spec = f"{target}.{kind}(k={k}, s={s}, {zero}{dilation}{ceil})"
     try:
         then = layer(spec)
@@ -243,6 +257,13 @@ def _pad_before(source: Windowed, target: str, timeout_ms: int) -> dict[str, Any
     pad_kind = window_map(source).pad  # type: ignore[union-attr]
     value = "-inf" if pad_kind == NEG_INF else "0"
     same = pad_kind != EXCLUDED
+    why_not = f"{source.spec} leaves its padding out of the divisor; a padded input would count it"
+    if overhang and not ceil and pad_kind != NEG_INF:
+        # The overhang holds nothing (not counted in an average's divisor); padded cells would be counted.
+        same = False
+        why_not = (
+            f"{source.spec} leaves a ceil_mode overhang out of the divisor; a padded input would count it"
+        )
     return {
         "begin": str(pb),
         "end": str(pe),
@@ -251,9 +272,7 @@ def _pad_before(source: Windowed, target: str, timeout_ms: int) -> dict[str, Any
         "proof": _result(result),
         "by_residue": by_residue,
         "same_windows": same,
-        "why_not": None
-        if same
-        else f"{source.spec} leaves its padding out of the divisor; a padded input would count it",
+        "why_not": None if same else why_not,
     }
 
 

@@ -6,8 +6,11 @@ The field is that interval *with* padding (Araujo et al.'s convention: a tap in 
 output 0 of conv(k=3, p=1) has a field from -1 to 1), computed on integers at one input size, exactly, for any
 map: pixel shuffles that move positions into channels, adaptive pooling whose windows differ in size,
 transposed convolutions whose outputs read a varying number of inputs. Reported per node: the widest field
-(size), the average distance between neighbouring outputs' fields (stride, or jump), the first position of
-output 0's field (-padding) and its centre, and whether every output has the same field (uniform).
+(size), the stride or jump (input positions per output step: the product over the path of each layer's
+stride divided by its input spacing, a transposed layer's 1/s, and i/o for a resampling layer such as adaptive
+pooling, upsampling or a pixel shuffle; where the fields are uniform it is exactly the distance between
+neighbouring outputs' fields), the first position of output 0's field (-padding) and its centre, and whether
+every output has the same field (uniform).
 
 >>> from symconv.network import chain
 >>> f = receptive_fields(chain("pixelunshuffle(r=2) > conv(k=3, p=1)"))["n2"]
@@ -21,6 +24,7 @@ output 0's field (-padding) and its centre, and whether every output has the sam
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -28,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from .arith import evaluate
 from .errors import ShapeError, SpecError, SymconvError
-from .layers import Layer
+from .layers import AdaptivePool, Layer, PixelShuffle, Pool, Resize
 from .windowmap import GridMap, IntervalMap, centre_crop_offset, window_map
 
 if TYPE_CHECKING:
@@ -44,8 +48,9 @@ Interval = tuple[int, int] | None
 
 @dataclass(frozen=True)
 class Field:
-    """Receptive field of a node in input coordinates: size r (the widest), effective stride S (the average
-    distance between neighbouring outputs' fields), effective padding P (output 0's field starts at -P);
+    """Receptive field of a node in input coordinates: size r (the widest), effective stride S (the jump:
+    input positions per output step, the product of the layers' strides over their spacings, i/o through a
+    resampling layer), effective padding P (output 0's field starts at -P);
     `uniform` when every output's field has the same size and spacing, `aligned` when every merge on the
     way joins fields that line up. Output y is centred at -P + y*S + (r - 1)/2 when uniform."""
 
@@ -91,8 +96,7 @@ def _extended(mapping: GridMap | IntervalMap, i: int, q: int, every: bool = Fals
     ends, where a later layer reads padding); for a transposed layer, the stretched units its taps land on.
     An interval is given by its ends, or, with `every`, by all its positions."""
     if isinstance(mapping, IntervalMap):
-        env = {"i": i, "j": q}
-        low, high = int(evaluate(mapping.low, env)), int(evaluate(mapping.high, env))
+        low, high = mapping.bounds(i, q)
         return list(range(low, high + 1)) if every else [low, high]
     env = {"i": i}
     k, stride, d, spacing, before = (
@@ -106,13 +110,54 @@ def _extended(mapping: GridMap | IntervalMap, i: int, q: int, every: bool = Fals
     return out
 
 
-def _gapless(net: Network) -> dict[str, bool]:
+def _stacks(net: Network) -> dict[str, tuple[int, ...]]:
+    """Each node's pixel-unshuffle factors still held in its channels, innermost last.
+
+    A pixel unshuffle by r moves r neighbouring positions into channels (channel c*r + m holds position
+    r*q + m, per axis); a pixel shuffle by the same r takes them back out. Layers that act on each channel
+    alone (pooling, adaptive pooling, upsampling, crops, identities, and merges of nodes holding the same
+    factors) keep the factors; a layer that mixes channels (a convolution, flatten, linear) makes every
+    channel of a position depend on the same inputs, and the factors are gone (as after a shuffle by another r).
+    """
+    stacks: dict[str, tuple[int, ...]] = {}
+    for node in net.nodes:
+        parents = [stacks[name] for name in node.inputs]
+        if node.op == "input":
+            stacks[node.name] = ()
+        elif node.op == "layer" and node.layer is not None:
+            made, parent = node.layer, parents[0]
+            if isinstance(made, PixelShuffle):
+                r = int(evaluate(made.r, {}))
+                if made.down:
+                    stacks[node.name] = (*parent, r)
+                else:
+                    stacks[node.name] = parent[:-1] if parent[-1:] == (r,) else ()
+            else:
+                stacks[node.name] = parent if _per_channel(made) else ()
+        elif node.op in ("crop", "identity", "add", "cat"):
+            stacks[node.name] = parents[0] if all(p == parents[0] for p in parents) else ()
+        else:
+            stacks[node.name] = ()
+    return stacks
+
+
+def _per_channel(made: Layer) -> bool:
+    """Whether the layer computes each channel from the same channel alone (pooling and resampling)."""
+    return isinstance(made, Pool | AdaptivePool | Resize)
+
+
+def _factor(stack: tuple[int, ...]) -> int:
+    return math.prod(stack)
+
+
+def _gapless(net: Network, stacks: Mapping[str, tuple[int, ...]]) -> dict[str, bool]:
     """Nodes whose every position has a field, growing with the position: the input, and what sliding
     windows, resampling, merges and crops make of gapless nodes. A transposed convolution's outputs may read
-    no input unit (between its taps), so its fields and everything after it are read position by position."""
+    no input unit (between its taps), and a node holding unshuffled positions in its channels is read per
+    channel, so their fields and everything after them are read position by position."""
     gapless: dict[str, bool] = {}
     for node in net.nodes:
-        parents = all(gapless[name] for name in node.inputs)
+        parents = all(gapless[name] for name in node.inputs) and not stacks[node.name]
         if node.op == "layer" and node.layer is not None:
             mapping = window_map(node.layer)
             parents = parents and not (isinstance(mapping, GridMap) and mapping.spacing != 1)
@@ -131,27 +176,72 @@ def _sizes(net: Network, dim: str, n: int) -> dict[str, int]:
         ) from None
 
 
-def _reads(net: Network, sizes: Mapping[str, int], gapless: Mapping[str, bool]) -> dict[str, Any]:
-    """For each node, a function q -> [(parent, positions)]: the parent positions its output q reads."""
+def _reads(
+    net: Network, sizes: Mapping[str, int], gapless: Mapping[str, bool], stacks: Mapping[str, tuple[int, ...]]
+) -> dict[str, Any]:
+    """For each node, a function q -> [(parent, positions)]: the parent positions its output q reads.
+
+    Positions count channel phases too: a node holding factors F (see _stacks) has position q*F + c for its
+    position q and phase c < F, so an unshuffle, and a shuffle that takes back the last factor, read the same
+    position of their parent; a per-channel layer reads its window at the same phase; a layer that mixes
+    channels reads every phase of the positions in its window."""
     reads: dict[str, Any] = {}
     for node in net.nodes:
+        factor = _factor(stacks[node.name])
+        sources = {p: _factor(stacks[p]) for p in node.inputs}
         if node.op == "input":
             reads[node.name] = lambda q: []
-        elif node.op == "layer" and node.layer is not None:
-            parent = node.inputs[0]
-            mapping, i, every = window_map(node.layer), sizes[parent], not gapless[parent]
-            reads[node.name] = lambda q, p=parent, m=mapping, i=i, e=every: [(p, _extended(m, i, q, e))]
+            continue
+        parent = node.inputs[0]
+        if node.op == "layer" and node.layer is not None:
+            made, mapping, every = node.layer, window_map(node.layer), not gapless[parent]
+            undone = stacks[node.name] == stacks[parent][:-1] and bool(stacks[parent])
+            if isinstance(made, PixelShuffle) and (made.down or undone):
+                # Positions move between the axis and the channels: the same position with its phase.
+                window = lambda q, p=parent: [(p, [q])]  # noqa: E731
+            elif _per_channel(made):
+                window = _phased(parent, factor, mapping, sizes[parent], every)
+            else:
+                # Mixing channels (or a shuffle by another r than the last unshuffle's): every phase.
+                window = _mixing(parent, sources[parent], mapping, sizes[parent], every)
+            reads[node.name] = window
         elif node.op == "crop":
             # A centre crop (torchvision's, and U-Net's): output q is input q + (in - out) // 2.
-            parent = node.inputs[0]
             offset = centre_crop_offset(sizes[parent], sizes[node.name])
-            reads[node.name] = lambda q, p=parent, offset=offset: [(p, [q + offset])]
+            reads[node.name] = lambda q, p=parent, f=factor, o=offset: [(p, [q + o * f])]
         else:
-            # Merges, identities, flatten and linear read the same position of each input; an input of size 1
-            # that an addition broadcasts is read at its one position.
+            # Merges, identities, flatten and linear read the same position of each input (every phase of it
+            # when the node mixes them); an input of size 1 that an addition broadcasts is read at its one
+            # position.
             spread = {p: sizes[p] == 1 and sizes[node.name] > 1 for p in node.inputs}
-            reads[node.name] = lambda q, spread=spread: [(p, [0 if one else q]) for p, one in spread.items()]
+            reads[node.name] = lambda q, spread=spread, f=factor, sources=sources: [
+                (p, _phases(0 if one else q // f, q % f, f, sources[p])) for p, one in spread.items()
+            ]
     return reads
+
+
+def _phases(position: int, phase: int, factor: int, parent: int) -> list[int]:
+    """The parent positions (with phases) that position `position`, phase `phase`, of a node holding
+    `factor` reads at the same position: that phase when the factors agree, every phase when they do not."""
+    if factor == parent:
+        return [position * parent + phase]
+    return list(range(position * parent, (position + 1) * parent))
+
+
+def _phased(parent: str, factor: int, mapping: GridMap | IntervalMap, i: int, every: bool) -> Any:
+    """A per-channel layer over a parent holding `factor` phases: its window, at the same phase."""
+    if factor == 1:
+        return lambda q: [(parent, _extended(mapping, i, q, every))]
+    return lambda q: [(parent, [p * factor + q % factor for p in _extended(mapping, i, q // factor, True)])]
+
+
+def _mixing(parent: str, factor: int, mapping: GridMap | IntervalMap, i: int, every: bool) -> Any:
+    """A layer that mixes channels over a parent holding `factor` phases: every phase of its window."""
+    if factor == 1:
+        return lambda q: [(parent, _extended(mapping, i, q, every))]
+    return lambda q: [
+        (parent, [p * factor + c for p in _extended(mapping, i, q, True) for c in range(factor)])
+    ]
 
 
 class _Bounds:
@@ -209,15 +299,22 @@ class _Bounds:
         return None
 
 
-def _spans(net: Network, reads: Mapping[str, Any], gapless: Mapping[str, bool]) -> Any:
-    """A function (node, positions) -> the field of each position, padding included (None: it reads nothing)."""
+def _spans(net: Network, sizes: Mapping[str, int]) -> Any:
+    """A function (node, positions) -> the field of each position, padding included (None: it reads nothing);
+    a position's field covers all its channels (every phase, see _reads)."""
+    stacks = _stacks(net)
+    gapless = _gapless(net, stacks)
+    reads = _reads(net, sizes, gapless, stacks)
     low, high = _Bounds(net, reads, "lo", gapless), _Bounds(net, reads, "hi", gapless)
 
     def spans(name: str, positions: Iterable[int]) -> list[Interval]:
+        factor = _factor(stacks[name])
         out: list[Interval] = []
         for q in positions:
-            lo, hi = low(name, q), high(name, q)
-            out.append(None if lo is None or hi is None else (lo, hi))
+            phases = range(q * factor, (q + 1) * factor)
+            los = [v for v in (low(name, c) for c in phases) if v is not None]
+            his = [v for v in (high(name, c) for c in phases) if v is not None]
+            out.append((min(los), max(his)) if los and his else None)
         return out
 
     return spans
@@ -228,8 +325,9 @@ def intervals(net: Network, size: int, node: str | None = None, dim: str | None 
     last input position it reaches, None where it reads nothing. Padding counts as Araujo et al. count it: a
     tap of any layer that falls in the padding reaches the positions that layer's input would have there, so
     the field can extend past the input, and past the positions the output really depends on; clipped to the
-    input, it contains them (each layer's channels are taken as mixed: a pixel shuffle after an unshuffle is
-    not recognised as the identity).
+    input, it contains them. Channels are followed as far as pixel shuffles need: a shuffle takes back the
+    positions the last unshuffle moved into channels, through layers that act per channel (pooling,
+    resampling), so an unshuffle then a shuffle is the identity; a convolution mixes every channel.
 
     >>> from symconv.network import chain
     >>> intervals(chain("conv(k=3, s=2, p=1)"), 6)
@@ -240,8 +338,7 @@ def intervals(net: Network, size: int, node: str | None = None, dim: str | None 
     name = node or net.output
     if name not in sizes:
         raise SpecError(f"no node named {name!r}; nodes: {', '.join(sizes)}")
-    gapless = _gapless(net)
-    return _spans(net, _reads(net, sizes, gapless), gapless)(name, range(sizes[name]))
+    return _spans(net, sizes)(name, range(sizes[name]))
 
 
 def receptive_fields(net: Network, size: int | None = None, dim: str | None = None) -> dict[str, Field]:
@@ -251,8 +348,7 @@ def receptive_fields(net: Network, size: int | None = None, dim: str | None = No
     dim = dim or (net.symbolic[0] if net.symbolic else net.dims[0])
     n = size if size is not None else dict(net.fixed).get(dim) or _generic_size(net, dim)
     sizes = _sizes(net, dim, n)
-    gapless = _gapless(net)
-    spans_of = _spans(net, _reads(net, sizes, gapless), gapless)
+    spans_of = _spans(net, sizes)
     summary: dict[str, Field] = {}
     for node in net.nodes:
         spans = spans_of(node.name, range(max(1, min(sizes[node.name], SPAN))))

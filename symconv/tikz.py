@@ -63,7 +63,7 @@ import sympy
 
 from .arith import evaluate
 from .errors import ShapeError, SpecError
-from .frameworks import effective_kernel
+from .frameworks import CONVENTIONS, effective_kernel
 from .layers import ConvTranspose, Layer, Pool, Windowed, layer
 from .limits import integer, shown
 from .windowmap import transposed_pads, window_map
@@ -292,7 +292,7 @@ def _sizes(size: Any, spec: str) -> tuple[int, int]:
 def _overhangs(made: Layer) -> bool:
     """Whether the layer's last window may run past the end padding: ceil_mode, and ONNX pooling, whose
     output size divides by the stride in C++ (toward zero, so a window longer than the padded input counts)."""
-    return isinstance(made, Pool) and (made.ceil or made.framework == "onnx")
+    return isinstance(made, Pool) and (made.ceil or CONVENTIONS[made.framework].overhangs())
 
 
 def _direct_axis(made: Windowed, i: int, o: int) -> Axis:
@@ -309,7 +309,7 @@ def _transposed_axis(made: ConvTranspose, i: int, o: int) -> Axis:
     k, s, d = (_integer(getattr(made, n), n, made) for n in ("k", "s", "d"))
     before, after = (_integer(evaluate(v, {"i": i}), "padding", made) for v in transposed_pads(made))
     span = int(effective_kernel(k, d))
-    if made.framework in ("jax", "keras"):
+    if CONVENTIONS[made.framework].pads_stretched_input:
         extra = max(after - (span - 1), 0)
     else:
         extra = 0 if made.a is None else _integer(made.a, "a", made)

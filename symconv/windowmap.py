@@ -30,7 +30,8 @@ Resampling layers (upsample, pixel shuffle, adaptive pooling) read an interval o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import sympy
@@ -148,10 +149,20 @@ class IntervalMap:
 
     low: sympy.Expr
     high: sympy.Expr
+    # Where the framework computes the index in floating point (PyTorch's nearest upsampling), the rule on
+    # integers for outputs j in [0, o): (i, j) -> (low, high); the expressions are the exact ratio.
+    concrete: Callable[[int, int], tuple[int, int] | None] | None = field(default=None, compare=False)
+
+    def bounds(self, i: int, j: int) -> tuple[int, int]:
+        """The first and last input position output j reads at input size i."""
+        found = None if self.concrete is None else self.concrete(i, j)
+        if found is not None:
+            return found
+        env = {"i": i, "j": j}
+        return int(evaluate(self.low, env)), int(evaluate(self.high, env))
 
     def window(self, i: int, j: int) -> Window:
-        env = {"i": i, "j": j}
-        low, high = int(evaluate(self.low, env)), int(evaluate(self.high, env))
+        low, high = self.bounds(i, j)
         positions = tuple(range(low, high + 1))
         return Window(j, positions, tuple(range(len(positions))), (INPUT_UNIT,) * len(positions))
 
@@ -171,9 +182,10 @@ def _pad_value(made: Layer, count_include_pad: bool | None) -> str:
 
 def _direct(made: Windowed, count_include_pad: bool | None) -> GridMap:
     pb, pe = made.padding(INPUT)
-    # onnxruntime's MaxPool reads every input unit a window covers: a negative end padding only shortens the
-    # output (its AveragePool stops at i + pe, as a crop does).
-    max_onnx = made.framework == "onnx" and isinstance(made, Pool) and made.op == "max"
+    # Whether a max pooling reads the input units past a negative end padding (its Convention says).
+    max_onnx = (
+        fw.CONVENTIONS[made.framework].max_pool_reads_cropped and isinstance(made, Pool) and made.op == "max"
+    )
     one = sympy.Integer(1)
     return GridMap(made.k, made.s, made.d, one, pb, pe, _pad_value(made, count_include_pad), max_onnx)
 
@@ -184,34 +196,9 @@ def transposed_pads(made: ConvTranspose) -> tuple[sympy.Expr, sympy.Expr]:
     PyTorch, ONNX and the paper: k_eff - p - 1 a side, then the a extra cells at the end (a negative value
     crops). Keras and JAX pad the stretched input themselves (lax.conv_transpose; Keras' JAX backend).
     """
-    k, s, d = made.k, made.s, made.d
-    span = fw.effective_kernel(k, d)
-    pb, pe = made.pb, made.pe
-    if made.framework in ("jax", "keras"):
-        if made.framework == "jax" and made.mode == "explicit":
-            return (span - 1 - pb, span - 1 - pe) if made.consistent else (pb, pe)
-        if made.mode == "valid" and made.framework == "jax":
-            return span - 1, s - 1 + sympy.Max(span - s, 0)
-        if made.mode == "valid":
-            a = sympy.Max(span, s) - span if made.a is None else made.a
-            return span - 1, span - 1 + a
-        return _same_transposed(made, span, s)
-    a = sympy.Integer(0) if made.a is None else made.a
-    return span - pb - 1, span - pe - 1 + a
-
-
-def _same_transposed(made: ConvTranspose, span: sympy.Expr, s: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr]:
-    """'same' padding of the stretched input: JAX's lax.conv_transpose, or Keras' (backend_utils)."""
-    if made.framework == "jax":
-        total = span + s - 2
-        begin = sympy.Piecewise((span - 1, s > span - 1), (ceil_div(total, 2), True))
-        return begin, total - begin
-    if made.a is None:
-        total = s + span - 2
-    else:
-        total = span + sympy.Mod(span, 2) - 2 + made.a
-    begin = sympy.Min(ceil_div(total, 2), span - 1)
-    return begin, total - begin
+    return fw.stretched_pads(
+        made.framework, made.mode, made.k, made.s, made.d, (made.pb, made.pe), made.a, made.consistent
+    )
 
 
 def _transposed(made: ConvTranspose) -> GridMap:
@@ -234,11 +221,26 @@ def _resampling(made: Layer) -> IntervalMap:
             return IntervalMap(r * j, r * j + r - 1)
         return IntervalMap(floor_div(j, r), floor_div(j, r))
     if isinstance(made, Resize):
-        # Nearest neighbour (PyTorch's default): output j reads floor(j*i/o).
+        # Nearest neighbour (PyTorch's default): output j reads floor(j*i/o), as the framework rounds it.
         o = made.output_expr(i)
         source = floor_div(j, made.scale) if made.scale is not None else floor_div(j * i, o)
-        return IntervalMap(source, source)
+        nearest = fw.CONVENTIONS[made.framework].nearest
+        return IntervalMap(source, source, None if nearest is None else _rounded(made, nearest))
     raise SpecError(f"no window map for {made.spec}")
+
+
+def _rounded(made: Resize, nearest: Callable[[int, int, int, int | None], int]) -> Callable[[int, int], Any]:
+    """The framework's nearest index for outputs 0 <= j < o (outside them, the exact ratio extends the map)."""
+    scale = None if made.scale is None else int(evaluate(made.scale, {}))
+
+    def bounds(i: int, j: int) -> tuple[int, int] | None:
+        o = int(evaluate(made.output_expr(INPUT), {"i": i}))
+        if not 0 <= j < o:
+            return None
+        source = nearest(j, i, o, scale)
+        return source, source
+
+    return bounds
 
 
 def window_map(made: Layer, *, count_include_pad: bool | None = None) -> WindowMap:

@@ -3,6 +3,7 @@ computes a window start, a padding split or an effective kernel itself; each cal
 
 from __future__ import annotations
 
+import ast
 import io
 import re
 import tokenize
@@ -64,3 +65,40 @@ def test_the_patterns_catch_what_they_are_for() -> None:
     }
     for line, what in caught.items():
         assert PATTERNS[what].search(line), line
+
+
+FRAMEWORK_NAMES = {"torch", "tf", "keras", "onnx", "jax", "paper"}
+
+
+def _names_a_framework(node: ast.expr) -> bool:
+    if isinstance(node, ast.Constant):
+        return node.value in FRAMEWORK_NAMES
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        return any(_names_a_framework(item) for item in node.elts)
+    return False
+
+
+def framework_branches(source: str) -> list[int]:
+    """Lines that compare something with a framework's name (`framework == "tf"`, `target in ("torch", ...)`)."""
+    return [
+        node.lineno
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Compare)
+        and any(_names_a_framework(c) for c in [node.left, *node.comparators])
+    ]
+
+
+@pytest.mark.parametrize("path", sorted(p for p in ROOT.rglob("*.py") if p.name != "frameworks.py"), ids=str)
+def test_no_module_branches_on_a_framework_name(path: Path) -> None:
+    """What differs between frameworks is data in their Convention (frameworks.py): a module that tests a
+    framework's name would have to change when a framework is added or fixed."""
+    lines = framework_branches(path.read_text(encoding="utf-8"))
+    assert not lines, (
+        f"{path.name} branches on a framework name at lines {lines}: read its Convention instead"
+    )
+
+
+def test_the_framework_branch_check_catches_what_it_is_for() -> None:
+    assert framework_branches('if made.framework in ("jax", "keras"):\n    pass\n') == [1]
+    assert framework_branches('ok = target != "torch"\n') == [1]
+    assert framework_branches('ok = kind == "conv"\n') == []

@@ -158,6 +158,11 @@ KERAS = [
     ("keras.convT(k=3, s=2, p=valid)", "torch"),
     ("keras.convT(k=3, s=2, p=same)", "jax"),
     ("torch.conv(k=3, s=2, p=1)", "keras"),
+    # ceil_mode into a framework without it: the overhang padded at the end, by residue of i.
+    ("torch.maxpool(k=3, s=2, p=1, ceil=true)", "keras"),
+    ("torch.maxpool(k=2, s=3, p=1, ceil=true)", "keras"),
+    ("torch.maxpool(k=4, s=3, p=2, d=1, ceil=true)", "keras"),
+    ("torch.avgpool(k=3, s=2, p=0, ceil=true)", "keras"),
 ]
 # PyTorch pooling into ONNX (ceil_mode both ways, dilation, padding), and average pooling's divisor.
 TORCH_POOLS = [
