@@ -28,8 +28,8 @@ from .limits import check_tree
 from .meaning import Meaning, read
 
 KINDS = ("conv", "convT", "maxpool", "avgpool", "upsample", "pixelshuffle", "pixelunshuffle", "adaptivepool")
-PARAMETERS = ("k", "s", "p", "d", "a", "ceil", "consistent", "scale", "size", "r")
-KEYWORDS = ("same", "valid", "full", "causal", "same_upper", "same_lower", "true", "false")
+PARAMETERS = ("k", "s", "p", "d", "a", "ceil", "consistent", "scale", "size", "r", "output_shape", "backend")
+KEYWORDS = ("same", "valid", "full", "causal", "same_upper", "same_lower", "true", "false", "tensorflow")
 ALIASES = {
     "kernel_size": "k",
     "kernel": "k",

@@ -60,6 +60,17 @@ def probe(configs: list[Config], onednn: bool, timeout: float = 1800.0) -> list[
     return finish(proc, len(configs), timeout)
 
 
+def probe_both(off: list[Config], on: list[Config], timeout: float = 1800.0) -> list[dict[str, Outcome]]:
+    """Two children side by side, TF_ENABLE_ONEDNN_OPTS=0 on `off` and 1 on `on` (the same configurations,
+    each listing the paths that child runs): every configuration's outcomes by path@onednnN."""
+    children = [start(off, False), start(on, True)]
+    results = [finish(child, len(off), timeout) for child in children]
+    return [
+        {**{f"{p}@onednn0": o for p, o in a.items()}, **{f"{p}@onednn1": o for p, o in b.items()}}
+        for a, b in zip(*results, strict=True)
+    ]
+
+
 def start(configs: list[Config], onednn: bool) -> subprocess.Popen[str]:
     """Start the child (so two can run side by side); `finish` collects it."""
     env = {
@@ -270,6 +281,64 @@ def symconv_outcome(config: Config, prefix: str) -> Outcome:
         except symconv.SymconvError as error:
             return {"error": f"{type(error).__name__}: {error}"}
     return {"shape": sizes}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# symconv against the libraries
+
+DISAGREE = "paths disagree"
+PREFIX = {"nn": "tf", "keras": "keras", "tf_keras": "tf_keras"}
+
+
+def reference(config: Config, outcomes: dict[str, Outcome], backend: bool = False) -> tuple[Config, Any]:
+    """(the configuration symconv is asked about, the libraries' common answer): every path for tf.nn and
+    tf-keras; for Keras 3, compute_output_shape, or with `backend` the TensorFlow backend's runs, asked as
+    keras.SPEC with backend=tensorflow."""
+    if config["api"] != "keras":
+        return config, consensus(outcomes)
+    if backend:
+        runs = {p: o for p, o in outcomes.items() if p.split("@")[0] in ("eager", "graph")}
+        return {**config, "backend": "tensorflow"}, consensus(runs)
+    return config, consensus({p: o for p, o in outcomes.items() if p.split("@")[0] == "shape"})
+
+
+def rank_gap(config: Config, theirs: Any, ours: Outcome) -> bool:
+    """tf-keras runs a dilated transposed convolution by its rank (Conv2DTranspose: atrous_conv2d_transpose on
+    every path; Conv1DTranspose: conv1d_transpose, whose paths disagree); symconv's layers are per axis and
+    refuse it naming both."""
+    dilated = config["kind"] == "convT" and config.get("d") is not None and max(config["d"]) > 1
+    return (
+        config["api"] == "tf_keras"
+        and dilated
+        and len(config["i"]) == 2
+        and theirs is not None
+        and theirs[0] == "ok"
+        and "Conv2DTranspose runs" in ours.get("error", "")
+    )
+
+
+def mismatch(config: Config, outcomes: dict[str, Outcome], backend: bool = False) -> str | None:
+    """Why symconv's answer differs from the libraries' (None: it matches): their shape, a refusal where
+    they all refuse, a refusal saying the paths disagree where they disagree."""
+    asked, theirs = reference(config, outcomes, backend)
+    prefix = PREFIX[config["api"]]
+    ours = symconv_outcome(asked, prefix)
+    said = verdict(ours)
+    where = f"{' x '.join(symconv_specs(asked, prefix))} at i={config['i']}"
+    described = describe(outcomes)
+    if rank_gap(config, theirs, ours):
+        return None
+    if theirs is None:
+        if said[0] == "ok" or DISAGREE not in ours["error"]:
+            return f"{where}: the paths disagree ({described}); symconv {ours}"
+        return None
+    if theirs[0] == "ok":
+        return None if said == theirs else f"{where}: {theirs[1]} ({described}); symconv {ours}"
+    if said[0] == "ok":
+        return f"{where}: refused ({described}); symconv {ours}"
+    if DISAGREE in ours["error"]:
+        return f"{where}: refused alike on every path ({described}); symconv says the paths disagree"
+    return None
 
 
 # ---------------------------------------------------------------------------------------------------------------
