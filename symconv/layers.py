@@ -323,34 +323,14 @@ class ConvTranspose(Layer):
 
     kind = "convT"
 
+    def _geometry(self, i: Size) -> tuple[Any, str, Size, Any, Any, Any, tuple[Any, Any], Any]:
+        return (self.framework, self.mode, i, self.k, self.s, self.d, (self.pb, self.pe), self.a)
+
     def output_expr(self, i: Size) -> sympy.Expr:
-        return fw.transposed_output(
-            self.framework,
-            self.mode,
-            i,
-            self.k,
-            self.s,
-            self.d,
-            (self.pb, self.pe),
-            self.a,
-            self.consistent,
-            self.shape,
-        )
+        return fw.transposed_output(*self._geometry(i), self.consistent, self.shape)
 
     def conditions(self, i: Size) -> Conditions:
-        return fw.transposed_rules(
-            self.framework,
-            self.mode,
-            i,
-            self.k,
-            self.s,
-            self.d,
-            (self.pb, self.pe),
-            self.a,
-            self.output_expr(i),
-            self.consistent,
-            self.shape,
-        )
+        return fw.transposed_rules(*self._geometry(i), self.output_expr(i), self.consistent, self.shape)
 
     def parameters(self) -> dict[str, sympy.Expr]:
         pads = _pads(self.pb, self.pe) if self.mode == "explicit" else {}

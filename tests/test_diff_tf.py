@@ -30,21 +30,29 @@ from tests import tfprobe
 
 SEED = 20261130
 PER_KIND = 1000
-GRAPH_EVERY = 10
-ONEDNN_OFF_EVERY = 4
+GRAPH_EVERY = 25  # tf.functions traced and run (the slowest paths)
+RUN_EVERY = (
+    4  # Keras 3 layers run on the TensorFlow backend; every path of the oneDNN-off child for the layers
+)
 
 
 def _plan(configs: list[dict[str, Any]], onednn: bool) -> list[dict[str, Any]]:
-    """The configurations with the paths this child runs for each."""
+    """The configurations with the paths this child runs for each: tf.nn eagerly and through graph shape
+    inference everywhere; tf-keras' compute_output_shape and eager call everywhere with oneDNN (the default);
+    Keras 3's compute_output_shape everywhere (tests/test_diff_keras.py checks it at length), its runs on a
+    subset; tf.functions on every GRAPH_EVERY-th."""
     planned = []
     for n, config in enumerate(configs):
         graph = n % GRAPH_EVERY == 0
+        sampled = n % RUN_EVERY == 0
         if config["api"] == "nn":
             chosen = ["eager", "graph_shape", *(["graph_run", "graph_dynamic"] if graph else [])]
-        elif onednn or n % ONEDNN_OFF_EVERY == 0:
-            chosen = ["shape", "eager", *(["graph"] if graph else [])]
         else:
-            chosen = ["graph"] if graph else []
+            chosen = [
+                *(["shape"] if onednn or sampled else []),
+                *(["eager"] if sampled or (onednn and config["api"] == "tf_keras") else []),
+                *(["graph"] if graph else []),
+            ]
         planned.append({**config, "paths": chosen})
     return planned
 
@@ -81,7 +89,11 @@ def test_enough_configurations_and_paths(runs: list[tuple[dict[str, Any], dict[s
         names = tfprobe.NN_PATHS if api == "nn" else tfprobe.LAYER_PATHS
         for name in names:
             for onednn in (0, 1):
-                assert paths[(api, f"{name}@onednn{onednn}")] >= 100, (api, name, onednn, paths)
+                assert paths[(api, f"{name}@onednn{onednn}")] >= 4 * PER_KIND // GRAPH_EVERY, (
+                    api,
+                    name,
+                    onednn,
+                )
     verdicts = Counter((c["api"], c["kind"], (tfprobe.consensus(o) or ("split",))[0]) for c, o in runs)
     for api in tfprobe.APIS:
         for kind in tfprobe.KINDS:
