@@ -32,10 +32,12 @@ import os
 import random
 import re
 import select
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +74,17 @@ def probe_both(off: list[Config], on: list[Config], timeout: float = 1800.0) -> 
     ]
 
 
-def start(configs: list[Config], onednn: bool) -> subprocess.Popen[str]:
+@dataclass
+class Child:
+    """A running child and the files it writes (its results, one JSON line per path, and its stderr): files,
+    not pipes, so that two children run side by side without waiting for a reader."""
+
+    proc: subprocess.Popen[bytes]
+    out: Path
+    err: Path
+
+
+def start(configs: list[Config], onednn: bool) -> Child:
     """Start the child (so two can run side by side); `finish` collects it."""
     env = {
         **os.environ,
@@ -83,31 +95,39 @@ def start(configs: list[Config], onednn: bool) -> subprocess.Popen[str]:
         "OMP_NUM_THREADS": "1",
         "PYTHONHASHSEED": "0",
     }
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as file:
-        json.dump(configs, file)
-    return subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), file.name],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    folder = Path(tempfile.mkdtemp(prefix="tfprobe-"))
+    source, out, err = folder / "configs.json", folder / "out.jsonl", folder / "err.txt"
+    source.write_text(json.dumps(configs))
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), str(source)],
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
+            env=env,
+        )
+    return Child(proc, out, err)
 
 
-def finish(proc: subprocess.Popen[str], count: int, timeout: float = 1800.0) -> list[dict[str, Outcome]]:
+def finish(child: Child, count: int, timeout: float = 1800.0) -> list[dict[str, Outcome]]:
     try:
-        out, err = proc.communicate(timeout=timeout)
+        child.proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        child.proc.kill()
+        child.proc.wait()
         raise
-    if proc.returncode != 0:
-        raise RuntimeError(f"the TensorFlow child failed ({proc.returncode}): {err[-2000:]}")
-    results: list[dict[str, Outcome]] = [{} for _ in range(count)]
-    for line in out.splitlines():
-        n, path, outcome = json.loads(line)
-        results[n][path] = outcome
-    return results
+    try:
+        if child.proc.returncode != 0:
+            raise RuntimeError(
+                f"the TensorFlow child failed ({child.proc.returncode}): {child.err.read_text()[-2000:]}"
+            )
+        results: list[dict[str, Outcome]] = [{} for _ in range(count)]
+        for line in child.out.read_text().splitlines():
+            n, path, outcome = json.loads(line)
+            results[n][path] = outcome
+        return results
+    finally:
+        shutil.rmtree(child.out.parent, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -393,13 +413,12 @@ def _message(error: BaseException) -> str:
 
 def _items(configs: list[Config]) -> list[tuple[int, str]]:
     """(configuration, path) in order: the paths a configuration lists under "paths", else all of its API's."""
-    return [(n, path) for n, config in enumerate(configs) for path in config.get("paths") or paths(config)]
+    chosen = [config["paths"] if "paths" in config else paths(config) for config in configs]
+    return [(n, path) for n, config_paths in enumerate(chosen) for path in config_paths]
 
 
 def _serve() -> None:
-    source = Path(sys.argv[1])
-    configs = json.loads(source.read_text())
-    source.unlink()
+    configs = json.loads(Path(sys.argv[1]).read_text())
     import tensorflow  # noqa: F401  (imported once, before the workers fork; no op runs here)
 
     if any(c["api"] == "keras" for c in configs):
