@@ -444,6 +444,14 @@ def _onednn_short(g: Stretched) -> sympy.Basic:
     return sympy.And(eq(g.i, 1), ge(short, 1), le(short, g.s - 1))
 
 
+def _tf_accepted(g: Stretched) -> sympy.Basic:
+    """Where some path runs the transposed convolution: the forward window gives back i, or (VALID) oneDNN's
+    count does."""
+    if g.mode == "valid":
+        return sympy.Or(_tf_forward_gives_back(g), _onednn_short(g))
+    return _tf_forward_gives_back(g)
+
+
 _TF_CPU_DILATION = "Current CPU implementations do not yet support dilation rates larger than 1"
 
 
@@ -472,16 +480,13 @@ def _tf_transposed(what: str, dilated: str = _TF_DILATED) -> tuple[LayerRule, ..
             applies=automatic,
         ),
         LayerRule(
-            lambda g: (
-                sympy.Or(_tf_forward_gives_back(g), _onednn_short(g))
-                if valid(g)
-                else _tf_forward_gives_back(g)
-            ),
+            _tf_accepted,
             f"{what} must be a size whose forward window gives back the input: (i-1)*s <= o + pb + pe - "
             "d*(k-1) - 1 <= (i-1)*s + s - 1 (VALID, explicit pads), (i-1)*s < o <= i*s (SAME) ('Size of "
             "out_backprop doesn't match computed')",
         ),
-        LayerRule(lambda g: eq(g.d, 1), dilated, applies=automatic),
+        # Where some path runs it (else the rule above refused it on every path).
+        LayerRule(lambda g: sympy.Or(eq(g.d, 1), sympy.Not(_tf_accepted(g))), dilated, applies=automatic),
         LayerRule(
             _tf_forward_gives_back,
             f"{PATHS_DISAGREE} on {what} below the effective kernel at i = 1: oneDNN (the default) "
@@ -630,7 +635,16 @@ KERAS = _keras_like(
 # whose rules decide. Its transposed size is Keras 3's (deconv_output_length), passed as output_shape.
 TF_KERAS = _keras_like(
     "tf_keras",
-    _tf_windows(_KERAS_CONV_DILATED_STRIDE),
+    _tf_windows(
+        _KERAS_CONV_DILATED_STRIDE,
+        # conv_utils.conv_output_length in floor division: a negative length is refused, 0 is not.
+        LayerRule(
+            lambda g: ge(floor_count(g.i + g.pads[0] + g.pads[1] - g.span, g.s), 0),
+            "One of the dimensions in the output is <= 0 due to downsampling (tf-keras' conv_output_length, "
+            "in floor division, is negative)",
+            applies=lambda g: g.family == "conv",
+        ),
+    ),
     window_count={"conv": shifted_count, "pool": shifted_count},
     transposed_rules=(
         *_KERAS_OUTPUT_PADDING,

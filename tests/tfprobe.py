@@ -299,19 +299,24 @@ def _symconv_layer(spec: str) -> Any:
 
 
 def symconv_outcome(config: Config, prefix: str) -> Outcome:
-    """symconv's answer, axis by axis: the shape, or the first refusal (stage "build" when building the layer
+    """symconv's answer, axis by axis: the shape, or a refusal. An axis refused on every path refuses the op on
+    every path, so such a refusal comes before one saying the paths disagree (stage "build": building the layer
     refused)."""
     import symconv
 
     sizes = []
+    refusals = []
     for n, spec in enumerate(symconv_specs(config, prefix)):
         made = _symconv_layer(spec)
         if isinstance(made, symconv.SymconvError):
-            return {"error": f"{type(made).__name__}: {made}", "stage": "build"}
+            refusals.append({"error": f"{type(made).__name__}: {made}", "stage": "build"})
+            continue
         try:
             sizes.append(int(made.output_size(config["i"][n])))
         except symconv.SymconvError as error:
-            return {"error": f"{type(error).__name__}: {error}"}
+            refusals.append({"error": f"{type(error).__name__}: {error}"})
+    if refusals:
+        return min(refusals, key=lambda r: DISAGREE in r["error"])
     return {"shape": sizes}
 
 
@@ -331,8 +336,8 @@ def reference(config: Config, outcomes: dict[str, Outcome], backend: bool = Fals
     if backend:
         runs = {p: o for p, o in outcomes.items() if p.split("@")[0] in ("eager", "graph")}
         return {**config, "backend": "tensorflow"}, consensus(runs) if runs else UNRUN
-    shapes = {p: o for p, o in outcomes.items() if p.split("@")[0] == "shape"}
-    return config, consensus(shapes) if shapes else UNRUN
+    shapes = {verdict(o) for p, o in outcomes.items() if p.split("@")[0] == "shape"}
+    return config, (next(iter(shapes)) if len(shapes) == 1 else None) if shapes else UNRUN
 
 
 UNRUN = ("unrun",)  # no path of this view ran the configuration (a subset runs the slow paths)
