@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     apis = tuple(args.apis.split(","))
     configs = tfprobe.draw_many(args.seed, args.configs, apis)
     start = time.perf_counter()
-    merged = tfprobe.probe_both(configs, configs)
+    merged = tfprobe.probe_both(configs, configs, ahead=False)
     tf_seconds = time.perf_counter() - start
     start = time.perf_counter()
     ours = [tfprobe.symconv_outcome(c, PREFIX[c["api"]]) for c in configs]

@@ -63,10 +63,15 @@ def probe(configs: list[Config], onednn: bool, timeout: float = 1800.0) -> list[
     return finish(proc, len(configs), timeout)
 
 
-def probe_both(off: list[Config], on: list[Config], timeout: float = 1800.0) -> list[dict[str, Outcome]]:
+def probe_both(
+    off: list[Config], on: list[Config], timeout: float = 1800.0, ahead: bool = True
+) -> list[dict[str, Outcome]]:
     """Two children side by side, TF_ENABLE_ONEDNN_OPTS=0 on `off` and 1 on `on` (the same configurations,
-    each listing the paths that child runs): every configuration's outcomes by path@onednnN."""
+    each listing the paths that child runs): every configuration's outcomes by path@onednnN; `ahead`: compute
+    symconv's answers meanwhile."""
     children = [start(off, False), start(on, True)]
+    if ahead:  # symconv's answers while the children run
+        symconv_answers([{k: v for k, v in c.items() if k != "paths"} for c in off])
     results = [finish(child, len(off), timeout) for child in children]
     return [
         {**{f"{p}@onednn0": o for p, o in a.items()}, **{f"{p}@onednn1": o for p, o in b.items()}}
@@ -298,10 +303,20 @@ def _symconv_layer(spec: str) -> Any:
         return error
 
 
+_ANSWERS: dict[tuple[str, str], Outcome] = {}
+
+
 def symconv_outcome(config: Config, prefix: str) -> Outcome:
     """symconv's answer, axis by axis: the shape, or a refusal. An axis refused on every path refuses the op on
     every path, so such a refusal comes before one saying the paths disagree (stage "build": building the layer
-    refused)."""
+    refused). Remembered, so that it can be computed ahead."""
+    key = (json.dumps(config, sort_keys=True), prefix)
+    if key not in _ANSWERS:
+        _ANSWERS[key] = _answer(config, prefix)
+    return _ANSWERS[key]
+
+
+def _answer(config: Config, prefix: str) -> Outcome:
     import symconv
 
     sizes = []
@@ -335,12 +350,24 @@ def reference(config: Config, outcomes: dict[str, Outcome], backend: bool = Fals
         return config, consensus(outcomes)
     if backend:
         runs = {p: o for p, o in outcomes.items() if p.split("@")[0] in ("eager", "graph")}
-        return {**config, "backend": "tensorflow"}, consensus(runs) if runs else UNRUN
+        return asked(config, backend), consensus(runs) if runs else UNRUN
     shapes = {verdict(o) for p, o in outcomes.items() if p.split("@")[0] == "shape"}
     return config, (next(iter(shapes)) if len(shapes) == 1 else None) if shapes else UNRUN
 
 
 UNRUN = ("unrun",)  # no path of this view ran the configuration (a subset runs the slow paths)
+
+
+def asked(config: Config, backend: bool = False) -> Config:
+    """The configuration symconv is asked about (Keras 3 with backend=tensorflow, where asked so)."""
+    return {**config, "backend": "tensorflow"} if backend and config["api"] == "keras" else config
+
+
+def symconv_answers(configs: list[Config]) -> None:
+    """symconv's answers to every configuration and view, computed ahead (while the children run)."""
+    for config in configs:
+        for backend in (False, True) if config["api"] == "keras" else (False,):
+            symconv_outcome(asked(config, backend), PREFIX[config["api"]])
 
 
 def rank_gap(config: Config, theirs: Any, ours: Outcome) -> bool:
