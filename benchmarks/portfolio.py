@@ -5,7 +5,7 @@ interleaved with N fresh processes run with the old ``check()`` (a lean tactic w
 then Z3's default solver with all of it; copied below as it was). Each child runs the CLI's loop (load the
 corpus, ``theorem.check()`` each theorem in order) and reports each theorem's seconds (wall, as the CLI's JSON
 does) and its thread CPU time. The table prints, per theorem, the max over the runs of both, old and new side
-by side, and the wall median.
+by side, the wall median, and the one-minute load average when the run with the new portfolio's max ended.
 
 Why fresh processes: Z3's search on a nonlinear query depends on the order in which terms were created in the
 process, so the same theorem can take 5 ms in one process and seconds in the next. The target is a max, not
@@ -101,6 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     seconds: dict[str, dict[str, list[float]]] = {"old": {}, "new": {}}
     cpus: dict[str, dict[str, list[float]]] = {"old": {}, "new": {}}
     walls: dict[str, list[float]] = {"old": [], "new": []}
+    # The one-minute load average when each run ended, in the order of the runs.
+    loads: dict[str, list[float]] = {"old": [], "new": []}
     missed = {"old": 0, "new": 0}
     load_before = os.getloadavg()[0]
     for run in range(args.runs):
@@ -108,6 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             start = time.perf_counter()
             rows = one_run(portfolio, args.corpus)
             walls[portfolio].append(time.perf_counter() - start)
+            loads[portfolio].append(os.getloadavg()[0])
             for ident, (wall, cpu, miss) in rows.items():
                 seconds[portfolio].setdefault(ident, []).append(wall)
                 cpus[portfolio].setdefault(ident, []).append(cpu)
@@ -121,7 +124,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"symconv prove {args.corpus}: {args.runs} fresh processes each, old and new interleaved"
         f" (load average {load_before:.1f} before, {load_after:.1f} after, {os.cpu_count()} cores)"
     )
-    print(f"  {'ms over the runs':<{width}}  {'wall max':>17}  {'wall median':>17}  {'thread CPU max':>17}")
+    print(
+        f"  {'ms over the runs':<{width}}  {'wall max':>17}  {'wall median':>17}  {'thread CPU max':>17}"
+        "  load at the new max"
+    )
     print(f"  {'theorem':<{width}}" + f"  {'old':>8} {'new':>8}" * 3)
     for ident in ids:
         figures = [
@@ -129,8 +135,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             [statistics.median(seconds[p][ident]) for p in ("old", "new")],
             [max(cpus[p][ident]) for p in ("old", "new")],
         ]
+        worst_run = max(range(args.runs), key=lambda run: seconds["new"][ident][run])
         print(
-            f"  {ident:<{width}}" + "".join(f"  {old * 1000:8.1f} {new * 1000:8.1f}" for old, new in figures)
+            f"  {ident:<{width}}"
+            + "".join(f"  {old * 1000:8.1f} {new * 1000:8.1f}" for old, new in figures)
+            + f"  {loads['new'][worst_run]:8.1f}"
         )
     ok = True
     for portfolio in ("old", "new"):

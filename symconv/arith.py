@@ -124,12 +124,12 @@ def _piecewise(pieces: list[tuple[Compiled, Compiled]]) -> Compiled:
 
 
 _RELATIONS: dict[type, Callable[[Number, Number], bool]] = {
-    sympy.Eq: lambda a, b: a == b,
-    sympy.Ne: lambda a, b: a != b,
-    sympy.Lt: lambda a, b: a < b,
-    sympy.Le: lambda a, b: a <= b,
-    sympy.Gt: lambda a, b: a > b,
-    sympy.Ge: lambda a, b: a >= b,
+    sympy.Eq: operator.eq,
+    sympy.Ne: operator.ne,
+    sympy.Lt: operator.lt,
+    sympy.Le: operator.le,
+    sympy.Gt: operator.gt,
+    sympy.Ge: operator.ge,
 }
 
 

@@ -16,15 +16,17 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 import sympy
 
 from . import __version__, budget
+from .arith import symbol
 from .budget import OutOfTime
 from .errors import InternalError, SpecError, SymconvError
 from .frameworks import FRAMEWORKS
 from .limits import MAX_PRINTED_DIGITS, MAX_SECONDS, MIN_SECONDS, exists, integer, shown
+from .notation import assignments, expression, interval, size_set
 
 # 3: symconv contradicted itself (a proved claim false on integers, or an exception it did not raise on
 # purpose): a bug, never an answer.
@@ -76,14 +78,29 @@ def _whole(minimum: int | None = None) -> Any:
     return parse
 
 
+def _between(low: float, high: float, kind: type = float) -> Any:
+    """An argparse type: a finite number (an integer for kind=int) from `low` to `high`."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = math.nan
+        if not low <= value <= high:  # false for nan too
+            noun = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"takes {noun} from {low:g} to {high:g}, got {shown(text)!r}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
 def _name(text: str) -> bool:
     """A symbol name as the parser takes it: an ASCII letter, then letters, digits and _."""
     return bool(_NAME.match(text))
 
 
 def _integer_or_symbol(text: str) -> int | sympy.Expr:
-    from .arith import symbol
-
     text = text.strip()
     value = integer(text, f"--in {shown(text)}")
     if value is not None:
@@ -113,7 +130,7 @@ def cmd_shape(args: argparse.Namespace) -> tuple[int, Any, str]:
     sizes = [_integer_or_symbol(part) for part in parts]
     output = made.output_size(tuple(sizes) if len(sizes) > 1 else sizes[0])
     data = {"output": _jsonable(output)}
-    text = ", ".join(str(o) for o in output) if isinstance(output, tuple) else str(output)
+    text = ", ".join(expression(o) for o in output) if isinstance(output, tuple) else expression(output)
     return EXIT_OK, data, text
 
 
@@ -156,6 +173,7 @@ def _window_line(window: Any) -> str:
 
 
 def _targets(args: argparse.Namespace) -> list:
+    from .corpus import corpus_dir
     from .theorem import Theorem, find, load
 
     theorems: list[Theorem] = []
@@ -169,22 +187,14 @@ def _targets(args: argparse.Namespace) -> list:
         else:
             ids.append(target)
     if ids:
-        corpus_dir = Path(os.environ.get("SYMCONV_PROOFS", "proofs"))
-        if not corpus_dir.is_dir():
-            raise SpecError(
-                f"theorem id(s) {', '.join(ids)} given but no corpus directory {corpus_dir} to look in"
-            )
-        theorems += find(ids, load(corpus_dir))
+        theorems += find(ids, load(corpus_dir()))
     if args.claim is not None:
         theorems.append(Theorem(id="claim", claim=args.claim, given=tuple(args.given), origin="--claim"))
         theorems[-1].statement()
     elif args.given:
         raise SpecError("--given needs a --claim to go with it")
     if not theorems and not args.targets:
-        default = Path("proofs")
-        if not default.is_dir():
-            raise SpecError("nothing to prove: give theorem files, a directory, ids, or --claim")
-        theorems = load(default)
+        theorems = load(corpus_dir())
     return theorems
 
 
@@ -193,8 +203,7 @@ def _verdict_line(theorem: Any, result: Any, width: int) -> str:
     if result.status == "proved":
         detail = result.scope + (f" (re-checked: {result.confirmed})" if result.confirmed else "")
     elif result.status == "refuted":
-        cex = ", ".join(f"{k} = {v}" for k, v in result.counterexample.items())
-        detail = f"{cex}: {result.reason}"
+        detail = f"{assignments(result.counterexample)}: {result.reason}"
     else:
         detail = result.reason
     mark = "" if result.status == theorem.expect else f"  [MISSED: expected {theorem.expect}]"
@@ -273,8 +282,13 @@ def cmd_latex(args: argparse.Namespace) -> tuple[int, Any, str]:
     if not target:
         raise SpecError("latex needs a theorem id, a theorem file or a layer spec, got an empty string")
     code = EXIT_OK
-    solving = args.input is not None or args.output is not None or "?" in target
+    # A spec with unknowns (?) and nothing to solve them against: the formula, the unknowns kept symbolic.
+    solving = any(x is not None for x in (args.input, args.output)) or bool(
+        args.where or args.max or args.min
+    )
     if "(" in target and not exists(target):
+        if solving and "?" not in target and args.input is None and args.output is None:
+            raise SpecError("--where, --max and --min go with unknowns (? in the spec, or --in/--out)")
         if solving:
             answer = _solve(args, target)
             body = document.math_block(document.answer_lines(answer))
@@ -283,8 +297,6 @@ def cmd_latex(args: argparse.Namespace) -> tuple[int, Any, str]:
                 body += f"\n% incomplete: {answer.stopped}"
                 code = EXIT_FALSE
         else:
-            if args.where or args.max or args.min:
-                raise SpecError("--where, --max and --min go with unknowns (? in the spec, or --in/--out)")
             body = document.layer_block(target)
     else:
         if args.input is not None or args.output is not None or args.where or args.max or args.min:
@@ -306,17 +318,41 @@ def cmd_latex(args: argparse.Namespace) -> tuple[int, Any, str]:
 
 
 def cmd_draw(args: argparse.Namespace) -> tuple[int, Any, str]:
-    from .tikz import draw
+    from .tikz import DPI, draw
 
-    return draw(args.spec, args.input, args.output_file, args.frame, args.all_frames)
+    suffix = Path(args.output_file).suffix.lower() if args.output_file else ""
+    if args.dpi is not None and suffix not in (".png", ".gif"):
+        raise SpecError(
+            f"--dpi is the resolution of a .png or .gif; -o {args.output_file or '(none)'} is neither"
+        )
+    dpi = args.dpi if args.dpi is not None else DPI
+    return draw(args.spec, args.input, args.output_file, args.frame, args.all_frames, dpi, args.scale)
 
 
-def _size_argument(text: str | None, flag: str) -> int | str | None:
-    """--in/--out: an integer, '?' or an expression (kept symbolic)."""
+def _top_level_parts(text: str) -> list[str]:
+    """`text` split at the commas outside parentheses: '224,224' in two, 'mod(i, 2)' in one."""
+    parts, depth, start = [], 0, 0
+    for at, char in enumerate(text):
+        depth += (char in "([") - (char in ")]")
+        if char == "," and depth == 0:
+            parts.append(text[start:at])
+            start = at + 1
+    return [*parts, text[start:]]
+
+
+def _sizes_argument(text: str, flag: str) -> int | str | tuple[int | str, ...]:
+    """--in/--out of solve and latex: one size per spatial axis, separated by commas, as `shape --in`."""
+    parts = _top_level_parts(text)
+    if len(parts) > 1 and not all(part.strip() for part in parts):
+        raise SpecError(f"{flag} takes sizes separated by commas, got {shown(text)!r}")
+    sizes = tuple(_size_argument(part, flag) for part in parts)
+    return sizes if len(sizes) > 1 else sizes[0]
+
+
+def _size_argument(text: str, flag: str) -> int | str:
+    """One size of --in/--out: an integer, '?' or an expression (kept symbolic)."""
     from .parse import parse_expression
 
-    if text is None:
-        return None
     text = text.strip()
     if text == "?":
         return "?"
@@ -349,8 +385,8 @@ def _solve(args: argparse.Namespace, spec: str, **options: Any) -> Any:
 
     return solve_spec(
         spec,
-        i=_size_argument(args.input, "--in") if args.input is not None else "?",
-        o=_size_argument(args.output, "--out") if args.output is not None else "?",
+        i=_sizes_argument(args.input, "--in") if args.input is not None else "?",
+        o=_sizes_argument(args.output, "--out") if args.output is not None else "?",
         where=args.where,
         maxima=_assignments(args.max, "--max"),
         minima=_assignments(args.min, "--min"),
@@ -364,14 +400,18 @@ def cmd_solve(args: argparse.Namespace) -> tuple[int, Any, str]:
     lines = [f"unknowns: {', '.join(answer.unknowns)}"]
     if answer.formula is not None:
         f = answer.formula
-        lines.append(f"{f['unknown']} from {f['min'] or '-oo'} to {f['max'] or 'oo'}")
-        lines.append(f"assuming {', '.join(f['assuming']) or 'nothing'}; checked by Z3: {f['verified']}")
+        lowest, highest, assumptions = answer.bounds or (None, None, ())
+        low = "-oo" if lowest is None else expression(lowest)
+        high = "oo" if highest is None else expression(highest)
+        lines.append(f"{low} <= {f['unknown']} <= {high}")
+        assumed = ", ".join(expression(a) for a in assumptions if a is not sympy.true) or "nothing"
+        lines.append(f"assuming {assumed}; checked by Z3: {f['verified']}")
     for solution in answer.solutions:
-        lines.append(", ".join(f"{k} = {v}" for k, v in solution.items()))
+        lines.append(assignments(solution))
     if answer.formula is None:
         if not answer.complete:
             for item in answer.sets[:MAX_SET_LINES]:
-                lines.append("set: " + json.dumps(item))
+                lines.append("set: " + _set_text(item))
             if len(answer.sets) > MAX_SET_LINES:
                 lines.append(f"... and {len(answer.sets) - MAX_SET_LINES} more sets (--json lists them all)")
         count = "infinitely many" if answer.count is None else str(answer.count)
@@ -381,8 +421,24 @@ def cmd_solve(args: argparse.Namespace) -> tuple[int, Any, str]:
         else:
             lines.append(f"{count} solution(s), {state}")
     if answer.objective is not None:
-        lines.append(f"optimum: {json.dumps(answer.objective)}")
-    return (EXIT_OK if answer.stopped is None else EXIT_FALSE), data, "\n".join(lines)
+        best = answer.objective
+        lines.append(f"optimum: {best['name']} = {best['value']} at {assignments(best['solution'])}")
+    # No solution where one was asked for is an answer, but a negative one: exit 1, as a refuted claim.
+    found = answer.count is None or answer.count > 0
+    return (EXIT_OK if answer.stopped is None and found else EXIT_FALSE), data, "\n".join(lines)
+
+
+def _set_text(item: dict[str, Any]) -> str:
+    """A solution set: the enumerated unknowns' values, then the last unknown's pieces."""
+    fixed = {name: value for name, value in item.items() if not isinstance(value, list)}
+    pieces = [
+        interval(name, p["from"], p["to"], p.get("period", 1), p.get("residues", (0,)))
+        for name, value in item.items()
+        if isinstance(value, list)
+        for p in value
+    ]
+    text = " or ".join(pieces) or "nothing"
+    return f"{assignments(fixed)}: {text}" if fixed else text
 
 
 def _input_size(text: str | None) -> int | None:
@@ -402,39 +458,64 @@ def cmd_invert(args: argparse.Namespace) -> tuple[int, Any, str]:
     size = _input_size(args.input)
     inverse = invert(layer(args.spec), size, args.output_padding, int(args.timeout * 1000))
     data = inverse.to_json()
-    t, tr = data["transposed"], data["torch"]
+    t = inverse.transposed
     lines = [
-        f"forward: {data['layer']} maps i = {data['input']} to o = {data['output']}",
-        f"transposed (paper): k' = {t['k']}, s' = 1, d' = {t['d']}, p' = {t['p']} (+ a = {t['a']} at the end), "
-        f"on the stretched input s(o-1) + 1 = {t['stretched_input']}",
-        "torch: ConvTranspose(" + ", ".join(f"{k}={v}" for k, v in tr.items()) + ")",
-        "onnx: ConvTranspose(" + ", ".join(f"{k}={v}" for k, v in data["onnx"].items()) + ")",
+        f"forward: {inverse.forward.spec} maps i = {expression(inverse.i)} to o = {expression(inverse.o)}",
+        f"transposed (paper): k' = {expression(t['k'])}, s' = 1, d' = {expression(t['d'])}, "
+        f"p' = {expression(t['p'])} (+ a = {expression(t['a'])} at the end), on the stretched input "
+        f"s(o-1) + 1 = {expression(t['stretched_input'])}",
+    ]
+    forms = {
+        "torch": ("nn.ConvTranspose", inverse.torch),
+        "onnx": ("ConvTranspose", inverse.onnx),
+        "tf": ("tf.nn.conv_transpose", inverse.tf),
+        "keras": ("layers.ConvTranspose", inverse.keras),
+        "upsample": ("upsample", inverse.upsample),
+    }
+    for name, (call, form) in forms.items():
+        if form is not None:
+            arguments = ", ".join(
+                f"{key}={value!r}" if isinstance(value, str) else f"{key}={expression(value)}"
+                for key, value in form.items()
+            )
+            lines.append(f"{name}: {call}({arguments})")
+    lines += [
         f"round trip gives back i for every i: {_result_text(data['proof'])}",
         f"torch form, every i: {_result_text(data['torch_round_trip'])}",
     ]
-    for row in data.get("output_padding_table", []):
+    for row in inverse.table:
+        recovered = size_set("i", period=row["period"], residues=row["residues"], start=row["from"])
         lines.append(
-            f"padding {row['padding']}, output_padding {row['output_padding']} gives back exactly the i >= {row['from']} "
-            f"with i mod {row['period']} in {row['residues']}"
+            f"padding {expression(row['padding'])}, output_padding {row['output_padding']} gives back "
+            f"exactly {recovered}"
         )
     fixed = data.get("fixed_output_padding")
+    tr = data["torch"]
     if fixed is not None:
-        cex = f" (counterexample {fixed['counterexample']})" if fixed["counterexample"] else ""
+        cex = f" (counterexample {assignments(fixed['counterexample'])})" if fixed["counterexample"] else ""
         lines.append(f"output_padding {fixed['output_padding']} for every i: {fixed['status']}{cex}")
         if fixed["recovers"]:
             r = fixed["recovers"]
+            recovered = size_set("i", period=r["period"], residues=r["residues"], start=r["from"])
+            lines.append(f"  it gives back exactly {recovered}")
+    fits = True
+    if fixed is not None:
+        fits = fixed["status"] == "proved"
+        if size is not None:
+            # The size the user asked about decides the exit code; every other size is reported beside it.
+            # At one size the torch form's output_padding is a number: the fixed one fits iff it is that number.
+            fits = fits or tr["output_padding"] == fixed["output_padding"]
             lines.append(
-                f"  it gives back exactly the i >= {r['from']} with i mod {r['period']} in {r['residues']}"
+                f"output_padding {fixed['output_padding']} at i = {size}: "
+                + ("gives back i" if fits else "does not give back i")
             )
     lines += [f"note: {note}" for note in data.get("notes", [])]
-    code = EXIT_OK
-    if data["round_trip"] != "proved" or (fixed is not None and fixed["status"] != "proved"):
-        code = EXIT_FALSE
+    code = EXIT_OK if data["round_trip"] == "proved" and fits else EXIT_FALSE
     return code, data, "\n".join(lines)
 
 
 def cmd_port(args: argparse.Namespace) -> tuple[int, Any, str]:
-    from .layers import layer
+    from .layers import Windowed, layer
     from .port import AFTER_PAD, SAME_SIZE, SAME_WINDOWS, port
 
     size = _input_size(args.input)
@@ -452,13 +533,17 @@ def cmd_port(args: argparse.Namespace) -> tuple[int, Any, str]:
             lines.append(f"  {tried['spec']}: {verdict}")
         pad = data["pad"]
         if pad is not None and data["level"] == AFTER_PAD:
+            # The amounts are the source's own padding (port pads with it, then runs the target unpadded).
+            begin, end = cast(Windowed, result.source).padding(symbol("i"))
             lines.append(
-                f"pad first (begin, end) = ({pad['begin']}, {pad['end']}) with value {pad['value']} "
+                f"pad first (begin, end) = ({expression(begin)}, {expression(end)}) with value {pad['value']} "
                 f"(F.pad / tf.pad / jnp.pad), then {pad['then']}"
             )
             if pad["by_residue"]:
                 r = pad["by_residue"]
-                table = ", ".join(f"i mod {r['period']} = {k}: {v}" for k, v in sorted(r["pads"].items()))
+                table = ", ".join(
+                    f"i mod {r['period']} = {k}: ({v[0]}, {v[1]})" for k, v in sorted(r["pads"].items())
+                )
                 lines.append(f"  that is, by residue ({r['periodic']} periodic): {table}")
             lines.append(f"  same output size for every input: {_result_text(pad['proof'])}")
         same = data["same_size"]
@@ -474,16 +559,17 @@ def cmd_port(args: argparse.Namespace) -> tuple[int, Any, str]:
         closest = data["closest"]
         if closest is not None and data["level"] not in (AFTER_PAD, SAME_SIZE):
             seen = closest["agreeing_sizes_up_to"]
+            agrees = _set_text({"i": closest["agrees_on"]})
             lines.append(
                 f"closest single layer: {closest['spec']}, same size on {seen['count']} of the {seen['of']} "
-                f"valid sizes up to {seen['limit']}: {json.dumps(closest['agrees_on'])}"
+                f"valid sizes up to {seen['limit']}: {agrees}"
             )
             periodic = closest.get("periodic")
             if periodic:
-                lines.append(
-                    f"  for every i >= {periodic['from']}: agrees iff i mod {periodic['period']} in "
-                    f"{periodic['residues']}: {_result_text(periodic)}"
+                where = size_set(
+                    "i", period=periodic["period"], residues=periodic["residues"], start=periodic["from"]
                 )
+                lines.append(f"  agrees on {where}: {_result_text(periodic)}")
             if "at_input" in closest:
                 lines.append(f"  at i = {closest['at_input']['i']}: agrees: {closest['at_input']['agrees']}")
     lines += [f"note: {note}" for note in data["notes"]]
@@ -535,10 +621,10 @@ def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
 
     shape = _input_shape(args.input_shape)
     net = load_network(args.network, shape)
-    check = None if args.check is None else _check_sizes(args.check, net.dims)
+    checks = [_check_sizes(text, net.dims) for text in args.check]
     output = net.output_size()
     valid = net.valid_inputs(int(args.timeout * 1000))
-    rf_size = check.get(net.symbolic[0]) if check and net.symbolic else None
+    rf_size = checks[0].get(net.symbolic[0]) if checks and net.symbolic else None
     fields: dict[str, Any] = {}
     if args.receptive_field:
         try:
@@ -552,13 +638,12 @@ def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
         "valid_inputs": {dim: {**v.describe(), "proof": v.proof} for dim, v in valid.items()},
         "receptive_field": {name: f.describe() for name, f in fields.items()},
     }
-    lines = [f"output size: {', '.join(f'{d} -> {e}' for d, e in output.items())}"]
+    lines = [f"output size: {', '.join(f'{d} -> {expression(e)}' for d, e in output.items())}"]
+    lines += _flat_output(net, output)
     for dim, v in valid.items():
-        rule = f"i mod {v.period} in {list(v.residues)}" if v.residues else "never"
-        below = f"; below that: {list(v.below)}" if v.below else ""
-        lines.append(
-            f"valid {dim}: every {dim} >= {v.start} with {rule.replace('i ', dim + ' ')}{below} ({v.proof})"
-        )
+        words = size_set(dim, period=v.period, residues=v.residues, start=v.start, below=v.below)
+        lines.append(f"valid {dim}: {words} ({v.proof})")
+        lines += _restrictions(net, dim, v)
     if fields:
         last = fields[net.output].describe()
         varies = "" if last["uniform"] else " (the largest; fields differ between outputs"
@@ -568,36 +653,125 @@ def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
             f"padding {last['padding']}, centre of output 0 at {last['centre_of_unit_0']}, "
             f"aligned: {last['aligned']}"
         )
-    passed = True
-    if check is not None:
-        try:
-            data["check"] = {"input": check, "output": net.check(check)}
-            lines.append(f"at {check}: output {data['check']['output']}")
-        except SpecError:
-            raise
-        except SymconvError as error:
-            passed = False
-            data["check"] = {"input": check, "error": str(error)}
-            lines.append(f"at {check}: {error}")
+        lines += _misalignments(net, fields)
+    results = [_net_check(net, sizes) for sizes in checks]
+    for result in results:
+        at = ", ".join(f"{name} = {value}" for name, value in result["input"].items())
+        if "output" in result:
+            sizes = ", ".join(f"{name} -> {value}" for name, value in result["output"].items())
+            lines.append(f"at {at}: output {sizes}")
+        else:
+            lines.append(f"at {at}: {result['error']}")
+    if results:
+        # "check": the one --check as before; "checks": every --check in order.
+        data["checks"] = results
+        if len(results) == 1:
+            data["check"] = results[0]
+    passed = all("output" in result for result in results)
     proved = all(v.proof.startswith("proved") for v in valid.values())
     return (EXIT_OK if proved and passed else EXIT_FALSE), data, "\n".join(lines)
+
+
+# How many sizes `net` tries to tell which node excludes which input sizes, and how many it names per node.
+RESTRICTION_SIZES = 512
+NAMED_SIZES = 6
+
+
+def _restrictions(net: Any, dim: str, valid: Any) -> list[str]:
+    """Which node adds each condition that excludes input sizes: for every size up to a period past the valid
+    set's start, the first condition that fails there is charged with it (the others may fail too)."""
+    from .arith import evaluate
+
+    top = min(RESTRICTION_SIZES, max(16, valid.start + 2 * valid.period + max(valid.below, default=0)))
+    excluded: dict[int, list[int]] = {}
+    conditions = net.conditions(dim)
+    for n in range(1, top + 1):
+        if n in valid:
+            continue
+        for index, (condition, _) in enumerate(conditions):
+            try:
+                holds = bool(evaluate(condition, {dim: n}))
+            except ZeroDivisionError:
+                holds = False
+            if not holds:
+                excluded.setdefault(index, []).append(n)
+                break
+    lines = [f"  which node excludes which {dim} from 1 to {top} (the first condition that fails there):"]
+    for index, sizes in sorted(excluded.items()):
+        condition, rule = conditions[index]
+        where, _, why = rule.partition(": ")
+        lines.append(
+            f"    {where} needs {expression(condition)} ({why}): {dim} = {_listed(sizes, NAMED_SIZES)}"
+        )
+    return lines if excluded else []
+
+
+def _flat_output(net: Any, output: dict[str, Any]) -> list[str]:
+    """After flatten or linear the output is a vector: its length, besides the spatial sizes that enter it."""
+    flat = [node for node in net.nodes if node.op in ("flatten", "linear")]
+    if not flat:
+        return []
+    last = flat[-1]
+    if last.op == "linear" and last.amount is not None:
+        return [f"flat output: node {last.name} (linear) takes {last.amount} features, from the sizes above"]
+    product = " * ".join(f"({expression(e)})" for e in output.values())
+    return [f"flat output after node {last.name} (flatten): C * {product} features (C channels)"]
+
+
+def _listed(numbers: Sequence[int], most: int) -> str:
+    head = ", ".join(str(n) for n in numbers[:most])
+    return head + (f", ... ({len(numbers)} sizes)" if len(numbers) > most else "")
+
+
+def _misalignments(net: Any, fields: dict[str, Any]) -> list[str]:
+    """Each merge whose inputs' fields do not line up: their strides and centres differ."""
+    lines = []
+    for node in net.nodes:
+        if node.op not in ("cat", "add"):
+            continue
+        parents = [fields[name] for name in node.inputs]
+        first = parents[0]
+        if all(f.stride == first.stride and f.centre(0) == first.centre(0) for f in parents):
+            continue
+        joined = "; ".join(
+            f"{name}: stride {f.describe()['stride']}, centre of output 0 at {f.describe()['centre_of_unit_0']}"
+            for name, f in zip(node.inputs, parents, strict=True)
+        )
+        lines.append(f"  not aligned at node {node.name} ({node.op}), which joins {joined}")
+    return lines
+
+
+def _net_check(net: Any, sizes: dict[str, int]) -> dict[str, Any]:
+    """The network at concrete sizes: its output, or the error of the first node that refuses them."""
+    try:
+        return {"input": sizes, "output": net.check(sizes)}
+    except SpecError:
+        raise
+    except SymconvError as error:
+        return {"input": sizes, "error": str(error)}
 
 
 def _result_text(result: dict[str, Any]) -> str:
     if result["status"] == "proved":
         return f"proved ({result['scope']})"
     if result["status"] == "refuted":
-        return f"refuted at {result['counterexample']}: {result['reason']}"
+        return f"refuted at {assignments(result['counterexample'])}: {result['reason']}"
     return f"unknown: {result['reason']}"
 
 
 def _solve_options(parser: argparse.ArgumentParser, lead: str) -> None:
     """--in, --out, --where, --max, --min: what `solve` takes, and `latex` for an answer."""
     parser.add_argument(
-        "--in", dest="input", metavar="N|?|EXPR", help=f"{lead}input size (default ?: unknown)"
+        "--in",
+        dest="input",
+        metavar="N|?|EXPR[,...]",
+        help=f"{lead}input size, one per axis (default ?: unknown)",
     )
     parser.add_argument(
-        "--out", dest="output", metavar="M|?|EXPR", help=f"{lead}output size (default ?: unknown)"
+        "--out",
+        dest="output",
+        metavar="M|?|EXPR[,...]",
+        help=f"{lead}output size, one per axis (default ?: unknown)",
     )
     parser.add_argument(
         "--where", action="append", default=[], metavar="C", help=f"{lead}an extra condition (repeatable)"
@@ -703,7 +877,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     net.add_argument("--input-shape", metavar="1,3,H,W", help="input shape; names are symbolic sizes")
     net.add_argument(
-        "--check", metavar="N[,N...]", help="report the output (or the first failing node) at these sizes"
+        "--check",
+        action="append",
+        default=[],
+        metavar="N[,N...]",
+        help="report the output (or the first failing node) at these sizes, one per axis in order or as "
+        "NAME=N (repeatable; exit 1 when one fails)",
     )
     net.add_argument(
         "--no-receptive-field", dest="receptive_field", action="store_false", help="skip receptive fields"
@@ -717,7 +896,8 @@ def build_parser() -> argparse.ArgumentParser:
         "targets",
         nargs="*",
         metavar="FILE|DIR|ID",
-        help="theorem files, directories of them, or ids in ./proofs (default: ./proofs)",
+        help="theorem files, directories of them, or ids in the corpus (default: the corpus: $SYMCONV_PROOFS, "
+        "./proofs, or the one installed with symconv)",
     )
     prove.add_argument("--given", action="append", default=[], metavar="C", help="a condition (repeatable)")
     prove.add_argument("--claim", metavar="C", help="an ad-hoc claim to prove under the --given conditions")
@@ -786,6 +966,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     frames.add_argument(
         "--all-frames", action="store_true", help="every output position: one page/frame each"
+    )
+    draw.add_argument(
+        "--dpi", type=_between(30, 1200, int), metavar="N", help="resolution of a .png or .gif (default 300)"
+    )
+    draw.add_argument(
+        "--scale",
+        type=_between(0.1, 10),
+        default=1.0,
+        metavar="X",
+        help="size of the picture, cells and captions alike (default 1: 4 mm cells)",
     )
     draw.add_argument("--json", action="store_true", help="print JSON")
     draw.set_defaults(run=cmd_draw)

@@ -16,7 +16,6 @@ import sympy
 
 from .arith import evaluate, symbol
 from .derivation import Derivation, DerivationError, Step, chain, derive
-from .errors import SpecError
 from .frameworks import CONVENTIONS, effective_kernel
 from .latex import (
     PACKAGES,
@@ -443,9 +442,7 @@ def inverse_derivation(made: Layer) -> Derivation | None:
 
 def layer_block(spec: str) -> str:
     """A layer's output size: its derivation from the general formula and the conditions it needs."""
-    made = layer(spec)
-    if made.unknowns:
-        raise SpecError(f"{spec} has unknowns ({', '.join(made.unknowns)}); use `symconv solve` for them")
+    made = layer(spec)  # an unknown (?) is kept as the parameter's symbol: the formula holds for every value
     i = symbol("i")
     rules = [tidy(condition) for condition, _ in made.conditions(i) if condition is not sympy.true]
     derivation = layer_derivation(made)

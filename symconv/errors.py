@@ -23,6 +23,11 @@ class UnsupportedError(SymconvError, TypeError):
     """An expression node the Z3 translation or the integer evaluator does not know; never guessed."""
 
 
+class AnalysisError(SymconvError, RuntimeError):
+    """An analysis that could not be completed (a limit of the engine, or a library failing inside it); the
+    message names the node or the axis where it stopped."""
+
+
 class InternalError(SymconvError, RuntimeError):
     """symconv contradicted itself (a proved claim false on integers): a bug to report, never a verdict."""
 

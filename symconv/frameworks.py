@@ -174,6 +174,8 @@ class Convention:
     rotates_transposed_kernel: bool = True
     nearest: Callable[[int, int, int, int | None], int] | None = None
     backends: Mapping[str, str] = field(default_factory=dict)
+    half_pixel: bool = False
+    linear: Callable[[int, int, int, int | None, bool], tuple[int, int]] | None = None
 
     def count(self, family: str, mode: str, i: Any, pads: tuple[Any, Any], k_eff: Any, s: Any) -> sympy.Expr:
         """The output size of a floor-mode window (convolution or pooling) over the padded input."""
@@ -333,6 +335,42 @@ def torch_nearest_source(j: int, i: int, o: int, scale: int | None) -> int:
     return min(math.floor(_f32(_f32(j) * ratio)), i - 1)
 
 
+def jax_nearest_source(j: int, i: int, o: int, scale: int | None) -> int:
+    """jax.image.resize's nearest index (jax/_src/image/scale.py _resize_nearest): floor((j + 0.5) * i / o) in
+    float32, which XLA evaluates as (j + 0.5) * (i * (1/o)), each step rounded to float32 (checked on 59,485
+    outputs); the input unchanged where o == i. Keras' Resizing runs it on the JAX backend."""
+    if o == i:
+        return j
+    return min(math.floor(_f32(_f32(j + 0.5) * _f32(_f32(i) * _f32(1.0 / o)))), i - 1)
+
+
+def tf_nearest_source(j: int, i: int, o: int, scale: int | None) -> int:
+    """tf.image.resize's nearest index (resize_nearest_neighbor_op.cc with half_pixel_centers, as TF 2 calls
+    it): min(floorf((j + 0.5f) * (float(i) / o)), i - 1) in float32 (checked on 39,238 outputs)."""
+    return min(math.floor(_f32(_f32(j + 0.5) * _f32(_f32(i) / _f32(o)))), i - 1)
+
+
+def torch_linear_source(j: int, i: int, o: int, scale: int | None, align_corners: bool) -> tuple[int, int]:
+    """The inputs PyTorch's linear interpolation weighs for output j (UpSample.h, compute_source_index_and_lambda
+    with area_pixel_compute_scale and area_pixel_compute_source_index, in float32): the source
+    x = j * (i-1)/(o-1) with align_corners, else max((j + 0.5) * ratio - 0.5, 0) with ratio the float32 of
+    1/scale_factor or float(i)/o; it reads floor(x) (at most i - 1) and the next input unless the weight
+    x - floor(x) is 0 or floor(x) is the last input. The copy when o == i."""
+    if o == i:
+        return j, j
+    if align_corners:
+        ratio = _f32(_f32(i - 1) / _f32(o - 1)) if o > 1 else 0.0
+        source = _f32(ratio * _f32(j))
+    else:
+        ratio = _f32(1.0 / scale) if scale is not None else _f32(_f32(i) / _f32(o))
+        # ratio * (j + 0.5) - 0.5 with one rounding: the compiled kernel fuses it (a fused multiply-add);
+        # in double the product and the difference are exact, so rounding once gives the fused result.
+        source = max(_f32(ratio * (j + 0.5) - 0.5), 0.0)
+    low = min(math.floor(source), i - 1)
+    weight = min(max(_f32(source - low), 0.0), 1.0)
+    return low, low + 1 if weight > 0 and low < i - 1 else low
+
+
 _STRIDED_SAME = LayerRule(
     lambda g: eq(g.s, 1),
     "padding='same' is not supported for strided convolutions",
@@ -388,6 +426,18 @@ TORCH = Convention(
     ceil_mode=True,
     pool_dilation=("maxpool",),
     nearest=torch_nearest_source,
+    linear=torch_linear_source,
+)
+
+
+def _upsample_mode(spec: Any) -> bool:
+    return bool(spec.kind == "upsample" and spec.get("mode") not in (None, "nearest"))
+
+
+# Linear resizing in these frameworks uses its own kernels (antialiasing, half-pixel clamps): not modelled.
+_LINEAR_RESIZE = SpecRule(
+    _upsample_mode,
+    "linear upsampling is modelled in the paper's and PyTorch's conventions only (torch.upsample)",
 )
 
 
@@ -531,7 +581,10 @@ TF = Convention(
     same_is_ceil=("conv", "pool"),
     floor_where_positive=True,
     parameters=frozenset({"output_shape"}),
+    half_pixel=True,
+    nearest=tf_nearest_source,
     spec_rules=(
+        _LINEAR_RESIZE,
         SpecRule(
             lambda spec: spec.kind == "convT" and spec.get("output_shape") is None,
             "tf.nn.conv2d_transpose takes an output_shape: tf.convT(k=.., s=.., p=.., output_shape=N) (the "
@@ -622,12 +675,18 @@ KERAS_TENSORFLOW = _keras_like(
         ),
     ),
     floor_where_positive=True,
+    half_pixel=True,
+    nearest=tf_nearest_source,
+    spec_rules=(_LINEAR_RESIZE,),
 )
 
 KERAS = _keras_like(
     "keras",
     (_KERAS_CONV_DILATED_STRIDE, _positive_output("computed output size would be zero or negative")),
     backends=MappingProxyType({"tensorflow": "keras:tensorflow"}),
+    half_pixel=True,
+    nearest=jax_nearest_source,  # Resizing on the JAX backend (the tf. rule on TensorFlow's)
+    spec_rules=(_LINEAR_RESIZE,),
 )
 
 # tf-keras (Keras 2): compute_output_shape (conv_utils) gives what TensorFlow's ops give, except an empty
@@ -656,6 +715,9 @@ TF_KERAS = _keras_like(
         ),
     ),
     floor_where_positive=True,
+    half_pixel=True,
+    nearest=tf_nearest_source,  # tf-keras resizes with TensorFlow's image ops
+    spec_rules=(_LINEAR_RESIZE,),
 )
 
 
@@ -734,6 +796,15 @@ ONNX = Convention(
     transposed_rules=(*_ONNX_OUTPUT_PADDING, _positive_output("the output size must be >= 1")),
     stretched_pads=_explicit_stretched_pads,
     same_is_ceil=("conv",),
+    spec_rules=(
+        _LINEAR_RESIZE,
+        # Resize to a size (half_pixel, round_prefer_floor) rounds a tie in floating point at the runtime's
+        # discretion; an integer scale reads floor(j/s) whatever the rounding.
+        SpecRule(
+            lambda spec: spec.kind == "upsample" and spec.get("size") is not None,
+            "ONNX Resize to a size rounds half-pixel ties in floating point: not modelled; give scale=",
+        ),
+    ),
     ceil_mode=True,
     count_include_pad=False,
     pool_stride_is_kernel=False,
@@ -806,7 +877,10 @@ JAX = Convention(
     negative_pads=True,
     pads_stretched_input=True,
     parameters=frozenset({"consistent"}),
+    half_pixel=True,
+    nearest=jax_nearest_source,
     spec_rules=(
+        _LINEAR_RESIZE,
         # lax.reduce_window resolves SAME padding before it defaults the strides to 1, and fails.
         SpecRule(
             lambda spec: (

@@ -66,9 +66,10 @@ class Piece:
         lo = self.first() if self.lo is not None else None
         hi = self.last() if self.hi is not None else None
         if lo is not None and hi is not None and hi - lo < self.period:
-            # At most one member per residue: a plain interval when the members are consecutive.
-            members = sorted(x for x in range(lo, hi + 1) if x % self.period in self.residues)
-            if members == list(range(lo, hi + 1)):
+            # At most one member per residue (found from the residues, not by walking the interval, which
+            # may be as long as the period): a plain interval when the members are consecutive.
+            members = {lo + (r - lo) % self.period for r in self.residues}
+            if len({m for m in members if m <= hi}) == hi - lo + 1:
                 return Piece(lo, hi)
         return Piece(lo, hi, self.period, self.residues)
 
@@ -114,6 +115,16 @@ def _min(a: int | None, b: int | None) -> int | None:
 
 def _common_residues(a: Piece, b: Piece, period: int) -> tuple[int, ...]:
     """The residues modulo `period` (the lcm of the two periods) in both pieces' classes."""
+    for fine, coarse in ((a, b), (b, a)):
+        if fine.period == period:
+            # One period divides the other: a filter of the finer residues, however many they are.
+            held = set(coarse.residues)
+            return tuple(r for r in fine.residues if r % coarse.period in held)
+    if min(len(a.residues) * len(b.residues), period) > MAX_PERIOD:
+        raise OverflowError(
+            f"the common residues of {len(a.residues):,} classes modulo {a.period:,} and {len(b.residues):,} "
+            f"modulo {b.period:,} are too many to compute (period {period:,})"
+        )
     if len(a.residues) * len(b.residues) >= period:
         ra, rb = set(a.residues), set(b.residues)
         return tuple(r for r in range(period) if r % a.period in ra and r % b.period in rb)
@@ -132,8 +143,6 @@ def _common_residues(a: Piece, b: Piece, period: int) -> tuple[int, ...]:
 
 def _meet(a: Piece, b: Piece) -> Piece:
     period = _lcm(a.period, b.period)
-    if period > MAX_PERIOD:
-        raise OverflowError(f"combined period {period} is too large")
     residues = _common_residues(a, b, period)
     return Piece(_max(a.lo, b.lo), _min(a.hi, b.hi), period, residues).tight()
 
@@ -228,6 +237,8 @@ class IntSet:
                 outside.append(Piece(None, piece.lo - 1))
             if piece.hi is not None:
                 outside.append(Piece(piece.hi + 1, None))
+            if piece.period > MAX_PERIOD:
+                raise OverflowError(f"the complement of a class modulo {piece.period:,} is too large to list")
             others = tuple(r for r in range(piece.period) if r not in piece.residues)
             if others:
                 outside.append(Piece(piece.lo, piece.hi, piece.period, others))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, TypeAlias
 
 import sympy
@@ -118,6 +118,13 @@ class Layer:
 
         Symbolic parameters take their values from `values` (``output_size(32, s=2)``) when given.
         """
+        unknown = set(values) - self._symbolic_parameters if values else None
+        if unknown:
+            symbolic = ", ".join(sorted(self._symbolic_parameters)) or "none"
+            raise SpecError(
+                f"no symbolic parameter {', '.join(sorted(unknown))} in {self.spec} (its symbolic parameters: "
+                f"{symbolic})"
+            )
         for name, value in values.items():
             # NumPy integers are Integral; bool is too, but True is no kernel size.
             if isinstance(value, bool) or not isinstance(value, numbers.Integral | sympy.Expr):
@@ -352,10 +359,13 @@ class Resize(Layer):
     """Upsampling (nearest/linear interpolate) by an integer scale, o = i*scale, or to a fixed size.
 
     PyTorch computes floor(i * scale) in double precision; for an integer scale that is exactly i*scale.
+    `mode` is "nearest" or "linear" (bilinear is linear on each axis), `align_corners` linear's option.
     """
 
     scale: sympy.Expr | None = None
     size: sympy.Expr | None = None
+    mode: str = "nearest"
+    align_corners: bool = False
 
     kind = "upsample"
 
@@ -375,8 +385,8 @@ class Resize(Layer):
 
     def _symbolic(self) -> Layer:
         if self.scale is not None:
-            return Resize(self.spec, self.framework, (), scale=symbol("scale"))
-        return Resize(self.spec, self.framework, (), size=symbol("size"))
+            return Resize(self.spec, self.framework, (), symbol("scale"), None, self.mode, self.align_corners)
+        return Resize(self.spec, self.framework, (), None, symbol("size"), self.mode, self.align_corners)
 
 
 @dataclass(frozen=True)
@@ -441,12 +451,15 @@ _ALLOWED = {
     "convT": "kspdaxBO",
     "maxpool": "kspdcB",
     "avgpool": "kspdcB",
-    "upsample": "SZ",
+    "upsample": "SZmg",
     "pixelshuffle": "r",
     "pixelunshuffle": "r",
     "adaptivepool": "Z",
 }
-_LETTER = {"ceil": "c", "consistent": "x", "scale": "S", "size": "Z", "backend": "B", "output_shape": "O"}
+_LETTER = {
+    **{"ceil": "c", "consistent": "x", "scale": "S", "size": "Z", "mode": "m", "align_corners": "g"},
+    **{"backend": "B", "output_shape": "O"},
+}
 
 
 def _integer(spec: Spec, name: str, default: sympy.Expr | None, unknowns: list[str]) -> sympy.Expr:
@@ -502,13 +515,18 @@ def _padding(spec: Spec, family: str, unknowns: list[str]) -> tuple[sympy.Expr, 
     return value, value, "explicit"
 
 
+def _spec_rules(spec: Spec) -> None:
+    """The convention's refusals of a spec before any size (SpecRule)."""
+    for rule in fw.CONVENTIONS[spec.framework].spec_rules:
+        if rule.applies(spec):
+            raise rule.error(f"{rule.message.format(p=spec.get('p'))} in {spec.text}")
+
+
 def _refuse(spec: Spec) -> None:
     """Parameters a framework does not have, named with the framework (its Convention says which)."""
     framework, convention = spec.framework, spec.framework or "paper"
     rules = fw.CONVENTIONS[framework]
-    for rule in rules.spec_rules:
-        if rule.applies(spec):
-            raise rule.error(f"{rule.message.format(p=spec.get('p'))} in {spec.text}")
+    _spec_rules(spec)
     if spec.kind == "convT" and not rules.modes["convT"]:
         raise SpecError(f"convT does not exist in the {convention} convention in {spec.text}")
     if spec.get("ceil") is not None and not rules.ceil_mode:
@@ -547,7 +565,17 @@ def _resampling(spec: Spec) -> Layer:
             raise SpecError(f"upsample takes exactly one of scale and size in {spec.text}")
         scale = None if spec.get("scale") is None else _integer(spec, "scale", None, unknowns)
         size = None if spec.get("size") is None else _integer(spec, "size", None, unknowns)
-        return Resize(spec.text, spec.framework, tuple(unknowns), scale, size)
+        mode = spec.get("mode", "nearest")
+        if mode not in ("nearest", "linear", "bilinear"):
+            raise SpecError(f"upsample mode must be nearest, linear or bilinear, got {mode!r} in {spec.text}")
+        mode = "nearest" if mode == "nearest" else "linear"  # bilinear: linear on each axis
+        if spec.get("align_corners") is not None and mode == "nearest":
+            raise SpecError(
+                f"align_corners can only be set with the interpolating modes (linear, bilinear) in {spec.text}"
+            )
+        return Resize(
+            spec.text, spec.framework, tuple(unknowns), scale, size, mode, _flag(spec, "align_corners")
+        )
     if spec.kind == "adaptivepool":
         # Parameters are read before the unknowns are collected: an argument list would take the tuple first.
         size = _integer(spec, "size", None, unknowns)
@@ -562,6 +590,7 @@ def build(spec: Spec) -> Layer:
         if _LETTER.get(name, name) not in _ALLOWED[spec.kind]:
             raise SpecError(f"parameter {name} does not apply to {spec.kind} in {spec.text}")
     if spec.kind in ("upsample", "pixelshuffle", "pixelunshuffle", "adaptivepool"):
+        _spec_rules(spec)
         resampling = _resampling(spec)
         resampling._check_parameters()
         return resampling
@@ -596,7 +625,18 @@ def build(spec: Spec) -> Layer:
 
 
 def layer(spec: str) -> Layer:
-    """The layer for a spec such as ``conv(k=3, s=2, p=1)`` or ``torch.maxpool(k=3, s=2, ceil=true)``."""
+    """The layer for a spec such as ``conv(k=3, s=2, p=1)`` or ``torch.maxpool(k=3, s=2, ceil=true)``.
+
+    Layers are immutable, so one is made per spec text and kept: ``layer(spec).output_size(i)`` in a loop costs
+    about what a held layer's call does.
+    """
+    if not isinstance(spec, str):
+        raise SpecError(f"a layer spec must be text, got {type(spec).__name__}")
+    return _layer(spec)
+
+
+@lru_cache(maxsize=1024)
+def _layer(spec: str) -> Layer:
     try:
         return build(parse_spec(spec))
     except SymconvError:

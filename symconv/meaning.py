@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ast
 import math
+import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -35,7 +36,8 @@ from typing import Any
 
 import sympy
 
-from .arith import evaluate, ne
+from .arith import compile_expr, ne
+from .errors import UnsupportedError
 
 Env = Mapping[str, Any]
 Run = Callable[[Env], Any]
@@ -58,12 +60,12 @@ class Meaning:
 
 _DIVISIONS = (ast.FloorDiv, ast.Mod, ast.Div)
 _COMPARE: dict[type, Callable[[Any, Any], bool]] = {
-    ast.Eq: lambda a, b: a == b,
-    ast.NotEq: lambda a, b: a != b,
-    ast.Lt: lambda a, b: a < b,
-    ast.LtE: lambda a, b: a <= b,
-    ast.Gt: lambda a, b: a > b,
-    ast.GtE: lambda a, b: a >= b,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
 }
 
 
@@ -173,7 +175,7 @@ class _Reader:
             return lambda env: constant
         if isinstance(node, ast.Name):
             name = node.id
-            return lambda env: env[name]
+            return operator.itemgetter(name)  # env[name], without a Python frame
         if isinstance(node, ast.UnaryOp):
             operand = self.run(node.operand)
             if isinstance(node.op, ast.USub):
@@ -207,6 +209,15 @@ class _Reader:
             return lambda env: left(env) * right(env)
         if isinstance(op, ast.Pow):
             return lambda env: left(env) ** right(env)
+        divisor = self._divisor(node, right)
+        if isinstance(op, ast.FloorDiv):
+            return lambda env: _normal(left(env) // divisor(env))
+        if isinstance(op, ast.Mod):
+            return lambda env: _normal(left(env) % divisor(env))
+        return lambda env: _normal(Fraction(left(env)) / divisor(env))
+
+    def _divisor(self, node: ast.BinOp, right: Run) -> Run:
+        """The divisor of a division `node`, evaluated by `right`; 0 makes the text undefined there."""
         what = self.segment(node)
         names = sorted(s.name for s in getattr(self.value(node.right), "free_symbols", ()))
 
@@ -217,15 +228,15 @@ class _Reader:
                 raise Undefined(f"{what} divides by zero" + (f" ({shown})" if shown else ""))
             return value
 
-        if isinstance(op, ast.FloorDiv):
-            return lambda env: _normal(left(env) // divisor(env))
-        if isinstance(op, ast.Mod):
-            return lambda env: _normal(left(env) % divisor(env))
-        return lambda env: _normal(Fraction(left(env)) / divisor(env))
+        return divisor
 
     def _compare(self, node: ast.Compare) -> Run:
         terms = [self.run(term) for term in (node.left, *node.comparators)]
         tests = [_COMPARE[type(op)] for op in node.ops]
+        if len(tests) == 1:
+            # The common case, one comparison: no loop (the prover evaluates givens on many points).
+            test, left, right = tests[0], terms[0], terms[1]
+            return lambda env: test(left(env), right(env))
 
         def compare(env: Env) -> bool:
             left = terms[0](env)
@@ -240,6 +251,17 @@ class _Reader:
 
     def _call(self, node: ast.Call) -> Run:
         name = node.func.id  # type: ignore[attr-defined]
+        (first, *_) = node.args
+        if (
+            name in ("floor", "ceil", "ceiling")
+            and isinstance(first, ast.BinOp)
+            and isinstance(first.op, ast.Div)
+        ):
+            # floor(a / b) is a // b on integers and fractions alike: exact, without building a Fraction.
+            top, bottom = self.run(first.left), self._divisor(first, self.run(first.right))
+            if name == "floor":
+                return lambda env: top(env) // bottom(env)
+            return lambda env: -(-top(env) // bottom(env))
         args = [self.run(arg) for arg in node.args]
         if name == "floor":
             return lambda env: math.floor(args[0](env))
@@ -267,19 +289,36 @@ class _Reader:
         size = self.run(node.args[0])
         output, conditions = self.layer_calls[id(node)]
         what = self.segment(node)
+        # Compiled once here, not looked up per evaluation: a proof evaluates the text on many points.
+        value = _compiled(output)
+        rules = [(_compiled(condition), rule) for condition, rule in conditions]
 
         def apply(env: Env) -> Any:
             size(env)  # the argument as written must be defined
-            for condition, rule in conditions:
+            for condition, rule in rules:
                 try:
-                    holds = bool(evaluate(condition, env))
+                    holds = bool(condition(env))
                 except ZeroDivisionError:
                     holds = False
                 if not holds:
                     raise Undefined(f"{what} is undefined there: {rule}")
-            return evaluate(output, env)
+            return value(env)
 
         return apply
+
+
+def _compiled(expr: sympy.Basic) -> Run:
+    """`expr` compiled for evaluation; one the evaluator cannot read raises its error when evaluated, as
+    before compiling (a layer applied where it is never evaluated stays harmless)."""
+    try:
+        return compile_expr(expr)
+    except UnsupportedError as error:
+        failure = error
+
+        def fail(env: Env) -> Any:
+            raise failure
+
+        return fail
 
 
 def _normal(value: Any) -> Any:

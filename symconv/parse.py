@@ -28,8 +28,14 @@ from .limits import check_tree
 from .meaning import Meaning, read
 
 KINDS = ("conv", "convT", "maxpool", "avgpool", "upsample", "pixelshuffle", "pixelunshuffle", "adaptivepool")
-PARAMETERS = ("k", "s", "p", "d", "a", "ceil", "consistent", "scale", "size", "r", "output_shape", "backend")
-KEYWORDS = ("same", "valid", "full", "causal", "same_upper", "same_lower", "true", "false", "tensorflow")
+PARAMETERS = (
+    *("k", "s", "p", "d", "a", "ceil", "consistent", "scale", "size", "r", "mode", "align_corners"),
+    *("output_shape", "backend"),
+)
+KEYWORDS = (
+    *("same", "valid", "full", "causal", "same_upper", "same_lower", "true", "false"),
+    *("nearest", "linear", "bilinear", "tensorflow"),
+)
 ALIASES = {
     "kernel_size": "k",
     "kernel": "k",
@@ -196,6 +202,17 @@ class _Expressions:
         if isinstance(op, ast.Pow):
             base = self.integer(node.left, fraction_ok)
             exponent = node.right
+            negative = (
+                isinstance(exponent, ast.UnaryOp)
+                and isinstance(exponent.op, ast.USub)
+                and isinstance(exponent.operand, ast.Constant)
+            )
+            if negative:
+                # x ** -1 is 1/x: not an integer, so not a size; a fraction is written with / or //.
+                raise self.fail(
+                    node,
+                    "the exponent of ** must be a non-negative integer (x ** -n is 1/x**n: write a division)",
+                )
             if not (isinstance(exponent, ast.Constant) and type(exponent.value) is int):
                 raise self.fail(node, "the exponent of ** must be an integer literal")
             if not 0 <= exponent.value <= MAX_POWER:
@@ -344,6 +361,11 @@ def _spec_value(text: str, name: str, node: ast.AST, walker: _Expressions) -> Sp
         return UNKNOWN
     if isinstance(node, ast.Name) and node.id in KEYWORDS:
         return node.id
+    # As the frameworks' code writes them: p='same', auto_pad="SAME_UPPER", ceil=True.
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.lower() in KEYWORDS:
+        return node.value.lower()
+    if isinstance(node, ast.Constant) and isinstance(node.value, bool):
+        return "true" if node.value else "false"
     if isinstance(node, ast.Tuple):
         if name != "p" or len(node.elts) != 2:
             raise _fail(text, node, "a pair (begin, end) is only allowed for the padding p")
@@ -353,6 +375,13 @@ def _spec_value(text: str, name: str, node: ast.AST, walker: _Expressions) -> Sp
 
 
 def _spec_from_call(text: str, node: ast.Call, walker: _Expressions) -> Spec:
+    from .constructors import is_constructor, read_constructor
+
+    if is_constructor(node):
+        library, kind, arguments = read_constructor(
+            text, node, walker, lambda part, why: _fail(text, part, why), _UNKNOWN_NAME, KEYWORDS
+        )
+        return Spec(library, kind, arguments, _segment(text, node))
     func = node.func
     framework = None
     if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):

@@ -107,8 +107,8 @@ def _candidates(source: Layer, target: str) -> list[str]:
     modes = fw.MODES[target][family]
     k, s, d = (_text(v) for v in (source.k, source.s, source.d))  # type: ignore[attr-defined]
     common = f"k={k}, s={s}"
-    if _takes_dilation(kind, target):
-        common += f", d={d}"
+    if _takes_dilation(kind, target) and source.k != 1:  # type: ignore[attr-defined]
+        common += f", d={d}"  # (one tap: the dilation moves nothing, and some targets refuse it)
     extra = ""
     if isinstance(source, Pool) and source.ceil and target in fw.CEIL_MODE:
         extra = ", ceil=true"

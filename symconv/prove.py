@@ -14,10 +14,13 @@ Proved(scope='unbounded', seconds=...)
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import itertools
+import math
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +28,7 @@ from typing import Any
 import sympy
 
 from . import budget
-from .arith import evaluate
+from .arith import Compiled, compile_expr, evaluate
 from .budget import TIME_BUDGET
 from .errors import InternalError, SpecError, UnsupportedError
 from .meaning import Undefined
@@ -35,11 +38,17 @@ DEFAULT_TIMEOUT_MS = 10_000
 FALLBACK_BOUND = 64
 # Counterexamples are searched in small boxes first: a small one reads better in a paper or a bug report.
 _SHRINK = (2, 8, 32)
+# Before the solver is asked for a smaller model, this many points next to the givens' bounds are evaluated.
+_SHRINK_DRAWS = 32
 # A model that does not re-check on integers is excluded and the search goes on, this many times in all.
 _ATTEMPTS = 8
-# A proved claim is evaluated as written on this many points of its domain (of at most this many draws).
-_SAMPLE_POINTS = 200
-_SAMPLE_DRAWS = 600
+# A proved claim is evaluated as written on this many points of its domain, of at most this many draws: a
+# translation that disagrees with the text fails on many points, and a cost of the order of the solver's own
+# keeps the check on for every proof.
+_SAMPLE_POINTS = 12
+_SAMPLE_DRAWS = 48
+# Where Z3 is undecided, a counterexample is searched on this many points.
+_SEARCH_DRAWS = 600
 _SAMPLE_SPANS = (2, 4, 8, 16, 64, 1024)
 
 
@@ -92,6 +101,9 @@ class Unknown:
 
 
 Result = Proved | Refuted | Unknown
+Env = dict[str, int]
+# Compiled tests of a claim's layer domains, with the rule each states.
+Checks = list[tuple[Callable[[Env], bool], str]]
 
 
 def bounded_scope(bound: int) -> str:
@@ -104,6 +116,19 @@ def holds(expr: sympy.Basic, env: dict[str, int]) -> bool:
         return bool(evaluate(expr, env))
     except ZeroDivisionError:
         return False
+
+
+def condition(expr: sympy.Basic) -> Callable[[dict[str, int]], bool]:
+    """`expr` compiled once to a test on plain integers; a division by zero makes it false."""
+    compiled = compile_expr(expr)
+
+    def test(env: dict[str, int]) -> bool:
+        try:
+            return bool(compiled(env))
+        except ZeroDivisionError:
+            return False
+
+    return test
 
 
 @dataclass(frozen=True)
@@ -187,72 +212,111 @@ def prove(
     def elapsed() -> float:
         return _Seconds(time.perf_counter() - start)
 
+    def conditions(exprs: Iterable[sympy.Basic]) -> list[Any]:
+        # A condition that is literally true adds nothing to a conjunction; about a third of a theorem's
+        # conditions are (the domains of the parameters a layer fixes, the definedness of division-free text).
+        return translation.conditions([expr for expr in exprs if expr is not sympy.true])
+
     try:
         translation = Translation()
-        z_definitions = [translation.variable(name) == translation.term(value) for name, value in definitions]
-        z_given = translation.conditions(given)
-        z_domains = translation.conditions([condition for condition, _ in obligations])
+        z_definitions = [translation.definition(name, value) for name, value in definitions]
+        z_given = conditions(given)
+        z_domains = conditions(condition for condition, _ in obligations)
         z_claim = translation.boolean(claim)
         if semantics is None:
             z_defined = [*translation.obligations]
             z_given_defined: list[Any] = []
         else:
-            z_defined = [translation.boolean(semantics.defined)]
-            z_given_defined = translation.conditions(semantics.premises)
+            z_defined = conditions([semantics.defined])
+            z_given_defined = conditions(semantics.premises)
             for name in sorted(semantics.names):
                 translation.variable(name)
-        z_goal = z3.And(*z_domains, *z_defined, z_claim)
+        z_refuted = translation.negation(translation.conjunction([*z_domains, *z_defined, z_claim]))
     except UnsupportedError as error:
         untranslated = Unknown(f"not translatable to Z3: {error}", elapsed())
         if semantics is None:
             return untranslated
         # Z3 cannot read it; the text can still be evaluated: a point where it fails refutes it.
-        names = {name: None for name in sorted(semantics.names - {name for name, _ in definitions})}
+        names = sorted(semantics.names - {name for name, _ in definitions})
         found = _search(
-            names, bound, semantics.domain, lambda env: _text_failure(semantics, obligations, env)
+            _points(names, _guide(given, names), bound, _SEARCH_DRAWS),
+            semantics.domain,
+            lambda env: _text_failure(semantics, [(condition(c), rule) for c, rule in obligations], env),
         )
         if found is None:
             return untranslated
         return Refuted(found[0], found[1], elapsed())
     defined = {name for name, _ in definitions}
     variables = {name: var for name, var in sorted(translation.variables.items()) if name not in defined}
-    goal = sympy.And(*[condition for condition, _ in obligations], claim, evaluate=False)
     premises = [*translation.axioms, *z_definitions, *z_given_defined, *z_given]
+
+    # Compiled for evaluation once, when first needed (most proofs evaluate nothing but the text).
+    @functools.cache
+    def premises_compiled() -> tuple[list[tuple[str, Compiled]], list[Callable[[Env], bool]]]:
+        return [(name, compile_expr(value)) for name, value in definitions], [condition(g) for g in given]
+
+    @functools.cache
+    def checks() -> Checks:
+        # A layer domain that is literally true, or is one of the givens, holds at every point of the domain.
+        assumed = set(given)
+        return [(condition(c), rule) for c, rule in obligations if c is not sympy.true and c not in assumed]
 
     def domain(env: dict[str, int]) -> dict[str, int] | None:
         """`env` extended by the defined names, or None where it lies outside the theorem's domain."""
         if semantics is not None:
             return semantics.domain(env)
+        values, tests = premises_compiled()
         env = dict(env)
         try:
-            for name, value in definitions:
-                env[name] = evaluate(value, env)  # type: ignore[assignment]
+            for name, value in values:
+                env[name] = value(env)  # type: ignore[assignment]
         except ZeroDivisionError:
             return None
-        return env if all(holds(g, env) for g in given) else None
+        return env if all(test(env) for test in tests) else None
 
     def failure(env: dict[str, int]) -> str | None:
         """Why the claim fails at a point of the domain, or None where it holds."""
         if semantics is not None:
-            return _text_failure(semantics, obligations, env)
-        failed = next((rule for condition, rule in obligations if not holds(condition, env)), None)
+            return _text_failure(semantics, checks(), env)
+        failed = next((rule for test, rule in checks() if not test(env)), None)
         if failed:
             return f"undefined there: {failed}"
-        return None if holds(goal, env) else "the claim is false there"
+        return None if holds(claim, env) else "the claim is false there"
+
+    guides: list[_Guide] = []  # read from the givens when points are first needed
+
+    def points(limit: int | None, draws: int, *, scatter: bool = True) -> Iterator[dict[str, int]]:
+        if not guides:
+            guides.append(_guide(given, list(variables)))
+        return _points(list(variables), guides[0], limit, draws, scatter=scatter)
 
     def box(n: int) -> list[Any]:
-        return [z3.And(var >= -n, var <= n) for var in variables.values()]
+        return translation.box(variables, n)
 
     def assignment(model: Any) -> dict[str, int]:
         return {name: model.evaluate(var, model_completion=True).as_long() for name, var in variables.items()}
 
+    def counterexample(point: dict[str, int], reason: str) -> Refuted:
+        """Refuted at `point` (of the domain, where the claim fails for `reason`), with the defined values."""
+        env = domain(point) or point
+        shown = ", ".join(f"{name} = {env[name]}" for name, _ in definitions)
+        return Refuted(point, reason + (f" ({shown})" if shown else ""), elapsed())
+
     def refutation(model: Any, limit: int | None) -> Result:
         """The first counterexample that re-checks on integers; a point that does not is excluded and the
         search goes on, a few times, before the answer is Unknown."""
+        # The small box next to the givens' bounds, evaluated, usually holds a counterexample: smaller than
+        # the solver's, re-checked by construction, and cheaper than asking the solver for a smaller model.
+        try:
+            near = _search(points(limit, _SHRINK_DRAWS, scatter=False), domain, failure)
+        except UnsupportedError:
+            near = None
+        if near is not None:
+            return counterexample(*near)
         found = assignment(model)
         excluded: list[Any] = []
         rejected: list[dict[str, int]] = []
-        search = [*premises, z3.Not(z_goal), *(box(limit) if limit is not None else [])]
+        search = [*premises, z_refuted, *(box(limit) if limit is not None else [])]
         while True:
             for n in _SHRINK:
                 if limit is not None and n >= limit:
@@ -264,8 +328,7 @@ def prove(
             env = domain(found)
             reason = failure(env) if env is not None else None
             if env is not None and reason is not None:
-                shown = ", ".join(f"{name} = {env[name]}" for name, _ in definitions)
-                return Refuted(found, reason + (f" ({shown})" if shown else ""), elapsed())
+                return counterexample(found, reason)
             rejected.append(found)
             if len(rejected) == _ATTEMPTS:
                 break
@@ -280,38 +343,47 @@ def prove(
             elapsed(),
         )
 
-    def vacuous(extra: list[Any]) -> bool:
-        return check([*premises, *extra], timeout_ms)[0] == "unsat"
+    def satisfiable(limit: int | None, evaluated: bool) -> bool:
+        """Whether some point (within the box, if any) satisfies the conditions. A point of the domain found
+        by evaluation is a witness; only where none is found (or the points were `evaluated` already) does
+        Z3 decide."""
+        if not evaluated:
+            try:
+                if any(domain(point) is not None for point in points(limit, _SAMPLE_DRAWS)):
+                    return True
+            except UnsupportedError:
+                pass
+        extra = box(limit) if limit is not None else []
+        return check([*premises, *extra], timeout_ms)[0] != "unsat"
 
     def searched(limit: int | None) -> Refuted | None:
         """Where Z3 is undecided, a counterexample found by evaluating the text as written on points."""
         if semantics is None:
             return None
-        found = _search(variables, limit, domain, failure)
-        if found is None:
-            return None
-        point, reason = found
-        env = domain(point) or point
-        shown = ", ".join(f"{name} = {env[name]}" for name, _ in definitions)
-        return Refuted(point, reason + (f" ({shown})" if shown else ""), elapsed())
+        found = _search(points(limit, _SEARCH_DRAWS), domain, failure)
+        return None if found is None else counterexample(*found)
 
-    def proved(scope: str, limit: int | None) -> Proved:
-        if semantics is not None:
-            _sample(variables, limit, domain, failure, scope)
+    def proved(scope: str, limit: int | None) -> Result:
+        """Proved, after the claim is evaluated as written on points of its domain (with `semantics`), or
+        Unknown when no point satisfies the conditions (the claim would hold vacuously)."""
+        sampled = semantics is not None
+        witnessed = sampled and _sample(points(limit, _SAMPLE_DRAWS), domain, failure, scope)
+        if not witnessed and not satisfiable(limit, evaluated=sampled):
+            if limit is None:
+                return Unknown("the conditions are unsatisfiable: the claim would hold vacuously", elapsed())
+            return Unknown(f"no assignment in the box |x| <= {limit} satisfies the conditions", elapsed())
         confirmed = ""
         if record is not None:
-            query = [*premises, z3.Not(z_goal), *(box(limit) if limit is not None else [])]
+            query = [*premises, z_refuted, *(box(limit) if limit is not None else [])]
             confirmed = record.proved(query, scope, timeout_ms)
         return Proved(scope, elapsed(), confirmed)
 
     note = ""
     if bound is None:
-        verdict, model, reason = check([*premises, z3.Not(z_goal)], timeout_ms)
+        verdict, model, reason = check([*premises, z_refuted], timeout_ms)
         if verdict == "sat":
             return refutation(model, None)
         if verdict == "unsat":
-            if vacuous([]):
-                return Unknown("the conditions are unsatisfiable: the claim would hold vacuously", elapsed())
             return proved("unbounded", None)
         if budget.spent():
             return Unknown(f"{TIME_BUDGET}: the unbounded query was undecided", elapsed())
@@ -320,23 +392,20 @@ def prove(
         early = searched(None)
         if early is not None:
             return early
-    verdict, model, reason = check([*premises, z3.Not(z_goal), *box(bound)], timeout_ms)
+    verdict, model, reason = check([*premises, z_refuted, *box(bound)], timeout_ms)
     if verdict == "sat":
         return refutation(model, bound)
     if verdict == "unsat":
-        if vacuous(box(bound)):
-            return Unknown(f"no assignment in the box |x| <= {bound} satisfies the conditions", elapsed())
         return proved(bounded_scope(bound) + note, bound)
     return searched(bound) or Unknown(
         f"undecided{note or ''} within the box |x| <= {bound}: {reason}", elapsed()
     )
 
 
-def _text_failure(
-    semantics: Semantics, obligations: Sequence[tuple[sympy.Basic, str]], env: dict[str, int]
-) -> str | None:
-    """Why the claim, evaluated as written, fails at a point of the domain (None where it holds)."""
-    failed = next((rule for condition, rule in obligations if not holds(condition, env)), None)
+def _text_failure(semantics: Semantics, checks: Checks, env: dict[str, int]) -> str | None:
+    """Why the claim, evaluated as written, fails at a point of the domain (None where it holds): a layer
+    domain among `checks` that fails there, or the claim false or undefined."""
+    failed = next((rule for test, rule in checks if not test(env)), None)
     if failed:
         return f"undefined there: {failed}"
     try:
@@ -345,60 +414,263 @@ def _text_failure(
         return f"undefined there: {error}"
 
 
-def _points(variables: dict[str, Any], limit: int | None) -> Any:
-    """Points to evaluate a claim on: every point of the box |x| <= 2 when it is small, then random points in
-    growing boxes (within |x| <= limit), half of them non-negative (sizes and parameters mostly are, so more
-    land in a theorem's domain), seeded so that a verdict is repeatable."""
-    names = list(variables)
-    if 5 ** len(names) <= _SAMPLE_DRAWS:
-        for values in itertools.product(range(-2, 3), repeat=len(names)):
-            yield dict(zip(names, values, strict=True))
-    rng = random.Random(0)
-    draw = rng.random  # random() is several times cheaper than randint()
-    spans = [n for n in _SAMPLE_SPANS if limit is None or n <= limit] or [limit or 1]
-    for index in range(_SAMPLE_DRAWS):
-        n = spans[index % len(spans)]
-        low, width = (0, n + 1) if index % 2 else (-n, 2 * n + 1)
-        yield {name: low + int(draw() * width) for name in names}
+Bounds = tuple[int | None, int | None]
 
 
-def _evaluated(
-    variables: dict[str, Any],
+@dataclass(frozen=True)
+class _Guide:
+    """Where to draw points so that most land in the domain, read from the givens: each variable's bounds
+    (x >= c, x <= c, x == c, and < >, either side) and the variables a given defines from others (x == e,
+    computed from the drawn values in order). Only a guide: every point is still judged by the domain as
+    written."""
+
+    ranges: dict[str, Bounds]
+    derived: tuple[tuple[str, Callable[[dict[str, int]], Any]], ...]
+
+
+def _guide(given: Sequence[sympy.Basic], names: Sequence[str]) -> _Guide:
+    ranges: dict[str, Bounds] = {}
+    equations: list[tuple[str, sympy.Basic]] = []
+    for condition in given:
+        for part in condition.args if isinstance(condition, sympy.And) else (condition,):
+            if type(part) not in _BOUNDS:
+                continue
+            lhs, rhs, kind = part.lhs, part.rhs, type(part)
+            if isinstance(rhs, sympy.Symbol) and not isinstance(lhs, sympy.Symbol | sympy.Integer):
+                lhs, rhs, kind = rhs, lhs, _REVERSED[kind]
+            if isinstance(lhs, sympy.Integer) and isinstance(rhs, sympy.Symbol):
+                lhs, rhs, kind = rhs, lhs, _REVERSED[kind]
+            if not isinstance(lhs, sympy.Symbol):
+                continue
+            if isinstance(rhs, sympy.Integer):
+                low, high = ranges.get(lhs.name, (None, None))
+                at_least, at_most = _BOUNDS[kind](int(rhs))
+                low = at_least if low is None or (at_least is not None and at_least > low) else low
+                high = at_most if high is None or (at_most is not None and at_most < high) else high
+                ranges[lhs.name] = (low, high)
+            elif kind is sympy.Eq:
+                equations.append((lhs.name, rhs))
+    # x == e defines x where e uses drawn variables only, each variable defined once, none from itself.
+    derived: dict[str, sympy.Basic] = {}
+    depends: dict[str, set[str]] = {}
+    for name, expr in equations:
+        used = {symbol.name for symbol in expr.free_symbols}
+        if name in derived or name not in names or not used <= set(names):
+            continue
+        closure = set(used).union(*(depends.get(other, set()) for other in used))
+        if name in closure:
+            continue
+        derived[name], depends[name] = expr, closure
+    compiled = []
+    pending = dict(derived)
+    while pending:
+        ready = [
+            name
+            for name, expr in pending.items()
+            if not {symbol.name for symbol in expr.free_symbols} & pending.keys()
+        ]
+        if not ready:
+            break  # a cycle through several equations: those variables are drawn
+        for name in ready:
+            with contextlib.suppress(UnsupportedError):
+                compiled.append((name, compile_expr(pending.pop(name))))
+    return _Guide(ranges, tuple(compiled))
+
+
+_BOUNDS: dict[type, Callable[[int], tuple[int | None, int | None]]] = {
+    sympy.Ge: lambda c: (c, None),
+    sympy.Gt: lambda c: (c + 1, None),
+    sympy.Le: lambda c: (None, c),
+    sympy.Lt: lambda c: (None, c - 1),
+    sympy.Eq: lambda c: (c, c),
+}
+_REVERSED = {
+    sympy.Ge: sympy.Le,
+    sympy.Gt: sympy.Lt,
+    sympy.Le: sympy.Ge,
+    sympy.Lt: sympy.Gt,
+    sympy.Eq: sympy.Eq,
+}
+
+
+def _nearest(low: int | None, high: int | None, count: int) -> list[int]:
+    """Up to `count` values of [low, high], nearest first: 0 (or the bound that excludes 0), then outwards."""
+    start = 0 if low is None or low <= 0 else low
+    if high is not None and high < start:
+        start = high
+    values = [start]
+    step = 1
+    while len(values) < count:
+        more = [
+            v
+            for v in (start + step, start - step)
+            if (low is None or v >= low) and (high is None or v <= high)
+        ]
+        if not more:
+            break
+        values.extend(more)
+        step += 1
+    return values[:count]
+
+
+@functools.lru_cache(maxsize=64)
+def _by_distance(sizes: tuple[int, ...], count: int) -> tuple[tuple[int, ...], ...]:
+    """The first `count` index tuples below `sizes` by increasing sum (then in order): the nearest corner
+    points first. A function of the shape alone, so it is computed once per shape."""
+    found: list[tuple[int, ...]] = []
+    for distance in range(sum(size - 1 for size in sizes) + 1):
+        found.extend(_summing(sizes, distance))
+        if len(found) >= count:
+            break
+    return tuple(found[:count])
+
+
+def _summing(sizes: tuple[int, ...], total: int) -> Iterator[tuple[int, ...]]:
+    """Index tuples below `sizes` whose sum is `total`, in order."""
+    if len(sizes) == 1:
+        if total < sizes[0]:
+            yield (total,)
+        return
+    for first in range(min(total, sizes[0] - 1) + 1):
+        for rest in _summing(sizes[1:], total - first):
+            yield (first, *rest)
+
+
+def _points(
+    names: Sequence[str], guide: _Guide, limit: int | None, draws: int, *, scatter: bool = True
+) -> Iterator[dict[str, int]]:
+    """At most `draws` points to evaluate a claim on, seeded so that a verdict is repeatable.
+
+    The corner: the points next to the givens' bounds (each variable near 0, or near the bound that excludes
+    0), nearest first, where off-by-one and sign errors live. With `scatter`, they alternate with random points
+    in growing boxes (within |x| <= limit), three in four within the bounds and one in four ignoring them, so
+    that a misread bound is not taken on trust; half the draws each.
+    """
+    if not names:
+        yield {}
+        return
+    ranges = guide.ranges
+    unbounded: Bounds = (None, None)
+    if limit is not None:
+        # Every point lies in the box: a point of the domain found here is a witness that the box is not empty.
+        unbounded = (-limit, limit)
+        ranges = {
+            name: (-limit if low is None else max(low, -limit), limit if high is None else min(high, limit))
+            for name, (low, high) in ranges.items()
+        }
+    derived = [(name, value) for name, value in guide.derived if name in names]
+
+    def complete(point: dict[str, int]) -> dict[str, int]:
+        """The point with each derived variable computed from the others (where it is defined, in the box)."""
+        for name, value in derived:
+            try:
+                result = value(point)
+            except (ZeroDivisionError, UnsupportedError):
+                continue
+            if isinstance(result, int) and (limit is None or abs(result) <= limit):
+                point[name] = result
+        return point
+
+    free = [name for name in names if name not in dict(derived)]
+    values = [_nearest(*ranges.get(name, unbounded), 5) for name in free]
+    order = _by_distance(tuple(len(v) for v in values), draws // 2 if scatter else draws)
+    corner = (
+        complete(
+            {**dict.fromkeys(names, 0), **{n: v[i] for n, v, i in zip(free, values, indices, strict=True)}}
+        )
+        for indices in order
+    )
+    if not scatter:
+        yield from corner
+        return
+    far = _scattered(names, [ranges.get(name, unbounded) for name in names], unbounded, limit, complete)
+    seen: set[tuple[int, ...]] = set()
+    for point in itertools.chain(
+        itertools.chain.from_iterable(zip(corner, far, strict=False)),
+        itertools.islice(far, max(0, draws - 2 * len(order))),
+    ):
+        # A point drawn again is skipped (it still counts as a draw): narrow bounds make repeats common.
+        key = tuple(point.values())
+        if key not in seen:
+            seen.add(key)
+            yield point
+
+
+def _scattered(
+    names: Sequence[str],
+    bounds: Sequence[Bounds],
+    unbounded: Bounds,
     limit: int | None,
-    domain: Callable[[dict[str, int]], dict[str, int] | None],
-    failure: Callable[[dict[str, int]], str | None],
-) -> Any:
-    """(point, why the claim fails there or None) for the points of `_points` that lie in the domain."""
-    for point in _points(variables, limit):
-        env = domain(point)
-        if env is not None:
-            yield point, failure(env)
+    complete: Callable[[dict[str, int]], dict[str, int]],
+) -> Iterator[dict[str, int]]:
+    """Random points without end: the k-th in a box of half-width _SAMPLE_SPANS[k mod 6] around the value
+    nearest 0 within each variable's bounds (cut to them; within |x| <= limit); every fourth ignores the
+    bounds, and every second leaves a variable free on both sides non-negative (sizes and parameters mostly
+    are)."""
+    spans = [n for n in _SAMPLE_SPANS if limit is None or n <= limit] or [limit or 1]
+    period = len(spans) * 4 // math.gcd(len(spans), 4)
+    # (name, lowest value, number of values) of each variable, for each index modulo the period.
+    within = [(_nearest(low, high, 1)[0], low, high) for low, high in bounds]
+    without = (_nearest(*unbounded, 1)[0], *unbounded)
+    boxes: dict[int, list[tuple[str, int, int]]] = {}
+
+    def box(index: int) -> list[tuple[str, int, int]]:
+        n = spans[index % len(spans)]
+        found = []
+        for name, (centre, low, high) in zip(names, within, strict=True):
+            if index % 4 == 3:
+                centre, low, high = without
+            bottom = max(centre - n, low) if low is not None else (centre - n if index % 2 == 0 else centre)
+            top = min(centre + n, high) if high is not None else centre + n
+            if limit is not None:
+                bottom, top = max(bottom, -limit), min(top, limit)
+            found.append((name, bottom, top - bottom + 1) if top >= bottom else (name, centre, 1))
+        return found
+
+    draw = random.Random(0).random  # random() is several times cheaper than randint()
+    for index in itertools.count():
+        key = index % period
+        if key not in boxes:
+            boxes[key] = box(key)
+        point = {name: bottom + int(draw() * width) for name, bottom, width in boxes[key]}
+        yield point if index % 4 == 3 else complete(point)
 
 
 def _search(
-    variables: dict[str, Any],
-    limit: int | None,
+    points: Iterable[dict[str, int]],
     domain: Callable[[dict[str, int]], dict[str, int] | None],
     failure: Callable[[dict[str, int]], str | None],
 ) -> tuple[dict[str, int], str] | None:
     """A point of the domain where the claim, evaluated as written, fails (with why), or None."""
-    return next(
-        ((point, reason) for point, reason in _evaluated(variables, limit, domain, failure) if reason), None
-    )
+    for point in points:
+        env = domain(point)
+        if env is not None:
+            reason = failure(env)
+            if reason:
+                return point, reason
+    return None
 
 
 def _sample(
-    variables: dict[str, Any],
-    limit: int | None,
+    points: Iterable[dict[str, int]],
     domain: Callable[[dict[str, int]], dict[str, int] | None],
     failure: Callable[[dict[str, int]], str | None],
     scope: str,
-) -> None:
-    """A proved claim evaluated as written on points of its domain: a point where it fails means the engine
-    is wrong, which is raised loudly, never reported as a verdict."""
-    checked = _evaluated(variables, limit, domain, failure)
-    for point, reason in itertools.islice(checked, _SAMPLE_POINTS):
+) -> bool:
+    """A proved claim evaluated as written on up to _SAMPLE_POINTS points of its domain: a point where it
+    fails means the engine is wrong, which is raised loudly, never reported as a verdict. Whether any point
+    was in the domain (a witness that the conditions are satisfiable)."""
+    checked = 0
+    for point in points:
+        env = domain(point)
+        if env is None:
+            continue
+        reason = failure(env)
         if reason is not None:
             raise InternalError(
                 f"the prover said proved ({scope}), but at {point} {reason}; this is a bug in symconv"
             )
+        checked += 1
+        if checked == _SAMPLE_POINTS:
+            break
+    return checked > 0

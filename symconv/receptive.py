@@ -28,15 +28,13 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .arith import evaluate
 from .errors import ShapeError, SpecError, SymconvError
 from .layers import AdaptivePool, Layer, PixelShuffle, Pool, Resize
-from .windowmap import GridMap, IntervalMap, centre_crop_offset, window_map
-
-if TYPE_CHECKING:
-    from .network import Network
+from .network import Network, Node, ValidSet, analysing
+from .windowmap import GridMap, IntervalMap, centre_crop_offset, grid_cell, window_map
 
 # Fields are summarised over the first outputs of each node (all of them when there are fewer): enough to
 # see every residue of a periodic map, while a long axis costs no more than this.
@@ -81,7 +79,18 @@ class Field:
 
 
 def _generic_size(net: Network, dim: str) -> int:
-    """The first input size from GENERIC_SIZE on (or below it) at which the network is defined."""
+    """The first input size from GENERIC_SIZE on (or below it) at which the network is defined: read from the
+    valid set (a U-Net of depth 32 has none below 2**32), or, where that cannot be derived, searched."""
+    try:
+        found = _first_member(net.valid_inputs()[dim], GENERIC_SIZE)
+    except (SymconvError, KeyError):
+        found = None
+    if found is not None:
+        try:
+            net.check({d: found for d in net.symbolic} | {dim: found})
+            return found
+        except SymconvError:
+            pass
     for n in (*range(GENERIC_SIZE, GENERIC_SIZE + 4096), *range(GENERIC_SIZE - 1, 0, -1)):
         try:
             net.check({d: n for d in net.symbolic} | {dim: n})
@@ -89,6 +98,16 @@ def _generic_size(net: Network, dim: str) -> int:
             continue
         return n
     raise SpecError("receptive fields need an input size at which the network is defined; none found")
+
+
+def _first_member(valid: ValidSet, least: int) -> int | None:
+    """The least member of `valid` from `least` on, else its largest member below `least` (None: empty)."""
+    above = [b for b in valid.below if b >= least]
+    start = max(least, valid.start)
+    above += [start + (r - start) % valid.period for r in valid.residues]
+    if above:
+        return min(above)
+    return max(valid.below, default=None)
 
 
 def _extended(mapping: GridMap | IntervalMap, i: int, q: int, every: bool = False) -> list[int]:
@@ -102,6 +121,9 @@ def _extended(mapping: GridMap | IntervalMap, i: int, q: int, every: bool = Fals
     k, stride, d, spacing, before = (
         int(evaluate(v, env)) for v in (mapping.k, mapping.stride, mapping.d, mapping.spacing, mapping.before)
     )
+    if spacing == 1 and not every:
+        # The ends suffice (the positions grow with t): a kernel of a million taps costs two.
+        return [grid_cell(q, t, stride, d) - before for t in (0, k - 1)]
     out = []
     for t in range(k):
         offset = q * stride + t * d - before
@@ -127,11 +149,10 @@ def _stacks(net: Network) -> dict[str, tuple[int, ...]]:
         elif node.op == "layer" and node.layer is not None:
             made, parent = node.layer, parents[0]
             if isinstance(made, PixelShuffle):
-                r = int(evaluate(made.r, {}))
                 if made.down:
-                    stacks[node.name] = (*parent, r)
+                    stacks[node.name] = (*parent, int(evaluate(made.r, {})))
                 else:
-                    stacks[node.name] = parent[:-1] if parent[-1:] == (r,) else ()
+                    stacks[node.name] = parent[:-1] if _undoes(made, parent) else ()
             else:
                 stacks[node.name] = parent if _per_channel(made) else ()
         elif node.op in ("crop", "identity", "add", "cat"):
@@ -139,6 +160,12 @@ def _stacks(net: Network) -> dict[str, tuple[int, ...]]:
         else:
             stacks[node.name] = ()
     return stacks
+
+
+def _undoes(made: PixelShuffle, held: tuple[int, ...]) -> bool:
+    """Whether a pixel shuffle takes back out the positions the last unshuffle put into the channels (the
+    same r). A shuffle by another r mixes the phases: its fields are taken over every phase (a superset)."""
+    return not made.down and bool(held) and held[-1] == int(evaluate(made.r, {}))
 
 
 def _per_channel(made: Layer) -> bool:
@@ -195,8 +222,7 @@ def _reads(
         parent = node.inputs[0]
         if node.op == "layer" and node.layer is not None:
             made, mapping, every = node.layer, window_map(node.layer), not gapless[parent]
-            undone = stacks[node.name] == stacks[parent][:-1] and bool(stacks[parent])
-            if isinstance(made, PixelShuffle) and (made.down or undone):
+            if isinstance(made, PixelShuffle) and (made.down or _undoes(made, stacks[parent])):
                 # Positions move between the axis and the channels: the same position with its phase.
                 window = lambda q, p=parent: [(p, [q])]  # noqa: E731
             elif _per_channel(made):
@@ -351,21 +377,26 @@ def receptive_fields(net: Network, size: int | None = None, dim: str | None = No
     spans_of = _spans(net, sizes)
     summary: dict[str, Field] = {}
     for node in net.nodes:
-        spans = spans_of(node.name, range(max(1, min(sizes[node.name], SPAN))))
-        if node.op == "input":
-            summary[node.name] = Field(Fraction(1), Fraction(1), Fraction(0), end=Fraction(0))
-            continue
-        parents = [summary[name] for name in node.inputs]
-        jump = parents[0].stride
-        if node.op == "layer" and node.layer is not None:
-            jump *= _scale(node.layer, sizes[node.inputs[0]], sizes[node.name])
-        aligned = all(f.aligned for f in parents)
-        if node.op in ("cat", "add"):
-            aligned = aligned and all(
-                f.stride == parents[0].stride and f.centre(0) == parents[0].centre(0) for f in parents
-            )
-        summary[node.name] = _summary(spans, jump, aligned)
+        with analysing(f"node {node.name} ({node.op}): its receptive field along {dim} at {dim}={n}"):
+            summary[node.name] = _field(node, spans_of, sizes, summary)
     return summary
+
+
+def _field(node: Node, spans_of: Any, sizes: Mapping[str, int], summary: Mapping[str, Field]) -> Field:
+    """One node's field from its inputs' (already in `summary`)."""
+    spans = spans_of(node.name, range(max(1, min(sizes[node.name], SPAN))))
+    if node.op == "input":
+        return Field(Fraction(1), Fraction(1), Fraction(0), end=Fraction(0))
+    parents = [summary[name] for name in node.inputs]
+    jump = parents[0].stride
+    if node.op == "layer" and node.layer is not None:
+        jump *= _scale(node.layer, sizes[node.inputs[0]], sizes[node.name])
+    aligned = all(f.aligned for f in parents)
+    if node.op in ("cat", "add"):
+        aligned = aligned and all(
+            f.stride == parents[0].stride and f.centre(0) == parents[0].centre(0) for f in parents
+        )
+    return _summary(spans, jump, aligned)
 
 
 def _scale(made: Layer, i: int, o: int) -> Fraction:

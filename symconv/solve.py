@@ -428,7 +428,8 @@ class Negation(Plan):
     child: Plan
 
     def solve(self, env: Env, universe: IntSet) -> IntSet:
-        return universe.intersect(self.child.solve(env, IntSet.everything()).complement())
+        # Within the universe (its bounds are what lets a member-by-member check run): U minus (U and S).
+        return universe.intersect(self.child.solve(env, universe).complement())
 
     def exact(self) -> bool:
         return self.child.exact()
@@ -673,28 +674,42 @@ def build_system(
         unknowns.append("o")
     conditions: list[sympy.Basic] = [eq(made.output_expr(i_expr), o_expr)]
     conditions += [condition for condition, _ in made.conditions(i_expr)]
-    names = set(unknowns) | {s.name for c in conditions for s in c.free_symbols}
-    for text in where:
-        condition = parse_condition(text)
-        strangers = {s.name for s in condition.free_symbols} - names - set(made.parameters())
-        if strangers:
-            raise SpecError(
-                f"--where {text!r} uses {', '.join(sorted(strangers))}, which the query does not have"
-            )
-        conditions.append(condition)
-    for bounds, relation, flag in ((maxima or {}, le, "--max"), (minima or {}, ge, "--min")):
-        for name, value in bounds.items():
-            if name not in unknowns:
-                raise SpecError(
-                    f"{flag} {name}={value}: {name} is not an unknown (unknowns: {', '.join(unknowns)})"
-                )
-            conditions.append(relation(symbol(name), value))
+    conditions += _user_conditions(made, conditions, unknowns, where, maxima, minima)
     known = {
         n: int(v) for n, v in made.parameters().items() if isinstance(v, sympy.Integer) and n not in unknowns
     }
     if not unknowns:
         raise SpecError("nothing to solve: mark a parameter with ?, or give --in ? or --out ?")
     return System(conditions, unknowns, known)
+
+
+def _user_conditions(
+    made: Layer,
+    conditions: list[sympy.Basic],
+    unknowns: list[str],
+    where: Sequence[str],
+    maxima: Mapping[str, int] | None,
+    minima: Mapping[str, int] | None,
+) -> list[sympy.Basic]:
+    """--where conditions (on names the query has) and --max/--min bounds (on its unknowns)."""
+    names = set(unknowns) | {s.name for c in conditions for s in c.free_symbols} | set(made.parameters())
+    added: list[sympy.Basic] = []
+    for text in where:
+        condition = parse_condition(text)
+        strangers = {s.name for s in condition.free_symbols} - names
+        if strangers:
+            raise SpecError(
+                f"--where {text!r} uses {', '.join(sorted(strangers))}, which the query does not have"
+            )
+        added.append(condition)
+    for bounds, relation, flag in ((maxima or {}, le, "--max"), (minima or {}, ge, "--min")):
+        for name, value in bounds.items():
+            if name not in unknowns:
+                raise SpecError(
+                    f"{flag} {name}={value}: {name} is not an unknown (unknowns: {', '.join(unknowns)})"
+                )
+            added.append(relation(symbol(name), value))
+    return added
 
 
 def solve_system(
@@ -825,8 +840,8 @@ def _solve_symbolic(system: System, parameters: list[str]) -> Answer:
 def solve_spec(
     spec: str,
     *,
-    i: int | str | None = None,
-    o: int | str | None = None,
+    i: int | str | Sequence[int | str] | None = None,
+    o: int | str | Sequence[int | str] | None = None,
     where: Sequence[str] = (),
     maxima: Mapping[str, int] | None = None,
     minima: Mapping[str, int] | None = None,
@@ -834,6 +849,56 @@ def solve_spec(
     minimize: str | None = None,
     maximize: str | None = None,
 ) -> Answer:
-    """Solve a layer spec's unknowns (``?``) for the given input and output sizes (``"?"`` or None: unknown)."""
-    system = build_system(layer(spec), i, o, where, maxima, minima)
+    """Solve a layer spec's unknowns (``?``) for the given input and output sizes (``"?"`` or None: unknown).
+
+    `i` and `o` may be sequences, one size per spatial axis (``i=(224, 224), o=(112, 112)``): the layer's
+    parameters are shared by the axes, and an unknown size of axis n is named i1, o1, i2, ... from 1.
+    """
+    made = layer(spec)
+    inputs, outputs = _per_axis(i), _per_axis(o)
+    axes = max(len(inputs), len(outputs))
+    if 1 < len(inputs) != len(outputs) > 1:
+        raise SpecError(
+            f"--in gives {len(inputs)} axes and --out {len(outputs)}; give one size per axis to each"
+        )
+    if axes == 1:
+        system = build_system(made, inputs[0], outputs[0], where, maxima, minima)
+    else:
+        system = _axes_system(
+            made,
+            inputs * axes if len(inputs) == 1 else inputs,
+            outputs * axes if len(outputs) == 1 else outputs,
+            where,
+            maxima,
+            minima,
+        )
     return solve_system(system, limit=limit, minimize=minimize, maximize=maximize)
+
+
+def _per_axis(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, tuple | list) else [value]
+
+
+def _axes_system(
+    made: Layer,
+    inputs: list[Any],
+    outputs: list[Any],
+    where: Sequence[str],
+    maxima: Mapping[str, int] | None,
+    minima: Mapping[str, int] | None,
+) -> System:
+    """One system for several axes: each axis's conditions, its unknown sizes renamed i1/o1, i2/o2, ..."""
+    conditions: list[sympy.Basic] = []
+    unknowns: list[str] = []
+    known: dict[str, int] = {}
+    for axis, (i, o) in enumerate(zip(inputs, outputs, strict=True), start=1):
+        part = build_system(made, i, o)
+        renamed = {symbol(n): symbol(f"{n}{axis}") for n in ("i", "o") if n in part.unknowns}
+        conditions += [c.xreplace(renamed) for c in part.conditions]
+        for name in part.unknowns:
+            name = f"{name}{axis}" if name in ("i", "o") else name
+            if name not in unknowns:
+                unknowns.append(name)
+        known.update(part.known)
+    conditions += _user_conditions(made, conditions, unknowns, where, maxima, minima)
+    return System(conditions, unknowns, known)

@@ -66,7 +66,7 @@ from .errors import ShapeError, SpecError
 from .frameworks import CONVENTIONS, effective_kernel
 from .layers import ConvTranspose, Layer, Pool, Windowed, layer
 from .limits import integer, shown
-from .windowmap import transposed_pads, window_map
+from .windowmap import grid_cell, transposed_pads, window_map
 
 STYLES: dict[str, str] = {
     "input cell": "fill=blue!30, draw=black!80",
@@ -80,7 +80,9 @@ STYLES: dict[str, str] = {
     "grid caption": "font=\\footnotesize, anchor=north, inner sep=2pt",
 }
 GRID_ORDER = ("padding cell", "extra cell", "cropped cell", "zero cell", "input cell")
-UNIT = "4mm"
+UNIT_MM = 4
+# PNG and GIF resolution: 300 dpi makes a 5x5 convolution about 600 pixels wide, legible on screen and paper.
+DPI = 300
 GAP = 2
 # pdflatex draws about 700 cells a second; the paper's figures are at most 9 cells a side.
 MAX_SIDE = 32
@@ -191,7 +193,7 @@ class Axis:
 
     def taps(self, j: int) -> list[int]:
         """The drawn cells window j reads."""
-        return [j * self.stride + t * self.d - self.low for t in range(self.k)]
+        return [grid_cell(j, t, self.stride, self.d) - self.low for t in range(self.k)]
 
 
 def _axis(
@@ -379,8 +381,8 @@ def _dimensions(h: int, w: int) -> str:
     return f"${h}\\times{w}$"
 
 
-def picture(geo: Geometry, frame: int = 0) -> str:
-    """The tikzpicture of frame `frame` of a geometry."""
+def picture(geo: Geometry, frame: int = 0, scale: float = 1.0) -> str:
+    """The tikzpicture of frame `frame` of a geometry; `scale` multiplies cells and captions alike."""
     if isinstance(frame, bool) or not isinstance(frame, int) or not 0 <= frame < geo.frames:
         raise SpecError(
             f"frame {frame!r} is out of range: {geo.spec} at input {geo.rows.size}x{geo.cols.size} has "
@@ -391,7 +393,8 @@ def picture(geo: Geometry, frame: int = 0) -> str:
     styles = ",\n  ".join(f"{name}/.style={{{options}}}" for name, options in STYLES.items())
     lines = [
         f"% {geo.spec.replace(chr(10), ' ')} at input {rows.size}x{cols.size}: frame {frame} of {geo.frames}",
-        f"\\begin{{tikzpicture}}[x={UNIT}, y={UNIT},\n  {styles}]",
+        f"\\begin{{tikzpicture}}[x={UNIT_MM * scale:g}mm, y={UNIT_MM * scale:g}mm,\n  {styles}"
+        + (f",\n  every node/.append style={{scale={scale:g}}}]" if scale != 1 else "]"),
     ]
     cells = [(geo.style(r, c), r, c) for r in range(height) for c in range(width)]
     # Solid borders last, so a dashed padding border never overdraws the input's edge.
@@ -508,7 +511,7 @@ def _write(path: Path, data: bytes) -> None:
         raise SpecError(f"cannot write {path}: {error.strerror}") from None
 
 
-def _render(pictures: list[str], path: Path, suffix: str) -> None:
+def _render(pictures: list[str], path: Path, suffix: str, dpi: int = DPI) -> None:
     """Write the pictures to `path` as a .pdf, .png (one picture) or .gif (one frame per picture)."""
     tools = {".png": ["pdftoppm"], ".gif": ["pdftoppm", "convert"]}.get(suffix, [])
     found = {
@@ -522,10 +525,11 @@ def _render(pictures: list[str], path: Path, suffix: str) -> None:
             _write(path, pdf.read_bytes())
             return
         if suffix == ".png":
-            _run([found["pdftoppm"], "-png", "-r", "150", "-singlefile", pdf.name, "frame"], work, "pdftoppm")
+            command = [found["pdftoppm"], "-png", "-r", str(dpi), "-singlefile", pdf.name, "frame"]
+            _run(command, work, "pdftoppm")
             _write(path, (work / "frame.png").read_bytes())
             return
-        _run([found["pdftoppm"], "-png", "-r", "150", pdf.name, "frame"], work, "pdftoppm")
+        _run([found["pdftoppm"], "-png", "-r", str(dpi), pdf.name, "frame"], work, "pdftoppm")
         frames = sorted(p.name for p in work.glob("frame*.png"))
         _run([found["convert"], "-delay", "60", "-loop", "0", *frames, "animation.gif"], work, "convert")
         _write(path, (work / "animation.gif").read_bytes())
@@ -552,9 +556,16 @@ def _frames(geo: Geometry, suffix: str | None, frame: int | None, all_frames: bo
 
 
 def draw(
-    spec: str, size_text: str, output: str | None, frame: int | None, all_frames: bool
+    spec: str,
+    size_text: str,
+    output: str | None,
+    frame: int | None,
+    all_frames: bool,
+    dpi: int = DPI,
+    scale: float = 1.0,
 ) -> tuple[int, dict[str, Any], str]:
-    """``symconv draw``: the figure of SPEC at input size N or H,W, as TikZ text or a .tex/.pdf/.png/.gif file.
+    """``symconv draw``: the figure of SPEC at input size N or H,W, as TikZ text or a .tex/.pdf/.png/.gif file;
+    `dpi` is the resolution of a .png or .gif, `scale` the size of the picture (1: 4 mm cells).
 
     Returns (exit code, JSON data, text); bad input raises SpecError.
     """
@@ -564,7 +575,7 @@ def draw(
     if suffix is not None and suffix not in SUFFIXES:
         raise SpecError(f"draw writes {', '.join(SUFFIXES)} files; cannot tell what to write for {output!r}")
     frames = _frames(geo, suffix, frame, all_frames)
-    pictures = [picture(geo, f) for f in frames]
+    pictures = [picture(geo, f, scale) for f in frames]
     tex = PREAMBLE_NOTE + "\n" + "\n\n".join(pictures) + "\n"
     data = {"output": output, "frames": len(frames), **geo.summary()}
     if path is None:
@@ -572,7 +583,7 @@ def draw(
     if suffix == ".tex":
         _write(path, tex.encode())
     else:
-        _render(pictures, path, str(suffix))
+        _render(pictures, path, str(suffix), dpi)
     rows, cols = geo.rows, geo.cols
     text = (
         f"wrote {output}: {spec} at input {rows.size}x{cols.size} -> output {rows.output}x{cols.output}, "

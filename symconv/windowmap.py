@@ -44,6 +44,8 @@ from .layers import INPUT, AdaptivePool, ConvTranspose, Layer, PixelShuffle, Poo
 J = symbol("j")
 # `windows` lists every output's window up to this many outputs (an input of 10**11 would exhaust memory).
 MAX_WINDOWS = 100_000
+# ... and up to this many positions in all (a kernel of 10**9 taps, adaptive pooling of a huge input).
+MAX_POSITIONS = 1_000_000
 
 # What a position a window reads holds.
 INPUT_UNIT = "input"
@@ -84,6 +86,11 @@ class Window:
         }
 
 
+def grid_cell(j: Any, t: Any, stride: Any, d: Any) -> Any:
+    """The grid cell tap t of window j reads: windows start `stride` cells apart, taps are `d` apart."""
+    return j * stride + t * d
+
+
 @dataclass(frozen=True)
 class GridMap:
     """A window sliding over a grid (see the module docstring); `before` and `after` are expressions in i.
@@ -105,7 +112,7 @@ class GridMap:
 
     def cell(self, j: Any, t: Any) -> Any:
         """The grid cell tap t of window j reads."""
-        return j * self.stride + t * self.d
+        return grid_cell(j, t, self.stride, self.d)
 
     def first(self, j: Any = J, i: Any = INPUT) -> sympy.Expr:
         """The input coordinate of window j's first tap (for a transposed layer, in stretched units / s)."""
@@ -220,25 +227,56 @@ def _resampling(made: Layer) -> IntervalMap:
             # Output j gathers r neighbours into channels: every later layer reads all r of them.
             return IntervalMap(r * j, r * j + r - 1)
         return IntervalMap(floor_div(j, r), floor_div(j, r))
+    if isinstance(made, Resize) and made.mode == "linear":
+        return _linear(made)
     if isinstance(made, Resize):
         # Nearest neighbour (PyTorch's default): output j reads floor(j*i/o), as the framework rounds it.
         o = made.output_expr(i)
-        source = floor_div(j, made.scale) if made.scale is not None else floor_div(j * i, o)
-        nearest = fw.CONVENTIONS[made.framework].nearest
+        convention = fw.CONVENTIONS[made.framework]
+        if made.scale is not None:
+            source = floor_div(j, made.scale)  # every convention: pixel centres or corners alike
+        elif convention.half_pixel:
+            # Pixel centres: (j + 1/2) i/o, the input at or before it (never past the last).
+            source = sympy.Min(floor_div((2 * j + 1) * i, 2 * o), i - 1)
+        else:
+            source = floor_div(j * i, o)
+        nearest = convention.nearest
         return IntervalMap(source, source, None if nearest is None else _rounded(made, nearest))
     raise SpecError(f"no window map for {made.spec}")
 
 
-def _rounded(made: Resize, nearest: Callable[[int, int, int, int | None], int]) -> Callable[[int, int], Any]:
-    """The framework's nearest index for outputs 0 <= j < o (outside them, the exact ratio extends the map)."""
+def _linear(made: Resize) -> IntervalMap:
+    """Linear interpolation: output j weighs the inputs around its source x, floor(x) and the next one where
+    x is not an integer (the last input alone past it). With align_corners x = j(i-1)/(o-1) (0 when o = 1),
+    else x = max((2j + 1)i/(2o) - 1/2, 0), the pixel centres' mapping; exact here, rounded as the framework
+    rounds it on integers (Convention.linear)."""
+    i, j = INPUT, J
+    o = made.output_expr(i)
+    if made.align_corners:
+        ratio = j * (i - 1) / (o - 1)
+        low = sympy.Piecewise((0, sympy.Eq(o, 1)), (sympy.floor(ratio), True))
+        high = sympy.Piecewise((0, sympy.Eq(o, 1)), (sympy.ceiling(ratio), True))
+    else:
+        source = sympy.Max((2 * j + 1) * i - o, 0) / (2 * o)
+        low, high = (sympy.Min(bound(source), i - 1) for bound in (sympy.floor, sympy.ceiling))
+    linear = fw.CONVENTIONS[made.framework].linear
+    if linear is None:
+        return IntervalMap(low, high)
+    return IntervalMap(
+        low, high, _rounded(made, lambda j, i, o, scale: linear(j, i, o, scale, made.align_corners))
+    )
+
+
+def _rounded(made: Resize, rule: Callable[[int, int, int, int | None], Any]) -> Callable[[int, int], Any]:
+    """The framework's index rule for outputs 0 <= j < o (outside them, the exact ratio extends the map)."""
     scale = None if made.scale is None else int(evaluate(made.scale, {}))
 
     def bounds(i: int, j: int) -> tuple[int, int] | None:
         o = int(evaluate(made.output_expr(INPUT), {"i": i}))
         if not 0 <= j < o:
             return None
-        source = nearest(j, i, o, scale)
-        return source, source
+        found = rule(j, i, o, scale)
+        return found if isinstance(found, tuple) else (found, found)
 
     return bounds
 
@@ -323,17 +361,28 @@ def same_windows_claim(a: Layer, b: Layer) -> sympy.Basic:
     ma, mb = window_map(a), window_map(b)
     if not (isinstance(ma, GridMap) and isinstance(mb, GridMap)):
         raise SpecError(f"cannot compare the windows of {a.spec} and {b.spec}")
+    # The same grid cells for every (j, t): the same kernel, stride and spacing, and the same dilation unless
+    # the kernel has one tap (then the dilation moves nothing).
     same_shape = all(
-        sympy.simplify(x - y) == 0 for x, y in ((ma.k, mb.k), (ma.stride, mb.stride), (ma.d, mb.d))
+        sympy.simplify(x - y) == 0
+        for x, y in (
+            (ma.k, mb.k),
+            (ma.stride, mb.stride),
+            (ma.spacing, mb.spacing),
+            ((ma.k - 1) * ma.d, (mb.k - 1) * mb.d),
+        )
     )
     # Which kernel weight a tap applies is a matter of weight layout (port says when to flip), not of position.
-    if not same_shape or ma.spacing != mb.spacing:
+    if not same_shape:
         return sympy.false
     o = a.output_expr(INPUT)
     window = sympy.And(ge(J, 0), lt(J, o), ge(T, 0), lt(T, ma.k))
+    # Same cells; where a tap reads an input unit, the same unit: cell - before is the same on both grids.
+    reads = sympy.And(window, eq(tap_code(a), INPUT_CODE))
     return sympy.And(
         eq(o, b.output_expr(INPUT)),
         sympy.Implies(window, eq(tap_code(a), tap_code(b))),
+        sympy.Implies(reads, eq(ma.before, mb.before)),
     )
 
 
@@ -346,13 +395,22 @@ def windows(made: Layer, i: int, *, at: int | None = None) -> list[Window]:
             f"{made.spec} has {o} outputs at input size {i}: listing more than {MAX_WINDOWS} windows is refused; "
             "give --at J for one of them"
         )
-    if at is not None:
-        if not 0 <= at < o:
-            raise SpecError(
-                f"--at {at}: the output has positions 0 to {o - 1} at input size {i} in {made.spec}"
-            )
-        return [mapping.window(i, at)]
-    return [mapping.window(i, j) for j in range(o)]
+    if at is not None and not 0 <= at < o:
+        raise SpecError(f"--at {at}: the output has positions 0 to {o - 1} at input size {i} in {made.spec}")
+    chosen = range(o) if at is None else [at]
+    if isinstance(mapping, GridMap):
+        width = int(evaluate(mapping.k, {}))
+    else:
+        width = max(
+            b[1] - b[0] + 1
+            for b in (mapping.bounds(i, j) for j in {chosen[0], chosen[-1], chosen[len(chosen) // 2]})
+        )
+    if width * len(chosen) > MAX_POSITIONS:
+        raise SpecError(
+            f"{made.spec} at input size {i} reads about {width * len(chosen):,} positions in "
+            f"{'window ' + str(at) if at is not None else f'{o} windows'}: listing more than {MAX_POSITIONS:,} is refused"
+        )
+    return [mapping.window(i, j) for j in chosen]
 
 
 def avgpool_divisor(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import sympy
 import z3
@@ -23,7 +24,21 @@ from .errors import UnsupportedError
 
 # Z3's context is created once per process; creating it here, with the import of z3, keeps that one-time cost
 # (10-20 ms) out of the first query's time.
-z3.main_ctx()
+_MAIN = z3.main_ctx()
+_SMALL = 1024
+
+
+# Z3 terms are hash-consed and immutable: the same name or number is the same term in every query, so the
+# integer constants and small numerals of the main context are made once per process (each costs several
+# Python API calls, a noticeable part of translating a small theorem).
+@lru_cache(maxsize=4096)
+def _constant(name: str) -> z3.ArithRef:
+    return z3.Int(name, _MAIN)
+
+
+@lru_cache(maxsize=2 * _SMALL + 1)
+def _numeral(value: int) -> z3.ArithRef:
+    return z3.IntNumRef(z3.Z3_mk_numeral(_MAIN.ref(), str(value), z3.IntSort(_MAIN).ast), _MAIN)
 
 
 class _Builder:
@@ -40,6 +55,9 @@ class _Builder:
             array[index] = term.as_ast()
         return array
 
+    def constant(self, name: str) -> z3.ArithRef:
+        return _constant(name) if self.ctx is _MAIN else z3.Int(name, self.ctx)
+
     def arith(self, ast: z3.Ast) -> z3.ArithRef:
         return z3.ArithRef(ast, self.ctx)
 
@@ -47,6 +65,8 @@ class _Builder:
         return z3.BoolRef(ast, self.ctx)
 
     def value(self, value: int) -> z3.ArithRef:
+        if self.ctx is _MAIN and -_SMALL <= value <= _SMALL:
+            return _numeral(value)
         return z3.IntNumRef(z3.Z3_mk_numeral(self.ref, str(value), self.int_sort), self.ctx)
 
     def add(self, terms: list[z3.ArithRef]) -> z3.ArithRef:
@@ -121,7 +141,7 @@ class Translation:
 
     def variable(self, name: str) -> z3.ArithRef:
         if name not in self.variables:
-            self.variables[name] = z3.Int(name, self._z3.ctx)
+            self.variables[name] = self._z3.constant(name)
         return self.variables[name]
 
     def quotient(self, num: sympy.Expr, den: sympy.Expr) -> z3.ArithRef:
@@ -135,7 +155,7 @@ class Translation:
         key = (num, den)
         if key not in self._quotients:
             z, a, b = self._z3, self.term(num), self.term(den)
-            q = z3.Int(f"_q{len(self._quotients)}", self._z3.ctx)
+            q = self._z3.constant(f"_q{len(self._quotients)}")
             zero = z.value(0)
             bq = z.mul([b, q])
             bq_b = z.add([bq, b])
@@ -244,3 +264,27 @@ class Translation:
 
     def conditions(self, exprs: Iterable[sympy.Basic]) -> list[z3.BoolRef]:
         return [self.boolean(expr) for expr in exprs]
+
+    def definition(self, name: str, value: sympy.Basic) -> z3.BoolRef:
+        """name == value, the premise that names a defined expression."""
+        return self._z3.relation(sympy.Eq, self.variable(name), self.term(value))
+
+    def conjunction(self, terms: list[z3.BoolRef]) -> z3.BoolRef:
+        return self._z3.conjunction(terms)
+
+    def negation(self, term: z3.BoolRef) -> z3.BoolRef:
+        return self._z3.negation(term)
+
+    def box(self, names: Iterable[str], n: int) -> list[z3.BoolRef]:
+        """-n <= x <= n for each named variable."""
+        z = self._z3
+        low, high = z.value(-n), z.value(n)
+        return [
+            z.conjunction(
+                [
+                    z.relation(sympy.Ge, self.variable(name), low),
+                    z.relation(sympy.Le, self.variable(name), high),
+                ]
+            )
+            for name in names
+        ]

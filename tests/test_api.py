@@ -64,3 +64,81 @@ def test_shape_errors_name_the_rule() -> None:
         assert "i=3" in str(error) and "k=5" in str(error)
     else:
         raise AssertionError("expected a ShapeError")
+
+
+# The jobs of the command line as functions, with typed results.
+def test_the_jobs_are_functions_with_typed_results() -> None:
+    from symconv.network import Network, ValidSet
+    from symconv.port import Port
+    from symconv.solve import Answer
+    from symconv.transpose import Inverse
+    from symconv.windowmap import Window
+
+    answer = symconv.solve("conv(k=?, s=2, p=1)", i=224, o=112)
+    assert isinstance(answer, Answer) and answer.solutions == ({"k": 3}, {"k": 4})
+    assert symconv.solve("conv(k=?, s=2, p=1)", i=(224, 31), o=(112, 16)).solutions == ({"k": 3},)
+    inverse = symconv.invert("conv(k=3, s=2, p=1)", i=224)
+    assert isinstance(inverse, Inverse) and inverse.torch["output_padding"] == 1
+    assert isinstance(symconv.port("tf.conv(k=3, s=2, p=same)", "torch"), Port)
+    found = symconv.windows("conv(k=3)", 5)
+    assert all(isinstance(w, Window) for w in found) and found[0].reads == (0, 1, 2)
+    net = symconv.network("conv(k=3, s=2) > maxpool(k=2)")
+    assert isinstance(net, Network) and isinstance(net.valid_inputs()["i"], ValidSet)
+    assert net.check({"i": 32}) == {"i": 7}
+
+
+def test_a_proof_is_one_of_three_types() -> None:
+    i = symbol("i")
+    assert isinstance(symconv.prove("floor(i/s) <= ceil(i/s)", ["s >= 1"]), symconv.Proved)
+    refuted = symconv.prove("floor(i/s) == ceil(i/s)", ["s >= 1"])
+    assert isinstance(refuted, symconv.Refuted) and refuted.counterexample["s"] >= 1
+    assert isinstance(symconv.prove(i * i >= 0), symconv.Proved)
+    assert isinstance(symconv.prove("conv(k=3, s=1, p=1)(i) == i", ["i >= 1"]), symconv.Proved)
+    assert isinstance(symconv.prove("i*i >= 0", bound=5), symconv.Proved)
+
+
+def test_symconv_prove_is_the_function() -> None:
+    import symconv.prove as module_or_function
+
+    assert callable(symconv.prove) and symconv.prove is symconv.api.prove
+    assert module_or_function is symconv.prove
+
+
+BAD_CALLS = [
+    (lambda: symconv.prove(3), "the claim must be a condition"),
+    (lambda: symconv.prove(symbol("i") + 1), "the claim must be a condition"),
+    (lambda: symconv.prove("i >= 0", "i >= 1"), "given takes a list of conditions"),
+    (lambda: symconv.prove("i + 1"), "expected a condition"),
+    (lambda: symconv.prove("i >= 0", bound=0), "bound must be a positive integer"),
+    (lambda: layer("conv(k=k, s=2)").output_size(10, k=3, z=5), "no symbolic parameter z"),
+    (lambda: layer("conv(k=3, s=2)").output_size(10, k=5), "no symbolic parameter k"),
+    (lambda: layer(3), "a layer spec must be text, got int"),
+    (lambda: symconv.invert("conv(k=3)", i=2.5), "the input size i must be an integer, got 2.5"),
+    (lambda: symconv.invert("conv(k=3)", i=True), "the input size i must be an integer"),
+    (lambda: symconv.port("conv(k=3)", "mxnet"), "unknown framework 'mxnet'"),
+    (lambda: symconv.windows("conv(k=3)", "5"), "the input size i must be an integer"),
+    (lambda: symconv.solve("conv(k=?, s=2, p=1)", i=224, where="k > 1"), "where takes a list of conditions"),
+]
+
+
+def test_bad_input_to_the_api_raises() -> None:
+    for call, fragment in BAD_CALLS:
+        try:
+            call()
+        except SpecError as error:
+            assert fragment in str(error), (fragment, str(error))
+        else:
+            raise AssertionError(f"no SpecError for: {fragment}")
+
+
+def test_numpy_integers_are_integers() -> None:
+    import pytest
+
+    np = pytest.importorskip("numpy")
+    assert layer("conv(k=3, s=2, p=1)").output_size(np.int64(224)) == 112
+    assert layer("conv(k=k, s=2)").output_size(np.int32(10), k=np.int64(3)) == 4
+    assert symconv.invert("conv(k=3, s=2, p=1)", i=np.int16(224)).i == 224
+
+
+def test_layer_is_kept_per_spec_text() -> None:
+    assert layer("conv(k=3, s=2, p=1)") is layer("conv(k=3, s=2, p=1)")

@@ -61,6 +61,7 @@ BAD_EXPRESSIONS = [
     ("i if k else s", "IfExp is not allowed"),
     ("[x for x in y]", "ListComp is not allowed"),
     ("i ** k", "exponent of ** must be an integer literal"),
+    ("i ** -1", "exponent of ** must be a non-negative integer (x ** -n is 1/x**n"),
     ("2 ** 1000", "exponent of ** must be between 0 and 64"),
     ("floor(i, k)", "floor() takes 1 argument(s), got 2"),
     ("mod(i, 0)", "division by zero"),
@@ -537,3 +538,117 @@ def test_resource_case_is_refused_in_bounded_memory(argv: list[str], fragment: s
     assert len(lines) == 1 and lines[0].startswith("symconv: error: "), err[-2000:]
     assert named(fragment) in lines[0]
     assert peak < PEAK_MB, f"{peak:.0f} MB"
+
+
+# One table per subcommand: each case exits 2 with one line naming the part that is wrong. The test below it
+# keeps the table complete: a subcommand added to the parser without bad-input cases fails it.
+BAD_BY_COMMAND: dict[str, list[tuple[list[str], str]]] = {
+    "shape": [
+        (["conv(k=0)", "--in", "32"], "kernel size must be a positive integer (k=0)"),
+        (["conv(k=3)", "--in", "0"], "input size must be a positive integer (i=0)"),
+        (["conv(k=3)", "--in", "abc def"], "--in takes integers or symbol names"),
+        (["conv(k=3)"], "the following arguments are required: --in"),
+    ],
+    "windows": [
+        (["conv(k=3)", "--in", "abc"], "--in takes positive integer sizes"),
+        (["conv(k=3)", "--in", "0"], "--in takes positive integer sizes"),
+        (["conv(k=3)", "--in", "5", "--at", "7"], "--at 7: the output has positions 0 to 2"),
+        (["conv(k=3)", "--in", "5", "--at", "x"], "argument --at: invalid int value: 'x'"),
+        (["conv(k=3", "--in", "5"], "malformed layer spec"),
+    ],
+    "solve": [
+        (["conv(k=3, s=2, p=1)", "--in", "224", "--out", "113"], "nothing to solve: mark a parameter with ?"),
+        (["conv(k=?, s=2, p=1)", "--where", "k"], "expected a condition"),
+        (
+            ["conv(k=?, s=2, p=1)", "--in", "224", "--minimize", "z"],
+            "cannot optimise z: it is not an unknown",
+        ),
+        (["conv(k=?, s=2, p=1)", "--in", "224", "--max", "k"], "--max takes NAME=INTEGER"),
+        (["conv(k=?, s=2, p=1)", "--in", "2 24"], "--in takes an integer, ? or an expression"),
+    ],
+    "invert": [
+        (["convT(k=3, s=2)"], "invert takes a convolution or a pooling layer, got convT"),
+        (["conv(k=3)", "--in", "-2"], "input size must be a positive integer (i=-2)"),
+        (["conv(k=3)", "--in", "i"], "--in takes an integer input size"),
+        (["conv(k=3)", "--output-padding", "x"], "argument --output-padding/--a: invalid int value: 'x'"),
+    ],
+    "port": [
+        (["conv(k=3)"], "the following arguments are required: --to"),
+        (["conv(k=3)", "--to", "caffe"], "argument --to: invalid choice: 'caffe'"),
+        (["conv(k=3)", "--to", "tf", "--in", "0"], "input size must be a positive integer (i=0)"),
+        (["conv(k=3", "--to", "tf"], "malformed layer spec"),
+    ],
+    "net": [
+        (["conv(k=3) >> conv(k=2)"], "a chain is specs separated by '>'"),
+        (["no_such_file.toml"], "cannot read network file no_such_file.toml"),
+        (["no_such_file.onnx", "--check", "H=2,W=2"], "cannot read ONNX file no_such_file.onnx"),
+        (["no_such_module_here:factory"], "cannot import no_such_module_here"),
+        (["conv(k=3)", "--check", "abc"], "--check takes a size per input axis (i)"),
+        (["conv(k=3)", "--input-shape", "1,3"], "--input-shape takes N,C,H[,W...]"),
+    ],
+    "prove": [
+        (["--claim", "i + 1"], "expected a condition"),
+        (["--given", "i >= 0"], "--given needs a --claim to go with it"),
+        (["no/such/file.toml"], "no such theorem file or directory: no/such/file.toml"),
+        (["--claim", "i >= 0", "--snippet"], "--snippet goes with --latex FILE"),
+    ],
+    "latex": [
+        ([""], "latex needs a theorem id, a theorem file or a layer spec"),
+        (["NO-SUCH-ID"], "unknown theorem id(s): NO-SUCH-ID"),
+        (["R14", "--in", "5"], "--in, --out, --where, --max and --min go with a layer spec"),
+        (["conv(k=3)", "--where", "k > 1"], "--where, --max and --min go with unknowns"),
+        (["conv(k=3"], "malformed layer spec"),
+    ],
+    "draw": [
+        (["conv(k=3)"], "the following arguments are required: --in"),
+        (["conv(k=3)", "--in", "5,5,5"], "the input size takes a positive integer N or H,W"),
+        (["conv(k=3)", "--in", "5", "-o", "x.bmp"], "cannot tell what to write for 'x.bmp'"),
+        (["conv(k=3)", "--in", "5", "--frame", "99"], "frame 99 is out of range"),
+        (["conv(k=3)", "--in", "5", "--dpi", "100"], "--dpi is the resolution of a .png or .gif"),
+        (
+            ["conv(k=3)", "--in", "5", "--dpi", "5000", "-o", "x.png"],
+            "argument --dpi: takes an integer from 30",
+        ),
+        (["conv(k=3)", "--in", "5", "--scale", "nan"], "argument --scale: takes a number from 0.1 to 10"),
+    ],
+}
+
+
+def test_every_subcommand_has_bad_input_cases() -> None:
+    from symconv.cli import build_parser
+
+    actions = [a for a in build_parser()._actions if a.dest == "command"]
+    commands = set(actions[0].choices or {})
+    assert commands == set(BAD_BY_COMMAND), commands ^ set(BAD_BY_COMMAND)
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [([command, *argv], fragment) for command, cases in BAD_BY_COMMAND.items() for argv, fragment in cases],
+    ids=_short,
+)
+def test_bad_input_of_every_subcommand_exits_2_naming_the_part(
+    argv: list[str], fragment: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, root
+) -> None:
+    monkeypatch.chdir(root)
+    line = _one_error_line(main(argv), *capsys.readouterr(), fragment)
+    assert main([*argv, "--json"]) == 2
+    out, _ = capsys.readouterr()
+    assert json.loads(out)["error"] in line
+
+
+# 1: a negative answer (no solution where one was asked for, a fixed output_padding that misses the asked size).
+NEGATIVE = [
+    (["solve", "conv(k=?, s=2, p=1)", "--in", "224", "--out", "500", "--max", "k=5"], 1),
+    (["solve", "conv(k=?, s=2, p=1)", "--in", "224", "--out", "112", "--max", "k=5"], 0),
+    (["invert", "conv(k=3, s=2, p=1)", "--in", "7", "--output-padding", "1"], 1),
+    (["invert", "conv(k=3, s=2, p=1)", "--in", "8", "--output-padding", "1"], 0),
+    (["invert", "conv(k=3, s=2, p=1)", "--output-padding", "1"], 1),
+]
+
+
+@pytest.mark.parametrize(("argv", "code"), NEGATIVE, ids=_short)
+def test_negative_answers_exit_1(argv: list[str], code: int, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == code
+    out, err = capsys.readouterr()
+    assert out.strip() and not err

@@ -84,3 +84,61 @@ def test_console_entry_points_run() -> None:
         check=False,
     )
     assert result.returncode == 0 and result.stdout.strip() == "112"
+
+
+# One size syntax: per-axis sizes separated by commas, as `shape --in`, in solve, latex and net --check.
+def test_solve_takes_a_size_per_axis(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(["solve", "conv(k=?, s=2, p=1)", "--in", "224,31", "--out", "112,16", "--json"], capsys)
+    # k = 4 fits 224 -> 112 but gives 15 on 31: only k = 3 fits both axes.
+    assert code == 0 and json.loads(out)["solutions"] == [{"k": 3}]
+    code, out = run(["solve", "conv(k=3, s=2, p=1)", "--in", "?,?", "--out", "112,16", "--json"], capsys)
+    assert code == 0 and json.loads(out)["unknowns"] == ["i1", "i2"]
+    assert {(s["i1"], s["i2"]) for s in json.loads(out)["solutions"]} == {
+        (223, 31),
+        (224, 31),
+        (223, 32),
+        (224, 32),
+    }
+    code, out = run(["solve", "conv(k=?, s=2, p=1)", "--in", "224", "--out", "112,112", "--json"], capsys)
+    assert code == 0 and json.loads(out)["solutions"] == [{"k": 3}, {"k": 4}]
+    assert run(["solve", "conv(k=3, s=2, p=1)", "--in", "mod(j, 2) + 8", "--out", "?"], capsys)[0] == 0
+
+
+def test_latex_takes_a_size_per_axis_and_keeps_unknowns_symbolic(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(["latex", "conv(k=?, s=2, p=1)", "--in", "224,31", "--out", "112,16"], capsys)
+    assert code == 0 and out.strip() == "\\[ k \\in \\{3\\} \\]"
+    code, out = run(["latex", "conv(k=3, s=2, p=?)"], capsys)
+    assert code == 0 and "2 p" in out and "\\lfloor" in out
+
+
+def test_net_check_by_name_and_several_sizes(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(["net", "conv(k=3, s=2)", "--input-shape", "1,3,H,W", "--check", "H=30,W=32"], capsys)
+    assert code == 0 and "at H = 30, W = 32: output H -> 14, W -> 15" in out
+    code, out = run(["net", "conv(k=3)", "--check", "32", "--check", "33", "--json"], capsys)
+    data = json.loads(out)
+    assert code == 0 and [c["output"] for c in data["checks"]] == [{"i": 30}, {"i": 31}]
+    code, out = run(["net", "conv(k=3)", "--check", "32", "--check", "2"], capsys)
+    assert code == 1 and "at i = 32: output i -> 30" in out and "at i = 2: node n1" in out
+
+
+def test_draw_scale_and_dpi(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    import struct
+
+    from .conftest import require_tool
+
+    code, out = run(["draw", "conv(k=3, s=2, p=1)", "--in", "5", "--scale", "2"], capsys)
+    assert code == 0 and "x=8mm, y=8mm" in out and "every node/.append style={scale=2}" in out
+    require_tool("pdflatex")
+    require_tool("pdftoppm")
+    widths = {}
+    for name, extra in (
+        ("default", []),
+        ("low", ["--dpi", "100"]),
+        ("big", ["--scale", "2", "--dpi", "100"]),
+    ):
+        path = tmp_path / f"{name}.png"
+        assert run(["draw", "conv(k=3, s=2, p=1)", "--in", "5", "-o", str(path), *extra], capsys)[0] == 0
+        widths[name] = struct.unpack(">II", path.read_bytes()[16:24])[0]
+    # 300 dpi by default: three times the pixels of 100 dpi; twice the scale, about twice the width.
+    assert abs(widths["default"] - 3 * widths["low"]) <= 3
+    assert 1.8 * widths["low"] <= widths["big"] <= 2.2 * widths["low"]

@@ -285,7 +285,7 @@ def test_latex_command_for_an_id_and_standalone(tmp_path: Path, capsys, monkeypa
         (["latex", "R14", "--in", "5"], "go with a layer spec, not a theorem id"),
         (["prove", "proofs/paper.toml", "--snippet"], "--snippet goes with --latex"),
         (["latex", "conv(k=3)", "-o", "/no/such/dir/x.tex"], "cannot write"),
-        (["latex", "conv(k=?, s=2)"], "no finite bound"),
+        (["latex", "conv(k=?, s=2, p=?)", "--in", "224"], "no finite bound"),
     ],
 )
 def test_bad_input_is_exit_2(argv: list[str], message: str, capsys, monkeypatch) -> None:

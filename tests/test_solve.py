@@ -181,6 +181,25 @@ def test_cli_json_matches_the_api(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["unknowns"] == ["k", "p"] and data["complete"] is True and data["count"] == 7
 
 
+def test_a_negated_condition_is_solved_within_the_box(capsys: pytest.CaptureFixture[str]) -> None:
+    # ceil_mode over automatic pads gives a negated condition; it was solved over every integer, where the
+    # stride had no bound, and refused although the box bounds it (found by the soundness fuzz).
+    spec = "onnx.maxpool(k=?, s=?, p=same_lower, ceil=true)"
+    box = ["--min", "k=-1", "--max", "k=8", "--min", "s=-1", "--max", "s=5"]
+    where = ["--where", "k % 2 == 1", "--where", "s <= k"]
+    assert main(["solve", spec, "--in", "21", "--out", "11", *box, *where, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    found = {(row["k"], row["s"]) for row in data["solutions"]}
+    expected = {
+        (k, s)
+        for k in range(1, 9, 2)
+        for s in range(1, k + 1)
+        if layer(f"onnx.maxpool(k={k}, s={s}, p=same_lower, ceil=true)").is_defined(21)
+        and layer(f"onnx.maxpool(k={k}, s={s}, p=same_lower, ceil=true)").output_size(21) == 11
+    }
+    assert found == expected and data["complete"] is True
+
+
 # --------------------------------------------------------------------------------------------------------------
 # One unknown: random layers against brute force
 # --------------------------------------------------------------------------------------------------------------

@@ -76,7 +76,7 @@ LAYERS = {
     ("torch", "conv"): 130,
     ("torch", "convT"): 130,
     ("torch", "pool"): 130,
-    ("torch", "upsample"): 130,
+    ("torch", "upsample"): 200,
     ("torch", "shuffle"): 130,
     ("torch", "adaptive"): 130,
     ("onnx", "conv"): 130,
@@ -129,6 +129,8 @@ class Config:
     dims: int = 1  # 2: a 2-D op with a singleton second axis (pixel shuffle: a second axis of `width`)
     width: int = 1  # the second spatial axis of the pixel shuffles
     api: str = "functional"  # torch: functional or module
+    mode: str | None = None  # upsample: linear (None: nearest, the default)
+    align: bool | None = None  # linear upsampling's align_corners
 
     @property
     def group(self) -> str:
@@ -141,6 +143,8 @@ class Config:
     def spec(self) -> str:
         if self.op == "upsample":
             arg = f"scale={self.scale}" if self.scale is not None else f"size={self.size}"
+            arg += "" if self.mode is None else f", mode={self.mode}"
+            arg += "" if self.align is None else f", align_corners={str(self.align).lower()}"
             return f"{self.framework}.upsample({arg})"
         if self.op in ("pixelshuffle", "pixelunshuffle"):
             return f"{self.framework}.{self.op}(r={self.r})"
@@ -240,9 +244,12 @@ def _draw_torch(rng: random.Random, group: str) -> Config:
         counted = rng.choice((None, True, False))
         return Config("torch", op, 0, k, stride, p, ceil=rng.random() < 0.5, counted=counted, api=api)
     if group == "upsample":
+        # Nearest (the default) or linear, with and without align_corners.
+        mode = rng.choice((None, None, "linear"))
+        align = None if mode is None else rng.choice((None, True, False))
         if rng.random() < 0.4:
-            return Config("torch", "upsample", 0, scale=rng.randint(1, 6), api=api)
-        return Config("torch", "upsample", 0, size=rng.randint(1, 100), api=api)
+            return Config("torch", "upsample", 0, scale=rng.randint(1, 6), api=api, mode=mode, align=align)
+        return Config("torch", "upsample", 0, size=rng.randint(1, 100), api=api, mode=mode, align=align)
     if group == "shuffle":
         r = rng.randint(1, 4)
         if rng.random() < 0.5:
@@ -556,10 +563,13 @@ def _torch_y(config: Config, batch: int | None = None) -> Any:
             y = F.avg_pool1d(x, config.k, s, config.p, ceil_mode=bool(config.ceil), **counted)
     elif config.op == "upsample":
         resize = {"scale_factor": config.scale} if config.scale is not None else {"size": config.size}
+        resize["mode"] = config.mode or "nearest"
+        if config.align is not None:
+            resize["align_corners"] = config.align
         if config.api == "module":
-            y = torch.nn.Upsample(mode="nearest", **resize)(x)
+            y = torch.nn.Upsample(**resize)(x)
         else:
-            y = F.interpolate(x, mode="nearest", **resize)
+            y = F.interpolate(x, **resize)
     elif config.op == "adaptiveavg":
         y = F.adaptive_avg_pool1d(x, config.size)
     else:
@@ -1026,9 +1036,18 @@ def torch_nearest_source(j: int, i: int, o: int, scale: int | None) -> int:
     return min(math.floor(f32(j) * ratio), i - 1)
 
 
+def _linear_rounding_shows(config: Config) -> bool:
+    """Whether PyTorch's float32 linear interpolation reads other inputs than the exact ratio gives (symconv's
+    unprefixed upsample) for some output of this configuration."""
+    exact = window_map(symconv.layer(config.spec().removeprefix("torch.")))
+    rounded = window_map(symconv.layer(config.spec()))
+    o = int(symconv.layer(config.spec()).output_size(config.i))
+    return any(exact.bounds(config.i, j) != rounded.bounds(config.i, j) for j in range(o))  # type: ignore[union-attr]
+
+
 def _torch_nearest_differs(config: Config) -> bool:
     """Whether PyTorch's float32 rounding reads another input than floor(j*i/o) for some output."""
-    if config.framework != "torch" or config.op != "upsample":
+    if config.framework != "torch" or config.op != "upsample" or config.mode is not None:
         return False
     o = config.size if config.size is not None else config.i * int(config.scale)  # type: ignore[arg-type]
     exact = (lambda j: j // config.scale) if config.scale is not None else (lambda j: j * config.i // o)
@@ -1140,6 +1159,8 @@ def setting(config: Config) -> str:
         flags.append("scale")
     if config.size is not None and config.op == "upsample":
         flags.append("size")
+    if config.mode is not None:
+        flags.append(config.mode + (f", align_corners={config.align}" if config.align is not None else ""))
     return ", ".join(flags)
 
 
@@ -1372,6 +1393,10 @@ def test_probes_see_what_matters(probes: Run) -> None:
         seen["upsampling to a size, not a multiple"] += (
             c.op == "upsample" and c.size is not None and c.size % c.i != 0
         )
+        linear = c.op == "upsample" and c.mode == "linear" and r.lib.status == "ok"
+        seen["linear upsampling, align_corners"] += linear and bool(c.align)
+        seen["linear upsampling, half-pixel centres"] += linear and not c.align
+        seen["linear upsampling, float32 moves a read"] += linear and _linear_rounding_shows(c)
         seen["adaptive windows overlapping"] += c.op.startswith("adaptive") and c.i % (c.size or 1) != 0
     for name in seen:
         assert seen[name] >= 5, seen

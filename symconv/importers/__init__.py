@@ -22,10 +22,10 @@ from typing import Any
 
 import sympy
 
-from ..arith import symbol
+from ..arith import evaluate
 from ..errors import SpecError, SymconvError, with_context
 from ..layers import Layer, layer
-from ..network import Network, Node
+from ..network import Network, Node, step
 
 HINT = "add it as a node kind or replace it"
 
@@ -156,6 +156,7 @@ class Builder:
         self.nodes: list[Node] = [Node("input", "input")]
         # "output" is the graph output's node (see network()); a module or node of that name gets output_2.
         self._names = {"input", "output"}
+        self._sizes: dict[str, dict[str, sympy.Expr]] = {}
 
     def name(self, wanted: str) -> str:
         """`wanted`, or wanted_2, wanted_3, ... when taken."""
@@ -204,18 +205,23 @@ class Builder:
     def sizes(self, x: Tensor) -> tuple[int | None, ...]:
         """The tensor's size on each spatial axis when it is a constant (after an adaptive pool, or on an axis
         of fixed size where the network is defined)."""
-        network = Network(tuple(self.nodes), self.dims)
         fixed = dict(self.fixed)
         out: list[int | None] = []
         for dim in self.dims:
-            expr = network.sizes(dim)[x.node]
-            if dim in fixed and expr.free_symbols:
-                expr = expr.xreplace({symbol(dim): sympy.Integer(fixed[dim])})
-            try:
-                out.append(None if expr.free_symbols else int(expr))
-            except TypeError:
-                out.append(None)
+            expr = self._size(dim, x.node)
+            if dim in fixed:
+                out.append(_exact(expr, {dim: fixed[dim]}))
+            else:
+                out.append(int(expr) if isinstance(expr, sympy.Integer) else None)
         return tuple(out)
+
+    def _size(self, dim: str, name: str) -> sympy.Expr:
+        """A node's size along `dim`: the nodes added since the last call are stepped once each (the sizes the
+        final Network builds again once, so reading a model stays linear in its nodes)."""
+        sizes = self._sizes.setdefault(dim, {})
+        for node in self.nodes[len(sizes) :]:
+            sizes[node.name] = step(node, sizes, dim, True, rules=False)[0]
+        return sizes[name]
 
     def elementwise(self, name: str, a: Tensor, b: Any, where: str) -> Tensor:
         """An elementwise binary op (add, mul, ...), broadcasting as the frameworks do.
@@ -312,6 +318,15 @@ def _layer(text: str) -> Layer:
     """layer(text), once per spec: a model repeats its layers' specs, and checking a layer's parameters costs
     about a millisecond (layers are immutable, so one object serves every node)."""
     return layer(text)
+
+
+def _exact(expr: sympy.Expr, env: dict[str, int]) -> int | None:
+    """`expr` at the given sizes on integers (no SymPy numeric evaluation); None where it is undefined there."""
+    try:
+        value = evaluate(expr, env)
+    except (ZeroDivisionError, SymconvError):
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _broadcast_channels(a: int | None, b: int | None) -> int | None:

@@ -1,0 +1,161 @@
+"""The Python API: the command line's jobs as functions, options keyword-only, results typed.
+
+Every function takes a layer spec as text (or a layer already made) and raises SpecError for bad input rather
+than answering something else: a claim that is not a condition, a size that is not an integer.
+
+>>> import symconv
+>>> symconv.solve("conv(k=?, s=2, p=1)", i=224, o=112).solutions
+({'k': 3}, {'k': 4})
+>>> type(symconv.prove("floor(i/s) <= ceil(i/s)", ["s >= 1"])).__name__
+'Proved'
+>>> symconv.invert("conv(k=3, s=2, p=1)", i=224).torch["output_padding"]
+1
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import sympy
+
+from .errors import SpecError
+from .layers import Layer, layer
+
+if TYPE_CHECKING:
+    from .network import Network
+    from .port import Port
+    from .prove import Result
+    from .solve import Answer
+    from .transpose import Inverse
+    from .windowmap import Window
+
+DEFAULT_TIMEOUT_MS = 10_000
+
+
+def _layer(spec: str | Layer) -> Layer:
+    if isinstance(spec, Layer):
+        return spec
+    return layer(spec)
+
+
+def _size(value: Any, what: str) -> int | None:
+    """An input size: None, or an integer (Python's or NumPy's), never a bool or a float."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise SpecError(f"{what} must be an integer, got {value!r}")
+    return int(value)
+
+
+def _condition(value: Any, what: str) -> sympy.Basic:
+    """A condition as text ('i >= 1', parsed safely) or a SymPy relation."""
+    from .parse import parse_condition
+
+    if isinstance(value, str):
+        return parse_condition(value)
+    if isinstance(value, sympy.logic.boolalg.Boolean) and not isinstance(value, sympy.Expr):
+        return value
+    raise SpecError(f"{what} must be a condition: text such as 'i >= 1' or a SymPy relation, got {value!r}")
+
+
+def solve(
+    spec: str,
+    *,
+    i: int | str | Sequence[int | str] | None = None,
+    o: int | str | Sequence[int | str] | None = None,
+    where: Sequence[str] = (),
+    maxima: Mapping[str, int] | None = None,
+    minima: Mapping[str, int] | None = None,
+    limit: int = 100,
+    minimize: str | None = None,
+    maximize: str | None = None,
+) -> Answer:
+    """Solve the spec's unknowns (``?``) for input size `i` and output size `o` (None or "?": unknown; a
+    sequence: one size per axis)."""
+    from .solve import solve_spec
+
+    if isinstance(where, str):
+        raise SpecError(f"where takes a list of conditions, got the string {where!r}: write [{where!r}]")
+    return solve_spec(
+        spec,
+        i=i,
+        o=o,
+        where=where,
+        maxima=maxima,
+        minima=minima,
+        limit=limit,
+        minimize=minimize,
+        maximize=maximize,
+    )
+
+
+def invert(
+    spec: str | Layer,
+    *,
+    i: int | None = None,
+    output_padding: int | None = None,
+    timeout_ms: int = DEFAULT_TIMEOUT_MS,
+) -> Inverse:
+    """The transposed layer that gives back the input size (at `i`, or for every i), with its proof."""
+    from .transpose import invert as derive
+
+    fixed = _size(output_padding, "output_padding")
+    return derive(_layer(spec), _size(i, "the input size i"), fixed, timeout_ms)
+
+
+def port(spec: str | Layer, to: str, *, i: int | None = None, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> Port:
+    """The layer of framework `to` with the same windows (or the closest it has), proved."""
+    from .port import port as find
+
+    return find(_layer(spec), to, _size(i, "the input size i"), timeout_ms)
+
+
+def windows(spec: str | Layer, i: int, *, at: int | None = None) -> list[Window]:
+    """Which input positions each output position reads at input size `i` (only output `at`, if given)."""
+    from .windowmap import windows as listed
+
+    size = _size(i, "the input size i")
+    return listed(_layer(spec), size, at=_size(at, "at"))  # type: ignore[arg-type]
+
+
+def prove(
+    claim: str | sympy.Basic,
+    given: Sequence[str | sympy.Basic] = (),
+    *,
+    bound: int | None = None,
+    timeout_ms: int = DEFAULT_TIMEOUT_MS,
+) -> Result:
+    """Prove that `given` implies `claim`: Proved, Refuted (with a counterexample) or Unknown (with a reason).
+
+    Conditions are text (parsed, never evaluated; layer calls such as ``conv(k=3, s=2)(i)`` allowed) or SymPy.
+    """
+    from .prove import prove as check
+    from .theorem import Theorem
+
+    if isinstance(given, str):
+        raise SpecError(f"given takes a list of conditions, got the string {given!r}: write [{given!r}]")
+    if bound is not None:
+        bound = _size(bound, "bound")
+        if bound < 1:  # type: ignore[operator]
+            raise SpecError(f"bound must be a positive integer, got {bound}")
+    if isinstance(claim, str) and all(isinstance(g, str) for g in given):
+        # As `symconv prove --claim`: layer calls' domains become obligations, the text's meaning is checked.
+        theorem = Theorem(id="claim", claim=claim, given=tuple(given), origin="symconv.prove")
+        return theorem.check(bound=bound, timeout_ms=timeout_ms)
+    conditions = [_condition(g, "each given") for g in given]
+    return check(_condition(claim, "the claim"), conditions, bound=bound, timeout_ms=timeout_ms)
+
+
+def network(source: str, *, input_shape: Sequence[str | int] | None = None) -> Network:
+    """A network from a chain ("conv(k=3, s=2) > maxpool(k=2)"), a .toml or .onnx file, or pkg.module:factory;
+    `input_shape` (N, C, H[, W...]) names its symbolic axes. Its methods analyse it: output_size(),
+    valid_inputs(), receptive_fields(), check({...})."""
+    from .network import load_network
+
+    shape = None if input_shape is None else [str(part) for part in input_shape]
+    return load_network(source, shape)
+
+
+__all__ = ["invert", "network", "port", "prove", "solve", "windows"]

@@ -1,0 +1,294 @@
+"""Networks at scale, exactly: deep U-Nets, long residual chains, merges of unequal formulas, and what fails.
+
+The ground truth is PyTorch itself (the model run on the CPU at every small size, on the meta device at sizes
+near 2**32) and brute force on plain integers for the per-class solver (symconv.periodic).
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from typing import Any
+
+import pytest
+import sympy
+
+from symconv import network as network_module
+from symconv.arith import ceil_div, eq, evaluate, floor_div, ge, symbol
+from symconv.errors import AnalysisError, SymconvError
+from symconv.intset import IntSet
+from symconv.layers import layer
+from symconv.network import Network, Node
+from symconv.periodic import congruence, period, refine
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+from symconv.importers.torch import from_torch  # noqa: E402
+from tests.test_network_suite import UNet, check_against_pytorch  # noqa: E402
+
+i = symbol("i")
+
+
+# ---- deep U-Nets ------------------------------------------------------------------------------------------------
+
+
+def meta_outcome(model: nn.Module, size: int) -> int | None:
+    """The model's output length at `size` on the meta device (shapes only), None where PyTorch refuses it."""
+    try:
+        with torch.no_grad():
+            return int(model(torch.empty(1, 1, size, device="meta")).shape[-1])
+    except RuntimeError:
+        return None
+
+
+@pytest.mark.parametrize("pool", [False, True], ids=["conv", "pool"])
+def test_unet_of_depth_32_is_one_class_modulo_2_to_the_32(pool: bool) -> None:
+    model = UNet(32, pool=pool).eval()
+    net = from_torch(model, (1, 1, "L"))
+    valid = net.valid_inputs()["L"]
+    assert valid.describe() == {"period": 2**32, "residues": [0], "from": 1, "below": []}
+    assert valid.proof == "proved (unbounded)"
+    meta = copy.deepcopy(model).to("meta")
+    formula = net.output_size()["L"]
+    # PyTorch's max_pool1d computes its output size in 32 bits ("Invalid computed output size: 0" at 2**33)
+    multiples = (1,) if pool else (1, 2, 3)
+    sizes = [1, 2, 2**31, *(k * 2**32 + d for k in multiples for d in (-2, -1, 0, 1))]
+    for size in sizes:
+        expected = meta_outcome(meta, size)
+        assert (size in valid) == (expected is not None), size
+        if expected is not None:
+            assert evaluate(formula, {"L": size}) == expected
+
+
+def unet_nodes(depth: int, down: str, up: str, skip_from: int = 0) -> Network:
+    """A 1-D U-Net as nodes (no PyTorch): `down` layers, `up` layers, concatenations from level skip_from."""
+    nodes, skips, previous = [Node("input", "input")], [], "input"
+    for level in range(depth):
+        skips.append(previous)
+        nodes.append(Node(f"down{level}", "layer", (previous,), layer(down)))
+        previous = f"down{level}"
+    for level in reversed(range(depth)):
+        nodes.append(Node(f"up{level}", "layer", (previous,), layer(up)))
+        previous = f"up{level}"
+        if level >= skip_from:
+            nodes.append(Node(f"cat{level}", "cat", (previous, skips[level])))
+            previous = f"cat{level}"
+    return Network(tuple(nodes))
+
+
+def brute_force(net: Network, sizes: Any) -> dict[int, int]:
+    """size -> output size wherever every condition of the network holds, evaluated on integers."""
+    out = {}
+    for size in sizes:
+        try:
+            out[size] = net.check({"i": size})["i"]
+        except SymconvError:
+            continue
+    return out
+
+
+@pytest.mark.parametrize(
+    ("depth", "down", "up", "skip_from", "expected"),
+    [
+        (24, "conv(k=3, s=2, p=1)", "convT(k=3, s=2, p=1, a=1)", 0, (2**24, (0,))),
+        (20, "maxpool(k=2, s=2)", "convT(k=2, s=2)", 0, (2**20, (0,))),
+        (18, "conv(k=3, s=2, p=1)", "upsample(scale=2)", 0, (2**18, (0,))),
+        # no skip at the top two levels: the sizes whose first 16 halvings are exact, in 4 residues
+        (18, "maxpool(k=2, s=2)", "convT(k=2, s=2)", 2, (2**18, (0, 1, 2, 3))),
+        (12, "conv(k=3, s=3, p=1)", "convT(k=3, s=3)", 0, (3**12, (0,))),
+    ],
+)
+def test_deep_unet_valid_set_and_output_by_brute_force(
+    depth: int, down: str, up: str, skip_from: int, expected: tuple[int, tuple[int, ...]]
+) -> None:
+    net = unet_nodes(depth, down, up, skip_from)
+    valid = net.valid_inputs()["i"]
+    assert (valid.period, valid.residues) == expected
+    assert valid.proof == "proved (unbounded)"
+    p = valid.period
+    sizes = [*range(1, 200), *(k * p + d for k in (1, 2, 5) for d in range(-5, 6))]
+    truth = brute_force(net, sizes)
+    assert truth
+    assert {s for s in sizes if s in valid} == set(truth)
+    formula = net.output_size()["i"]
+    assert all(evaluate(formula, {"i": s}) == o for s, o in truth.items())
+
+
+# ---- long residual chains and merges of unequal formulas --------------------------------------------------------
+
+
+class Residual(nn.Module):
+    """Stages of basic blocks; the first block of each stage halves the size on both paths."""
+
+    def __init__(self, stages: int, blocks: int) -> None:
+        super().__init__()
+        self.convs = nn.ModuleList()
+        self.shortcuts = nn.ModuleList()
+        for _ in range(stages):
+            for block in range(blocks):
+                stride = 2 if block == 0 else 1
+                self.convs.append(
+                    nn.Sequential(nn.Conv1d(1, 1, 3, stride, 1), nn.ReLU(), nn.Conv1d(1, 1, 3, 1, 1))
+                )
+                self.shortcuts.append(nn.Conv1d(1, 1, 1, stride) if stride > 1 else nn.Identity())
+
+    def forward(self, x):  # type: ignore[no-untyped-def]
+        for conv, shortcut in zip(self.convs, self.shortcuts, strict=True):
+            x = torch.relu(conv(x) + shortcut(x))
+        return x
+
+
+class Projections(nn.Module):
+    """DLA's projections: a strided conv (ceil(L/2)) added to a max pooling (floor(L/2)), level after level."""
+
+    def __init__(self, levels: int) -> None:
+        super().__init__()
+        self.convs = nn.ModuleList(nn.Conv1d(1, 1, 3, 2, 1) for _ in range(levels))
+        self.pool = nn.MaxPool1d(2)
+
+    def forward(self, x):  # type: ignore[no-untyped-def]
+        for conv in self.convs:
+            x = conv(x) + self.pool(x)
+        return x
+
+
+class Branches(nn.Module):
+    """HRNet's fusion: a branch down by a strided conv and up by 2 added to the full-size one, then flattened."""
+
+    def __init__(self, levels: int) -> None:
+        super().__init__()
+        self.downs = nn.ModuleList(nn.Conv1d(1, 1, 3, 2, 1) for _ in range(levels))
+        self.up = nn.Upsample(scale_factor=2)
+
+    def forward(self, x):  # type: ignore[no-untyped-def]
+        for down in self.downs:
+            x = x + self.up(down(x))
+        return torch.flatten(x, 1)
+
+
+def test_long_residual_chain_matches_pytorch() -> None:
+    model = Residual(stages=4, blocks=12).eval()
+    valid = check_against_pytorch(model, range(1, 257))
+    assert (valid.period, valid.residues, valid.start) == (1, (0,), 1)
+
+
+@pytest.mark.parametrize("make", [lambda: Projections(8), lambda: Branches(8)], ids=["dla", "hrnet"])
+def test_merges_of_unequal_formulas_stay_flat_and_exact(make: Any) -> None:
+    model = make().eval()
+    check_against_pytorch(model, range(1, 400))
+    formula = from_torch(model, (1, 1, "L")).output_size()["L"]
+    # a Max per merge would nest 8 deep (and double at each level); the larger formula is the max itself
+    assert not formula.has(sympy.Max)
+
+
+def test_reading_a_model_steps_each_node_a_bounded_number_of_times(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    original = network_module.step
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args[0].name)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(network_module, "step", counted)
+    monkeypatch.setattr("symconv.importers.step", counted)
+    counts = []
+    for blocks in (10, 40):
+        calls.clear()
+        net = from_torch(Residual(stages=2, blocks=blocks).eval(), (1, 1, "L"))
+        net.output_size()
+        counts.append((len(net.nodes), len(calls)))
+    # once while the model is read, once in the network: twice the nodes, whatever the depth
+    assert all(steps <= 2 * nodes for nodes, steps in counts)
+
+
+# ---- failures inside analysis -----------------------------------------------------------------------------------
+
+
+def test_a_library_failure_inside_analysis_names_the_node(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mpmath.libmp import NoConvergence
+
+    def fails(*args: Any) -> Any:
+        raise NoConvergence("precision exhausted")
+
+    net = network_module.chain("conv(k=3, s=2) > conv(k=3, s=2)")
+    monkeypatch.setattr(network_module, "apply_layer", fails)
+    with pytest.raises(AnalysisError, match=r"node n1 \(layer\).*NoConvergence: precision exhausted"):
+        net.output_size()
+
+
+def test_a_library_failure_in_a_receptive_field_names_the_node(monkeypatch: pytest.MonkeyPatch) -> None:
+    from symconv import receptive
+
+    def fails(*args: Any) -> Any:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    net = network_module.chain("conv(k=3, s=2) > conv(k=3, s=2)")
+    monkeypatch.setattr(receptive, "_summary", fails)
+    with pytest.raises(
+        AnalysisError, match=r"node n1 \(layer\): its receptive field along i .*RecursionError"
+    ):
+        net.receptive_fields(40)
+
+
+def test_too_many_residue_classes_is_a_refusal_naming_the_node() -> None:
+    # unpadded windows shift every level's offset, and no skip at the top 12 levels leaves no congruence to
+    # start from: the first concatenation would be split into 2**24 classes
+    net = unet_nodes(24, "conv(k=3, s=2)", "convT(k=3, s=2)", skip_from=12)
+    with pytest.raises(SymconvError, match=r"node cat23 \(cat\): .* needs 16,777,216 residue classes"):
+        net.valid_inputs()
+
+
+# ---- the per-class solver against brute force ------------------------------------------------------------------
+
+
+def random_pair(rng: random.Random, depth: int) -> tuple[sympy.Expr, sympy.Expr]:
+    """Two floor-affine size formulas of i through the same strides (so of one slope, as the two inputs of a
+    merge are) with their own offsets and roundings; the second also goes down and back up once."""
+    formulas = []
+    strides = [rng.choice([1, 2, 2, 3]) for _ in range(depth)]
+    for _ in range(2):
+        expr: sympy.Expr = i
+        for s in strides:
+            if rng.random() < 0.5:
+                expr = floor_div(expr + rng.randint(-3, 3), s) + rng.randint(0, 2)
+            else:
+                expr = ceil_div(expr + rng.randint(-3, 3), s)
+        formulas.append(expr)
+    a, b = formulas
+    s = rng.choice([2, 3])
+    return a, s * floor_div(b + rng.randint(-2, 2), s) + rng.randint(-1, 1)
+
+
+def members(found: IntSet, upto: int) -> set[int]:
+    return {x for x in range(1, upto + 1) if x in found}
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_refine_and_congruence_agree_with_brute_force(seed: int) -> None:
+    rng = random.Random(seed)
+    a, b = random_pair(rng, rng.randint(1, 4))
+    condition = eq(a, b) if seed % 3 else ge(a, b + rng.randint(-2, 2))
+    universe = IntSet.interval(rng.randint(1, 5), None)
+    if seed % 2:
+        universe = universe.intersect(IntSet.residue_class(4, (0, rng.randint(1, 3))))
+    upto = 4 * (period(condition, "i") or 1) * 4 + 50
+    truth = {x for x in range(1, upto + 1) if x in universe and evaluate(condition, {"i": x})}
+    assert members(refine(universe, condition, "i"), upto) == truth
+    implied = congruence(condition, "i")
+    if implied is not None:
+        assert truth <= members(implied, upto)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_broadcast_size_is_the_max_wherever_the_merge_is_defined(seed: int) -> None:
+    rng = random.Random(1000 + seed)
+    defined: list[int] = []
+    while not defined:  # a pair that merges somewhere (random offsets may never agree)
+        a, b = random_pair(rng, rng.randint(1, 3))
+        if seed % 4 == 0:
+            b = floor_div(b, rng.choice([4, 8])) + rng.randint(0, 1)  # a branch that is 1 on a range of sizes
+        condition, size = network_module.broadcast(a, b)
+        defined = [x for x in range(1, 600) if evaluate(condition, {"i": x})]
+    for x in defined:
+        assert evaluate(size, {"i": x}) == max(evaluate(a, {"i": x}), evaluate(b, {"i": x})), x
