@@ -23,8 +23,9 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 import sympy
@@ -82,7 +83,8 @@ class Sliding:
 @dataclass(frozen=True)
 class Stretched:
     """A transposed convolution at input size i: the spec's pads, its output_padding `a` (None: the
-    framework's default), JAX's use_consistent_padding, and the output size once known."""
+    framework's default), JAX's use_consistent_padding, the output size once known, and the output_shape
+    the layer takes where it takes one."""
 
     mode: str
     i: Any
@@ -93,6 +95,7 @@ class Stretched:
     a: Any
     consistent: bool = False
     output: Any = None
+    shape: Any = None  # the output_shape a layer takes (TensorFlow's conv2d_transpose)
 
     @property
     def span(self) -> sympy.Expr:
@@ -153,6 +156,7 @@ class Convention:
     ONNX: `pool_kinds` (lppool too), `takes_opset` (a pooling spec names the model's opset) and
       `ceil_drop_since` (the opset from which ceil_mode drops a last window starting in the end padding; 0:
       always), `unpool_rules` (MaxUnpool's refusals; None: the convention has no maxunpool).
+    backends: a spec's backend=NAME reads the layer in another convention (Keras 3 on TensorFlow's kernels).
     """
 
     name: str
@@ -179,6 +183,7 @@ class Convention:
     max_pool_reads_cropped: bool = False
     rotates_transposed_kernel: bool = True
     nearest: Callable[[int, int, int, int | None], int] | None = None
+    backends: Mapping[str, str] = field(default_factory=dict)
     half_pixel: bool = False
     linear: Callable[[int, int, int, int | None, bool], tuple[int, int]] | None = None
     pool_kinds: tuple[str, ...] = ("maxpool", "avgpool")
@@ -461,30 +466,158 @@ _ONNX_RESIZE = (
 )
 
 
-# TensorFlow: C++ truncating division, SAME/VALID pooling, no transposed layer (conv2d_transpose takes an
-# output_shape; see tf_transpose_output_range).
+# TensorFlow as it runs (tests/test_diff_tf.py runs every configuration in each of its paths: oneDNN on and
+# off, eager, graph shape inference, tf.function). The kernels count windows in C++ division
+# (GetWindowedOutputSizeVerbose: (i + pads - k_eff + s)/s) and refuse a negative count. An empty output (the
+# count 0) is not settled: the Eigen kernel (TF_ENABLE_ONEDNN_OPTS=0) returns it, oneDNN returns the input
+# unchanged (convolution), fails or dies of SIGFPE (max pooling), and graph shape inference refuses it, so
+# symconv refuses it saying so. max_pool2d takes explicit paddings (each < the window); avg_pool2d does not.
+# conv2d_transpose is a layer taking its output_shape, accepted where the forward window over it gives back i.
+
+PATHS_DISAGREE = "TensorFlow's paths disagree"
+_EMPTY = (
+    f"{PATHS_DISAGREE} on an empty output (the window does not fit: i + pb + pe < d*(k-1) + 1): the Eigen "
+    "kernel (TF_ENABLE_ONEDNN_OPTS=0) returns size 0, {onednn}, and graph shape inference refuses it "
+    "('Negative dimension size')"
+)
+_TF_EMPTY = {
+    "conv": _EMPTY.format(onednn="oneDNN (the default) returns the input unchanged"),
+    "max": _EMPTY.format(
+        onednn="oneDNN fails ('could not create a descriptor') or kills the process (SIGFPE)"
+    ),
+    "avg": _EMPTY.format(onednn="oneDNN returns size 0 too"),
+}
+_TF_NEGATIVE = "computed output size would be negative"
+
+
+def _tf_windows(*before: LayerRule) -> tuple[LayerRule, ...]:
+    """TensorFlow's window rules after a layer's own (`before`): a negative count is refused on every path,
+    an empty one is where the paths disagree."""
+    return (
+        *before,
+        LayerRule(lambda g: ge(g.output, 0), _TF_NEGATIVE),
+        LayerRule(lambda g: ge(g.output, 1), _TF_EMPTY["conv"], applies=lambda g: g.family == "conv"),
+        LayerRule(lambda g: ge(g.output, 1), _TF_EMPTY["max"], applies=lambda g: g.op == "max"),
+        LayerRule(lambda g: ge(g.output, 1), _TF_EMPTY["avg"], applies=lambda g: g.op == "avg"),
+    )
+
+
+def _tf_forward_gives_back(g: Stretched) -> sympy.Basic:
+    """conv2d_transpose's check on every path: the forward window over the output_shape o counts i windows
+    (VALID and explicit pads: (i-1)s <= o + pb + pe - k_eff <= (i-1)s + s - 1; SAME: (i-1)s < o <= i*s)."""
+    o, i, s = g.output, g.i, g.s
+    if g.mode == "same":
+        return sympy.And(ge(o, (i - 1) * s + 1), le(o, i * s))
+    spare = o + g.pads[0] + g.pads[1] - g.span - (i - 1) * s
+    return sympy.And(ge(spare, 0), le(spare, s - 1))
+
+
+def _onednn_short(g: Stretched) -> sympy.Basic:
+    """oneDNN's extra acceptance (VALID): it counts the forward windows as (o - k_eff)/s + 1 in C++ division,
+    which is 1 at i = 1 for an output_shape up to s - 1 below the effective kernel."""
+    short = g.span - g.output
+    return sympy.And(eq(g.i, 1), ge(short, 1), le(short, g.s - 1))
+
+
+def _tf_accepted(g: Stretched) -> sympy.Basic:
+    """Where some path runs the transposed convolution: the forward window gives back i, or (VALID) oneDNN's
+    count does."""
+    if g.mode == "valid":
+        return sympy.Or(_tf_forward_gives_back(g), _onednn_short(g))
+    return _tf_forward_gives_back(g)
+
+
+_TF_CPU_DILATION = "Current CPU implementations do not yet support dilation rates larger than 1"
+
+
+_TF_DILATED = (
+    f"{PATHS_DISAGREE} on a dilated transposed convolution: the Eigen kernel (TF_ENABLE_ONEDNN_OPTS=0) refuses "
+    f"it ('{_TF_CPU_DILATION}'), oneDNN (the default) runs it"
+)
+
+
+def _tf_transposed(what: str, dilated: str = _TF_DILATED) -> tuple[LayerRule, ...]:
+    """conv2d_transpose's rules on an output size `what` names (the output_shape, or the size a Keras layer
+    computes and passes as one); `dilated` says what a dilation meets."""
+    valid = lambda g: g.mode == "valid"  # noqa: E731
+    automatic = lambda g: g.mode != "explicit"  # noqa: E731
+    return (
+        LayerRule(lambda g: ge(g.output, 0), f"{what} must be >= 0", SpecError),
+        LayerRule(
+            lambda g: eq(g.d, 1),
+            f"{_TF_CPU_DILATION} (explicit paddings run the Eigen kernel on every path)",
+            applies=lambda g: g.mode == "explicit",
+        ),
+        LayerRule(
+            lambda g: ge(g.output, 1),
+            f"{PATHS_DISAGREE} on an empty {what}: oneDNN (the default) returns the empty output, the Eigen "
+            "kernel (TF_ENABLE_ONEDNN_OPTS=0) refuses it",
+            applies=automatic,
+        ),
+        LayerRule(
+            _tf_accepted,
+            f"{what} must be a size whose forward window gives back the input: (i-1)*s <= o + pb + pe - "
+            "d*(k-1) - 1 <= (i-1)*s + s - 1 (VALID, explicit pads), (i-1)*s < o <= i*s (SAME) ('Size of "
+            "out_backprop doesn't match computed')",
+        ),
+        # Where some path runs it (else the rule above refused it on every path).
+        LayerRule(lambda g: sympy.Or(eq(g.d, 1), sympy.Not(_tf_accepted(g))), dilated, applies=automatic),
+        LayerRule(
+            _tf_forward_gives_back,
+            f"{PATHS_DISAGREE} on {what} below the effective kernel at i = 1: oneDNN (the default) "
+            "accepts it (it counts (o - k_eff)/s + 1 forward windows in C++ division: 1), the Eigen kernel "
+            "(TF_ENABLE_ONEDNN_OPTS=0) refuses it ('Size of out_backprop doesn't match computed')",
+            applies=valid,
+        ),
+    )
+
+
+def _tf_transposed_size(g: Stretched) -> sympy.Expr:
+    return g.shape
+
+
+def _no_stretched_pads(g: Stretched) -> tuple[sympy.Expr, sympy.Expr]:
+    raise SpecError(
+        "the window map of tf.convT is not modelled (its stretched input's padding depends on output_shape)"
+    )
+
 
 TF = Convention(
     "tf",
-    {"conv": ("explicit", "valid", "same"), "pool": ("valid", "same"), "convT": ()},
+    {
+        "conv": ("explicit", "valid", "same"),
+        "pool": ("explicit", "valid", "same"),
+        "convT": ("explicit", "valid", "same"),
+    },
     "valid",
     pads={**SHARED_PADS, "same": same_upper_pads},
     window_count={"conv": shifted_count, "pool": shifted_count},
-    window_rules=(LayerRule(lambda g: ge(g.output, 0), "computed output size would be negative"),),
-    transposed_size=_explicit_transposed_size,
-    transposed_rules=(),
-    stretched_pads=_explicit_stretched_pads,
+    window_rules=_tf_windows(
+        LayerRule(
+            _each_pad(lambda p, k: lt(p, k)),
+            "explicit padding must be smaller than the window size (max_pool2d's kernel refuses it; graph "
+            "shape inference accepts it)",
+            applies=lambda g: g.family == "pool" and g.mode == "explicit",
+        ),
+    ),
+    transposed_size=_tf_transposed_size,
+    transposed_rules=_tf_transposed("output_shape"),
+    stretched_pads=_no_stretched_pads,
     same_is_ceil=("conv", "pool"),
     floor_where_positive=True,
-    parameters=frozenset(),
+    parameters=frozenset({"output_shape"}),
     half_pixel=True,
     nearest=tf_nearest_source,
     spec_rules=(
         _LINEAR_RESIZE,
         SpecRule(
-            lambda spec: spec.kind == "convT",
-            "tf transposed convolutions take an explicit output_shape (see "
-            "symconv.frameworks.tf_transpose_output_range); use keras.convT for a layer",
+            lambda spec: spec.kind == "convT" and spec.get("output_shape") is None,
+            "tf.nn.conv2d_transpose takes an output_shape: tf.convT(k=.., s=.., p=.., output_shape=N) (the "
+            "sizes it accepts: symconv.frameworks.tf_transpose_output_range, or output_shape=? to solve for)",
+        ),
+        SpecRule(
+            lambda spec: spec.kind == "avgpool" and spec.get("p") not in (None, "valid", "same"),
+            "tf.nn.avg_pool2d takes padding SAME or VALID, not explicit paddings (max_pool2d takes them)",
         ),
     ),
     count_include_pad=False,
@@ -514,38 +647,102 @@ def _keras_stretched_pads(g: Stretched) -> tuple[sympy.Expr, sympy.Expr]:
 
 _KERAS_DILATED_STRIDE = "strides > 1 not supported in conjunction with dilation_rate > 1"
 
-KERAS = Convention(
-    "keras",
-    {"conv": ("valid", "same", "causal"), "pool": ("valid", "same"), "convT": ("valid", "same")},
-    "valid",
-    pads={**SHARED_PADS, "same": same_upper_pads},
-    window_count={"conv": floor_count, "pool": floor_count},
-    window_rules=(
-        LayerRule(
-            lambda g: sympy.Or(eq(g.s, 1), eq(g.d, 1)),
-            _KERAS_DILATED_STRIDE,
-            applies=lambda g: g.family == "conv",
-        ),
-        _positive_output("computed output size would be zero or negative"),
+_KERAS_OUTPUT_PADDING = (
+    LayerRule(lambda g: ge(g.a, 0), "output_padding must be >= 0", SpecError, lambda g: g.a is not None),
+    LayerRule(
+        lambda g: lt(g.a, g.s),
+        "stride must be greater than output padding",
+        applies=lambda g: g.a is not None,
     ),
-    transposed_size=_keras_transposed_size,
+    LayerRule(lambda g: sympy.Or(eq(g.s, 1), eq(g.d, 1)), _KERAS_DILATED_STRIDE),
+)
+_KERAS_CONV_DILATED_STRIDE = LayerRule(
+    lambda g: sympy.Or(eq(g.s, 1), eq(g.d, 1)), _KERAS_DILATED_STRIDE, applies=lambda g: g.family == "conv"
+)
+_KERAS_MODES = {"conv": ("valid", "same", "causal"), "pool": ("valid", "same"), "convT": ("valid", "same")}
+
+
+def _keras_like(name: str, window_rules: tuple[LayerRule, ...], **more: Any) -> Convention:
+    """Keras' layers (valid/same/causal, Keras' transposed size and output_padding rules), with the window
+    rules and anything else given."""
+    fields: dict[str, Any] = {
+        "pads": {**SHARED_PADS, "same": same_upper_pads},
+        "window_count": {"conv": floor_count, "pool": floor_count},
+        "transposed_size": _keras_transposed_size,
+        "transposed_rules": _KERAS_OUTPUT_PADDING,
+        "stretched_pads": _keras_stretched_pads,
+        "same_is_ceil": ("conv", "pool"),
+        "default_output_padding": None,
+        "pads_stretched_input": True,
+        "count_include_pad": False,
+        **more,
+    }
+    return Convention(name, _KERAS_MODES, "valid", window_rules=window_rules, **fields)
+
+
+# Keras 3 with backend=tensorflow: its layers check sizes as compute_output_shape does (a convolution refuses
+# an empty output before TensorFlow runs; pooling does not), then TensorFlow's kernels decide: an empty
+# pooling output is where TensorFlow's paths disagree, and a transposed convolution's size must be one
+# conv2d_transpose accepts as its output_shape (even kernels with 'same' and output_padding fail there).
+KERAS_TENSORFLOW = _keras_like(
+    "keras:tensorflow",
+    _tf_windows(
+        _KERAS_CONV_DILATED_STRIDE,
+        _positive_output(
+            "computed output size would be zero or negative", applies=lambda g: g.family == "conv"
+        ),
+    ),
+    window_count={"conv": shifted_count, "pool": shifted_count},
     transposed_rules=(
-        LayerRule(lambda g: ge(g.a, 0), "output_padding must be >= 0", SpecError, lambda g: g.a is not None),
-        LayerRule(
-            lambda g: lt(g.a, g.s),
-            "stride must be greater than output padding",
-            applies=lambda g: g.a is not None,
+        *_KERAS_OUTPUT_PADDING,
+        *_tf_transposed(
+            "the output size Keras computes (on the TensorFlow backend it is conv2d_transpose's output_shape)"
         ),
-        LayerRule(lambda g: sympy.Or(eq(g.s, 1), eq(g.d, 1)), _KERAS_DILATED_STRIDE),
     ),
-    stretched_pads=_keras_stretched_pads,
-    same_is_ceil=("conv", "pool"),
+    floor_where_positive=True,
+    half_pixel=True,
+    nearest=tf_nearest_source,
+    spec_rules=(_LINEAR_RESIZE,),
+)
+
+KERAS = _keras_like(
+    "keras",
+    (_KERAS_CONV_DILATED_STRIDE, _positive_output("computed output size would be zero or negative")),
+    backends=MappingProxyType({"tensorflow": "keras:tensorflow"}),
     half_pixel=True,
     nearest=jax_nearest_source,  # Resizing on the JAX backend (the tf. rule on TensorFlow's)
     spec_rules=(_LINEAR_RESIZE,),
-    default_output_padding=None,
-    pads_stretched_input=True,
-    count_include_pad=False,
+)
+
+# tf-keras (Keras 2): compute_output_shape (conv_utils) gives what TensorFlow's ops give, except an empty
+# output, which it returns as 0 (Keras 3 refuses it); calling the layer runs TensorFlow's ops in every path,
+# whose rules decide. Its transposed size is Keras 3's (deconv_output_length), passed as output_shape.
+TF_KERAS = _keras_like(
+    "tf_keras",
+    _tf_windows(
+        _KERAS_CONV_DILATED_STRIDE,
+        # conv_utils.conv_output_length in floor division: a negative length is refused, 0 is not.
+        LayerRule(
+            lambda g: ge(floor_count(g.i + g.pads[0] + g.pads[1] - g.span, g.s), 0),
+            "One of the dimensions in the output is <= 0 due to downsampling (tf-keras' conv_output_length, "
+            "in floor division, is negative)",
+            applies=lambda g: g.family == "conv",
+        ),
+    ),
+    window_count={"conv": shifted_count, "pool": shifted_count},
+    transposed_rules=(
+        *_KERAS_OUTPUT_PADDING,
+        *_tf_transposed(
+            "the output size tf-keras computes (conv2d_transpose's output_shape)",
+            "a dilated transposed convolution depends on the layer's rank in tf-keras: Conv2DTranspose runs "
+            "atrous_conv2d_transpose on every path; Conv1DTranspose runs conv1d_transpose, where "
+            f"{_TF_DILATED}",
+        ),
+    ),
+    floor_where_positive=True,
+    half_pixel=True,
+    nearest=tf_nearest_source,  # tf-keras resizes with TensorFlow's image ops
+    spec_rules=(_LINEAR_RESIZE,),
 )
 
 
@@ -867,17 +1064,23 @@ CONVENTIONS: dict[str | None, Convention] = {
     "torch": TORCH,
     "tf": TF,
     "keras": KERAS,
+    "tf_keras": TF_KERAS,
+    "keras:tensorflow": KERAS_TENSORFLOW,
     "onnx": ONNX,
     "ort": ORT,
     "jax": JAX,
 }
 # The tables other modules read, derived from the conventions: a spec's framework prefixes, ...
-FRAMEWORKS = tuple(name for name in CONVENTIONS if name is not None)
+FRAMEWORKS = tuple(name for name in CONVENTIONS if name is not None and ":" not in name)
 MODES = {name: c.modes for name, c in CONVENTIONS.items()}
 CEIL_MODE = tuple(name for name, c in CONVENTIONS.items() if c.ceil_mode)
 DEFAULT_MODE = {name: c.default_mode for name, c in CONVENTIONS.items()}
 # The optional parameters `Convention.parameters` lists, as the frameworks name them.
-OPTIONAL_PARAMETERS = {"a": "output_padding", "consistent": "consistent (use_consistent_padding)"}
+OPTIONAL_PARAMETERS = {
+    "a": "output_padding",
+    "consistent": "consistent (use_consistent_padding)",
+    "output_shape": "output_shape",
+}
 
 
 # What layers call: each reads the layer's convention, none branches on a framework's name.
@@ -980,9 +1183,13 @@ def transposed_output(
     pads: tuple[Any, Any],
     a: Any,
     consistent: bool,
+    shape: Any = None,
 ) -> sympy.Expr:
-    """Output size of a transposed convolution; `a` None means the framework's default output_padding."""
-    return CONVENTIONS[framework].transposed_size(Stretched(mode, i, k, s, d, pads, a, consistent))
+    """Output size of a transposed convolution; `a` None means the framework's default output_padding;
+    `shape` is the output_shape of a layer that takes one."""
+    return CONVENTIONS[framework].transposed_size(
+        Stretched(mode, i, k, s, d, pads, a, consistent, shape=shape)
+    )
 
 
 def transposed_rules(
@@ -996,9 +1203,10 @@ def transposed_rules(
     a: Any,
     output: Any,
     consistent: bool,
+    shape: Any = None,
 ) -> Conditions:
     convention = CONVENTIONS[framework]
-    geometry = Stretched(mode, i, k, s, d, explicit, a, consistent, output)
+    geometry = Stretched(mode, i, k, s, d, explicit, a, consistent, output, shape)
     rules = base_rules(i, k, s, d)
     if mode == "explicit" and not convention.negative_pads:
         rules += padding_rules(*explicit)

@@ -349,7 +349,7 @@ class ConvTranspose(Layer):
     """Transposed convolution: o = s(i - 1) - pb - pe + d(k - 1) + a + 1 (PyTorch's ConvTranspose).
 
     `a` None is the framework's default output_padding (Keras derives one); `consistent` is JAX's
-    use_consistent_padding.
+    use_consistent_padding; `shape` the output_shape a layer takes (TensorFlow's conv2d_transpose).
     """
 
     k: sympy.Expr = sympy.Integer(1)
@@ -360,38 +360,31 @@ class ConvTranspose(Layer):
     a: sympy.Expr | None = sympy.Integer(0)
     mode: str = "explicit"
     consistent: bool = False
+    shape: sympy.Expr | None = None
 
     kind = "convT"
 
+    def _geometry(self, i: Size) -> tuple[Any, str, Size, Any, Any, Any, tuple[Any, Any], Any]:
+        return (self.framework, self.mode, i, self.k, self.s, self.d, (self.pb, self.pe), self.a)
+
     def output_expr(self, i: Size) -> sympy.Expr:
-        return fw.transposed_output(
-            self.framework, self.mode, i, self.k, self.s, self.d, (self.pb, self.pe), self.a, self.consistent
-        )
+        return fw.transposed_output(*self._geometry(i), self.consistent, self.shape)
 
     def conditions(self, i: Size) -> Conditions:
-        return fw.transposed_rules(
-            self.framework,
-            self.mode,
-            i,
-            self.k,
-            self.s,
-            self.d,
-            (self.pb, self.pe),
-            self.a,
-            self.output_expr(i),
-            self.consistent,
-        )
+        return fw.transposed_rules(*self._geometry(i), self.output_expr(i), self.consistent, self.shape)
 
     def parameters(self) -> dict[str, sympy.Expr]:
         pads = _pads(self.pb, self.pe) if self.mode == "explicit" else {}
         extra = {} if self.a is None else {"a": self.a}
-        return {"k": self.k, "s": self.s, **pads, "d": self.d, **extra}
+        shape = {} if self.shape is None else {"output_shape": self.shape}
+        return {"k": self.k, "s": self.s, **pads, "d": self.d, **extra, **shape}
 
     def _symbolic(self) -> Layer:
-        k, s, pb, pe, d, a = _symbols(self, "k", "s", "pb", "pe", "d", "a")
+        k, s, pb, pe, d, a, o = _symbols(self, "k", "s", "pb", "pe", "d", "a", "output_shape")
         out_pad = None if self.a is None else a
+        shape = None if self.shape is None else o
         return ConvTranspose(
-            self.spec, self.framework, (), k, s, pb, pe, d, out_pad, self.mode, self.consistent
+            self.spec, self.framework, (), k, s, pb, pe, d, out_pad, self.mode, self.consistent, shape
         )
 
 
@@ -488,12 +481,12 @@ class AdaptivePool(Layer):
 
 
 _ALLOWED = {
-    "conv": "kspd",
-    "convT": "kspdax",
-    "maxpool": "kspdcO",
-    "avgpool": "kspdcO",
-    "lppool": "kspdcO",
-    "maxunpool": "kspZ",
+    "conv": "kspdB",
+    "convT": "kspdaxBO",
+    "maxpool": "kspdcBP",
+    "avgpool": "kspdcBP",
+    "lppool": "kspdcP",
+    "maxunpool": "kspZO",
     "upsample": "SZmg",
     "pixelshuffle": "r",
     "pixelunshuffle": "r",
@@ -501,7 +494,7 @@ _ALLOWED = {
 }
 _LETTER = {
     **{"ceil": "c", "consistent": "x", "scale": "S", "size": "Z", "mode": "m", "align_corners": "g"},
-    "opset": "O",
+    **{"opset": "P", "backend": "B", "output_shape": "O"},
 }
 POOL_KINDS = ("maxpool", "avgpool", "lppool")
 
@@ -597,6 +590,23 @@ def _refuse(spec: Spec) -> None:
             )
 
 
+def _backend(spec: Spec) -> Spec:
+    """A spec naming its backend (keras.convT(..., backend=tensorflow)) read in the convention of that backend's
+    kernels, which its Convention names."""
+    value = spec.get("backend")
+    if value is None:
+        return spec
+    convention = spec.framework or "paper"
+    backends = fw.CONVENTIONS[spec.framework].backends
+    if value not in backends:
+        accepted = ", ".join(backends) or "none"
+        raise SpecError(
+            f"backend {value} is not modelled for the {convention} convention (backends: {accepted}) in {spec.text}"
+        )
+    args = tuple((name, v) for name, v in spec.args if name != "backend")
+    return Spec(backends[value], spec.kind, args, spec.text)
+
+
 def _resampling(spec: Spec) -> Layer:
     unknowns: list[str] = []
     if spec.kind == "upsample":
@@ -634,6 +644,7 @@ def build(spec: Spec) -> Layer:
         resampling._check_parameters()
         return resampling
     family = {"conv": "conv", "convT": "convT"}.get(spec.kind, "pool")
+    spec = _backend(spec)
     _refuse(spec)
     if spec.kind == "maxunpool":
         return _unpool(spec)
@@ -654,8 +665,9 @@ def build(spec: Spec) -> Layer:
         default = fw.CONVENTIONS[framework].default_output_padding
         default_a = None if default is None else sympy.Integer(default)
         a = default_a if spec.get("a") is None else _integer(spec, "a", None, unknowns)
+        shape = None if spec.get("output_shape") is None else _integer(spec, "output_shape", None, unknowns)
         made = ConvTranspose(
-            spec.text, framework, tuple(unknowns), k, s, pb, pe, d, a, mode, _flag(spec, "consistent")
+            spec.text, framework, tuple(unknowns), k, s, pb, pe, d, a, mode, _flag(spec, "consistent"), shape
         )
     else:
         op = spec.kind.removesuffix("pool")
@@ -684,7 +696,9 @@ def _unpool(spec: Spec) -> Layer:
             f"maxunpool takes explicit pads (its MaxPool's), not {spec.get('p')!r}, in {spec.text}"
         )
     pb, pe, _ = _padding(spec, "pool", unknowns)
-    size = None if spec.get("size") is None else _integer(spec, "size", None, unknowns)
+    # ONNX names it output_shape; size= as the other resampling kinds.
+    name = "output_shape" if spec.get("output_shape") is not None else "size"
+    size = None if spec.get(name) is None else _integer(spec, name, None, unknowns)
     made = Unpool(spec.text, spec.framework, tuple(unknowns), k, s, pb, pe, size)
     made._check_parameters()
     return made

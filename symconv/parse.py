@@ -41,11 +41,11 @@ KINDS = (
 )
 PARAMETERS = (
     *("k", "s", "p", "d", "a", "ceil", "consistent", "scale", "size", "r", "mode", "align_corners"),
-    "opset",
+    *("opset", "output_shape", "backend"),
 )
 KEYWORDS = (
     *("same", "valid", "full", "causal", "same_upper", "same_lower", "true", "false"),
-    *("nearest", "linear", "bilinear"),
+    *("nearest", "linear", "bilinear", "tensorflow"),
 )
 ALIASES = {
     "kernel_size": "k",
@@ -62,7 +62,6 @@ ALIASES = {
     "use_consistent_padding": "consistent",
     "scale_factor": "scale",
     "output_size": "size",
-    "output_shape": "size",
     "upscale_factor": "r",
     "downscale_factor": "r",
 }

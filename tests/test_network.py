@@ -342,15 +342,19 @@ def test_valid_sets_of_random_chains_equal_checking_every_size() -> None:
 
 
 def test_the_output_may_be_empty_behind_identity_nodes() -> None:
-    # TensorFlow returns an empty output for a VALID window larger than the input: allowed at the network's
-    # output, also when an importer's identity node named "output" reads it; refused where a layer reads it.
-    last = Node("n1", "layer", ("input",), layer("tf.conv(k=5, s=2, p=valid)"))
+    # JAX returns an empty output for a VALID window larger than the input: allowed at the network's output,
+    # also when an importer's identity node named "output" reads it; refused where a layer reads it.
+    last = Node("n1", "layer", ("input",), layer("jax.conv(k=5, s=2, p=valid)"))
     net = Network((Node("input", "input"), last, Node("output", "identity", ("n1",))))
     assert net.check({"i": 3}) == {"i": 0}
-    assert net.valid_inputs()["i"].start == 2
-    inner = chain("tf.conv(k=5, s=2, p=valid) > tf.conv(k=1, p=valid)")
-    with pytest.raises(ShapeError, match=r"node n1 \(tf.conv\(k=5, s=2, p=valid\)\): empty output at i=3"):
+    assert net.valid_inputs()["i"].start == 1
+    inner = chain("jax.conv(k=5, s=2, p=valid) > jax.conv(k=1, p=valid)")
+    with pytest.raises(ShapeError, match=r"node n1 \(jax.conv\(k=5, s=2, p=valid\)\): empty output at i=3"):
         inner.check({"i": 3})
+    # TensorFlow's paths disagree there (tests/test_diff_tf.py): refused even at the output.
+    tf_last = Node("n1", "layer", ("input",), layer("tf.conv(k=5, s=2, p=valid)"))
+    with pytest.raises(ShapeError, match="paths disagree"):
+        Network((Node("input", "input"), tf_last, Node("output", "identity", ("n1",)))).check({"i": 3})
 
 
 def test_reduced_conditions_hold_exactly_where_the_conditions_hold() -> None:
