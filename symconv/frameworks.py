@@ -576,10 +576,21 @@ def _tf_transposed_size(g: Stretched) -> sympy.Expr:
     return g.shape
 
 
-def _no_stretched_pads(g: Stretched) -> tuple[sympy.Expr, sympy.Expr]:
-    raise SpecError(
-        "the window map of tf.convT is not modelled (its stretched input's padding depends on output_shape)"
-    )
+def _tf_stretched_pads(g: Stretched) -> tuple[sympy.Expr, sympy.Expr]:
+    """conv2d_transpose is the gradient of the forward convolution over its output_shape o, whose padding
+    starts with pb (SAME: half of max((i - 1)s + k_eff - o, 0), rounded down; VALID: 0; explicit: the spec's):
+    output q gathers input j through tap t where q = j*s + t*d - pb, which is the direct convolution with the
+    rotated kernel over the stretched input padded by k_eff - 1 - pb before and by what makes o outputs after."""
+    if g.shape is None or g.i is None:
+        raise SpecError("tf.convT takes output_shape: its window map depends on it")
+    span, s, o, i = g.span, g.s, g.shape, g.i
+    if g.mode == "same":
+        pb = floor_div(sympy.Max((i - 1) * s + span - o, 0), 2)
+    elif g.mode == "valid":
+        pb = sympy.Integer(0)
+    else:
+        pb = g.pads[0]
+    return span - 1 - pb, o - 1 - s * (i - 1) + pb
 
 
 TF = Convention(
@@ -602,7 +613,7 @@ TF = Convention(
     ),
     transposed_size=_tf_transposed_size,
     transposed_rules=_tf_transposed("output_shape"),
-    stretched_pads=_no_stretched_pads,
+    stretched_pads=_tf_stretched_pads,
     same_is_ceil=("conv", "pool"),
     floor_where_positive=True,
     parameters=frozenset({"output_shape"}),
@@ -1214,10 +1225,22 @@ def transposed_rules(
 
 
 def stretched_pads(
-    framework: str | None, mode: str, k: Any, s: Any, d: Any, pads: tuple[Any, Any], a: Any, consistent: bool
+    framework: str | None,
+    mode: str,
+    k: Any,
+    s: Any,
+    d: Any,
+    pads: tuple[Any, Any],
+    a: Any,
+    consistent: bool,
+    i: Any = None,
+    shape: Any = None,
 ) -> tuple[sympy.Expr, sympy.Expr]:
-    """(before, after) padding of a transposed convolution's stretched input, as its framework computes it."""
-    return CONVENTIONS[framework].stretched_pads(Stretched(mode, None, k, s, d, pads, a, consistent))
+    """(before, after) padding of a transposed convolution's stretched input, as its framework computes it
+    (at input size i, for a layer that takes an output_shape)."""
+    return CONVENTIONS[framework].stretched_pads(
+        Stretched(mode, i, k, s, d, pads, a, consistent, shape=shape)
+    )
 
 
 def onnx_inference_window(i: Any, pb: Any, pe: Any, k_eff: Any, s: Any) -> sympy.Expr:

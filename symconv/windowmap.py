@@ -206,7 +206,16 @@ def transposed_pads(made: ConvTranspose) -> tuple[sympy.Expr, sympy.Expr]:
     crops). Keras and JAX pad the stretched input themselves (lax.conv_transpose; Keras' JAX backend).
     """
     return fw.stretched_pads(
-        made.framework, made.mode, made.k, made.s, made.d, (made.pb, made.pe), made.a, made.consistent
+        made.framework,
+        made.mode,
+        made.k,
+        made.s,
+        made.d,
+        (made.pb, made.pe),
+        made.a,
+        made.consistent,
+        INPUT,
+        made.shape,
     )
 
 
