@@ -515,7 +515,7 @@ def cmd_invert(args: argparse.Namespace) -> tuple[int, Any, str]:
 
 
 def cmd_port(args: argparse.Namespace) -> tuple[int, Any, str]:
-    from .layers import Windowed, layer
+    from .layers import layer
     from .port import AFTER_PAD, SAME_SIZE, SAME_WINDOWS, port
 
     size = _input_size(args.input)
@@ -533,11 +533,18 @@ def cmd_port(args: argparse.Namespace) -> tuple[int, Any, str]:
             lines.append(f"  {tried['spec']}: {verdict}")
         pad = data["pad"]
         if pad is not None and data["level"] == AFTER_PAD:
-            # The amounts are the source's own padding (port pads with it, then runs the target unpadded).
-            begin, end = cast(Windowed, result.source).padding(symbol("i"))
+            # The source's own padding, and at the end what a ceil_mode overhang needs (port says).
+            begin, end = cast(dict[str, Any], result.pad)["amounts"]
+            amounts = [v for pair in (pad["by_residue"] or {}).get("pads", {}).values() for v in pair]
+            how = "F.pad / tf.pad / jnp.pad"
+            if any(v < 0 for v in amounts) or any(
+                isinstance(v, sympy.Integer) and v < 0 for v in (begin, end)
+            ):
+                # A negative amount crops: F.pad takes it, tf.pad and jnp.pad refuse it.
+                how = "F.pad; a negative amount crops: slice instead with tf.pad / jnp.pad"
             lines.append(
                 f"pad first (begin, end) = ({expression(begin)}, {expression(end)}) with value {pad['value']} "
-                f"(F.pad / tf.pad / jnp.pad), then {pad['then']}"
+                f"({how}), then {pad['then']}"
             )
             if pad["by_residue"]:
                 r = pad["by_residue"]

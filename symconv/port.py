@@ -70,7 +70,7 @@ class Port:
             "level": self.level,
             "equivalent": self.equivalent,
             "proof": None if self.proof is None else _result(self.proof),
-            "pad": self.pad,
+            "pad": None if self.pad is None else {k: v for k, v in self.pad.items() if k != "amounts"},
             "same_size": self.same_size,
             "closest": self.closest,
             "candidates": list(self.candidates),
@@ -269,6 +269,7 @@ def _pad_before(source: Windowed, target: str, timeout_ms: int) -> dict[str, Any
             f"{source.spec} leaves a ceil_mode overhang out of the divisor; a padded input would count it"
         )
     return {
+        "amounts": (pb, pe),  # the expressions, for the text (JSON carries them as strings)
         "begin": str(pb),
         "end": str(pe),
         "value": value,
