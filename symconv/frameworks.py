@@ -12,7 +12,7 @@ compute_output_shape, jax.eval_shape on lax, ONNX shape inference and onnxruntim
 
 >>> CONVENTIONS["tf"].window_count["conv"](sympy.Integer(-1), sympy.Integer(2))
 0
->>> CONVENTIONS["onnx"].window_count["pool"](sympy.Integer(-1), sympy.Integer(2))
+>>> CONVENTIONS["ort"].window_count["pool"](sympy.Integer(-1), sympy.Integer(2))
 1
 >>> [rule.message for rule in CONVENTIONS["keras"].window_rules]
 ['strides > 1 not supported in conjunction with dilation_rate > 1', 'computed output size would be zero or negative']

@@ -337,13 +337,13 @@ def geometry(made: Layer, size: tuple[int, int]) -> Geometry:
     """The direct convolution to draw for `made` at input size (h, w).
 
     Window j of each axis starts at j*stride on the padded grid, for j below the layer's output size, as
-    every framework computes it; a last window that runs past the end padding (ceil_mode, ONNX pooling)
+    every framework computes it; a last window that runs past the end padding (ceil_mode, onnxruntime pooling)
     reads extra cells.
 
     >>> g = geometry(layer("tf.conv(k=3, s=2, p=same)"), (6, 5))
     >>> g.summary()["padding"], g.summary()["output_size"]
     ([[0, 1], [1, 1]], [3, 3])
-    >>> g = geometry(layer("onnx.avgpool(k=3, s=2)"), (2, 2))
+    >>> g = geometry(layer("ort.avgpool(k=3, s=2)"), (2, 2))
     >>> g.summary()["output_size"], g.summary()["extra"], g.window(0)[:3]
     ([1, 1], [1, 1], [(0, 0), (0, 1), (0, 2)])
     """
