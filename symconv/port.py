@@ -34,7 +34,7 @@ from .intset import IntSet
 from .layers import AdaptivePool, Conv, ConvTranspose, Layer, Pool, Windowed, layer
 from .limits import MAX_RESIDUE_TABLE
 from .prove import Proved, Result, prove
-from .windowmap import EXCLUDED, NEG_INF, transposed_pads, window_key, window_map
+from .windowmap import EXCLUDED, NEG_INF, last_window_end, transposed_pads, window_key, window_map
 
 INPUT = symbol("i")
 WINDOW = 1000
@@ -221,8 +221,7 @@ def _pad_before(source: Windowed, target: str, timeout_ms: int) -> dict[str, Any
         # A ceil_mode window may run past the end padding; a target without ceil_mode needs those cells
         # padded too: the end pad is what the last window covers, ((o - 1)s + k_eff) - (i + pb), never less
         # than the source's own (it depends on i mod s).
-        covered = (source.output_expr(INPUT) - 1) * source.s + fw.effective_kernel(source.k, source.d)
-        pe = sympy.Max(pe, covered - INPUT - pb)
+        pe = sympy.Max(pe, last_window_end(source) - INPUT - pb)
         if isinstance(source.s, sympy.Integer) and source.s <= MAX_RESIDUE_TABLE:
             # One value over a period (the overhang never reaches past the source's pad): say it plainly;
             # the proof below is then of the constant.

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import sympy
@@ -199,6 +200,12 @@ def _direct(made: Windowed, count_include_pad: bool | None) -> GridMap:
     return GridMap(made.k, made.s, made.d, one, pb, pe, _pad_value(made, count_include_pad), max_onnx)
 
 
+def last_window_end(made: Windowed) -> sympy.Expr:
+    """One past the grid cell the last window's last tap reads, (o - 1)s + k_eff, as an expression in i: a
+    ceil_mode window may end past the end padding (its overhang)."""
+    return (made.output_expr(INPUT) - 1) * made.s + fw.effective_kernel(made.k, made.d)
+
+
 def transposed_pads(made: ConvTranspose) -> tuple[sympy.Expr, sympy.Expr]:
     """(before, after) around the stretched input of a transposed convolution, as its framework computes it.
 
@@ -292,8 +299,13 @@ def _rounded(made: Resize, rule: Callable[[int, int, int, int | None], Any]) -> 
     """The framework's index rule for outputs 0 <= j < o (outside them, the exact ratio extends the map)."""
     scale = None if made.scale is None else int(evaluate(made.scale, {}))
 
+    @lru_cache(maxsize=64)
+    def size(i: int) -> int:
+        # The output size depends on i only: one SymPy evaluation per input size, not one per output index.
+        return int(evaluate(made.output_expr(INPUT), {"i": i}))
+
     def bounds(i: int, j: int) -> tuple[int, int] | None:
-        o = int(evaluate(made.output_expr(INPUT), {"i": i}))
+        o = size(i)
         if not 0 <= j < o:
             return None
         found = rule(j, i, o, scale)
