@@ -251,7 +251,12 @@ def _phases(position: int, phase: int, factor: int, parent: int) -> list[int]:
     `factor` reads at the same position: that phase when the factors agree, every phase when they do not."""
     if factor == parent:
         return [position * parent + phase]
-    return list(range(position * parent, (position + 1) * parent))
+    return list(_every_phase(position, parent))
+
+
+def _every_phase(position: int, factor: int) -> range:
+    """The positions (with phases) of every channel phase of one position of a node holding `factor`."""
+    return range(position * factor, (position + 1) * factor)
 
 
 def _phased(parent: str, factor: int, mapping: GridMap | IntervalMap, i: int, every: bool) -> Any:
@@ -265,9 +270,7 @@ def _mixing(parent: str, factor: int, mapping: GridMap | IntervalMap, i: int, ev
     """A layer that mixes channels over a parent holding `factor` phases: every phase of its window."""
     if factor == 1:
         return lambda q: [(parent, _extended(mapping, i, q, every))]
-    return lambda q: [
-        (parent, [p * factor + c for p in _extended(mapping, i, q, True) for c in range(factor)])
-    ]
+    return lambda q: [(parent, [c for p in _extended(mapping, i, q, True) for c in _every_phase(p, factor)])]
 
 
 class _Bounds:
@@ -337,7 +340,7 @@ def _spans(net: Network, sizes: Mapping[str, int]) -> Any:
         factor = _factor(stacks[name])
         out: list[Interval] = []
         for q in positions:
-            phases = range(q * factor, (q + 1) * factor)
+            phases = _every_phase(q, factor)
             los = [v for v in (low(name, c) for c in phases) if v is not None]
             his = [v for v in (high(name, c) for c in phases) if v is not None]
             out.append((min(los), max(his)) if los and his else None)
