@@ -350,7 +350,12 @@ def test_random_layers_equal_the_hand_built_grid(
     except (ShapeError, SpecError):
         return
     # p > d(k-1) crops the stretched input of a transposed convolution: drawn as cropped cells.
-    check_figure(made, (h, w), out[0] * out[1] - 1)
+    try:
+        check_figure(made, (h, w), out[0] * out[1] - 1)
+    except SpecError as error:
+        # A dilated transposed grid can pass draw's limit (32 cells a side): refused by name, nothing to compare.
+        assert "is too large (at most 32)" in str(error), error
+        return
     if not isinstance(made, ConvTranspose):
         assert [len(torch_starts(made, i)) for i in (h, w)] == list(out)  # type: ignore[arg-type]
 
