@@ -148,14 +148,17 @@ def prove(
     return check(_condition(claim, "the claim"), conditions, bound=bound, timeout_ms=timeout_ms)
 
 
-def network(source: str, *, input_shape: Sequence[str | int] | None = None) -> Network:
+def network(
+    source: str, *, input_shape: Sequence[str | int] | None = None, convention: str | None = None
+) -> Network:
     """A network from a chain ("conv(k=3, s=2) > maxpool(k=2)"), a .toml or .onnx file, or pkg.module:factory;
-    `input_shape` (N, C, H[, W...]) names its symbolic axes. Its methods analyse it: output_size(),
+    `input_shape` (N, C, H[, W...]) names its symbolic axes; `convention` reads an .onnx file as the ONNX
+    standard ("onnx", the default) or as onnxruntime runs it ("ort"). Its methods analyse it: output_size(),
     valid_inputs(), receptive_fields(), check({...})."""
     from .network import load_network
 
     shape = None if input_shape is None else [str(part) for part in input_shape]
-    return load_network(source, shape)
+    return load_network(source, shape, convention)
 
 
 __all__ = ["invert", "network", "port", "prove", "solve", "windows"]

@@ -627,7 +627,7 @@ def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
     from .network import load_network
 
     shape = _input_shape(args.input_shape)
-    net = load_network(args.network, shape)
+    net = load_network(args.network, shape, args.convention)
     checks = [_check_sizes(text, net.dims) for text in args.check]
     output = net.output_size()
     valid = net.valid_inputs(int(args.timeout * 1000))
@@ -883,6 +883,11 @@ def build_parser() -> argparse.ArgumentParser:
         help='a chain "conv(k=3,s=2,p=1) > maxpool(k=2,s=2)", a .toml network, a .onnx file or pkg.module:factory',
     )
     net.add_argument("--input-shape", metavar="1,3,H,W", help="input shape; names are symbolic sizes")
+    net.add_argument(
+        "--convention",
+        choices=("onnx", "ort"),
+        help="read an .onnx model as the ONNX standard (onnx, the default) or as onnxruntime runs it (ort)",
+    )
     net.add_argument(
         "--check",
         action="append",

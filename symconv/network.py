@@ -779,17 +779,26 @@ def from_toml(text: str, origin: str = "<text>") -> Network:
     return Network(tuple(nodes), tuple(dims))
 
 
-def load_network(source: str, input_shape: Sequence[str] | None = None) -> Network:
+def load_network(
+    source: str, input_shape: Sequence[str] | None = None, convention: str | None = None
+) -> Network:
     """A chain string, a TOML network file, a .onnx file, or pkg.module:factory returning a torch module.
 
     `input_shape` (--input-shape 1,3,H,W) names the spatial axes of a chain, an ONNX model or a torch module; an
-    integer there fixes that axis. A TOML file names its own axes (dims).
+    integer there fixes that axis. A TOML file names its own axes (dims). `convention` reads an ONNX model as the
+    standard ("onnx", the default) or as onnxruntime runs it ("ort"); other sources name their framework in
+    their layers, so it applies to ONNX models only.
     """
     path = Path(source)
     if source.endswith(".onnx"):
         from .importers.onnx import from_onnx
 
-        return from_onnx(source, input_shape)
+        return from_onnx(source, input_shape, convention or "onnx")
+    if convention is not None:
+        raise SpecError(
+            f"a convention ({convention!r}) applies to an ONNX model (.onnx) only: a chain or a TOML network "
+            "names the framework in each layer (torch.conv(...), ort.maxpool(...)), a torch module is PyTorch's"
+        )
     if path.suffix == ".toml":
         return from_toml(read_text(source, "network file"), source)
     if ":" in source and "(" not in source:

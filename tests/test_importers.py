@@ -561,6 +561,45 @@ def _single(node: Any, inits: list[Any] | None = None, shape: list[Any] | None =
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)], ir_version=9)
 
 
+def test_net_reads_onnx_as_standard_or_runtime(tmp_path: Path, capsys: Any) -> None:
+    """`net --convention ort` reads an ONNX model as onnxruntime runs it: a dilated Conv with auto_pad SAME_UPPER
+    is defined by the standard (ceil(i/s)) and refused by onnxruntime, and each answer is its library's."""
+    onnx, ort = _onnx_modules()
+    import numpy
+    from onnx import numpy_helper
+    from onnx.reference import ReferenceEvaluator
+
+    from symconv.cli import main
+
+    weight = numpy_helper.from_array(numpy.ones((1, 1, 3, 3), dtype=numpy.float32), "w")
+    conv = onnx.helper.make_node(
+        "Conv",
+        ["x", "w"],
+        ["y"],
+        kernel_shape=[3, 3],
+        strides=[2, 2],
+        dilations=[2, 2],
+        auto_pad="SAME_UPPER",
+    )
+    path = tmp_path / "same.onnx"
+    onnx.save(_single(conv, [weight]), str(path))
+    assert main(["net", str(path), "--json", "--no-receptive-field", "--check", "H=5,W=6"]) == 0
+    (standard,) = ReferenceEvaluator(str(path)).run(
+        None, {"x": numpy.zeros((1, 1, 5, 6), dtype=numpy.float32)}
+    )
+    assert f'"output": {{"H": {standard.shape[2]}, "W": {standard.shape[3]}}}' in capsys.readouterr().out
+    assert main(["net", str(path), "--convention", "ort"]) == 2
+    assert "dilation" in capsys.readouterr().err
+    try:
+        runtime = ort_outcome(session_for(ort, path), 5, 6, 4)
+    except Exception:  # onnxruntime refuses the model when the session is made
+        runtime = None
+    assert runtime is None
+    # The convention names how to read an ONNX file; a chain names its framework in each layer.
+    assert main(["net", "conv(k=3)", "--convention", "ort"]) == 2
+    assert "applies to an ONNX model (.onnx) only" in capsys.readouterr().err
+
+
 def test_onnx_refusals_name_the_op(tmp_path: Path) -> None:
     onnx, _ = _onnx_modules()
     import numpy
