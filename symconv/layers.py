@@ -487,7 +487,7 @@ _ALLOWED = {
     "avgpool": "kspdcBP",
     "lppool": "kspdcP",
     "maxunpool": "kspZO",
-    "upsample": "SZmg",
+    "upsample": "SZmgB",
     "pixelshuffle": "r",
     "pixelunshuffle": "r",
     "adaptivepool": "Z",
@@ -639,6 +639,7 @@ def build(spec: Spec) -> Layer:
         if _LETTER.get(name, name) not in _ALLOWED[spec.kind]:
             raise SpecError(f"parameter {name} does not apply to {spec.kind} in {spec.text}")
     if spec.kind in ("upsample", "pixelshuffle", "pixelunshuffle", "adaptivepool"):
+        spec = _backend(spec)
         _spec_rules(spec)
         resampling = _resampling(spec)
         resampling._check_parameters()
