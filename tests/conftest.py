@@ -1,12 +1,22 @@
-"""Shared fixtures: the repository root, so tests find proofs/ wherever pytest is started."""
+"""Shared fixtures: the repository root, so tests find proofs/ wherever pytest is started; the Hypothesis
+profiles; the tools TeX tests need."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# One Hypothesis profile for every property test: no deadline (a solver call's time varies with the machine's
+# load), no example database (runs do not depend on what an earlier run saved and write nothing into the
+# repository), each test's own max_examples.
+settings.register_profile(
+    "symconv", deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("symconv")
 
 
 @pytest.fixture

@@ -121,6 +121,7 @@ def test_net_check_by_name_and_several_sizes(capsys: pytest.CaptureFixture[str])
     assert code == 1 and "at i = 32: output i -> 30" in out and "at i = 2: node n1" in out
 
 
+@pytest.mark.tex
 def test_draw_scale_and_dpi(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
     import struct
 

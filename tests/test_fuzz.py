@@ -108,6 +108,7 @@ def test_the_evaluator_follows_python_on_integers() -> None:
         evaluate(cmp(x, "<", y, "<", bin_("//", x, num(0))), env)
 
 
+@pytest.mark.tex
 def test_rendering_keeps_precedence() -> None:
     assert render(bin_("-", x, bin_("-", y, s))) == "x - (y - s)"
     assert render(bin_("*", bin_("+", x, y), s)) == "(x + y) * s"

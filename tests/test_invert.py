@@ -20,8 +20,6 @@ from symconv.transpose import invert
 
 torch = pytest.importorskip("torch")
 
-BASE = settings(deadline=None, database=None)
-
 
 # --------------------------------------------------------------------------------------------------------------
 # Ground truth: PyTorch's ConvTranspose1d and symconv's forward sizes
@@ -116,7 +114,7 @@ def first_defined(spec: str) -> int:
 # --------------------------------------------------------------------------------------------------------------
 
 
-@settings(BASE, max_examples=60)
+@settings(max_examples=60)
 @given(forward_layers(), st.integers(1, 40))
 def test_concrete_inverse_gives_back_the_input(config: dict[str, Any], i: int) -> None:
     spec, k, s, d, k_eff = config["spec"], config["k"], config["s"], config["d"], config["k_eff"]
@@ -183,7 +181,7 @@ def recovered(spec: str, i: int, k: int, s: int, padding: int, output_padding: i
     return o is not None and torch_length(o, k, s, padding, output_padding, d) == i
 
 
-@settings(BASE, max_examples=30)
+@settings(max_examples=30)
 @given(forward_layers(), st.data())
 def test_general_inverse_against_pytorch(config: dict[str, Any], data: st.DataObject) -> None:
     spec, k, s, d, k_eff = config["spec"], config["k"], config["s"], config["d"], config["k_eff"]

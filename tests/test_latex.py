@@ -227,6 +227,7 @@ def test_results_have_repr_latex() -> None:
 # Documents that compile.
 
 
+@pytest.mark.tex
 def test_corpus_document_compiles_and_holds_every_id_and_verdict(tmp_path: Path) -> None:
     assert main(["prove", str(ROOT / "proofs"), "--latex", str(tmp_path / "corpus.tex")]) == 0
     words = compile_pdf((tmp_path / "corpus.tex").read_text(encoding="utf-8"), tmp_path, "corpus")
@@ -244,6 +245,7 @@ def test_corpus_document_compiles_and_holds_every_id_and_verdict(tmp_path: Path)
         assert f"\\emph{{Verdict:}} \\textbf{{{theorem.expect}}}" in block, theorem.id
 
 
+@pytest.mark.tex
 def test_fragments_compile_inside_a_document(tmp_path: Path, capsys) -> None:
     paper = ROOT / "proofs" / "paper.toml"
     assert main(["prove", str(paper), "--latex", str(tmp_path / "paper.tex"), "--snippet"]) == 0
@@ -258,6 +260,7 @@ def test_fragments_compile_inside_a_document(tmp_path: Path, capsys) -> None:
     assert "R14:" in words and "conv(k=3, s=2, p=1)" in words
 
 
+@pytest.mark.tex
 def test_latex_command_for_an_id_and_standalone(tmp_path: Path, capsys, monkeypatch) -> None:
     monkeypatch.chdir(ROOT)
     assert main(["latex", "R15-T", "--standalone", "-o", str(tmp_path / "r15t.tex"), "--json"]) == 0
@@ -379,6 +382,7 @@ SPECS = [
 ]
 
 
+@pytest.mark.tex
 def test_every_layer_block_compiles(tmp_path: Path) -> None:
     blocks = [layer_block(spec) for spec in SPECS]
     for spec, block in zip(SPECS, blocks, strict=True):
@@ -415,6 +419,7 @@ claim = "i >= 1 or not (i < 0)"
 """
 
 
+@pytest.mark.tex
 def test_hard_inputs_still_compile(tmp_path: Path, capsys) -> None:
     path = tmp_path / "hard.toml"
     path.write_text(HARD, encoding="utf-8")

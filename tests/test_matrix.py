@@ -24,9 +24,6 @@ from symconv.matrix import (
     weights,
 )
 
-# No example database: the tests must not write into the repository.
-BASE = settings(deadline=None, database=None)
-
 
 @st.composite
 def configs(draw: st.DrawFn) -> tuple[int, int, int, tuple[int, int], int]:
@@ -118,7 +115,7 @@ def test_weights_are_the_symbols_named_in_the_matrix() -> None:
 # --------------------------------------------------------------------------------------------------------------
 
 
-@settings(BASE, max_examples=200)
+@settings(max_examples=200)
 @given(configs())
 def test_transposed_convolution_is_c_transpose(config: tuple) -> None:
     i, k, s, p, d = config
@@ -128,7 +125,7 @@ def test_transposed_convolution_is_c_transpose(config: tuple) -> None:
     assert t == c.T
 
 
-@settings(BASE, max_examples=200)
+@settings(max_examples=200)
 @given(configs())
 def test_c_times_input_is_the_brute_force_convolution(config: tuple) -> None:
     i, k, s, (pb, pe), d = config
@@ -138,7 +135,7 @@ def test_c_times_input_is_the_brute_force_convolution(config: tuple) -> None:
     assert list(product) == expected
 
 
-@settings(BASE, max_examples=100)
+@settings(max_examples=100)
 @given(configs())
 def test_the_transpose_undoes_the_shape(config: tuple) -> None:
     # The engine's convT layer with output_padding a maps the forward output size back to i.
@@ -198,7 +195,7 @@ def test_the_unrotated_kernel_is_refuted() -> None:
 # --------------------------------------------------------------------------------------------------------------
 
 
-@settings(BASE, max_examples=60)
+@settings(max_examples=60)
 @given(configs(), st.integers(0, 2**31 - 1))
 def test_torch_gradient_is_c_transpose_and_conv_transpose(config: tuple, seed: int) -> None:
     pytest.importorskip("torch")

@@ -22,8 +22,6 @@ from symconv.arith import evaluate
 from symconv.parse import parse_condition, parse_expression
 from symconv.z3bridge import Translation
 
-# No example database: the tests must not write into the repository.
-BASE = settings(deadline=None, database=None)
 INPUTS = range(-1, 34)  # every layer is checked on each of these input sizes, both sides of its domain
 
 
@@ -252,7 +250,7 @@ def check_size(made, case: Case, i: int) -> None:
         assert got == expected, f"{case.spec} on i={i}: {got} != brute force {expected}"
 
 
-@settings(BASE, max_examples=200)
+@settings(max_examples=200)
 @given(case=cases(), big=st.integers(34, 400))
 def test_output_size_matches_brute_force(case: Case, big: int) -> None:
     made = layer(case.spec)
@@ -260,7 +258,7 @@ def test_output_size_matches_brute_force(case: Case, big: int) -> None:
         check_size(made, case, i)
 
 
-@settings(BASE, max_examples=80)
+@settings(max_examples=80)
 @given(case=cases(), axes=st.lists(st.integers(-1, 30), min_size=1, max_size=3))
 def test_n_dimensional_output_size_is_per_axis(case: Case, axes: list[int]) -> None:
     made = layer(case.spec)
@@ -275,7 +273,7 @@ def test_n_dimensional_output_size_is_per_axis(case: Case, axes: list[int]) -> N
         assert got == tuple(made.output_size(i) for i in axes)
 
 
-@settings(BASE, max_examples=80)
+@settings(max_examples=80)
 @given(case=cases())
 def test_symbolic_output_size_evaluates_to_the_concrete_one(case: Case) -> None:
     made = layer(case.spec)
@@ -299,7 +297,7 @@ SYMBOLIC_LAYERS = {name: layer(spec) for name, spec in SYMBOLIC_SPECS.items()}
 SYMBOLIC_EXPRS = {name: made.output_size(symbol("i")) for name, made in SYMBOLIC_LAYERS.items()}
 
 
-@settings(BASE, max_examples=150)
+@settings(max_examples=150)
 @given(
     name=st.sampled_from(sorted(SYMBOLIC_SPECS)),
     i=st.integers(-1, 40),
@@ -340,7 +338,7 @@ def construction_error(kind: str, torch: bool, k: int, s: int, pb: int, pe: int,
     return None
 
 
-@settings(BASE, max_examples=200)
+@settings(max_examples=200)
 @given(
     kind=st.sampled_from(["conv", "convT", "maxpool", "avgpool"]),
     torch=st.booleans(),
@@ -466,7 +464,7 @@ def test_the_condition_table_covers_and_or_not() -> None:
 
 
 @pytest.mark.parametrize(("text", "expr", "fn"), PARSED_EXPRESSIONS, ids=[t for t, _ in EXPRESSIONS])
-@settings(BASE, max_examples=25)
+@settings(max_examples=25)
 @given(a=value, b=value, c=divisor)
 def test_z3_term_agrees_with_python(text, expr, fn, a: int, b: int, c: int) -> None:
     env = {"a": a, "b": b, "c": c}
@@ -478,7 +476,7 @@ def test_z3_term_agrees_with_python(text, expr, fn, a: int, b: int, c: int) -> N
 
 
 @pytest.mark.parametrize(("text", "cond", "fn"), PARSED_CONDITIONS, ids=[t for t, _ in CONDITIONS])
-@settings(BASE, max_examples=25)
+@settings(max_examples=25)
 @given(a=small, b=small, c=st.integers(-9, 9).filter(lambda v: v != 0))
 def test_z3_condition_agrees_with_python(text, cond, fn, a: int, b: int, c: int) -> None:
     env = {"a": a, "b": b, "c": c}
@@ -516,7 +514,7 @@ def test_ceil_pool_expression_is_a_piecewise() -> None:
     assert CEIL_POOL_EXPR.has(sympy.Piecewise)
 
 
-@settings(BASE, max_examples=80)
+@settings(max_examples=80)
 @given(
     i=st.integers(-5, 60),
     k=st.integers(-3, 8),
@@ -544,7 +542,7 @@ def test_z3_piecewise_ceil_pool_agrees_with_python(i: int, k: int, s: int, p: in
 CONVT = layer("convT(k=k, s=s, p=(pb, pe), d=d, a=a)")
 
 
-@settings(BASE, max_examples=80)
+@settings(max_examples=80)
 @given(
     i=st.integers(-2, 20),
     k=st.integers(-1, 5),

@@ -24,7 +24,6 @@ from symconv import SymconvError, layer
 from symconv.cli import main
 from symconv.solve import solve_spec
 
-BASE = settings(deadline=None, database=None)
 PARAMETERS = ("k", "s", "p", "d", "a")
 KINDS = ("conv", "convT", "maxpool", "avgpool", "torch.maxpool")
 
@@ -291,7 +290,7 @@ def one_unknown(draw: st.DrawFn) -> dict[str, Any]:
     return {"kind": kind, "params": params, "x": x, "i": i, "o": o, "where": where, "limit": limit}
 
 
-@settings(BASE, max_examples=120)
+@settings(max_examples=120)
 @given(one_unknown())
 def test_one_unknown_equals_brute_force(problem: dict[str, Any]) -> None:
     kind, params, x = problem["kind"], problem["params"], problem["x"]
@@ -416,7 +415,7 @@ def several_unknowns(draw: st.DrawFn) -> dict[str, Any]:
             "mode": mode, "objective": objective, "minimize": draw(st.booleans())}  # fmt: skip
 
 
-@settings(BASE, max_examples=50)
+@settings(max_examples=50)
 @given(several_unknowns())
 def test_several_unknowns_equal_brute_force(problem: dict[str, Any]) -> None:
     kind, params, unknowns, maxima = (

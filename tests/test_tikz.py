@@ -328,7 +328,7 @@ def test_dilated_taps_leave_gaps() -> None:
     assert sorted(drawn["kernel cell"]) == [(r, c) for r in (0, 2, 4) for c in (0, 2, 4)]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(
     k=st.integers(1, 4),
     s=st.integers(1, 3),
@@ -420,7 +420,7 @@ def random_spec(draw: st.DrawFn, framework: str | None) -> str:
 
 
 @pytest.mark.parametrize("framework", FRAMEWORK_NAMES)
-@settings(max_examples=EXAMPLES_PER_FRAMEWORK, deadline=None)
+@settings(max_examples=EXAMPLES_PER_FRAMEWORK)
 @given(data=st.data())
 def test_every_framework_draws_the_layers_output(framework: str | None, data: st.DataObject) -> None:
     """Where the layer is defined, draw shows exactly its output windows (cell by cell, per style counts, the
@@ -578,6 +578,7 @@ def pages(pdf: Path) -> int:
     return int(re.search(r"^Pages:\s+(\d+)$", info.stdout, re.MULTILINE)[1])  # type: ignore[index]
 
 
+@pytest.mark.tex
 def test_one_compile_holds_many_figures(tmp_path: Path) -> None:
     require_tool("pdflatex")
     chosen = [DIRECT[2], DIRECT[6], DIRECT[10], DIRECT[14], TRANSPOSED[2], TRANSPOSED[3], TRANSPOSED[6]]
@@ -593,6 +594,7 @@ def test_one_compile_holds_many_figures(tmp_path: Path) -> None:
     assert text.count("cropped to") == 1
 
 
+@pytest.mark.tex
 def test_pdf_with_all_frames_has_a_page_per_frame(tmp_path: Path) -> None:
     require_tool("pdflatex")
     path = tmp_path / "all.pdf"
@@ -601,6 +603,7 @@ def test_pdf_with_all_frames_has_a_page_per_frame(tmp_path: Path) -> None:
     assert pages(path) == 6
 
 
+@pytest.mark.tex
 def test_png_of_one_frame(tmp_path: Path) -> None:
     require_tool("pdflatex"), require_tool("pdftoppm")
     path = tmp_path / "frame.png"
@@ -628,6 +631,7 @@ def gif_frames(data: bytes) -> int:
     return images
 
 
+@pytest.mark.tex
 def test_gif_animates_every_frame(tmp_path: Path) -> None:
     require_tool("pdflatex"), require_tool("pdftoppm"), require_tool("convert")
     path = tmp_path / "animation.gif"
@@ -636,6 +640,7 @@ def test_gif_animates_every_frame(tmp_path: Path) -> None:
     assert gif_frames(path.read_bytes()) == 6
 
 
+@pytest.mark.tex
 def test_a_failed_compile_shows_the_log(tmp_path: Path) -> None:
     require_tool("pdflatex")
     broken = "\\begin{tikzpicture}\\undefinedfigurecommand\\end{tikzpicture}"
