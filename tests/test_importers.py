@@ -701,3 +701,18 @@ def test_onnx_unreadable_files(tmp_path: Path) -> None:
         from_onnx(garbage)
     with pytest.raises(SpecError, match=r"garbage\.onnx is not an ONNX model"):
         load_network(str(garbage))
+
+
+@pytest.mark.parametrize(("depth", "pool"), [(3, False), (4, True), (5, False)])
+def test_onnx_output_formula_is_the_torch_formula(depth: int, pool: bool, tmp_path: Path) -> None:
+    """A U-Net exported to ONNX gives the same output-size formula as its PyTorch import, term for term (not a
+    nested Piecewise that only evaluates alike)."""
+    _onnx_modules()
+    from symconv.importers.onnx import from_onnx
+    from tests.test_network_suite import UNet
+
+    model = UNet(depth, pool).eval()
+    ours = from_torch(model, (1, 1, "L")).output_size()
+    path = export(model, tmp_path / "unet.onnx", (1, 1, 2**depth * 4), ("L",))
+    assert from_onnx(path).output_size() == ours
+    assert len(str(ours["L"])) < 40, ours
