@@ -13,6 +13,10 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import pytest
+
+pytest.importorskip("torch")  # collected by --doctest-modules: skipped, not an error, without torch
+
 import torch
 import torch.nn.functional as F
 from torch import nn
