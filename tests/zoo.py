@@ -634,7 +634,58 @@ def espcn() -> nn.Module:
     )
 
 
+class ResNetDBlock(nn.Module):
+    """timm's ResNet-D downsampling block: the shortcut averages 2x2 with ceil_mode and without the padding in
+    the divisor, then a 1x1 conv; the main path's stride sits on its 3x3."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Sequential(cbr(4, 4, 1), cbr(4, 4, 3, 2, 1), nn.Conv2d(4, 4, 1))
+        self.down = nn.Sequential(
+            nn.AvgPool2d(2, 2, ceil_mode=True, count_include_pad=False), nn.Conv2d(4, 4, 1)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.body(x) + self.down(x))
+
+
+def resnet_d() -> nn.Module:
+    """timm's resnet50d: the deep stem (three 3x3 convs, the first strided) and ResNet-D downsampling."""
+    deep_stem = nn.Sequential(
+        cbr(3, 4, 3, 2, 1), cbr(4, 4, 3, 1, 1), cbr(4, 4, 3, 1, 1), nn.MaxPool2d(3, 2, 1)
+    )
+    return nn.Sequential(deep_stem, *(ResNetDBlock() for _ in range(3)))
+
+
+class ENetInitial(nn.Module):
+    """ENet's initial block: a 3x3 stride-2 pad-1 conv beside a 2x2 max pool, concatenated (equal sizes only
+    for even inputs), then a bottleneck with the same pairing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv, self.conv2 = nn.Conv2d(3, 1, 3, 2, 1), nn.Conv2d(4, 4, 3, 2, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.cat([self.conv(x), F.max_pool2d(x, 2)], 1)
+        return torch.cat([self.conv2(x), F.max_pool2d(x, 2)], 1)
+
+
+def real_esrgan_x2() -> nn.Module:
+    """Real-ESRGAN's x2 model: pixel unshuffle by 2 first (even sizes), the body, two nearest upsamplings."""
+    return nn.Sequential(
+        nn.PixelUnshuffle(2), nn.Conv2d(12, 4, 3, 1, 1), nn.LeakyReLU(0.2), nn.Upsample(scale_factor=2),
+        nn.Conv2d(4, 4, 3, 1, 1), nn.Upsample(scale_factor=2), nn.Conv2d(4, 3, 3, 1, 1),
+    )  # fmt: skip
+
+
 # ------------------------------------------------------------------------------------------------ 1-D and 3-D
+
+
+def wavenet_same() -> nn.Module:
+    """A non-causal WaveNet stack: dilated convolutions with padding='same' (dilation 1 to 32), a strided
+    max pool, and a 4-tap convolution with 'same' (PyTorch puts the odd padding element at the end)."""
+    convs = [nn.Conv1d(1 if n == 0 else 4, 4, 3, padding="same", dilation=2**n) for n in range(6)]
+    return nn.Sequential(*convs, nn.MaxPool1d(3, 2, 1), nn.Conv1d(4, 4, 4, padding="same"))
 
 
 def m5_audio() -> nn.Module:
@@ -709,6 +760,7 @@ ZOO: tuple[Entry, ...] = (
     Entry("resnet18", resnet18, HW, (40, 56)),
     Entry("resnet50", resnet50, HW, (56, 40)),
     Entry("resnext50", resnext50, HW, (40, 72)),
+    Entry("resnet50d (ResNet-D)", resnet_d, HW, (40, 56)),
     Entry("vgg11", vgg11, HW, (40, 56)),
     Entry("alexnet", alexnet, HW, (64, 72)),
     Entry("lenet5", lenet5, HW, (20, 28)),
@@ -799,6 +851,9 @@ ZOO: tuple[Entry, ...] = (
     Entry("pix2pix generator", Pix2Pix, HW, (64, 128)),
     Entry("yolov3 neck", YOLOv3Neck, HW, (32, 64)),
     Entry("espcn", espcn, HW, (12, 20)),
+    Entry("real-esrgan x2 (pixel unshuffle)", real_esrgan_x2, HW, (12, 20)),
+    Entry("enet initial blocks", ENetInitial, HW, (32, 48)),
+    Entry("wavenet (padding='same', dilated)", wavenet_same, (1, 1, "L"), (64,)),
     Entry("m5 (1-D audio)", m5_audio, (1, 1, "L"), (1800,)),
     Entry(
         "tcn (1-D causal, F.pad)",
