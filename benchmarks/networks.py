@@ -14,7 +14,7 @@ stem):
 Then a scale section: a 64-layer chain (output size expression and valid set at depths 8 to 64) and a depth-8
 U-Net; and large networks against their targets: 2-D residual networks of 1,000 to 10,000 nodes (read, output
 sizes and valid sets; the 1,000-node one also with the sizes rebuilt at every add, as the importer did before),
-ResNet-50 beside torch.export, and a U-Net of depth 32 beside torch.export. Run from the repository root:
+ResNet-50 (written out, and torchvision's when it is installed) beside torch.export, and a U-Net of depth 32 beside torch.export. Run from the repository root:
 ``python benchmarks/networks.py`` (``--quick``: sizes 1..256 only, residual networks up to 5,000 nodes).
 """
 
@@ -36,6 +36,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch
+from models import import_torchvision  # benchmarks/models.py: torchvision without its compiled operators
 from torch import nn
 
 from symconv.importers.torch import from_torch
@@ -673,6 +674,16 @@ def large(quick: bool) -> list[str]:
     )
     if seconds > 0.5:
         missed.append(f"ResNet-50: {seconds:.2f} s")
+    try:
+        torchvision = import_torchvision()
+    except (ImportError, RuntimeError) as error:  # absent, or a broken install
+        print(f"  torchvision's resnet50: not measured ({error}; pip install torchvision)")
+    else:
+        model = torchvision.models.resnet50().eval()
+        (net, found), seconds = timed(_read_and_analyse, model, (1, 3, "H", "W"))
+        print(f"  torchvision's resnet50 ({len(net.nodes)} nodes): symconv {seconds:.2f} s (target <= 0.5 s)")
+        if seconds > 0.5:
+            missed.append(f"torchvision's resnet50: {seconds:.2f} s")
 
     model = UNet([2] * 32, "conv").eval()
     net = from_torch(model, (1, 1, "i"))
