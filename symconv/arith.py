@@ -72,6 +72,10 @@ def quotient_parts(arg: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr]:
 
 
 def _normal(value: Number) -> Number:
+    # type() first: isinstance against Fraction goes through the numbers ABCs, several times slower, and
+    # nearly every value is an int.
+    if type(value) is int:
+        return value
     if isinstance(value, Fraction) and value.denominator == 1:
         return value.numerator
     return value
@@ -92,6 +96,11 @@ def _symbol(name: str) -> Compiled:
 
 
 def _add(parts: list[Compiled]) -> Compiled:
+    if len(parts) == 2:
+        # The common case (a sum of two terms): no loop.
+        first, second = parts
+        return lambda env: _normal(first(env) + second(env))
+
     def add(env: Env) -> Value:
         total: Number = 0
         for part in parts:
@@ -102,6 +111,10 @@ def _add(parts: list[Compiled]) -> Compiled:
 
 
 def _mul(parts: list[Compiled]) -> Compiled:
+    if len(parts) == 2:
+        first, second = parts
+        return lambda env: _normal(first(env) * second(env))
+
     def mul(env: Env) -> Value:
         product: Number = 1
         for part in parts:

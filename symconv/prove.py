@@ -42,11 +42,15 @@ _SHRINK = (2, 8, 32)
 _SHRINK_DRAWS = 32
 # A model that does not re-check on integers is excluded and the search goes on, this many times in all.
 _ATTEMPTS = 8
-# A proved claim is evaluated as written on this many points of its domain, of at most this many draws: a
-# translation that disagrees with the text fails on many points, and a cost of the order of the solver's own
-# keeps the check on for every proof.
+# A proved claim is evaluated as written on this many points of its domain, of at most _SAMPLE_DRAWS draws:
+# a translation that disagrees with the text fails on many points, and a cost of the order of the solver's own
+# keeps the check on for every proof. A query Z3 decided within _SMALL_QUERY_S gets the first
+# _SMALL_SAMPLE_POINTS (the corner next to the givens' bounds, then a random point, alternately): twelve points
+# cost such a query more than Z3's check did.
 _SAMPLE_POINTS = 12
-_SAMPLE_DRAWS = 48
+_SMALL_SAMPLE_POINTS = 4
+_SMALL_QUERY_S = 0.002
+_SAMPLE_DRAWS = 4 * _SAMPLE_POINTS
 # Where Z3 is undecided, a counterexample is searched on this many points.
 _SEARCH_DRAWS = 600
 _SAMPLE_SPANS = (2, 4, 8, 16, 64, 1024)
@@ -363,11 +367,12 @@ def prove(
         found = _search(points(limit, _SEARCH_DRAWS), domain, failure)
         return None if found is None else counterexample(*found)
 
-    def proved(scope: str, limit: int | None) -> Result:
+    def proved(scope: str, limit: int | None, solver_seconds: float) -> Result:
         """Proved, after the claim is evaluated as written on points of its domain (with `semantics`), or
         Unknown when no point satisfies the conditions (the claim would hold vacuously)."""
         sampled = semantics is not None
-        witnessed = sampled and _sample(points(limit, _SAMPLE_DRAWS), domain, failure, scope)
+        wanted = _SMALL_SAMPLE_POINTS if solver_seconds < _SMALL_QUERY_S else _SAMPLE_POINTS
+        witnessed = sampled and _sample(points(limit, _SAMPLE_DRAWS), domain, failure, scope, wanted)
         if not witnessed and not satisfiable(limit, evaluated=sampled):
             if limit is None:
                 return Unknown("the conditions are unsatisfiable: the claim would hold vacuously", elapsed())
@@ -380,11 +385,12 @@ def prove(
 
     note = ""
     if bound is None:
+        asked = time.perf_counter()
         verdict, model, reason = check([*premises, z_refuted], timeout_ms)
         if verdict == "sat":
             return refutation(model, None)
         if verdict == "unsat":
-            return proved("unbounded", None)
+            return proved("unbounded", None, time.perf_counter() - asked)
         if budget.spent():
             return Unknown(f"{TIME_BUDGET}: the unbounded query was undecided", elapsed())
         note = f" (the unbounded query was undecided: {reason})"
@@ -392,11 +398,12 @@ def prove(
         early = searched(None)
         if early is not None:
             return early
+    asked = time.perf_counter()
     verdict, model, reason = check([*premises, z_refuted, *box(bound)], timeout_ms)
     if verdict == "sat":
         return refutation(model, bound)
     if verdict == "unsat":
-        return proved(bounded_scope(bound) + note, bound)
+        return proved(bounded_scope(bound) + note, bound, time.perf_counter() - asked)
     return searched(bound) or Unknown(
         f"undecided{note or ''} within the box |x| <= {bound}: {reason}", elapsed()
     )
@@ -656,8 +663,9 @@ def _sample(
     domain: Callable[[dict[str, int]], dict[str, int] | None],
     failure: Callable[[dict[str, int]], str | None],
     scope: str,
+    wanted: int = _SAMPLE_POINTS,
 ) -> bool:
-    """A proved claim evaluated as written on up to _SAMPLE_POINTS points of its domain: a point where it
+    """A proved claim evaluated as written on up to `wanted` points of its domain: a point where it
     fails means the engine is wrong, which is raised loudly, never reported as a verdict. Whether any point
     was in the domain (a witness that the conditions are satisfiable)."""
     checked = 0
@@ -671,6 +679,6 @@ def _sample(
                 f"the prover said proved ({scope}), but at {point} {reason}; this is a bug in symconv"
             )
         checked += 1
-        if checked == _SAMPLE_POINTS:
+        if checked == wanted:
             break
     return checked > 0
