@@ -63,7 +63,7 @@ class _Seconds(float):
         return "..."
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Proved:
     scope: str
     seconds: float = field(default=0.0, compare=False)
@@ -77,7 +77,7 @@ class Proved:
         return rf"$\text{{proved for {scope}}}$"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Refuted:
     counterexample: dict[str, int]
     reason: str = ""
@@ -91,7 +91,7 @@ class Refuted:
         return rf"$\text{{refuted at }} {assignment(self.counterexample)}$"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Unknown:
     reason: str
     seconds: float = field(default=0.0, compare=False)
@@ -237,7 +237,7 @@ def prove(
                 translation.variable(name)
         z_refuted = translation.negation(translation.conjunction([*z_domains, *z_defined, z_claim]))
     except UnsupportedError as error:
-        untranslated = Unknown(f"not translatable to Z3: {error}", elapsed())
+        untranslated = Unknown(reason=f"not translatable to Z3: {error}", seconds=elapsed())
         if semantics is None:
             return untranslated
         # Z3 cannot read it; the text can still be evaluated: a point where it fails refutes it.
@@ -249,7 +249,7 @@ def prove(
         )
         if found is None:
             return untranslated
-        return Refuted(found[0], found[1], elapsed())
+        return Refuted(counterexample=found[0], reason=found[1], seconds=elapsed())
     defined = {name for name, _ in definitions}
     variables = {name: var for name, var in sorted(translation.variables.items()) if name not in defined}
     premises = [*translation.axioms, *z_definitions, *z_given_defined, *z_given]
@@ -304,7 +304,9 @@ def prove(
         """Refuted at `point` (of the domain, where the claim fails for `reason`), with the defined values."""
         env = domain(point) or point
         shown = ", ".join(f"{name} = {env[name]}" for name, _ in definitions)
-        return Refuted(point, reason + (f" ({shown})" if shown else ""), elapsed())
+        return Refuted(
+            counterexample=point, reason=reason + (f" ({shown})" if shown else ""), seconds=elapsed()
+        )
 
     def refutation(model: Any, limit: int | None) -> Result:
         """The first counterexample that re-checks on integers; a point that does not is excluded and the
@@ -342,9 +344,9 @@ def prove(
                 break
             found = assignment(model)
         return Unknown(
-            f"the solver's counterexample(s) {', '.join(map(str, rejected))} did not re-check on integers, "
-            "and no other was found",
-            elapsed(),
+            reason=f"the solver's counterexample(s) {', '.join(map(str, rejected))} did not re-check on "
+            "integers, and no other was found",
+            seconds=elapsed(),
         )
 
     def satisfiable(limit: int | None, evaluated: bool) -> bool:
@@ -375,13 +377,18 @@ def prove(
         witnessed = sampled and _sample(points(limit, _SAMPLE_DRAWS), domain, failure, scope, wanted)
         if not witnessed and not satisfiable(limit, evaluated=sampled):
             if limit is None:
-                return Unknown("the conditions are unsatisfiable: the claim would hold vacuously", elapsed())
-            return Unknown(f"no assignment in the box |x| <= {limit} satisfies the conditions", elapsed())
+                return Unknown(
+                    reason="the conditions are unsatisfiable: the claim would hold vacuously",
+                    seconds=elapsed(),
+                )
+            return Unknown(
+                reason=f"no assignment in the box |x| <= {limit} satisfies the conditions", seconds=elapsed()
+            )
         confirmed = ""
         if record is not None:
             query = [*premises, z_refuted, *(box(limit) if limit is not None else [])]
             confirmed = record.proved(query, scope, timeout_ms)
-        return Proved(scope, elapsed(), confirmed)
+        return Proved(scope=scope, seconds=elapsed(), confirmed=confirmed)
 
     note = ""
     if bound is None:
@@ -392,7 +399,7 @@ def prove(
         if verdict == "unsat":
             return proved("unbounded", None, time.perf_counter() - asked)
         if budget.spent():
-            return Unknown(f"{TIME_BUDGET}: the unbounded query was undecided", elapsed())
+            return Unknown(reason=f"{TIME_BUDGET}: the unbounded query was undecided", seconds=elapsed())
         note = f" (the unbounded query was undecided: {reason})"
         bound = FALLBACK_BOUND
         early = searched(None)
@@ -405,7 +412,7 @@ def prove(
     if verdict == "unsat":
         return proved(bounded_scope(bound) + note, bound, time.perf_counter() - asked)
     return searched(bound) or Unknown(
-        f"undecided{note or ''} within the box |x| <= {bound}: {reason}", elapsed()
+        reason=f"undecided{note or ''} within the box |x| <= {bound}: {reason}", seconds=elapsed()
     )
 
 
