@@ -122,6 +122,12 @@ def test_pure_python_work_past_the_budget_is_interrupted() -> None:
         ("t - y >= 0", "(-1 + t - y // x) * (t - y) % (t - y) // -2 == 0 // 3", "refuted"),
         ("k > s", "(k - s)**2 % (k - s) // 2 == 0", "proved"),
         ("k > s", "floor(mod((k - s)**2, k - s) / 2) == 1", "refuted"),
+        # Found by the soundness fuzz (seed 11, case 693): it hung in the same place.
+        (
+            "s - x >= 1",
+            "(s - x) * mod(min(2, t), s - t) // 3 == mod((s - x) * min(2, t), (s - x) * (s - t)) // 2",
+            "refuted",
+        ),
     ],
 )
 def test_a_mod_inside_a_floor_is_decided_within_the_budget(given: str, claim: str, status: str) -> None:
