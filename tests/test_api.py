@@ -112,6 +112,7 @@ def test_a_proof_is_one_of_three_types() -> None:
 def test_result_types_are_built_by_keyword_only() -> None:
     # Positionally, Refuted(point, reason) and Unknown(reason, seconds) would be easy to build wrong.
     from symconv.port import Port
+    from symconv.receptive import Field
     from symconv.solve import Answer
     from symconv.transpose import Inverse
     from symconv.windowmap import Window
@@ -127,6 +128,7 @@ def test_result_types_are_built_by_keyword_only() -> None:
         (Window, (0, (0,), (0,), ("input",))),
         (Port, (layer("conv(k=3)"), "torch", "none", None, None, ())),
         (Inverse, (None,) * 12),
+        (Field, (1, 1, 0, True, False)),
     ]:
         with pytest.raises(TypeError, match="positional"):
             kind(*arguments)
