@@ -58,12 +58,24 @@ def quotient_parts(arg: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr]:
     """(numerator, denominator) of a floor/ceiling argument: floor(arg) = floor(num/den).
 
     SymPy distributes constant divisors (floor((i - 1)/2) is stored as floor(i/2 - 1/2)); this undoes it.
+    A Mod inside is an opaque integer here: SymPy's expand rewrites Mod's arguments and re-evaluates it, which
+    can loop without end (Mod((k - s)**2, k - s) in a product), and its rewriting of a symbolic divisor is not
+    sound (see parse.py), so each Mod stands in as a placeholder and is put back as written.
     """
+    mods = {mod: sympy.Dummy(integer=True) for mod in arg.atoms(sympy.Mod)}
+    if mods:
+        back = {placeholder: mod for mod, placeholder in mods.items()}
+        num, den = arg.xreplace(mods).as_numer_denom()
+        return sympy.expand(num).xreplace(back), sympy.expand(den).xreplace(back)
     num, den = arg.as_numer_denom()
     return sympy.expand(num), sympy.expand(den)
 
 
 def _normal(value: Number) -> Number:
+    # type() first: isinstance against Fraction goes through the numbers ABCs, several times slower, and
+    # nearly every value is an int.
+    if type(value) is int:
+        return value
     if isinstance(value, Fraction) and value.denominator == 1:
         return value.numerator
     return value
@@ -84,6 +96,11 @@ def _symbol(name: str) -> Compiled:
 
 
 def _add(parts: list[Compiled]) -> Compiled:
+    if len(parts) == 2:
+        # The common case (a sum of two terms): no loop.
+        first, second = parts
+        return lambda env: _normal(first(env) + second(env))
+
     def add(env: Env) -> Value:
         total: Number = 0
         for part in parts:
@@ -94,6 +111,10 @@ def _add(parts: list[Compiled]) -> Compiled:
 
 
 def _mul(parts: list[Compiled]) -> Compiled:
+    if len(parts) == 2:
+        first, second = parts
+        return lambda env: _normal(first(env) * second(env))
+
     def mul(env: Env) -> Value:
         product: Number = 1
         for part in parts:

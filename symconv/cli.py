@@ -220,7 +220,7 @@ def cmd_prove(args: argparse.Namespace) -> tuple[int, Any, str]:
     for theorem in theorems:
         result: Any
         if budget.spent():
-            result = Unknown(f"{TIME_BUDGET} before this theorem was tried")
+            result = Unknown(reason=f"{TIME_BUDGET} before this theorem was tried")
         else:
             try:
                 result = theorem.check(
@@ -230,7 +230,7 @@ def cmd_prove(args: argparse.Namespace) -> tuple[int, Any, str]:
                     confirm=args.confirm,
                 )
             except budget.OutOfTime:
-                result = Unknown(f"{TIME_BUDGET} while this theorem was computed")
+                result = Unknown(reason=f"{TIME_BUDGET} while this theorem was computed")
         results.append(result)
         missed += result.status != theorem.expect
         rows.append(

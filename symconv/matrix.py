@@ -313,7 +313,7 @@ def index_duality(
 
 
 def prove_index_duality(rotated: bool = True) -> Result:
-    """Prove the index duality for all integers; Proved("unbounded") when rotated.
+    """Prove the index duality for all integers; Proved(scope="unbounded") when rotated.
 
     >>> prove_index_duality()
     Proved(scope='unbounded', seconds=...)

@@ -322,6 +322,8 @@ def _compiled(expr: sympy.Basic) -> Run:
 
 
 def _normal(value: Any) -> Any:
+    if type(value) is int:  # the common case, without the numbers ABCs' isinstance
+        return value
     if isinstance(value, Fraction) and value.denominator == 1:
         return value.numerator
     return value

@@ -385,10 +385,22 @@ def _spec_value(text: str, name: str, node: ast.AST, walker: _Expressions) -> Sp
     return walker.integer(node)
 
 
-def _spec_from_call(text: str, node: ast.Call, walker: _Expressions) -> Spec:
-    from .constructors import is_constructor, read_constructor
+def _names_framework_class(node: ast.Call) -> bool:
+    """Whether a call is a framework's constructor (nn.Conv2d(...)); a call of one of symconv's own kinds never is,
+    and is told apart without loading the constructors' tables (a cold command's time)."""
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+    if name in KINDS:
+        return False
+    from .constructors import is_constructor
 
-    if is_constructor(node):
+    return is_constructor(node)
+
+
+def _spec_from_call(text: str, node: ast.Call, walker: _Expressions) -> Spec:
+    if _names_framework_class(node):
+        from .constructors import read_constructor
+
         library, kind, arguments = read_constructor(
             text, node, walker, lambda part, why: _fail(text, part, why), _UNKNOWN_NAME, KEYWORDS
         )

@@ -50,7 +50,7 @@ SAME_WINDOWS, AFTER_PAD, SAME_SIZE, NONE = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Port:
     source: Layer
     target: str
@@ -365,7 +365,15 @@ def port(source: Layer, target: str, i: int | None = None, timeout_ms: int = 10_
             tried.append(row)
             if isinstance(windows, Proved):
                 flip = _kernel_note(source, candidate, flipped)
-                return Port(source, target, SAME_WINDOWS, spec, windows, tuple(tried), notes=flip)
+                return Port(
+                    source=source,
+                    target=target,
+                    level=SAME_WINDOWS,
+                    equivalent=spec,
+                    proof=windows,
+                    candidates=tuple(tried),
+                    notes=flip,
+                )
             if same_size is None:
                 same_size = {"spec": spec, "proof": _result(sizes), "windows_differ": None}
                 same_size["windows_differ"] = _differing_windows(source, candidate, windows)
@@ -397,7 +405,18 @@ def port(source: Layer, target: str, i: int | None = None, timeout_ms: int = 10_
         level = NONE
         if pad is None and closest is None:
             notes += ("no layer of the target framework accepts these parameters",)
-    return Port(source, target, level, None, None, tuple(tried), pad, closest, same_size, notes)
+    return Port(
+        source=source,
+        target=target,
+        level=level,
+        equivalent=None,
+        proof=None,
+        candidates=tuple(tried),
+        pad=pad,
+        closest=closest,
+        same_size=same_size,
+        notes=notes,
+    )
 
 
 def _kernel_note(source: Layer, target: Layer, flipped: Any) -> tuple[str, ...]:
@@ -417,19 +436,27 @@ def _adaptive(source: AdaptivePool, target: str, i: int | None) -> Port:
             f"adaptive pooling to {o} has the windows of a fixed pooling with k = s = i/{o} exactly when i is a "
             f"multiple of {o}; give --in N"
         )
-        return Port(source, target, NONE, None, None, (), notes=(note,))
+        return Port(
+            source=source,
+            target=target,
+            level=NONE,
+            equivalent=None,
+            proof=None,
+            candidates=(),
+            notes=(note,),
+        )
     source.output_size(i)
     if i % o == 0:
         k = i // o
         spec = f"{target}.avgpool(k={k}, s={k})"
         note = f"at i = {i} (a multiple of {o}): k = s = {k}; at other sizes the windows differ"
         return Port(
-            source,
-            target,
-            SAME_WINDOWS,
-            spec,
-            None,
-            ({"spec": spec, "status": "same windows"},),
+            source=source,
+            target=target,
+            level=SAME_WINDOWS,
+            equivalent=spec,
+            proof=None,
+            candidates=({"spec": spec, "status": "same windows"},),
             notes=(note,),
         )
     found = windows(source, i)
@@ -439,4 +466,6 @@ def _adaptive(source: AdaptivePool, target: str, i: int | None) -> Port:
         f"at i = {i} (not a multiple of {o}) adaptive pooling's windows start at {starts} with widths "
         f"{widths}: no fixed kernel and stride read them"
     )
-    return Port(source, target, NONE, None, None, (), notes=(note,))
+    return Port(
+        source=source, target=target, level=NONE, equivalent=None, proof=None, candidates=(), notes=(note,)
+    )

@@ -42,11 +42,15 @@ _SHRINK = (2, 8, 32)
 _SHRINK_DRAWS = 32
 # A model that does not re-check on integers is excluded and the search goes on, this many times in all.
 _ATTEMPTS = 8
-# A proved claim is evaluated as written on this many points of its domain, of at most this many draws: a
-# translation that disagrees with the text fails on many points, and a cost of the order of the solver's own
-# keeps the check on for every proof.
+# A proved claim is evaluated as written on this many points of its domain, of at most _SAMPLE_DRAWS draws:
+# a translation that disagrees with the text fails on many points, and a cost of the order of the solver's own
+# keeps the check on for every proof. A query Z3 decided within _SMALL_QUERY_S gets the first
+# _SMALL_SAMPLE_POINTS (the corner next to the givens' bounds, then a random point, alternately): twelve points
+# cost such a query more than Z3's check did.
 _SAMPLE_POINTS = 12
-_SAMPLE_DRAWS = 48
+_SMALL_SAMPLE_POINTS = 4
+_SMALL_QUERY_S = 0.002
+_SAMPLE_DRAWS = 4 * _SAMPLE_POINTS
 # Where Z3 is undecided, a counterexample is searched on this many points.
 _SEARCH_DRAWS = 600
 _SAMPLE_SPANS = (2, 4, 8, 16, 64, 1024)
@@ -59,7 +63,7 @@ class _Seconds(float):
         return "..."
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Proved:
     scope: str
     seconds: float = field(default=0.0, compare=False)
@@ -73,7 +77,7 @@ class Proved:
         return rf"$\text{{proved for {scope}}}$"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Refuted:
     counterexample: dict[str, int]
     reason: str = ""
@@ -87,7 +91,7 @@ class Refuted:
         return rf"$\text{{refuted at }} {assignment(self.counterexample)}$"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Unknown:
     reason: str
     seconds: float = field(default=0.0, compare=False)
@@ -233,7 +237,7 @@ def prove(
                 translation.variable(name)
         z_refuted = translation.negation(translation.conjunction([*z_domains, *z_defined, z_claim]))
     except UnsupportedError as error:
-        untranslated = Unknown(f"not translatable to Z3: {error}", elapsed())
+        untranslated = Unknown(reason=f"not translatable to Z3: {error}", seconds=elapsed())
         if semantics is None:
             return untranslated
         # Z3 cannot read it; the text can still be evaluated: a point where it fails refutes it.
@@ -245,7 +249,7 @@ def prove(
         )
         if found is None:
             return untranslated
-        return Refuted(found[0], found[1], elapsed())
+        return Refuted(counterexample=found[0], reason=found[1], seconds=elapsed())
     defined = {name for name, _ in definitions}
     variables = {name: var for name, var in sorted(translation.variables.items()) if name not in defined}
     premises = [*translation.axioms, *z_definitions, *z_given_defined, *z_given]
@@ -300,7 +304,9 @@ def prove(
         """Refuted at `point` (of the domain, where the claim fails for `reason`), with the defined values."""
         env = domain(point) or point
         shown = ", ".join(f"{name} = {env[name]}" for name, _ in definitions)
-        return Refuted(point, reason + (f" ({shown})" if shown else ""), elapsed())
+        return Refuted(
+            counterexample=point, reason=reason + (f" ({shown})" if shown else ""), seconds=elapsed()
+        )
 
     def refutation(model: Any, limit: int | None) -> Result:
         """The first counterexample that re-checks on integers; a point that does not is excluded and the
@@ -338,9 +344,9 @@ def prove(
                 break
             found = assignment(model)
         return Unknown(
-            f"the solver's counterexample(s) {', '.join(map(str, rejected))} did not re-check on integers, "
-            "and no other was found",
-            elapsed(),
+            reason=f"the solver's counterexample(s) {', '.join(map(str, rejected))} did not re-check on "
+            "integers, and no other was found",
+            seconds=elapsed(),
         )
 
     def satisfiable(limit: int | None, evaluated: bool) -> bool:
@@ -363,42 +369,50 @@ def prove(
         found = _search(points(limit, _SEARCH_DRAWS), domain, failure)
         return None if found is None else counterexample(*found)
 
-    def proved(scope: str, limit: int | None) -> Result:
+    def proved(scope: str, limit: int | None, solver_seconds: float) -> Result:
         """Proved, after the claim is evaluated as written on points of its domain (with `semantics`), or
         Unknown when no point satisfies the conditions (the claim would hold vacuously)."""
         sampled = semantics is not None
-        witnessed = sampled and _sample(points(limit, _SAMPLE_DRAWS), domain, failure, scope)
+        wanted = _SMALL_SAMPLE_POINTS if solver_seconds < _SMALL_QUERY_S else _SAMPLE_POINTS
+        witnessed = sampled and _sample(points(limit, _SAMPLE_DRAWS), domain, failure, scope, wanted)
         if not witnessed and not satisfiable(limit, evaluated=sampled):
             if limit is None:
-                return Unknown("the conditions are unsatisfiable: the claim would hold vacuously", elapsed())
-            return Unknown(f"no assignment in the box |x| <= {limit} satisfies the conditions", elapsed())
+                return Unknown(
+                    reason="the conditions are unsatisfiable: the claim would hold vacuously",
+                    seconds=elapsed(),
+                )
+            return Unknown(
+                reason=f"no assignment in the box |x| <= {limit} satisfies the conditions", seconds=elapsed()
+            )
         confirmed = ""
         if record is not None:
             query = [*premises, z_refuted, *(box(limit) if limit is not None else [])]
             confirmed = record.proved(query, scope, timeout_ms)
-        return Proved(scope, elapsed(), confirmed)
+        return Proved(scope=scope, seconds=elapsed(), confirmed=confirmed)
 
     note = ""
     if bound is None:
+        asked = time.perf_counter()
         verdict, model, reason = check([*premises, z_refuted], timeout_ms)
         if verdict == "sat":
             return refutation(model, None)
         if verdict == "unsat":
-            return proved("unbounded", None)
+            return proved("unbounded", None, time.perf_counter() - asked)
         if budget.spent():
-            return Unknown(f"{TIME_BUDGET}: the unbounded query was undecided", elapsed())
+            return Unknown(reason=f"{TIME_BUDGET}: the unbounded query was undecided", seconds=elapsed())
         note = f" (the unbounded query was undecided: {reason})"
         bound = FALLBACK_BOUND
         early = searched(None)
         if early is not None:
             return early
+    asked = time.perf_counter()
     verdict, model, reason = check([*premises, z_refuted, *box(bound)], timeout_ms)
     if verdict == "sat":
         return refutation(model, bound)
     if verdict == "unsat":
-        return proved(bounded_scope(bound) + note, bound)
+        return proved(bounded_scope(bound) + note, bound, time.perf_counter() - asked)
     return searched(bound) or Unknown(
-        f"undecided{note or ''} within the box |x| <= {bound}: {reason}", elapsed()
+        reason=f"undecided{note or ''} within the box |x| <= {bound}: {reason}", seconds=elapsed()
     )
 
 
@@ -656,8 +670,9 @@ def _sample(
     domain: Callable[[dict[str, int]], dict[str, int] | None],
     failure: Callable[[dict[str, int]], str | None],
     scope: str,
+    wanted: int = _SAMPLE_POINTS,
 ) -> bool:
-    """A proved claim evaluated as written on up to _SAMPLE_POINTS points of its domain: a point where it
+    """A proved claim evaluated as written on up to `wanted` points of its domain: a point where it
     fails means the engine is wrong, which is raised loudly, never reported as a verdict. Whether any point
     was in the domain (a witness that the conditions are satisfiable)."""
     checked = 0
@@ -671,6 +686,6 @@ def _sample(
                 f"the prover said proved ({scope}), but at {point} {reason}; this is a bug in symconv"
             )
         checked += 1
-        if checked == _SAMPLE_POINTS:
+        if checked == wanted:
             break
     return checked > 0

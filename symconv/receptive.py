@@ -44,7 +44,7 @@ GENERIC_SIZE = 256
 Interval = tuple[int, int] | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Field:
     """Receptive field of a node in input coordinates: size r (the widest), effective stride S (the jump:
     input positions per output step, the product of the layers' strides over their spacings, i/o through a
@@ -389,7 +389,7 @@ def _field(node: Node, spans_of: Any, sizes: Mapping[str, int], summary: Mapping
     """One node's field from its inputs' (already in `summary`)."""
     spans = spans_of(node.name, range(max(1, min(sizes[node.name], SPAN))))
     if node.op == "input":
-        return Field(Fraction(1), Fraction(1), Fraction(0), end=Fraction(0))
+        return Field(r=Fraction(1), stride=Fraction(1), padding=Fraction(0), end=Fraction(0))
     parents = [summary[name] for name in node.inputs]
     jump = parents[0].stride
     if node.op == "layer" and node.layer is not None:
@@ -415,9 +415,16 @@ def _scale(made: Layer, i: int, o: int) -> Fraction:
 def _summary(spans: list[Interval], jump: Fraction, aligned: bool) -> Field:
     known = [s for s in spans if s is not None]
     if not known:
-        return Field(Fraction(0), jump, Fraction(0), aligned, False)
+        return Field(r=Fraction(0), stride=jump, padding=Fraction(0), aligned=aligned, uniform=False)
     widths = {hi - lo + 1 for lo, hi in known}
     steps = {b[0] - a[0] for a, b in itertools.pairwise(known)}
     uniform = len(known) == len(spans) and len(widths) == 1 and len(steps) <= 1
     first = spans[0] if spans[0] is not None else known[0]
-    return Field(Fraction(max(widths)), jump, Fraction(-first[0]), aligned, uniform, Fraction(first[1]))
+    return Field(
+        r=Fraction(max(widths)),
+        stride=jump,
+        padding=Fraction(-first[0]),
+        aligned=aligned,
+        uniform=uniform,
+        end=Fraction(first[1]),
+    )

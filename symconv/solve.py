@@ -586,7 +586,7 @@ class Planner:
 # ---- the solver ----
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Answer:
     unknowns: tuple[str, ...]
     solutions: tuple[dict[str, int], ...]
@@ -780,11 +780,11 @@ def solve_system(
             optimum = {"name": objective, "value": best[0], "solution": best[1]}
     complete = stopped is None and total is not None and total <= limit
     return Answer(
-        tuple(system.unknowns),
-        tuple(solutions),
-        complete,
-        total,
-        tuple(sets),
+        unknowns=tuple(system.unknowns),
+        solutions=tuple(solutions),
+        complete=complete,
+        count=total,
+        sets=tuple(sets),
         objective=optimum,
         stopped=stopped,
     )
@@ -834,7 +834,14 @@ def _solve_symbolic(system: System, parameters: list[str]) -> Answer:
         )
     formula = solve_formula(system.conditions, system.unknowns[0], system.known)
     bounds = formula.pop("bounds")
-    return Answer(tuple(system.unknowns), (), False, None, formula=formula, bounds=bounds)  # type: ignore[arg-type]
+    return Answer(
+        unknowns=tuple(system.unknowns),
+        solutions=(),
+        complete=False,
+        count=None,
+        formula=formula,
+        bounds=bounds,  # type: ignore[arg-type]
+    )
 
 
 def solve_spec(

@@ -31,7 +31,7 @@ from .prove import Result, prove
 INPUT = symbol("i")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Inverse:
     """The transposed layer of `forward` at input `i` (an int, or the symbol i for every input)."""
 
@@ -281,21 +281,21 @@ def invert(
             if len(covered) == period:
                 break
     return Inverse(
-        forward,
-        at,
-        o_at,
-        transposed,
-        torch_form,
-        onnx,
-        tf,
-        keras,
-        upsample,
-        paper_result,
-        torch_result,
-        claim,
-        table,
-        fixed,
-        notes,
+        forward=forward,
+        i=at,
+        o=o_at,
+        transposed=transposed,
+        torch=torch_form,
+        onnx=onnx,
+        tf=tf,
+        keras=keras,
+        upsample=upsample,
+        round_trip=paper_result,
+        torch_round_trip=torch_result,
+        claim=claim,
+        table=table,
+        fixed=fixed,
+        notes=notes,
     )
 
 

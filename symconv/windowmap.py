@@ -56,7 +56,7 @@ EXCLUDED = "excluded"  # average pooling's padding when it is not counted in the
 NOTHING = "nothing"  # past the end padding (a ceil_mode window's overhang): not read, not counted
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Window:
     """What output j reads, on integers: the input positions of its taps in order (outside [0, i): padding),
     the kernel tap index of each, and what each holds."""
@@ -147,7 +147,7 @@ class GridMap:
             positions.append(offset)
             taps.append(tap)
             holds.append(held)
-        return Window(j, tuple(positions), tuple(taps), tuple(holds))
+        return Window(j=j, positions=tuple(positions), taps=tuple(taps), holds=tuple(holds))
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,9 @@ class IntervalMap:
     def window(self, i: int, j: int) -> Window:
         low, high = self.bounds(i, j)
         positions = tuple(range(low, high + 1))
-        return Window(j, positions, tuple(range(len(positions))), (INPUT_UNIT,) * len(positions))
+        return Window(
+            j=j, positions=positions, taps=tuple(range(len(positions))), holds=(INPUT_UNIT,) * len(positions)
+        )
 
 
 WindowMap = GridMap | IntervalMap

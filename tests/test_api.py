@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 import sympy
 
 import symconv
@@ -20,6 +21,17 @@ def test_import_does_not_import_z3() -> None:
     code = "import sys, symconv; symconv.layer('conv(k=3)').output_size(8); print('z3' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_a_spec_of_symconv_kinds_does_not_load_the_framework_constructors() -> None:
+    # A cold command pays for every module it imports; nn.Conv2d(...) loads them, conv(...) need not.
+    code = (
+        "import sys, symconv; symconv.layer('torch.maxpool(k=2)').output_size(8);"
+        " print('symconv.constructors' in sys.modules);"
+        " symconv.layer('nn.MaxPool2d(2)').output_size(8); print('symconv.constructors' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "True"]
 
 
 def test_errors_are_value_errors() -> None:
@@ -95,6 +107,31 @@ def test_a_proof_is_one_of_three_types() -> None:
     assert isinstance(symconv.prove(i * i >= 0), symconv.Proved)
     assert isinstance(symconv.prove("conv(k=3, s=1, p=1)(i) == i", ["i >= 1"]), symconv.Proved)
     assert isinstance(symconv.prove("i*i >= 0", bound=5), symconv.Proved)
+
+
+def test_result_types_are_built_by_keyword_only() -> None:
+    # Positionally, Refuted(point, reason) and Unknown(reason, seconds) would be easy to build wrong.
+    from symconv.port import Port
+    from symconv.receptive import Field
+    from symconv.solve import Answer
+    from symconv.transpose import Inverse
+    from symconv.windowmap import Window
+
+    assert symconv.Refuted(counterexample={"i": 1}, reason="r").counterexample == {"i": 1}
+    assert symconv.Unknown(reason="r").reason == "r"
+    assert Window(j=0, positions=(0,), taps=(0,), holds=("input",)).reads == (0,)
+    for kind, arguments in [
+        (symconv.Proved, ("unbounded",)),
+        (symconv.Refuted, ({"i": 1}, "r")),
+        (symconv.Unknown, ("r",)),
+        (Answer, (("k",), (), True, 0)),
+        (Window, (0, (0,), (0,), ("input",))),
+        (Port, (layer("conv(k=3)"), "torch", "none", None, None, ())),
+        (Inverse, (None,) * 12),
+        (Field, (1, 1, 0, True, False)),
+    ]:
+        with pytest.raises(TypeError, match="positional"):
+            kind(*arguments)
 
 
 def test_symconv_prove_is_the_function() -> None:

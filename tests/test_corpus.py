@@ -47,4 +47,4 @@ def test_theorem_reaches_its_expected_verdict(theorem: Theorem) -> None:
 
 def test_a_bounded_proof_says_its_box() -> None:
     result = load(ROOT / "proofs" / "paper.toml")[5].check(bound=16)
-    assert result == Proved("bounded: every variable in [-16, 16]")
+    assert result == Proved(scope="bounded: every variable in [-16, 16]")

@@ -177,7 +177,7 @@ def test_2d_with_square_values_equals_per_axis_pairs() -> None:
 
 
 def test_index_duality_is_proved_for_all_integers() -> None:
-    assert prove_index_duality() == Proved("unbounded")
+    assert prove_index_duality() == Proved(scope="unbounded")
 
 
 def test_the_unrotated_kernel_is_refuted() -> None:

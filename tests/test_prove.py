@@ -12,14 +12,14 @@ def c(text: str) -> sympy.Basic:
 
 
 def test_proved_unbounded() -> None:
-    assert prove(c("floor(i/s)*s + mod(i, s) == i"), [c("s >= 1")]) == Proved("unbounded")
+    assert prove(c("floor(i/s)*s + mod(i, s) == i"), [c("s >= 1")]) == Proved(scope="unbounded")
 
 
 def test_negative_numerators_follow_floor_not_truncation() -> None:
     # Z3's division is Euclidean and C's truncates; floor is what SymPy and Python mean.
-    assert prove(c("floor((i - 7)/2) == -4"), [c("i == 0")]) == Proved("unbounded")
-    assert prove(c("mod(i - 7, 3) == 2"), [c("i == 0")]) == Proved("unbounded")
-    assert prove(c("floor(i/s) == -1"), [c("i == 3"), c("s == -4")]) == Proved("unbounded")
+    assert prove(c("floor((i - 7)/2) == -4"), [c("i == 0")]) == Proved(scope="unbounded")
+    assert prove(c("mod(i - 7, 3) == 2"), [c("i == 0")]) == Proved(scope="unbounded")
+    assert prove(c("floor(i/s) == -1"), [c("i == 3"), c("s == -4")]) == Proved(scope="unbounded")
 
 
 def test_refuted_with_a_rechecked_counterexample() -> None:
@@ -42,7 +42,7 @@ def test_vacuous_conditions_are_unknown_not_proved() -> None:
 
 
 def test_bounded_on_request_says_its_box() -> None:
-    assert prove(c("i*i >= 0"), [], bound=8) == Proved("bounded: every variable in [-8, 8]")
+    assert prove(c("i*i >= 0"), [], bound=8) == Proved(scope="bounded: every variable in [-8, 8]")
 
 
 def test_undecided_unbounded_falls_back_to_a_stated_box() -> None:
