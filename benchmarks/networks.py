@@ -38,8 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch
 from torch import nn
 
-from symconv.importers.torch import from_torch
-from symconv.network import Network, ValidSet, chain
+from symconv.nets.importers.torch import from_torch
+from symconv.nets.network import Network, ValidSet, chain
 
 EXPORT_MAX = 4096
 

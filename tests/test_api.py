@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import types
+from pathlib import Path
 
+import pytest
 import sympy
 
 import symconv
@@ -68,11 +71,11 @@ def test_shape_errors_name_the_rule() -> None:
 
 # The jobs of the command line as functions, with typed results.
 def test_the_jobs_are_functions_with_typed_results() -> None:
-    from symconv.network import Network, ValidSet
-    from symconv.port import Port
-    from symconv.solve import Answer
-    from symconv.transpose import Inverse
-    from symconv.windowmap import Window
+    from symconv.core.windowmap import Window
+    from symconv.logic.port import Port
+    from symconv.logic.solve import Answer
+    from symconv.logic.transpose import Inverse
+    from symconv.nets.network import Network, ValidSet
 
     answer = symconv.solve("conv(k=?, s=2, p=1)", i=224, o=112)
     assert isinstance(answer, Answer) and answer.solutions == ({"k": 3}, {"k": 4})
@@ -98,10 +101,18 @@ def test_a_proof_is_one_of_three_types() -> None:
 
 
 def test_symconv_prove_is_the_function() -> None:
-    import symconv.prove as module_or_function
+    """The API functions own the short names; their modules live in the subpackages, so importing one never
+    rebinds a function and symconv/ has no module of that name (`import symconv.prove` finds none)."""
+    import symconv.logic.port
+    import symconv.logic.prove as module
+    import symconv.logic.solve
+    import symconv.nets.network
 
-    assert callable(symconv.prove) and symconv.prove is symconv.api.prove
-    assert module_or_function is symconv.prove
+    assert isinstance(module, types.ModuleType) and callable(module.prove)
+    package = Path(symconv.__file__).parent
+    for name in ("prove", "solve", "network", "port"):
+        assert getattr(symconv, name) is getattr(symconv.api, name)
+        assert not (package / f"{name}.py").exists() and not (package / name).is_dir()
 
 
 BAD_CALLS = [
@@ -132,7 +143,6 @@ def test_bad_input_to_the_api_raises() -> None:
 
 
 def test_numpy_integers_are_integers() -> None:
-    import pytest
 
     np = pytest.importorskip("numpy")
     assert layer("conv(k=3, s=2, p=1)").output_size(np.int64(224)) == 112

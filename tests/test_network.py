@@ -10,10 +10,10 @@ import pytest
 import sympy
 
 from symconv import ShapeError, SpecError
-from symconv.arith import compile_many, ge, symbol
 from symconv.cli import main
-from symconv.layers import layer
-from symconv.network import Network, Node, _reduced, apply_layer_directly, chain, from_toml
+from symconv.core.arith import compile_many, ge, symbol
+from symconv.core.layers import layer
+from symconv.nets.network import Network, Node, _reduced, apply_layer_directly, chain, from_toml
 
 UNET = """
 dims = ["H"]

@@ -15,9 +15,9 @@ import pytest
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
-from symconv.arith import evaluate  # noqa: E402
-from symconv.errors import ShapeError  # noqa: E402
-from symconv.importers.torch import from_torch  # noqa: E402
+from symconv.core.arith import evaluate  # noqa: E402
+from symconv.core.errors import ShapeError  # noqa: E402
+from symconv.nets.importers.torch import from_torch  # noqa: E402
 
 SIZES = range(1, 1025)
 

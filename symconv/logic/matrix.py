@@ -21,11 +21,11 @@ from typing import Any, TypeAlias, TypeVar
 
 import sympy
 
-from .arith import eq, ge, lt, symbol
-from .errors import ShapeError, SpecError
-from .layers import Conv, ConvTranspose, effective_kernel
+from ..core.arith import eq, ge, lt, symbol
+from ..core.errors import ShapeError, SpecError
+from ..core.layers import Conv, ConvTranspose, effective_kernel
+from ..core.windowmap import GridMap, transposed_pads
 from .prove import Result, prove
-from .windowmap import GridMap, transposed_pads
 
 Padding: TypeAlias = int | tuple[int, int]
 Pair: TypeAlias = int | tuple[int, int]

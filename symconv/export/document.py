@@ -14,9 +14,13 @@ from typing import Any
 
 import sympy
 
-from .arith import evaluate, symbol
+from ..core.arith import evaluate, symbol
+from ..core.frameworks import CONVENTIONS, effective_kernel
+from ..core.layers import Layer, _pads, layer, layer_context
+from ..core.parse import UNKNOWN, Context, Spec, parse_condition, parse_expression, split_conjuncts
+from ..logic.prove import Proved, Refuted, Result
+from ..logic.theorem import Theorem
 from .derivation import Derivation, DerivationError, Step, chain, derive
-from .frameworks import CONVENTIONS, effective_kernel
 from .latex import (
     PACKAGES,
     assignment,
@@ -29,10 +33,6 @@ from .latex import (
     text,
     tidy,
 )
-from .layers import Layer, _pads, layer, layer_context
-from .parse import UNKNOWN, Context, Spec, parse_condition, parse_expression, split_conjuncts
-from .prove import Proved, Refuted, Result
-from .theorem import Theorem
 
 _KIND_NAMES = {"convT": r"\operatorname{conv}^{\top}"}
 
@@ -408,7 +408,7 @@ def inverse_derivation(made: Layer) -> Derivation | None:
     """The paper's section 4 for a convolution with explicit symmetric padding: the transposed convolution as a
     direct one (stride 1, padding p' = k^ - p - 1 and a extra at the end) over the stretched input, unfolded
     back to i. None for other layers, or where p' < 0 (a crop, not a padding)."""
-    from .layers import Conv
+    from ..core.layers import Conv
 
     # TF's truncating division and JAX's clamp at 0 make their explicit-padding outputs differ from the floor
     # formula below the kernel size; the section-4 chain is the paper's (and PyTorch's, ONNX's) convolution.
@@ -487,7 +487,7 @@ def _piece_latex(x: str, piece: dict[str, Any]) -> str:
 
 
 def answer_lines(answer: Any) -> list[str]:
-    """A solver answer (symconv.solve.Answer) as lines of math: an interval with formula ends (and whether Z3
+    """A solver answer (symconv.logic.solve.Answer) as lines of math: an interval with formula ends (and whether Z3
     proved it), the solutions (a few per line), or the unknowns' sets (intervals and residue classes)."""
     names = [symbol_latex(name) for name in answer.unknowns]
     if answer.bounds is not None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from ..errors import SpecError
+from ...core.errors import SpecError
 from ..network import Network
 from . import Builder, Constant, Tensor, input_axes, integer, spec, uniform, unsupported
 

@@ -155,7 +155,7 @@ class Layer:
 
     def _repr_latex_(self) -> str:
         """The output size as a formula of the input size i, in the paper's notation (notebooks show it)."""
-        from .latex import latex, tidy
+        from ..export.latex import latex, tidy
 
         return f"$\\displaystyle o = {latex(tidy(self.output_expr(symbol('i'))))}$"
 

@@ -32,8 +32,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import SpecError
-from ..limits import MAX_ONNX_FILE, read_bytes
+from ...core.errors import SpecError
+from ...core.limits import MAX_ONNX_FILE, read_bytes
 from ..network import Network
 from . import Axes, Builder, Constant, Tensor, default_names, input_axes, integer, spec, uniform, unsupported
 
@@ -317,7 +317,7 @@ def _conv_transpose(r: _Reader, node: Any, name: str, where: str, attrs: dict[st
         _windowed(r, where, attrs, _kernel(r, node, where, attrs)[0])
         uniform(where, "output_padding", list(attrs.get("output_padding", [0] * len(dims))), dims)
         raise SpecError(
-            f"{where} sets output_shape, which picks the pads per input size (symconv.frameworks."
+            f"{where} sets output_shape, which picks the pads per input size (symconv.core.frameworks."
             "onnx_transpose_pads gives them); as a layer it is not modelled"
         )
     kernel, weight = _kernel(r, node, where, attrs)

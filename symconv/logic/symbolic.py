@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 
 import sympy
 
-from .arith import ceil_div, floor_div, ge, le, quotient_parts, symbol
-from .errors import SpecError
-from .latex import tidy
+from ..core.arith import ceil_div, floor_div, ge, le, quotient_parts, symbol
+from ..core.errors import SpecError
+from ..export.latex import tidy
 from .solve import _RELATIONS, _affine, _normalise
 
 

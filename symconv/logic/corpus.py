@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import SpecError
+from ..core.errors import SpecError
 
 
 def corpus_dir() -> Path:
@@ -19,7 +19,7 @@ def corpus_dir() -> Path:
         if not Path(chosen).is_dir():
             raise SpecError(f"SYMCONV_PROOFS={chosen} is not a directory of theorem files")
         return Path(chosen)
-    for candidate in (Path("proofs"), _installed(), Path(__file__).resolve().parent.parent / "proofs"):
+    for candidate in (Path("proofs"), _installed(), Path(__file__).resolve().parents[2] / "proofs"):
         if candidate is not None and candidate.is_dir() and any(candidate.glob("*.toml")):
             return candidate
     raise SpecError("no theorem corpus: set SYMCONV_PROOFS, run where ./proofs is, or reinstall symconv")

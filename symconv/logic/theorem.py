@@ -3,7 +3,7 @@
 A record has ``id``, ``title``, ``source``, ``given`` (conditions), ``define`` (names for expressions, in
 order, each may use the ones before), ``claim`` and ``expect`` ("proved" or "refuted"); ``bound`` asks for a
 bounded proof; ``derivation`` (optional) lists the lines of a derivation from the claim's left-hand side to its
-right-hand side, each proved equal to the one before when the theorem is exported (symconv.document). Expressions may apply layers, as in ``conv(k=k, s=s, p=p)(i)``: the claim then also asserts that
+right-hand side, each proved equal to the one before when the theorem is exported (symconv.export.document). Expressions may apply layers, as in ``conv(k=k, s=s, p=p)(i)``: the claim then also asserts that
 each layer is defined there (its domain is proved, not assumed).
 """
 
@@ -18,11 +18,11 @@ from pathlib import Path
 
 import sympy
 
-from .errors import SpecError
-from .layers import layer_context
-from .limits import read_text
-from .meaning import Meaning, Undefined, holds
-from .parse import (
+from ..core.errors import SpecError
+from ..core.layers import layer_context
+from ..core.limits import read_text
+from ..core.meaning import Meaning, Undefined, holds
+from ..core.parse import (
     FUNCTIONS,
     KEYWORDS,
     KINDS,
@@ -64,7 +64,7 @@ class Theorem:
 
     def _repr_latex_(self) -> str:
         """The statement as one formula: the conditions imply the claim (notebooks show it)."""
-        from .document import statement_latex
+        from ..export.document import statement_latex
 
         return f"$\\displaystyle {statement_latex(self)}$"
 

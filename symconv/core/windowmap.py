@@ -11,7 +11,7 @@ The frameworks differ only in `before` and `after` (their padding rules) and in 
 convolution, -inf for max pooling, left out of the divisor for average pooling without count_include_pad).
 Resampling layers (upsample, pixel shuffle, adaptive pooling) read an interval of positions per output.
 
->>> from symconv.layers import layer
+>>> from symconv.core.layers import layer
 >>> m = window_map(layer("tf.conv(k=3, s=2, p=same)"))
 >>> m.window(6, 0).positions, m.window(6, 2).positions
 ((0, 1, 2), (4, 5, 6))

@@ -5,7 +5,7 @@ come from the engine's own moves (unfold a definition, substitute a given equali
 every pair is proved equal under the conditions (the givens and the definitions) by SymPy's algebra when the
 difference expands to zero, by Z3 otherwise. A step that does not follow is refused with a counterexample:
 
->>> from .parse import parse_condition as c, parse_expression as e
+>>> from symconv.core.parse import parse_condition as c, parse_expression as e
 >>> derive(e("floor((i + 2*p - k)/s) + 1"), [e("floor((i - k)/s) + 1")], given=[c("p == 0")]).steps[-1].how
 'substitution'
 >>> derive(e("s*floor(x/s) + mod(x, s)"), [e("x")], given=[c("s >= 1")]).steps[-1].how
@@ -13,7 +13,7 @@ difference expands to zero, by Z3 otherwise. A step that does not follow is refu
 >>> derive(e("floor((i + 2*p - k)/s) + 1"), [e("floor((i - k)/s)")], given=[c("s >= 1")])  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-symconv.derivation.DerivationError: step 1 does not follow: floor((i - k + 2*p)/s) + 1 != floor((i - k)/s) at i = ...
+symconv.export.derivation.DerivationError: step 1 does not follow: floor((i - k + 2*p)/s) + 1 != floor((i - k)/s) at i = ...
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from functools import lru_cache
 
 import sympy
 
-from .arith import eq, evaluate, quotient_parts, symbol
-from .errors import SpecError
+from ..core.arith import eq, evaluate, quotient_parts, symbol
+from ..core.errors import SpecError
+from ..logic.prove import Proved, Refuted, prove
 from .latex import latex, names_latex, sum_lines, tidy
-from .prove import Proved, Refuted, prove
 
 MAX_STEPS = 12
 BY_CONDITIONS = r"\text{by the conditions}"

@@ -147,7 +147,7 @@ class _Expressions:
     def __init__(self, text: str, context: Context) -> None:
         self.text = text
         self.context = context
-        # Each node's SymPy value and each layer call's (output, conditions), kept for symconv.meaning: it
+        # Each node's SymPy value and each layer call's (output, conditions), kept for symconv.core.meaning: it
         # reads the text again in Python's order to find where it is defined.
         self.values: dict[int, Any] = {}
         self.layer_calls: dict[int, tuple[sympy.Expr, list[tuple[sympy.Basic, str]]]] = {}
@@ -254,7 +254,7 @@ class _Expressions:
     def zero_divisor(self, node: ast.AST, divisor: ast.AST) -> sympy.Expr:
         """A divisor that is 0: bad input when written as a number; when written with names (p // (2*p) is 0
         wherever p is not), the text is undefined wherever it is evaluated, which its definedness
-        (symconv.meaning) states, so the value here is never read: 0 stands in for it."""
+        (symconv.core.meaning) states, so the value here is never read: 0 stands in for it."""
         if not any(isinstance(part, ast.Name) for part in ast.walk(divisor)):
             raise self.fail(node, "division by zero")
         return sympy.Integer(0)
@@ -333,7 +333,7 @@ def parse_expression(text: str, context: Context | None = None) -> sympy.Basic:
 
 def parse_meaning(text: str, context: Context | None = None, *, condition: bool = False) -> Meaning:
     """An expression (or, with `condition`, a condition) with where it is defined and its meaning on plain
-    integers, read from the text as written (symconv.meaning)."""
+    integers, read from the text as written (symconv.core.meaning)."""
     context = context if context is not None else Context()
     tree = _tree(text, "condition" if condition else "expression")
     source = text.strip()

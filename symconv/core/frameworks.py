@@ -624,7 +624,7 @@ TF = Convention(
         SpecRule(
             lambda spec: spec.kind == "convT" and spec.get("output_shape") is None,
             "tf.nn.conv2d_transpose takes an output_shape: tf.convT(k=.., s=.., p=.., output_shape=N) (the "
-            "sizes it accepts: symconv.frameworks.tf_transpose_output_range, or output_shape=? to solve for)",
+            "sizes it accepts: symconv.core.frameworks.tf_transpose_output_range, or output_shape=? to solve for)",
         ),
         SpecRule(
             lambda spec: spec.kind == "avgpool" and spec.get("p") not in (None, "valid", "same"),

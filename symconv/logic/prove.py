@@ -5,7 +5,7 @@ a stated fallback when the unbounded query is undecided, for every assignment in
 is re-checked on plain Python integers before it is reported; one that does not re-check is Unknown. A proof
 from unsatisfiable givens is Unknown too (it would hold vacuously).
 
->>> from .parse import parse_condition as c
+>>> from symconv.core.parse import parse_condition as c
 >>> prove(c("floor((i + 2*p - k)/s)*s + mod(i + 2*p - k, s) == i + 2*p - k"), [c("s >= 1")])
 Proved(scope='unbounded', seconds=...)
 >>> prove(c("ceil(i/s) == floor(i/s)"), [c("s >= 1"), c("i >= 0")]).counterexample
@@ -27,11 +27,11 @@ from typing import Any
 
 import sympy
 
-from . import budget
-from .arith import Compiled, compile_expr, evaluate
-from .budget import TIME_BUDGET
-from .errors import InternalError, SpecError, UnsupportedError
-from .meaning import Undefined
+from ..core import budget
+from ..core.arith import Compiled, compile_expr, evaluate
+from ..core.budget import TIME_BUDGET
+from ..core.errors import InternalError, SpecError, UnsupportedError
+from ..core.meaning import Undefined
 from .solver import check
 
 DEFAULT_TIMEOUT_MS = 10_000
@@ -82,7 +82,7 @@ class Refuted:
     status = "refuted"
 
     def _repr_latex_(self) -> str:
-        from .latex import assignment
+        from ..export.latex import assignment
 
         return rf"$\text{{refuted at }} {assignment(self.counterexample)}$"
 
@@ -95,7 +95,7 @@ class Unknown:
     status = "unknown"
 
     def _repr_latex_(self) -> str:
-        from .latex import text
+        from ..export.latex import text
 
         return rf"$\text{{unknown: {text(self.reason)}}}$"
 
@@ -170,12 +170,12 @@ class Record:
 
 @dataclass(frozen=True)
 class Semantics:
-    """The user's text, for a prover that must not trust SymPy's rewriting of it (symconv.meaning).
+    """The user's text, for a prover that must not trust SymPy's rewriting of it (symconv.core.meaning).
 
     `premises`: where the givens and the definitions are defined (a point where one is not lies outside the
     domain); `defined`: where the claim is. `domain(env)` evaluates the definitions and givens as written and
     returns env with the defined names, or None outside the domain; `claim(env)` evaluates the claim as
-    written and raises symconv.meaning.Undefined where it is undefined.
+    written and raises symconv.core.meaning.Undefined where it is undefined.
     """
 
     premises: tuple[sympy.Basic, ...]

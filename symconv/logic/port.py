@@ -27,14 +27,14 @@ from typing import Any
 
 import sympy
 
-from . import frameworks as fw
-from .arith import eq, evaluate, symbol
-from .errors import SpecError, SymconvError
-from .intset import IntSet
-from .layers import AdaptivePool, Conv, ConvTranspose, Layer, Pool, Windowed, layer
-from .limits import MAX_RESIDUE_TABLE
+from ..core import frameworks as fw
+from ..core.arith import eq, evaluate, symbol
+from ..core.errors import SpecError, SymconvError
+from ..core.intset import IntSet
+from ..core.layers import AdaptivePool, Conv, ConvTranspose, Layer, Pool, Windowed, layer
+from ..core.limits import MAX_RESIDUE_TABLE
+from ..core.windowmap import EXCLUDED, NEG_INF, last_window_end, transposed_pads, window_key, window_map
 from .prove import Proved, Result, prove
-from .windowmap import EXCLUDED, NEG_INF, last_window_end, transposed_pads, window_key, window_map
 
 INPUT = symbol("i")
 WINDOW = 1000
@@ -303,7 +303,7 @@ def _periodic_agreement(
 def _differing_windows(source: Layer, other: Layer, result: Result) -> dict[str, Any] | None:
     """An input size, an output position and the two windows there, from a refuted window claim (checked
     on integers: the two windows really differ)."""
-    from .windowmap import windows
+    from ..core.windowmap import windows
 
     found = getattr(result, "counterexample", None) or {}
     sizes = [found["i"]] if "i" in found else []
@@ -321,7 +321,7 @@ def _differing_windows(source: Layer, other: Layer, result: Result) -> dict[str,
 def port(source: Layer, target: str, i: int | None = None, timeout_ms: int = 10_000) -> Port:
     """The target-framework layer with the same windows as `source`, proved; else an explicit pad then a
     target layer; else a layer of the same output size, with windows that differ (see the module)."""
-    from .windowmap import flipped, same_windows_claim
+    from ..core.windowmap import flipped, same_windows_claim
 
     if target not in fw.FRAMEWORKS:
         raise SpecError(f"unknown framework {target!r}; expected one of {', '.join(fw.FRAMEWORKS)}")
@@ -409,7 +409,7 @@ def _kernel_note(source: Layer, target: Layer, flipped: Any) -> tuple[str, ...]:
 def _adaptive(source: AdaptivePool, target: str, i: int | None) -> Port:
     """Adaptive pooling as a fixed pooling: the same windows exactly where i is a multiple of the output size
     (k = s = i/o); otherwise the widths of its windows vary."""
-    from .windowmap import windows
+    from ..core.windowmap import windows
 
     o = int(source.size)
     if i is None:

@@ -238,8 +238,8 @@ def check(
     assertions: Sequence[Any], timeout_ms: int, portfolio: Portfolio = PORTFOLIO
 ) -> tuple[str, Any, str]:
     """(verdict, model or None, reason) for the conjunction of Z3 `assertions`: `decide` as a tuple, within
-    what is left of the command's time budget (symconv.budget)."""
-    from . import budget
+    what is left of the command's time budget (symconv.core.budget)."""
+    from ..core import budget
 
     timeout_ms = budget.remaining_ms(timeout_ms)
     if timeout_ms <= 0:

@@ -3,7 +3,7 @@
 Floors and ceilings print as fractions between brackets, Mod as ``\\bmod``, and the names the corpus uses take
 the paper's symbols (``ti`` is the stretched input, ``kh`` the dilated kernel):
 
->>> from .parse import parse_expression as e
+>>> from symconv.core.parse import parse_expression as e
 >>> latex(e("floor((i + 2*p - k)/s) + 1"))
 '\\\\left\\\\lfloor \\\\frac{i + 2 p - k}{s} \\\\right\\\\rfloor + 1'
 >>> latex(e("mod(i + 2*p - kh, s) + ti"))
@@ -22,7 +22,7 @@ from typing import Any
 import sympy
 from sympy.printing.latex import LatexPrinter
 
-from .arith import quotient_parts
+from ..core.arith import quotient_parts
 
 # The paper's symbols for the names the corpus and the engine use. `latex` checks that no two names of one
 # expression share a symbol: a clash prints the later names as themselves.

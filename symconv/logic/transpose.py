@@ -22,10 +22,10 @@ from typing import Any
 
 import sympy
 
-from .arith import ceil_div, evaluate, mod, symbol
-from .errors import SpecError
-from .layers import Conv, ConvTranspose, Layer, Pool, effective_kernel, layer
-from .limits import MAX_RESIDUE_TABLE
+from ..core.arith import ceil_div, evaluate, mod, symbol
+from ..core.errors import SpecError
+from ..core.layers import Conv, ConvTranspose, Layer, Pool, effective_kernel, layer
+from ..core.limits import MAX_RESIDUE_TABLE
 from .prove import Result, prove
 
 INPUT = symbol("i")
@@ -53,7 +53,7 @@ class Inverse:
 
     def _repr_latex_(self) -> str:
         """k', s', p', the stretched input and a in the paper's notation, with the round trip's verdict."""
-        from .latex import latex, text
+        from ..export.latex import latex, text
 
         t = self.transposed
         parts = [
@@ -305,7 +305,7 @@ def _torch_accepts(output_padding: int, s: Any, d: Any) -> bool:
 
 def _first_valid(forward: Layer) -> int | None:
     """The least input size on which the layer is defined, from its domain in closed form."""
-    from .intset import IntSet
+    from ..core.intset import IntSet
     from .solve import Planner
 
     domain = sympy.And(*(condition for condition, _ in forward.conditions(INPUT)), evaluate=False)

@@ -12,7 +12,7 @@ comparison or ``not`` is one level), and for every subexpression an upper bound 
 >>> check_tree(ast.parse("(9**64)**64", mode="eval").body, "(9**64)**64")
 Traceback (most recent call last):
 ...
-symconv.errors.SpecError: the power (9**64)**64 would have about 3,909 digits; symconv limits numbers to 10,000 bits
+symconv.core.errors.SpecError: the power (9**64)**64 would have about 3,909 digits; symconv limits numbers to 10,000 bits
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Importers: a Network from a PyTorch module or an ONNX file (optional extras).
 
-- `symconv.importers.torch`: ``from_torch(model, input_shape)``, ``from_factory("pkg.module:factory", shape)``
-- `symconv.importers.onnx`: ``from_onnx(path, input_shape=None)``
+- `symconv.nets.importers.torch`: ``from_torch(model, input_shape)``, ``from_factory("pkg.module:factory", shape)``
+- `symconv.nets.importers.onnx`: ``from_onnx(path, input_shape=None)``
 
 This package imports neither torch nor onnx; each importer imports its framework inside the function that
 reads a model. What both share is here: the values an importer tracks while it walks a graph, and the Builder
@@ -22,9 +22,9 @@ from typing import Any
 
 import sympy
 
-from ..arith import evaluate
-from ..errors import SpecError, SymconvError, with_context
-from ..layers import Layer, layer
+from ...core.arith import evaluate
+from ...core.errors import SpecError, SymconvError, with_context
+from ...core.layers import Layer, layer
 from ..network import Network, Node, step
 
 HINT = "add it as a node kind or replace it"

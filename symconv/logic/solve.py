@@ -27,13 +27,13 @@ from typing import Any
 
 import sympy
 
-from . import budget
-from .arith import compile_expr, eq, ge, le, quotient_parts, symbol
-from .errors import SpecError
-from .intset import MAX_PERIOD, IntSet, Piece
-from .layers import Layer, layer
-from .limits import shown
-from .parse import parse_condition, parse_expression
+from ..core import budget
+from ..core.arith import compile_expr, eq, ge, le, quotient_parts, symbol
+from ..core.errors import SpecError
+from ..core.intset import MAX_PERIOD, IntSet, Piece
+from ..core.layers import Layer, layer
+from ..core.limits import shown
+from ..core.parse import parse_condition, parse_expression
 
 Env = Mapping[str, int]
 MAX_FILTER = 100_000
@@ -602,7 +602,7 @@ class Answer:
     stopped: str | None = None
 
     def _repr_latex_(self) -> str:
-        from .document import answer_lines
+        from ..export.document import answer_lines
 
         lines = answer_lines(self)
         if len(lines) == 1:

@@ -28,12 +28,12 @@ from typing import TYPE_CHECKING, Any
 
 import sympy
 
-from . import budget
-from .arith import eq, evaluate, ge, gt, le, lt, merge_floors, ne, quotient_parts, symbol
-from .errors import AnalysisError, ShapeError, SpecError, SymconvError, UnsupportedError
-from .intset import IntSet
-from .layers import Layer, layer
-from .limits import read_text
+from ..core import budget
+from ..core.arith import eq, evaluate, ge, gt, le, lt, merge_floors, ne, quotient_parts, symbol
+from ..core.errors import AnalysisError, ShapeError, SpecError, SymconvError, UnsupportedError
+from ..core.intset import IntSet
+from ..core.layers import Layer, layer
+from ..core.limits import read_text
 
 if TYPE_CHECKING:
     from . import receptive
@@ -80,7 +80,7 @@ class ValidSet:
 
     def to_latex(self, name: str = "i") -> str:
         """{i >= from : i mod period in residues}, with the valid sizes below `from` (notebooks show it)."""
-        from .latex import symbol_latex
+        from ..export.latex import symbol_latex
 
         x = symbol_latex(name)
         if not self.residues:
@@ -219,7 +219,7 @@ class Network:
         return {dim: valid_set(self.conditions(dim), dim, timeout_ms) for dim in self.symbolic}
 
     def receptive_fields(self, size: int | None = None) -> dict[str, receptive.Field]:
-        """Every node's receptive field, from the window maps (symconv.receptive), at input size `size`."""
+        """Every node's receptive field, from the window maps (symconv.nets.receptive), at input size `size`."""
         from .receptive import receptive_fields
 
         return receptive_fields(self, size)
@@ -235,7 +235,7 @@ def broadcast(a: sympy.Expr, b: sympy.Expr) -> tuple[sympy.Basic, sympy.Expr]:
     projections), or an upsampled branch 2*ceil(i/2) added to i (HRNet's fusions), thus keep a floor-affine size
     instead of a Max that each later merge would nest again.
 
-    >>> from .arith import ceil_div, floor_div
+    >>> from symconv.core.arith import ceil_div, floor_div
     >>> i = symbol("i")
     >>> broadcast(i, sympy.Integer(1))
     (True, i)
@@ -484,8 +484,8 @@ def _solved(conditions: Sequence[sympy.Basic], dim: str, rules: Mapping[sympy.Ba
     periodic in the size (equal sizes at a concatenation: nested floors of period up to 2**depth) are then
     solved class by class on the sizes left, by increasing period (`periodic.refine`); any other condition is
     checked last on what remains. `rules` names the node of a condition in a refusal."""
-    from .periodic import congruence, period, refine
-    from .solve import All, Planner, Unsolvable
+    from ..logic.periodic import congruence, period, refine
+    from ..logic.solve import All, Planner, Unsolvable
 
     planner = Planner(symbol(dim))
     closed, periodic, others = [], [], []
@@ -609,9 +609,9 @@ def _prove(conditions: Sequence[sympy.Basic], dim: str, valid: ValidSet, timeout
     """
     import z3
 
-    from .prove import holds
-    from .solver import check
-    from .z3bridge import Translation
+    from ..logic.prove import holds
+    from ..logic.solver import check
+    from ..logic.z3bridge import Translation
 
     translation = Translation()
     try:

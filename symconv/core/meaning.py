@@ -14,14 +14,14 @@ evaluates it on integers:
 `Meaning.defined` is that condition as a SymPy formula (for Z3); `Meaning.run` is the text evaluated on plain
 integers, raising `Undefined`. Where `defined` holds, the SymPy value equals the text's value.
 
->>> from symconv.parse import parse_meaning
+>>> from symconv.core.parse import parse_meaning
 >>> m = parse_meaning("mod(x**2, x) == 0", condition=True)
 >>> m.value, m.defined
 (Eq(Mod(x**2, x), 0), Ne(x, 0))
 >>> m.run({"x": 0})
 Traceback (most recent call last):
 ...
-symconv.meaning.Undefined: mod(x**2, x) divides by zero (x = 0)
+symconv.core.meaning.Undefined: mod(x**2, x) divides by zero (x = 0)
 """
 
 from __future__ import annotations

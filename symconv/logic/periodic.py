@@ -11,7 +11,7 @@ x == 0 mod 2**depth); `refine` then solves each condition only on the classes th
 period, so the 32 concatenations of a U-Net of depth 32 cost one class each instead of 2**32, and conditions
 taken by increasing period (nested halvings: 2, 4, 8, ...) two classes each.
 
->>> from .arith import floor_div, eq, symbol
+>>> from symconv.core.arith import floor_div, eq, symbol
 >>> i = symbol("i")
 >>> evens = refine(IntSet.interval(1, None), eq(2 * floor_div(i, 2), i), "i", 100)
 >>> refine(evens, eq(4 * floor_div(i, 4), i), "i", 100).describe()
@@ -25,9 +25,9 @@ from collections.abc import Callable
 
 import sympy
 
-from . import budget
-from .arith import compile_expr, quotient_parts, symbol
-from .intset import IntSet, Piece
+from ..core import budget
+from ..core.arith import compile_expr, quotient_parts, symbol
+from ..core.intset import IntSet, Piece
 from .solve import _RELATIONS, Unsolvable, _floor_affine_period, _linear
 
 # The most residue classes one condition is split into (each costs one evaluation of the condition's formulas).

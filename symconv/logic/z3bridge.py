@@ -19,8 +19,8 @@ from functools import lru_cache
 import sympy
 import z3
 
-from .arith import quotient_parts
-from .errors import UnsupportedError
+from ..core.arith import quotient_parts
+from ..core.errors import UnsupportedError
 
 # Z3's context is created once per process; creating it here, with the import of z3, keeps that one-time cost
 # (10-20 ms) out of the first query's time.

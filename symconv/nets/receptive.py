@@ -12,7 +12,7 @@ pooling, upsampling or a pixel shuffle; where the fields are uniform it is exact
 neighbouring outputs' fields), the first position of output 0's field (-padding) and its centre, and whether
 every output has the same field (uniform).
 
->>> from symconv.network import chain
+>>> from symconv.nets.network import chain
 >>> f = receptive_fields(chain("pixelunshuffle(r=2) > conv(k=3, p=1)"))["n2"]
 >>> f.r, f.stride, f.padding
 (Fraction(6, 1), Fraction(2, 1), Fraction(2, 1))
@@ -30,11 +30,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from .arith import evaluate
-from .errors import ShapeError, SpecError, SymconvError
-from .layers import AdaptivePool, Layer, PixelShuffle, Pool, Resize
+from ..core.arith import evaluate
+from ..core.errors import ShapeError, SpecError, SymconvError
+from ..core.layers import AdaptivePool, Layer, PixelShuffle, Pool, Resize
+from ..core.windowmap import GridMap, IntervalMap, centre_crop_offset, grid_cell, window_map
 from .network import Network, Node, ValidSet, analysing
-from .windowmap import GridMap, IntervalMap, centre_crop_offset, grid_cell, window_map
 
 # Fields are summarised over the first outputs of each node (all of them when there are fewer): enough to
 # see every residue of a periodic map, while a long axis costs no more than this.
@@ -358,7 +358,7 @@ def intervals(net: Network, size: int, node: str | None = None, dim: str | None 
     positions the last unshuffle moved into channels, through layers that act per channel (pooling,
     resampling), so an unshuffle then a shuffle is the identity; a convolution mixes every channel.
 
-    >>> from symconv.network import chain
+    >>> from symconv.nets.network import chain
     >>> intervals(chain("conv(k=3, s=2, p=1)"), 6)
     [(-1, 1), (1, 3), (3, 5)]
     """

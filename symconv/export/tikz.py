@@ -40,7 +40,7 @@ Without cropping C = S, so a plain convolution has (h+pb+pe)(w+pb+pe) - h*w padd
 cells: cell (r, c) of the padded grid (r from the top) has its lower left corner at (c, -r-1); output cell
 (r, c) at (L_w + 2 + c, -r-1). Frame f is the output position (f // o_w, f % o_w), row-major.
 
->>> from symconv.layers import layer
+>>> from symconv.core.layers import layer
 >>> picture = figure(layer("conv(k=3, s=2, p=1)"), (5, 5), frame=4)
 >>> [picture.count(f"[{style}]") for style in ("input cell", "padding cell", "output cell", "kernel cell")]
 [25, 24, 9, 9]
@@ -61,12 +61,12 @@ from typing import Any, TypeVar
 
 import sympy
 
-from .arith import evaluate
-from .errors import ShapeError, SpecError
-from .frameworks import CONVENTIONS, effective_kernel
-from .layers import ConvTranspose, Layer, Pool, Windowed, layer
-from .limits import integer, shown
-from .windowmap import grid_cell, transposed_pads, window_map
+from ..core.arith import evaluate
+from ..core.errors import ShapeError, SpecError
+from ..core.frameworks import CONVENTIONS, effective_kernel
+from ..core.layers import ConvTranspose, Layer, Pool, Windowed, layer
+from ..core.limits import integer, shown
+from ..core.windowmap import grid_cell, transposed_pads, window_map
 
 STYLES: dict[str, str] = {
     "input cell": "fill=blue!30, draw=black!80",
