@@ -39,7 +39,8 @@ import torch
 from torch import nn
 
 from symconv.nets.importers.torch import from_torch
-from symconv.nets.network import Network, ValidSet, chain
+from symconv.nets.network import Network, chain
+from symconv.nets.validset import ValidSet
 
 EXPORT_MAX = 4096
 
@@ -366,7 +367,8 @@ def forget() -> None:
     """Empty SymPy's cache and symconv's: the next network is analysed as by a fresh process (imports aside)."""
     import sympy.core.cache
 
-    from symconv import arith, frameworks, importers, network
+    from symconv.core import arith, frameworks
+    from symconv.nets import importers, network
 
     sympy.core.cache.clear_cache()
     for cached in (
@@ -653,7 +655,7 @@ def large(quick: bool) -> list[str]:
     print(
         f"    time per node from the smallest to the largest: {per_node[0]:.0f} -> {per_node[-1]:.0f} us (flat when linear)"
     )
-    from symconv import importers
+    from symconv.nets import importers
 
     model = Residual((1000 - 4) // 3).eval()
     saved = importers.Builder.sizes

@@ -28,10 +28,22 @@ from .core.parse import parse_condition, parse_expression, parse_spec
 # isort: split
 from . import api
 from .api import invert, network, port, prove, solve, windows
+from .core import display
 
 if TYPE_CHECKING:
     from .logic.prove import Proved, Refuted, Result, Unknown
     from .logic.theorem import Theorem, load, parse_theorems
+
+
+def _notebook(thing: object) -> str | None:
+    """A model object's LaTeX for a notebook. The package sits above every layer, so it hands the model the
+    export layer's renderer (imported on the first rendering: importing symconv stays light)."""
+    from .export.notebook import render
+
+    return render(thing)
+
+
+display.install(_notebook)
 
 # Loaded on first use (PEP 562): a command that proves nothing does not import the prover and the theorem reader.
 _LAZY = {

@@ -155,7 +155,7 @@ def network(
     `input_shape` (N, C, H[, W...]) names its symbolic axes; `convention` reads an .onnx file as the ONNX
     standard ("onnx", the default) or as onnxruntime runs it ("ort"). Its methods analyse it: output_size(),
     valid_inputs(), receptive_fields(), check({...})."""
-    from .nets.network import load_network
+    from .nets.load import load_network
 
     shape = None if input_shape is None else [str(part) for part in input_shape]
     return load_network(source, shape, convention)

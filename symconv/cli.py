@@ -625,7 +625,7 @@ def _check_sizes(text: str, dims: Sequence[str]) -> dict[str, int]:
 
 
 def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
-    from .nets.network import load_network
+    from .nets.load import load_network
 
     shape = _input_shape(args.input_shape)
     net = load_network(args.network, shape, args.convention)

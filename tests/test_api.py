@@ -75,7 +75,8 @@ def test_the_jobs_are_functions_with_typed_results() -> None:
     from symconv.logic.port import Port
     from symconv.logic.solve import Answer
     from symconv.logic.transpose import Inverse
-    from symconv.nets.network import Network, ValidSet
+    from symconv.nets.network import Network
+    from symconv.nets.validset import ValidSet
 
     answer = symconv.solve("conv(k=?, s=2, p=1)", i=224, o=112)
     assert isinstance(answer, Answer) and answer.solutions == ({"k": 3}, {"k": 4})

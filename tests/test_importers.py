@@ -28,7 +28,8 @@ from torch import nn  # noqa: E402
 from symconv.core.arith import evaluate  # noqa: E402
 from symconv.core.errors import ShapeError, SpecError  # noqa: E402
 from symconv.nets.importers.torch import from_factory, from_torch  # noqa: E402
-from symconv.nets.network import Network, Node, load_network  # noqa: E402
+from symconv.nets.load import load_network  # noqa: E402
+from symconv.nets.network import Network, Node  # noqa: E402
 
 # Square sizes and an anti-diagonal: every pair of a valid and an invalid size on the two axes shows up.
 PAIRS = [(h, h) for h in range(1, 49)] + [(h, 49 - h) for h in range(1, 49, 2)]

@@ -11,6 +11,7 @@ import sympy
 
 import symconv
 from symconv.cli import main
+from symconv.core.arith import tidy
 from symconv.core.parse import parse_condition, parse_expression
 from symconv.export.derivation import DerivationError, derive
 from symconv.export.document import (
@@ -20,7 +21,7 @@ from symconv.export.document import (
     theorem_block,
     theorem_derivations,
 )
-from symconv.export.latex import latex, standalone, symbol_latex, text, tidy
+from symconv.export.latex import latex, standalone, symbol_latex, text
 from symconv.logic.prove import Proved, prove
 from symconv.logic.solve import solve_spec
 from symconv.logic.theorem import load, parse_theorems
@@ -456,12 +457,13 @@ def test_a_long_answer_is_cut_into_lines() -> None:
 
 
 def test_valid_sets_render() -> None:
-    from symconv.nets.network import ValidSet
+    from symconv.export.notebook import valid_set_latex
+    from symconv.nets.validset import ValidSet
 
     assert ValidSet(4, (0, 2), 8, (1, 4))._repr_latex_() == (
         r"$\displaystyle \{1, 4\} \cup \{i \geq 8 : i \bmod 4 \in \{0, 2\}\}$"
     )
-    assert ValidSet(1, (0,), 3, ()).to_latex("H") == r"\{H \geq 3\}"
+    assert valid_set_latex(ValidSet(1, (0,), 3, ()), "H") == r"\{H \geq 3\}"
 
 
 def test_an_inverse_renders_in_the_papers_notation() -> None:

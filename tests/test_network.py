@@ -13,7 +13,8 @@ from symconv import ShapeError, SpecError
 from symconv.cli import main
 from symconv.core.arith import compile_many, ge, symbol
 from symconv.core.layers import layer
-from symconv.nets.network import Network, Node, _reduced, apply_layer_directly, chain, from_toml
+from symconv.nets.network import Network, Node, apply_layer_directly, chain, from_toml
+from symconv.nets.validset import _reduced
 
 UNET = """
 dims = ["H"]

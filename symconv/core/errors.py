@@ -6,6 +6,11 @@ without reading the source.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from .budget import OutOfTime
+
 
 class SymconvError(Exception):
     """Root of every error symconv raises on purpose."""
@@ -35,3 +40,17 @@ class InternalError(SymconvError, RuntimeError):
 def with_context(error: SymconvError, context: str) -> SymconvError:
     """A copy of `error` whose message ends with `in <context>` (the whole spec or expression)."""
     return type(error)(f"{error} in {context}")
+
+
+@contextmanager
+def analysing(what: str) -> Iterator[None]:
+    """Turns a failure of a library inside the analysis (SymPy's PrecisionExhausted, a RecursionError, Z3's
+    or the integer sets' limits) into an AnalysisError that starts with `what` (which names the node or the
+    axis); symconv's own errors and the time budget pass through."""
+    try:
+        yield
+    except (SymconvError, OutOfTime):
+        raise
+    except Exception as error:
+        first = str(error).splitlines()[0] if str(error) else ""
+        raise AnalysisError(f"{what}: {type(error).__name__}: {first}") from None

@@ -24,6 +24,7 @@ import sympy
 
 from . import frameworks as fw
 from .arith import eq, evaluate, floor_div, ge, symbol
+from .display import repr_latex
 from .errors import ShapeError, SpecError, SymconvError
 from .frameworks import INPUT_RULE, Rule, effective_kernel
 from .parse import UNKNOWN, Context, Spec, parse_spec
@@ -153,11 +154,8 @@ class Layer:
             f"input size must be an integer, a tuple or a SymPy expression, got {i!r} in {self.spec}"
         )
 
-    def _repr_latex_(self) -> str:
-        """The output size as a formula of the input size i, in the paper's notation (notebooks show it)."""
-        from ..export.latex import latex, tidy
-
-        return f"$\\displaystyle o = {latex(tidy(self.output_expr(symbol('i'))))}$"
+    # The output size as a formula of i in the paper's notation (symconv.export.notebook).
+    _repr_latex_ = repr_latex
 
     def is_defined(self, i: int, **values: int) -> bool:
         try:

@@ -24,10 +24,10 @@ from functools import lru_cache
 
 import sympy
 
-from ..core.arith import eq, evaluate, quotient_parts, symbol
+from ..core.arith import eq, evaluate, quotient_parts, symbol, tidy
 from ..core.errors import SpecError
 from ..logic.prove import Proved, Refuted, prove
-from .latex import latex, names_latex, sum_lines, tidy
+from .latex import latex, names_latex, sum_lines
 
 MAX_STEPS = 12
 BY_CONDITIONS = r"\text{by the conditions}"

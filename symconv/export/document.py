@@ -14,7 +14,7 @@ from typing import Any
 
 import sympy
 
-from ..core.arith import evaluate, symbol
+from ..core.arith import evaluate, symbol, tidy
 from ..core.frameworks import CONVENTIONS, effective_kernel
 from ..core.layers import Layer, _pads, layer, layer_context
 from ..core.parse import UNKNOWN, Context, Spec, parse_condition, parse_expression, split_conjuncts
@@ -31,7 +31,6 @@ from .latex import (
     standalone,
     symbol_latex,
     text,
-    tidy,
 )
 
 _KIND_NAMES = {"convT": r"\operatorname{conv}^{\top}"}

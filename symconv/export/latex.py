@@ -9,8 +9,8 @@ the paper's symbols (``ti`` is the stretched input, ``kh`` the dilated kernel):
 >>> latex(e("mod(i + 2*p - kh, s) + ti"))
 "\\\\tilde{i}' + \\\\left(\\\\left(i + 2 p - \\\\hat{k}\\\\right) \\\\bmod s\\\\right)"
 
-`tidy` is the display simplifier: it rewrites -floor(-x) as ceil(x) and floor((x + s - 1)/s) as ceil(x/s),
-which hold for every positive divisor (every layer's domain states s >= 1).
+Expressions are shown after `symconv.core.arith.tidy`, the display simplifier: it rewrites -floor(-x) as ceil(x)
+and floor((x + s - 1)/s) as ceil(x/s), which hold for every positive divisor (every layer's domain states s >= 1).
 """
 
 from __future__ import annotations
@@ -260,70 +260,6 @@ def sum_lines(
             lines.append("")
         lines[-1] += f"{sign}{piece}" if lines[-1] or index == 0 else f"{sign.strip()} {piece}"
     return lines
-
-
-def tidy(expr: sympy.Basic) -> sympy.Basic:
-    """The same value, written the way a paper writes it (ceilings restored from floors).
-
-    Valid wherever every divisor is positive, which every layer's domain states.
-    """
-
-    def ceil_of(node: sympy.Basic) -> sympy.Basic | None:
-        if isinstance(node, sympy.Mul) and node.args[0] == -1 and len(node.args) == 2:
-            inner = node.args[1]
-            if isinstance(inner, sympy.floor | sympy.ceiling):
-                num, den = quotient_parts(inner.args[0])
-                flipped = sympy.ceiling if isinstance(inner, sympy.floor) else sympy.floor
-                return flipped(sympy.expand(-num) / den)
-        if isinstance(node, sympy.floor):
-            num, den = quotient_parts(node.args[0])
-            if den != 1:
-                rest = sympy.expand(num - den + 1)
-                if len(sympy.Add.make_args(rest)) < len(sympy.Add.make_args(sympy.expand(num))):
-                    return sympy.ceiling(rest / den)
-        return None
-
-    def walk(node: sympy.Basic) -> sympy.Basic:
-        if not node.args:
-            return node
-        if isinstance(node, sympy.core.relational.Relational) and not isinstance(node.lhs, sympy.Piecewise):
-            # i + 2 >= 3 reads better as i >= 1: the numbers gathered on the right.
-            return _relation(node, walk)
-        rebuilt = node.func(*(walk(arg) for arg in node.args))
-        better = ceil_of(rebuilt)
-        return rebuilt if better is None else walk(better)
-
-    return walk(expr)
-
-
-_FLIPPED = {sympy.Ge: sympy.Le, sympy.Le: sympy.Ge, sympy.Gt: sympy.Lt, sympy.Lt: sympy.Gt}
-
-
-def _relation(node: sympy.Basic, walk: Any) -> sympy.Basic:
-    """A comparison with its numbers on the right, a leading minus moved across and a common integer factor
-    divided out: i + 2 >= 3 as i >= 1, -k <= 0 as k >= 0, 2i >= 2 as i >= 1 (exact on integers)."""
-    kind = type(node)
-    if not (node.lhs.is_number or node.rhs.is_number):
-        # Two sides with symbols keep their shape; only the numbers move right.
-        (left_number, left), (right_number, right) = node.lhs.as_coeff_Add(), node.rhs.as_coeff_Add()
-        if left_number == 0 or not left.free_symbols:
-            return kind(walk(node.lhs), walk(node.rhs), evaluate=False)
-        return kind(walk(left), walk(right + right_number - left_number), evaluate=False)
-    constant, rest = sympy.expand(node.lhs - node.rhs).as_coeff_Add()
-    if not rest.free_symbols:
-        return node
-    bound = -constant
-    if rest.could_extract_minus_sign() and kind in _FLIPPED:
-        kind, rest, bound = _FLIPPED[kind], -rest, constant
-    content, primitive = rest.as_content_primitive()
-    if isinstance(content, sympy.Integer) and content > 1 and isinstance(bound, sympy.Integer):
-        if kind is sympy.Ge:
-            rest, bound = primitive, -((-bound) // content)
-        elif kind is sympy.Le:
-            rest, bound = primitive, bound // content
-        elif kind in (sympy.Eq, sympy.Ne) and bound % content == 0:
-            rest, bound = primitive, bound // content
-    return kind(walk(rest), bound, evaluate=False)
 
 
 def latex(expr: Any, heads: Mapping[str, str] | None = None, names: Mapping[str, str] | None = None) -> str:

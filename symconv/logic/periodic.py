@@ -28,7 +28,7 @@ import sympy
 from ..core import budget
 from ..core.arith import compile_expr, quotient_parts, symbol
 from ..core.intset import IntSet, Piece
-from .solve import _RELATIONS, Unsolvable, _floor_affine_period, _linear
+from .relations import RELATIONS, Unsolvable, floor_affine_period, linear
 
 # The most residue classes one condition is split into (each costs one evaluation of the condition's formulas).
 MAX_CLASSES = 200_000
@@ -42,9 +42,9 @@ def period(condition: sympy.Basic, x: str) -> int | None:
     if isinstance(condition, sympy.And | sympy.Or | sympy.Not):
         periods = [period(arg, x) for arg in condition.args]
         return None if None in periods else math.lcm(*periods)  # type: ignore[arg-type]
-    if type(condition) not in _RELATIONS:
+    if type(condition) not in RELATIONS:
         return None
-    return _floor_affine_period(condition.lhs - condition.rhs, symbol(x))
+    return floor_affine_period(condition.lhs - condition.rhs, symbol(x))
 
 
 def congruence(condition: sympy.Basic, x: str) -> IntSet | None:
@@ -134,11 +134,11 @@ def _classes(condition: sympy.Basic, x: str) -> TSet:
     if isinstance(condition, sympy.Not):
         inner = _classes(condition.args[0], x)
         return lambda r, q: inner(r, q).complement()
-    run, rel = compile_expr(condition.lhs - condition.rhs), _RELATIONS[type(condition)]
+    run, rel = compile_expr(condition.lhs - condition.rhs), RELATIONS[type(condition)]
 
     def relation(r: int, q: int) -> IntSet:
         value = run({x: r})
-        return _linear(run({x: r + q}) - value, value, rel)
+        return linear(run({x: r + q}) - value, value, rel)
 
     return relation
 

@@ -30,6 +30,7 @@ import sympy
 from ..core import budget
 from ..core.arith import Compiled, compile_expr, evaluate
 from ..core.budget import TIME_BUDGET
+from ..core.display import repr_latex
 from ..core.errors import InternalError, SpecError, UnsupportedError
 from ..core.meaning import Undefined
 from .solver import check
@@ -81,10 +82,7 @@ class Refuted:
 
     status = "refuted"
 
-    def _repr_latex_(self) -> str:
-        from ..export.latex import assignment
-
-        return rf"$\text{{refuted at }} {assignment(self.counterexample)}$"
+    _repr_latex_ = repr_latex
 
 
 @dataclass(frozen=True)
@@ -94,10 +92,7 @@ class Unknown:
 
     status = "unknown"
 
-    def _repr_latex_(self) -> str:
-        from ..export.latex import text
-
-        return rf"$\text{{unknown: {text(self.reason)}}}$"
+    _repr_latex_ = repr_latex
 
 
 Result = Proved | Refuted | Unknown

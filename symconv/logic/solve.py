@@ -22,57 +22,31 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
 
 import sympy
 
 from ..core import budget
 from ..core.arith import compile_expr, eq, ge, le, quotient_parts, symbol
+from ..core.display import repr_latex
 from ..core.errors import SpecError
 from ..core.intset import MAX_PERIOD, IntSet, Piece
 from ..core.layers import Layer, layer
-from ..core.limits import shown
 from ..core.parse import parse_condition, parse_expression
+from .relations import (
+    RELATIONS,
+    Unsolvable,
+    affine,
+    floor_affine_period,
+    half_line,
+    linear,
+    normalise,
+)
 
 Env = Mapping[str, int]
 MAX_FILTER = 100_000
-# min, max and abs become cases (Piecewise) for the planner, each copying its arguments: past this many nodes
-# the cases would take longer to plan than to state.
-MAX_CASE_NODES = 500
 DEFAULT_LIMIT = 100
 MAX_COMBINATIONS = 1_000_000
-_RELATIONS = {sympy.Ge: ">=", sympy.Gt: ">", sympy.Le: "<=", sympy.Lt: "<", sympy.Eq: "==", sympy.Ne: "!="}
-
-
-class Unsolvable(SpecError):
-    """A relation the closed form does not cover, on a set too large to check member by member."""
-
-
-def _half_line(alpha: Any, beta: Any, strict: bool = False) -> IntSet:
-    """{x : alpha*x + beta >= 0}, or > 0 when strict; exact for rational alpha and beta."""
-    if alpha == 0:
-        return IntSet.everything() if (beta > 0 if strict else beta >= 0) else IntSet.nothing()
-    if type(alpha) is int and type(beta) is int:
-        # Integers: alpha*x + beta > 0 is alpha*x + beta - 1 >= 0; no Fraction on the hot path.
-        beta -= strict
-        if alpha > 0:
-            return IntSet.interval(-(beta // alpha), None)
-        return IntSet.interval(None, beta // -alpha)
-    bound = Fraction(-beta) / Fraction(alpha)
-    if alpha > 0:
-        return IntSet.interval(math.floor(bound) + 1 if strict else math.ceil(bound), None)
-    return IntSet.interval(None, math.ceil(bound) - 1 if strict else math.floor(bound))
-
-
-def _linear(alpha: Any, beta: Any, rel: str) -> IntSet:
-    """{x : alpha*x + beta REL 0}."""
-    if rel in (">=", ">"):
-        return _half_line(alpha, beta, rel == ">")
-    if rel in ("<=", "<"):
-        return _half_line(-alpha, -beta, rel == "<")
-    both = _half_line(alpha, beta).intersect(_half_line(-alpha, -beta))
-    return both if rel == "==" else both.complement()
 
 
 def _preimage_affine(target: IntSet, alpha: Any, beta: Any) -> IntSet:
@@ -81,9 +55,9 @@ def _preimage_affine(target: IntSet, alpha: Any, beta: Any) -> IntSet:
     for piece in target.pieces:
         part = IntSet.everything()
         if piece.lo is not None:
-            part = part.intersect(_half_line(alpha, beta - piece.lo))
+            part = part.intersect(half_line(alpha, beta - piece.lo))
         if piece.hi is not None:
-            part = part.intersect(_half_line(-alpha, piece.hi - beta))
+            part = part.intersect(half_line(-alpha, piece.hi - beta))
         result = result.union(part)
     return result
 
@@ -133,7 +107,7 @@ class Linear(Plan):
     rel: str
 
     def solve(self, env: Env, universe: IntSet) -> IntSet:
-        return universe.intersect(_linear(self.alpha(env), self.beta(env), self.rel))
+        return universe.intersect(linear(self.alpha(env), self.beta(env), self.rel))
 
 
 @dataclass(frozen=True)
@@ -151,7 +125,7 @@ class FloorNumerator(Plan):
         den = self.den(env)
         if den == 0:
             return IntSet.nothing()
-        values = _linear(self.c(env), self.rest(env), self.rel)
+        values = linear(self.c(env), self.rest(env), self.rel)
         numerators = _floor_values_to_numerator(values, den)
         return universe.intersect(_preimage_affine(numerators, self.alpha(env), self.beta(env)))
 
@@ -167,17 +141,17 @@ class FloorDivisor(Plan):
 
     def solve(self, env: Env, universe: IntSet) -> IntSet:
         num = self.num(env)
-        values = _linear(self.c(env), self.rest(env), self.rel)
+        values = linear(self.c(env), self.rest(env), self.rel)
         result = IntSet.nothing()
         for piece in values.pieces:
             # x > 0: F_lo*x <= num < (F_hi + 1)*x ;  x < 0: F_lo*x >= num > (F_hi + 1)*x
             positive, negative = IntSet.interval(1, None), IntSet.interval(None, -1)
             if piece.lo is not None:
-                positive = positive.intersect(_half_line(-piece.lo, num))
-                negative = negative.intersect(_half_line(piece.lo, -num))
+                positive = positive.intersect(half_line(-piece.lo, num))
+                negative = negative.intersect(half_line(piece.lo, -num))
             if piece.hi is not None:
-                positive = positive.intersect(_half_line(piece.hi + 1, -num - 1))
-                negative = negative.intersect(_half_line(-(piece.hi + 1), num - 1))
+                positive = positive.intersect(half_line(piece.hi + 1, -num - 1))
+                negative = negative.intersect(half_line(-(piece.hi + 1), num - 1))
             result = result.union(positive).union(negative)
         return universe.intersect(result)
 
@@ -199,43 +173,12 @@ class Residue(Plan):
             return IntSet.nothing()
         if abs(m) > MAX_PERIOD or not all(isinstance(v, int) for v in (m, alpha, beta)):
             raise Unsolvable(f"modulus {m} is too large for a residue class")
-        good = _linear(self.c(env), self.rest(env), self.rel)
+        good = linear(self.c(env), self.rest(env), self.rel)
         residues = tuple(r for r in range(abs(m)) if (alpha * r + beta) % m in good)
         return universe.intersect(IntSet.residue_class(abs(m), residues))
 
 
 MAX_SPLIT = 10_000
-
-
-def _floor_affine_period(expr: sympy.Basic, x: sympy.Symbol) -> int | None:
-    """A period L with expr(x + L) - expr(x) constant, when expr is built from x by sums, integer multiples,
-    floor, ceiling and Mod with integer divisors (None otherwise)."""
-    if x not in expr.free_symbols:
-        return 1
-    if expr == x:
-        return 1
-    if isinstance(expr, sympy.Add):
-        periods = [_floor_affine_period(arg, x) for arg in expr.args]
-        return None if None in periods else math.lcm(*periods)  # type: ignore[arg-type]
-    if isinstance(expr, sympy.Mul):
-        coefficient, rest = expr.as_independent(x, as_Add=False)
-        if not coefficient.is_Rational or rest == expr:
-            return None
-        inner = _floor_affine_period(rest, x)
-        return None if inner is None else inner * int(sympy.Rational(coefficient).q)
-    if isinstance(expr, sympy.floor | sympy.ceiling):
-        num, den = quotient_parts(expr.args[0])
-        inner = _floor_affine_period(num, x)
-        if inner is None or not isinstance(den, sympy.Integer) or den == 0:
-            return None
-        return inner * abs(int(den))
-    if isinstance(expr, sympy.Mod):
-        inner = _floor_affine_period(expr.args[0], x)
-        modulus = expr.args[1]
-        if inner is None or not isinstance(modulus, sympy.Integer) or modulus == 0:
-            return None
-        return inner * abs(int(modulus))
-    return None
 
 
 def _lift(part: IntSet, period: int, r: int) -> list[Piece]:
@@ -254,10 +197,10 @@ def _lift(part: IntSet, period: int, r: int) -> list[Piece]:
 def _affine_per_residue(relation: sympy.Basic, x: sympy.Symbol, period: int) -> IntSet | None:
     """For a floor-affine relation: on x = L*t + r it reads e_r + slope*t REL 0, with e_r and slope computed
     on integers, so each residue class is a half-line or an interval in closed form without SymPy work."""
-    if type(relation) not in _RELATIONS:
+    if type(relation) not in RELATIONS:
         return None
     expr = relation.lhs - relation.rhs
-    needed = _floor_affine_period(expr, x)
+    needed = floor_affine_period(expr, x)
     if needed is None or needed > MAX_SPLIT:
         return None
     period = math.lcm(period, needed)
@@ -266,13 +209,13 @@ def _affine_per_residue(relation: sympy.Basic, x: sympy.Symbol, period: int) -> 
     run = compile_expr(expr)
     name = x.name
     slope = run({name: period}) - run({name: 0})
-    rel = _RELATIONS[type(relation)]
+    rel = RELATIONS[type(relation)]
     pieces: list[Piece] = []
     whole: list[int] = []
     for r in range(period):
         if r % 4096 == 0:
             budget.check("while splitting residues")
-        part = _linear(slope, run({name: r}), rel)
+        part = linear(slope, run({name: r}), rel)
         if part.pieces == (Piece(None, None),):
             # Every t: the residue class itself; gathered into one piece below.
             whole.append(r)
@@ -343,10 +286,10 @@ class Check(Plan):
         period = math.lcm(*divisors) if divisors else 1
         if period <= 1 or period > MAX_SPLIT:
             return None
-        if type(relation) in _RELATIONS:
+        if type(relation) in RELATIONS:
             # Nested floors split one level at a time would take as many residue classes as their joint period
             # (2**n for n nested halvings): past MAX_SPLIT, none is tried.
-            needed = _floor_affine_period(relation.lhs - relation.rhs, x)
+            needed = floor_affine_period(relation.lhs - relation.rhs, x)
             if needed is not None and needed > MAX_SPLIT:
                 return None
         fast = _affine_per_residue(relation, x, period)
@@ -435,62 +378,6 @@ class Negation(Plan):
         return self.child.exact()
 
 
-def _normalised_size(expr: sympy.Basic, memo: dict[sympy.Basic, int] | None = None) -> int:
-    """The number of nodes of `expr` once Min/Max/Abs are Piecewise (each copies its arguments: min(a, b) is
-    (a if a <= b else b)), counted on the shared tree without building it."""
-    memo = {} if memo is None else memo
-    if expr in memo:
-        return memo[expr]
-    args = []
-    for arg in expr.args:
-        args.append(_normalised_size(arg, memo))
-    if isinstance(expr, sympy.Min | sympy.Max):
-        size = args[-1]
-        for arg in reversed(args[:-1]):
-            size = 2 * arg + 2 * size + 2
-    elif isinstance(expr, sympy.Abs):
-        size = 3 * args[0] + 4
-    else:
-        size = 1 + sum(args)
-    memo[expr] = size
-    return size
-
-
-def _normalise(expr: sympy.Basic) -> sympy.Basic:
-    """ceiling -> -floor(-.), Min/Max/Abs -> Piecewise: fewer node kinds for the planner."""
-    size = _normalised_size(expr)
-    if size > MAX_CASE_NODES:
-        raise Unsolvable(
-            f"{shown(str(expr), 80)} would have about {size:,} nodes once min, max and abs are written as cases; "
-            f"the solver takes at most {MAX_CASE_NODES:,} (prove takes such claims)"
-        )
-    expr = expr.replace(sympy.ceiling, lambda a: -sympy.floor(-a))
-    expr = expr.replace(sympy.Min, lambda *a: _extremum(a, sympy.Le))
-    expr = expr.replace(sympy.Max, lambda *a: _extremum(a, sympy.Ge))
-    return expr.replace(sympy.Abs, lambda a: sympy.Piecewise((a, ge(a, 0)), (-a, True)))
-
-
-def _extremum(args: Sequence[sympy.Expr], better: type) -> sympy.Expr:
-    result = args[-1]
-    for arg in reversed(args[:-1]):
-        result = sympy.Piecewise((arg, better(arg, result, evaluate=False)), (result, True))
-    return result
-
-
-def _affine(expr: sympy.Expr, x: sympy.Symbol) -> tuple[sympy.Expr, sympy.Expr] | None:
-    """(alpha, beta) with expr = alpha*x + beta and alpha, beta free of x; None otherwise."""
-    beta, dependent = expr.as_independent(x, as_Add=True)
-    alpha = sympy.Integer(0)
-    for term in sympy.Add.make_args(dependent):
-        if term == 0:
-            continue
-        coefficient, rest = term.as_independent(x, as_Add=False)
-        if rest != x:
-            return None
-        alpha += coefficient
-    return alpha, beta
-
-
 class Planner:
     """Compiles conditions in the unknown x into a Plan; other names are read from the env at solve time."""
 
@@ -520,29 +407,29 @@ class Planner:
             )
         if isinstance(condition, sympy.Implies):
             return Any_((Negation(self.plan(condition.args[0])), self.plan(condition.args[1])))
-        if type(condition) in _RELATIONS:
+        if type(condition) in RELATIONS:
             return self.relation(condition)
         raise SpecError(f"cannot solve the condition {condition}")
 
     def relation(self, relation: sympy.Basic) -> Plan:
-        rel = _RELATIONS[type(relation)]
-        expr = _normalise(sympy.expand(relation.lhs - relation.rhs))
+        rel = RELATIONS[type(relation)]
+        expr = normalise(sympy.expand(relation.lhs - relation.rhs))
         piecewise = next((p for p in sympy.preorder_traversal(expr) if isinstance(p, sympy.Piecewise)), None)
         if piecewise is not None and self.x in piecewise.free_symbols:
             return self.branches(expr, piecewise, type(relation))
         x = self.x
         rest, dependent = expr.as_independent(x, as_Add=True)
         compiled = compile_expr
-        affine = _affine(expr, x)
-        if affine is not None:
-            return Linear(compiled(affine[0]), compiled(affine[1]), rel)
+        line = affine(expr, x)
+        if line is not None:
+            return Linear(compiled(line[0]), compiled(line[1]), rel)
         terms = sympy.Add.make_args(dependent)
         if len(terms) == 1:
             c, node = terms[0].as_independent(x, as_Add=False)
             if isinstance(node, sympy.floor):
                 num, den = quotient_parts(node.args[0])
                 if x not in den.free_symbols:
-                    parts = _affine(num, x)
+                    parts = affine(num, x)
                     if parts is not None:
                         return FloorNumerator(
                             compiled(parts[0]),
@@ -554,13 +441,13 @@ class Planner:
                         )
                 elif den == x:
                     # floor((A + m*x)/x) = floor(A/x) + m for an integer m.
-                    parts = _affine(num, x)
+                    parts = affine(num, x)
                     if parts is not None and isinstance(parts[0], sympy.Integer):
                         shifted = rest + c * parts[0]
                         return FloorDivisor(compiled(parts[1]), compiled(c), compiled(shifted), rel)
             if isinstance(node, sympy.Mod):
                 argument, modulus = node.args
-                parts = _affine(argument, x)
+                parts = affine(argument, x)
                 if parts is not None and x not in modulus.free_symbols:
                     return Residue(
                         compiled(parts[0]),
@@ -601,13 +488,7 @@ class Answer:
     # Why the search stopped before it was complete (the time budget), with what was found until then.
     stopped: str | None = None
 
-    def _repr_latex_(self) -> str:
-        from ..export.document import answer_lines
-
-        lines = answer_lines(self)
-        if len(lines) == 1:
-            return f"$\\displaystyle {lines[0]}$"
-        return "$$\\begin{gathered}" + " \\\\ ".join(lines) + "\\end{gathered}$$"
+    _repr_latex_ = repr_latex
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {

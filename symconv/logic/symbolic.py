@@ -12,10 +12,9 @@ from collections.abc import Mapping, Sequence
 
 import sympy
 
-from ..core.arith import ceil_div, floor_div, ge, le, quotient_parts, symbol
+from ..core.arith import ceil_div, floor_div, ge, le, quotient_parts, symbol, tidy
 from ..core.errors import SpecError
-from ..export.latex import tidy
-from .solve import _RELATIONS, _affine, _normalise
+from .relations import RELATIONS, affine, normalise
 
 
 def _flatten(conditions: Sequence[sympy.Basic]) -> list[sympy.Basic]:
@@ -69,20 +68,20 @@ def solve_formula(
     for condition in flat:
         if x not in condition.free_symbols:
             continue
-        if type(condition) not in _RELATIONS:
+        if type(condition) not in RELATIONS:
             raise SpecError(f"no symbolic closed form for the condition {condition}")
-        rel = _RELATIONS[type(condition)]
-        expr = _normalise(sympy.expand(condition.lhs - condition.rhs))
-        affine = _affine(expr, x)
-        if affine is not None:
-            more_low, more_high = _bounds(affine[0], affine[1], rel)
+        rel = RELATIONS[type(condition)]
+        expr = normalise(sympy.expand(condition.lhs - condition.rhs))
+        line = affine(expr, x)
+        if line is not None:
+            more_low, more_high = _bounds(line[0], line[1], rel)
         else:
             rest, dependent = expr.as_independent(x, as_Add=True)
             c, node = dependent.as_independent(x, as_Add=False)
             if not (isinstance(node, sympy.floor) and c in (1, -1)):
                 raise SpecError(f"no symbolic closed form for the condition {condition}")
             num, den = quotient_parts(node.args[0])
-            parts = _affine(num, x)
+            parts = affine(num, x)
             if parts is None or x in den.free_symbols or not _positive(den, assumptions):
                 raise SpecError(f"no symbolic closed form for the condition {condition}")
             # c*F + rest REL 0 bounds F; D*F <= A <= D*F + D - 1 turns F's bounds into A's, then x's.

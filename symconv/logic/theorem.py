@@ -18,6 +18,7 @@ from pathlib import Path
 
 import sympy
 
+from ..core.display import repr_latex
 from ..core.errors import SpecError
 from ..core.layers import layer_context
 from ..core.limits import read_text
@@ -62,11 +63,7 @@ class Theorem:
         except SpecError as error:
             raise SpecError(f"theorem {self.id} ({self.origin}): {error}") from None
 
-    def _repr_latex_(self) -> str:
-        """The statement as one formula: the conditions imply the claim (notebooks show it)."""
-        from ..export.document import statement_latex
-
-        return f"$\\displaystyle {statement_latex(self)}$"
+    _repr_latex_ = repr_latex
 
     def check(
         self,

@@ -23,6 +23,7 @@ from typing import Any
 import sympy
 
 from ..core.arith import ceil_div, evaluate, mod, symbol
+from ..core.display import repr_latex
 from ..core.errors import SpecError
 from ..core.layers import Conv, ConvTranspose, Layer, Pool, effective_kernel, layer
 from ..core.limits import MAX_RESIDUE_TABLE
@@ -51,20 +52,7 @@ class Inverse:
     fixed: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
 
-    def _repr_latex_(self) -> str:
-        """k', s', p', the stretched input and a in the paper's notation, with the round trip's verdict."""
-        from ..export.latex import latex, text
-
-        t = self.transposed
-        parts = [
-            f"k' = {latex(t['k'])}",
-            "s' = 1",
-            f"p' = {latex(t['p'])}",
-            rf"\tilde{{i}}' = {latex(t['stretched_input'])}",
-            f"a = {latex(t['a'])}",
-        ]
-        verdict = text(f"round trip: {self.round_trip.status}")
-        return "$\\displaystyle " + r",\ ".join(parts) + rf" \quad \text{{({verdict})}}$"
+    _repr_latex_ = repr_latex
 
     def to_json(self) -> dict[str, Any]:
         def status(result: Result) -> dict[str, Any]:

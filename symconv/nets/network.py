@@ -13,27 +13,19 @@ form per residue class, not by scanning) and stated as `period`/`residues`/`from
 
 from __future__ import annotations
 
-import dataclasses
-import heapq
-import itertools
-import math
 import re
 import tomllib
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import sympy
 
-from ..core import budget
 from ..core.arith import eq, evaluate, ge, gt, le, lt, merge_floors, ne, quotient_parts, symbol
-from ..core.errors import AnalysisError, ShapeError, SpecError, SymconvError, UnsupportedError
-from ..core.intset import IntSet
+from ..core.errors import ShapeError, SpecError, SymconvError, analysing
 from ..core.layers import Layer, layer
-from ..core.limits import read_text
+from .validset import ValidSet, solved, valid_set
 
 if TYPE_CHECKING:
     from . import receptive
@@ -54,48 +46,6 @@ class Node:
     # crop: the size to crop to (an expression of other nodes' names, e.g. "up3" or an integer);
     # linear: the flattened size it requires (in_features divided by the other axes' product is not modelled)
     amount: str | None = None
-
-
-@dataclass(frozen=True)
-class ValidSet:
-    """Exactly the sizes i on which the network is defined: i >= from is valid iff i mod period in residues;
-    below lists the valid sizes under from."""
-
-    period: int
-    residues: tuple[int, ...]
-    start: int
-    below: tuple[int, ...]
-    proof: str = ""
-
-    def __contains__(self, i: int) -> bool:
-        return i in self.below if i < self.start else i % self.period in self.residues
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "period": self.period,
-            "residues": list(self.residues),
-            "from": self.start,
-            "below": list(self.below),
-        }
-
-    def to_latex(self, name: str = "i") -> str:
-        """{i >= from : i mod period in residues}, with the valid sizes below `from` (notebooks show it)."""
-        from ..export.latex import symbol_latex
-
-        x = symbol_latex(name)
-        if not self.residues:
-            main = r"\varnothing"
-        elif self.period == 1:
-            main = rf"\{{{x} \geq {self.start}\}}"
-        else:
-            residues = ", ".join(str(r) for r in self.residues)
-            main = rf"\{{{x} \geq {self.start} : {x} \bmod {self.period} \in \{{{residues}\}}\}}"
-        if self.below:
-            main = rf"\{{{', '.join(str(b) for b in self.below)}\}} \cup {main}"
-        return main
-
-    def _repr_latex_(self) -> str:
-        return f"$\\displaystyle {self.to_latex()}$"
 
 
 @dataclass(frozen=True)
@@ -269,7 +219,7 @@ def _never(*conditions: sympy.Basic) -> bool:
     if not names:
         return not all(bool(evaluate(condition, {})) for condition in conditions)
     try:
-        return _solved(list(conditions), next(iter(names)).name, {}).is_empty()
+        return solved(list(conditions), next(iter(names)).name, {}).is_empty()
     except (SymconvError, ArithmeticError):
         return False
 
@@ -290,20 +240,6 @@ def step(
         if not rules and node.op == "layer" and node.layer is not None and node.inputs:
             return layer_size(node.layer, sizes[node.inputs[0]], inner), []
         return _step(node, sizes, dim, inner)
-
-
-@contextmanager
-def analysing(what: str) -> Iterator[None]:
-    """Turns a failure of a library inside the analysis (SymPy's PrecisionExhausted, a RecursionError, Z3's
-    or the integer sets' limits) into an AnalysisError that starts with `what` (which names the node or the
-    axis); symconv's own errors and the time budget pass through."""
-    try:
-        yield
-    except (SymconvError, budget.OutOfTime):
-        raise
-    except Exception as error:
-        first = str(error).splitlines()[0] if str(error) else ""
-        raise AnalysisError(f"{what}: {type(error).__name__}: {first}") from None
 
 
 def _step(node: Node, sizes: Mapping[str, sympy.Expr], dim: str, inner: bool) -> tuple[sympy.Expr, Rules]:
@@ -462,263 +398,6 @@ def _int_or_none(expr: sympy.Expr, env: Mapping[str, int]) -> int | None:
         return None
 
 
-def valid_set(conditions: Sequence[tuple[sympy.Basic, str]], dim: str, timeout_ms: int = 20_000) -> ValidSet:
-    """The exact valid set of one axis, derived in closed form and proved with Z3.
-
-    The set is solved from a reduced copy of the conditions (see `_reduced`); the proof checks it against the
-    network's own conditions, so the reduction is proved along with the solver. A failure on the way (a limit
-    of the engine, or of a library inside it) is an AnalysisError naming the axis.
-    """
-    distinct = list(dict.fromkeys(condition for condition, _ in conditions if condition is not sympy.true))
-    rules = {condition: rule for condition, rule in conditions}
-    with analysing(f"the valid set along {dim} could not be derived"):
-        valid = _eventually_periodic(_solved(_reduced(distinct), dim, rules))
-        return dataclasses.replace(valid, proof=_prove(distinct, dim, valid, timeout_ms))
-
-
-def _solved(conditions: Sequence[sympy.Basic], dim: str, rules: Mapping[sympy.Basic, str]) -> IntSet:
-    """The sizes >= 1 where every condition holds.
-
-    Conditions with a closed form (a bound on one floor, a residue class) are solved first, together with the
-    residue classes that equations imply in closed form (`periodic.congruence`); the conditions that are
-    periodic in the size (equal sizes at a concatenation: nested floors of period up to 2**depth) are then
-    solved class by class on the sizes left, by increasing period (`periodic.refine`); any other condition is
-    checked last on what remains. `rules` names the node of a condition in a refusal."""
-    from ..logic.periodic import congruence, period, refine
-    from ..logic.solve import All, Planner, Unsolvable
-
-    planner = Planner(symbol(dim))
-    closed, periodic, others = [], [], []
-    found = IntSet.interval(1, None)
-    for condition in conditions:
-        implied = congruence(condition, dim)
-        if implied is not None:
-            found = found.intersect(implied)
-        try:
-            plan = planner.plan(condition)
-        except Unsolvable:
-            plan = None
-        if plan is not None and plan.exact():
-            closed.append(plan)
-            continue
-        needed = period(condition, dim)
-        if needed is not None:
-            periodic.append((needed, condition))
-        elif plan is not None:
-            others.append(plan)
-        else:
-            planner.plan(condition)  # raises the planner's own reason
-    # One plan per condition, intersected (what Planner.plan does for an And, without building the And).
-    found = All.of(closed).solve({}, found)
-    for _, condition in sorted(periodic, key=lambda pair: pair[0]):
-        if found.is_empty():
-            return found
-        try:
-            found = refine(found, condition, dim)
-        except Unsolvable as error:
-            where = rules.get(condition)
-            raise Unsolvable(f"{where}: {error}" if where else str(error)) from None
-    return All.of(others).solve({}, found)
-
-
-def _reduced(conditions: Sequence[sympy.Basic]) -> list[sympy.Basic]:
-    """The same set of sizes with fewer conditions to solve: a network states many bounds twice or more (a
-    layer's "input size >= 1" is the previous layer's "empty output"; the padded input "o + 2 >= 3" is
-    "o >= 1"; "2*o >= -1" is "o >= 0"), and of several lower (upper) bounds on one expression only the
-    strongest counts. Every step holds for integer-valued expressions, which is checked structurally."""
-    out: list[sympy.Basic] = []
-    bounds: dict[tuple[sympy.Basic, bool], tuple[int, int]] = {}  # (X, lower?) -> (index in out, bound)
-    for condition in conditions:
-        condition = _moved_constant(condition)
-        bound = _integer_bound(condition)
-        if bound is None:
-            out.append(condition)
-            continue
-        expr, lower, value = bound
-        held = bounds.get((expr, lower))
-        if held is None or ((value > held[1]) if lower else (value < held[1])):
-            index = len(out) if held is None else held[0]
-            bounds[expr, lower] = (index, value)
-            made = (ge if lower else le)(expr, value)
-            if held is None:
-                out.append(made)
-            else:
-                out[index] = made
-    return list(dict.fromkeys(out))
-
-
-def _integer_bound(condition: sympy.Basic) -> tuple[sympy.Expr, bool, int] | None:
-    """(X, lower, n) for a condition that reads X >= n (lower) or X <= n, X integer-valued and n an integer:
-    c*X >= m is X >= ceil(m/c) for c > 0, and X > m is X >= m + 1."""
-    kind = type(condition)
-    if kind not in (sympy.Ge, sympy.Gt, sympy.Le, sympy.Lt):
-        return None
-    lhs, rhs = condition.args
-    if not isinstance(rhs, sympy.Integer) or not _integral(lhs):
-        return None
-    lower = kind in (sympy.Ge, sympy.Gt)
-    value = int(rhs) + (1 if kind is sympy.Gt else -1 if kind is sympy.Lt else 0)
-    c, expr = lhs.as_coeff_Mul()
-    if not isinstance(c, sympy.Integer) or c == 0:
-        return None
-    factor = int(c)
-    if factor < 0:
-        factor, expr = -factor, -expr  # c*X is (-c)*(-X)
-    # c*X >= m iff X >= ceil(m/c); c*X <= m iff X <= floor(m/c) (c > 0, X an integer)
-    return expr, lower, -(-value // factor) if lower else value // factor
-
-
-def _integral(expr: sympy.Basic) -> bool:
-    """True when `expr` is integer-valued by its structure (integer symbols and constants, floor, ceiling,
-    and sums, products, Mod, Max and Min of such): no SymPy assumption query, which costs more than solving."""
-    if isinstance(expr, sympy.Integer | sympy.floor | sympy.ceiling):
-        return True
-    if isinstance(expr, sympy.Symbol):
-        return bool(expr.is_integer)
-    if isinstance(expr, sympy.Add | sympy.Mul | sympy.Mod | sympy.Max | sympy.Min):
-        return all(_integral(arg) for arg in expr.args)
-    return False
-
-
-_COMPARISONS = (sympy.Ge, sympy.Gt, sympy.Le, sympy.Lt, sympy.Eq)
-
-
-def _moved_constant(condition: sympy.Basic) -> sympy.Basic:
-    """`A + c REL n` as `A REL n - c` for integers c and n (the same set: both sides move by c)."""
-    kind = type(condition)
-    if kind not in _COMPARISONS:
-        return condition
-    lhs, rhs = condition.args
-    if not (isinstance(lhs, sympy.Add) and isinstance(rhs, sympy.Integer)):
-        return condition
-    constant, *rest = lhs.args  # SymPy keeps an Add's number first
-    if not isinstance(constant, sympy.Integer):
-        return condition
-    return kind(sympy.Add(*rest), rhs - constant, evaluate=False)
-
-
-def _prove(conditions: Sequence[sympy.Basic], dim: str, valid: ValidSet, timeout_ms: int) -> str:
-    """Z3: for every integer i >= from, every condition holds at i iff i mod period is in residues.
-
-    The query is built here rather than by prove(): prove() takes one SymPy claim, and a SymPy And over a
-    network's conditions (which SymPy sorts and canonicalizes, even unevaluated) costs more than the proof.
-    Each distinct condition is translated once, and the equivalence is proved one direction at a time (members
-    are defined, defined sizes are members; then the translation's own obligations): Z3 decides each much
-    faster than the equivalence at once (0.07 s against 2.3 s for a U-Net of depth 32). The premises are
-    i >= from and the quotient axioms, which always have a model, so the proof is never vacuous.
-    """
-    import z3
-
-    from ..logic.prove import holds
-    from ..logic.solver import check
-    from ..logic.z3bridge import Translation
-
-    translation = Translation()
-    try:
-        parts = translation.conditions(conditions)
-    except UnsupportedError as error:
-        return f"unknown (not translatable to Z3: {error})"
-    i = translation.variable(dim)
-    defined = z3.And(*parts) if parts else z3.BoolVal(True)
-    # Residues by runs of consecutive ones: a U-Net without skips at its top levels has 2**k in one run.
-    remainder = i % valid.period
-    runs = [
-        remainder == lo if lo == hi else z3.And(remainder >= lo, remainder <= hi)
-        for lo, hi in _runs(valid.residues)
-    ]
-    member = z3.Or(*runs) if runs else z3.BoolVal(False)
-    premises = [*translation.axioms, i >= valid.start]
-    refutations = [[member, z3.Not(defined)], [defined, z3.Not(member)]]
-    if translation.obligations:
-        refutations.append([z3.Not(z3.And(*translation.obligations))])
-    for refutation in refutations:
-        verdict, model, reason = check([*premises, *refutation], timeout_ms)
-        if verdict == "unknown":
-            return f"unknown ({reason})"
-        if verdict == "sat":
-            break
-    else:
-        return "proved (unbounded)"
-    # A counterexample is reported only once it re-checks on plain integers.
-    value = model.evaluate(i, model_completion=True).as_long()
-    defined_there = all(holds(condition, {dim: value}) for condition in conditions)
-    if defined_there != (value in valid):
-        said = "defined" if defined_there else "undefined"
-        return f"refuted (at {dim} = {value} the network is {said}, the derived set says the opposite)"
-    return f"unknown (the solver's counterexample {dim} = {value} did not re-check on integers)"
-
-
-def _runs(values: Sequence[int]) -> list[tuple[int, int]]:
-    """Sorted integers as (first, last) of each run of consecutive ones."""
-    runs: list[tuple[int, int]] = []
-    for value in values:
-        if runs and runs[-1][1] == value - 1:
-            runs[-1] = (runs[-1][0], value)
-        else:
-            runs.append((value, value))
-    return runs
-
-
-# The most residues a valid set lists (its JSON form names each one).
-MAX_RESIDUES = 100_000
-
-
-def _eventually_periodic(found: IntSet) -> ValidSet:
-    """period/residues/from/below of a set of positive integers given as periodic pieces.
-
-    The residues come from the pieces' own residues, lifted to the common period, never from a walk over the
-    period (2**32 for a U-Net of depth 32)."""
-    period = 1
-    for piece in found.pieces:
-        period = math.lcm(period, piece.period)
-    finite_ends = [p.hi for p in found.pieces if p.hi is not None]
-    infinite_starts = [p.lo for p in found.pieces if p.hi is None and p.lo is not None]
-    start = max([1, *(end + 1 for end in finite_ends), *infinite_starts])
-    # From `start` on, exactly the infinite pieces hold members.
-    tails = [p for p in found.pieces if p.hi is None]
-    count = sum(len(p.residues) * (period // p.period) for p in tails)
-    if count > MAX_RESIDUES:
-        raise AnalysisError(
-            f"the valid set has up to {count:,} residues modulo {period:,}, more than the {MAX_RESIDUES:,} "
-            "it lists"
-        )
-    residues = tuple(
-        sorted({r + p.period * j for p in tails for r in p.residues for j in range(period // p.period)})
-    )
-    period, residues = _least_period(period, residues)
-    earlier = list(itertools.takewhile(lambda x: x < start, found.iterate())) if found.bounded_below() else []
-    # Move `from` down while the periodic rule still describes the set exactly: only where the set or the rule
-    # has a member can they disagree, so those points are visited from the top, not every size.
-    held, lowest = set(earlier), 1
-    for size in heapq.merge(reversed(earlier), _rule_below(start, period, residues), reverse=True):
-        if (size in held) != (size % period in residues):
-            lowest = size + 1
-            break
-    start = lowest
-    return ValidSet(period, residues, start, tuple(x for x in earlier if x < start))
-
-
-def _rule_below(start: int, period: int, residues: tuple[int, ...]) -> Iterator[int]:
-    """The sizes 1 <= x < start with x mod period in residues, from the largest down."""
-    base = (start - 1) - (start - 1) % period
-    while base >= 0 and residues:
-        for r in reversed(residues):
-            if 1 <= base + r < start:
-                yield base + r
-        base -= period
-
-
-def _least_period(period: int, residues: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
-    """The least period d (a divisor of `period`) whose residues describe the same set, and those residues."""
-    held = set(residues)
-    for divisor in sympy.divisors(period):
-        if len(residues) % (period // divisor):
-            continue  # a set of period d has period/d lifts of each of its residues
-        if all((r + divisor) % period in held for r in residues):
-            return divisor, tuple(r for r in residues if r < divisor)
-    return period, residues
-
-
 _SPLIT = re.compile(r">(?![^()]*\))")
 
 
@@ -779,41 +458,4 @@ def from_toml(text: str, origin: str = "<text>") -> Network:
     return Network(tuple(nodes), tuple(dims))
 
 
-def load_network(
-    source: str, input_shape: Sequence[str] | None = None, convention: str | None = None
-) -> Network:
-    """A chain string, a TOML network file, a .onnx file, or pkg.module:factory returning a torch module.
-
-    `input_shape` (--input-shape 1,3,H,W) names the spatial axes of a chain, an ONNX model or a torch module; an
-    integer there fixes that axis. A TOML file names its own axes (dims). `convention` reads an ONNX model as the
-    standard ("onnx", the default) or as onnxruntime runs it ("ort"); other sources name their framework in
-    their layers, so it applies to ONNX models only.
-    """
-    path = Path(source)
-    if source.endswith(".onnx"):
-        from .importers.onnx import from_onnx
-
-        return from_onnx(source, input_shape, convention or "onnx")
-    if convention is not None:
-        raise SpecError(
-            f"a convention ({convention!r}) applies to an ONNX model (.onnx) only: a chain or a TOML network "
-            "names the framework in each layer (torch.conv(...), ort.maxpool(...)), a torch module is PyTorch's"
-        )
-    if path.suffix == ".toml":
-        return from_toml(read_text(source, "network file"), source)
-    if ":" in source and "(" not in source:
-        from .importers.torch import from_factory
-
-        return from_factory(source, input_shape)
-    if not input_shape:
-        return chain(source)
-    from .importers import input_axes
-
-    _, dims, fixed = input_axes(input_shape, "--input-shape")
-    net = dataclasses.replace(chain(source, dims), fixed=fixed)
-    if fixed:
-        net.output_size()  # a fixed size the chain refuses: ShapeError naming the layer
-    return net
-
-
-__all__ = ["Network", "Node", "ValidSet", "chain", "from_toml", "load_network"]
+__all__ = ["Network", "Node", "chain", "from_toml"]

@@ -28,13 +28,17 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.arith import evaluate
-from ..core.errors import ShapeError, SpecError, SymconvError
+from ..core.errors import ShapeError, SpecError, SymconvError, analysing
 from ..core.layers import AdaptivePool, Layer, PixelShuffle, Pool, Resize
 from ..core.windowmap import GridMap, IntervalMap, centre_crop_offset, grid_cell, window_map
-from .network import Network, Node, ValidSet, analysing
+from .validset import ValidSet
+
+if TYPE_CHECKING:
+    # Types only: a network's receptive_fields() calls this module, which reads any graph of nodes.
+    from .network import Network, Node
 
 # Fields are summarised over the first outputs of each node (all of them when there are fewer): enough to
 # see every residue of a periodic map, while a long axis costs no more than this.
