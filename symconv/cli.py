@@ -625,6 +625,7 @@ def _check_sizes(text: str, dims: Sequence[str]) -> dict[str, int]:
 
 
 def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
+    from .logic.prove import Proved, in_words
     from .nets.load import load_network
 
     shape = _input_shape(args.input_shape)
@@ -643,14 +644,14 @@ def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
             fields = net.receptive_fields()
     data: dict[str, Any] = {
         "output_size": {dim: str(expr) for dim, expr in output.items()},
-        "valid_inputs": {dim: {**v.describe(), "proof": v.proof} for dim, v in valid.items()},
+        "valid_inputs": {dim: {**v.describe(), "proof": in_words(v.proof)} for dim, v in valid.items()},
         "receptive_field": {name: f.describe() for name, f in fields.items()},
     }
     lines = [f"output size: {', '.join(f'{d} -> {expression(e)}' for d, e in output.items())}"]
     lines += _flat_output(net, output)
     for dim, v in valid.items():
         words = size_set(dim, period=v.period, residues=v.residues, start=v.start, below=v.below)
-        lines.append(f"valid {dim}: {words} ({v.proof})")
+        lines.append(f"valid {dim}: {words} ({in_words(v.proof)})")
         lines += _restrictions(net, dim, v)
     if fields:
         last = fields[net.output].describe()
@@ -676,7 +677,7 @@ def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
         if len(results) == 1:
             data["check"] = results[0]
     passed = all("output" in result for result in results)
-    proved = all(v.proof.startswith("proved") for v in valid.values())
+    proved = all(isinstance(v.proof, Proved) for v in valid.values())
     return (EXIT_OK if proved and passed else EXIT_FALSE), data, "\n".join(lines)
 
 

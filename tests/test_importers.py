@@ -27,6 +27,7 @@ from torch import nn  # noqa: E402
 
 from symconv.core.arith import evaluate  # noqa: E402
 from symconv.core.errors import ShapeError, SpecError  # noqa: E402
+from symconv.logic.prove import Proved  # noqa: E402
 from symconv.nets.importers.torch import from_factory, from_torch  # noqa: E402
 from symconv.nets.load import load_network  # noqa: E402
 from symconv.nets.network import Network, Node  # noqa: E402
@@ -142,7 +143,7 @@ def network_outcomes(net: Network, pairs: list[tuple[int, int]], flat: bool) -> 
     truncating pool division; these are derived once.
     """
     valid = net.valid_inputs()
-    assert all(v.proof.startswith("proved") for v in valid.values())
+    assert all(isinstance(v.proof, Proved) for v in valid.values())
     formulas = net.output_size()
     out: dict[Any, Outcome] = {}
     for pair in pairs:

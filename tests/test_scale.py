@@ -19,6 +19,7 @@ from symconv.core.errors import AnalysisError, SymconvError
 from symconv.core.intset import IntSet
 from symconv.core.layers import layer
 from symconv.logic.periodic import congruence, period, refine
+from symconv.logic.prove import Proved
 from symconv.nets.network import Network, Node
 
 # The module (symconv.network is the API function of that name).
@@ -51,7 +52,7 @@ def test_unet_of_depth_32_is_one_class_modulo_2_to_the_32(pool: bool) -> None:
     net = from_torch(model, (1, 1, "L"))
     valid = net.valid_inputs()["L"]
     assert valid.describe() == {"period": 2**32, "residues": [0], "from": 1, "below": []}
-    assert valid.proof == "proved (unbounded)"
+    assert valid.proof == Proved("unbounded")
     meta = copy.deepcopy(model).to("meta")
     formula = net.output_size()["L"]
     # PyTorch's max_pool1d computes its output size in 32 bits ("Invalid computed output size: 0" at 2**33)
@@ -108,7 +109,7 @@ def test_deep_unet_valid_set_and_output_by_brute_force(
     net = unet_nodes(depth, down, up, skip_from)
     valid = net.valid_inputs()["i"]
     assert (valid.period, valid.residues) == expected
-    assert valid.proof == "proved (unbounded)"
+    assert valid.proof == Proved("unbounded")
     p = valid.period
     sizes = [*range(1, 200), *(k * p + d for k in (1, 2, 5) for d in range(-5, 6))]
     truth = brute_force(net, sizes)

@@ -48,6 +48,15 @@ def ceil_div(a: sympy.Expr | int, b: sympy.Expr | int) -> sympy.Expr:
     return sympy.ceiling(sympy.Rational(1) * a / b)
 
 
+def ceil_quotient(a: Number, b: Number) -> int:
+    """ceil(a / b) exactly, on Python ints and Fractions (b != 0), without a float: -floor(-a / b).
+
+    >>> ceil_quotient(7, 2), ceil_quotient(-7, 2), ceil_quotient(7, -2), ceil_quotient(Fraction(7, 3), 1)
+    (4, -3, -3, 3)
+    """
+    return -(-a // b)
+
+
 def mod(a: sympy.Expr | int, b: sympy.Expr | int) -> sympy.Expr:
     """a mod b with the sign of b (a - b*floor(a/b))."""
     return sympy.Mod(a, b)
@@ -378,7 +387,7 @@ def _gathered(node: sympy.Basic, walk: Any) -> sympy.Basic:
     content, primitive = rest.as_content_primitive()
     if isinstance(content, sympy.Integer) and content > 1 and isinstance(bound, sympy.Integer):
         if kind is sympy.Ge:
-            rest, bound = primitive, -((-bound) // content)
+            rest, bound = primitive, ceil_quotient(bound, content)
         elif kind is sympy.Le:
             rest, bound = primitive, bound // content
         elif kind in (sympy.Eq, sympy.Ne) and bound % content == 0:

@@ -36,7 +36,7 @@ from typing import Any
 
 import sympy
 
-from .arith import compile_expr, ne
+from .arith import ceil_quotient, compile_expr, ne
 from .errors import UnsupportedError
 
 Env = Mapping[str, Any]
@@ -261,7 +261,7 @@ class _Reader:
             top, bottom = self.run(first.left), self._divisor(first, self.run(first.right))
             if name == "floor":
                 return lambda env: top(env) // bottom(env)
-            return lambda env: -(-top(env) // bottom(env))
+            return lambda env: ceil_quotient(top(env), bottom(env))
         args = [self.run(arg) for arg in node.args]
         if name == "floor":
             return lambda env: math.floor(args[0](env))

@@ -499,8 +499,8 @@ def answer_lines(answer: Any) -> list[str]:
         )
         if assumptions:
             middle += r" \quad \text{assuming } " + conditions(assumptions)
-        verified = (answer.formula or {}).get("verified", "")
-        if not verified.startswith("proved"):
+        if not isinstance(answer.verdict, Proved):
+            verified = (answer.formula or {}).get("verified", "")
             middle += rf" \quad \text{{(not proved: {text(verified)})}}"
         return [middle]
     if answer.complete:

@@ -96,6 +96,15 @@ class Unknown:
 
 
 Result = Proved | Refuted | Unknown
+
+
+def in_words(result: Result) -> str:
+    """An outcome as a valid set's proof reads in JSON and on the command line: "proved (unbounded)",
+    "refuted (why)", "unknown (why)"."""
+    detail = result.scope if isinstance(result, Proved) else result.reason
+    return f"{result.status} ({detail})"
+
+
 Env = dict[str, int]
 # Compiled tests of a claim's layer domains, with the rule each states.
 Checks = list[tuple[Callable[[Env], bool], str]]

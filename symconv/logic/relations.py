@@ -12,7 +12,7 @@ from typing import Any
 
 import sympy
 
-from ..core.arith import ge, quotient_parts
+from ..core.arith import ceil_quotient, ge, quotient_parts
 from ..core.errors import SpecError
 from ..core.intset import IntSet
 from ..core.limits import shown
@@ -35,7 +35,7 @@ def half_line(alpha: Any, beta: Any, strict: bool = False) -> IntSet:
         # Integers: alpha*x + beta > 0 is alpha*x + beta - 1 >= 0; no Fraction on the hot path.
         beta -= strict
         if alpha > 0:
-            return IntSet.interval(-(beta // alpha), None)
+            return IntSet.interval(ceil_quotient(-beta, alpha), None)
         return IntSet.interval(None, beta // -alpha)
     bound = Fraction(-beta) / Fraction(alpha)
     if alpha > 0:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sympy
 
@@ -42,6 +42,9 @@ from .relations import (
     linear,
     normalise,
 )
+
+if TYPE_CHECKING:
+    from .prove import Result
 
 Env = Mapping[str, int]
 MAX_FILTER = 100_000
@@ -487,6 +490,8 @@ class Answer:
     bounds: tuple[Any, Any, tuple[sympy.Basic, ...]] | None = field(default=None, compare=False)
     # Why the search stopped before it was complete (the time budget), with what was found until then.
     stopped: str | None = None
+    # The formula's proof (formula["verified"] states it in JSON), for exit codes and LaTeX.
+    verdict: Result | None = field(default=None, compare=False)
 
     _repr_latex_ = repr_latex
 
@@ -714,8 +719,8 @@ def _solve_symbolic(system: System, parameters: list[str]) -> Answer:
             f"a symbolic answer (in {', '.join(parameters)}) needs exactly one unknown, got {', '.join(system.unknowns)}"
         )
     formula = solve_formula(system.conditions, system.unknowns[0], system.known)
-    bounds = formula.pop("bounds")
-    return Answer(tuple(system.unknowns), (), False, None, formula=formula, bounds=bounds)  # type: ignore[arg-type]
+    bounds, verdict = formula.pop("bounds"), formula.pop("verdict")
+    return Answer(tuple(system.unknowns), (), False, None, formula=formula, bounds=bounds, verdict=verdict)  # type: ignore[arg-type]
 
 
 def solve_spec(

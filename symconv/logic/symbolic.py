@@ -14,6 +14,7 @@ import sympy
 
 from ..core.arith import ceil_div, floor_div, ge, le, quotient_parts, symbol, tidy
 from ..core.errors import SpecError
+from .prove import Proved, Result
 from .relations import RELATIONS, affine, normalise
 
 
@@ -50,7 +51,7 @@ def _bounds(alpha: sympy.Expr, beta: sympy.Expr, rel: str) -> tuple[list[sympy.E
 def _positive(expr: sympy.Expr, assumptions: list[sympy.Basic]) -> bool:
     if isinstance(expr, sympy.Integer):
         return expr > 0
-    from .prove import Proved, prove
+    from .prove import prove
 
     return isinstance(prove(ge(expr, 1), assumptions, timeout_ms=2000), Proved)
 
@@ -99,13 +100,15 @@ def solve_formula(
     # Written as a paper writes them (ceilings restored; every divisor here was shown positive above).
     lowest = tidy(sympy.Max(*lows)) if lows else None
     highest = tidy(sympy.Min(*highs)) if highs else None
+    verdict = _verify(x, lowest, highest, flat, assumptions)
     return {
         "bounds": (lowest, highest, tuple(a for a in assumptions if a is not sympy.true)),
         "unknown": name,
         "min": None if lowest is None else str(lowest),
         "max": None if highest is None else str(highest),
         "assuming": [str(a) for a in assumptions if a is not sympy.true],
-        "verified": _verify(x, lowest, highest, flat, assumptions),
+        "verified": verdict.status if not isinstance(verdict, Proved) else f"proved ({verdict.scope})",
+        "verdict": verdict,
     }
 
 
@@ -115,7 +118,7 @@ def _verify(
     high: sympy.Expr | None,
     conditions: list[sympy.Basic],
     assumptions: list[sympy.Basic],
-) -> str:
+) -> Result:
     """Z3: under the assumptions, x satisfies every condition iff low <= x <= high."""
     from .prove import prove
 
@@ -125,5 +128,4 @@ def _verify(
     claim = sympy.And(
         sympy.Implies(sympy.And(*conditions), inside), sympy.Implies(inside, sympy.And(*conditions))
     )
-    result = prove(claim, assumptions, timeout_ms=5000)
-    return result.status if result.status != "proved" else f"proved ({getattr(result, 'scope', '')})"
+    return prove(claim, assumptions, timeout_ms=5000)

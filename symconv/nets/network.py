@@ -370,11 +370,11 @@ def _substitute_size(formula: sympy.Expr, before: sympy.Expr) -> sympy.Expr | No
     inner = _plus_floor(before)
     if outer is None or inner is None:
         return None
-    (c0, c1, num, s), (c, one, n, size) = outer, inner
+    (_, _, num, _), (_, one, _, _) = outer, inner
     b = sympy.expand(num - _U)
     if one != 1 or not isinstance(b, sympy.Integer) or num.free_symbols != {_U}:
         return None
-    return c0 + c1 * sympy.floor((n + (c + b) * size) / (size * s))
+    return merge_floors(formula.xreplace({_U: before}))
 
 
 def _plus_floor(expr: sympy.Expr) -> tuple[sympy.Integer, sympy.Integer, sympy.Expr, sympy.Integer] | None:

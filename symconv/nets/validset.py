@@ -16,10 +16,11 @@ from typing import Any
 
 import sympy
 
-from ..core.arith import ge, le, symbol
+from ..core.arith import ceil_quotient, ge, le, symbol
 from ..core.display import repr_latex
 from ..core.errors import AnalysisError, UnsupportedError, analysing
 from ..core.intset import IntSet
+from ..logic.prove import Proved, Refuted, Result, Unknown
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,8 @@ class ValidSet:
     residues: tuple[int, ...]
     start: int
     below: tuple[int, ...]
-    proof: str = ""
+    # How the set was proved: Proved, or Refuted/Unknown with the reason (valid_set proves every set it derives).
+    proof: Result = Unknown("not proved")
 
     def __contains__(self, i: int) -> bool:
         return i in self.below if i < self.start else i % self.period in self.residues
@@ -151,7 +153,7 @@ def _integer_bound(condition: sympy.Basic) -> tuple[sympy.Expr, bool, int] | Non
     if factor < 0:
         factor, expr = -factor, -expr  # c*X is (-c)*(-X)
     # c*X >= m iff X >= ceil(m/c); c*X <= m iff X <= floor(m/c) (c > 0, X an integer)
-    return expr, lower, -(-value // factor) if lower else value // factor
+    return expr, lower, ceil_quotient(value, factor) if lower else value // factor
 
 
 def _integral(expr: sympy.Basic) -> bool:
@@ -183,7 +185,7 @@ def _moved_constant(condition: sympy.Basic) -> sympy.Basic:
     return kind(sympy.Add(*rest), rhs - constant, evaluate=False)
 
 
-def _prove(conditions: Sequence[sympy.Basic], dim: str, valid: ValidSet, timeout_ms: int) -> str:
+def _prove(conditions: Sequence[sympy.Basic], dim: str, valid: ValidSet, timeout_ms: int) -> Result:
     """Z3: for every integer i >= from, every condition holds at i iff i mod period is in residues.
 
     The query is built here rather than by prove(): prove() takes one SymPy claim, and a SymPy And over a
@@ -203,7 +205,7 @@ def _prove(conditions: Sequence[sympy.Basic], dim: str, valid: ValidSet, timeout
     try:
         parts = translation.conditions(conditions)
     except UnsupportedError as error:
-        return f"unknown (not translatable to Z3: {error})"
+        return Unknown(f"not translatable to Z3: {error}")
     i = translation.variable(dim)
     defined = z3.And(*parts) if parts else z3.BoolVal(True)
     # Residues by runs of consecutive ones: a U-Net without skips at its top levels has 2**k in one run.
@@ -220,18 +222,19 @@ def _prove(conditions: Sequence[sympy.Basic], dim: str, valid: ValidSet, timeout
     for refutation in refutations:
         verdict, model, reason = check([*premises, *refutation], timeout_ms)
         if verdict == "unknown":
-            return f"unknown ({reason})"
+            return Unknown(reason)
         if verdict == "sat":
             break
     else:
-        return "proved (unbounded)"
+        return Proved("unbounded")
     # A counterexample is reported only once it re-checks on plain integers.
     value = model.evaluate(i, model_completion=True).as_long()
     defined_there = all(holds(condition, {dim: value}) for condition in conditions)
     if defined_there != (value in valid):
         said = "defined" if defined_there else "undefined"
-        return f"refuted (at {dim} = {value} the network is {said}, the derived set says the opposite)"
-    return f"unknown (the solver's counterexample {dim} = {value} did not re-check on integers)"
+        reason = f"at {dim} = {value} the network is {said}, the derived set says the opposite"
+        return Refuted({dim: value}, reason)
+    return Unknown(f"the solver's counterexample {dim} = {value} did not re-check on integers")
 
 
 def _runs(values: Sequence[int]) -> list[tuple[int, int]]:
