@@ -30,8 +30,8 @@ TARGET_SECONDS = 3.0
 
 _DOCUMENT_ONLY = """
 import sys, time
-from symconv.document import corpus_document
-from symconv.theorem import load
+from symconv.export.document import corpus_document
+from symconv.logic.theorem import load
 corpus = load(sys.argv[1])
 results = [theorem.check() for theorem in corpus]
 start = time.perf_counter()

@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch
 
-from symconv.errors import SymconvError
-from symconv.importers.torch import from_torch
+from symconv.core.errors import SymconvError
+from symconv.nets.importers.torch import from_torch
 
 TORCHVISION = (
     "alexnet vgg11 vgg16_bn resnet18 resnet50 resnext50_32x4d wide_resnet50_2 squeezenet1_0 squeezenet1_1 "

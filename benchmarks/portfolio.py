@@ -1,6 +1,6 @@
 """Benchmark: the solver portfolio against the old one, per theorem, over many fresh processes.
 
-What it measures: ``symconv prove proofs/`` in N fresh processes (the new portfolio, symconv.solver.PORTFOLIO),
+What it measures: ``symconv prove proofs/`` in N fresh processes (the new portfolio, symconv.logic.solver.PORTFOLIO),
 interleaved with N fresh processes run with the old ``check()`` (a lean tactic with a quarter of the timeout,
 then Z3's default solver with all of it; copied below as it was). Each child runs the CLI's loop (load the
 corpus, ``theorem.check()`` each theorem in order) and reports each theorem's seconds (wall, as the CLI's JSON
@@ -34,7 +34,7 @@ TARGET_MS = 100.0
 
 
 def legacy_check(assertions: Sequence[Any], timeout_ms: int) -> tuple[str, Any, str]:
-    """The old symconv.prove.check (before symconv.solver), verbatim."""
+    """The old symconv.logic.prove.check (before symconv.logic.solver), verbatim."""
     import z3
 
     lean = z3.Then("simplify", "solve-eqs", "smt").solver()
@@ -63,9 +63,9 @@ def child(portfolio: str, corpus: str) -> int:
 
     sys.path.insert(0, str(ROOT))
     if portfolio == "old":
-        importlib.import_module("symconv.prove").check = legacy_check  # type: ignore[attr-defined]
-    import symconv.z3bridge  # noqa: F401  (z3 and its context: the CLI loads them outside the first proof's time)
-    from symconv.theorem import load
+        importlib.import_module("symconv.logic.prove").check = legacy_check  # type: ignore[attr-defined]
+    import symconv.logic.z3bridge  # noqa: F401  (z3 and its context: the CLI loads them outside the first proof's time)
+    from symconv.logic.theorem import load
 
     rows = {}
     for theorem in load(corpus):

@@ -58,8 +58,8 @@ import sympy
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from symconv.arith import Compiled, compile_expr  # noqa: E402
-from symconv.theorem import Theorem, load  # noqa: E402
+from symconv.core.arith import Compiled, compile_expr  # noqa: E402
+from symconv.logic.theorem import Theorem, load  # noqa: E402
 
 PAPER = "proofs/paper.toml"
 WALL_TARGET_S = 2.0
@@ -185,7 +185,7 @@ def first_query() -> Iterator[list[tuple[list[Any], Any]]]:
     answered it."""
     import importlib
 
-    module = importlib.import_module("symconv.solver")
+    module = importlib.import_module("symconv.logic.solver")
     original = module.decide  # type: ignore[attr-defined]
     queries: list[tuple[list[Any], Any]] = []
 
@@ -220,7 +220,7 @@ def z3_alone(assertions: Sequence[Any], strategy: Any) -> tuple[float, float]:
     starts Z3's timer thread, which would slow Z3 alone); a query it leaves undecided stops the benchmark."""
     import z3
 
-    from symconv.solver import solver_for
+    from symconv.logic.solver import solver_for
 
     solver = solver_for(strategy, [], None, Z3_ALONE_RLIMIT)
     solver.add(*assertions)

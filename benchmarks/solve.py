@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from symconv import ShapeError, layer
-from symconv.solve import solve_spec
+from symconv.logic.solve import solve_spec
 
 ONE_UNKNOWN = [
     ("conv(k=3, s=2, p=1)", "i"),

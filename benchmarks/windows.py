@@ -18,10 +18,10 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from symconv.arith import eq
-from symconv.layers import INPUT, layer
-from symconv.prove import prove
-from symconv.windowmap import same_windows_claim, windows
+from symconv.core.arith import eq
+from symconv.core.layers import INPUT, layer
+from symconv.core.windowmap import same_windows_claim, windows
+from symconv.logic.prove import prove
 
 PORTS = [
     ("tf.conv(k=3, s=1, p=same)", "torch.conv(k=3, s=1, p=same)"),

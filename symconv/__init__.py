@@ -13,37 +13,47 @@ Z3 is imported only when something is proved.
 
 from __future__ import annotations
 
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 # First: a command's time budget counts from when symconv is imported (importing SymPy is part of the wait);
 # symconv.budget.limit(seconds) also bounds API calls.
-from . import budget
+from .core import budget
 
 # isort: split
-from .arith import symbol
-from .errors import ShapeError, SpecError, SymconvError, UnsupportedError
-from .layers import Conv, ConvTranspose, Layer, Pool, layer
-from .parse import parse_condition, parse_expression, parse_spec
+from .core.arith import symbol
+from .core.errors import ShapeError, SpecError, SymconvError, UnsupportedError
+from .core.layers import Conv, ConvTranspose, Layer, Pool, layer
+from .core.parse import parse_condition, parse_expression, parse_spec
 
 # isort: split
 from . import api
 from .api import invert, network, port, prove, solve, windows
+from .core import display
 
 if TYPE_CHECKING:
-    from .prove import Proved, Refuted, Result, Unknown
-    from .theorem import Theorem, load, parse_theorems
+    from .logic.prove import Proved, Refuted, Result, Unknown
+    from .logic.theorem import Theorem, load, parse_theorems
+
+
+def _notebook(thing: object) -> str | None:
+    """A model object's LaTeX for a notebook. The package sits above every layer, so it hands the model the
+    export layer's renderer (imported on the first rendering: importing symconv stays light)."""
+    from .export.notebook import render
+
+    return render(thing)
+
+
+display.install(_notebook)
 
 # Loaded on first use (PEP 562): a command that proves nothing does not import the prover and the theorem reader.
 _LAZY = {
-    "Proved": "prove",
-    "Refuted": "prove",
-    "Result": "prove",
-    "Unknown": "prove",
-    "Theorem": "theorem",
-    "load": "theorem",
-    "parse_theorems": "theorem",
+    "Proved": "logic.prove",
+    "Refuted": "logic.prove",
+    "Result": "logic.prove",
+    "Unknown": "logic.prove",
+    "Theorem": "logic.theorem",
+    "load": "logic.theorem",
+    "parse_theorems": "logic.theorem",
 }
 
 
@@ -56,20 +66,6 @@ def __getattr__(name: str) -> Any:
     globals()[name] = value
     return value
 
-
-class _Package(types.ModuleType):
-    """symconv itself. Importing a submodule binds its name on the package, and solve, port, prove and network
-    are modules as well as the API's functions: the functions keep the names (the modules stay importable with
-    ``from symconv.solve import ...``)."""
-
-    def __setattr__(self, name: str, value: object) -> None:
-        if name in _FUNCTIONS and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-_FUNCTIONS = frozenset({"invert", "network", "port", "prove", "solve", "windows"})
-sys.modules[__name__].__class__ = _Package
 
 __version__ = "0.1.0"
 

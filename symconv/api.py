@@ -20,16 +20,16 @@ from typing import TYPE_CHECKING, Any
 
 import sympy
 
-from .errors import SpecError
-from .layers import Layer, layer
+from .core.errors import SpecError
+from .core.layers import Layer, layer
 
 if TYPE_CHECKING:
-    from .network import Network
-    from .port import Port
-    from .prove import Result
-    from .solve import Answer
-    from .transpose import Inverse
-    from .windowmap import Window
+    from .core.windowmap import Window
+    from .logic.port import Port
+    from .logic.prove import Result
+    from .logic.solve import Answer
+    from .logic.transpose import Inverse
+    from .nets.network import Network
 
 DEFAULT_TIMEOUT_MS = 10_000
 
@@ -51,7 +51,7 @@ def _size(value: Any, what: str) -> int | None:
 
 def _condition(value: Any, what: str) -> sympy.Basic:
     """A condition as text ('i >= 1', parsed safely) or a SymPy relation."""
-    from .parse import parse_condition
+    from .core.parse import parse_condition
 
     if isinstance(value, str):
         return parse_condition(value)
@@ -74,7 +74,7 @@ def solve(
 ) -> Answer:
     """Solve the spec's unknowns (``?``) for input size `i` and output size `o` (None or "?": unknown; a
     sequence: one size per axis)."""
-    from .solve import solve_spec
+    from .logic.solve import solve_spec
 
     if isinstance(where, str):
         raise SpecError(f"where takes a list of conditions, got the string {where!r}: write [{where!r}]")
@@ -99,7 +99,7 @@ def invert(
     timeout_ms: int = DEFAULT_TIMEOUT_MS,
 ) -> Inverse:
     """The transposed layer that gives back the input size (at `i`, or for every i), with its proof."""
-    from .transpose import invert as derive
+    from .logic.transpose import invert as derive
 
     fixed = _size(output_padding, "output_padding")
     return derive(_layer(spec), _size(i, "the input size i"), fixed, timeout_ms)
@@ -107,14 +107,14 @@ def invert(
 
 def port(spec: str | Layer, to: str, *, i: int | None = None, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> Port:
     """The layer of framework `to` with the same windows (or the closest it has), proved."""
-    from .port import port as find
+    from .logic.port import port as find
 
     return find(_layer(spec), to, _size(i, "the input size i"), timeout_ms)
 
 
 def windows(spec: str | Layer, i: int, *, at: int | None = None) -> list[Window]:
     """Which input positions each output position reads at input size `i` (only output `at`, if given)."""
-    from .windowmap import windows as listed
+    from .core.windowmap import windows as listed
 
     size = _size(i, "the input size i")
     return listed(_layer(spec), size, at=_size(at, "at"))  # type: ignore[arg-type]
@@ -131,8 +131,8 @@ def prove(
 
     Conditions are text (parsed, never evaluated; layer calls such as ``conv(k=3, s=2)(i)`` allowed) or SymPy.
     """
-    from .prove import prove as check
-    from .theorem import Theorem
+    from .logic.prove import prove as check
+    from .logic.theorem import Theorem
 
     if isinstance(given, str):
         raise SpecError(f"given takes a list of conditions, got the string {given!r}: write [{given!r}]")
@@ -155,7 +155,7 @@ def network(
     `input_shape` (N, C, H[, W...]) names its symbolic axes; `convention` reads an .onnx file as the ONNX
     standard ("onnx", the default) or as onnxruntime runs it ("ort"). Its methods analyse it: output_size(),
     valid_inputs(), receptive_fields(), check({...})."""
-    from .network import load_network
+    from .nets.load import load_network
 
     shape = None if input_shape is None else [str(part) for part in input_shape]
     return load_network(source, shape, convention)

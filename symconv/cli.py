@@ -3,7 +3,7 @@
 Exit codes: 0 success; 1 a claim refuted or undecided (for a corpus: a theorem that missed its expected
 verdict), a check that fails; 2 bad input, with a one-line message that names what is wrong; 3 an internal error
 (a bug: please report it). Every command takes ``--json``. Every option is checked where it is read: numbers
-against their rule and symconv.limits (--timeout: finite, at least 1 ms, at most a day).
+against their rule and symconv.core.limits (--timeout: finite, at least 1 ms, at most a day).
 """
 
 from __future__ import annotations
@@ -20,13 +20,14 @@ from typing import Any, NoReturn, cast
 
 import sympy
 
-from . import __version__, budget
-from .arith import symbol
-from .budget import OutOfTime
-from .errors import InternalError, SpecError, SymconvError
-from .frameworks import FRAMEWORKS
-from .limits import MAX_PRINTED_DIGITS, MAX_SECONDS, MIN_SECONDS, exists, integer, shown
-from .notation import assignments, expression, interval, size_set
+from . import __version__
+from .core import budget
+from .core.arith import symbol
+from .core.budget import OutOfTime
+from .core.errors import InternalError, SpecError, SymconvError
+from .core.frameworks import FRAMEWORKS
+from .core.limits import MAX_PRINTED_DIGITS, MAX_SECONDS, MIN_SECONDS, exists, integer, shown
+from .core.notation import assignments, expression, interval, size_set
 
 # 3: symconv contradicted itself (a proved claim false on integers, or an exception it did not raise on
 # purpose): a bug, never an answer.
@@ -121,7 +122,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def cmd_shape(args: argparse.Namespace) -> tuple[int, Any, str]:
-    from .layers import layer
+    from .core.layers import layer
 
     made = layer(args.spec)
     parts = [part for part in args.input.split(",")]
@@ -135,9 +136,9 @@ def cmd_shape(args: argparse.Namespace) -> tuple[int, Any, str]:
 
 
 def cmd_windows(args: argparse.Namespace) -> tuple[int, Any, str]:
-    from .errors import SpecError
-    from .layers import layer
-    from .windowmap import windows
+    from .core.errors import SpecError
+    from .core.layers import layer
+    from .core.windowmap import windows
 
     made = layer(args.spec)
     parts = [part.strip() for part in args.input.split(",")]
@@ -173,8 +174,8 @@ def _window_line(window: Any) -> str:
 
 
 def _targets(args: argparse.Namespace) -> list:
-    from .corpus import corpus_dir
-    from .theorem import Theorem, find, load
+    from .logic.corpus import corpus_dir
+    from .logic.theorem import Theorem, find, load
 
     theorems: list[Theorem] = []
     ids: list[str] = []
@@ -211,8 +212,8 @@ def _verdict_line(theorem: Any, result: Any, width: int) -> str:
 
 
 def cmd_prove(args: argparse.Namespace) -> tuple[int, Any, str]:
-    from .budget import TIME_BUDGET
-    from .prove import Unknown
+    from .core.budget import TIME_BUDGET
+    from .logic.prove import Unknown
 
     theorems = _targets(args)
     rows, lines, missed, results = [], [], 0, []
@@ -251,7 +252,7 @@ def cmd_prove(args: argparse.Namespace) -> tuple[int, Any, str]:
     summary = f"{total} theorem(s): {total - missed} reached their expected verdict, {missed} missed"
     lines.append(summary)
     if args.latex is not None:
-        from .document import corpus_document
+        from .export.document import corpus_document
 
         document = corpus_document(
             list(zip(theorems, results, strict=True)),
@@ -275,8 +276,8 @@ def _write(path: str, content: str) -> None:
 
 
 def cmd_latex(args: argparse.Namespace) -> tuple[int, Any, str]:
-    from . import document
-    from .latex import standalone
+    from .export import document
+    from .export.latex import standalone
 
     target = args.target.strip()
     if not target:
@@ -318,7 +319,7 @@ def cmd_latex(args: argparse.Namespace) -> tuple[int, Any, str]:
 
 
 def cmd_draw(args: argparse.Namespace) -> tuple[int, Any, str]:
-    from .tikz import DPI, draw
+    from .export.tikz import DPI, draw
 
     suffix = Path(args.output_file).suffix.lower() if args.output_file else ""
     if args.dpi is not None and suffix not in (".png", ".gif"):
@@ -351,7 +352,7 @@ def _sizes_argument(text: str, flag: str) -> int | str | tuple[int | str, ...]:
 
 def _size_argument(text: str, flag: str) -> int | str:
     """One size of --in/--out: an integer, '?' or an expression (kept symbolic)."""
-    from .parse import parse_expression
+    from .core.parse import parse_expression
 
     text = text.strip()
     if text == "?":
@@ -381,7 +382,7 @@ def _assignments(items: Sequence[str], flag: str) -> dict[str, int]:
 
 
 def _solve(args: argparse.Namespace, spec: str, **options: Any) -> Any:
-    from .solve import solve_spec
+    from .logic.solve import solve_spec
 
     return solve_spec(
         spec,
@@ -452,8 +453,8 @@ def _input_size(text: str | None) -> int | None:
 
 
 def cmd_invert(args: argparse.Namespace) -> tuple[int, Any, str]:
-    from .layers import layer
-    from .transpose import invert
+    from .core.layers import layer
+    from .logic.transpose import invert
 
     size = _input_size(args.input)
     inverse = invert(layer(args.spec), size, args.output_padding, int(args.timeout * 1000))
@@ -515,8 +516,8 @@ def cmd_invert(args: argparse.Namespace) -> tuple[int, Any, str]:
 
 
 def cmd_port(args: argparse.Namespace) -> tuple[int, Any, str]:
-    from .layers import layer
-    from .port import AFTER_PAD, SAME_SIZE, SAME_WINDOWS, port
+    from .core.layers import layer
+    from .logic.port import AFTER_PAD, SAME_SIZE, SAME_WINDOWS, port
 
     size = _input_size(args.input)
     result = port(layer(args.spec), args.to, size)
@@ -624,7 +625,8 @@ def _check_sizes(text: str, dims: Sequence[str]) -> dict[str, int]:
 
 
 def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
-    from .network import load_network
+    from .logic.prove import Proved, in_words
+    from .nets.load import load_network
 
     shape = _input_shape(args.input_shape)
     net = load_network(args.network, shape, args.convention)
@@ -642,14 +644,14 @@ def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
             fields = net.receptive_fields()
     data: dict[str, Any] = {
         "output_size": {dim: str(expr) for dim, expr in output.items()},
-        "valid_inputs": {dim: {**v.describe(), "proof": v.proof} for dim, v in valid.items()},
+        "valid_inputs": {dim: {**v.describe(), "proof": in_words(v.proof)} for dim, v in valid.items()},
         "receptive_field": {name: f.describe() for name, f in fields.items()},
     }
     lines = [f"output size: {', '.join(f'{d} -> {expression(e)}' for d, e in output.items())}"]
     lines += _flat_output(net, output)
     for dim, v in valid.items():
         words = size_set(dim, period=v.period, residues=v.residues, start=v.start, below=v.below)
-        lines.append(f"valid {dim}: {words} ({v.proof})")
+        lines.append(f"valid {dim}: {words} ({in_words(v.proof)})")
         lines += _restrictions(net, dim, v)
     if fields:
         last = fields[net.output].describe()
@@ -675,7 +677,7 @@ def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
         if len(results) == 1:
             data["check"] = results[0]
     passed = all("output" in result for result in results)
-    proved = all(v.proof.startswith("proved") for v in valid.values())
+    proved = all(isinstance(v.proof, Proved) for v in valid.values())
     return (EXIT_OK if proved and passed else EXIT_FALSE), data, "\n".join(lines)
 
 
@@ -687,7 +689,7 @@ NAMED_SIZES = 6
 def _restrictions(net: Any, dim: str, valid: Any) -> list[str]:
     """Which node adds each condition that excludes input sizes: for every size up to a period past the valid
     set's start, the first condition that fails there is charged with it (the others may fail too)."""
-    from .arith import evaluate
+    from .core.arith import evaluate
 
     top = min(RESTRICTION_SIZES, max(16, valid.start + 2 * valid.period + max(valid.below, default=0)))
     excluded: dict[int, list[int]] = {}
@@ -999,7 +1001,7 @@ def _budget(args: argparse.Namespace, from_start: bool) -> Any:
     when symconv was imported (the command line), else from now (main called in a running process)."""
     from contextlib import nullcontext
 
-    from . import budget
+    from .core import budget
 
     seconds = getattr(args, "timeout", None)
     if seconds is None:

@@ -210,7 +210,7 @@ _BINARY: dict[str, Callable[[Any, Any], Any]] = {
 
 
 def layer_output(kind: str, values: Mapping[str, Any], i: int) -> int:
-    """The paper's convention (symconv/frameworks.py window_rules and transposed_rules, framework None):
+    """The paper's convention (symconv/core/frameworks.py window_rules and transposed_rules, framework None):
     the output size, or Undefined where a domain rule fails."""
     k = values["k"]
     pool = kind.endswith("pool")
@@ -332,7 +332,7 @@ class Claim:
         return tuple(sorted(names - {name for name, _ in self.define}))
 
     def theorem(self) -> Any:
-        from symconv.theorem import Theorem
+        from symconv.logic.theorem import Theorem
 
         return Theorem(
             id="fuzz",
@@ -1075,7 +1075,7 @@ def output_of(spec: str, i: int) -> int | None:
 
 def _query_layer(rng: random.Random) -> tuple[str | None, str, dict[str, str]]:
     """A framework, a kind and concrete parameters the framework accepts (as text)."""
-    from symconv import frameworks as fw
+    from symconv.core import frameworks as fw
 
     framework = rng.choice(SOLVE_FRAMEWORKS)
     kind = rng.choice(["conv", "conv", "convT", "maxpool", "avgpool"])
@@ -1174,7 +1174,7 @@ class SolveOutcome:
 def judge_query(query: Query) -> SolveOutcome:
     """The solver's answer against the enumeration over the same box."""
     from symconv import SpecError
-    from symconv.solve import solve_spec
+    from symconv.logic.solve import solve_spec
 
     bounds = query.bounds()
     start = time.perf_counter()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import types
+from pathlib import Path
 
 import pytest
 import sympy
@@ -27,8 +29,8 @@ def test_a_spec_of_symconv_kinds_does_not_load_the_framework_constructors() -> N
     # A cold command pays for every module it imports; nn.Conv2d(...) loads them, conv(...) need not.
     code = (
         "import sys, symconv; symconv.layer('torch.maxpool(k=2)').output_size(8);"
-        " print('symconv.constructors' in sys.modules);"
-        " symconv.layer('nn.MaxPool2d(2)').output_size(8); print('symconv.constructors' in sys.modules)"
+        " print('symconv.core.constructors' in sys.modules);"
+        " symconv.layer('nn.MaxPool2d(2)').output_size(8); print('symconv.core.constructors' in sys.modules)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["False", "True"]
@@ -80,11 +82,12 @@ def test_shape_errors_name_the_rule() -> None:
 
 # The jobs of the command line as functions, with typed results.
 def test_the_jobs_are_functions_with_typed_results() -> None:
-    from symconv.network import Network, ValidSet
-    from symconv.port import Port
-    from symconv.solve import Answer
-    from symconv.transpose import Inverse
-    from symconv.windowmap import Window
+    from symconv.core.windowmap import Window
+    from symconv.logic.port import Port
+    from symconv.logic.solve import Answer
+    from symconv.logic.transpose import Inverse
+    from symconv.nets.network import Network
+    from symconv.nets.validset import ValidSet
 
     answer = symconv.solve("conv(k=?, s=2, p=1)", i=224, o=112)
     assert isinstance(answer, Answer) and answer.solutions == ({"k": 3}, {"k": 4})
@@ -111,11 +114,11 @@ def test_a_proof_is_one_of_three_types() -> None:
 
 def test_result_types_are_built_by_keyword_only() -> None:
     # Positionally, Refuted(point, reason) and Unknown(reason, seconds) would be easy to build wrong.
-    from symconv.port import Port
-    from symconv.receptive import Field
-    from symconv.solve import Answer
-    from symconv.transpose import Inverse
-    from symconv.windowmap import Window
+    from symconv.core.windowmap import Window
+    from symconv.logic.port import Port
+    from symconv.logic.solve import Answer
+    from symconv.logic.transpose import Inverse
+    from symconv.nets.receptive import Field
 
     assert symconv.Refuted(counterexample={"i": 1}, reason="r").counterexample == {"i": 1}
     assert symconv.Unknown(reason="r").reason == "r"
@@ -135,10 +138,18 @@ def test_result_types_are_built_by_keyword_only() -> None:
 
 
 def test_symconv_prove_is_the_function() -> None:
-    import symconv.prove as module_or_function
+    """The API functions own the short names; their modules live in the subpackages, so importing one never
+    rebinds a function and symconv/ has no module of that name (`import symconv.logic.prove` finds none)."""
+    import symconv.logic.port
+    import symconv.logic.prove as module
+    import symconv.logic.solve
+    import symconv.nets.network
 
-    assert callable(symconv.prove) and symconv.prove is symconv.api.prove
-    assert module_or_function is symconv.prove
+    assert isinstance(module, types.ModuleType) and callable(module.prove)
+    package = Path(symconv.__file__).parent
+    for name in ("prove", "solve", "network", "port"):
+        assert getattr(symconv, name) is getattr(symconv.api, name)
+        assert not (package / f"{name}.py").exists() and not (package / name).is_dir()
 
 
 BAD_CALLS = [
@@ -169,7 +180,6 @@ def test_bad_input_to_the_api_raises() -> None:
 
 
 def test_numpy_integers_are_integers() -> None:
-    import pytest
 
     np = pytest.importorskip("numpy")
     assert layer("conv(k=3, s=2, p=1)").output_size(np.int64(224)) == 112

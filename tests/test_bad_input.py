@@ -12,7 +12,7 @@ import pytest
 
 from symconv import SpecError, layer, parse_expression, parse_theorems
 from symconv.cli import main
-from symconv.limits import MAX_DEPTH
+from symconv.core.limits import MAX_DEPTH
 
 # (spec, a fragment the message must contain)
 BAD_SPECS = [

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from symconv import SpecError, layer
-from symconv.parse import parse_spec
+from symconv.core.parse import parse_spec
 
 SIZES = (9, 16, 31)
 
@@ -262,7 +262,7 @@ def test_quoted_strings_and_booleans_in_the_spec_grammar() -> None:
 
 
 def test_constructors_keep_unknowns_and_symbols_for_solve() -> None:
-    from symconv.solve import solve_spec
+    from symconv.logic.solve import solve_spec
 
     answer = solve_spec("nn.Conv2d(3, 64, 3, stride=2, padding=?)", i=224, o=112)
     assert [dict(s) for s in answer.solutions] == [{"p": 1}]

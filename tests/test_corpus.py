@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from symconv.arith import evaluate
-from symconv.prove import Proved, Refuted
-from symconv.theorem import Theorem, load
+from symconv.core.arith import evaluate
+from symconv.logic.prove import Proved, Refuted
+from symconv.logic.theorem import Theorem, load
 
 from .conftest import ROOT
 

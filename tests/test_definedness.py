@@ -8,10 +8,10 @@ import pytest
 import symconv
 from symconv import SpecError, Theorem
 from symconv.cli import main
-from symconv.errors import InternalError
-from symconv.meaning import Undefined
-from symconv.parse import parse_meaning
-from symconv.prove import Semantics, prove
+from symconv.core.errors import InternalError
+from symconv.core.meaning import Undefined
+from symconv.core.parse import parse_meaning
+from symconv.logic.prove import Semantics, prove
 
 
 def verdict(claim: str, given: tuple[str, ...] = (), define: tuple[tuple[str, str], ...] = ()) -> object:

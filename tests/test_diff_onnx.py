@@ -47,8 +47,8 @@ from onnx.reference import ReferenceEvaluator  # noqa: E402
 from onnxruntime.capi import onnxruntime_pybind11_state as ort_state  # noqa: E402
 
 import symconv  # noqa: E402
-from symconv.arith import evaluate, symbol  # noqa: E402
-from symconv.frameworks import auto_pads, onnx_inference_window  # noqa: E402
+from symconv.core.arith import evaluate, symbol  # noqa: E402
+from symconv.core.frameworks import auto_pads, onnx_inference_window  # noqa: E402
 
 SEED = 20240612
 OPSET = 22

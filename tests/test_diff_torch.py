@@ -32,7 +32,7 @@ import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
 import symconv  # noqa: E402
-from symconv.frameworks import torch_output_padding  # noqa: E402
+from symconv.core.frameworks import torch_output_padding  # noqa: E402
 
 SEED = 20240611
 PER_OP = {"conv": 700, "convT": 600, "maxpool": 550, "avgpool": 450}

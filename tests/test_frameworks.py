@@ -8,11 +8,11 @@ import random
 import pytest
 
 from symconv import ShapeError, SpecError, layer
-from symconv.arith import evaluate
 from symconv.cli import main
-from symconv.frameworks import onnx_transpose_pads, tf_transpose_output_range, torch_output_padding
-from symconv.port import port
-from symconv.windowmap import adaptive_window, avgpool_divisor, unfold_blocks, windows
+from symconv.core.arith import evaluate
+from symconv.core.frameworks import onnx_transpose_pads, tf_transpose_output_range, torch_output_padding
+from symconv.core.windowmap import adaptive_window, avgpool_divisor, unfold_blocks, windows
+from symconv.logic.port import port
 
 PROVED_PORTS = [
     ("tf.conv(k=3, s=1, p=same)", "torch", "torch.conv(k=3, s=1, d=1, p=same)"),
@@ -240,8 +240,8 @@ def test_onnx_ceil_pooling_over_automatic_pads_drops_exactly_the_window_starting
     mode: str,
 ) -> None:
     # ceil_mode keeps a last window only if it starts inside the input or the begin padding: (o - 1)s < i + pb.
-    from symconv.arith import floor_div, symbol
-    from symconv.frameworks import auto_pads, ceil_output
+    from symconv.core.arith import floor_div, symbol
+    from symconv.core.frameworks import auto_pads, ceil_output
 
     i = symbol("i")
     for k in range(1, 6):

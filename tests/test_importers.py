@@ -25,10 +25,12 @@ torch = pytest.importorskip("torch")
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
-from symconv.arith import evaluate  # noqa: E402
-from symconv.errors import ShapeError, SpecError  # noqa: E402
-from symconv.importers.torch import from_factory, from_torch  # noqa: E402
-from symconv.network import Network, Node, load_network  # noqa: E402
+from symconv.core.arith import evaluate  # noqa: E402
+from symconv.core.errors import ShapeError, SpecError  # noqa: E402
+from symconv.logic.prove import Proved  # noqa: E402
+from symconv.nets.importers.torch import from_factory, from_torch  # noqa: E402
+from symconv.nets.load import load_network  # noqa: E402
+from symconv.nets.network import Network, Node  # noqa: E402
 
 # Square sizes and an anti-diagonal: every pair of a valid and an invalid size on the two axes shows up.
 PAIRS = [(h, h) for h in range(1, 49)] + [(h, 49 - h) for h in range(1, 49, 2)]
@@ -141,7 +143,7 @@ def network_outcomes(net: Network, pairs: list[tuple[int, int]], flat: bool) -> 
     truncating pool division; these are derived once.
     """
     valid = net.valid_inputs()
-    assert all(v.proof.startswith("proved") for v in valid.values())
+    assert all(isinstance(v.proof, Proved) for v in valid.values())
     formulas = net.output_size()
     out: dict[Any, Outcome] = {}
     for pair in pairs:
@@ -394,7 +396,7 @@ def test_from_factory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_import_symconv_stays_light() -> None:
-    code = "import sys, symconv, symconv.importers; print('torch' in sys.modules, 'onnx' in sys.modules)"
+    code = "import sys, symconv, symconv.nets.importers; print('torch' in sys.modules, 'onnx' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
 
@@ -451,7 +453,7 @@ def test_onnx_import_matches_onnxruntime_and_torch(
     model: tuple[str, nn.Module], expected: dict, tmp_path: Path
 ) -> None:
     _, ort = _onnx_modules()
-    from symconv.importers.onnx import from_onnx
+    from symconv.nets.importers.onnx import from_onnx
 
     name, module = model
     size = next(h for (h, w), outcome in expected.items() if h == w and outcome is not None)
@@ -472,7 +474,7 @@ def test_onnx_import_matches_onnxruntime_and_torch(
 
 def test_onnx_linear_after_flatten_on_one_axis(tmp_path: Path) -> None:
     _onnx_modules()
-    from symconv.importers.onnx import from_onnx
+    from symconv.nets.importers.onnx import from_onnx
 
     model = classifier_1d()
     net = from_onnx(export(model, tmp_path / "classifier.onnx", (1, 2, 16), ("L",)))
@@ -528,7 +530,7 @@ def _hand_built() -> Any:
 
 def test_hand_built_onnx_graph(tmp_path: Path) -> None:
     onnx, ort = _onnx_modules()
-    from symconv.importers.onnx import from_onnx
+    from symconv.nets.importers.onnx import from_onnx
 
     path = tmp_path / "hand.onnx"
     onnx.save(_hand_built(), str(path))
@@ -605,7 +607,7 @@ def test_onnx_refusals_name_the_op(tmp_path: Path) -> None:
     import numpy
     from onnx import helper
 
-    from symconv.importers.onnx import from_onnx
+    from symconv.nets.importers.onnx import from_onnx
 
     cases = [
         (
@@ -640,7 +642,7 @@ def test_onnx_fixed_input_sizes_become_symbols(tmp_path: Path) -> None:
     onnx, _ = _onnx_modules()
     from onnx import helper
 
-    from symconv.importers.onnx import from_onnx
+    from symconv.nets.importers.onnx import from_onnx
 
     path = tmp_path / "fixed.onnx"
     node = helper.make_node("MaxPool", ["x"], ["y"], name="mp", kernel_shape=[2, 2], strides=[2, 2])
@@ -655,7 +657,7 @@ def test_onnx_input_shape_names_and_fixes_the_axes(
 ) -> None:
     _, ort = _onnx_modules()
     from symconv.cli import main
-    from symconv.importers.onnx import from_onnx
+    from symconv.nets.importers.onnx import from_onnx
 
     module = UNet().eval()
     path = export(module, tmp_path / "unet.onnx", (1, 1, 8, 8))
@@ -691,7 +693,7 @@ def test_onnx_input_shape_names_and_fixes_the_axes(
 
 def test_onnx_unreadable_files(tmp_path: Path) -> None:
     _onnx_modules()
-    from symconv.importers.onnx import from_onnx
+    from symconv.nets.importers.onnx import from_onnx
 
     with pytest.raises(SpecError, match=r"cannot read ONNX file .*missing\.onnx"):
         from_onnx(tmp_path / "missing.onnx")
@@ -708,7 +710,7 @@ def test_onnx_output_formula_is_the_torch_formula(depth: int, pool: bool, tmp_pa
     """A U-Net exported to ONNX gives the same output-size formula as its PyTorch import, term for term (not a
     nested Piecewise that only evaluates alike)."""
     _onnx_modules()
-    from symconv.importers.onnx import from_onnx
+    from symconv.nets.importers.onnx import from_onnx
     from tests.test_network_suite import UNet
 
     model = UNet(depth, pool).eval()

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from symconv import SymconvError, layer
 from symconv.cli import main
-from symconv.transpose import invert
+from symconv.logic.transpose import invert
 
 torch = pytest.importorskip("torch")
 

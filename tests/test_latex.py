@@ -11,13 +11,20 @@ import sympy
 
 import symconv
 from symconv.cli import main
-from symconv.derivation import DerivationError, derive
-from symconv.document import answer_latex, corpus_document, layer_block, theorem_block, theorem_derivations
-from symconv.latex import latex, standalone, symbol_latex, text, tidy
-from symconv.parse import parse_condition, parse_expression
-from symconv.prove import Proved, prove
-from symconv.solve import solve_spec
-from symconv.theorem import load, parse_theorems
+from symconv.core.arith import tidy
+from symconv.core.parse import parse_condition, parse_expression
+from symconv.export.derivation import DerivationError, derive
+from symconv.export.document import (
+    answer_latex,
+    corpus_document,
+    layer_block,
+    theorem_block,
+    theorem_derivations,
+)
+from symconv.export.latex import latex, standalone, symbol_latex, text
+from symconv.logic.prove import Proved, prove
+from symconv.logic.solve import solve_spec
+from symconv.logic.theorem import load, parse_theorems
 from tests.conftest import ROOT, require_tool
 
 CORPUS = load(ROOT / "proofs")
@@ -317,7 +324,7 @@ def test_the_corpus_document_lists_a_counterexample_that_recheckes() -> None:
     ],
 )
 def test_the_transposed_derivation_gives_back_i(spec: str) -> None:
-    from symconv.document import inverse_derivation
+    from symconv.export.document import inverse_derivation
 
     derivation = inverse_derivation(symconv.layer(spec))
     assert derivation is not None
@@ -328,7 +335,7 @@ def test_the_transposed_derivation_gives_back_i(spec: str) -> None:
 
 
 def test_no_transposed_derivation_where_the_padding_would_be_a_crop() -> None:
-    from symconv.document import inverse_derivation
+    from symconv.export.document import inverse_derivation
 
     assert inverse_derivation(symconv.layer("conv(k=3, s=2, p=3)")) is None
     assert inverse_derivation(symconv.layer("tf.conv(k=3, s=2, p=same)")) is None
@@ -448,23 +455,24 @@ def test_a_theorem_file_whose_path_has_a_bracket(tmp_path: Path, capsys) -> None
 
 def test_a_long_answer_is_cut_into_lines() -> None:
     answer = solve_spec("conv(k=?, s=?, p=?)", i=224, o=112, maxima={"k": 7, "s": 4})
-    from symconv.document import answer_lines
+    from symconv.export.document import answer_lines
 
     lines = answer_lines(answer)
     assert len(lines) == -(-len(answer.solutions) // 6) and lines[-1].endswith("\\}")
 
 
 def test_valid_sets_render() -> None:
-    from symconv.network import ValidSet
+    from symconv.export.notebook import valid_set_latex
+    from symconv.nets.validset import ValidSet
 
     assert ValidSet(4, (0, 2), 8, (1, 4))._repr_latex_() == (
         r"$\displaystyle \{1, 4\} \cup \{i \geq 8 : i \bmod 4 \in \{0, 2\}\}$"
     )
-    assert ValidSet(1, (0,), 3, ()).to_latex("H") == r"\{H \geq 3\}"
+    assert valid_set_latex(ValidSet(1, (0,), 3, ()), "H") == r"\{H \geq 3\}"
 
 
 def test_an_inverse_renders_in_the_papers_notation() -> None:
-    from symconv.transpose import invert
+    from symconv.logic.transpose import invert
 
     shown = invert(symconv.layer("conv(k=3, s=2, p=1)"))._repr_latex_()
     assert shown.startswith(r"$\displaystyle k' = 3,\ s' = 1,\ p' = 1,\ \tilde{i}' = ")

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from symconv import Proved, Refuted, SpecError, layer
-from symconv.matrix import (
+from symconv.logic.matrix import (
     _gradient_check,
     conv_matrix,
     conv_matrix_2d,
@@ -216,7 +216,7 @@ def test_torch_gradient_2d(
 
 def test_the_gradient_check_can_fail() -> None:
     pytest.importorskip("torch")
-    from symconv.matrix import axis
+    from symconv.logic.matrix import axis
 
     ax = axis(7, 3, 2, (1, 2), 1)
     w = weights(3)
@@ -257,6 +257,6 @@ def test_bad_input_raises_spec_error_naming_the_rule(call: object, message: str)
 
 
 def test_importing_the_module_imports_neither_z3_nor_torch() -> None:
-    code = "import sys, symconv.matrix as m; m.conv_matrix(5, 3); print('z3' in sys.modules, 'torch' in sys.modules)"
+    code = "import sys, symconv.logic.matrix as m; m.conv_matrix(5, 3); print('z3' in sys.modules, 'torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False False"

@@ -18,8 +18,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from symconv.errors import SymconvError  # noqa: E402
-from symconv.importers.torch import from_torch  # noqa: E402
+from symconv.core.errors import SymconvError  # noqa: E402
+from symconv.nets.importers.torch import from_torch  # noqa: E402
 
 from .zoo import HW, ZOO, Entry  # noqa: E402
 

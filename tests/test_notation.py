@@ -7,9 +7,9 @@ import re
 import pytest
 import sympy
 
-from symconv.arith import symbol
 from symconv.cli import main
-from symconv.notation import assignments, expression, interval, size_set
+from symconv.core.arith import symbol
+from symconv.core.notation import assignments, expression, interval, size_set
 
 i, s = symbol("i"), symbol("s")
 

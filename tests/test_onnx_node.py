@@ -27,8 +27,8 @@ import pytest
 onnx = pytest.importorskip("onnx")
 np = pytest.importorskip("numpy")
 
-from symconv.errors import SpecError  # noqa: E402
-from symconv.importers.onnx import from_onnx  # noqa: E402
+from symconv.core.errors import SpecError  # noqa: E402
+from symconv.nets.importers.onnx import from_onnx  # noqa: E402
 
 # Generator modules in onnx.backend.test.case.node and the op types whose tests are kept.
 GENERATORS = {

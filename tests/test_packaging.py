@@ -10,7 +10,7 @@ import zipfile
 import pytest
 
 from symconv.cli import main
-from symconv.corpus import corpus_dir
+from symconv.logic.corpus import corpus_dir
 
 from .conftest import ROOT
 

@@ -1,4 +1,4 @@
-"""Differential tests of `symconv.port`: every answer checked by running both layers on the same data.
+"""Differential tests of `symconv.logic.port`: every answer checked by running both layers on the same data.
 
 For each (source spec, target framework) pair, `port` answers at one of its levels, and the answer is run:
 
@@ -66,9 +66,9 @@ from jax import lax  # noqa: E402
 from onnx import TensorProto, helper  # noqa: E402
 
 from symconv import layer  # noqa: E402
-from symconv.layers import ConvTranspose, Layer, Pool  # noqa: E402
-from symconv.port import AFTER_PAD, NONE, SAME_SIZE, SAME_WINDOWS, port  # noqa: E402
-from symconv.windowmap import flipped  # noqa: E402
+from symconv.core.layers import ConvTranspose, Layer, Pool  # noqa: E402
+from symconv.core.windowmap import flipped  # noqa: E402
+from symconv.logic.port import AFTER_PAD, NONE, SAME_SIZE, SAME_WINDOWS, port  # noqa: E402
 
 MAX_SIZE = 24
 SIZES = range(1, MAX_SIZE + 1)

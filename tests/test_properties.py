@@ -18,9 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from symconv import ShapeError, SpecError, layer, symbol
-from symconv.arith import evaluate
-from symconv.parse import parse_condition, parse_expression
-from symconv.z3bridge import Translation
+from symconv.core.arith import evaluate
+from symconv.core.parse import parse_condition, parse_expression
+from symconv.logic.z3bridge import Translation
 
 INPUTS = range(-1, 34)  # every layer is checked on each of these input sizes, both sides of its domain
 

@@ -1,4 +1,4 @@
-"""Differential tests of `symconv.receptive`: each output's field against the input positions it really depends on.
+"""Differential tests of `symconv.nets.receptive`: each output's field against the input positions it really depends on.
 
 NETWORKS random networks (seeded), half chains and half TOML graphs with add/cat merges of two branches of equal
 size, are built from convolutions (stride, dilation, padding; JAX pads, negative ones crop), max and average
@@ -18,7 +18,7 @@ The real dependencies of each output position j, at input size n:
   to the probed set without max pooling; through max pooling it reaches only the maximum, a subset.
 
 Checked, for every output position of the network:
-- the window maps (symconv.windowmap) composed as sets are exactly the probed sets (an oracle for the rest);
+- the window maps (symconv.core.windowmap) composed as sets are exactly the probed sets (an oracle for the rest);
 - every real dependency lies in symconv's field (first, last) from `intervals` (padding included);
 - the field is exactly the span of the window maps composed with padding taps included, symconv's convention
   (an independent set-based implementation of it);
@@ -44,11 +44,11 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from symconv import SymconvError  # noqa: E402
-from symconv.arith import evaluate  # noqa: E402
-from symconv.layers import AdaptivePool, Conv, ConvTranspose, PixelShuffle, Pool, Resize  # noqa: E402
-from symconv.network import Network, chain, from_toml  # noqa: E402
-from symconv.receptive import intervals, receptive_fields  # noqa: E402
-from symconv.windowmap import IntervalMap, window_map, windows  # noqa: E402
+from symconv.core.arith import evaluate  # noqa: E402
+from symconv.core.layers import AdaptivePool, Conv, ConvTranspose, PixelShuffle, Pool, Resize  # noqa: E402
+from symconv.core.windowmap import IntervalMap, window_map, windows  # noqa: E402
+from symconv.nets.network import Network, chain, from_toml  # noqa: E402
+from symconv.nets.receptive import intervals, receptive_fields  # noqa: E402
 
 F = torch.nn.functional
 SEED = 20240614
@@ -382,7 +382,7 @@ def traced(run: Any, n: int, name: str, generator: Any) -> list[set[int]]:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Two oracles built on the window maps alone (symconv.windowmap, which tests/test_port_diff.py and the figure
+# Two oracles built on the window maps alone (symconv.core.windowmap, which tests/test_port_diff.py and the figure
 # tests check against the libraries), as sets, with no assumption on how fields are ordered:
 # - composed: output q of a node depends on the union of what the input positions its window really reads
 #   depend on (padding, the zeros of a stretched input and cells past the end read nothing);

@@ -12,7 +12,7 @@ import pytest
 jax = pytest.importorskip("jax")
 
 from symconv import layer  # noqa: E402
-from symconv.windowmap import window_map  # noqa: E402
+from symconv.core.windowmap import window_map  # noqa: E402
 
 
 def _jax_reads(i: int, o: int) -> list[int]:

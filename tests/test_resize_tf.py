@@ -22,7 +22,7 @@ pytest.importorskip("tensorflow")
 pytest.importorskip("tf_keras")
 
 from symconv import layer
-from symconv.windowmap import window_map
+from symconv.core.windowmap import window_map
 
 CHILD = textwrap.dedent(
     """

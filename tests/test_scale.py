@@ -1,7 +1,7 @@
 """Networks at scale, exactly: deep U-Nets, long residual chains, merges of unequal formulas, and what fails.
 
 The ground truth is PyTorch itself (the model run on the CPU at every small size, on the meta device at sizes
-near 2**32) and brute force on plain integers for the per-class solver (symconv.periodic).
+near 2**32) and brute force on plain integers for the per-class solver (symconv.logic.periodic).
 """
 
 from __future__ import annotations
@@ -14,20 +14,21 @@ from typing import Any
 import pytest
 import sympy
 
-from symconv.arith import ceil_div, eq, evaluate, floor_div, ge, symbol
-from symconv.errors import AnalysisError, SymconvError
-from symconv.intset import IntSet
-from symconv.layers import layer
-from symconv.network import Network, Node
-from symconv.periodic import congruence, period, refine
+from symconv.core.arith import ceil_div, eq, evaluate, floor_div, ge, symbol
+from symconv.core.errors import AnalysisError, SymconvError
+from symconv.core.intset import IntSet
+from symconv.core.layers import layer
+from symconv.logic.periodic import congruence, period, refine
+from symconv.logic.prove import Proved
+from symconv.nets.network import Network, Node
 
 # The module (symconv.network is the API function of that name).
-network_module = importlib.import_module("symconv.network")
+network_module = importlib.import_module("symconv.nets.network")
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
-from symconv.importers.torch import from_torch  # noqa: E402
+from symconv.nets.importers.torch import from_torch  # noqa: E402
 from tests.test_network_suite import UNet, check_against_pytorch  # noqa: E402
 
 i = symbol("i")
@@ -51,7 +52,7 @@ def test_unet_of_depth_32_is_one_class_modulo_2_to_the_32(pool: bool) -> None:
     net = from_torch(model, (1, 1, "L"))
     valid = net.valid_inputs()["L"]
     assert valid.describe() == {"period": 2**32, "residues": [0], "from": 1, "below": []}
-    assert valid.proof == "proved (unbounded)"
+    assert valid.proof == Proved("unbounded")
     meta = copy.deepcopy(model).to("meta")
     formula = net.output_size()["L"]
     # PyTorch's max_pool1d computes its output size in 32 bits ("Invalid computed output size: 0" at 2**33)
@@ -108,7 +109,7 @@ def test_deep_unet_valid_set_and_output_by_brute_force(
     net = unet_nodes(depth, down, up, skip_from)
     valid = net.valid_inputs()["i"]
     assert (valid.period, valid.residues) == expected
-    assert valid.proof == "proved (unbounded)"
+    assert valid.proof == Proved("unbounded")
     p = valid.period
     sizes = [*range(1, 200), *(k * p + d for k in (1, 2, 5) for d in range(-5, 6))]
     truth = brute_force(net, sizes)
@@ -194,7 +195,7 @@ def test_reading_a_model_steps_each_node_a_bounded_number_of_times(monkeypatch: 
         return original(*args, **kwargs)
 
     monkeypatch.setattr(network_module, "step", counted)
-    monkeypatch.setattr("symconv.importers.step", counted)
+    monkeypatch.setattr("symconv.nets.importers.step", counted)
     counts = []
     for blocks in (10, 40):
         calls.clear()
@@ -221,7 +222,7 @@ def test_a_library_failure_inside_analysis_names_the_node(monkeypatch: pytest.Mo
 
 
 def test_a_library_failure_in_a_receptive_field_names_the_node(monkeypatch: pytest.MonkeyPatch) -> None:
-    from symconv import receptive
+    from symconv.nets import receptive
 
     def fails(*args: Any) -> Any:
         raise RecursionError("maximum recursion depth exceeded")

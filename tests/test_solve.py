@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from symconv import SymconvError, layer
 from symconv.cli import main
-from symconv.solve import solve_spec
+from symconv.logic.solve import solve_spec
 
 PARAMETERS = ("k", "s", "p", "d", "a")
 KINDS = ("conv", "convT", "maxpool", "avgpool", "torch.maxpool")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import z3
 
-from symconv.solver import (
+from symconv.logic.solver import (
     DEFAULT,
     LEAN,
     PORTFOLIO,
@@ -25,8 +25,8 @@ from symconv.solver import (
     schedule,
     to_smt2,
 )
-from symconv.theorem import Theorem, load
-from symconv.z3bridge import Translation
+from symconv.logic.theorem import Theorem, load
+from symconv.logic.z3bridge import Translation
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = load(ROOT / "proofs")

@@ -13,8 +13,8 @@ import sys
 import pytest
 
 from symconv import layer
-from symconv.frameworks import tf_transpose_output_range
-from symconv.windowmap import windows
+from symconv.core.frameworks import tf_transpose_output_range
+from symconv.core.windowmap import windows
 
 pytest.importorskip("tensorflow")
 

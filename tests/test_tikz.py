@@ -1,4 +1,4 @@
-"""symconv.tikz: the figures, checked by counting their cells against windows slid over a real padded grid.
+"""symconv.export.tikz: the figures, checked by counting their cells against windows slid over a real padded grid.
 
 Each figure's grid cells are parsed back from the TikZ (one ``\\path[STYLE] (x,y) rectangle ++(1,1);`` per
 cell) and compared cell by cell with a grid built here in plain Python, in the layer's padded coordinates: the
@@ -28,12 +28,21 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from symconv import tikz
 from symconv.cli import main
-from symconv.errors import ShapeError, SpecError
-from symconv.frameworks import CEIL_MODE, MODES
-from symconv.layers import Conv, ConvTranspose, Layer, Pool, layer
-from symconv.tikz import GAP, UndrawableError, compile_pdf, document, draw, figure, geometry, parse_size
+from symconv.core.errors import ShapeError, SpecError
+from symconv.core.frameworks import CEIL_MODE, MODES
+from symconv.core.layers import Conv, ConvTranspose, Layer, Pool, layer
+from symconv.export import tikz
+from symconv.export.tikz import (
+    GAP,
+    UndrawableError,
+    compile_pdf,
+    document,
+    draw,
+    figure,
+    geometry,
+    parse_size,
+)
 
 from .conftest import require_tool
 

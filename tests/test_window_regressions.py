@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 
 from symconv import SpecError, layer
-from symconv.network import chain
-from symconv.port import SAME_WINDOWS, port
-from symconv.receptive import intervals
-from symconv.windowmap import window_key, windows
+from symconv.core.windowmap import window_key, windows
+from symconv.logic.port import SAME_WINDOWS, port
+from symconv.nets.network import chain
+from symconv.nets.receptive import intervals
 
 
 def _keys(spec: str, i: int) -> list[tuple[object, ...]]:

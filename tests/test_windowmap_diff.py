@@ -3,7 +3,7 @@
 Every configuration (a layer and an input size i, drawn from a seeded random.Random, refused ones included) is
 built in the real library and probed with a batch of one-hot inputs: batch row p holds a 1 at input position p,
 so one call shows, for every p, which outputs j change and by how much. That is compared with
-``symconv.windowmap.window_map(layer).window(i, j)`` for every output j:
+``symconv.core.windowmap.window_map(layer).window(i, j)`` for every output j:
 
 - convolution and transposed convolution: the kernel weights are distinct powers of two, w[t] = 2**t (no bias),
   so output j of row p is 2**t exactly where tap t of window j reads p; the (p, j, t) triples must be the map's
@@ -67,8 +67,8 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 np = pytest.importorskip("numpy")
 
 import symconv  # noqa: E402
-from symconv.layers import Layer  # noqa: E402
-from symconv.windowmap import INPUT_UNIT, ZERO, window_map  # noqa: E402
+from symconv.core.layers import Layer  # noqa: E402
+from symconv.core.windowmap import INPUT_UNIT, ZERO, window_map  # noqa: E402
 
 SEED = 20240701
 # Drawn layers per (framework, group); each is probed at SIZES_PER_LAYER input sizes.
@@ -1417,7 +1417,7 @@ ONNX_SAME_EXAMPLES = [
 def test_onnx_same_with_a_kernel_shorter_than_the_stride(
     k: int, s: int, mode: str, i: int, positions: list[int]
 ) -> None:
-    """The examples that found the rule in symconv.frameworks.auto_pads, in symconv and in onnxruntime."""
+    """The examples that found the rule in symconv.core.frameworks.auto_pads, in symconv and in onnxruntime."""
     config = Config("ort", "conv", i, k, s, mode)
     assert list(window_map(symconv.layer(config.spec())).window(i, 0).reads) == positions
     if _available("ort") is None:

@@ -1,0 +1,1 @@
+"""Export: LaTeX, derivations, documents and figures."""

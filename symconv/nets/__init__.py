@@ -1,0 +1,1 @@
+"""Networks: the graph model, exact valid input sets, receptive fields, and the importers."""

@@ -1,0 +1,336 @@
+"""Importers: a Network from a PyTorch module or an ONNX file (optional extras).
+
+- `symconv.nets.importers.torch`: ``from_torch(model, input_shape)``, ``from_factory("pkg.module:factory", shape)``
+- `symconv.nets.importers.onnx`: ``from_onnx(path, input_shape=None)``
+
+This package imports neither torch nor onnx; each importer imports its framework inside the function that
+reads a model. What both share is here: the values an importer tracks while it walks a graph, and the Builder
+that turns them into Nodes.
+
+The network model applies one layer to every spatial axis, so a layer whose parameters differ between axes is
+refused with a SpecError naming the layer and the per-axis values.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import sympy
+
+from ...core.arith import evaluate
+from ...core.errors import SpecError, SymconvError, with_context
+from ...core.layers import Layer, layer
+from ..network import Network, Node, step
+
+HINT = "add it as a node kind or replace it"
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """A tensor while a graph is read: the node that made it, its channel count (None: unknown) and, once
+    flattened, its feature count (None: it depends on the spatial sizes)."""
+
+    node: str
+    channels: int | None
+    flat: bool = False
+    features: int | None = None
+
+
+@dataclass(frozen=True)
+class Constant:
+    """A tensor that does not depend on the input (a parameter, an initializer); its shape when known (None for a
+    dimension of unknown size)."""
+
+    shape: tuple[int | None, ...] | None = None
+
+
+def unsupported(op: str, where: str) -> SpecError:
+    return SpecError(f"unsupported op: {op} at {where} ({HINT})")
+
+
+def spec(kind: str, **params: Any) -> str:
+    """A layer spec from keyword parameters.
+
+    >>> spec("torch.conv", k=3, p=(1, 2), ceil=False)
+    'torch.conv(k=3, p=(1, 2), ceil=false)'
+    """
+
+    def text(value: Any) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, tuple):
+            return f"({', '.join(str(v) for v in value)})"
+        return str(value)
+
+    return f"{kind}({', '.join(f'{name}={text(value)}' for name, value in params.items())})"
+
+
+def uniform(where: str, what: str, values: Any, dims: Sequence[str]) -> Any:
+    """The one value of a per-axis parameter (a scalar, or a sequence with one entry per spatial axis)."""
+    if not isinstance(values, tuple | list):
+        return values
+    if len(values) == 1 or (len(values) == len(dims) and len(set(values)) == 1):
+        return values[0]
+    named = zip(dims, values, strict=False) if len(values) == len(dims) else enumerate(values)
+    per_axis = ", ".join(f"{axis}={value}" for axis, value in named)
+    raise SpecError(
+        f"{where}: {what} differs between spatial axes ({per_axis}); the network model applies one layer to "
+        "every axis (a per-axis network is not modelled yet): use equal values on every axis"
+    )
+
+
+def integer(where: str, what: str, value: Any) -> int:
+    """An integral value (2 or 2.0) as an int; SpecError for 1.5."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not float(value).is_integer():
+        raise SpecError(
+            f"{where}: {what} must be an integer, got {value!r} (only integer factors are modelled)"
+        )
+    return int(value)
+
+
+DEFAULT_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+Axes = tuple[int | None, tuple[str, ...], tuple[tuple[str, int], ...]]
+
+
+def default_names(count: int) -> tuple[str, ...]:
+    """H, W for two spatial axes (L for one, D, H, W for three, S1, S2, ... beyond)."""
+    return DEFAULT_NAMES.get(count, tuple(f"S{n + 1}" for n in range(count)))
+
+
+def input_axes(
+    shape: Sequence[int | str], where: str = "input_shape", names: Sequence[str] | None = None
+) -> Axes:
+    """(channels, spatial axis names, fixed sizes) of an input shape such as (1, 3, "H", "W") or
+    ["1", "3", "224", "W"].
+
+    A name makes the axis symbolic; an integer fixes it to that size, and the axis is then called by `names`
+    (the model's own names; H, W, ... by default), with a digit added if the shape gives that name to another
+    axis.
+
+    >>> input_axes(["1", "3", "H", "W"])
+    (3, ('H', 'W'), ())
+    >>> input_axes((1, 3, 224, "W"))
+    (3, ('H', 'W'), (('H', 224),))
+    """
+    text = ", ".join(str(v) for v in shape)
+    entries = [int(v) if isinstance(v, str) and v.strip().isdigit() else v for v in shape]
+    entries = [v.strip() if isinstance(v, str) else v for v in entries]
+    if len(entries) < 3:
+        raise SpecError(f"{where} ({text}) needs batch, channels and at least one spatial axis, e.g. 1,3,H,W")
+    for value in entries:
+        if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1) and not (
+            isinstance(value, str) and value.isidentifier()
+        ):
+            raise SpecError(f"{where} ({text}): {value!r} is neither a positive integer nor a name")
+    channels = entries[1] if isinstance(entries[1], int) else None
+    spatial = entries[2:]
+    own = tuple(names) if names is not None else default_names(len(spatial))
+    dims: list[str] = []
+    fixed: list[tuple[str, int]] = []
+    for position, value in enumerate(spatial):
+        name = value if isinstance(value, str) else own[position]
+        if isinstance(value, int) and name in spatial:
+            taken = {*spatial, *dims}
+            name = next(f"{name}{k}" for k in itertools.count(2) if f"{name}{k}" not in taken)
+        if name in dims:
+            raise SpecError(
+                f"{where} ({text}): the spatial name {name} appears twice; give each axis its own"
+            )
+        dims.append(name)
+        if isinstance(value, int):
+            fixed.append((name, value))
+    return channels, tuple(dims), tuple(fixed)
+
+
+class Builder:
+    """Collects the Nodes of a network being imported, in topological order."""
+
+    def __init__(self, dims: tuple[str, ...], fixed: tuple[tuple[str, int], ...] = ()) -> None:
+        self.dims = dims
+        self.fixed = fixed
+        self.nodes: list[Node] = [Node("input", "input")]
+        # "output" is the graph output's node (see network()); a module or node of that name gets output_2.
+        self._names = {"input", "output"}
+        self._sizes: dict[str, dict[str, sympy.Expr]] = {}
+
+    def name(self, wanted: str) -> str:
+        """`wanted`, or wanted_2, wanted_3, ... when taken."""
+        base = wanted or "node"
+        name, count = base, 1
+        while name in self._names:
+            count += 1
+            name = f"{base}_{count}"
+        self._names.add(name)
+        return name
+
+    def _add(self, node: Node) -> str:
+        self.nodes.append(node)
+        return node.name
+
+    def spatial(self, x: Tensor, where: str) -> Tensor:
+        if x.flat:
+            raise SpecError(
+                f"{where} reads a flattened tensor; it needs the spatial axes {', '.join(self.dims)}"
+            )
+        return x
+
+    def layer(self, name: str, text: str, where: str, x: Tensor, channels: int | None) -> Tensor:
+        """A layer node for the spec `text`; its errors name `where`."""
+        self.spatial(x, where)
+        try:
+            made = _layer(text)
+        except SymconvError as error:
+            raise with_context(error, where) from None
+        return Tensor(self._add(Node(self.name(name), "layer", (x.node,), made)), channels)
+
+    def concat(self, name: str, parts: Sequence[Tensor], channel_axis: bool, where: str) -> Tensor:
+        """Concatenation along the channels (or the batch): every spatial size must agree."""
+        for part in parts:
+            self.spatial(part, where)
+        counts = [part.channels for part in parts]
+        if channel_axis:
+            channels = None if None in counts else sum(c for c in counts if c is not None)
+        else:
+            channels = next((c for c in counts if c is not None), None)
+        inputs = tuple(part.node for part in parts)
+        if len(set(inputs)) == 1:
+            return Tensor(inputs[0], channels)
+        return Tensor(self._add(Node(self.name(name), "cat", inputs)), channels)
+
+    def sizes(self, x: Tensor) -> tuple[int | None, ...]:
+        """The tensor's size on each spatial axis when it is a constant (after an adaptive pool, or on an axis
+        of fixed size where the network is defined)."""
+        fixed = dict(self.fixed)
+        out: list[int | None] = []
+        for dim in self.dims:
+            expr = self._size(dim, x.node)
+            if dim in fixed:
+                out.append(_exact(expr, {dim: fixed[dim]}))
+            else:
+                out.append(int(expr) if isinstance(expr, sympy.Integer) else None)
+        return tuple(out)
+
+    def _size(self, dim: str, name: str) -> sympy.Expr:
+        """A node's size along `dim`: the nodes added since the last call are stepped once each (the sizes the
+        final Network builds again once, so reading a model stays linear in its nodes)."""
+        sizes = self._sizes.setdefault(dim, {})
+        for node in self.nodes[len(sizes) :]:
+            sizes[node.name] = step(node, sizes, dim, True, rules=False)[0]
+        return sizes[name]
+
+    def elementwise(self, name: str, a: Tensor, b: Any, where: str) -> Tensor:
+        """An elementwise binary op (add, mul, ...), broadcasting as the frameworks do.
+
+        A side that is 1 on every axis for every input (a pooled gate, a per-channel parameter) needs no node;
+        any other pair becomes an `add` node, which broadcasts per axis (sizes equal, or either one 1).
+        """
+        if isinstance(b, Constant):
+            self._broadcast_constant(a, b, where)
+            return a
+        if not isinstance(b, Tensor):
+            return a
+        if a.flat or b.flat:
+            if not (a.flat and b.flat):
+                raise SpecError(f"{where} combines a flattened tensor with one that has spatial axes")
+            return a if a.features is not None else b
+        channels = _broadcast_channels(a.channels, b.channels)
+        if a.node == b.node:
+            return Tensor(a.node, channels)
+        if all(size == 1 for size in self.sizes(b)):
+            return Tensor(a.node, channels)
+        if all(size == 1 for size in self.sizes(a)):
+            return Tensor(b.node, channels)
+        return Tensor(self._add(Node(self.name(name), "add", (a.node, b.node))), channels)
+
+    def _broadcast_constant(self, x: Tensor, constant: Constant, where: str) -> None:
+        shape = constant.shape or ()
+        trailing = shape[-len(self.dims) :] if not x.flat and len(shape) > 1 else ()
+        if any(size != 1 for size in trailing):
+            raise SpecError(
+                f"{where} broadcasts a constant of shape {tuple(shape)} over the spatial axes, which fixes "
+                "their sizes (not modelled)"
+            )
+
+    def flatten(self, name: str, x: Tensor, where: str) -> Tensor:
+        """Flatten every axis after the batch: a `flatten` node; its feature count if the sizes are fixed."""
+        self.spatial(x, where)
+        sizes = self.sizes(x)
+        features = None
+        if x.channels is not None and None not in sizes:
+            features = x.channels * math.prod(s for s in sizes if s is not None)
+        node = self._add(Node(self.name(name), "flatten", (x.node,)))
+        return Tensor(node, x.channels, flat=True, features=features)
+
+    def linear(self, name: str, x: Tensor, in_features: int, out_features: int, where: str) -> Tensor:
+        """A fully connected layer on a flattened tensor: in_features fixes the flattened size.
+
+        With one spatial axis that is a `linear` node requiring the size in_features / channels; with several,
+        only a flatten of fixed sizes (after an adaptive pool) is supported: the product of the axes' sizes is
+        not a per-axis condition.
+        """
+        if not x.flat:
+            raise SpecError(
+                f"{where} reads a tensor with spatial axes ({', '.join(self.dims)}); a Linear over the last "
+                "axis is not modelled: flatten first"
+            )
+        if x.features is not None:
+            if x.features != in_features:
+                raise SpecError(f"{where} expects {in_features} input features, gets {x.features}")
+            return Tensor(x.node, None, flat=True, features=out_features)
+        if len(self.dims) != 1:
+            raise SpecError(
+                f"{where}: a Linear after flatten needs channels * {' * '.join(self.dims)} == {in_features}, "
+                "a condition on the product of the axes, which the per-axis network does not state: "
+                "supported for one spatial axis, or after a pool that fixes every spatial size (e.g. an "
+                "adaptive pool)"
+            )
+        if x.channels is None:
+            raise SpecError(
+                f"{where}: the channel count before flatten is unknown; give it in the input shape"
+            )
+        if in_features % x.channels:
+            raise SpecError(
+                f"{where}: in_features={in_features} is not a multiple of the {x.channels} channels before "
+                "flatten, so no input size fits"
+            )
+        node = Node(self.name(name), "linear", (x.node,), None, str(in_features // x.channels))
+        return Tensor(self._add(node), None, flat=True, features=out_features)
+
+    def network(self, out: Tensor) -> Network:
+        """The network whose output is `out`, as an identity node named "output" (so output sizes and receptive
+        fields name it the same way for every model); every node read so far stays, so its conditions still
+        apply."""
+        self._add(Node("output", "identity", (out.node,)))
+        network = Network(tuple(self.nodes), self.dims, self.fixed)
+        if self.fixed:
+            # A fixed size the network refuses is an error now, naming the node, not an empty answer later.
+            network.output_size()
+        return network
+
+
+@lru_cache(maxsize=1024)
+def _layer(text: str) -> Layer:
+    """layer(text), once per spec: a model repeats its layers' specs, and checking a layer's parameters costs
+    about a millisecond (layers are immutable, so one object serves every node)."""
+    return layer(text)
+
+
+def _exact(expr: sympy.Expr, env: dict[str, int]) -> int | None:
+    """`expr` at the given sizes on integers (no SymPy numeric evaluation); None where it is undefined there."""
+    try:
+        value = evaluate(expr, env)
+    except (ZeroDivisionError, SymconvError):
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _broadcast_channels(a: int | None, b: int | None) -> int | None:
+    if a is None or a == 1:
+        return b if b is not None else a
+    return a

@@ -1,0 +1,497 @@
+"""ONNX importer: a Network from a .onnx file, its nodes read in order.
+
+``from_onnx(path)`` takes the spatial axes' names from the graph input's symbolic dimensions (dim_param, e.g.
+H and W from a torch export with dynamic axes). An axis with a fixed size (dim_value) or an unusable name is
+named H, W (L for one axis, D, H, W for three) and still read as a symbol: the analysis covers every size the
+graph's operators accept, not only the size the file was exported at.
+
+``from_onnx(path, input_shape=(1, 3, "H", "W"))`` (``symconv net model.onnx --input-shape 1,3,H,W``) names the
+axes instead; an integer there fixes that axis to that size (its output size is then a number, and it has no
+valid set). The shape must have the input's rank; a channel count it gives must match the model's.
+
+``from_onnx(path, convention="ort")`` reads the layers as onnxruntime runs them (ort.* specs: its refusals,
+its SAME padding of pools) instead of as the ONNX standard defines them (onnx.*, the default: shape inference
+and the reference evaluator); pooling keeps the model's opset (ceil_mode's last-window rule is opset 22's).
+Weights given as graph inputs rather than initializers are read from their declared shapes; the data input is
+the one graph input read as data (the first input of a layer, any input of Add, Concat, ...).
+
+Supported: Conv, ConvTranspose (pads, strides, dilations, output_padding, auto_pad), MaxPool (its indices
+output too), AveragePool, LpPool (ceil_mode, pads, auto_pad), MaxUnpool (output_shape as a constant),
+GlobalAveragePool/GlobalMaxPool/GlobalLpPool, Concat on the channels, Add/Sub/Mul/Div/Sum/...
+(a side that is 1 on every axis broadcasts), shape-preserving ops (Relu, Sigmoid, BatchNormalization, Dropout,
+...), Resize/Upsample by integer scales or to fixed sizes, DepthToSpace/SpaceToDepth, Flatten (or Reshape to
+[batch, -1]) then Gemm/MatMul. Asymmetric pads are kept (onnx.* specs take (begin, end)); each layer needs
+equal parameters on every spatial axis. Anything else is a SpecError naming the op type and the node.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...core.errors import SpecError
+from ...core.limits import MAX_ONNX_FILE, read_bytes
+from ..network import Network
+from . import Axes, Builder, Constant, Tensor, default_names, input_axes, integer, spec, uniform, unsupported
+
+PRESERVING = frozenset(
+    "Relu LeakyRelu PRelu Elu Selu Celu Gelu Sigmoid HardSigmoid HardSwish Tanh Softplus Softsign Mish Erf "
+    "Exp Log Sqrt Abs Neg Reciprocal Floor Ceil Round Sign Sin Cos ThresholdedRelu Shrink Clip Dropout "
+    "Identity Cast CastLike BatchNormalization InstanceNormalization GroupNormalization LRN Softmax "
+    "LogSoftmax LpNormalization".split()
+)
+ELEMENTWISE = frozenset("Add Sub Mul Div Pow Max Min Sum Mean".split())
+AUTO_PAD = {"SAME_UPPER": "same_upper", "SAME_LOWER": "same_lower", "VALID": "valid"}
+CONVENTIONS = ("onnx", "ort")
+# The newest operator versions' rules are the layers' defaults; an older model's opset is passed on.
+LATEST_OPSET = 22
+
+
+def _onnx() -> Any:
+    try:
+        return importlib.import_module("onnx")
+    except ImportError:
+        raise SpecError("reading an ONNX model needs onnx: pip install onnx") from None
+
+
+def from_onnx(
+    path: str | os.PathLike[str], input_shape: Sequence[int | str] | None = None, convention: str = "onnx"
+) -> Network:
+    """The network an ONNX model computes, its spatial axes named from the graph input or by `input_shape`
+    (see above), read as the ONNX standard defines it (`convention` "onnx") or as onnxruntime runs it ("ort")."""
+    if convention not in CONVENTIONS:
+        raise SpecError(
+            f"an ONNX model is read as {' or '.join(CONVENTIONS)} (the standard or onnxruntime), "
+            f"not {convention!r}"
+        )
+    data = read_bytes(path, MAX_ONNX_FILE, "ONNX file")
+    onnx = _onnx()
+    model = _load(onnx, data, os.fspath(path))
+    graph = model.graph
+    arrays = {t.name: _array(onnx, t, f"{path}: initializer {t.name!r}") for t in graph.initializer}
+    given = [value for value in graph.input if value.name not in arrays]
+    read_as_data = _data_names(graph.node)
+    inputs = [value for value in given if value.name in read_as_data]
+    if len(inputs) != 1:
+        names = ", ".join(value.name for value in inputs) or "none"
+        raise SpecError(f"{path}: the graph needs exactly one (non-constant) input, has {names}")
+    # The other graph inputs are parameters given at run time (weights, biases): their declared shapes are read.
+    shapes = {value.name: _declared(value) for value in given if value.name not in read_as_data}
+    channels, dims = _input_axes(inputs[0], path)
+    fixed: tuple[tuple[str, int], ...] = ()
+    if input_shape is not None:
+        channels, dims, fixed = _given_axes(inputs[0], path, channels, dims, input_shape)
+    reader = _Reader(onnx, _opset(model), arrays, Builder(dims, fixed), shapes, convention)
+    reader.values[inputs[0].name] = Tensor("input", channels)
+    for index, node in enumerate(graph.node):
+        reader.read(node, index)
+    if not graph.output:
+        raise SpecError(f"{path}: the graph has no output")
+    return reader.builder.network(reader.tensor(graph.output[0].name, "the graph output"))
+
+
+def _load(onnx: Any, data: bytes, path: str) -> Any:
+    """The model in `data` (the bytes of the file at `path`), its tensors' external data not read."""
+    try:
+        model = onnx.load_model_from_string(data)
+    except Exception as error:  # protobuf's DecodeError and friends: not an ONNX file
+        raise SpecError(f"{path} is not an ONNX model: {type(error).__name__}: {error}") from None
+    for tensor in model.graph.initializer:  # before the checker, which would look for the external files
+        _array(onnx, tensor, f"{path}: initializer {tensor.name!r}", values=False)
+    try:
+        onnx.checker.check_model(model)
+    except onnx.checker.ValidationError as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else "invalid"
+        raise SpecError(f"{path} is not a valid ONNX model: {first}") from None
+    return model
+
+
+def _array(onnx: Any, tensor: Any, where: str, values: bool = True) -> Any:
+    """A tensor's values (None unless `values`); one whose data is in an external file is refused (that file is
+    not read)."""
+    if onnx.external_data_helper.uses_external_data(tensor):
+        raise SpecError(
+            f"{where} keeps its data in an external file; symconv reads self-contained models only "
+            "(onnx.save_model with save_as_external_data=False)"
+        )
+    return onnx.numpy_helper.to_array(tensor) if values else None
+
+
+def _data_names(nodes: Sequence[Any]) -> set[str]:
+    """Names read where a node takes data: every input of an elementwise op or Concat, the first input of any
+    other op (its others are weights, biases, indices, scales, shapes)."""
+    names: set[str] = set()
+    for node in nodes:
+        every = node.op_type in ELEMENTWISE or node.op_type == "Concat"
+        names.update(name for name in (node.input if every else node.input[:1]) if name)
+    return names
+
+
+def _declared(value: Any) -> tuple[int | None, ...] | None:
+    """The declared shape of a graph input (None for a dimension without a fixed size; None without a shape)."""
+    tensor = value.type.tensor_type
+    if not tensor.HasField("shape"):
+        return None
+    return tuple(d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim)
+
+
+def _opset(model: Any) -> int:
+    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
+
+
+def _input_axes(value: Any, path: Any) -> tuple[int | None, tuple[str, ...]]:
+    """(channels, spatial names) of the graph input; unnamed or fixed axes get the default names."""
+    shape = value.type.tensor_type.shape.dim
+    if len(shape) < 3:
+        raise SpecError(
+            f"{path}: the input {value.name} has rank {len(shape)}; it needs batch, channels and spatial axes"
+        )
+    channels = shape[1].dim_value if shape[1].HasField("dim_value") else None
+    spatial = shape[2:]
+    defaults = default_names(len(spatial))
+    names: list[str] = []
+    for position, dim in enumerate(spatial):
+        wanted = dim.dim_param if dim.HasField("dim_param") else ""
+        if not wanted.isidentifier() or wanted in names:
+            wanted = defaults[position]
+        while wanted in names:
+            wanted += "_"
+        names.append(wanted)
+    return channels, tuple(names)
+
+
+def _given_axes(
+    value: Any, path: Any, channels: int | None, names: tuple[str, ...], shape: Sequence[int | str]
+) -> Axes:
+    """(channels, spatial names, fixed sizes) from an input shape given for the model's input `value`, whose
+    channel count and spatial names are `channels` and `names`."""
+    where = f"--input-shape {','.join(str(v).strip() for v in shape)}"
+    rank = 2 + len(names)
+    if len(shape) != rank:
+        raise SpecError(f"{where} has {len(shape)} entries; the input {value.name} of {path} has rank {rank}")
+    given, dims, fixed = input_axes(shape, where, names)
+    if given is not None and channels is not None and given != channels:
+        raise SpecError(f"{where} gives {given} channels; the input {value.name} of {path} has {channels}")
+    return (given if given is not None else channels), dims, fixed
+
+
+@dataclass
+class _Reader:
+    """The state of one import: tensors by name, constant arrays by name, the builder."""
+
+    onnx: Any
+    opset: int
+    arrays: dict[str, Any]
+    builder: Builder
+    # Parameters given as graph inputs: their declared shapes (None: not declared).
+    shapes: dict[str, tuple[int | None, ...] | None] = field(default_factory=dict)
+    convention: str = "onnx"
+    values: dict[str, Tensor] = field(default_factory=dict)
+
+    def kind(self, name: str) -> str:
+        """The spec prefix and kind of a layer in this import's convention."""
+        return f"{self.convention}.{name}"
+
+    def tensor(self, name: str, where: str) -> Tensor:
+        if name in self.values:
+            return self.values[name]
+        if name in self.arrays:
+            raise SpecError(
+                f"{where} reads the constant {name!r} where it needs a tensor computed from the input"
+            )
+        if name in self.shapes:
+            raise SpecError(f"{where} reads the graph input {name!r} where it needs the data tensor")
+        raise SpecError(f"{where} reads {name!r}, which no supported node produces")
+
+    def shape(self, name: str) -> tuple[int | None, ...] | None:
+        """The shape of a parameter: a constant's, or the declared shape of a graph input (None: unknown)."""
+        if name in self.arrays:
+            return tuple(int(n) for n in self.arrays[name].shape)
+        return self.shapes.get(name)
+
+    def array(self, name: str, where: str) -> Any:
+        if name not in self.arrays:
+            raise SpecError(f"{where} needs {name!r} to be a constant (an initializer or a Constant node)")
+        return self.arrays[name]
+
+    def operand(self, name: str, where: str) -> Tensor | Constant:
+        if name in self.arrays or name in self.shapes:
+            return Constant(self.shape(name))
+        return self.tensor(name, where)
+
+    def read(self, node: Any, index: int) -> None:
+        name = node.name or f"{node.op_type}_{index}"
+        where = f"{node.op_type} node {name!r}"
+        if node.domain not in ("", "ai.onnx"):
+            raise unsupported(f"{node.domain}.{node.op_type}", f"node {name!r}")
+        attrs = {a.name: self._attribute(a) for a in node.attribute}
+        if node.op_type == "Constant":
+            self.arrays[node.output[0]] = self._constant(attrs, where)
+            return
+        if node.op_type in PRESERVING:
+            for extra in node.input[1:]:
+                if extra and extra not in self.arrays and extra not in self.shapes:
+                    raise SpecError(f"{where} reads {extra!r} as a parameter; it must be a constant")
+            self.values[node.output[0]] = self.tensor(node.input[0], where)
+            return
+        handler = HANDLERS.get(node.op_type)
+        if handler is None:
+            raise unsupported(node.op_type, f"node {name!r}")
+        value = self.values[node.output[0]] = handler(self, node, name, where, attrs)
+        if node.op_type == "MaxPool" and len(node.output) > 1 and node.output[1]:
+            # The indices of the maxima: one per pooled value, so the output's shape.
+            self.values[node.output[1]] = value
+
+    def _attribute(self, attribute: Any) -> Any:
+        value = self.onnx.helper.get_attribute_value(attribute)
+        return value.decode() if isinstance(value, bytes) else value
+
+    def _constant(self, attrs: dict[str, Any], where: str) -> Any:
+        numpy = importlib.import_module("numpy")
+        if "value" in attrs:
+            return _array(self.onnx, attrs["value"], where)
+        for key in ("value_float", "value_floats", "value_int", "value_ints"):
+            if key in attrs:
+                return numpy.array(attrs[key])
+        raise SpecError(f"{where}: only numeric Constant values are read")
+
+
+def _windowed(r: _Reader, where: str, attrs: dict[str, Any], kernel: Sequence[int]) -> dict[str, Any]:
+    """k, s, p, d of a Conv/ConvTranspose/pool node, each the same on every spatial axis."""
+    dims = r.builder.dims
+    n = len(dims)
+    if len(kernel) != n:
+        raise SpecError(f"{where} has a {len(kernel)}-axis kernel; the input has {n} spatial axes")
+    params: dict[str, Any] = {
+        "k": uniform(where, "kernel_shape", list(kernel), dims),
+        "s": uniform(where, "strides", list(attrs.get("strides", [1] * n)), dims),
+    }
+    auto_pad = attrs.get("auto_pad", "NOTSET")
+    if auto_pad in AUTO_PAD:
+        params["p"] = AUTO_PAD[auto_pad]
+    elif auto_pad == "NOTSET":
+        pads = list(attrs.get("pads", [0] * (2 * n)))
+        pairs = [(pads[axis], pads[axis + n]) for axis in range(n)]
+        begin, end = uniform(where, "pads (begin, end)", pairs, dims)
+        params["p"] = begin if begin == end else (begin, end)
+    else:
+        raise SpecError(f"{where}: auto_pad={auto_pad!r} is not an ONNX padding mode")
+    if "dilations" in attrs:
+        params["d"] = uniform(where, "dilations", list(attrs["dilations"]), dims)
+    return params
+
+
+def _kernel(r: _Reader, node: Any, where: str, attrs: dict[str, Any]) -> tuple[list[int], Any]:
+    """(kernel_shape, weight shape) of a Conv or ConvTranspose: the attribute, or the spatial part of the weight's
+    shape (an initializer's, or a graph input's declared shape)."""
+    weight = r.shape(node.input[1])
+    kernel = attrs.get("kernel_shape")
+    if not kernel and weight is not None and len(weight) > 2 and None not in weight[2:]:
+        kernel = list(weight[2:])
+    if not kernel:
+        raise SpecError(
+            f"{where}: no kernel_shape and no weight shape to read it from ({node.input[1]!r} has "
+            f"{'no fixed spatial size' if weight is not None else 'no declared shape'})"
+        )
+    return list(kernel), weight
+
+
+def _conv(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
+    x = r.tensor(node.input[0], where)
+    kernel, weight = _kernel(r, node, where, attrs)
+    channels = weight[0] if weight else None
+    return r.builder.layer(
+        name, spec(r.kind("conv"), **_windowed(r, where, attrs, kernel)), where, x, channels
+    )
+
+
+def _conv_transpose(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
+    x = r.tensor(node.input[0], where)
+    dims = r.builder.dims
+    if "output_shape" in attrs:
+        # Per axis first (one layer applies to every axis), then the pads it picks per input size.
+        uniform(where, "output_shape", list(attrs["output_shape"])[-len(dims) :], dims)
+        _windowed(r, where, attrs, _kernel(r, node, where, attrs)[0])
+        uniform(where, "output_padding", list(attrs.get("output_padding", [0] * len(dims))), dims)
+        raise SpecError(
+            f"{where} sets output_shape, which picks the pads per input size (symconv.core.frameworks."
+            "onnx_transpose_pads gives them); as a layer it is not modelled"
+        )
+    kernel, weight = _kernel(r, node, where, attrs)
+    params = _windowed(r, where, attrs, kernel)
+    params["a"] = uniform(where, "output_padding", list(attrs.get("output_padding", [0] * len(dims))), dims)
+    params.setdefault("d", 1)
+    per_group = weight[1] if weight and len(weight) > 1 else None
+    channels = per_group * int(attrs.get("group", 1)) if per_group is not None else None
+    return r.builder.layer(name, spec(r.kind("convT"), **params), where, x, channels)
+
+
+POOL_KINDS = {"MaxPool": "maxpool", "AveragePool": "avgpool", "LpPool": "lppool"}
+
+
+def _pool(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
+    x = r.tensor(node.input[0], where)
+    if "kernel_shape" not in attrs:
+        raise SpecError(f"{where} has no kernel_shape")
+    params = _windowed(r, where, attrs, attrs["kernel_shape"])
+    params["ceil"] = bool(attrs.get("ceil_mode", 0))
+    if r.opset < LATEST_OPSET:
+        params["opset"] = r.opset
+    return r.builder.layer(name, spec(r.kind(POOL_KINDS[node.op_type]), **params), where, x, x.channels)
+
+
+def _max_unpool(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
+    """MaxUnpool: the indices (input 1) have the pooled tensor's shape; output_shape (input 2), when given, is
+    a constant whose spatial sizes are the output's."""
+    x = r.tensor(node.input[0], where)
+    if "kernel_shape" not in attrs:
+        raise SpecError(f"{where} has no kernel_shape")
+    params = _windowed(r, where, attrs, attrs["kernel_shape"])
+    if len(node.input) > 2 and node.input[2]:
+        if node.input[2] not in r.arrays:
+            raise SpecError(
+                f"{where} takes output_shape from {node.input[2]!r}, a value known only at run time; give it "
+                "as an initializer or a Constant"
+            )
+        shape = [int(v) for v in r.array(node.input[2], where).reshape(-1)]
+        params["size"] = uniform(where, "output_shape", shape[2:], r.builder.dims)
+    return r.builder.layer(name, spec(r.kind("maxunpool"), **params), where, x, x.channels)
+
+
+def _global_pool(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
+    x = r.tensor(node.input[0], where)
+    return r.builder.layer(name, spec("adaptivepool", size=1), where, x, x.channels)
+
+
+def _concat(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
+    parts = [r.tensor(part, where) for part in node.input]
+    rank = 2 + len(r.builder.dims)
+    if any(part.flat for part in parts):
+        raise SpecError(f"{where} concatenates flattened tensors; not modelled")
+    axis = int(attrs.get("axis", 1)) % rank
+    if axis >= 2:
+        raise SpecError(
+            f"{where} concatenates along the spatial axis {r.builder.dims[axis - 2]}; only the channels "
+            "(axis 1) or the batch are modelled"
+        )
+    return r.builder.concat(name, parts, axis == 1, where)
+
+
+def _elementwise(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
+    operands = [r.operand(part, where) for part in node.input if part]
+    tensors = [(index, part) for index, part in enumerate(operands) if isinstance(part, Tensor)]
+    if not tensors:
+        raise SpecError(f"{where} computes on constants only; export with constant folding")
+    first, value = tensors[0]
+    for other in operands[:first] + operands[first + 1 :]:
+        value = r.builder.elementwise(name, value, other, where)
+    return value
+
+
+def _resize(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
+    """Resize/Upsample by constant integer scales or to constant sizes, equal on every spatial axis."""
+    x = r.builder.spatial(r.tensor(node.input[0], where), where)
+    dims = r.builder.dims
+    inputs = list(node.input) + [""] * 4
+    legacy = node.op_type == "Upsample" or r.opset < 11
+    scales, sizes = (inputs[1], "") if legacy else (inputs[2], inputs[3])
+    if sizes and attrs.get("keep_aspect_ratio_policy", "stretch") != "stretch":
+        raise SpecError(
+            f"{where}: keep_aspect_ratio_policy={attrs['keep_aspect_ratio_policy']} is not modelled"
+        )
+    source = sizes or scales
+    if not source:
+        raise SpecError(f"{where} has neither scales nor sizes")
+    values = [float(v) for v in r.array(source, where).reshape(-1)]
+    if not values:
+        raise SpecError(f"{where} has empty {'sizes' if sizes else 'scales'}")
+    rank = 2 + len(dims)
+    axes = [int(a) % rank for a in attrs.get("axes", range(rank))]
+    per_axis: dict[int, float] = dict(zip(axes, values, strict=False))
+    what = "sizes" if sizes else "scales"
+    if not sizes and per_axis.get(1, 1.0) != 1.0:
+        raise SpecError(f"{where} scales the channels by {per_axis[1]}; not modelled")
+    spatial = [per_axis.get(axis) for axis in range(2, rank)]
+    value = uniform(where, what, spatial, dims)
+    if value is None or (not sizes and value == 1.0):
+        return x
+    kind = {"size": integer(where, what, value)} if sizes else {"scale": integer(where, what, value)}
+    return r.builder.layer(name, spec("upsample", **kind), where, x, x.channels)
+
+
+def _depth_space(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
+    x = r.tensor(node.input[0], where)
+    if len(r.builder.dims) != 2:
+        raise SpecError(f"{where} works on 2 spatial axes; the input has {len(r.builder.dims)}")
+    size = int(attrs["blocksize"])
+    down = node.op_type == "SpaceToDepth"
+    channels = x.channels
+    if channels is not None:
+        channels = channels * size * size if down else channels // (size * size)
+    kind = "pixelunshuffle" if down else "pixelshuffle"
+    return r.builder.layer(name, spec(kind, r=size), where, x, channels)
+
+
+def _layer_norm(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
+    x = r.tensor(node.input[0], where)
+    if not x.flat:
+        raise SpecError(
+            f"{where} normalizes the trailing spatial axes, which fixes their sizes (not modelled); only a "
+            "LayerNormalization after Flatten is read"
+        )
+    return x
+
+
+def _flatten(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
+    x = r.tensor(node.input[0], where)
+    if int(attrs.get("axis", 1)) != 1:
+        raise SpecError(f"{where} flattens from axis {attrs['axis']}; only axis 1 is modelled")
+    return x if x.flat else r.builder.flatten(name, x, where)
+
+
+def _reshape(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
+    x = r.tensor(node.input[0], where)
+    shape = [int(v) for v in r.array(node.input[1], where).reshape(-1)]
+    if len(shape) != 2 or shape[1] != -1:
+        raise SpecError(f"{where} reshapes to {shape}; only a flatten to [batch, -1] is modelled")
+    return x if x.flat else r.builder.flatten(name, x, where)
+
+
+def _gemm(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
+    x = r.tensor(node.input[0], where)
+    weight = r.array(node.input[1], where)
+    if node.op_type == "Gemm" and int(attrs.get("transA", 0)):
+        raise SpecError(f"{where} transposes its input (transA=1); not modelled")
+    if weight.ndim != 2:
+        raise SpecError(f"{where} multiplies by a weight of rank {weight.ndim}; only a matrix is modelled")
+    rows, columns = (int(v) for v in weight.shape)
+    in_features, out_features = (columns, rows) if int(attrs.get("transB", 0)) else (rows, columns)
+    return r.builder.linear(name, x, in_features, out_features, where)
+
+
+Handler = Callable[[_Reader, Any, str, str, dict[str, Any]], Tensor]
+HANDLERS: dict[str, Handler] = {
+    "Conv": _conv,
+    "ConvTranspose": _conv_transpose,
+    "MaxPool": _pool,
+    "AveragePool": _pool,
+    "LpPool": _pool,
+    "MaxUnpool": _max_unpool,
+    "GlobalAveragePool": _global_pool,
+    "GlobalMaxPool": _global_pool,
+    "GlobalLpPool": _global_pool,
+    "Concat": _concat,
+    **{op: _elementwise for op in ELEMENTWISE},
+    "Resize": _resize,
+    "Upsample": _resize,
+    "DepthToSpace": _depth_space,
+    "SpaceToDepth": _depth_space,
+    "LayerNormalization": _layer_norm,
+    "Flatten": _flatten,
+    "Reshape": _reshape,
+    "Gemm": _gemm,
+    "MatMul": _gemm,
+}
