@@ -5,7 +5,7 @@
 112
 
 The jobs of the command line, as functions (symconv.api): layer, solve, invert, port, windows, prove and
-network (load, then output_size(), valid_inputs(), receptive_fields(), check()). Results are typed: a proof is
+network (load, then output_size(), valid_inputs(), receptive_fields(), check()) and table (a row per node). Results are typed: a proof is
 Proved, Refuted or Unknown; solve gives an Answer, invert an Inverse, port a Port, windows Window records.
 Bad input raises SpecError (a ValueError); a configuration the framework refuses raises ShapeError.
 Z3 is imported only when something is proved.
@@ -29,7 +29,7 @@ from .parse import parse_condition, parse_expression, parse_spec
 
 # isort: split
 from . import api
-from .api import invert, network, port, prove, solve, windows
+from .api import invert, network, port, prove, solve, table, windows
 
 if TYPE_CHECKING:
     from .prove import Proved, Refuted, Result, Unknown
@@ -68,7 +68,7 @@ class _Package(types.ModuleType):
         super().__setattr__(name, value)
 
 
-_FUNCTIONS = frozenset({"invert", "network", "port", "prove", "solve", "windows"})
+_FUNCTIONS = frozenset({"invert", "network", "port", "prove", "solve", "table", "windows"})
 sys.modules[__name__].__class__ = _Package
 
 __version__ = "0.1.0"
@@ -102,5 +102,6 @@ __all__ = [
     "prove",
     "solve",
     "symbol",
+    "table",
     "windows",
 ]

@@ -6,11 +6,11 @@ Sizes and conditions are read only through Network.sizes and Network.conditions 
 its rule names), so every node kind the network knows has a row.
 
 >>> from symconv.network import chain
->>> t = table(chain("conv(k=3, s=2) > maxpool(k=2, s=2)"), at={"i": 5})
->>> [(row.name, str(row.shape["i"]), row.at) for row in t.rows]
-[('input', 'i', {'i': 5}), ('n1', 'floor((i - 1)/2)', {'i': 2}), ('n2', 'floor((i - 1)/4)', None)]
+>>> t = table(chain("conv(k=3, s=2) > maxpool(k=2, s=2)"), at={"i": 4})
+>>> [(row.name, expression(row.shape["i"]), row.at) for row in t.rows]
+[('input', 'i', {'i': 4}), ('n1', 'floor((i - 3)/2) + 1', {'i': 1}), ('n2', 'floor((i - 1)/4)', None)]
 >>> t.failure.node, t.failure.nearest["i"]
-('n2', Nearest(below=None, above=7))
+('n2', Nearest(below=None, above=5))
 """
 
 from __future__ import annotations
@@ -450,14 +450,15 @@ def _fields(
 
 
 def _layout(t: Table, width: int) -> list[str]:
-    headers = ["node", "op", _shape_header(t), "receptive field (size, jump, start)"]
+    keys = _shape_keys(t)
+    headers = ["node", "op", f"shape ({', '.join(keys)})", "receptive field (size, jump, start)"]
     if t.at is not None:
         headers.append("at " + ", ".join(f"{dim}={value}" for dim, value in t.at.items()))
     cells = []
     for row in t.rows:
-        cell = [row.name, _op_cell(row), _shape_cell(row), _field_cell(row)]
+        cell = [row.name, _op_cell(row), _shape_cell(row.shape, keys), _field_cell(row)]
         if t.at is not None:
-            cell.append(_at_cell(row, t))
+            cell.append(_at_cell(row, t, keys))
         cells.append(cell)
     widths = [
         max(len(h), *(len(line) for c in cells for line in c[i].split("\n"))) for i, h in enumerate(headers)
@@ -503,21 +504,21 @@ def _joined(cells: Sequence[str], widths: Sequence[int]) -> str:
     return "  ".join(cell.ljust(w) for cell, w in zip(cells, widths, strict=True)).rstrip()
 
 
-def _shape_header(t: Table) -> str:
-    keys: list[str] = []
-    for row in t.rows:
-        keys += [k for k in row.shape if k not in keys and k != FEATURES]
-    return f"shape ({', '.join(keys)})"
+def _shape_keys(t: Table) -> list[str]:
+    """The table's shape columns: C when some node knows its channels, then the axes."""
+    known = any(CHANNELS in row.shape for row in t.rows)
+    return [CHANNELS, *t.dims] if known else list(t.dims)
 
 
 def _op_cell(row: Row) -> str:
     return f"{row.op}({', '.join(row.inputs)})" if len(row.inputs) > 1 else row.op
 
 
-def _shape_cell(row: Row) -> str:
-    if FEATURES in row.shape:
-        return f"{expression(row.shape[FEATURES])} features"
-    return "[" + ", ".join(expression(value) for value in row.shape.values()) + "]"
+def _shape_cell(shape: Mapping[str, Any], keys: Sequence[str]) -> str:
+    """[C, H, W] with ? for a channel count not known; a flattened node's feature count."""
+    if FEATURES in shape:
+        return f"{expression(shape[FEATURES])} features"
+    return "[" + ", ".join(expression(shape[key]) if key in shape else "?" for key in keys) + "]"
 
 
 def _field_cell(row: Row) -> str:
@@ -533,14 +534,14 @@ def _field_cell(row: Row) -> str:
     return "; ".join(f"{dim}: {text}" for dim, text in parts.items())
 
 
-def _at_cell(row: Row, t: Table) -> str:
+def _at_cell(row: Row, t: Table, keys: Sequence[str]) -> str:
     if t.failure is not None and row.name == t.failure.node:
         return "fails"
     if row.at is None:
         return "-"
-    if FEATURES in row.at:
-        return f"{row.at[FEATURES]} features"
-    return "[" + ", ".join(str(row.at.get(key, "?")) for key in row.shape) + "]"
+    if FEATURES in row.shape and FEATURES not in row.at:
+        return "? features"  # the count depends on channels that are not known
+    return _shape_cell(row.at, keys)
 
 
 def _condition_lines(row: Row) -> list[str]:
