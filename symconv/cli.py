@@ -668,8 +668,9 @@ def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
         if fields and same and first is not None and rf_size == (at or {}).get(first):
             given = {first: fields}
         shaped = table(net, at, fields=given, receptive=args.receptive_field)
-        if args.table:
+        if args.table and args.json:
             data["table"] = shaped.describe()
+        elif args.table:  # each form printed only when it is the answer: a long network has many formulas
             lines = [shaped.text(), "", *lines]
         if at is not None:
             data["at"] = shaped.describe_at()

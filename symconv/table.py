@@ -15,10 +15,12 @@ its rule names), so every node kind the network knows has a row.
 
 from __future__ import annotations
 
+import re
 import shutil
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import sympy
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
 
 # The shape's key for the channel count (and, after a flatten, the feature count).
 CHANNELS, FEATURES = "C", "features"
-# The widest a shape or condition cell gets in the text table before it wraps.
+# The widest a shape cell gets in the text table before it wraps (an op, a layer's spec, stays on one line).
 SHAPE_WIDTH = 44
 
 
@@ -71,7 +73,8 @@ class Row:
             "inputs": list(self.inputs),
             "shape": {key: _json_value(value) for key, value in self.shape.items()},
             "conditions": [
-                {"axis": c.axis, "condition": str(c.condition), "rule": c.rule} for c in self.conditions
+                {"axis": c.axis, "condition": _json_value(c.condition), "rule": c.rule}
+                for c in self.conditions
             ],
             "receptive_field": None
             if self.receptive_field is None
@@ -168,8 +171,8 @@ class Table:
         return lines
 
     def text(self, width: int | None = None) -> str:
-        """The rows as an aligned table; a long shape wraps within its column, each condition follows its row
-        on lines of its own."""
+        """The rows as an aligned table; a long shape wraps within its column, each condition follows its row on
+        lines of its own, wrapped at `width` (default: the terminal's)."""
         return "\n".join(_layout(self, width or shutil.get_terminal_size((120, 24)).columns))
 
 
@@ -196,8 +199,10 @@ def table(
     computed = _fields(net, sizes if failure is None else None, fields or {}) if receptive else None
     rows = []
     shapes: dict[str, Mapping[str, sympy.Expr]] = {}
+    # Read once per axis: Network's cached methods hash the whole network on every call.
+    axes = {dim: net.sizes(dim) for dim in net.dims}
     for index, node in enumerate(net.nodes):
-        shape = shapes[node.name] = _shape(net, node, known, flat, fixed, shapes)
+        shape = shapes[node.name] = _shape(axes, node, known, flat, fixed, shapes)
         rf = None if flat[node.name] or computed is None else {d: f[node.name] for d, f in computed.items()}
         concrete = None
         if reached is not None and (failure is None or index < _index(net, failure.node)):
@@ -266,7 +271,9 @@ def nearest(valid: ValidSet, size: int) -> Nearest:
     return Nearest(max(below, default=None), min(above, default=None))
 
 
-def _json_value(value: sympy.Expr) -> int | str:
+@lru_cache(maxsize=4096)
+def _json_value(value: sympy.Basic) -> int | str:
+    """A number as a number, a formula or condition as SymPy's string (design.md), once per distinct one."""
     return int(value) if isinstance(value, sympy.Integer) else str(value)
 
 
@@ -295,7 +302,7 @@ def _owned(net: Network) -> dict[str, tuple[Condition, ...]]:
             continue  # a fixed size the network refuses is refused when the network is read
         seen: set[sympy.Basic] = set()
         for condition, rule in net.conditions(dim):
-            if condition in seen:
+            if condition in seen or condition is sympy.true:
                 continue
             seen.add(condition)
             name, why = _owner(rule, names)
@@ -314,7 +321,7 @@ def _flat(net: Network) -> dict[str, bool]:
 
 
 def _shape(
-    net: Network,
+    axes: Mapping[str, Mapping[str, sympy.Expr]],
     node: Node,
     channels: Mapping[str, int],
     flat: Mapping[str, bool],
@@ -325,8 +332,8 @@ def _shape(
     a flattened node's feature count (the flatten's channels times its sizes when the count is not known; what
     reads a flattened node without a count of its own has its input's)."""
     sizes = {}
-    for dim in net.dims:
-        size = net.sizes(dim)[node.name]
+    for dim, every in axes.items():
+        size = every[node.name]
         sizes[dim] = sympy.Integer(int(evaluate(size, {dim: fixed[dim]}))) if dim in fixed else size
     count = channels.get(node.name)
     if flat[node.name]:
@@ -484,6 +491,8 @@ def _layout(t: Table, width: int) -> list[str]:
 def _wrapped(text: str, width: int) -> list[str]:
     """A cell's lines: a list of formulas breaks after a comma between two of them; a formula longer than the
     column breaks at its spaces."""
+    if len(text) <= width:
+        return [text]
     pieces, depth, start = [], 0, 0
     for index, char in enumerate(text):
         depth += (char == "(") - (char == ")")
@@ -498,6 +507,13 @@ def _wrapped(text: str, width: int) -> list[str]:
         else:
             lines += textwrap.wrap(piece, width, break_long_words=False) or [""]
     return lines or [""]
+
+
+@lru_cache(maxsize=4096)
+def _printed(value: Any) -> str:
+    """expression(value), once per distinct formula: a network repeats its sizes (every same-padded layer), and
+    SymPy's printer costs milliseconds per formula."""
+    return expression(value)
 
 
 def _joined(cells: Sequence[str], widths: Sequence[int]) -> str:
@@ -517,8 +533,8 @@ def _op_cell(row: Row) -> str:
 def _shape_cell(shape: Mapping[str, Any], keys: Sequence[str]) -> str:
     """[C, H, W] with ? for a channel count not known; a flattened node's feature count."""
     if FEATURES in shape:
-        return f"{expression(shape[FEATURES])} features"
-    return "[" + ", ".join(expression(shape[key]) if key in shape else "?" for key in keys) + "]"
+        return f"{_printed(shape[FEATURES])} features"
+    return "[" + ", ".join(_printed(shape[key]) if key in shape else "?" for key in keys) + "]"
 
 
 def _field_cell(row: Row) -> str:
@@ -555,14 +571,16 @@ def _condition_lines(row: Row) -> list[str]:
             continue
         alike = []
         for other_index, other in enumerate(conditions):
-            if other_index <= index or other_index in done or other.axis == c.axis or other.rule != c.rule:
+            if other_index <= index or other_index in done or other.axis == c.axis:
+                continue
+            if re.sub(rf"\b{re.escape(other.axis)}\b", c.axis, other.rule) != c.rule:
                 continue
             renamed = c.condition.xreplace({_axis_symbol(c.axis): _axis_symbol(other.axis)})
             if renamed == other.condition:
                 alike.append(other.axis)
                 done.add(other_index)
         likewise = f", likewise {', '.join(alike)}" if alike else ""
-        lines.append(f"{expression(c.condition)}{likewise} ({c.rule})")
+        lines.append(f"{_printed(c.condition)}{likewise} ({c.rule})")
     return lines
 
 
