@@ -16,7 +16,6 @@ its rule names), so every node kind the network knows has a row.
 from __future__ import annotations
 
 import re
-import shutil
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -37,6 +36,8 @@ if TYPE_CHECKING:
 CHANNELS, FEATURES = "C", "features"
 # The widest a shape cell gets in the text table before it wraps (an op, a layer's spec, stays on one line).
 SHAPE_WIDTH = 44
+# Where conditions wrap: the same text on every terminal and in every pipe (scripts and diffs see one layout).
+TEXT_WIDTH = 120
 
 
 @dataclass(frozen=True)
@@ -170,10 +171,10 @@ class Table:
             lines.append(f"  nearest valid {dim}: {', '.join(around)}")
         return lines
 
-    def text(self, width: int | None = None) -> str:
+    def text(self, width: int = TEXT_WIDTH) -> str:
         """The rows as an aligned table; a long shape wraps within its column, each condition follows its row on
-        lines of its own, wrapped at `width` (default: the terminal's)."""
-        return "\n".join(_layout(self, width or shutil.get_terminal_size((120, 24)).columns))
+        lines of its own, wrapped at `width`."""
+        return "\n".join(_layout(self, width))
 
 
 def table(
