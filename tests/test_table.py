@@ -367,3 +367,32 @@ def test_torch_rows_name_their_channels_and_features() -> None:
     assert rows["stem"].receptive_field is not None
     assert expression(rows["stem"].shape["H"]) == "floor((H - 3)/2) + 1"
     assert rows["stem"].receptive_field["H"].r == 5  # type: ignore[index]
+
+
+def test_without_receptive_fields_the_rows_have_none(capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(["net", "conv(k=3) > conv(k=3)", "--table", "--at", "9", "--no-receptive-field", "--json"]) == 0
+    )
+    data = json.loads(capsys.readouterr().out)
+    assert [row["receptive_field"] for row in data["table"]] == [None, None, None]
+    assert data["at"] == {"input": {"i": 9}, "output": {"i": 5}}  # --at in order, as --check takes it
+
+
+def test_onnx_rows_name_their_channels(tmp_path: Any) -> None:
+    pytest.importorskip("onnx")
+    from symconv.importers.onnx import from_onnx
+
+    from .test_importers import export
+
+    model = nn.Sequential(
+        nn.Conv2d(3, 16, 7, 2, 3), nn.ReLU(), nn.MaxPool2d(3, 2, 1), nn.Conv2d(16, 32, 3, 2)
+    )
+    path = export(model.eval(), tmp_path / "m.onnx", (1, 3, 64, 64))
+    net = from_onnx(path)
+    for h, w in ((64, 40), (23, 57)):
+        seen, raised, _ = _hooked(model, (1, 3, h, w))
+        assert not raised
+        rows = {row.name: row for row in table(net, {"H": h, "W": w}, receptive=False).rows}
+        # ONNX names a node after its module: /0/Conv is module 0.
+        for name, module in (("/0/Conv", "0"), ("/2/MaxPool", "2"), ("/3/Conv", "3")):
+            assert rows[name].at == dict(zip("CHW", seen[module][1:], strict=True)), (name, h, w)
