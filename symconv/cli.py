@@ -667,7 +667,7 @@ def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
         given = None
         if fields and same and first is not None and rf_size == (at or {}).get(first):
             given = {first: fields}
-        shaped = table(net, at, fields=given, receptive=args.receptive_field)
+        shaped = table(net, at, fields=given, receptive=args.receptive_field, valid=valid)
         if args.table and args.json:
             data["table"] = shaped.describe()
         elif args.table:  # each form printed only when it is the answer: a long network has many formulas

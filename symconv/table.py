@@ -15,6 +15,7 @@ its rule names), so every node kind the network knows has a row.
 
 from __future__ import annotations
 
+import numbers
 import re
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
@@ -184,19 +185,21 @@ def table(
     channels: Mapping[str, int] | None = None,
     fields: Mapping[str, Mapping[str, Field]] | None = None,
     receptive: bool = True,
+    valid: Mapping[str, ValidSet] | None = None,
 ) -> Table:
     """The shape table of `net`, evaluated at the input sizes `at` when given (a size per symbolic axis; a
     fixed axis may be left out). `channels`: each node's channel count where known (default: the network's
     own, which its importer records). `fields`: receptive fields already computed, per axis, at the sizes the
     table uses (those of `at` where the network is defined there, else the first valid size from 256); the
-    others are computed here, unless `receptive` is False (no fields)."""
+    others are computed here, unless `receptive` is False (no fields). `valid`: the valid sets, when already
+    derived (the nearest valid sizes read them)."""
     sizes = None if at is None else input_sizes(net, at.items(), "at")
     known = dict(net.channels) if channels is None else dict(channels)
     flat = _flat(net)
     fixed = dict(net.fixed)
     owned = _owned(net)
     reached = _evaluate(net, sizes) if sizes is not None else None
-    failure = _failure(net, sizes, owned) if sizes is not None else None
+    failure = _failure(net, sizes, valid) if sizes is not None else None
     computed = _fields(net, sizes if failure is None else None, fields or {}) if receptive else None
     rows = []
     shapes: dict[str, Mapping[str, sympy.Expr]] = {}
@@ -238,11 +241,11 @@ def input_sizes(net: Network, pairs: Iterable[tuple[str, Any]], what: str) -> di
             raise SpecError(f"{what} names the axis {name!r}; the network's input axes are {axes}")
         if name in sizes:
             raise SpecError(f"{what} gives the axis {name} twice")
-        if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise SpecError(f"{what} sizes must be integers, got {name}={value!r}")
         if value < 1:
             raise SpecError(f"{what} sizes must be positive integers, got {name}={value}")
-        sizes[name] = value
+        sizes[name] = int(value)
     fixed = dict(net.fixed)
     missing = [dim for dim in net.symbolic if dim not in sizes]
     if missing:
@@ -283,12 +286,17 @@ def _index(net: Network, name: str) -> int:
 
 
 def _owner(rule: str, names: Mapping[str, int]) -> tuple[str, str]:
-    """(node, rule without the node's name) of a condition's rule: "node NAME (OP): why" names its node; any
-    other rule (the input's own) belongs to the input."""
+    """(node, rule without the node's name) of a condition's rule: "node NAME (OP): why" names its node (a
+    name may hold spaces and parentheses: the first prefix that is a node's name); any other rule (the input's
+    own) belongs to the input."""
     if rule.startswith("node "):
-        name = rule[5:].split(" ", 1)[0]
-        if name in names:
-            return name, rule.partition(": ")[2] or rule
+        at = rule.find(" (", 5)
+        while at != -1:
+            name = rule[5:at]
+            if name in names:
+                why = rule.find("): ", at)
+                return name, rule[why + 3 :] if why != -1 else rule
+            at = rule.find(" (", at + 1)
     return "input", rule
 
 
@@ -390,9 +398,7 @@ def _number(expr: sympy.Expr, sizes: Mapping[str, int]) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _failure(
-    net: Network, sizes: Mapping[str, int], owned: Mapping[str, Sequence[Condition]]
-) -> Failure | None:
+def _failure(net: Network, sizes: Mapping[str, int], valid: Mapping[str, ValidSet] | None) -> Failure | None:
     """The first node in node order with a condition that fails at `sizes` (None: the network is defined
     there), and the nearest valid sizes of every failing axis."""
     failing: dict[str, tuple[int, sympy.Basic, str]] = {}
@@ -416,8 +422,8 @@ def _failure(
             inputs[name] = int(evaluate(net.sizes(dim)[name], {dim: sizes[dim]}))
         except (ZeroDivisionError, TypeError, SymconvError):
             inputs[name] = None
-    valid = net.valid_inputs()
-    near = {d: nearest(valid[d], sizes[d]) for d in net.dims if d in failing}
+    sets = net.valid_inputs() if valid is None else valid
+    near = {d: nearest(sets[d], sizes[d]) for d in net.dims if d in failing}
     return Failure(node.name, node_text(node), dim, condition, _owner(rule, names)[1], inputs, near)
 
 

@@ -396,3 +396,19 @@ def test_onnx_rows_name_their_channels(tmp_path: Any) -> None:
         # ONNX names a node after its module: /0/Conv is module 0.
         for name, module in (("/0/Conv", "0"), ("/2/MaxPool", "2"), ("/3/Conv", "3")):
             assert rows[name].at == dict(zip("CHW", seen[module][1:], strict=True)), (name, h, w)
+
+
+def test_a_node_name_with_spaces_and_parentheses_owns_its_conditions() -> None:
+    from symconv.layers import layer
+    from symconv.network import Node
+
+    odd = "block (1): conv"
+    net = Network((Node("input", "input"), Node(odd, "layer", ("input",), layer("conv(k=3, s=2)"))))
+    row = table(net).rows[1]
+    assert row.name == odd
+    assert row.conditions[0].rule.startswith("the padded input must be at least the effective kernel")
+
+
+def test_numpy_sizes_are_integers() -> None:
+    numpy = pytest.importorskip("numpy")
+    assert symconv.table("conv(k=3)", at={"i": numpy.int64(7)}).output == {"i": 5}
