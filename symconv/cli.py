@@ -675,7 +675,9 @@ def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
         if at is not None:
             data["at"] = shaped.describe_at()
             lines += shaped.diagnosis()
-    results = [_net_check(net, sizes) for sizes in checks]
+    from .table import Nearest, nearest_lines
+
+    results = [_net_check(net, sizes, valid) for sizes in checks]
     for result in results:
         where = ", ".join(f"{name} = {value}" for name, value in result["input"].items())
         if "output" in result:
@@ -683,6 +685,7 @@ def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
             lines.append(f"at {where}: output {sizes}")
         else:
             lines.append(f"at {where}: {result['error']}")
+            lines += nearest_lines({dim: Nearest(**near) for dim, near in result.get("nearest", {}).items()})
     if results:
         # "check": the one --check as before; "checks": every --check in order.
         data["checks"] = results
@@ -762,14 +765,21 @@ def _misalignments(net: Any, fields: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _net_check(net: Any, sizes: dict[str, int]) -> dict[str, Any]:
-    """The network at concrete sizes: its output, or the error of the first node that refuses them."""
+def _net_check(net: Any, sizes: dict[str, int], valid: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The network at concrete sizes: its output, or the error of the first node that refuses them (and, given
+    the valid sets, the nearest valid sizes of each axis whose size is not in its set)."""
+    from .table import describe_nearest, nearest
+
     try:
         return {"input": sizes, "output": net.check(sizes)}
     except SpecError:
         raise
     except SymconvError as error:
-        return {"input": sizes, "error": str(error)}
+        failed = {"input": sizes, "error": str(error)}
+    if valid is not None:
+        near = {dim: nearest(v, sizes[dim]) for dim, v in valid.items() if sizes[dim] not in v}
+        failed["nearest"] = describe_nearest(near)
+    return failed
 
 
 def _result_text(result: dict[str, Any]) -> str:

@@ -151,7 +151,7 @@ class Table:
                 "rule": f.rule,
                 "inputs": dict(f.inputs),
             },
-            "nearest": {dim: {"below": n.below, "above": n.above} for dim, n in f.nearest.items()},
+            "nearest": describe_nearest(f.nearest),
         }
 
     def diagnosis(self) -> list[str]:
@@ -162,15 +162,7 @@ class Table:
         if self.failure is None:
             sizes = ", ".join(f"{dim} -> {value}" for dim, value in (self.output or {}).items())
             return [f"at {at}: output {sizes}"]
-        lines = [self.failure.text(self.at)]
-        for dim, near in self.failure.nearest.items():
-            if near.below is None and near.above is None:
-                lines.append(f"  no valid {dim}")
-                continue
-            around = [f"{near.below} below" if near.below is not None else "none below"]
-            around.append(f"{near.above} above" if near.above is not None else "none above")
-            lines.append(f"  nearest valid {dim}: {', '.join(around)}")
-        return lines
+        return [self.failure.text(self.at), *nearest_lines(self.failure.nearest)]
 
     def text(self, width: int = TEXT_WIDTH) -> str:
         """The rows as an aligned table; a long shape wraps within its column, each condition follows its row on
@@ -273,6 +265,24 @@ def nearest(valid: ValidSet, size: int) -> Nearest:
     low = max(size + 1, valid.start)
     above += [low + (r - low) % valid.period for r in valid.residues]
     return Nearest(max(below, default=None), min(above, default=None))
+
+
+def nearest_lines(found: Mapping[str, Nearest]) -> list[str]:
+    """The nearest valid sizes of each failing axis in words, a line each."""
+    lines = []
+    for dim, near in found.items():
+        if near.below is None and near.above is None:
+            lines.append(f"  no valid {dim}")
+            continue
+        around = [f"{near.below} below" if near.below is not None else "none below"]
+        around.append(f"{near.above} above" if near.above is not None else "none above")
+        lines.append(f"  nearest valid {dim}: {', '.join(around)}")
+    return lines
+
+
+def describe_nearest(found: Mapping[str, Nearest]) -> dict[str, dict[str, int | None]]:
+    """The nearest valid sizes as JSON: {axis: {"below": n | null, "above": n | null}}."""
+    return {dim: {"below": n.below, "above": n.above} for dim, n in found.items()}
 
 
 @lru_cache(maxsize=4096)
@@ -597,4 +607,16 @@ def _axis_symbol(dim: str) -> sympy.Symbol:
     return symbol(dim)
 
 
-__all__ = ["Condition", "Failure", "Nearest", "Row", "Table", "input_sizes", "nearest", "node_text", "table"]
+__all__ = [
+    "Condition",
+    "Failure",
+    "Nearest",
+    "Row",
+    "Table",
+    "describe_nearest",
+    "input_sizes",
+    "nearest",
+    "nearest_lines",
+    "node_text",
+    "table",
+]

@@ -412,3 +412,13 @@ def test_a_node_name_with_spaces_and_parentheses_owns_its_conditions() -> None:
 def test_numpy_sizes_are_integers() -> None:
     numpy = pytest.importorskip("numpy")
     assert symconv.table("conv(k=3)", at={"i": numpy.int64(7)}).output == {"i": 5}
+
+
+def test_a_failing_check_names_the_nearest_valid_sizes_too(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["net", "conv(k=3, s=2) > conv(k=3, s=2)", "--input-shape", "1,3,H,W", "--check", "H=6,W=20"]
+    assert main([*argv, "--json"]) == 1
+    check = json.loads(capsys.readouterr().out)["check"]
+    assert check["error"].startswith("node n2 (conv(k=3, s=2))")
+    assert check["nearest"] == {"H": {"below": None, "above": 7}}
+    assert main(argv) == 1
+    assert "  nearest valid H: none below, 7 above" in capsys.readouterr().out.splitlines()
