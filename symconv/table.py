@@ -49,9 +49,6 @@ class Condition:
     condition: sympy.Basic
     rule: str
 
-    def text(self) -> str:
-        return f"{expression(self.condition)} ({self.rule})"
-
 
 @dataclass(frozen=True)
 class Row:
