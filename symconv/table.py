@@ -194,11 +194,13 @@ def table(
     shapes: dict[str, Mapping[str, sympy.Expr]] = {}
     # Read once per axis: Network's cached methods hash the whole network on every call.
     axes = {dim: net.sizes(dim) for dim in net.dims}
+    # Rows from the failing node on are not reached.
+    reach = len(net.nodes) if failure is None else _index(net, failure.node)
     for index, node in enumerate(net.nodes):
         shape = shapes[node.name] = _shape(axes, node, known, flat, fixed, shapes)
         rf = None if flat[node.name] or computed is None else {d: f[node.name] for d, f in computed.items()}
         concrete = None
-        if reached is not None and (failure is None or index < _index(net, failure.node)):
+        if reached is not None and index < reach:
             concrete = _concrete(shape, reached, node.name, sizes or {})
         rows.append(
             Row(node.name, node_text(node), node.inputs, shape, owned.get(node.name, ()), rf, concrete)
