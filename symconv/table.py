@@ -320,12 +320,21 @@ def _owned(net: Network) -> dict[str, tuple[Condition, ...]]:
             continue  # a fixed size the network refuses is refused when the network is read
         seen: set[sympy.Basic] = set()
         for condition, rule in net.conditions(dim):
-            if condition in seen or condition is sympy.true:
+            if condition in seen or _always(condition):
                 continue
             seen.add(condition)
             name, why = _owner(rule, names)
             out.setdefault(name, []).append(Condition(dim, condition, why))
     return {name: tuple(conditions) for name, conditions in out.items()}
+
+
+def _always(condition: sympy.Basic) -> bool:
+    """A condition that holds at every size by its form: true, or an equation or bound with the same formula on
+    both sides (a concatenation of a crop with the size it crops to)."""
+    if condition is sympy.true:
+        return True
+    kind = type(condition)
+    return kind in (sympy.Eq, sympy.Ge, sympy.Le) and condition.args[0] == condition.args[1]
 
 
 def _flat(net: Network) -> dict[str, bool]:
