@@ -5,7 +5,7 @@
 112
 
 The jobs of the command line, as functions (symconv.api): layer, solve, invert, port, windows, prove and
-network (load, then output_size(), valid_inputs(), receptive_fields(), check()). Results are typed: a proof is
+network (load, then output_size(), valid_inputs(), receptive_fields(), check()) and table (a row per node). Results are typed: a proof is
 Proved, Refuted or Unknown; solve gives an Answer, invert an Inverse, port a Port, windows Window records.
 Bad input raises SpecError (a ValueError); a configuration the framework refuses raises ShapeError.
 Z3 is imported only when something is proved.
@@ -27,7 +27,7 @@ from .core.parse import parse_condition, parse_expression, parse_spec
 
 # isort: split
 from . import api
-from .api import invert, network, port, prove, solve, windows
+from .api import invert, network, port, prove, solve, table, windows
 from .core import display
 
 if TYPE_CHECKING:
@@ -98,5 +98,6 @@ __all__ = [
     "prove",
     "solve",
     "symbol",
+    "table",
     "windows",
 ]

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .logic.solve import Answer
     from .logic.transpose import Inverse
     from .nets.network import Network
+    from .nets.table import Table
 
 DEFAULT_TIMEOUT_MS = 10_000
 
@@ -161,4 +162,33 @@ def network(
     return load_network(source, shape, convention)
 
 
-__all__ = ["invert", "network", "port", "prove", "solve", "windows"]
+def table(
+    source: str | Network,
+    *,
+    at: Mapping[str, int] | None = None,
+    input_shape: Sequence[str | int] | None = None,
+    convention: str | None = None,
+) -> Table:
+    """The network's shape table (a Network, or a source as `network` reads it): one Row per node with its op,
+    output shape as formulas, the conditions it adds and its receptive field; with `at` (a size per input
+    axis, e.g. {"H": 224, "W": 224}) every row's concrete shape, and the output or the first failing node
+    with the nearest valid sizes (`Table.failure`)."""
+    from .nets.table import table as build
+    from .nets.network import Network
+
+    if isinstance(source, Network):
+        if input_shape is not None or convention is not None:
+            raise SpecError(
+                "input_shape and convention apply to a source read by symconv.table, not a Network"
+            )
+        net = source
+    elif isinstance(source, str):
+        net = network(source, input_shape=input_shape, convention=convention)
+    else:
+        raise SpecError(f"table takes a Network or a network source (text), got {type(source).__name__}")
+    if at is not None and not isinstance(at, Mapping):
+        raise SpecError(f"at takes a size per input axis, e.g. {{'H': 224, 'W': 224}}, got {at!r}")
+    return build(net, at)
+
+
+__all__ = ["invert", "network", "port", "prove", "solve", "table", "windows"]

@@ -597,31 +597,25 @@ def _input_shape(text: str | None) -> list[str] | None:
     return shape
 
 
-def _check_sizes(text: str, dims: Sequence[str]) -> dict[str, int]:
-    """--check: one positive size per input axis, in order (30 or 30,40) or by name (H=30,W=40)."""
-    axes = ", ".join(dims)
-    usage = f"--check takes a size per input axis ({axes}), as N,N... or NAME=N,..., got {shown(text)!r}"
+def _check_sizes(text: str, net: Any, option: str = "--check") -> dict[str, int]:
+    """--check and --at: one positive size per input axis, in order (30 or 30,40) or by name (H=30,W=40); a fixed
+    axis may be left out of the named form."""
+    from .nets.table import input_sizes
+
+    dims = net.dims
+    usage = f"{option} takes a size per input axis ({', '.join(dims)}), as N,N... or NAME=N,..., got {shown(text)!r}"
     parts = [part.strip() for part in text.split(",")]
     named = ["=" in part for part in parts]
-    if not text.strip() or any(named) != all(named):
+    if not text.strip() or any(named) != all(named) or (not any(named) and len(parts) != len(dims)):
         raise SpecError(usage)
-    sizes: dict[str, int] = {}
+    pairs = []
     for position, part in enumerate(parts):
         name, _, value = part.rpartition("=")
-        name = name.strip() if named[position] else (dims[position] if position < len(dims) else "")
-        number = integer(value, f"--check {shown(part)}")
-        if number is None or not name:
+        number = integer(value, f"{option} {shown(part)}")
+        if number is None or (named[position] and not name.strip()):
             raise SpecError(usage)
-        if name not in dims:
-            raise SpecError(f"--check names the axis {name!r}; the network's input axes are {axes}")
-        if name in sizes:
-            raise SpecError(f"--check gives the axis {name} twice")
-        if number < 1:
-            raise SpecError(f"--check sizes must be positive integers, got {name}={number}")
-        sizes[name] = number
-    if not any(named) and len(parts) != len(dims):
-        raise SpecError(usage)
-    return sizes
+        pairs.append((name.strip() if named[position] else dims[position], number))
+    return input_sizes(net, pairs, option)
 
 
 def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
@@ -630,10 +624,13 @@ def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
 
     shape = _input_shape(args.input_shape)
     net = load_network(args.network, shape, args.convention)
-    checks = [_check_sizes(text, net.dims) for text in args.check]
+    checks = [_check_sizes(text, net) for text in args.check]
+    at = _check_sizes(args.at, net, "--at") if args.at is not None else None
     output = net.output_size()
     valid = net.valid_inputs(int(args.timeout * 1000))
-    rf_size = checks[0].get(net.symbolic[0]) if checks and net.symbolic else None
+    first = net.symbolic[0] if net.symbolic else None
+    sized = checks[0] if checks else at
+    rf_size = sized.get(first) if sized and first else None
     fields: dict[str, Any] = {}
     if args.receptive_field:
         try:
@@ -663,20 +660,40 @@ def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
             f"aligned: {last['aligned']}"
         )
         lines += _misalignments(net, fields)
-    results = [_net_check(net, sizes) for sizes in checks]
+    shaped = None
+    if args.table or at is not None:
+        from .nets.table import table
+
+        # The fields above serve the table when they are at the sizes it uses (--at's, where defined there).
+        same = not checks and (at is None or "output" in _net_check(net, at))
+        given = None
+        if fields and same and first is not None and rf_size == (at or {}).get(first):
+            given = {first: fields}
+        shaped = table(net, at, fields=given, receptive=args.receptive_field, valid=valid)
+        if args.table and args.json:
+            data["table"] = shaped.describe()
+        elif args.table:  # each form printed only when it is the answer: a long network has many formulas
+            lines = [shaped.text(), "", *lines]
+        if at is not None:
+            data["at"] = shaped.describe_at()
+            lines += shaped.diagnosis()
+    from .nets.table import Nearest, nearest_lines
+
+    results = [_net_check(net, sizes, valid) for sizes in checks]
     for result in results:
-        at = ", ".join(f"{name} = {value}" for name, value in result["input"].items())
+        where = ", ".join(f"{name} = {value}" for name, value in result["input"].items())
         if "output" in result:
             sizes = ", ".join(f"{name} -> {value}" for name, value in result["output"].items())
-            lines.append(f"at {at}: output {sizes}")
+            lines.append(f"at {where}: output {sizes}")
         else:
-            lines.append(f"at {at}: {result['error']}")
+            lines.append(f"at {where}: {result['error']}")
+            lines += nearest_lines({dim: Nearest(**near) for dim, near in result.get("nearest", {}).items()})
     if results:
         # "check": the one --check as before; "checks": every --check in order.
         data["checks"] = results
         if len(results) == 1:
             data["check"] = results[0]
-    passed = all("output" in result for result in results)
+    passed = all("output" in result for result in results) and (shaped is None or shaped.failure is None)
     proved = all(isinstance(v.proof, Proved) for v in valid.values())
     return (EXIT_OK if proved and passed else EXIT_FALSE), data, "\n".join(lines)
 
@@ -750,14 +767,21 @@ def _misalignments(net: Any, fields: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _net_check(net: Any, sizes: dict[str, int]) -> dict[str, Any]:
-    """The network at concrete sizes: its output, or the error of the first node that refuses them."""
+def _net_check(net: Any, sizes: dict[str, int], valid: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The network at concrete sizes: its output, or the error of the first node that refuses them (and, given
+    the valid sets, the nearest valid sizes of each axis whose size is not in its set)."""
+    from .nets.table import describe_nearest, nearest
+
     try:
         return {"input": sizes, "output": net.check(sizes)}
     except SpecError:
         raise
     except SymconvError as error:
-        return {"input": sizes, "error": str(error)}
+        failed = {"input": sizes, "error": str(error)}
+    if valid is not None:
+        near = {dim: nearest(v, sizes[dim]) for dim, v in valid.items() if sizes[dim] not in v}
+        failed["nearest"] = describe_nearest(near)
+    return failed
 
 
 def _result_text(result: dict[str, Any]) -> str:
@@ -897,6 +921,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N[,N...]",
         help="report the output (or the first failing node) at these sizes, one per axis in order or as "
         "NAME=N (repeatable; exit 1 when one fails)",
+    )
+    net.add_argument(
+        "--table",
+        action="store_true",
+        help="one row per node: its op, output shape as formulas in the input sizes, the conditions it adds, "
+        "its receptive field",
+    )
+    net.add_argument(
+        "--at",
+        metavar="NAME=N[,...]",
+        help="evaluate at these sizes (one per input axis, e.g. H=224,W=224): the output, or the first failing "
+        "node and the nearest valid sizes (exit 1); with --table, every node's shape there",
     )
     net.add_argument(
         "--no-receptive-field", dest="receptive_field", action="store_false", help="skip receptive fields"

@@ -53,12 +53,14 @@ class Network:
     """Nodes in topological order (the last one is the output) over the spatial axes `dims`.
 
     `fixed` gives some axes a fixed input size (an ONNX model's --input-shape 1,3,224,W): their output size is a
-    number and they have no valid set; every other axis is symbolic.
+    number and they have no valid set; every other axis is symbolic. `channels` gives nodes' channel counts
+    where an importer knows them (a flattened node's: its feature count), for the shape table.
     """
 
     nodes: tuple[Node, ...]
     dims: tuple[str, ...] = ("i",)
     fixed: tuple[tuple[str, int], ...] = ()
+    channels: tuple[tuple[str, int], ...] = ()
 
     def __post_init__(self) -> None:
         for dim, value in self.fixed:

@@ -151,10 +151,14 @@ def input_axes(
 class Builder:
     """Collects the Nodes of a network being imported, in topological order."""
 
-    def __init__(self, dims: tuple[str, ...], fixed: tuple[tuple[str, int], ...] = ()) -> None:
+    def __init__(
+        self, dims: tuple[str, ...], fixed: tuple[tuple[str, int], ...] = (), channels: int | None = None
+    ) -> None:
         self.dims = dims
         self.fixed = fixed
         self.nodes: list[Node] = [Node("input", "input")]
+        # Each node's channel count where known (a flattened node's feature count), for the shape table.
+        self.channels: dict[str, int] = {} if channels is None else {"input": channels}
         # "output" is the graph output's node (see network()); a module or node of that name gets output_2.
         self._names = {"input", "output"}
         self._sizes: dict[str, dict[str, sympy.Expr]] = {}
@@ -169,8 +173,10 @@ class Builder:
         self._names.add(name)
         return name
 
-    def _add(self, node: Node) -> str:
+    def _add(self, node: Node, channels: int | None = None) -> str:
         self.nodes.append(node)
+        if channels is not None:
+            self.channels[node.name] = channels
         return node.name
 
     def spatial(self, x: Tensor, where: str) -> Tensor:
@@ -187,7 +193,7 @@ class Builder:
             made = _layer(text)
         except SymconvError as error:
             raise with_context(error, where) from None
-        return Tensor(self._add(Node(self.name(name), "layer", (x.node,), made)), channels)
+        return Tensor(self._add(Node(self.name(name), "layer", (x.node,), made), channels), channels)
 
     def concat(self, name: str, parts: Sequence[Tensor], channel_axis: bool, where: str) -> Tensor:
         """Concatenation along the channels (or the batch): every spatial size must agree."""
@@ -201,7 +207,7 @@ class Builder:
         inputs = tuple(part.node for part in parts)
         if len(set(inputs)) == 1:
             return Tensor(inputs[0], channels)
-        return Tensor(self._add(Node(self.name(name), "cat", inputs)), channels)
+        return Tensor(self._add(Node(self.name(name), "cat", inputs), channels), channels)
 
     def sizes(self, x: Tensor) -> tuple[int | None, ...]:
         """The tensor's size on each spatial axis when it is a constant (after an adaptive pool, or on an axis
@@ -246,7 +252,7 @@ class Builder:
             return Tensor(a.node, channels)
         if all(size == 1 for size in self.sizes(a)):
             return Tensor(b.node, channels)
-        return Tensor(self._add(Node(self.name(name), "add", (a.node, b.node))), channels)
+        return Tensor(self._add(Node(self.name(name), "add", (a.node, b.node)), channels), channels)
 
     def _broadcast_constant(self, x: Tensor, constant: Constant, where: str) -> None:
         shape = constant.shape or ()
@@ -264,7 +270,7 @@ class Builder:
         features = None
         if x.channels is not None and None not in sizes:
             features = x.channels * math.prod(s for s in sizes if s is not None)
-        node = self._add(Node(self.name(name), "flatten", (x.node,)))
+        node = self._add(Node(self.name(name), "flatten", (x.node,)), features)
         return Tensor(node, x.channels, flat=True, features=features)
 
     def linear(self, name: str, x: Tensor, in_features: int, out_features: int, where: str) -> Tensor:
@@ -300,14 +306,14 @@ class Builder:
                 "flatten, so no input size fits"
             )
         node = Node(self.name(name), "linear", (x.node,), None, str(in_features // x.channels))
-        return Tensor(self._add(node), None, flat=True, features=out_features)
+        return Tensor(self._add(node, out_features), None, flat=True, features=out_features)
 
     def network(self, out: Tensor) -> Network:
         """The network whose output is `out`, as an identity node named "output" (so output sizes and receptive
         fields name it the same way for every model); every node read so far stays, so its conditions still
         apply."""
-        self._add(Node("output", "identity", (out.node,)))
-        network = Network(tuple(self.nodes), self.dims, self.fixed)
+        self._add(Node("output", "identity", (out.node,)), out.features if out.flat else out.channels)
+        network = Network(tuple(self.nodes), self.dims, self.fixed, tuple(self.channels.items()))
         if self.fixed:
             # A fixed size the network refuses is an error now, naming the node, not an empty answer later.
             network.output_size()

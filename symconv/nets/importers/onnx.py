@@ -84,7 +84,7 @@ def from_onnx(
     fixed: tuple[tuple[str, int], ...] = ()
     if input_shape is not None:
         channels, dims, fixed = _given_axes(inputs[0], path, channels, dims, input_shape)
-    reader = _Reader(onnx, _opset(model), arrays, Builder(dims, fixed), shapes, convention)
+    reader = _Reader(onnx, _opset(model), arrays, Builder(dims, fixed, channels), shapes, convention)
     reader.values[inputs[0].name] = Tensor("input", channels)
     for index, node in enumerate(graph.node):
         reader.read(node, index)

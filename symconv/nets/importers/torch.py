@@ -97,7 +97,7 @@ def from_torch(model: Any, input_shape: Sequence[int | str] = DEFAULT_SHAPE) -> 
     if not isinstance(model, torch.nn.Module):
         raise SpecError(f"expected a torch nn.Module, got {type(model).__name__}")
     channels, dims, fixed = input_axes(input_shape)
-    builder = Builder(dims, fixed)
+    builder = Builder(dims, fixed, channels)
     x = Tensor("input", channels)
     if _is_torch_nn(model) and type(model) is not torch.nn.Sequential:
         # A single torch.nn layer: tracing would look inside its forward (F.conv2d), so read it as a module.
