@@ -52,7 +52,7 @@ def test_unet_of_depth_32_is_one_class_modulo_2_to_the_32(pool: bool) -> None:
     net = from_torch(model, (1, 1, "L"))
     valid = net.valid_inputs()["L"]
     assert valid.describe() == {"period": 2**32, "residues": [0], "from": 1, "below": []}
-    assert valid.proof == Proved("unbounded")
+    assert valid.proof == Proved(scope="unbounded")
     meta = copy.deepcopy(model).to("meta")
     formula = net.output_size()["L"]
     # PyTorch's max_pool1d computes its output size in 32 bits ("Invalid computed output size: 0" at 2**33)
@@ -109,7 +109,7 @@ def test_deep_unet_valid_set_and_output_by_brute_force(
     net = unet_nodes(depth, down, up, skip_from)
     valid = net.valid_inputs()["i"]
     assert (valid.period, valid.residues) == expected
-    assert valid.proof == Proved("unbounded")
+    assert valid.proof == Proved(scope="unbounded")
     p = valid.period
     sizes = [*range(1, 200), *(k * p + d for k in (1, 2, 5) for d in range(-5, 6))]
     truth = brute_force(net, sizes)
