@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import sympy
 
-from . import budget
+from . import budget, shapeops
 from .arith import eq, evaluate, ge, gt, le, lt, merge_floors, ne, quotient_parts, symbol
 from .errors import AnalysisError, ShapeError, SpecError, SymconvError, UnsupportedError
 from .intset import IntSet
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 MERGES = ("cat", "add")
 # identity: the same size (an importer's explicit "output" node)
-OPS = ("input", "layer", "cat", "add", "crop", "flatten", "linear", "identity")
+OPS = ("input", "layer", "cat", "add", "crop", "flatten", "linear", "identity", *shapeops.OPS)
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,8 @@ class Node:
     # crop: the size to crop to (an expression of other nodes' names, e.g. "up3" or an integer);
     # linear: the flattened size it requires (in_features divided by the other axes' product is not modelled)
     amount: str | None = None
+    # pad, slice, resize, join, windows: one entry per axis of the network, (axis name, entry) (see shapeops)
+    axes: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -340,12 +342,27 @@ def _step(node: Node, sizes: Mapping[str, sympy.Expr], dim: str, inner: bool) ->
                 (eq(first, int(node.amount)), f"node {node.name} (linear): needs size {node.amount}")
             ]
         return first, []
+    if node.op in shapeops.OPS and first is not None:
+        return _shape_op(node, sizes, dim, inner)
     if node.op == "crop" and first is not None:
         size = _crop_size(node, sizes)
         return size, [(ge(first, size), f"node {node.name} (crop): input smaller than the crop")]
     raise SpecError(
         f"node {node.name}: op {node.op!r} with inputs {node.inputs} is not a node kind ({', '.join(OPS)})"
     )
+
+
+def _shape_op(node: Node, sizes: Mapping[str, sympy.Expr], dim: str, inner: bool) -> tuple[sympy.Expr, Rules]:
+    """A shape operation's size on `dim` (its entry for that axis) and its rules, naming the node."""
+    entry = dict(node.axes).get(dim)
+    if entry is None:
+        raise SpecError(f"node {node.name} ({node.op}) has no entry for the axis {dim}")
+    size, rules = shapeops.size_and_rules(node.op, entry, [sizes[name] for name in node.inputs], sizes)
+    where = f"node {node.name} ({node.op})"
+    out = [(condition, f"{where}: {rule}") for condition, rule in rules if condition is not sympy.true]
+    if inner:
+        out.append((ge(size, 1), f"{where}: empty output"))
+    return size, out
 
 
 def _crop_size(node: Node, sizes: Mapping[str, sympy.Expr]) -> sympy.Expr:

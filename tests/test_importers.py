@@ -237,17 +237,20 @@ class Gate(nn.Module):
 
 class Padded(nn.Module):
     def forward(self, x: Any) -> Any:
-        return F.pad(x, (1, 1, 1, 1))
+        return F.pad(x, (1, 1), mode="reflect")  # PyTorch wants a pair per spatial axis for reflect
 
 
 @pytest.mark.parametrize(
     ("make", "message"),
     [
         (
-            lambda: nn.Sequential(nn.Conv2d(1, 1, 3), nn.ZeroPad2d(1)),
-            r"unsupported op: nn\.ZeroPad2d at 1 \(add it as a node kind or replace it\)",
+            lambda: nn.Sequential(nn.Conv2d(1, 1, 3), nn.Unfold(2)),
+            r"unsupported op: nn\.Unfold at 1 \(add it as a node kind or replace it\)",
         ),
-        (lambda: Padded(), r"unsupported op: torch\.nn\.functional\.pad at pad \(add it as a node kind"),
+        (
+            lambda: Padded(),
+            r"torch\.nn\.functional\.pad at pad: reflect padding of a 4-D input takes 4 amounts",
+        ),
         (
             lambda: nn.Sequential(nn.Conv2d(1, 1, 3), Gate()),
             r"unsupported op: .*Gate at 1 .*; torch\.fx could not trace Sequential",
@@ -267,7 +270,7 @@ class Padded(nn.Module):
             lambda: nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(10, 2)),
             "supported for one spatial axis",
         ),
-        (lambda: nn.Upsample(scale_factor=1.5), r"scale_factor must be an integer, got 1\.5"),
+        (lambda: nn.Upsample(scale_factor=-1.5), r"scale_factor must be a positive number, got -1\.5"),
         (lambda: nn.LayerNorm(8), "normalizes the trailing spatial axes"),
     ],
 )
