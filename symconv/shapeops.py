@@ -154,18 +154,48 @@ def _index(value: sympy.Expr | None, n: sympy.Expr, default: sympy.Expr) -> symp
     """A slice bound as Python reads it on a sequence of n: a negative one counts from the end, then clamped."""
     if value is None:
         return default
-    if isinstance(value, sympy.Integer):
-        return sympy.Max(value + n, 0) if value < 0 else sympy.Min(value, n)
+    sign = _sign(value)
+    if sign is not None:
+        return sympy.Max(value + n, 0) if sign < 0 else sympy.Min(value, n)
     return sympy.Piecewise((sympy.Max(value + n, 0), lt(value, 0)), (sympy.Min(value, n), True))
 
 
+def _sign(value: sympy.Expr) -> int | None:
+    """1 when `value` is >= 0 at every size >= 1, -1 when it is negative there, None when that is not known
+    (SymPy's assumptions, with every size positive)."""
+    if isinstance(value, sympy.Integer):
+        return 1 if value >= 0 else -1
+    positive = {s: sympy.Dummy(s.name, integer=True, positive=True) for s in value.free_symbols}
+    held = value.xreplace(positive)
+    return 1 if held.is_nonnegative else -1 if held.is_negative else None
+
+
 def _slice(entry: Slice, n: sympy.Expr, sizes: Mapping[str, sympy.Expr]) -> sympy.Expr:
-    start = None if entry.start is None else resolve(entry.start, sizes)
+    start = sympy.Integer(0) if entry.start is None else resolve(entry.start, sizes)
     stop = None if entry.stop is None else resolve(entry.stop, sizes)
-    if start in (None, sympy.Integer(0)) and stop is None:
-        return n if entry.step == 1 else ceil_div(n, entry.step)  # n >= 1: no clamping needed
-    first, last = _index(start, n, sympy.Integer(0)), _index(stop, n, n)
-    return sympy.Max(ceil_div(last - first, entry.step), 0)
+    length = _constant_length(start, stop, n)
+    if length is None:
+        first, last = _index(start, n, sympy.Integer(0)), _index(stop, n, n)
+        length = sympy.Max(last - first, 0)
+    return length if entry.step == 1 else ceil_div(length, entry.step)
+
+
+def _constant_length(start: sympy.Expr, stop: sympy.Expr | None, n: sympy.Expr) -> sympy.Expr | None:
+    """len(range(n)[start:stop]) for integer bounds, as small a formula as the signs allow (n >= 1); None
+    for bounds that are formulas (their sign can depend on the size)."""
+    if not isinstance(start, sympy.Integer) or not (stop is None or isinstance(stop, sympy.Integer)):
+        return None
+    s = int(start)
+    if stop is None:
+        return sympy.Max(n - s, 0) if s > 0 else (n if s == 0 else sympy.Min(-s, n))
+    e = int(stop)
+    if s >= 0 and e >= 0:
+        return sympy.Integer(0) if e <= s else sympy.Min(sympy.Max(n - s, 0), e - s) if s else sympy.Min(n, e)
+    if s >= 0:  # stop counts from the end
+        return sympy.Max(n + e - s, 0)
+    if e < 0:
+        return sympy.Max(sympy.Min(e - s, n + e), 0)
+    return None
 
 
 def _slice_rules(entry: Slice, n: sympy.Expr, sizes: Mapping[str, sympy.Expr]) -> Rules:

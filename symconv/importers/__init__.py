@@ -39,6 +39,8 @@ class Tensor:
     channels: int | None
     flat: bool = False
     features: int | None = None
+    # Axes moved or merged by permute/flatten/view (symconv.importers.layout); None: (batch, channels, spatial...)
+    layout: tuple[tuple[Any, ...], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,13 @@ class Builder:
             raise SpecError(
                 f"{where} reads a flattened tensor; it needs the spatial axes {', '.join(self.dims)}"
             )
+        if x.layout is not None:
+            from ..layout import describe
+
+            raise SpecError(
+                f"{where} reads a tensor whose axes are {describe(x.layout)}; it needs (batch, channels, "
+                f"{', '.join(self.dims)}): permute or reshape back first"
+            )
         return x
 
     def layer(self, name: str, text: str, where: str, x: Tensor, channels: int | None) -> Tensor:
@@ -223,6 +232,21 @@ class Builder:
         if dim in fixed:
             return _exact(expr, {dim: fixed[dim]})
         return int(expr) if isinstance(expr, sympy.Integer) else None
+
+    def formula(self, name: str, dim: str) -> sympy.Expr:
+        """A node's size along `dim` as a formula in that axis' input size."""
+        return self._size(dim, name)
+
+    def resolved(self, value: SizeValue | None, where: str) -> sympy.Expr:
+        """A size with every node's size put in as its formula (sizes computed at different nodes compare)."""
+        if value is None:
+            raise SpecError(f"{where}: a shape entry must be an integer or a size of a tensor")
+        swaps = {}
+        for symbol in value.expr.free_symbols:
+            found = _axis_of(symbol)
+            if found is not None:
+                swaps[symbol] = self._size(found[1], found[0])
+        return value.expr.xreplace(swaps) if swaps else value.expr
 
     def shape_op(
         self, name: str, op: str, inputs: Sequence[Tensor], entries: Sequence[Any], channels: int | None

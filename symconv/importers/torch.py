@@ -30,9 +30,10 @@ from typing import Any
 
 import sympy
 
+from .. import layout as layouts
 from ..errors import SpecError
 from ..network import Network
-from ..shapeops import PAD_MODES, Join, Pad, Resize, Slice
+from ..shapeops import PAD_MODES, Join, Pad, Resize, Slice, Windows
 from . import (
     BATCH_SIZE,
     Builder,
@@ -336,7 +337,7 @@ def _module(
             _rank(builder, cls, where)
         return x
     if cls == "LayerNorm":
-        if not x.flat:
+        if not x.flat and not _channels_last(x):
             raise SpecError(
                 f"{where} normalizes the trailing spatial axes, which fixes their sizes (not modelled); "
                 "a LayerNorm over channels needs a channels-last tensor (not modelled either)"
@@ -506,15 +507,82 @@ def _flatten(builder: Builder, call: Call, start: int, end: int) -> Tensor:
     rank = 2 + len(builder.dims)
     if call.x.flat and start == 1:
         return call.x
-    if start != 1 or end not in (-1, rank - 1):
+    if start == 1 and end in (-1, rank - 1) and call.x.layout is None:
+        return builder.flatten(call.name, call.x, call.where)
+    if call.x.flat:
+        raise SpecError(f"{call.where} flattens axes {start}..{end} of a flattened tensor; not modelled")
+    # Any other range merges axes (a ViT patch embedding's flatten(2)): the layout records which.
+    return _laid_out(builder, call.x, layouts.flatten(_layout(builder, call.x), start, end))
+
+
+def _layout(builder: Builder, x: Tensor) -> layouts.Layout:
+    return x.layout if x.layout is not None else layouts.standard(builder.dims)
+
+
+def _laid_out(builder: Builder, x: Tensor, layout: layouts.Layout) -> Tensor:
+    """x with the given layout (None again when it is the standard one)."""
+    standard = layout == layouts.standard(builder.dims)
+    return Tensor(x.node, x.channels, layout=None if standard else layout)
+
+
+def _move(builder: Builder, call: Call, kind: str, order: tuple[Any, ...]) -> Tensor:
+    """permute / transpose: the layout's dimensions reordered."""
+    if call.x.flat:
+        raise SpecError(f"{call.where} moves the axes of a flattened tensor; not modelled")
+    try:
+        layout = _layout(builder, call.x)
+        moved = layouts.permute(layout, order) if kind == "permute" else layouts.transpose(layout, *order)
+    except SpecError as error:
+        raise SpecError(f"{call.where}: {error}") from None
+    return _laid_out(builder, call.x, moved)
+
+
+def _reshape(builder: Builder, call: Call, shape: Sequence[Any]) -> Tensor:
+    """view / reshape matched to the tensor's parts (see symconv.layout); an axis split into windows adds a
+    `windows` node: PyTorch's view needs the axis divisible by the window."""
+    x, where = call.x, call.where
+    if x.flat:
+        raise SpecError(f"{where} reshapes a flattened tensor to {tuple(shape)!r}; not modelled")
+    if x.channels is None:
         raise SpecError(
-            f"{call.where} flattens axes {start}..{end}; only flattening from axis 1 to the end is modelled"
+            f"{where} reshapes a tensor whose channel count is unknown; give it in the input shape"
         )
-    return builder.flatten(call.name, call.x, call.where)
+
+    def value(part: layouts.Part) -> sympy.Expr:
+        if part.kind == "batch":
+            return BATCH_SIZE
+        if part.kind == "channels":
+            return sympy.Integer(x.channels or 0)
+        if part.kind == "inner":
+            return sympy.Integer(part.window)
+        size = builder.formula(x.node, part.dim)
+        return size if part.kind == "spatial" else sympy.floor(size / part.window)
+
+    targets = [None if v == -1 else builder.resolved(SizeValue.of(v), where) for v in shape]
+    try:
+        layout, splits = layouts.reshape(_layout(builder, x), targets, value)
+    except SpecError as error:
+        raise SpecError(
+            f"{where} reshapes {layouts.describe(_layout(builder, x))} to {tuple(shape)!r}: {error}"
+        ) from None
+    windows = dict(splits)
+    if windows:
+        entries = [Windows(windows.get(dim, 1)) for dim in builder.dims]
+        x = builder.shape_op(call.name, "windows", [Tensor(x.node, x.channels)], entries, x.channels)
+    return _laid_out(builder, x, layout)
 
 
 def _linear(builder: Builder, m: Any, call: Call) -> Tensor:
-    return builder.linear(call.name, call.x, m.in_features, m.out_features, call.where)
+    x = call.x
+    if _channels_last(x):
+        _channels(call.where, m.in_features, x)
+        return Tensor(x.node, m.out_features, layout=x.layout)
+    return builder.linear(call.name, x, m.in_features, m.out_features, call.where)
+
+
+def _channels_last(x: Tensor) -> bool:
+    """A laid-out tensor whose last dimension is the channels (tokens of a ViT, windows of a Swin)."""
+    return x.layout is not None and x.layout[-1] == (layouts.Part("channels"),)
 
 
 def _pad_module(builder: Builder, m: Any, call: Call) -> Tensor:
@@ -747,6 +815,8 @@ def _functions() -> dict[Any, str]:
     table[getattr] = "getattr"
     table[operator.getitem] = "getitem"
     table[functional.pad] = "pad"
+    table[torch.permute] = "permute"
+    table[torch.transpose] = table[torch.swapaxes] = "transpose"
     table[torch.split] = "split"
     table[torch.chunk] = "chunk"
     for name in ("mean", "sum", "amax", "amin"):
@@ -793,6 +863,9 @@ def _function(builder: Builder, target: Any, name: str, args: Sequence[Any], kwa
     call = Call(name, where, _tensor(args[0] if args else kwargs["input"], where))
     if kind == "preserve":
         return call.x
+    if kind in ("permute", "transpose"):
+        order = args[1] if kind == "permute" else args[1:3]
+        return _move(builder, call, kind, tuple(order))
     if kind == "flatten":
         bound = _bind("flatten", args, kwargs, start_dim=0, end_dim=-1)
         return _flatten(builder, call, bound["start_dim"], bound["end_dim"])
@@ -831,7 +904,29 @@ def _getattr(builder: Builder, args: Sequence[Any], where: str) -> Any:
 
 
 def _rank_of(x: Tensor, dims: tuple[str, ...]) -> int:
+    if x.layout is not None:
+        return len(x.layout)
     return 2 if x.flat else 2 + len(dims)
+
+
+def _group_size(x: Tensor, group: tuple[layouts.Part, ...], where: str) -> Any:
+    """The size of one dimension of a laid-out tensor: the product of its parts."""
+    total: sympy.Expr = sympy.Integer(1)
+    for part in group:
+        if part.kind == "batch":
+            total *= BATCH_SIZE
+        elif part.kind == "channels":
+            if x.channels is None:
+                raise SpecError(
+                    f"{where} reads the channel count, which is unknown; give it in the input shape"
+                )
+            total *= x.channels
+        elif part.kind == "inner":
+            total *= part.window
+        else:
+            size = axis_size(x.node, part.dim)
+            total *= size if part.kind == "spatial" else sympy.floor(size / part.window)
+    return int(total) if isinstance(total, sympy.Integer) else SizeValue(total)
 
 
 def _shape_item(shape: Shape, index: Any, where: str) -> Any:
@@ -844,6 +939,8 @@ def _shape_item(shape: Shape, index: Any, where: str) -> Any:
     if not isinstance(index, int) or not -rank <= index < rank:
         raise SpecError(f"{where} reads dimension {index!r} of a tensor with {rank} dimensions")
     axis = index % rank
+    if x.layout is not None:
+        return _group_size(x, x.layout[axis], where)
     if axis == 0:
         return SizeValue(BATCH_SIZE)
     if axis == 1:
@@ -964,7 +1061,20 @@ def _elementwise(builder: Builder, name: str, where: str, args: Sequence[Any], k
     other = operands[1] if operands[0] is first else operands[0]
     if isinstance(other, SizeValue):
         return first  # a tensor times a size: a scalar, broadcast
-    return builder.elementwise(name, first, other, where)
+    if isinstance(other, Tensor) and other.layout != first.layout:
+        raise SpecError(f"{where} combines tensors whose axes differ; not modelled")
+    if first.layout is not None and isinstance(other, Constant):
+        return first  # a constant's shape over a laid-out tensor is not checked
+    made = builder.elementwise(name, Tensor(first.node, first.channels), _plain(other), where)
+    return Tensor(made.node, made.channels, layout=first.layout) if first.layout is not None else made
+
+
+def _plain(value: Any) -> Any:
+    return (
+        Tensor(value.node, value.channels)
+        if isinstance(value, Tensor) and value.layout is not None
+        else value
+    )
 
 
 def _concat(builder: Builder, name: str, where: str, parts: Any, dim: int) -> Tensor:
@@ -1019,9 +1129,10 @@ def _method(builder: Builder, target: str, name: str, args: Sequence[Any], kwarg
     if target in ("view", "reshape"):
         shape = args[1] if len(args) == 2 and isinstance(args[1], tuple | list) else args[1:]
         batch = isinstance(shape[0], SizeValue) and shape[0].expr == BATCH_SIZE if shape else False
-        if len(shape) == 2 and batch and shape[1] == -1:
+        if len(shape) == 2 and batch and shape[1] == -1 and x.layout is None:
             return _flatten(builder, Call(name, where, x), 1, -1)
-        raise SpecError(
-            f"{where} reshapes to {tuple(shape)!r}; only x.{target}(x.size(0), -1) (a flatten) is modelled"
-        )
+        return _reshape(builder, Call(name, where, x), shape)
+    if target in ("permute", "transpose", "swapaxes"):
+        order = args[1] if len(args) == 2 and isinstance(args[1], tuple | list) else args[1:]
+        return _move(builder, Call(name, where, x), target, tuple(order))
     raise unsupported(f"Tensor.{target}", name)
