@@ -372,3 +372,102 @@ def test_vit_patch_embedding() -> None:
 def test_swin_window_partition_needs_divisible_sizes() -> None:
     net = agree(Windows(), sizes=[(h, w) for h in range(1, 60) for w in (8, 24, 30)])
     assert net.valid_inputs()["H"].describe() == {"period": 8, "residues": [0, 1], "from": 2, "below": []}
+
+
+# ONNX: models exported from PyTorch (dynamic H and W), read back and held to onnxruntime.
+
+ONNX_MODELS = {
+    "pad_constant": lambda: Lambda(lambda m, x: m.layers[0](F.pad(x, (-1, 2, 3, -2))), nn.Conv2d(1, 1, 3)),
+    "pad_reflect": lambda: Lambda(
+        lambda m, x: F.pad(m.layers[0](x), (2, 1, 0, 3), mode="reflect"), nn.Conv2d(1, 1, 2)
+    ),
+    "pad_edge": lambda: nn.Sequential(nn.ReplicationPad2d((1, 0, 2, 3)), nn.MaxPool2d(3, 2)),
+    "slice": lambda: Lambda(lambda m, x: m.layers[0](x[:, :, 1:-1, 2:9:2]), nn.Conv2d(1, 1, 2)),
+    "cat_spatial": lambda: Lambda(lambda m, x: torch.cat([x, x[:, :, ::2]], dim=2)),
+    "reduce": lambda: Lambda(
+        lambda m, x: m.layers[0](x) * x.mean(dim=(2, 3), keepdim=True), nn.Conv2d(1, 1, 3)
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ONNX_MODELS))
+def test_onnx_operators_match_onnxruntime(name: str, tmp_path: Any) -> None:
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    path = tmp_path / f"{name}.onnx"
+    export_and_compare(ONNX_MODELS[name]().eval(), path)
+
+
+@pytest.mark.parametrize(
+    ("mode", "pads"),
+    [
+        ("constant", [0, 0, -1, 3, 0, 0, 2, -4]),
+        ("reflect", [0, 0, 2, 1, 0, 0, 0, 3]),
+        ("edge", [0, 0, 1, 0, 0, 0, 2, 3]),
+    ],
+)
+def test_onnx_pad_matches_onnxruntime(mode: str, pads: list[int], tmp_path: Any) -> None:
+    """A hand-built Pad then a convolution (torch's exporter builds the pads with ConstantOfShape chains)."""
+    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    import numpy
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, "H", "W"])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1, "h", "w"])
+    weight = helper.make_tensor("w", TensorProto.FLOAT, [1, 1, 2, 2], numpy.ones(4, dtype=numpy.float32))
+    amounts = helper.make_tensor("pads", TensorProto.INT64, [8], pads)
+    nodes = [
+        helper.make_node("Pad", ["x", "pads"], ["p"], mode=mode),
+        helper.make_node("Conv", ["p", "w"], ["y"], kernel_shape=[2, 2]),
+    ]
+    graph = helper.make_graph(nodes, "pad", [x], [y], [weight, amounts])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    path = tmp_path / "pad.onnx"
+    onnx.save(model, str(path))
+    compare(path)
+
+
+def export_and_compare(module: nn.Module, path: Any) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            module,
+            (torch.zeros(1, 1, 16, 16),),
+            str(path),
+            dynamo=False,
+            input_names=["x"],
+            output_names=["y"],
+            dynamic_axes={"x": {2: "H", 3: "W"}},
+        )
+    compare(path)
+
+
+def compare(path: Any) -> None:
+    """The ONNX model read as onnxruntime runs it agrees with onnxruntime at every size."""
+    import numpy
+
+    ort = pytest.importorskip("onnxruntime")
+    from symconv.importers.onnx import from_onnx
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.log_severity_level = 4
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    net = from_onnx(str(path), convention="ort")
+    valid = net.valid_inputs()
+    for h, w in [(h, w) for h in range(1, 30) for w in (4, 9, 20)]:
+        try:
+            (out,) = session.run(None, {"x": numpy.zeros((1, 1, h, w), dtype=numpy.float32)})
+            expected: Outcome = tuple(out.shape[2:])
+        except Exception:  # onnxruntime's refusals have no common base class
+            expected = None
+        try:
+            checked = net.check({"H": h, "W": w})
+            got: Outcome = (checked["H"], checked["W"])
+        except ShapeError:
+            got = None
+        assert got == expected, (h, w, got, expected)
+        assert (h in valid["H"] and w in valid["W"]) == (expected is not None)
