@@ -189,8 +189,13 @@ def _gapless(net: Network, stacks: Mapping[str, tuple[int, ...]]) -> dict[str, b
         if node.op == "layer" and node.layer is not None:
             mapping = window_map(node.layer)
             parents = parents and not (isinstance(mapping, GridMap) and mapping.spacing != 1)
-        if node.op == "join":
-            parents = False  # positions restart at each joined input: not growing with the position
+        if node.op == "join" or any(
+            getattr(e, "mode", "constant") not in ("constant", "nearest") and node.op == "pad"
+            for _, e in node.axes
+        ):
+            # Positions restart at each joined input, and a reflected or wrapped pad reads backwards: the
+            # fields do not grow with the position.
+            parents = False
         gapless[node.name] = parents
     return gapless
 
@@ -408,11 +413,13 @@ def receptive_fields(net: Network, size: int | None = None, dim: str | None = No
     summary: dict[str, Field] = {}
     for node in net.nodes:
         with analysing(f"node {node.name} ({node.op}): its receptive field along {dim} at {dim}={n}"):
-            summary[node.name] = _field(node, spans_of, sizes, summary)
+            summary[node.name] = _field(node, spans_of, sizes, summary, dim)
     return summary
 
 
-def _field(node: Node, spans_of: Any, sizes: Mapping[str, int], summary: Mapping[str, Field]) -> Field:
+def _field(
+    node: Node, spans_of: Any, sizes: Mapping[str, int], summary: Mapping[str, Field], dim: str = ""
+) -> Field:
     """One node's field from its inputs' (already in `summary`)."""
     spans = spans_of(node.name, range(max(1, min(sizes[node.name], SPAN))))
     if node.op == "input":
@@ -421,7 +428,13 @@ def _field(node: Node, spans_of: Any, sizes: Mapping[str, int], summary: Mapping
     jump = parents[0].stride
     if node.op == "layer" and node.layer is not None:
         jump *= _scale(node.layer, sizes[node.inputs[0]], sizes[node.name])
-    aligned = all(f.aligned for f in parents)
+    if node.op in shapeops.OPS:
+        entry = dict(node.axes).get(dim)
+        if isinstance(entry, shapeops.Slice):
+            jump *= entry.step
+        elif isinstance(entry, shapeops.Resize) and sizes[node.name]:
+            jump *= Fraction(sizes[node.inputs[0]], sizes[node.name])
+    aligned = all(f.aligned for f in parents) and node.op != "join"
     if node.op in ("cat", "add"):
         aligned = aligned and all(
             f.stride == parents[0].stride and f.centre(0) == parents[0].centre(0) for f in parents

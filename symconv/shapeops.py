@@ -225,7 +225,7 @@ def positions(
     `sizes` (a padded position outside the input counts, as a convolution's padding does)."""
     n = before[0]
     if op == "pad" and isinstance(entry, Pad):
-        return [(0, q - value(entry.begin, sizes))]
+        return [(0, _padded_source(entry.mode, q - value(entry.begin, sizes), n))]
     if op == "slice" and isinstance(entry, Slice):
         start = 0 if entry.start is None else value(entry.start, sizes)
         first = max(start + n, 0) if start < 0 else min(start, n)
@@ -239,6 +239,18 @@ def positions(
             q -= size
         return []
     return [(index, q) for index in range(len(before))]
+
+
+def _padded_source(mode: str, p: int, n: int) -> int:
+    """The input position a padded position p reads: itself for constant padding (a padding position, as a
+    convolution's padding counts), mirrored for reflect, the nearest end for replicate, wrapped for circular."""
+    if mode == "reflect" and not 0 <= p < n:
+        return -p if p < 0 else 2 * (n - 1) - p
+    if mode == "replicate":
+        return min(max(p, 0), n - 1)
+    if mode == "circular":
+        return p % n
+    return p
 
 
 def _sources(entry: Resize, q: int, n: int, out: int) -> range:

@@ -471,3 +471,44 @@ def compare(path: Any) -> None:
             got = None
         assert got == expected, (h, w, got, expected)
         assert (h in valid["H"] and w in valid["W"]) == (expected is not None)
+
+
+def _dependencies(model: nn.Module, n: int) -> list[set[int]]:
+    """The input positions each output position of a 1-D model depends on (autograd, positive weights)."""
+    x = torch.rand(1, 1, n, dtype=torch.float64, requires_grad=True)
+    out = model(x)
+    found = []
+    for j in range(out.shape[-1]):
+        (grad,) = torch.autograd.grad(out[0, :, j].sum(), x, retain_graph=True)
+        found.append({int(t) for t in torch.nonzero(grad[0].abs().sum(0)).flatten()})
+    return found
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        lambda m, x: m.layers[0](F.pad(x, (2, -1)))[..., 1::2],
+        lambda m, x: m.layers[0](F.pad(x, (3, 2), mode="reflect")),
+        lambda m, x: m.layers[0](F.pad(x, (1, 3), mode="replicate"))[..., :-2],
+        lambda m, x: F.interpolate(m.layers[0](x), size=x.shape[-1], mode="linear"),
+        lambda m, x: F.interpolate(m.layers[0](x), scale_factor=2.5),
+        lambda m, x: torch.cat([m.layers[0](x), x[..., 2:]], dim=-1),
+    ],
+)
+def test_fields_contain_the_real_dependencies(body: Any) -> None:
+    """Every position an output reads (autograd) lies in symconv's field clipped to the input."""
+    from symconv.receptive import intervals
+
+    conv = nn.Conv1d(1, 1, 3, stride=2).double()
+    nn.init.constant_(conv.weight, 1.0)
+    model = Lambda(body, conv).eval()
+    net = from_torch(model, (1, 1, "L"))
+    valid = net.valid_inputs()["L"]
+    for n in [n for n in range(1, 30) if n in valid]:
+        fields = intervals(net, n)
+        real = _dependencies(model, n)
+        assert len(fields) == len(real)
+        for j, (field, needed) in enumerate(zip(fields, real, strict=True)):
+            assert field is not None, (n, j)
+            lo, hi = max(field[0], 0), min(field[1], n - 1)
+            assert all(lo <= t <= hi for t in needed), (n, j, field, sorted(needed))
