@@ -443,7 +443,7 @@ def shape_formula(builder: Builder, value: Any, dim: str, where: str, what: str)
             swaps[symbol] = sympy.Integer(known)
         else:
             raise SpecError(
-                f"{where}: {what} on the axis {dim} is computed from the size along {axis} ({size.expr}); "
+                f"{where}: {what} is computed from the size along {axis} ({size.expr}); "
                 "a size that depends on another axis is not modelled (each axis is stated on its own)"
             )
     return size.expr.xreplace(swaps) if swaps else size.expr
