@@ -24,7 +24,8 @@ from .errors import SpecError
 
 @dataclass(frozen=True)
 class Part:
-    """batch, channels, spatial (a whole axis), outer (axis // window) or inner (the window)."""
+    """batch, channels, spatial (a whole axis), outer (axis // window), inner (the window), or stack (the
+    `window` tensors torch.stack put side by side)."""
 
     kind: str
     dim: str = ""
@@ -35,6 +36,8 @@ class Part:
             return self.kind
         if self.kind == "spatial":
             return self.dim
+        if self.kind == "stack":
+            return f"stack of {self.window}"
         return f"{self.dim}//{self.window}" if self.kind == "outer" else f"{self.window}"
 
 
@@ -47,7 +50,21 @@ def standard(dims: Sequence[str]) -> Layout:
 
 
 def describe(layout: Layout) -> str:
-    return "(" + ", ".join("*".join(str(p) for p in group) for group in layout) + ")"
+    return "(" + ", ".join("*".join(str(p) for p in group) or "1" for group in layout) + ")"
+
+
+def insert(layout: Layout, dim: int, group: tuple[Part, ...]) -> Layout:
+    """A new dimension at `dim` (unsqueeze: no parts, size 1; stack: the stacked tensors)."""
+    at = _axis((*layout, ()), dim, "unsqueeze")
+    return (*layout[:at], group, *layout[at:])
+
+
+def remove(layout: Layout, dims: Sequence[int], kinds: Sequence[str]) -> Layout | None:
+    """The layout without the given dimensions when each has only parts of `kinds` (or none); None otherwise."""
+    axes = {_axis(layout, d, "squeeze") for d in dims}
+    if any(p.kind not in kinds for a in axes for p in layout[a]):
+        return None
+    return tuple(group for a, group in enumerate(layout) if a not in axes)
 
 
 def _axis(layout: Layout, dim: int, what: str) -> int:
@@ -108,7 +125,7 @@ def _take(
     """The parts at the front (or back) of `pool` whose sizes multiply to `target`, removed from it."""
     taken: list[Part] = []
     product: sympy.Expr = sympy.Integer(1)
-    while not taken or sympy.simplify(product - target) != 0:
+    while sympy.simplify(product - target) != 0:
         if not pool:
             raise SpecError(
                 f"view/reshape: a dimension of size {target} does not line up with the tensor's axes"
@@ -153,4 +170,15 @@ def _window(part: Part, wanted: sympy.Expr, value: Callable[[Part], sympy.Expr],
     return None
 
 
-__all__ = ["Layout", "Part", "describe", "flatten", "permute", "reshape", "standard", "transpose"]
+__all__ = [
+    "Layout",
+    "Part",
+    "describe",
+    "flatten",
+    "insert",
+    "permute",
+    "remove",
+    "reshape",
+    "standard",
+    "transpose",
+]

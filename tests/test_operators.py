@@ -225,6 +225,13 @@ def split_cat(m: Any, x: Any) -> Any:
     return F.max_pool2d(torch.cat([b, a], dim=3).split(4, dim=2)[1], 2)
 
 
+def stack_sum(m: Any, x: Any) -> Any:
+    """BiFPN's fusion: resize a level to another's size, stack the two, sum over the stack."""
+    a = m.layers[0](x)
+    b = F.interpolate(m.layers[1](a), size=a.shape[-2:])
+    return torch.stack([a, b], dim=-1).sum(dim=-1) + torch.stack([a], dim=0).sum(0)
+
+
 MERGING = {
     "chunk_split_cat": lambda: Lambda(split_cat),
     "split_sizes": lambda: Lambda(lambda m, x: torch.split(x, [2, 3], dim=2)[1]),
@@ -234,6 +241,8 @@ MERGING = {
     ),
     "mean_gate": lambda: Lambda(lambda m, x: x * x.mean((2, 3), keepdim=True) + x.amax(dim=2, keepdim=True)),
     "mean_classifier": lambda: Lambda(lambda m, x: m.layers[0](F.relu(x).mean([2, 3])), nn.Linear(1, 3)),
+    "stack_sum": lambda: Lambda(stack_sum, nn.Conv2d(1, 1, 3, stride=2), nn.Conv2d(1, 1, 3, padding=1)),
+    "unsqueeze_squeeze": lambda: Lambda(lambda m, x: F.max_pool2d(x.unsqueeze(2).squeeze(2), 2)),
 }
 
 

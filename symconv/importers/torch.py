@@ -8,7 +8,11 @@ Supported: Conv1d/2d/3d, ConvTranspose1d/2d/3d (output_padding; not forward's ou
 AvgPool (ceil_mode), AdaptiveAvgPool/AdaptiveMaxPool, Upsample and F.interpolate by an integer scale or to a
 fixed size, PixelShuffle/PixelUnshuffle, torch.cat along the channels, elementwise +, -, *, / (a side that is
 1 on every axis broadcasts), shape-preserving modules and functions (activations, dropout, batch, instance
-and group norm), nn.Flatten / torch.flatten / x.view(x.size(0), -1) then Linear. Each layer needs equal
+and group norm), nn.Flatten / torch.flatten / x.view(x.size(0), -1) then Linear. The operators of real
+networks too: F.pad and the Pad modules, slices with bounds computed from sizes (x.size(2), x.shape[-1], // and
+arithmetic on them), interpolate to a size, a per-axis or float scale or another tensor's size, cat along a
+spatial axis, split/chunk/stack, mean/sum/amax/amin over axes, permute/transpose/flatten/view/reshape tracked by
+symconv.layout (ViT tokens, Swin windows), unsqueeze/squeeze; the model is traced in evaluation mode. Each layer needs equal
 parameters on every spatial axis and zero padding (padding_mode="zeros"); anything else is a SpecError naming
 the op and where it is.
 
@@ -720,9 +724,55 @@ def _channel_pieces(channels: int, how: Any, chunk: bool, where: str) -> list[in
     return [min(size, channels - start) for start in range(0, channels, size)]
 
 
+def _stack(builder: Builder, name: str, where: str, parts: Any, dim: int) -> Tensor:
+    """torch.stack: the tensors (of equal shapes) side by side along a new dimension."""
+    tensors = [_tensor(part, where) for part in parts]
+    if not tensors or any(t.flat or t.layout != tensors[0].layout for t in tensors):
+        raise SpecError(f"{where} stacks tensors whose axes differ (or flattened ones); not modelled")
+    counts = {t.channels for t in tensors if t.channels is not None}
+    if len(counts) > 1:
+        raise SpecError(
+            f"{where} stacks tensors with {sorted(counts)} channels; torch.stack needs equal shapes"
+        )
+    first = tensors[0]
+    plain = [Tensor(t.node, t.channels) for t in tensors]
+    node = first.node
+    if len({t.node for t in tensors}) > 1:
+        node = builder.shape_op(name, "join", plain, [Join(False) for _ in builder.dims], first.channels).node
+    layout = layouts.insert(_layout(builder, first), dim, (layouts.Part("stack", window=len(tensors)),))
+    return Tensor(node, first.channels, layout=layout)
+
+
+def _squeeze(builder: Builder, call: Call, kind: str, dim: Any) -> Tensor:
+    """unsqueeze adds a dimension of size 1; squeeze removes one (of size 1 by construction) that unsqueeze
+    added, or a stack of one tensor."""
+    x = call.x
+    if x.flat or not isinstance(dim, int):
+        raise SpecError(f"{call.where}: {kind} of a flattened tensor or without a single dim is not modelled")
+    layout = _layout(builder, x)
+    try:
+        if kind == "unsqueeze":
+            return _laid_out(builder, x, layouts.insert(layout, dim, ()))
+        squeezed = layouts.remove(layout, [dim], ())
+    except SpecError as error:
+        raise SpecError(f"{call.where}: {error}") from None
+    if squeezed is None:
+        raise SpecError(
+            f"{call.where} squeezes dimension {dim} of {layouts.describe(layout)}, which is not 1 at every size"
+        )
+    return _laid_out(builder, x, squeezed)
+
+
 def _reduce(builder: Builder, call: Call, dim: Any, keepdim: bool) -> Tensor:
     """mean / sum / amax / amin over axes: over the channels with keepdim one channel; over spatial axes each
     becomes 1 (keepdim), or, over every spatial axis without keepdim, the features are the channels."""
+    if call.x.layout is not None and dim is not None and not keepdim:
+        # Over the tensors a torch.stack put side by side (BiFPN's weighted sums): that dimension goes.
+        stacked = layouts.remove(
+            call.x.layout, list(dim) if isinstance(dim, tuple | list) else [dim], ("stack",)
+        )
+        if stacked is not None:
+            return _laid_out(builder, call.x, stacked)
     dims, where, x = builder.dims, call.where, builder.spatial(call.x, call.where)
     rank = 2 + len(dims)
     if dim is None:
@@ -804,6 +854,9 @@ def _functions() -> dict[Any, str]:
         if hasattr(torch, name):
             table[getattr(torch, name)] = "cat"
     table[torch.flatten] = "flatten"
+    table[torch.stack] = "stack"
+    table[torch.unsqueeze] = "unsqueeze"
+    table[torch.squeeze] = "squeeze"
     table[functional.interpolate] = table[functional.upsample] = "interpolate"
     for n in (1, 2, 3):
         table[getattr(functional, f"max_pool{n}d")] = f"maxpool{n}"
@@ -853,6 +906,9 @@ def _function(builder: Builder, target: Any, name: str, args: Sequence[Any], kwa
     if kind == "cat":
         bound = _bind("cat", args, kwargs)
         return _concat(builder, name, where, bound["tensors"], bound["dim"] or 0)
+    if kind == "stack":
+        bound = _bind("cat", args, kwargs)
+        return _stack(builder, name, where, bound["tensors"], bound["dim"] or 0)
     if kind in ("split", "chunk"):
         bound = _bind(kind, args, kwargs, dim=0)
         x = _tensor(bound["tensor" if kind == "split" else "input"], where)
@@ -866,6 +922,8 @@ def _function(builder: Builder, target: Any, name: str, args: Sequence[Any], kwa
     if kind in ("permute", "transpose"):
         order = args[1] if kind == "permute" else args[1:3]
         return _move(builder, call, kind, tuple(order))
+    if kind in ("unsqueeze", "squeeze"):
+        return _squeeze(builder, call, kind, args[1] if len(args) > 1 else kwargs.get("dim"))
     if kind == "flatten":
         bound = _bind("flatten", args, kwargs, start_dim=0, end_dim=-1)
         return _flatten(builder, call, bound["start_dim"], bound["end_dim"])
@@ -1132,6 +1190,9 @@ def _method(builder: Builder, target: str, name: str, args: Sequence[Any], kwarg
         if len(shape) == 2 and batch and shape[1] == -1 and x.layout is None:
             return _flatten(builder, Call(name, where, x), 1, -1)
         return _reshape(builder, Call(name, where, x), shape)
+    if target in ("unsqueeze", "squeeze"):
+        dim = args[1] if len(args) > 1 else kwargs.get("dim")
+        return _squeeze(builder, Call(name, where, x), target, dim)
     if target in ("permute", "transpose", "swapaxes"):
         order = args[1] if len(args) == 2 and isinstance(args[1], tuple | list) else args[1:]
         return _move(builder, Call(name, where, x), target, tuple(order))
