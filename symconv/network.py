@@ -789,8 +789,10 @@ def from_toml(text: str, origin: str = "<text>") -> Network:
             nodes.append(Node(name, "layer", tuple(inputs[:1]), layer(record["layer"])))
             continue
         op = record.get("op")
-        if op not in OPS[2:]:
-            raise SpecError(f"{where}: give a layer spec or an op among {', '.join(OPS[2:])}, got {op!r}")
+        # The shape operations carry per-axis data that importers fill in; a file names the merges and crops.
+        written = [kind for kind in OPS[2:] if kind not in shapeops.OPS]
+        if op not in written:
+            raise SpecError(f"{where}: give a layer spec or an op among {', '.join(written)}, got {op!r}")
         size = record.get("size")
         nodes.append(Node(name, op, tuple(inputs), None, None if size is None else str(size)))
     return Network(tuple(nodes), tuple(dims))
