@@ -418,7 +418,8 @@ ONNX_PAD_MODES = {"constant": "constant", "reflect": "reflect", "edge": "replica
 
 def _pad(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
     """Pad with constant pads (ONNX's order: every axis' begin, then every axis' end; the optional axes input
-    of opset 18); a negative amount crops. Modes constant, reflect and edge; wrap is not modelled."""
+    of opset 18); a negative amount crops. Modes constant, reflect and edge, with onnxruntime's rules (reflect
+    pads less than the size; the same as PyTorch's) in either convention; wrap is not modelled."""
     x = r.builder.spatial(r.tensor(node.input[0], where), where)
     rank = 2 + len(r.builder.dims)
     mode = attrs.get("mode", "constant")
