@@ -173,8 +173,8 @@ def table(
     output shape as formulas, the conditions it adds and its receptive field; with `at` (a size per input
     axis, e.g. {"H": 224, "W": 224}) every row's concrete shape, and the output or the first failing node
     with the nearest valid sizes (`Table.failure`)."""
-    from .nets.table import table as build
     from .nets.network import Network
+    from .nets.table import table as build
 
     if isinstance(source, Network):
         if input_shape is not None or convention is not None:

@@ -57,8 +57,12 @@ def run(model: torch.nn.Module, shape: tuple[int, ...]) -> tuple[int, ...] | Non
 
 
 def read(entry: Entry, model: torch.nn.Module) -> object:
+    """The model read by symconv and analysed (a refusal may come from either step)."""
     try:
-        return from_torch(model, entry.shape)
+        net = from_torch(model, entry.shape)
+        net.valid_inputs()
+        net.output_size()
+        return net
     except SymconvError as error:
         if entry.refusal and entry.refusal in str(error):
             raise KnownRefusal(f"{entry.name}: {error}") from None

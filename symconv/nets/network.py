@@ -18,13 +18,14 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sympy
 
 from ..core.arith import eq, evaluate, ge, gt, le, lt, merge_floors, ne, quotient_parts, symbol
 from ..core.errors import ShapeError, SpecError, SymconvError, analysing
 from ..core.layers import Layer, layer
+from . import shapeops
 from .validset import ValidSet, solved, valid_set
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 MERGES = ("cat", "add")
 # identity: the same size (an importer's explicit "output" node)
-OPS = ("input", "layer", "cat", "add", "crop", "flatten", "linear", "identity")
+OPS = ("input", "layer", "cat", "add", "crop", "flatten", "linear", "identity", *shapeops.OPS)
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ class Node:
     # crop: the size to crop to (an expression of other nodes' names, e.g. "up3" or an integer);
     # linear: the flattened size it requires (in_features divided by the other axes' product is not modelled)
     amount: str | None = None
+    # pad, slice, resize, join, windows: one entry per axis of the network, (axis name, entry) (see shapeops)
+    axes: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -278,12 +281,27 @@ def _step(node: Node, sizes: Mapping[str, sympy.Expr], dim: str, inner: bool) ->
                 (eq(first, int(node.amount)), f"node {node.name} (linear): needs size {node.amount}")
             ]
         return first, []
+    if node.op in shapeops.OPS and first is not None:
+        return _shape_op(node, sizes, dim, inner)
     if node.op == "crop" and first is not None:
         size = _crop_size(node, sizes)
         return size, [(ge(first, size), f"node {node.name} (crop): input smaller than the crop")]
     raise SpecError(
         f"node {node.name}: op {node.op!r} with inputs {node.inputs} is not a node kind ({', '.join(OPS)})"
     )
+
+
+def _shape_op(node: Node, sizes: Mapping[str, sympy.Expr], dim: str, inner: bool) -> tuple[sympy.Expr, Rules]:
+    """A shape operation's size on `dim` (its entry for that axis) and its rules, naming the node."""
+    entry = dict(node.axes).get(dim)
+    if entry is None:
+        raise SpecError(f"node {node.name} ({node.op}) has no entry for the axis {dim}")
+    size, rules = shapeops.size_and_rules(node.op, entry, [sizes[name] for name in node.inputs], sizes)
+    where = f"node {node.name} ({node.op})"
+    out = [(condition, f"{where}: {rule}") for condition, rule in rules if condition is not sympy.true]
+    if inner:
+        out.append((ge(size, 1), f"{where}: empty output"))
+    return size, out
 
 
 def _crop_size(node: Node, sizes: Mapping[str, sympy.Expr]) -> sympy.Expr:
@@ -453,8 +471,10 @@ def from_toml(text: str, origin: str = "<text>") -> Network:
             nodes.append(Node(name, "layer", tuple(inputs[:1]), layer(record["layer"])))
             continue
         op = record.get("op")
-        if op not in OPS[2:]:
-            raise SpecError(f"{where}: give a layer spec or an op among {', '.join(OPS[2:])}, got {op!r}")
+        # The shape operations carry per-axis data that importers fill in; a file names the merges and crops.
+        written = [kind for kind in OPS[2:] if kind not in shapeops.OPS]
+        if op not in written:
+            raise SpecError(f"{where}: give a layer spec or an op among {', '.join(written)}, got {op!r}")
         size = record.get("size")
         nodes.append(Node(name, op, tuple(inputs), None, None if size is None else str(size)))
     return Network(tuple(nodes), tuple(dims))

@@ -34,6 +34,7 @@ from ..core.arith import evaluate
 from ..core.errors import ShapeError, SpecError, SymconvError, analysing
 from ..core.layers import AdaptivePool, Layer, PixelShuffle, Pool, Resize
 from ..core.windowmap import GridMap, IntervalMap, centre_crop_offset, grid_cell, window_map
+from . import shapeops
 from .validset import ValidSet
 
 if TYPE_CHECKING:
@@ -159,7 +160,7 @@ def _stacks(net: Network) -> dict[str, tuple[int, ...]]:
                     stacks[node.name] = parent[:-1] if _undoes(made, parent) else ()
             else:
                 stacks[node.name] = parent if _per_channel(made) else ()
-        elif node.op in ("crop", "identity", "add", "cat"):
+        elif node.op in ("crop", "identity", "add", "cat", *shapeops.OPS):
             stacks[node.name] = parents[0] if all(p == parents[0] for p in parents) else ()
         else:
             stacks[node.name] = ()
@@ -192,6 +193,13 @@ def _gapless(net: Network, stacks: Mapping[str, tuple[int, ...]]) -> dict[str, b
         if node.op == "layer" and node.layer is not None:
             mapping = window_map(node.layer)
             parents = parents and not (isinstance(mapping, GridMap) and mapping.spacing != 1)
+        if node.op == "join" or any(
+            getattr(e, "mode", "constant") not in ("constant", "nearest") and node.op == "pad"
+            for _, e in node.axes
+        ):
+            # Positions restart at each joined input, and a reflected or wrapped pad reads backwards: the
+            # fields do not grow with the position.
+            parents = False
         gapless[node.name] = parents
     return gapless
 
@@ -208,7 +216,11 @@ def _sizes(net: Network, dim: str, n: int) -> dict[str, int]:
 
 
 def _reads(
-    net: Network, sizes: Mapping[str, int], gapless: Mapping[str, bool], stacks: Mapping[str, tuple[int, ...]]
+    net: Network,
+    dim: str,
+    sizes: Mapping[str, int],
+    gapless: Mapping[str, bool],
+    stacks: Mapping[str, tuple[int, ...]],
 ) -> dict[str, Any]:
     """For each node, a function q -> [(parent, positions)]: the parent positions its output q reads.
 
@@ -235,6 +247,8 @@ def _reads(
                 # Mixing channels (or a shuffle by another r than the last unshuffle's): every phase.
                 window = _mixing(parent, sources[parent], mapping, sizes[parent], every)
             reads[node.name] = window
+        elif node.op in shapeops.OPS:
+            reads[node.name] = _shape_reads(node, dim, sizes, factor, sources)
         elif node.op == "crop":
             # A centre crop (torchvision's, and U-Net's): output q is input q + (in - out) // 2.
             offset = centre_crop_offset(sizes[parent], sizes[node.name])
@@ -248,6 +262,24 @@ def _reads(
                 (p, _phases(0 if one else q // f, q % f, f, sources[p])) for p, one in spread.items()
             ]
     return reads
+
+
+def _shape_reads(
+    node: Node, dim: str, sizes: Mapping[str, int], factor: int, sources: Mapping[str, int]
+) -> Any:
+    """A shape operation's reads (see shapeops.positions), each position with its channel phases."""
+    entry = dict(node.axes)[dim]
+    before = [sizes[name] for name in node.inputs]
+    out = sizes[node.name]
+
+    def read(q: int) -> list[tuple[str, list[int]]]:
+        found = shapeops.positions(node.op, entry, q // factor, before, out, sizes)
+        return [
+            (node.inputs[index], _phases(p, q % factor, factor, sources[node.inputs[index]]))
+            for index, p in found
+        ]
+
+    return read
 
 
 def _phases(position: int, phase: int, factor: int, parent: int) -> list[int]:
@@ -332,12 +364,12 @@ class _Bounds:
         return None
 
 
-def _spans(net: Network, sizes: Mapping[str, int]) -> Any:
+def _spans(net: Network, dim: str, sizes: Mapping[str, int]) -> Any:
     """A function (node, positions) -> the field of each position, padding included (None: it reads nothing);
     a position's field covers all its channels (every phase, see _reads)."""
     stacks = _stacks(net)
     gapless = _gapless(net, stacks)
-    reads = _reads(net, sizes, gapless, stacks)
+    reads = _reads(net, dim, sizes, gapless, stacks)
     low, high = _Bounds(net, reads, "lo", gapless), _Bounds(net, reads, "hi", gapless)
 
     def spans(name: str, positions: Iterable[int]) -> list[Interval]:
@@ -371,7 +403,7 @@ def intervals(net: Network, size: int, node: str | None = None, dim: str | None 
     name = node or net.output
     if name not in sizes:
         raise SpecError(f"no node named {name!r}; nodes: {', '.join(sizes)}")
-    return _spans(net, sizes)(name, range(sizes[name]))
+    return _spans(net, dim, sizes)(name, range(sizes[name]))
 
 
 def receptive_fields(net: Network, size: int | None = None, dim: str | None = None) -> dict[str, Field]:
@@ -381,15 +413,17 @@ def receptive_fields(net: Network, size: int | None = None, dim: str | None = No
     dim = dim or (net.symbolic[0] if net.symbolic else net.dims[0])
     n = size if size is not None else dict(net.fixed).get(dim) or _generic_size(net, dim)
     sizes = _sizes(net, dim, n)
-    spans_of = _spans(net, sizes)
+    spans_of = _spans(net, dim, sizes)
     summary: dict[str, Field] = {}
     for node in net.nodes:
         with analysing(f"node {node.name} ({node.op}): its receptive field along {dim} at {dim}={n}"):
-            summary[node.name] = _field(node, spans_of, sizes, summary)
+            summary[node.name] = _field(node, spans_of, sizes, summary, dim)
     return summary
 
 
-def _field(node: Node, spans_of: Any, sizes: Mapping[str, int], summary: Mapping[str, Field]) -> Field:
+def _field(
+    node: Node, spans_of: Any, sizes: Mapping[str, int], summary: Mapping[str, Field], dim: str = ""
+) -> Field:
     """One node's field from its inputs' (already in `summary`)."""
     spans = spans_of(node.name, range(max(1, min(sizes[node.name], SPAN))))
     if node.op == "input":
@@ -398,7 +432,13 @@ def _field(node: Node, spans_of: Any, sizes: Mapping[str, int], summary: Mapping
     jump = parents[0].stride
     if node.op == "layer" and node.layer is not None:
         jump *= _scale(node.layer, sizes[node.inputs[0]], sizes[node.name])
-    aligned = all(f.aligned for f in parents)
+    if node.op in shapeops.OPS:
+        entry = dict(node.axes).get(dim)
+        if isinstance(entry, shapeops.Slice):
+            jump *= entry.step
+        elif isinstance(entry, shapeops.Resize) and sizes[node.name]:
+            jump *= Fraction(sizes[node.inputs[0]], sizes[node.name])
+    aligned = all(f.aligned for f in parents) and node.op != "join"
     if node.op in ("cat", "add"):
         aligned = aligned and all(
             f.stride == parents[0].stride and f.centre(0) == parents[0].centre(0) for f in parents

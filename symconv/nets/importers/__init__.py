@@ -39,6 +39,8 @@ class Tensor:
     channels: int | None
     flat: bool = False
     features: int | None = None
+    # Axes moved or merged by permute/flatten/view (symconv.importers.layout); None: (batch, channels, spatial...)
+    layout: tuple[tuple[Any, ...], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,13 @@ class Builder:
             raise SpecError(
                 f"{where} reads a flattened tensor; it needs the spatial axes {', '.join(self.dims)}"
             )
+        if x.layout is not None:
+            from ..layout import describe
+
+            raise SpecError(
+                f"{where} reads a tensor whose axes are {describe(x.layout)}; it needs (batch, channels, "
+                f"{', '.join(self.dims)}): permute or reshape back first"
+            )
         return x
 
     def layer(self, name: str, text: str, where: str, x: Tensor, channels: int | None) -> Tensor:
@@ -221,6 +230,39 @@ class Builder:
             else:
                 out.append(int(expr) if isinstance(expr, sympy.Integer) else None)
         return tuple(out)
+
+    def node_size(self, name: str, dim: str) -> int | None:
+        """A node's size along `dim` when it is a number (a fixed axis, or a constant size)."""
+        expr = self._size(dim, name)
+        fixed = dict(self.fixed)
+        if dim in fixed:
+            return _exact(expr, {dim: fixed[dim]})
+        return int(expr) if isinstance(expr, sympy.Integer) else None
+
+    def formula(self, name: str, dim: str) -> sympy.Expr:
+        """A node's size along `dim` as a formula in that axis' input size."""
+        return self._size(dim, name)
+
+    def resolved(self, value: SizeValue | None, where: str) -> sympy.Expr:
+        """A size with every node's size put in as its formula (sizes computed at different nodes compare)."""
+        if value is None:
+            raise SpecError(f"{where}: a shape entry must be an integer or a size of a tensor")
+        swaps = {}
+        for symbol in value.expr.free_symbols:
+            found = _axis_of(symbol)
+            if found is not None:
+                swaps[symbol] = self._size(found[1], found[0])
+        return value.expr.xreplace(swaps) if swaps else value.expr
+
+    def shape_op(
+        self, name: str, op: str, inputs: Sequence[Tensor], entries: Sequence[Any], channels: int | None
+    ) -> Tensor:
+        """A shape operation (see symconv.shapeops) with one entry per spatial axis."""
+        for x in inputs:
+            self.spatial(x, f"{op} at {name}")
+        axes = tuple(zip(self.dims, entries, strict=True))
+        node = Node(self.name(name), op, tuple(x.node for x in inputs), axes=axes)
+        return Tensor(self._add(node), channels)
 
     def _size(self, dim: str, name: str) -> sympy.Expr:
         """A node's size along `dim`: the nodes added since the last call are stepped once each (the sizes the
@@ -340,3 +382,74 @@ def _broadcast_channels(a: int | None, b: int | None) -> int | None:
     if a is None or a == 1:
         return b if b is not None else a
     return a
+
+
+@dataclass(frozen=True)
+class SizeValue:
+    """A size a model computes from its tensors' shapes (x.size(2), x.shape[-1] // 2, up.size(2) - skip.size(2)):
+    a formula in the spatial sizes of nodes (`axis_size`), the batch size and integers."""
+
+    expr: sympy.Expr
+
+    @staticmethod
+    def of(value: Any) -> SizeValue | None:
+        """A SizeValue for a size or an integer (None for anything else)."""
+        if isinstance(value, SizeValue):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return SizeValue(sympy.Integer(value))
+        return None
+
+    def constant(self) -> int | None:
+        return int(self.expr) if isinstance(self.expr, sympy.Integer) else None
+
+
+BATCH_SIZE = sympy.Symbol("batch", integer=True, positive=True)
+
+
+def axis_size(node: str, dim: str) -> sympy.Symbol:
+    """The size of `node` along the spatial axis `dim`, inside a SizeValue."""
+    return sympy.Symbol(f"@{node}#{dim}", integer=True)
+
+
+def _axis_of(symbol: sympy.Symbol) -> tuple[str, str] | None:
+    name = symbol.name
+    if not name.startswith("@") or "#" not in name:
+        return None
+    node, _, dim = name[1:].rpartition("#")
+    return node, dim
+
+
+def shape_formula(builder: Builder, value: Any, dim: str, where: str, what: str) -> sympy.Expr:
+    """A size (an integer or a SizeValue) as a formula on the axis `dim`: the sizes it reads on that axis become
+    the nodes' sizes there (shapeops.ref); a size on another axis is a number when that axis is fixed, and is
+    refused otherwise (the network states each axis on its own)."""
+    from ..shapeops import ref
+
+    size = SizeValue.of(value)
+    if size is None:
+        raise SpecError(f"{where}: {what} must be an integer or a size of a tensor, got {value!r}")
+    if BATCH_SIZE in size.expr.free_symbols:
+        raise SpecError(f"{where}: {what} ({size.expr}) depends on the batch size; not modelled")
+    swaps: dict[sympy.Basic, sympy.Expr] = {}
+    fixed = dict(builder.fixed)
+    for symbol in size.expr.free_symbols:
+        found = _axis_of(symbol)
+        if found is None:
+            continue
+        node, axis = found
+        if axis == dim:
+            swaps[symbol] = ref(node)
+        elif axis in fixed:
+            known = builder.node_size(node, axis)
+            if known is None:
+                raise SpecError(
+                    f"{where}: {what} reads the size of {node} along {axis}, which is not a number"
+                )
+            swaps[symbol] = sympy.Integer(known)
+        else:
+            raise SpecError(
+                f"{where}: {what} is computed from the size along {axis} ({size.expr}); "
+                "a size that depends on another axis is not modelled (each axis is stated on its own)"
+            )
+    return size.expr.xreplace(swaps) if swaps else size.expr

@@ -17,7 +17,10 @@ the one graph input read as data (the first input of a layer, any input of Add, 
 
 Supported: Conv, ConvTranspose (pads, strides, dilations, output_padding, auto_pad), MaxPool (its indices
 output too), AveragePool, LpPool (ceil_mode, pads, auto_pad), MaxUnpool (output_shape as a constant),
-GlobalAveragePool/GlobalMaxPool/GlobalLpPool, Concat on the channels, Add/Sub/Mul/Div/Sum/...
+GlobalAveragePool/GlobalMaxPool/GlobalLpPool, Concat (on the channels, or on a spatial axis: sizes add),
+Pad (constant, reflect, edge; negative pads crop), Slice (constant starts, ends, axes, positive steps),
+ReduceMean/Max/Min/Sum with keepdims, nodes whose inputs are all constants (folded with ONNX's reference
+evaluator: the pads an exporter builds with ConstantOfShape, Concat, Reshape, ...), Add/Sub/Mul/Div/Sum/...
 (a side that is 1 on every axis broadcasts), shape-preserving ops (Relu, Sigmoid, BatchNormalization, Dropout,
 ...), Resize/Upsample by integer scales or to fixed sizes, DepthToSpace/SpaceToDepth, Flatten (or Reshape to
 [batch, -1]) then Gemm/MatMul. Asymmetric pads are kept (onnx.* specs take (begin, end)); each layer needs
@@ -30,11 +33,15 @@ import importlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
+
+import sympy
 
 from ...core.errors import SpecError
 from ...core.limits import MAX_ONNX_FILE, read_bytes
 from ..network import Network
+from ..shapeops import Join, Pad, Resize, Slice
 from . import Axes, Builder, Constant, Tensor, default_names, input_axes, integer, spec, uniform, unsupported
 
 PRESERVING = frozenset(
@@ -231,6 +238,12 @@ class _Reader:
         if node.op_type == "Constant":
             self.arrays[node.output[0]] = self._constant(attrs, where)
             return
+        if node.input and all(not i or i in self.arrays for i in node.input):
+            # Every input is a constant (the pads an exporter builds with ConstantOfShape, Concat, Slice,
+            # Transpose, Reshape and Cast): the node's value, from ONNX's reference evaluator.
+            for output, value in zip(node.output, self._folded(node, where), strict=False):
+                self.arrays[output] = value
+            return
         if node.op_type in PRESERVING:
             for extra in node.input[1:]:
                 if extra and extra not in self.arrays and extra not in self.shapes:
@@ -244,6 +257,22 @@ class _Reader:
         if node.op_type == "MaxPool" and len(node.output) > 1 and node.output[1]:
             # The indices of the maxima: one per pooled value, so the output's shape.
             self.values[node.output[1]] = value
+
+    def _folded(self, node: Any, where: str) -> list[Any]:
+        helper = self.onnx.helper
+        names = [i for i in node.input if i]
+        inputs = [
+            helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(self.arrays[n].dtype), None)
+            for n in names
+        ]
+        outputs = [helper.make_tensor_value_info(o, 0, None) for o in node.output]
+        graph = helper.make_graph([node], "fold", inputs, outputs)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)])
+        try:
+            evaluator = importlib.import_module("onnx.reference").ReferenceEvaluator(model)
+            return list(evaluator.run(None, {n: self.arrays[n] for n in names}))
+        except Exception as error:  # the reference evaluator's own refusals
+            raise SpecError(f"{where} computes on constants, which could not be evaluated: {error}") from None
 
     def _attribute(self, attribute: Any) -> Any:
         value = self.onnx.helper.get_attribute_value(attribute)
@@ -373,11 +402,94 @@ def _concat(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any])
         raise SpecError(f"{where} concatenates flattened tensors; not modelled")
     axis = int(attrs.get("axis", 1)) % rank
     if axis >= 2:
-        raise SpecError(
-            f"{where} concatenates along the spatial axis {r.builder.dims[axis - 2]}; only the channels "
-            "(axis 1) or the batch are modelled"
-        )
+        # Along a spatial axis the sizes add up there; the channels and the other axes must agree.
+        counts = {part.channels for part in parts if part.channels is not None}
+        if len(counts) > 1:
+            raise SpecError(
+                f"{where} concatenates tensors with {sorted(counts)} channels along a spatial axis"
+            )
+        entries = [Join(k == axis) for k in range(2, rank)]
+        return r.builder.shape_op(name, "join", parts, entries, next(iter(counts), None))
     return r.builder.concat(name, parts, axis == 1, where)
+
+
+ONNX_PAD_MODES = {"constant": "constant", "reflect": "reflect", "edge": "replicate"}
+
+
+def _pad(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
+    """Pad with constant pads (ONNX's order: every axis' begin, then every axis' end; the optional axes input
+    of opset 18); a negative amount crops. Modes constant, reflect and edge, with onnxruntime's rules (reflect
+    pads less than the size; the same as PyTorch's) in either convention; wrap is not modelled."""
+    x = r.builder.spatial(r.tensor(node.input[0], where), where)
+    rank = 2 + len(r.builder.dims)
+    mode = attrs.get("mode", "constant")
+    if mode not in ONNX_PAD_MODES:
+        raise SpecError(f"{where}: mode={mode!r} is not modelled (constant, reflect, edge)")
+    inputs = list(node.input) + [""] * 4
+    pads = [int(v) for v in (r.array(inputs[1], where) if r.opset >= 11 else attrs.get("pads", []))]
+    axes = [int(a) % rank for a in r.array(inputs[3], where).reshape(-1)] if inputs[3] else list(range(rank))
+    if len(pads) != 2 * len(axes):
+        raise SpecError(
+            f"{where}: {len(pads)} pads for {len(axes)} axes; ONNX needs a begin and an end per axis"
+        )
+    begin = dict(zip(axes, pads[: len(axes)], strict=True))
+    end = dict(zip(axes, pads[len(axes) :], strict=True))
+    if any(begin.get(a, 0) or end.get(a, 0) for a in (0, 1)):
+        raise SpecError(f"{where} pads the batch or channel axis; not modelled")
+    entries = [
+        Pad(sympy.Integer(begin.get(k, 0)), sympy.Integer(end.get(k, 0)), ONNX_PAD_MODES[mode])
+        for k in range(2, rank)
+    ]
+    return r.builder.shape_op(name, "pad", [x], entries, x.channels)
+
+
+def _slice(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
+    """Slice with constant starts, ends, axes and positive steps (clamped as ONNX and Python clamp)."""
+    x = r.builder.spatial(r.tensor(node.input[0], where), where)
+    rank = 2 + len(r.builder.dims)
+    inputs = list(node.input) + [""] * 5
+    starts = [int(v) for v in r.array(inputs[1], where).reshape(-1)]
+    ends = [int(v) for v in r.array(inputs[2], where).reshape(-1)]
+    axes = (
+        [int(a) % rank for a in r.array(inputs[3], where).reshape(-1)]
+        if inputs[3]
+        else list(range(len(starts)))
+    )
+    steps = [int(v) for v in r.array(inputs[4], where).reshape(-1)] if inputs[4] else [1] * len(starts)
+    entries = [Slice() for _ in r.builder.dims]
+    channels = x.channels
+    for axis, start, stop, step in zip(axes, starts, ends, steps, strict=True):
+        if step < 1:
+            raise SpecError(
+                f"{where}: a step of {step} along axis {axis} is not modelled (only positive steps)"
+            )
+        if axis == 0:
+            raise SpecError(f"{where} slices the batch axis; not modelled")
+        if axis == 1:
+            channels = None if channels is None else len(range(channels)[start:stop:step])
+            continue
+        entries[axis - 2] = Slice(sympy.Integer(start), sympy.Integer(stop), step)
+    return r.builder.shape_op(name, "slice", [x], entries, channels)
+
+
+def _reduce(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
+    """ReduceMean/ReduceMax/... with keepdims over spatial axes: each reduced axis becomes 1."""
+    x = r.builder.spatial(r.tensor(node.input[0], where), where)
+    rank = 2 + len(r.builder.dims)
+    given = attrs.get("axes")
+    if given is None and len(node.input) > 1 and node.input[1]:
+        given = r.array(node.input[1], where).reshape(-1)
+    if given is None or not int(attrs.get("keepdims", 1)):
+        raise SpecError(f"{where} needs explicit axes and keepdims=1 (the spatial axes kept as size 1)")
+    axes = {int(a) % rank for a in given}
+    if 0 in axes:
+        raise SpecError(f"{where} reduces the batch axis; not modelled")
+    channels = 1 if 1 in axes else x.channels
+    entries = [
+        Resize(sympy.Integer(1), None, "area") if k in axes else Resize(None, Fraction(1))
+        for k in range(2, rank)
+    ]
+    return r.builder.shape_op(name, "resize", [x], entries, channels)
 
 
 def _elementwise(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
@@ -484,6 +596,9 @@ HANDLERS: dict[str, Handler] = {
     "GlobalMaxPool": _global_pool,
     "GlobalLpPool": _global_pool,
     "Concat": _concat,
+    "Pad": _pad,
+    "Slice": _slice,
+    **{op: _reduce for op in ("ReduceMean", "ReduceMax", "ReduceMin", "ReduceSum")},
     **{op: _elementwise for op in ELEMENTWISE},
     "Resize": _resize,
     "Upsample": _resize,

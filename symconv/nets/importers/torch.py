@@ -8,7 +8,11 @@ Supported: Conv1d/2d/3d, ConvTranspose1d/2d/3d (output_padding; not forward's ou
 AvgPool (ceil_mode), AdaptiveAvgPool/AdaptiveMaxPool, Upsample and F.interpolate by an integer scale or to a
 fixed size, PixelShuffle/PixelUnshuffle, torch.cat along the channels, elementwise +, -, *, / (a side that is
 1 on every axis broadcasts), shape-preserving modules and functions (activations, dropout, batch, instance
-and group norm), nn.Flatten / torch.flatten / x.view(x.size(0), -1) then Linear. Each layer needs equal
+and group norm), nn.Flatten / torch.flatten / x.view(x.size(0), -1) then Linear. The operators of real
+networks too: F.pad and the Pad modules, slices with bounds computed from sizes (x.size(2), x.shape[-1], // and
+arithmetic on them), interpolate to a size, a per-axis or float scale or another tensor's size, cat along a
+spatial axis, split/chunk/stack, mean/sum/amax/amin over axes, permute/transpose/flatten/view/reshape tracked by
+symconv.layout (ViT tokens, Swin windows), unsqueeze/squeeze; the model is traced in evaluation mode. Each layer needs equal
 parameters on every spatial axis and zero padding (padding_mode="zeros"); anything else is a SpecError naming
 the op and where it is.
 
@@ -18,17 +22,36 @@ Not modelled: the "more than one value per channel" rule of training-mode normal
 from __future__ import annotations
 
 import importlib
+import math
 import operator
 import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import cache
 from typing import Any
 
+import sympy
+
 from ...core.errors import SpecError
+from .. import layout as layouts
 from ..network import Network
-from . import Builder, Constant, Tensor, input_axes, integer, spec, uniform, unsupported
+from ..shapeops import PAD_MODES, Join, Pad, Resize, Slice, Windows
+from . import (
+    BATCH_SIZE,
+    Builder,
+    Constant,
+    SizeValue,
+    Tensor,
+    axis_size,
+    input_axes,
+    integer,
+    shape_formula,
+    spec,
+    uniform,
+    unsupported,
+)
 
 DEFAULT_SHAPE: tuple[int | str, ...] = (1, 3, "H", "W")
 
@@ -65,22 +88,32 @@ SIGNATURES = {
     ),
     "adaptive": ("input", "output_size", "return_indices"),
     "interpolate": ("input", "size", "scale_factor", "mode", "align_corners", "recompute_scale_factor"),
+    "pad": ("input", "pad", "mode", "value"),
+    "split": ("tensor", "split_size_or_sections", "dim"),
+    "chunk": ("input", "chunks", "dim"),
+    "reduce": ("input", "dim", "keepdim"),
     "pixelshuffle": ("input", "upscale_factor"),
     "pixelunshuffle": ("input", "downscale_factor"),
     "cat": ("tensors", "dim"),
     "flatten": ("input", "start_dim", "end_dim"),
 }
-DEFAULTS = {"stride": None, "padding": 0, "dilation": 1, "ceil_mode": False, "return_indices": False}
+DEFAULTS = {
+    "stride": None,
+    "padding": 0,
+    "dilation": 1,
+    "ceil_mode": False,
+    "return_indices": False,
+    "mode": None,
+    "keepdim": False,
+}
 
 
 @dataclass(frozen=True)
-class Opaque:
-    """A non-tensor value read from a tensor: its shape, the batch size (x.size(0)) or another size."""
+class Shape:
+    """x.shape or x.size() of a tensor: indexing it gives the batch size, the channel count or a spatial size."""
 
-    what: str
-
-
-BATCH = Opaque("batch")
+    x: Tensor
+    dims: tuple[str, ...]
 
 
 def _torch() -> Any:
@@ -103,13 +136,25 @@ def from_torch(model: Any, input_shape: Sequence[int | str] = DEFAULT_SHAPE) -> 
         # A single torch.nn layer: tracing would look inside its forward (F.conv2d), so read it as a module.
         return builder.network(_walk(builder, model, type(model).__name__.lower(), x, ""))
     try:
-        traced = torch.fx.symbolic_trace(model)
+        traced = _traced_in_eval(torch, model)
     except Exception as error:  # tracing runs the user's forward, which can fail in any way
         reason = f"torch.fx could not trace {type(model).__name__}: {_first_line(error)}"
         if type(model) is not torch.nn.Sequential:
             raise SpecError(f"{reason}; only an nn.Sequential is read without tracing") from None
         return builder.network(_walk(builder, model, "", x, reason))
     return builder.network(_read_graph(builder, traced, x))
+
+
+def _traced_in_eval(torch: Any, model: Any) -> Any:
+    """torch.fx's trace of the model in evaluation mode, as it runs at inference (dropout, stochastic depth
+    and drop path are then the identity), each module's own mode restored afterwards."""
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        return torch.fx.symbolic_trace(model)
+    finally:
+        for module, training in modes:
+            module.training = training
 
 
 def from_factory(text: str, input_shape: Sequence[int | str] | None = None) -> Network:
@@ -296,7 +341,7 @@ def _module(
             _rank(builder, cls, where)
         return x
     if cls == "LayerNorm":
-        if not x.flat:
+        if not x.flat and not _channels_last(x):
             raise SpecError(
                 f"{where} normalizes the trailing spatial axes, which fixes their sizes (not modelled); "
                 "a LayerNorm over channels needs a channels-last tensor (not modelled either)"
@@ -388,24 +433,56 @@ def _adaptive_pool(builder: Builder, call: Call, size: Any, indices: bool) -> Te
 
 
 def _upsample(builder: Builder, m: Any, call: Call) -> Tensor:
-    return _resize(builder, call, m.size, m.scale_factor)
+    mode = getattr(m, "mode", "nearest")
+    return _resize(builder, call, m.size, m.scale_factor, mode, bool(getattr(m, "align_corners", False)))
 
 
-def _resize(builder: Builder, call: Call, size: Any, scale: Any) -> Tensor:
-    """Interpolation by an integer scale_factor or to a fixed size."""
+def _resize(
+    builder: Builder, call: Call, size: Any, scale: Any, mode: str = "nearest", align_corners: bool = False
+) -> Tensor:
+    """Interpolation to a size (integers, or sizes of other tensors: F.interpolate(x, size=skip.shape[2:])) or
+    by a scale (floor(i * scale), PyTorch's rule; float scales too), one value or one per spatial axis."""
     dims, where = builder.dims, call.where
-    sizes = size if isinstance(size, tuple | list) else [size]
-    if any(isinstance(s, Opaque) for s in sizes):
-        raise SpecError(
-            f"{where} resizes to another tensor's size; not modelled (it needs a 'resize to node' node kind)"
-        )
-    if size is not None:
-        kind = {"size": integer(where, "size", uniform(where, "size", size, dims))}
-    elif scale is not None:
-        kind = {"scale": integer(where, "scale_factor", uniform(where, "scale_factor", scale, dims))}
-    else:
+    if size is not None and scale is not None:
+        raise SpecError(f"{where}: only one of size or scale_factor should be defined (PyTorch's rule)")
+    if size is None and scale is None:
         raise SpecError(f"{where} has neither size nor scale_factor")
-    return builder.layer(call.name, spec("upsample", **kind), where, call.x, call.x.channels)
+    given = size if size is not None else scale
+    values = list(given) if isinstance(given, tuple | list) else [given] * len(dims)
+    if len(values) != len(dims):
+        what = "size" if size is not None else "scale_factor"
+        raise SpecError(
+            f"{where}: {what} has {len(values)} entries for {len(dims)} spatial axes ({', '.join(dims)}); "
+            "PyTorch needs one per axis"
+        )
+    plain = all(isinstance(v, int) and not isinstance(v, bool) for v in values) and len(set(values)) == 1
+    whole = scale is not None and all(isinstance(v, int | float) and float(v).is_integer() for v in values)
+    if (plain or (whole and len(set(values)) == 1)) and mode in (
+        "nearest",
+        "linear",
+        "bilinear",
+        "trilinear",
+    ):
+        # An integer scale or one fixed size: the upsample layer (its windows are modelled exactly).
+        kind = (
+            {"size": values[0]} if size is not None else {"scale": integer(where, "scale_factor", values[0])}
+        )
+        if mode != "nearest":
+            kind |= {"mode": "linear", "align_corners": align_corners}
+        return builder.layer(call.name, spec("upsample", **kind), where, call.x, call.x.channels)
+    entries = []
+    for dim, value in zip(dims, values, strict=True):
+        if size is not None:
+            entries.append(
+                Resize(shape_formula(builder, value, dim, where, "size"), None, mode, align_corners)
+            )
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise SpecError(f"{where}: scale_factor must be a positive number, got {value!r}")
+        # The shortest decimal of the double: floor(i * scale) in double precision equals floor(i * r) exactly
+        # while i * r < 2**53 / denominator (the double is within a relative 2**-53 of r).
+        entries.append(Resize(None, Fraction(repr(float(value))), mode, align_corners))
+    return builder.shape_op(call.name, "resize", [call.x], entries, call.x.channels)
 
 
 def _pixel_shuffle(builder: Builder, m: Any, call: Call) -> Tensor:
@@ -434,15 +511,292 @@ def _flatten(builder: Builder, call: Call, start: int, end: int) -> Tensor:
     rank = 2 + len(builder.dims)
     if call.x.flat and start == 1:
         return call.x
-    if start != 1 or end not in (-1, rank - 1):
+    if start == 1 and end in (-1, rank - 1) and call.x.layout is None:
+        return builder.flatten(call.name, call.x, call.where)
+    if call.x.flat:
+        raise SpecError(f"{call.where} flattens axes {start}..{end} of a flattened tensor; not modelled")
+    # Any other range merges axes (a ViT patch embedding's flatten(2)): the layout records which.
+    return _laid_out(builder, call.x, layouts.flatten(_layout(builder, call.x), start, end))
+
+
+def _layout(builder: Builder, x: Tensor) -> layouts.Layout:
+    return x.layout if x.layout is not None else layouts.standard(builder.dims)
+
+
+def _laid_out(builder: Builder, x: Tensor, layout: layouts.Layout) -> Tensor:
+    """x with the given layout (None again when it is the standard one)."""
+    standard = layout == layouts.standard(builder.dims)
+    return Tensor(x.node, x.channels, layout=None if standard else layout)
+
+
+def _move(builder: Builder, call: Call, kind: str, order: tuple[Any, ...]) -> Tensor:
+    """permute / transpose: the layout's dimensions reordered."""
+    if call.x.flat:
+        raise SpecError(f"{call.where} moves the axes of a flattened tensor; not modelled")
+    try:
+        layout = _layout(builder, call.x)
+        moved = layouts.permute(layout, order) if kind == "permute" else layouts.transpose(layout, *order)
+    except SpecError as error:
+        raise SpecError(f"{call.where}: {error}") from None
+    return _laid_out(builder, call.x, moved)
+
+
+def _reshape(builder: Builder, call: Call, shape: Sequence[Any]) -> Tensor:
+    """view / reshape matched to the tensor's parts (see symconv.layout); an axis split into windows adds a
+    `windows` node: PyTorch's view needs the axis divisible by the window."""
+    x, where = call.x, call.where
+    if x.flat:
+        raise SpecError(f"{where} reshapes a flattened tensor to {tuple(shape)!r}; not modelled")
+    if x.channels is None:
         raise SpecError(
-            f"{call.where} flattens axes {start}..{end}; only flattening from axis 1 to the end is modelled"
+            f"{where} reshapes a tensor whose channel count is unknown; give it in the input shape"
         )
-    return builder.flatten(call.name, call.x, call.where)
+
+    def value(part: layouts.Part) -> sympy.Expr:
+        if part.kind == "batch":
+            return BATCH_SIZE
+        if part.kind == "channels":
+            return sympy.Integer(x.channels or 0)
+        if part.kind == "inner":
+            return sympy.Integer(part.window)
+        size = builder.formula(x.node, part.dim)
+        return size if part.kind == "spatial" else sympy.floor(size / part.window)
+
+    targets = [None if v == -1 else builder.resolved(SizeValue.of(v), where) for v in shape]
+    try:
+        layout, splits = layouts.reshape(_layout(builder, x), targets, value)
+    except SpecError as error:
+        raise SpecError(
+            f"{where} reshapes {layouts.describe(_layout(builder, x))} to {tuple(shape)!r}: {error}"
+        ) from None
+    windows = dict(splits)
+    if windows:
+        entries = [Windows(windows.get(dim, 1)) for dim in builder.dims]
+        x = builder.shape_op(call.name, "windows", [Tensor(x.node, x.channels)], entries, x.channels)
+    return _laid_out(builder, x, layout)
 
 
 def _linear(builder: Builder, m: Any, call: Call) -> Tensor:
-    return builder.linear(call.name, call.x, m.in_features, m.out_features, call.where)
+    x = call.x
+    if _channels_last(x):
+        _channels(call.where, m.in_features, x)
+        return Tensor(x.node, m.out_features, layout=x.layout)
+    return builder.linear(call.name, x, m.in_features, m.out_features, call.where)
+
+
+def _channels_last(x: Tensor) -> bool:
+    """A laid-out tensor whose last dimension is the channels (tokens of a ViT, windows of a Swin)."""
+    return x.layout is not None and x.layout[-1] == (layouts.Part("channels"),)
+
+
+def _pad_module(builder: Builder, m: Any, call: Call) -> Tensor:
+    cls = type(m).__name__[:-2]
+    mode = {"ReflectionPad": "reflect", "ReplicationPad": "replicate", "CircularPad": "circular"}.get(cls)
+    return _pad(builder, call, tuple(m.padding), mode or "constant")
+
+
+def _pad(builder: Builder, call: Call, amounts: Any, mode: str) -> Tensor:
+    """F.pad and the padding modules: amounts in PyTorch's order, last axis first (left, right, top, bottom,
+    ...), integers or sizes; a negative amount crops. Channels padded by integers change the channel count."""
+    dims, where, x = builder.dims, call.where, builder.spatial(call.x, call.where)
+    if mode not in PAD_MODES:
+        raise SpecError(f"{where}: mode must be one of {', '.join(PAD_MODES)}, got {mode!r}")
+    values = list(amounts) if isinstance(amounts, tuple | list) else None
+    rank = 2 + len(dims)
+    if values is None or len(values) % 2 or len(values) // 2 > rank:
+        raise SpecError(
+            f"{where}: pad must be a sequence of (begin, end) pairs, last axis first, at most {rank} pairs; "
+            f"got {amounts!r}"
+        )
+    if mode != "constant" and len(values) != 2 * len(dims):
+        raise SpecError(
+            f"{where}: {mode} padding of a {rank}-D input takes {2 * len(dims)} amounts, one pair per spatial "
+            f"axis (PyTorch's rule), got {len(values)}"
+        )
+    pairs = {rank - 1 - k: (values[2 * k], values[2 * k + 1]) for k in range(len(values) // 2)}
+    channels = x.channels
+    for axis in (0, 1):
+        if axis in pairs and pairs[axis] != (0, 0):
+            begin, end = pairs[axis]
+            if axis == 0 or not all(isinstance(v, int) for v in (begin, end)):
+                raise SpecError(
+                    f"{where} pads the {'batch' if axis == 0 else 'channel'} axis by {pairs[axis]}; not modelled"
+                )
+            channels = None if channels is None else channels + begin + end
+    entries = []
+    for position, dim in enumerate(dims, start=2):
+        begin, end = pairs.get(position, (0, 0))
+        if mode == "circular" and not (
+            all(isinstance(v, int) for v in (begin, end)) and (min(begin, end) >= 0 or max(begin, end) <= 0)
+        ):
+            raise SpecError(
+                f"{where}: circular padding ({begin}, {end}) along {dim} crops one side and pads the other (or "
+                "is computed from sizes); PyTorch's result then depends on the other axes' sizes (its copy "
+                "overlaps itself), not modelled"
+            )
+        entries.append(
+            Pad(
+                shape_formula(builder, begin, dim, where, f"the padding before {dim}"),
+                shape_formula(builder, end, dim, where, f"the padding after {dim}"),
+                mode,
+            )
+        )
+    if all(e.begin == 0 and e.end == 0 for e in entries):
+        return Tensor(x.node, channels)
+    return builder.shape_op(call.name, "pad", [x], entries, channels)
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """torch.split / chunk along a spatial axis: piece k is a slice, made when the model reads it."""
+
+    x: Tensor
+    name: str
+    axis: str
+    size: SizeValue  # the length of each piece (the last may be shorter)
+    sections: tuple[int, ...] = ()  # split with a list of sizes
+
+    def piece(self, builder: Builder, index: Any, where: str) -> Tensor:
+        if not isinstance(index, int) or index < 0 or (self.sections and index >= len(self.sections)):
+            raise SpecError(f"{where} reads piece {index!r} of a split along {self.axis}; not modelled")
+        dims = builder.dims
+        if self.sections:
+            start = sum(self.sections[:index])
+            bounds = [start, start + self.sections[index], sum(self.sections), None]
+        else:
+            begin = index * self.size.expr
+            bounds = [begin, begin + self.size.expr, None, begin]
+        formulas = [
+            None
+            if v is None
+            else shape_formula(builder, SizeValue(sympy.sympify(v)), self.axis, where, "a split")
+            for v in bounds
+        ]
+        entries = [Slice() for _ in dims]
+        entries[dims.index(self.axis)] = Slice(formulas[0], formulas[1], 1, formulas[2], formulas[3])
+        return builder.shape_op(f"{self.name}_{index}", "slice", [self.x], entries, self.x.channels)
+
+
+def _split(builder: Builder, call: Call, how: Any, dim: Any, chunk: bool) -> Any:
+    """torch.split / torch.chunk (and the methods): along the channels a tuple of the same node with each
+    piece's channel count; along a spatial axis, pieces that are slices."""
+    dims, where, x = builder.dims, call.where, builder.spatial(call.x, call.where)
+    rank = 2 + len(dims)
+    if not isinstance(dim, int) or not -rank <= dim < rank:
+        raise SpecError(f"{where}: dim must be an axis of the {rank}-D input, got {dim!r}")
+    axis = dim % rank
+    if axis == 0:
+        raise SpecError(f"{where} splits the batch axis; not modelled")
+    if axis == 1:
+        if x.channels is None:
+            raise SpecError(
+                f"{where} splits the channels, whose count is unknown; give it in the input shape"
+            )
+        counts = _channel_pieces(x.channels, how, chunk, where)
+        return tuple(Tensor(x.node, c) for c in counts)
+    name = dims[axis - 2]
+    if isinstance(how, tuple | list):
+        if chunk or not all(isinstance(v, int) and v >= 0 for v in how):
+            raise SpecError(f"{where}: split sizes must be non-negative integers, got {how!r}")
+        return Pieces(x, call.name, name, SizeValue(sympy.Integer(0)), tuple(how))
+    if chunk:
+        if not isinstance(how, int) or how < 1:
+            raise SpecError(f"{where}: chunks must be a positive integer, got {how!r}")
+        # torch.chunk: pieces of ceil(n / chunks)
+        size = SizeValue(sympy.ceiling(sympy.Rational(1, how) * axis_size(x.node, name)))
+        return Pieces(x, call.name, name, size)
+    size_value = SizeValue.of(how)
+    if size_value is None:
+        raise SpecError(f"{where}: split_size must be an integer or a size, got {how!r}")
+    return Pieces(x, call.name, name, size_value)
+
+
+def _channel_pieces(channels: int, how: Any, chunk: bool, where: str) -> list[int]:
+    if isinstance(how, tuple | list):
+        if sum(how) != channels:
+            raise SpecError(
+                f"{where}: split sizes {list(how)} must add up to the {channels} channels (PyTorch's rule)"
+            )
+        return list(how)
+    if not isinstance(how, int) or how < 1:
+        raise SpecError(f"{where}: the split size must be a positive integer, got {how!r}")
+    size = math.ceil(channels / how) if chunk else how
+    return [min(size, channels - start) for start in range(0, channels, size)]
+
+
+def _stack(builder: Builder, name: str, where: str, parts: Any, dim: int) -> Tensor:
+    """torch.stack: the tensors (of equal shapes) side by side along a new dimension."""
+    tensors = [_tensor(part, where) for part in parts]
+    if not tensors or any(t.flat or t.layout != tensors[0].layout for t in tensors):
+        raise SpecError(f"{where} stacks tensors whose axes differ (or flattened ones); not modelled")
+    counts = {t.channels for t in tensors if t.channels is not None}
+    if len(counts) > 1:
+        raise SpecError(
+            f"{where} stacks tensors with {sorted(counts)} channels; torch.stack needs equal shapes"
+        )
+    first = tensors[0]
+    plain = [Tensor(t.node, t.channels) for t in tensors]
+    node = first.node
+    if len({t.node for t in tensors}) > 1:
+        node = builder.shape_op(name, "join", plain, [Join(False) for _ in builder.dims], first.channels).node
+    layout = layouts.insert(_layout(builder, first), dim, (layouts.Part("stack", window=len(tensors)),))
+    return Tensor(node, first.channels, layout=layout)
+
+
+def _squeeze(builder: Builder, call: Call, kind: str, dim: Any) -> Tensor:
+    """unsqueeze adds a dimension of size 1; squeeze removes one (of size 1 by construction) that unsqueeze
+    added, or a stack of one tensor."""
+    x = call.x
+    if x.flat or not isinstance(dim, int):
+        raise SpecError(f"{call.where}: {kind} of a flattened tensor or without a single dim is not modelled")
+    layout = _layout(builder, x)
+    try:
+        if kind == "unsqueeze":
+            return _laid_out(builder, x, layouts.insert(layout, dim, ()))
+        squeezed = layouts.remove(layout, [dim], ())
+    except SpecError as error:
+        raise SpecError(f"{call.where}: {error}") from None
+    if squeezed is None:
+        raise SpecError(
+            f"{call.where} squeezes dimension {dim} of {layouts.describe(layout)}, which is not 1 at every size"
+        )
+    return _laid_out(builder, x, squeezed)
+
+
+def _reduce(builder: Builder, call: Call, dim: Any, keepdim: bool) -> Tensor:
+    """mean / sum / amax / amin over axes: over the channels with keepdim one channel; over spatial axes each
+    becomes 1 (keepdim), or, over every spatial axis without keepdim, the features are the channels."""
+    if call.x.layout is not None and dim is not None and not keepdim:
+        # Over the tensors a torch.stack put side by side (BiFPN's weighted sums): that dimension goes.
+        stacked = layouts.remove(
+            call.x.layout, list(dim) if isinstance(dim, tuple | list) else [dim], ("stack",)
+        )
+        if stacked is not None:
+            return _laid_out(builder, call.x, stacked)
+    dims, where, x = builder.dims, call.where, builder.spatial(call.x, call.where)
+    rank = 2 + len(dims)
+    if dim is None:
+        raise SpecError(f"{where} reduces every axis to a scalar; not modelled")
+    axes = {d % rank for d in (dim if isinstance(dim, tuple | list) else [dim])}
+    if 0 in axes:
+        raise SpecError(f"{where} reduces the batch axis; not modelled")
+    channels = 1 if 1 in axes else x.channels
+    spatial = axes - {0, 1}
+    if not keepdim and (1 in axes or spatial != set(range(2, rank))):
+        raise SpecError(
+            f"{where} reduces axes {sorted(axes)} without keepdim, which leaves a tensor whose spatial axes "
+            "are not the input's; only every spatial axis (giving features) or keepdim=True is modelled"
+        )
+    if not spatial:
+        return Tensor(x.node, channels)
+    entries = [
+        Resize(sympy.Integer(1), None, "area") if k in spatial else Resize(None, Fraction(1), "nearest")
+        for k, _ in enumerate(dims, start=2)
+    ]
+    out = builder.shape_op(call.name, "resize", [x], entries, channels)
+    if keepdim:
+        return out
+    return Tensor(out.node, channels, flat=True, features=channels)
 
 
 Handler = Callable[[Builder, Any, Call], Tensor]
@@ -460,6 +814,11 @@ MODULES: dict[str, Handler] = {
     "PixelShuffle": _pixel_shuffle,
     "PixelUnshuffle": _pixel_shuffle,
     "Flatten": _flatten_module,
+    "ZeroPad": _pad_module,
+    "ConstantPad": _pad_module,
+    "ReflectionPad": _pad_module,
+    "ReplicationPad": _pad_module,
+    "CircularPad": _pad_module,
     "Linear": _linear,
 }
 
@@ -475,7 +834,19 @@ def _functions() -> dict[Any, str]:
             if hasattr(owner, name):
                 table[getattr(owner, name)] = "preserve"
     table[operator.neg] = table[operator.pos] = "preserve"
-    for name in ("add", "sub", "mul", "truediv", "iadd", "isub", "imul", "itruediv", "pow"):
+    for name in (
+        "add",
+        "sub",
+        "mul",
+        "truediv",
+        "floordiv",
+        "mod",
+        "iadd",
+        "isub",
+        "imul",
+        "itruediv",
+        "pow",
+    ):
         table[getattr(operator, name)] = "elementwise"
     for name in ("add", "sub", "mul", "div", "maximum", "minimum", "pow"):
         table[getattr(torch, name)] = "elementwise"
@@ -483,6 +854,9 @@ def _functions() -> dict[Any, str]:
         if hasattr(torch, name):
             table[getattr(torch, name)] = "cat"
     table[torch.flatten] = "flatten"
+    table[torch.stack] = "stack"
+    table[torch.unsqueeze] = "unsqueeze"
+    table[torch.squeeze] = "squeeze"
     table[functional.interpolate] = table[functional.upsample] = "interpolate"
     for n in (1, 2, 3):
         table[getattr(functional, f"max_pool{n}d")] = f"maxpool{n}"
@@ -493,7 +867,18 @@ def _functions() -> dict[Any, str]:
     table[functional.pixel_unshuffle] = "pixelunshuffle"
     table[getattr] = "getattr"
     table[operator.getitem] = "getitem"
+    table[functional.pad] = "pad"
+    table[torch.permute] = "permute"
+    table[torch.transpose] = table[torch.swapaxes] = "transpose"
+    table[torch.split] = "split"
+    table[torch.chunk] = "chunk"
+    for name in ("mean", "sum", "amax", "amin"):
+        table[getattr(torch, name)] = "reduce"
     return table
+
+
+# Functions that are the identity at inference (stochastic depth and drop path keep the shape in any mode).
+IDENTITY_FUNCTIONS = frozenset({"stochastic_depth", "drop_path"})
 
 
 def _function_label(target: Any) -> str:
@@ -506,28 +891,54 @@ def _function(builder: Builder, target: Any, name: str, args: Sequence[Any], kwa
     kind = _functions().get(target)
     label = _function_label(target)
     where = f"{label} at {name}"
+    if getattr(target, "__name__", None) in IDENTITY_FUNCTIONS and args:
+        return _tensor(args[0], where)
     if kind is None:
         raise unsupported(label, name)
+    if target in SIZE_OPERATIONS and not any(isinstance(a, Tensor) for a in args):
+        return _size_arithmetic(target, args, where)
     if kind == "getattr":
-        return _getattr(args, where)
+        return _getattr(builder, args, where)
     if kind == "getitem":
-        return _getitem(args, where)
+        return _getitem(builder, name, args, where)
     if kind == "elementwise":
         return _elementwise(builder, name, where, args, kwargs)
     if kind == "cat":
         bound = _bind("cat", args, kwargs)
         return _concat(builder, name, where, bound["tensors"], bound["dim"] or 0)
+    if kind == "stack":
+        bound = _bind("cat", args, kwargs)
+        return _stack(builder, name, where, bound["tensors"], bound["dim"] or 0)
+    if kind in ("split", "chunk"):
+        bound = _bind(kind, args, kwargs, dim=0)
+        x = _tensor(bound["tensor" if kind == "split" else "input"], where)
+        how = bound["split_size_or_sections" if kind == "split" else "chunks"]
+        return _split(builder, Call(name, where, x), how, bound["dim"], kind == "chunk")
     if not args and "input" not in kwargs:
         raise SpecError(f"{where} is called without an input")
     call = Call(name, where, _tensor(args[0] if args else kwargs["input"], where))
     if kind == "preserve":
         return call.x
+    if kind in ("permute", "transpose"):
+        order = args[1] if kind == "permute" else args[1:3]
+        return _move(builder, call, kind, tuple(order))
+    if kind in ("unsqueeze", "squeeze"):
+        return _squeeze(builder, call, kind, args[1] if len(args) > 1 else kwargs.get("dim"))
     if kind == "flatten":
         bound = _bind("flatten", args, kwargs, start_dim=0, end_dim=-1)
         return _flatten(builder, call, bound["start_dim"], bound["end_dim"])
     if kind == "interpolate":
         bound = _bind("interpolate", args, kwargs)
-        return _resize(builder, call, bound["size"], bound["scale_factor"])
+        mode = bound["mode"] or "nearest"
+        return _resize(
+            builder, call, bound["size"], bound["scale_factor"], mode, bool(bound["align_corners"])
+        )
+    if kind == "pad":
+        bound = _bind("pad", args, kwargs)
+        return _pad(builder, call, bound["pad"], bound["mode"] or "constant")
+    if kind == "reduce":
+        bound = _bind("reduce", args, kwargs)
+        return _reduce(builder, call, bound["dim"], bool(bound["keepdim"]))
     if kind in ("pixelshuffle", "pixelunshuffle"):
         bound = _bind(kind, args, kwargs)
         factor = bound["downscale_factor" if kind == "pixelunshuffle" else "upscale_factor"]
@@ -541,29 +952,164 @@ def _function(builder: Builder, target: Any, name: str, args: Sequence[Any], kwa
     return _pool(builder, family.removesuffix("pool"), call, bound)
 
 
-def _getattr(args: Sequence[Any], where: str) -> Any:
+def _getattr(builder: Builder, args: Sequence[Any], where: str) -> Any:
     value, attribute = args[0], args[1]
     if isinstance(value, Tensor) and attribute == "shape":
-        return Opaque("shape")
+        return Shape(value, builder.dims)
+    if isinstance(value, Tensor) and attribute == "ndim":
+        return _rank_of(value, builder.dims)
     raise SpecError(f"{where} reads attribute {attribute!r} of {value!r}; not modelled")
 
 
-def _getitem(args: Sequence[Any], where: str) -> Any:
+def _rank_of(x: Tensor, dims: tuple[str, ...]) -> int:
+    if x.layout is not None:
+        return len(x.layout)
+    return 2 if x.flat else 2 + len(dims)
+
+
+def _group_size(x: Tensor, group: tuple[layouts.Part, ...], where: str) -> Any:
+    """The size of one dimension of a laid-out tensor: the product of its parts."""
+    total: sympy.Expr = sympy.Integer(1)
+    for part in group:
+        if part.kind == "batch":
+            total *= BATCH_SIZE
+        elif part.kind == "channels":
+            if x.channels is None:
+                raise SpecError(
+                    f"{where} reads the channel count, which is unknown; give it in the input shape"
+                )
+            total *= x.channels
+        elif part.kind == "inner":
+            total *= part.window
+        else:
+            size = axis_size(x.node, part.dim)
+            total *= size if part.kind == "spatial" else sympy.floor(size / part.window)
+    return int(total) if isinstance(total, sympy.Integer) else SizeValue(total)
+
+
+def _shape_item(shape: Shape, index: Any, where: str) -> Any:
+    """x.shape[index] / x.size(index): the batch size, the channel count, a spatial size; a slice gives a
+    tuple of them (x.shape[2:])."""
+    x, dims = shape.x, shape.dims
+    rank = _rank_of(x, dims)
+    if isinstance(index, slice):
+        return tuple(_shape_item(shape, k, where) for k in range(rank)[index])
+    if not isinstance(index, int) or not -rank <= index < rank:
+        raise SpecError(f"{where} reads dimension {index!r} of a tensor with {rank} dimensions")
+    axis = index % rank
+    if x.layout is not None:
+        return _group_size(x, x.layout[axis], where)
+    if axis == 0:
+        return SizeValue(BATCH_SIZE)
+    if axis == 1:
+        count = x.features if x.flat else x.channels
+        if count is None:
+            raise SpecError(f"{where} reads the channel count, which is unknown; give it in the input shape")
+        return count
+    return SizeValue(axis_size(x.node, dims[axis - 2]))
+
+
+def _getitem(builder: Builder, name: str, args: Sequence[Any], where: str) -> Any:
     value, index = args[0], args[1]
-    if isinstance(value, Opaque) and value.what == "shape":
-        return BATCH if index == 0 else Opaque(f"size {index}")
+    if isinstance(value, Shape):
+        return _shape_item(value, index, where)
+    if isinstance(value, Pieces):
+        return value.piece(builder, index, where)
     if isinstance(value, tuple | list):
         return value[index]
     if isinstance(value, Tensor):
-        raise SpecError(f"{where} indexes or slices a tensor; not modelled (a crop would be a 'crop' node)")
+        return _slice_tensor(builder, name, where, value, index)
     raise SpecError(f"{where} indexes {value!r}; not modelled")
+
+
+def _slice_tensor(builder: Builder, name: str, where: str, x: Tensor, index: Any) -> Tensor:
+    """x[:, :, a:b, c:d:step] (bounds integers or sizes, Python's negative indices and clamping): a slice node;
+    channels sliced by integers change the channel count."""
+    dims = builder.dims
+    items = list(index) if isinstance(index, tuple) else [index]
+    rank = _rank_of(x, dims)
+    if items.count(Ellipsis) > 1:
+        raise SpecError(f"{where}: an index can only have a single ellipsis")
+    if Ellipsis in items:
+        at = items.index(Ellipsis)
+        items[at : at + 1] = [slice(None)] * (rank - len(items) + 1)
+    if len(items) > rank or any(item is None for item in items):
+        raise SpecError(
+            f"{where} indexes a {rank}-dimensional tensor with {index!r}; new axes (None) or too many "
+            "indices are not modelled"
+        )
+    items += [slice(None)] * (rank - len(items))
+    if any(not isinstance(item, slice) for item in items):
+        raise SpecError(
+            f"{where} indexes with an integer ({index!r}), which removes an axis; only slices are modelled"
+        )
+    if items[0] != slice(None):
+        raise SpecError(f"{where} slices the batch axis; not modelled")
+    channels = x.features if x.flat else x.channels
+    if items[1] != slice(None):
+        bounds = (items[1].start, items[1].stop, items[1].step)
+        if channels is None or not all(
+            b is None or (isinstance(b, int) and not isinstance(b, bool)) for b in bounds
+        ):
+            raise SpecError(
+                f"{where} slices the channels with {items[1]!r}; needs integer bounds and a known count"
+            )
+        channels = len(range(channels)[items[1]])
+    if x.flat:
+        return Tensor(x.node, None, flat=True, features=channels)
+    entries = [_slice_entry(builder, where, dim, item) for dim, item in zip(dims, items[2:], strict=True)]
+    if all(entry == Slice() for entry in entries):
+        return Tensor(x.node, channels)
+    return builder.shape_op(name, "slice", [x], entries, channels)
+
+
+def _slice_entry(builder: Builder, where: str, dim: str, item: slice) -> Slice:
+    step = 1 if item.step is None else item.step
+    if isinstance(step, bool) or not isinstance(step, int) or step < 1:
+        raise SpecError(
+            f"{where}: the step along {dim} must be a positive integer (PyTorch's rule), got {step!r}"
+        )
+
+    def bound(value: Any) -> sympy.Expr | None:
+        return (
+            None
+            if value is None
+            else shape_formula(builder, value, dim, where, f"the slice bound along {dim}")
+        )
+
+    return Slice(bound(item.start), bound(item.stop), step)
+
+
+SIZE_OPERATIONS: dict[Any, Callable[..., Any]] = {
+    operator.add: operator.add,
+    operator.sub: operator.sub,
+    operator.mul: operator.mul,
+    operator.floordiv: lambda a, b: sympy.floor(a / b),
+    operator.mod: sympy.Mod,
+    operator.truediv: lambda a, b: a / b,
+    operator.neg: operator.neg,
+}
+
+
+def _size_arithmetic(target: Any, operands: Sequence[Any], where: str) -> Any:
+    """Arithmetic on sizes and integers (x.size(-1) // 2, up.size(2) - skip.size(2)): a SizeValue (or an int)."""
+    values = [SizeValue.of(v) for v in operands]
+    if any(v is None for v in values) or target not in SIZE_OPERATIONS:
+        raise SpecError(f"{where} computes with a tensor's size and {operands!r}; not modelled")
+    exprs = [sympy.Integer(v.expr) if isinstance(v.expr, int) else v.expr for v in values if v is not None]
+    if target in (operator.floordiv, operator.mod) and not (
+        isinstance(exprs[1], sympy.Integer) and exprs[1] > 0
+    ):
+        raise SpecError(f"{where} divides a size by {exprs[1]}; only a positive integer divisor is modelled")
+    result = sympy.sympify(SIZE_OPERATIONS[target](*exprs))
+    if isinstance(result, sympy.Integer):
+        return int(result)
+    return SizeValue(result)
 
 
 def _elementwise(builder: Builder, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
     """A binary elementwise op; `other` may come as a keyword (x.add(other=y))."""
     operands = [*args[:2], kwargs["other"]] if len(args) < 2 and "other" in kwargs else list(args[:2])
-    if any(isinstance(a, Opaque) for a in operands):
-        raise SpecError(f"{where} computes with a tensor's size; not modelled")
     tensors = [a for a in operands if isinstance(a, Tensor)]
     if not tensors:
         return Constant()
@@ -571,7 +1117,22 @@ def _elementwise(builder: Builder, name: str, where: str, args: Sequence[Any], k
     if len(operands) < 2:
         return first
     other = operands[1] if operands[0] is first else operands[0]
-    return builder.elementwise(name, first, other, where)
+    if isinstance(other, SizeValue):
+        return first  # a tensor times a size: a scalar, broadcast
+    if isinstance(other, Tensor) and other.layout != first.layout:
+        raise SpecError(f"{where} combines tensors whose axes differ; not modelled")
+    if first.layout is not None and isinstance(other, Constant):
+        return first  # a constant's shape over a laid-out tensor is not checked
+    made = builder.elementwise(name, Tensor(first.node, first.channels), _plain(other), where)
+    return Tensor(made.node, made.channels, layout=first.layout) if first.layout is not None else made
+
+
+def _plain(value: Any) -> Any:
+    return (
+        Tensor(value.node, value.channels)
+        if isinstance(value, Tensor) and value.layout is not None
+        else value
+    )
 
 
 def _concat(builder: Builder, name: str, where: str, parts: Any, dim: int) -> Tensor:
@@ -581,12 +1142,19 @@ def _concat(builder: Builder, name: str, where: str, parts: Any, dim: int) -> Te
     if tensors[0].flat:
         raise SpecError(f"{where} concatenates flattened tensors; not modelled")
     rank = 2 + len(builder.dims)
+    if any(t.flat for t in tensors):
+        raise SpecError(f"{where} concatenates a flattened tensor with one that has spatial axes")
     axis = dim % rank
     if axis >= 2:
-        raise SpecError(
-            f"{where} concatenates along the spatial axis {builder.dims[axis - 2]}; only the channels "
-            "(dim=1) or the batch are modelled"
-        )
+        # Along a spatial axis the sizes add up there; the channels and the other axes must agree.
+        counts = {t.channels for t in tensors if t.channels is not None}
+        if len(counts) > 1:
+            raise SpecError(
+                f"{where} concatenates along {builder.dims[axis - 2]} tensors with {sorted(counts)} channels; "
+                "every other axis must agree"
+            )
+        entries = [Join(k == axis) for k, _ in enumerate(builder.dims, start=2)]
+        return builder.shape_op(name, "join", tensors, entries, next(iter(counts), None))
     return builder.concat(name, tensors, axis == 1, where)
 
 
@@ -602,17 +1170,30 @@ def _method(builder: Builder, target: str, name: str, args: Sequence[Any], kwarg
         return _elementwise(builder, name, where, args, kwargs)
     if target == "size":
         dim = args[1] if len(args) > 1 else kwargs.get("dim")
-        if dim is None:
-            return Opaque("shape")
-        return BATCH if dim == 0 else Opaque(f"size {dim}")
+        whole = Shape(x, builder.dims)
+        return whole if dim is None else _shape_item(whole, dim, where)
+    if target in ("dim", "ndimension"):
+        return _rank_of(x, builder.dims)
     if target == "flatten":
         bound = _bind("flatten", args, kwargs, start_dim=0, end_dim=-1)
         return _flatten(builder, Call(name, where, x), bound["start_dim"], bound["end_dim"])
+    if target in ("split", "chunk"):
+        bound = _bind(target, args, kwargs, dim=0)
+        how = bound["split_size_or_sections" if target == "split" else "chunks"]
+        return _split(builder, Call(name, where, x), how, bound["dim"], target == "chunk")
+    if target in ("mean", "sum", "amax", "amin"):
+        bound = _bind("reduce", args, kwargs)
+        return _reduce(builder, Call(name, where, x), bound["dim"], bool(bound["keepdim"]))
     if target in ("view", "reshape"):
         shape = args[1] if len(args) == 2 and isinstance(args[1], tuple | list) else args[1:]
-        if len(shape) == 2 and shape[0] is BATCH and shape[1] == -1:
+        batch = isinstance(shape[0], SizeValue) and shape[0].expr == BATCH_SIZE if shape else False
+        if len(shape) == 2 and batch and shape[1] == -1 and x.layout is None:
             return _flatten(builder, Call(name, where, x), 1, -1)
-        raise SpecError(
-            f"{where} reshapes to {tuple(shape)!r}; only x.{target}(x.size(0), -1) (a flatten) is modelled"
-        )
+        return _reshape(builder, Call(name, where, x), shape)
+    if target in ("unsqueeze", "squeeze"):
+        dim = args[1] if len(args) > 1 else kwargs.get("dim")
+        return _squeeze(builder, Call(name, where, x), target, dim)
+    if target in ("permute", "transpose", "swapaxes"):
+        order = args[1] if len(args) == 2 and isinstance(args[1], tuple | list) else args[1:]
+        return _move(builder, Call(name, where, x), target, tuple(order))
     raise unsupported(f"Tensor.{target}", name)

@@ -1,0 +1,184 @@
+"""Which axes of a tensor are which, once permute, flatten, transpose and view have moved or merged them.
+
+A layout lists a tensor's dimensions; each dimension is a product of parts: the batch, the channels, a spatial
+axis, or the two halves of a spatial axis split into windows (`outer` = size // window, `inner` = window, as
+Swin's and MaxViT's window partitions split H and W). A ViT patch embedding's flatten(2).transpose(1, 2) gives
+(batch, H*W, channels); a window partition view(B, H // w, w, W // w, w, C) splits H and W, which needs H % w
+== 0 and W % w == 0 (the importer states those as conditions). Reshapes are matched part by part; a reshape
+that does not line up with the parts is refused by the caller, never guessed.
+
+>>> layout = standard(("H", "W"))
+>>> describe(transpose(flatten(layout, 2, -1), 1, 2))
+'(batch, H*W, channels)'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import sympy
+
+from ..core.errors import SpecError
+
+
+@dataclass(frozen=True)
+class Part:
+    """batch, channels, spatial (a whole axis), outer (axis // window), inner (the window), or stack (the
+    `window` tensors torch.stack put side by side)."""
+
+    kind: str
+    dim: str = ""
+    window: int = 1
+
+    def __str__(self) -> str:
+        if self.kind in ("batch", "channels"):
+            return self.kind
+        if self.kind == "spatial":
+            return self.dim
+        if self.kind == "stack":
+            return f"stack of {self.window}"
+        return f"{self.dim}//{self.window}" if self.kind == "outer" else f"{self.window}"
+
+
+Layout = tuple[tuple[Part, ...], ...]
+
+
+def standard(dims: Sequence[str]) -> Layout:
+    """(batch, channels, spatial axes...)."""
+    return ((Part("batch"),), (Part("channels"),), *((Part("spatial", d),) for d in dims))
+
+
+def describe(layout: Layout) -> str:
+    return "(" + ", ".join("*".join(str(p) for p in group) or "1" for group in layout) + ")"
+
+
+def insert(layout: Layout, dim: int, group: tuple[Part, ...]) -> Layout:
+    """A new dimension at `dim` (unsqueeze: no parts, size 1; stack: the stacked tensors)."""
+    at = _axis((*layout, ()), dim, "unsqueeze")
+    return (*layout[:at], group, *layout[at:])
+
+
+def remove(layout: Layout, dims: Sequence[int], kinds: Sequence[str]) -> Layout | None:
+    """The layout without the given dimensions when each has only parts of `kinds` (or none); None otherwise."""
+    axes = {_axis(layout, d, "squeeze") for d in dims}
+    if any(p.kind not in kinds for a in axes for p in layout[a]):
+        return None
+    return tuple(group for a, group in enumerate(layout) if a not in axes)
+
+
+def _axis(layout: Layout, dim: int, what: str) -> int:
+    if not isinstance(dim, int) or not -len(layout) <= dim < len(layout):
+        raise SpecError(f"{what}: dimension {dim!r} of a tensor with {len(layout)} dimensions")
+    return dim % len(layout)
+
+
+def permute(layout: Layout, order: Sequence[int]) -> Layout:
+    axes = [_axis(layout, d, "permute") for d in order]
+    if sorted(axes) != list(range(len(layout))):
+        raise SpecError(f"permute: {list(order)} is not an order of the {len(layout)} dimensions")
+    return tuple(layout[a] for a in axes)
+
+
+def transpose(layout: Layout, a: int, b: int) -> Layout:
+    order = list(range(len(layout)))
+    i, j = _axis(layout, a, "transpose"), _axis(layout, b, "transpose")
+    order[i], order[j] = order[j], order[i]
+    return permute(layout, order)
+
+
+def flatten(layout: Layout, start: int, end: int) -> Layout:
+    i, j = _axis(layout, start, "flatten"), _axis(layout, end, "flatten")
+    merged = tuple(p for group in layout[i : j + 1] for p in group)
+    return (*layout[:i], merged, *layout[j + 1 :])
+
+
+def reshape(
+    layout: Layout, targets: Sequence[sympy.Expr | None], value: Callable[[Part], sympy.Expr]
+) -> tuple[Layout, list[tuple[str, int]]]:
+    """The layout after view/reshape to `targets` (each a size formula; None for -1) and the windows it splits
+    (axis, window). Targets before the -1 take parts from the front, those after it from the back, each the
+    consecutive parts whose sizes multiply to it; a whole axis is split in two where a target from the front
+    is axis // w (the outer half) or a target from the back is w (the inner half). The -1 takes the parts left.
+    SpecError where a target does not line up with the parts."""
+    if list(targets).count(None) > 1:
+        raise SpecError("view/reshape: only one dimension can be -1")
+    pool = [p for group in layout for p in group]
+    cut = list(targets).index(None) if None in targets else len(targets)
+    splits: list[tuple[str, int]] = []
+    head = [_take(pool, t, value, splits, front=True) for t in targets[:cut]]
+    tail = [_take(pool, t, value, splits, front=False) for t in reversed(targets[cut + 1 :])][::-1]
+    if cut == len(targets):
+        if pool:
+            raise SpecError(f"view/reshape: parts {', '.join(map(str, pool))} are left over")
+        return tuple(head), splits
+    return (*head, _merge(tuple(pool)), *tail), splits
+
+
+def _take(
+    pool: list[Part],
+    target: sympy.Expr | None,
+    value: Callable[[Part], sympy.Expr],
+    splits: list[tuple[str, int]],
+    front: bool,
+) -> tuple[Part, ...]:
+    """The parts at the front (or back) of `pool` whose sizes multiply to `target`, removed from it."""
+    taken: list[Part] = []
+    product: sympy.Expr = sympy.Integer(1)
+    while sympy.simplify(product - target) != 0:
+        if not pool:
+            raise SpecError(
+                f"view/reshape: a dimension of size {target} does not line up with the tensor's axes"
+            )
+        part = pool.pop(0 if front else -1)
+        window = _window(part, sympy.simplify(target / product), value, front)
+        if window is not None:
+            outer, inner = Part("outer", part.dim, window), Part("inner", part.dim, window)
+            splits.append((part.dim, window))
+            part, rest = (outer, inner) if front else (inner, outer)
+            pool.insert(0 if front else len(pool), rest)
+        taken.append(part)
+        # outer and inner halves of one axis are the whole axis (its size, not floor(size / w) * w)
+        product = sympy.Mul(*(value(p) for p in _merge(tuple(taken if front else taken[::-1]))))
+        if len(taken) > len(pool) + 64:
+            break
+    return _merge(tuple(taken if front else taken[::-1]))
+
+
+def _merge(parts: tuple[Part, ...]) -> tuple[Part, ...]:
+    """outer(d, w) next to inner(d, w) is the whole axis d again (the split needed d divisible by w)."""
+    out: list[Part] = []
+    for p in parts:
+        if out and p.kind == "inner" and out[-1] == Part("outer", p.dim, p.window):
+            out[-1] = Part("spatial", p.dim)
+        else:
+            out.append(p)
+    return tuple(out)
+
+
+def _window(part: Part, wanted: sympy.Expr, value: Callable[[Part], sympy.Expr], front: bool) -> int | None:
+    """The window w when a whole spatial axis must be split: from the front `wanted` is axis // w, from the
+    back it is the integer w."""
+    if part.kind != "spatial" or sympy.simplify(value(part) - wanted) == 0:
+        return None
+    if not front:
+        return int(wanted) if isinstance(wanted, sympy.Integer) and wanted > 1 else None
+    if isinstance(wanted, sympy.floor):
+        num, den = sympy.fraction(sympy.together(wanted.args[0]))
+        if isinstance(den, sympy.Integer) and den > 1 and sympy.simplify(num - value(part)) == 0:
+            return int(den)
+    return None
+
+
+__all__ = [
+    "Layout",
+    "Part",
+    "describe",
+    "flatten",
+    "insert",
+    "permute",
+    "remove",
+    "reshape",
+    "standard",
+    "transpose",
+]

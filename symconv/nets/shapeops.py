@@ -1,0 +1,276 @@
+"""Shape operations of real networks, per spatial axis: padding, slicing, resizing to a size, concatenation
+along a spatial axis, and reshapes that split an axis into windows.
+
+A node of one of these kinds holds one entry per axis of its network (`Node.axes`, keyed by the axis name).
+An entry's amounts are formulas: integers, or expressions in other nodes' sizes on the same axis (`ref`), as a
+model computes them from `x.size(2)` or `x.shape[-1]` (U-Net's centre crop `diff = (up.size(2) -
+skip.size(2)) // 2`). `size_and_rules` gives a node's size on one axis and the conditions under which the
+framework runs it, each condition with its rule named; `positions` gives the input positions an output
+position reads (receptive fields).
+
+>>> from symconv.arith import symbol
+>>> size_and_rules("pad", Pad(sympy.Integer(2), sympy.Integer(1), "reflect"), [symbol("i")], {})[0]
+i + 3
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import sympy
+
+from ..core.arith import ceil_div, eq, evaluate, floor_div, ge, le, lt
+from ..core.errors import SpecError
+
+Rules = list[tuple[sympy.Basic, str]]
+OPS = ("pad", "slice", "resize", "join", "windows")
+PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def ref(node: str) -> sympy.Symbol:
+    """The size of the node `node` on the axis being read (a placeholder that `resolve` replaces)."""
+    return sympy.Symbol(f"@{node}", integer=True)
+
+
+def refs(expr: sympy.Basic) -> set[str]:
+    """The nodes whose sizes `expr` reads."""
+    return {s.name[1:] for s in expr.free_symbols if s.name.startswith("@")}
+
+
+def resolve(expr: sympy.Expr, sizes: Mapping[str, sympy.Expr]) -> sympy.Expr:
+    """`expr` with each node's size put in (SpecError for a node that is not an earlier one)."""
+    names = refs(expr)
+    missing = sorted(name for name in names if name not in sizes)
+    if missing:
+        raise SpecError(
+            f"a size formula reads the node(s) {', '.join(missing)}, which come later or not at all"
+        )
+    return expr.xreplace({ref(name): sizes[name] for name in names}) if names else expr
+
+
+@dataclass(frozen=True)
+class Pad:
+    """`begin` and `end` positions added (a negative amount crops), as F.pad and the Pad modules do."""
+
+    begin: sympy.Expr
+    end: sympy.Expr
+    mode: str = "constant"
+
+
+@dataclass(frozen=True)
+class Slice:
+    """Python's slice start:stop:step (None: the default), with Python's negative indices and clamping."""
+
+    start: sympy.Expr | None = None
+    stop: sympy.Expr | None = None
+    step: int = 1
+    # torch.split with a list of sizes: the input's size must be their sum
+    whole: sympy.Expr | None = None
+    # a piece of torch.split / chunk by a size: it exists only where it starts inside the input
+    starts: sympy.Expr | None = None
+
+
+@dataclass(frozen=True)
+class Resize:
+    """Interpolation to `size` (a formula) or by `scale` (the output is floor(i * scale))."""
+
+    size: sympy.Expr | None = None
+    scale: Fraction | None = None
+    mode: str = "nearest"
+    align_corners: bool = False
+
+
+@dataclass(frozen=True)
+class Join:
+    """A concatenation's axis: `along` adds the inputs' sizes; any other axis needs them equal."""
+
+    along: bool = False
+
+
+@dataclass(frozen=True)
+class Windows:
+    """A reshape that splits the axis into windows of `size` (Swin's and MaxViT's window partitions), which
+    needs the axis divisible by `size`; the network's size on the axis is unchanged."""
+
+    size: int = 1
+
+
+def size_and_rules(
+    op: str, entry: Any, before: Sequence[sympy.Expr], sizes: Mapping[str, sympy.Expr]
+) -> tuple[sympy.Expr, Rules]:
+    """A node's size on one axis from its inputs' sizes `before`, and its rules (without the node's name)."""
+    n = before[0]
+    if op == "pad" and isinstance(entry, Pad):
+        return _pad(entry, n, sizes)
+    if op == "slice" and isinstance(entry, Slice):
+        return _slice(entry, n, sizes), _slice_rules(entry, n, sizes)
+    if op == "resize" and isinstance(entry, Resize):
+        return _resize(entry, n, sizes)
+    if op == "join" and isinstance(entry, Join):
+        if entry.along:
+            return sympy.Add(*before), []
+        return n, [
+            (eq(n, other), "the inputs' sizes differ (a concatenation needs them equal)")
+            for other in before[1:]
+        ]
+    if op == "windows" and isinstance(entry, Windows):
+        if entry.size == 1:
+            return n, []
+        return n, [
+            (eq(sympy.Mod(n, entry.size), 0), f"the size must be divisible by the window {entry.size}")
+        ]
+    raise SpecError(f"{op} is not a shape operation, or its per-axis entry {entry!r} is not one")
+
+
+def _pad(entry: Pad, n: sympy.Expr, sizes: Mapping[str, sympy.Expr]) -> tuple[sympy.Expr, Rules]:
+    """PyTorch's rules (aten PadNd.cpp and the padding kernels): the result is not negative; constant
+    padding first crops by the negative amounts, each crop no longer than what is left; reflect pads less
+    than the input size, circular at most the input size."""
+    begin, end = resolve(entry.begin, sizes), resolve(entry.end, sizes)
+    size = n + begin + end
+    rules: Rules = [(ge(size, 0), "the padded size must not be negative (negative padding crops too much)")]
+    if entry.mode == "constant" and not all(_non_negative(v) for v in (begin, end)):
+        cropped = n + sympy.Min(begin, 0) + sympy.Min(end, 0)
+        rules.append((ge(cropped, 0), "negative padding crops more than the input size"))
+    if entry.mode in ("reflect", "circular"):
+        compare, words = (lt, "less than") if entry.mode == "reflect" else (le, "at most")
+        rules += [
+            (compare(amount, n), f"{entry.mode} padding ({side}) must be {words} the input size")
+            for side, amount in (("begin", begin), ("end", end))
+            if not (isinstance(amount, sympy.Integer) and amount <= 0)
+        ]
+    return size, rules
+
+
+def _non_negative(value: sympy.Expr) -> bool:
+    return isinstance(value, sympy.Integer) and value >= 0
+
+
+def _index(value: sympy.Expr | None, n: sympy.Expr, default: sympy.Expr) -> sympy.Expr:
+    """A slice bound as Python reads it on a sequence of n: a negative one counts from the end, then clamped."""
+    if value is None:
+        return default
+    sign = _sign(value)
+    if sign is not None:
+        return sympy.Max(value + n, 0) if sign < 0 else sympy.Min(value, n)
+    return sympy.Piecewise((sympy.Max(value + n, 0), lt(value, 0)), (sympy.Min(value, n), True))
+
+
+def _sign(value: sympy.Expr) -> int | None:
+    """1 when `value` is >= 0 at every size >= 1, -1 when it is negative there, None when that is not known
+    (SymPy's assumptions, with every size positive)."""
+    if isinstance(value, sympy.Integer):
+        return 1 if value >= 0 else -1
+    positive = {s: sympy.Dummy(s.name, integer=True, positive=True) for s in value.free_symbols}
+    held = value.xreplace(positive)
+    return 1 if held.is_nonnegative else -1 if held.is_negative else None
+
+
+def _slice(entry: Slice, n: sympy.Expr, sizes: Mapping[str, sympy.Expr]) -> sympy.Expr:
+    start = sympy.Integer(0) if entry.start is None else resolve(entry.start, sizes)
+    stop = None if entry.stop is None else resolve(entry.stop, sizes)
+    length = _constant_length(start, stop, n)
+    if length is None:
+        first, last = _index(start, n, sympy.Integer(0)), _index(stop, n, n)
+        length = sympy.Max(last - first, 0)
+    return length if entry.step == 1 else ceil_div(length, entry.step)
+
+
+def _constant_length(start: sympy.Expr, stop: sympy.Expr | None, n: sympy.Expr) -> sympy.Expr | None:
+    """len(range(n)[start:stop]) for integer bounds, as small a formula as the signs allow (n >= 1); None
+    for bounds that are formulas (their sign can depend on the size)."""
+    if not isinstance(start, sympy.Integer) or not (stop is None or isinstance(stop, sympy.Integer)):
+        return None
+    s = int(start)
+    if stop is None:
+        return sympy.Max(n - s, 0) if s > 0 else (n if s == 0 else sympy.Min(-s, n))
+    e = int(stop)
+    if s >= 0 and e >= 0:
+        return sympy.Integer(0) if e <= s else sympy.Min(sympy.Max(n - s, 0), e - s) if s else sympy.Min(n, e)
+    if s >= 0:  # stop counts from the end
+        return sympy.Max(n + e - s, 0)
+    if e < 0:
+        return sympy.Max(sympy.Min(e - s, n + e), 0)
+    return None
+
+
+def _slice_rules(entry: Slice, n: sympy.Expr, sizes: Mapping[str, sympy.Expr]) -> Rules:
+    rules: Rules = []
+    if entry.whole is not None:
+        rules.append(
+            (eq(n, resolve(entry.whole, sizes)), "the split sizes must add up to the size (PyTorch's rule)")
+        )
+    if entry.starts is not None:
+        rules.append((lt(resolve(entry.starts, sizes), n), "the split has no such piece at this size"))
+    return rules
+
+
+def _resize(entry: Resize, n: sympy.Expr, sizes: Mapping[str, sympy.Expr]) -> tuple[sympy.Expr, Rules]:
+    if entry.size is not None:
+        size = resolve(entry.size, sizes)
+        return size, [(ge(size, 1), "the requested output size must be positive")]
+    scale = entry.scale if entry.scale is not None else Fraction(1)
+    size = floor_div(n * scale.numerator, scale.denominator)
+    return size, [(ge(size, 1), "the output size floor(i * scale) must be positive")]
+
+
+def positions(
+    op: str, entry: Any, q: int, before: Sequence[int], out: int, sizes: Mapping[str, int]
+) -> list[tuple[int, int]]:
+    """The (input index, position) pairs that output position q reads on this axis, at concrete node sizes
+    `sizes` (a padded position outside the input counts, as a convolution's padding does)."""
+    n = before[0]
+    if op == "pad" and isinstance(entry, Pad):
+        return [(0, _padded_source(entry.mode, q - value(entry.begin, sizes), n))]
+    if op == "slice" and isinstance(entry, Slice):
+        start = 0 if entry.start is None else value(entry.start, sizes)
+        first = max(start + n, 0) if start < 0 else min(start, n)
+        return [(0, first + q * entry.step)]
+    if op == "resize" and isinstance(entry, Resize):
+        return [(0, p) for p in _sources(entry, q, n, out)]
+    if op == "join" and isinstance(entry, Join) and entry.along:
+        for index, size in enumerate(before):
+            if q < size:
+                return [(index, q)]
+            q -= size
+        return []
+    return [(index, q) for index in range(len(before))]
+
+
+def _padded_source(mode: str, p: int, n: int) -> int:
+    """The input position a padded position p reads: itself for constant padding (a padding position, as a
+    convolution's padding counts), mirrored for reflect, the nearest end for replicate, wrapped for circular."""
+    if mode == "reflect" and not 0 <= p < n:
+        return -p if p < 0 else 2 * (n - 1) - p
+    if mode == "replicate":
+        return min(max(p, 0), n - 1)
+    if mode == "circular":
+        return p % n
+    return p
+
+
+def _sources(entry: Resize, q: int, n: int, out: int) -> range:
+    """PyTorch's source positions of output q (upsample kernels: nearest, and the two or four neighbours of
+    the linear and cubic modes); the ratio is n/out for a size, 1/scale for a scale (not recomputed)."""
+    ratio = Fraction(n, out) if entry.scale is None else 1 / entry.scale
+    if entry.mode == "nearest":
+        return range(min(math.floor(q * ratio), n - 1), min(math.floor(q * ratio), n - 1) + 1)
+    if entry.align_corners:
+        source = Fraction(q * (n - 1), out - 1) if out > 1 else Fraction(0)
+    else:
+        source = max((q + Fraction(1, 2)) * ratio - Fraction(1, 2), Fraction(0))
+    lo = math.floor(source)
+    reach = (1, 2) if entry.mode == "bicubic" else (0, 1)
+    return range(max(lo - reach[0], 0), min(lo + reach[1], n - 1) + 1)
+
+
+def value(expr: sympy.Expr, sizes: Mapping[str, int]) -> int:
+    """A formula's value at concrete node sizes."""
+    return int(evaluate(resolve(expr, {name: sympy.Integer(v) for name, v in sizes.items()}), {}))
+
+
+__all__ = ["Join", "Pad", "Resize", "Slice", "Windows", "positions", "ref", "resolve", "size_and_rules"]
