@@ -32,7 +32,7 @@ from . import budget
 from .arith import eq, evaluate, ge, gt, le, lt, merge_floors, ne, quotient_parts, symbol
 from .errors import AnalysisError, ShapeError, SpecError, SymconvError, UnsupportedError
 from .intset import IntSet
-from .layers import Layer, layer
+from .layers import Axes, Layer, layer
 from .limits import read_text
 
 if TYPE_CHECKING:
@@ -50,10 +50,27 @@ class Node:
     name: str
     op: str
     inputs: tuple[str, ...] = ()
-    layer: Layer | None = None
+    layer: Layer | None = None  # an Axes: one layer per spatial axis, in the network's order of dims
     # crop: the size to crop to (an expression of other nodes' names, e.g. "up3" or an integer);
     # linear: the flattened size it requires (in_features divided by the other axes' product is not modelled)
     amount: str | None = None
+
+
+def on_axis(node: Node, index: int) -> Node:
+    """The node as it acts on spatial axis `index`: a per-axis layer (Axes) replaced by that axis' layer."""
+    if isinstance(node.layer, Axes):
+        return dataclasses.replace(node, layer=node.layer.axis(index))
+    return node
+
+
+def axis_count(layers: Sequence[Layer | None]) -> int | None:
+    """How many spatial axes the per-axis layers among `layers` have (None: none is per axis); SpecError when
+    they disagree."""
+    counts = {made.spec: made.axes for made in layers if isinstance(made, Axes)}
+    if len(set(counts.values())) > 1:
+        shown = "; ".join(f"{spec} has {count}" for spec, count in counts.items())
+        raise SpecError(f"layers give different numbers of spatial axes: {shown}")
+    return next(iter(counts.values()), None)
 
 
 @dataclass(frozen=True)
@@ -120,6 +137,11 @@ class Network:
         for node in self.nodes:
             if node.name in names:
                 raise SpecError(f"node name {node.name!r} appears twice")
+            if isinstance(node.layer, Axes) and node.layer.axes != len(self.dims):
+                raise SpecError(
+                    f"node {node.name} ({node.layer.spec}) has {node.layer.axes} spatial axes but the network has "
+                    f"{len(self.dims)} ({', '.join(self.dims)})"
+                )
             for name in node.inputs:
                 if name not in names:
                     raise SpecError(
@@ -149,11 +171,21 @@ class Network:
         sizes: dict[str, sympy.Expr] = {}
         out: Rules = [(ge(symbol(dim), 1), f"input size {dim} must be >= 1")]
         final = self._final()
-        for node in self.nodes:
+        for node in self.along(dim).nodes:
             size, rules = step(node, sizes, dim, node.name not in final)
             sizes[node.name] = size
             out += rules
         return sizes, out
+
+    @lru_cache(maxsize=64)  # noqa: B019
+    def along(self, dim: str) -> Network:
+        """The network as it acts on axis `dim`: every per-axis layer replaced by that axis' layer."""
+        if not any(isinstance(node.layer, Axes) for node in self.nodes):
+            return self
+        if dim not in self.dims:
+            raise SpecError(f"no axis {dim!r}; the network's axes are {', '.join(self.dims)}")
+        index = self.dims.index(dim)
+        return dataclasses.replace(self, nodes=tuple(on_axis(node, index) for node in self.nodes))
 
     def _final(self) -> set[str]:
         """The output and the nodes that only pass through identity nodes to it: their size is the network's
@@ -218,11 +250,12 @@ class Network:
         """The exact valid set of every symbolic axis, proved."""
         return {dim: valid_set(self.conditions(dim), dim, timeout_ms) for dim in self.symbolic}
 
-    def receptive_fields(self, size: int | None = None) -> dict[str, receptive.Field]:
-        """Every node's receptive field, from the window maps (symconv.receptive), at input size `size`."""
+    def receptive_fields(self, size: int | None = None, dim: str | None = None) -> dict[str, receptive.Field]:
+        """Every node's receptive field along `dim` (default: the first symbolic axis), from the window maps
+        (symconv.receptive), at input size `size`."""
         from .receptive import receptive_fields
 
-        return receptive_fields(self, size)
+        return receptive_fields(self, size, dim)
 
 
 def broadcast(a: sympy.Expr, b: sympy.Expr) -> tuple[sympy.Basic, sympy.Expr]:
@@ -722,15 +755,24 @@ def _least_period(period: int, residues: tuple[int, ...]) -> tuple[int, tuple[in
 _SPLIT = re.compile(r">(?![^()]*\))")
 
 
-def chain(text: str, dims: Sequence[str] = ("i",)) -> Network:
-    """A chain network from `spec > spec > ...`; its input is named by `dims` (i by default)."""
+def chain(text: str, dims: Sequence[str] | None = None) -> Network:
+    """A chain network from `spec > spec > ...`; its input is named by `dims` (default: i, or with per-axis
+    layers, as many axes as they have: H, W for two)."""
     parts = [part.strip() for part in _SPLIT.split(text)]
     if not parts or not all(parts):
         raise SpecError(f"a chain is specs separated by '>', got {text!r}")
     nodes = [Node("input", "input")]
     for index, part in enumerate(parts):
         nodes.append(Node(f"n{index + 1}", "layer", (nodes[-1].name,), layer(part)))
-    return Network(tuple(nodes), tuple(dims))
+    return Network(tuple(nodes), tuple(dims) if dims is not None else _default_dims(nodes))
+
+
+def _default_dims(nodes: Sequence[Node]) -> tuple[str, ...]:
+    """i for a network of layers that apply to every axis; with per-axis layers, their axes (H, W, ...)."""
+    from .importers import default_names
+
+    count = axis_count([node.layer for node in nodes])
+    return ("i",) if count is None else default_names(count)
 
 
 NODE_KEYS = ("name", "layer", "op", "input", "inputs", "size")
@@ -744,7 +786,9 @@ def from_toml(text: str, origin: str = "<text>") -> Network:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise SpecError(f"{origin}: not valid TOML: {error}") from None
-    dims = data.get("dims", ["i"])
+    dims = data.get("dims", None)
+    if dims is None:
+        dims = list(_default_dims([Node("n", "layer", (), _toml_layer(r)) for r in data.get("node", [])]))
     if (
         not isinstance(dims, list)
         or not dims
@@ -777,6 +821,16 @@ def from_toml(text: str, origin: str = "<text>") -> Network:
         size = record.get("size")
         nodes.append(Node(name, op, tuple(inputs), None, None if size is None else str(size)))
     return Network(tuple(nodes), tuple(dims))
+
+
+def _toml_layer(record: Any) -> Layer | None:
+    """A node table's layer, where it has a valid one (for the default axes; the table is checked later)."""
+    if not isinstance(record, dict) or not isinstance(record.get("layer"), str):
+        return None
+    try:
+        return layer(record["layer"])
+    except SymconvError:
+        return None
 
 
 def load_network(

@@ -183,7 +183,7 @@ def invert(
         result = prove(claim, domain, obligations=back.conditions(o), timeout_ms=timeout_ms)
         return (
             result,
-            f"convT(k={k}, s={s}, p=({p_begin}, {p_end}), a={out_pad}, d={d})(o) == i where o = {o}",
+            f"convT(k={k}, s={s}, p=[({p_begin}, {p_end})], a={out_pad}, d={d})(o) == i where o = {o}",
         )
 
     paper_result, claim = round_trip(pb, pe, a)
