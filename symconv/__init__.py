@@ -24,7 +24,7 @@ from . import budget
 # isort: split
 from .arith import symbol
 from .errors import ShapeError, SpecError, SymconvError, UnsupportedError
-from .layers import Conv, ConvTranspose, Layer, Pool, layer
+from .layers import Axes, Conv, ConvTranspose, Layer, Pool, layer
 from .parse import parse_condition, parse_expression, parse_spec
 
 # isort: split
@@ -74,6 +74,7 @@ sys.modules[__name__].__class__ = _Package
 __version__ = "0.1.0"
 
 __all__ = [
+    "Axes",
     "Conv",
     "ConvTranspose",
     "Layer",

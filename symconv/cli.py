@@ -698,6 +698,19 @@ def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
             f"aligned: {last['aligned']}"
         )
         lines += _misalignments(net, fields)
+        # A network with per-axis layers: the other axes' fields too (the first is the one above).
+        others = [dim for dim in net.symbolic[1:] if net.along(dim) is not net]
+        if others:
+            by_axis = {net.symbolic[0]: data["receptive_field"]}
+            for dim in others:
+                field = net.receptive_fields(dim=dim)
+                by_axis[dim] = {name: f.describe() for name, f in field.items()}
+                last = by_axis[dim][net.output]
+                lines.append(
+                    f"receptive field of the output along {dim}: size {last['size']}, stride {last['stride']}, "
+                    f"padding {last['padding']}"
+                )
+            data["receptive_field_by_axis"] = by_axis
     results = [_net_check(net, sizes) for sizes in checks]
     for result in results:
         at = ", ".join(f"{name} = {value}" for name, value in result["input"].items())

@@ -354,3 +354,14 @@ def test_keras_tuple_kernels_and_strides_match_keras() -> None:
             real = getattr(keras.layers, kind)(k, strides=s, padding=padding)
         out = real(np.zeros((1, *sizes, 2), dtype="float32"))
         assert layer(text).output_size(sizes) == tuple(out.shape[1:3]), (text, sizes)
+
+
+def test_net_reports_receptive_fields_per_axis(capsys: pytest.CaptureFixture[str]) -> None:
+    text = "conv(k=(1, 7), p=(0, 3)) > conv(k=(7, 1), p=(3, 0)) > maxpool(k=(2, 3), s=2)"
+    assert main(["net", text, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    by_axis = data["receptive_field_by_axis"]
+    # r = 1 + sum (k_l - 1) * (product of the strides before): H 1 + 0 + 6 + 1, W 1 + 6 + 0 + 2.
+    assert (by_axis["H"]["n3"]["size"], by_axis["W"]["n3"]["size"]) == (8, 9)
+    assert by_axis["H"] == data["receptive_field"]
+    assert data["output_size"] == {"H": "floor(H/2)", "W": "floor(W/2 - 3/2) + 1"}
