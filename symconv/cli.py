@@ -123,19 +123,10 @@ def _jsonable(value: Any) -> Any:
 def _axis_spec(spec: str, axis: int | None) -> str:
     """The spec a one-axis command works on: a per-axis spec's axis `axis` (--axis N), or the one layer all its
     axes share; a spec whose values apply to every axis is itself."""
-    from .layers import Axes, layer
+    from .layers import Axes, layer, one_axis
 
     made = layer(spec)
-    if not isinstance(made, Axes):
-        return spec
-    if axis is not None:
-        return made.axis(axis).spec
-    if made.uniform is not None:
-        return made.uniform.spec
-    raise SpecError(
-        f"{spec} differs between its {made.axes} spatial axes and this command works on one: add --axis N "
-        f"(0 to {made.axes - 1}; --axis 0 is {made.axis(0).spec})"
-    )
+    return one_axis(made, axis).spec if isinstance(made, Axes) else spec
 
 
 def _axis_option(parser: argparse.ArgumentParser) -> None:

@@ -854,6 +854,22 @@ def _unpool(spec: Spec) -> Layer:
     return made
 
 
+def one_axis(made: Layer, axis: int | None = None) -> Layer:
+    """The layer of one axis: axis `axis` of a per-axis layer, or the one layer all its axes share; any other
+    layer is itself (it applies to every axis). SpecError for a per-axis layer whose axes differ, with no axis."""
+    if not isinstance(made, Axes):
+        return made
+    if axis is not None:
+        return made.axis(axis)
+    if made.uniform is not None:
+        return made.uniform
+    raise SpecError(
+        f"{made.spec} differs between its {made.axes} spatial axes and this works on one: name the axis "
+        f"(--axis N on the command line, layer.axis(n) in Python; 0 to {made.axes - 1}, axis 0 is "
+        f"{made.axis(0).spec})"
+    )
+
+
 def layer(spec: str) -> Layer:
     """The layer for a spec such as ``conv(k=3, s=2, p=1)`` or ``torch.maxpool(k=3, s=2, ceil=true)``.
 

@@ -31,7 +31,7 @@ from . import frameworks as fw
 from .arith import eq, evaluate, symbol
 from .errors import SpecError, SymconvError
 from .intset import IntSet
-from .layers import AdaptivePool, Conv, ConvTranspose, Layer, Pool, Windowed, layer
+from .layers import AdaptivePool, Conv, ConvTranspose, Layer, Pool, Windowed, layer, one_axis
 from .limits import MAX_RESIDUE_TABLE
 from .prove import Proved, Result, prove
 from .windowmap import EXCLUDED, NEG_INF, last_window_end, transposed_pads, window_key, window_map
@@ -325,6 +325,7 @@ def port(source: Layer, target: str, i: int | None = None, timeout_ms: int = 10_
 
     if target not in fw.FRAMEWORKS:
         raise SpecError(f"unknown framework {target!r}; expected one of {', '.join(fw.FRAMEWORKS)}")
+    source = one_axis(source)
     if source.unknowns:
         raise SpecError(
             f"port needs every parameter known, {', '.join(source.unknowns)} marked ? in {source.spec}"

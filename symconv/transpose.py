@@ -24,7 +24,7 @@ import sympy
 
 from .arith import ceil_div, evaluate, mod, symbol
 from .errors import SpecError
-from .layers import Conv, ConvTranspose, Layer, Pool, effective_kernel, layer
+from .layers import Conv, ConvTranspose, Layer, Pool, effective_kernel, layer, one_axis
 from .limits import MAX_RESIDUE_TABLE
 from .prove import Result, prove
 
@@ -153,6 +153,7 @@ def invert(
     forward: Layer, i: int | None = None, output_padding: int | None = None, timeout_ms: int = 10_000
 ) -> Inverse:
     """The transposed layer that gives back the input size of `forward`, with proofs; `i` None: for every i."""
+    forward = one_axis(forward)
     if not isinstance(forward, Conv | Pool):
         raise SpecError(
             f"invert takes a convolution or a pooling layer, got {forward.kind} in {forward.spec}"

@@ -585,7 +585,7 @@ BAD_BY_COMMAND: dict[str, list[tuple[list[str], str]]] = {
     "windows": [
         (
             ["conv(k=(3, 5))", "--in", "5"],
-            "differs between its 2 spatial axes and this command works on one: add --axis N",
+            "differs between its 2 spatial axes and this works on one: name the axis (--axis N on the command line",
         ),
         (["conv(k=(3, 5))", "--in", "5", "--axis", "2"], "axis must be 0 to 1"),
         (["conv(k=3)", "--in", "abc"], "--in takes positive integer sizes"),
@@ -605,7 +605,7 @@ BAD_BY_COMMAND: dict[str, list[tuple[list[str], str]]] = {
         (["conv(k=?, s=2, p=1)", "--in", "2 24"], "--in takes an integer, ? or an expression"),
         (
             ["conv(k=(3, ?), s=2)", "--in", "9", "--out", "3"],
-            "add --axis N (0 to 1; --axis 0 is conv(k=3, s=2))",
+            "0 to 1, axis 0 is conv(k=3, s=2)",
         ),
     ],
     "invert": [
@@ -621,7 +621,7 @@ BAD_BY_COMMAND: dict[str, list[tuple[list[str], str]]] = {
         (["conv(k=3)", "--to", "caffe"], "argument --to: invalid choice: 'caffe'"),
         (["conv(k=3)", "--to", "tf", "--in", "0"], "input size must be a positive integer (i=0)"),
         (["conv(k=3", "--to", "tf"], "malformed layer spec"),
-        (["tf.conv(k=(3, 5), p=same)", "--to", "torch"], "add --axis N"),
+        (["tf.conv(k=(3, 5), p=same)", "--to", "torch"], "--axis N on the command line"),
     ],
     "net": [
         (["conv(k=3) >> conv(k=2)"], "a chain is specs separated by '>'"),
@@ -648,10 +648,10 @@ BAD_BY_COMMAND: dict[str, list[tuple[list[str], str]]] = {
         (["R14", "--in", "5"], "--in, --out, --where, --max and --min go with a layer spec"),
         (["conv(k=3)", "--where", "k > 1"], "--where, --max and --min go with unknowns"),
         (["conv(k=3"], "malformed layer spec"),
-        (["conv(k=(3, 5))"], "add --axis N"),
+        (["conv(k=(3, 5))"], "--axis N on the command line"),
     ],
     "draw": [
-        (["conv(k=(3, 5))", "--in", "5"], "add --axis N"),
+        (["conv(k=(3, 5))", "--in", "5"], "--axis N on the command line"),
         (["conv(k=3)"], "the following arguments are required: --in"),
         (["conv(k=3)", "--in", "5,5,5"], "the input size takes a positive integer N or H,W"),
         (["conv(k=3)", "--in", "5", "-o", "x.bmp"], "cannot tell what to write for 'x.bmp'"),
