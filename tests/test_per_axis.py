@@ -365,3 +365,52 @@ def test_net_reports_receptive_fields_per_axis(capsys: pytest.CaptureFixture[str
     assert (by_axis["H"]["n3"]["size"], by_axis["W"]["n3"]["size"]) == (8, 9)
     assert by_axis["H"] == data["receptive_field"]
     assert data["output_size"] == {"H": "floor(H/2)", "W": "floor(W/2 - 3/2) + 1"}
+
+
+def test_onnx_importer_reads_per_axis_nodes_as_onnxruntime_runs_them(tmp_path: Any) -> None:
+    """A model with per-axis kernels, strides, pads and auto_pad: the network's sizes per axis equal
+    onnxruntime's on every size 1..20 of each axis (the other held at 16), refusals included."""
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    np = pytest.importorskip("numpy")
+    from onnx import TensorProto, helper, numpy_helper
+
+    from symconv.importers.onnx import from_onnx
+
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["a"], kernel_shape=[1, 7], pads=[0, 3, 0, 3]),
+        helper.make_node(
+            "Conv", ["a", "w2"], ["b"], kernel_shape=[3, 1], strides=[2, 1], auto_pad="SAME_UPPER"
+        ),
+        helper.make_node("MaxPool", ["b"], ["c"], kernel_shape=[2, 3], strides=[1, 2], pads=[1, 0, 0, 1]),
+    ]
+    weights = [
+        numpy_helper.from_array(np.ones((1, 1, 1, 7), dtype=np.float32), "w1"),
+        numpy_helper.from_array(np.ones((1, 1, 3, 1), dtype=np.float32), "w2"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, "H", "W"])],
+        [helper.make_tensor_value_info("c", TensorProto.FLOAT, ["n", "c", "h", "w"])],
+        initializer=weights,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 22)], ir_version=10)
+    path = tmp_path / "per_axis.onnx"
+    onnx.save(model, str(path))
+    net = from_onnx(path, convention="ort")
+    assert any(isinstance(node.layer, Axes) for node in net.nodes)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    for dim in net.dims:
+        for n in range(1, 21):
+            sizes = {net.dims[0]: 16, net.dims[1]: 16, dim: n}
+            try:
+                (out,) = session.run(None, {"x": np.zeros((1, 1, *sizes.values()), dtype=np.float32)})
+                real: Any = tuple(out.shape[2:])
+            except Exception:  # onnxruntime's refusals are its own exception types
+                real = None
+            try:
+                ours: Any = tuple(net.check(sizes).values())
+            except ShapeError:
+                ours = None
+            assert ours == real, (dim, n)
