@@ -90,15 +90,6 @@ class Layer:
         return output, checks, together
 
     @cached_property
-    def _axis_count(self) -> int | None:
-        """How many axes the spec is written for (p=[(1, 2)]: 1), None where its values apply to every axis."""
-        try:
-            spec = parse_spec(self.spec)
-        except SymconvError:
-            return None
-        return next((len(value) for _, value in spec.args if isinstance(value, PerAxis)), None)
-
-    @cached_property
     def _symbolic_parameters(self) -> frozenset[str]:
         expressions = [self.output_expr(INPUT), *(condition for condition, _ in self.conditions(INPUT))]
         return frozenset(s.name for e in expressions for s in e.free_symbols) - {"i"}
@@ -149,11 +140,6 @@ class Layer:
         if isinstance(i, bool):
             raise SpecError(f"input size must be an integer, got {i!r} in {self.spec}")
         if isinstance(i, tuple | list):
-            if self._axis_count not in (None, len(i)):
-                raise SpecError(
-                    f"{self.spec} is written for {self._axis_count} spatial axis but the input has {len(i)} "
-                    f"({', '.join(map(str, i))}); give one value per axis, or one value for every axis"
-                )
             return tuple(self.output_size(axis, **values) for axis in i)
         if isinstance(i, int):
             free = self._symbolic_parameters - set(values)

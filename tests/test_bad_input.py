@@ -576,7 +576,6 @@ BAD_BY_COMMAND: dict[str, list[tuple[list[str], str]]] = {
             ["conv(k=(3, 5))", "--in", "10,12,14"],
             "k=(3, 5) gives one value per spatial axis (2 axes) but the input has 3",
         ),
-        (["conv(k=3, p=[(1, 2)])", "--in", "10,12"], "is written for 1 spatial axis but the input has 2"),
         (
             ["onnx.conv(k=3, pads=[1, 0, 1, 0])", "--in", "10"],
             "pads=[1, 0, 1, 0] gives one padding per spatial axis",
