@@ -89,7 +89,7 @@ def main() -> int:
     specs = [
         ("conv(k=3, s=2, p=1)", "torch", torch_conv),
         ("keras.conv(k=3, s=2, p=same)", "keras", keras_conv),
-        ("jax.conv(k=3, s=2, p=(1, 1))", "jax", jax_conv),
+        ("jax.conv(k=3, s=2, p=[(1, 1)])", "jax", jax_conv),
         ("onnx.conv(k=3, s=2, p=1)", "onnx", onnx_conv),
         ("torch.maxpool(k=3, s=2, p=1, ceil=true)", None, None),
         ("tf.conv(k=3, s=2, p=same)", None, None),

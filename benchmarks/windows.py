@@ -27,9 +27,9 @@ PORTS = [
     ("tf.conv(k=3, s=1, p=same)", "torch.conv(k=3, s=1, p=same)"),
     ("tf.conv(k=3, s=2, p=same)", "torch.conv(k=3, s=2, p=1)"),
     ("torch.maxpool(k=3, s=2, p=1, ceil=true)", "onnx.maxpool(k=3, s=2, p=1, ceil=true)"),
-    ("torch.convT(k=3, s=2, p=1, a=1)", "jax.convT(k=3, s=2, p=(1, 2))"),
+    ("torch.convT(k=3, s=2, p=1, a=1)", "jax.convT(k=3, s=2, p=[(1, 2)])"),
     ("keras.convT(k=3, s=2, p=same)", "jax.convT(k=3, s=2, p=same)"),
-    ("onnx.conv(k=4, s=2, p=same_lower)", "tf.conv(k=4, s=2, p=(2, 1))"),
+    ("onnx.conv(k=4, s=2, p=same_lower)", "tf.conv(k=4, s=2, p=[(2, 1)])"),
     ("torch.avgpool(k=3, s=2, p=1)", "onnx.avgpool(k=3, s=2, p=1)"),
     ("jax.conv(k=5, s=3, p=same)", "torch.conv(k=5, s=3, p=2)"),
 ]

@@ -22,7 +22,7 @@ from .core import budget
 # isort: split
 from .core.arith import symbol
 from .core.errors import ShapeError, SpecError, SymconvError, UnsupportedError
-from .core.layers import Conv, ConvTranspose, Layer, Pool, layer
+from .core.layers import Axes, Conv, ConvTranspose, Layer, Pool, layer
 from .core.parse import parse_condition, parse_expression, parse_spec
 
 # isort: split
@@ -70,6 +70,7 @@ def __getattr__(name: str) -> Any:
 __version__ = "0.1.0"
 
 __all__ = [
+    "Axes",
     "Conv",
     "ConvTranspose",
     "Layer",

@@ -121,6 +121,25 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _axis_spec(spec: str, axis: int | None) -> str:
+    """The spec a one-axis command works on: a per-axis spec's axis `axis` (--axis N), or the one layer all its
+    axes share; a spec whose values apply to every axis is itself."""
+    from .core.layers import Axes, layer, one_axis
+
+    made = layer(spec)
+    return one_axis(made, axis).spec if isinstance(made, Axes) else spec
+
+
+def _axis_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--axis",
+        type=_whole(0),
+        metavar="N",
+        help="with a per-axis spec (k=(3, 5), ...): the spatial axis to work on, from 0 (not needed when every "
+        "axis has the same layer)",
+    )
+
+
 def cmd_shape(args: argparse.Namespace) -> tuple[int, Any, str]:
     from .core.layers import layer
 
@@ -137,18 +156,22 @@ def cmd_shape(args: argparse.Namespace) -> tuple[int, Any, str]:
 
 def cmd_windows(args: argparse.Namespace) -> tuple[int, Any, str]:
     from .core.errors import SpecError
-    from .core.layers import layer
+    from .core.layers import Axes, layer
     from .core.windowmap import windows
 
     made = layer(args.spec)
     parts = [part.strip() for part in args.input.split(",")]
     if not all(part.isdigit() and int(part) >= 1 for part in parts):
         raise SpecError(f"--in takes positive integer sizes separated by commas, got {args.input!r}")
+    # A per-axis spec with a size per axis: each axis' windows; otherwise the one layer of --axis (or of all).
+    each = isinstance(made, Axes) and len(parts) == made.axes and args.axis is None
+    if not each:
+        made = layer(_axis_spec(args.spec, args.axis))
     axes = []
     lines = []
     for axis, part in enumerate(parts):
         size = int(part)
-        found = windows(made, size, at=args.at)
+        found = windows(made.axis(axis) if each else made, size, at=args.at)  # type: ignore[attr-defined]
         axes.append({"in": size, "windows": [w.to_json() for w in found]})
         if len(parts) > 1:
             lines.append(f"axis {axis} (in {size}):")
@@ -288,6 +311,7 @@ def cmd_latex(args: argparse.Namespace) -> tuple[int, Any, str]:
         args.where or args.max or args.min
     )
     if "(" in target and not exists(target):
+        target = _axis_spec(target, args.axis)
         if solving and "?" not in target and args.input is None and args.output is None:
             raise SpecError("--where, --max and --min go with unknowns (? in the spec, or --in/--out)")
         if solving:
@@ -327,7 +351,8 @@ def cmd_draw(args: argparse.Namespace) -> tuple[int, Any, str]:
             f"--dpi is the resolution of a .png or .gif; -o {args.output_file or '(none)'} is neither"
         )
     dpi = args.dpi if args.dpi is not None else DPI
-    return draw(args.spec, args.input, args.output_file, args.frame, args.all_frames, dpi, args.scale)
+    spec = _axis_spec(args.spec, args.axis)
+    return draw(spec, args.input, args.output_file, args.frame, args.all_frames, dpi, args.scale)
 
 
 def _top_level_parts(text: str) -> list[str]:
@@ -396,7 +421,8 @@ def _solve(args: argparse.Namespace, spec: str, **options: Any) -> Any:
 
 
 def cmd_solve(args: argparse.Namespace) -> tuple[int, Any, str]:
-    answer = _solve(args, args.spec, limit=args.limit, minimize=args.minimize, maximize=args.maximize)
+    spec = _axis_spec(args.spec, args.axis)
+    answer = _solve(args, spec, limit=args.limit, minimize=args.minimize, maximize=args.maximize)
     data = answer.to_json()
     lines = [f"unknowns: {', '.join(answer.unknowns)}"]
     if answer.formula is not None:
@@ -457,7 +483,9 @@ def cmd_invert(args: argparse.Namespace) -> tuple[int, Any, str]:
     from .logic.transpose import invert
 
     size = _input_size(args.input)
-    inverse = invert(layer(args.spec), size, args.output_padding, int(args.timeout * 1000))
+    inverse = invert(
+        layer(_axis_spec(args.spec, args.axis)), size, args.output_padding, int(args.timeout * 1000)
+    )
     data = inverse.to_json()
     t = inverse.transposed
     lines = [
@@ -520,7 +548,7 @@ def cmd_port(args: argparse.Namespace) -> tuple[int, Any, str]:
     from .logic.port import AFTER_PAD, SAME_SIZE, SAME_WINDOWS, port
 
     size = _input_size(args.input)
-    result = port(layer(args.spec), args.to, size)
+    result = port(layer(_axis_spec(args.spec, args.axis)), args.to, size)
     data = result.to_json()
     lines = [f"source: {data['source']}", f"level: {data['level']}"]
     if data["level"] == SAME_WINDOWS:
@@ -660,6 +688,19 @@ def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
             f"aligned: {last['aligned']}"
         )
         lines += _misalignments(net, fields)
+        # A network with per-axis layers: the other axes' fields too (the first is the one above).
+        others = [dim for dim in net.symbolic[1:] if net.along(dim) is not net]
+        if others:
+            by_axis = {net.symbolic[0]: data["receptive_field"]}
+            for dim in others:
+                field = net.receptive_fields(dim=dim)
+                by_axis[dim] = {name: f.describe() for name, f in field.items()}
+                last = by_axis[dim][net.output]
+                lines.append(
+                    f"receptive field of the output along {dim}: size {last['size']}, stride {last['stride']}, "
+                    f"padding {last['padding']}"
+                )
+            data["receptive_field_by_axis"] = by_axis
     shaped = None
     if args.table or at is not None:
         from .nets.table import table
@@ -854,6 +895,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     windows.add_argument("spec", metavar="SPEC", help='a layer spec, e.g. "tf.conv(k=3, s=2, p=same)"')
     windows.add_argument("--in", dest="input", required=True, metavar="N[,N...]", help="input size per axis")
+    _axis_option(windows)
     windows.add_argument("--at", type=int, metavar="J", help="only output position J (from 0)")
     windows.add_argument("--json", action="store_true", help="print JSON")
     windows.set_defaults(run=cmd_windows)
@@ -864,6 +906,7 @@ def build_parser() -> argparse.ArgumentParser:
     objective = solve.add_mutually_exclusive_group()
     objective.add_argument("--minimize", metavar="NAME", help="report the solution with the least NAME")
     objective.add_argument("--maximize", metavar="NAME", help="report the solution with the greatest NAME")
+    _axis_option(solve)
     solve.add_argument(
         "--limit", type=_whole(1), default=100, metavar="N", help="list at most N solutions (default 100)"
     )
@@ -876,6 +919,7 @@ def build_parser() -> argparse.ArgumentParser:
         "spec", metavar="SPEC", help='a convolution or pooling spec, e.g. "conv(k=3, s=2, p=1)"'
     )
     invert.add_argument("--in", dest="input", metavar="N", help="a concrete input size (default: every i)")
+    _axis_option(invert)
     invert.add_argument(
         "--output-padding",
         "--a",
@@ -893,6 +937,7 @@ def build_parser() -> argparse.ArgumentParser:
         "spec", metavar="SPEC", help='a layer spec with its framework, e.g. "tf.conv(k=3, s=2, p=same)"'
     )
     port.add_argument("--to", required=True, choices=FRAMEWORKS, help="target framework")
+    _axis_option(port)
     port.add_argument(
         "--in", dest="input", metavar="N", help="also say whether the closest layer agrees at N"
     )
@@ -988,6 +1033,7 @@ def build_parser() -> argparse.ArgumentParser:
         help='a theorem id in ./proofs (or a .toml file), or a layer spec such as "conv(k=3, s=2, p=1)"',
     )
     _solve_options(latex, "with a spec, solve: ")
+    _axis_option(latex)
     latex.add_argument("--standalone", action="store_true", help="a complete document (article, amsmath)")
     latex.add_argument("-o", "--output", dest="output_file", metavar="FILE", help="write to FILE")
     _timeout_option(latex)
@@ -1003,6 +1049,7 @@ def build_parser() -> argparse.ArgumentParser:
     draw.add_argument(
         "--in", dest="input", required=True, metavar="N[,N]", help="input size (square, or H,W)"
     )
+    _axis_option(draw)
     draw.add_argument(
         "-o",
         "--output",

@@ -199,7 +199,7 @@ def _literal(text: str) -> Any:
 # What cannot be mapped names the argument.
 REFUSED = [
     ("nn.Conv2d(3, 64, 3, groups=2)", "in_channels=3 is not divisible by groups=2"),
-    ("nn.Conv2d(3, 64, (3, 5))", "Conv2d argument kernel_size differs between axes"),
+    ("nn.Conv2d(3, 64, (3, 5, 1))", "Conv2d argument kernel_size gives 3 values; Conv2d has 2 spatial axes"),
     (
         "nn.Conv2d(3, 64, 3, padding_mode='reflect')",
         "Conv2d argument padding_mode: symconv models zero padding only",
@@ -231,10 +231,13 @@ REFUSED = [
     ),
     ("layers.UpSampling2D(interpolation='bilinear')", "UpSampling2D argument interpolation"),
     ("make_node('Gemm', ['x'], ['y'])", "make_node's first argument names the operator"),
-    ("make_node('Conv', ['x'], ['y'], kernel_shape=[3], pads=[1, 2, 1, 2])", "pads differs between axes"),
+    (
+        "make_node('Conv', ['x'], ['y'], kernel_shape=[3], pads=[1, 2, 1, 2])",
+        "its lists give different numbers of spatial axes (kernel_shape 1, pads 2)",
+    ),
     (
         "make_node('Conv', ['x'], ['y'], kernel_shape=[3], pads=[1, 1, 1])",
-        "pads lists a begin and an end per axis",
+        "pads list a begin and an end per axis",
     ),
     (
         "make_node('Conv', ['x'], ['y'], kernel_shape=[3], pads=[1, 1], auto_pad='SAME_UPPER')",

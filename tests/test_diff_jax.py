@@ -58,7 +58,7 @@ class Case:
         if self.s is not None:
             args.append(f"s={self.s}")
         if isinstance(self.p, tuple):
-            args.append(f"p=({self.p[0]}, {self.p[1]})")
+            args.append(f"p=[({self.p[0]}, {self.p[1]})]")
         elif self.p is not None:
             args.append(f"p={self.p}")
         if self.d is not None:

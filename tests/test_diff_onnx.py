@@ -97,7 +97,7 @@ class Case:
         return self.p if isinstance(self.p, tuple) else (self.p, self.p)
 
     def spec(self, framework: str) -> str:
-        pad = f"({self.p[0]}, {self.p[1]})" if isinstance(self.p, tuple) else str(self.p)
+        pad = f"[({self.p[0]}, {self.p[1]})]" if isinstance(self.p, tuple) else str(self.p)
         args = [f"k={self.k}"]
         if self.s is not None:
             args.append(f"s={self.s}")
@@ -481,6 +481,6 @@ def test_onnx_inference_window_matches_shape_inference(results: list[Result], op
 
 def test_case_specs_round_trip() -> None:
     case = Case("maxpool", 5, 3, 2, (1, 0), None, ceil=True, opset=18)
-    assert case.spec("onnx") == "onnx.maxpool(k=3, s=2, p=(1, 0), ceil=true, opset=18)"
-    assert case.spec("ort") == "ort.maxpool(k=3, s=2, p=(1, 0), ceil=true, opset=18)"
-    assert replace(case, opset=OPSET).spec("onnx") == "onnx.maxpool(k=3, s=2, p=(1, 0), ceil=true)"
+    assert case.spec("onnx") == "onnx.maxpool(k=3, s=2, p=[(1, 0)], ceil=true, opset=18)"
+    assert case.spec("ort") == "ort.maxpool(k=3, s=2, p=[(1, 0)], ceil=true, opset=18)"
+    assert replace(case, opset=OPSET).spec("onnx") == "onnx.maxpool(k=3, s=2, p=[(1, 0)], ceil=true)"

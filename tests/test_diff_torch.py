@@ -9,7 +9,7 @@ symconv's output_size.
 The real CPU kernels are the reference; the meta kernels are compared with them separately, because they do
 not run every check the CPU kernels run (see meta_gap).
 
-Asymmetric padding: PyTorch's layers have no (begin, end) padding, so `torch.conv(p=(pb, pe))` is checked
+Asymmetric padding: PyTorch's layers have no (begin, end) padding, so `torch.conv(p=[(pb, pe)])` is checked
 against F.pad(x, (pb, pe)) followed by an unpadded convolution (see _symconv_asymmetric). Pooling has no such
 equivalent (F.pad changes where the ceil_mode last-window rule puts the input's start, and max pooling pads with
 -inf), so asymmetric pooling is not drawn.
@@ -59,7 +59,7 @@ class Case:
     def spec(self) -> str:
         """The symconv spec of this configuration (output_size requests are handled separately)."""
         if isinstance(self.p, tuple):
-            pad = f"({self.p[0]}, {self.p[1]})"
+            pad = f"[({self.p[0]}, {self.p[1]})]"
         else:
             pad = str(self.p)
         args = [f"k={self.k}"]
@@ -211,7 +211,7 @@ def symconv_outcome(case: Case) -> Outcome:
 
 
 def _symconv_asymmetric(case: Case) -> Outcome:
-    """torch.conv(p=(pb, pe)), pb != pe, against F.pad(x, (pb, pe)) then an unpadded convolution.
+    """torch.conv(p=[(pb, pe)]), pb != pe, against F.pad(x, (pb, pe)) then an unpadded convolution.
 
     PyTorch has no (begin, end) padding, so symconv may either take the pair (and must then give F.pad's
     result) or refuse it with a SpecError that points to F.pad; in that case the rewrite it recommends,

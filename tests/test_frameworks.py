@@ -18,7 +18,7 @@ PROVED_PORTS = [
     ("tf.conv(k=3, s=1, p=same)", "torch", "torch.conv(k=3, s=1, d=1, p=same)"),
     ("torch.maxpool(k=3, s=2, p=1, ceil=true)", "onnx", "onnx.maxpool(k=3, s=2, d=1, p=1, ceil=true)"),
     ("keras.convT(k=3, s=2, p=same)", "jax", "jax.convT(k=3, s=2, d=1, p=same)"),
-    ("torch.convT(k=3, s=2, p=1, a=1)", "jax", "jax.convT(k=3, s=2, d=1, p=(1, 2))"),
+    ("torch.convT(k=3, s=2, p=1, a=1)", "jax", "jax.convT(k=3, s=2, d=1, p=[(1, 2)])"),
     ("torch.convT(k=4, s=2, p=1)", "keras", "keras.convT(k=4, s=2, d=1, p=same)"),
 ]
 # Same output sizes, windows shifted for some inputs: the answer is an explicit pad, and the same-size layer
@@ -26,7 +26,7 @@ PROVED_PORTS = [
 PADDED_PORTS = [
     ("tf.conv(k=3, s=2, p=same)", "torch", "torch.conv(k=3, s=2, d=1, p=1)"),
     ("torch.conv(k=3, s=2, p=1)", "keras", "keras.conv(k=3, s=2, d=1, p=same)"),
-    ("onnx.conv(k=4, s=2, p=same_lower)", "tf", "tf.conv(k=4, s=2, d=1, p=(2, 1))"),
+    ("onnx.conv(k=4, s=2, p=same_lower)", "tf", "tf.conv(k=4, s=2, d=1, p=[(2, 1)])"),
     ("tf.maxpool(k=3, s=2, p=same)", "torch", "torch.maxpool(k=3, s=2, d=1, p=1)"),
 ]
 
@@ -212,7 +212,7 @@ def test_onnx_output_shape_pads_split_and_total() -> None:
     assert onnx_transpose_pads(5, 3, 2, 11, a=1) == (1, 0)
     for i, k, s, out in [(4, 3, 2, 8), (7, 5, 3, 19), (3, 4, 2, 6)]:
         begin, end = onnx_transpose_pads(i, k, s, out)
-        assert layer(f"onnx.convT(k={k}, s={s}, p=({begin}, {end}))").output_size(i) == out
+        assert layer(f"onnx.convT(k={k}, s={s}, p=[({begin}, {end})])").output_size(i) == out
     # A negative total is accepted: ONNX's own test_convtranspose_output_shape (strides 3 and 2, output_shape
     # 10 and 8 on a 3x3 input, k=3) has -1 on both axes.
     assert onnx_transpose_pads(3, 3, 3, 10) == (0, -1)
@@ -225,7 +225,7 @@ def test_framework_specific_refusals() -> None:
         "tf.convT(k=3)",
         "tf.maxpool(k=2, ceil=true)",
         "keras.conv(k=3, p=1)",
-        "torch.conv(k=3, p=(1, 2))",
+        "torch.conv(k=3, p=[(1, 2)])",
     ]:
         with pytest.raises(SpecError):
             layer(spec)

@@ -72,7 +72,7 @@ def forward_size(spec: str, i: int) -> int | None:
 
 
 def spec_text(kind: str, k: int, s: int, p: int | tuple[int, int], d: int, ceil: bool) -> str:
-    pad = f"({p[0]}, {p[1]})" if isinstance(p, tuple) else str(p)
+    pad = f"[({p[0]}, {p[1]})]" if isinstance(p, tuple) else str(p)
     text = f"{kind}(k={k}, s={s}, p={pad}"
     text += f", d={d}" if kind != "avgpool" else ""
     text += ", ceil=true)" if ceil else ")"
@@ -277,7 +277,7 @@ def test_table_covers_residues_that_need_a_smaller_padding() -> None:
     # For pb + pe odd the torch padding is P = ceil((pb + pe)/2) and A = a + 1; where a = s - 1, A = s is
     # refused by PyTorch, so the table also tries smaller paddings: for odd i here, padding 0 and
     # output_padding 0 work (invert(layer, i) finds them too).
-    spec = "conv(k=3, s=2, p=(0, 1))"
+    spec = "conv(k=3, s=2, p=[(0, 1)])"
     for i in (3, 5, 7, 9):
         assert recovered(spec, i, 3, 2, 0, 0, 1)
         tr = invert(layer(spec), i).to_json()["torch"]

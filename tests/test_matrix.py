@@ -142,8 +142,8 @@ def test_the_transpose_undoes_the_shape(config: tuple) -> None:
     i, k, s, (pb, pe), d = config
     c = conv_matrix(i, k, s, (pb, pe), d)
     a = (i + pb + pe - d * (k - 1) - 1) % s
-    assert c.rows == layer(f"conv(k={k}, s={s}, p=({pb}, {pe}), d={d})").output_size(i)
-    assert layer(f"convT(k={k}, s={s}, p=({pb}, {pe}), d={d}, a={a})").output_size(c.rows) == i
+    assert c.rows == layer(f"conv(k={k}, s={s}, p=[({pb}, {pe})], d={d})").output_size(i)
+    assert layer(f"convT(k={k}, s={s}, p=[({pb}, {pe})], d={d}, a={a})").output_size(c.rows) == i
 
 
 CASES_2D = [

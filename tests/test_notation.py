@@ -63,7 +63,7 @@ REPR = re.compile(r"Mod\(|ceiling|Piecewise\(|Max\(|Min\(|\bmod 1 in\b|with neve
 
 COMMANDS = [
     ["shape", "tf.conv(k=3, s=2, p=same)", "--in", "i"],
-    ["shape", "jax.conv(k=3, s=2, p=(1, 2))", "--in", "i"],
+    ["shape", "jax.conv(k=3, s=2, p=[(1, 2)])", "--in", "i"],
     ["shape", "torch.maxpool(k=3, s=2, ceil=true)", "--in", "i"],
     ["solve", "conv(k=?, s=2, p=1)", "--in", "i", "--out", "floor(i/2)"],
     ["solve", "conv(k=k, s=s, d=d, p=?)", "--in", "i", "--out", "ceil(i/s)"],

@@ -130,33 +130,8 @@ def test_every_operator_has_its_node_tests() -> None:
     assert conv and all(len(t.model.graph.input) == 2 and not t.model.graph.initializer for t in conv)
 
 
-PER_AXIS_ATTRIBUTES = ("kernel_shape", "strides", "dilations", "output_padding", "output_shape")
-
-
-def per_axis(test: NodeTest) -> str | None:
-    """The attribute whose values differ between spatial axes, if one does (pads: begin and end per axis)."""
-    node = test.model.graph.node[0]
-    for attribute in node.attribute:
-        values = list(onnx.helper.get_attribute_value(attribute)) if attribute.ints else []
-        if attribute.name in PER_AXIS_ATTRIBUTES and len(set(values)) > 1:
-            return f"{attribute.name}={values}"
-        if attribute.name == "pads" and values:
-            n = len(values) // 2
-            if len({(values[axis], values[axis + n]) for axis in range(n)}) > 1:
-                return f"pads={values}"
-    return None
-
-
-def _marked(test: NodeTest) -> Any:
-    differs = per_axis(test)
-    if differs is None:
-        return test
-    reason = f"{differs} differs between spatial axes; the network model applies one layer to every axis"
-    return pytest.param(test, marks=pytest.mark.xfail(reason=reason, raises=SpecError, strict=True))
-
-
 @pytest.mark.parametrize("convention", ["onnx", "ort"])
-@pytest.mark.parametrize("test", [_marked(t) for t in node_tests()], ids=lambda t: t.name)
+@pytest.mark.parametrize("test", node_tests(), ids=lambda t: t.name)
 def test_node_test_output_shapes(test: NodeTest, convention: str, tmp_path: Path) -> None:
     """Every expected output's spatial shape, read as the standard defines the model and as onnxruntime runs it
     (the node tests are the backends' conformance tests: onnxruntime passes them)."""
@@ -165,14 +140,25 @@ def test_node_test_output_shapes(test: NodeTest, convention: str, tmp_path: Path
         assert got == tuple(expected.shape[2:]), (test.name, output, convention)
 
 
-def test_per_axis_node_tests_are_refused_by_name(tmp_path: Path) -> None:
-    """The node tests whose parameters differ between axes are refused, naming the parameter (never a size
-    read from one axis only); every other one is read."""
-    refused = [t for t in node_tests() if per_axis(t) is not None]
-    assert 0 < len(refused) <= 6, [t.name for t in refused]
-    for test in refused:
-        with pytest.raises(SpecError, match="differs between spatial axes"):
-            symconv_shape(test, 0, tmp_path)
+def test_per_axis_node_tests_are_read_per_axis(tmp_path: Path) -> None:
+    """The node tests whose parameters differ between axes (pads=[1, 0, 1, 0], strides=[3, 2], output_shape=[10,
+    8], ...) are read with a layer per axis, so the shapes checked above come from each axis' own layer."""
+    from symconv.core.layers import Axes
+
+    per_axis = []
+    for test in node_tests():
+        path = tmp_path / f"{test.name}.onnx"
+        path.write_bytes(prepared(test, 0).SerializeToString())
+        network = from_onnx(path, input_shape=test.inputs[data_input(test)].shape)
+        if any(isinstance(node.layer, Axes) for node in network.nodes):
+            per_axis.append(test.name)
+    expected = {
+        "test_conv_with_strides_and_asymmetric_padding",
+        "test_convtranspose_pad",
+        "test_convtranspose_pads",
+    }
+    assert expected <= set(per_axis), per_axis
+    assert {"test_convtranspose_output_shape", "test_convtranspose_kernel_shape"} <= set(per_axis), per_axis
 
 
 def _model(nodes: list[Any], inputs: list[Any], initializers: list[Any] | None = None) -> Any:

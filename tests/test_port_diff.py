@@ -193,11 +193,11 @@ AVG_DIVISOR = [
 OTHERS = [
     ("torch.conv(k=3, s=2, p=1, d=2)", "jax"),
     ("torch.conv(k=5, s=3, p=2)", "ort"),
-    ("ort.conv(k=3, s=2, p=(1, 2))", "jax"),
-    ("ort.conv(k=3, s=2, p=(2, 1))", "torch"),
-    ("jax.conv(k=3, s=2, p=(2, -1))", "torch"),
+    ("ort.conv(k=3, s=2, p=[(1, 2)])", "jax"),
+    ("ort.conv(k=3, s=2, p=[(2, 1)])", "torch"),
+    ("jax.conv(k=3, s=2, p=[(2, -1)])", "torch"),
     ("jax.convT(k=3, s=2, p=same)", "torch"),
-    ("jax.convT(k=4, s=2, p=(2, 1))", "torch"),
+    ("jax.convT(k=4, s=2, p=[(2, 1)])", "torch"),
     ("ort.convT(k=3, s=2, p=1, a=1)", "torch"),
 ]
 GROUPS = {
@@ -621,7 +621,7 @@ def _jax_candidates(source: Layer) -> list[tuple[str, str, tuple[Any, ...]]]:
     name = {"convT": "convT", "max": "maxpool", "avg": "avgpool", "conv": "conv"}[kind]
     out = []
     for pad in pads:
-        text = pad.lower() if isinstance(pad, str) else f"({pad[-1][0]}, {pad[-1][1]})"
+        text = pad.lower() if isinstance(pad, str) else f"[({pad[-1][0]}, {pad[-1][1]})]"
         out.append((f"jax.{name}(k={k}, s={s}, d={d}, p={text})", kind, (k, s, d, pad, False)))
     return out
 

@@ -174,7 +174,7 @@ def cases(draw: st.DrawFn) -> Case:
         args.append(("p", str(pb)))
     elif form == "pair":
         pb, pe = draw(st.integers(0, high)), draw(st.integers(0, high))
-        args.append(("p", f"({pb}, {pe})"))
+        args.append(("p", f"[({pb}, {pe})]"))
     a = 0
     if kind == "convT" and draw(st.booleans()):
         a = draw(st.integers(0, max(s, d) - 1))
@@ -234,8 +234,8 @@ def test_ceil_mode_drops_a_last_window_in_the_end_padding_as_onnx_does() -> None
     # ceil_mode=1 and 2 without ceil_mode; PyTorch cannot pad one end only). The last-window rule is applied
     # in ceil mode only, as both frameworks do.
     assert pool_windows(1, 1, 1, 0, 1, 1, ceil=True) == 1
-    assert layer("maxpool(k=1, p=(0, 1))").output_size(1) == 2
-    assert layer("maxpool(k=1, p=(0, 1), ceil=true)").output_size(1) == 1
+    assert layer("maxpool(k=1, p=[(0, 1)])").output_size(1) == 2
+    assert layer("maxpool(k=1, p=[(0, 1)], ceil=true)").output_size(1) == 1
 
 
 def check_size(made, case: Case, i: int) -> None:
@@ -261,7 +261,12 @@ def test_output_size_matches_brute_force(case: Case, big: int) -> None:
 @settings(max_examples=80)
 @given(case=cases(), axes=st.lists(st.integers(-1, 30), min_size=1, max_size=3))
 def test_n_dimensional_output_size_is_per_axis(case: Case, axes: list[int]) -> None:
-    made = layer(case.spec)
+    spec = case.spec
+    pair = f"p=[({case.pb}, {case.pe})]"
+    if pair in spec:
+        # A (begin, end) pair is written per axis: the same pair on each of them.
+        spec = spec.replace(pair, f"p=[{', '.join([pair[3:-1]] * len(axes))}]")
+    made = layer(spec)
     truths = [case.truth(i) for i in axes]
     if any(t is None for t in truths):
         with pytest.raises(ShapeError):
@@ -270,7 +275,7 @@ def test_n_dimensional_output_size_is_per_axis(case: Case, axes: list[int]) -> N
         got = made.output_size(tuple(axes))
         assert type(got) is tuple
         assert got == tuple(truths)
-        assert got == tuple(made.output_size(i) for i in axes)
+        assert got == tuple(layer(case.spec).output_size(i) for i in axes)
 
 
 @settings(max_examples=80)
@@ -287,10 +292,10 @@ def test_symbolic_output_size_evaluates_to_the_concrete_one(case: Case) -> None:
 
 
 SYMBOLIC_SPECS = {
-    "conv": "conv(k=k, s=s, p=(pb, pe), d=d)",
-    "convT": "convT(k=k, s=s, p=(pb, pe), d=d, a=a)",
-    "maxpool": "maxpool(k=k, s=s, p=(pb, pe), d=d, ceil=true)",
-    "maxpool_floor": "maxpool(k=k, s=s, p=(pb, pe), d=d)",
+    "conv": "conv(k=k, s=s, p=[(pb, pe)], d=d)",
+    "convT": "convT(k=k, s=s, p=[(pb, pe)], d=d, a=a)",
+    "maxpool": "maxpool(k=k, s=s, p=[(pb, pe)], d=d, ceil=true)",
+    "maxpool_floor": "maxpool(k=k, s=s, p=[(pb, pe)], d=d)",
     "torch_maxpool": "torch.maxpool(k=k, s=s, p=p, d=d, ceil=true)",
 }
 SYMBOLIC_LAYERS = {name: layer(spec) for name, spec in SYMBOLIC_SPECS.items()}
@@ -356,7 +361,7 @@ def test_construction_refuses_exactly_the_bad_parameters(kind, torch, k, s, d, p
         d = 1
     if kind != "convT":
         a = 0
-    args = [("k", str(k)), ("s", str(s)), ("p", f"({pb}, {pe})" if pair else str(pb))]
+    args = [("k", str(k)), ("s", str(s)), ("p", f"[({pb}, {pe})]" if pair else str(pb))]
     if kind != "avgpool":
         args.append(("d", str(d)))
     if kind == "convT":
@@ -539,7 +544,7 @@ def test_z3_piecewise_ceil_pool_agrees_with_python(i: int, k: int, s: int, p: in
         assert expected == truth
 
 
-CONVT = layer("convT(k=k, s=s, p=(pb, pe), d=d, a=a)")
+CONVT = layer("convT(k=k, s=s, p=[(pb, pe)], d=d, a=a)")
 
 
 @settings(max_examples=80)

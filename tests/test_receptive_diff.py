@@ -66,7 +66,7 @@ def _conv(rng: random.Random) -> str:
     k, s, d = rng.randint(1, 5), rng.choice((1, 1, 2, 3)), rng.choice((1, 1, 2, 3))
     if rng.random() < 0.2:
         pb, pe = rng.randint(-1, 2), rng.randint(-1, 2)
-        return f"jax.conv(k={k}, s={s}, p=({pb}, {pe}), d={d})"
+        return f"jax.conv(k={k}, s={s}, p=[({pb}, {pe})], d={d})"
     return f"torch.conv(k={k}, s={s}, p={rng.randint(0, 3)}, d={d})"
 
 
@@ -123,8 +123,8 @@ def _size_keeping_branch(rng: random.Random) -> list[str]:
         ["pixelshuffle(r=2)", "torch.avgpool(k=2, s=2)"],
         ["upsample(scale=3)", "torch.conv(k=3, s=3)"],
         ["torch.convT(k=2, s=2)", "torch.conv(k=2, s=2)"],
-        ["jax.conv(k=1, p=(1, -1))"],
-        ["jax.conv(k=3, p=(2, 0))"],
+        ["jax.conv(k=1, p=[(1, -1)])"],
+        ["jax.conv(k=3, p=[(2, 0)])"],
         ["torch.conv(k=3)", "torch.convT(k=3)"],
         [f"adaptivepool(size={rng.randint(2, 6)})", f"upsample(scale={rng.choice((2, 3, 4))})"],
         [random_layer(rng)],
@@ -717,7 +717,7 @@ def test_inner_padding_counts_as_araujo_counts_it() -> None:
 
 def test_a_cropped_input_is_reached_through_padding_by_the_same_convention() -> None:
     # JAX's pad (-1, 0) crops input 0; n2[0] reads n1[-1] (padding), which would be input 0.
-    text = "jax.conv(k=1, p=(-1, 0)) > conv(k=3, p=1)"
+    text = "jax.conv(k=1, p=[(-1, 0)]) > conv(k=3, p=1)"
     assert _real(text, 5)[0] == (1, 2)
     assert intervals(chain(text), 5)[0] == (0, 2)
 

@@ -43,7 +43,7 @@ def spec_text(kind: str, params: Mapping[str, Any]) -> str:
             continue
         value = params[name]
         if isinstance(value, tuple):
-            value = f"({value[0]}, {value[1]})"
+            value = f"[({value[0]}, {value[1]})]"
         elif isinstance(value, bool):
             value = "true" if value else "false"
         parts.append(f"{name}={value}")
@@ -469,7 +469,7 @@ BIG = 10**12
         ("conv(k=3, s=2, p=1)", "?", BIG),
         ("conv(k=5, s=3, p=2, d=2)", "?", BIG + 7),
         ("maxpool(k=3, s=2, p=1, ceil=true)", "?", BIG),
-        ("avgpool(k=4, s=3, p=(0, 2), ceil=true)", "?", BIG + 1),
+        ("avgpool(k=4, s=3, p=[(0, 2)], ceil=true)", "?", BIG + 1),
         ("convT(k=4, s=2, p=1)", "?", 2 * BIG),
         ("conv(k=3, s=?, p=1)", BIG, 10**6),
         ("conv(k=?, s=1)", BIG, BIG - 10),

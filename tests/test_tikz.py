@@ -58,7 +58,7 @@ DIRECT = [
     ("conv(k=3, s=2, p=1)", (6, 5)),  # figure 2.7 and its odd neighbour
     ("conv(k=3, d=2)", (7, 7)),  # dilation, figure 5.1
     ("conv(k=2, s=2, d=2, p=1)", (6, 5)),
-    ("conv(k=3, s=2, p=(1, 2))", (4, 6)),
+    ("conv(k=3, s=2, p=[(1, 2)])", (4, 6)),
     ("conv(k=3, p=full)", (3, 4)),
     ("torch.maxpool(k=3, s=2, ceil=true)", (6, 8)),  # ceil_mode: the last window overhangs
     ("torch.avgpool(k=3, s=2, p=1, ceil=true)", (6, 7)),
@@ -71,16 +71,16 @@ DIRECT = [
     # onnxruntime pooling: numerator / stride in C++, so a kernel longer than the padded input gives one
     # window, which runs past the end padding (extra cells).
     ("ort.avgpool(k=3, s=2)", (2, 2)),
-    ("ort.maxpool(k=5, s=2, p=(0, 1))", (3, 3)),
+    ("ort.maxpool(k=5, s=2, p=[(0, 1)])", (3, 3)),
     ("ort.maxpool(k=2, s=3, auto_pad=valid, d=3)", (9, 2)),
     ("ort.avgpool(k=3, s=2, ceil=true)", (4, 5)),
     # Negative padding crops: ONNX's automatic pooling pads, JAX's explicit pads.
     ("ort.avgpool(k=1, s=3, auto_pad=same_upper)", (6, 5)),
     ("ort.avgpool(k=2, s=4, d=2, auto_pad=same_upper)", (4, 4)),  # AveragePool stops at i + pe
     ("ort.maxpool(k=2, s=4, d=2, auto_pad=same_lower)", (4, 4)),  # MaxPool reads on to the input's end
-    ("jax.conv(k=2, p=(-1, 0))", (5, 4)),
-    ("jax.maxpool(k=2, s=2, p=(-1, -1))", (5, 5)),
-    ("jax.conv(k=1, p=(2, -2))", (1, 3)),  # the end crop eats the input and the begin padding too
+    ("jax.conv(k=2, p=[(-1, 0)])", (5, 4)),
+    ("jax.maxpool(k=2, s=2, p=[(-1, -1)])", (5, 5)),
+    ("jax.conv(k=1, p=[(2, -2)])", (1, 3)),  # the end crop eats the input and the begin padding too
 ]
 TRANSPOSED = [
     ("convT(k=3, s=1, p=0)", (2, 2)),  # figure 4.1
@@ -93,7 +93,7 @@ TRANSPOSED = [
     ("torch.convT(k=2, s=2, d=2, a=1)", (3, 2)),
     ("onnx.convT(k=3, s=2, auto_pad=valid)", (3, 3)),
     ("torch.convT(k=3, s=2, p=3)", (4, 3)),  # p > d(k-1): the stretched input is cropped
-    ("jax.convT(k=3, s=2, p=(-1, 0))", (4, 4)),
+    ("jax.convT(k=3, s=2, p=[(-1, 0)])", (4, 4)),
     ("torch.convT(k=1, s=5, p=2, a=4)", (1, 2)),  # the begin crop runs past the input into the a cells
 ]
 
@@ -399,7 +399,7 @@ def random_spec(draw: st.DrawFn, framework: str | None) -> str:
         if framework == "torch" or (framework != "jax" and draw(st.booleans())):
             padding = str(draw(st.integers(0, high)))
         else:
-            padding = f"({draw(st.integers(low, high))}, {draw(st.integers(low, high))})"
+            padding = f"[({draw(st.integers(low, high))}, {draw(st.integers(low, high))})]"
     elif any(mode != "explicit" for mode in modes) and form <= 8:
         automatic = [m for m in modes if m != "explicit"]
         if family == "convT" and framework in ("onnx", "ort"):
@@ -481,12 +481,12 @@ TRANSPOSED_FRAMEWORKS = [
     ("torch.convT(k=4, s=3, p=2, d=2, a=2)", 3),
     ("torch.convT(k=3, s=2, p=3)", 4),  # p > d(k-1): the equivalent convolution crops the stretched input
     ("torch.convT(k=2, s=3, p=2, a=2)", 3),
-    ("jax.convT(k=3, s=2, p=(-1, 0))", 4),
-    ("jax.convT(k=2, s=2, p=(3, -1), consistent=true)", 4),
+    ("jax.convT(k=3, s=2, p=[(-1, 0)])", 4),
+    ("jax.convT(k=2, s=2, p=[(3, -1)], consistent=true)", 4),
     ("jax.convT(k=3, s=2, p=same)", 4),
     ("jax.convT(k=2, s=3, d=2, p=valid)", 3),
-    ("jax.convT(k=3, s=2, p=(2, 0))", 4),
-    ("jax.convT(k=4, s=2, p=(1, 2), consistent=true)", 3),
+    ("jax.convT(k=3, s=2, p=[(2, 0)])", 4),
+    ("jax.convT(k=4, s=2, p=[(1, 2)], consistent=true)", 3),
     ("keras.convT(k=3, s=2, p=same)", 4),
     ("keras.convT(k=1, s=3, p=same)", 3),
     ("keras.convT(k=4, s=2, p=same, a=1)", 3),
@@ -591,7 +591,7 @@ def pages(pdf: Path) -> int:
 def test_one_compile_holds_many_figures(tmp_path: Path) -> None:
     require_tool("pdflatex")
     chosen = [DIRECT[2], DIRECT[6], DIRECT[10], DIRECT[14], TRANSPOSED[2], TRANSPOSED[3], TRANSPOSED[6]]
-    chosen += [("ort.avgpool(k=3, s=2)", (2, 2)), ("jax.maxpool(k=2, s=2, p=(-1, -1))", (5, 5))]
+    chosen += [("ort.avgpool(k=3, s=2)", (2, 2)), ("jax.maxpool(k=2, s=2, p=[(-1, -1)])", (5, 5))]
     pictures = [figure(layer(spec), size, 0) for spec, size in chosen]
     pdf = compile_pdf(pictures, tmp_path)
     assert pages(pdf) == len(pictures)
@@ -776,7 +776,7 @@ def onnx_pool_cases() -> list[tuple[Pool, int]]:
     rng = random.Random(20240613)
     chosen = [
         ("ort.avgpool(k=3, s=2)", 2),
-        ("ort.maxpool(k=5, s=2, p=(0, 1))", 3),
+        ("ort.maxpool(k=5, s=2, p=[(0, 1)])", 3),
         ("ort.maxpool(k=2, s=3, auto_pad=valid, d=3)", 2),
         ("ort.avgpool(k=2, s=4, d=2, auto_pad=same_upper)", 4),
         ("ort.maxpool(k=2, s=5, d=3, auto_pad=same_lower, ceil=true)", 9),
@@ -784,9 +784,9 @@ def onnx_pool_cases() -> list[tuple[Pool, int]]:
     cases: list[tuple[Pool, int]] = [(layer(spec), i) for spec, i in chosen]  # type: ignore[misc]
     while len(cases) < ONNX_CASES:
         op = rng.choice(["max", "avg"])
-        p = rng.choice(["valid", "same_upper", "same_lower", f"({rng.randint(0, 3)}, {rng.randint(0, 3)})"])
+        p = rng.choice(["valid", "same_upper", "same_lower", f"[({rng.randint(0, 3)}, {rng.randint(0, 3)})]"])
         # ceil_mode with an automatic padding costs SymPy about half a second a layer: explicit pads only.
-        ceil = rng.choice(["true", "false"]) if p.startswith(("(", "v")) else "false"
+        ceil = rng.choice(["true", "false"]) if p.startswith(("[", "v")) else "false"
         spec = f"ort.{op}pool(k={rng.randint(1, 5)}, s={rng.randint(1, 5)}, d={rng.randint(1, 3)}, p={p}, ceil={ceil})"
         i = rng.randint(1, 9)
         try:
@@ -850,9 +850,9 @@ DIRECT_FRAMEWORKS = [
     ("torch.maxpool(k=3, s=2, ceil=true)", 6),
     ("torch.maxpool(k=2, s=2, p=1, d=2, ceil=true)", 6),
     ("torch.conv(k=3, s=2, p=1, d=2)", 7),
-    ("jax.conv(k=2, p=(-1, 0))", 5),
-    ("jax.conv(k=2, s=2, d=2, p=(-2, 1))", 7),
-    ("jax.maxpool(k=2, s=2, p=(-1, -1))", 6),
+    ("jax.conv(k=2, p=[(-1, 0)])", 5),
+    ("jax.conv(k=2, s=2, d=2, p=[(-2, 1)])", 7),
+    ("jax.maxpool(k=2, s=2, p=[(-1, -1)])", 6),
 ]
 
 
@@ -877,7 +877,7 @@ def run_draw(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, 
     ("spec", "size", "output"),
     [
         ("ort.avgpool(k=3, s=2)", "2", [1, 1]),
-        ("ort.maxpool(k=5, s=2, p=(0, 1))", "3", [1, 1]),
+        ("ort.maxpool(k=5, s=2, p=[(0, 1)])", "3", [1, 1]),
         ("ort.maxpool(k=2, s=3, auto_pad=valid, d=3)", "9,2", [2, 1]),
         ("ort.avgpool(k=1, s=3, auto_pad=same_upper)", "6", [2, 2]),
         ("torch.convT(k=3, s=2, p=3)", "4,3", [3, 1]),

@@ -154,7 +154,7 @@ class Config:
         if self.s is not None:
             args.append(f"s={self.s}")
         if isinstance(self.p, tuple):
-            args.append(f"p=({self.p[0]}, {self.p[1]})")
+            args.append(f"p=[({self.p[0]}, {self.p[1]})]")
         elif self.p is not None:
             args.append(f"p={self.p}")
         if self.d is not None:
@@ -894,7 +894,7 @@ def xla_aborts(config: Config) -> bool:
     """The configurations XLA cannot compile: it aborts the whole process (jax 0.10.2's jaxlib, compiled or
     folded alike). lax.reduce_window with a window of 1 (k=1, window stride 1, no dilation) and a padding that
     only crops (both sides <= 0, one < 0) is rewritten by the AlgebraicSimplifier into an elementwise op of the
-    uncropped shape, and a RET_CHECK fails: jax.maxpool(k=1, p=(0, -1)) at i=2 ("reduce_window_max (f32[2,1,1])
+    uncropped shape, and a RET_CHECK fails: jax.maxpool(k=1, p=[(0, -1)]) at i=2 ("reduce_window_max (f32[2,1,1])
     vs maximum (f32[2,1,2])"). Skipped (test_xla_reduce_window_abort_still_happens checks it in a child)."""
     if config.framework != "jax" or config.op not in ("maxpool", "avgpool") or config.k != 1:
         return False

@@ -276,7 +276,7 @@ def _axis_spec(config: Config, prefix: str, n: int) -> str:
     if isinstance(padding, str):
         args.append(f"p={padding.lower()}")
     else:
-        args.append(f"p=({padding[n][0]}, {padding[n][1]})")
+        args.append(f"p=[({padding[n][0]}, {padding[n][1]})]")
     if config.get("d") is not None:
         args.append(f"d={config['d'][n]}")
     if config.get("a") is not None:

@@ -6,7 +6,9 @@ kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])`` is ``onnx.maxpool(k=3,
 arguments bind in the library's order. Arguments that do not change sizes (channels, groups, bias, activation,
 data_format, initializers, names) are checked where they can be (channels divisible by groups) and otherwise
 left out; an argument whose value symconv cannot model (padding_mode='reflect', count_include_pad=False, a
-bilinear upsample, different values per axis) is a SpecError naming it. The text is walked as a syntax tree,
+bilinear upsample) is a SpecError naming it. Values that differ between axes (kernel_size=(1, 7)) are kept
+per axis; equal ones are one value. A tuple's length must match the class's axes (Conv2d: 2), and every list
+of an ONNX node its kernel's axes. The text is walked as a syntax tree,
 never evaluated.
 
 >>> from .parse import parse_spec
@@ -22,6 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sympy
+
+from .parse import PerAxis, per_axis_pads
 
 # What an argument becomes: a spec parameter (k, s, p, d, a, ceil, scale, size, r), a channel count or group
 # count checked and dropped, or a literal dropped as it does not change sizes; `only` lists the values symconv
@@ -317,6 +321,8 @@ class _Reader:
     ) -> None:
         self.text, self.walker, self.fail = text, walker, fail
         self.unknown_name, self.keywords = unknown_name, keywords
+        # How many spatial axes each list argument gives (ONNX pads: half its length).
+        self.lengths: dict[str, tuple[int, ast.AST]] = {}
 
     def read(self, node: ast.Call) -> tuple[str, str, tuple[tuple[str, Any], ...]]:
         parts = _dotted(node.func) or []
@@ -371,7 +377,26 @@ class _Reader:
                 raise self.fail(
                     node, f"{title}: {argument_name}={number} is not divisible by groups={groups}"
                 )
+        self.check_axes(title, name)
         return constructor.library, constructor.kind, self.onnx_pads(args, title, node)
+
+    def check_axes(self, title: str, name: str) -> None:
+        """Every tuple gives as many axes as the class has (Conv2d: 2) and as the others (ONNX lists)."""
+        digits = [char for char in name if char.isdigit()]
+        axes = int(digits[0]) if digits else None
+        for argument_name, (count, where) in self.lengths.items():
+            if axes is not None and count not in (1, axes):
+                raise self.fail(
+                    where,
+                    f"{title} argument {argument_name} gives {count} values; {title} has {axes} spatial axes",
+                )
+        counts = {count for count, _ in self.lengths.values()}
+        if axes is None and len(counts) > 1:
+            shown = ", ".join(f"{arg} {count}" for arg, (count, _) in self.lengths.items())
+            raise self.fail(
+                next(iter(self.lengths.values()))[1],
+                f"{title}: its lists give different numbers of spatial axes ({shown})",
+            )
 
     def bind(self, node: ast.Call, constructor: Constructor, title: str) -> dict[str, ast.AST]:
         """The library's own binding of arguments to parameters, with its errors named."""
@@ -431,18 +456,23 @@ class _Reader:
                 raise self.fail(node, f"{where}: unknown padding {node.value!r}")
             return {"p": keyword}
         if target == "pads":
-            return {"pads": self.values(node, where)}
+            pads = self.values(node, where)
+            self.count_axes(where, node, len(pads) // 2 if len(pads) > 1 else 1)
+            return {"pads": pads}
         if target == "scale" and isinstance(node, ast.Constant) and isinstance(node.value, float):
             if not node.value.is_integer():
                 raise self.fail(node, f"{where}: symconv takes whole scale factors, got {node.value}")
             return {"scale": sympy.Integer(int(node.value))}
         values = self.values(node, where)
-        if len(set(values)) > 1:
-            raise self.fail(
-                node,
-                f"{where} differs between axes; symconv takes one value for every axis (per-axis values are not supported yet)",
-            )
+        if isinstance(node, ast.List | ast.Tuple):
+            self.count_axes(where, node, len(values))
+        if len(set(map(str, values))) > 1:
+            segment = ast.get_source_segment(self.text, node) or str(values)
+            return {target: PerAxis(tuple(values), f"{where.rpartition(' argument ')[2]}={segment}")}
         return {target: values[0]}
+
+    def count_axes(self, where: str, node: ast.AST, count: int) -> None:
+        self.lengths[where.rpartition(" argument ")[2]] = (count, node)
 
     def values(self, node: ast.AST, where: str) -> list[Any]:
         elements = node.elts if isinstance(node, ast.List | ast.Tuple) else [node]
@@ -465,25 +495,19 @@ class _Reader:
         return out
 
     def onnx_pads(self, args: dict[str, Any], title: str, node: ast.Call) -> tuple[tuple[str, Any], ...]:
-        """ONNX pads [b1, ..., bn, e1, ..., en] as one (begin, end) pair for every axis."""
+        """ONNX pads [b1, ..., bn, e1, ..., en] as one (begin, end) pair per axis (one value for every axis
+        when they agree)."""
         pads = args.pop("pads", None)
         if pads is not None:
             if "p" in args:
                 raise self.fail(node, f"{title}: pads together with auto_pad is an error in ONNX")
-            # ONNX's order: every axis's begin, then every axis's end.
-            axes, odd = divmod(len(pads), 2)
-            if odd:
-                raise self.fail(
-                    node, f"{title} argument pads lists a begin and an end per axis: an even count"
-                )
-            pairs = set(zip(pads[:axes], pads[axes:], strict=True))
-            if len(pairs) > 1:
-                raise self.fail(
-                    node,
-                    f"{title} argument pads differs between axes; symconv takes one (begin, end) for every axis",
-                )
-            begin, end = pairs.pop()
-            args["p"] = begin if begin == end else (begin, end)
+            pairs = per_axis_pads(pads)
+            if isinstance(pairs, str):
+                raise self.fail(node, f"{title} argument pads: {pairs}")
+            if len(set(map(str, pairs))) == 1:
+                args["p"] = pairs[0]  # one value, or one (begin, end), for every axis
+            else:
+                args["p"] = PerAxis(pairs, f"pads={pads}")
         return tuple(args.items())
 
 

@@ -95,7 +95,7 @@ class Stretched:
     a: Any
     consistent: bool = False
     output: Any = None
-    shape: Any = None  # the output_shape a layer takes (TensorFlow's conv2d_transpose)
+    shape: Any = None  # the output_shape a layer takes (TensorFlow's conv2d_transpose, ONNX's ConvTranspose)
 
     @property
     def span(self) -> sympy.Expr:
@@ -797,9 +797,16 @@ def _split_transposed_total(g: Stretched, total: Any) -> tuple[sympy.Expr, sympy
     return g.span - pb - 1, g.span - pe - 1 + a
 
 
+def _onnx_output_shape(g: Stretched) -> sympy.Expr:
+    """ConvTranspose with output_shape: the output is that size, whatever the input (the pads follow from it)."""
+    return g.shape
+
+
 def _ort_transposed_size(g: Stretched) -> sympy.Expr:
     """Explicit pads as PyTorch; SAME: the total padding k_eff + a - s clamped at 0 (conv_transpose_attributes.h),
     so s(i - 1) + min(k_eff + a, s): i*s unless the kernel and output_padding are shorter than the stride."""
+    if g.shape is not None:
+        return _onnx_output_shape(g)
     if _onnx_auto(g):
         a = 0 if g.a is None else g.a
         return g.s * (g.i - 1) + sympy.Min(g.span + a, g.s)
@@ -807,6 +814,9 @@ def _ort_transposed_size(g: Stretched) -> sympy.Expr:
 
 
 def _ort_stretched_pads(g: Stretched) -> tuple[sympy.Expr, sympy.Expr]:
+    if g.shape is not None:
+        # onnxruntime's split of the total padding an output_shape implies has not been probed.
+        raise SpecError("ort.convT with output_shape: where onnxruntime puts its padding is not modelled")
     if _onnx_auto(g):
         a = 0 if g.a is None else g.a
         return _split_transposed_total(g, sympy.Max(g.span + a - g.s, 0))
@@ -894,6 +904,7 @@ ORT = Convention(
     max_pool_reads_cropped=True,
     pool_kinds=("maxpool", "avgpool", "lppool"),
     takes_opset=True,
+    parameters=frozenset({"a", "output_shape"}),  # ConvTranspose takes an output_shape
     unpool_rules=(
         LayerRule(_each_pad(lambda p, k: lt(p, k)), "pad should be smaller than kernel"),
         *_unpool_rules("computed output dimension is not positive"),
@@ -913,13 +924,20 @@ _STANDARD_EMPTY = (
 
 
 def _standard_transposed_size(g: Stretched) -> sympy.Expr:
-    """Explicit pads: s(i - 1) + a + k_eff - pb - pe; SAME: i*s, where both paths give it (see the rules)."""
+    """Explicit pads: s(i - 1) + a + k_eff - pb - pe; SAME: i*s, where both paths give it (see the rules); with
+    output_shape, that size."""
+    if g.shape is not None:
+        return _onnx_output_shape(g)
     if _onnx_auto(g):
         return g.i * g.s
     return _explicit_transposed_size(g)
 
 
 def _standard_stretched_pads(g: Stretched) -> tuple[sympy.Expr, sympy.Expr]:
+    if g.shape is not None:
+        # The total padding s(i-1) + a + k_eff - output_shape, split as onnx_transpose_pads splits it.
+        a = 0 if g.a is None else g.a
+        return _split_transposed_total(g, g.s * (g.i - 1) + a + g.span - g.shape)
     if _onnx_auto(g):
         # The reference evaluator: output_shape i*s, total padding s(i-1) + a + k_eff - i*s.
         a = 0 if g.a is None else g.a
@@ -962,7 +980,7 @@ ONNX = Convention(
             lambda g: eq((0 if g.a is None else g.a) + sympy.Min(g.span, g.s), g.s),
             "ConvTranspose with auto_pad SAME: shape inference gives s*(i-1) + a + min(k_eff, s), the "
             "reference evaluator i*s (onnx #4299); they differ here",
-            applies=_onnx_auto,
+            applies=lambda g: _onnx_auto(g) and g.shape is None,
         ),
         LayerRule(
             lambda g: ge(g.output, 0),
@@ -981,6 +999,7 @@ ONNX = Convention(
     # MaxPool-22, AveragePool-22 and LpPool-22 (onnx PR #5741): before, ceil_mode counts every window.
     ceil_drop_since=22,
     takes_opset=True,
+    parameters=frozenset({"a", "output_shape"}),  # ConvTranspose takes an output_shape
     unpool_rules=_unpool_rules(
         "the output size is not positive: shape inference gives it unchecked, the reference evaluator refuses"
     ),

@@ -15,6 +15,7 @@ floor((i - 3)/s) + 1
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -27,7 +28,7 @@ from .arith import eq, evaluate, floor_div, ge, symbol
 from .display import repr_latex
 from .errors import ShapeError, SpecError, SymconvError
 from .frameworks import INPUT_RULE, Rule, effective_kernel
-from .parse import UNKNOWN, Context, Spec, parse_spec
+from .parse import UNKNOWN, Context, PerAxis, Spec, Unknown, parse_spec
 
 Size: TypeAlias = sympy.Expr
 # (condition, rule): the layer is defined where every condition holds; the rule names what a failure breaks.
@@ -478,6 +479,83 @@ class AdaptivePool(Layer):
         return AdaptivePool(self.spec, self.framework, (), symbol("size"))
 
 
+@dataclass(frozen=True)
+class Axes(Layer):
+    """A layer whose parameters differ between spatial axes, as conv(k=(3, 5), s=(1, 2)) or PyTorch's
+    Conv2d(kernel_size=(1, 7), padding=(0, 3)): one ordinary Layer per axis. `given` holds the per-axis
+    parameters as written and `hint` the other reading of a padding p=(b, e), for messages.
+
+    >>> layer("conv(k=(3, 5), p=(1, 2))").output_size((10, 12))
+    (10, 12)
+    >>> layer("conv(k=(3, 5), p=(1, 2))").axis(1).spec
+    'conv(k=5, p=2)'
+    """
+
+    layers: tuple[Layer, ...] = ()
+    given: tuple[str, ...] = ()
+    hint: str = ""
+
+    @property
+    def kind(self) -> str:  # type: ignore[override]
+        return self.layers[0].kind
+
+    @property
+    def axes(self) -> int:
+        return len(self.layers)
+
+    def axis(self, n: int) -> Layer:
+        """The layer of axis n (0 is the first spatial axis)."""
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n < self.axes:
+            raise SpecError(f"axis must be 0 to {self.axes - 1} (the spatial axes of {self.spec}), got {n!r}")
+        return self.layers[n]
+
+    @property
+    def uniform(self) -> Layer | None:
+        """The one layer every axis has, when they agree (conv(k=(3, 3))); None when they differ."""
+        first = self.layers[0]
+        same = all(dataclasses.replace(other, spec=first.spec) == first for other in self.layers[1:])
+        return first if same else None
+
+    def mismatch(self, count: int, shown: str) -> SpecError:
+        """The error for an input of `count` axes, naming both readings of a padding pair."""
+        text = next((t for t in self.given if t.startswith(("p=", "padding=", "pads="))), self.given[0])
+        what = "one padding" if text.startswith(("p=", "padding=", "pads=")) else "one value"
+        message = (
+            f"{text} gives {what} per spatial axis ({self.axes} axes) but the input has {count} ({shown})"
+        )
+        if count == 1 and self.hint:
+            message += f"; {self.hint}"
+        return SpecError(f"{message} in {self.spec}")
+
+    def output_size(self, i: Any, **values: int) -> Any:
+        """One output size per axis, for one input size per axis (a tuple or list)."""
+        if not isinstance(i, tuple | list) or len(i) != self.axes:
+            count = len(i) if isinstance(i, tuple | list) else 1
+            shown = ", ".join(map(str, i)) if isinstance(i, tuple | list) else str(i)
+            raise self.mismatch(count, shown)
+        known = set().union(*(layer._symbolic_parameters for layer in self.layers))
+        unknown = set(values) - known
+        if unknown:
+            raise SpecError(
+                f"no symbolic parameter {', '.join(sorted(unknown))} in {self.spec} (its symbolic parameters: "
+                f"{', '.join(sorted(known)) or 'none'})"
+            )
+        return tuple(
+            layer.output_size(size, **{k: v for k, v in values.items() if k in layer._symbolic_parameters})
+            for layer, size in zip(self.layers, i, strict=True)
+        )
+
+    def output_expr(self, i: Size) -> sympy.Expr:
+        raise self.mismatch(1, str(i))
+
+    def conditions(self, i: Size) -> Conditions:
+        raise self.mismatch(1, str(i))
+
+    def parameters(self) -> dict[str, sympy.Expr]:
+        raise self.mismatch(1, "one size")
+
+
+
 _ALLOWED = {
     "conv": "kspdB",
     "convT": "kspdaxBO",
@@ -505,7 +583,8 @@ def _integer(spec: Spec, name: str, default: sympy.Expr | None, unknowns: list[s
         unknowns.append(name)
         return symbol(name)
     if isinstance(value, str | tuple):
-        raise SpecError(f"parameter {name} must be an integer or a symbol, got {value!r} in {spec.text}")
+        shown = f"({value[0]}, {value[1]})" if isinstance(value, tuple) else repr(value)
+        raise SpecError(f"parameter {name} must be an integer or a symbol, got {shown} in {spec.text}")
     return _as_expr(value)
 
 
@@ -631,11 +710,59 @@ def _resampling(spec: Spec) -> Layer:
     return PixelShuffle(spec.text, spec.framework, tuple(unknowns), r, spec.kind == "pixelunshuffle")
 
 
+def _axis_text(spec: Spec, args: tuple[tuple[str, Any], ...]) -> str:
+    """The spec of one axis, as text: conv(k=5, s=2, p=[(1, 2)])."""
+
+    def shown(value: Any) -> str:
+        if isinstance(value, tuple):
+            return f"[({value[0]}, {value[1]})]"
+        return "?" if value is UNKNOWN else str(value)
+
+    prefix = f"{spec.framework}." if spec.framework else ""
+    return f"{prefix}{spec.kind}({', '.join(f'{name}={shown(value)}' for name, value in args)})"
+
+
+def _per_axis(spec: Spec) -> Layer:
+    """A spec with values per axis: one layer per axis (one axis: that layer, written for one axis)."""
+    given = [(name, value) for name, value in spec.args if isinstance(value, PerAxis)]
+    counts = {len(value) for _, value in given}
+    if len(counts) > 1:
+        shown = ", ".join(f"{value.text} has {len(value)}" for _, value in given)
+        raise SpecError(
+            f"parameters give different numbers of spatial axes ({shown}); give each one value, or one per "
+            f"axis, in {spec.text}"
+        )
+    (count,) = counts
+    layers = []
+    for n in range(count):
+        args = tuple((name, v.values[n] if isinstance(v, PerAxis) else v) for name, v in spec.args)
+        text = spec.text if count == 1 else _axis_text(spec, args)
+        try:
+            layers.append(build(Spec(spec.framework, spec.kind, args, text)))
+        except SymconvError as error:
+            if count == 1:
+                raise
+            raise type(error)(f"{error} (axis {n} of {spec.text})") from None
+    if count == 1:
+        return layers[0]
+    unknowns = tuple(dict.fromkeys(name for made in layers for name in made.unknowns))
+    pads = spec.get("p")
+    hint = ""
+    asymmetric = not fw.CONVENTIONS[spec.framework].symmetric_pads
+    if isinstance(pads, PerAxis) and count == 2 and asymmetric and not pads.text.startswith("pads="):
+        begin, end = pads.values
+        if not isinstance(begin, tuple | str | Unknown) and not isinstance(end, tuple | str | Unknown):
+            hint = f"to pad one axis by {begin} before and {end} after, write p=[({begin}, {end})]"
+    return Axes(spec.text, spec.framework, unknowns, tuple(layers), tuple(v.text for _, v in given), hint)
+
+
 def build(spec: Spec) -> Layer:
     """The layer a parsed spec describes; concrete parameters are checked against their rules here."""
     for name, _ in spec.args:
         if _LETTER.get(name, name) not in _ALLOWED[spec.kind]:
             raise SpecError(f"parameter {name} does not apply to {spec.kind} in {spec.text}")
+    if any(isinstance(value, PerAxis) for _, value in spec.args):
+        return _per_axis(spec)
     if spec.kind in ("upsample", "pixelshuffle", "pixelunshuffle", "adaptivepool"):
         spec = _backend(spec)
         _spec_rules(spec)
@@ -701,6 +828,22 @@ def _unpool(spec: Spec) -> Layer:
     made = Unpool(spec.text, spec.framework, tuple(unknowns), k, s, pb, pe, size)
     made._check_parameters()
     return made
+
+
+def one_axis(made: Layer, axis: int | None = None) -> Layer:
+    """The layer of one axis: axis `axis` of a per-axis layer, or the one layer all its axes share; any other
+    layer is itself (it applies to every axis). SpecError for a per-axis layer whose axes differ, with no axis."""
+    if not isinstance(made, Axes):
+        return made
+    if axis is not None:
+        return made.axis(axis)
+    if made.uniform is not None:
+        return made.uniform
+    raise SpecError(
+        f"{made.spec} differs between its {made.axes} spatial axes and this works on one: name the axis "
+        f"(--axis N on the command line, layer.axis(n) in Python; 0 to {made.axes - 1}, axis 0 is "
+        f"{made.axis(0).spec})"
+    )
 
 
 def layer(spec: str) -> Layer:

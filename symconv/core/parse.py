@@ -80,7 +80,23 @@ class Unknown:
 
 
 UNKNOWN = Unknown()
-SpecValue: TypeAlias = sympy.Expr | str | tuple[sympy.Expr, sympy.Expr] | Unknown
+# A value of one axis: a number or symbol, a keyword, `?`, or a padding's (begin, end) pair.
+AxisValue: TypeAlias = sympy.Expr | str | tuple[sympy.Expr, sympy.Expr] | Unknown
+
+
+@dataclass(frozen=True)
+class PerAxis:
+    """A parameter given per spatial axis, as the frameworks write kernel_size=(3, 5): one value per axis (for
+    the padding, a value or a (begin, end) pair). `text` is the argument as written, for messages."""
+
+    values: tuple[AxisValue, ...]
+    text: str
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+SpecValue: TypeAlias = AxisValue | PerAxis
 
 
 @dataclass(frozen=True)
@@ -367,7 +383,7 @@ def parse_condition(text: str, context: Context | None = None) -> sympy.Basic:
         raise SpecError(f"{error} in {text.strip()!r}") from None
 
 
-def _spec_value(text: str, name: str, node: ast.AST, walker: _Expressions) -> SpecValue:
+def _scalar_value(text: str, node: ast.AST, walker: _Expressions) -> AxisValue:
     if isinstance(node, ast.Name) and node.id == _UNKNOWN_NAME:
         return UNKNOWN
     if isinstance(node, ast.Name) and node.id in KEYWORDS:
@@ -377,11 +393,6 @@ def _spec_value(text: str, name: str, node: ast.AST, walker: _Expressions) -> Sp
         return node.value.lower()
     if isinstance(node, ast.Constant) and isinstance(node.value, bool):
         return "true" if node.value else "false"
-    if isinstance(node, ast.Tuple):
-        if name != "p" or len(node.elts) != 2:
-            raise _fail(text, node, "a pair (begin, end) is only allowed for the padding p")
-        begin, end = (walker.integer(element) for element in node.elts)
-        return (begin, end)
     return walker.integer(node)
 
 
@@ -395,6 +406,54 @@ def _names_framework_class(node: ast.Call) -> bool:
     from .constructors import is_constructor
 
     return is_constructor(node)
+
+
+def _pair(text: str, name: str, node: ast.Tuple | ast.List, walker: _Expressions) -> AxisValue:
+    """One axis' (begin, end) padding, inside a per-axis tuple."""
+    if name != "p":
+        raise _fail(text, node, f"a (begin, end) pair is only allowed for the padding p, not {name}")
+    if any(isinstance(part, ast.Tuple | ast.List) for part in node.elts):
+        raise _fail(
+            text, node, "nested too deeply: a padding is a value per axis or a (begin, end) pair per axis"
+        )
+    if len(node.elts) != 2:
+        raise _fail(text, node, f"a padding pair is (begin, end), got {len(node.elts)} entries")
+    begin, end = (walker.integer(element) for element in node.elts)
+    return begin if begin == end else (begin, end)
+
+
+def per_axis_pads(values: list[AxisValue]) -> tuple[AxisValue, ...] | str:
+    """ONNX's pads [b1, ..., bn, e1, ..., en] as one (begin, end) pair per axis (a value where they are
+    equal); a message when the count is odd."""
+    axes, odd = divmod(len(values), 2)
+    if odd:
+        return (
+            "ONNX pads list a begin and an end per axis, [b1, ..., bn, e1, ..., en]: an even count, "
+            f"got {len(values)}"
+        )
+    pairs = zip(values[:axes], values[axes:], strict=True)
+    return tuple(begin if begin == end else (begin, end) for begin, end in pairs)
+
+
+def _spec_value(text: str, name: str, written: str, node: ast.AST, walker: _Expressions) -> SpecValue:
+    """A value, or with a tuple or list, one value per spatial axis; `written` is the argument's own name
+    (ONNX's pads are begins then ends)."""
+    if not isinstance(node, ast.Tuple | ast.List):
+        return _scalar_value(text, node, walker)
+    if not node.elts:
+        raise _fail(text, node, f"{written} is empty: give one value, or one per spatial axis")
+    values: list[AxisValue] = []
+    for element in node.elts:
+        if isinstance(element, ast.Tuple | ast.List):
+            values.append(_pair(text, name, element, walker))
+        else:
+            values.append(_scalar_value(text, element, walker))
+    if written == "pads" and not any(isinstance(v, tuple) for v in values):
+        read = per_axis_pads(values)
+        if isinstance(read, str):
+            raise _fail(text, node, read)
+        values = list(read)
+    return PerAxis(tuple(values), f"{written}={_segment(text, node)}".replace(_UNKNOWN_NAME, "?"))
 
 
 def _spec_from_call(text: str, node: ast.Call, walker: _Expressions) -> Spec:
@@ -433,7 +492,7 @@ def _spec_from_call(text: str, node: ast.Call, walker: _Expressions) -> Spec:
             raise _fail(text, keyword, f"unknown parameter {keyword.arg!r}; expected one of {known}")
         if name in args:
             raise _fail(text, keyword, f"parameter {name!r} is given twice")
-        args[name] = _spec_value(text, name, keyword.value, walker)
+        args[name] = _spec_value(text, name, keyword.arg, keyword.value, walker)
     return Spec(framework, kind, tuple(args.items()), _segment(text, node))
 
 
@@ -460,6 +519,7 @@ def parse_spec(text: str) -> Spec:
 __all__ = [
     "UNKNOWN",
     "Context",
+    "PerAxis",
     "Spec",
     "Unknown",
     "parse_condition",

@@ -40,7 +40,18 @@ import sympy
 from . import frameworks as fw
 from .arith import ceil_div, evaluate, floor_div, symbol
 from .errors import ShapeError, SpecError
-from .layers import INPUT, AdaptivePool, ConvTranspose, Layer, PixelShuffle, Pool, Resize, Unpool, Windowed
+from .layers import (
+    INPUT,
+    AdaptivePool,
+    ConvTranspose,
+    Layer,
+    PixelShuffle,
+    Pool,
+    Resize,
+    Unpool,
+    Windowed,
+    one_axis,
+)
 
 J = symbol("j")
 # `windows` lists every output's window up to this many outputs (an input of 10**11 would exhaust memory).
@@ -425,6 +436,7 @@ def same_windows_claim(a: Layer, b: Layer) -> sympy.Basic:
 
 def windows(made: Layer, i: int, *, at: int | None = None) -> list[Window]:
     """Every output's window at input size i (or only output `at`), as integers."""
+    made = one_axis(made)
     o = made.output_size(i)
     mapping = window_map(made)
     if at is None and o > MAX_WINDOWS:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import singledispatch
 
 from ..core.arith import symbol, tidy
-from ..core.layers import Layer
+from ..core.layers import Axes, Layer
 from ..logic.prove import Refuted, Unknown
 from ..logic.solve import Answer
 from ..logic.theorem import Theorem
@@ -30,6 +30,15 @@ def render(thing: object) -> str | None:
 def _layer(made: Layer) -> str:
     """The output size as a formula of the input size i, in the paper's notation."""
     return f"$\\displaystyle o = {latex(tidy(made.output_expr(symbol('i'))))}$"
+
+
+@render.register
+def _axes(made: Axes) -> str:
+    """One formula per axis: o_n of the input size i_n."""
+    lines = [
+        f"o_{n} = {latex(tidy(layer.output_expr(symbol(f'i_{n}'))))}" for n, layer in enumerate(made.layers)
+    ]
+    return "$\\displaystyle " + ", \\quad ".join(lines) + "$"
 
 
 @render.register

@@ -31,7 +31,7 @@ from ..core import frameworks as fw
 from ..core.arith import eq, evaluate, symbol
 from ..core.errors import SpecError, SymconvError
 from ..core.intset import IntSet
-from ..core.layers import AdaptivePool, Conv, ConvTranspose, Layer, Pool, Windowed, layer
+from ..core.layers import AdaptivePool, Conv, ConvTranspose, Layer, Pool, Windowed, layer, one_axis
 from ..core.limits import MAX_RESIDUE_TABLE
 from ..core.windowmap import EXCLUDED, NEG_INF, last_window_end, transposed_pads, window_key, window_map
 from .prove import Proved, Result, prove
@@ -125,9 +125,9 @@ def _candidates(source: Layer, target: str) -> list[str]:
     stride = int(source.s) if isinstance(source.s, sympy.Integer) else 1  # type: ignore[attr-defined]
     if "explicit" in modes and not isinstance(source, ConvTranspose):
         for pb, pe in _constant_pads(source, pads):
-            paddings.append(f"p={pb}" if pb == pe else f"p=({pb}, {pe})")
+            paddings.append(f"p={pb}" if pb == pe else f"p=[({pb}, {pe})]")
             # A ceil_mode window's overhang, or a truncated last window, as extra end padding.
-            paddings += [f"p=({pb}, {pe + more})" for more in range(1, stride) if pairs]
+            paddings += [f"p=[({pb}, {pe + more})]" for more in range(1, stride) if pairs]
     if isinstance(source, ConvTranspose) and "explicit" in modes:
         paddings = _transposed_paddings(source, target) + paddings
         extra = ""
@@ -158,7 +158,7 @@ def _transposed_paddings(source: ConvTranspose, target: str) -> list[str]:
     span, s = int(fw.effective_kernel(source.k, source.d)), int(source.s)
     convention = fw.CONVENTIONS[target]
     if convention.pads_stretched_input and "explicit" in convention.modes["convT"]:
-        return [f"p=({before}, {after})"]  # the stretched input's padding as a pair (JAX)
+        return [f"p=[({before}, {after})]"]  # the stretched input's padding as a pair (JAX)
     if "explicit" not in convention.modes["convT"] or "a" not in convention.parameters:
         return []
     p, a = span - 1 - int(before), int(after) - int(before)
@@ -325,6 +325,7 @@ def port(source: Layer, target: str, i: int | None = None, timeout_ms: int = 10_
 
     if target not in fw.FRAMEWORKS:
         raise SpecError(f"unknown framework {target!r}; expected one of {', '.join(fw.FRAMEWORKS)}")
+    source = one_axis(source)
     if source.unknowns:
         raise SpecError(
             f"port needs every parameter known, {', '.join(source.unknowns)} marked ? in {source.spec}"

@@ -25,7 +25,7 @@ import sympy
 from ..core.arith import ceil_div, evaluate, mod, symbol
 from ..core.display import repr_latex
 from ..core.errors import SpecError
-from ..core.layers import Conv, ConvTranspose, Layer, Pool, effective_kernel, layer
+from ..core.layers import Conv, ConvTranspose, Layer, Pool, effective_kernel, layer, one_axis
 from ..core.limits import MAX_RESIDUE_TABLE
 from .prove import Result, prove
 
@@ -141,6 +141,7 @@ def invert(
     forward: Layer, i: int | None = None, output_padding: int | None = None, timeout_ms: int = 10_000
 ) -> Inverse:
     """The transposed layer that gives back the input size of `forward`, with proofs; `i` None: for every i."""
+    forward = one_axis(forward)
     if not isinstance(forward, Conv | Pool):
         raise SpecError(
             f"invert takes a convolution or a pooling layer, got {forward.kind} in {forward.spec}"
@@ -171,7 +172,7 @@ def invert(
         result = prove(claim, domain, obligations=back.conditions(o), timeout_ms=timeout_ms)
         return (
             result,
-            f"convT(k={k}, s={s}, p=({p_begin}, {p_end}), a={out_pad}, d={d})(o) == i where o = {o}",
+            f"convT(k={k}, s={s}, p=[({p_begin}, {p_end})], a={out_pad}, d={d})(o) == i where o = {o}",
         )
 
     paper_result, claim = round_trip(pb, pe, a)

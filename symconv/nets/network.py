@@ -13,6 +13,7 @@ form per residue class, not by scanning) and stated as `period`/`residues`/`from
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -24,7 +25,7 @@ import sympy
 
 from ..core.arith import eq, evaluate, ge, gt, le, lt, merge_floors, ne, quotient_parts, symbol
 from ..core.errors import ShapeError, SpecError, SymconvError, analysing
-from ..core.layers import Layer, layer
+from ..core.layers import Axes, Layer, layer
 from . import shapeops
 from .validset import ValidSet, solved, valid_set
 
@@ -43,12 +44,37 @@ class Node:
     name: str
     op: str
     inputs: tuple[str, ...] = ()
-    layer: Layer | None = None
+    layer: Layer | None = None  # an Axes: one layer per spatial axis, in the network's order of dims
     # crop: the size to crop to (an expression of other nodes' names, e.g. "up3" or an integer);
     # linear: the flattened size it requires (in_features divided by the other axes' product is not modelled)
     amount: str | None = None
     # pad, slice, resize, join, windows: one entry per axis of the network, (axis name, entry) (see shapeops)
     axes: tuple[tuple[str, Any], ...] = ()
+
+
+DEFAULT_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+
+def default_names(count: int) -> tuple[str, ...]:
+    """H, W for two spatial axes (L for one, D, H, W for three, S1, S2, ... beyond)."""
+    return DEFAULT_NAMES.get(count, tuple(f"S{n + 1}" for n in range(count)))
+
+
+def on_axis(node: Node, index: int) -> Node:
+    """The node as it acts on spatial axis `index`: a per-axis layer (Axes) replaced by that axis' layer."""
+    if isinstance(node.layer, Axes):
+        return dataclasses.replace(node, layer=node.layer.axis(index))
+    return node
+
+
+def axis_count(layers: Sequence[Layer | None]) -> int | None:
+    """How many spatial axes the per-axis layers among `layers` have (None: none is per axis); SpecError when
+    they disagree."""
+    counts = {made.spec: made.axes for made in layers if isinstance(made, Axes)}
+    if len(set(counts.values())) > 1:
+        shown = "; ".join(f"{spec} has {count}" for spec, count in counts.items())
+        raise SpecError(f"layers give different numbers of spatial axes: {shown}")
+    return next(iter(counts.values()), None)
 
 
 @dataclass(frozen=True)
@@ -75,6 +101,11 @@ class Network:
         for node in self.nodes:
             if node.name in names:
                 raise SpecError(f"node name {node.name!r} appears twice")
+            if isinstance(node.layer, Axes) and node.layer.axes != len(self.dims):
+                raise SpecError(
+                    f"node {node.name} ({node.layer.spec}) has {node.layer.axes} spatial axes but the network has "
+                    f"{len(self.dims)} ({', '.join(self.dims)})"
+                )
             for name in node.inputs:
                 if name not in names:
                     raise SpecError(
@@ -104,11 +135,21 @@ class Network:
         sizes: dict[str, sympy.Expr] = {}
         out: Rules = [(ge(symbol(dim), 1), f"input size {dim} must be >= 1")]
         final = self._final()
-        for node in self.nodes:
+        for node in self.along(dim).nodes:
             size, rules = step(node, sizes, dim, node.name not in final)
             sizes[node.name] = size
             out += rules
         return sizes, out
+
+    @lru_cache(maxsize=64)  # noqa: B019
+    def along(self, dim: str) -> Network:
+        """The network as it acts on axis `dim`: every per-axis layer replaced by that axis' layer."""
+        if not any(isinstance(node.layer, Axes) for node in self.nodes):
+            return self
+        if dim not in self.dims:
+            raise SpecError(f"no axis {dim!r}; the network's axes are {', '.join(self.dims)}")
+        index = self.dims.index(dim)
+        return dataclasses.replace(self, nodes=tuple(on_axis(node, index) for node in self.nodes))
 
     def _final(self) -> set[str]:
         """The output and the nodes that only pass through identity nodes to it: their size is the network's
@@ -173,11 +214,12 @@ class Network:
         """The exact valid set of every symbolic axis, proved."""
         return {dim: valid_set(self.conditions(dim), dim, timeout_ms) for dim in self.symbolic}
 
-    def receptive_fields(self, size: int | None = None) -> dict[str, receptive.Field]:
-        """Every node's receptive field, from the window maps (symconv.nets.receptive), at input size `size`."""
+    def receptive_fields(self, size: int | None = None, dim: str | None = None) -> dict[str, receptive.Field]:
+        """Every node's receptive field along `dim` (default: the first symbolic axis), from the window maps
+        (symconv.nets.receptive), at input size `size`."""
         from .receptive import receptive_fields
 
-        return receptive_fields(self, size)
+        return receptive_fields(self, size, dim)
 
 
 def broadcast(a: sympy.Expr, b: sympy.Expr) -> tuple[sympy.Basic, sympy.Expr]:
@@ -421,15 +463,22 @@ def _int_or_none(expr: sympy.Expr, env: Mapping[str, int]) -> int | None:
 _SPLIT = re.compile(r">(?![^()]*\))")
 
 
-def chain(text: str, dims: Sequence[str] = ("i",)) -> Network:
-    """A chain network from `spec > spec > ...`; its input is named by `dims` (i by default)."""
+def chain(text: str, dims: Sequence[str] | None = None) -> Network:
+    """A chain network from `spec > spec > ...`; its input is named by `dims` (default: i, or with per-axis
+    layers, as many axes as they have: H, W for two)."""
     parts = [part.strip() for part in _SPLIT.split(text)]
     if not parts or not all(parts):
         raise SpecError(f"a chain is specs separated by '>', got {text!r}")
     nodes = [Node("input", "input")]
     for index, part in enumerate(parts):
         nodes.append(Node(f"n{index + 1}", "layer", (nodes[-1].name,), layer(part)))
-    return Network(tuple(nodes), tuple(dims))
+    return Network(tuple(nodes), tuple(dims) if dims is not None else _default_dims(nodes))
+
+
+def _default_dims(nodes: Sequence[Node]) -> tuple[str, ...]:
+    """i for a network of layers that apply to every axis; with per-axis layers, their axes (H, W, ...)."""
+    count = axis_count([node.layer for node in nodes])
+    return ("i",) if count is None else default_names(count)
 
 
 NODE_KEYS = ("name", "layer", "op", "input", "inputs", "size")
@@ -443,7 +492,9 @@ def from_toml(text: str, origin: str = "<text>") -> Network:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise SpecError(f"{origin}: not valid TOML: {error}") from None
-    dims = data.get("dims", ["i"])
+    dims = data.get("dims", None)
+    if dims is None:
+        dims = list(_default_dims([Node("n", "layer", (), _toml_layer(r)) for r in data.get("node", [])]))
     if (
         not isinstance(dims, list)
         or not dims
@@ -480,4 +531,14 @@ def from_toml(text: str, origin: str = "<text>") -> Network:
     return Network(tuple(nodes), tuple(dims))
 
 
-__all__ = ["Network", "Node", "chain", "from_toml"]
+def _toml_layer(record: Any) -> Layer | None:
+    """A node table's layer, where it has a valid one (for the default axes; the table is checked later)."""
+    if not isinstance(record, dict) or not isinstance(record.get("layer"), str):
+        return None
+    try:
+        return layer(record["layer"])
+    except SymconvError:
+        return None
+
+
+__all__ = ["Network", "Node", "axis_count", "chain", "default_names", "from_toml", "on_axis"]

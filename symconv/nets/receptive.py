@@ -399,6 +399,7 @@ def intervals(net: Network, size: int, node: str | None = None, dim: str | None 
     [(-1, 1), (1, 3), (3, 5)]
     """
     dim = dim or (net.symbolic[0] if net.symbolic else net.dims[0])
+    net = net.along(dim)
     sizes = _sizes(net, dim, size)
     name = node or net.output
     if name not in sizes:
@@ -411,6 +412,7 @@ def receptive_fields(net: Network, size: int | None = None, dim: str | None = No
     the first valid size from 256). Uniform networks give the same field at every valid size; adaptive
     pooling and resizing to a fixed size depend on it."""
     dim = dim or (net.symbolic[0] if net.symbolic else net.dims[0])
+    net = net.along(dim)
     n = size if size is not None else dict(net.fixed).get(dim) or _generic_size(net, dim)
     sizes = _sizes(net, dim, n)
     spans_of = _spans(net, dim, sizes)

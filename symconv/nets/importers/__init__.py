@@ -7,8 +7,8 @@ This package imports neither torch nor onnx; each importer imports its framework
 reads a model. What both share is here: the values an importer tracks while it walks a graph, and the Builder
 that turns them into Nodes.
 
-The network model applies one layer to every spatial axis, so a layer whose parameters differ between axes is
-refused with a SpecError naming the layer and the per-axis values.
+A layer whose parameters differ between spatial axes (Conv2d(kernel_size=(1, 7), padding=(0, 3))) becomes a
+per-axis spec, torch.conv(k=(1, 7), p=(0, 3)): the network applies each axis' layer to that axis.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import sympy
 from ...core.arith import evaluate
 from ...core.errors import SpecError, SymconvError, with_context
 from ...core.layers import Layer, layer
-from ..network import Network, Node, step
+from ..network import Network, Node, default_names, on_axis, step
 
 HINT = "add it as a node kind or replace it"
 
@@ -58,32 +58,48 @@ def unsupported(op: str, where: str) -> SpecError:
 def spec(kind: str, **params: Any) -> str:
     """A layer spec from keyword parameters.
 
-    >>> spec("torch.conv", k=3, p=(1, 2), ceil=False)
-    'torch.conv(k=3, p=(1, 2), ceil=false)'
+    A tuple is one value per spatial axis (a list for one axis); inside it, a pair is one axis' (begin, end).
+
+    >>> spec("torch.conv", k=(1, 7), p=(0, 3), ceil=False)
+    'torch.conv(k=(1, 7), p=(0, 3), ceil=false)'
+    >>> spec("onnx.conv", k=3, p=((1, 2),))
+    'onnx.conv(k=3, p=[(1, 2)])'
     """
 
     def text(value: Any) -> str:
         if isinstance(value, bool):
             return "true" if value else "false"
         if isinstance(value, tuple):
-            return f"({', '.join(str(v) for v in value)})"
+            entries = ", ".join(text(v) for v in value)
+            return f"[{entries}]" if len(value) == 1 else f"({entries})"
         return str(value)
 
     return f"{kind}({', '.join(f'{name}={text(value)}' for name, value in params.items())})"
 
 
-def uniform(where: str, what: str, values: Any, dims: Sequence[str]) -> Any:
-    """The one value of a per-axis parameter (a scalar, or a sequence with one entry per spatial axis)."""
+def per_axis(where: str, what: str, values: Any, dims: Sequence[str]) -> Any:
+    """A parameter as a spec takes it: its one value when every spatial axis has the same (a scalar, or a
+    sequence of equal entries), else a tuple with one entry per axis."""
     if not isinstance(values, tuple | list):
         return values
     if len(values) == 1 or (len(values) == len(dims) and len(set(values)) == 1):
         return values[0]
-    named = zip(dims, values, strict=False) if len(values) == len(dims) else enumerate(values)
-    per_axis = ", ".join(f"{axis}={value}" for axis, value in named)
-    raise SpecError(
-        f"{where}: {what} differs between spatial axes ({per_axis}); the network model applies one layer to "
-        "every axis (a per-axis network is not modelled yet): use equal values on every axis"
-    )
+    if len(values) != len(dims):
+        raise SpecError(
+            f"{where}: {what} gives {len(values)} values ({', '.join(map(str, values))}); the input has "
+            f"{len(dims)} spatial axes ({', '.join(dims)})"
+        )
+    return tuple(values)
+
+
+def uniform(where: str, what: str, values: Any, dims: Sequence[str]) -> Any:
+    """The one value of a parameter that must be the same on every spatial axis; SpecError naming the values
+    of each axis when they differ."""
+    value = per_axis(where, what, values, dims)
+    if isinstance(value, tuple):
+        shown = ", ".join(f"{axis}={v}" for axis, v in zip(dims, value, strict=True))
+        raise SpecError(f"{where}: {what} differs between spatial axes ({shown}); it must be one value here")
+    return value
 
 
 def integer(where: str, what: str, value: Any) -> int:
@@ -95,14 +111,7 @@ def integer(where: str, what: str, value: Any) -> int:
     return int(value)
 
 
-DEFAULT_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
-
 Axes = tuple[int | None, tuple[str, ...], tuple[tuple[str, int], ...]]
-
-
-def default_names(count: int) -> tuple[str, ...]:
-    """H, W for two spatial axes (L for one, D, H, W for three, S1, S2, ... beyond)."""
-    return DEFAULT_NAMES.get(count, tuple(f"S{n + 1}" for n in range(count)))
 
 
 def input_axes(
@@ -268,8 +277,9 @@ class Builder:
         """A node's size along `dim`: the nodes added since the last call are stepped once each (the sizes the
         final Network builds again once, so reading a model stays linear in its nodes)."""
         sizes = self._sizes.setdefault(dim, {})
+        index = self.dims.index(dim)
         for node in self.nodes[len(sizes) :]:
-            sizes[node.name] = step(node, sizes, dim, True, rules=False)[0]
+            sizes[node.name] = step(on_axis(node, index), sizes, dim, True, rules=False)[0]
         return sizes[name]
 
     def elementwise(self, name: str, a: Tensor, b: Any, where: str) -> Tensor:

@@ -42,7 +42,19 @@ from ...core.errors import SpecError
 from ...core.limits import MAX_ONNX_FILE, read_bytes
 from ..network import Network
 from ..shapeops import Join, Pad, Resize, Slice
-from . import Axes, Builder, Constant, Tensor, default_names, input_axes, integer, spec, uniform, unsupported
+from . import (
+    Axes,
+    Builder,
+    Constant,
+    Tensor,
+    default_names,
+    input_axes,
+    integer,
+    per_axis,
+    spec,
+    uniform,
+    unsupported,
+)
 
 PRESERVING = frozenset(
     "Relu LeakyRelu PRelu Elu Selu Celu Gelu Sigmoid HardSigmoid HardSwish Tanh Softplus Softsign Mish Erf "
@@ -289,27 +301,29 @@ class _Reader:
 
 
 def _windowed(r: _Reader, where: str, attrs: dict[str, Any], kernel: Sequence[int]) -> dict[str, Any]:
-    """k, s, p, d of a Conv/ConvTranspose/pool node, each the same on every spatial axis."""
+    """k, s, p, d of a Conv/ConvTranspose/pool node: one value, or one per spatial axis where they differ."""
     dims = r.builder.dims
     n = len(dims)
     if len(kernel) != n:
         raise SpecError(f"{where} has a {len(kernel)}-axis kernel; the input has {n} spatial axes")
     params: dict[str, Any] = {
-        "k": uniform(where, "kernel_shape", list(kernel), dims),
-        "s": uniform(where, "strides", list(attrs.get("strides", [1] * n)), dims),
+        "k": per_axis(where, "kernel_shape", list(kernel), dims),
+        "s": per_axis(where, "strides", list(attrs.get("strides", [1] * n)), dims),
     }
     auto_pad = attrs.get("auto_pad", "NOTSET")
     if auto_pad in AUTO_PAD:
         params["p"] = AUTO_PAD[auto_pad]
     elif auto_pad == "NOTSET":
         pads = list(attrs.get("pads", [0] * (2 * n)))
-        pairs = [(pads[axis], pads[axis + n]) for axis in range(n)]
-        begin, end = uniform(where, "pads (begin, end)", pairs, dims)
-        params["p"] = begin if begin == end else (begin, end)
+        if len(pads) != 2 * n:
+            raise SpecError(f"{where}: pads lists {len(pads)} values; {n} spatial axes take {2 * n}")
+        # ONNX's order: every axis' begin, then every axis' end; a pair per axis where they differ.
+        pairs = tuple(b if b == e else (b, e) for b, e in zip(pads[:n], pads[n:], strict=True))
+        params["p"] = pairs[0] if len(set(pairs)) == 1 and not isinstance(pairs[0], tuple) else pairs
     else:
         raise SpecError(f"{where}: auto_pad={auto_pad!r} is not an ONNX padding mode")
     if "dilations" in attrs:
-        params["d"] = uniform(where, "dilations", list(attrs["dilations"]), dims)
+        params["d"] = per_axis(where, "dilations", list(attrs["dilations"]), dims)
     return params
 
 
@@ -340,19 +354,17 @@ def _conv(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -
 def _conv_transpose(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
     x = r.tensor(node.input[0], where)
     dims = r.builder.dims
-    if "output_shape" in attrs:
-        # Per axis first (one layer applies to every axis), then the pads it picks per input size.
-        uniform(where, "output_shape", list(attrs["output_shape"])[-len(dims) :], dims)
-        _windowed(r, where, attrs, _kernel(r, node, where, attrs)[0])
-        uniform(where, "output_padding", list(attrs.get("output_padding", [0] * len(dims))), dims)
-        raise SpecError(
-            f"{where} sets output_shape, which picks the pads per input size (symconv.core.frameworks."
-            "onnx_transpose_pads gives them); as a layer it is not modelled"
-        )
     kernel, weight = _kernel(r, node, where, attrs)
     params = _windowed(r, where, attrs, kernel)
-    params["a"] = uniform(where, "output_padding", list(attrs.get("output_padding", [0] * len(dims))), dims)
+    params["a"] = per_axis(where, "output_padding", list(attrs.get("output_padding", [0] * len(dims))), dims)
     params.setdefault("d", 1)
+    if "output_shape" in attrs:
+        # The output is that size; the pads follow from it per input size (explicit pads are then ignored).
+        params["output_shape"] = per_axis(
+            where, "output_shape", list(attrs["output_shape"])[-len(dims) :], dims
+        )
+        if not isinstance(params["p"], str):
+            del params["p"]
     per_group = weight[1] if weight and len(weight) > 1 else None
     channels = per_group * int(attrs.get("group", 1)) if per_group is not None else None
     return r.builder.layer(name, spec(r.kind("convT"), **params), where, x, channels)
@@ -386,7 +398,7 @@ def _max_unpool(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, A
                 "as an initializer or a Constant"
             )
         shape = [int(v) for v in r.array(node.input[2], where).reshape(-1)]
-        params["size"] = uniform(where, "output_shape", shape[2:], r.builder.dims)
+        params["size"] = per_axis(where, "output_shape", shape[2:], r.builder.dims)
     return r.builder.layer(name, spec(r.kind("maxunpool"), **params), where, x, x.channels)
 
 

@@ -47,6 +47,7 @@ from . import (
     axis_size,
     input_axes,
     integer,
+    per_axis,
     shape_formula,
     spec,
     uniform,
@@ -363,13 +364,13 @@ def _conv(builder: Builder, m: Any, call: Call) -> Tensor:
             f"{where}: padding_mode={m.padding_mode!r} adds a rule on the input size (the padding must be "
             "smaller than the size) that is not modelled; only 'zeros' is"
         )
-    p = m.padding if isinstance(m.padding, str) else uniform(where, "padding", m.padding, dims)
+    p = m.padding if isinstance(m.padding, str) else per_axis(where, "padding", m.padding, dims)
     text = spec(
         "torch.conv",
-        k=uniform(where, "kernel_size", m.kernel_size, dims),
-        s=uniform(where, "stride", m.stride, dims),
+        k=per_axis(where, "kernel_size", m.kernel_size, dims),
+        s=per_axis(where, "stride", m.stride, dims),
         p=p,
-        d=uniform(where, "dilation", m.dilation, dims),
+        d=per_axis(where, "dilation", m.dilation, dims),
     )
     return builder.layer(call.name, text, where, call.x, m.out_channels)
 
@@ -384,11 +385,11 @@ def _conv_transpose(builder: Builder, m: Any, call: Call) -> Tensor:
     _channels(where, m.in_channels, call.x)
     text = spec(
         "torch.convT",
-        k=uniform(where, "kernel_size", m.kernel_size, dims),
-        s=uniform(where, "stride", m.stride, dims),
-        p=uniform(where, "padding", m.padding, dims),
-        a=uniform(where, "output_padding", m.output_padding, dims),
-        d=uniform(where, "dilation", m.dilation, dims),
+        k=per_axis(where, "kernel_size", m.kernel_size, dims),
+        s=per_axis(where, "stride", m.stride, dims),
+        p=per_axis(where, "padding", m.padding, dims),
+        a=per_axis(where, "output_padding", m.output_padding, dims),
+        d=per_axis(where, "dilation", m.dilation, dims),
     )
     return builder.layer(call.name, text, where, call.x, m.out_channels)
 
@@ -406,15 +407,15 @@ def _pool(builder: Builder, op: str, call: Call, p: dict[str, Any]) -> Tensor:
     dims, where = builder.dims, call.where
     if p.get("return_indices"):
         raise SpecError(f"{where} returns indices too (return_indices=True); not supported")
-    k = uniform(where, "kernel_size", p["kernel_size"], dims)
+    k = per_axis(where, "kernel_size", p["kernel_size"], dims)
     stride = p.get("stride")
     params: dict[str, Any] = {
         "k": k,
-        "s": k if stride in (None, [], ()) else uniform(where, "stride", stride, dims),
-        "p": uniform(where, "padding", p.get("padding", 0), dims),
+        "s": k if stride in (None, [], ()) else per_axis(where, "stride", stride, dims),
+        "p": per_axis(where, "padding", p.get("padding", 0), dims),
     }
     if op == "max":
-        params["d"] = uniform(where, "dilation", p.get("dilation", 1), dims)
+        params["d"] = per_axis(where, "dilation", p.get("dilation", 1), dims)
     params["ceil"] = bool(p.get("ceil_mode", False))
     return builder.layer(call.name, spec(f"torch.{op}pool", **params), where, call.x, call.x.channels)
 
