@@ -126,8 +126,10 @@ def _candidates(source: Layer, target: str) -> list[str]:
     if "explicit" in modes and not isinstance(source, ConvTranspose):
         for pb, pe in _constant_pads(source, pads):
             paddings.append(f"p={pb}" if pb == pe else f"p=[({pb}, {pe})]")
-            # A ceil_mode window's overhang, or a truncated last window, as extra end padding.
-            paddings += [f"p=[({pb}, {pe + more})]" for more in range(1, stride) if pairs]
+            # A ceil_mode window's overhang, or a truncated last window, as extra end padding (one candidate
+            # per residue of the stride: tried up to the residue tables' limit, as the other tables are).
+            if pairs and stride <= MAX_RESIDUE_TABLE:
+                paddings += [f"p=[({pb}, {pe + more})]" for more in range(1, stride)]
     if isinstance(source, ConvTranspose) and "explicit" in modes:
         paddings = _transposed_paddings(source, target) + paddings
         extra = ""
