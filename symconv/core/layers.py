@@ -555,7 +555,6 @@ class Axes(Layer):
         raise self.mismatch(1, "one size")
 
 
-
 _ALLOWED = {
     "conv": "kspdB",
     "convT": "kspdaxBO",
