@@ -196,7 +196,7 @@ def _window_line(window: Any) -> str:
     return text
 
 
-def _targets(args: argparse.Namespace) -> list:
+def _targets(args: argparse.Namespace) -> list[Any]:
     from .logic.corpus import corpus_dir
     from .logic.theorem import Theorem, find, load
 
@@ -299,7 +299,7 @@ def _write(path: str, content: str) -> None:
 
 
 def cmd_latex(args: argparse.Namespace) -> tuple[int, Any, str]:
-    from .export import document
+    from .export import document, latex
     from .export.latex import standalone
 
     target = args.target.strip()
@@ -316,7 +316,7 @@ def cmd_latex(args: argparse.Namespace) -> tuple[int, Any, str]:
             raise SpecError("--where, --max and --min go with unknowns (? in the spec, or --in/--out)")
         if solving:
             answer = _solve(args, target)
-            body = document.math_block(document.answer_lines(answer))
+            body = latex.math_block(document.answer_lines(answer))
             if answer.stopped is not None:
                 # An incomplete answer says so, in the document and in the exit code.
                 body += f"\n% incomplete: {answer.stopped}"
@@ -1177,7 +1177,7 @@ def _run(argv: list[str], from_start: bool) -> int:
     except BrokenPipeError:
         # The reader (head, less) stopped early: not an error of ours; quiet the interpreter's final flush.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return code
+    return int(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

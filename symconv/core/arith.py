@@ -207,7 +207,7 @@ def _compile(expr: sympy.Basic, memo: dict[sympy.Basic, Compiled] | None = None)
             key = ("memo", len(memo))
 
             def remembered(env: Env) -> Value:
-                value = env.get(key)  # type: ignore[call-overload]
+                value: Value | None = env.get(key)  # type: ignore[call-overload]
                 if value is None:
                     value = inner(env)
                     env[key] = value  # type: ignore[index]

@@ -133,7 +133,7 @@ class Layer:
                 raise SpecError(f"parameter {name} must be an integer, got {value!r} in {self.spec}")
             if isinstance(value, numbers.Integral):
                 values[name] = int(value)
-        if isinstance(i, numbers.Integral) and not isinstance(i, bool) and type(i) is not int:
+        if isinstance(i, numbers.Integral) and not isinstance(i, int):  # NumPy integers (bool is an int)
             i = int(i)
         if type(i) is int and not values and not self._symbolic_parameters:
             # The hot path: concrete parameters, a plain int.
@@ -591,7 +591,7 @@ def _flag(spec: Spec, name: str) -> bool:
     value = spec.get(name, "false")
     if value not in ("true", "false"):
         raise SpecError(f"{name} must be true or false, got {value!r} in {spec.text}")
-    return value == "true"
+    return bool(value == "true")
 
 
 def _padding(spec: Spec, family: str, unknowns: list[str]) -> tuple[sympy.Expr, sympy.Expr, str]:

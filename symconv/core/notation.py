@@ -37,7 +37,7 @@ class _Printer(StrPrinter):
     def _print(self, expr: Any, **kwargs: Any) -> str:
         self._path.append(expr)
         try:
-            return super()._print(expr, **kwargs)
+            return str(super()._print(expr, **kwargs))
         finally:
             self._path.pop()
 
@@ -114,7 +114,7 @@ def expression(value: Any) -> str:
     """A value as people write it: SymPy expressions and conditions in mathematical notation, lists and tuples
     of them bracketed, anything else as str()."""
     if isinstance(value, sympy.Basic):
-        return _Printer().doprint(value)
+        return str(_Printer().doprint(value))
     if isinstance(value, list):
         return "[" + ", ".join(expression(v) for v in value) + "]"
     if isinstance(value, tuple):

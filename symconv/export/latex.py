@@ -193,8 +193,8 @@ class _Printer(LatexPrinter):
 
     def parenthesize(self, item: Any, level: Any, is_neg: bool = False, strict: bool = False) -> str:
         if isinstance(item, sympy.Mod):
-            return self._print(item)
-        return super().parenthesize(item, level, is_neg=is_neg, strict=strict)
+            return str(self._print(item))
+        return str(super().parenthesize(item, level, is_neg=is_neg, strict=strict))
 
     def _needs_add_brackets(self, expr: sympy.Basic) -> bool:
         # A Mod brings its own brackets.
@@ -222,7 +222,7 @@ class _Printer(LatexPrinter):
     def _print_Function(self, expr: sympy.Basic, exp: Any = None) -> str:
         head = self._heads.get(type(expr).__name__)
         if head is None:
-            return super()._print_Function(expr, exp)
+            return str(super()._print_Function(expr, exp))
         args = ", ".join(self._print(arg) for arg in expr.args)
         return f"{head}\\left({args}\\right)"
 
@@ -272,7 +272,7 @@ def latex(expr: Any, heads: Mapping[str, str] | None = None, names: Mapping[str,
         names = names_latex(expr.free_symbols) if isinstance(expr, sympy.Basic) else {}
     printer = _Printer(heads, names)
     printer._top = expr
-    return printer._print(expr)
+    return str(printer._print(expr))
 
 
 def conditions(

@@ -23,7 +23,8 @@ import sympy
 
 from ..core.arith import eq, ge, lt, symbol
 from ..core.errors import ShapeError, SpecError
-from ..core.layers import Conv, ConvTranspose, effective_kernel
+from ..core.frameworks import effective_kernel
+from ..core.layers import Conv, ConvTranspose
 from ..core.windowmap import GridMap, transposed_pads
 from .prove import Result, prove
 

@@ -50,7 +50,7 @@ def _bounds(alpha: sympy.Expr, beta: sympy.Expr, rel: str) -> tuple[list[sympy.E
 
 def _positive(expr: sympy.Expr, assumptions: list[sympy.Basic]) -> bool:
     if isinstance(expr, sympy.Integer):
-        return expr > 0
+        return bool(expr > 0)
     from .prove import prove
 
     return isinstance(prove(ge(expr, 1), assumptions, timeout_ms=2000), Proved)

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import sympy
 
@@ -163,7 +164,7 @@ def _statement(theorem: Theorem) -> Statement:
     )
 
 
-def _text(record: dict, key: str, where: str, default: str | None = None) -> str:
+def _text(record: dict[str, Any], key: str, where: str, default: str | None = None) -> str:
     value = record.get(key, default)
     if value is None:
         raise SpecError(f"{where}: missing required key {key!r}")
@@ -172,7 +173,7 @@ def _text(record: dict, key: str, where: str, default: str | None = None) -> str
     return value
 
 
-def _record(record: dict, origin: str, index: int) -> Theorem:
+def _record(record: dict[str, Any], origin: str, index: int) -> Theorem:
     where = f"{origin}, theorem #{index + 1}"
     if not isinstance(record, dict):
         raise SpecError(f"{where}: each [[theorem]] must be a table")

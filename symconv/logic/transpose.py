@@ -25,7 +25,8 @@ import sympy
 from ..core.arith import ceil_div, evaluate, mod, symbol
 from ..core.display import repr_latex
 from ..core.errors import SpecError
-from ..core.layers import Conv, ConvTranspose, Layer, Pool, effective_kernel, layer, one_axis
+from ..core.frameworks import effective_kernel
+from ..core.layers import Conv, ConvTranspose, Layer, Pool, layer, one_axis
 from ..core.limits import MAX_RESIDUE_TABLE
 from .prove import Result, prove
 

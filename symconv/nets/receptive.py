@@ -101,7 +101,7 @@ def _generic_size(net: Network, dim: str) -> int:
             net.check({d: n for d in net.symbolic} | {dim: n})
         except SymconvError:
             continue
-        return n
+        return int(n)
     raise SpecError("receptive fields need an input size at which the network is defined; none found")
 
 
@@ -404,7 +404,8 @@ def intervals(net: Network, size: int, node: str | None = None, dim: str | None 
     name = node or net.output
     if name not in sizes:
         raise SpecError(f"no node named {name!r}; nodes: {', '.join(sizes)}")
-    return _spans(net, dim, sizes)(name, range(sizes[name]))
+    spans: list[Interval] = _spans(net, dim, sizes)(name, range(sizes[name]))
+    return spans
 
 
 def receptive_fields(net: Network, size: int | None = None, dim: str | None = None) -> dict[str, Field]:

@@ -40,14 +40,13 @@ import sympy
 
 from ...core.errors import SpecError
 from ...core.limits import MAX_ONNX_FILE, read_bytes
-from ..network import Network
+from ..network import Network, default_names
 from ..shapeops import Join, Pad, Resize, Slice
 from . import (
     Axes,
     Builder,
     Constant,
     Tensor,
-    default_names,
     input_axes,
     integer,
     per_axis,
