@@ -8,7 +8,7 @@ skip.size(2)) // 2`). `size_and_rules` gives a node's size on one axis and the c
 framework runs it, each condition with its rule named; `positions` gives the input positions an output
 position reads (receptive fields).
 
->>> from symconv.arith import symbol
+>>> from symconv.core.arith import symbol
 >>> size_and_rules("pad", Pad(sympy.Integer(2), sympy.Integer(1), "reflect"), [symbol("i")], {})[0]
 i + 3
 """
