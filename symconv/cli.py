@@ -121,13 +121,22 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _axis_spec(spec: str, axis: int | None) -> str:
-    """The spec a one-axis command works on: a per-axis spec's axis `axis` (--axis N), or the one layer all its
-    axes share; a spec whose values apply to every axis is itself."""
+def _axis_spec(spec: str, args: argparse.Namespace) -> str:
+    """The spec a one-axis command works on: a per-axis spec's axis --axis N, or the one layer all its axes
+    share; a spec whose values apply to every axis is itself. --axis names one axis, so it takes that axis'
+    size alone."""
     from .core.layers import Axes, layer, one_axis
 
     made = layer(spec)
-    return one_axis(made, axis).spec if isinstance(made, Axes) else spec
+    if not isinstance(made, Axes):
+        return spec
+    sizes = [getattr(args, name, None) for name in ("input", "output")]
+    if args.axis is not None and any(isinstance(text, str) and "," in text for text in sizes):
+        raise SpecError(
+            f"--axis {args.axis} works on that one axis of {made.spec}: give its size alone (--in N), or leave "
+            "--axis out to work on every axis with a size per axis"
+        )
+    return one_axis(made, args.axis).spec
 
 
 def _axis_option(parser: argparse.ArgumentParser) -> None:
@@ -166,7 +175,7 @@ def cmd_windows(args: argparse.Namespace) -> tuple[int, Any, str]:
     # A per-axis spec with a size per axis: each axis' windows; otherwise the one layer of --axis (or of all).
     each = isinstance(made, Axes) and len(parts) == made.axes and args.axis is None
     if not each:
-        made = layer(_axis_spec(args.spec, args.axis))
+        made = layer(_axis_spec(args.spec, args))
     axes = []
     lines = []
     for axis, part in enumerate(parts):
@@ -311,7 +320,7 @@ def cmd_latex(args: argparse.Namespace) -> tuple[int, Any, str]:
         args.where or args.max or args.min
     )
     if "(" in target and not exists(target):
-        target = _axis_spec(target, args.axis)
+        target = _axis_spec(target, args)
         if solving and "?" not in target and args.input is None and args.output is None:
             raise SpecError("--where, --max and --min go with unknowns (? in the spec, or --in/--out)")
         if solving:
@@ -351,7 +360,7 @@ def cmd_draw(args: argparse.Namespace) -> tuple[int, Any, str]:
             f"--dpi is the resolution of a .png or .gif; -o {args.output_file or '(none)'} is neither"
         )
     dpi = args.dpi if args.dpi is not None else DPI
-    spec = _axis_spec(args.spec, args.axis)
+    spec = _axis_spec(args.spec, args)
     return draw(spec, args.input, args.output_file, args.frame, args.all_frames, dpi, args.scale)
 
 
@@ -421,7 +430,7 @@ def _solve(args: argparse.Namespace, spec: str, **options: Any) -> Any:
 
 
 def cmd_solve(args: argparse.Namespace) -> tuple[int, Any, str]:
-    spec = _axis_spec(args.spec, args.axis)
+    spec = _axis_spec(args.spec, args)
     answer = _solve(args, spec, limit=args.limit, minimize=args.minimize, maximize=args.maximize)
     data = answer.to_json()
     lines = [f"unknowns: {', '.join(answer.unknowns)}"]
@@ -483,9 +492,7 @@ def cmd_invert(args: argparse.Namespace) -> tuple[int, Any, str]:
     from .logic.transpose import invert
 
     size = _input_size(args.input)
-    inverse = invert(
-        layer(_axis_spec(args.spec, args.axis)), size, args.output_padding, int(args.timeout * 1000)
-    )
+    inverse = invert(layer(_axis_spec(args.spec, args)), size, args.output_padding, int(args.timeout * 1000))
     data = inverse.to_json()
     t = inverse.transposed
     lines = [
@@ -548,7 +555,7 @@ def cmd_port(args: argparse.Namespace) -> tuple[int, Any, str]:
     from .logic.port import AFTER_PAD, SAME_SIZE, SAME_WINDOWS, port
 
     size = _input_size(args.input)
-    result = port(layer(_axis_spec(args.spec, args.axis)), args.to, size)
+    result = port(layer(_axis_spec(args.spec, args)), args.to, size)
     data = result.to_json()
     lines = [f"source: {data['source']}", f"level: {data['level']}"]
     if data["level"] == SAME_WINDOWS:

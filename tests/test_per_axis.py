@@ -412,3 +412,50 @@ def test_onnx_importer_reads_per_axis_nodes_as_onnxruntime_runs_them(tmp_path: A
             except ShapeError:
                 ours = None
             assert ours == real, (dim, n)
+
+
+def test_keras_refusals_read_across_axes() -> None:
+    """Keras checks its tuples whole: a stride > 1 on one axis with a dilation > 1 on another, and 'causal'
+    padding on more than one axis, are refused as Keras refuses them (not accepted axis by axis)."""
+    os.environ.setdefault("KERAS_BACKEND", "numpy")
+    keras = pytest.importorskip("keras")
+    cases = [
+        (
+            "layers.Conv2D(8, (3, 5), strides=(2, 1), dilation_rate=(1, 2))",
+            {"strides": (2, 1), "dilation_rate": (1, 2)},
+        ),
+        (
+            "layers.Conv2D(8, (3, 5), strides=(1, 2), padding='causal')",
+            {"strides": (1, 2), "padding": "causal"},
+        ),
+        ("layers.Conv2D(8, (3, 5), strides=(1, 2), dilation_rate=(1, 1))", {"strides": (1, 2)}),
+    ]
+    for text, options in cases:
+        try:
+            keras.layers.Conv2D(8, (3, 5), **options).compute_output_shape((1, 9, 9, 1))
+            theirs: Any = "ok"
+        except ValueError:
+            theirs = "refused"
+        try:
+            layer(text).output_size((9, 9))
+            ours = "ok"
+        except (ShapeError, SpecError):
+            ours = "refused"
+        assert ours == theirs, text
+
+
+def test_axis_takes_that_axis_size_alone(capsys: pytest.CaptureFixture[str]) -> None:
+    """--axis N works on one axis: with a size per axis it would apply axis N's layer to every size."""
+    assert main(["windows", "conv(k=(3, 5), s=(1, 2))", "--in", "5,7", "--axis", "1"]) == 2
+    assert "give its size alone" in capsys.readouterr().err
+    assert (
+        main(["solve", "conv(k=(3, ?), s=(1, 2))", "--in", "12", "--out", "4", "--axis", "1", "--json"]) == 0
+    )
+    assert json.loads(capsys.readouterr().out)["solutions"] == [{"k": 5}, {"k": 6}]
+
+
+def test_whole_layer_parameters_and_repeated_axes_are_refused() -> None:
+    with pytest.raises(SpecError, match="one value for the whole layer"):
+        layer("torch.maxpool(k=(3, 4), ceil=(true, false))")
+    with pytest.raises(SpecError, match="name one axis twice"):
+        from_toml('dims = ["H", "H"]\n[[node]]\nname = "c"\nlayer = "conv(k=(3, 5))"\ninput = "input"\n')

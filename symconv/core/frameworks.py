@@ -175,6 +175,8 @@ class Convention:
     pads_stretched_input: bool = False
     parameters: frozenset[str] = frozenset({"a"})
     spec_rules: tuple[SpecRule, ...] = ()
+    # Refusals of a spec with values per axis, read across its axes (a layer that checks its whole tuple).
+    axes_rules: tuple[SpecRule, ...] = ()
     symmetric_pads: bool = False
     ceil_mode: bool = False
     count_include_pad: bool = True
@@ -673,6 +675,30 @@ _KERAS_CONV_DILATED_STRIDE = LayerRule(
 _KERAS_MODES = {"conv": ("valid", "same", "causal"), "pool": ("valid", "same"), "convT": ("valid", "same")}
 
 
+def _per_axis_values(spec: Any, name: str) -> list[Any]:
+    """A spec parameter's values, one per axis (a single value for a parameter given once)."""
+    value = spec.get(name)
+    return list(getattr(value, "values", (value,)))
+
+
+def _stride_beside_dilation(spec: Any) -> bool:
+    """Keras' convolutions refuse a stride > 1 on any axis together with a dilation > 1 on any axis."""
+
+    def above_one(name: str) -> bool:
+        return any(isinstance(v, sympy.Integer) and v > 1 for v in _per_axis_values(spec, name))
+
+    return spec.kind == "conv" and above_one("s") and above_one("d")
+
+
+_KERAS_AXES_RULES = (
+    SpecRule(_stride_beside_dilation, _KERAS_DILATED_STRIDE, ShapeError),
+    SpecRule(
+        lambda spec: "causal" in _per_axis_values(spec, "p") or spec.get("p") == "causal",
+        "padding 'causal' is Conv1D's only: a convolution over several axes takes 'valid' or 'same'",
+    ),
+)
+
+
 def _keras_like(name: str, window_rules: tuple[LayerRule, ...], **more: Any) -> Convention:
     """Keras' layers (valid/same/causal, Keras' transposed size and output_padding rules), with the window
     rules and anything else given."""
@@ -686,6 +712,7 @@ def _keras_like(name: str, window_rules: tuple[LayerRule, ...], **more: Any) -> 
         "default_output_padding": None,
         "pads_stretched_input": True,
         "count_include_pad": False,
+        "axes_rules": _KERAS_AXES_RULES,
         **more,
     }
     return Convention(name, _KERAS_MODES, "valid", window_rules=window_rules, **fields)

@@ -721,9 +721,19 @@ def _axis_text(spec: Spec, args: tuple[tuple[str, Any], ...]) -> str:
     return f"{prefix}{spec.kind}({', '.join(f'{name}={shown(value)}' for name, value in args)})"
 
 
+# Parameters the frameworks take once per layer (PyTorch's ceil_mode is one bool, ONNX's one int, ...).
+WHOLE_LAYER = frozenset({"ceil", "consistent", "mode", "align_corners", "opset", "backend", "r"})
+
+
 def _per_axis(spec: Spec) -> Layer:
     """A spec with values per axis: one layer per axis (one axis: that layer, written for one axis)."""
     given = [(name, value) for name, value in spec.args if isinstance(value, PerAxis)]
+    whole = [value.text for name, value in given if name in WHOLE_LAYER]
+    if whole:
+        raise SpecError(
+            f"{whole[0]}: this parameter is one value for the whole layer in every framework, not one per axis, "
+            f"in {spec.text}"
+        )
     counts = {len(value) for _, value in given}
     if len(counts) > 1:
         shown = ", ".join(f"{value.text} has {len(value)}" for _, value in given)
@@ -732,6 +742,10 @@ def _per_axis(spec: Spec) -> Layer:
             f"axis, in {spec.text}"
         )
     (count,) = counts
+    if count > 1:
+        for rule in fw.CONVENTIONS[_backend(spec).framework].axes_rules:
+            if rule.applies(spec):
+                raise rule.error(f"{rule.message} in {spec.text}")
     layers = []
     for n in range(count):
         args = tuple((name, v.values[n] if isinstance(v, PerAxis) else v) for name, v in spec.args)

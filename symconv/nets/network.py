@@ -92,6 +92,10 @@ class Network:
     channels: tuple[tuple[str, int], ...] = ()
 
     def __post_init__(self) -> None:
+        if len(set(self.dims)) != len(self.dims):
+            raise SpecError(
+                f"the axes {', '.join(self.dims)} name one axis twice: each axis needs its own name"
+            )
         for dim, value in self.fixed:
             if dim not in self.dims or not isinstance(value, int) or value < 1:
                 raise SpecError(
