@@ -92,6 +92,7 @@ SIGNATURES = {
     "split": ("tensor", "split_size_or_sections", "dim"),
     "chunk": ("input", "chunks", "dim"),
     "reduce": ("input", "dim", "keepdim"),
+    "layernorm": ("input", "normalized_shape"),
     "pixelshuffle": ("input", "upscale_factor"),
     "pixelunshuffle": ("input", "downscale_factor"),
     "cat": ("tensors", "dim"),
@@ -341,12 +342,7 @@ def _module(
             _rank(builder, cls, where)
         return x
     if cls == "LayerNorm":
-        if not x.flat and not _channels_last(x):
-            raise SpecError(
-                f"{where} normalizes the trailing spatial axes, which fixes their sizes (not modelled); "
-                "a LayerNorm over channels needs a channels-last tensor (not modelled either)"
-            )
-        return x
+        return _layer_norm(builder, x, module.normalized_shape, where)
     sized = cls[-2:] in ("1d", "2d", "3d")
     handler = MODULES.get(cls[:-2] if sized else cls)
     if handler is None:
@@ -557,7 +553,7 @@ def _reshape(builder: Builder, call: Call, shape: Sequence[Any]) -> Tensor:
             return BATCH_SIZE
         if part.kind == "channels":
             return sympy.Integer(x.channels or 0)
-        if part.kind == "inner":
+        if part.kind in ("inner", "group"):
             return sympy.Integer(part.window)
         size = builder.formula(x.node, part.dim)
         return size if part.kind == "spatial" else sympy.floor(size / part.window)
@@ -574,6 +570,32 @@ def _reshape(builder: Builder, call: Call, shape: Sequence[Any]) -> Tensor:
         entries = [Windows(windows.get(dim, 1)) for dim in builder.dims]
         x = builder.shape_op(call.name, "windows", [Tensor(x.node, x.channels)], entries, x.channels)
     return _laid_out(builder, x, layout)
+
+
+def _layer_norm(builder: Builder, x: Tensor, normalized_shape: Any, where: str) -> Tensor:
+    """LayerNorm / F.layer_norm keep every size; PyTorch needs the tensor's trailing dimensions to equal
+    normalized_shape. Over the channels (a channels-last tensor, or a flattened one) that is checked here;
+    over a spatial axis it would fix that axis's size, which is not modelled."""
+    wanted = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if x.flat:
+        trailing: list[Any] = [x.features]
+    else:
+        layout = _layout(builder, x)
+        if len(wanted) > len(layout):
+            raise SpecError(f"{where} normalizes {len(wanted)} dimensions of a tensor with {len(layout)}")
+        groups = layout[len(layout) - len(wanted) :]
+        if any(p.kind not in ("channels", "group", "batch", "stack") for group in groups for p in group):
+            raise SpecError(
+                f"{where} normalizes over {layouts.describe(groups)}, a spatial axis among them, which "
+                "fixes its size (not modelled); normalize over the channels of a channels-last tensor"
+            )
+        trailing = [_group_size(x, group, where) for group in groups]
+    if [int(v) if isinstance(v, int) else v for v in trailing] != [int(v) for v in wanted]:
+        raise SpecError(
+            f"{where}: normalized_shape {list(wanted)} differs from the tensor's trailing dimensions "
+            f"{trailing} (PyTorch's rule: they must be equal)"
+        )
+    return x
 
 
 def _linear(builder: Builder, m: Any, call: Call) -> Tensor:
@@ -868,6 +890,7 @@ def _functions() -> dict[Any, str]:
     table[getattr] = "getattr"
     table[operator.getitem] = "getitem"
     table[functional.pad] = "pad"
+    table[functional.layer_norm] = "layernorm"
     table[torch.permute] = "permute"
     table[torch.transpose] = table[torch.swapaxes] = "transpose"
     table[torch.split] = "split"
@@ -936,6 +959,9 @@ def _function(builder: Builder, target: Any, name: str, args: Sequence[Any], kwa
     if kind == "pad":
         bound = _bind("pad", args, kwargs)
         return _pad(builder, call, bound["pad"], bound["mode"] or "constant")
+    if kind == "layernorm":
+        bound = _bind("layernorm", args, kwargs)
+        return _layer_norm(builder, call.x, bound["normalized_shape"], where)
     if kind == "reduce":
         bound = _bind("reduce", args, kwargs)
         return _reduce(builder, call, bound["dim"], bool(bound["keepdim"]))
@@ -979,7 +1005,7 @@ def _group_size(x: Tensor, group: tuple[layouts.Part, ...], where: str) -> Any:
                     f"{where} reads the channel count, which is unknown; give it in the input shape"
                 )
             total *= x.channels
-        elif part.kind == "inner":
+        elif part.kind in ("inner", "group"):
             total *= part.window
         else:
             size = axis_size(x.node, part.dim)
