@@ -384,6 +384,60 @@ def test_swin_window_partition_needs_divisible_sizes() -> None:
     assert net.valid_inputs()["H"].describe() == {"period": 8, "residues": [0, 1], "from": 2, "below": []}
 
 
+class ChannelShuffle(nn.Module):
+    """ShuffleNet's channel shuffle (view into groups, transpose, view back) between strided convolutions."""
+
+    def __init__(self, groups: int) -> None:
+        super().__init__()
+        self.groups = groups
+        self.a, self.b = nn.Conv2d(1, 6, 3, stride=2), nn.Conv2d(6, 1, 2, stride=(1, 1))
+
+    def forward(self, x: Any) -> Any:
+        x = self.a(x)
+        b, c, h, w = x.size()
+        x = x.view(b, self.groups, c // self.groups, h, w).transpose(1, 2).contiguous().view(b, -1, h, w)
+        return self.b(x)
+
+
+@pytest.mark.parametrize("groups", [2, 3])
+def test_channel_shuffle(groups: int) -> None:
+    net = agree(ChannelShuffle(groups), shape=(1, 1, "H", "W"))
+    assert str(net.output_size()["W"]) == "floor(W/2 - 3/2)"
+
+
+def test_a_view_that_splits_a_spatial_axis_by_a_channel_factor_is_refused() -> None:
+    with pytest.raises(SpecError, match="does not line up"):
+        from_torch(Lambda(lambda m, x: x.view(1, 2, 3, -1)), (1, 6, "H", "W"))
+
+
+class ChannelsLastNorm(nn.Module):
+    """ConvNeXt's LayerNorm2d: permute to channels last, F.layer_norm over the channels, permute back."""
+
+    def __init__(self, c: int = 3) -> None:
+        super().__init__()
+        self.conv, self.c = nn.Conv2d(1, c, 4, stride=3), c
+
+    def forward(self, x: Any) -> Any:
+        x = self.conv(x).permute(0, 2, 3, 1)
+        return F.layer_norm(x, (self.c,)).permute(0, 3, 1, 2)
+
+
+def test_layer_norm_over_the_channels() -> None:
+    agree(ChannelsLastNorm())
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: Lambda(lambda m, x: F.layer_norm(x.permute(0, 2, 3, 1), (4,))), r"normalized_shape \[4\]"),
+        (lambda: Lambda(lambda m, x: F.layer_norm(x, (5, 5))), r"a spatial axis among them"),
+    ],
+)
+def test_layer_norm_refusals(make: Any, message: str) -> None:
+    with pytest.raises(SpecError, match=message):
+        from_torch(make(), (1, 3, "H", "W"))
+
+
 # ONNX: models exported from PyTorch (dynamic H and W), read back and held to onnxruntime.
 
 ONNX_MODELS = {
