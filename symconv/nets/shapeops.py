@@ -8,7 +8,7 @@ skip.size(2)) // 2`). `size_and_rules` gives a node's size on one axis and the c
 framework runs it, each condition with its rule named; `positions` gives the input positions an output
 position reads (receptive fields).
 
->>> from symconv.arith import symbol
+>>> from symconv.core.arith import symbol
 >>> size_and_rules("pad", Pad(sympy.Integer(2), sympy.Integer(1), "reflect"), [symbol("i")], {})[0]
 i + 3
 """
@@ -165,11 +165,15 @@ def _index(value: sympy.Expr | None, n: sympy.Expr, default: sympy.Expr) -> symp
 
 
 def _min(a: sympy.Expr, b: sympy.Expr | int) -> sympy.Expr:
-    return sympy.Min(a, b, evaluate=False)
+    return sympy.Min(a, b, evaluate=_numbers(a, b))
 
 
 def _max(a: sympy.Expr, b: sympy.Expr | int) -> sympy.Expr:
-    return sympy.Max(a, b, evaluate=False)
+    return sympy.Max(a, b, evaluate=_numbers(a, b))
+
+
+def _numbers(*values: sympy.Expr | int) -> bool:
+    return all(isinstance(v, int | sympy.Integer) for v in values)
 
 
 def _sign(value: sympy.Expr) -> int | None:
@@ -210,9 +214,10 @@ def _formula_length(entry: Slice, n: sympy.Expr, sizes: Mapping[str, sympy.Expr]
     free = [ref(name) for name in names if name not in same]
     premises = [ge(s, 1) for s in (_N, *free)]
     cases = []
-    for negative in (True, False):
+    signs = (bool(start < 0),) if isinstance(start, sympy.Integer) else (True, False)
+    for negative in signs:
         assume = [*premises, lt(start, 0) if negative else ge(start, 0)]
-        if _always(sympy.false, assume):
+        if len(signs) > 1 and _always(sympy.false, assume):
             continue  # the start cannot have this sign
         first = _max(start + _N, 0) if negative else _min(start, _N)
         last = _index(stop, _N, _N) if stop is None else _clamped_stop(stop, assume)
@@ -245,7 +250,7 @@ def _decided(expr: sympy.Expr, assume: list[sympy.Basic]) -> sympy.Expr:
         a_first = _always(le(a, b), assume)
         if a_first or _always(le(b, a), assume):
             return a if a_first == isinstance(expr, sympy.Min) else b
-        return type(expr)(a, b, evaluate=False)
+        return _min(a, b) if isinstance(expr, sympy.Min) else _max(a, b)
     return expr.func(*args)
 
 
