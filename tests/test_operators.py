@@ -430,7 +430,10 @@ def test_layer_norm_over_the_channels() -> None:
     ("make", "message"),
     [
         (lambda: Lambda(lambda m, x: F.layer_norm(x.permute(0, 2, 3, 1), (4,))), r"normalized_shape \[4\]"),
-        (lambda: Lambda(lambda m, x: F.layer_norm(x, (5, 5))), r"a spatial axis among them"),
+        (
+            lambda: Lambda(lambda m, x: F.layer_norm(x, (5, 5))),
+            r"normalizes the trailing spatial axes \(H, W\)",
+        ),
     ],
 )
 def test_layer_norm_refusals(make: Any, message: str) -> None:

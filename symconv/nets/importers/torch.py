@@ -586,8 +586,8 @@ def _layer_norm(builder: Builder, x: Tensor, normalized_shape: Any, where: str) 
         groups = layout[len(layout) - len(wanted) :]
         if any(p.kind not in ("channels", "group", "batch", "stack") for group in groups for p in group):
             raise SpecError(
-                f"{where} normalizes over {layouts.describe(groups)}, a spatial axis among them, which "
-                "fixes its size (not modelled); normalize over the channels of a channels-last tensor"
+                f"{where} normalizes the trailing spatial axes {layouts.describe(groups)}, which fixes "
+                "their sizes (not modelled); normalize over the channels of a channels-last tensor"
             )
         trailing = [_group_size(x, group, where) for group in groups]
     if [int(v) if isinstance(v, int) else v for v in trailing] != [int(v) for v in wanted]:
