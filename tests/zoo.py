@@ -777,8 +777,6 @@ ZOO: tuple[Entry, ...] = (
         lambda: mobilenet(EFFICIENTNET_B0, Conv2dSame),
         HW,
         (40, 32),
-        "torch.fx could not trace",
-        OPERATORS + ": control flow on sizes (fallback tracing), F.pad",
     ),
     Entry("regnet", regnet, HW, (32, 40)),
     Entry("shufflenet_v2", shufflenet_v2, HW, (32, 48)),

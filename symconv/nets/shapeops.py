@@ -221,7 +221,7 @@ def _formula_length(entry: Slice, n: sympy.Expr, sizes: Mapping[str, sympy.Expr]
             continue  # the start cannot have this sign
         first = _max(start + _N, 0) if negative else _min(start, _N)
         last = _index(stop, _N, _N) if stop is None else _clamped_stop(stop, assume)
-        cases.append((negative, _decided(_max(last - first, 0), assume)))
+        cases.append((negative, decided(_max(last - first, 0), assume)))
     if len(cases) == 1:
         length = cases[0][1]
     else:
@@ -234,17 +234,17 @@ def _formula_length(entry: Slice, n: sympy.Expr, sizes: Mapping[str, sympy.Expr]
 def _clamped_stop(stop: sympy.Expr, assume: list[sympy.Basic]) -> sympy.Expr:
     """Python's stop index on a sequence of @, its sign decided under `assume` where Z3 can."""
     if _always(ge(stop, 0), assume):
-        return _decided(_min(stop, _N), assume)
+        return decided(_min(stop, _N), assume)
     if _always(lt(stop, 0), assume):
-        return _decided(_max(stop + _N, 0), assume)
+        return decided(_max(stop + _N, 0), assume)
     return _index(stop, _N, _N)
 
 
-def _decided(expr: sympy.Expr, assume: list[sympy.Basic]) -> sympy.Expr:
-    """`expr` with each Min/Max whose order Z3 proves under `assume` replaced by the smaller/larger side."""
+def decided(expr: sympy.Expr, assume: list[sympy.Basic]) -> sympy.Expr:
+    """`expr` with each two-argument Min/Max whose order Z3 proves under `assume` replaced by the smaller/larger side."""
     if not isinstance(expr, sympy.Basic) or not expr.args:
         return expr
-    args = [_decided(arg, assume) for arg in expr.args]
+    args = [decided(arg, assume) for arg in expr.args]
     if isinstance(expr, sympy.Min | sympy.Max) and len(args) == 2:
         a, b = args
         a_first = _always(le(a, b), assume)
@@ -356,4 +356,15 @@ def value(expr: sympy.Expr, sizes: Mapping[str, int]) -> int:
     return int(evaluate(resolve(expr, {name: sympy.Integer(v) for name, v in sizes.items()}), {}))
 
 
-__all__ = ["Join", "Pad", "Resize", "Slice", "Windows", "positions", "ref", "resolve", "size_and_rules"]
+__all__ = [
+    "Join",
+    "Pad",
+    "Resize",
+    "Slice",
+    "Windows",
+    "decided",
+    "positions",
+    "ref",
+    "resolve",
+    "size_and_rules",
+]
