@@ -8,6 +8,7 @@ give the same output sizes where PyTorch runs and refuse exactly where PyTorch r
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any
 
 import pytest
@@ -439,6 +440,61 @@ def test_layer_norm_over_the_channels() -> None:
 def test_layer_norm_refusals(make: Any, message: str) -> None:
     with pytest.raises(SpecError, match=message):
         from_torch(make(), (1, 3, "H", "W"))
+
+
+class SameConv(nn.Conv2d):
+    """TensorFlow's SAME padding computed with Python math on the input's size (timm's Conv2dSame)."""
+
+    def forward(self, x: Any) -> Any:
+        ih, iw = x.size()[-2:]
+        pads = []
+        for i, k, s, d in zip(
+            (iw, ih), self.kernel_size[::-1], self.stride[::-1], self.dilation[::-1], strict=True
+        ):
+            total = max((math.ceil(i / s) - 1) * s + (k - 1) * d + 1 - i, 0)
+            pads += [total // 2, total - total // 2]
+        return F.conv2d(F.pad(x, pads), self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+
+
+@pytest.mark.parametrize(("k", "s", "d"), [(3, 2, 1), (1, 3, 1), (5, 3, 2), (2, 4, 1)])
+def test_same_padding_computed_with_python_math(k: int, s: int, d: int) -> None:
+    agree(nn.Sequential(SameConv(1, 2, k, s, dilation=d), nn.MaxPool2d(2)))
+
+
+def test_functional_convolution_and_min_of_sizes() -> None:
+    def forward(m: Any, x: Any) -> Any:
+        y = F.conv2d(x, m.layers[0].weight, None, (2, 2), 1, 1, 1)
+        return y[:, :, : min(y.size(2), 9), max(y.size(3) - 12, 1) :]
+
+    agree(Lambda(forward, nn.Conv2d(1, 2, 3)))
+
+
+def test_size_math_is_restored_after_tracing() -> None:
+    import builtins
+
+    before = (builtins.max, builtins.min, math.ceil, math.floor)
+    with pytest.raises(SpecError):
+        from_torch(Lambda(lambda m, x: x[:, :, :1] if max(x.size(2), 3) > 4 else x), (1, 1, "H", "W"))
+    from_torch(SameConv(1, 1, 3, 2), (1, 1, "H", "W"))
+    assert (builtins.max, builtins.min, math.ceil, math.floor) == before
+
+
+class CropSmallerSkip(nn.Module):
+    """A centre crop whose start is negative at some sizes (the skip smaller than the upsampled map)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.skip, self.up = nn.Conv2d(1, 1, 5, stride=2), nn.ConvTranspose2d(1, 1, 2, stride=2)
+
+    def forward(self, x: Any) -> Any:
+        skip = self.skip(x)
+        up = self.up(F.max_pool2d(x, 3))
+        dh, dw = (skip.size(2) - up.size(2)) // 2, (skip.size(3) - up.size(3)) // 2
+        return skip[:, :, dh : dh + up.size(2), dw : dw + up.size(3)] + up
+
+
+def test_centre_crop_with_a_start_of_either_sign() -> None:
+    agree(CropSmallerSkip(), sizes=[(h, w) for h in range(1, 61) for w in (7, 20, 33)])
 
 
 # ONNX: models exported from PyTorch (dynamic H and W), read back and held to onnxruntime.

@@ -12,7 +12,9 @@ and group norm), nn.Flatten / torch.flatten / x.view(x.size(0), -1) then Linear.
 networks too: F.pad and the Pad modules, slices with bounds computed from sizes (x.size(2), x.shape[-1], // and
 arithmetic on them), interpolate to a size, a per-axis or float scale or another tensor's size, cat along a
 spatial axis, split/chunk/stack, mean/sum/amax/amin over axes, permute/transpose/flatten/view/reshape tracked by
-symconv.layout (ViT tokens, Swin windows), unsqueeze/squeeze; the model is traced in evaluation mode. Each layer needs equal
+symconv.layout (ViT tokens, Swin windows, a channel shuffle's groups), unsqueeze/squeeze, F.layer_norm over the
+channels, F.conv1d/2d/3d; max/min/math.ceil/math.floor on sizes are traced as size formulas (timm's SAME
+padding); the model is traced in evaluation mode. Each layer needs equal
 parameters on every spatial axis and zero padding (padding_mode="zeros"); anything else is a SpecError naming
 the op and where it is.
 
