@@ -24,6 +24,8 @@ from symconv.logic.prove import Proved  # noqa: E402
 from symconv.nets.importers.torch import from_torch  # noqa: E402
 from symconv.nets.network import Network  # noqa: E402
 
+from .zoo import Conv2dSame  # noqa: E402
+
 # Every size 1..40 on H with W at a few sizes, and the same the other way round.
 PAIRS = sorted(
     {(h, w) for h in range(1, 41) for w in (3, 8, 17, 32)} | {(w, h) for h in range(1, 41) for w in (8, 17)}
@@ -442,23 +444,9 @@ def test_layer_norm_refusals(make: Any, message: str) -> None:
         from_torch(make(), (1, 3, "H", "W"))
 
 
-class SameConv(nn.Conv2d):
-    """TensorFlow's SAME padding computed with Python math on the input's size (timm's Conv2dSame)."""
-
-    def forward(self, x: Any) -> Any:
-        ih, iw = x.size()[-2:]
-        pads = []
-        for i, k, s, d in zip(
-            (iw, ih), self.kernel_size[::-1], self.stride[::-1], self.dilation[::-1], strict=True
-        ):
-            total = max((math.ceil(i / s) - 1) * s + (k - 1) * d + 1 - i, 0)
-            pads += [total // 2, total - total // 2]
-        return F.conv2d(F.pad(x, pads), self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
-
-
 @pytest.mark.parametrize(("k", "s", "d"), [(3, 2, 1), (1, 3, 1), (5, 3, 2), (2, 4, 1)])
 def test_same_padding_computed_with_python_math(k: int, s: int, d: int) -> None:
-    agree(nn.Sequential(SameConv(1, 2, k, s, dilation=d), nn.MaxPool2d(2)))
+    agree(nn.Sequential(Conv2dSame(1, 2, k, s, dilation=d), nn.MaxPool2d(2)))
 
 
 def test_functional_convolution_and_min_of_sizes() -> None:
@@ -475,7 +463,7 @@ def test_size_math_is_restored_after_tracing() -> None:
     before = (builtins.max, builtins.min, math.ceil, math.floor)
     with pytest.raises(SpecError):
         from_torch(Lambda(lambda m, x: x[:, :, :1] if max(x.size(2), 3) > 4 else x), (1, 1, "H", "W"))
-    from_torch(SameConv(1, 1, 3, 2), (1, 1, "H", "W"))
+    from_torch(Conv2dSame(1, 1, 3, 2), (1, 1, "H", "W"))
     assert (builtins.max, builtins.min, math.ceil, math.floor) == before
 
 
