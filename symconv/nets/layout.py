@@ -144,7 +144,7 @@ def _take(
             )
         part = pool.pop(0 if front else -1)
         wanted = sympy.simplify(target / product)
-        pieces = _channel_pieces(part, wanted, value, front)
+        pieces = _channel_pieces(part, wanted, value)
         if pieces is not None:
             part, rest = pieces
             pool.insert(0 if front else len(pool), rest)
@@ -177,7 +177,7 @@ def _merge(parts: tuple[Part, ...]) -> tuple[Part, ...]:
 
 
 def _channel_pieces(
-    part: Part, wanted: sympy.Expr, value: Callable[[Part], sympy.Expr], front: bool
+    part: Part, wanted: sympy.Expr, value: Callable[[Part], sympy.Expr]
 ) -> tuple[Part, Part] | None:
     """The channels (or a piece of them) split in two where only a factor `wanted` of them is taken: the
     piece taken and the piece left, each a `group` part of its channel count. Any integer factor of the

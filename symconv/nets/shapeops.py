@@ -232,7 +232,7 @@ def _formula_length(entry: Slice, n: sympy.Expr, sizes: Mapping[str, sympy.Expr]
 
 
 def _clamped_stop(stop: sympy.Expr, assume: list[sympy.Basic]) -> sympy.Expr:
-    """Python's stop index on a sequence of @, its sign decided under `assume` where Z3 can."""
+    """Python's stop index on the sliced size, its sign decided under `assume` where Z3 can."""
     if _always(ge(stop, 0), assume):
         return decided(_min(stop, _N), assume)
     if _always(lt(stop, 0), assume):
