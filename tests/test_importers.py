@@ -224,7 +224,7 @@ def test_sequential_fallback_when_tracing_fails(monkeypatch: pytest.MonkeyPatch)
         raise RuntimeError("cannot trace this")
 
     traced = from_torch(chain(), SHAPE)
-    monkeypatch.setattr(torch.fx, "symbolic_trace", refuse)
+    monkeypatch.setattr(torch.fx.Tracer, "trace", refuse)
     walked = from_torch(chain(), SHAPE)
     assert [n.layer.spec for n in walked.nodes if n.layer] == [n.layer.spec for n in traced.nodes if n.layer]
     assert walked.output_size() == traced.output_size()

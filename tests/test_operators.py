@@ -8,6 +8,7 @@ give the same output sizes where PyTorch runs and refuse exactly where PyTorch r
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any
 
 import pytest
@@ -22,6 +23,8 @@ from symconv.core.errors import ShapeError, SpecError  # noqa: E402
 from symconv.logic.prove import Proved  # noqa: E402
 from symconv.nets.importers.torch import from_torch  # noqa: E402
 from symconv.nets.network import Network  # noqa: E402
+
+from .zoo import Conv2dSame  # noqa: E402
 
 # Every size 1..40 on H with W at a few sizes, and the same the other way round.
 PAIRS = sorted(
@@ -382,6 +385,104 @@ def test_vit_patch_embedding() -> None:
 def test_swin_window_partition_needs_divisible_sizes() -> None:
     net = agree(Windows(), sizes=[(h, w) for h in range(1, 60) for w in (8, 24, 30)])
     assert net.valid_inputs()["H"].describe() == {"period": 8, "residues": [0, 1], "from": 2, "below": []}
+
+
+class ChannelShuffle(nn.Module):
+    """ShuffleNet's channel shuffle (view into groups, transpose, view back) between strided convolutions."""
+
+    def __init__(self, groups: int) -> None:
+        super().__init__()
+        self.groups = groups
+        self.a, self.b = nn.Conv2d(1, 6, 3, stride=2), nn.Conv2d(6, 1, 2, stride=(1, 1))
+
+    def forward(self, x: Any) -> Any:
+        x = self.a(x)
+        b, c, h, w = x.size()
+        x = x.view(b, self.groups, c // self.groups, h, w).transpose(1, 2).contiguous().view(b, -1, h, w)
+        return self.b(x)
+
+
+@pytest.mark.parametrize("groups", [2, 3])
+def test_channel_shuffle(groups: int) -> None:
+    net = agree(ChannelShuffle(groups), shape=(1, 1, "H", "W"))
+    assert str(net.output_size()["W"]) == "floor(W/2 - 3/2)"
+
+
+def test_a_view_that_splits_a_spatial_axis_by_a_channel_factor_is_refused() -> None:
+    with pytest.raises(SpecError, match="does not line up"):
+        from_torch(Lambda(lambda m, x: x.view(1, 2, 3, -1)), (1, 6, "H", "W"))
+
+
+class ChannelsLastNorm(nn.Module):
+    """ConvNeXt's LayerNorm2d: permute to channels last, F.layer_norm over the channels, permute back."""
+
+    def __init__(self, c: int = 3) -> None:
+        super().__init__()
+        self.conv, self.c = nn.Conv2d(1, c, 4, stride=3), c
+
+    def forward(self, x: Any) -> Any:
+        x = self.conv(x).permute(0, 2, 3, 1)
+        return F.layer_norm(x, (self.c,)).permute(0, 3, 1, 2)
+
+
+def test_layer_norm_over_the_channels() -> None:
+    agree(ChannelsLastNorm())
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: Lambda(lambda m, x: F.layer_norm(x.permute(0, 2, 3, 1), (4,))), r"normalized_shape \[4\]"),
+        (
+            lambda: Lambda(lambda m, x: F.layer_norm(x, (5, 5))),
+            r"normalizes the trailing spatial axes \(H, W\)",
+        ),
+    ],
+)
+def test_layer_norm_refusals(make: Any, message: str) -> None:
+    with pytest.raises(SpecError, match=message):
+        from_torch(make(), (1, 3, "H", "W"))
+
+
+@pytest.mark.parametrize(("k", "s", "d"), [(3, 2, 1), (1, 3, 1), (5, 3, 2), (2, 4, 1)])
+def test_same_padding_computed_with_python_math(k: int, s: int, d: int) -> None:
+    agree(nn.Sequential(Conv2dSame(1, 2, k, s, dilation=d), nn.MaxPool2d(2)))
+
+
+def test_functional_convolution_and_min_of_sizes() -> None:
+    def forward(m: Any, x: Any) -> Any:
+        y = F.conv2d(x, m.layers[0].weight, None, (2, 2), 1, 1, 1)
+        return y[:, :, : min(y.size(2), 9), max(y.size(3) - 12, 1) :]
+
+    agree(Lambda(forward, nn.Conv2d(1, 2, 3)))
+
+
+def test_size_math_is_restored_after_tracing() -> None:
+    import builtins
+
+    before = (builtins.max, builtins.min, math.ceil, math.floor)
+    with pytest.raises(SpecError):
+        from_torch(Lambda(lambda m, x: x[:, :, :1] if max(x.size(2), 3) > 4 else x), (1, 1, "H", "W"))
+    from_torch(Conv2dSame(1, 1, 3, 2), (1, 1, "H", "W"))
+    assert (builtins.max, builtins.min, math.ceil, math.floor) == before
+
+
+class CropSmallerSkip(nn.Module):
+    """A centre crop whose start is negative at some sizes (the skip smaller than the upsampled map)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.skip, self.up = nn.Conv2d(1, 1, 5, stride=2), nn.ConvTranspose2d(1, 1, 2, stride=2)
+
+    def forward(self, x: Any) -> Any:
+        skip = self.skip(x)
+        up = self.up(F.max_pool2d(x, 3))
+        dh, dw = (skip.size(2) - up.size(2)) // 2, (skip.size(3) - up.size(3)) // 2
+        return skip[:, :, dh : dh + up.size(2), dw : dw + up.size(3)] + up
+
+
+def test_centre_crop_with_a_start_of_either_sign() -> None:
+    agree(CropSmallerSkip(), sizes=[(h, w) for h in range(1, 61) for w in (7, 20, 33)])
 
 
 # ONNX: models exported from PyTorch (dynamic H and W), read back and held to onnxruntime.

@@ -24,8 +24,9 @@ from ..core.errors import SpecError
 
 @dataclass(frozen=True)
 class Part:
-    """batch, channels, spatial (a whole axis), outer (axis // window), inner (the window), or stack (the
-    `window` tensors torch.stack put side by side)."""
+    """batch, channels, spatial (a whole axis), outer (axis // window), inner (the window), stack (the
+    `window` tensors torch.stack put side by side), or group (a factor `window` of the channel count, as a
+    channel shuffle's view(b, groups, c // groups, h, w) splits the channels)."""
 
     kind: str
     dim: str = ""
@@ -38,6 +39,8 @@ class Part:
             return self.dim
         if self.kind == "stack":
             return f"stack of {self.window}"
+        if self.kind == "group":
+            return f"channels/{self.window}"
         return f"{self.dim}//{self.window}" if self.kind == "outer" else f"{self.window}"
 
 
@@ -111,8 +114,17 @@ def reshape(
     if cut == len(targets):
         if pool:
             raise SpecError(f"view/reshape: parts {', '.join(map(str, pool))} are left over")
-        return tuple(head), splits
-    return (*head, _merge(tuple(pool)), *tail), splits
+        return _whole_channels(tuple(head)), splits
+    return _whole_channels((*head, _merge(tuple(pool)), *tail)), splits
+
+
+def _whole_channels(layout: Layout) -> Layout:
+    """A dimension that holds every piece of the channels, and nothing else, is the channels again (in
+    another order after a shuffle: the count, which is all that is tracked, is the same)."""
+    holding = [a for a, group in enumerate(layout) if any(p.kind == "group" for p in group)]
+    if len(holding) == 1 and all(p.kind == "group" for p in layout[holding[0]]):
+        return tuple((Part("channels"),) if a == holding[0] else group for a, group in enumerate(layout))
+    return layout
 
 
 def _take(
@@ -131,7 +143,15 @@ def _take(
                 f"view/reshape: a dimension of size {target} does not line up with the tensor's axes"
             )
         part = pool.pop(0 if front else -1)
-        window = _window(part, sympy.simplify(target / product), value, front)
+        wanted = sympy.simplify(target / product)
+        pieces = _channel_pieces(part, wanted, value)
+        if pieces is not None:
+            part, rest = pieces
+            pool.insert(0 if front else len(pool), rest)
+            taken.append(part)
+            product = sympy.Mul(*(value(p) for p in taken))
+            continue
+        window = _window(part, wanted, value, front)
         if window is not None:
             outer, inner = Part("outer", part.dim, window), Part("inner", part.dim, window)
             splits.append((part.dim, window))
@@ -154,6 +174,20 @@ def _merge(parts: tuple[Part, ...]) -> tuple[Part, ...]:
         else:
             out.append(p)
     return tuple(out)
+
+
+def _channel_pieces(
+    part: Part, wanted: sympy.Expr, value: Callable[[Part], sympy.Expr]
+) -> tuple[Part, Part] | None:
+    """The channels (or a piece of them) split in two where only a factor `wanted` of them is taken: the
+    piece taken and the piece left, each a `group` part of its channel count. Any integer factor of the
+    count can be split off; the spatial axes are never split this way."""
+    if part.kind not in ("channels", "group") or not isinstance(wanted, sympy.Integer):
+        return None
+    count = value(part)
+    if not isinstance(count, sympy.Integer) or wanted <= 1 or wanted >= count or count % wanted:
+        return None
+    return Part("group", window=int(wanted)), Part("group", window=int(count // wanted))
 
 
 def _window(part: Part, wanted: sympy.Expr, value: Callable[[Part], sympy.Expr], front: bool) -> int | None:

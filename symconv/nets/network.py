@@ -308,7 +308,10 @@ def _step(node: Node, sizes: Mapping[str, sympy.Expr], dim: str, inner: bool) ->
         return size, out
     if node.op == "cat" and first is not None:
         head, *others = node.inputs
-        return first, [
+        # The inputs' sizes are equal wherever the network is defined, so any of them is the size: the
+        # smallest formula (a centre-cropped skip's has cases the upsampled input's has not).
+        smallest = min((sizes[name] for name in node.inputs), key=sympy.count_ops)
+        return smallest, [
             (eq(first, sizes[other]), f"node {node.name} (cat): sizes of {head} and {other} differ")
             for other in others
         ]

@@ -157,7 +157,23 @@ def _index(value: sympy.Expr | None, n: sympy.Expr, default: sympy.Expr) -> symp
     sign = _sign(value)
     if sign is not None:
         return sympy.Max(value + n, 0) if sign < 0 else sympy.Min(value, n)
-    return sympy.Piecewise((sympy.Max(value + n, 0), lt(value, 0)), (sympy.Min(value, n), True))
+    # The sign depends on the sizes: [value < 0] on integers is min(max(-value, 0), 1), so the bound is
+    # min(max(value, 0), n) + [value < 0] * max(value + n, 0). Min and Max stay unevaluated: SymPy would
+    # compare the formulas numerically (a Piecewise's conditions too), which can exhaust its precision.
+    negative = _min(_max(-value, 0), 1)
+    return _min(_max(value, 0), n) + negative * _max(value + n, 0)
+
+
+def _min(a: sympy.Expr, b: sympy.Expr | int) -> sympy.Expr:
+    return sympy.Min(a, b, evaluate=_numbers(a, b))
+
+
+def _max(a: sympy.Expr, b: sympy.Expr | int) -> sympy.Expr:
+    return sympy.Max(a, b, evaluate=_numbers(a, b))
+
+
+def _numbers(*values: sympy.Expr | int) -> bool:
+    return all(isinstance(v, int | sympy.Integer) for v in values)
 
 
 def _sign(value: sympy.Expr) -> int | None:
@@ -175,9 +191,76 @@ def _slice(entry: Slice, n: sympy.Expr, sizes: Mapping[str, sympy.Expr]) -> symp
     stop = None if entry.stop is None else resolve(entry.stop, sizes)
     length = _constant_length(start, stop, n)
     if length is None:
-        first, last = _index(start, n, sympy.Integer(0)), _index(stop, n, n)
-        length = sympy.Max(last - first, 0)
+        length = _formula_length(entry, n, sizes)
     return length if entry.step == 1 else ceil_div(length, entry.step)
+
+
+_N = sympy.Dummy("n", integer=True)
+
+
+def _formula_length(entry: Slice, n: sympy.Expr, sizes: Mapping[str, sympy.Expr]) -> sympy.Expr:
+    """len(range(n)[start:stop]) for bounds that are formulas in node sizes (U-Net's centre crop).
+
+    The length is built on the node sizes as free integers >= 1 (every earlier node is >= 1 wherever the
+    network is defined), the sliced size n among them, so that each sign and each Min/Max is decided by Z3
+    on a small formula rather than by SymPy's numeric evaluation of the nested size formulas (which can
+    exhaust its precision). A start whose sign depends on the sizes splits the length in two cases, each
+    simplified under its own sign; what Z3 cannot decide stays an unevaluated Min/Max. Only then are the
+    node sizes put in."""
+    names = sorted(refs(entry.start or sympy.Integer(0)) | refs(entry.stop or sympy.Integer(0)))
+    same = [name for name in names if name in sizes and sizes[name] == n]
+    start = sympy.Integer(0) if entry.start is None else entry.start.xreplace({ref(m): _N for m in same})
+    stop = None if entry.stop is None else entry.stop.xreplace({ref(m): _N for m in same})
+    free = [ref(name) for name in names if name not in same]
+    premises = [ge(s, 1) for s in (_N, *free)]
+    cases = []
+    signs = (bool(start < 0),) if isinstance(start, sympy.Integer) else (True, False)
+    for negative in signs:
+        assume = [*premises, lt(start, 0) if negative else ge(start, 0)]
+        if len(signs) > 1 and _always(sympy.false, assume):
+            continue  # the start cannot have this sign
+        first = _max(start + _N, 0) if negative else _min(start, _N)
+        last = _index(stop, _N, _N) if stop is None else _clamped_stop(stop, assume)
+        cases.append((negative, decided(_max(last - first, 0), assume)))
+    if len(cases) == 1:
+        length = cases[0][1]
+    else:
+        indicator = _min(_max(-start, 0), 1)  # [start < 0] on integers
+        length = indicator * cases[0][1] + (1 - indicator) * cases[1][1]
+    others = {name: sizes[name] for name in names if name not in same}
+    return resolve(length, others).xreplace({_N: n})
+
+
+def _clamped_stop(stop: sympy.Expr, assume: list[sympy.Basic]) -> sympy.Expr:
+    """Python's stop index on the sliced size, its sign decided under `assume` where Z3 can."""
+    if _always(ge(stop, 0), assume):
+        return decided(_min(stop, _N), assume)
+    if _always(lt(stop, 0), assume):
+        return decided(_max(stop + _N, 0), assume)
+    return _index(stop, _N, _N)
+
+
+def decided(expr: sympy.Expr, assume: list[sympy.Basic]) -> sympy.Expr:
+    """`expr` with each two-argument Min/Max whose order Z3 proves under `assume` replaced by the smaller/larger side."""
+    if not isinstance(expr, sympy.Basic) or not expr.args:
+        return expr
+    args = [decided(arg, assume) for arg in expr.args]
+    if isinstance(expr, sympy.Min | sympy.Max) and len(args) == 2:
+        a, b = args
+        a_first = _always(le(a, b), assume)
+        if a_first or _always(le(b, a), assume):
+            return a if a_first == isinstance(expr, sympy.Min) else b
+        return _min(a, b) if isinstance(expr, sympy.Min) else _max(a, b)
+    return expr.func(*args)
+
+
+def _always(claim: sympy.Basic, assume: list[sympy.Basic]) -> bool:
+    """Z3 proves `claim` from `assume` (a solver's unknown is not a proof)."""
+    from ..logic.prove import Proved, prove
+
+    if claim is sympy.true:
+        return True
+    return isinstance(prove(claim, assume, timeout_ms=2_000), Proved)
 
 
 def _constant_length(start: sympy.Expr, stop: sympy.Expr | None, n: sympy.Expr) -> sympy.Expr | None:
@@ -273,4 +356,15 @@ def value(expr: sympy.Expr, sizes: Mapping[str, int]) -> int:
     return int(evaluate(resolve(expr, {name: sympy.Integer(v) for name, v in sizes.items()}), {}))
 
 
-__all__ = ["Join", "Pad", "Resize", "Slice", "Windows", "positions", "ref", "resolve", "size_and_rules"]
+__all__ = [
+    "Join",
+    "Pad",
+    "Resize",
+    "Slice",
+    "Windows",
+    "decided",
+    "positions",
+    "ref",
+    "resolve",
+    "size_and_rules",
+]

@@ -12,7 +12,9 @@ and group norm), nn.Flatten / torch.flatten / x.view(x.size(0), -1) then Linear.
 networks too: F.pad and the Pad modules, slices with bounds computed from sizes (x.size(2), x.shape[-1], // and
 arithmetic on them), interpolate to a size, a per-axis or float scale or another tensor's size, cat along a
 spatial axis, split/chunk/stack, mean/sum/amax/amin over axes, permute/transpose/flatten/view/reshape tracked by
-symconv.layout (ViT tokens, Swin windows), unsqueeze/squeeze; the model is traced in evaluation mode. Each layer needs equal
+symconv.layout (ViT tokens, Swin windows, a channel shuffle's groups), unsqueeze/squeeze, F.layer_norm over the
+channels, F.conv1d/2d/3d; max/min/math.ceil/math.floor on sizes are traced as size formulas (timm's SAME
+padding); the model is traced in evaluation mode. Each layer needs equal
 parameters on every spatial axis and zero padding (padding_mode="zeros"); anything else is a SpecError naming
 the op and where it is.
 
@@ -21,15 +23,18 @@ Not modelled: the "more than one value per channel" rule of training-mode normal
 
 from __future__ import annotations
 
+import builtins
 import importlib
 import math
 import operator
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
-from functools import cache
+from functools import cache, reduce
+from types import SimpleNamespace
 from typing import Any
 
 import sympy
@@ -37,7 +42,7 @@ import sympy
 from ...core.errors import SpecError
 from .. import layout as layouts
 from ..network import Network
-from ..shapeops import PAD_MODES, Join, Pad, Resize, Slice, Windows
+from ..shapeops import PAD_MODES, Join, Pad, Resize, Slice, Windows, decided
 from . import (
     BATCH_SIZE,
     Builder,
@@ -93,6 +98,8 @@ SIGNATURES = {
     "split": ("tensor", "split_size_or_sections", "dim"),
     "chunk": ("input", "chunks", "dim"),
     "reduce": ("input", "dim", "keepdim"),
+    "layernorm": ("input", "normalized_shape"),
+    "conv": ("input", "weight", "bias", "stride", "padding", "dilation", "groups"),
     "pixelshuffle": ("input", "upscale_factor"),
     "pixelunshuffle": ("input", "downscale_factor"),
     "cat": ("tensors", "dim"),
@@ -152,10 +159,69 @@ def _traced_in_eval(torch: Any, model: Any) -> Any:
     modes = [(module, module.training) for module in model.modules()]
     model.eval()
     try:
-        return torch.fx.symbolic_trace(model)
+        with _size_aware_math(torch):
+            # math is not auto-wrapped: its ceil and floor are the size-aware ones while tracing
+            graph = torch.fx.Tracer(autowrap_modules=()).trace(model)
+        return torch.fx.GraphModule(model, graph, type(model).__name__)
     finally:
         for module, training in modes:
             module.training = training
+
+
+def size_max(*values: Any) -> Any:
+    """max() of sizes in a traced graph (it runs as max)."""
+    return max(*values)
+
+
+def size_min(*values: Any) -> Any:
+    """min() of sizes in a traced graph (it runs as min)."""
+    return min(*values)
+
+
+def size_ceil(value: Any) -> Any:
+    """math.ceil of a size in a traced graph (it runs as math.ceil)."""
+    return math.ceil(value)
+
+
+def size_floor(value: Any) -> Any:
+    """math.floor of a size in a traced graph (it runs as math.floor)."""
+    return math.floor(value)
+
+
+# What a traced call of max/min/math.ceil/math.floor becomes: a node of the graph calling the size function.
+_SIZE_MATH = {
+    (builtins, "max"): size_max,
+    (builtins, "min"): size_min,
+    (math, "ceil"): size_ceil,
+    (math, "floor"): size_floor,
+}
+
+
+@contextmanager
+def _size_aware_math(torch: Any) -> Iterator[None]:
+    """While torch.fx traces, max and min (builtins) and math.ceil / math.floor called on a traced value record
+    a node instead of comparing or rounding it (which fx cannot trace: timm's pad_same computes the padding
+    as max((ceil(i / s) - 1) * s + (k - 1) * d + 1 - i, 0)); called on anything else they are the originals."""
+    proxy_type = torch.fx.Proxy
+    originals = {key: getattr(*key) for key in _SIZE_MATH}
+
+    def aware(original: Callable[..., Any], target: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            values = args[0] if len(args) == 1 and isinstance(args[0], list | tuple) else args
+            traced = next((v for v in values if isinstance(v, proxy_type)), None)
+            if traced is None or kwargs:
+                return original(*args, **kwargs)
+            return traced.tracer.create_proxy("call_function", target, tuple(values), {})
+
+        return call
+
+    for (owner, name), original in originals.items():
+        setattr(owner, name, aware(original, _SIZE_MATH[owner, name]))
+    try:
+        yield
+    finally:
+        for (owner, name), original in originals.items():
+            setattr(owner, name, original)
 
 
 def from_factory(text: str, input_shape: Sequence[int | str] | None = None) -> Network:
@@ -342,12 +408,7 @@ def _module(
             _rank(builder, cls, where)
         return x
     if cls == "LayerNorm":
-        if not x.flat and not _channels_last(x):
-            raise SpecError(
-                f"{where} normalizes the trailing spatial axes, which fixes their sizes (not modelled); "
-                "a LayerNorm over channels needs a channels-last tensor (not modelled either)"
-            )
-        return x
+        return _layer_norm(builder, x, module.normalized_shape, where)
     sized = cls[-2:] in ("1d", "2d", "3d")
     handler = MODULES.get(cls[:-2] if sized else cls)
     if handler is None:
@@ -373,6 +434,30 @@ def _conv(builder: Builder, m: Any, call: Call) -> Tensor:
         d=per_axis(where, "dilation", m.dilation, dims),
     )
     return builder.layer(call.name, text, where, call.x, m.out_channels)
+
+
+def _conv_parameters(bound: dict[str, Any], n: int, where: str) -> Any:
+    """F.conv1d/2d/3d's arguments as the Conv module's attributes: the kernel and the channels from the
+    weight's shape (out_channels, in_channels / groups, *kernel)."""
+    weight = bound["weight"]
+    shape = weight.shape if isinstance(weight, Constant) else None
+    if shape is None or len(shape) != n + 2 or any(not isinstance(v, int) for v in shape):
+        raise SpecError(f"{where}: the weight's shape is not known (a parameter of the model is read)")
+
+    def per_axis(value: Any, default: int) -> Any:
+        value = default if value is None else value
+        return value if isinstance(value, str) else (value,) * n if isinstance(value, int) else tuple(value)
+
+    out, per_group, *kernel = (int(v or 0) for v in shape)
+    return SimpleNamespace(
+        in_channels=per_group * (bound["groups"] or 1),
+        out_channels=out,
+        kernel_size=tuple(kernel),
+        stride=per_axis(bound["stride"], 1),
+        padding=per_axis(bound["padding"], 0),
+        dilation=per_axis(bound["dilation"], 1),
+        padding_mode="zeros",
+    )
 
 
 def _conv_transpose(builder: Builder, m: Any, call: Call) -> Tensor:
@@ -558,7 +643,7 @@ def _reshape(builder: Builder, call: Call, shape: Sequence[Any]) -> Tensor:
             return BATCH_SIZE
         if part.kind == "channels":
             return sympy.Integer(x.channels or 0)
-        if part.kind == "inner":
+        if part.kind in ("inner", "group"):
             return sympy.Integer(part.window)
         size = builder.formula(x.node, part.dim)
         return size if part.kind == "spatial" else sympy.floor(size / part.window)
@@ -575,6 +660,32 @@ def _reshape(builder: Builder, call: Call, shape: Sequence[Any]) -> Tensor:
         entries = [Windows(windows.get(dim, 1)) for dim in builder.dims]
         x = builder.shape_op(call.name, "windows", [Tensor(x.node, x.channels)], entries, x.channels)
     return _laid_out(builder, x, layout)
+
+
+def _layer_norm(builder: Builder, x: Tensor, normalized_shape: Any, where: str) -> Tensor:
+    """LayerNorm / F.layer_norm keep every size; PyTorch needs the tensor's trailing dimensions to equal
+    normalized_shape. Over the channels (a channels-last tensor, or a flattened one) that is checked here;
+    over a spatial axis it would fix that axis's size, which is not modelled."""
+    wanted = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if x.flat:
+        trailing: list[Any] = [x.features]
+    else:
+        layout = _layout(builder, x)
+        if len(wanted) > len(layout):
+            raise SpecError(f"{where} normalizes {len(wanted)} dimensions of a tensor with {len(layout)}")
+        groups = layout[len(layout) - len(wanted) :]
+        if any(p.kind not in ("channels", "group", "batch", "stack") for group in groups for p in group):
+            raise SpecError(
+                f"{where} normalizes the trailing spatial axes {layouts.describe(groups)}, which fixes "
+                "their sizes (not modelled); normalize over the channels of a channels-last tensor"
+            )
+        trailing = [_group_size(x, group, where) for group in groups]
+    if [int(v) if isinstance(v, int) else v for v in trailing] != [int(v) for v in wanted]:
+        raise SpecError(
+            f"{where}: normalized_shape {list(wanted)} differs from the tensor's trailing dimensions "
+            f"{trailing} (PyTorch's rule: they must be equal)"
+        )
+    return x
 
 
 def _linear(builder: Builder, m: Any, call: Call) -> Tensor:
@@ -869,6 +980,9 @@ def _functions() -> dict[Any, str]:
     table[getattr] = "getattr"
     table[operator.getitem] = "getitem"
     table[functional.pad] = "pad"
+    table[functional.layer_norm] = "layernorm"
+    for n in (1, 2, 3):
+        table[getattr(functional, f"conv{n}d")] = f"conv{n}"
     table[torch.permute] = "permute"
     table[torch.transpose] = table[torch.swapaxes] = "transpose"
     table[torch.split] = "split"
@@ -894,10 +1008,10 @@ def _function(builder: Builder, target: Any, name: str, args: Sequence[Any], kwa
     where = f"{label} at {name}"
     if getattr(target, "__name__", None) in IDENTITY_FUNCTIONS and args:
         return _tensor(args[0], where)
-    if kind is None:
-        raise unsupported(label, name)
     if target in SIZE_OPERATIONS and not any(isinstance(a, Tensor) for a in args):
         return _size_arithmetic(target, args, where)
+    if kind is None:
+        raise unsupported(label, name)
     if kind == "getattr":
         return _getattr(builder, args, where)
     if kind == "getitem":
@@ -937,6 +1051,9 @@ def _function(builder: Builder, target: Any, name: str, args: Sequence[Any], kwa
     if kind == "pad":
         bound = _bind("pad", args, kwargs)
         return _pad(builder, call, bound["pad"], bound["mode"] or "constant")
+    if kind == "layernorm":
+        bound = _bind("layernorm", args, kwargs)
+        return _layer_norm(builder, call.x, bound["normalized_shape"], where)
     if kind == "reduce":
         bound = _bind("reduce", args, kwargs)
         return _reduce(builder, call, bound["dim"], bool(bound["keepdim"]))
@@ -948,6 +1065,8 @@ def _function(builder: Builder, target: Any, name: str, args: Sequence[Any], kwa
     if n != len(builder.dims):
         raise SpecError(f"{where} works on {n} spatial axes; the input has {len(builder.dims)}")
     bound = _bind(family, args, kwargs)
+    if family == "conv":
+        return _conv(builder, _conv_parameters(bound, n, where), call)
     if family == "adaptive":
         return _adaptive_pool(builder, call, bound["output_size"], bool(bound["return_indices"]))
     return _pool(builder, family.removesuffix("pool"), call, bound)
@@ -980,7 +1099,7 @@ def _group_size(x: Tensor, group: tuple[layouts.Part, ...], where: str) -> Any:
                     f"{where} reads the channel count, which is unknown; give it in the input shape"
                 )
             total *= x.channels
-        elif part.kind == "inner":
+        elif part.kind in ("inner", "group"):
             total *= part.window
         else:
             size = axis_size(x.node, part.dim)
@@ -1089,6 +1208,10 @@ SIZE_OPERATIONS: dict[Any, Callable[..., Any]] = {
     operator.mod: sympy.Mod,
     operator.truediv: lambda a, b: a / b,
     operator.neg: operator.neg,
+    size_max: sympy.Max,
+    size_min: sympy.Min,
+    size_ceil: sympy.ceiling,
+    size_floor: sympy.floor,
 }
 
 
@@ -1102,7 +1225,15 @@ def _size_arithmetic(target: Any, operands: Sequence[Any], where: str) -> Any:
         isinstance(exprs[1], sympy.Integer) and exprs[1] > 0
     ):
         raise SpecError(f"{where} divides a size by {exprs[1]}; only a positive integer divisor is modelled")
-    result = sympy.sympify(SIZE_OPERATIONS[target](*exprs))
+    if target in (size_max, size_min):
+        # sizes are >= 1 (a tensor a model reads the size of is not empty where the model runs): a Max or Min
+        # whose order Z3 proves from that is its larger or smaller side, as the solver needs it
+        sizes = [s for e in exprs for s in e.free_symbols if s.name.startswith("@") or s == BATCH_SIZE]
+        premises = [sympy.Ge(s, 1) for s in dict.fromkeys(sizes)]
+        pair = reduce(lambda a, b: sympy.Max(a, b) if target is size_max else sympy.Min(a, b), exprs)
+        result = sympy.sympify(decided(pair, premises))
+    else:
+        result = sympy.sympify(SIZE_OPERATIONS[target](*exprs))
     if isinstance(result, sympy.Integer):
         return int(result)
     return SizeValue(result)
