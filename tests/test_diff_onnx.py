@@ -38,6 +38,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.slow  # real frameworks or whole models: -m "not slow" skips it
+
 ort = pytest.importorskip("onnxruntime")
 onnx = pytest.importorskip("onnx")
 np = pytest.importorskip("numpy")

@@ -22,11 +22,13 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.slow  # real frameworks or whole models: -m "not slow" skips it
+
 pytest.importorskip("tensorflow")
 pytest.importorskip("tf_keras")
 pytest.importorskip("keras")
 
-from tests import tfprobe
+from tests import tfprobe  # noqa: E402
 
 SEED = 20261130
 PER_KIND = 1000

@@ -24,7 +24,7 @@ from symconv.nets.importers.torch import from_torch  # noqa: E402
 from .zoo import HW, ZOO, Entry  # noqa: E402
 
 # PyTorch's note that an even kernel with padding='same' copies the input (the WaveNet entry's last layer)
-pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")]
 
 
 class KnownRefusal(Exception):

@@ -46,6 +46,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.slow  # real frameworks or whole models: -m "not slow" skips it
+
 os.environ.setdefault("KERAS_BACKEND", "jax")
 if "jax" not in sys.modules:
     # XLA compiling dominates the JAX runs (one program per layer); these flags halve it and change how XLA

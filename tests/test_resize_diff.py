@@ -9,6 +9,8 @@ import random
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow  # real frameworks or whole models: -m "not slow" skips it
+
 jax = pytest.importorskip("jax")
 
 from symconv import layer  # noqa: E402

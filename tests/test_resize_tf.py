@@ -18,11 +18,13 @@ import textwrap
 
 import pytest
 
+pytestmark = pytest.mark.slow  # real frameworks or whole models: -m "not slow" skips it
+
 pytest.importorskip("tensorflow")
 pytest.importorskip("tf_keras")
 
-from symconv import layer
-from symconv.core.windowmap import window_map
+from symconv import layer  # noqa: E402
+from symconv.core.windowmap import window_map  # noqa: E402
 
 CHILD = textwrap.dedent(
     """

@@ -12,9 +12,11 @@ import sys
 
 import pytest
 
-from symconv import layer
-from symconv.core.frameworks import tf_transpose_output_range
-from symconv.core.windowmap import windows
+pytestmark = pytest.mark.slow  # real frameworks or whole models: -m "not slow" skips it
+
+from symconv import layer  # noqa: E402
+from symconv.core.frameworks import tf_transpose_output_range  # noqa: E402
+from symconv.core.windowmap import windows  # noqa: E402
 
 pytest.importorskip("tensorflow")
 

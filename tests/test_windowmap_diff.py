@@ -61,6 +61,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.slow  # real frameworks or whole models: -m "not slow" skips it
+
 # Keras 3 picks its backend once, when first imported: JAX unless something imported it earlier.
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
