@@ -1279,7 +1279,12 @@ class SizeCondition:
     right: SizeValue
 
     def __str__(self) -> str:
-        return f"{self.left.expr} {COMPARISONS[self.target][1]} {self.right.expr}"
+        def shown(expr: sympy.Expr) -> sympy.Expr:
+            # a node's size as node.axis (input.W), not the internal symbol
+            names = {s: sympy.Symbol(".".join(axis_of(s) or (s.name,))) for s in expr.free_symbols}
+            return expr.xreplace(names)
+
+        return f"{shown(self.left.expr)} {COMPARISONS[self.target][1]} {shown(self.right.expr)}"
 
 
 def _compare(target: Any, operands: Sequence[Any], where: str) -> Any:
