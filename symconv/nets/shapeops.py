@@ -1,5 +1,5 @@
 """Shape operations of real networks, per spatial axis: padding, slicing, resizing to a size, concatenation
-along a spatial axis, and reshapes that split an axis into windows.
+along a spatial axis, reshapes that split an axis into windows, and conditions a model asserts on sizes.
 
 A node of one of these kinds holds one entry per axis of its network (`Node.axes`, keyed by the axis name).
 An entry's amounts are formulas: integers, or expressions in other nodes' sizes on the same axis (`ref`), as a
@@ -27,7 +27,7 @@ from ..core.arith import ceil_div, eq, evaluate, floor_div, ge, le, lt
 from ..core.errors import SpecError
 
 Rules = list[tuple[sympy.Basic, str]]
-OPS = ("pad", "slice", "resize", "join", "windows")
+OPS = ("pad", "slice", "resize", "join", "windows", "check")
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
@@ -99,6 +99,16 @@ class Windows:
     size: int = 1
 
 
+@dataclass(frozen=True)
+class Check:
+    """A condition the model asserts on sizes (torch._assert(H == self.img_size[0], msg)): the size is
+    unchanged and `condition` (a relation in nodes' sizes on this axis, `ref`) must hold, stated as `rule`.
+    None: the assertion says nothing about this axis."""
+
+    condition: sympy.Basic | None = None
+    rule: str = ""
+
+
 def size_and_rules(
     op: str, entry: Any, before: Sequence[sympy.Expr], sizes: Mapping[str, sympy.Expr]
 ) -> tuple[sympy.Expr, Rules]:
@@ -122,6 +132,12 @@ def size_and_rules(
             return n, []
         return n, [
             (eq(sympy.Mod(n, entry.size), 0), f"the size must be divisible by the window {entry.size}")
+        ]
+    if op == "check" and isinstance(entry, Check):
+        if entry.condition is None:
+            return n, []
+        return n, [
+            (entry.condition.xreplace({ref(name): sizes[name] for name in refs(entry.condition)}), entry.rule)
         ]
     raise SpecError(f"{op} is not a shape operation, or its per-axis entry {entry!r} is not one")
 

@@ -258,7 +258,7 @@ class Builder:
             raise SpecError(f"{where}: a shape entry must be an integer or a size of a tensor")
         swaps = {}
         for symbol in value.expr.free_symbols:
-            found = _axis_of(symbol)
+            found = axis_of(symbol)
             if found is not None:
                 swaps[symbol] = self._size(found[1], found[0])
         return value.expr.xreplace(swaps) if swaps else value.expr
@@ -422,7 +422,7 @@ def axis_size(node: str, dim: str) -> sympy.Symbol:
     return sympy.Symbol(f"@{node}#{dim}", integer=True)
 
 
-def _axis_of(symbol: sympy.Symbol) -> tuple[str, str] | None:
+def axis_of(symbol: sympy.Symbol) -> tuple[str, str] | None:
     name = symbol.name
     if not name.startswith("@") or "#" not in name:
         return None
@@ -444,7 +444,7 @@ def shape_formula(builder: Builder, value: Any, dim: str, where: str, what: str)
     swaps: dict[sympy.Basic, sympy.Expr] = {}
     fixed = dict(builder.fixed)
     for symbol in size.expr.free_symbols:
-        found = _axis_of(symbol)
+        found = axis_of(symbol)
         if found is None:
             continue
         node, axis = found

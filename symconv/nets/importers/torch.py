@@ -14,7 +14,8 @@ arithmetic on them), interpolate to a size, a per-axis or float scale or another
 spatial axis, split/chunk/stack, mean/sum/amax/amin over axes, permute/transpose/flatten/view/reshape tracked by
 symconv.layout (ViT tokens, Swin windows, a channel shuffle's groups), unsqueeze/squeeze, F.layer_norm over the
 channels, F.conv1d/2d/3d; max/min/math.ceil/math.floor on sizes are traced as size formulas (timm's SAME
-padding); the model is traced in evaluation mode. Each layer needs equal
+padding); comparisons of sizes asserted with torch._assert are conditions (a check node); a tuple, list or dict
+output's first tensor is the output, the others' conditions kept; the model is traced in evaluation mode. Each layer needs equal
 parameters on every spatial axis and zero padding (padding_mode="zeros"); anything else is a SpecError naming
 the op and where it is.
 
@@ -39,16 +40,18 @@ from typing import Any
 
 import sympy
 
+from ...core.arith import eq, evaluate, ge, gt, le, lt, ne
 from ...core.errors import SpecError
 from .. import layout as layouts
 from ..network import Network
-from ..shapeops import PAD_MODES, Join, Pad, Resize, Slice, Windows, decided
+from ..shapeops import PAD_MODES, Check, Join, Pad, Resize, Slice, Windows, decided
 from . import (
     BATCH_SIZE,
     Builder,
     Constant,
     SizeValue,
     Tensor,
+    axis_of,
     axis_size,
     input_axes,
     integer,
@@ -332,13 +335,27 @@ def _attribute(root: Any, target: str) -> Any:
 
 
 def _output(value: Any) -> Tensor:
-    candidates = value if isinstance(value, tuple | list) else [value]
-    for candidate in candidates:
-        if isinstance(candidate, Tensor):
-            return candidate
-    raise SpecError(
-        f"the forward returns {type(value).__name__}, not a tensor (or a tuple starting with one)"
-    )
+    """The network's output: the first tensor the forward returns, in order through tuples, lists and dicts
+    ({"out": ..., "aux": ...}, an FPN's levels). The other outputs' nodes stay in the network, so their
+    conditions are part of its valid set (the forward computes every output)."""
+    found = _tensors(value)
+    if not found:
+        raise SpecError(
+            f"the forward returns {type(value).__name__} holding no tensor computed from the input; "
+            "the output must be a tensor, or a tuple, list or dict holding one"
+        )
+    return found[0]
+
+
+def _tensors(value: Any) -> list[Tensor]:
+    """Every tensor in a (nested) tuple, list or dict, in order."""
+    if isinstance(value, Tensor):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, tuple | list):
+        return [t for item in value for t in _tensors(item)]
+    return []
 
 
 def _tensor(value: Any, where: str) -> Tensor:
@@ -1010,6 +1027,10 @@ def _function(builder: Builder, target: Any, name: str, args: Sequence[Any], kwa
         return _tensor(args[0], where)
     if target in SIZE_OPERATIONS and not any(isinstance(a, Tensor) for a in args):
         return _size_arithmetic(target, args, where)
+    if target in COMPARISONS and len(args) == 2 and not kwargs:
+        return _compare(target, args, where)
+    if target is _torch()._assert:
+        return _assert(builder, name, where, args, kwargs)
     if kind is None:
         raise unsupported(label, name)
     if kind == "getattr":
@@ -1237,6 +1258,95 @@ def _size_arithmetic(target: Any, operands: Sequence[Any], where: str) -> Any:
     if isinstance(result, sympy.Integer):
         return int(result)
     return SizeValue(result)
+
+
+COMPARISONS: dict[Any, tuple[Callable[[Any, Any], sympy.Basic], str]] = {
+    operator.eq: (eq, "=="),
+    operator.ne: (ne, "!="),
+    operator.lt: (lt, "<"),
+    operator.le: (le, "<="),
+    operator.gt: (gt, ">"),
+    operator.ge: (ge, ">="),
+}
+
+
+@dataclass(frozen=True)
+class SizeCondition:
+    """A comparison of sizes (H == self.img_size[0], x.size(1) % 8 == 0): a condition once a model asserts it."""
+
+    target: Any
+    left: SizeValue
+    right: SizeValue
+
+    def __str__(self) -> str:
+        def shown(expr: sympy.Expr) -> sympy.Expr:
+            # a node's size as node.axis (input.W), not the internal symbol
+            names = {s: sympy.Symbol(".".join(axis_of(s) or (s.name,))) for s in expr.free_symbols}
+            return expr.xreplace(names)
+
+        return f"{shown(self.left.expr)} {COMPARISONS[self.target][1]} {shown(self.right.expr)}"
+
+
+def _compare(target: Any, operands: Sequence[Any], where: str) -> Any:
+    """A comparison of sizes and integers: a bool between numbers, a SizeCondition otherwise."""
+    left, right = (SizeValue.of(v) for v in operands)
+    if left is None or right is None:
+        raise SpecError(
+            f"{where} compares {operands[0]!r} and {operands[1]!r}; only sizes and integers are read"
+        )
+    if left.constant() is not None and right.constant() is not None:
+        return bool(target(left.constant(), right.constant()))
+    return SizeCondition(target, left, right)
+
+
+def _assert(builder: Builder, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]) -> None:
+    """torch._assert(condition, message): a condition the network needs, as a check node naming the message.
+
+    A condition on one symbolic axis becomes that axis' rule; one on fixed axes only is decided now (an error
+    when it fails there); one relating two symbolic axes (H == W) is not modelled, as each axis is stated on its
+    own."""
+    bound = {
+        "condition": None,
+        "message": "",
+        **dict(zip(("condition", "message"), args, strict=False)),
+        **kwargs,
+    }
+    condition, message = bound["condition"], str(bound["message"])
+    if isinstance(condition, bool):
+        if not condition:
+            raise SpecError(f"{where}: the model asserts a condition that never holds ({message})")
+        return None
+    if not isinstance(condition, SizeCondition):
+        raise SpecError(f"{where} asserts {condition!r}; only comparisons of sizes are read")
+    relation, _ = COMPARISONS[condition.target]
+    symbols = (condition.left.expr - condition.right.expr).free_symbols
+    if BATCH_SIZE in symbols:
+        raise SpecError(f"{where} asserts {condition}, which depends on the batch size; not modelled")
+    found = [axis for axis in (axis_of(s) for s in symbols) if axis is not None]
+    fixed = dict(builder.fixed)
+    symbolic = sorted({dim for _, dim in found if dim not in fixed}, key=builder.dims.index)
+    rule = f"asserts {condition} ({message})" if message else f"asserts {condition}"
+    if len(symbolic) > 1:
+        raise SpecError(
+            f"{where} {rule}, relating the sizes along {' and '.join(symbolic)}; not modelled (each axis is "
+            "stated on its own)"
+        )
+    if not symbolic:
+        # every size it reads is a number at the fixed input size
+        numbers = {s: sympy.Integer(builder.node_size(*axis_of(s) or ("", "")) or 0) for s in symbols}
+        if not evaluate(relation(condition.left.expr, condition.right.expr).xreplace(numbers), {}):
+            raise SpecError(f"{where} {rule}, which fails at the fixed input size")
+        return None
+    dim = symbolic[0]
+    sides = [
+        shape_formula(builder, side, dim, where, "a compared size")
+        for side in (condition.left, condition.right)
+    ]
+    stated = relation(*sides)
+    source = next(node for node, axis in found if axis == dim)
+    entries = [Check(stated if d == dim else None, rule) for d in builder.dims]
+    builder.shape_op(name, "check", [Tensor(source, None)], entries, None)
+    return None
 
 
 def _elementwise(builder: Builder, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
