@@ -236,9 +236,9 @@ def test_a_library_failure_in_a_receptive_field_names_the_node(monkeypatch: pyte
 
 
 def test_too_many_residue_classes_is_a_refusal_naming_the_node() -> None:
-    # unpadded windows shift every level's offset, and no skip at the top 12 levels leaves no congruence to
-    # start from: the first concatenation would be split into 2**24 classes
-    net = unet_nodes(24, "conv(k=3, s=2)", "convT(k=3, s=2)", skip_from=12)
+    # unpadded windows shift every level's offset, and a single skip at the top leaves no congruence to start
+    # from: its concatenation would be split into 2**24 classes
+    net = unet_nodes(24, "conv(k=3, s=2)", "convT(k=3, s=2)", skip_from=23)
     with pytest.raises(SymconvError, match=r"node cat23 \(cat\): .* needs 16,777,216 residue classes"):
         net.valid_inputs()
 
