@@ -174,6 +174,11 @@ def cmd_windows(args: argparse.Namespace) -> tuple[int, Any, str]:
         raise SpecError(f"--in takes positive integer sizes separated by commas, got {args.input!r}")
     # A per-axis spec with a size per axis: each axis' windows; otherwise the one layer of --axis (or of all).
     each = isinstance(made, Axes) and len(parts) == made.axes and args.axis is None
+    if isinstance(made, Axes) and len(parts) not in (1, made.axes):
+        raise SpecError(
+            f"--in gives {len(parts)} sizes but {made.spec} has {made.axes} spatial axes: give one size per axis, "
+            "or one size with --axis N"
+        )
     if not each:
         made = layer(_axis_spec(args.spec, args))
     axes = []

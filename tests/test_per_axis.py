@@ -448,6 +448,8 @@ def test_axis_takes_that_axis_size_alone(capsys: pytest.CaptureFixture[str]) -> 
     """--axis N works on one axis: with a size per axis it would apply axis N's layer to every size."""
     assert main(["windows", "conv(k=(3, 5), s=(1, 2))", "--in", "5,7", "--axis", "1"]) == 2
     assert "give its size alone" in capsys.readouterr().err
+    assert main(["windows", "conv(k=(3, 5), s=(1, 2))", "--in", "5,7,9"]) == 2
+    assert "--in gives 3 sizes but conv(k=(3, 5), s=(1, 2)) has 2 spatial axes" in capsys.readouterr().err
     assert (
         main(["solve", "conv(k=(3, ?), s=(1, 2))", "--in", "12", "--out", "4", "--axis", "1", "--json"]) == 0
     )
