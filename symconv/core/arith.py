@@ -24,7 +24,7 @@ from typing import Any
 
 import sympy
 
-from .errors import UnsupportedError
+from .errors import SpecError, UnsupportedError
 
 Number = int | Fraction
 Value = int | Fraction | bool
@@ -33,6 +33,16 @@ Compiled = Callable[[Env], Value]
 
 
 @cache
+def integer_expr(value: int | sympy.Expr) -> sympy.Expr:
+    """A number or a formula as SymPy, built, never parsed: an int becomes an Integer, an expression stays as it
+    is, and anything else (text above all) is refused rather than read."""
+    if isinstance(value, sympy.Expr):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return sympy.Integer(value)
+    raise SpecError(f"expected an integer or a formula, got {value!r}")
+
+
 def symbol(name: str) -> sympy.Symbol:
     """The one integer symbol for `name` (every size and parameter is an integer)."""
     return sympy.Symbol(name, integer=True)

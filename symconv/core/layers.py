@@ -24,7 +24,7 @@ from typing import Any, TypeAlias
 import sympy
 
 from . import frameworks as fw
-from .arith import eq, evaluate, floor_div, ge, symbol
+from .arith import eq, evaluate, floor_div, ge, integer_expr, symbol
 from .display import repr_latex
 from .errors import ShapeError, SpecError, SymconvError
 from .frameworks import INPUT_RULE, Rule, effective_kernel
@@ -44,10 +44,6 @@ def _error(rule: tuple[sympy.Basic, str]) -> type[SymconvError]:
 
 def _order(name: str) -> tuple[int, str]:
     return (_ORDER.index(name) if name in _ORDER else len(_ORDER), name)
-
-
-def _as_expr(value: Any) -> sympy.Expr:
-    return sympy.Integer(value) if isinstance(value, int) else value
 
 
 @dataclass(frozen=True)
@@ -584,7 +580,7 @@ def _integer(spec: Spec, name: str, default: sympy.Expr | None, unknowns: list[s
     if isinstance(value, str | tuple):
         shown = f"({value[0]}, {value[1]})" if isinstance(value, tuple) else repr(value)
         raise SpecError(f"parameter {name} must be an integer or a symbol, got {shown} in {spec.text}")
-    return _as_expr(value)
+    return integer_expr(value)
 
 
 def _flag(spec: Spec, name: str) -> bool:

@@ -40,7 +40,7 @@ from typing import Any
 
 import sympy
 
-from ...core.arith import eq, evaluate, ge, gt, le, lt, ne
+from ...core.arith import eq, evaluate, ge, gt, integer_expr, le, lt, ne
 from ...core.errors import SpecError
 from .. import layout as layouts
 from ..network import Network
@@ -798,7 +798,7 @@ class Pieces:
         formulas = [
             None
             if v is None
-            else shape_formula(builder, SizeValue(sympy.sympify(v)), self.axis, where, "a split")
+            else shape_formula(builder, SizeValue(integer_expr(v)), self.axis, where, "a split")
             for v in bounds
         ]
         entries = [Slice() for _ in dims]
@@ -1241,7 +1241,7 @@ def _size_arithmetic(target: Any, operands: Sequence[Any], where: str) -> Any:
     values = [SizeValue.of(v) for v in operands]
     if any(v is None for v in values) or target not in SIZE_OPERATIONS:
         raise SpecError(f"{where} computes with a tensor's size and {operands!r}; not modelled")
-    exprs = [sympy.Integer(v.expr) if isinstance(v.expr, int) else v.expr for v in values if v is not None]
+    exprs = [integer_expr(v.expr) for v in values if v is not None]
     if target in (operator.floordiv, operator.mod) and not (
         isinstance(exprs[1], sympy.Integer) and exprs[1] > 0
     ):
@@ -1252,9 +1252,9 @@ def _size_arithmetic(target: Any, operands: Sequence[Any], where: str) -> Any:
         sizes = [s for e in exprs for s in e.free_symbols if s.name.startswith("@") or s == BATCH_SIZE]
         premises = [sympy.Ge(s, 1) for s in dict.fromkeys(sizes)]
         pair = reduce(lambda a, b: sympy.Max(a, b) if target is size_max else sympy.Min(a, b), exprs)
-        result = sympy.sympify(decided(pair, premises))
+        result = integer_expr(decided(pair, premises))
     else:
-        result = sympy.sympify(SIZE_OPERATIONS[target](*exprs))
+        result = integer_expr(SIZE_OPERATIONS[target](*exprs))
     if isinstance(result, sympy.Integer):
         return int(result)
     return SizeValue(result)
