@@ -357,6 +357,7 @@ def cmd_latex(args: argparse.Namespace) -> tuple[int, Any, str]:
 
 
 def cmd_draw(args: argparse.Namespace) -> tuple[int, Any, str]:
+    from .core.layers import Axes, layer
     from .export.tikz import DPI, draw
 
     suffix = Path(args.output_file).suffix.lower() if args.output_file else ""
@@ -365,7 +366,10 @@ def cmd_draw(args: argparse.Namespace) -> tuple[int, Any, str]:
             f"--dpi is the resolution of a .png or .gif; -o {args.output_file or '(none)'} is neither"
         )
     dpi = args.dpi if args.dpi is not None else DPI
-    spec = _axis_spec(args.spec, args)
+    # A drawing has two axes: a spec with a value per axis for two axes draws each on its own (rows: axis 0);
+    # --axis N draws that one axis' layer on both.
+    two_axes = isinstance(made := layer(args.spec), Axes) and made.axes == 2 and args.axis is None
+    spec = args.spec if two_axes else _axis_spec(args.spec, args)
     return draw(spec, args.input, args.output_file, args.frame, args.all_frames, dpi, args.scale)
 
 

@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from symconv.cli import main
 from symconv.core.errors import ShapeError, SpecError
 from symconv.core.frameworks import CEIL_MODE, MODES
-from symconv.core.layers import Conv, ConvTranspose, Layer, Pool, layer
+from symconv.core.layers import Axes, Conv, ConvTranspose, Layer, Pool, layer
 from symconv.export import tikz
 from symconv.export.tikz import (
     GAP,
@@ -81,6 +81,12 @@ DIRECT = [
     ("jax.conv(k=2, p=[(-1, 0)])", (5, 4)),
     ("jax.maxpool(k=2, s=2, p=[(-1, -1)])", (5, 5)),
     ("jax.conv(k=1, p=[(2, -2)])", (1, 3)),  # the end crop eats the input and the begin padding too
+    # Per-axis parameters: rows follow the first spatial axis, columns the second.
+    ("conv(k=(3, 1), s=(1, 2), p=(1, 0))", (5, 6)),
+    ("conv(k=1, p=(0, 2))", (1, 1)),
+    ("torch.maxpool(k=(2, 3), s=(2, 1), p=(1, 1), ceil=true)", (5, 4)),
+    ("tf.conv(k=(1, 4), s=(2, 3), p=same)", (5, 7)),
+    ("jax.conv(k=(2, 3), d=(2, 1), p=((1, 0), (-1, 2)))", (6, 4)),
 ]
 TRANSPOSED = [
     ("convT(k=3, s=1, p=0)", (2, 2)),  # figure 4.1
@@ -95,6 +101,8 @@ TRANSPOSED = [
     ("torch.convT(k=3, s=2, p=3)", (4, 3)),  # p > d(k-1): the stretched input is cropped
     ("jax.convT(k=3, s=2, p=[(-1, 0)])", (4, 4)),
     ("torch.convT(k=1, s=5, p=2, a=4)", (1, 2)),  # the begin crop runs past the input into the a cells
+    ("torch.convT(k=(3, 2), s=(2, 3), p=(1, 0), a=(1, 2))", (3, 2)),
+    ("keras.convT(k=(3, 4), s=(2, 1), p=same)", (3, 3)),
 ]
 
 
@@ -221,19 +229,25 @@ def transposed_grid(made: ConvTranspose, i: int, o: int, begin: int | None = Non
     return Grid(labels, [j - low for j in range(o)], units, reads)
 
 
+def per_axis(made: Layer) -> tuple[Any, Any]:
+    """The layer of the rows and of the columns: a per-axis spec's two layers, else the layer twice."""
+    return (made.axis(0), made.axis(1)) if isinstance(made, Axes) else (made, made)
+
+
 def hand_grids(made: Layer, size: tuple[int, int]) -> tuple[Grid, Grid]:
     out = made.output_size(size)
-    if isinstance(made, ConvTranspose):
-        automatic = made.framework in ("keras", "jax") and made.mode != "explicit"
+    first, second = per_axis(made)
+    if isinstance(first, ConvTranspose):
+        automatic = made.framework in ("keras", "jax") and first.mode != "explicit"
         begins: list[int | None] = [None, None]
         if automatic:
             geo = geometry(made, size)
             begins = [axis.before for axis in (geo.rows, geo.cols)]
         return (
-            transposed_grid(made, size[0], out[0], begins[0]),
-            transposed_grid(made, size[1], out[1], begins[1]),
+            transposed_grid(first, size[0], out[0], begins[0]),
+            transposed_grid(second, size[1], out[1], begins[1]),
         )
-    return direct_grid(made, size[0], out[0]), direct_grid(made, size[1], out[1])  # type: ignore[arg-type]
+    return direct_grid(first, size[0], out[0]), direct_grid(second, size[1], out[1])
 
 
 PRECEDENCE = ("extra", "padding", "cropped", "zero")
@@ -284,26 +298,30 @@ def check_figure(made: Layer, size: tuple[int, int], frame: int, picture: str | 
     counts = Counter(expected.values())
     assert {style: counts[style] for style in GRID_STYLES} == documented_counts(rows, cols)
     h, w = size
+    first, second = per_axis(made)
     if not any(label in g.labels for g in (rows, cols) for label in ("extra", "cropped")):
         assert counts["input cell"] == h * w
-        if not isinstance(made, ConvTranspose):
-            pb_h, pe_h = made.padding(h)  # type: ignore[attr-defined]
-            pb_w, pe_w = made.padding(w)  # type: ignore[attr-defined]
+        if not isinstance(first, ConvTranspose):
+            pb_h, pe_h = first.padding(h)
+            pb_w, pe_w = second.padding(w)
             if min(pb_h, pe_h, pb_w, pe_w) >= 0:
                 assert counts["padding cell"] == (h + pb_h + pe_h) * (w + pb_w + pe_w) - h * w
     left = len(cols.labels) + GAP
     assert sorted(drawn["output cell"]) == [(r, left + c) for r in range(out_h) for c in range(out_w)]
     row, col = divmod(frame, out_w)
     assert drawn["current cell"] == [(row, left + col)]
-    k, d = int(made.k), int(made.d)  # type: ignore[attr-defined]
-    taps = {(rows.starts[row] + a * d, cols.starts[col] + b * d) for a in range(k) for b in range(k)}
-    assert len(drawn["kernel cell"]) == k * k
+    (k_h, d_h), (k_w, d_w) = ((int(one.k), int(one.d)) for one in (first, second))
+    taps = {(rows.starts[row] + a * d_h, cols.starts[col] + b * d_w) for a in range(k_h) for b in range(k_w)}
+    assert len(drawn["kernel cell"]) == k_h * k_w
     assert set(drawn["kernel cell"]) == taps
     # The input units under the window's taps are the ones the framework reads.
-    for grid, j, taps_1d in ((rows, row, {r for r, _ in taps}), (cols, col, {c for _, c in taps})):
+    for grid, one, j, taps_1d in (
+        (rows, first, row, {r for r, _ in taps}),
+        (cols, second, col, {c for _, c in taps}),
+    ):
         assert {grid.units[x] for x in taps_1d if grid.labels[x] == "input"} == grid.reads[j]
-        if isinstance(made, ConvTranspose) and made.framework in (None, "torch", "onnx", "ort"):
-            pb, s = int(made.pb), int(made.s)
+        if isinstance(one, ConvTranspose) and made.framework in (None, "torch", "onnx", "ort"):
+            pb, s, k, d = int(one.pb), int(one.s), int(one.k), int(one.d)
             reached = {u for u in grid.units.values() if any(j + pb - u * s == t * d for t in range(k))}
             assert grid.reads[j] == reached
 
@@ -314,8 +332,9 @@ def test_cells_equal_a_hand_built_grid_at_every_frame(spec: str, size: tuple[int
     frames = made.output_size(size)[0] * made.output_size(size)[1]
     for frame in range(frames):
         check_figure(made, size, frame)
-    if made.framework in (None, "torch") and not isinstance(made, ConvTranspose):
-        assert [len(torch_starts(made, i)) for i in size] == list(made.output_size(size))  # type: ignore[arg-type]
+    if made.framework in (None, "torch") and not isinstance(per_axis(made)[0], ConvTranspose):
+        starts = [len(torch_starts(one, i)) for one, i in zip(per_axis(made), size, strict=True)]
+        assert starts == list(made.output_size(size))
 
 
 def test_transposed_counts_follow_the_paper() -> None:
@@ -673,6 +692,7 @@ BAD = [
     ("upsample(scale=2)", "5", {}, r"draw supports conv, convT, maxpool and avgpool, not upsample"),
     ("pixelshuffle(r=2)", "5", {}, r"not pixelshuffle"),
     ("adaptivepool(size=3)", "5", {}, r"not adaptivepool"),
+    ("conv(k=(3, 3, 3))", "5", {}, r"parameters for 3 spatial axes and a drawing shows 2"),
     ("conv(k=3)", "0", {}, r"positive integer N or H,W, got '0'"),
     ("conv(k=3)", "4,x", {}, r"got '4,x'"),
     ("conv(k=3)", "1,2,3", {}, r"got '1,2,3'"),
@@ -882,6 +902,8 @@ def run_draw(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, 
         ("ort.avgpool(k=1, s=3, auto_pad=same_upper)", "6", [2, 2]),
         ("torch.convT(k=3, s=2, p=3)", "4,3", [3, 1]),
         ("keras.convT(k=3, s=2, p=same)", "3", [6, 6]),
+        ("conv(k=(3, 1), s=(1, 2), p=(1, 0))", "5,6", [5, 3]),
+        ("torch.convT(k=(3, 2), s=(2, 3), a=(1, 0))", "3,2", [8, 5]),
     ],
 )
 def test_cli_draw_json_agrees_with_shape(
@@ -893,6 +915,19 @@ def test_cli_draw_json_agrees_with_shape(
     assert data["output_size"] == output and data["frames"] == 1 and data["output"] is None
     assert main(["shape", spec, "--in", size, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["output"] == (output if "," in size else output[0])
+
+
+def test_cli_draw_per_axis_spec_draws_each_axis_or_the_one_named(capsys: pytest.CaptureFixture[str]) -> None:
+    spec = "conv(k=(3, 1), s=(1, 2), p=(1, 0))"
+    code, out, _ = run_draw(capsys, spec, "--in", "5,6", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["kernel"] == [3, 1] and data["stride"] == [1, 2] and data["dilation"] == 1
+    assert data["padding"] == [[1, 1], [0, 0]]
+    code, out, _ = run_draw(capsys, spec, "--in", "5", "--axis", "1", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["kernel"] == 1 and data["stride"] == 2 and data["output_size"] == [3, 3]
+    code, out, err = run_draw(capsys, "conv(k=(3, 5, 3))", "--in", "5")
+    assert code == 2 and "differs between its 3 spatial axes" in err
 
 
 def test_cli_draw_prints_tikz_and_writes_files(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -64,7 +64,7 @@ import sympy
 from ..core.arith import evaluate
 from ..core.errors import ShapeError, SpecError
 from ..core.frameworks import CONVENTIONS, effective_kernel
-from ..core.layers import ConvTranspose, Layer, Pool, Windowed, layer
+from ..core.layers import Axes, ConvTranspose, Layer, Pool, Windowed, layer
 from ..core.limits import integer, shown
 from ..core.windowmap import grid_cell, transposed_pads, window_map
 
@@ -260,14 +260,19 @@ class Geometry:
             "input": [rows.size, cols.size],
             "padded": [rows.length, cols.length],
             "output_size": [rows.output, cols.output],
-            "kernel": rows.k,
-            "stride": rows.stride,
-            "dilation": rows.d,
+            "kernel": _per_axis(rows.k, cols.k),
+            "stride": _per_axis(rows.stride, cols.stride),
+            "dilation": _per_axis(rows.d, cols.d),
             "padding": [[a.begin, a.end + a.extra] for a in (rows, cols)],
             "extra": [rows.extra, cols.extra],
             "cropped": [[a.crop_begin, a.crop_end] for a in (rows, cols)],
             "transposed": self.transposed,
         }
+
+
+def _per_axis(row: int, col: int) -> int | list[int]:
+    """One number when both axes share it (as a scalar spec gives), else one per axis [rows, columns]."""
+    return row if row == col else [row, col]
 
 
 def _integer(value: Any, name: str, made: Layer) -> int:
@@ -333,6 +338,21 @@ def _refused(call: Callable[[T], Any], argument: T) -> Any:
         raise UndrawableError(str(error)) from None
 
 
+def _axis_layers(made: Layer) -> tuple[Windowed | ConvTranspose, Windowed | ConvTranspose]:
+    """The layer of each drawn axis (rows, columns): the layer itself, or a per-axis layer's two."""
+    if isinstance(made, Axes) and made.axes != 2:
+        raise SpecError(
+            f"cannot draw {made.spec}: it gives parameters for {made.axes} spatial axes and a drawing shows 2"
+        )
+    layers = made.layers if isinstance(made, Axes) else (made, made)
+    for one in layers:
+        if not isinstance(one, Windowed | ConvTranspose):
+            raise SpecError(
+                f"cannot draw {made.spec}: draw supports conv, convT, maxpool and avgpool, not {made.kind}"
+            )
+    return layers[0], layers[1]  # type: ignore[return-value]
+
+
 def geometry(made: Layer, size: tuple[int, int]) -> Geometry:
     """The direct convolution to draw for `made` at input size (h, w).
 
@@ -347,22 +367,20 @@ def geometry(made: Layer, size: tuple[int, int]) -> Geometry:
     >>> g.summary()["output_size"], g.summary()["extra"], g.window(0)[:3]
     ([1, 1], [1, 1], [(0, 0), (0, 1), (0, 2)])
     """
-    if not isinstance(made, Windowed | ConvTranspose):
-        raise SpecError(
-            f"cannot draw {made.spec}: draw supports conv, convT, maxpool and avgpool, not {made.kind}"
-        )
-    for name in ("k", "s", "d", "pb", "pe", "a"):
-        value = getattr(made, name, None)
-        if value is not None:
-            _integer(value, "p" if name in ("pb", "pe") and made.pb == made.pe else name, made)
     h, w = _sizes(size, made.spec)
+    per_axis = _axis_layers(made)
+    for one in per_axis:
+        for name in ("k", "s", "d", "pb", "pe", "a"):
+            value = getattr(one, name, None)
+            if value is not None:
+                _integer(value, "p" if name in ("pb", "pe") and one.pb == one.pe else name, made)
     output = tuple(int(o) for o in _refused(made.output_size, (h, w)))
     if min(output) < 1:
         raise SpecError(f"nothing to draw: {made.spec} gives an empty output {output} at input {h}x{w}")
-    transposed = isinstance(made, ConvTranspose)
+    transposed = isinstance(per_axis[0], ConvTranspose)
     axes = [
-        _transposed_axis(made, i, o) if isinstance(made, ConvTranspose) else _direct_axis(made, i, o)
-        for i, o in zip((h, w), output, strict=True)
+        _transposed_axis(one, i, o) if isinstance(one, ConvTranspose) else _direct_axis(one, i, o)
+        for one, i, o in zip(per_axis, (h, w), output, strict=True)
     ]
     for axis in axes:
         if axis.length > MAX_SIDE or axis.output > MAX_SIDE:
