@@ -668,7 +668,8 @@ BAD_BY_COMMAND: dict[str, list[tuple[list[str], str]]] = {
         (["conv(k=(3, 5))"], "--axis N on the command line"),
     ],
     "draw": [
-        (["conv(k=(3, 5))", "--in", "5"], "--axis N on the command line"),
+        (["conv(k=(3, 5, 3))", "--in", "5"], "--axis N on the command line"),
+        (["conv(k=(3, 5))", "--in", "5", "--axis", "2"], "axis must be 0 to 1"),
         (["conv(k=3)"], "the following arguments are required: --in"),
         (["conv(k=3)", "--in", "5,5,5"], "the input size takes a positive integer N or H,W"),
         (["conv(k=3)", "--in", "5", "-o", "x.bmp"], "cannot tell what to write for 'x.bmp'"),
