@@ -71,6 +71,8 @@ np = pytest.importorskip("numpy")
 import symconv  # noqa: E402
 from symconv.core.layers import Layer  # noqa: E402
 from symconv.core.windowmap import INPUT_UNIT, ZERO, window_map  # noqa: E402
+from tests import differential  # noqa: E402
+from tests.differential import Padding, lax_padding, one_torch_thread, spec_text, symconv_layer  # noqa: E402
 
 SEED = 20240701
 # Drawn layers per (framework, group); each is probed at SIZES_PER_LAYER input sizes.
@@ -105,7 +107,6 @@ GROUP = {
     "adaptivemax": "adaptive",
 }
 
-Padding = int | tuple[int, int] | str
 Read = tuple[int, int, int, int]  # (axis, input position p, output j, kernel tap t or -1)
 
 
@@ -152,22 +153,8 @@ class Config:
             return f"{self.framework}.{self.op}(r={self.r})"
         if self.op in ("adaptiveavg", "adaptivemax"):
             return f"{self.framework}.adaptivepool(size={self.size})"
-        args = [f"k={self.k}"]
-        if self.s is not None:
-            args.append(f"s={self.s}")
-        if isinstance(self.p, tuple):
-            args.append(f"p=[({self.p[0]}, {self.p[1]})]")
-        elif self.p is not None:
-            args.append(f"p={self.p}")
-        if self.d is not None:
-            args.append(f"d={self.d}")
-        if self.a is not None:
-            args.append(f"a={self.a}")
-        if self.ceil is not None:
-            args.append(f"ceil={'true' if self.ceil else 'false'}")
-        if self.consistent is not None:
-            args.append(f"consistent={'true' if self.consistent else 'false'}")
-        return f"{self.framework}.{self.op}({', '.join(args)})"
+        names = ("k", "s", "p", "d", "a", "ceil", "consistent")
+        return spec_text(self.framework, self.op, [(name, getattr(self, name)) for name in names])
 
     def short(self) -> str:
         extra = []
@@ -198,7 +185,7 @@ class Observed:
 
 
 def refused(error: BaseException | str) -> Observed:
-    text = error if isinstance(error, str) else f"{type(error).__name__}: {str(error).splitlines()[0]}"
+    text = error if isinstance(error, str) else differential.message(error)
     return Observed("refused", text[:300])
 
 
@@ -452,14 +439,6 @@ def kernel_weights(k: int) -> Any:
 
 # ---------------------------------------------------------------------------------------------------------------
 # What symconv says
-
-
-@cache
-def symconv_layer(spec: str) -> Layer | Exception:
-    try:
-        return symconv.layer(spec)
-    except (symconv.ShapeError, symconv.SpecError) as error:
-        return error
 
 
 @cache
@@ -724,15 +703,6 @@ def jax_modules() -> tuple[Any, Any]:
     return importlib.import_module("jax"), importlib.import_module("jax.lax")
 
 
-def _lax_padding(p: Padding | None, rank: int) -> Any:
-    if p is None:
-        return "VALID"
-    if isinstance(p, str):
-        return p.upper()
-    pair = p if isinstance(p, tuple) else (p, p)
-    return [(0, 0)] * (rank - 1) + [pair]
-
-
 def jax_inputs(config: Config) -> tuple[Any, ...]:
     i = config.i
     x = impulses(i, -1.0 if config.op == "maxpool" else 0.0).reshape(i, 1, i)
@@ -749,7 +719,7 @@ def jax_call(config: Config, *arrays: Any) -> Any:
     if config.op == "conv":
         x, w = arrays
         y = lax.conv_general_dilated(
-            x, w, (config.s,), _lax_padding(config.p, 1), rhs_dilation=dilation, dimension_numbers=layout
+            x, w, (config.s,), lax_padding(config.p, 1), rhs_dilation=dilation, dimension_numbers=layout
         )
     elif config.op == "convT":
         x, w = arrays
@@ -758,7 +728,7 @@ def jax_call(config: Config, *arrays: Any) -> Any:
             x,
             w,
             (config.s,),
-            _lax_padding(config.p, 1),
+            lax_padding(config.p, 1),
             rhs_dilation=dilation,
             dimension_numbers=layout,
             **extra,
@@ -772,7 +742,7 @@ def jax_call(config: Config, *arrays: Any) -> Any:
             computation,
             (1, 1, config.k),
             None if config.s is None else (1, 1, config.s),
-            _lax_padding(config.p, 3),
+            lax_padding(config.p, 3),
             window_dilation=None if config.d is None else (1, 1, config.d),
         )
     return y[:, 0, :]
@@ -1168,18 +1138,13 @@ def setting(config: Config) -> str:
 
 def report(title: str, bad: Sequence[tuple[Config, Observed, Observed]]) -> str:
     """Disagreements grouped by class (framework, op, setting, kind), the smallest example of each first."""
-    groups: dict[tuple[str, str, str, str], list[tuple[Config, Observed, Observed]]] = defaultdict(list)
-    for config, lib, ours in bad:
-        groups[config.framework, config.op, setting(config), str(disagreement(lib, ours))].append(
-            (config, lib, ours)
-        )
-    lines = [f"{len(bad)} {title}, in {len(groups)} classes:"]
-    for (framework, op, form, kind), members in sorted(groups.items(), key=lambda item: -len(item[1])):
-        members.sort(key=lambda m: (m[0].i + m[0].k + (m[0].s or 0) + (m[0].size or 0), m[0].i))
-        lines.append(f"- {len(members)} x {framework}.{op} [{form}]: {kind}")
-        for config, lib, ours in members[:2]:
-            lines.append(f"    {config.short()}: {_first_difference(lib, ours)}")
-    return "\n".join(lines)
+    return differential.report(
+        title,
+        bad,
+        lambda m: f"{m[0].framework}.{m[0].op} [{setting(m[0])}]: {disagreement(m[1], m[2])}",
+        lambda m: f"{m[0].short()}: {_first_difference(m[1], m[2])}",
+        lambda m: (m[0].i + m[0].k + (m[0].s or 0) + (m[0].size or 0), m[0].i),
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1235,7 +1200,6 @@ def run_probes(layers: dict[tuple[str, str], int], seed: int = SEED, kernel_ever
     for config in configs:
         by_framework[config.framework].append(config)
     run = Run([])
-    torch = None
     for framework, members in by_framework.items():
         missing = _available(framework)
         if missing:
@@ -1243,13 +1207,8 @@ def run_probes(layers: dict[tuple[str, str], int], seed: int = SEED, kernel_ever
             continue
         start = time.perf_counter()
         if framework == "torch":
-            torch = torch_module()
-            threads = torch.get_num_threads()
-            torch.set_num_threads(1)
-            try:
+            with one_torch_thread():
                 observed = {config: torch_observed(config) for config in members}
-            finally:
-                torch.set_num_threads(threads)
         elif framework == "ort":
             observed = onnx_observe(members)
         elif framework == "jax":
