@@ -16,36 +16,9 @@ from symconv.core.layers import layer
 from symconv.logic.prove import Proved
 from symconv.nets.network import Network, Node, apply_layer_directly, chain, from_toml
 from symconv.nets.validset import _reduced
+from tests.networks import POOL, unet
 
-UNET = """
-dims = ["H"]
-[[node]]
-name = "e1"
-layer = "conv(k=3, s=1, p=1)"
-[[node]]
-name = "d1"
-layer = "maxpool(k=2, s=2)"
-[[node]]
-name = "e2"
-layer = "conv(k=3, s=1, p=1)"
-[[node]]
-name = "d2"
-layer = "maxpool(k=2, s=2)"
-[[node]]
-name = "u2"
-layer = "convT(k=2, s=2)"
-[[node]]
-name = "c2"
-op = "cat"
-inputs = ["u2", "e2"]
-[[node]]
-name = "u1"
-layer = "convT(k=2, s=2)"
-[[node]]
-name = "c1"
-op = "cat"
-inputs = ["u1", "e1"]
-"""
+UNET = unet([POOL, POOL])
 
 
 def _torch_unet(torch):  # type: ignore[no-untyped-def]

@@ -17,41 +17,9 @@ from symconv.core.errors import ShapeError
 from symconv.core.notation import expression
 from symconv.nets.network import Network, ValidSet, chain, from_toml
 from symconv.nets.table import Nearest, nearest, node_text, table
+from tests.networks import POOL, unet
 
-UNET = """
-dims = ["H"]
-[[node]]
-name = "e1"
-layer = "conv(k=3, s=1, p=1)"
-[[node]]
-name = "d1"
-layer = "maxpool(k=2, s=2)"
-[[node]]
-name = "e2"
-layer = "conv(k=3, s=1, p=1)"
-[[node]]
-name = "d2"
-layer = "maxpool(k=3, s=2, ceil=true)"
-[[node]]
-name = "u2"
-layer = "convT(k=2, s=2)"
-[[node]]
-name = "k2"
-op = "crop"
-input = "e2"
-size = "u2"
-[[node]]
-name = "c2"
-op = "cat"
-inputs = ["u2", "k2"]
-[[node]]
-name = "u1"
-layer = "convT(k=2, s=2)"
-[[node]]
-name = "r1"
-op = "add"
-inputs = ["u1", "e1"]
-"""
+UNET = unet([POOL, "maxpool(k=3, s=2, ceil=true)"], merges=["add", "crop"])
 
 CHAINS = [
     "conv(k=3, s=2, p=1) > maxpool(k=2, s=2) > convT(k=2, s=2)",
