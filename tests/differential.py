@@ -208,3 +208,30 @@ def lax_padding(p: Padding | None, rank: int) -> str | list[tuple[int, int]]:
         return p.upper()
     pair = p if isinstance(p, tuple) else (p, p)
     return [(0, 0)] * (rank - 1) + [pair]
+
+
+def ints(made: Any, *names: str) -> list[int]:
+    """A built layer's parameters as Python ints (they are SymPy integers), in the order named."""
+    return [int(getattr(made, name)) for name in names]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Running onnxruntime
+
+
+def ort_refusals() -> tuple[type[BaseException], ...]:
+    """The exceptions by which onnxruntime refuses a model or an input (anything else is a crash)."""
+    state = importlib.import_module("onnxruntime.capi.onnxruntime_pybind11_state")
+    return (state.Fail, state.InvalidArgument, state.RuntimeException, state.InvalidGraph)
+
+
+def ort_session_options() -> Any:
+    """Options for a one-node model: quiet (refusals are expected; level 3 still prints errors), one thread and
+    no graph optimization (a one-node graph has nothing to optimize; session creation is several times
+    cheaper)."""
+    ort = importlib.import_module("onnxruntime")
+    options = ort.SessionOptions()
+    options.log_severity_level = 4
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    return options

@@ -46,7 +46,6 @@ np = pytest.importorskip("numpy")
 
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 from onnx.reference import ReferenceEvaluator  # noqa: E402
-from onnxruntime.capi import onnxruntime_pybind11_state as ort_state  # noqa: E402
 
 from symconv.core.arith import evaluate, symbol  # noqa: E402
 from symconv.core.frameworks import auto_pads, onnx_inference_window  # noqa: E402
@@ -74,7 +73,7 @@ POOL_OPSETS = {"maxpool": (12, 18, 19, 22), "avgpool": (12, 18, 19, 22), "lppool
 DILATED_SINCE = {"maxpool": 10, "avgpool": 19, "lppool": 18}
 # What onnxruntime raises for a refused model (InvalidArgument at run time, Fail at session creation, ...).
 # NotImplemented and the rest are left to propagate: they would mean a broken harness, not a refusal.
-ORT_REFUSALS = (ort_state.Fail, ort_state.InvalidArgument, ort_state.RuntimeException, ort_state.InvalidGraph)
+ORT_REFUSALS = differential.ort_refusals()
 
 
 @dataclass(frozen=True)
@@ -91,7 +90,7 @@ class Case(differential.Case):
 
     @property
     def pads(self) -> tuple[int, int] | None:
-        if isinstance(self.p, str):
+        if self.p is None or isinstance(self.p, str):
             return None
         return self.p if isinstance(self.p, tuple) else (self.p, self.p)
 
@@ -188,15 +187,6 @@ def feeds(case: Case) -> dict[str, Any]:
     if case.op == "maxunpool":
         out["indices"] = np.zeros(shape, dtype=np.int64)  # every value from position 0: valid at any size
     return out
-
-
-def _session_options() -> Any:
-    so = ort.SessionOptions()
-    so.log_severity_level = 4  # refusals are expected: keep the log quiet (3 still prints errors)
-    so.intra_op_num_threads = 1
-    so.inter_op_num_threads = 1
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    return so
 
 
 def ort_outcome(case: Case, model: Any, so: Any) -> Outcome:
@@ -297,7 +287,7 @@ class Result:
 @pytest.fixture(scope="module")
 def results() -> list[Result]:
     ort.set_default_logger_severity(4)
-    so = _session_options()
+    so = differential.ort_session_options()
     out = []
     for case in draw_cases():
         model = build_model(case)

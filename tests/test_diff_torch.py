@@ -118,11 +118,13 @@ def draw_cases() -> list[Case]:
 def _module(case: Case, device: str) -> Any:
     """The nn module of the case (constructing it may itself raise, e.g. strided padding='same')."""
     two = case.dims == 2
-    stride = case.s  # None: PyTorch's default (pooling: the kernel)
-    dil = {} if case.d is None else {"dilation": case.d}
+    # The drawn values go to PyTorch as drawn (None, a mode name, ...): refusing them is PyTorch's part.
+    stride: Any = case.s  # None: PyTorch's default (pooling: the kernel)
+    padding: Any = case.p
+    dil: dict[str, Any] = {} if case.d is None else {"dilation": case.d}
     if case.op == "conv":
         conv = nn.Conv2d if two else nn.Conv1d
-        pad = 0 if isinstance(case.p, tuple) else case.p
+        pad = 0 if isinstance(case.p, tuple) else padding
         return conv(1, 1, case.k, stride=stride, padding=pad, bias=False, device=device, **dil)
     if case.op == "convT":
         convT = nn.ConvTranspose2d if two else nn.ConvTranspose1d
@@ -131,17 +133,17 @@ def _module(case: Case, device: str) -> Any:
             1,
             case.k,
             stride=stride,
-            padding=case.p,
+            padding=padding,
             output_padding=case.a,
             bias=False,
             device=device,
             **dil,
         )
     if case.op == "maxpool":
-        pool = nn.MaxPool2d if two else nn.MaxPool1d
-        return pool(case.k, stride=stride, padding=case.p, ceil_mode=case.ceil, **dil)
+        pool: Any = nn.MaxPool2d if two else nn.MaxPool1d
+        return pool(case.k, stride=stride, padding=padding, ceil_mode=case.ceil, **dil)
     pool = nn.AvgPool2d if two else nn.AvgPool1d
-    return pool(case.k, stride=stride, padding=case.p, ceil_mode=case.ceil)
+    return pool(case.k, stride=stride, padding=padding, ceil_mode=case.ceil)
 
 
 def _call(case: Case, x: Any, device: str) -> Any:
@@ -149,6 +151,7 @@ def _call(case: Case, x: Any, device: str) -> Any:
         x = F.pad(x, case.p * case.dims)
     if case.functional:
         stride = case.s
+        fn: Any
         if case.op == "maxpool":
             fn = F.max_pool2d if case.dims == 2 else F.max_pool1d
             dil = 1 if case.d is None else case.d

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 torch = pytest.importorskip("torch")
-nn = torch.nn
+
+from torch import nn  # noqa: E402
 
 from symconv.core.arith import evaluate  # noqa: E402
 from symconv.core.errors import ShapeError  # noqa: E402

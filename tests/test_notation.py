@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from typing import Any
 
 import pytest
 import sympy
@@ -47,7 +49,7 @@ SETS = [
 
 
 @pytest.mark.parametrize(("parts", "text"), SETS, ids=lambda v: str(v)[:40])
-def test_size_sets_read_as_words(parts: dict, text: str) -> None:
+def test_size_sets_read_as_words(parts: dict[str, Any], text: str) -> None:
     assert size_set("i", **parts) == text
 
 
@@ -105,7 +107,7 @@ UNET = unet([POOL], bottom=True)
 
 
 def test_net_names_the_node_behind_each_exclusion_and_explains_alignment(
-    tmp_path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "unet.toml"
     path.write_text(UNET)

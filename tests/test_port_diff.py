@@ -39,8 +39,7 @@ import os
 import sys
 import zlib
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from functools import cache, partial
 from typing import Any
 
@@ -68,9 +67,11 @@ from jax import lax  # noqa: E402
 from onnx import TensorProto, helper  # noqa: E402
 
 from symconv import layer  # noqa: E402
-from symconv.core.layers import ConvTranspose, Layer, Pool  # noqa: E402
+from symconv.core.layers import ConvTranspose, Layer, Pool, Windowed  # noqa: E402
 from symconv.core.windowmap import flipped  # noqa: E402
 from symconv.logic.port import AFTER_PAD, NONE, SAME_SIZE, SAME_WINDOWS, port  # noqa: E402
+from tests import differential  # noqa: E402
+from tests.differential import ints, one_torch_thread  # noqa: E402
 
 MAX_SIZE = 24
 SIZES = range(1, MAX_SIZE + 1)
@@ -212,6 +213,8 @@ GROUPS = {
     "avg divisor": AVG_DIVISOR,
     "others": OTHERS,
 }
+SLIDING = (Windowed, ConvTranspose)  # the layers port answers for: a padding mode and (pb, pe)
+
 PAIRS = [(group, spec, target) for group, pairs in GROUPS.items() for spec, target in pairs]
 
 
@@ -235,26 +238,10 @@ def onnx_negative_same(spec: str) -> bool:
 # Runners: run(layer, inputs, weights) -> one output per input (an exception where the library refuses)
 
 
-def _ints(made: Layer, *names: str) -> list[int]:
-    return [int(getattr(made, name)) for name in names]
-
-
-@contextmanager
-def _one_torch_thread() -> Iterator[None]:
-    """One thread: on a shared machine idle worker threads contend for the cores, and a one-channel conv1d
-    then takes milliseconds instead of microseconds."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def run_torch(made: Layer, xs: list[Any], w: Any) -> list[Any]:
     out = []
     weight = torch.from_numpy(np.asarray(w, dtype=np.float64))[None, None]
-    with _one_torch_thread():
+    with one_torch_thread():
         for x in xs:
             t = torch.from_numpy(np.asarray(x, dtype=np.float64))[None, None]
             try:
@@ -265,7 +252,8 @@ def run_torch(made: Layer, xs: list[Any], w: Any) -> list[Any]:
 
 
 def _torch_one(made: Layer, x: Any, w: Any) -> Any:
-    k, s, pb, pe, d = _ints(made, "k", "s", "pb", "pe", "d")
+    assert isinstance(made, SLIDING), made.spec
+    k, s, pb, pe, d = ints(made, "k", "s", "pb", "pe", "d")
     assert pb == pe, made.spec
     if isinstance(made, ConvTranspose):
         return F.conv_transpose1d(x, w, stride=s, padding=pb, output_padding=int(made.a or 0), dilation=d)
@@ -280,6 +268,7 @@ def _torch_one(made: Layer, x: Any, w: Any) -> Any:
 
 
 def _jax_padding(made: Layer, rank: int) -> Any:
+    assert isinstance(made, SLIDING), made.spec
     if made.mode == "explicit":
         return ((0, 0),) * (rank - 1) + ((int(made.pb), int(made.pe)),)
     return {"same": "SAME", "same_lower": "SAME_LOWER", "valid": "VALID"}[made.mode]
@@ -308,7 +297,7 @@ def _jax_body(xs: list[Any], w: Any, kind: str, params: tuple[Any, ...]) -> list
                 use_consistent_padding=consistent,
             )
         else:
-            window = dict(
+            window: dict[str, Any] = dict(
                 window_dimensions=(1, 1, k), window_strides=(1, 1, s), padding=pad, window_dilation=(1, 1, d)
             )
             if kind == "max":
@@ -335,7 +324,7 @@ def _jax_call(made: Layer) -> tuple[str, tuple[Any, ...]]:
         rank = 3
     else:
         kind, rank = "conv", 1
-    k, s, d = _ints(made, "k", "s", "d")
+    k, s, d = ints(made, "k", "s", "d")
     return kind, (k, s, d, _jax_padding(made, rank), bool(getattr(made, "consistent", False)))
 
 
@@ -363,7 +352,8 @@ OP_TYPE = {"conv": "Conv", "convT": "ConvTranspose", "maxpool": "MaxPool", "avgp
 @cache
 def _onnx_session(spec: str) -> Any:
     made = layer(spec)
-    k, s, d = _ints(made, "k", "s", "d")
+    assert isinstance(made, SLIDING), made.spec
+    k, s, d = ints(made, "k", "s", "d")
     attrs: dict[str, Any] = {"kernel_shape": [k], "strides": [s], "dilations": [d]}
     if made.mode == "explicit":
         attrs["pads"] = [int(made.pb), int(made.pe)]
@@ -381,10 +371,7 @@ def _onnx_session(spec: str) -> Any:
         [node], "g", inputs, [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)]
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 22)], ir_version=10)
-    options = ort.SessionOptions()
-    options.log_severity_level = 4
-    options.intra_op_num_threads = options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    options = differential.ort_session_options()
     return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
 
 
@@ -409,7 +396,8 @@ KERAS_DTYPE = "float32"
 
 
 def _keras_layer(made: Layer, w: Any) -> Any:
-    k, s, d = _ints(made, "k", "s", "d")
+    assert isinstance(made, SLIDING), made.spec
+    k, s, d = ints(made, "k", "s", "d")
     common = {"strides": s, "padding": made.mode, "dtype": KERAS_DTYPE}
     if isinstance(made, Pool):
         pool = keras.layers.MaxPooling1D if made.op == "max" else keras.layers.AveragePooling1D
@@ -573,7 +561,7 @@ def check_windows_differ(source: Layer, same_size: dict[str, Any]) -> list[str]:
 
 def _torch_candidates(source: Layer) -> list[tuple[str, Any]]:
     """PyTorch layers with the source's kernel, stride and dilation, every padding (and output_padding, ceil)."""
-    k, s, d = _ints(source, "k", "s", "d")
+    k, s, d = ints(source, "k", "s", "d")
     span = d * (k - 1) + 1
     out: list[tuple[str, Any]] = []
     if isinstance(source, ConvTranspose):
@@ -610,8 +598,9 @@ def _torch_length(call: Any, i: int, k: int, pool: bool) -> int | None:
 
 def _jax_candidates(source: Layer) -> list[tuple[str, str, tuple[Any, ...]]]:
     """JAX calls with the source's kernel, stride and dilation and every padding (pairs, modes)."""
-    k, s, d = _ints(source, "k", "s", "d")
+    k, s, d = ints(source, "k", "s", "d")
     span = d * (k - 1) + 1
+    modes: tuple[str, ...]
     if isinstance(source, ConvTranspose):
         kind, rank, modes = "convT", 1, ("SAME", "VALID")
     elif isinstance(source, Pool):
@@ -640,7 +629,7 @@ def _jax_length(kind: str, params: tuple[Any, ...], i: int) -> int | None:
 
 def _torch_candidate_runs(call: Any, pool: bool, xs: list[Any], w: Any) -> list[Any]:
     weight = torch.from_numpy(np.asarray(w, dtype=np.float64))[None, None]
-    with _one_torch_thread():
+    with one_torch_thread():
         outs = []
         for x in xs:
             t = torch.from_numpy(np.asarray(x, dtype=np.float64))[None, None]
@@ -660,7 +649,7 @@ def check_none(source: Layer, target: str) -> list[str]:
     pool = isinstance(source, Pool)
     found: list[tuple[str, Any]] = []  # (spec, a function of the kernel giving the outputs at every size)
     if target == "torch":
-        with _one_torch_thread():
+        with one_torch_thread():
             for text, call in _torch_candidates(source):
                 if all(_torch_length(call, i, k, pool) == n for i, n in zip(sizes, lengths, strict=True)):
                     found.append((text, partial(_torch_candidate_runs, call, pool, xs)))

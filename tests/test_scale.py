@@ -26,7 +26,8 @@ from symconv.nets.network import Network, Node
 network_module = importlib.import_module("symconv.nets.network")
 
 torch = pytest.importorskip("torch")
-nn = torch.nn
+
+from torch import nn  # noqa: E402
 
 from symconv.nets.importers.torch import from_torch  # noqa: E402
 from tests.test_network_suite import UNet, check_against_pytorch  # noqa: E402

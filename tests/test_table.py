@@ -15,8 +15,9 @@ from symconv import SpecError
 from symconv.cli import main
 from symconv.core.errors import ShapeError
 from symconv.core.notation import expression
-from symconv.nets.network import Network, ValidSet, chain, from_toml
+from symconv.nets.network import Network, chain, from_toml
 from symconv.nets.table import Nearest, nearest, node_text, table
+from symconv.nets.validset import ValidSet
 from tests.networks import POOL, unet
 
 UNET = unet([POOL, "maxpool(k=3, s=2, ceil=true)"], merges=["add", "crop"])
@@ -341,7 +342,7 @@ def test_torch_rows_name_their_channels_and_features() -> None:
     assert rows["flat"].receptive_field is None
     assert rows["stem"].receptive_field is not None
     assert expression(rows["stem"].shape["H"]) == "floor((H - 3)/2) + 1"
-    assert rows["stem"].receptive_field["H"].r == 5  # type: ignore[index]
+    assert rows["stem"].receptive_field["H"].r == 5
 
 
 def test_without_receptive_fields_the_rows_have_none(capsys: pytest.CaptureFixture[str]) -> None:

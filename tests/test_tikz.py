@@ -315,15 +315,15 @@ def check_figure(made: Layer, size: tuple[int, int], frame: int, picture: str | 
     assert len(drawn["kernel cell"]) == k_h * k_w
     assert set(drawn["kernel cell"]) == taps
     # The input units under the window's taps are the ones the framework reads.
-    for grid, one, j, taps_1d in (
+    for axis, one, j, taps_1d in (
         (rows, first, row, {r for r, _ in taps}),
         (cols, second, col, {c for _, c in taps}),
     ):
-        assert {grid.units[x] for x in taps_1d if grid.labels[x] == "input"} == grid.reads[j]
+        assert {axis.units[x] for x in taps_1d if axis.labels[x] == "input"} == axis.reads[j]
         if isinstance(one, ConvTranspose) and made.framework in (None, "torch", "onnx", "ort"):
             pb, s, k, d = int(one.pb), int(one.s), int(one.k), int(one.d)
-            reached = {u for u in grid.units.values() if any(j + pb - u * s == t * d for t in range(k))}
-            assert grid.reads[j] == reached
+            reached = {u for u in axis.units.values() if any(j + pb - u * s == t * d for t in range(k))}
+            assert axis.reads[j] == reached
 
 
 @pytest.mark.parametrize(("spec", "size"), DIRECT + TRANSPOSED)

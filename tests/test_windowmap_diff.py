@@ -543,7 +543,9 @@ def _torch_y(config: Config, batch: int | None = None) -> Any:
         else:
             y = F.avg_pool1d(x, config.k, s, config.p, ceil_mode=bool(config.ceil), **counted)
     elif config.op == "upsample":
-        resize = {"scale_factor": config.scale} if config.scale is not None else {"size": config.size}
+        resize: dict[str, Any] = (
+            {"scale_factor": config.scale} if config.scale is not None else {"size": config.size}
+        )
         resize["mode"] = config.mode or "nearest"
         if config.align is not None:
             resize["align_corners"] = config.align
@@ -662,13 +664,9 @@ def onnx_model(config: Config) -> Any:
 def onnx_observe(configs: Sequence[Config]) -> dict[Config, Observed]:
     """One session per drawn layer, run at each of its sizes."""
     ort = importlib.import_module("onnxruntime")
-    state = importlib.import_module("onnxruntime.capi.onnxruntime_pybind11_state")
-    refusals = (state.Fail, state.InvalidArgument, state.RuntimeException, state.InvalidGraph)
+    refusals = differential.ort_refusals()
     ort.set_default_logger_severity(4)
-    options = ort.SessionOptions()
-    options.log_severity_level = 4
-    options.intra_op_num_threads = options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    options = differential.ort_session_options()
     by_layer: dict[Config, list[Config]] = defaultdict(list)
     for config in configs:
         by_layer[config.layer_key()].append(config)
@@ -1021,9 +1019,14 @@ def _torch_nearest_differs(config: Config) -> bool:
     """Whether PyTorch's float32 rounding reads another input than floor(j*i/o) for some output."""
     if config.framework != "torch" or config.op != "upsample" or config.mode is not None:
         return False
-    o = config.size if config.size is not None else config.i * int(config.scale)  # type: ignore[arg-type]
-    exact = (lambda j: j // config.scale) if config.scale is not None else (lambda j: j * config.i // o)
-    return any(torch_nearest_source(j, config.i, o, config.scale) != exact(j) for j in range(o))
+    scale = config.scale
+    if config.size is not None:
+        o = config.size
+    else:
+        assert scale is not None
+        o = config.i * scale
+    exact = [j // scale if scale is not None else j * config.i // o for j in range(o)]
+    return any(torch_nearest_source(j, config.i, o, scale) != exact[j] for j in range(o))
 
 
 @dataclass(frozen=True)

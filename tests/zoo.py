@@ -705,6 +705,7 @@ class CausalTCN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for conv in self.convs:
+            assert isinstance(conv, nn.Conv1d)
             x = F.relu(conv(F.pad(x, (conv.dilation[0], 0))))
         return x
 
