@@ -24,6 +24,7 @@ from typing import Any, ClassVar, TypeVar
 
 import symconv
 from symconv.core.layers import Layer
+from symconv.core.windowmap import IntervalMap, window_map
 
 Outcome = tuple[str, Any]  # ("ok", value) or (refusal label, message)
 OK, REFUSED = "ok", "refused"
@@ -235,3 +236,21 @@ def ort_session_options() -> Any:
     options.intra_op_num_threads = options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     return options
+
+
+L = TypeVar("L", bound=Layer)
+
+
+def typed_layer(spec: str, kind: type[L]) -> L:
+    """symconv's layer for the spec, which the test knows to be of `kind` (Conv, Pool, ConvTranspose, ...)."""
+    made = symconv.layer(spec)
+    assert isinstance(made, kind), (spec, type(made).__name__)
+    return made
+
+
+def interval_map(spec: str) -> IntervalMap:
+    """The window map of a resizing layer, whose windows are intervals (what it reads, from the first input to
+    the last)."""
+    mapping = window_map(symconv.layer(spec))
+    assert isinstance(mapping, IntervalMap), (spec, type(mapping).__name__)
+    return mapping

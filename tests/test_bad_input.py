@@ -8,6 +8,7 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -121,7 +122,7 @@ def test_nothing_is_executed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
     monkeypatch.setattr(os, "system", system)
     real_import = builtins.__import__
 
-    def spy(name, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def spy(name: str, *args: Any, **kwargs: Any) -> Any:
         if name in ("os", "subprocess"):
             calls.append(name)
         return real_import(name, *args, **kwargs)

@@ -335,7 +335,8 @@ def test_a_fixed_axis_has_a_number_and_no_valid_set() -> None:
     net = from_torch(model, (1, 1, "H", 32))
     assert net.dims == ("H", "W") and net.fixed == (("W", 32),)
     assert set(net.valid_inputs()) == {"H"}
-    assert net.output_size()["W"] == torch_outcome(model, 32, 32)[1]  # type: ignore[index]
+    outcome = torch_outcome(model, 32, 32)
+    assert outcome is not None and net.output_size()["W"] == outcome[1]
     for h in range(1, 40):
         assert network_outcome(net, h, 32, False) == torch_outcome(model, h, 32), h
     with pytest.raises(SpecError, match="axis W has the fixed size 32"):

@@ -205,7 +205,9 @@ def test_net_cli(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert "Traceback" not in capsys.readouterr().err
 
 
-def _traced_transposed(k: int, s: int, p: int, d: int, before: tuple[int, int, int]) -> tuple[int, int]:
+def _traced_transposed(
+    k: int, s: int, p: int, d: int, before: tuple[int, int, int]
+) -> tuple[int, int | None]:
     """(r, P) after a transposed convolution, by tracing which input positions reach output units 0..3s."""
     r0, s0, p0 = before
     spans, lows = [], {}
@@ -215,7 +217,7 @@ def _traced_transposed(k: int, s: int, p: int, d: int, before: tuple[int, int, i
             low, high = min(units) * s0 - p0, max(units) * s0 - p0 + r0 - 1
             spans.append(high - low + 1)
             lows[q] = low
-    return max(spans), -lows[0] if 0 in lows else None  # type: ignore[return-value]
+    return max(spans), -lows[0] if 0 in lows else None
 
 
 def test_receptive_fields_through_transposed_convolutions_equal_tracing() -> None:
@@ -269,7 +271,8 @@ def test_sizes_by_substitution_equal_each_layer_applied_directly() -> None:
         direct_conditions: list[sympy.Basic] = [ge(symbol("i"), 1)]
         for node in net.nodes[1:]:
             inner = node.name != net.output
-            size, rules = apply_layer_directly(node.layer, direct[node.inputs[0]], inner)  # type: ignore[arg-type]
+            assert node.layer is not None, node
+            size, rules = apply_layer_directly(node.layer, direct[node.inputs[0]], inner)
             direct[node.name] = size
             direct_conditions += [c for c, _ in rules] + ([ge(size, 1)] if inner else [])
         names = list(direct)

@@ -39,7 +39,7 @@ import os
 import sys
 import zlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache, partial
 from typing import Any
 
@@ -451,7 +451,8 @@ def _data(spec: str, sizes: Sequence[int], salt: str = "") -> tuple[list[Any], A
     """Random inputs (one per size) and kernel weights, seeded by the spec."""
     rng = np.random.default_rng(zlib.crc32((spec + salt).encode()))
     made = layer(spec)
-    k = int(made.k)  # type: ignore[attr-defined]
+    assert isinstance(made, SLIDING), spec
+    k = int(made.k)
     return [rng.standard_normal(i) for i in sizes], rng.uniform(-1.0, 1.0, k)
 
 
@@ -482,13 +483,30 @@ def check_same_windows(source: Layer, result: Any) -> list[str]:
     problems = [] if flip == noted else [f"flip note {noted} but the kernels are reversed: {flip}"]
     sizes = [i for i in SIZES if source.is_defined(i)]
     xs, w = _data(source.spec, sizes)
-    ours, theirs = run(source, xs, w), run(target, xs, _kernel_for(source, target, w))
+    return problems + _differences(source, target, sizes, xs, xs, w, lambda i: f"i={i}")
+
+
+def _differences(
+    source: Layer,
+    target: Layer,
+    sizes: list[int],
+    xs: list[Any],
+    target_xs: list[Any],
+    w: Any,
+    where: Callable[[int], str],
+) -> list[str]:
+    """Each size where the source on xs and the target on target_xs (the same weights, reversed for a target
+    that applies the kernel reversed) give different outputs, or one of them refuses."""
+    ours, theirs = run(source, xs, w), run(target, target_xs, _kernel_for(source, target, w))
     tol = _tolerance(source, target)
+    problems = []
     for i, a, b in zip(sizes, ours, theirs, strict=True):
         if isinstance(a, Exception) or isinstance(b, Exception):
-            problems.append(f"i={i}: {source.spec} -> {a!r}, {target.spec} -> {b!r}")
+            problems.append(f"{where(i)}: {source.spec} -> {a!r}, {target.spec} -> {b!r}")
         elif len(a) != source.output_size(i) or not _close(a, b, tol):
-            problems.append(f"i={i}: {source.spec} -> {np.round(a, 4)}, {target.spec} -> {np.round(b, 4)}")
+            problems.append(
+                f"{where(i)}: {source.spec} -> {np.round(a, 4)}, {target.spec} -> {np.round(b, 4)}"
+            )
     return problems
 
 
@@ -511,16 +529,7 @@ def check_after_pad(source: Layer, result: Any) -> list[str]:
         amounts[i] = (begin, end)
     xs, w = _data(source.spec, sizes)
     padded = [_padded(x, *amounts[i], value) for i, x in zip(sizes, xs, strict=True)]
-    ours, theirs = run(source, xs, w), run(then, padded, _kernel_for(source, then, w))
-    tol = _tolerance(source, then)
-    for i, a, b in zip(sizes, ours, theirs, strict=True):
-        if isinstance(a, Exception) or isinstance(b, Exception):
-            problems.append(f"i={i} pads {amounts[i]}: {source.spec} -> {a!r}, {then.spec} -> {b!r}")
-        elif len(a) != source.output_size(i) or not _close(a, b, tol):
-            problems.append(
-                f"i={i} pads {amounts[i]}: {source.spec} -> {np.round(a, 4)}, {then.spec} -> {np.round(b, 4)}"
-            )
-    return problems
+    return problems + _differences(source, then, sizes, xs, padded, w, lambda i: f"i={i} pads {amounts[i]}")
 
 
 def check_windows_differ(source: Layer, same_size: dict[str, Any]) -> list[str]:
@@ -645,7 +654,8 @@ def check_none(source: Layer, target: str) -> list[str]:
     xs, w = _data(source.spec, sizes)
     ours = run(source, xs, w)
     lengths = [None if isinstance(y, Exception) else len(y) for y in ours]
-    k = int(source.k)  # type: ignore[attr-defined]
+    assert isinstance(source, SLIDING), source.spec
+    k = int(source.k)
     pool = isinstance(source, Pool)
     found: list[tuple[str, Any]] = []  # (spec, a function of the kernel giving the outputs at every size)
     if target == "torch":

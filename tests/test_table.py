@@ -129,7 +129,8 @@ def test_only_the_failing_axis_gets_nearest_sizes_and_the_first_node_in_order_is
     assert (found.node, found.axis) == ("n1", "W")
     assert set(found.nearest) == {"H", "W"}
     assert found.nearest["H"] == Nearest(None, 11)
-    assert table(net, {"H": 5, "W": 11}).failure.nearest.keys() == {"H"}  # type: ignore[union-attr]
+    failure = table(net, {"H": 5, "W": 11}).failure
+    assert failure is not None and failure.nearest.keys() == {"H"}
 
 
 def test_a_fixed_axis_is_its_number_and_may_be_left_out() -> None:

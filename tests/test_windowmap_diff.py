@@ -72,7 +72,7 @@ import symconv  # noqa: E402
 from symconv.core.layers import Layer  # noqa: E402
 from symconv.core.windowmap import INPUT_UNIT, ZERO, window_map  # noqa: E402
 from tests import differential  # noqa: E402
-from tests.differential import Padding, lax_padding, one_torch_thread, spec_text, symconv_layer  # noqa: E402
+from tests.differential import Padding, interval_map, lax_padding, one_torch_thread, spec_text, symconv_layer  # noqa: E402
 
 SEED = 20240701
 # Drawn layers per (framework, group); each is probed at SIZES_PER_LAYER input sizes.
@@ -564,7 +564,8 @@ def _torch_shuffle(config: Config) -> tuple[Any, Any]:
     """Y per spatial axis: row p of the rows' probe sets input row p to 1 in every channel (and every column);
     output row j changed if any of its values did. Likewise for the columns."""
     torch = torch_module()
-    r, h, w = int(config.r), config.i, config.width  # type: ignore[arg-type]
+    assert config.r is not None, config
+    r, h, w = config.r, config.i, config.width
     channels = r * r if config.op == "pixelshuffle" else 1
     op = torch.nn.PixelShuffle(r) if config.op == "pixelshuffle" else torch.nn.PixelUnshuffle(r)
     rows = torch.zeros(h, channels, h, w)
@@ -1009,10 +1010,10 @@ def torch_nearest_source(j: int, i: int, o: int, scale: int | None) -> int:
 def _linear_rounding_shows(config: Config) -> bool:
     """Whether PyTorch's float32 linear interpolation reads other inputs than the exact ratio gives (symconv's
     unprefixed upsample) for some output of this configuration."""
-    exact = window_map(symconv.layer(config.spec().removeprefix("torch.")))
-    rounded = window_map(symconv.layer(config.spec()))
+    exact = interval_map(config.spec().removeprefix("torch."))
+    rounded = interval_map(config.spec())
     o = int(symconv.layer(config.spec()).output_size(config.i))
-    return any(exact.bounds(config.i, j) != rounded.bounds(config.i, j) for j in range(o))  # type: ignore[union-attr]
+    return any(exact.bounds(config.i, j) != rounded.bounds(config.i, j) for j in range(o))
 
 
 def _torch_nearest_differs(config: Config) -> bool:
