@@ -8,7 +8,7 @@ disagreements by class, the smallest example of each first.
 
 Each test module keeps what is its library's own: how to draw, how to call the library, which exceptions are
 its refusals, and which of its classes are worth grouping by. No library is imported here (each is an optional
-extra): `one_torch_thread` imports PyTorch when it is used.
+extra): the helpers for PyTorch and onnxruntime import theirs when they are used.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ Padding = int | tuple[int, int] | str
 SYMCONV_REFUSALS = (symconv.ShapeError, symconv.SpecError)
 
 T = TypeVar("T")
+L = TypeVar("L", bound=Layer)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -150,6 +151,26 @@ def agree(x: Outcome, y: Outcome, same_stage: bool = False) -> bool:
     return refusal(x) and refusal(y) and (not same_stage or x[0] == y[0])
 
 
+def typed_layer(spec: str, kind: type[L]) -> L:
+    """symconv's layer for the spec, which the test knows to be of `kind` (Conv, Pool, ConvTranspose, ...)."""
+    made = symconv.layer(spec)
+    assert isinstance(made, kind), (spec, type(made).__name__)
+    return made
+
+
+def interval_map(spec: str) -> IntervalMap:
+    """The window map of a resizing layer, whose windows are intervals (what it reads, from the first input to
+    the last)."""
+    mapping = window_map(symconv.layer(spec))
+    assert isinstance(mapping, IntervalMap), (spec, type(mapping).__name__)
+    return mapping
+
+
+def ints(made: Any, *names: str) -> list[int]:
+    """A built layer's parameters as Python ints (they are SymPy integers), in the order named."""
+    return [int(getattr(made, name)) for name in names]
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # The failure report
 
@@ -200,22 +221,6 @@ def one_torch_thread() -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
-def lax_padding(p: Padding | None, rank: int) -> str | list[tuple[int, int]]:
-    """jax.lax's padding argument: an upper-case mode, or (begin, end) pairs on the last of `rank` axes (zeros
-    before it); None is lax's VALID."""
-    if p is None:
-        return "VALID"
-    if isinstance(p, str):
-        return p.upper()
-    pair = p if isinstance(p, tuple) else (p, p)
-    return [(0, 0)] * (rank - 1) + [pair]
-
-
-def ints(made: Any, *names: str) -> list[int]:
-    """A built layer's parameters as Python ints (they are SymPy integers), in the order named."""
-    return [int(getattr(made, name)) for name in names]
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Running onnxruntime
 
@@ -238,19 +243,16 @@ def ort_session_options() -> Any:
     return options
 
 
-L = TypeVar("L", bound=Layer)
+# ---------------------------------------------------------------------------------------------------------------
+# Running JAX
 
 
-def typed_layer(spec: str, kind: type[L]) -> L:
-    """symconv's layer for the spec, which the test knows to be of `kind` (Conv, Pool, ConvTranspose, ...)."""
-    made = symconv.layer(spec)
-    assert isinstance(made, kind), (spec, type(made).__name__)
-    return made
-
-
-def interval_map(spec: str) -> IntervalMap:
-    """The window map of a resizing layer, whose windows are intervals (what it reads, from the first input to
-    the last)."""
-    mapping = window_map(symconv.layer(spec))
-    assert isinstance(mapping, IntervalMap), (spec, type(mapping).__name__)
-    return mapping
+def lax_padding(p: Padding | None, rank: int) -> str | list[tuple[int, int]]:
+    """jax.lax's padding argument: an upper-case mode, or (begin, end) pairs on the last of `rank` axes (zeros
+    before it); None is lax's VALID."""
+    if p is None:
+        return "VALID"
+    if isinstance(p, str):
+        return p.upper()
+    pair = p if isinstance(p, tuple) else (p, p)
+    return [(0, 0)] * (rank - 1) + [pair]
