@@ -26,7 +26,7 @@ from .core.arith import symbol
 from .core.budget import OutOfTime
 from .core.errors import InternalError, SpecError, SymconvError
 from .core.frameworks import FRAMEWORKS
-from .core.limits import MAX_PRINTED_DIGITS, MAX_SECONDS, MIN_SECONDS, exists, integer, shown
+from .core.limits import DEFAULT_LIMIT, MAX_PRINTED_DIGITS, MAX_SECONDS, MIN_SECONDS, exists, integer, shown
 from .core.notation import assignments, expression, interval, size_set
 
 # 3: symconv contradicted itself (a proved claim false on integers, or an exception it did not raise on
@@ -924,7 +924,11 @@ def build_parser() -> argparse.ArgumentParser:
     objective.add_argument("--maximize", metavar="NAME", help="report the solution with the greatest NAME")
     _axis_option(solve)
     solve.add_argument(
-        "--limit", type=_whole(1), default=100, metavar="N", help="list at most N solutions (default 100)"
+        "--limit",
+        type=_whole(1),
+        default=DEFAULT_LIMIT,
+        metavar="N",
+        help=f"list at most N solutions (default {DEFAULT_LIMIT})",
     )
     solve.add_argument("--json", action="store_true", help="print JSON")
     _timeout_option(solve)

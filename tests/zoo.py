@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -23,10 +24,10 @@ from torch import nn
 
 
 def cbr(
-    cin: int, cout: int, k: int | tuple[int, ...], s: int | tuple[int, ...] = 1, p: object = 0, **kw: object
+    cin: int, cout: int, k: int | tuple[int, int], s: int | tuple[int, int] = 1, p: Any = 0, **kw: Any
 ) -> nn.Sequential:
     """Conv, batch norm, ReLU (the unit of most classification backbones)."""
-    return nn.Sequential(nn.Conv2d(cin, cout, k, s, p, bias=False, **kw), nn.BatchNorm2d(cout), nn.ReLU())  # type: ignore[arg-type]
+    return nn.Sequential(nn.Conv2d(cin, cout, k, s, p, bias=False, **kw), nn.BatchNorm2d(cout), nn.ReLU())
 
 
 # ---------------------------------------------------------------------------------------------- classification
@@ -705,6 +706,7 @@ class CausalTCN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for conv in self.convs:
+            assert isinstance(conv, nn.Conv1d)
             x = F.relu(conv(F.pad(x, (conv.dilation[0], 0))))
         return x
 

@@ -154,7 +154,8 @@ class Layer:
     # The output size as a formula of i in the paper's notation (symconv.export.notebook).
     _repr_latex_ = repr_latex
 
-    def is_defined(self, i: int, **values: int) -> bool:
+    def is_defined(self, i: int | tuple[int, ...], **values: int) -> bool:
+        """Whether the output size exists at input size i (one size per axis, as a tuple, for several axes)."""
         try:
             self.output_size(i, **values)
         except ShapeError:
