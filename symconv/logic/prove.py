@@ -55,6 +55,7 @@ _SAMPLE_DRAWS = 4 * _SAMPLE_POINTS
 # Where Z3 is undecided, a counterexample is searched on this many points.
 _SEARCH_DRAWS = 600
 _SAMPLE_SPANS = (2, 4, 8, 16, 64, 1024)
+_SEED_STATE = random.Random(0).getstate()
 
 
 class _Seconds(float):
@@ -220,26 +221,27 @@ def prove(
     def elapsed() -> float:
         return _Seconds(time.perf_counter() - start)
 
-    def conditions(exprs: Iterable[sympy.Basic]) -> list[Any]:
+    def asserted(exprs: Iterable[sympy.Basic]) -> list[sympy.Basic]:
         # A condition that is literally true adds nothing to a conjunction; about a third of a theorem's
         # conditions are (the domains of the parameters a layer fixes, the definedness of division-free text).
-        return translation.conditions([expr for expr in exprs if expr is not sympy.true])
+        return [expr for expr in exprs if expr is not sympy.true]
 
     try:
         translation = Translation()
         z_definitions = [translation.definition(name, value) for name, value in definitions]
-        z_given = conditions(given)
-        z_domains = conditions(condition for condition, _ in obligations)
-        z_claim = translation.boolean(claim)
+        z_given = translation.conditions(asserted(given))
+        # The goal's parts go into one term (the negated goal): they stay addresses until then.
+        z_domains = translation.parts(asserted(condition for condition, _ in obligations))
+        z_claim = translation.parts([claim])
         if semantics is None:
-            z_defined = [*translation.obligations]
+            z_defined: list[Any] = [*translation.obligations]
             z_given_defined: list[Any] = []
         else:
-            z_defined = conditions([semantics.defined])
-            z_given_defined = conditions(semantics.premises)
+            z_defined = translation.parts(asserted([semantics.defined]))
+            z_given_defined = translation.conditions(asserted(semantics.premises))
             for name in sorted(semantics.names):
                 translation.variable(name)
-        z_refuted = translation.negation(translation.conjunction([*z_domains, *z_defined, z_claim]))
+        z_refuted = translation.refutation([*z_domains, *z_defined, *z_claim])
     except UnsupportedError as error:
         untranslated = Unknown(reason=f"not translatable to Z3: {error}", seconds=elapsed())
         if semantics is None:
@@ -511,8 +513,10 @@ _REVERSED = {
 }
 
 
-def _nearest(low: int | None, high: int | None, count: int) -> list[int]:
-    """Up to `count` values of [low, high], nearest first: 0 (or the bound that excludes 0), then outwards."""
+@functools.lru_cache(maxsize=256)
+def _nearest(low: int | None, high: int | None, count: int) -> tuple[int, ...]:
+    """Up to `count` values of [low, high], nearest first: 0 (or the bound that excludes 0), then outwards.
+    A function of small integers that recur (a size >= 1, a padding >= 0), so it is computed once each."""
     start = 0 if low is None or low <= 0 else low
     if high is not None and high < start:
         start = high
@@ -528,7 +532,7 @@ def _nearest(low: int | None, high: int | None, count: int) -> list[int]:
             break
         values.extend(more)
         step += 1
-    return values[:count]
+    return tuple(values[:count])
 
 
 @functools.lru_cache(maxsize=64)
@@ -645,7 +649,11 @@ def _scattered(
             found.append((name, bottom, top - bottom + 1) if top >= bottom else (name, centre, 1))
         return found
 
-    draw = random.Random(0).random  # random() is several times cheaper than randint()
+    # random() is several times cheaper than randint(); the generator starts from the state of seed 0, copied
+    # (seeding costs more than drawing every point of a small sample).
+    generator = random.Random.__new__(random.Random)
+    generator.setstate(_SEED_STATE)
+    draw = generator.random
     for index in itertools.count():
         key = index % period
         if key not in boxes:
