@@ -57,7 +57,9 @@ from typing import Any
 import sympy
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# The package measured: this tree's, or (for --against) another tree's, measured by this script all the same.
+PACKAGE = os.environ.get("SYMCONV_BENCHMARK_PACKAGE", str(ROOT))
+sys.path.insert(0, PACKAGE)
 
 from symconv.core.arith import Compiled, compile_expr  # noqa: E402
 from symconv.logic.theorem import Theorem, load  # noqa: E402
@@ -366,13 +368,68 @@ def print_boxes(
         )
 
 
+def against(revision: str, runs: int) -> int:
+    """The overhead table's median ratios of this tree and of `revision` (exported with git archive), measured
+    by this script in fresh processes, alternately (the older first in odd runs), side by side: the same
+    machine, the same load, the same measurement. Exits 1 if this tree misses the target in the median run."""
+    import re
+    import tarfile
+    import tempfile
+
+    pattern = re.compile(r"median ratio: wall ([0-9.]+)x, thread CPU ([0-9.]+)x")
+    with tempfile.TemporaryDirectory() as folder:
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", revision], cwd=ROOT, capture_output=True, check=False
+        )
+        if archive.returncode != 0:
+            raise SystemExit(f"git archive {revision}: {archive.stderr.decode().strip()}")
+        tar = Path(folder) / "tree.tar"
+        tar.write_bytes(archive.stdout)
+        with tarfile.open(tar) as opened:
+            opened.extractall(Path(folder) / "tree", filter="data")
+        trees = {revision: str(Path(folder) / "tree"), "this tree": str(ROOT)}
+        ratios: dict[str, list[tuple[float, float, float]]] = {label: [] for label in trees}
+        for run in range(runs):
+            for label in list(trees) if run % 2 == 0 else list(trees)[::-1]:
+                done = subprocess.run(
+                    [sys.executable, str(Path(__file__).resolve()), "--overhead"],
+                    cwd=ROOT,
+                    env={**os.environ, "SYMCONV_BENCHMARK_PACKAGE": trees[label]},
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                found = pattern.search(done.stdout)
+                if found is None:
+                    raise SystemExit(f"{label}: no median in the output:\n{done.stdout}{done.stderr}")
+                ratios[label].append((float(found[1]), float(found[2]), os.getloadavg()[0]))
+    print(f"Overhead, median ratio over {PAPER} (engine / Z3 alone), {runs} alternating runs of each")
+    print(f"  {'run':<5}" + "".join(f"  {label + ' (wall, CPU)':>26}" for label in trees) + "  load")
+    for run in range(runs):
+        cells = "".join(
+            f"  {ratios[label][run][0]:>12.2f}x {ratios[label][run][1]:>11.2f}x" for label in trees
+        )
+        print(f"  {run + 1:<5}{cells}  {ratios['this tree'][run][2]:.1f}")
+    medians = {label: statistics.median(cpu for _, cpu, _ in values) for label, values in ratios.items()}
+    print("  median CPU ratio: " + ", ".join(f"{label} {value:.2f}x" for label, value in medians.items()))
+    return 0 if medians["this tree"] <= OVERHEAD_TARGET else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--quick", action="store_true", help="smoke test: N = 64, one cold run, the small theorems only"
     )
     parser.add_argument("--overhead", action="store_true", help="only the engine-against-Z3 overhead table")
+    parser.add_argument(
+        "--against",
+        metavar="REV",
+        help="the overhead table of this tree and of git revision REV, alternately, in fresh processes",
+    )
+    parser.add_argument("--runs", type=int, default=3, help="runs of each with --against (default 3)")
     args = parser.parse_args(argv)
+    if args.against:
+        return against(args.against, args.runs)
     if args.overhead:
         return 0 if overhead(load(ROOT / PAPER), OVERHEAD_REPEATS) else 1
     boxes = BOXES[:1] if args.quick else BOXES

@@ -228,20 +228,24 @@ def prove(
 
     try:
         translation = Translation()
-        z_definitions = [translation.definition(name, value) for name, value in definitions]
-        z_given = translation.conditions(asserted(given))
-        # The goal's parts go into one term (the negated goal): they stay addresses until then.
+        # Every part stays an address until the premises and the negated goal are each one term: the query is
+        # two assertions (Z3 splits a conjunction into its parts as it reads it).
+        z_definitions = [translation.definition_part(name, value) for name, value in definitions]
+        z_given = translation.parts(asserted(given))
         z_domains = translation.parts(asserted(condition for condition, _ in obligations))
         z_claim = translation.parts([claim])
         if semantics is None:
-            z_defined: list[Any] = [*translation.obligations]
+            z_defined = list(translation.obligation_parts)
             z_given_defined: list[Any] = []
         else:
             z_defined = translation.parts(asserted([semantics.defined]))
-            z_given_defined = translation.conditions(asserted(semantics.premises))
+            z_given_defined = translation.parts(asserted(semantics.premises))
             for name in sorted(semantics.names):
                 translation.variable(name)
         z_refuted = translation.refutation([*z_domains, *z_defined, *z_claim])
+        z_premises = translation.all_of(
+            [*translation.axiom_parts, *z_definitions, *z_given_defined, *z_given]
+        )
     except UnsupportedError as error:
         untranslated = Unknown(reason=f"not translatable to Z3: {error}", seconds=elapsed())
         if semantics is None:
@@ -258,7 +262,7 @@ def prove(
         return Refuted(counterexample=found[0], reason=found[1], seconds=elapsed())
     defined = {name for name, _ in definitions}
     variables = {name: var for name, var in sorted(translation.variables.items()) if name not in defined}
-    premises = [*translation.axioms, *z_definitions, *z_given_defined, *z_given]
+    premises = [z_premises]
 
     # Compiled for evaluation once, when first needed (most proofs evaluate nothing but the text).
     @functools.cache

@@ -309,7 +309,9 @@ def to_smt2(assertions: Sequence[Any], comments: Sequence[str] = ()) -> str:
     """
     import z3
 
-    assertions = list(assertions) or [z3.BoolVal(True)]
+    # One assert per conjunct: the prover joins its premises into one term, a reader wants them one a line.
+    assertions = [part for a in assertions for part in (a.children() if z3.is_and(a) else [a])]
+    assertions = assertions or [z3.BoolVal(True)]
     *rest, last = assertions
     ctx = last.ctx
     array = (z3.Ast * len(rest))(*(a.as_ast() for a in rest))

@@ -31,6 +31,7 @@ from ..core.errors import UnsupportedError
 # Z3's context is created once per process; creating it here, with the import of z3, keeps that one-time cost
 # (10-20 ms) out of the first query's time.
 _MAIN = z3.main_ctx()
+_MAIN_INT = z3.IntSort(_MAIN)
 _SMALL = 1024
 
 # A term as the builder handles it: the address of a Z3 AST.
@@ -57,6 +58,8 @@ def _c(wrapper: Callable[..., Any], *argtypes: type) -> Callable[..., Any]:
     return ctypes.CFUNCTYPE(_P, *argtypes)(_address(ctypes.cast(function, _P)))
 
 
+# Array types of addresses by length (made once: `c_void_p * n` looks its type up on every call).
+_ARRAYS = [_P * n for n in range(17)]
 _MK_ADD = _c(z3.Z3_mk_add, _P, _U, _P)
 _MK_MUL = _c(z3.Z3_mk_mul, _P, _U, _P)
 _MK_SUB = _c(z3.Z3_mk_sub, _P, _U, _P)
@@ -102,7 +105,8 @@ class _Builder:
         self.ctx = ctx
         self.ref = ctx.ref()
         self.c = _address(self.ref)
-        self.int_sort = _address(z3.IntSort(ctx).ast)
+        self._int = _MAIN_INT if ctx is _MAIN else z3.IntSort(ctx)
+        self.int_sort = _address(self._int.ast)
         self.kept = z3.AstVector(ctx=ctx)
         self._vector = _address(self.kept.vector)
 
@@ -128,7 +132,8 @@ class _Builder:
         return self._made(_MK_NUMERAL(self.c, str(value).encode(), self.int_sort))
 
     def _nary(self, make: Callable[..., Any], terms: list[Pointer]) -> Pointer:
-        return self._made(make(self.c, len(terms), (_P * len(terms))(*terms)))
+        n = len(terms)
+        return self._made(make(self.c, n, (_ARRAYS[n] if n < len(_ARRAYS) else _P * n)(*terms)))
 
     def add(self, terms: list[Pointer]) -> Pointer:
         return terms[0] if len(terms) == 1 else self._nary(_MK_ADD, terms)
@@ -181,14 +186,24 @@ class Translation:
     """Translates expressions into one Z3 problem: shared variables, quotient axioms and obligations."""
 
     variables: dict[str, z3.ArithRef] = field(default_factory=dict)
-    axioms: list[z3.BoolRef] = field(default_factory=list)
-    obligations: list[z3.BoolRef] = field(default_factory=list)
+    # The quotient axioms and the obligations (divisors nonzero), as addresses; `axioms` and `obligations`
+    # wrap them.
+    axiom_parts: list[Pointer] = field(default_factory=list)
+    obligation_parts: list[Pointer] = field(default_factory=list)
     _quotients: dict[tuple[sympy.Expr, sympy.Expr], Pointer] = field(default_factory=dict)
     # Translated subterms: a network's conditions repeat its nodes' sizes, and each Z3 call costs about a
     # microsecond, so a shared subterm is translated once (Z3 terms are immutable, safe to share).
     _terms: dict[sympy.Basic, Pointer] = field(default_factory=dict)
     _addresses: dict[str, Pointer] = field(default_factory=dict)
     _z3: _Builder = field(default_factory=lambda: _Builder(z3.main_ctx()))
+
+    @property
+    def axioms(self) -> list[z3.BoolRef]:
+        return [self._z3.boolean(part) for part in self.axiom_parts]
+
+    @property
+    def obligations(self) -> list[z3.BoolRef]:
+        return [self._z3.boolean(part) for part in self.obligation_parts]
 
     def variable(self, name: str) -> z3.ArithRef:
         if name not in self.variables:
@@ -224,9 +239,9 @@ class Translation:
             bq_b = z.add([bq, b])
             positive = z.conjunction([z.relation(sympy.Le, bq, a), z.relation(sympy.Lt, a, bq_b)])
             negative = z.conjunction([z.relation(sympy.Ge, bq, a), z.relation(sympy.Gt, a, bq_b)])
-            self.axioms.append(z.boolean(z.implies(z.relation(sympy.Gt, b, zero), positive)))
-            self.axioms.append(z.boolean(z.implies(z.relation(sympy.Lt, b, zero), negative)))
-            self.obligations.append(z.boolean(z.relation(sympy.Ne, b, zero)))
+            self.axiom_parts.append(z.implies(z.relation(sympy.Gt, b, zero), positive))
+            self.axiom_parts.append(z.implies(z.relation(sympy.Lt, b, zero), negative))
+            self.obligation_parts.append(z.relation(sympy.Ne, b, zero))
             self._quotients[key] = q
         return self._quotients[key]
 
@@ -334,8 +349,11 @@ class Translation:
 
     def definition(self, name: str, value: sympy.Basic) -> z3.BoolRef:
         """name == value, the premise that names a defined expression."""
-        z = self._z3
-        return z.boolean(z.relation(sympy.Eq, self._variable(name), self._term(value)))
+        return self._z3.boolean(self.definition_part(name, value))
+
+    def definition_part(self, name: str, value: sympy.Basic) -> Pointer:
+        """`definition`, not wrapped (an address, as `parts`)."""
+        return self._z3.relation(sympy.Eq, self._variable(name), self._term(value))
 
     def conjunction(self, terms: list[z3.BoolRef]) -> z3.BoolRef:
         z = self._z3
@@ -343,14 +361,18 @@ class Translation:
 
     def parts(self, exprs: Iterable[sympy.Basic]) -> list[Pointer]:
         """The conditions translated but not wrapped (addresses, alive as long as the translation), for
-        `refutation`: a wrapper costs a reference taken and released, a fifth of translating a condition."""
+        `all_of` and `refutation`: a wrapper costs a reference taken and released, a fifth of translating a
+        condition."""
         return [self._boolean(expr) for expr in exprs]
 
-    def refutation(self, parts: Iterable[Pointer | z3.BoolRef]) -> z3.BoolRef:
-        """not (p1 and p2 and ...), from `parts` (addresses from `parts` or Z3 terms)."""
+    def all_of(self, parts: Iterable[Pointer]) -> z3.BoolRef:
+        """p1 and p2 and ..., from addresses (`parts`, `definition_part`, `axiom_parts`)."""
+        return self._z3.boolean(self._z3.conjunction(list(parts)))
+
+    def refutation(self, parts: Iterable[Pointer]) -> z3.BoolRef:
+        """not (p1 and p2 and ...), from addresses."""
         z = self._z3
-        addresses = [part if isinstance(part, int) else _address(part.as_ast()) for part in parts]
-        return z.boolean(z.negation(z.conjunction(addresses)))
+        return z.boolean(z.negation(z.conjunction(list(parts))))
 
     def negation(self, term: z3.BoolRef) -> z3.BoolRef:
         z = self._z3
