@@ -55,7 +55,11 @@ _SAMPLE_DRAWS = 4 * _SAMPLE_POINTS
 # Where Z3 is undecided, a counterexample is searched on this many points.
 _SEARCH_DRAWS = 600
 _SAMPLE_SPANS = (2, 4, 8, 16, 64, 1024)
-_SEED_STATE = random.Random(0).getstate()
+_PRECOMPUTED_DRAWS = 1024
+# The first draws of random.Random(0), made once: seeding a generator costs more than drawing every point of a
+# small sample. Later draws come from a generator set to the state after them.
+_FIRST_DRAWS: tuple[float, ...] = ()
+_STATE_AFTER: Any = None
 
 
 class _Seconds(float):
@@ -653,17 +657,28 @@ def _scattered(
             found.append((name, bottom, top - bottom + 1) if top >= bottom else (name, centre, 1))
         return found
 
-    # random() is several times cheaper than randint(); the generator starts from the state of seed 0, copied
-    # (seeding costs more than drawing every point of a small sample).
-    generator = random.Random.__new__(random.Random)
-    generator.setstate(_SEED_STATE)
-    draw = generator.random
+    draw = _seeded_draws().__next__
     for index in itertools.count():
         key = index % period
         if key not in boxes:
             boxes[key] = box(key)
         point = {name: bottom + int(draw() * width) for name, bottom, width in boxes[key]}
         yield point if index % 4 == 3 else complete(point)
+
+
+def _seeded_draws() -> Iterator[float]:
+    """random.Random(0).random() without end (random() is several times cheaper than randint())."""
+    global _FIRST_DRAWS, _STATE_AFTER
+    if not _FIRST_DRAWS:
+        generator = random.Random(0)
+        _FIRST_DRAWS = tuple(generator.random() for _ in range(_PRECOMPUTED_DRAWS))
+        _STATE_AFTER = generator.getstate()
+    yield from _FIRST_DRAWS
+    generator = random.Random.__new__(random.Random)
+    generator.setstate(_STATE_AFTER)
+    draw = generator.random
+    while True:
+        yield draw()
 
 
 def _search(
