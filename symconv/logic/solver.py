@@ -23,6 +23,7 @@ z3 and cvc5 are imported only when used.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -54,6 +55,14 @@ class Strategy:
 
     def seeded(self, seed: int) -> Strategy:
         return Strategy(self.name, self.steps, seed)
+
+    def __hash__(self) -> int:
+        # Looked up once per solver made: the generated hash would hash every step's fields each time.
+        cached: int | None = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash((self.name, self.steps, self.seed))
+            object.__setattr__(self, "_hash", cached)
+        return cached
 
 
 # simplify, solve-eqs, smt: decides most queries in a few thousand resource units (about a millisecond), but
@@ -144,7 +153,7 @@ def _tactic(strategy: Strategy) -> Any:
     cache: dict[Strategy, Any] | None = getattr(_local, "tactics", None)
     if cache is None:
         cache = _local.tactics = {}
-    tactic = cache.get(strategy)
+    tactic = cache.get(strategy)  # a Strategy hashes its fields once (see Strategy.__hash__)
     if tactic is None:
         steps = [
             z3.With(step.name, **dict(step.params)) if step.params else z3.Tactic(step.name)
@@ -212,6 +221,12 @@ UNTIMED_LEFT_MS = 2_000
 _OUT_OF_BUDGET = ("timeout", "canceled", "max. resource limit exceeded")
 
 
+@functools.lru_cache(maxsize=16)
+def _last_round(portfolio: Portfolio) -> frozenset[tuple[str, tuple[Step, ...]]]:
+    """The strategies of the portfolio's last round, without their seeds."""
+    return frozenset((s.name, s.steps) for s in portfolio.rounds[-1].strategies)
+
+
 def decide(assertions: Sequence[Any], timeout_ms: int, portfolio: Portfolio = PORTFOLIO) -> Outcome:
     """Run the portfolio on the conjunction of `assertions` until a strategy answers or the time is spent.
 
@@ -223,16 +238,17 @@ def decide(assertions: Sequence[Any], timeout_ms: int, portfolio: Portfolio = PO
     deadline = time.perf_counter() + timeout_ms / 1000
     attempts, in_solver, reason = 0, 0.0, "timeout"
     gave_up: set[tuple[str, tuple[Step, ...]]] = set()
-    last_round = {(s.name, s.steps) for s in portfolio.rounds[-1].strategies}
+    last_round = _last_round(portfolio)
     for strategy, rlimit in schedule(portfolio):
         left = int((deadline - time.perf_counter()) * 1000)
         if left < 1:
             reason = "timeout"
             break
-        if last_round <= gave_up:
-            break
-        if (strategy.name, strategy.steps) in gave_up:
-            continue
+        if gave_up:  # empty until a strategy gives up for a reason other than its budget
+            if last_round <= gave_up:
+                break
+            if (strategy.name, strategy.steps) in gave_up:
+                continue
         untimed = 0 < rlimit <= UNTIMED_RLIMIT and left > UNTIMED_LEFT_MS
         solver = solver_for(strategy, assertions, None if untimed else left, rlimit)
         attempts += 1

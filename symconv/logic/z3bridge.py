@@ -263,10 +263,11 @@ class Translation:
         if isinstance(expr, sympy.Add):
             return z.add([self._term(arg) for arg in expr.args])
         if isinstance(expr, sympy.Mul):
-            if any(isinstance(a, sympy.Rational) and not a.is_Integer for a in expr.args) or any(
-                isinstance(a, sympy.Pow) and a.exp.is_negative for a in expr.args
-            ):
-                raise UnsupportedError(f"a fraction outside floor/ceiling: {expr}")
+            for a in expr.args:
+                if (isinstance(a, sympy.Rational) and not a.is_Integer) or (
+                    isinstance(a, sympy.Pow) and a.exp.is_negative
+                ):
+                    raise UnsupportedError(f"a fraction outside floor/ceiling: {expr}")
             return z.mul([self._term(arg) for arg in expr.args])
         if isinstance(expr, sympy.Pow):
             exponent = expr.exp
