@@ -601,15 +601,27 @@ def _points(
                 point[name] = result
         return point
 
-    free = [name for name in names if name not in dict(derived)]
+    derived_names = {name for name, _ in derived}
+    free = [name for name in names if name not in derived_names]
     values = [_nearest(*ranges.get(name, unbounded), 5) for name in free]
     order = _by_distance(tuple(len(v) for v in values), draws // 2 if scatter else draws)
-    corner = (
-        complete(
-            {**dict.fromkeys(names, 0), **{n: v[i] for n, v, i in zip(free, values, indices, strict=True)}}
+    if not derived:
+        # Every variable is drawn: no defaults to fill in, nothing to compute (the common case).
+        complete = _unchanged
+        corner: Iterator[dict[str, int]] = (
+            dict(zip(names, [v[i] for v, i in zip(values, indices, strict=True)], strict=True))
+            for indices in order
         )
-        for indices in order
-    )
+    else:
+        corner = (
+            complete(
+                {
+                    **dict.fromkeys(names, 0),
+                    **{n: v[i] for n, v, i in zip(free, values, indices, strict=True)},
+                }
+            )
+            for indices in order
+        )
     if not scatter:
         yield from corner
         return
@@ -624,6 +636,10 @@ def _points(
         if key not in seen:
             seen.add(key)
             yield point
+
+
+def _unchanged(point: dict[str, int]) -> dict[str, int]:
+    return point
 
 
 def _scattered(
