@@ -22,12 +22,13 @@ What it measures:
    the portfolio that answered it (the tactic pipeline or Z3's default solver, with its seed), with the
    assertions already added and a resource limit of about a second instead of a timeout (Z3's timer thread
    would slow it), only its check() timed; a repeat where Z3 alone runs out of it is dropped, engine and Z3
-   alike, and counted. Slices of the portfolio that ran out before it count as the
-   engine's. Each repeat runs the engine's proof and then Z3 alone on the query that very proof built, so that
+   alike, and counted. Slices of the portfolio that ran out before it count as the engine's. Each repeat runs the engine's proof and then Z3 alone on the query that very proof built, so that
    both see the same terms and the same state of the caches (Z3 alone repeated back to back on one query keeps
    its caches warm and takes a fifth to a third less time than right after other work; that ratio is printed
    too). Both are medians over repeats; the target is a median ratio of thread CPU time of at most 2.
-   ``--overhead`` runs this part alone (a few seconds).
+   ``--overhead`` runs this part alone (a few seconds). ``--against REV`` measures this tree and git revision
+   REV (the code before a change) with this same script, alternately in fresh processes (``--runs``, default
+   3), and prints the two median ratios of each run side by side.
 
 How to read it: a proof is unbounded, so one proof covers every box and its cost is the same in every row,
 while enumeration grows with N (linearly here, since only i grows). The ratio enumeration/proof is how many
