@@ -1188,7 +1188,9 @@ def ceil_output(i: Any, pb: Any, pe: Any, k_eff: Any, s: Any, drop: bool = True)
 
     With M = i + pb + pe - k_eff + s - 1 the rule (o - 1)s >= i + pb reads M mod s <= c, c = pe - k_eff + s - 1.
     When the parameters are numbers that is decided once: never (c < 0), always (c >= s - 1), or, between,
-    by the indicator floor((c - M mod s)/s) + 1, so no Piecewise enters a network's formulas.
+    for M mod s <= c alone, which gives floor(M/s) + [M mod s > c] = floor((M + s - 1 - c)/s) = ceil((i + pb)/s)
+    windows: every window that starts inside the input or the left padding (no Piecewise, no mod term enters a
+    network's formulas).
     """
     top = i + pb + pe - k_eff + s - 1
     o = floor_div(top, s) + 1
@@ -1200,7 +1202,7 @@ def ceil_output(i: Any, pb: Any, pe: Any, k_eff: Any, s: Any, drop: bool = True)
             return o
         if c >= s - 1:
             return o - 1
-        return o - (floor_div(c - mod(top, s), s) + 1)
+        return ceil_div(i + pb, s)
     if any(isinstance(v, sympy.Basic) and v.has(sympy.Piecewise) for v in (pb, pe)):
         # Automatic pads in C++ division are Piecewise: SymPy would rewrite a Piecewise whose condition holds
         # one into ITE and solve it as a set (seconds). For an integer X, [X >= 0] = min(max(X + 1, 0), 1).
