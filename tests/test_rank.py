@@ -123,3 +123,23 @@ def test_rank_refusals_on_the_command_line(capsys: pytest.CaptureFixture[str]) -
     assert main(["shape", "torch.avgpool(k=3, p=1)", "--in", "2,9,9"]) == 2
     assert "AvgPool3d" in capsys.readouterr().err
     assert main(["shape", "torch.avgpool(k=3, p=1)", "--in", "2,9", "--json"]) == 0
+
+
+def test_a_network_of_three_axes_has_avgpool3d_rule() -> None:
+    """An imported AvgPool3d(3, padding=1) (one value for every axis) refuses a short axis as PyTorch does: the
+    valid set of every axis and the output sizes agree with running the model on every size 1..10."""
+    torch = pytest.importorskip("torch")
+    from symconv.nets.importers.torch import from_torch
+
+    model = torch.nn.Sequential(torch.nn.Conv3d(1, 1, 1), torch.nn.AvgPool3d(3, stride=2, padding=1))
+    net = from_torch(model, (1, 1, "D", "H", "W"))
+    valid = net.valid_inputs()
+    for axis, dim in enumerate(net.dims):
+        for n in range(1, 11):
+            sizes = [6, 6, 6]
+            sizes[axis] = n
+            real = _outcome(_torch_sizes, model, tuple(sizes))
+            assert (n in valid[dim]) == (real[0] == "ok"), (dim, n)
+            if real[0] == "ok":
+                assert tuple(net.check(dict(zip(net.dims, sizes, strict=True))).values()) == real[1]
+    assert valid["D"].describe()["from"] == 3
