@@ -143,3 +143,18 @@ def test_a_network_of_three_axes_has_avgpool3d_rule() -> None:
             if real[0] == "ok":
                 assert tuple(net.check(dict(zip(net.dims, sizes, strict=True))).values()) == real[1]
     assert valid["D"].describe()["from"] == 3
+
+
+def test_pixel_shuffle_is_two_axes_in_pytorch() -> None:
+    """pixel_shuffle rearranges the last two axes and reads the one before as the channels: over three spatial
+    axes it does not scale D (it takes D for the channels), so a 3-axis spec is refused, not given D*r."""
+    torch = pytest.importorskip("torch")
+    shuffled = torch.nn.PixelShuffle(2)(torch.zeros((1, 8, 4, 3, 3)))
+    assert tuple(shuffled.shape[2:]) == (1, 6, 6)
+    with pytest.raises(SpecError, match="torch pixelshuffle runs on at most 2 spatial axes"):
+        layer("torch.pixelshuffle(r=2)").output_size((4, 3, 3))
+    with pytest.raises(SpecError, match="pixelunshuffle runs on at most 2"):
+        layer("nn.PixelUnshuffle(2)").output_size((4, 4, 4))
+    for h, w in itertools.product(range(1, 6), repeat=2):
+        real = tuple(torch.nn.PixelShuffle(2)(torch.zeros((1, 4, h, w))).shape[2:])
+        assert layer("torch.pixelshuffle(r=2)").output_size((h, w)) == real

@@ -196,8 +196,10 @@ class Convention:
     ceil_drop_since: int = 0
     takes_opset: bool = False
     unpool_rules: tuple[LayerRule, ...] | None = None
-    # The most spatial axes its layers take (PyTorch's Conv3d, Keras' Conv3D; None: any number).
+    # The most spatial axes its layers take (PyTorch's Conv3d, Keras' Conv3D; None: any number), and the
+    # kinds that take fewer (PyTorch's PixelShuffle: the last two axes only).
     max_axes: int | None = None
+    kind_axes: Mapping[str, int] = field(default_factory=dict)
 
     def count(self, family: str, mode: str, i: Any, pads: tuple[Any, Any], k_eff: Any, s: Any) -> sympy.Expr:
         """The output size of a floor-mode window (convolution or pooling) over the padded input."""
@@ -458,6 +460,9 @@ TORCH = Convention(
     nearest=torch_nearest_source,
     linear=torch_linear_source,
     max_axes=3,  # Conv3d, MaxPool3d, AvgPool3d, interpolate on 5-D input: nothing over 4 spatial axes
+    # pixel_shuffle rearranges the last two axes and reads the one before them as the channels: over three
+    # spatial axes it takes D for the channels ((1, 8, 4, 3, 3) -> (1, 8, 1, 6, 6)).
+    kind_axes=MappingProxyType({"pixelshuffle": 2, "pixelunshuffle": 2}),
 )
 
 
@@ -1243,11 +1248,14 @@ def window_rules(
     return rules + [rule.at(geometry) for rule in convention.window_rules if rule.applies(geometry)]
 
 
-def rank_refusal(framework: str | None, rank: int) -> str | None:
-    """Why the convention has no layer over `rank` spatial axes (None: it has one)."""
+def rank_refusal(framework: str | None, rank: int, kind: str = "") -> str | None:
+    """Why the convention has no layer (of `kind`) over `rank` spatial axes (None: it has one)."""
     convention = CONVENTIONS[framework]
     if rank < 1:
         return "a layer runs on at least one spatial axis"
+    if kind in convention.kind_axes and rank > convention.kind_axes[kind]:
+        most = convention.kind_axes[kind]
+        return f"{convention.name} {kind} runs on at most {most} spatial axes (the last {most}), not {rank}"
     if convention.max_axes is not None and rank > convention.max_axes:
         return (
             f"{convention.name} layers run on 1 to {convention.max_axes} spatial axes (the largest is a "

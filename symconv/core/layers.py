@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any, TypeAlias
@@ -140,7 +141,7 @@ class Layer:
         if isinstance(i, bool):
             raise SpecError(f"input size must be an integer, got {i!r} in {self.spec}")
         if isinstance(i, tuple | list):
-            ranked = on_rank(self, len(i), ", ".join(map(str, i)))
+            ranked = on_rank(self, len(i), i)
             return tuple(ranked.output_size(axis, **values) for axis in i)
         if isinstance(i, int):
             free = self._symbolic_parameters - set(values)
@@ -836,7 +837,7 @@ def _named_rank(made: Layer, spec: Spec) -> Layer:
     """The layer with the rank its spec names (nn.Conv2d: 2), checked against the rules of that rank."""
     if spec.rank is None:
         return made
-    why = fw.rank_refusal(made.framework, spec.rank)
+    why = fw.rank_refusal(made.framework, spec.rank, made.kind)
     if why is not None:
         raise SpecError(f"{why} in {spec.text}")
     ranked = dataclasses.replace(made, rank=spec.rank)
@@ -844,24 +845,35 @@ def _named_rank(made: Layer, spec: Spec) -> Layer:
     return ranked
 
 
-@lru_cache(maxsize=1024)
-def on_rank(made: Layer, rank: int, sizes: str = "") -> Layer:
-    """The layer as it runs on `rank` spatial axes (an input of that many sizes, `sizes` as shown): SpecError
+def on_rank(made: Layer, rank: int, sizes: Sequence[Any] = ()) -> Layer:
+    """The layer as it runs on `rank` spatial axes (an input of that many sizes, `sizes`): SpecError
     where its spec names another rank (nn.Conv2d given 3 sizes) or its convention has no layer of that rank;
     the convention's rules of that rank apply (PyTorch's AvgPool3d checks every axis against the kernel). The
     layer itself where no rule depends on the rank."""
-    shown = f" ({sizes})" if sizes else ""
+    ranked = _ranked(made, rank)
+    if isinstance(ranked, str):
+        raise SpecError(ranked.replace(_SIZES, f" ({', '.join(map(str, sizes))})" if sizes else ""))
+    return ranked
+
+
+_SIZES = "\x00"  # where a refusal shows the sizes given (they are not part of the cached answer)
+
+
+@lru_cache(maxsize=1024)
+def _ranked(made: Layer, rank: int) -> Layer | str:
+    """on_rank's answer, once per layer and rank: the layer, or the refusal's message."""
     if made.rank is not None:
-        if made.rank != rank:
-            axes = "1 spatial axis" if made.rank == 1 else f"{made.rank} spatial axes"
-            raise SpecError(
-                f"{made.spec} runs on {axes}; the input has {rank}{shown}: give {made.rank} size"
-                f"{'s' if made.rank > 1 else ''}, or one for every axis"
-            )
-        return made
-    why = fw.rank_refusal(made.framework, rank)
+        if made.rank == rank:
+            return made
+        axes = "1 spatial axis" if made.rank == 1 else f"{made.rank} spatial axes"
+        plural = "s" if made.rank > 1 else ""
+        return (
+            f"{made.spec} runs on {axes}; the input has {rank}{_SIZES}: give {made.rank} size{plural}, or one "
+            "for every axis"
+        )
+    why = fw.rank_refusal(made.framework, rank, made.kind)
     if why is not None:
-        raise SpecError(f"{why}{shown} in {made.spec}")
+        return f"{why}{_SIZES} in {made.spec}"
     ranked = dataclasses.replace(made, rank=rank)
     if ranked.conditions(INPUT) == made.conditions(INPUT):
         return made
