@@ -20,6 +20,10 @@ parameters on every spatial axis and zero padding (padding_mode="zeros"); anythi
 the op and where it is.
 
 Not modelled: the "more than one value per channel" rule of training-mode normalization at spatial size 1.
+
+A forward that branches on sizes (``if h % 32 != 0: raise ...``), which torch.fx refuses, is traced again at a
+sample size with each branch a guard, read only when the other side of each guard on sizes refuses the input
+(see symconv.nets.importers.branches).
 """
 
 from __future__ import annotations
