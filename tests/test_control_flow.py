@@ -13,6 +13,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
+F = torch.nn.functional
 
 from symconv.core.errors import SpecError  # noqa: E402
 from symconv.nets.importers.torch import from_torch  # noqa: E402
@@ -134,6 +135,13 @@ class ChannelBranch(nn.Module):
         return x
 
 
+class HalfSize(nn.Module):
+    """Iterates over a shape (its length is the rank at every size) to build an interpolation size."""
+
+    def forward(self, x: Any) -> Any:
+        return F.interpolate(x, size=[s // 2 for s in x.shape[2:]])
+
+
 @pytest.mark.parametrize(
     ("make", "held"),
     [
@@ -142,6 +150,7 @@ class ChannelBranch(nn.Module):
         (Bounds, (20, 30)),
         (LateCheck, (40, 30)),
         (ChannelBranch, (20, 30)),
+        (HalfSize, (20, 30)),
     ],
 )
 def test_read_past_branches_agrees_with_pytorch(make: Any, held: tuple[int, int]) -> None:
@@ -198,6 +207,11 @@ class OnValues(nn.Module):
         return x
 
 
+class IteratesPieces(nn.Module):
+    def forward(self, x: Any) -> Any:
+        return torch.cat([piece * 2 for piece in torch.split(x, 4, dim=-1)], dim=-1)
+
+
 class OnlySeventeen(nn.Module):
     def forward(self, x: Any) -> Any:
         if x.shape[-1] != 17:
@@ -218,6 +232,10 @@ class OnlySeventeen(nn.Module):
             r"`if x\.shape\[-1\] % 2:`\) the forward branches on sizes: False at H=W=256 .* True also runs",
         ),
         (OnValues, r"`if x\.sum\(\) > 0:`\) the forward branches on a tensor's values; only sizes are read"),
+        (
+            IteratesPieces,
+            r"\(`return torch\.cat\(.*`\) the forward iterates over a traced tuple, whose length may depend on the sizes",
+        ),
         (
             OnlySeventeen,
             r"runs at none of the sample sizes tried per axis \(256, 224, .*\): 256: ValueError: W must",

@@ -84,6 +84,7 @@ class Guarded:
 
     traced: Any
     decisions: tuple[Decision, ...]
+    shape: tuple[int, ...]
     sample: str
 
 
@@ -99,7 +100,7 @@ def traced_with_guards(
     shapes = [(size, _sample_shape(input_shape, size)) for size in SAMPLE_SIZES]
     failures: list[str] = []
     for size, shape in shapes:
-        tracer = _tracer_class(torch)(script=(), sample_shape=shape)
+        tracer = _tracer_class(torch)(script=(), sample_shape=shape, explore=False)
         try:
             traced = trace(tracer)
         except SpecError:
@@ -107,7 +108,7 @@ def traced_with_guards(
         except Exception as error:  # the forward at this size: the model's own refusal or a failed value
             failures.append(f"{size}: {_first_line(error)}")
             continue
-        return Guarded(traced, tuple(tracer.decisions), _sizes_text(input_shape, size))
+        return Guarded(traced, tuple(tracer.decisions), shape, _sizes_text(input_shape, size))
     tried = ", ".join(str(size) for size in SAMPLE_SIZES)
     raise SpecError(
         f"the forward branches on sizes and runs at none of the sample sizes tried per axis ({tried}): "
@@ -121,14 +122,13 @@ def confirm_guards(torch: Any, trace: Callable[[Any], Any], guarded: Guarded, si
     decision the importer found constant (a channel count, a fixed axis) is the same for every input."""
     for index, decision in enumerate(guarded.decisions):
         if decision.guard in sized:
-            _check_refuses(torch, trace, guarded.decisions[:index], decision, guarded.sample)
+            _check_refuses(torch, trace, guarded, index)
 
 
-def _check_refuses(
-    torch: Any, trace: Callable[[Any], Any], before: Sequence[Decision], decision: Decision, sample: str
-) -> None:
-    """Every path through the other side of `decision` must end in the model raising, else a SpecError."""
-    taken = tuple(d.taken for d in before)
+def _check_refuses(torch: Any, trace: Callable[[Any], Any], guarded: Guarded, index: int) -> None:
+    """Every path through the other side of decision `index` must end in the model raising, else a SpecError."""
+    decision, sample = guarded.decisions[index], guarded.sample
+    taken = tuple(d.taken for d in guarded.decisions[:index])
     pending = [(*taken, not decision.taken)]
     runs = 0
     branch = (
@@ -142,7 +142,7 @@ def _check_refuses(
             raise SpecError(
                 f"{branch}; the other side branches again more than {PATH_LIMIT} times; not modelled"
             )
-        outcome = _run(torch, trace, script)
+        outcome = _run(torch, trace, script, guarded.shape)
         if outcome.kind == "forked":
             pending += [(*script, True), (*script, False)]
         elif outcome.kind == "ran":
@@ -157,8 +157,10 @@ def _check_refuses(
             )
 
 
-def _run(torch: Any, trace: Callable[[Any], Any], script: tuple[bool, ...]) -> Outcome:
-    tracer = _tracer_class(torch)(script=script, sample_shape=None)
+def _run(
+    torch: Any, trace: Callable[[Any], Any], script: tuple[bool, ...], shape: tuple[int, ...]
+) -> Outcome:
+    tracer = _tracer_class(torch)(script=script, sample_shape=shape, explore=True)
     try:
         trace(tracer)
     except Undecided:
@@ -218,13 +220,14 @@ def _tracer_class(torch: Any) -> Any:
     fx = torch.fx
 
     class GuardTracer(fx.Tracer):  # type: ignore[name-defined]
-        """Answers each decision from `script` first, then (when a sample shape is given) from the value at
-        the sample size; without a sample, a decision past the script raises Undecided."""
+        """Answers each decision from `script` first, then from the value at the sample size; while a path is
+        explored, a decision past the script raises Undecided instead."""
 
-        def __init__(self, script: tuple[bool, ...], sample_shape: tuple[int, ...] | None) -> None:
+        def __init__(self, script: tuple[bool, ...], sample_shape: tuple[int, ...], explore: bool) -> None:
             super().__init__(autowrap_modules=())
             self.script = script
             self.sample_shape = sample_shape
+            self.explore = explore
             self.decisions: list[Decision] = []
             self.values: dict[Any, Any] = {}
             self.mode: Any = None
@@ -234,13 +237,25 @@ def _tracer_class(torch: Any) -> Any:
             index = len(self.decisions)
             if index < len(self.script):
                 taken = self.script[index]
-            elif self.sample_shape is None:
+            elif self.explore:
                 raise Undecided(where)
             else:
                 taken = self._truth(obj, where, source)
             guard = self._guard(obj, taken, f"{where}, the forward raises otherwise")
             self.decisions.append(Decision(where, source, taken, guard))
             return taken
+
+        def iter(self, obj: Any) -> Any:
+            """A shape is iterated entry by entry (`for s in x.shape[2:]`): its length is the rank, the same
+            at every size. Anything else iterated is refused by name."""
+            where, source = _model_line(torch)
+            value = self._value(obj.node)
+            if isinstance(value, torch.Size):
+                return iter([obj[index] for index in range(len(value))])
+            raise SpecError(
+                f"at {where} (`{source}`) the forward iterates over a traced {type(value).__name__}, whose "
+                "length may depend on the sizes; only a shape is iterated"
+            )
 
         def _truth(self, obj: Any, where: str, source: str) -> bool:
             value = self._value(obj.node)
