@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from types import FrameType, TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from ...core.errors import SpecError
 from . import input_axes
@@ -73,7 +73,7 @@ class Outcome:
     """How one trace of the forward ended: ran to the end, raised from the model's own code, forked at a
     decision, or failed otherwise (`error`)."""
 
-    kind: str  # "ran", "refused", "forked", "failed"
+    kind: Literal["ran", "refused", "forked", "failed"]
     error: BaseException | None = None
 
 
