@@ -135,6 +135,19 @@ class ChannelBranch(nn.Module):
         return x
 
 
+class Sevens(nn.Module):
+    """Refuses the first sample size (256): the next one, 224 = 7 * 32, is the sample."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pool = nn.AvgPool2d(7)
+
+    def forward(self, x: Any) -> Any:
+        if x.shape[-1] % 7 or x.shape[-2] % 7:
+            raise ValueError("H and W must be multiples of 7")
+        return self.pool(x)
+
+
 class HalfSize(nn.Module):
     """Iterates over a shape (its length is the rank at every size) to build an interpolation size."""
 
@@ -151,6 +164,7 @@ class HalfSize(nn.Module):
         (LateCheck, (40, 30)),
         (ChannelBranch, (20, 30)),
         (HalfSize, (20, 30)),
+        (Sevens, (21, 35)),
     ],
 )
 def test_read_past_branches_agrees_with_pytorch(make: Any, held: tuple[int, int]) -> None:
