@@ -275,7 +275,7 @@ def _tracer_class(torch: Any) -> Any:
             else:
                 target = operator.ne if taken else operator.eq
                 condition = self.create_proxy("call_function", target, (obj, 0), {})
-            made = self.create_proxy("call_function", torch._assert, (condition, message), {})
+            made = self.create_proxy("call_function", torch._assert, (condition, message), {}, name="branch")
             return str(made.node.name)
 
         def _value(self, node: Any) -> Any:
