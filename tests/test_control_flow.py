@@ -226,6 +226,24 @@ class IteratesPieces(nn.Module):
         return torch.cat([piece * 2 for piece in torch.split(x, 4, dim=-1)], dim=-1)
 
 
+class Halving(nn.Module):
+    """A loop on a size: the turns taken at the sample are one network, fewer turns another."""
+
+    def forward(self, x: Any) -> Any:
+        while x.shape[-1] > 1:
+            x = x[..., ::2]
+        return x
+
+
+class Shrinking(nn.Module):
+    """A loop whose every turn branches on a size: a guard per turn (256 at W = 256, the last one false), more than are confirmed."""
+
+    def forward(self, x: Any) -> Any:
+        while x.shape[-1] > 1:
+            x = x[..., 1:]
+        return x
+
+
 class OnlySeventeen(nn.Module):
     def forward(self, x: Any) -> Any:
         if x.shape[-1] != 17:
@@ -249,6 +267,14 @@ class OnlySeventeen(nn.Module):
         (
             IteratesPieces,
             r"\(`return torch\.cat\(.*`\) the forward iterates over a traced tuple, whose length may depend on the sizes",
+        ),
+        (
+            Halving,
+            r"`while x\.shape\[-1\] > 1:`\) the forward branches on sizes: True at H=W=256 .* False also",
+        ),
+        (
+            Shrinking,
+            r"branches on sizes 256 times \(the first at .*: `while x\.shape\[-1\] > 1:`\), more than the 64",
         ),
         (
             OnlySeventeen,

@@ -36,8 +36,10 @@ from . import input_axes
 # traced path runs to the end is the sample.
 SAMPLE_SIZES = (256, 224, 512, 384, 320, 288, 192, 128, 640, 1024)
 
-# Paths explored past one flipped decision before giving up (each is one trace of the forward).
+# Paths explored past one flipped decision before giving up (each is one trace of the forward), and branches on
+# sizes confirmed in one model (a loop whose every turn branches on a size would otherwise cost a trace per turn).
 PATH_LIMIT = 64
+GUARD_LIMIT = 64
 
 NEGATION = {
     operator.eq: operator.ne,
@@ -120,9 +122,15 @@ def confirm_guards(torch: Any, trace: Callable[[Any], Any], guarded: Guarded, si
     """A SpecError unless every decision whose guard depends on the input's sizes (its node is in `sized`: the
     importer made it a check) is a condition of validity: the other side refuses every input that takes it. A
     decision the importer found constant (a channel count, a fixed axis) is the same for every input."""
-    for index, decision in enumerate(guarded.decisions):
-        if decision.guard in sized:
-            _check_refuses(torch, trace, guarded, index)
+    on_sizes = [index for index, decision in enumerate(guarded.decisions) if decision.guard in sized]
+    if len(on_sizes) > GUARD_LIMIT:
+        first = guarded.decisions[on_sizes[0]]
+        raise SpecError(
+            f"the forward branches on sizes {len(on_sizes)} times (the first at {first.where}: `{first.source}`), "
+            f"more than the {GUARD_LIMIT} whose other sides are traced; not modelled"
+        )
+    for index in on_sizes:
+        _check_refuses(torch, trace, guarded, index)
 
 
 def _check_refuses(torch: Any, trace: Callable[[Any], Any], guarded: Guarded, index: int) -> None:
