@@ -20,6 +20,10 @@ parameters on every spatial axis and zero padding (padding_mode="zeros"); anythi
 the op and where it is.
 
 Not modelled: the "more than one value per channel" rule of training-mode normalization at spatial size 1.
+
+A forward that branches on sizes (``if h % 32 != 0: raise ...``), which torch.fx refuses, is traced again at a
+sample size with each branch a guard, read only when the other side of each guard on sizes refuses the input
+(see symconv.nets.importers.branches).
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ from . import (
     uniform,
     unsupported,
 )
+from .branches import confirm_guards, traced_with_guards
 
 DEFAULT_SHAPE: tuple[int | str, ...] = (1, 3, "H", "W")
 
@@ -150,13 +155,18 @@ def from_torch(model: Any, input_shape: Sequence[int | str] = DEFAULT_SHAPE) -> 
         traced = _traced_in_eval(torch, model)
     except Exception as error:  # tracing runs the user's forward, which can fail in any way
         reason = f"torch.fx could not trace {type(model).__name__}: {_first_line(error)}"
+        if isinstance(error, torch.fx.proxy.TraceError):  # a branch on sizes: traced at a sample size
+            try:
+                return _read_past_branches(torch, model, input_shape)
+            except SpecError as refusal:
+                reason = f"{reason}; {refusal}"
         if type(model) is not torch.nn.Sequential:
             raise SpecError(f"{reason}; only an nn.Sequential is read without tracing") from None
         return builder.network(_walk(builder, model, "", x, reason))
     return builder.network(_read_graph(builder, traced, x))
 
 
-def _traced_in_eval(torch: Any, model: Any) -> Any:
+def _traced_in_eval(torch: Any, model: Any, tracer: Any = None) -> Any:
     """torch.fx's trace of the model in evaluation mode, as it runs at inference (dropout, stochastic depth
     and drop path are then the identity), each module's own mode restored afterwards."""
     modes = [(module, module.training) for module in model.modules()]
@@ -164,11 +174,24 @@ def _traced_in_eval(torch: Any, model: Any) -> Any:
     try:
         with _size_aware_math(torch):
             # math is not auto-wrapped: its ceil and floor are the size-aware ones while tracing
-            graph = torch.fx.Tracer(autowrap_modules=()).trace(model)
+            graph = (tracer or torch.fx.Tracer(autowrap_modules=())).trace(model)
         return torch.fx.GraphModule(model, graph, type(model).__name__)
     finally:
         for module, training in modes:
             module.training = training
+
+
+def _read_past_branches(torch: Any, model: Any, input_shape: Sequence[int | str]) -> Network:
+    """Where fx stopped at a Python branch on sizes: the network of the trace that takes each branch as a sample
+    size does, each branch a guard (a check), read only when every guard on sizes is exact: the other side
+    refuses the input (see importers.branches)."""
+    channels, dims, fixed = input_axes(input_shape)
+    builder = Builder(dims, fixed, channels)
+    trace = lambda tracer: _traced_in_eval(torch, model, tracer)  # noqa: E731
+    guarded = traced_with_guards(torch, model, input_shape, trace)
+    network = builder.network(_read_graph(builder, guarded.traced, Tensor("input", channels)))
+    confirm_guards(torch, trace, guarded, {node.name for node in network.nodes if node.op == "check"})
+    return network
 
 
 def size_max(*values: Any) -> Any:
