@@ -437,12 +437,21 @@ def _module(
 def _conv(builder: Builder, m: Any, call: Call) -> Tensor:
     dims, where = builder.dims, call.where
     _channels(where, m.in_channels, call.x)
+    x = call.x
     if m.padding_mode != "zeros":
-        raise SpecError(
-            f"{where}: padding_mode={m.padding_mode!r} adds a rule on the input size (the padding must be "
-            "smaller than the size) that is not modelled; only 'zeros' is"
-        )
-    p = m.padding if isinstance(m.padding, str) else per_axis(where, "padding", m.padding, dims)
+        # PyTorch runs F.pad(x, m._reversed_padding_repeated_twice, mode=padding_mode), then the convolution
+        # without padding: the padding holds input values (mirrored, repeated or wrapped), and F.pad's rules
+        # on the size apply (reflect: each amount less than the size; circular: at most the size).
+        amounts = tuple(getattr(m, "_reversed_padding_repeated_twice", ()))
+        x = _pad(builder, Call(f"{call.name}_pad", f"{where} (padding_mode={m.padding_mode!r})", x), amounts, m.padding_mode)
+        call = Call(call.name, where, x)
+    p = (
+        0
+        if m.padding_mode != "zeros"
+        else m.padding
+        if isinstance(m.padding, str)
+        else per_axis(where, "padding", m.padding, dims)
+    )
     text = spec(
         "torch.conv",
         k=per_axis(where, "kernel_size", m.kernel_size, dims),
@@ -450,7 +459,7 @@ def _conv(builder: Builder, m: Any, call: Call) -> Tensor:
         p=p,
         d=per_axis(where, "dilation", m.dilation, dims),
     )
-    return builder.layer(call.name, text, where, call.x, m.out_channels)
+    return builder.layer(call.name, text, where, x, m.out_channels)
 
 
 def _conv_parameters(bound: dict[str, Any], n: int, where: str) -> Any:
