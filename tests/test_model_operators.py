@@ -15,13 +15,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
-from symconv.core.errors import SpecError  # noqa: E402
 from symconv.nets.importers.torch import from_torch  # noqa: E402
 
-from .test_operators import Lambda, _dependencies, agree  # noqa: E402
+from .test_operators import _dependencies, agree  # noqa: E402
 
 # Every size 1..30 on each axis, the other at a few sizes: both axes reach the small sizes where reflect
 # (amount < size) and circular (amount <= size) refuse.
@@ -44,12 +42,16 @@ MODES = ("reflect", "replicate", "circular")
 )
 def test_conv_padding_modes(mode: str, options: dict[str, Any]) -> None:
     agree(nn.Conv2d(1, 2, padding_mode=mode, **options), sizes=GRID)
-    agree(nn.Sequential(nn.Conv2d(1, 1, 3, stride=2), nn.Conv2d(1, 1, padding_mode=mode, **options)), sizes=GRID)
+    agree(
+        nn.Sequential(nn.Conv2d(1, 1, 3, stride=2), nn.Conv2d(1, 1, padding_mode=mode, **options)), sizes=GRID
+    )
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_conv_padding_modes_in_one_and_three_dimensions(mode: str) -> None:
-    agree(nn.Conv1d(1, 1, 4, padding=3, stride=2, padding_mode=mode), (1, 1, "L"), [(n,) for n in range(1, 30)])
+    agree(
+        nn.Conv1d(1, 1, 4, padding=3, stride=2, padding_mode=mode), (1, 1, "L"), [(n,) for n in range(1, 30)]
+    )
     cube = list(itertools.product(range(1, 6), repeat=3))
     agree(nn.Conv3d(1, 1, (1, 3, 2), padding=(0, 2, 1), padding_mode=mode), (1, 1, "D", "H", "W"), cube)
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import builtins
 import importlib
+import itertools
 import math
 import operator
 import os
@@ -43,8 +44,8 @@ import sympy
 from ...core.arith import eq, evaluate, ge, gt, integer_expr, le, lt, ne
 from ...core.errors import SpecError
 from .. import layout as layouts
-from ..network import Network
-from ..shapeops import PAD_MODES, Check, Join, Pad, Resize, Slice, Windows, decided
+from ..network import Network, Node
+from ..shapeops import PAD_MODES, Check, Join, Mix, Pad, Resize, Roll, Slice, Windows, decided, ref
 from . import (
     BATCH_SIZE,
     Builder,
@@ -426,6 +427,8 @@ def _module(
         return x
     if cls == "LayerNorm":
         return _layer_norm(builder, x, module.normalized_shape, where)
+    if cls == "MultiheadAttention":
+        return _attention(builder, module, Call(name, where, x, tuple(args[1:]), kwargs))
     sized = cls[-2:] in ("1d", "2d", "3d")
     handler = MODULES.get(cls[:-2] if sized else cls)
     if handler is None:
@@ -443,7 +446,12 @@ def _conv(builder: Builder, m: Any, call: Call) -> Tensor:
         # without padding: the padding holds input values (mirrored, repeated or wrapped), and F.pad's rules
         # on the size apply (reflect: each amount less than the size; circular: at most the size).
         amounts = tuple(getattr(m, "_reversed_padding_repeated_twice", ()))
-        x = _pad(builder, Call(f"{call.name}_pad", f"{where} (padding_mode={m.padding_mode!r})", x), amounts, m.padding_mode)
+        x = _pad(
+            builder,
+            Call(f"{call.name}_pad", f"{where} (padding_mode={m.padding_mode!r})", x),
+            amounts,
+            m.padding_mode,
+        )
         call = Call(call.name, where, x)
     p = (
         0
@@ -664,7 +672,17 @@ def _reshape(builder: Builder, call: Call, shape: Sequence[Any]) -> Tensor:
             f"{where} reshapes a tensor whose channel count is unknown; give it in the input shape"
         )
 
+    # A dimension of tokens with a class token is moved whole (its size is a sum, not a product of parts).
+    atoms = {
+        layouts.Part("tokens", str(k)): group
+        for k, group in enumerate(_layout(builder, x))
+        if any(p.kind == "extra" for p in group)
+    }
+
     def value(part: layouts.Part) -> sympy.Expr:
+        if part.kind == "tokens":
+            size = _group_size(x, atoms[part], where)
+            return builder.resolved(size, where) if isinstance(size, SizeValue) else sympy.Integer(size)
         if part.kind == "batch":
             return BATCH_SIZE
         if part.kind == "channels":
@@ -675,8 +693,10 @@ def _reshape(builder: Builder, call: Call, shape: Sequence[Any]) -> Tensor:
         return size if part.kind == "spatial" else sympy.floor(size / part.window)
 
     targets = [None if v == -1 else builder.resolved(SizeValue.of(v), where) for v in shape]
+    whole = {group: (atom,) for atom, group in atoms.items()}
     try:
-        layout, splits = layouts.reshape(_layout(builder, x), targets, value)
+        layout, splits = layouts.reshape(tuple(whole.get(g, g) for g in _layout(builder, x)), targets, value)
+        layout = tuple(tuple(q for p in group for q in atoms.get(p, (p,))) for group in layout)
     except SpecError as error:
         raise SpecError(
             f"{where} reshapes {layouts.describe(_layout(builder, x))} to {tuple(shape)!r}: {error}"
@@ -716,6 +736,8 @@ def _layer_norm(builder: Builder, x: Tensor, normalized_shape: Any, where: str) 
 
 def _linear(builder: Builder, m: Any, call: Call) -> Tensor:
     x = call.x
+    if not x.flat and any(p.kind == "spatial" for p in _layout(builder, x)[-1]):
+        return _linear_last_axis(builder, m, call)
     if _channels_last(x):
         _channels(call.where, m.in_features, x)
         return Tensor(x.node, m.out_features, layout=x.layout)
@@ -1015,6 +1037,9 @@ def _functions() -> dict[Any, str]:
     table[torch.chunk] = "chunk"
     for name in ("mean", "sum", "amax", "amin"):
         table[getattr(torch, name)] = "reduce"
+    table[torch.roll] = "roll"
+    table[torch.narrow] = "narrow"
+    table[functional.linear] = "linear"
     return table
 
 
@@ -1040,6 +1065,8 @@ def _function(builder: Builder, target: Any, name: str, args: Sequence[Any], kwa
         return _compare(target, args, where)
     if target is _torch()._assert:
         return _assert(builder, name, where, args, kwargs)
+    if kind in TENSOR_OPERATORS:
+        return TENSOR_OPERATORS[kind](builder, name, where, args, kwargs)
     if kind is None:
         raise unsupported(label, name)
     if kind == "getattr":
@@ -1050,6 +1077,8 @@ def _function(builder: Builder, target: Any, name: str, args: Sequence[Any], kwa
         return _elementwise(builder, name, where, args, kwargs)
     if kind == "cat":
         bound = _bind("cat", args, kwargs)
+        if any(isinstance(part, Constant) for part in bound["tensors"]):
+            return _concat_parameters(builder, name, where, bound["tensors"], bound["dim"] or 0)
         return _concat(builder, name, where, bound["tensors"], bound["dim"] or 0)
     if kind == "stack":
         bound = _bind("cat", args, kwargs)
@@ -1108,6 +1137,9 @@ def _getattr(builder: Builder, args: Sequence[Any], where: str) -> Any:
         return Shape(value, builder.dims)
     if isinstance(value, Tensor) and attribute == "ndim":
         return _rank_of(value, builder.dims)
+    if isinstance(value, Constant) and attribute in ("shape", "ndim"):
+        shape = _constant_shape(value, where)
+        return shape if attribute == "shape" else len(shape)
     raise SpecError(f"{where} reads attribute {attribute!r} of {value!r}; not modelled")
 
 
@@ -1120,7 +1152,10 @@ def _rank_of(x: Tensor, dims: tuple[str, ...]) -> int:
 def _group_size(x: Tensor, group: tuple[layouts.Part, ...], where: str) -> Any:
     """The size of one dimension of a laid-out tensor: the product of its parts."""
     total: sympy.Expr = sympy.Integer(1)
+    extra = sum(part.window for part in group if part.kind == "extra")
     for part in group:
+        if part.kind == "extra":
+            continue
         if part.kind == "batch":
             total *= BATCH_SIZE
         elif part.kind == "channels":
@@ -1134,6 +1169,7 @@ def _group_size(x: Tensor, group: tuple[layouts.Part, ...], where: str) -> Any:
         else:
             size = axis_size(x.node, part.dim)
             total *= size if part.kind == "spatial" else sympy.floor(size / part.window)
+    total += extra
     return int(total) if isinstance(total, sympy.Integer) else SizeValue(total)
 
 
@@ -1189,6 +1225,8 @@ def _slice_tensor(builder: Builder, name: str, where: str, x: Tensor, index: Any
             "indices are not modelled"
         )
     items += [slice(None)] * (rank - len(items))
+    if x.layout is not None and any(not isinstance(item, slice) for item in items):
+        return _pick_token(builder, where, x, items)
     if any(not isinstance(item, slice) for item in items):
         raise SpecError(
             f"{where} indexes with an integer ({index!r}), which removes an axis; only slices are modelled"
@@ -1372,8 +1410,8 @@ def _elementwise(builder: Builder, name: str, where: str, args: Sequence[Any], k
         return first  # a tensor times a size: a scalar, broadcast
     if isinstance(other, Tensor) and other.layout != first.layout:
         raise SpecError(f"{where} combines tensors whose axes differ; not modelled")
-    if first.layout is not None and isinstance(other, Constant):
-        return first  # a constant's shape over a laid-out tensor is not checked
+    if isinstance(other, Constant) and other.shape is not None:
+        return _broadcast_parameter(builder, name, where, first, other)
     made = builder.elementwise(name, Tensor(first.node, first.channels), _plain(other), where)
     return Tensor(made.node, made.channels, layout=first.layout) if first.layout is not None else made
 
@@ -1412,6 +1450,8 @@ def _concat(builder: Builder, name: str, where: str, parts: Any, dim: int) -> Te
 def _method(builder: Builder, target: str, name: str, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
     """The value of a supported tensor method call (x.relu(), x.view(x.size(0), -1), x.size(0), ...)."""
     where = f"Tensor.{target} at {name}"
+    if args and isinstance(args[0], Constant):
+        return _constant_method(target, args[0], args, kwargs, where)
     if not args or not isinstance(args[0], Tensor):
         raise SpecError(f"{where} is called on {args[0] if args else None!r}, not a tensor")
     x: Tensor = args[0]
@@ -1447,4 +1487,512 @@ def _method(builder: Builder, target: str, name: str, args: Sequence[Any], kwarg
     if target in ("permute", "transpose", "swapaxes"):
         order = args[1] if len(args) == 2 and isinstance(args[1], tuple | list) else args[1:]
         return _move(builder, Call(name, where, x), target, tuple(order))
+    if target in TENSOR_OPERATORS:
+        return TENSOR_OPERATORS[target](builder, name, where, args, kwargs)
     raise unsupported(f"Tensor.{target}", name)
+
+
+# Parameters used as tensors, and the operators that go with them (a ViT's class token and position
+# embedding, layer scale, Linear over the last axis, narrow, expand_as, roll).
+
+
+def _constant_shape(c: Constant, where: str) -> tuple[int, ...]:
+    """A parameter's shape, every dimension known."""
+    if c.shape is None or any(not isinstance(v, int) for v in c.shape):
+        raise SpecError(f"{where} reads the shape of a constant whose shape is not known ({c.shape})")
+    return tuple(int(v) for v in c.shape if v is not None)
+
+
+def _constant_dim(shape: Sequence[Any], dim: Any, where: str, extra: int = 0) -> int:
+    rank = len(shape) + extra
+    if isinstance(dim, bool) or not isinstance(dim, int) or not -rank <= dim < max(rank, 1):
+        raise SpecError(f"{where}: dimension {dim!r} of a parameter with {len(shape)} dimensions")
+    return dim % max(rank, 1)
+
+
+def _constant_reshape(shape: tuple[int, ...], wanted: Sequence[Any], where: str) -> tuple[int, ...]:
+    """PyTorch's view/reshape of a parameter: one -1 inferred, the element count kept."""
+    sizes = [SizeValue.of(v) for v in wanted]
+    values = [None if s is None else s.constant() for s in sizes]
+    if any(v is None or (v < 0 and v != -1) for v in values) or values.count(-1) > 1:
+        raise SpecError(f"{where} reshapes a parameter of shape {shape} to {tuple(wanted)!r}; not modelled")
+    known = math.prod(v for v in values if v is not None and v != -1)
+    total = math.prod(shape)
+    if -1 in values:
+        if known == 0 or total % known:
+            raise SpecError(f"{where}: shape {tuple(wanted)} is invalid for a parameter of {total} elements")
+        values = [total // known if v == -1 else v for v in values]
+    if math.prod(v for v in values if v is not None) != total:
+        raise SpecError(f"{where}: shape {tuple(wanted)} is invalid for a parameter of {total} elements")
+    return tuple(int(v) for v in values if v is not None)
+
+
+def _constant_expand(shape: tuple[int | None, ...], wanted: Sequence[Any], where: str) -> Constant:
+    """Tensor.expand of a parameter: -1 keeps a dimension, a 1 grows to any size (the batch size: unknown,
+    None), new dimensions go in front."""
+    if len(wanted) < len(shape):
+        raise SpecError(f"{where}: expand to {len(wanted)} dimensions of a parameter with {len(shape)}")
+    padded = (1,) * (len(wanted) - len(shape)) + tuple(shape)
+    out: list[int | None] = []
+    for have, value in zip(padded, wanted, strict=True):
+        size = SizeValue.of(value)
+        number = None if size is None else size.constant()
+        if number == -1:
+            out.append(have)
+        elif size is not None and number is None and size.expr == BATCH_SIZE and have == 1:
+            out.append(None)
+        elif number is not None and number >= 0 and (have == number or have == 1):
+            out.append(number)
+        else:
+            raise SpecError(
+                f"{where}: expand of a parameter of shape {tuple(shape)} to {tuple(wanted)!r} (PyTorch's rule: "
+                "each size is kept (-1) or grows from 1)"
+            )
+    return Constant(tuple(out))
+
+
+def _constant_method(
+    target: str, c: Constant, args: Sequence[Any], kwargs: dict[str, Any], where: str
+) -> Any:
+    """A method called on a parameter (gamma.reshape(1, -1, 1, 1), class_token.expand(n, -1, -1), w.size(0))."""
+    if target in PRESERVING_METHODS:
+        return c
+    rest = args[1:]
+    if target == "expand":
+        wanted = rest[0] if len(rest) == 1 and isinstance(rest[0], tuple | list) else rest
+        return _constant_expand(tuple(c.shape or ()), wanted, where)
+    shape = _constant_shape(c, where)
+    if target == "size":
+        dim = rest[0] if rest else kwargs.get("dim")
+        return shape if dim is None else shape[_constant_dim(shape, dim, where)]
+    if target in ("dim", "ndimension"):
+        return len(shape)
+    if target in ("view", "reshape"):
+        wanted = rest[0] if len(rest) == 1 and isinstance(rest[0], tuple | list) else rest
+        return Constant(_constant_reshape(shape, wanted, where))
+    if target == "unsqueeze":
+        at = _constant_dim(shape, rest[0] if rest else kwargs.get("dim"), where, extra=1)
+        return Constant((*shape[:at], 1, *shape[at:]))
+    if target == "squeeze":
+        dim = rest[0] if rest else kwargs.get("dim")
+        if dim is None:
+            return Constant(tuple(v for v in shape if v != 1))
+        at = _constant_dim(shape, dim, where)
+        return Constant(shape if shape[at] != 1 else (*shape[:at], *shape[at + 1 :]))
+    if target in ("permute", "transpose", "swapaxes"):
+        order = list(rest[0] if len(rest) == 1 and isinstance(rest[0], tuple | list) else rest)
+        if target != "permute":
+            a, b = (_constant_dim(shape, d, where) for d in order)
+            order = list(range(len(shape)))
+            order[a], order[b] = order[b], order[a]
+        axes = [_constant_dim(shape, d, where) for d in order]
+        if sorted(axes) != list(range(len(shape))):
+            raise SpecError(f"{where}: {order} is not an order of the parameter's {len(shape)} dimensions")
+        return Constant(tuple(shape[a] for a in axes))
+    raise SpecError(f"{where} is called on a parameter of shape {shape}; not modelled")
+
+
+def _broadcast_to(
+    builder: Builder, name: str, where: str, x: Tensor, targets: dict[str, sympy.Expr], rule: str
+) -> Tensor:
+    """x broadcast to the sizes `targets` on some spatial axes (formulas, `ref` for other nodes' sizes):
+    PyTorch needs each of x's sizes there to equal the target or be 1; output position j then reads j, or
+    the one position of a size-1 axis (a nearest resize to the target is exactly that)."""
+    if not targets:
+        return x
+    plain = Tensor(x.node, x.channels)
+    here = ref(x.node)
+    checks = [
+        Check(sympy.Or(eq(here, targets[dim]), eq(here, 1)) if dim in targets else None, rule)
+        for dim in builder.dims
+    ]
+    checked = builder.shape_op(f"{name}_check", "check", [plain], checks, x.channels)
+    entries = [
+        Resize(targets[dim], None, "nearest") if dim in targets else Resize(None, Fraction(1), "nearest")
+        for dim in builder.dims
+    ]
+    out = builder.shape_op(name, "resize", [checked], entries, x.channels)
+    return Tensor(out.node, x.channels, layout=x.layout)
+
+
+def _broadcast_parameter(builder: Builder, name: str, where: str, x: Tensor, c: Constant) -> Tensor:
+    """x combined elementwise with a parameter, broadcasting as PyTorch does: the shapes aligned from the
+    last dimension, each pair equal or one of them 1. A parameter's size on a spatial axis other than 1
+    makes it a condition (the axis equal to it, or 1); on a dimension of tokens (H*W, maybe with a class
+    token) the condition relates the axes (see `_token_condition`)."""
+    shape = tuple(c.shape or ())
+    if x.flat:
+        layout: layouts.Layout = ((layouts.Part("batch"),), (layouts.Part("channels"),))
+    else:
+        layout = _layout(builder, x)
+    if len(shape) > len(layout):
+        raise SpecError(
+            f"{where} broadcasts a parameter of shape {shape} over a tensor of {len(layout)} dimensions "
+            f"{layouts.describe(layout)}, which adds dimensions; not modelled"
+        )
+    channels = x.features if x.flat else x.channels
+    targets: dict[str, sympy.Expr] = {}
+    for group, size in zip(layout[len(layout) - len(shape) :], shape, strict=True):
+        kinds = [p.kind for p in group]
+        if size == 1 or (size is None and kinds == ["batch"]):
+            continue
+        what = f"a parameter of shape {shape}"
+        if size is None or kinds == ["batch"]:
+            raise SpecError(
+                f"{where} broadcasts {what} against {layouts.describe((group,))}, which depends on the batch size; not modelled"
+            )
+        if kinds == ["channels"]:
+            if channels == size:
+                continue
+            if channels == 1 and not x.flat:
+                channels = size
+                continue
+            raise SpecError(
+                f"{where} broadcasts {what} against {channels} channels (PyTorch's rule: the sizes must be "
+                "equal, or one of them 1)"
+            )
+        if kinds == ["spatial"]:
+            targets[group[0].dim] = sympy.Integer(size)
+            continue
+        if all(k in ("spatial", "outer", "inner", "extra") for k in kinds):
+            x = _token_condition(builder, name, where, x, group, size, what)
+            continue
+        raise SpecError(f"{where} broadcasts {what} against {layouts.describe((group,))}; not modelled")
+    rule = f"broadcasts with a parameter of shape {shape} (PyTorch's rule: the size equals it, or is 1)"
+    out = _broadcast_to(builder, name, where, x, targets, rule)
+    if x.flat:
+        return Tensor(out.node, None, flat=True, features=channels)
+    return Tensor(out.node, channels, layout=out.layout)
+
+
+def _token_count(builder: Builder, x: Tensor, group: tuple[layouts.Part, ...], env: dict[str, int]) -> int:
+    """The size of a dimension of tokens at the input sizes `env`: its parts' sizes multiplied, plus the
+    tokens a concatenation added."""
+    total, extra = 1, 0
+    for part in group:
+        if part.kind == "extra":
+            extra += part.window
+        elif part.kind == "inner":
+            total *= part.window
+        else:
+            size = int(evaluate(builder.formula(x.node, part.dim), {part.dim: env[part.dim]}))
+            total *= size if part.kind == "spatial" else size // part.window
+    return total + extra
+
+
+def _sizes_so_far(builder: Builder, x: Tensor, dims: Sequence[str], where: str) -> dict[str, tuple[int, ...]]:
+    """Each axis' valid sizes under the conditions the model has stated up to x (a fixed axis: its size),
+    when they are finitely many; SpecError otherwise."""
+    fixed = dict(builder.fixed)
+    found: dict[str, tuple[int, ...]] = {dim: (fixed[dim],) for dim in dims if dim in fixed}
+    open_dims = [dim for dim in dims if dim not in fixed]
+    if open_dims:
+        nodes = (*builder.nodes, Node("output", "identity", (x.node,)))
+        valid = Network(nodes, builder.dims, builder.fixed).valid_inputs()
+        for dim in open_dims:
+            if valid[dim].residues or not valid[dim].below:
+                raise SpecError(
+                    f"{where}: the number of tokens is a product of the sizes along {' and '.join(dims)}, and "
+                    f"the model allows infinitely many sizes along {dim} here: the condition relating the "
+                    "axes is not modelled (give fixed sizes in the input shape, e.g. 1,3,224,224)"
+                )
+            found[dim] = valid[dim].below
+    return found
+
+
+def _token_condition(
+    builder: Builder, name: str, where: str, x: Tensor, group: tuple[layouts.Part, ...], size: int, what: str
+) -> Tensor:
+    """The condition that a dimension of tokens (H/p * W/p, plus a class token) equals a parameter's size
+    (a position embedding of a fixed number of tokens): it relates the axes, so it is decided over the sizes
+    the model allows so far (each axis' valid set must be finite: a ViT asserts its image size), and stated
+    per axis when the sizes that meet it are a product of per-axis sets; otherwise refused."""
+    dims = sorted({p.dim for p in group if p.kind in ("spatial", "outer")}, key=builder.dims.index)
+    allowed = _sizes_so_far(builder, x, dims, where)
+    combos = list(itertools.product(*(allowed[d] for d in dims)))
+    if len(combos) > 100_000:
+        raise SpecError(
+            f"{where}: {len(combos)} combinations of sizes to decide the number of tokens; too many"
+        )
+    counts = {combo: _token_count(builder, x, group, dict(zip(dims, combo, strict=True))) for combo in combos}
+    if any(count == 1 != size for count in counts.values()):
+        raise SpecError(f"{where} broadcasts {what} against a single token, which adds tokens; not modelled")
+    meeting = [combo for combo, count in counts.items() if count == size]
+    rule = f"the number of tokens {layouts.describe((group,))} must equal {size}, the size of {what}"
+    if not meeting:
+        raise SpecError(f"{where}: {rule}, which holds at no size the model allows")
+    projections = [sorted({combo[k] for combo in meeting}) for k in range(len(dims))]
+    if len(meeting) != math.prod(len(p) for p in projections):
+        raise SpecError(f"{where}: {rule}, which relates the sizes along {' and '.join(dims)}; not modelled")
+    stated = dict(zip(dims, projections, strict=True))
+    entries = [
+        Check(sympy.Or(*(eq(ref("input"), v) for v in stated[dim])), f"{rule} (PyTorch's broadcasting)")
+        if dim in stated and dim not in dict(builder.fixed)
+        else Check(None)
+        for dim in builder.dims
+    ]
+    if all(entry.condition is None for entry in entries):
+        return x
+    checked = builder.shape_op(f"{name}_tokens", "check", [Tensor(x.node, x.channels)], entries, x.channels)
+    return Tensor(checked.node, x.channels, layout=x.layout)
+
+
+def _concat_parameters(builder: Builder, name: str, where: str, parts: Sequence[Any], dim: int) -> Tensor:
+    """torch.cat of parameters (a class token expanded to the batch) with one tensor of tokens, along the
+    tokens: the dimension gains the parameters' sizes (an `extra` part, before or after the tokens); every
+    other dimension must agree (the batch: expanded to it)."""
+    tensors = [k for k, part in enumerate(parts) if isinstance(part, Tensor)]
+    if len(tensors) != 1 or any(not isinstance(p, Tensor | Constant) for p in parts):
+        raise SpecError(
+            f"{where} concatenates {len(tensors)} tensors with parameters; one tensor is modelled"
+        )
+    x: Tensor = parts[tensors[0]]
+    if x.flat or x.layout is None:
+        raise SpecError(
+            f"{where} concatenates a parameter with a tensor of axes (batch, channels, {', '.join(builder.dims)}); "
+            "only a dimension of tokens (after flatten and transpose) is modelled"
+        )
+    layout = x.layout
+    axis = _constant_dim(layout, dim, where)
+    added = {"front": 0, "back": 0}
+    for k, part in enumerate(parts):
+        if k == tensors[0]:
+            continue
+        shape = tuple(part.shape or ())
+        if len(shape) != len(layout):
+            raise SpecError(f"{where}: a parameter of shape {shape} and a tensor of {len(layout)} dimensions")
+        for a, (group, size) in enumerate(zip(layout, shape, strict=True)):
+            kinds = [p.kind for p in group]
+            same = (
+                (kinds == ["batch"] and size is None)
+                or (kinds == ["channels"] and size == x.channels)
+                or (not group and size == 1)
+            )
+            if a != axis and not same:
+                raise SpecError(
+                    f"{where}: a parameter of shape {shape} differs from the tensor {layouts.describe(layout)} "
+                    f"in dimension {a} (PyTorch's rule: every dimension but the concatenated one agrees)"
+                )
+        if not isinstance(shape[axis], int):
+            raise SpecError(f"{where}: a parameter of shape {shape} has no known size along dimension {dim}")
+        added["front" if k < tensors[0] else "back"] += shape[axis]
+    group = layout[axis]
+    if any(p.kind not in ("spatial", "outer", "inner", "extra") for p in group):
+        raise SpecError(f"{where} concatenates parameters along {layouts.describe((group,))}; not modelled")
+    front = tuple(p for p in group if p.kind == "extra" and p.dim == "front")
+    back = tuple(p for p in group if p.kind == "extra" and p.dim == "back")
+    middle = tuple(p for p in group if p.kind != "extra")
+    count_front = sum(p.window for p in front) + added["front"]
+    count_back = sum(p.window for p in back) + added["back"]
+    grown = (
+        *((layouts.Part("extra", "front", count_front),) if count_front else ()),
+        *middle,
+        *((layouts.Part("extra", "back", count_back),) if count_back else ()),
+    )
+    return Tensor(x.node, x.channels, layout=(*layout[:axis], grown, *layout[axis + 1 :]))
+
+
+def _pick_token(builder: Builder, where: str, x: Tensor, items: list[Any]) -> Tensor:
+    """x[:, 0]: one of the tokens a concatenation added (a class token) picked by an integer index; the
+    tensor's other dimensions are kept ((batch, channels): its features)."""
+    layout = x.layout or ()
+    picks = [(a, item) for a, item in enumerate(items) if not isinstance(item, slice)]
+    if len(picks) != 1 or any(item != slice(None) for item in items if isinstance(item, slice)):
+        raise SpecError(f"{where} indexes {layouts.describe(layout)} with {items!r}; not modelled")
+    axis, index = picks[0]
+    group = layout[axis]
+    front = sum(p.window for p in group if p.kind == "extra" and p.dim == "front")
+    back = sum(p.window for p in group if p.kind == "extra" and p.dim == "back")
+    if (
+        isinstance(index, bool)
+        or not isinstance(index, int)
+        or not (0 <= index < front or -back <= index < 0)
+    ):
+        raise SpecError(
+            f"{where} picks element {index!r} of {layouts.describe((group,))}; only a token a concatenation "
+            "added (a class token) is modelled, as the others' positions depend on the sizes"
+        )
+    rest = (*layout[:axis], *layout[axis + 1 :])
+    if rest == ((layouts.Part("batch"),), (layouts.Part("channels"),)):
+        # a flatten node: what follows reads features, not positions
+        made = builder._add(Node(builder.name(f"{x.node}_token"), "flatten", (x.node,)), x.channels)
+        return Tensor(made, None, flat=True, features=x.channels)
+    raise SpecError(f"{where} leaves a tensor of axes {layouts.describe(rest)}; not modelled")
+
+
+def _mix(
+    builder: Builder, name: str, x: Tensor, sizes: dict[str, sympy.Expr | None], every: Sequence[str]
+) -> Tensor:
+    """A `mix` node: along the axes `every`, each output position reads every input position."""
+    entries = [Mix(sizes.get(dim), dim in every) for dim in builder.dims]
+    made = builder.shape_op(name, "mix", [Tensor(x.node, x.channels)], entries, x.channels)
+    return Tensor(made.node, x.channels, layout=x.layout)
+
+
+def _attention(builder: Builder, m: Any, call: Call) -> tuple[Tensor, None]:
+    """nn.MultiheadAttention over tokens (self-attention: query, key and value the same tensor): the shape
+    of the query; each token reads every token, so along every spatial axis in the token dimension each
+    position reads every position. PyTorch needs the last dimension to equal embed_dim."""
+    x, where = call.x, call.where
+    bound = dict(zip(("key", "value"), call.rest, strict=False)) | call.kwargs
+    if any(bound.get(k) is not x for k in ("key", "value")):
+        raise SpecError(f"{where}: attention with a key or value other than the query is not modelled")
+    if not _channels_last(x) or len(x.layout or ()) != 3:
+        raise SpecError(
+            f"{where} reads {layouts.describe(_layout(builder, x))}; it needs (batch, tokens, channels)"
+        )
+    _channels(where, m.embed_dim, x)
+    layout = x.layout or ()
+    tokens = layout[1 if m.batch_first else 0]
+    batch = layout[0 if m.batch_first else 1]
+    if batch != (layouts.Part("batch"),) or any(p.kind not in ("spatial", "extra") for p in tokens):
+        raise SpecError(
+            f"{where}: attention over {layouts.describe(layout)} with batch_first={m.batch_first}; only tokens "
+            "that are whole spatial axes (a ViT's) are modelled"
+        )
+    return _mix(builder, call.name, x, {}, [p.dim for p in tokens if p.kind == "spatial"]), None
+
+
+def _linear_last_axis(builder: Builder, m: Any, call: Call) -> Tensor:
+    """nn.Linear / F.linear act on the last dimension (PyTorch: its size must equal in_features); when that
+    is a spatial axis, its size is in_features and becomes out_features, each output position reading every
+    input position."""
+    x, where = call.x, call.where
+    last = _layout(builder, x)[-1]
+    if len(last) != 1:
+        raise SpecError(f"{where} acts on the last dimension {layouts.describe((last,))}; not modelled")
+    dim = last[0].dim
+    rule = f"Linear acts on the last dimension, {dim}, whose size must equal in_features={m.in_features}"
+    entries = [Check(eq(ref(x.node), m.in_features) if d == dim else None, rule) for d in builder.dims]
+    checked = builder.shape_op(
+        f"{call.name}_check", "check", [Tensor(x.node, x.channels)], entries, x.channels
+    )
+    made = _mix(
+        builder,
+        call.name,
+        Tensor(checked.node, x.channels, layout=x.layout),
+        {dim: sympy.Integer(m.out_features)},
+        [dim],
+    )
+    return made
+
+
+def _linear_function(
+    builder: Builder, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]
+) -> Tensor:
+    """F.linear(x, weight, bias): a Linear of in_features = weight.shape[1], out_features = weight.shape[0]."""
+    bound = dict(zip(("input", "weight", "bias"), args, strict=False)) | kwargs
+    weight = bound.get("weight")
+    shape = _constant_shape(weight, where) if isinstance(weight, Constant) else ()
+    if len(shape) != 2:
+        raise SpecError(f"{where}: the weight's shape is not known (a parameter of the model is read)")
+    parameters = SimpleNamespace(in_features=shape[1], out_features=shape[0])
+    return _linear(builder, parameters, Call(name, where, _tensor(bound.get("input"), where)))
+
+
+def _spatial_axis(builder: Builder, x: Tensor, dim: Any, where: str) -> tuple[str | None, int]:
+    """The spatial axis a dimension index names (None for the batch or channels) and the index itself."""
+    layout = _layout(builder, x)
+    axis = _constant_dim(layout, dim, where)
+    group = layout[axis]
+    if len(group) == 1 and group[0].kind == "spatial":
+        return group[0].dim, axis
+    if len(group) == 1 and group[0].kind in ("batch", "channels"):
+        return None, axis
+    raise SpecError(f"{where} works along {layouts.describe((group,))}; not modelled")
+
+
+def _roll(builder: Builder, name: str, where: str, x: Tensor, shifts: Any, dims: Any) -> Tensor:
+    """torch.roll along given dimensions: sizes unchanged; output position j holds input position
+    (j - shift) mod n (a spatial axis), the channels or batch only move."""
+    if dims is None or x.flat:
+        raise SpecError(f"{where}: roll without dims (of the flattened tensor) is not modelled")
+    shift_list = list(shifts) if isinstance(shifts, tuple | list) else [shifts]
+    dim_list = list(dims) if isinstance(dims, tuple | list) else [dims]
+    if len(shift_list) != len(dim_list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in shift_list
+    ):
+        raise SpecError(f"{where}: shifts {shifts!r} and dims {dims!r} must be integers, one shift per dim")
+    moved: dict[str, int] = {}
+    for shift, dim in zip(shift_list, dim_list, strict=True):
+        axis, _ = _spatial_axis(builder, x, dim, where)
+        if axis is not None:
+            moved[axis] = moved.get(axis, 0) + shift
+    if not moved:
+        return x
+    entries = [Roll(moved.get(dim, 0)) for dim in builder.dims]
+    made = builder.shape_op(name, "roll", [Tensor(x.node, x.channels)], entries, x.channels)
+    return Tensor(made.node, x.channels, layout=x.layout)
+
+
+def _narrow(builder: Builder, name: str, where: str, x: Tensor, dim: Any, start: Any, length: Any) -> Tensor:
+    """torch.narrow(x, dim, start, length): positions start .. start + length - 1 (a negative start counts
+    from the end). PyTorch needs -size <= start <= size, length >= 0 and start + length <= size (start
+    taken from the end first)."""
+    axis, index = _spatial_axis(builder, x, dim, where)
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, length)) or length < 0:
+        raise SpecError(f"{where}: start ({start!r}) and length ({length!r}) must be integers, length >= 0")
+    if axis is None:
+        if index == 1 and x.channels is not None:
+            begin = start + x.channels if start < 0 else start
+            if not (-x.channels <= start <= x.channels and begin + length <= x.channels):
+                raise SpecError(f"{where}: start {start} + length {length} exceeds the {x.channels} channels")
+            return Tensor(x.node, length, layout=x.layout)
+        raise SpecError(f"{where} narrows the batch or an unknown channel count; not modelled")
+    n = ref(x.node)
+    if start >= 0:
+        condition = le(start + length, n)
+        entry = Slice(sympy.Integer(start), sympy.Integer(start + length))
+    else:
+        condition = sympy.And(le(-start, n), le(start + length, 0))
+        entry = Slice(n + start, n + start + length)
+    rule = f"narrow(start={start}, length={length}) must lie inside the size (PyTorch's rule)"
+    entries = [Check(condition if d == axis else None, rule) for d in builder.dims]
+    checked = builder.shape_op(f"{name}_check", "check", [Tensor(x.node, x.channels)], entries, x.channels)
+    slices = [entry if d == axis else Slice() for d in builder.dims]
+    made = builder.shape_op(name, "slice", [checked], slices, x.channels)
+    return Tensor(made.node, x.channels, layout=x.layout)
+
+
+def _expand_as(builder: Builder, name: str, where: str, x: Any, other: Any) -> Any:
+    """x.expand_as(other): x's sizes grow from 1 to other's (PyTorch: each equal, or 1 in x)."""
+    y = _tensor(other, where)
+    if isinstance(x, Constant):
+        return _broadcast_parameter(builder, name, where, y, x)
+    x = _tensor(x, where)
+    builder.spatial(x, where)
+    builder.spatial(y, where)
+    if x.channels is not None and y.channels is not None and x.channels not in (1, y.channels):
+        raise SpecError(f"{where}: {x.channels} channels cannot expand to {y.channels} (PyTorch's rule)")
+    targets = {dim: ref(y.node) for dim in builder.dims}
+    rule = f"expand_as: the size must equal {y.node}'s, or be 1 (PyTorch's rule)"
+    return Tensor(_broadcast_to(builder, name, where, x, targets, rule).node, y.channels)
+
+
+def _tensor_call(kind: str) -> Callable[..., Any]:
+    """A reader of torch.<kind>(x, ...) and x.<kind>(...) from the call's arguments."""
+
+    def read(builder: Builder, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+        names = {
+            "roll": ("input", "shifts", "dims"),
+            "narrow": ("input", "dim", "start", "length"),
+            "expand_as": ("input", "other"),
+            "linear": ("input", "weight", "bias"),
+        }[kind]
+        bound = {"dims": None, **dict(zip(names, args, strict=False)), **kwargs}
+        if kind == "linear":
+            return _linear_function(builder, name, where, args, kwargs)
+        if kind == "expand_as":
+            return _expand_as(builder, name, where, bound["input"], bound["other"])
+        x = _tensor(bound.get("input"), where)
+        if kind == "roll":
+            return _roll(builder, name, where, x, bound.get("shifts"), bound["dims"])
+        return _narrow(builder, name, where, x, bound.get("dim"), bound.get("start"), bound.get("length"))
+
+    return read
+
+
+# Read by name: torch.roll / Tensor.roll, torch.narrow / Tensor.narrow, Tensor.expand_as, F.linear.
+TENSOR_OPERATORS: dict[str, Callable[..., Any]] = {
+    kind: _tensor_call(kind) for kind in ("roll", "narrow", "expand_as", "linear")
+}
