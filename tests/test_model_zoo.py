@@ -50,7 +50,7 @@ def run(model: torch.nn.Module, shape: tuple[int, ...]) -> tuple[int, ...] | Non
     returns an empty axis, which the next layer of any real use would refuse)."""
     try:
         out = model(torch.zeros(shape))
-    except (RuntimeError, ValueError):
+    except (RuntimeError, ValueError, AssertionError):  # AssertionError: torch._assert on the sizes
         return None
     spatial = tuple(out.shape[2:])
     return None if 0 in spatial else spatial

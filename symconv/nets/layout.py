@@ -28,7 +28,7 @@ class Part:
     `window` tensors torch.stack put side by side), group (a factor `window` of the channel count, as a
     channel shuffle's view(b, groups, c // groups, h, w) splits the channels), or extra (`window` tokens a
     concatenation added, `dim` "front" or "back": a class token; added to the dimension's size, not
-    multiplied)."""
+    multiplied), or taps (the `window` positions of each window Tensor.unfold cut along `dim`)."""
 
     kind: str
     dim: str = ""

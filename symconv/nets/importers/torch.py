@@ -687,7 +687,7 @@ def _reshape(builder: Builder, call: Call, shape: Sequence[Any]) -> Tensor:
             return BATCH_SIZE
         if part.kind == "channels":
             return sympy.Integer(x.channels or 0)
-        if part.kind in ("inner", "group"):
+        if part.kind in ("inner", "group", "taps"):
             return sympy.Integer(part.window)
         size = builder.formula(x.node, part.dim)
         return size if part.kind == "spatial" else sympy.floor(size / part.window)
@@ -929,7 +929,7 @@ def _reduce(builder: Builder, call: Call, dim: Any, keepdim: bool) -> Tensor:
     if call.x.layout is not None and dim is not None and not keepdim:
         # Over the tensors a torch.stack put side by side (BiFPN's weighted sums): that dimension goes.
         stacked = layouts.remove(
-            call.x.layout, list(dim) if isinstance(dim, tuple | list) else [dim], ("stack",)
+            call.x.layout, list(dim) if isinstance(dim, tuple | list) else [dim], ("stack", "taps")
         )
         if stacked is not None:
             return _laid_out(builder, call.x, stacked)
@@ -959,6 +959,58 @@ def _reduce(builder: Builder, call: Call, dim: Any, keepdim: bool) -> Tensor:
     return Tensor(out.node, channels, flat=True, features=channels)
 
 
+def _unfold(
+    builder: Builder, call: Call, kernel_size: Any, dilation: Any, padding: Any, stride: Any
+) -> Tensor:
+    """F.unfold / nn.Unfold (im2col) of a (batch, C, H, W) tensor: the sliding blocks of a convolution with
+    the same kernel, stride, padding and dilation (PyTorch needs at least one block per axis, as the
+    convolution does), as (batch, C * prod(kernel), blocks along H * blocks along W)."""
+    dims, where = builder.dims, call.where
+    if len(dims) != 2:
+        raise SpecError(
+            f"{where} works on 2 spatial axes of a batched input; the input has {len(dims)} ({', '.join(dims)})"
+        )
+    kernel = (kernel_size,) * 2 if isinstance(kernel_size, int) else tuple(kernel_size)
+    text = spec(
+        "torch.conv",
+        k=per_axis(where, "kernel_size", kernel, dims),
+        s=per_axis(where, "stride", stride, dims),
+        p=per_axis(where, "padding", padding, dims),
+        d=per_axis(where, "dilation", dilation, dims),
+    )
+    channels = None if call.x.channels is None else call.x.channels * math.prod(kernel)
+    made = builder.layer(call.name, text, where, call.x, channels)
+    return _laid_out(builder, made, layouts.flatten(layouts.standard(dims), 2, -1))
+
+
+def _unfold_axis(builder: Builder, call: Call, dim: Any, size: Any, step: Any) -> Tensor:
+    """Tensor.unfold(dim, size, step) along a spatial axis: the windows of a convolution of kernel `size` and
+    stride `step` on that axis (PyTorch needs size <= the axis' size, step > 0), each window's `size`
+    positions in a new last dimension (`taps`: a mean or max over it is a pooling)."""
+    x, where = call.x, call.where
+    axis, _ = _spatial_axis(builder, x, dim, where)
+    whole = all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in (size, step))
+    base = layouts.standard(builder.dims)
+    layout = _layout(builder, x)
+    unfolded = layout[: len(base)] == base and all(p.kind == "taps" for g in layout[len(base) :] for p in g)
+    if axis is None or not whole or not unfolded:
+        raise SpecError(
+            f"{where}: unfold({dim!r}, {size!r}, {step!r}) is modelled along a spatial axis of a (batch, "
+            "channels, spatial...) tensor (unfolded before or not), with a size and step of at least 1"
+        )
+    k = tuple(size if d == axis else 1 for d in builder.dims)
+    s = tuple(step if d == axis else 1 for d in builder.dims)
+    text = spec(
+        "torch.conv", k=per_axis(where, "size", k, builder.dims), s=per_axis(where, "step", s, builder.dims)
+    )
+    made = builder.layer(call.name, text, where, Tensor(x.node, x.channels), x.channels)
+    return Tensor(made.node, x.channels, layout=(*layout, (layouts.Part("taps", axis, size),)))
+
+
+def _unfold_module(builder: Builder, m: Any, call: Call) -> Tensor:
+    return _unfold(builder, call, m.kernel_size, m.dilation, m.padding, m.stride)
+
+
 Handler = Callable[[Builder, Any, Call], Tensor]
 # Keyed by class name with any 1d/2d/3d suffix removed.
 MODULES: dict[str, Handler] = {
@@ -980,6 +1032,7 @@ MODULES: dict[str, Handler] = {
     "ReplicationPad": _pad_module,
     "CircularPad": _pad_module,
     "Linear": _linear,
+    "Unfold": _unfold_module,
 }
 
 
@@ -1040,6 +1093,7 @@ def _functions() -> dict[Any, str]:
     table[torch.roll] = "roll"
     table[torch.narrow] = "narrow"
     table[functional.linear] = "linear"
+    table[functional.unfold] = "im2col"
     return table
 
 
@@ -1164,7 +1218,7 @@ def _group_size(x: Tensor, group: tuple[layouts.Part, ...], where: str) -> Any:
                     f"{where} reads the channel count, which is unknown; give it in the input shape"
                 )
             total *= x.channels
-        elif part.kind in ("inner", "group"):
+        elif part.kind in ("inner", "group", "taps"):
             total *= part.window
         else:
             size = axis_size(x.node, part.dim)
@@ -1225,7 +1279,8 @@ def _slice_tensor(builder: Builder, name: str, where: str, x: Tensor, index: Any
             "indices are not modelled"
         )
     items += [slice(None)] * (rank - len(items))
-    if x.layout is not None and any(not isinstance(item, slice) for item in items):
+    if x.layout is not None:
+        # dimensions are not (batch, channels, spatial...): only tokens a concatenation added are cut
         return _pick_token(builder, where, x, items)
     if any(not isinstance(item, slice) for item in items):
         raise SpecError(
@@ -1487,6 +1542,9 @@ def _method(builder: Builder, target: str, name: str, args: Sequence[Any], kwarg
     if target in ("permute", "transpose", "swapaxes"):
         order = args[1] if len(args) == 2 and isinstance(args[1], tuple | list) else args[1:]
         return _move(builder, Call(name, where, x), target, tuple(order))
+    if target == "unfold":
+        bound = _call_arguments(("input", "dimension", "size", "step"), args, kwargs)
+        return _unfold_axis(builder, Call(name, where, x), bound["dimension"], bound["size"], bound["step"])
     if target in TENSOR_OPERATORS:
         return TENSOR_OPERATORS[target](builder, name, where, args, kwargs)
     raise unsupported(f"Tensor.{target}", name)
@@ -1642,6 +1700,8 @@ def _broadcast_parameter(builder: Builder, name: str, where: str, x: Tensor, c: 
                 f"{where} broadcasts {what} against {layouts.describe((group,))}, which depends on the batch size; not modelled"
             )
         if kinds == ["channels"]:
+            if channels is None and not x.flat:
+                continue  # an unknown channel count (a symbolic input's, before any layer sets it)
             if channels == size:
                 continue
             if channels == 1 and not x.flat:
@@ -1718,7 +1778,9 @@ def _token_condition(
     if any(count == 1 != size for count in counts.values()):
         raise SpecError(f"{where} broadcasts {what} against a single token, which adds tokens; not modelled")
     meeting = [combo for combo, count in counts.items() if count == size]
-    rule = f"the number of tokens {layouts.describe((group,))} must equal {size}, the size of {what}"
+    count = _group_size(x, group, where)
+    formula = builder.resolved(count, where) if isinstance(count, SizeValue) else count
+    rule = f"the number of tokens, {formula}, must equal {size}, the size of {what}"
     if not meeting:
         raise SpecError(f"{where}: {rule}, which holds at no size the model allows")
     projections = [sorted({combo[k] for combo in meeting}) for k in range(len(dims))]
@@ -1793,16 +1855,28 @@ def _concat_parameters(builder: Builder, name: str, where: str, parts: Sequence[
 
 
 def _pick_token(builder: Builder, where: str, x: Tensor, items: list[Any]) -> Tensor:
-    """x[:, 0]: one of the tokens a concatenation added (a class token) picked by an integer index; the
-    tensor's other dimensions are kept ((batch, channels): its features)."""
+    """x[:, 0] or x[:, 1:] on a tensor whose dimensions were moved (tokens): one of the tokens a
+    concatenation added (a class token) picked by an integer index, the other dimensions kept ((batch,
+    channels): its features); or the tokens without those a concatenation added."""
     layout = x.layout or ()
-    picks = [(a, item) for a, item in enumerate(items) if not isinstance(item, slice)]
-    if len(picks) != 1 or any(item != slice(None) for item in items if isinstance(item, slice)):
+    picks = [(a, item) for a, item in enumerate(items) if item != slice(None)]
+    if not picks:
+        return x
+    if len(picks) != 1:
         raise SpecError(f"{where} indexes {layouts.describe(layout)} with {items!r}; not modelled")
     axis, index = picks[0]
     group = layout[axis]
     front = sum(p.window for p in group if p.kind == "extra" and p.dim == "front")
     back = sum(p.window for p in group if p.kind == "extra" and p.dim == "back")
+    if isinstance(index, slice):
+        # x[:, 1:]: the tokens without the class token (ViT's average pooling, its patch grid)
+        if index not in (slice(front, None), slice(front, None, 1), slice(front, -back if back else None)):
+            raise SpecError(
+                f"{where} slices {layouts.describe((group,))} with {index!r}; only cutting off the tokens a "
+                "concatenation added is modelled"
+            )
+        kept = tuple(p for p in group if p.kind != "extra" or (p.dim == "back" and index.stop is None))
+        return Tensor(x.node, x.channels, layout=(*layout[:axis], kept, *layout[axis + 1 :]))
     if (
         isinstance(index, bool)
         or not isinstance(index, int)
@@ -1954,11 +2028,9 @@ def _narrow(builder: Builder, name: str, where: str, x: Tensor, dim: Any, start:
     return Tensor(made.node, x.channels, layout=x.layout)
 
 
-def _expand_as(builder: Builder, name: str, where: str, x: Any, other: Any) -> Any:
+def _expand_as(builder: Builder, name: str, where: str, x: Any, other: Any) -> Tensor:
     """x.expand_as(other): x's sizes grow from 1 to other's (PyTorch: each equal, or 1 in x)."""
     y = _tensor(other, where)
-    if isinstance(x, Constant):
-        return _broadcast_parameter(builder, name, where, y, x)
     x = _tensor(x, where)
     builder.spatial(x, where)
     builder.spatial(y, where)
@@ -1969,30 +2041,47 @@ def _expand_as(builder: Builder, name: str, where: str, x: Any, other: Any) -> A
     return Tensor(_broadcast_to(builder, name, where, x, targets, rule).node, y.channels)
 
 
-def _tensor_call(kind: str) -> Callable[..., Any]:
-    """A reader of torch.<kind>(x, ...) and x.<kind>(...) from the call's arguments."""
-
-    def read(builder: Builder, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
-        names = {
-            "roll": ("input", "shifts", "dims"),
-            "narrow": ("input", "dim", "start", "length"),
-            "expand_as": ("input", "other"),
-            "linear": ("input", "weight", "bias"),
-        }[kind]
-        bound = {"dims": None, **dict(zip(names, args, strict=False)), **kwargs}
-        if kind == "linear":
-            return _linear_function(builder, name, where, args, kwargs)
-        if kind == "expand_as":
-            return _expand_as(builder, name, where, bound["input"], bound["other"])
-        x = _tensor(bound.get("input"), where)
-        if kind == "roll":
-            return _roll(builder, name, where, x, bound.get("shifts"), bound["dims"])
-        return _narrow(builder, name, where, x, bound.get("dim"), bound.get("start"), bound.get("length"))
-
-    return read
+def _unfold_function(
+    builder: Builder, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]
+) -> Tensor:
+    names = ("input", "kernel_size", "dilation", "padding", "stride")
+    bound = {"dilation": 1, "padding": 0, "stride": 1, **dict(zip(names, args, strict=False)), **kwargs}
+    call = Call(name, where, _tensor(bound.get("input"), where))
+    return _unfold(builder, call, bound["kernel_size"], bound["dilation"], bound["padding"], bound["stride"])
 
 
-# Read by name: torch.roll / Tensor.roll, torch.narrow / Tensor.narrow, Tensor.expand_as, F.linear.
-TENSOR_OPERATORS: dict[str, Callable[..., Any]] = {
-    kind: _tensor_call(kind) for kind in ("roll", "narrow", "expand_as", "linear")
+def _call_arguments(names: tuple[str, ...], args: Sequence[Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {**dict.fromkeys(names), **dict(zip(names, args, strict=False)), **kwargs}
+
+
+def _roll_call(
+    builder: Builder, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]
+) -> Tensor:
+    bound = _call_arguments(("input", "shifts", "dims"), args, kwargs)
+    return _roll(builder, name, where, _tensor(bound["input"], where), bound["shifts"], bound["dims"])
+
+
+def _narrow_call(
+    builder: Builder, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]
+) -> Tensor:
+    bound = _call_arguments(("input", "dim", "start", "length"), args, kwargs)
+    x = _tensor(bound["input"], where)
+    return _narrow(builder, name, where, x, bound["dim"], bound["start"], bound["length"])
+
+
+def _expand_as_call(
+    builder: Builder, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]
+) -> Tensor:
+    bound = _call_arguments(("input", "other"), args, kwargs)
+    return _expand_as(builder, name, where, bound["input"], bound["other"])
+
+
+# Read by name: torch.roll / Tensor.roll, torch.narrow / Tensor.narrow, Tensor.expand_as, F.linear, F.unfold
+# ("im2col": Tensor.unfold is another operator, `_unfold_axis`).
+TENSOR_OPERATORS: dict[str, Callable[[Builder, str, str, Sequence[Any], dict[str, Any]], Any]] = {
+    "roll": _roll_call,
+    "narrow": _narrow_call,
+    "expand_as": _expand_as_call,
+    "linear": _linear_function,
+    "im2col": _unfold_function,
 }
