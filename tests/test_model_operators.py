@@ -148,12 +148,31 @@ def test_parameter_refusals(make: Any, message: str) -> None:
         from_torch(make(), (1, 2, "H", "W"))
 
 
+class TimmAttention(nn.Module):
+    """timm's Attention: q, k and v from one Linear, reshaped to heads, unbound, then
+    F.scaled_dot_product_attention and back to (batch, tokens, channels)."""
+
+    def __init__(self, dim: int, heads: int = 2) -> None:
+        super().__init__()
+        self.heads = heads
+        self.qkv, self.proj = nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
+
+    def forward(self, x: Any) -> Any:
+        b, n, c = x.shape
+        qkv = self.qkv(x).reshape(b, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.unbind(0)
+        x = F.scaled_dot_product_attention(q, k, v)
+        return self.proj(x.transpose(1, 2).reshape(b, n, c))
+
+
 class ViT(nn.Module):
     """torchvision's ViT at a small size: patches, a class token concatenated in front, a position embedding
-    of a fixed number of tokens, self-attention blocks, the class token's features to a head."""
+    of a fixed number of tokens, self-attention blocks (torch's and timm's), the class token's features to a
+    head."""
 
     def __init__(self, size: tuple[int, int] | None = (32, 24), patch: int = 8, dim: int = 6) -> None:
         super().__init__()
+        self.timm = TimmAttention(dim)
         self.size, self.patch = size, patch
         grid = (32 // patch) * (24 // patch)
         self.proj = nn.Conv2d(3, dim, patch, stride=patch)
@@ -176,6 +195,7 @@ class ViT(nn.Module):
         y = self.norm(x)
         y, _ = self.attention(y, y, y, need_weights=False)
         x = x + y
+        x = x + self.timm(self.norm(x))
         x = x + self.mlp(self.norm(x))
         return self.head(x[:, 0])
 

@@ -1094,6 +1094,7 @@ def _functions() -> dict[Any, str]:
     table[torch.narrow] = "narrow"
     table[functional.linear] = "linear"
     table[functional.unfold] = "im2col"
+    table[functional.scaled_dot_product_attention] = "attention"
     return table
 
 
@@ -1542,6 +1543,8 @@ def _method(builder: Builder, target: str, name: str, args: Sequence[Any], kwarg
     if target in ("permute", "transpose", "swapaxes"):
         order = args[1] if len(args) == 2 and isinstance(args[1], tuple | list) else args[1:]
         return _move(builder, Call(name, where, x), target, tuple(order))
+    if target == "unbind":
+        return _unbind(builder, Call(name, where, x), args[1] if len(args) > 1 else kwargs.get("dim", 0))
     if target == "unfold":
         bound = _call_arguments(("input", "dimension", "size", "step"), args, kwargs)
         return _unfold_axis(builder, Call(name, where, x), bound["dimension"], bound["size"], bound["step"])
@@ -1908,9 +1911,16 @@ def _attention(builder: Builder, m: Any, call: Call) -> tuple[Tensor, None]:
     of the query; each token reads every token, so along every spatial axis in the token dimension each
     position reads every position. PyTorch needs the last dimension to equal embed_dim."""
     x, where = call.x, call.where
-    bound = dict(zip(("key", "value"), call.rest, strict=False)) | call.kwargs
+    bound = dict(
+        zip(("key", "value", "key_padding_mask", "need_weights", "attn_mask"), call.rest, strict=False)
+    )
+    bound |= call.kwargs
     if any(bound.get(k) is not x for k in ("key", "value")):
         raise SpecError(f"{where}: attention with a key or value other than the query is not modelled")
+    if any(bound.get(k) is not None for k in ("key_padding_mask", "attn_mask")):
+        raise SpecError(
+            f"{where}: attention with a mask (whose shape fixes the number of tokens) is not modelled"
+        )
     if not _channels_last(x) or len(x.layout or ()) != 3:
         raise SpecError(
             f"{where} reads {layouts.describe(_layout(builder, x))}; it needs (batch, tokens, channels)"
@@ -1925,6 +1935,58 @@ def _attention(builder: Builder, m: Any, call: Call) -> tuple[Tensor, None]:
             "that are whole spatial axes (a ViT's) are modelled"
         )
     return _mix(builder, call.name, x, {}, [p.dim for p in tokens if p.kind == "spatial"]), None
+
+
+def _unbind(builder: Builder, call: Call, dim: Any) -> tuple[Tensor, ...]:
+    """Tensor.unbind over a dimension that holds a factor of the channels (timm's q, k, v from one Linear,
+    reshaped to (3, batch, heads, tokens, head_dim)) or a stack: that many tensors without the dimension,
+    each with its share of the channels."""
+    x, where = call.x, call.where
+    if x.flat:
+        raise SpecError(f"{where} unbinds a flattened tensor; not modelled")
+    layout = _layout(builder, x)
+    axis = _constant_dim(layout, dim, where)
+    group = layout[axis]
+    if len(group) != 1 or group[0].kind not in ("group", "stack"):
+        raise SpecError(
+            f"{where} unbinds dimension {dim} of {layouts.describe(layout)}; only a factor of the channels or a "
+            "stack is modelled"
+        )
+    count = group[0].window
+    channels = x.channels
+    if group[0].kind == "group" and channels is not None:
+        channels //= count
+    rest = (*layout[:axis], *layout[axis + 1 :])
+    return tuple(_laid_out(builder, Tensor(x.node, channels), rest) for _ in range(count))
+
+
+def _dot_product_attention(
+    builder: Builder, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]
+) -> Tensor:
+    """F.scaled_dot_product_attention(q, k, v) over tokens in the second-to-last dimension (self-attention:
+    q, k and v from the same tensor): the query's shape; every token reads every token."""
+    names = ("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale")
+    bound = _call_arguments(names, args, kwargs)
+    q, k, v = (_tensor(bound[n], where) for n in ("query", "key", "value"))
+    if not q.node == k.node == v.node or not q.layout == k.layout == v.layout:
+        raise SpecError(f"{where}: attention with a key or value other than the query is not modelled")
+    if bound["attn_mask"] is not None:
+        raise SpecError(
+            f"{where}: attention with a mask (whose shape fixes the number of tokens) is not modelled"
+        )
+    layout = q.layout or ()
+    tokens = layout[-2] if len(layout) >= 2 else ()
+    others = [p for group in (*layout[:-2], *layout[-1:]) for p in group]
+    if (
+        not any(p.kind == "spatial" for p in tokens)
+        or any(p.kind not in ("spatial", "extra") for p in tokens)
+        or any(p.kind in ("spatial", "outer", "inner") for p in others)
+    ):
+        raise SpecError(
+            f"{where}: attention over {layouts.describe(layout)}; only tokens that are whole spatial axes, in "
+            "the second-to-last dimension, are modelled"
+        )
+    return _mix(builder, name, q, {}, [p.dim for p in tokens if p.kind == "spatial"])
 
 
 def _linear_last_axis(builder: Builder, m: Any, call: Call) -> Tensor:
@@ -2084,4 +2146,5 @@ TENSOR_OPERATORS: dict[str, Callable[[Builder, str, str, Sequence[Any], dict[str
     "expand_as": _expand_as_call,
     "linear": _linear_function,
     "im2col": _unfold_function,
+    "attention": _dot_product_attention,
 }
