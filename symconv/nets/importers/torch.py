@@ -15,9 +15,12 @@ spatial axis, split/chunk/stack, mean/sum/amax/amin over axes, permute/transpose
 symconv.layout (ViT tokens, Swin windows, a channel shuffle's groups), unsqueeze/squeeze, F.layer_norm over the
 channels, F.conv1d/2d/3d; max/min/math.ceil/math.floor on sizes are traced as size formulas (timm's SAME
 padding); comparisons of sizes asserted with torch._assert are conditions (a check node); a tuple, list or dict
-output's first tensor is the output, the others' conditions kept; the model is traced in evaluation mode. Each layer needs equal
-parameters on every spatial axis and zero padding (padding_mode="zeros"); anything else is a SpecError naming
-the op and where it is.
+output's first tensor is the output, the others' conditions kept; the model is traced in evaluation mode.
+Convolutions with padding_mode reflect/replicate/circular are F.pad then an unpadded convolution, as PyTorch
+runs them. Parameters used as tensors broadcast by PyTorch's rules (layer scale, a ViT's class token and
+position embedding, weight.shape); nn.MultiheadAttention and F.scaled_dot_product_attention over tokens,
+Tensor.unbind, Linear / F.linear over a spatial last axis, torch.narrow, expand_as, torch.roll, F.unfold /
+nn.Unfold and Tensor.unfold are read too. Anything else is a SpecError naming the op and where it is.
 
 Not modelled: the "more than one value per channel" rule of training-mode normalization at spatial size 1.
 """
@@ -56,6 +59,7 @@ from . import (
     axis_size,
     input_axes,
     integer,
+    parameters,
     per_axis,
     shape_formula,
     spec,
@@ -1193,7 +1197,7 @@ def _getattr(builder: Builder, args: Sequence[Any], where: str) -> Any:
     if isinstance(value, Tensor) and attribute == "ndim":
         return _rank_of(value, builder.dims)
     if isinstance(value, Constant) and attribute in ("shape", "ndim"):
-        shape = _constant_shape(value, where)
+        shape = parameters.shape_of(value, where)
         return shape if attribute == "shape" else len(shape)
     raise SpecError(f"{where} reads attribute {attribute!r} of {value!r}; not modelled")
 
@@ -1507,7 +1511,11 @@ def _method(builder: Builder, target: str, name: str, args: Sequence[Any], kwarg
     """The value of a supported tensor method call (x.relu(), x.view(x.size(0), -1), x.size(0), ...)."""
     where = f"Tensor.{target} at {name}"
     if args and isinstance(args[0], Constant):
-        return _constant_method(target, args[0], args, kwargs, where)
+        return (
+            args[0]
+            if target in PRESERVING_METHODS
+            else parameters.method(target, args[0], args[1:], kwargs, where)
+        )
     if not args or not isinstance(args[0], Tensor):
         raise SpecError(f"{where} is called on {args[0] if args else None!r}, not a tensor")
     x: Tensor = args[0]
@@ -1555,102 +1563,6 @@ def _method(builder: Builder, target: str, name: str, args: Sequence[Any], kwarg
 
 # Parameters used as tensors, and the operators that go with them (a ViT's class token and position
 # embedding, layer scale, Linear over the last axis, narrow, expand_as, roll).
-
-
-def _constant_shape(c: Constant, where: str) -> tuple[int, ...]:
-    """A parameter's shape, every dimension known."""
-    if c.shape is None or any(not isinstance(v, int) for v in c.shape):
-        raise SpecError(f"{where} reads the shape of a constant whose shape is not known ({c.shape})")
-    return tuple(int(v) for v in c.shape if v is not None)
-
-
-def _constant_dim(shape: Sequence[Any], dim: Any, where: str, extra: int = 0) -> int:
-    rank = len(shape) + extra
-    if isinstance(dim, bool) or not isinstance(dim, int) or not -rank <= dim < max(rank, 1):
-        raise SpecError(f"{where}: dimension {dim!r} of a parameter with {len(shape)} dimensions")
-    return dim % max(rank, 1)
-
-
-def _constant_reshape(shape: tuple[int, ...], wanted: Sequence[Any], where: str) -> tuple[int, ...]:
-    """PyTorch's view/reshape of a parameter: one -1 inferred, the element count kept."""
-    sizes = [SizeValue.of(v) for v in wanted]
-    values = [None if s is None else s.constant() for s in sizes]
-    if any(v is None or (v < 0 and v != -1) for v in values) or values.count(-1) > 1:
-        raise SpecError(f"{where} reshapes a parameter of shape {shape} to {tuple(wanted)!r}; not modelled")
-    known = math.prod(v for v in values if v is not None and v != -1)
-    total = math.prod(shape)
-    if -1 in values:
-        if known == 0 or total % known:
-            raise SpecError(f"{where}: shape {tuple(wanted)} is invalid for a parameter of {total} elements")
-        values = [total // known if v == -1 else v for v in values]
-    if math.prod(v for v in values if v is not None) != total:
-        raise SpecError(f"{where}: shape {tuple(wanted)} is invalid for a parameter of {total} elements")
-    return tuple(int(v) for v in values if v is not None)
-
-
-def _constant_expand(shape: tuple[int | None, ...], wanted: Sequence[Any], where: str) -> Constant:
-    """Tensor.expand of a parameter: -1 keeps a dimension, a 1 grows to any size (the batch size: unknown,
-    None), new dimensions go in front."""
-    if len(wanted) < len(shape):
-        raise SpecError(f"{where}: expand to {len(wanted)} dimensions of a parameter with {len(shape)}")
-    padded = (1,) * (len(wanted) - len(shape)) + tuple(shape)
-    out: list[int | None] = []
-    for have, value in zip(padded, wanted, strict=True):
-        size = SizeValue.of(value)
-        number = None if size is None else size.constant()
-        if number == -1:
-            out.append(have)
-        elif size is not None and number is None and size.expr == BATCH_SIZE and have == 1:
-            out.append(None)
-        elif number is not None and number >= 0 and (have == number or have == 1):
-            out.append(number)
-        else:
-            raise SpecError(
-                f"{where}: expand of a parameter of shape {tuple(shape)} to {tuple(wanted)!r} (PyTorch's rule: "
-                "each size is kept (-1) or grows from 1)"
-            )
-    return Constant(tuple(out))
-
-
-def _constant_method(
-    target: str, c: Constant, args: Sequence[Any], kwargs: dict[str, Any], where: str
-) -> Any:
-    """A method called on a parameter (gamma.reshape(1, -1, 1, 1), class_token.expand(n, -1, -1), w.size(0))."""
-    if target in PRESERVING_METHODS:
-        return c
-    rest = args[1:]
-    if target == "expand":
-        wanted = rest[0] if len(rest) == 1 and isinstance(rest[0], tuple | list) else rest
-        return _constant_expand(tuple(c.shape or ()), wanted, where)
-    shape = _constant_shape(c, where)
-    if target == "size":
-        dim = rest[0] if rest else kwargs.get("dim")
-        return shape if dim is None else shape[_constant_dim(shape, dim, where)]
-    if target in ("dim", "ndimension"):
-        return len(shape)
-    if target in ("view", "reshape"):
-        wanted = rest[0] if len(rest) == 1 and isinstance(rest[0], tuple | list) else rest
-        return Constant(_constant_reshape(shape, wanted, where))
-    if target == "unsqueeze":
-        at = _constant_dim(shape, rest[0] if rest else kwargs.get("dim"), where, extra=1)
-        return Constant((*shape[:at], 1, *shape[at:]))
-    if target == "squeeze":
-        dim = rest[0] if rest else kwargs.get("dim")
-        if dim is None:
-            return Constant(tuple(v for v in shape if v != 1))
-        at = _constant_dim(shape, dim, where)
-        return Constant(shape if shape[at] != 1 else (*shape[:at], *shape[at + 1 :]))
-    if target in ("permute", "transpose", "swapaxes"):
-        order = list(rest[0] if len(rest) == 1 and isinstance(rest[0], tuple | list) else rest)
-        if target != "permute":
-            a, b = (_constant_dim(shape, d, where) for d in order)
-            order = list(range(len(shape)))
-            order[a], order[b] = order[b], order[a]
-        axes = [_constant_dim(shape, d, where) for d in order]
-        if sorted(axes) != list(range(len(shape))):
-            raise SpecError(f"{where}: {order} is not an order of the parameter's {len(shape)} dimensions")
-        return Constant(tuple(shape[a] for a in axes))
-    raise SpecError(f"{where} is called on a parameter of shape {shape}; not modelled")
 
 
 def _broadcast_to(
@@ -1818,7 +1730,7 @@ def _concat_parameters(builder: Builder, name: str, where: str, parts: Sequence[
             "only a dimension of tokens (after flatten and transpose) is modelled"
         )
     layout = x.layout
-    axis = _constant_dim(layout, dim, where)
+    axis = parameters.dimension(layout, dim, where)
     added = {"front": 0, "back": 0}
     for k, part in enumerate(parts):
         if k == tensors[0]:
@@ -1945,7 +1857,7 @@ def _unbind(builder: Builder, call: Call, dim: Any) -> tuple[Tensor, ...]:
     if x.flat:
         raise SpecError(f"{where} unbinds a flattened tensor; not modelled")
     layout = _layout(builder, x)
-    axis = _constant_dim(layout, dim, where)
+    axis = parameters.dimension(layout, dim, where)
     group = layout[axis]
     if len(group) != 1 or group[0].kind not in ("group", "stack"):
         raise SpecError(
@@ -2019,17 +1931,17 @@ def _linear_function(
     """F.linear(x, weight, bias): a Linear of in_features = weight.shape[1], out_features = weight.shape[0]."""
     bound = dict(zip(("input", "weight", "bias"), args, strict=False)) | kwargs
     weight = bound.get("weight")
-    shape = _constant_shape(weight, where) if isinstance(weight, Constant) else ()
+    shape = parameters.shape_of(weight, where) if isinstance(weight, Constant) else ()
     if len(shape) != 2:
         raise SpecError(f"{where}: the weight's shape is not known (a parameter of the model is read)")
-    parameters = SimpleNamespace(in_features=shape[1], out_features=shape[0])
-    return _linear(builder, parameters, Call(name, where, _tensor(bound.get("input"), where)))
+    features = SimpleNamespace(in_features=shape[1], out_features=shape[0])
+    return _linear(builder, features, Call(name, where, _tensor(bound.get("input"), where)))
 
 
 def _spatial_axis(builder: Builder, x: Tensor, dim: Any, where: str) -> tuple[str | None, int]:
     """The spatial axis a dimension index names (None for the batch or channels) and the index itself."""
     layout = _layout(builder, x)
-    axis = _constant_dim(layout, dim, where)
+    axis = parameters.dimension(layout, dim, where)
     group = layout[axis]
     if len(group) == 1 and group[0].kind == "spatial":
         return group[0].dim, axis
