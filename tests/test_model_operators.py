@@ -141,9 +141,20 @@ def test_parameters_used_as_tensors(name: str) -> None:
         ),
         (lambda: Parametrised(lambda m, x: x + m.p, (2, 1, 1, 1, 1)), "adds dimensions"),
         (lambda: Parametrised(lambda m, x: x + m.p, (3, 1, 1, 1)), "batch size"),
+        (
+            lambda: Lambda(lambda m, x: F.scaled_dot_product_attention(x, x, x)),
+            "only tokens that are whole spatial axes",
+        ),
+        (lambda: Lambda(lambda m, x: x.unbind(2)), "only a factor of the channels or a stack"),
+        (
+            lambda: Lambda(lambda m, x: F.linear(x.permute(0, 2, 3, 1), torch.ones(4, 3))),
+            "expects 3 input channels, gets 2",
+        ),
+        (lambda: Lambda(lambda m, x: torch.roll(x, 1)), "roll without dims"),
+        (lambda: Lambda(lambda m, x: torch.narrow(x, 0, 0, 1)), "narrows the batch"),
     ],
 )
-def test_parameter_refusals(make: Any, message: str) -> None:
+def test_parameter_and_operator_refusals(make: Any, message: str) -> None:
     with pytest.raises(SpecError, match=message):
         from_torch(make(), (1, 2, "H", "W"))
 
@@ -249,6 +260,10 @@ class LastAxisLinear(nn.Module):
 
 TENSOR_OPERATORS = {
     "last_axis_linear": LastAxisLinear,
+    "channels_last_f_linear": lambda: Lambda(
+        lambda m, x: F.linear(m.layers[0](x).permute(0, 2, 3, 1), torch.ones(4, 2)).permute(0, 3, 1, 2),
+        nn.Conv2d(1, 2, 3, stride=2),
+    ),
     "narrow": lambda: Lambda(lambda m, x: torch.narrow(x, 2, 3, 4).narrow(3, -5, 2)),
     "narrow_channels": lambda: Lambda(
         lambda m, x: m.layers[1](m.layers[0](x).narrow(1, 1, 1)), nn.Conv2d(1, 3, 1), nn.Conv2d(1, 1, 2)

@@ -1622,9 +1622,12 @@ def _broadcast_parameter(builder: Builder, name: str, where: str, x: Tensor, c: 
             if channels == 1 and not x.flat:
                 channels = size
                 continue
+            counted = (
+                "features whose count depends on the sizes" if channels is None else f"{channels} channels"
+            )
             raise SpecError(
-                f"{where} broadcasts {what} against {channels} channels (PyTorch's rule: the sizes must be "
-                "equal, or one of them 1)"
+                f"{where} broadcasts {what} against {counted} (PyTorch's rule: the sizes must be equal, or one "
+                "of them 1)"
             )
         if kinds == ["spatial"]:
             targets[group[0].dim] = sympy.Integer(size)
