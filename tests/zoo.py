@@ -830,3 +830,38 @@ class ViTClassToken(nn.Module):
 
 
 ZOO = (*ZOO, Entry("vit (class token, position embedding)", ViTClassToken, HW, (32, 48)))
+
+
+class ReflectResBlock(nn.Module):
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(c, c, 3, padding=1, padding_mode="reflect"),
+            nn.ReLU(),
+            nn.Conv2d(c, c, 3, padding=1, padding_mode="reflect"),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+def cyclegan_generator() -> nn.Module:
+    """CycleGAN's ResNet generator with the reflection padding written as padding_mode="reflect": a 7x7 stem
+    (reflect needs the padding below the size), two stride-2 convolutions, residual blocks, two transposed
+    convolutions back up, a circular-padded head."""
+    return nn.Sequential(
+        nn.Conv2d(3, 4, 7, padding=3, padding_mode="reflect"),
+        nn.Conv2d(4, 8, 3, stride=2, padding=1),
+        nn.Conv2d(8, 8, 3, stride=2, padding=1, padding_mode="replicate"),
+        ReflectResBlock(8),
+        ReflectResBlock(8),
+        nn.ConvTranspose2d(8, 4, 3, stride=2, padding=1, output_padding=1),
+        nn.ConvTranspose2d(4, 4, 3, stride=2, padding=1, output_padding=1),
+        nn.Conv2d(4, 3, 7, padding=3, padding_mode="circular"),
+    )
+
+
+ZOO = (
+    *ZOO,
+    Entry("cyclegan generator (padding_mode reflect, replicate, circular)", cyclegan_generator, HW, (32, 40)),
+)
