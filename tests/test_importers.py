@@ -248,8 +248,8 @@ class Padded(nn.Module):
     ("make", "message"),
     [
         (
-            lambda: nn.Sequential(nn.Conv2d(1, 1, 3), nn.Unfold(2)),
-            r"unsupported op: nn\.Unfold at 1 \(add it as a node kind or replace it\)",
+            lambda: nn.Sequential(nn.Conv2d(1, 1, 3), nn.Fold(4, 2)),
+            r"unsupported op: nn\.Fold at 1 \(add it as a node kind or replace it\)",
         ),
         (
             lambda: Padded(),
@@ -259,7 +259,6 @@ class Padded(nn.Module):
             lambda: nn.Sequential(nn.Conv2d(1, 1, 3), Gate()),
             r"unsupported op: .*Gate at 1 .*; torch\.fx could not trace Sequential",
         ),
-        (lambda: nn.Conv2d(1, 1, 3, padding_mode="reflect"), "padding_mode='reflect'"),
         (lambda: nn.Conv1d(1, 1, 3), r"nn\.Conv1d at .* works on 1 spatial axes; the input has 2 \(H, W\)"),
         (lambda: nn.Conv2d(3, 1, 3), r"expects 3 input channels, gets 1"),
         (

@@ -52,7 +52,7 @@ def run(model: nn.Module, shape: tuple[int, ...]) -> tuple[int, ...] | None:
     returns an empty axis, which the next layer of any real use would refuse)."""
     try:
         out = model(torch.zeros(shape))
-    except (RuntimeError, ValueError):
+    except (RuntimeError, ValueError, AssertionError):  # AssertionError: torch._assert on the sizes
         return None
     spatial = tuple(out.shape[2:])
     return None if 0 in spatial else spatial

@@ -25,8 +25,10 @@ from ..core.errors import SpecError
 @dataclass(frozen=True)
 class Part:
     """batch, channels, spatial (a whole axis), outer (axis // window), inner (the window), stack (the
-    `window` tensors torch.stack put side by side), or group (a factor `window` of the channel count, as a
-    channel shuffle's view(b, groups, c // groups, h, w) splits the channels)."""
+    `window` tensors torch.stack put side by side), group (a factor `window` of the channel count, as a
+    channel shuffle's view(b, groups, c // groups, h, w) splits the channels), or extra (`window` tokens a
+    concatenation added, `dim` "front" or "back": a class token; added to the dimension's size, not
+    multiplied), or taps (the `window` positions of each window Tensor.unfold cut along `dim`)."""
 
     kind: str
     dim: str = ""
@@ -53,7 +55,12 @@ def standard(dims: Sequence[str]) -> Layout:
 
 
 def describe(layout: Layout) -> str:
-    return "(" + ", ".join("*".join(str(p) for p in group) or "1" for group in layout) + ")"
+    def size(group: tuple[Part, ...]) -> str:
+        extra = sum(p.window for p in group if p.kind == "extra")
+        product = "*".join(str(p) for p in group if p.kind != "extra") or "1"
+        return f"{product} + {extra}" if extra else product
+
+    return "(" + ", ".join(size(group) for group in layout) + ")"
 
 
 def insert(layout: Layout, dim: int, group: tuple[Part, ...]) -> Layout:
