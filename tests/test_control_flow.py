@@ -11,8 +11,11 @@ from typing import Any
 
 import pytest
 
-torch = pytest.importorskip("torch")
-nn = torch.nn
+pytest.importorskip("torch")
+
+import torch
+from torch import nn
+
 F = torch.nn.functional
 
 from symconv.core.errors import SpecError  # noqa: E402

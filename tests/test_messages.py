@@ -58,10 +58,12 @@ def test_views_that_line_up_still_do() -> None:
 
 
 def test_a_torch_view_that_splits_a_spatial_axis_names_it() -> None:
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
+    from torch import nn
+
     from symconv.nets.importers.torch import from_torch
 
-    class View(torch.nn.Module):
+    class View(nn.Module):
         def forward(self, x: Any) -> Any:
             b, c, h, w = x.shape
             return x.view(b, c * 2, h // 2, w)

@@ -9,7 +9,8 @@ give the same output sizes where PyTorch runs and refuse exactly where it raises
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal
 
 import pytest
 
@@ -28,7 +29,8 @@ from .test_operators import Lambda, _dependencies, agree  # noqa: E402
 OTHERS = (1, 2, 3, 5, 9, 20, 29)
 GRID = sorted({(h, w) for h in range(1, 31) for w in OTHERS} | {(w, h) for h in range(1, 31) for w in OTHERS})
 
-MODES = ("reflect", "replicate", "circular")
+PaddingMode = Literal["zeros", "reflect", "replicate", "circular"]
+MODES: tuple[PaddingMode, ...] = ("reflect", "replicate", "circular")
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -42,7 +44,7 @@ MODES = ("reflect", "replicate", "circular")
         {"kernel_size": 2, "padding": 0},
     ],
 )
-def test_conv_padding_modes(mode: str, options: dict[str, Any]) -> None:
+def test_conv_padding_modes(mode: PaddingMode, options: dict[str, Any]) -> None:
     agree(nn.Conv2d(1, 2, padding_mode=mode, **options), sizes=GRID)
     agree(
         nn.Sequential(nn.Conv2d(1, 1, 3, stride=2), nn.Conv2d(1, 1, padding_mode=mode, **options)), sizes=GRID
@@ -50,7 +52,7 @@ def test_conv_padding_modes(mode: str, options: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_conv_padding_modes_in_one_and_three_dimensions(mode: str) -> None:
+def test_conv_padding_modes_in_one_and_three_dimensions(mode: PaddingMode) -> None:
     agree(
         nn.Conv1d(1, 1, 4, padding=3, stride=2, padding_mode=mode), (1, 1, "L"), [(n,) for n in range(1, 30)]
     )
@@ -78,12 +80,13 @@ def fields_hold(model: nn.Module, below: int) -> int:
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_padding_mode_fields_contain_the_real_dependencies(mode: str) -> None:
+def test_padding_mode_fields_contain_the_real_dependencies(mode: PaddingMode) -> None:
     """The padding holds input values: every position an output reads (autograd) is in its field."""
     conv = nn.Conv1d(1, 1, 3, padding=2, padding_mode=mode).double()
     nn.init.constant_(conv.weight, 1.0)
-    model = nn.Sequential(conv, nn.Conv1d(1, 1, 2, stride=2).double()).eval()
-    nn.init.constant_(model[1].weight, 1.0)
+    pool = nn.Conv1d(1, 1, 2, stride=2).double()
+    nn.init.constant_(pool.weight, 1.0)
+    model = nn.Sequential(conv, pool).eval()
     assert fields_hold(model, 20) > 10
 
 
@@ -258,7 +261,7 @@ class LastAxisLinear(nn.Module):
         return F.linear(self.linear(self.conv(x)), self.weight)
 
 
-TENSOR_OPERATORS = {
+TENSOR_OPERATORS: dict[str, Callable[[], nn.Module]] = {
     "last_axis_linear": LastAxisLinear,
     "channels_last_f_linear": lambda: Lambda(
         lambda m, x: F.linear(m.layers[0](x).permute(0, 2, 3, 1), torch.ones(4, 2)).permute(0, 3, 1, 2),
@@ -301,7 +304,7 @@ def test_roll_narrow_and_linear_fields_contain_the_real_dependencies(body: Any) 
     assert fields_hold(model, 30)
 
 
-UNFOLDS = {
+UNFOLDS: dict[str, Callable[[], nn.Module]] = {
     "module": lambda: nn.Unfold((2, 3), dilation=(1, 2), padding=(1, 0), stride=(2, 1)),
     "function": lambda: Lambda(
         lambda m, x: F.unfold(m.layers[0](x), 3, stride=2, padding=1), nn.Conv2d(1, 2, 2)
@@ -342,7 +345,7 @@ def test_unfold_needs_two_spatial_axes() -> None:
         from_torch(Lambda(lambda m, x: F.unfold(x, 2)), (1, 1, "L"))
 
 
-AXIS_UNFOLDS = {
+AXIS_UNFOLDS: dict[str, Callable[[], nn.Module]] = {
     "mean_over_taps": lambda: Lambda(lambda m, x: x.unfold(2, 3, 2).mean(-1)),
     "two_axes_then_amax": lambda: Lambda(lambda m, x: x.unfold(2, 2, 2).unfold(3, 3, 1).amax((-1, -2))),
     "after_a_convolution": lambda: Lambda(

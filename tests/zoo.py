@@ -821,8 +821,9 @@ class ViTClassToken(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, _, h, w = x.shape
-        torch._assert(h == self.size[0], "wrong image height")
-        torch._assert(w == self.size[1], "wrong image width")
+        # torch._assert (untyped in torch's stubs) is what torchvision's ViT asserts its size with: fx traces it.
+        torch._assert(h == self.size[0], "wrong image height")  # type: ignore[no-untyped-call]
+        torch._assert(w == self.size[1], "wrong image width")  # type: ignore[no-untyped-call]
         tokens = self.proj(x).flatten(2).transpose(1, 2)
         tokens = torch.cat([self.class_token.expand(n, -1, -1), tokens], dim=1) + self.pos_embedding
         y = self.norm(tokens)
