@@ -134,29 +134,45 @@ MAX_CASES = 256
 
 def without_extrema(condition: sympy.Basic, limit: int = MAX_CASES) -> sympy.Basic | None:
     """The same condition with no Min or Max: an or of cases, min(a, b) read as a where a <= b and as b where
-    a > b (max likewise), innermost first; None for a condition that is not one relation, or that would need
-    more than `limit` cases. Each case is a relation between expressions the class-by-class solver reads (see
+    a > b (max likewise), innermost first, cases no integer reaches left out (a - b <= 0 and a - b >= 1);
+    through and/or/not. None for a condition of another kind, or a relation that would need more than
+    `limit` cases. Each case is a relation between expressions the class-by-class solver reads (see
     `_shape`), where a Min/Max of two different slopes is not."""
+    if isinstance(condition, sympy.And | sympy.Or | sympy.Not):
+        parts = [without_extrema(arg, limit) for arg in condition.args]
+        return None if None in parts else type(condition)(*parts, evaluate=False)
     if type(condition) not in RELATIONS:
         return None
-    cases: list[tuple[tuple[sympy.Basic, ...], sympy.Expr]] = [((), condition.lhs - condition.rhs)]
+    if not condition.has(sympy.Min, sympy.Max):
+        return condition
+    # per case: the tests it holds, the integer bounds they put on size differences, the expression
+    cases: list[tuple[tuple[sympy.Basic, ...], Bounds, sympy.Expr]] = [
+        ((), {}, condition.lhs - condition.rhs)
+    ]
     while True:
-        node = next((n for _, expr in cases for n in _innermost_extrema(expr)), None)
+        node = next((n for *_, expr in cases for n in _innermost_extrema(expr)), None)
         if node is None:
             break
         first, *rest = node.args
         other = type(node)(*rest, evaluate=False) if len(rest) > 1 else rest[0]
-        keep, drop = (le, gt) if isinstance(node, sympy.Min) else (ge, lt)
-        split: list[tuple[tuple[sympy.Basic, ...], sympy.Expr]] = []
-        for held, expr in cases:
+        smaller = isinstance(node, sympy.Min)
+        # first - other <= 0 (Min) or >= 0 (Max) keeps `first`; otherwise, by at least 1 on integers, `other`
+        keep, drop = (le, gt) if smaller else (ge, lt)
+        ranges = ((None, 0), (1, None)) if smaller else ((0, None), (None, -1))
+        split: list[tuple[tuple[sympy.Basic, ...], Bounds, sympy.Expr]] = []
+        for held, bounds, expr in cases:
             if not expr.has(node):
-                split.append((held, expr))
+                split.append((held, bounds, expr))
                 continue
-            for test, value in ((keep(first, other), first), (drop(first, other), other)):
-                if test is not sympy.false:
-                    split.append(
-                        ((*held, test) if test is not sympy.true else held, expr.xreplace({node: value}))
-                    )
+            for test, value, (lo, hi) in (
+                (keep(first, other), first, ranges[0]),
+                (drop(first, other), other, ranges[1]),
+            ):
+                narrowed = _narrowed(bounds, first - other, lo, hi)
+                if test is sympy.false or narrowed is None:
+                    continue  # a case no integer size reaches
+                tests = (*held, test) if test is not sympy.true else held
+                split.append((tests, narrowed, expr.xreplace({node: value})))
         cases = split
         if len(cases) > limit:
             return None
@@ -165,9 +181,54 @@ def without_extrema(condition: sympy.Basic, limit: int = MAX_CASES) -> sympy.Bas
         sympy.And(*held, kind(expr, 0, evaluate=False), evaluate=False)
         if held
         else kind(expr, 0, evaluate=False)
-        for held, expr in cases
+        for held, _, expr in cases
     ]
+    if not parts:
+        return sympy.false
     return parts[0] if len(parts) == 1 else sympy.Or(*parts, evaluate=False)
+
+
+# Integer ranges (None: unbounded) known for size differences, keyed by the difference less its constant.
+Bounds = dict[sympy.Basic, tuple[int | None, int | None]]
+
+
+def _narrowed(bounds: Bounds, difference: sympy.Expr, lo: int | None, hi: int | None) -> Bounds | None:
+    """`bounds` with lo <= difference <= hi added; None when no integer meets them all (a difference that is
+    not integer-valued by its form is not recorded)."""
+    constant, rest = sympy.expand(difference).as_coeff_Add()
+    if not isinstance(constant, sympy.Integer) or not _integer_valued(rest):
+        return bounds
+    shift = int(constant)
+    lo, hi = (None if lo is None else lo - shift), (None if hi is None else hi - shift)
+    if rest.could_extract_minus_sign():
+        rest, lo, hi = -rest, (None if hi is None else -hi), (None if lo is None else -lo)
+    held_lo, held_hi = bounds.get(rest, (None, None))
+    lo = held_lo if lo is None else lo if held_lo is None else max(lo, held_lo)
+    hi = held_hi if hi is None else hi if held_hi is None else min(hi, held_hi)
+    if lo is not None and hi is not None and lo > hi:
+        return None
+    return {**bounds, rest: (lo, hi)}
+
+
+def _integer_valued(expr: sympy.Basic) -> bool:
+    """Whether `expr` takes only integers, by its form: integer combinations of integer symbols, floors,
+    ceilings and Mods."""
+    for term in sympy.Add.make_args(expr):
+        coefficient, rest = term.as_coeff_Mul()
+        if not isinstance(coefficient, sympy.Integer):
+            return False
+        for factor in sympy.Mul.make_args(rest):
+            integral_mod = isinstance(factor, sympy.Mod) and (
+                isinstance(factor.args[1], sympy.Integer) and _integer_valued(factor.args[0])
+            )
+            if not (
+                isinstance(factor, sympy.floor | sympy.ceiling)
+                or integral_mod
+                or (isinstance(factor, sympy.Symbol) and factor.is_integer)
+                or factor == 1
+            ):
+                return False
+    return True
 
 
 def _innermost_extrema(expr: sympy.Basic) -> list[sympy.Basic]:
