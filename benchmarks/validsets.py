@@ -6,9 +6,9 @@ slices are centre crops computed from sizes (tests/zoo.py's U-Net with three cro
 crop whose start has either sign) or a spatial chunk, split and concatenation.
 
 Columns: `valid_inputs()` now (read from a fresh import of the model's nodes, every cache emptied), and the
-earlier way in the same run: for the U-Nets the whole "members are defined" query at once (no split by
-condition), for the crops the planner's cases of Min/Max (SymPy's Piecewise) instead of the periodic split.
-Both must give the same set; the proof's verdict is printed. Run from the repository root:
+earlier way in the same run: for the U-Nets the proof as it was (membership as ranges of `i mod 2**depth`, each
+direction asked at once, not split by condition; Z3's 20 s timeout is an unknown), for the crops the planner's cases of Min/Max (SymPy's Piecewise) instead of the periodic split.
+Both must give the same sets (exit status 1 otherwise); the proofs' verdicts are printed. Run from the repository root:
 ``python benchmarks/validsets.py`` (``--quick``: no earlier-way column).
 """
 
@@ -56,12 +56,40 @@ def models() -> list[tuple[str, Callable[[], Any], str]]:
     ]
 
 
-def timed(make: Callable[[], Any], earlier: str | None) -> tuple[float, str]:
+def whole(conditions: Any, dim: str, valid: validset.ValidSet, timeout_ms: int) -> Any:
+    """The proof as it was: membership as a range of `dim mod period` per run of residues, and each direction
+    of the equivalence asked at once (a timeout is Unknown)."""
+    import z3
+
+    from symconv.logic.prove import Proved, Unknown
+    from symconv.logic.solver import check
+    from symconv.logic.z3bridge import Translation
+
+    translation = Translation()
+    parts = translation.conditions(conditions)
+    i = translation.variable(dim)
+    defined = z3.And(*parts) if parts else z3.BoolVal(True)
+    remainder = i % valid.period
+    runs = [
+        remainder == lo if lo == hi else z3.And(remainder >= lo, remainder <= hi)
+        for lo, hi in validset._runs(valid.residues)
+    ]
+    member = z3.Or(*runs) if runs else z3.BoolVal(False)
+    premises = [*translation.axioms, i >= valid.start]
+    for refutation in ([member, z3.Not(defined)], [defined, z3.Not(member)]):
+        verdict, _, reason = check([*premises, *refutation], timeout_ms)
+        if verdict != "unsat":
+            return Unknown(reason=reason) if verdict == "unknown" else verdict
+    return Proved(scope="unbounded")
+
+
+def timed(make: Callable[[], Any], earlier: str | None) -> tuple[float, str, str]:
+    """Seconds for valid_inputs(), the sets, and the proofs' verdicts."""
     forget()
     net = make()
     patches: list[Any] = []
     if earlier == "whole":
-        patches.append(mock.patch.object(validset, "FIRST_TRY_MS", 10**9))
+        patches.append(mock.patch.object(validset, "_prove", whole))
     elif earlier == "planner":
         patches.append(mock.patch.object(periodic, "without_extrema", lambda *args: None))
     for patch in patches:
@@ -73,25 +101,25 @@ def timed(make: Callable[[], Any], earlier: str | None) -> tuple[float, str]:
     finally:
         for patch in patches:
             patch.stop()
-    shown = "; ".join(
-        f"{dim}: period {v.period}, {len(v.residues)} residues from {v.start}, {v.proof.status}"
-        for dim, v in valid.items()
+    sets = "; ".join(
+        f"{dim}: period {v.period}, {len(v.residues)} residues from {v.start}" for dim, v in valid.items()
     )
-    return seconds, shown
+    return seconds, sets, "/".join(v.proof.status for v in valid.values())
 
 
 def run(quick: bool) -> int:
-    print(f"{'network':<30}  {'now':>7}  {'earlier':>8}  valid set (now / earlier when it differs)")
+    print(f"{'network':<30}  {'now':>7}  {'earlier':>8}  {'proofs (now, earlier)':<24}  valid set")
     differs = 0
     for name, make, earlier in [*unets(), *models()]:
-        now, shown = timed(make, None)
+        now, sets, proofs = timed(make, None)
         if quick:
-            print(f"{name:<30}  {now:>6.2f}s  {'-':>8}  {shown}")
+            print(f"{name:<30}  {now:>6.2f}s  {'-':>8}  {proofs:<24}  {sets}")
             continue
-        before, shown_before = timed(make, earlier)
-        same = shown == shown_before
-        differs += not same
-        print(f"{name:<30}  {now:>6.2f}s  {before:>7.2f}s  {shown}" + ("" if same else f" / {shown_before}"))
+        before, sets_before, proofs_before = timed(make, earlier)
+        differs += sets != sets_before
+        verdicts = f"{proofs}, {proofs_before}"
+        other = "" if sets == sets_before else f" (earlier: {sets_before})"
+        print(f"{name:<30}  {now:>6.2f}s  {before:>7.2f}s  {verdicts:<24}  {sets}{other}")
     return 1 if differs else 0
 
 
