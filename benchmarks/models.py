@@ -4,7 +4,10 @@ For each architecture of a fixed, named list: build it (no weights, on the meta 
 read it with ``from_torch`` and derive its output sizes and valid input sets (the seconds printed), or print the
 refusal's first line. Each one read is then run on the meta device at a sample of sizes of each axis (the
 other axes held at 224, or 16 frames for video), and is "exact" when symconv's valid set and output size agree
-with PyTorch at every one. The last line, "read N of M", is the README's figure.
+with PyTorch at every one. The last line, "read N of M", is the README's figure. A forward that branches on
+sizes, which torch.fx alone cannot trace (segmentation_models_pytorch's check that the input is a multiple of the
+output stride), is read by tracing at a sample size with each branch a guard whose other side must refuse the
+input (symconv.nets.importers.branches); its seconds include those extra traces.
 
 The libraries are optional (not symconv's dependencies): ``pip install torchvision timm
 segmentation-models-pytorch``; an absent one is reported and its models counted as not read. torchvision's

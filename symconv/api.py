@@ -22,6 +22,7 @@ import sympy
 
 from .core.errors import SpecError
 from .core.layers import Layer, layer
+from .core.limits import DEFAULT_LIMIT
 
 if TYPE_CHECKING:
     from .core.windowmap import Window
@@ -69,7 +70,7 @@ def solve(
     where: Sequence[str] = (),
     maxima: Mapping[str, int] | None = None,
     minima: Mapping[str, int] | None = None,
-    limit: int = 100,
+    limit: int = DEFAULT_LIMIT,
     minimize: str | None = None,
     maximize: str | None = None,
 ) -> Answer:

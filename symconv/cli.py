@@ -26,7 +26,7 @@ from .core.arith import symbol
 from .core.budget import OutOfTime
 from .core.errors import InternalError, SpecError, SymconvError
 from .core.frameworks import FRAMEWORKS
-from .core.limits import MAX_PRINTED_DIGITS, MAX_SECONDS, MIN_SECONDS, exists, integer, shown
+from .core.limits import DEFAULT_LIMIT, MAX_PRINTED_DIGITS, MAX_SECONDS, MIN_SECONDS, exists, integer, shown
 from .core.notation import assignments, expression, interval, size_set
 
 # 3: symconv contradicted itself (a proved claim false on integers, or an exception it did not raise on
@@ -121,22 +121,50 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _axis_spec(spec: str, args: argparse.Namespace) -> str:
+def _axis_spec(spec: str, args: argparse.Namespace, solving: bool = False) -> str:
     """The spec a one-axis command works on: a per-axis spec's axis --axis N, or the one layer all its axes
-    share; a spec whose values apply to every axis is itself. --axis names one axis, so it takes that axis'
-    size alone."""
+    share; a spec whose values apply to every axis is itself, and --axis N must be one of the axes its class
+    (nn.Conv2d: 2) or the sizes given name. --axis names one axis, so it takes that axis' size alone.
+    `solving`: the axis must hold something to solve for (an unknown, or --in ? / --out ?)."""
     from .core.layers import Axes, layer, one_axis
 
     made = layer(spec)
-    if not isinstance(made, Axes):
-        return spec
     sizes = [getattr(args, name, None) for name in ("input", "output")]
+    if not isinstance(made, Axes):
+        if args.axis is not None:
+            _check_scalar_axis(made, args.axis, [text for text in sizes if isinstance(text, str)])
+        return spec
+    if args.axis is not None and solving and not any(text == "?" for text in sizes):
+        chosen = made.axis(args.axis)
+        holding = [n for n, axis in enumerate(made.layers) if axis.unknowns]
+        if holding and not chosen.unknowns:
+            where = ", ".join(f"axis {n} ({', '.join(made.axis(n).unknowns)})" for n in holding)
+            raise SpecError(
+                f"--axis {args.axis} of {made.spec} has no unknown: the unknowns are on {where}; give "
+                f"--axis {holding[0]}"
+            )
     if args.axis is not None and any(isinstance(text, str) and "," in text for text in sizes):
         raise SpecError(
             f"--axis {args.axis} works on that one axis of {made.spec}: give its size alone (--in N), or leave "
             "--axis out to work on every axis with a size per axis"
         )
     return one_axis(made, args.axis).spec
+
+
+def _check_scalar_axis(made: Any, axis: int, sizes: list[str]) -> None:
+    """--axis with a spec whose values apply to every axis: an axis its class names (nn.Conv2d: 0 or 1) or, for
+    a spec of no class, one the sizes given have (one size: axis 0)."""
+    count = made.rank or max((len(_top_level_parts(text)) for text in sizes), default=1)
+    if axis < count:
+        return
+    last = "axis 0" if count == 1 else f"axes 0 to {count - 1}"
+    if made.rank:
+        source = f"it runs on {count} spatial axes ({last})"
+    elif sizes:
+        source = f"its values apply to every axis, and the sizes given have {count} ({last})"
+    else:
+        source = "its values apply to every axis alike and no size is given: leave --axis out"
+    raise SpecError(f"--axis {axis} is beyond the axes of {made.spec}: {source}")
 
 
 def _axis_option(parser: argparse.ArgumentParser) -> None:
@@ -439,7 +467,7 @@ def _solve(args: argparse.Namespace, spec: str, **options: Any) -> Any:
 
 
 def cmd_solve(args: argparse.Namespace) -> tuple[int, Any, str]:
-    spec = _axis_spec(args.spec, args)
+    spec = _axis_spec(args.spec, args, solving=True)
     answer = _solve(args, spec, limit=args.limit, minimize=args.minimize, maximize=args.maximize)
     data = answer.to_json()
     lines = [f"unknowns: {', '.join(answer.unknowns)}"]
@@ -924,7 +952,11 @@ def build_parser() -> argparse.ArgumentParser:
     objective.add_argument("--maximize", metavar="NAME", help="report the solution with the greatest NAME")
     _axis_option(solve)
     solve.add_argument(
-        "--limit", type=_whole(1), default=100, metavar="N", help="list at most N solutions (default 100)"
+        "--limit",
+        type=_whole(1),
+        default=DEFAULT_LIMIT,
+        metavar="N",
+        help=f"list at most N solutions (default {DEFAULT_LIMIT})",
     )
     solve.add_argument("--json", action="store_true", help="print JSON")
     _timeout_option(solve)

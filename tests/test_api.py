@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import types
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -152,7 +153,8 @@ def test_symconv_prove_is_the_function() -> None:
         assert not (package / f"{name}.py").exists() and not (package / name).is_dir()
 
 
-BAD_CALLS = [
+# Wrong types on purpose: the API refuses them at run time, whatever a type checker would say.
+BAD_CALLS: list[tuple[Callable[[], object], str]] = [
     (lambda: symconv.prove(3), "the claim must be a condition"),
     (lambda: symconv.prove(symbol("i") + 1), "the claim must be a condition"),
     (lambda: symconv.prove("i >= 0", "i >= 1"), "given takes a list of conditions"),
@@ -160,11 +162,11 @@ BAD_CALLS = [
     (lambda: symconv.prove("i >= 0", bound=0), "bound must be a positive integer"),
     (lambda: layer("conv(k=k, s=2)").output_size(10, k=3, z=5), "no symbolic parameter z"),
     (lambda: layer("conv(k=3, s=2)").output_size(10, k=5), "no symbolic parameter k"),
-    (lambda: layer(3), "a layer spec must be text, got int"),
-    (lambda: symconv.invert("conv(k=3)", i=2.5), "the input size i must be an integer, got 2.5"),
+    (lambda: layer(3), "a layer spec must be text, got int"),  # type: ignore[arg-type]
+    (lambda: symconv.invert("conv(k=3)", i=2.5), "the input size i must be an integer, got 2.5"),  # type: ignore[arg-type]
     (lambda: symconv.invert("conv(k=3)", i=True), "the input size i must be an integer"),
     (lambda: symconv.port("conv(k=3)", "mxnet"), "unknown framework 'mxnet'"),
-    (lambda: symconv.windows("conv(k=3)", "5"), "the input size i must be an integer"),
+    (lambda: symconv.windows("conv(k=3)", "5"), "the input size i must be an integer"),  # type: ignore[arg-type]
     (lambda: symconv.solve("conv(k=?, s=2, p=1)", i=224, where="k > 1"), "where takes a list of conditions"),
 ]
 

@@ -36,4 +36,5 @@ def test_model_objects_render_through_the_export_layer() -> None:
         [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120
     )
     assert shown.stdout.split() == ["False", "True"], shown.stderr
-    assert symconv.layer("conv(k=3, s=2, p=1)")._repr_latex_().startswith("$\\displaystyle o = ")
+    latex = symconv.layer("conv(k=3, s=2, p=1)")._repr_latex_()
+    assert latex is not None and latex.startswith("$\\displaystyle o = ")

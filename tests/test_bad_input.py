@@ -7,6 +7,8 @@ import builtins
 import json
 import os
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -110,12 +112,17 @@ def test_bad_expression_is_a_spec_error_naming_the_part(text: str, fragment: str
     assert fragment in str(info.value)
 
 
-def test_nothing_is_executed(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+def test_nothing_is_executed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     calls: list[str] = []
-    monkeypatch.setattr(os, "system", lambda command: calls.append(command) or 0)
+
+    def system(command: str) -> int:
+        calls.append(command)
+        return 0
+
+    monkeypatch.setattr(os, "system", system)
     real_import = builtins.__import__
 
-    def spy(name, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def spy(name: str, *args: Any, **kwargs: Any) -> Any:
         if name in ("os", "subprocess"):
             calls.append(name)
         return real_import(name, *args, **kwargs)
@@ -182,7 +189,7 @@ CLI_BAD = [
 
 @pytest.mark.parametrize("argv", CLI_BAD)
 def test_cli_bad_input_exits_2_without_traceback(
-    argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, root
+    argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, root: Path
 ) -> None:
     monkeypatch.chdir(root)
     assert main(argv) == 2
@@ -296,7 +303,11 @@ def _one_error_line(code: int, out: str, err: str, fragment: str) -> str:
 
 @pytest.mark.parametrize(("argv", "fragment"), HOSTILE, ids=_short)
 def test_hostile_input_is_named_on_one_line(
-    argv: list[str], fragment: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, root
+    argv: list[str],
+    fragment: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    root: Path,
 ) -> None:
     monkeypatch.chdir(root)
     code = main(argv)
@@ -369,7 +380,8 @@ def test_an_unexpected_exception_is_an_internal_error_on_one_line(
 # The deepest inputs the limit allows go through every stage (parser, SymPy, Z3, the solver, the LaTeX
 # printer) within Python's recursion limit, here under pytest's own stack.
 def _depth(text: str) -> int:
-    deepest, stack = 0, [(ast.parse(text, mode="eval").body, 1)]
+    stack: list[tuple[ast.AST, int]] = [(ast.parse(text, mode="eval").body, 1)]
+    deepest = 0
     while stack:
         node, depth = stack.pop()
         deepest = max(deepest, depth)
@@ -385,7 +397,7 @@ def _deepest(wrap: Callable[[str, int], str], leaf: str, extra: int = 0) -> str:
     return text
 
 
-DEEP = {
+DEEP: dict[str, tuple[Callable[[str, int], str], str]] = {
     "floors": (lambda e, n: f"floor(({e} + {n % 3 + 1})/{n % 4 + 2})", "k"),
     "layers": (lambda e, n: f"conv(k=3, s={n % 2 + 1})({e})", "k"),
     "mods": (lambda e, n: f"mod({e} + {n}, {n % 5 + 2})", "k"),
@@ -397,7 +409,7 @@ DEEP = {
 
 @pytest.mark.parametrize("shape", sorted(DEEP))
 def test_the_deepest_allowed_claim_is_proved_or_refuted(
-    shape: str, capsys: pytest.CaptureFixture[str], tmp_path
+    shape: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     wrap, leaf = DEEP[shape]
     claim = _deepest(wrap, leaf, extra=1) + " >= -1000"
@@ -496,7 +508,7 @@ def run_limited(argv: list[str], cwd: str) -> tuple[int, str, float]:
         return process.returncode, err.decode(errors="replace"), peak
 
 
-def _files(tmp_path) -> dict[str, str]:
+def _files(tmp_path: Path) -> dict[str, str]:
     """Special and oversized files: a FIFO, a device behind a .toml/.onnx name, directories, sparse giants."""
     made = {}
     for name in ("fifo.toml", "fifo.onnx"):
@@ -543,7 +555,9 @@ RESOURCE_CASES = [
 
 
 @pytest.mark.parametrize(("argv", "fragment"), RESOURCE_CASES, ids=_short)
-def test_resource_case_is_refused_in_bounded_memory(argv: list[str], fragment: str, tmp_path, root) -> None:
+def test_resource_case_is_refused_in_bounded_memory(
+    argv: list[str], fragment: str, tmp_path: Path, root: Path
+) -> None:
     files = _files(tmp_path)
 
     def named(text: str) -> str:
@@ -698,7 +712,11 @@ def test_every_subcommand_has_bad_input_cases() -> None:
     ids=_short,
 )
 def test_bad_input_of_every_subcommand_exits_2_naming_the_part(
-    argv: list[str], fragment: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, root
+    argv: list[str],
+    fragment: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    root: Path,
 ) -> None:
     monkeypatch.chdir(root)
     line = _one_error_line(main(argv), *capsys.readouterr(), fragment)

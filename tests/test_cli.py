@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -68,7 +69,7 @@ def test_prove_bound(capsys: pytest.CaptureFixture[str]) -> None:
     assert json.loads(out)["theorems"][0]["scope"] == "bounded: every variable in [-5, 5]"
 
 
-def test_missed_expectation_exits_1(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missed_expectation_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     wrong = tmp_path / "wrong.toml"
     wrong.write_text('[[theorem]]\nid = "W"\ngiven = ["i >= 1"]\nclaim = "i >= 2"\n')
     code, out = run(["prove", str(wrong)], capsys)
@@ -122,7 +123,7 @@ def test_net_check_by_name_and_several_sizes(capsys: pytest.CaptureFixture[str])
 
 
 @pytest.mark.tex
-def test_draw_scale_and_dpi(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_draw_scale_and_dpi(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import struct
 
     from .conftest import require_tool

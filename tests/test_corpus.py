@@ -3,6 +3,8 @@ that satisfies the conditions and violates the claim on plain Python integers.""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from symconv.core.arith import evaluate
@@ -21,7 +23,7 @@ def test_the_paper_corpus_states_all_fifteen_relationships() -> None:
     assert sum(theorem.expect == "refuted" for theorem in CORPUS) >= 5
 
 
-def _holds(expr, env) -> bool:  # type: ignore[no-untyped-def]
+def _holds(expr: Any, env: dict[str, Any]) -> bool:
     try:
         return bool(evaluate(expr, env))
     except ZeroDivisionError:
@@ -37,7 +39,7 @@ def test_theorem_reaches_its_expected_verdict(theorem: Theorem) -> None:
         assert result.scope == "unbounded"
     if isinstance(result, Refuted):
         statement = theorem.statement()
-        env = dict(result.counterexample)
+        env: dict[str, Any] = dict(result.counterexample)
         for name, value in statement.definitions:
             env[name] = evaluate(value, env)
         assert all(_holds(g, env) for g in statement.given)

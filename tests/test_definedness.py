@@ -11,11 +11,17 @@ from symconv.cli import main
 from symconv.core.errors import InternalError
 from symconv.core.meaning import Undefined
 from symconv.core.parse import parse_meaning
-from symconv.logic.prove import Semantics, prove
+from symconv.logic.prove import Refuted, Result, Semantics, prove
 
 
-def verdict(claim: str, given: tuple[str, ...] = (), define: tuple[tuple[str, str], ...] = ()) -> object:
+def verdict(claim: str, given: tuple[str, ...] = (), define: tuple[tuple[str, str], ...] = ()) -> Result:
     return Theorem(id="t", claim=claim, given=given, define=define).check(timeout_ms=10_000)
+
+
+def refuted(claim: str, given: tuple[str, ...] = (), define: tuple[tuple[str, str], ...] = ()) -> Refuted:
+    result = verdict(claim, given, define)
+    assert isinstance(result, Refuted), result
+    return result
 
 
 # SymPy cancels each of these divisors before a Z3 translation could see it; the text divides by zero.
@@ -34,8 +40,7 @@ CANCELLED = [
 def test_a_claim_undefined_in_the_domain_is_refuted_naming_the_division(
     claim: str, given: tuple[str, ...], why: str
 ) -> None:
-    result = verdict(claim, given)
-    assert result.status == "refuted", result
+    result = refuted(claim, given)
     assert why in result.reason
     # The counterexample really divides by zero in the text as written.
     with pytest.raises(Undefined):
@@ -73,18 +78,16 @@ def test_a_point_where_a_definition_is_undefined_is_outside_the_domain() -> None
 
 
 def test_an_undefined_definition_used_by_a_false_claim_still_finds_a_defined_counterexample() -> None:
-    result = verdict("q >= 0", define=(("q", "i // s"),))
-    assert result.status == "refuted"
+    result = refuted("q >= 0", define=(("q", "i // s"),))
     env = result.counterexample
     assert env["s"] != 0 and env["i"] // env["s"] < 0
 
 
 def test_a_round_trip_without_its_stride_rule_is_refuted_not_unknown() -> None:
-    result = verdict(
+    result = refuted(
         "convT(k=k, s=s, p=p)(conv(k=k, s=s, p=p)(i)) == i",
         given=("i >= 1", "k >= 1", "p >= 0", "i + 2*p >= k", "p <= k - 1"),
     )
-    assert result.status == "refuted", result
     assert result.counterexample["s"] < 1
     assert "stride" in result.reason
 
@@ -101,7 +104,7 @@ def test_a_counterexample_that_does_not_recheck_is_excluded_and_the_search_goes_
     result = prove(
         symconv.parse_condition("x >= 100"), [symconv.parse_condition("x >= -1")], semantics=semantics
     )
-    assert result.status == "refuted"
+    assert isinstance(result, Refuted), result
     assert result.counterexample["x"] not in (0,) and result.counterexample["x"] < 100
     del x
 

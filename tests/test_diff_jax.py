@@ -22,8 +22,8 @@ from __future__ import annotations
 import random
 from collections import Counter
 from dataclasses import dataclass
-from functools import cache, partial
-from typing import Any
+from functools import partial
+from typing import Any, ClassVar
 
 import pytest
 
@@ -31,7 +31,8 @@ jax = pytest.importorskip("jax")
 jnp = pytest.importorskip("jax.numpy")
 lax = pytest.importorskip("jax.lax")
 
-import symconv  # noqa: E402
+from tests import differential  # noqa: E402
+from tests.differential import Outcome, Padding, agree, lax_padding  # noqa: E402
 
 SEED = 20240612
 LAYERS = {"conv": 90, "maxpool": 60, "avgpool": 60, "convT": 90}
@@ -39,44 +40,18 @@ SIZES_PER_LAYER = 9
 MIN_CONFIGS = 2000
 LAYOUT = ("NCH", "OIH", "NCH")
 
-Padding = int | tuple[int, int] | str
-Outcome = tuple[str, Any]  # ("ok", size) or ("refused", message)
-
 
 @dataclass(frozen=True)
-class Case:
-    op: str  # conv, maxpool, avgpool, convT
-    i: int
-    k: int
-    s: int | None  # None: left out (JAX's default, pooling only)
-    p: Padding | None  # None: left out (symconv's default 'valid')
-    d: int | None  # None: left out (JAX's default)
+class Case(differential.Case):
+    """op: conv, maxpool, avgpool, convT; s None: left out (JAX's default, pooling only); p None: left out
+    (symconv's default 'valid'); d None: left out (JAX's default)."""
+
     consistent: bool | None = None  # convT use_consistent_padding; None: left out (False)
 
-    def spec(self) -> str:
-        args = [f"k={self.k}"]
-        if self.s is not None:
-            args.append(f"s={self.s}")
-        if isinstance(self.p, tuple):
-            args.append(f"p=[({self.p[0]}, {self.p[1]})]")
-        elif self.p is not None:
-            args.append(f"p={self.p}")
-        if self.d is not None:
-            args.append(f"d={self.d}")
-        if self.consistent is not None:
-            args.append(f"consistent={'true' if self.consistent else 'false'}")
-        return f"jax.{self.op}({', '.join(args)})"
+    prefix: ClassVar[str] = "jax"
 
-    def short(self) -> str:
-        return f"{self.spec()} at i={self.i}"
-
-    def form(self) -> str:
-        """The padding form: valid, same, same_lower, int or pair (for grouping disagreements)."""
-        if self.p is None:
-            return "default"
-        if isinstance(self.p, tuple):
-            return "pair"
-        return self.p if isinstance(self.p, str) else "int"
+    def args(self) -> list[tuple[str, object]]:
+        return [*super().args(), ("consistent", self.consistent)]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -127,16 +102,6 @@ def draw_cases() -> list[Case]:
 # Running JAX
 
 
-def _lax_padding(p: Padding | None, rank: int) -> str | list[tuple[int, int]]:
-    """The padding argument: an upper-case mode, or (begin, end) pairs on the last axis (zeros before it)."""
-    if p is None:
-        return "VALID"
-    if isinstance(p, str):
-        return p.upper()
-    pair = p if isinstance(p, tuple) else (p, p)
-    return [(0, 0)] * (rank - 1) + [pair]
-
-
 def _jax_call(case: Case) -> Any:
     f32 = jnp.float32
     x = jax.ShapeDtypeStruct((1, 1, case.i), f32)
@@ -147,7 +112,7 @@ def _jax_call(case: Case) -> Any:
         fn = partial(
             lax.conv_general_dilated,
             window_strides=(case.s,),
-            padding=_lax_padding(case.p, 1),
+            padding=lax_padding(case.p, 1),
             rhs_dilation=dilation,
             dimension_numbers=LAYOUT,
         )
@@ -158,7 +123,7 @@ def _jax_call(case: Case) -> Any:
         fn = partial(
             lax.conv_transpose,
             strides=(case.s,),
-            padding=_lax_padding(case.p, 1),
+            padding=lax_padding(case.p, 1),
             rhs_dilation=dilation,
             dimension_numbers=LAYOUT,
             **extra,
@@ -171,46 +136,26 @@ def _jax_call(case: Case) -> Any:
         computation=computation,
         window_dimensions=(1, 1, case.k),
         window_strides=None if case.s is None else (1, 1, case.s),
-        padding=_lax_padding(case.p, 3),
+        padding=lax_padding(case.p, 3),
         window_dilation=None if case.d is None else (1, 1, case.d),
     )
     return jax.eval_shape(fn, x)
 
 
 def jax_outcome(case: Case) -> Outcome:
-    try:
-        out = _jax_call(case)
-    except (TypeError, ValueError) as error:
-        return "refused", f"{type(error).__name__}: {str(error).splitlines()[0]}"
-    assert out.shape[:2] == (1, 1), out.shape
-    return "ok", int(out.shape[2])
+    result = differential.outcome(lambda: _jax_call(case), (TypeError, ValueError), lambda out: out.shape)
+    if result[0] != "ok":
+        return result
+    assert result[1][:2] == (1, 1), result[1]
+    return "ok", int(result[1][2])
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Asking symconv
 
 
-@cache
-def _layer(spec: str) -> Any:
-    """The built layer, or the error building it raised (building is the expensive part)."""
-    try:
-        return symconv.layer(spec)
-    except (symconv.ShapeError, symconv.SpecError) as error:
-        return error
-
-
 def symconv_outcome(case: Case) -> Outcome:
-    made = _layer(case.spec())
-    if isinstance(made, Exception):
-        return "refused", f"{type(made).__name__} (building): {made}"
-    try:
-        return "ok", int(made.output_size(case.i))
-    except (symconv.ShapeError, symconv.SpecError) as error:
-        return "refused", f"{type(error).__name__}: {error}"
-
-
-def _agree(x: Outcome, y: Outcome) -> bool:
-    return x[0] == y[0] == "refused" or x == y
+    return differential.symconv_outcome(case.spec(), case.i)
 
 
 @dataclass
@@ -227,19 +172,20 @@ def results() -> list[Result]:
 
 def _report(op: str, bad: list[Result]) -> str:
     """Disagreements grouped by class (padding form, flags, who refused), the smallest example of each first."""
-    classes: dict[tuple[Any, ...], list[Result]] = {}
-    for r in bad:
-        key = (r.case.form(), r.case.consistent, r.case.s is None, r.ours[0], r.theirs[0])
-        classes.setdefault(key, []).append(r)
-    lines = [f"{len(bad)} disagreements with JAX for jax.{op} in {len(classes)} classes:"]
-    for (form, consistent, no_stride, ours, theirs), members in classes.items():
-        members.sort(key=lambda r: (r.case.i + r.case.k + (r.case.s or 0) + (r.case.d or 0), r.case.i))
-        flags = f", consistent={consistent}" if op == "convT" else ""
-        flags += ", stride left out" if no_stride else ""
-        lines.append(f"- padding {form}{flags}: symconv {ours}, JAX {theirs} ({len(members)} configurations)")
-        for r in members[:3]:
-            lines.append(f"    {r.case.short()}: symconv {r.ours[1]!r}, JAX {r.theirs[1]!r}")
-    return "\n".join(lines)
+
+    def group(r: Result) -> str:
+        flags = f", consistent={r.case.consistent}" if op == "convT" else ""
+        flags += ", stride left out" if r.case.s is None else ""
+        return f"padding {r.case.form()}{flags}: symconv {r.ours[0]}, JAX {r.theirs[0]}"
+
+    return differential.report(
+        f"disagreements with JAX for jax.{op}",
+        bad,
+        group,
+        lambda r: f"{r.case.short()}: symconv {r.ours[1]!r}, JAX {r.theirs[1]!r}",
+        lambda r: (r.case.i + r.case.k + (r.case.s or 0) + (r.case.d or 0), r.case.i),
+        examples=3,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -268,5 +214,5 @@ def test_enough_configurations_both_accepted_and_refused(results: list[Result]) 
 
 @pytest.mark.parametrize("op", list(LAYERS))
 def test_symconv_matches_jax(results: list[Result], op: str) -> None:
-    bad = [r for r in results if r.case.op == op and not _agree(r.ours, r.theirs)]
+    bad = [r for r in results if r.case.op == op and not agree(r.ours, r.theirs)]
     assert not bad, _report(op, bad)

@@ -24,8 +24,7 @@ import random
 import warnings
 from collections import Counter
 from dataclasses import dataclass
-from functools import cache
-from typing import Any
+from typing import Any, ClassVar
 
 os.environ["KERAS_BACKEND"] = "numpy"
 
@@ -34,37 +33,30 @@ import pytest
 keras = pytest.importorskip("keras")
 np = pytest.importorskip("numpy")
 
-import symconv  # noqa: E402
+from tests import differential  # noqa: E402
+from tests.differential import REFUSED, Outcome, agree  # noqa: E402
 
 SEED = 20240613
 PER_OP = {"conv": 800, "maxpool": 450, "avgpool": 450, "convT": 800}
 MIN_CONFIGS = 2000
 REAL_EVERY = 16  # the real call (it builds weights and runs a kernel) on every 16th configuration
 
-Outcome = tuple[str, Any]  # ("ok", size), ("refused at construction", message) or ("refused", message)
-BUILD, CALL = "refused at construction", "refused"
+# Outcomes: ("ok", size), ("refused at construction", message) or ("refused", message)
+BUILD, CALL = "refused at construction", REFUSED
+REFUSALS = (ValueError, TypeError)
 
 
 @dataclass(frozen=True)
-class Case:
-    op: str  # conv, maxpool, avgpool, convT
-    i: int
-    k: int
-    s: int | None  # None: left out (Keras' default)
-    p: str | None  # None: left out ('valid')
-    d: int | None  # None: left out (1); conv and convT only
+class Case(differential.Case):
+    """op: conv, maxpool, avgpool, convT; s None: left out (Keras' default); p None: left out ('valid'); d None:
+    left out (1), conv and convT only."""
+
     a: int | None = None  # convT output_padding; None: left out (Keras' None)
 
-    def spec(self) -> str:
-        args = [f"k={self.k}"]
-        for name in ("s", "p", "d", "a"):
-            value = getattr(self, name)
-            if value is not None:
-                args.append(f"{name}={value}")
-        return f"keras.{self.op}({', '.join(args)})"
+    prefix: ClassVar[str] = "keras"
 
-    def short(self) -> str:
-        return f"{self.spec()} at i={self.i}"
+    def args(self) -> list[tuple[str, object]]:
+        return [*super().args(), ("a", self.a)]
 
     def kwargs(self) -> dict[str, Any]:
         """The keyword arguments of the layer (and of the op), only those the spec gives."""
@@ -121,55 +113,52 @@ def _layer(case: Case) -> Any:
     return pool(pool_size=case.k, **kwargs)
 
 
-def _message(error: Exception) -> str:
-    return f"{type(error).__name__}: {str(error).splitlines()[0]}"
+def _built(case: Case, use: Any) -> Outcome:
+    """Construct the layer (a refusal there is BUILD), then use(layer) (a refusal there is CALL)."""
+    made = differential.outcome(lambda: _layer(case), REFUSALS, label=BUILD)
+    if made[0] != "ok":
+        return made
+    return differential.outcome(lambda: use(made[1]), REFUSALS, label=CALL)
+
+
+def _size(shape: Any) -> int:
+    assert shape[0] == 1 and shape[2] == 1, shape
+    return int(shape[1])
 
 
 def keras_outcome(case: Case) -> Outcome:
     """Through the layer: construction, then compute_output_shape((1, i, 1))."""
-    try:
-        made = _layer(case)
-    except (ValueError, TypeError) as error:
-        return BUILD, _message(error)
-    try:
-        shape = made.compute_output_shape((1, case.i, 1))
-    except (ValueError, TypeError) as error:
-        return CALL, _message(error)
-    assert shape[0] == 1 and shape[2] == 1, shape
-    return "ok", int(shape[1])
+    result = _built(case, lambda made: made.compute_output_shape((1, case.i, 1)))
+    return ("ok", _size(result[1])) if result[0] == "ok" else result
 
 
 def ops_outcome(case: Case) -> Outcome:
     """Through keras.ops on KerasTensors (shape inference only)."""
     x = keras.KerasTensor((1, case.i, 1))
     kwargs = {**case.kwargs(), "data_format": "channels_last"}
-    try:
+
+    def call() -> Any:
         if case.op == "conv":
-            out = keras.ops.conv(x, keras.KerasTensor((case.k, 1, 1)), **kwargs)
-        elif case.op == "convT":
-            out = keras.ops.conv_transpose(x, keras.KerasTensor((case.k, 1, 1)), **kwargs)
-        elif case.op == "maxpool":
-            out = keras.ops.max_pool(x, case.k, **kwargs)
-        else:
-            out = keras.ops.average_pool(x, case.k, **kwargs)
-    except (ValueError, TypeError) as error:
-        return CALL, _message(error)
-    return "ok", int(out.shape[1])
+            return keras.ops.conv(x, keras.KerasTensor((case.k, 1, 1)), **kwargs)
+        if case.op == "convT":
+            return keras.ops.conv_transpose(x, keras.KerasTensor((case.k, 1, 1)), **kwargs)
+        if case.op == "maxpool":
+            return keras.ops.max_pool(x, case.k, **kwargs)
+        return keras.ops.average_pool(x, case.k, **kwargs)
+
+    return differential.outcome(call, REFUSALS, lambda out: int(out.shape[1]), CALL)
 
 
 def real_outcome(case: Case) -> Outcome:
     """The layer called on np.ones((1, i, 1)): the backend's kernel runs."""
-    try:
-        made = _layer(case)
-    except (ValueError, TypeError) as error:
-        return BUILD, _message(error)
-    try:
+
+    def call(made: Any) -> Any:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            out = made(np.ones((1, case.i, 1), dtype="float32"))
-    except (ValueError, TypeError) as error:
-        return CALL, _message(error)
-    return "ok", int(out.shape[1])
+            return made(np.ones((1, case.i, 1), dtype="float32"))
+
+    result = _built(case, call)
+    return ("ok", int(result[1].shape[1])) if result[0] == "ok" else result
 
 
 def real_gap(case: Case, reference: Outcome) -> str | None:
@@ -187,33 +176,8 @@ def real_gap(case: Case, reference: Outcome) -> str | None:
 # Asking symconv
 
 
-@cache
-def _symconv_layer(spec: str) -> Any:
-    """The built layer, or the error building it raised."""
-    try:
-        return symconv.layer(spec)
-    except (symconv.ShapeError, symconv.SpecError) as error:
-        return error
-
-
 def symconv_outcome(case: Case) -> Outcome:
-    made = _symconv_layer(case.spec())
-    if isinstance(made, Exception):
-        return BUILD, f"{type(made).__name__}: {made}"
-    try:
-        return "ok", int(made.output_size(case.i))
-    except (symconv.ShapeError, symconv.SpecError) as error:
-        return CALL, f"{type(error).__name__}: {error}"
-
-
-def _agree(x: Outcome, y: Outcome) -> bool:
-    """Equal sizes, or refusals at the same stage (construction, or at the input size)."""
-    return x[0] == y[0] if x[0] != "ok" else x == y
-
-
-def _refused_alike(x: Outcome, y: Outcome) -> bool:
-    """Equal sizes, or both refused (keras.ops have no construction stage)."""
-    return x == y or (x[0] != "ok" and y[0] != "ok")
+    return differential.symconv_outcome(case.spec(), case.i, build=BUILD)
 
 
 @dataclass
@@ -238,22 +202,22 @@ def results() -> list[Result]:
 
 def _report(title: str, bad: list[tuple[Result, Outcome]]) -> str:
     """Disagreements grouped by class (padding, who refused where), the smallest example of each first."""
-    classes: dict[tuple[Any, ...], list[tuple[Result, Outcome]]] = {}
-    for r, theirs in bad:
-        key = (r.case.p, r.case.a is None, r.ours[0], theirs[0])
-        classes.setdefault(key, []).append((r, theirs))
-    lines = [f"{len(bad)} {title} in {len(classes)} classes:"]
-    for (p, no_a, ours, theirs_kind), members in classes.items():
-        members.sort(key=lambda m: (m[0].case.i + m[0].case.k + (m[0].case.s or 0), m[0].case.i))
-        extra = (
-            (", output_padding left out" if no_a else ", output_padding given") if "convT" in title else ""
-        )
-        lines.append(
-            f"- padding {p}{extra}: symconv {ours}, Keras {theirs_kind} ({len(members)} configurations)"
-        )
-        for r, theirs in members[:3]:
-            lines.append(f"    {r.case.short()}: symconv {r.ours[1]!r}, Keras {theirs[1]!r}")
-    return "\n".join(lines)
+
+    def group(member: tuple[Result, Outcome]) -> str:
+        r, theirs = member
+        extra = ""
+        if "convT" in title:
+            extra = ", output_padding left out" if r.case.a is None else ", output_padding given"
+        return f"padding {r.case.p}{extra}: symconv {r.ours[0]}, Keras {theirs[0]}"
+
+    return differential.report(
+        title,
+        bad,
+        group,
+        lambda m: f"{m[0].case.short()}: symconv {m[0].ours[1]!r}, Keras {m[1][1]!r}",
+        lambda m: (m[0].case.i + m[0].case.k + (m[0].case.s or 0), m[0].case.i),
+        examples=3,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -277,7 +241,7 @@ def test_enough_configurations_both_accepted_and_refused(results: list[Result]) 
 
 @pytest.mark.parametrize("op", list(PER_OP))
 def test_symconv_matches_keras_layers(results: list[Result], op: str) -> None:
-    bad = [(r, r.layer) for r in results if r.case.op == op and not _agree(r.ours, r.layer)]
+    bad = [(r, r.layer) for r in results if r.case.op == op and not agree(r.ours, r.layer, same_stage=True)]
     assert not bad, _report(f"disagreements with the Keras layers for keras.{op}", bad)
 
 
@@ -286,7 +250,9 @@ def test_symconv_matches_keras_ops(results: list[Result], op: str) -> None:
     bad = [
         (r, r.ops)
         for r in results
-        if r.case.op == op and r.ops is not None and not _refused_alike(r.ours, r.ops)
+        if r.case.op == op
+        and r.ops is not None
+        and not agree(r.ours, r.ops)  # keras.ops have no construction stage
     ]
     assert not bad, _report(f"disagreements with keras.ops for keras.{op}", bad)
 
@@ -300,7 +266,7 @@ def test_real_call_matches_compute_output_shape(results: list[Result]) -> None:
             continue
         gap = real_gap(r.case, r.layer)
         if gap is None:
-            if not _agree(r.real, r.layer):
+            if not agree(r.real, r.layer, same_stage=True):
                 bad.append((r, r.real))
         else:
             assert r.real == ("ok", 0), (r.case.short(), r.real)

@@ -34,7 +34,7 @@ import re
 import warnings
 from collections import Counter
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -46,11 +46,11 @@ np = pytest.importorskip("numpy")
 
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 from onnx.reference import ReferenceEvaluator  # noqa: E402
-from onnxruntime.capi import onnxruntime_pybind11_state as ort_state  # noqa: E402
 
-import symconv  # noqa: E402
 from symconv.core.arith import evaluate, symbol  # noqa: E402
 from symconv.core.frameworks import auto_pads, onnx_inference_window  # noqa: E402
+from tests import differential  # noqa: E402
+from tests.differential import Outcome, Padding, agree  # noqa: E402
 
 SEED = 20240612
 OPSET = 22
@@ -73,46 +73,30 @@ POOL_OPSETS = {"maxpool": (12, 18, 19, 22), "avgpool": (12, 18, 19, 22), "lppool
 DILATED_SINCE = {"maxpool": 10, "avgpool": 19, "lppool": 18}
 # What onnxruntime raises for a refused model (InvalidArgument at run time, Fail at session creation, ...).
 # NotImplemented and the rest are left to propagate: they would mean a broken harness, not a refusal.
-ORT_REFUSALS = (ort_state.Fail, ort_state.InvalidArgument, ort_state.RuntimeException, ort_state.InvalidGraph)
-
-Padding = int | tuple[int, int] | str
-Outcome = tuple[str, Any]  # ("ok", shape tuple) or ("refused", message)
+ORT_REFUSALS = differential.ort_refusals()
 
 
 @dataclass(frozen=True)
-class Case:
-    op: str  # a key of OP_TYPE
-    i: int
-    k: int
-    s: int | None  # None: the default (1), strides attribute left out
-    p: Padding  # a number, (begin, end), or valid / same_upper / same_lower (auto_pad)
-    d: int | None  # None: the default (1), dilations attribute left out
+class Case(differential.Case):
+    """op: a key of OP_TYPE; s None: the default (1), strides attribute left out; p: a number, (begin, end), or
+    valid / same_upper / same_lower (auto_pad); d None: the default (1), dilations attribute left out."""
+
     a: int | None = None  # convT output_padding (None: attribute left out)
     ceil: bool | None = None  # pooling ceil_mode (None: attribute left out)
     dims: int = 1  # 1 or 2 (2: equal sizes and parameters on both axes)
     opset: int = OPSET
 
+    prefix: ClassVar[str] = "onnx"
+
     @property
     def pads(self) -> tuple[int, int] | None:
-        if isinstance(self.p, str):
+        if self.p is None or isinstance(self.p, str):
             return None
         return self.p if isinstance(self.p, tuple) else (self.p, self.p)
 
-    def spec(self, framework: str) -> str:
-        pad = f"[({self.p[0]}, {self.p[1]})]" if isinstance(self.p, tuple) else str(self.p)
-        args = [f"k={self.k}"]
-        if self.s is not None:
-            args.append(f"s={self.s}")
-        args.append(f"p={pad}")
-        if self.a is not None:
-            args.append(f"a={self.a}")
-        if self.d is not None:
-            args.append(f"d={self.d}")
-        if self.ceil is not None:
-            args.append(f"ceil={'true' if self.ceil else 'false'}")
-        if self.opset != OPSET:
-            args.append(f"opset={self.opset}")
-        return f"{framework}.{self.op}({', '.join(args)})"
+    def args(self) -> list[tuple[str, object]]:
+        opset = None if self.opset == OPSET else self.opset
+        return [*super().args(), ("a", self.a), ("ceil", self.ceil), ("opset", opset)]
 
     def short(self, framework: str = "onnx") -> str:
         return f"{self.spec(framework)} {self.dims}-D, i={self.i}"
@@ -205,30 +189,27 @@ def feeds(case: Case) -> dict[str, Any]:
     return out
 
 
-def _session_options() -> Any:
-    so = ort.SessionOptions()
-    so.log_severity_level = 4  # refusals are expected: keep the log quiet (3 still prints errors)
-    so.intra_op_num_threads = 1
-    so.inter_op_num_threads = 1
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    return so
-
-
 def ort_outcome(case: Case, model: Any, so: Any) -> Outcome:
-    try:
+    def call() -> Any:
         session = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
         (out,) = session.run(None, feeds(case))
-    except ORT_REFUSALS as error:
-        return "refused", f"{type(error).__name__}: {str(error).splitlines()[0]}"
-    return "ok", tuple(int(o) for o in out.shape[2:])
+        return out
+
+    return differential.outcome(call, ORT_REFUSALS, _spatial)
+
+
+def _spatial(out: Any) -> tuple[int, ...]:
+    return tuple(int(o) for o in out.shape[2:])
 
 
 def inferred_output(model: Any) -> Outcome:
-    try:
-        inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True)
-    except onnx.shape_inference.InferenceError as error:
-        return "refused", f"InferenceError: {str(error).splitlines()[0]}"
-    dims = inferred.graph.output[0].type.tensor_type.shape.dim
+    inferred = differential.outcome(
+        lambda: onnx.shape_inference.infer_shapes(model, strict_mode=True),
+        (onnx.shape_inference.InferenceError,),
+    )
+    if inferred[0] != "ok":
+        return inferred
+    dims = inferred[1].graph.output[0].type.tensor_type.shape.dim
     sizes = tuple(dim.dim_value if dim.HasField("dim_value") else None for dim in dims[2:])
     if not sizes or None in sizes:
         return "unknown", sizes
@@ -237,13 +218,15 @@ def inferred_output(model: Any) -> Outcome:
 
 def reference_output(case: Case, model: Any) -> Outcome:
     """The reference evaluator's output shape; any exception it raises is its refusal (or its failure)."""
-    try:
+
+    def call() -> Any:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             (out,) = ReferenceEvaluator(model).run(None, feeds(case))
-    except Exception as error:  # the evaluator's refusals are ValueError, RuntimeError, IndexError, ...
-        return "refused", f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
-    return "ok", tuple(int(o) for o in out.shape[2:])
+            return out
+
+    # The evaluator's refusals are ValueError, RuntimeError, IndexError, ...
+    return differential.outcome(call, (Exception,), _spatial)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -251,11 +234,7 @@ def reference_output(case: Case, model: Any) -> Outcome:
 
 
 def symconv_outcome(case: Case, framework: str) -> Outcome:
-    try:
-        size = symconv.layer(case.spec(framework)).output_size(tuple([case.i] * case.dims))
-    except (symconv.ShapeError, symconv.SpecError) as error:
-        return "refused", f"{type(error).__name__}: {error}"
-    return "ok", tuple(int(o) for o in size)
+    return differential.symconv_outcome(case.spec(framework), (case.i,) * case.dims)
 
 
 def _inference_pads(case: Case) -> tuple[int, int, int, int]:
@@ -290,10 +269,6 @@ def symconv_inference_on_integers(case: Case) -> Outcome:
     return "ok", (int(size),) * case.dims
 
 
-def _agree(x: Outcome, y: Outcome) -> bool:
-    return x[0] == y[0] == "refused" or x == y
-
-
 @dataclass
 class Result:
     case: Case
@@ -312,7 +287,7 @@ class Result:
 @pytest.fixture(scope="module")
 def results() -> list[Result]:
     ort.set_default_logger_severity(4)
-    so = _session_options()
+    so = differential.ort_session_options()
     out = []
     for case in draw_cases():
         model = build_model(case)
@@ -351,16 +326,12 @@ def _setting(case: Case) -> str:
 
 def _report(title: str, bad: list[tuple[Case, Outcome, Outcome]], framework: str = "onnx") -> str:
     """The disagreements grouped by class (setting, symconv's kind, the library's kind), two examples each."""
-    groups: dict[tuple[str, str, str], list[tuple[Case, Outcome, Outcome]]] = {}
-    for case, ours, theirs in bad:
-        key = (_setting(case), _kind(ours, theirs), _kind(theirs, ours))
-        groups.setdefault(key, []).append((case, ours, theirs))
-    lines = [f"{len(bad)} {title}, in {len(groups)} classes:"]
-    for (setting, ours_kind, theirs_kind), members in sorted(groups.items(), key=lambda item: -len(item[1])):
-        lines.append(f"- {len(members)} x [{setting}] symconv [{ours_kind}] / library [{theirs_kind}]")
-        for case, ours, theirs in members[:2]:
-            lines.append(f"    {case.short(framework)}: symconv {ours[1]}, library {theirs[1]}")
-    return "\n".join(lines)
+    return differential.report(
+        title,
+        bad,
+        lambda m: f"[{_setting(m[0])}] symconv [{_kind(m[1], m[2])}] / library [{_kind(m[2], m[1])}]",
+        lambda m: f"{m[0].short(framework)}: symconv {m[1][1]}, library {m[2][1]}",
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -388,7 +359,7 @@ def test_ort_matches_onnxruntime(results: list[Result], op: str) -> None:
     bad = [
         (r.case, r.ours_runtime, r.runtime)
         for r in results
-        if r.case.op == op and not _agree(r.ours_runtime, r.runtime)
+        if r.case.op == op and not agree(r.ours_runtime, r.runtime)
     ]
     assert not bad, _report(f"disagreements with onnxruntime for {op}", bad, "ort")
 
@@ -452,8 +423,8 @@ def test_reference_evaluator_agrees_where_onnx_answers(results: list[Result], op
 def test_standard_and_runtime_differ_where_stated(results: list[Result]) -> None:
     """onnx.* and ort.* differ on the configurations where the standard and onnxruntime do, in each of the known
     classes (the theorems in proofs/frameworks.toml state them)."""
-    differ = [r for r in results if not _agree(r.standard, r.ours_runtime)]
-    assert all(not _agree(r.inferred if r.paths_agree else r.standard, r.runtime) for r in differ)
+    differ = [r for r in results if not agree(r.standard, r.ours_runtime)]
+    assert all(not agree(r.inferred if r.paths_agree else r.standard, r.runtime) for r in differ)
     settings = Counter(_setting(r.case).split(":")[0] for r in differ)
     for op in ("conv", "convT", "maxpool", "avgpool", "lppool"):
         assert settings[op] > 0, settings

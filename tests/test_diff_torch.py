@@ -18,11 +18,10 @@ equivalent (F.pad changes where the ceil_mode last-window rule puts the input's 
 from __future__ import annotations
 
 import random
-import re
 import warnings
 from collections import Counter
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
 
 import pytest
 
@@ -33,46 +32,34 @@ from torch import nn  # noqa: E402
 
 import symconv  # noqa: E402
 from symconv.core.frameworks import torch_output_padding  # noqa: E402
+from tests import differential  # noqa: E402
+from tests.differential import SYMCONV_REFUSALS, Outcome, Padding, agree, kind, symconv_refusal  # noqa: E402
 
 SEED = 20240611
 PER_OP = {"conv": 700, "convT": 600, "maxpool": 550, "avgpool": 450}
 MIN_CONFIGS = 2000
 
-Padding = int | tuple[int, int] | str
-Outcome = tuple[str, Any]  # ("ok", shape tuple) or ("refused", message)
-
 
 @dataclass(frozen=True)
-class Case:
-    op: str  # conv, convT, maxpool, avgpool
-    i: int
-    k: int
-    s: int | None  # None: the layer's default stride (pooling: the kernel)
-    p: Padding
-    d: int | None  # None: left at the default (1)
+class Case(differential.Case):
+    """op: conv, convT, maxpool, avgpool; s None: the layer's default stride (pooling: the kernel); d None: left
+    at the default (1)."""
+
     a: int = 0  # convT output_padding
     ceil: bool = False
     dims: int = 1  # 1 or 2 (2: equal sizes and parameters on both axes)
     functional: bool = False  # pooling through F.max_pool1d/F.avg_pool1d instead of the module
     requested: int | None = None  # convT: forward(x, output_size=[requested])
 
-    def spec(self) -> str:
-        """The symconv spec of this configuration (output_size requests are handled separately)."""
-        if isinstance(self.p, tuple):
-            pad = f"[({self.p[0]}, {self.p[1]})]"
-        else:
-            pad = str(self.p)
-        args = [f"k={self.k}"]
-        if self.s is not None:
-            args.append(f"s={self.s}")
-        args.append(f"p={pad}")
-        if self.d is not None:
-            args.append(f"d={self.d}")
-        if self.op == "convT":
-            args.append(f"a={self.a}")
-        if self.op in ("maxpool", "avgpool"):
-            args.append(f"ceil={'true' if self.ceil else 'false'}")
-        return f"torch.{self.op}({', '.join(args)})"
+    prefix: ClassVar[str] = "torch"
+
+    def args(self) -> list[tuple[str, object]]:
+        """The spec of this configuration (output_size requests are handled separately)."""
+        return [
+            *super().args(),
+            ("a", self.a if self.op == "convT" else None),
+            ("ceil", self.ceil if self.op in ("maxpool", "avgpool") else None),
+        ]
 
     def short(self) -> str:
         extra = f" output_size=[{self.requested}]" if self.requested is not None else ""
@@ -131,11 +118,13 @@ def draw_cases() -> list[Case]:
 def _module(case: Case, device: str) -> Any:
     """The nn module of the case (constructing it may itself raise, e.g. strided padding='same')."""
     two = case.dims == 2
-    stride = case.s  # None: PyTorch's default (pooling: the kernel)
-    dil = {} if case.d is None else {"dilation": case.d}
+    # The drawn values go to PyTorch as drawn (None, a mode name, ...): refusing them is PyTorch's part.
+    stride: Any = case.s  # None: PyTorch's default (pooling: the kernel)
+    padding: Any = case.p
+    dil: dict[str, Any] = {} if case.d is None else {"dilation": case.d}
     if case.op == "conv":
         conv = nn.Conv2d if two else nn.Conv1d
-        pad = 0 if isinstance(case.p, tuple) else case.p
+        pad = 0 if isinstance(case.p, tuple) else padding
         return conv(1, 1, case.k, stride=stride, padding=pad, bias=False, device=device, **dil)
     if case.op == "convT":
         convT = nn.ConvTranspose2d if two else nn.ConvTranspose1d
@@ -144,17 +133,17 @@ def _module(case: Case, device: str) -> Any:
             1,
             case.k,
             stride=stride,
-            padding=case.p,
+            padding=padding,
             output_padding=case.a,
             bias=False,
             device=device,
             **dil,
         )
     if case.op == "maxpool":
-        pool = nn.MaxPool2d if two else nn.MaxPool1d
-        return pool(case.k, stride=stride, padding=case.p, ceil_mode=case.ceil, **dil)
+        pool: Any = nn.MaxPool2d if two else nn.MaxPool1d
+        return pool(case.k, stride=stride, padding=padding, ceil_mode=case.ceil, **dil)
     pool = nn.AvgPool2d if two else nn.AvgPool1d
-    return pool(case.k, stride=stride, padding=case.p, ceil_mode=case.ceil)
+    return pool(case.k, stride=stride, padding=padding, ceil_mode=case.ceil)
 
 
 def _call(case: Case, x: Any, device: str) -> Any:
@@ -162,6 +151,7 @@ def _call(case: Case, x: Any, device: str) -> Any:
         x = F.pad(x, case.p * case.dims)
     if case.functional:
         stride = case.s
+        fn: Any
         if case.op == "maxpool":
             fn = F.max_pool2d if case.dims == 2 else F.max_pool1d
             dil = 1 if case.d is None else case.d
@@ -177,13 +167,13 @@ def _call(case: Case, x: Any, device: str) -> Any:
 def torch_outcome(case: Case, device: str) -> Outcome:
     shape = (1, 1, *([case.i] * case.dims))
     x = torch.empty(shape, device="meta") if device == "meta" else torch.zeros(shape)
-    try:
+
+    def call() -> Any:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            out = _call(case, x, device)
-    except (RuntimeError, ValueError) as error:
-        return "refused", f"{type(error).__name__}: {str(error).splitlines()[0]}"
-    return "ok", tuple(out.shape[2:])
+            return _call(case, x, device)
+
+    return differential.outcome(call, (RuntimeError, ValueError), lambda out: tuple(out.shape[2:]))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -195,19 +185,16 @@ def _asymmetric(case: Case) -> bool:
 
 
 def symconv_outcome(case: Case) -> Outcome:
-    spec = case.spec()
     if _asymmetric(case):
         return _symconv_asymmetric(case)
-    try:
-        if case.requested is not None:
-            assert isinstance(case.p, int) and case.s is not None and case.d is not None
+    if case.requested is not None:
+        assert isinstance(case.p, int) and case.s is not None and case.d is not None
+        try:
             a = torch_output_padding(case.i, case.s, case.p, case.k, case.d, case.requested)
-            spec = spec.replace(f"a={case.a}", f"a={a}")
-        made = symconv.layer(spec)
-        size = made.output_size(tuple([case.i] * case.dims))
-    except (symconv.ShapeError, symconv.SpecError) as error:
-        return "refused", f"{type(error).__name__}: {error}"
-    return "ok", tuple(int(o) for o in size)
+        except SYMCONV_REFUSALS as error:
+            return symconv_refusal(error)
+        case = replace(case, a=a)
+    return differential.symconv_outcome(case.spec(), (case.i,) * case.dims)
 
 
 def _symconv_asymmetric(case: Case) -> Outcome:
@@ -218,25 +205,11 @@ def _symconv_asymmetric(case: Case) -> Outcome:
     torch.conv(p=0) on the F.pad-ed size i + pb + pe, must give F.pad's result.
     """
     assert isinstance(case.p, tuple)
-    try:
-        made = symconv.layer(case.spec())
-    except symconv.SpecError as error:
-        if "F.pad" not in str(error):
-            return "refused", f"SpecError: {error}"
+    made = differential.symconv_layer(case.spec())
+    if isinstance(made, symconv.SpecError) and "F.pad" in str(made):
         padded = case.i + case.p[0] + case.p[1]
-        rewrite = Case(case.op, padded, case.k, case.s, 0, case.d, dims=case.dims)
-        return symconv_outcome(rewrite)
-    except symconv.ShapeError as error:
-        return "refused", f"ShapeError: {error}"
-    try:
-        size = made.output_size(tuple([case.i] * case.dims))
-    except (symconv.ShapeError, symconv.SpecError) as error:
-        return "refused", f"{type(error).__name__}: {error}"
-    return "ok", tuple(int(o) for o in size)
-
-
-def _agree(x: Outcome, y: Outcome) -> bool:
-    return x[0] == y[0] == "refused" or x == y
+        return symconv_outcome(Case(case.op, padded, case.k, case.s, 0, case.d, dims=case.dims))
+    return differential.symconv_outcome(case.spec(), (case.i,) * case.dims)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -261,38 +234,24 @@ class Result:
 
 @pytest.fixture(scope="module")
 def results() -> list[Result]:
-    out = []
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny tensors: one thread is several times faster
-    try:
-        with torch.no_grad():
-            for case in draw_cases():
-                meta, cpu = torch_outcome(case, "meta"), torch_outcome(case, "cpu")
-                out.append(Result(case, meta, cpu, symconv_outcome(case)))
-    finally:
-        torch.set_num_threads(threads)
-    return out
-
-
-def _kind(outcome: Outcome) -> str:
-    """An outcome's class: a refusal by its message with the numbers blanked, else ok."""
-    if outcome[0] != "ok":
-        return f"{outcome[0]}: {re.sub(r'[0-9]+', 'N', str(outcome[1]))[:200]}"
-    return "ok"
+    with differential.one_torch_thread(), torch.no_grad():
+        return [
+            Result(case, torch_outcome(case, "meta"), torch_outcome(case, "cpu"), symconv_outcome(case))
+            for case in draw_cases()
+        ]
 
 
 def _report(title: str, bad: list[tuple[Result, Any]]) -> str:
     """The disagreements grouped by class (symconv's kind, the library's kind), two examples each."""
-    groups: dict[tuple[str, str], list[tuple[Result, Any]]] = {}
-    for result, theirs in bad:
-        key = (_kind(result.ours), _kind(theirs) if isinstance(theirs[0], str) else repr(theirs)[:200])
-        groups.setdefault(key, []).append((result, theirs))
-    lines = [f"{len(bad)} {title}, in {len(groups)} classes:"]
-    for (ours_kind, theirs_kind), members in sorted(groups.items(), key=lambda item: -len(item[1])):
-        lines.append(f"- {len(members)} x symconv [{ours_kind}] / torch [{theirs_kind}]")
-        for result, theirs in members[:2]:
-            lines.append(f"    {result.case.short()}: symconv {result.ours}, torch {theirs}")
-    return "\n".join(lines)
+
+    def group(member: tuple[Result, Any]) -> str:
+        result, theirs = member
+        theirs_kind = kind(theirs) if isinstance(theirs[0], str) else repr(theirs)[:200]
+        return f"symconv [{kind(result.ours)}] / torch [{theirs_kind}]"
+
+    return differential.report(
+        title, bad, group, lambda m: f"{m[0].case.short()}: symconv {m[0].ours}, torch {m[1]}"
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -315,7 +274,7 @@ def test_enough_configurations_both_accepted_and_refused(results: list[Result]) 
 
 @pytest.mark.parametrize("op", list(PER_OP))
 def test_symconv_matches_torch_cpu(results: list[Result], op: str) -> None:
-    bad = [(r, r.cpu) for r in results if r.case.op == op and not _agree(r.ours, r.cpu)]
+    bad = [(r, r.cpu) for r in results if r.case.op == op and not agree(r.ours, r.cpu)]
     assert not bad, _report(f"disagreements with PyTorch (CPU) for {op}", bad)
 
 
@@ -325,7 +284,7 @@ def test_symconv_matches_torch_meta(results: list[Result], op: str) -> None:
     bad = [
         (r, r.meta)
         for r in results
-        if r.case.op == op and not _agree(r.ours, r.meta) and meta_gap(r.case) is None
+        if r.case.op == op and not agree(r.ours, r.meta) and meta_gap(r.case) is None
     ]
     assert not bad, _report(f"disagreements with PyTorch (meta) for {op}", bad)
 
@@ -337,7 +296,7 @@ def test_meta_matches_cpu(results: list[Result]) -> None:
     for r in results:
         gap = meta_gap(r.case)
         if gap is None:
-            if not _agree(r.meta, r.cpu):
+            if not agree(r.meta, r.cpu):
                 bad.append((r, r.meta))
         else:
             # CPU refuses every configuration in the gap; meta accepts it unless the output is empty.

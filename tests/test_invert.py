@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from symconv import SymconvError, layer
 from symconv.cli import main
+from symconv.core.layers import Windowed
 from symconv.logic.transpose import invert
 
 torch = pytest.importorskip("torch")
@@ -264,6 +265,7 @@ def test_general_inverse_against_pytorch(config: dict[str, Any], data: st.DataOb
 )
 def test_wrong_output_padding_is_refuted_where_pytorch_fails(spec: str, output_padding: int) -> None:
     made = layer(spec)
+    assert isinstance(made, Windowed)
     result = invert(made, None, output_padding).to_json()
     fixed = result["fixed_output_padding"]
     assert fixed["status"] == "refuted"

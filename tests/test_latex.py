@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sympy
@@ -22,10 +23,18 @@ from symconv.export.document import (
     theorem_derivations,
 )
 from symconv.export.latex import latex, standalone, symbol_latex, text
-from symconv.logic.prove import Proved, prove
+from symconv.logic.prove import Proved, Refuted, prove
 from symconv.logic.solve import solve_spec
 from symconv.logic.theorem import load, parse_theorems
 from tests.conftest import ROOT, require_tool
+
+
+def shown(obj: Any) -> str:
+    """What a notebook shows for obj (its _repr_latex_), which must exist."""
+    text = obj._repr_latex_()
+    assert isinstance(text, str), obj
+    return text
+
 
 CORPUS = load(ROOT / "proofs")
 
@@ -179,7 +188,9 @@ def test_a_theorem_may_carry_its_own_derivation_and_every_line_is_checked() -> N
         parse_theorems(WRITTEN.format(lines='"floor(("'))
 
 
-def test_a_wrong_written_step_is_exit_2_on_the_command_line(tmp_path: Path, capsys) -> None:
+def test_a_wrong_written_step_is_exit_2_on_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "wrong.toml"
     path.write_text(WRITTEN.format(lines='"s*floor((i + 2*p - k)/s)"'), encoding="utf-8")
     assert main(["prove", str(path), "--latex", str(tmp_path / "out.tex")]) == 2
@@ -215,18 +226,18 @@ def test_answers_render_as_math() -> None:
     assert answer_latex(interval) == r"\max\left(1, 2 o - 1\right) \leq i \leq 2 o"
     pairs = solve_spec("conv(k=?, s=2, p=?)", i=224, o=112, maxima={"k": 4})
     assert answer_latex(pairs) == r"(k, p) \in \{(1, 0),\ (2, 0),\ (3, 1),\ (4, 1)\}"
-    assert pairs._repr_latex_().startswith("$\\displaystyle (k, p)")
+    assert shown(pairs).startswith("$\\displaystyle (k, p)")
 
 
 def test_results_have_repr_latex() -> None:
     (r14,) = [t for t in CORPUS if t.id == "R14"]
-    assert r"\Longrightarrow" in r14._repr_latex_()
+    assert r"\Longrightarrow" in shown(r14)
     assert symconv.layer("tf.conv(k=3, s=2, p=same)")._repr_latex_() == (
         r"$\displaystyle o = \left\lceil \frac{i}{2} \right\rceil$"
     )
-    assert "proved for all integers" in r14.check()._repr_latex_()
+    assert "proved for all integers" in shown(r14.check())
     refuted = next(t for t in CORPUS if t.id == "F-R14-no-a").check()
-    assert refuted._repr_latex_().startswith(r"$\text{refuted at } ")
+    assert shown(refuted).startswith(r"$\text{refuted at } ")
     (derivation,) = theorem_derivations(r14).derivations
     assert derivation._repr_latex_().startswith("$$\\begin{aligned}")
 
@@ -253,7 +264,7 @@ def test_corpus_document_compiles_and_holds_every_id_and_verdict(tmp_path: Path)
 
 
 @pytest.mark.tex
-def test_fragments_compile_inside_a_document(tmp_path: Path, capsys) -> None:
+def test_fragments_compile_inside_a_document(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     paper = ROOT / "proofs" / "paper.toml"
     assert main(["prove", str(paper), "--latex", str(tmp_path / "paper.tex"), "--snippet"]) == 0
     fragment = (tmp_path / "paper.tex").read_text(encoding="utf-8")
@@ -268,7 +279,9 @@ def test_fragments_compile_inside_a_document(tmp_path: Path, capsys) -> None:
 
 
 @pytest.mark.tex
-def test_latex_command_for_an_id_and_standalone(tmp_path: Path, capsys, monkeypatch) -> None:
+def test_latex_command_for_an_id_and_standalone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(ROOT)
     assert main(["latex", "R15-T", "--standalone", "-o", str(tmp_path / "r15t.tex"), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
@@ -298,7 +311,9 @@ def test_latex_command_for_an_id_and_standalone(tmp_path: Path, capsys, monkeypa
         (["latex", "conv(k=?, s=2, p=?)", "--in", "224"], "no finite bound"),
     ],
 )
-def test_bad_input_is_exit_2(argv: list[str], message: str, capsys, monkeypatch) -> None:
+def test_bad_input_is_exit_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(ROOT)
     assert main(argv) == 2
     err = capsys.readouterr().err
@@ -309,7 +324,7 @@ def test_the_corpus_document_lists_a_counterexample_that_recheckes() -> None:
     refuted = [(t, t.check()) for t in CORPUS if t.id.startswith("F-R")]
     tex = corpus_document(refuted, snippet=True)
     for theorem, result in refuted:
-        assert result.status == "refuted"
+        assert isinstance(result, Refuted), result
         assert all(f"{symbol_latex(k)} = {v}" in tex for k, v in result.counterexample.items()), theorem.id
 
 
@@ -427,7 +442,7 @@ claim = "i >= 1 or not (i < 0)"
 
 
 @pytest.mark.tex
-def test_hard_inputs_still_compile(tmp_path: Path, capsys) -> None:
+def test_hard_inputs_still_compile(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "hard.toml"
     path.write_text(HARD, encoding="utf-8")
     assert main(["prove", str(path), "--latex", str(tmp_path / "hard.tex")]) == 0
@@ -444,7 +459,7 @@ def test_a_derivation_needs_an_equality() -> None:
         parse_theorems('[[theorem]]\nid = "d"\nclaim = "i <= i + 1"\nderivation = ["i + 1"]\n')
 
 
-def test_a_theorem_file_whose_path_has_a_bracket(tmp_path: Path, capsys) -> None:
+def test_a_theorem_file_whose_path_has_a_bracket(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "my (copy).toml"
     path.write_text(
         WRITTEN.format(lines='"s*floor((i + 2*p - k)/s) + mod(i + 2*p - k, s)"'), encoding="utf-8"
@@ -474,6 +489,6 @@ def test_valid_sets_render() -> None:
 def test_an_inverse_renders_in_the_papers_notation() -> None:
     from symconv.logic.transpose import invert
 
-    shown = invert(symconv.layer("conv(k=3, s=2, p=1)"))._repr_latex_()
-    assert shown.startswith(r"$\displaystyle k' = 3,\ s' = 1,\ p' = 1,\ \tilde{i}' = ")
-    assert r"a = \left(i + 1\right) \bmod 2" in shown and "round trip: proved" in shown
+    text = shown(invert(symconv.layer("conv(k=3, s=2, p=1)")))
+    assert text.startswith(r"$\displaystyle k' = 3,\ s' = 1,\ p' = 1,\ \tilde{i}' = ")
+    assert r"a = \left(i + 1\right) \bmod 2" in text and "round trip: proved" in text

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 
 import pytest
 import sympy
@@ -24,9 +25,12 @@ from symconv.logic.matrix import (
     weights,
 )
 
+Config = tuple[int, int, int, tuple[int, int], int]  # (i, k, s, (pb, pe), d)
+PairPads = tuple[tuple[int, int], tuple[int, int]]  # ((pb, pe) of rows, (pb, pe) of columns)
+
 
 @st.composite
-def configs(draw: st.DrawFn) -> tuple[int, int, int, tuple[int, int], int]:
+def configs(draw: st.DrawFn) -> Config:
     """(i, k, s, (pb, pe), d) with a non-empty output."""
     k, d = draw(st.integers(1, 4)), draw(st.integers(1, 3))
     pb, pe = draw(st.integers(0, 3)), draw(st.integers(0, 3))
@@ -100,7 +104,7 @@ KNOWN_1D = [
 
 
 @pytest.mark.parametrize(("args", "rows"), KNOWN_1D)
-def test_known_1d_matrices(args: tuple, rows: list[list]) -> None:
+def test_known_1d_matrices(args: tuple[int, ...], rows: list[list[str | int]]) -> None:
     expected = sympy.Matrix([[sympy.Symbol(e) if isinstance(e, str) else e for e in row] for row in rows])
     assert conv_matrix(*args) == expected
     assert transposed_as_direct(*args) == expected.T
@@ -117,7 +121,7 @@ def test_weights_are_the_symbols_named_in_the_matrix() -> None:
 
 @settings(max_examples=200)
 @given(configs())
-def test_transposed_convolution_is_c_transpose(config: tuple) -> None:
+def test_transposed_convolution_is_c_transpose(config: Config) -> None:
     i, k, s, p, d = config
     c = conv_matrix(i, k, s, p, d)
     t = transposed_as_direct(i, k, s, p, d)
@@ -127,7 +131,7 @@ def test_transposed_convolution_is_c_transpose(config: tuple) -> None:
 
 @settings(max_examples=200)
 @given(configs())
-def test_c_times_input_is_the_brute_force_convolution(config: tuple) -> None:
+def test_c_times_input_is_the_brute_force_convolution(config: Config) -> None:
     i, k, s, (pb, pe), d = config
     x = sympy.Matrix([sympy.Symbol(f"x{j}") for j in range(i)])
     expected = brute_force(i, k, s, pb, pe, d)
@@ -137,7 +141,7 @@ def test_c_times_input_is_the_brute_force_convolution(config: tuple) -> None:
 
 @settings(max_examples=100)
 @given(configs())
-def test_the_transpose_undoes_the_shape(config: tuple) -> None:
+def test_the_transpose_undoes_the_shape(config: Config) -> None:
     # The engine's convT layer with output_padding a maps the forward output size back to i.
     i, k, s, (pb, pe), d = config
     c = conv_matrix(i, k, s, (pb, pe), d)
@@ -157,7 +161,7 @@ CASES_2D = [
 
 @pytest.mark.parametrize(("shape", "k", "s", "p", "d"), CASES_2D)
 def test_2d_c_is_brute_force_and_its_transpose_the_direct_construction(
-    shape: tuple[int, int], k: tuple[int, int], s: tuple[int, int], p: tuple, d: tuple[int, int]
+    shape: tuple[int, int], k: tuple[int, int], s: tuple[int, int], p: PairPads, d: tuple[int, int]
 ) -> None:
     c = conv_matrix_2d(shape, k, s, p, d)
     x = sympy.Matrix([sympy.Symbol(f"x{y}_{x}") for y in range(shape[0]) for x in range(shape[1])])
@@ -197,7 +201,7 @@ def test_the_unrotated_kernel_is_refuted() -> None:
 
 @settings(max_examples=60)
 @given(configs(), st.integers(0, 2**31 - 1))
-def test_torch_gradient_is_c_transpose_and_conv_transpose(config: tuple, seed: int) -> None:
+def test_torch_gradient_is_c_transpose_and_conv_transpose(config: Config, seed: int) -> None:
     pytest.importorskip("torch")
     i, k, s, (pb, pe), d = config
     assert gradient_matches_transpose(i, k, s, (pb, pe), d, seed)
@@ -206,7 +210,7 @@ def test_torch_gradient_is_c_transpose_and_conv_transpose(config: tuple, seed: i
 
 @pytest.mark.parametrize(("shape", "k", "s", "p", "d"), CASES_2D)
 def test_torch_gradient_2d(
-    shape: tuple[int, int], k: tuple[int, int], s: tuple[int, int], p: tuple, d: tuple[int, int]
+    shape: tuple[int, int], k: tuple[int, int], s: tuple[int, int], p: PairPads, d: tuple[int, int]
 ) -> None:
     pytest.importorskip("torch")
     assert gradient_matches_transpose_2d(shape, k, s, p, d, seed=7)
@@ -229,6 +233,7 @@ def test_the_gradient_check_can_fail() -> None:
 # Bad input and imports
 # --------------------------------------------------------------------------------------------------------------
 
+# Some entries pass a wrong type on purpose (ignored for the type checker): the module refuses it at run time.
 BAD = [
     (lambda: conv_matrix(5, 0), r"kernel size must be a positive integer \(k=0\)"),
     (lambda: conv_matrix(5, 3, s=0), r"stride must be a positive integer \(s=0\)"),
@@ -251,9 +256,9 @@ BAD = [
 
 
 @pytest.mark.parametrize(("call", "message"), BAD)
-def test_bad_input_raises_spec_error_naming_the_rule(call: object, message: str) -> None:
+def test_bad_input_raises_spec_error_naming_the_rule(call: Callable[[], object], message: str) -> None:
     with pytest.raises(SpecError, match=message):
-        call()  # type: ignore[operator]
+        call()
 
 
 def test_importing_the_module_imports_neither_z3_nor_torch() -> None:

@@ -18,6 +18,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from torch import nn  # noqa: E402
+
 from symconv.core.errors import SymconvError  # noqa: E402
 from symconv.nets.importers.torch import from_torch  # noqa: E402
 
@@ -45,18 +47,18 @@ def sweep(entry: Entry) -> range:
     return range(1, max(300, 2 * max(entry.held)) + 1)
 
 
-def run(model: torch.nn.Module, shape: tuple[int, ...]) -> tuple[int, ...] | None:
+def run(model: nn.Module, shape: tuple[int, ...]) -> tuple[int, ...] | None:
     """The spatial output shape of the model on zeros of `shape`, or None where PyTorch refuses the size (or
     returns an empty axis, which the next layer of any real use would refuse)."""
     try:
         out = model(torch.zeros(shape))
-    except (RuntimeError, ValueError):
+    except (RuntimeError, ValueError, AssertionError):  # AssertionError: torch._assert on the sizes
         return None
     spatial = tuple(out.shape[2:])
     return None if 0 in spatial else spatial
 
 
-def read(entry: Entry, model: torch.nn.Module) -> object:
+def read(entry: Entry, model: nn.Module) -> object:
     """The model read by symconv and analysed (a refusal may come from either step)."""
     try:
         net = from_torch(model, entry.shape)
@@ -69,9 +71,9 @@ def read(entry: Entry, model: torch.nn.Module) -> object:
         raise
 
 
-def at(expr: object, sizes: dict[str, int]) -> int:
+def at(expr: Any, sizes: dict[str, int]) -> int:
     free = {s: sizes[s.name] for s in getattr(expr, "free_symbols", ())}
-    return int(expr.subs(free)) if free else int(expr)  # type: ignore[attr-defined]
+    return int(expr.subs(free)) if free else int(expr)
 
 
 def marks(entry: Entry) -> list[pytest.MarkDecorator]:
@@ -84,18 +86,19 @@ def marks(entry: Entry) -> list[pytest.MarkDecorator]:
     ]
 
 
-def disagreements(entry: Entry, model: torch.nn.Module, net: Any) -> list[str]:
+def disagreements(entry: Entry, model: nn.Module, net: Any) -> list[str]:
     """Every swept size where running `model` and symconv's reading `net` disagree (validity or output)."""
     dims = [d for d in entry.shape[2:] if isinstance(d, str)]
     valid, output = net.valid_inputs(), net.output_size()
     held = dict(zip(dims, entry.held, strict=True))
     wrong: list[str] = []
+    batch = tuple(int(n) for n in entry.shape[:2])  # N and C are numbers; the names are spatial
     with torch.inference_mode():
-        assert run(model, (*entry.shape[:2], *entry.held)) is not None, f"{entry.name} fails at {held}"
+        assert run(model, (*batch, *entry.held)) is not None, f"{entry.name} fails at {held}"
         for dim in dims:
             for size in sweep(entry):
                 sizes = {**held, dim: size}
-                got = run(model, (*entry.shape[:2], *sizes.values()))
+                got = run(model, (*batch, *sizes.values()))
                 says = all(sizes[d] in valid[d] for d in dims)
                 if says != (got is not None):
                     ran = "runs" if got else "refuses"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,40 +18,14 @@ from symconv.core.layers import layer
 from symconv.logic.prove import Proved
 from symconv.nets.network import Network, Node, apply_layer_directly, chain, from_toml
 from symconv.nets.validset import _reduced
+from tests.differential import one_torch_thread
+from tests.networks import POOL, unet
 
-UNET = """
-dims = ["H"]
-[[node]]
-name = "e1"
-layer = "conv(k=3, s=1, p=1)"
-[[node]]
-name = "d1"
-layer = "maxpool(k=2, s=2)"
-[[node]]
-name = "e2"
-layer = "conv(k=3, s=1, p=1)"
-[[node]]
-name = "d2"
-layer = "maxpool(k=2, s=2)"
-[[node]]
-name = "u2"
-layer = "convT(k=2, s=2)"
-[[node]]
-name = "c2"
-op = "cat"
-inputs = ["u2", "e2"]
-[[node]]
-name = "u1"
-layer = "convT(k=2, s=2)"
-[[node]]
-name = "c1"
-op = "cat"
-inputs = ["u1", "e1"]
-"""
+UNET = unet([POOL, POOL])
 
 
-def _torch_unet(torch):  # type: ignore[no-untyped-def]
-    nn = torch.nn
+def _torch_unet(torch: Any) -> Any:
+    from torch import nn
 
     class UNet(nn.Module):
         def __init__(self) -> None:
@@ -58,7 +34,7 @@ def _torch_unet(torch):  # type: ignore[no-untyped-def]
             self.pool = nn.MaxPool1d(2, 2)
             self.u2, self.u1 = nn.ConvTranspose1d(1, 1, 2, 2), nn.ConvTranspose1d(2, 1, 2, 2)
 
-        def forward(self, x):  # type: ignore[no-untyped-def]
+        def forward(self, x: Any) -> Any:
             e1 = self.e1(x)
             e2 = self.e2(self.pool(e1))
             c2 = torch.cat([self.u2(self.pool(e2)), e2], 1)
@@ -75,7 +51,7 @@ CHAINS = [
 ]
 
 
-def _torch_chain(torch, text: str):  # type: ignore[no-untyped-def]
+def _torch_chain(torch: Any, text: str) -> Any:
     nn = torch.nn
     modules = []
     for part in text.split(" > "):
@@ -91,20 +67,14 @@ def _torch_chain(torch, text: str):  # type: ignore[no-untyped-def]
     return nn.Sequential(*modules)
 
 
-def _ground_truth(torch, model, sizes):  # type: ignore[no-untyped-def]
-    valid = {}
-    threads = torch.get_num_threads()
-    # One thread: the tensors are tiny, and on a shared machine idle worker threads only contend for cores
-    # (a one-channel conv1d then takes milliseconds instead of microseconds).
-    torch.set_num_threads(1)
-    try:
+def _ground_truth(torch: Any, model: Any, sizes: range) -> dict[int, int | None]:
+    valid: dict[int, int | None] = {}
+    with one_torch_thread():
         for i in sizes:
             try:
                 valid[i] = model(torch.zeros(1, 1, i)).shape[-1]
             except RuntimeError:
                 valid[i] = None
-    finally:
-        torch.set_num_threads(threads)
     return valid
 
 
@@ -158,7 +128,7 @@ def test_receptive_fields_equal_tracing() -> None:
         ]
         text = " > ".join(f"conv(k={k}, s={s}, p={p}, d={d})" for k, s, p, d in specs)
         field = chain(text).receptive_fields()["n4"]
-        assert (field.r, field.stride, field.padding) == _traced_field(specs)
+        assert (field.r, field.stride, field.padding) == tuple(map(Fraction, _traced_field(specs)))
 
 
 def test_vgg16_receptive_field_as_tf_slim_defines_it() -> None:
@@ -224,7 +194,7 @@ def test_add_broadcasts_a_size_of_one() -> None:
         net.check({"i": 5})
 
 
-def test_net_cli(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
+def test_net_cli(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     path = tmp_path / "unet.toml"
     path.write_text(UNET)
     assert main(["net", str(path), "--json"]) == 0
@@ -235,7 +205,9 @@ def test_net_cli(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
     assert "Traceback" not in capsys.readouterr().err
 
 
-def _traced_transposed(k: int, s: int, p: int, d: int, before: tuple[int, int, int]) -> tuple[int, int]:
+def _traced_transposed(
+    k: int, s: int, p: int, d: int, before: tuple[int, int, int]
+) -> tuple[int, int | None]:
     """(r, P) after a transposed convolution, by tracing which input positions reach output units 0..3s."""
     r0, s0, p0 = before
     spans, lows = [], {}
@@ -245,7 +217,7 @@ def _traced_transposed(k: int, s: int, p: int, d: int, before: tuple[int, int, i
             low, high = min(units) * s0 - p0, max(units) * s0 - p0 + r0 - 1
             spans.append(high - low + 1)
             lows[q] = low
-    return max(spans), -lows[0] if 0 in lows else None  # type: ignore[return-value]
+    return max(spans), -lows[0] if 0 in lows else None
 
 
 def test_receptive_fields_through_transposed_convolutions_equal_tracing() -> None:
@@ -299,7 +271,8 @@ def test_sizes_by_substitution_equal_each_layer_applied_directly() -> None:
         direct_conditions: list[sympy.Basic] = [ge(symbol("i"), 1)]
         for node in net.nodes[1:]:
             inner = node.name != net.output
-            size, rules = apply_layer_directly(node.layer, direct[node.inputs[0]], inner)  # type: ignore[arg-type]
+            assert node.layer is not None, node
+            size, rules = apply_layer_directly(node.layer, direct[node.inputs[0]], inner)
             direct[node.name] = size
             direct_conditions += [c for c, _ in rules] + ([ge(size, 1)] if inner else [])
         names = list(direct)

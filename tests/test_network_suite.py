@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 torch = pytest.importorskip("torch")
-nn = torch.nn
+
+from torch import Tensor, nn  # noqa: E402
 
 from symconv.core.arith import evaluate  # noqa: E402
 from symconv.core.errors import ShapeError  # noqa: E402
@@ -38,7 +39,7 @@ class UNet(nn.Module):
         )
         self.fuse = nn.ModuleList(nn.Conv1d(2, 1, 1) for _ in range(depth))
 
-    def forward(self, x):  # type: ignore[no-untyped-def]
+    def forward(self, x: Tensor) -> Tensor:
         skips = []
         for enc, down in zip(self.enc, self.down, strict=True):
             x = enc(x)
@@ -57,7 +58,7 @@ class TwoResidues(nn.Module):
         self.a = nn.Conv1d(1, 1, 3, 2)
         self.pool, self.up = nn.MaxPool1d(4), nn.ConvTranspose1d(1, 1, 2, 2)
 
-    def forward(self, x):  # type: ignore[no-untyped-def]
+    def forward(self, x: Tensor) -> Tensor:
         return torch.cat([self.a(x), self.up(self.pool(x))], 1)
 
 
@@ -68,7 +69,7 @@ class Sum(nn.Module):
         super().__init__()
         self.a, self.b = a, b
 
-    def forward(self, x):  # type: ignore[no-untyped-def]
+    def forward(self, x: Tensor) -> Tensor:
         return self.a(x) + self.b(x)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from typing import Any
 
 import pytest
 import sympy
@@ -10,6 +12,7 @@ import sympy
 from symconv.cli import main
 from symconv.core.arith import symbol
 from symconv.core.notation import assignments, expression, interval, size_set
+from tests.networks import POOL, unet
 
 i, s = symbol("i"), symbol("s")
 
@@ -46,7 +49,7 @@ SETS = [
 
 
 @pytest.mark.parametrize(("parts", "text"), SETS, ids=lambda v: str(v)[:40])
-def test_size_sets_read_as_words(parts: dict, text: str) -> None:
+def test_size_sets_read_as_words(parts: dict[str, Any], text: str) -> None:
     assert size_set("i", **parts) == text
 
 
@@ -100,29 +103,11 @@ def test_invert_prints_every_framework_form(capsys: pytest.CaptureFixture[str]) 
     )
 
 
-UNET = """
-dims = ["H"]
-[[node]]
-name = "e1"
-layer = "conv(k=3, s=1, p=1)"
-[[node]]
-name = "d1"
-layer = "maxpool(k=2, s=2)"
-[[node]]
-name = "e2"
-layer = "conv(k=3, s=1, p=1)"
-[[node]]
-name = "u2"
-layer = "convT(k=2, s=2)"
-[[node]]
-name = "c1"
-op = "cat"
-inputs = ["u2", "e1"]
-"""
+UNET = unet([POOL], bottom=True)
 
 
 def test_net_names_the_node_behind_each_exclusion_and_explains_alignment(
-    tmp_path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "unet.toml"
     path.write_text(UNET)
@@ -130,9 +115,9 @@ def test_net_names_the_node_behind_each_exclusion_and_explains_alignment(
     out = capsys.readouterr().out
     assert "valid H: every H with H mod 2 = 0" in out
     assert "node d1 (maxpool(k=2, s=2)) needs H >= 2" in out and ": H = 1\n" in out
-    # Odd sizes: u2 gives back 2*floor(H/2), one less than e1's H.
-    assert "node c1 (cat) needs 2*floor(H/2) = H (sizes of u2 and e1 differ): H = 3, 5, 7" in out
+    # Odd sizes: u1 gives back 2*floor(H/2), one less than e1's H.
+    assert "node c1 (cat) needs 2*floor(H/2) = H (sizes of u1 and e1 differ): H = 3, 5, 7" in out
     assert "aligned: False" in out
     assert re.search(
-        r"not aligned at node c1 \(cat\), which joins u2: stride 1, centre .*; e1: stride 1", out
+        r"not aligned at node c1 \(cat\), which joins u1: stride 1, centre .*; e1: stride 1", out
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -100,7 +101,7 @@ class Lambda(nn.Module):
         return self.fn(self, x)
 
 
-PADDING = {
+PADDING: dict[str, Callable[[], nn.Module]] = {
     "zero": lambda: nn.Sequential(nn.ZeroPad2d((1, 2, 0, 3)), nn.Conv2d(1, 1, 3)),
     "reflect": lambda: nn.Sequential(nn.Conv2d(1, 1, 3, stride=2), nn.ReflectionPad2d((2, 1, 3, 0))),
     "replicate": lambda: nn.Sequential(nn.ReplicationPad2d(2), nn.MaxPool2d(3, 2)),
@@ -172,7 +173,7 @@ class CropUNet(nn.Module):
         return self.dec(torch.cat([crop, up], 1))
 
 
-SLICING = {
+SLICING: dict[str, Callable[[], nn.Module]] = {
     "milesial_up": MilesialUp,
     "crop_unet": CropUNet,
     "step": lambda: Lambda(lambda m, x: x[..., ::2][:, :, ::3]),
@@ -202,7 +203,7 @@ class DeepLabHead(nn.Module):
         return F.interpolate(out, size=input_shape, mode="bilinear", align_corners=False)
 
 
-RESIZING = {
+RESIZING: dict[str, Callable[[], nn.Module]] = {
     "deeplab": DeepLabHead,
     "to_skip": lambda: Lambda(
         lambda m, x: m.layers[1](F.interpolate(m.layers[0](x), size=x.shape[2:]) + x),
@@ -236,7 +237,7 @@ def stack_sum(m: Any, x: Any) -> Any:
     return torch.stack([a, b], dim=-1).sum(dim=-1) + torch.stack([a], dim=0).sum(0)
 
 
-MERGING = {
+MERGING: dict[str, Callable[[], nn.Module]] = {
     "chunk_split_cat": lambda: Lambda(split_cat),
     "split_sizes": lambda: Lambda(lambda m, x: torch.split(x, [2, 3], dim=2)[1]),
     "cat_spatial": lambda: Lambda(
@@ -295,7 +296,9 @@ class Block(nn.Module):
 def test_identity_at_inference_in_a_training_model() -> None:
     model = nn.Sequential(nn.Conv2d(1, 1, 3, stride=2), Block(), nn.Identity()).train()
     net = from_torch(model, (1, 1, "H", "W"))
-    assert model.training and model[1].drop.training  # the modes are put back after tracing
+    block = model[1]
+    assert isinstance(block, Block)
+    assert model.training and block.drop.training  # the modes are put back after tracing
     assert [n.op for n in net.nodes].count("add") == 1
     agree(model)
 
@@ -487,7 +490,7 @@ def test_centre_crop_with_a_start_of_either_sign() -> None:
 
 # ONNX: models exported from PyTorch (dynamic H and W), read back and held to onnxruntime.
 
-ONNX_MODELS = {
+ONNX_MODELS: dict[str, Callable[[], nn.Module]] = {
     "pad_constant": lambda: Lambda(lambda m, x: m.layers[0](F.pad(x, (-1, 2, 3, -2))), nn.Conv2d(1, 1, 3)),
     "pad_reflect": lambda: Lambda(
         lambda m, x: F.pad(m.layers[0](x), (2, 1, 0, 3), mode="reflect"), nn.Conv2d(1, 1, 2)

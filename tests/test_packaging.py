@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +16,7 @@ from symconv.logic.corpus import corpus_dir
 from .conftest import ROOT
 
 
-def test_the_wheel_carries_the_corpus(tmp_path) -> None:
+def test_the_wheel_carries_the_corpus(tmp_path: Path) -> None:
     pytest.importorskip("setuptools")
     source = tmp_path / "source"
     shutil.copytree(
@@ -44,7 +45,9 @@ def test_the_wheel_carries_the_corpus(tmp_path) -> None:
         assert f"symconv/proofs/{theorem_file.name}" in names
 
 
-def test_ids_are_found_outside_the_repository(tmp_path, monkeypatch, capsys) -> None:
+def test_ids_are_found_outside_the_repository(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("SYMCONV_PROOFS", raising=False)
     assert (corpus_dir() / "paper.toml").is_file()
@@ -53,7 +56,9 @@ def test_ids_are_found_outside_the_repository(tmp_path, monkeypatch, capsys) -> 
     assert main(["prove", "R3", "--json"]) == 0
 
 
-def test_symconv_proofs_chooses_the_corpus(tmp_path, monkeypatch, capsys) -> None:
+def test_symconv_proofs_chooses_the_corpus(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "mine.toml").write_text('[[theorem]]\nid = "M1"\nclaim = "i >= i"\n')
     monkeypatch.setenv("SYMCONV_PROOFS", str(tmp_path))
     assert main(["prove", "M1"]) == 0

@@ -12,6 +12,7 @@ import dataclasses
 import json
 import os
 import random
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -74,6 +75,7 @@ def test_symbolic_sizes_and_uniform_axes() -> None:
     from symconv.core.arith import symbol
 
     made = layer("conv(k=(3, 5), s=(1, 2))")
+    assert isinstance(made, Axes)
     h, w = symbol("H"), symbol("W")
     assert made.output_size((h, w)) == (h - 2, made.axis(1).output_expr(w))
     assert made.uniform is None
@@ -81,7 +83,8 @@ def test_symbolic_sizes_and_uniform_axes() -> None:
     assert isinstance(same, Axes) and same.uniform is not None
     assert dataclasses.replace(same.uniform, spec="conv(k=3, s=2)") == layer("conv(k=3, s=2)")
     assert made.is_defined((3, 5)) and not made.is_defined((3, 4))
-    assert "o_0" in made._repr_latex_() and "o_1" in made._repr_latex_()
+    latex = made._repr_latex_()
+    assert latex is not None and "o_0" in latex and "o_1" in latex
 
 
 def test_shape_command_per_axis(capsys: pytest.CaptureFixture[str]) -> None:
@@ -205,7 +208,7 @@ def test_torch_per_axis_layers_match_pytorch(axes: int) -> None:
 def test_torch_constructor_syntax_per_axis_matches_pytorch() -> None:
     torch = pytest.importorskip("torch")
     nn = torch.nn
-    cases = [
+    cases: list[tuple[str, Callable[[], Any]]] = [
         ("nn.Conv2d(3, 8, (1, 7), padding=(0, 3))", lambda: nn.Conv2d(3, 8, (1, 7), padding=(0, 3))),
         ("nn.Conv3d(3, 8, 3, stride=(1, 2, 2))", lambda: nn.Conv3d(3, 8, 3, stride=(1, 2, 2))),
         ("nn.MaxPool2d((3, 2), stride=(2, 1))", lambda: nn.MaxPool2d((3, 2), stride=(2, 1))),
@@ -239,9 +242,9 @@ def test_inception_like_module_per_axis_matches_pytorch() -> None:
     """A network with (1, 7) and (7, 1) kernels, strided on one axis only: valid sets and output sizes per axis
     equal running the module on every size 1..64 of each axis, the other held at a valid size."""
     torch = pytest.importorskip("torch")
-    from symconv.nets.importers.torch import from_torch
+    from torch import nn
 
-    nn = torch.nn
+    from symconv.nets.importers.torch import from_torch
 
     class Block(nn.Module):
         def __init__(self) -> None:
@@ -419,7 +422,7 @@ def test_keras_refusals_read_across_axes() -> None:
     padding on more than one axis, are refused as Keras refuses them (not accepted axis by axis)."""
     os.environ.setdefault("KERAS_BACKEND", "numpy")
     keras = pytest.importorskip("keras")
-    cases = [
+    cases: list[tuple[str, dict[str, Any]]] = [
         (
             "layers.Conv2D(8, (3, 5), strides=(2, 1), dilation_rate=(1, 2))",
             {"strides": (2, 1), "dilation_rate": (1, 2)},

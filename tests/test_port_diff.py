@@ -39,8 +39,7 @@ import os
 import sys
 import zlib
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from functools import cache, partial
 from typing import Any
 
@@ -68,9 +67,11 @@ from jax import lax  # noqa: E402
 from onnx import TensorProto, helper  # noqa: E402
 
 from symconv import layer  # noqa: E402
-from symconv.core.layers import ConvTranspose, Layer, Pool  # noqa: E402
+from symconv.core.layers import ConvTranspose, Layer, Pool, Windowed  # noqa: E402
 from symconv.core.windowmap import flipped  # noqa: E402
 from symconv.logic.port import AFTER_PAD, NONE, SAME_SIZE, SAME_WINDOWS, port  # noqa: E402
+from tests import differential  # noqa: E402
+from tests.differential import ints, one_torch_thread  # noqa: E402
 
 MAX_SIZE = 24
 SIZES = range(1, MAX_SIZE + 1)
@@ -212,6 +213,8 @@ GROUPS = {
     "avg divisor": AVG_DIVISOR,
     "others": OTHERS,
 }
+SLIDING = (Windowed, ConvTranspose)  # the layers port answers for: a padding mode and (pb, pe)
+
 PAIRS = [(group, spec, target) for group, pairs in GROUPS.items() for spec, target in pairs]
 
 
@@ -235,26 +238,10 @@ def onnx_negative_same(spec: str) -> bool:
 # Runners: run(layer, inputs, weights) -> one output per input (an exception where the library refuses)
 
 
-def _ints(made: Layer, *names: str) -> list[int]:
-    return [int(getattr(made, name)) for name in names]
-
-
-@contextmanager
-def _one_torch_thread() -> Iterator[None]:
-    """One thread: on a shared machine idle worker threads contend for the cores, and a one-channel conv1d
-    then takes milliseconds instead of microseconds."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def run_torch(made: Layer, xs: list[Any], w: Any) -> list[Any]:
     out = []
     weight = torch.from_numpy(np.asarray(w, dtype=np.float64))[None, None]
-    with _one_torch_thread():
+    with one_torch_thread():
         for x in xs:
             t = torch.from_numpy(np.asarray(x, dtype=np.float64))[None, None]
             try:
@@ -265,7 +252,8 @@ def run_torch(made: Layer, xs: list[Any], w: Any) -> list[Any]:
 
 
 def _torch_one(made: Layer, x: Any, w: Any) -> Any:
-    k, s, pb, pe, d = _ints(made, "k", "s", "pb", "pe", "d")
+    assert isinstance(made, SLIDING), made.spec
+    k, s, pb, pe, d = ints(made, "k", "s", "pb", "pe", "d")
     assert pb == pe, made.spec
     if isinstance(made, ConvTranspose):
         return F.conv_transpose1d(x, w, stride=s, padding=pb, output_padding=int(made.a or 0), dilation=d)
@@ -280,6 +268,7 @@ def _torch_one(made: Layer, x: Any, w: Any) -> Any:
 
 
 def _jax_padding(made: Layer, rank: int) -> Any:
+    assert isinstance(made, SLIDING), made.spec
     if made.mode == "explicit":
         return ((0, 0),) * (rank - 1) + ((int(made.pb), int(made.pe)),)
     return {"same": "SAME", "same_lower": "SAME_LOWER", "valid": "VALID"}[made.mode]
@@ -308,7 +297,7 @@ def _jax_body(xs: list[Any], w: Any, kind: str, params: tuple[Any, ...]) -> list
                 use_consistent_padding=consistent,
             )
         else:
-            window = dict(
+            window: dict[str, Any] = dict(
                 window_dimensions=(1, 1, k), window_strides=(1, 1, s), padding=pad, window_dilation=(1, 1, d)
             )
             if kind == "max":
@@ -335,7 +324,7 @@ def _jax_call(made: Layer) -> tuple[str, tuple[Any, ...]]:
         rank = 3
     else:
         kind, rank = "conv", 1
-    k, s, d = _ints(made, "k", "s", "d")
+    k, s, d = ints(made, "k", "s", "d")
     return kind, (k, s, d, _jax_padding(made, rank), bool(getattr(made, "consistent", False)))
 
 
@@ -363,7 +352,8 @@ OP_TYPE = {"conv": "Conv", "convT": "ConvTranspose", "maxpool": "MaxPool", "avgp
 @cache
 def _onnx_session(spec: str) -> Any:
     made = layer(spec)
-    k, s, d = _ints(made, "k", "s", "d")
+    assert isinstance(made, SLIDING), made.spec
+    k, s, d = ints(made, "k", "s", "d")
     attrs: dict[str, Any] = {"kernel_shape": [k], "strides": [s], "dilations": [d]}
     if made.mode == "explicit":
         attrs["pads"] = [int(made.pb), int(made.pe)]
@@ -381,10 +371,7 @@ def _onnx_session(spec: str) -> Any:
         [node], "g", inputs, [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)]
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 22)], ir_version=10)
-    options = ort.SessionOptions()
-    options.log_severity_level = 4
-    options.intra_op_num_threads = options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    options = differential.ort_session_options()
     return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
 
 
@@ -409,7 +396,8 @@ KERAS_DTYPE = "float32"
 
 
 def _keras_layer(made: Layer, w: Any) -> Any:
-    k, s, d = _ints(made, "k", "s", "d")
+    assert isinstance(made, SLIDING), made.spec
+    k, s, d = ints(made, "k", "s", "d")
     common = {"strides": s, "padding": made.mode, "dtype": KERAS_DTYPE}
     if isinstance(made, Pool):
         pool = keras.layers.MaxPooling1D if made.op == "max" else keras.layers.AveragePooling1D
@@ -463,7 +451,8 @@ def _data(spec: str, sizes: Sequence[int], salt: str = "") -> tuple[list[Any], A
     """Random inputs (one per size) and kernel weights, seeded by the spec."""
     rng = np.random.default_rng(zlib.crc32((spec + salt).encode()))
     made = layer(spec)
-    k = int(made.k)  # type: ignore[attr-defined]
+    assert isinstance(made, SLIDING), spec
+    k = int(made.k)
     return [rng.standard_normal(i) for i in sizes], rng.uniform(-1.0, 1.0, k)
 
 
@@ -494,13 +483,30 @@ def check_same_windows(source: Layer, result: Any) -> list[str]:
     problems = [] if flip == noted else [f"flip note {noted} but the kernels are reversed: {flip}"]
     sizes = [i for i in SIZES if source.is_defined(i)]
     xs, w = _data(source.spec, sizes)
-    ours, theirs = run(source, xs, w), run(target, xs, _kernel_for(source, target, w))
+    return problems + _differences(source, target, sizes, xs, xs, w, lambda i: f"i={i}")
+
+
+def _differences(
+    source: Layer,
+    target: Layer,
+    sizes: list[int],
+    xs: list[Any],
+    target_xs: list[Any],
+    w: Any,
+    where: Callable[[int], str],
+) -> list[str]:
+    """Each size where the source on xs and the target on target_xs (the same weights, reversed for a target
+    that applies the kernel reversed) give different outputs, or one of them refuses."""
+    ours, theirs = run(source, xs, w), run(target, target_xs, _kernel_for(source, target, w))
     tol = _tolerance(source, target)
+    problems = []
     for i, a, b in zip(sizes, ours, theirs, strict=True):
         if isinstance(a, Exception) or isinstance(b, Exception):
-            problems.append(f"i={i}: {source.spec} -> {a!r}, {target.spec} -> {b!r}")
+            problems.append(f"{where(i)}: {source.spec} -> {a!r}, {target.spec} -> {b!r}")
         elif len(a) != source.output_size(i) or not _close(a, b, tol):
-            problems.append(f"i={i}: {source.spec} -> {np.round(a, 4)}, {target.spec} -> {np.round(b, 4)}")
+            problems.append(
+                f"{where(i)}: {source.spec} -> {np.round(a, 4)}, {target.spec} -> {np.round(b, 4)}"
+            )
     return problems
 
 
@@ -523,16 +529,7 @@ def check_after_pad(source: Layer, result: Any) -> list[str]:
         amounts[i] = (begin, end)
     xs, w = _data(source.spec, sizes)
     padded = [_padded(x, *amounts[i], value) for i, x in zip(sizes, xs, strict=True)]
-    ours, theirs = run(source, xs, w), run(then, padded, _kernel_for(source, then, w))
-    tol = _tolerance(source, then)
-    for i, a, b in zip(sizes, ours, theirs, strict=True):
-        if isinstance(a, Exception) or isinstance(b, Exception):
-            problems.append(f"i={i} pads {amounts[i]}: {source.spec} -> {a!r}, {then.spec} -> {b!r}")
-        elif len(a) != source.output_size(i) or not _close(a, b, tol):
-            problems.append(
-                f"i={i} pads {amounts[i]}: {source.spec} -> {np.round(a, 4)}, {then.spec} -> {np.round(b, 4)}"
-            )
-    return problems
+    return problems + _differences(source, then, sizes, xs, padded, w, lambda i: f"i={i} pads {amounts[i]}")
 
 
 def check_windows_differ(source: Layer, same_size: dict[str, Any]) -> list[str]:
@@ -573,7 +570,7 @@ def check_windows_differ(source: Layer, same_size: dict[str, Any]) -> list[str]:
 
 def _torch_candidates(source: Layer) -> list[tuple[str, Any]]:
     """PyTorch layers with the source's kernel, stride and dilation, every padding (and output_padding, ceil)."""
-    k, s, d = _ints(source, "k", "s", "d")
+    k, s, d = ints(source, "k", "s", "d")
     span = d * (k - 1) + 1
     out: list[tuple[str, Any]] = []
     if isinstance(source, ConvTranspose):
@@ -610,8 +607,9 @@ def _torch_length(call: Any, i: int, k: int, pool: bool) -> int | None:
 
 def _jax_candidates(source: Layer) -> list[tuple[str, str, tuple[Any, ...]]]:
     """JAX calls with the source's kernel, stride and dilation and every padding (pairs, modes)."""
-    k, s, d = _ints(source, "k", "s", "d")
+    k, s, d = ints(source, "k", "s", "d")
     span = d * (k - 1) + 1
+    modes: tuple[str, ...]
     if isinstance(source, ConvTranspose):
         kind, rank, modes = "convT", 1, ("SAME", "VALID")
     elif isinstance(source, Pool):
@@ -640,7 +638,7 @@ def _jax_length(kind: str, params: tuple[Any, ...], i: int) -> int | None:
 
 def _torch_candidate_runs(call: Any, pool: bool, xs: list[Any], w: Any) -> list[Any]:
     weight = torch.from_numpy(np.asarray(w, dtype=np.float64))[None, None]
-    with _one_torch_thread():
+    with one_torch_thread():
         outs = []
         for x in xs:
             t = torch.from_numpy(np.asarray(x, dtype=np.float64))[None, None]
@@ -656,11 +654,12 @@ def check_none(source: Layer, target: str) -> list[str]:
     xs, w = _data(source.spec, sizes)
     ours = run(source, xs, w)
     lengths = [None if isinstance(y, Exception) else len(y) for y in ours]
-    k = int(source.k)  # type: ignore[attr-defined]
+    assert isinstance(source, SLIDING), source.spec
+    k = int(source.k)
     pool = isinstance(source, Pool)
     found: list[tuple[str, Any]] = []  # (spec, a function of the kernel giving the outputs at every size)
     if target == "torch":
-        with _one_torch_thread():
+        with one_torch_thread():
             for text, call in _torch_candidates(source):
                 if all(_torch_length(call, i, k, pool) == n for i, n in zip(sizes, lengths, strict=True)):
                     found.append((text, partial(_torch_candidate_runs, call, pool, xs)))

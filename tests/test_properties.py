@@ -8,8 +8,10 @@ stretched, scattered) array. Part 2 computes every expected value with Python's 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 import pytest
 import sympy
@@ -17,8 +19,9 @@ import z3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symconv import ShapeError, SpecError, layer, symbol
+from symconv import ShapeError, SpecError, SymconvError, layer, symbol
 from symconv.core.arith import evaluate
+from symconv.core.layers import Layer
 from symconv.core.parse import parse_condition, parse_expression
 from symconv.logic.z3bridge import Translation
 
@@ -80,7 +83,9 @@ def pool_windows(i: int, k: int, s: int, pb: int, pe: int, d: int, ceil: bool) -
     return count if count >= 1 else None
 
 
-def convT_direct(i: int, k: int, s: int, pb: int, pe: int, d: int, a: int, x: list[int], w: list[int]):
+def convT_direct(
+    i: int, k: int, s: int, pb: int, pe: int, d: int, a: int, x: list[int], w: list[int]
+) -> list[int]:
     """The paper's equivalent direct convolution: stretch, pad (negative: crop), stride-1 dilated windows.
 
     Returns the output values (list); its length is the output size.
@@ -101,7 +106,9 @@ def convT_direct(i: int, k: int, s: int, pb: int, pe: int, d: int, a: int, x: li
     ]
 
 
-def convT_scatter(i: int, k: int, s: int, pb: int, pe: int, d: int, a: int, x: list[int], w: list[int]):
+def convT_scatter(
+    i: int, k: int, s: int, pb: int, pe: int, d: int, a: int, x: list[int], w: list[int]
+) -> list[int]:
     """Scatter: input j and tap r add to position j*s + r*d; crop pb at the start, pe at the end, add a."""
     full: dict[int, int] = {}
     for j in range(i):
@@ -208,7 +215,9 @@ KNOWN = [
 
 
 @pytest.mark.parametrize(("kind", "i", "k", "s", "pb", "pe", "d", "ceil", "expected"), KNOWN)
-def test_brute_force_on_known_cases(kind, i, k, s, pb, pe, d, ceil, expected) -> None:
+def test_brute_force_on_known_cases(
+    kind: str, i: int, k: int, s: int, pb: int, pe: int, d: int, ceil: bool, expected: int | None
+) -> None:
     if kind == "conv":
         assert conv_windows(i, k, s, pb, pe, d) == expected
     else:
@@ -238,7 +247,7 @@ def test_ceil_mode_drops_a_last_window_in_the_end_padding_as_onnx_does() -> None
     assert layer("maxpool(k=1, p=[(0, 1)], ceil=true)").output_size(1) == 1
 
 
-def check_size(made, case: Case, i: int) -> None:
+def check_size(made: Layer, case: Case, i: int) -> None:
     expected = case.truth(i)
     if expected is None:
         with pytest.raises(ShapeError):
@@ -312,7 +321,9 @@ SYMBOLIC_EXPRS = {name: made.output_size(symbol("i")) for name, made in SYMBOLIC
     pads=st.tuples(st.integers(0, 6), st.integers(0, 6)),
     a=st.integers(0, 4),
 )
-def test_symbolic_parameters_match_brute_force(name, i, k, s, d, pads, a) -> None:
+def test_symbolic_parameters_match_brute_force(
+    name: str, i: int, k: int, s: int, d: int, pads: tuple[int, int], a: int
+) -> None:
     pb, pe = pads
     if name == "torch_maxpool":
         pb = pe = min(pb, k // 2)
@@ -332,7 +343,9 @@ def test_symbolic_parameters_match_brute_force(name, i, k, s, d, pads, a) -> Non
         assert evaluate(SYMBOLIC_EXPRS[name], {**values, "i": i}) == expected
 
 
-def construction_error(kind: str, torch: bool, k: int, s: int, pb: int, pe: int, d: int, a: int):
+def construction_error(
+    kind: str, torch: bool, k: int, s: int, pb: int, pe: int, d: int, a: int
+) -> type[SymconvError] | None:
     """The error building the layer must raise: SpecError for a basic rule, ShapeError for a convention's."""
     if k < 1 or s < 1 or d < 1 or pb < 0 or pe < 0 or (kind == "convT" and a < 0):
         return SpecError
@@ -354,7 +367,9 @@ def construction_error(kind: str, torch: bool, k: int, s: int, pb: int, pe: int,
     pair=st.booleans(),
     a=st.integers(-1, 5),
 )
-def test_construction_refuses_exactly_the_bad_parameters(kind, torch, k, s, d, pads, pair, a) -> None:
+def test_construction_refuses_exactly_the_bad_parameters(
+    kind: str, torch: bool, k: int, s: int, d: int, pads: tuple[int, int], pair: bool, a: int
+) -> None:
     pair = pair and not torch  # torch. takes one padding for both ends
     pb, pe = pads if pair else (pads[0], pads[0])
     if kind == "avgpool":
@@ -445,7 +460,7 @@ value = st.one_of(small, st.integers(-(10**12), 10**12))
 divisor = st.one_of(st.integers(-9, 9), st.integers(-(10**6), 10**6)).filter(lambda v: v != 0)
 
 
-def solve(translation: Translation, term, env: dict[str, int]):
+def solve(translation: Translation, term: Any, env: dict[str, int]) -> bool | int:
     """The value Z3 gives `term` once the variables are fixed, checked to be the only possible value."""
     solver = z3.Solver()
     solver.add(*translation.axioms)
@@ -471,7 +486,9 @@ def test_the_condition_table_covers_and_or_not() -> None:
 @pytest.mark.parametrize(("text", "expr", "fn"), PARSED_EXPRESSIONS, ids=[t for t, _ in EXPRESSIONS])
 @settings(max_examples=25)
 @given(a=value, b=value, c=divisor)
-def test_z3_term_agrees_with_python(text, expr, fn, a: int, b: int, c: int) -> None:
+def test_z3_term_agrees_with_python(
+    text: str, expr: sympy.Expr, fn: Callable[..., int], a: int, b: int, c: int
+) -> None:
     env = {"a": a, "b": b, "c": c}
     expected = fn(a, b, c)
     assert evaluate(expr, env) == expected
@@ -483,7 +500,9 @@ def test_z3_term_agrees_with_python(text, expr, fn, a: int, b: int, c: int) -> N
 @pytest.mark.parametrize(("text", "cond", "fn"), PARSED_CONDITIONS, ids=[t for t, _ in CONDITIONS])
 @settings(max_examples=25)
 @given(a=small, b=small, c=st.integers(-9, 9).filter(lambda v: v != 0))
-def test_z3_condition_agrees_with_python(text, cond, fn, a: int, b: int, c: int) -> None:
+def test_z3_condition_agrees_with_python(
+    text: str, cond: sympy.Basic, fn: Callable[..., bool], a: int, b: int, c: int
+) -> None:
     env = {"a": a, "b": b, "c": c}
     expected = fn(a, b, c)
     assert evaluate(cond, env) == expected
@@ -556,7 +575,9 @@ CONVT = layer("convT(k=k, s=s, p=[(pb, pe)], d=d, a=a)")
     d=st.integers(-1, 3),
     a=st.integers(-1, 4),
 )
-def test_z3_convT_domain_with_or_agrees_with_brute_force(i, k, s, pads, d, a) -> None:
+def test_z3_convT_domain_with_or_agrees_with_brute_force(
+    i: int, k: int, s: int, pads: tuple[int, int], d: int, a: int
+) -> None:
     pb, pe = pads
     env = {"i": i, "k": k, "s": s, "pb": pb, "pe": pe, "d": d, "a": a}
     conditions = [c for c, _ in CONVT.conditions(symbol("i"))]

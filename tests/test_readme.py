@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -72,7 +73,7 @@ def test_the_readme_has_examples_with_output() -> None:
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: e.command[8:50])
-def test_readme_example_prints_what_the_readme_shows(example: Example, tmp_path) -> None:
+def test_readme_example_prints_what_the_readme_shows(example: Example, tmp_path: Path) -> None:
     shutil.copytree(ROOT / "proofs", tmp_path / "proofs")
     argv = shlex.split(example.command, comments=True)
     result = subprocess.run(
@@ -95,7 +96,7 @@ def test_the_matcher_accepts_elisions_and_refuses_differences() -> None:
     assert not matches(("a",), ["a", "b"])
 
 
-def test_readme_python_examples_run_as_shown(monkeypatch) -> None:
+def test_readme_python_examples_run_as_shown(monkeypatch: pytest.MonkeyPatch) -> None:
     import doctest
 
     monkeypatch.chdir(ROOT)

@@ -13,8 +13,7 @@ pytestmark = pytest.mark.slow  # real frameworks or whole models: -m "not slow" 
 
 jax = pytest.importorskip("jax")
 
-from symconv import layer  # noqa: E402
-from symconv.core.windowmap import window_map  # noqa: E402
+from tests.differential import interval_map  # noqa: E402
 
 
 def _jax_reads(i: int, o: int) -> list[int]:
@@ -28,16 +27,16 @@ def test_half_pixel_nearest_matches_jax() -> None:
     cases = [(7, 5), (26, 22), (9, 55), (1, 3), (3, 1)]
     cases += [(rng.randint(1, 60), rng.randint(1, 120)) for _ in range(300)]
     for i, o in cases:
-        mapping = window_map(layer(f"jax.upsample(size={o})"))
-        ours = [mapping.bounds(i, j)[0] for j in range(o)]  # type: ignore[union-attr]
+        mapping = interval_map(f"jax.upsample(size={o})")
+        ours = [mapping.bounds(i, j)[0] for j in range(o)]
         assert ours == _jax_reads(i, o), (i, o)
 
 
 def test_the_conventions_differ_where_the_centres_do() -> None:
     # PyTorch maps output corners (floor(j*i/o)), JAX, Keras and TF pixel centres.
-    torch_reads = [window_map(layer("torch.upsample(size=5)")).bounds(7, j)[0] for j in range(5)]  # type: ignore[union-attr]
+    torch_reads = [interval_map("torch.upsample(size=5)").bounds(7, j)[0] for j in range(5)]
     assert torch_reads == [0, 1, 2, 4, 5]
-    assert [window_map(layer("keras.upsample(size=5)")).bounds(7, j)[0] for j in range(5)] == [0, 2, 3, 4, 6]  # type: ignore[union-attr]
+    assert [interval_map("keras.upsample(size=5)").bounds(7, j)[0] for j in range(5)] == [0, 2, 3, 4, 6]
 
 
 def test_tf_rounding_differs_from_jax_where_the_product_rounds() -> None:
@@ -45,7 +44,7 @@ def test_tf_rounding_differs_from_jax_where_the_product_rounds() -> None:
     # sits on input 3 (18.5 * 6/37 = 3): JAX's (j + 0.5) * (i * (1/o)) keeps 3, TF's (j + 0.5) * (i/o) falls
     # just below it; at o = 61 it is the other way round.
     def first(spec: str, i: int, j: int) -> int:
-        return window_map(layer(spec)).bounds(i, j)[0]  # type: ignore[union-attr]
+        return interval_map(spec).bounds(i, j)[0]
 
     assert (first("jax.upsample(size=37)", 6, 18), first("tf.upsample(size=37)", 6, 18)) == (3, 2)
     assert (first("jax.upsample(size=61)", 6, 30), first("tf.upsample(size=61)", 6, 30)) == (2, 3)

@@ -26,7 +26,8 @@ from symconv.nets.network import Network, Node
 network_module = importlib.import_module("symconv.nets.network")
 
 torch = pytest.importorskip("torch")
-nn = torch.nn
+
+from torch import Tensor, nn  # noqa: E402
 
 from symconv.nets.importers.torch import from_torch  # noqa: E402
 from tests.test_network_suite import UNet, check_against_pytorch  # noqa: E402
@@ -140,7 +141,7 @@ class Residual(nn.Module):
                 )
                 self.shortcuts.append(nn.Conv1d(1, 1, 1, stride) if stride > 1 else nn.Identity())
 
-    def forward(self, x):  # type: ignore[no-untyped-def]
+    def forward(self, x: Tensor) -> Tensor:
         for conv, shortcut in zip(self.convs, self.shortcuts, strict=True):
             x = torch.relu(conv(x) + shortcut(x))
         return x
@@ -154,7 +155,7 @@ class Projections(nn.Module):
         self.convs = nn.ModuleList(nn.Conv1d(1, 1, 3, 2, 1) for _ in range(levels))
         self.pool = nn.MaxPool1d(2)
 
-    def forward(self, x):  # type: ignore[no-untyped-def]
+    def forward(self, x: Tensor) -> Tensor:
         for conv in self.convs:
             x = conv(x) + self.pool(x)
         return x
@@ -168,7 +169,7 @@ class Branches(nn.Module):
         self.downs = nn.ModuleList(nn.Conv1d(1, 1, 3, 2, 1) for _ in range(levels))
         self.up = nn.Upsample(scale_factor=2)
 
-    def forward(self, x):  # type: ignore[no-untyped-def]
+    def forward(self, x: Tensor) -> Tensor:
         for down in self.downs:
             x = x + self.up(down(x))
         return torch.flatten(x, 1)

@@ -121,6 +121,7 @@ def brute_force(
         if all(condition(env) for condition in where):
             solution = dict(chosen)
             if o == "?":
+                assert out is not None  # a solution has an output size
                 solution["o"] = out
             found.append(solution)
     return found

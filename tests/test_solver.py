@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import z3
 
+from symconv.logic import solver as solver_module
 from symconv.logic.solver import (
     DEFAULT,
     LEAN,
@@ -104,6 +105,35 @@ def test_decide_answers_sat_with_a_model_and_unsat() -> None:
     assert found.model.evaluate(x).as_long() + found.model.evaluate(y).as_long() == 10
     assert decide([x * x == 2 * y * y + 1, x == 0], 5000).verdict == "unsat"
     assert check([x > 0, x < 0], 5000) == ("unsat", None, "")
+
+
+def test_a_kept_solver_carries_no_assertion_from_one_query_to_the_next() -> None:
+    # Queries with time to spare run on a tactic solver kept per thread: an assertion left over from the
+    # query before would turn the second and fourth answers to unsat.
+    x = z3.Int("x")
+    first = decide([x > 3], 5000)
+    assert first.verdict == "sat" and first.model.evaluate(x).as_long() > 3
+    second = decide([x < 2], 5000)
+    assert second.verdict == "sat" and second.model.evaluate(x).as_long() < 2
+    assert decide([x > 3, x < 2], 5000).verdict == "unsat"
+    assert decide([x < 2], 5000).verdict == "sat"
+    kept = solver_module._kept(LEAN, PORTFOLIO.rounds[0].rlimit)
+    assert len(kept.assertions()) == 0 and z3.Z3_solver_get_num_scopes(kept.ctx.ref(), kept.solver) == 0
+
+
+def test_an_interrupted_query_leaves_the_kept_solver_clean(monkeypatch: pytest.MonkeyPatch) -> None:
+    x = z3.Int("x")
+    real_add = solver_module.add
+
+    def add_then_interrupt(solver: z3.Solver, assertions: list[z3.BoolRef]) -> None:
+        real_add(solver, assertions)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(solver_module, "add", add_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        decide([x > 3], 5000)
+    monkeypatch.setattr(solver_module, "add", real_add)
+    assert decide([x < 2], 5000).verdict == "sat"
 
 
 def test_unknown_only_when_the_whole_timeout_is_spent() -> None:

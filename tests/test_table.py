@@ -15,43 +15,12 @@ from symconv import SpecError
 from symconv.cli import main
 from symconv.core.errors import ShapeError
 from symconv.core.notation import expression
-from symconv.nets.network import Network, ValidSet, chain, from_toml
+from symconv.nets.network import Network, chain, from_toml
 from symconv.nets.table import Nearest, nearest, node_text, table
+from symconv.nets.validset import ValidSet
+from tests.networks import POOL, unet
 
-UNET = """
-dims = ["H"]
-[[node]]
-name = "e1"
-layer = "conv(k=3, s=1, p=1)"
-[[node]]
-name = "d1"
-layer = "maxpool(k=2, s=2)"
-[[node]]
-name = "e2"
-layer = "conv(k=3, s=1, p=1)"
-[[node]]
-name = "d2"
-layer = "maxpool(k=3, s=2, ceil=true)"
-[[node]]
-name = "u2"
-layer = "convT(k=2, s=2)"
-[[node]]
-name = "k2"
-op = "crop"
-input = "e2"
-size = "u2"
-[[node]]
-name = "c2"
-op = "cat"
-inputs = ["u2", "k2"]
-[[node]]
-name = "u1"
-layer = "convT(k=2, s=2)"
-[[node]]
-name = "r1"
-op = "add"
-inputs = ["u1", "e1"]
-"""
+UNET = unet([POOL, "maxpool(k=3, s=2, ceil=true)"], merges=["add", "crop"])
 
 CHAINS = [
     "conv(k=3, s=2, p=1) > maxpool(k=2, s=2) > convT(k=2, s=2)",
@@ -160,7 +129,8 @@ def test_only_the_failing_axis_gets_nearest_sizes_and_the_first_node_in_order_is
     assert (found.node, found.axis) == ("n1", "W")
     assert set(found.nearest) == {"H", "W"}
     assert found.nearest["H"] == Nearest(None, 11)
-    assert table(net, {"H": 5, "W": 11}).failure.nearest.keys() == {"H"}  # type: ignore[union-attr]
+    failure = table(net, {"H": 5, "W": 11}).failure
+    assert failure is not None and failure.nearest.keys() == {"H"}
 
 
 def test_a_fixed_axis_is_its_number_and_may_be_left_out() -> None:
@@ -373,7 +343,7 @@ def test_torch_rows_name_their_channels_and_features() -> None:
     assert rows["flat"].receptive_field is None
     assert rows["stem"].receptive_field is not None
     assert expression(rows["stem"].shape["H"]) == "floor((H - 3)/2) + 1"
-    assert rows["stem"].receptive_field["H"].r == 5  # type: ignore[index]
+    assert rows["stem"].receptive_field["H"].r == 5
 
 
 def test_without_receptive_fields_the_rows_have_none(capsys: pytest.CaptureFixture[str]) -> None:

@@ -39,7 +39,7 @@ print(json.dumps(out))
 
 def _configs(count: int) -> list[tuple[int, int, int, int, str]]:
     rng = random.Random(8)
-    found = []
+    found: list[tuple[int, int, int, int, str]] = []
     while len(found) < count:
         k, s, i, mode = rng.randint(1, 5), rng.randint(1, 4), rng.randint(1, 9), rng.choice(("SAME", "VALID"))
         low, high = tf_transpose_output_range(i, k, s, mode)

@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from symconv.cli import main
 from symconv.core.errors import ShapeError, SpecError
 from symconv.core.frameworks import CEIL_MODE, MODES
-from symconv.core.layers import Axes, Conv, ConvTranspose, Layer, Pool, layer
+from symconv.core.layers import Axes, Conv, ConvTranspose, Layer, Pool, Windowed, layer
 from symconv.export import tikz
 from symconv.export.tikz import (
     GAP,
@@ -45,6 +45,7 @@ from symconv.export.tikz import (
 )
 
 from .conftest import require_tool
+from .differential import typed_layer
 
 CELL = re.compile(r"^\\path\[([a-z ]+)\] \((-?\d+),(-?\d+)\) rectangle \+\+\(1,1\);$")
 GRID_STYLES = ("input cell", "zero cell", "cropped cell", "padding cell", "extra cell")
@@ -315,15 +316,15 @@ def check_figure(made: Layer, size: tuple[int, int], frame: int, picture: str | 
     assert len(drawn["kernel cell"]) == k_h * k_w
     assert set(drawn["kernel cell"]) == taps
     # The input units under the window's taps are the ones the framework reads.
-    for grid, one, j, taps_1d in (
+    for axis, one, j, taps_1d in (
         (rows, first, row, {r for r, _ in taps}),
         (cols, second, col, {c for _, c in taps}),
     ):
-        assert {grid.units[x] for x in taps_1d if grid.labels[x] == "input"} == grid.reads[j]
+        assert {axis.units[x] for x in taps_1d if axis.labels[x] == "input"} == axis.reads[j]
         if isinstance(one, ConvTranspose) and made.framework in (None, "torch", "onnx", "ort"):
             pb, s, k, d = int(one.pb), int(one.s), int(one.k), int(one.d)
-            reached = {u for u in grid.units.values() if any(j + pb - u * s == t * d for t in range(k))}
-            assert grid.reads[j] == reached
+            reached = {u for u in axis.units.values() if any(j + pb - u * s == t * d for t in range(k))}
+            assert axis.reads[j] == reached
 
 
 @pytest.mark.parametrize(("spec", "size"), DIRECT + TRANSPOSED)
@@ -384,8 +385,10 @@ def test_random_layers_equal_the_hand_built_grid(
         # A dilated transposed grid can pass draw's limit (32 cells a side): refused by name, nothing to compare.
         assert "is too large (at most 32)" in str(error), error
         return
-    if not isinstance(made, ConvTranspose):
-        assert [len(torch_starts(made, i)) for i in (h, w)] == list(out)  # type: ignore[arg-type]
+    if isinstance(made, Conv | Pool):
+        assert [len(torch_starts(made, i)) for i in (h, w)] == list(out)
+    else:
+        assert isinstance(made, ConvTranspose), made.spec
 
 
 FRAMEWORK_NAMES: list[str | None] = [None, "torch", "tf", "keras", "onnx", "ort", "jax"]
@@ -516,20 +519,21 @@ TRANSPOSED_FRAMEWORKS = [
 
 def framework_reach(spec: str, i: int) -> list[set[int]]:
     """Which outputs each input unit reaches in the framework itself (input j one-hot in batch row j)."""
-    made = layer(spec)
-    k, s, d = int(made.k), int(made.s), int(made.d)  # type: ignore[attr-defined]
+    made = typed_layer(spec, ConvTranspose)
+    k, s, d = int(made.k), int(made.s), int(made.d)
     np = pytest.importorskip("numpy")
     if made.framework == "torch":
         torch = pytest.importorskip("torch")
         x = torch.eye(i).reshape(i, 1, i)
-        pads = int(made.pb), int(made.a)  # type: ignore[attr-defined]
+        assert made.a is not None, spec
+        pads = int(made.pb), int(made.a)
         y = torch.nn.functional.conv_transpose1d(
             x, torch.ones(1, 1, k), stride=s, padding=pads[0], output_padding=pads[1], dilation=d
         )[:, 0, :].numpy()
     elif made.framework == "jax":
         lax = pytest.importorskip("jax.lax")
-        pb, pe = int(made.pb), int(made.pe)  # type: ignore[attr-defined]
-        padding = made.mode.upper() if made.mode != "explicit" else [(pb, pe)]  # type: ignore[attr-defined]
+        pb, pe = int(made.pb), int(made.pe)
+        padding = made.mode.upper() if made.mode != "explicit" else [(pb, pe)]
         y = lax.conv_transpose(
             np.eye(i, dtype="float32").reshape(i, i, 1),
             np.ones((k, 1, 1), "float32"),
@@ -537,17 +541,17 @@ def framework_reach(spec: str, i: int) -> list[set[int]]:
             padding,
             rhs_dilation=(d,),
             dimension_numbers=("NHC", "HIO", "NHC"),
-            use_consistent_padding=made.consistent,  # type: ignore[attr-defined]
+            use_consistent_padding=made.consistent,
         )[:, :, 0]
     else:
         os.environ.setdefault("KERAS_BACKEND", "numpy")  # as test_diff_keras
         keras = pytest.importorskip("keras")
-        a = None if made.a is None else int(made.a)  # type: ignore[attr-defined]
+        a = None if made.a is None else int(made.a)
         y = keras.ops.conv_transpose(
             np.eye(i, dtype="float32").reshape(i, i, 1),
             np.ones((k, 1, 1), "float32"),
             s,
-            made.mode,  # type: ignore[attr-defined]
+            made.mode,
             output_padding=a,
             dilation_rate=d,
         )[:, :, 0]
@@ -603,7 +607,9 @@ def test_tex_file_with_all_frames(tmp_path: Path) -> None:
 
 def pages(pdf: Path) -> int:
     info = subprocess.run([require_tool("pdfinfo"), str(pdf)], capture_output=True, text=True, check=True)
-    return int(re.search(r"^Pages:\s+(\d+)$", info.stdout, re.MULTILINE)[1])  # type: ignore[index]
+    found = re.search(r"^Pages:\s+(\d+)$", info.stdout, re.MULTILINE)
+    assert found is not None, info.stdout
+    return int(found[1])
 
 
 @pytest.mark.tex
@@ -801,7 +807,7 @@ def onnx_pool_cases() -> list[tuple[Pool, int]]:
         ("ort.avgpool(k=2, s=4, d=2, auto_pad=same_upper)", 4),
         ("ort.maxpool(k=2, s=5, d=3, auto_pad=same_lower, ceil=true)", 9),
     ]
-    cases: list[tuple[Pool, int]] = [(layer(spec), i) for spec, i in chosen]  # type: ignore[misc]
+    cases: list[tuple[Pool, int]] = [(typed_layer(spec, Pool), i) for spec, i in chosen]
     while len(cases) < ONNX_CASES:
         op = rng.choice(["max", "avg"])
         p = rng.choice(["valid", "same_upper", "same_lower", f"[({rng.randint(0, 3)}, {rng.randint(0, 3)})]"])
@@ -810,12 +816,12 @@ def onnx_pool_cases() -> list[tuple[Pool, int]]:
         spec = f"ort.{op}pool(k={rng.randint(1, 5)}, s={rng.randint(1, 5)}, d={rng.randint(1, 3)}, p={p}, ceil={ceil})"
         i = rng.randint(1, 9)
         try:
-            made = layer(spec)
+            made = typed_layer(spec, Pool)
             defined = min(made.output_size((i, i))) >= 1
         except (ShapeError, SpecError):
             continue
         if defined:
-            cases.append((made, i))  # type: ignore[arg-type]
+            cases.append((made, i))
     return cases
 
 
@@ -836,9 +842,9 @@ def test_onnx_pooling_figures_match_onnxruntime() -> None:
 def direct_reach(spec: str, i: int) -> list[set[int]]:
     """Which outputs see input unit u in PyTorch (conv1d, max_pool1d) or JAX (conv_general_dilated,
     reduce_window), one-hot inputs in the batch."""
-    made = layer(spec)
-    k, s, d = int(made.k), int(made.s), int(made.d)  # type: ignore[attr-defined]
-    pb, pe = (int(v) for v in made.padding(i))  # type: ignore[attr-defined]
+    made = typed_layer(spec, Windowed)
+    k, s, d = int(made.k), int(made.s), int(made.d)
+    pb, pe = (int(v) for v in made.padding(i))
     np = pytest.importorskip("numpy")
     if made.framework == "torch":
         torch = pytest.importorskip("torch")

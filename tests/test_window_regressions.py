@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from symconv import SpecError, layer
+from symconv.core.layers import PixelShuffle
 from symconv.core.windowmap import window_key, windows
 from symconv.logic.port import SAME_WINDOWS, port
 from symconv.nets.network import chain
@@ -53,8 +54,10 @@ def _torch_fields(text: str, n: int) -> list[set[int]]:
     for node in net.nodes:
         if node.op != "layer":
             continue
-        r, (b, c, length) = int(node.layer.r), x.shape  # type: ignore[union-attr]
-        if node.layer.down:  # type: ignore[union-attr]
+        shuffle = node.layer
+        assert isinstance(shuffle, PixelShuffle), node
+        r, (b, c, length) = int(shuffle.r), x.shape
+        if shuffle.down:
             x = x.reshape(b, c, length // r, r).permute(0, 1, 3, 2).reshape(b, c * r, length // r)
         else:
             x = x.reshape(b, c // r, r, length).permute(0, 1, 3, 2).reshape(b, c // r, length * r)

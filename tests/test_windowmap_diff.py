@@ -71,6 +71,8 @@ np = pytest.importorskip("numpy")
 import symconv  # noqa: E402
 from symconv.core.layers import Layer  # noqa: E402
 from symconv.core.windowmap import INPUT_UNIT, ZERO, window_map  # noqa: E402
+from tests import differential  # noqa: E402
+from tests.differential import Padding, interval_map, lax_padding, one_torch_thread, spec_text, symconv_layer  # noqa: E402
 
 SEED = 20240701
 # Drawn layers per (framework, group); each is probed at SIZES_PER_LAYER input sizes.
@@ -105,7 +107,6 @@ GROUP = {
     "adaptivemax": "adaptive",
 }
 
-Padding = int | tuple[int, int] | str
 Read = tuple[int, int, int, int]  # (axis, input position p, output j, kernel tap t or -1)
 
 
@@ -152,22 +153,8 @@ class Config:
             return f"{self.framework}.{self.op}(r={self.r})"
         if self.op in ("adaptiveavg", "adaptivemax"):
             return f"{self.framework}.adaptivepool(size={self.size})"
-        args = [f"k={self.k}"]
-        if self.s is not None:
-            args.append(f"s={self.s}")
-        if isinstance(self.p, tuple):
-            args.append(f"p=[({self.p[0]}, {self.p[1]})]")
-        elif self.p is not None:
-            args.append(f"p={self.p}")
-        if self.d is not None:
-            args.append(f"d={self.d}")
-        if self.a is not None:
-            args.append(f"a={self.a}")
-        if self.ceil is not None:
-            args.append(f"ceil={'true' if self.ceil else 'false'}")
-        if self.consistent is not None:
-            args.append(f"consistent={'true' if self.consistent else 'false'}")
-        return f"{self.framework}.{self.op}({', '.join(args)})"
+        names = ("k", "s", "p", "d", "a", "ceil", "consistent")
+        return spec_text(self.framework, self.op, [(name, getattr(self, name)) for name in names])
 
     def short(self) -> str:
         extra = []
@@ -198,7 +185,7 @@ class Observed:
 
 
 def refused(error: BaseException | str) -> Observed:
-    text = error if isinstance(error, str) else f"{type(error).__name__}: {str(error).splitlines()[0]}"
+    text = error if isinstance(error, str) else differential.message(error)
     return Observed("refused", text[:300])
 
 
@@ -455,14 +442,6 @@ def kernel_weights(k: int) -> Any:
 
 
 @cache
-def symconv_layer(spec: str) -> Layer | Exception:
-    try:
-        return symconv.layer(spec)
-    except (symconv.ShapeError, symconv.SpecError) as error:
-        return error
-
-
-@cache
 def _mapping(spec: str, counted: bool | None) -> Any:
     made = symconv_layer(spec)
     assert not isinstance(made, Exception)
@@ -564,7 +543,9 @@ def _torch_y(config: Config, batch: int | None = None) -> Any:
         else:
             y = F.avg_pool1d(x, config.k, s, config.p, ceil_mode=bool(config.ceil), **counted)
     elif config.op == "upsample":
-        resize = {"scale_factor": config.scale} if config.scale is not None else {"size": config.size}
+        resize: dict[str, Any] = (
+            {"scale_factor": config.scale} if config.scale is not None else {"size": config.size}
+        )
         resize["mode"] = config.mode or "nearest"
         if config.align is not None:
             resize["align_corners"] = config.align
@@ -583,7 +564,8 @@ def _torch_shuffle(config: Config) -> tuple[Any, Any]:
     """Y per spatial axis: row p of the rows' probe sets input row p to 1 in every channel (and every column);
     output row j changed if any of its values did. Likewise for the columns."""
     torch = torch_module()
-    r, h, w = int(config.r), config.i, config.width  # type: ignore[arg-type]
+    assert config.r is not None, config
+    r, h, w = config.r, config.i, config.width
     channels = r * r if config.op == "pixelshuffle" else 1
     op = torch.nn.PixelShuffle(r) if config.op == "pixelshuffle" else torch.nn.PixelUnshuffle(r)
     rows = torch.zeros(h, channels, h, w)
@@ -683,13 +665,9 @@ def onnx_model(config: Config) -> Any:
 def onnx_observe(configs: Sequence[Config]) -> dict[Config, Observed]:
     """One session per drawn layer, run at each of its sizes."""
     ort = importlib.import_module("onnxruntime")
-    state = importlib.import_module("onnxruntime.capi.onnxruntime_pybind11_state")
-    refusals = (state.Fail, state.InvalidArgument, state.RuntimeException, state.InvalidGraph)
+    refusals = differential.ort_refusals()
     ort.set_default_logger_severity(4)
-    options = ort.SessionOptions()
-    options.log_severity_level = 4
-    options.intra_op_num_threads = options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    options = differential.ort_session_options()
     by_layer: dict[Config, list[Config]] = defaultdict(list)
     for config in configs:
         by_layer[config.layer_key()].append(config)
@@ -724,15 +702,6 @@ def jax_modules() -> tuple[Any, Any]:
     return importlib.import_module("jax"), importlib.import_module("jax.lax")
 
 
-def _lax_padding(p: Padding | None, rank: int) -> Any:
-    if p is None:
-        return "VALID"
-    if isinstance(p, str):
-        return p.upper()
-    pair = p if isinstance(p, tuple) else (p, p)
-    return [(0, 0)] * (rank - 1) + [pair]
-
-
 def jax_inputs(config: Config) -> tuple[Any, ...]:
     i = config.i
     x = impulses(i, -1.0 if config.op == "maxpool" else 0.0).reshape(i, 1, i)
@@ -749,7 +718,7 @@ def jax_call(config: Config, *arrays: Any) -> Any:
     if config.op == "conv":
         x, w = arrays
         y = lax.conv_general_dilated(
-            x, w, (config.s,), _lax_padding(config.p, 1), rhs_dilation=dilation, dimension_numbers=layout
+            x, w, (config.s,), lax_padding(config.p, 1), rhs_dilation=dilation, dimension_numbers=layout
         )
     elif config.op == "convT":
         x, w = arrays
@@ -758,7 +727,7 @@ def jax_call(config: Config, *arrays: Any) -> Any:
             x,
             w,
             (config.s,),
-            _lax_padding(config.p, 1),
+            lax_padding(config.p, 1),
             rhs_dilation=dilation,
             dimension_numbers=layout,
             **extra,
@@ -772,7 +741,7 @@ def jax_call(config: Config, *arrays: Any) -> Any:
             computation,
             (1, 1, config.k),
             None if config.s is None else (1, 1, config.s),
-            _lax_padding(config.p, 3),
+            lax_padding(config.p, 3),
             window_dilation=None if config.d is None else (1, 1, config.d),
         )
     return y[:, 0, :]
@@ -1041,19 +1010,24 @@ def torch_nearest_source(j: int, i: int, o: int, scale: int | None) -> int:
 def _linear_rounding_shows(config: Config) -> bool:
     """Whether PyTorch's float32 linear interpolation reads other inputs than the exact ratio gives (symconv's
     unprefixed upsample) for some output of this configuration."""
-    exact = window_map(symconv.layer(config.spec().removeprefix("torch.")))
-    rounded = window_map(symconv.layer(config.spec()))
+    exact = interval_map(config.spec().removeprefix("torch."))
+    rounded = interval_map(config.spec())
     o = int(symconv.layer(config.spec()).output_size(config.i))
-    return any(exact.bounds(config.i, j) != rounded.bounds(config.i, j) for j in range(o))  # type: ignore[union-attr]
+    return any(exact.bounds(config.i, j) != rounded.bounds(config.i, j) for j in range(o))
 
 
 def _torch_nearest_differs(config: Config) -> bool:
     """Whether PyTorch's float32 rounding reads another input than floor(j*i/o) for some output."""
     if config.framework != "torch" or config.op != "upsample" or config.mode is not None:
         return False
-    o = config.size if config.size is not None else config.i * int(config.scale)  # type: ignore[arg-type]
-    exact = (lambda j: j // config.scale) if config.scale is not None else (lambda j: j * config.i // o)
-    return any(torch_nearest_source(j, config.i, o, config.scale) != exact(j) for j in range(o))
+    scale = config.scale
+    if config.size is not None:
+        o = config.size
+    else:
+        assert scale is not None
+        o = config.i * scale
+    exact = [j // scale if scale is not None else j * config.i // o for j in range(o)]
+    return any(torch_nearest_source(j, config.i, o, scale) != exact[j] for j in range(o))
 
 
 @dataclass(frozen=True)
@@ -1168,18 +1142,13 @@ def setting(config: Config) -> str:
 
 def report(title: str, bad: Sequence[tuple[Config, Observed, Observed]]) -> str:
     """Disagreements grouped by class (framework, op, setting, kind), the smallest example of each first."""
-    groups: dict[tuple[str, str, str, str], list[tuple[Config, Observed, Observed]]] = defaultdict(list)
-    for config, lib, ours in bad:
-        groups[config.framework, config.op, setting(config), str(disagreement(lib, ours))].append(
-            (config, lib, ours)
-        )
-    lines = [f"{len(bad)} {title}, in {len(groups)} classes:"]
-    for (framework, op, form, kind), members in sorted(groups.items(), key=lambda item: -len(item[1])):
-        members.sort(key=lambda m: (m[0].i + m[0].k + (m[0].s or 0) + (m[0].size or 0), m[0].i))
-        lines.append(f"- {len(members)} x {framework}.{op} [{form}]: {kind}")
-        for config, lib, ours in members[:2]:
-            lines.append(f"    {config.short()}: {_first_difference(lib, ours)}")
-    return "\n".join(lines)
+    return differential.report(
+        title,
+        bad,
+        lambda m: f"{m[0].framework}.{m[0].op} [{setting(m[0])}]: {disagreement(m[1], m[2])}",
+        lambda m: f"{m[0].short()}: {_first_difference(m[1], m[2])}",
+        lambda m: (m[0].i + m[0].k + (m[0].s or 0) + (m[0].size or 0), m[0].i),
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1235,7 +1204,6 @@ def run_probes(layers: dict[tuple[str, str], int], seed: int = SEED, kernel_ever
     for config in configs:
         by_framework[config.framework].append(config)
     run = Run([])
-    torch = None
     for framework, members in by_framework.items():
         missing = _available(framework)
         if missing:
@@ -1243,13 +1211,8 @@ def run_probes(layers: dict[tuple[str, str], int], seed: int = SEED, kernel_ever
             continue
         start = time.perf_counter()
         if framework == "torch":
-            torch = torch_module()
-            threads = torch.get_num_threads()
-            torch.set_num_threads(1)
-            try:
+            with one_torch_thread():
                 observed = {config: torch_observed(config) for config in members}
-            finally:
-                torch.set_num_threads(threads)
         elif framework == "ort":
             observed = onnx_observe(members)
         elif framework == "jax":

@@ -149,7 +149,7 @@ def _size(rng: random.Random) -> int:
 def _axis(rng: random.Random, kind: str, api: str) -> dict[str, Any]:
     """One spatial axis: i, k, s, d and, for tf.nn, the explicit pads a padding list would give it."""
     k = rng.randint(1, 7)
-    axis = {"i": _size(rng), "k": k, "s": rng.randint(1, 4), "d": 1}
+    axis: dict[str, Any] = {"i": _size(rng), "k": k, "s": rng.randint(1, 4), "d": 1}
     if kind in ("conv", "convT") and rng.random() < 0.4:
         axis["d"] = rng.randint(2, 3)
     if kind in ("conv", "convT") and api == "nn":
@@ -206,8 +206,8 @@ def draw(rng: random.Random, api: str, kind: str) -> Config:
     elif rng.random() < 0.4:
         config["d"] = None
     if kind == "convT":
-        a = rng.choice((None, None, 0, 1, 2, 3))
-        config["a"] = None if a is None else [a] * rank
+        output_padding = rng.choice((None, None, 0, 1, 2, 3))
+        config["a"] = None if output_padding is None else [output_padding] * rank
     return config
 
 

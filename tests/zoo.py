@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -23,10 +24,10 @@ from torch import nn
 
 
 def cbr(
-    cin: int, cout: int, k: int | tuple[int, ...], s: int | tuple[int, ...] = 1, p: object = 0, **kw: object
+    cin: int, cout: int, k: int | tuple[int, int], s: int | tuple[int, int] = 1, p: Any = 0, **kw: Any
 ) -> nn.Sequential:
     """Conv, batch norm, ReLU (the unit of most classification backbones)."""
-    return nn.Sequential(nn.Conv2d(cin, cout, k, s, p, bias=False, **kw), nn.BatchNorm2d(cout), nn.ReLU())  # type: ignore[arg-type]
+    return nn.Sequential(nn.Conv2d(cin, cout, k, s, p, bias=False, **kw), nn.BatchNorm2d(cout), nn.ReLU())
 
 
 # ---------------------------------------------------------------------------------------------- classification
@@ -705,6 +706,7 @@ class CausalTCN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for conv in self.convs:
+            assert isinstance(conv, nn.Conv1d)
             x = F.relu(conv(F.pad(x, (conv.dilation[0], 0))))
         return x
 
@@ -800,4 +802,69 @@ ZOO: tuple[Entry, ...] = (
     Entry("unet3d", unet3d, (1, 1, "D", "H", "W"), (5, 6, 7)),
     Entry("c3d (pool (1, 2, 2))", c3d, (1, 1, "D", "H", "W"), (4, 10, 12)),
     Entry("r2plus1d (stride (1, 2, 2))", r2plus1d, (1, 1, "D", "H", "W"), (4, 10, 12)),
+)
+
+
+class ViTClassToken(nn.Module):
+    """torchvision's ViT at a small fixed size (asserted, as torchvision asserts image_size): patches, a class
+    token concatenated in front, a position embedding of (32/8)*(48/8) + 1 tokens, self-attention, then the
+    patch tokens (class token cut off) back to the grid. Valid only at H=32, W=48."""
+
+    def __init__(self, size: tuple[int, int] = (32, 48), patch: int = 8, dim: int = 6) -> None:
+        super().__init__()
+        self.size, self.patch = size, patch
+        self.proj = nn.Conv2d(3, dim, patch, patch)
+        self.class_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos_embedding = nn.Parameter(torch.zeros(1, (size[0] // patch) * (size[1] // patch) + 1, dim))
+        self.norm = nn.LayerNorm(dim)
+        self.attention = nn.MultiheadAttention(dim, 2, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, _, h, w = x.shape
+        # torch._assert (untyped in torch's stubs) is what torchvision's ViT asserts its size with: fx traces it.
+        torch._assert(h == self.size[0], "wrong image height")  # type: ignore[no-untyped-call]
+        torch._assert(w == self.size[1], "wrong image width")  # type: ignore[no-untyped-call]
+        tokens = self.proj(x).flatten(2).transpose(1, 2)
+        tokens = torch.cat([self.class_token.expand(n, -1, -1), tokens], dim=1) + self.pos_embedding
+        y = self.norm(tokens)
+        tokens = tokens + self.attention(y, y, y, need_weights=False)[0]
+        grid = tokens[:, 1:].transpose(1, 2)
+        return grid.reshape(n, -1, h // self.patch, w // self.patch)
+
+
+ZOO = (*ZOO, Entry("vit (class token, position embedding)", ViTClassToken, HW, (32, 48)))
+
+
+class ReflectResBlock(nn.Module):
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(c, c, 3, padding=1, padding_mode="reflect"),
+            nn.ReLU(),
+            nn.Conv2d(c, c, 3, padding=1, padding_mode="reflect"),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+def cyclegan_generator() -> nn.Module:
+    """CycleGAN's ResNet generator with the reflection padding written as padding_mode="reflect": a 7x7 stem
+    (reflect needs the padding below the size), two stride-2 convolutions, residual blocks, two transposed
+    convolutions back up, a circular-padded head."""
+    return nn.Sequential(
+        nn.Conv2d(3, 4, 7, padding=3, padding_mode="reflect"),
+        nn.Conv2d(4, 8, 3, stride=2, padding=1),
+        nn.Conv2d(8, 8, 3, stride=2, padding=1, padding_mode="replicate"),
+        ReflectResBlock(8),
+        ReflectResBlock(8),
+        nn.ConvTranspose2d(8, 4, 3, stride=2, padding=1, output_padding=1),
+        nn.ConvTranspose2d(4, 4, 3, stride=2, padding=1, output_padding=1),
+        nn.Conv2d(4, 3, 7, padding=3, padding_mode="circular"),
+    )
+
+
+ZOO = (
+    *ZOO,
+    Entry("cyclegan generator (padding_mode reflect, replicate, circular)", cyclegan_generator, HW, (32, 40)),
 )

@@ -307,6 +307,18 @@ def _dotted(node: ast.AST) -> list[str] | None:
     return None
 
 
+def _rank(name: str) -> int | None:
+    """The spatial axes a class name gives (Conv2d, MaxPooling3D: the digit; Upsample, make_node: None)."""
+    digits = [char for char in name if char.isdigit()]
+    return int(digits[0]) if digits else None
+
+
+def class_rank(node: ast.Call) -> int | None:
+    """The spatial axes of the framework class a constructor call names (nn.Conv2d(...): 2)."""
+    parts = _dotted(node.func)
+    return None if parts is None or parts[-1] == "make_node" else _rank(parts[-1])
+
+
 def is_constructor(node: ast.Call) -> bool:
     """Whether a call names a framework class (or ONNX's make_node) rather than a symconv kind."""
     parts = _dotted(node.func)
@@ -382,8 +394,7 @@ class _Reader:
 
     def check_axes(self, title: str, name: str) -> None:
         """Every tuple gives as many axes as the class has (Conv2d: 2) and as the others (ONNX lists)."""
-        digits = [char for char in name if char.isdigit()]
-        axes = int(digits[0]) if digits else None
+        axes = _rank(name)
         for argument_name, (count, where) in self.lengths.items():
             if axes is not None and count not in (1, axes):
                 raise self.fail(

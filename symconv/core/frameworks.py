@@ -54,7 +54,8 @@ Conditions = list[tuple[sympy.Basic, str]]
 @dataclass(frozen=True)
 class Sliding:
     """A convolution or pooling layer at input size i, as the rules read it: `pads` are the ones used,
-    `explicit` the spec's own, `output` the size; `op` is "max" or "avg" for pooling."""
+    `explicit` the spec's own, `output` the size; `op` is "max" or "avg" for pooling; `rank` the number of
+    spatial axes the layer runs on (None: not known, so no rule of one rank applies)."""
 
     family: str
     mode: str
@@ -68,6 +69,7 @@ class Sliding:
     ceil: bool = False
     op: str = ""
     opset: int | None = None
+    rank: int | None = None
 
     @property
     def span(self) -> sympy.Expr:
@@ -157,6 +159,8 @@ class Convention:
       `ceil_drop_since` (the opset from which ceil_mode drops a last window starting in the end padding; 0:
       always), `unpool_rules` (MaxUnpool's refusals; None: the convention has no maxunpool).
     backends: a spec's backend=NAME reads the layer in another convention (Keras 3 on TensorFlow's kernels).
+    Rank: `max_axes`, the most spatial axes a layer takes; a window rule that holds on one rank only reads
+    `Sliding.rank` (PyTorch's AvgPool3d, Keras' causal padding).
     """
 
     name: str
@@ -192,6 +196,10 @@ class Convention:
     ceil_drop_since: int = 0
     takes_opset: bool = False
     unpool_rules: tuple[LayerRule, ...] | None = None
+    # The most spatial axes its layers take (PyTorch's Conv3d, Keras' Conv3D; None: any number), and the
+    # kinds that take fewer (PyTorch's PixelShuffle: the last two axes only).
+    max_axes: int | None = None
+    kind_axes: Mapping[str, int] = field(default_factory=dict)
 
     def count(self, family: str, mode: str, i: Any, pads: tuple[Any, Any], k_eff: Any, s: Any) -> sympy.Expr:
         """The output size of a floor-mode window (convolution or pooling) over the padded input."""
@@ -433,6 +441,14 @@ TORCH = Convention(
             "pad should be at most half of kernel size",
             applies=lambda g: g.family == "pool",
         ),
+        # avg_pool3d alone checks every axis before padding (AveragePool3d.cpp calls Pool.h pool3d_shape_check
+        # with check_input_size; the 1-D and 2-D poolings and MaxPool3d do not): AvgPool3d(3, padding=1)
+        # refuses a depth of 2 that the padding would cover.
+        LayerRule(
+            lambda g: ge(g.i, g.k),
+            "input image smaller than kernel size: AvgPool3d checks every axis before padding (i >= k)",
+            applies=lambda g: g.op == "avg" and g.rank == 3,
+        ),
         *_FLOOR_WINDOWS,
     ),
     transposed_size=_explicit_transposed_size,
@@ -443,6 +459,10 @@ TORCH = Convention(
     pool_dilation=("maxpool",),
     nearest=torch_nearest_source,
     linear=torch_linear_source,
+    max_axes=3,  # Conv3d, MaxPool3d, AvgPool3d, interpolate on 5-D input: nothing over 4 spatial axes
+    # pixel_shuffle rearranges the last two axes and reads the one before them as the channels: over three
+    # spatial axes it takes D for the channels ((1, 8, 4, 3, 3) -> (1, 8, 1, 6, 6)).
+    kind_axes=MappingProxyType({"pixelshuffle": 2, "pixelunshuffle": 2}),
 )
 
 
@@ -634,6 +654,7 @@ TF = Convention(
         ),
     ),
     count_include_pad=False,
+    max_axes=3,  # tf.nn.convolution and tf.nn.pool: N in 1..3
 )
 
 
@@ -690,12 +711,19 @@ def _stride_beside_dilation(spec: Any) -> bool:
     return spec.kind == "conv" and above_one("s") and above_one("d")
 
 
+_KERAS_CAUSAL = "padding 'causal' is Conv1D's only: a convolution over several axes takes 'valid' or 'same'"
 _KERAS_AXES_RULES = (
     SpecRule(_stride_beside_dilation, _KERAS_DILATED_STRIDE, ShapeError),
     SpecRule(
-        lambda spec: "causal" in _per_axis_values(spec, "p") or spec.get("p") == "causal",
-        "padding 'causal' is Conv1D's only: a convolution over several axes takes 'valid' or 'same'",
+        lambda spec: "causal" in _per_axis_values(spec, "p") or spec.get("p") == "causal", _KERAS_CAUSAL
     ),
+)
+# The same refusal for one padding applied to several axes (Conv2D(padding="causal") raises ValueError).
+_KERAS_CAUSAL_RANK = LayerRule(
+    lambda g: sympy.false,
+    _KERAS_CAUSAL,
+    SpecError,
+    applies=lambda g: g.mode == "causal" and (g.rank or 1) > 1,
 )
 
 
@@ -713,9 +741,10 @@ def _keras_like(name: str, window_rules: tuple[LayerRule, ...], **more: Any) -> 
         "pads_stretched_input": True,
         "count_include_pad": False,
         "axes_rules": _KERAS_AXES_RULES,
+        "max_axes": 3,  # Conv1D to Conv3D, the pooling layers likewise
         **more,
     }
-    return Convention(name, _KERAS_MODES, "valid", window_rules=window_rules, **fields)
+    return Convention(name, _KERAS_MODES, "valid", window_rules=(_KERAS_CAUSAL_RANK, *window_rules), **fields)
 
 
 # Keras 3 with backend=tensorflow: its layers check sizes as compute_output_shape does (a convolution refuses
@@ -1164,7 +1193,9 @@ def ceil_output(i: Any, pb: Any, pe: Any, k_eff: Any, s: Any, drop: bool = True)
 
     With M = i + pb + pe - k_eff + s - 1 the rule (o - 1)s >= i + pb reads M mod s <= c, c = pe - k_eff + s - 1.
     When the parameters are numbers that is decided once: never (c < 0), always (c >= s - 1), or, between,
-    by the indicator floor((c - M mod s)/s) + 1, so no Piecewise enters a network's formulas.
+    for M mod s <= c alone, which gives floor(M/s) + [M mod s > c] = floor((M + s - 1 - c)/s) = ceil((i + pb)/s)
+    windows: every window that starts inside the input or the left padding (no Piecewise, no mod term enters a
+    network's formulas).
     """
     top = i + pb + pe - k_eff + s - 1
     o = floor_div(top, s) + 1
@@ -1176,7 +1207,7 @@ def ceil_output(i: Any, pb: Any, pe: Any, k_eff: Any, s: Any, drop: bool = True)
             return o
         if c >= s - 1:
             return o - 1
-        return o - (floor_div(c - mod(top, s), s) + 1)
+        return ceil_div(i + pb, s)
     if any(isinstance(v, sympy.Basic) and v.has(sympy.Piecewise) for v in (pb, pe)):
         # Automatic pads in C++ division are Piecewise: SymPy would rewrite a Piecewise whose condition holds
         # one into ITE and solve it as a set (seconds). For an integer X, [X >= 0] = min(max(X + 1, 0), 1).
@@ -1204,15 +1235,33 @@ def window_rules(
     ceil: bool,
     op: str = "",
     opset: int | None = None,
+    rank: int | None = None,
 ) -> Conditions:
     """Where a convolution or pooling layer is defined; `explicit` are the spec's pads, `pads` the ones used;
-    `op` is "max", "avg" or "lp" for pooling, `opset` the ONNX opset a pooling spec names."""
+    `op` is "max", "avg" or "lp" for pooling, `opset` the ONNX opset a pooling spec names, `rank` the number of
+    spatial axes it runs on (None: not known)."""
     convention = CONVENTIONS[framework]
-    geometry = Sliding(family, mode, i, k, s, d, pads, explicit, output, ceil, op, opset)
+    geometry = Sliding(family, mode, i, k, s, d, pads, explicit, output, ceil, op, opset, rank)
     rules = base_rules(i, k, s, d)
     if mode == "explicit" and not convention.negative_pads:
         rules += padding_rules(*explicit)
     return rules + [rule.at(geometry) for rule in convention.window_rules if rule.applies(geometry)]
+
+
+def rank_refusal(framework: str | None, rank: int, kind: str = "") -> str | None:
+    """Why the convention has no layer (of `kind`) over `rank` spatial axes (None: it has one)."""
+    convention = CONVENTIONS[framework]
+    if rank < 1:
+        return "a layer runs on at least one spatial axis"
+    if kind in convention.kind_axes and rank > convention.kind_axes[kind]:
+        most = convention.kind_axes[kind]
+        return f"{convention.name} {kind} runs on at most {most} spatial axes (the last {most}), not {rank}"
+    if convention.max_axes is not None and rank > convention.max_axes:
+        return (
+            f"{convention.name} layers run on 1 to {convention.max_axes} spatial axes (the largest is a "
+            f"{convention.max_axes}-D convolution or pooling), not {rank}"
+        )
+    return None
 
 
 def unpool_rules(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any, TypeAlias
@@ -53,6 +54,9 @@ class Layer:
     spec: str
     framework: str | None
     unknowns: tuple[str, ...]
+    # The number of spatial axes the layer runs on where the spec names it (nn.Conv2d: 2) or the input gives
+    # it; None: not known, and no rule that holds on one rank only applies.
+    rank: int | None = dataclasses.field(default=None, kw_only=True)
 
     kind = "layer"
 
@@ -137,7 +141,8 @@ class Layer:
         if isinstance(i, bool):
             raise SpecError(f"input size must be an integer, got {i!r} in {self.spec}")
         if isinstance(i, tuple | list):
-            return tuple(self.output_size(axis, **values) for axis in i)
+            ranked = on_rank(self, len(i), i)
+            return tuple(ranked.output_size(axis, **values) for axis in i)
         if isinstance(i, int):
             free = self._symbolic_parameters - set(values)
             if free:
@@ -154,7 +159,8 @@ class Layer:
     # The output size as a formula of i in the paper's notation (symconv.export.notebook).
     _repr_latex_ = repr_latex
 
-    def is_defined(self, i: int, **values: int) -> bool:
+    def is_defined(self, i: int | tuple[int, ...], **values: int) -> bool:
+        """Whether the output size exists at input size i (one size per axis, as a tuple, for several axes)."""
         try:
             self.output_size(i, **values)
         except ShapeError:
@@ -256,6 +262,7 @@ class Windowed(Layer):
             self._ceil(),
             getattr(self, "op", ""),
             getattr(self, "opset", None),
+            self.rank,
         )
 
     def parameters(self) -> dict[str, sympy.Expr]:
@@ -271,7 +278,7 @@ class Conv(Windowed):
 
     def _symbolic(self) -> Layer:
         k, s, pb, pe, d = _symbols(self, "k", "s", "pb", "pe", "d")
-        return Conv(self.spec, self.framework, (), k, s, pb, pe, d, self.mode)
+        return Conv(self.spec, self.framework, (), k, s, pb, pe, d, self.mode, rank=self.rank)
 
 
 @dataclass(frozen=True)
@@ -307,7 +314,21 @@ class Pool(Windowed):
 
     def _symbolic(self) -> Layer:
         k, s, pb, pe, d = _symbols(self, "k", "s", "pb", "pe", "d")
-        return Pool(self.spec, self.framework, (), k, s, pb, pe, d, self.mode, self.ceil, self.op, self.opset)
+        return Pool(
+            self.spec,
+            self.framework,
+            (),
+            k,
+            s,
+            pb,
+            pe,
+            d,
+            self.mode,
+            self.ceil,
+            self.op,
+            self.opset,
+            rank=self.rank,
+        )
 
 
 @dataclass(frozen=True)
@@ -676,7 +697,7 @@ def _backend(spec: Spec) -> Spec:
             f"backend {value} is not modelled for the {convention} convention (backends: {accepted}) in {spec.text}"
         )
     args = tuple((name, v) for name, v in spec.args if name != "backend")
-    return Spec(backends[value], spec.kind, args, spec.text)
+    return Spec(backends[value], spec.kind, args, spec.text, spec.rank)
 
 
 def _resampling(spec: Spec) -> Layer:
@@ -747,7 +768,9 @@ def _per_axis(spec: Spec) -> Layer:
         args = tuple((name, v.values[n] if isinstance(v, PerAxis) else v) for name, v in spec.args)
         text = spec.text if count == 1 else _axis_text(spec, args)
         try:
-            layers.append(build(Spec(spec.framework, spec.kind, args, text)))
+            made = build(Spec(spec.framework, spec.kind, args, text, spec.rank))
+            # Each axis' layer runs on `count` axes: the convention's rules of that rank apply to it.
+            layers.append(made if count == 1 or spec.rank is not None else on_rank(made, count))
         except SymconvError as error:
             if count == 1:
                 raise
@@ -777,7 +800,7 @@ def build(spec: Spec) -> Layer:
         _spec_rules(spec)
         resampling = _resampling(spec)
         resampling._check_parameters()
-        return resampling
+        return _named_rank(resampling, spec)
     family = {"conv": "conv", "convT": "convT"}.get(spec.kind, "pool")
     spec = _backend(spec)
     _refuse(spec)
@@ -808,7 +831,55 @@ def build(spec: Spec) -> Layer:
         op = spec.kind.removesuffix("pool")
         made = Pool(*head, k, s, pb, pe, d, mode, _flag(spec, "ceil"), op, _opset(spec))
     made._check_parameters()
-    return made
+    return _named_rank(made, spec)
+
+
+def _named_rank(made: Layer, spec: Spec) -> Layer:
+    """The layer with the rank its spec names (nn.Conv2d: 2), checked against the rules of that rank."""
+    if spec.rank is None:
+        return made
+    why = fw.rank_refusal(made.framework, spec.rank, made.kind)
+    if why is not None:
+        raise SpecError(f"{why} in {spec.text}")
+    ranked = dataclasses.replace(made, rank=spec.rank)
+    ranked._check_parameters()
+    return ranked
+
+
+def on_rank(made: Layer, rank: int, sizes: Sequence[Any] = ()) -> Layer:
+    """The layer as it runs on `rank` spatial axes (an input of that many sizes, `sizes`): SpecError
+    where its spec names another rank (nn.Conv2d given 3 sizes) or its convention has no layer of that rank;
+    the convention's rules of that rank apply (PyTorch's AvgPool3d checks every axis against the kernel). The
+    layer itself where no rule depends on the rank."""
+    ranked = _ranked(made, rank)
+    if isinstance(ranked, str):
+        raise SpecError(ranked.replace(_SIZES, f" ({', '.join(map(str, sizes))})" if sizes else ""))
+    return ranked
+
+
+_SIZES = "\x00"  # where a refusal shows the sizes given (they are not part of the cached answer)
+
+
+@lru_cache(maxsize=1024)
+def _ranked(made: Layer, rank: int) -> Layer | str:
+    """on_rank's answer, once per layer and rank: the layer, or the refusal's message."""
+    if made.rank is not None:
+        if made.rank == rank:
+            return made
+        axes = "1 spatial axis" if made.rank == 1 else f"{made.rank} spatial axes"
+        plural = "s" if made.rank > 1 else ""
+        return (
+            f"{made.spec} runs on {axes}; the input has {rank}{_SIZES}: give {made.rank} size{plural}, or one "
+            "for every axis"
+        )
+    why = fw.rank_refusal(made.framework, rank, made.kind)
+    if why is not None:
+        return f"{why}{_SIZES} in {made.spec}"
+    ranked = dataclasses.replace(made, rank=rank)
+    if ranked.conditions(INPUT) == made.conditions(INPUT):
+        return made
+    ranked._check_parameters()
+    return ranked
 
 
 def _opset(spec: Spec) -> int | None:

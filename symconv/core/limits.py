@@ -41,6 +41,8 @@ MIN_SECONDS = 0.001
 # Python prints at most 4,300 digits of an integer by default; symconv's answers may be products of inputs of
 # MAX_BITS each (convT multiplies the stride by the input size), so the command line prints up to this many.
 MAX_PRINTED_DIGITS = 100_000
+# How many solutions `solve` lists unless told (--limit, symconv.solve(limit=...)); the README states it.
+DEFAULT_LIMIT = 100
 _LOG10_2 = math.log10(2)
 _INTEGER = re.compile(r"[+-]?[0-9]+\Z")
 _SHOWN = 60

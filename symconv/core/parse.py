@@ -101,12 +101,14 @@ SpecValue: TypeAlias = AxisValue | PerAxis
 
 @dataclass(frozen=True)
 class Spec:
-    """A parsed layer spec: framework prefix (None: the paper's convention), kind and named arguments."""
+    """A parsed layer spec: framework prefix (None: the paper's convention), kind and named arguments; `rank`
+    the number of spatial axes a framework class names (nn.Conv2d: 2; None: any)."""
 
     framework: str | None
     kind: str
     args: tuple[tuple[str, SpecValue], ...]
     text: str
+    rank: int | None = None
 
     def get(self, name: str, default: Any = None) -> Any:
         return dict(self.args).get(name, default)
@@ -458,12 +460,12 @@ def _spec_value(text: str, name: str, written: str, node: ast.AST, walker: _Expr
 
 def _spec_from_call(text: str, node: ast.Call, walker: _Expressions) -> Spec:
     if _names_framework_class(node):
-        from .constructors import read_constructor
+        from .constructors import class_rank, read_constructor
 
         library, kind, arguments = read_constructor(
             text, node, walker, lambda part, why: _fail(text, part, why), _UNKNOWN_NAME, KEYWORDS
         )
-        return Spec(library, kind, arguments, _segment(text, node))
+        return Spec(library, kind, arguments, _segment(text, node), class_rank(node))
     func = node.func
     framework = None
     if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
@@ -513,7 +515,7 @@ def parse_spec(text: str) -> Spec:
         spec = _spec_from_call(source, tree, walker)
     except SpecError as error:
         raise SpecError(f"{str(error).replace(_UNKNOWN_NAME, '?')} in spec {text.strip()!r}") from None
-    return Spec(spec.framework, spec.kind, spec.args, text.strip())
+    return Spec(spec.framework, spec.kind, spec.args, text.strip(), spec.rank)
 
 
 __all__ = [

@@ -407,7 +407,8 @@ def inverse_derivation(made: Layer) -> Derivation | None:
     """The paper's section 4 for a convolution with explicit symmetric padding: the transposed convolution as a
     direct one (stride 1, padding p' = k^ - p - 1 and a extra at the end) over the stretched input, unfolded
     back to i. None for other layers, or where p' < 0 (a crop, not a padding)."""
-    from ..core.layers import Conv
+    from ..core.layers import Conv, ConvTranspose
+    from ..core.windowmap import transposed_pads
 
     # TF's truncating division and JAX's clamp at 0 make their explicit-padding outputs differ from the floor
     # formula below the kernel size; the section-4 chain is the paper's (and PyTorch's, ONNX's) convolution.
@@ -421,7 +422,9 @@ def inverse_derivation(made: Layer) -> Derivation | None:
     i, o, ip, ti, a = (symbol(name) for name in ("i", "o", "ip", "ti", "a"))
     k, s, p, d = made.k, made.s, made.pb, made.d
     kh = effective_kernel(k, d)
-    if (kh - p - 1).is_negative:
+    # The transposed layer's geometry is its window map's: the stretched input padded (before, after).
+    before, after = transposed_pads(ConvTranspose(made.spec, None, (), k, s, p, p, d, a))
+    if before.is_negative:
         return None
     definitions = (
         ("o", made.output_expr(i)),
@@ -429,8 +432,8 @@ def inverse_derivation(made: Layer) -> Derivation | None:
         ("ti", s * (ip - 1) + 1),
         ("a", sympy.Mod(i + 2 * p - kh, s)),
     )
-    given = [condition for condition, _ in made.conditions(i)] + [sympy.Ge(kh - p - 1, 0)]
-    direct = ti + 2 * (kh - p - 1) + a - kh + 1
+    given = [condition for condition, _ in made.conditions(i)] + [sympy.Ge(before, 0)]
+    direct = ti + before + after - kh + 1
     reason = r"\text{stride 1, padding } p' = \hat{k} - p - 1 \text{ and } a \text{ on } \tilde{i}'"
     lines = [Step(direct, reason), *chain(direct, [i], definitions, given)]
     try:

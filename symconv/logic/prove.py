@@ -55,6 +55,11 @@ _SAMPLE_DRAWS = 4 * _SAMPLE_POINTS
 # Where Z3 is undecided, a counterexample is searched on this many points.
 _SEARCH_DRAWS = 600
 _SAMPLE_SPANS = (2, 4, 8, 16, 64, 1024)
+_PRECOMPUTED_DRAWS = 1024
+# The first draws of random.Random(0), made once: seeding a generator costs more than drawing every point of a
+# small sample. Later draws come from a generator set to the state after them.
+_FIRST_DRAWS: tuple[float, ...] = ()
+_STATE_AFTER: Any = None
 
 
 class _Seconds(float):
@@ -220,26 +225,31 @@ def prove(
     def elapsed() -> float:
         return _Seconds(time.perf_counter() - start)
 
-    def conditions(exprs: Iterable[sympy.Basic]) -> list[Any]:
+    def asserted(exprs: Iterable[sympy.Basic]) -> list[sympy.Basic]:
         # A condition that is literally true adds nothing to a conjunction; about a third of a theorem's
         # conditions are (the domains of the parameters a layer fixes, the definedness of division-free text).
-        return translation.conditions([expr for expr in exprs if expr is not sympy.true])
+        return [expr for expr in exprs if expr is not sympy.true]
 
     try:
         translation = Translation()
-        z_definitions = [translation.definition(name, value) for name, value in definitions]
-        z_given = conditions(given)
-        z_domains = conditions(condition for condition, _ in obligations)
-        z_claim = translation.boolean(claim)
+        # Every part stays an address until the premises and the negated goal are each one term: the query is
+        # two assertions (Z3 splits a conjunction into its parts as it reads it).
+        z_definitions = [translation.definition_part(name, value) for name, value in definitions]
+        z_given = translation.parts(asserted(given))
+        z_domains = translation.parts(asserted(condition for condition, _ in obligations))
+        z_claim = translation.parts([claim])
         if semantics is None:
-            z_defined = [*translation.obligations]
+            z_defined = list(translation.obligation_parts)
             z_given_defined: list[Any] = []
         else:
-            z_defined = conditions([semantics.defined])
-            z_given_defined = conditions(semantics.premises)
+            z_defined = translation.parts(asserted([semantics.defined]))
+            z_given_defined = translation.parts(asserted(semantics.premises))
             for name in sorted(semantics.names):
                 translation.variable(name)
-        z_refuted = translation.negation(translation.conjunction([*z_domains, *z_defined, z_claim]))
+        z_refuted = translation.refutation([*z_domains, *z_defined, *z_claim])
+        z_premises = translation.all_of(
+            [*translation.axiom_parts, *z_definitions, *z_given_defined, *z_given]
+        )
     except UnsupportedError as error:
         untranslated = Unknown(reason=f"not translatable to Z3: {error}", seconds=elapsed())
         if semantics is None:
@@ -256,7 +266,7 @@ def prove(
         return Refuted(counterexample=found[0], reason=found[1], seconds=elapsed())
     defined = {name for name, _ in definitions}
     variables = {name: var for name, var in sorted(translation.variables.items()) if name not in defined}
-    premises = [*translation.axioms, *z_definitions, *z_given_defined, *z_given]
+    premises = [z_premises]
 
     # Compiled for evaluation once, when first needed (most proofs evaluate nothing but the text).
     @functools.cache
@@ -511,8 +521,10 @@ _REVERSED = {
 }
 
 
-def _nearest(low: int | None, high: int | None, count: int) -> list[int]:
-    """Up to `count` values of [low, high], nearest first: 0 (or the bound that excludes 0), then outwards."""
+@functools.lru_cache(maxsize=256)
+def _nearest(low: int | None, high: int | None, count: int) -> tuple[int, ...]:
+    """Up to `count` values of [low, high], nearest first: 0 (or the bound that excludes 0), then outwards.
+    A function of small integers that recur (a size >= 1, a padding >= 0), so it is computed once each."""
     start = 0 if low is None or low <= 0 else low
     if high is not None and high < start:
         start = high
@@ -528,7 +540,7 @@ def _nearest(low: int | None, high: int | None, count: int) -> list[int]:
             break
         values.extend(more)
         step += 1
-    return values[:count]
+    return tuple(values[:count])
 
 
 @functools.lru_cache(maxsize=64)
@@ -589,15 +601,27 @@ def _points(
                 point[name] = result
         return point
 
-    free = [name for name in names if name not in dict(derived)]
+    derived_names = {name for name, _ in derived}
+    free = [name for name in names if name not in derived_names]
     values = [_nearest(*ranges.get(name, unbounded), 5) for name in free]
     order = _by_distance(tuple(len(v) for v in values), draws // 2 if scatter else draws)
-    corner = (
-        complete(
-            {**dict.fromkeys(names, 0), **{n: v[i] for n, v, i in zip(free, values, indices, strict=True)}}
+    if not derived:
+        # Every variable is drawn: no defaults to fill in, nothing to compute (the common case).
+        complete = _unchanged
+        corner: Iterator[dict[str, int]] = (
+            dict(zip(names, [v[i] for v, i in zip(values, indices, strict=True)], strict=True))
+            for indices in order
         )
-        for indices in order
-    )
+    else:
+        corner = (
+            complete(
+                {
+                    **dict.fromkeys(names, 0),
+                    **{n: v[i] for n, v, i in zip(free, values, indices, strict=True)},
+                }
+            )
+            for indices in order
+        )
     if not scatter:
         yield from corner
         return
@@ -612,6 +636,10 @@ def _points(
         if key not in seen:
             seen.add(key)
             yield point
+
+
+def _unchanged(point: dict[str, int]) -> dict[str, int]:
+    return point
 
 
 def _scattered(
@@ -645,13 +673,28 @@ def _scattered(
             found.append((name, bottom, top - bottom + 1) if top >= bottom else (name, centre, 1))
         return found
 
-    draw = random.Random(0).random  # random() is several times cheaper than randint()
+    draw = _seeded_draws().__next__
     for index in itertools.count():
         key = index % period
         if key not in boxes:
             boxes[key] = box(key)
         point = {name: bottom + int(draw() * width) for name, bottom, width in boxes[key]}
         yield point if index % 4 == 3 else complete(point)
+
+
+def _seeded_draws() -> Iterator[float]:
+    """random.Random(0).random() without end (random() is several times cheaper than randint())."""
+    global _FIRST_DRAWS, _STATE_AFTER
+    if not _FIRST_DRAWS:
+        generator = random.Random(0)
+        _FIRST_DRAWS = tuple(generator.random() for _ in range(_PRECOMPUTED_DRAWS))
+        _STATE_AFTER = generator.getstate()
+    yield from _FIRST_DRAWS
+    generator = random.Random.__new__(random.Random)
+    generator.setstate(_STATE_AFTER)
+    draw = generator.random
+    while True:
+        yield draw()
 
 
 def _search(

@@ -32,6 +32,7 @@ from ..core.display import repr_latex
 from ..core.errors import SpecError
 from ..core.intset import MAX_PERIOD, IntSet, Piece
 from ..core.layers import Layer, layer
+from ..core.limits import DEFAULT_LIMIT
 from ..core.parse import parse_condition, parse_expression
 from .relations import (
     RELATIONS,
@@ -48,7 +49,6 @@ if TYPE_CHECKING:
 
 Env = Mapping[str, int]
 MAX_FILTER = 100_000
-DEFAULT_LIMIT = 100
 MAX_COMBINATIONS = 1_000_000
 
 

@@ -25,8 +25,10 @@ from ..core.errors import SpecError
 @dataclass(frozen=True)
 class Part:
     """batch, channels, spatial (a whole axis), outer (axis // window), inner (the window), stack (the
-    `window` tensors torch.stack put side by side), or group (a factor `window` of the channel count, as a
-    channel shuffle's view(b, groups, c // groups, h, w) splits the channels)."""
+    `window` tensors torch.stack put side by side), group (a factor `window` of the channel count, as a
+    channel shuffle's view(b, groups, c // groups, h, w) splits the channels), or extra (`window` tokens a
+    concatenation added, `dim` "front" or "back": a class token; added to the dimension's size, not
+    multiplied), or taps (the `window` positions of each window Tensor.unfold cut along `dim`)."""
 
     kind: str
     dim: str = ""
@@ -53,7 +55,12 @@ def standard(dims: Sequence[str]) -> Layout:
 
 
 def describe(layout: Layout) -> str:
-    return "(" + ", ".join("*".join(str(p) for p in group) or "1" for group in layout) + ")"
+    def size(group: tuple[Part, ...]) -> str:
+        extra = sum(p.window for p in group if p.kind == "extra")
+        product = "*".join(str(p) for p in group if p.kind != "extra") or "1"
+        return f"{product} + {extra}" if extra else product
+
+    return "(" + ", ".join(size(group) for group in layout) + ")"
 
 
 def insert(layout: Layout, dim: int, group: tuple[Part, ...]) -> Layout:
@@ -109,8 +116,9 @@ def reshape(
     pool = [p for group in layout for p in group]
     cut = list(targets).index(None) if None in targets else len(targets)
     splits: list[tuple[str, int]] = []
-    head = [_take(pool, t, value, splits, front=True) for t in targets[:cut]]
-    tail = [_take(pool, t, value, splits, front=False) for t in reversed(targets[cut + 1 :])][::-1]
+    head = [_take(pool, t, value, splits, True, n) for n, t in enumerate(targets[:cut])]
+    ends = range(len(targets) - 1, cut, -1)
+    tail = [_take(pool, targets[n], value, splits, False, n) for n in ends][::-1]
     if cut == len(targets):
         if pool:
             raise SpecError(f"view/reshape: parts {', '.join(map(str, pool))} are left over")
@@ -133,15 +141,20 @@ def _take(
     value: Callable[[Part], sympy.Expr],
     splits: list[tuple[str, int]],
     front: bool,
+    index: int = 0,
 ) -> tuple[Part, ...]:
-    """The parts at the front (or back) of `pool` whose sizes multiply to `target`, removed from it."""
+    """The parts at the front (or back) of `pool` whose sizes multiply to `target`, removed from it; SpecError
+    naming the part it cannot line up with (dimension `index` of the view)."""
+    # A number where the (symbolic) batch stands: it cannot be the batch, and no part before it is left.
+    batch = pool[0] if front and pool and pool[0].kind == "batch" else None
+    if batch is not None and target is not None and not value(batch).free_symbols <= target.free_symbols:
+        raise _mismatch(index, target, batch, value)
     taken: list[Part] = []
     product: sympy.Expr = sympy.Integer(1)
+    blame: Part | None = None
     while sympy.simplify(product - target) != 0:
         if not pool:
-            raise SpecError(
-                f"view/reshape: a dimension of size {target} does not line up with the tensor's axes"
-            )
+            raise _mismatch(index, target, blame, value, pool)
         part = pool.pop(0 if front else -1)
         wanted = sympy.simplify(target / product)
         pieces = _channel_pieces(part, wanted, value)
@@ -160,9 +173,37 @@ def _take(
         taken.append(part)
         # outer and inner halves of one axis are the whole axis (its size, not floor(size / w) * w)
         product = sympy.Mul(*(value(p) for p in _merge(tuple(taken if front else taken[::-1]))))
+        if blame is None and sympy.fraction(sympy.together(sympy.simplify(target / product)))[1] != 1:
+            blame = part  # the first part the target is no multiple of
         if len(taken) > len(pool) + 64:
             break
     return _merge(tuple(taken if front else taken[::-1]))
+
+
+def _mismatch(
+    index: int,
+    target: sympy.Expr,
+    part: Part | None,
+    value: Callable[[Part], sympy.Expr],
+    rest: Sequence[Part] = (),
+) -> SpecError:
+    """Why dimension `index` of a view (size `target`) does not line up: the part it would cut."""
+    head = f"view/reshape: dimension {index} (size {target}) does not line up with the tensor's"
+    if part is None:
+        return SpecError(f"{head} axes: the parts left make up less than it")
+    if part.kind == "batch":
+        return SpecError(
+            f"{head} batch: a view keeps the batch, whose size is symbolic, as a dimension of its own (write "
+            "x.size(0) or x.shape[0] there, or -1)"
+        )
+    if part.kind in ("spatial", "outer", "inner"):
+        return SpecError(
+            f"{head} spatial axis {part.dim}: it would split {part.dim} otherwise than a window partition, "
+            f"which a view writes as {part.dim} // w then w"
+        )
+    if part.kind in ("channels", "group"):
+        return SpecError(f"{head} channels: {value(part)} channels do not split into {target}")
+    return SpecError(f"{head} {part}: it would cut it")
 
 
 def _merge(parts: tuple[Part, ...]) -> tuple[Part, ...]:

@@ -25,7 +25,7 @@ import sympy
 
 from ..core.arith import eq, evaluate, ge, gt, le, lt, merge_floors, ne, quotient_parts, symbol
 from ..core.errors import ShapeError, SpecError, SymconvError, analysing
-from ..core.layers import Axes, Layer, layer
+from ..core.layers import Axes, Layer, layer, on_rank
 from . import shapeops
 from .validset import ValidSet, solved, valid_set
 
@@ -60,10 +60,16 @@ def default_names(count: int) -> tuple[str, ...]:
     return DEFAULT_NAMES.get(count, tuple(f"S{n + 1}" for n in range(count)))
 
 
-def on_axis(node: Node, index: int) -> Node:
-    """The node as it acts on spatial axis `index`: a per-axis layer (Axes) replaced by that axis' layer."""
+def on_axis(node: Node, index: int, rank: int | None = None) -> Node:
+    """The node as it acts on spatial axis `index`: a per-axis layer (Axes) replaced by that axis' layer; with
+    the network's `rank` (its number of spatial axes, when more than one), a layer whose convention has rules of
+    that rank gets them (PyTorch's AvgPool3d checks every axis against the kernel)."""
     if isinstance(node.layer, Axes):
         return dataclasses.replace(node, layer=node.layer.axis(index))
+    if rank is not None and rank > 1 and node.layer is not None and node.layer.rank is None:
+        ranked = on_rank(node.layer, rank)
+        if ranked is not node.layer:
+            return dataclasses.replace(node, layer=ranked)
     return node
 
 
@@ -147,13 +153,17 @@ class Network:
 
     @lru_cache(maxsize=64)  # noqa: B019
     def along(self, dim: str) -> Network:
-        """The network as it acts on axis `dim`: every per-axis layer replaced by that axis' layer."""
-        if not any(isinstance(node.layer, Axes) for node in self.nodes):
-            return self
+        """The network as it acts on axis `dim`: every per-axis layer replaced by that axis' layer, and the rules
+        of the network's rank added (see on_axis)."""
         if dim not in self.dims:
+            if not any(isinstance(node.layer, Axes) for node in self.nodes):
+                return self
             raise SpecError(f"no axis {dim!r}; the network's axes are {', '.join(self.dims)}")
-        index = self.dims.index(dim)
-        return dataclasses.replace(self, nodes=tuple(on_axis(node, index) for node in self.nodes))
+        index, rank = self.dims.index(dim), len(self.dims)
+        nodes = tuple(on_axis(node, index, rank) for node in self.nodes)
+        if all(new is old for new, old in zip(nodes, self.nodes, strict=True)):
+            return self
+        return dataclasses.replace(self, nodes=nodes)
 
     def _final(self) -> set[str]:
         """The output and the nodes that only pass through identity nodes to it: their size is the network's

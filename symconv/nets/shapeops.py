@@ -1,5 +1,6 @@
 """Shape operations of real networks, per spatial axis: padding, slicing, resizing to a size, concatenation
-along a spatial axis, reshapes that split an axis into windows, and conditions a model asserts on sizes.
+along a spatial axis, reshapes that split an axis into windows, conditions a model asserts on sizes, rolls,
+and mixing of every position (attention over tokens).
 
 A node of one of these kinds holds one entry per axis of its network (`Node.axes`, keyed by the axis name).
 An entry's amounts are formulas: integers, or expressions in other nodes' sizes on the same axis (`ref`), as a
@@ -27,7 +28,7 @@ from ..core.arith import ceil_div, eq, evaluate, floor_div, ge, le, lt
 from ..core.errors import SpecError
 
 Rules = list[tuple[sympy.Basic, str]]
-OPS = ("pad", "slice", "resize", "join", "windows", "check")
+OPS = ("pad", "slice", "resize", "join", "windows", "check", "roll", "mix")
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
@@ -123,6 +124,24 @@ class Check:
     rule: str = ""
 
 
+@dataclass(frozen=True)
+class Roll:
+    """torch.roll by `shift` along the axis: the size is unchanged; output position j holds input position
+    (j - shift) mod n."""
+
+    shift: int = 0
+
+
+@dataclass(frozen=True)
+class Mix:
+    """Every output position reads every input position along the axis (attention over tokens, a Linear
+    over a spatial axis); the size becomes `size` (None: unchanged). `every=False`: the axis is left as it
+    is (a Linear over another axis)."""
+
+    size: sympy.Expr | None = None
+    every: bool = True
+
+
 def size_and_rules(
     op: str, entry: Any, before: Sequence[sympy.Expr], sizes: Mapping[str, sympy.Expr]
 ) -> tuple[sympy.Expr, Rules]:
@@ -147,6 +166,10 @@ def size_and_rules(
         return n, [
             (eq(sympy.Mod(n, entry.size), 0), f"the size must be divisible by the window {entry.size}")
         ]
+    if op == "roll" and isinstance(entry, Roll):
+        return n, []
+    if op == "mix" and isinstance(entry, Mix):
+        return (n if entry.size is None else resolve(entry.size, sizes)), []
     if op == "check" and isinstance(entry, Check):
         if entry.condition is None:
             return n, []
@@ -345,6 +368,10 @@ def positions(
         return [(0, first + q * entry.step)]
     if op == "resize" and isinstance(entry, Resize):
         return [(0, p) for p in _sources(entry, q, n, out)]
+    if op == "roll" and isinstance(entry, Roll):
+        return [(0, (q - entry.shift) % n)] if n else []
+    if op == "mix" and isinstance(entry, Mix):
+        return [(0, p) for p in range(n)] if entry.every else [(0, q)]
     if op == "join" and isinstance(entry, Join) and entry.along:
         for index, size in enumerate(before):
             if q < size:
@@ -388,8 +415,10 @@ def value(expr: sympy.Expr, sizes: Mapping[str, int]) -> int:
 
 __all__ = [
     "Join",
+    "Mix",
     "Pad",
     "Resize",
+    "Roll",
     "Slice",
     "Windows",
     "decided",

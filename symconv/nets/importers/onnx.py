@@ -18,7 +18,8 @@ the one graph input read as data (the first input of a layer, any input of Add, 
 Supported: Conv, ConvTranspose (pads, strides, dilations, output_padding, auto_pad), MaxPool (its indices
 output too), AveragePool, LpPool (ceil_mode, pads, auto_pad), MaxUnpool (output_shape as a constant),
 GlobalAveragePool/GlobalMaxPool/GlobalLpPool, Concat (on the channels, or on a spatial axis: sizes add),
-Pad (constant, reflect, edge; negative pads crop), Slice (constant starts, ends, axes, positive steps),
+Pad (constant, reflect, edge; negative pads crop), Slice (positive steps, constant axes; starts and ends
+constant or computed from shapes: Shape -> Gather/Slice -> Add/Sub/Mul/Div -> Unsqueeze/Concat),
 ReduceMean/Max/Min/Sum with keepdims, nodes whose inputs are all constants (folded with ONNX's reference
 evaluator: the pads an exporter builds with ConstantOfShape, Concat, Reshape, ...), Add/Sub/Mul/Div/Sum/...
 (a side that is 1 on every axis broadcasts), shape-preserving ops (Relu, Sigmoid, BatchNormalization, Dropout,
@@ -38,18 +39,23 @@ from typing import Any
 
 import sympy
 
+from ...core.arith import floor_div
 from ...core.errors import SpecError
 from ...core.limits import MAX_ONNX_FILE, read_bytes
 from ..network import Network, default_names
 from ..shapeops import Join, Pad, Resize, Slice
 from . import (
+    BATCH_SIZE,
     Axes,
     Builder,
     Constant,
+    SizeValue,
     Tensor,
+    axis_size,
     input_axes,
     integer,
     per_axis,
+    shape_formula,
     spec,
     uniform,
     unsupported,
@@ -208,6 +214,8 @@ class _Reader:
     shapes: dict[str, tuple[int | None, ...] | None] = field(default_factory=dict)
     convention: str = "onnx"
     values: dict[str, Tensor] = field(default_factory=dict)
+    # Integer tensors computed from tensors' shapes (Shape -> Gather -> arithmetic), by name.
+    sizes: dict[str, Sizes] = field(default_factory=dict)
 
     def kind(self, name: str) -> str:
         """The spec prefix and kind of a layer in this import's convention."""
@@ -229,6 +237,27 @@ class _Reader:
         if name in self.arrays:
             return tuple(int(n) for n in self.arrays[name].shape)
         return self.shapes.get(name)
+
+    def size_operand(self, name: str, where: str) -> Sizes:
+        """An integer tensor as size formulas: one computed from shapes, or a constant."""
+        if name in self.sizes:
+            return self.sizes[name]
+        if name in self.arrays:
+            value = self.arrays[name]
+            if value.dtype.kind not in "iu" or value.ndim > 1:
+                raise SpecError(
+                    f"{where} computes sizes with {name!r}, a constant of {value.dtype} and rank {value.ndim}; "
+                    "only integer scalars and vectors are modelled"
+                )
+            entries = tuple(sympy.Integer(int(v)) for v in value.reshape(-1))
+            return Sizes(entries, value.ndim == 0)
+        raise SpecError(f"{where} computes sizes with {name!r}, which is neither a shape nor a constant")
+
+    def bounds(self, name: str, where: str) -> list[sympy.Expr]:
+        """Slice's starts or ends: constants, or sizes computed from shapes (Shape -> Gather -> ...)."""
+        if name in self.sizes:
+            return list(self.sizes[name].known(where))
+        return [sympy.Integer(int(v)) for v in self.array(name, where).reshape(-1)]
 
     def array(self, name: str, where: str) -> Any:
         if name not in self.arrays:
@@ -254,6 +283,9 @@ class _Reader:
             # Transpose, Reshape and Cast): the node's value, from ONNX's reference evaluator.
             for output, value in zip(node.output, self._folded(node, where), strict=False):
                 self.arrays[output] = value
+            return
+        if _reads_sizes(self, node):
+            self.sizes[node.output[0]] = SIZE_HANDLERS[node.op_type](self, node, where, attrs)
             return
         if node.op_type in PRESERVING:
             for extra in node.input[1:]:
@@ -455,12 +487,13 @@ def _pad(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) ->
 
 
 def _slice(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
-    """Slice with constant starts, ends, axes and positive steps (clamped as ONNX and Python clamp)."""
+    """Slice with starts and ends that are constants or sizes computed from shapes (Shape -> Gather ->
+    arithmetic: a centre crop to another tensor's size), constant axes and positive steps (clamped as ONNX and
+    Python clamp). The batch axis may only be kept whole; the channels take constant bounds."""
     x = r.builder.spatial(r.tensor(node.input[0], where), where)
     rank = 2 + len(r.builder.dims)
     inputs = list(node.input) + [""] * 5
-    starts = [int(v) for v in r.array(inputs[1], where).reshape(-1)]
-    ends = [int(v) for v in r.array(inputs[2], where).reshape(-1)]
+    starts, ends = r.bounds(inputs[1], where), r.bounds(inputs[2], where)
     axes = (
         [int(a) % rank for a in r.array(inputs[3], where).reshape(-1)]
         if inputs[3]
@@ -475,12 +508,167 @@ def _slice(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) 
                 f"{where}: a step of {step} along axis {axis} is not modelled (only positive steps)"
             )
         if axis == 0:
-            raise SpecError(f"{where} slices the batch axis; not modelled")
-        if axis == 1:
-            channels = None if channels is None else len(range(channels)[start:stop:step])
+            if start != 0 or not (stop == BATCH_SIZE or (stop.is_Integer and stop >= 2**31 - 1)):
+                raise SpecError(f"{where} slices the batch axis ({start}:{stop}); not modelled")
             continue
-        entries[axis - 2] = Slice(sympy.Integer(start), sympy.Integer(stop), step)
+        if axis == 1:
+            if not (start.is_Integer and stop.is_Integer):
+                raise SpecError(f"{where} slices the channels from {start} to {stop}; needs constant bounds")
+            channels = None if channels is None else len(range(channels)[int(start) : int(stop) : step])
+            continue
+        dim = r.builder.dims[axis - 2]
+        bound = [
+            value if value.is_Integer else shape_formula(r.builder, SizeValue(value), dim, where, what)
+            for value, what in ((start, f"the start along {dim}"), (stop, f"the end along {dim}"))
+        ]
+        entries[axis - 2] = Slice(bound[0], bound[1], step)
     return r.builder.shape_op(name, "slice", [x], entries, channels)
+
+
+# Sizes computed from shapes: Shape gives a tensor's dimensions as an integer vector, which Gather, Slice,
+# Unsqueeze, Squeeze, Concat, Cast and integer arithmetic turn into the bounds of a Slice.
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """An integer tensor of rank 0 (`scalar`) or 1 computed from shapes: each entry a formula in nodes' sizes
+    (axis_size), the batch size and integers; None for a channel count the import does not know."""
+
+    entries: tuple[sympy.Expr | None, ...]
+    scalar: bool = False
+
+    def known(self, where: str) -> tuple[sympy.Expr, ...]:
+        if any(entry is None for entry in self.entries):
+            raise SpecError(f"{where} reads a channel count that is not known; give it in the input shape")
+        return tuple(entry for entry in self.entries if entry is not None)
+
+
+SIZE_OPS = frozenset("Shape Gather Slice Unsqueeze Squeeze Concat Cast Identity Add Sub Mul Div Neg".split())
+INTEGER_TYPES = frozenset({2, 3, 4, 5, 6, 7, 12, 13})  # TensorProto's (u)int8 .. (u)int64
+
+
+def _reads_sizes(r: _Reader, node: Any) -> bool:
+    """Whether a node computes on sizes: Shape of a tensor, or an op on sizes and constants (not on data: a
+    Slice of a tensor whose bounds are sizes is the tensor's)."""
+    if node.op_type == "Shape":
+        return True
+    inputs = [i for i in node.input if i]
+    return (
+        node.op_type in SIZE_OPS
+        and bool(inputs)
+        and inputs[0] not in r.values
+        and any(i in r.sizes for i in inputs)
+    )
+
+
+def _shape_of(r: _Reader, node: Any, where: str, attrs: dict[str, Any]) -> Sizes:
+    x = r.tensor(node.input[0], where)
+    if x.flat or x.layout is not None:
+        raise SpecError(f"{where} reads the shape of a flattened or permuted tensor; not modelled")
+    channels = None if x.channels is None else sympy.Integer(x.channels)
+    entries = (BATCH_SIZE, channels, *(axis_size(x.node, dim) for dim in r.builder.dims))
+    start, end = int(attrs.get("start", 0)), attrs.get("end")
+    return Sizes(entries[start : None if end is None else int(end)])
+
+
+def _gather(r: _Reader, node: Any, where: str, attrs: dict[str, Any]) -> Sizes:
+    data, indices = r.size_operand(node.input[0], where), r.size_operand(node.input[1], where)
+    if data.scalar or int(attrs.get("axis", 0)) != 0:
+        raise SpecError(f"{where} gathers from a shape other than along its one axis; not modelled")
+    picked = []
+    for index in indices.known(where):
+        if not index.is_Integer or not -len(data.entries) <= int(index) < len(data.entries):
+            raise SpecError(f"{where}: index {index} of a shape of {len(data.entries)} entries")
+        picked.append(data.entries[int(index)])
+    return Sizes(tuple(picked), indices.scalar)
+
+
+def _slice_sizes(r: _Reader, node: Any, where: str, attrs: dict[str, Any]) -> Sizes:
+    data = r.size_operand(node.input[0], where)
+    inputs = list(node.input) + [""] * 5
+    bounds = [[int(v) for v in r.array(inputs[n], where).reshape(-1)] if inputs[n] else [] for n in (1, 2, 4)]
+    (start,), (stop,), steps = bounds[0], bounds[1], bounds[2] or [1]
+    return Sizes(data.entries[start : stop : steps[0]])
+
+
+def _unsqueeze(r: _Reader, node: Any, where: str, attrs: dict[str, Any]) -> Sizes:
+    data = r.size_operand(node.input[0], where)
+    if not data.scalar:
+        raise SpecError(f"{where} unsqueezes a shape of rank 1; only a scalar is modelled")
+    return Sizes(data.entries)
+
+
+def _squeeze(r: _Reader, node: Any, where: str, attrs: dict[str, Any]) -> Sizes:
+    data = r.size_operand(node.input[0], where)
+    if len(data.entries) != 1:
+        raise SpecError(f"{where} squeezes a shape of {len(data.entries)} entries; only one is modelled")
+    return Sizes(data.entries, True)
+
+
+def _concat_sizes(r: _Reader, node: Any, where: str, attrs: dict[str, Any]) -> Sizes:
+    parts = [r.size_operand(name, where) for name in node.input if name]
+    if any(part.scalar for part in parts):
+        raise SpecError(f"{where} concatenates scalars; ONNX needs tensors of rank 1")
+    return Sizes(tuple(entry for part in parts for entry in part.entries))
+
+
+def _cast(r: _Reader, node: Any, where: str, attrs: dict[str, Any]) -> Sizes:
+    if node.op_type == "Cast" and int(attrs.get("to", 7)) not in INTEGER_TYPES:
+        raise SpecError(f"{where} casts sizes to a non-integer type; not modelled")
+    return r.size_operand(node.input[0], where)
+
+
+def _truncated(r: _Reader, a: sympy.Expr, b: sympy.Expr, where: str) -> sympy.Expr:
+    """a / b for integers as ONNX computes it (C++ division, toward zero), for a positive constant b: the floor
+    where a is never negative (Z3 proves it of a's formula in the input sizes, each >= 1), else the floor plus
+    one where a is negative and not a multiple of b (indicators on integers, no Piecewise)."""
+    from ...logic.prove import Proved, prove
+
+    if BATCH_SIZE not in a.free_symbols:
+        formula = r.builder.resolved(SizeValue(a), where)
+        sizes = [sympy.Symbol(dim, integer=True) >= 1 for dim in r.builder.dims]
+        if isinstance(prove(formula >= 0, sizes, timeout_ms=2_000), Proved):
+            return floor_div(a, b)
+    negative = sympy.Min(sympy.Max(-a, 0), 1)
+    return floor_div(a, b) + negative * sympy.Min(sympy.Mod(a, b), 1)
+
+
+def _arithmetic(r: _Reader, node: Any, where: str, attrs: dict[str, Any]) -> Sizes:
+    if node.op_type == "Neg":
+        data = r.size_operand(node.input[0], where)
+        return Sizes(tuple(-e for e in data.known(where)), data.scalar)
+    a, b = (r.size_operand(name, where) for name in node.input[:2])
+    left, right = a.known(where), b.known(where)
+    if len(left) != len(right) and 1 not in (len(left), len(right)):
+        raise SpecError(f"{where} combines shapes of {len(left)} and {len(right)} entries")
+    count = max(len(left), len(right))
+    left, right = left * (count // len(left)), right * (count // len(right))
+    if node.op_type == "Div" and not all(d.is_Integer and d > 0 for d in right):
+        raise SpecError(
+            f"{where} divides sizes by {list(right)}; only positive constant divisors are modelled"
+        )
+    op = node.op_type
+
+    def combine(x: sympy.Expr, y: sympy.Expr) -> sympy.Expr:
+        if op == "Div":
+            return _truncated(r, x, y, where)
+        return x + y if op == "Add" else x - y if op == "Sub" else x * y
+
+    return Sizes(tuple(combine(x, y) for x, y in zip(left, right, strict=True)), a.scalar and b.scalar)
+
+
+SizeHandler = Callable[[_Reader, Any, str, dict[str, Any]], Sizes]
+SIZE_HANDLERS: dict[str, SizeHandler] = {
+    "Shape": _shape_of,
+    "Gather": _gather,
+    "Slice": _slice_sizes,
+    "Unsqueeze": _unsqueeze,
+    "Squeeze": _squeeze,
+    "Concat": _concat_sizes,
+    "Cast": _cast,
+    "Identity": _cast,
+    **{op: _arithmetic for op in ("Add", "Sub", "Mul", "Div", "Neg")},
+}
 
 
 def _reduce(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:

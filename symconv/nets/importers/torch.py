@@ -15,17 +15,25 @@ spatial axis, split/chunk/stack, mean/sum/amax/amin over axes, permute/transpose
 symconv.layout (ViT tokens, Swin windows, a channel shuffle's groups), unsqueeze/squeeze, F.layer_norm over the
 channels, F.conv1d/2d/3d; max/min/math.ceil/math.floor on sizes are traced as size formulas (timm's SAME
 padding); comparisons of sizes asserted with torch._assert are conditions (a check node); a tuple, list or dict
-output's first tensor is the output, the others' conditions kept; the model is traced in evaluation mode. Each layer needs equal
-parameters on every spatial axis and zero padding (padding_mode="zeros"); anything else is a SpecError naming
-the op and where it is.
+output's first tensor is the output, the others' conditions kept; the model is traced in evaluation mode.
+Convolutions with padding_mode reflect/replicate/circular are F.pad then an unpadded convolution, as PyTorch
+runs them. Parameters used as tensors broadcast by PyTorch's rules (layer scale, a ViT's class token and
+position embedding, weight.shape); nn.MultiheadAttention and F.scaled_dot_product_attention over tokens,
+Tensor.unbind, Linear / F.linear over a spatial last axis, torch.narrow, expand_as, torch.roll, F.unfold /
+nn.Unfold and Tensor.unfold are read too. Anything else is a SpecError naming the op and where it is.
 
 Not modelled: the "more than one value per channel" rule of training-mode normalization at spatial size 1.
+
+A forward that branches on sizes (``if h % 32 != 0: raise ...``), which torch.fx refuses, is traced again at a
+sample size with each branch a guard, read only when the other side of each guard on sizes refuses the input
+(see symconv.nets.importers.branches).
 """
 
 from __future__ import annotations
 
 import builtins
 import importlib
+import itertools
 import math
 import operator
 import os
@@ -43,8 +51,8 @@ import sympy
 from ...core.arith import eq, evaluate, ge, gt, integer_expr, le, lt, ne
 from ...core.errors import SpecError
 from .. import layout as layouts
-from ..network import Network
-from ..shapeops import PAD_MODES, Check, Join, Pad, Resize, Slice, Windows, decided
+from ..network import Network, Node
+from ..shapeops import PAD_MODES, Check, Join, Mix, Pad, Resize, Roll, Slice, Windows, decided, ref
 from . import (
     BATCH_SIZE,
     Builder,
@@ -55,12 +63,14 @@ from . import (
     axis_size,
     input_axes,
     integer,
+    parameters,
     per_axis,
     shape_formula,
     spec,
     uniform,
     unsupported,
 )
+from .branches import confirm_guards, traced_with_guards
 
 DEFAULT_SHAPE: tuple[int | str, ...] = (1, 3, "H", "W")
 
@@ -150,13 +160,18 @@ def from_torch(model: Any, input_shape: Sequence[int | str] = DEFAULT_SHAPE) -> 
         traced = _traced_in_eval(torch, model)
     except Exception as error:  # tracing runs the user's forward, which can fail in any way
         reason = f"torch.fx could not trace {type(model).__name__}: {_first_line(error)}"
+        if isinstance(error, torch.fx.proxy.TraceError):  # a branch on sizes: traced at a sample size
+            try:
+                return _read_past_branches(torch, model, input_shape)
+            except SpecError as refusal:
+                reason = f"{reason}; {refusal}"
         if type(model) is not torch.nn.Sequential:
             raise SpecError(f"{reason}; only an nn.Sequential is read without tracing") from None
         return builder.network(_walk(builder, model, "", x, reason))
     return builder.network(_read_graph(builder, traced, x))
 
 
-def _traced_in_eval(torch: Any, model: Any) -> Any:
+def _traced_in_eval(torch: Any, model: Any, tracer: Any = None) -> Any:
     """torch.fx's trace of the model in evaluation mode, as it runs at inference (dropout, stochastic depth
     and drop path are then the identity), each module's own mode restored afterwards."""
     modes = [(module, module.training) for module in model.modules()]
@@ -164,11 +179,24 @@ def _traced_in_eval(torch: Any, model: Any) -> Any:
     try:
         with _size_aware_math(torch):
             # math is not auto-wrapped: its ceil and floor are the size-aware ones while tracing
-            graph = torch.fx.Tracer(autowrap_modules=()).trace(model)
+            graph = (tracer or torch.fx.Tracer(autowrap_modules=())).trace(model)
         return torch.fx.GraphModule(model, graph, type(model).__name__)
     finally:
         for module, training in modes:
             module.training = training
+
+
+def _read_past_branches(torch: Any, model: Any, input_shape: Sequence[int | str]) -> Network:
+    """Where fx stopped at a Python branch on sizes: the network of the trace that takes each branch as a sample
+    size does, each branch a guard (a check), read only when every guard on sizes is exact: the other side
+    refuses the input (see importers.branches)."""
+    channels, dims, fixed = input_axes(input_shape)
+    builder = Builder(dims, fixed, channels)
+    trace = lambda tracer: _traced_in_eval(torch, model, tracer)  # noqa: E731
+    guarded = traced_with_guards(torch, model, input_shape, trace)
+    network = builder.network(_read_graph(builder, guarded.traced, Tensor("input", channels)))
+    confirm_guards(torch, trace, guarded, {node.name for node in network.nodes if node.op == "check"})
+    return network
 
 
 def size_max(*values: Any) -> Any:
@@ -426,6 +454,8 @@ def _module(
         return x
     if cls == "LayerNorm":
         return _layer_norm(builder, x, module.normalized_shape, where)
+    if cls == "MultiheadAttention":
+        return _attention(builder, module, Call(name, where, x, tuple(args[1:]), kwargs))
     sized = cls[-2:] in ("1d", "2d", "3d")
     handler = MODULES.get(cls[:-2] if sized else cls)
     if handler is None:
@@ -437,12 +467,26 @@ def _module(
 def _conv(builder: Builder, m: Any, call: Call) -> Tensor:
     dims, where = builder.dims, call.where
     _channels(where, m.in_channels, call.x)
+    x = call.x
     if m.padding_mode != "zeros":
-        raise SpecError(
-            f"{where}: padding_mode={m.padding_mode!r} adds a rule on the input size (the padding must be "
-            "smaller than the size) that is not modelled; only 'zeros' is"
+        # PyTorch runs F.pad(x, m._reversed_padding_repeated_twice, mode=padding_mode), then the convolution
+        # without padding: the padding holds input values (mirrored, repeated or wrapped), and F.pad's rules
+        # on the size apply (reflect: each amount less than the size; circular: at most the size).
+        amounts = tuple(getattr(m, "_reversed_padding_repeated_twice", ()))
+        x = _pad(
+            builder,
+            Call(f"{call.name}_pad", f"{where} (padding_mode={m.padding_mode!r})", x),
+            amounts,
+            m.padding_mode,
         )
-    p = m.padding if isinstance(m.padding, str) else per_axis(where, "padding", m.padding, dims)
+        call = Call(call.name, where, x)
+    p = (
+        0
+        if m.padding_mode != "zeros"
+        else m.padding
+        if isinstance(m.padding, str)
+        else per_axis(where, "padding", m.padding, dims)
+    )
     text = spec(
         "torch.conv",
         k=per_axis(where, "kernel_size", m.kernel_size, dims),
@@ -450,7 +494,7 @@ def _conv(builder: Builder, m: Any, call: Call) -> Tensor:
         p=p,
         d=per_axis(where, "dilation", m.dilation, dims),
     )
-    return builder.layer(call.name, text, where, call.x, m.out_channels)
+    return builder.layer(call.name, text, where, x, m.out_channels)
 
 
 def _conv_parameters(bound: dict[str, Any], n: int, where: str) -> Any:
@@ -655,19 +699,31 @@ def _reshape(builder: Builder, call: Call, shape: Sequence[Any]) -> Tensor:
             f"{where} reshapes a tensor whose channel count is unknown; give it in the input shape"
         )
 
+    # A dimension of tokens with a class token is moved whole (its size is a sum, not a product of parts).
+    atoms = {
+        layouts.Part("tokens", str(k)): group
+        for k, group in enumerate(_layout(builder, x))
+        if any(p.kind == "extra" for p in group)
+    }
+
     def value(part: layouts.Part) -> sympy.Expr:
+        if part.kind == "tokens":
+            size = _group_size(x, atoms[part], where)
+            return builder.resolved(size, where) if isinstance(size, SizeValue) else sympy.Integer(size)
         if part.kind == "batch":
             return BATCH_SIZE
         if part.kind == "channels":
             return sympy.Integer(x.channels or 0)
-        if part.kind in ("inner", "group"):
+        if part.kind in ("inner", "group", "taps"):
             return sympy.Integer(part.window)
         size = builder.formula(x.node, part.dim)
         return size if part.kind == "spatial" else sympy.floor(size / part.window)
 
     targets = [None if v == -1 else builder.resolved(SizeValue.of(v), where) for v in shape]
+    whole = {group: (atom,) for atom, group in atoms.items()}
     try:
-        layout, splits = layouts.reshape(_layout(builder, x), targets, value)
+        layout, splits = layouts.reshape(tuple(whole.get(g, g) for g in _layout(builder, x)), targets, value)
+        layout = tuple(tuple(q for p in group for q in atoms.get(p, (p,))) for group in layout)
     except SpecError as error:
         raise SpecError(
             f"{where} reshapes {layouts.describe(_layout(builder, x))} to {tuple(shape)!r}: {error}"
@@ -707,6 +763,8 @@ def _layer_norm(builder: Builder, x: Tensor, normalized_shape: Any, where: str) 
 
 def _linear(builder: Builder, m: Any, call: Call) -> Tensor:
     x = call.x
+    if not x.flat and any(p.kind == "spatial" for p in _layout(builder, x)[-1]):
+        return _linear_last_axis(builder, m, call)
     if _channels_last(x):
         _channels(call.where, m.in_features, x)
         return Tensor(x.node, m.out_features, layout=x.layout)
@@ -898,7 +956,7 @@ def _reduce(builder: Builder, call: Call, dim: Any, keepdim: bool) -> Tensor:
     if call.x.layout is not None and dim is not None and not keepdim:
         # Over the tensors a torch.stack put side by side (BiFPN's weighted sums): that dimension goes.
         stacked = layouts.remove(
-            call.x.layout, list(dim) if isinstance(dim, tuple | list) else [dim], ("stack",)
+            call.x.layout, list(dim) if isinstance(dim, tuple | list) else [dim], ("stack", "taps")
         )
         if stacked is not None:
             return _laid_out(builder, call.x, stacked)
@@ -928,6 +986,58 @@ def _reduce(builder: Builder, call: Call, dim: Any, keepdim: bool) -> Tensor:
     return Tensor(out.node, channels, flat=True, features=channels)
 
 
+def _unfold(
+    builder: Builder, call: Call, kernel_size: Any, dilation: Any, padding: Any, stride: Any
+) -> Tensor:
+    """F.unfold / nn.Unfold (im2col) of a (batch, C, H, W) tensor: the sliding blocks of a convolution with
+    the same kernel, stride, padding and dilation (PyTorch needs at least one block per axis, as the
+    convolution does), as (batch, C * prod(kernel), blocks along H * blocks along W)."""
+    dims, where = builder.dims, call.where
+    if len(dims) != 2:
+        raise SpecError(
+            f"{where} works on 2 spatial axes of a batched input; the input has {len(dims)} ({', '.join(dims)})"
+        )
+    kernel = (kernel_size,) * 2 if isinstance(kernel_size, int) else tuple(kernel_size)
+    text = spec(
+        "torch.conv",
+        k=per_axis(where, "kernel_size", kernel, dims),
+        s=per_axis(where, "stride", stride, dims),
+        p=per_axis(where, "padding", padding, dims),
+        d=per_axis(where, "dilation", dilation, dims),
+    )
+    channels = None if call.x.channels is None else call.x.channels * math.prod(kernel)
+    made = builder.layer(call.name, text, where, call.x, channels)
+    return _laid_out(builder, made, layouts.flatten(layouts.standard(dims), 2, -1))
+
+
+def _unfold_axis(builder: Builder, call: Call, dim: Any, size: Any, step: Any) -> Tensor:
+    """Tensor.unfold(dim, size, step) along a spatial axis: the windows of a convolution of kernel `size` and
+    stride `step` on that axis (PyTorch needs size <= the axis' size, step > 0), each window's `size`
+    positions in a new last dimension (`taps`: a mean or max over it is a pooling)."""
+    x, where = call.x, call.where
+    axis, _ = _spatial_axis(builder, x, dim, where)
+    whole = all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in (size, step))
+    base = layouts.standard(builder.dims)
+    layout = _layout(builder, x)
+    unfolded = layout[: len(base)] == base and all(p.kind == "taps" for g in layout[len(base) :] for p in g)
+    if axis is None or not whole or not unfolded:
+        raise SpecError(
+            f"{where}: unfold({dim!r}, {size!r}, {step!r}) is modelled along a spatial axis of a (batch, "
+            "channels, spatial...) tensor (unfolded before or not), with a size and step of at least 1"
+        )
+    k = tuple(size if d == axis else 1 for d in builder.dims)
+    s = tuple(step if d == axis else 1 for d in builder.dims)
+    text = spec(
+        "torch.conv", k=per_axis(where, "size", k, builder.dims), s=per_axis(where, "step", s, builder.dims)
+    )
+    made = builder.layer(call.name, text, where, Tensor(x.node, x.channels), x.channels)
+    return Tensor(made.node, x.channels, layout=(*layout, (layouts.Part("taps", axis, size),)))
+
+
+def _unfold_module(builder: Builder, m: Any, call: Call) -> Tensor:
+    return _unfold(builder, call, m.kernel_size, m.dilation, m.padding, m.stride)
+
+
 Handler = Callable[[Builder, Any, Call], Tensor]
 # Keyed by class name with any 1d/2d/3d suffix removed.
 MODULES: dict[str, Handler] = {
@@ -949,6 +1059,7 @@ MODULES: dict[str, Handler] = {
     "ReplicationPad": _pad_module,
     "CircularPad": _pad_module,
     "Linear": _linear,
+    "Unfold": _unfold_module,
 }
 
 
@@ -1006,6 +1117,11 @@ def _functions() -> dict[Any, str]:
     table[torch.chunk] = "chunk"
     for name in ("mean", "sum", "amax", "amin"):
         table[getattr(torch, name)] = "reduce"
+    table[torch.roll] = "roll"
+    table[torch.narrow] = "narrow"
+    table[functional.linear] = "linear"
+    table[functional.unfold] = "im2col"
+    table[functional.scaled_dot_product_attention] = "attention"
     return table
 
 
@@ -1031,6 +1147,8 @@ def _function(builder: Builder, target: Any, name: str, args: Sequence[Any], kwa
         return _compare(target, args, where)
     if target is _torch()._assert:
         return _assert(builder, name, where, args, kwargs)
+    if kind in TENSOR_OPERATORS:
+        return TENSOR_OPERATORS[kind](builder, name, where, args, kwargs)
     if kind is None:
         raise unsupported(label, name)
     if kind == "getattr":
@@ -1041,6 +1159,8 @@ def _function(builder: Builder, target: Any, name: str, args: Sequence[Any], kwa
         return _elementwise(builder, name, where, args, kwargs)
     if kind == "cat":
         bound = _bind("cat", args, kwargs)
+        if any(isinstance(part, Constant) for part in bound["tensors"]):
+            return _concat_parameters(builder, name, where, bound["tensors"], bound["dim"] or 0)
         return _concat(builder, name, where, bound["tensors"], bound["dim"] or 0)
     if kind == "stack":
         bound = _bind("cat", args, kwargs)
@@ -1099,6 +1219,9 @@ def _getattr(builder: Builder, args: Sequence[Any], where: str) -> Any:
         return Shape(value, builder.dims)
     if isinstance(value, Tensor) and attribute == "ndim":
         return _rank_of(value, builder.dims)
+    if isinstance(value, Constant) and attribute in ("shape", "ndim"):
+        shape = parameters.shape_of(value, where)
+        return shape if attribute == "shape" else len(shape)
     raise SpecError(f"{where} reads attribute {attribute!r} of {value!r}; not modelled")
 
 
@@ -1111,7 +1234,10 @@ def _rank_of(x: Tensor, dims: tuple[str, ...]) -> int:
 def _group_size(x: Tensor, group: tuple[layouts.Part, ...], where: str) -> Any:
     """The size of one dimension of a laid-out tensor: the product of its parts."""
     total: sympy.Expr = sympy.Integer(1)
+    extra = sum(part.window for part in group if part.kind == "extra")
     for part in group:
+        if part.kind == "extra":
+            continue
         if part.kind == "batch":
             total *= BATCH_SIZE
         elif part.kind == "channels":
@@ -1120,11 +1246,12 @@ def _group_size(x: Tensor, group: tuple[layouts.Part, ...], where: str) -> Any:
                     f"{where} reads the channel count, which is unknown; give it in the input shape"
                 )
             total *= x.channels
-        elif part.kind in ("inner", "group"):
+        elif part.kind in ("inner", "group", "taps"):
             total *= part.window
         else:
             size = axis_size(x.node, part.dim)
             total *= size if part.kind == "spatial" else sympy.floor(size / part.window)
+    total += extra
     return int(total) if isinstance(total, sympy.Integer) else SizeValue(total)
 
 
@@ -1180,6 +1307,9 @@ def _slice_tensor(builder: Builder, name: str, where: str, x: Tensor, index: Any
             "indices are not modelled"
         )
     items += [slice(None)] * (rank - len(items))
+    if x.layout is not None:
+        # dimensions are not (batch, channels, spatial...): only tokens a concatenation added are cut
+        return _pick_token(builder, where, x, items)
     if any(not isinstance(item, slice) for item in items):
         raise SpecError(
             f"{where} indexes with an integer ({index!r}), which removes an axis; only slices are modelled"
@@ -1363,8 +1493,8 @@ def _elementwise(builder: Builder, name: str, where: str, args: Sequence[Any], k
         return first  # a tensor times a size: a scalar, broadcast
     if isinstance(other, Tensor) and other.layout != first.layout:
         raise SpecError(f"{where} combines tensors whose axes differ; not modelled")
-    if first.layout is not None and isinstance(other, Constant):
-        return first  # a constant's shape over a laid-out tensor is not checked
+    if isinstance(other, Constant) and other.shape is not None:
+        return _broadcast_parameter(builder, name, where, first, other)
     made = builder.elementwise(name, Tensor(first.node, first.channels), _plain(other), where)
     return Tensor(made.node, made.channels, layout=first.layout) if first.layout is not None else made
 
@@ -1403,6 +1533,12 @@ def _concat(builder: Builder, name: str, where: str, parts: Any, dim: int) -> Te
 def _method(builder: Builder, target: str, name: str, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
     """The value of a supported tensor method call (x.relu(), x.view(x.size(0), -1), x.size(0), ...)."""
     where = f"Tensor.{target} at {name}"
+    if args and isinstance(args[0], Constant):
+        return (
+            args[0]
+            if target in PRESERVING_METHODS
+            else parameters.method(target, args[0], args[1:], kwargs, where)
+        )
     if not args or not isinstance(args[0], Tensor):
         raise SpecError(f"{where} is called on {args[0] if args else None!r}, not a tensor")
     x: Tensor = args[0]
@@ -1438,4 +1574,515 @@ def _method(builder: Builder, target: str, name: str, args: Sequence[Any], kwarg
     if target in ("permute", "transpose", "swapaxes"):
         order = args[1] if len(args) == 2 and isinstance(args[1], tuple | list) else args[1:]
         return _move(builder, Call(name, where, x), target, tuple(order))
+    if target == "unbind":
+        return _unbind(builder, Call(name, where, x), args[1] if len(args) > 1 else kwargs.get("dim", 0))
+    if target == "unfold":
+        bound = _call_arguments(("input", "dimension", "size", "step"), args, kwargs)
+        return _unfold_axis(builder, Call(name, where, x), bound["dimension"], bound["size"], bound["step"])
+    if target in TENSOR_OPERATORS:
+        return TENSOR_OPERATORS[target](builder, name, where, args, kwargs)
     raise unsupported(f"Tensor.{target}", name)
+
+
+# Parameters used as tensors, and the operators that go with them (a ViT's class token and position
+# embedding, layer scale, Linear over the last axis, narrow, expand_as, roll).
+
+
+def _broadcast_to(
+    builder: Builder, name: str, where: str, x: Tensor, targets: dict[str, sympy.Expr], rule: str
+) -> Tensor:
+    """x broadcast to the sizes `targets` on some spatial axes (formulas, `ref` for other nodes' sizes):
+    PyTorch needs each of x's sizes there to equal the target or be 1; output position j then reads j, or
+    the one position of a size-1 axis (a nearest resize to the target is exactly that)."""
+    if not targets:
+        return x
+    plain = Tensor(x.node, x.channels)
+    here = ref(x.node)
+    checks = [
+        Check(sympy.Or(eq(here, targets[dim]), eq(here, 1)) if dim in targets else None, rule)
+        for dim in builder.dims
+    ]
+    checked = builder.shape_op(f"{name}_check", "check", [plain], checks, x.channels)
+    entries = [
+        Resize(targets[dim], None, "nearest") if dim in targets else Resize(None, Fraction(1), "nearest")
+        for dim in builder.dims
+    ]
+    out = builder.shape_op(name, "resize", [checked], entries, x.channels)
+    return Tensor(out.node, x.channels, layout=x.layout)
+
+
+def _broadcast_parameter(builder: Builder, name: str, where: str, x: Tensor, c: Constant) -> Tensor:
+    """x combined elementwise with a parameter, broadcasting as PyTorch does: the shapes aligned from the
+    last dimension, each pair equal or one of them 1. A parameter's size on a spatial axis other than 1
+    makes it a condition (the axis equal to it, or 1); on a dimension of tokens (H*W, maybe with a class
+    token) the condition relates the axes (see `_token_condition`)."""
+    shape = tuple(c.shape or ())
+    if x.flat:
+        layout: layouts.Layout = ((layouts.Part("batch"),), (layouts.Part("channels"),))
+    else:
+        layout = _layout(builder, x)
+    if len(shape) > len(layout):
+        raise SpecError(
+            f"{where} broadcasts a parameter of shape {shape} over a tensor of {len(layout)} dimensions "
+            f"{layouts.describe(layout)}, which adds dimensions; not modelled"
+        )
+    channels = x.features if x.flat else x.channels
+    targets: dict[str, sympy.Expr] = {}
+    for group, size in zip(layout[len(layout) - len(shape) :], shape, strict=True):
+        kinds = [p.kind for p in group]
+        if size == 1 or (size is None and kinds == ["batch"]):
+            continue
+        what = f"a parameter of shape {shape}"
+        if size is None or kinds == ["batch"]:
+            raise SpecError(
+                f"{where} broadcasts {what} against {layouts.describe((group,))}, which depends on the batch size; not modelled"
+            )
+        if kinds == ["channels"]:
+            if channels is None and not x.flat:
+                continue  # an unknown channel count (a symbolic input's, before any layer sets it)
+            if channels == size:
+                continue
+            if channels == 1 and not x.flat:
+                channels = size
+                continue
+            counted = (
+                "features whose count depends on the sizes" if channels is None else f"{channels} channels"
+            )
+            raise SpecError(
+                f"{where} broadcasts {what} against {counted} (PyTorch's rule: the sizes must be equal, or one "
+                "of them 1)"
+            )
+        if kinds == ["spatial"]:
+            targets[group[0].dim] = sympy.Integer(size)
+            continue
+        if all(k in ("spatial", "outer", "inner", "extra") for k in kinds):
+            x = _token_condition(builder, name, where, x, group, size, what)
+            continue
+        raise SpecError(f"{where} broadcasts {what} against {layouts.describe((group,))}; not modelled")
+    rule = f"broadcasts with a parameter of shape {shape} (PyTorch's rule: the size equals it, or is 1)"
+    out = _broadcast_to(builder, name, where, x, targets, rule)
+    if x.flat:
+        return Tensor(out.node, None, flat=True, features=channels)
+    return Tensor(out.node, channels, layout=out.layout)
+
+
+def _token_count(builder: Builder, x: Tensor, group: tuple[layouts.Part, ...], env: dict[str, int]) -> int:
+    """The size of a dimension of tokens at the input sizes `env`: its parts' sizes multiplied, plus the
+    tokens a concatenation added."""
+    total, extra = 1, 0
+    for part in group:
+        if part.kind == "extra":
+            extra += part.window
+        elif part.kind == "inner":
+            total *= part.window
+        else:
+            size = int(evaluate(builder.formula(x.node, part.dim), {part.dim: env[part.dim]}))
+            total *= size if part.kind == "spatial" else size // part.window
+    return total + extra
+
+
+def _sizes_so_far(builder: Builder, x: Tensor, dims: Sequence[str], where: str) -> dict[str, tuple[int, ...]]:
+    """Each axis' valid sizes under the conditions the model has stated up to x (a fixed axis: its size),
+    when they are finitely many; SpecError otherwise."""
+    fixed = dict(builder.fixed)
+    found: dict[str, tuple[int, ...]] = {dim: (fixed[dim],) for dim in dims if dim in fixed}
+    open_dims = [dim for dim in dims if dim not in fixed]
+    if open_dims:
+        nodes = (*builder.nodes, Node("output", "identity", (x.node,)))
+        valid = Network(nodes, builder.dims, builder.fixed).valid_inputs()
+        for dim in open_dims:
+            if valid[dim].residues or not valid[dim].below:
+                raise SpecError(
+                    f"{where}: the number of tokens is a product of the sizes along {' and '.join(dims)}, and "
+                    f"the model allows infinitely many sizes along {dim} here: the condition relating the "
+                    "axes is not modelled (give fixed sizes in the input shape, e.g. 1,3,224,224)"
+                )
+            found[dim] = valid[dim].below
+    return found
+
+
+def _token_condition(
+    builder: Builder, name: str, where: str, x: Tensor, group: tuple[layouts.Part, ...], size: int, what: str
+) -> Tensor:
+    """The condition that a dimension of tokens (H/p * W/p, plus a class token) equals a parameter's size
+    (a position embedding of a fixed number of tokens): it relates the axes, so it is decided over the sizes
+    the model allows so far (each axis' valid set must be finite: a ViT asserts its image size), and stated
+    per axis when the sizes that meet it are a product of per-axis sets; otherwise refused."""
+    dims = sorted({p.dim for p in group if p.kind in ("spatial", "outer")}, key=builder.dims.index)
+    allowed = _sizes_so_far(builder, x, dims, where)
+    combos = list(itertools.product(*(allowed[d] for d in dims)))
+    if len(combos) > 100_000:
+        raise SpecError(
+            f"{where}: {len(combos)} combinations of sizes to decide the number of tokens; too many"
+        )
+    counts = {combo: _token_count(builder, x, group, dict(zip(dims, combo, strict=True))) for combo in combos}
+    if any(count == 1 != size for count in counts.values()):
+        raise SpecError(f"{where} broadcasts {what} against a single token, which adds tokens; not modelled")
+    meeting = [combo for combo, count in counts.items() if count == size]
+    count = _group_size(x, group, where)
+    formula = builder.resolved(count, where) if isinstance(count, SizeValue) else count
+    rule = f"the number of tokens, {formula}, must equal {size}, the size of {what}"
+    if not meeting:
+        raise SpecError(f"{where}: {rule}, which holds at no size the model allows")
+    projections = [sorted({combo[k] for combo in meeting}) for k in range(len(dims))]
+    if len(meeting) != math.prod(len(p) for p in projections):
+        raise SpecError(f"{where}: {rule}, which relates the sizes along {' and '.join(dims)}; not modelled")
+    stated = dict(zip(dims, projections, strict=True))
+    entries = [
+        Check(sympy.Or(*(eq(ref("input"), v) for v in stated[dim])), f"{rule} (PyTorch's broadcasting)")
+        if dim in stated and dim not in dict(builder.fixed)
+        else Check(None)
+        for dim in builder.dims
+    ]
+    if all(entry.condition is None for entry in entries):
+        return x
+    checked = builder.shape_op(f"{name}_tokens", "check", [Tensor(x.node, x.channels)], entries, x.channels)
+    return Tensor(checked.node, x.channels, layout=x.layout)
+
+
+def _concat_parameters(builder: Builder, name: str, where: str, parts: Sequence[Any], dim: int) -> Tensor:
+    """torch.cat of parameters (a class token expanded to the batch) with one tensor of tokens, along the
+    tokens: the dimension gains the parameters' sizes (an `extra` part, before or after the tokens); every
+    other dimension must agree (the batch: expanded to it)."""
+    tensors = [k for k, part in enumerate(parts) if isinstance(part, Tensor)]
+    if len(tensors) != 1 or any(not isinstance(p, Tensor | Constant) for p in parts):
+        raise SpecError(
+            f"{where} concatenates {len(tensors)} tensors with parameters; one tensor is modelled"
+        )
+    x: Tensor = parts[tensors[0]]
+    if x.flat or x.layout is None:
+        raise SpecError(
+            f"{where} concatenates a parameter with a tensor of axes (batch, channels, {', '.join(builder.dims)}); "
+            "only a dimension of tokens (after flatten and transpose) is modelled"
+        )
+    layout = x.layout
+    axis = parameters.dimension(layout, dim, where)
+    added = {"front": 0, "back": 0}
+    for k, part in enumerate(parts):
+        if k == tensors[0]:
+            continue
+        shape = tuple(part.shape or ())
+        if len(shape) != len(layout):
+            raise SpecError(f"{where}: a parameter of shape {shape} and a tensor of {len(layout)} dimensions")
+        for a, (group, size) in enumerate(zip(layout, shape, strict=True)):
+            kinds = [p.kind for p in group]
+            same = (
+                (kinds == ["batch"] and size is None)
+                or (kinds == ["channels"] and size == x.channels)
+                or (not group and size == 1)
+            )
+            if a != axis and not same:
+                raise SpecError(
+                    f"{where}: a parameter of shape {shape} differs from the tensor {layouts.describe(layout)} "
+                    f"in dimension {a} (PyTorch's rule: every dimension but the concatenated one agrees)"
+                )
+        if not isinstance(shape[axis], int):
+            raise SpecError(f"{where}: a parameter of shape {shape} has no known size along dimension {dim}")
+        added["front" if k < tensors[0] else "back"] += shape[axis]
+    group = layout[axis]
+    if any(p.kind not in ("spatial", "outer", "inner", "extra") for p in group):
+        raise SpecError(f"{where} concatenates parameters along {layouts.describe((group,))}; not modelled")
+    front = tuple(p for p in group if p.kind == "extra" and p.dim == "front")
+    back = tuple(p for p in group if p.kind == "extra" and p.dim == "back")
+    middle = tuple(p for p in group if p.kind != "extra")
+    count_front = sum(p.window for p in front) + added["front"]
+    count_back = sum(p.window for p in back) + added["back"]
+    grown = (
+        *((layouts.Part("extra", "front", count_front),) if count_front else ()),
+        *middle,
+        *((layouts.Part("extra", "back", count_back),) if count_back else ()),
+    )
+    return Tensor(x.node, x.channels, layout=(*layout[:axis], grown, *layout[axis + 1 :]))
+
+
+def _pick_token(builder: Builder, where: str, x: Tensor, items: list[Any]) -> Tensor:
+    """x[:, 0] or x[:, 1:] on a tensor whose dimensions were moved (tokens): one of the tokens a
+    concatenation added (a class token) picked by an integer index, the other dimensions kept ((batch,
+    channels): its features); or the tokens without those a concatenation added."""
+    layout = x.layout or ()
+    picks = [(a, item) for a, item in enumerate(items) if item != slice(None)]
+    if not picks:
+        return x
+    if len(picks) != 1:
+        raise SpecError(f"{where} indexes {layouts.describe(layout)} with {items!r}; not modelled")
+    axis, index = picks[0]
+    group = layout[axis]
+    front = sum(p.window for p in group if p.kind == "extra" and p.dim == "front")
+    back = sum(p.window for p in group if p.kind == "extra" and p.dim == "back")
+    if isinstance(index, slice):
+        # x[:, 1:]: the tokens without the class token (ViT's average pooling, its patch grid)
+        if index not in (slice(front, None), slice(front, None, 1), slice(front, -back if back else None)):
+            raise SpecError(
+                f"{where} slices {layouts.describe((group,))} with {index!r}; only cutting off the tokens a "
+                "concatenation added is modelled"
+            )
+        kept = tuple(p for p in group if p.kind != "extra" or (p.dim == "back" and index.stop is None))
+        return Tensor(x.node, x.channels, layout=(*layout[:axis], kept, *layout[axis + 1 :]))
+    if (
+        isinstance(index, bool)
+        or not isinstance(index, int)
+        or not (0 <= index < front or -back <= index < 0)
+    ):
+        raise SpecError(
+            f"{where} picks element {index!r} of {layouts.describe((group,))}; only a token a concatenation "
+            "added (a class token) is modelled, as the others' positions depend on the sizes"
+        )
+    rest = (*layout[:axis], *layout[axis + 1 :])
+    if rest == ((layouts.Part("batch"),), (layouts.Part("channels"),)):
+        # a flatten node: what follows reads features, not positions
+        made = builder._add(Node(builder.name(f"{x.node}_token"), "flatten", (x.node,)), x.channels)
+        return Tensor(made, None, flat=True, features=x.channels)
+    raise SpecError(f"{where} leaves a tensor of axes {layouts.describe(rest)}; not modelled")
+
+
+def _mix(
+    builder: Builder, name: str, x: Tensor, sizes: dict[str, sympy.Expr | None], every: Sequence[str]
+) -> Tensor:
+    """A `mix` node: along the axes `every`, each output position reads every input position."""
+    entries = [Mix(sizes.get(dim), dim in every) for dim in builder.dims]
+    made = builder.shape_op(name, "mix", [Tensor(x.node, x.channels)], entries, x.channels)
+    return Tensor(made.node, x.channels, layout=x.layout)
+
+
+def _attention(builder: Builder, m: Any, call: Call) -> tuple[Tensor, None]:
+    """nn.MultiheadAttention over tokens (self-attention: query, key and value the same tensor): the shape
+    of the query; each token reads every token, so along every spatial axis in the token dimension each
+    position reads every position. PyTorch needs the last dimension to equal embed_dim."""
+    x, where = call.x, call.where
+    bound = dict(
+        zip(("key", "value", "key_padding_mask", "need_weights", "attn_mask"), call.rest, strict=False)
+    )
+    bound |= call.kwargs
+    if any(bound.get(k) is not x for k in ("key", "value")):
+        raise SpecError(f"{where}: attention with a key or value other than the query is not modelled")
+    if any(bound.get(k) is not None for k in ("key_padding_mask", "attn_mask")):
+        raise SpecError(
+            f"{where}: attention with a mask (whose shape fixes the number of tokens) is not modelled"
+        )
+    if not _channels_last(x) or len(x.layout or ()) != 3:
+        raise SpecError(
+            f"{where} reads {layouts.describe(_layout(builder, x))}; it needs (batch, tokens, channels)"
+        )
+    _channels(where, m.embed_dim, x)
+    layout = x.layout or ()
+    tokens = layout[1 if m.batch_first else 0]
+    batch = layout[0 if m.batch_first else 1]
+    if batch != (layouts.Part("batch"),) or any(p.kind not in ("spatial", "extra") for p in tokens):
+        raise SpecError(
+            f"{where}: attention over {layouts.describe(layout)} with batch_first={m.batch_first}; only tokens "
+            "that are whole spatial axes (a ViT's) are modelled"
+        )
+    return _mix(builder, call.name, x, {}, [p.dim for p in tokens if p.kind == "spatial"]), None
+
+
+def _unbind(builder: Builder, call: Call, dim: Any) -> tuple[Tensor, ...]:
+    """Tensor.unbind over a dimension that holds a factor of the channels (timm's q, k, v from one Linear,
+    reshaped to (3, batch, heads, tokens, head_dim)) or a stack: that many tensors without the dimension,
+    each with its share of the channels."""
+    x, where = call.x, call.where
+    if x.flat:
+        raise SpecError(f"{where} unbinds a flattened tensor; not modelled")
+    layout = _layout(builder, x)
+    axis = parameters.dimension(layout, dim, where)
+    group = layout[axis]
+    if len(group) != 1 or group[0].kind not in ("group", "stack"):
+        raise SpecError(
+            f"{where} unbinds dimension {dim} of {layouts.describe(layout)}; only a factor of the channels or a "
+            "stack is modelled"
+        )
+    count = group[0].window
+    channels = x.channels
+    if group[0].kind == "group" and channels is not None:
+        channels //= count
+    rest = (*layout[:axis], *layout[axis + 1 :])
+    return tuple(_laid_out(builder, Tensor(x.node, channels), rest) for _ in range(count))
+
+
+def _dot_product_attention(
+    builder: Builder, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]
+) -> Tensor:
+    """F.scaled_dot_product_attention(q, k, v) over tokens in the second-to-last dimension (self-attention:
+    q, k and v from the same tensor): the query's shape; every token reads every token."""
+    names = ("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale")
+    bound = _call_arguments(names, args, kwargs)
+    q, k, v = (_tensor(bound[n], where) for n in ("query", "key", "value"))
+    if not q.node == k.node == v.node or not q.layout == k.layout == v.layout:
+        raise SpecError(f"{where}: attention with a key or value other than the query is not modelled")
+    if bound["attn_mask"] is not None:
+        raise SpecError(
+            f"{where}: attention with a mask (whose shape fixes the number of tokens) is not modelled"
+        )
+    layout = q.layout or ()
+    tokens = layout[-2] if len(layout) >= 2 else ()
+    others = [p for group in (*layout[:-2], *layout[-1:]) for p in group]
+    if (
+        not any(p.kind == "spatial" for p in tokens)
+        or any(p.kind not in ("spatial", "extra") for p in tokens)
+        or any(p.kind in ("spatial", "outer", "inner") for p in others)
+    ):
+        raise SpecError(
+            f"{where}: attention over {layouts.describe(layout)}; only tokens that are whole spatial axes, in "
+            "the second-to-last dimension, are modelled"
+        )
+    return _mix(builder, name, q, {}, [p.dim for p in tokens if p.kind == "spatial"])
+
+
+def _linear_last_axis(builder: Builder, m: Any, call: Call) -> Tensor:
+    """nn.Linear / F.linear act on the last dimension (PyTorch: its size must equal in_features); when that
+    is a spatial axis, its size is in_features and becomes out_features, each output position reading every
+    input position."""
+    x, where = call.x, call.where
+    last = _layout(builder, x)[-1]
+    if len(last) != 1:
+        raise SpecError(f"{where} acts on the last dimension {layouts.describe((last,))}; not modelled")
+    dim = last[0].dim
+    rule = f"Linear acts on the last dimension, {dim}, whose size must equal in_features={m.in_features}"
+    entries = [Check(eq(ref(x.node), m.in_features) if d == dim else None, rule) for d in builder.dims]
+    checked = builder.shape_op(
+        f"{call.name}_check", "check", [Tensor(x.node, x.channels)], entries, x.channels
+    )
+    made = _mix(
+        builder,
+        call.name,
+        Tensor(checked.node, x.channels, layout=x.layout),
+        {dim: sympy.Integer(m.out_features)},
+        [dim],
+    )
+    return made
+
+
+def _linear_function(
+    builder: Builder, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]
+) -> Tensor:
+    """F.linear(x, weight, bias): a Linear of in_features = weight.shape[1], out_features = weight.shape[0]."""
+    bound = dict(zip(("input", "weight", "bias"), args, strict=False)) | kwargs
+    weight = bound.get("weight")
+    shape = parameters.shape_of(weight, where) if isinstance(weight, Constant) else ()
+    if len(shape) != 2:
+        raise SpecError(f"{where}: the weight's shape is not known (a parameter of the model is read)")
+    features = SimpleNamespace(in_features=shape[1], out_features=shape[0])
+    return _linear(builder, features, Call(name, where, _tensor(bound.get("input"), where)))
+
+
+def _spatial_axis(builder: Builder, x: Tensor, dim: Any, where: str) -> tuple[str | None, int]:
+    """The spatial axis a dimension index names (None for the batch or channels) and the index itself."""
+    layout = _layout(builder, x)
+    axis = parameters.dimension(layout, dim, where)
+    group = layout[axis]
+    if len(group) == 1 and group[0].kind == "spatial":
+        return group[0].dim, axis
+    if len(group) == 1 and group[0].kind in ("batch", "channels"):
+        return None, axis
+    raise SpecError(f"{where} works along {layouts.describe((group,))}; not modelled")
+
+
+def _roll(builder: Builder, name: str, where: str, x: Tensor, shifts: Any, dims: Any) -> Tensor:
+    """torch.roll along given dimensions: sizes unchanged; output position j holds input position
+    (j - shift) mod n (a spatial axis), the channels or batch only move."""
+    if dims is None or x.flat:
+        raise SpecError(f"{where}: roll without dims (of the flattened tensor) is not modelled")
+    shift_list = list(shifts) if isinstance(shifts, tuple | list) else [shifts]
+    dim_list = list(dims) if isinstance(dims, tuple | list) else [dims]
+    if len(shift_list) != len(dim_list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in shift_list
+    ):
+        raise SpecError(f"{where}: shifts {shifts!r} and dims {dims!r} must be integers, one shift per dim")
+    moved: dict[str, int] = {}
+    for shift, dim in zip(shift_list, dim_list, strict=True):
+        axis, _ = _spatial_axis(builder, x, dim, where)
+        if axis is not None:
+            moved[axis] = moved.get(axis, 0) + shift
+    if not moved:
+        return x
+    entries = [Roll(moved.get(dim, 0)) for dim in builder.dims]
+    made = builder.shape_op(name, "roll", [Tensor(x.node, x.channels)], entries, x.channels)
+    return Tensor(made.node, x.channels, layout=x.layout)
+
+
+def _narrow(builder: Builder, name: str, where: str, x: Tensor, dim: Any, start: Any, length: Any) -> Tensor:
+    """torch.narrow(x, dim, start, length): positions start .. start + length - 1 (a negative start counts
+    from the end). PyTorch needs -size <= start <= size, length >= 0 and start + length <= size (start
+    taken from the end first)."""
+    axis, index = _spatial_axis(builder, x, dim, where)
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, length)) or length < 0:
+        raise SpecError(f"{where}: start ({start!r}) and length ({length!r}) must be integers, length >= 0")
+    if axis is None:
+        if index == 1 and x.channels is not None:
+            begin = start + x.channels if start < 0 else start
+            if not (-x.channels <= start <= x.channels and begin + length <= x.channels):
+                raise SpecError(f"{where}: start {start} + length {length} exceeds the {x.channels} channels")
+            return Tensor(x.node, length, layout=x.layout)
+        raise SpecError(f"{where} narrows the batch or an unknown channel count; not modelled")
+    n = ref(x.node)
+    if start >= 0:
+        condition = le(start + length, n)
+        entry = Slice(sympy.Integer(start), sympy.Integer(start + length))
+    else:
+        condition = sympy.And(le(-start, n), le(start + length, 0))
+        entry = Slice(n + start, n + start + length)
+    rule = f"narrow(start={start}, length={length}) must lie inside the size (PyTorch's rule)"
+    entries = [Check(condition if d == axis else None, rule) for d in builder.dims]
+    checked = builder.shape_op(f"{name}_check", "check", [Tensor(x.node, x.channels)], entries, x.channels)
+    slices = [entry if d == axis else Slice() for d in builder.dims]
+    made = builder.shape_op(name, "slice", [checked], slices, x.channels)
+    return Tensor(made.node, x.channels, layout=x.layout)
+
+
+def _expand_as(builder: Builder, name: str, where: str, x: Any, other: Any) -> Tensor:
+    """x.expand_as(other): x's sizes grow from 1 to other's (PyTorch: each equal, or 1 in x)."""
+    y = _tensor(other, where)
+    x = _tensor(x, where)
+    builder.spatial(x, where)
+    builder.spatial(y, where)
+    if x.channels is not None and y.channels is not None and x.channels not in (1, y.channels):
+        raise SpecError(f"{where}: {x.channels} channels cannot expand to {y.channels} (PyTorch's rule)")
+    targets = {dim: ref(y.node) for dim in builder.dims}
+    rule = f"expand_as: the size must equal {y.node}'s, or be 1 (PyTorch's rule)"
+    return Tensor(_broadcast_to(builder, name, where, x, targets, rule).node, y.channels)
+
+
+def _unfold_function(
+    builder: Builder, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]
+) -> Tensor:
+    names = ("input", "kernel_size", "dilation", "padding", "stride")
+    bound = {"dilation": 1, "padding": 0, "stride": 1, **dict(zip(names, args, strict=False)), **kwargs}
+    call = Call(name, where, _tensor(bound.get("input"), where))
+    return _unfold(builder, call, bound["kernel_size"], bound["dilation"], bound["padding"], bound["stride"])
+
+
+def _call_arguments(names: tuple[str, ...], args: Sequence[Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {**dict.fromkeys(names), **dict(zip(names, args, strict=False)), **kwargs}
+
+
+def _roll_call(
+    builder: Builder, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]
+) -> Tensor:
+    bound = _call_arguments(("input", "shifts", "dims"), args, kwargs)
+    return _roll(builder, name, where, _tensor(bound["input"], where), bound["shifts"], bound["dims"])
+
+
+def _narrow_call(
+    builder: Builder, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]
+) -> Tensor:
+    bound = _call_arguments(("input", "dim", "start", "length"), args, kwargs)
+    x = _tensor(bound["input"], where)
+    return _narrow(builder, name, where, x, bound["dim"], bound["start"], bound["length"])
+
+
+def _expand_as_call(
+    builder: Builder, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]
+) -> Tensor:
+    bound = _call_arguments(("input", "other"), args, kwargs)
+    return _expand_as(builder, name, where, bound["input"], bound["other"])
+
+
+# Read by name: torch.roll / Tensor.roll, torch.narrow / Tensor.narrow, Tensor.expand_as, F.linear, F.unfold
+# ("im2col": Tensor.unfold is another operator, `_unfold_axis`).
+TENSOR_OPERATORS: dict[str, Callable[[Builder, str, str, Sequence[Any], dict[str, Any]], Any]] = {
+    "roll": _roll_call,
+    "narrow": _narrow_call,
+    "expand_as": _expand_as_call,
+    "linear": _linear_function,
+    "im2col": _unfold_function,
+    "attention": _dot_product_attention,
+}

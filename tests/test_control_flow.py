@@ -1,0 +1,304 @@
+"""Forwards that branch on sizes, which torch.fx cannot trace: read at a sample size with each branch a guard.
+
+Each model read is compared with PyTorch run on CPU at every size 1..N of each axis (the other axis held at a
+valid size): the valid set and the output size must agree. A branch whose other side also runs must be refused,
+naming the branch's line and both outcomes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+pytest.importorskip("torch")
+
+import torch
+from torch import nn
+
+F = torch.nn.functional
+
+from symconv.core.errors import SpecError  # noqa: E402
+from symconv.nets.importers.torch import from_torch  # noqa: E402
+
+SWEEP = range(1, 97)
+
+
+def run(model: Any, shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The spatial output shape PyTorch gives, or None where the model refuses the size."""
+    try:
+        with torch.no_grad():
+            out = model(torch.zeros(shape))
+    except (RuntimeError, ValueError, AssertionError):
+        return None
+    spatial = tuple(out.shape[2:])
+    return None if 0 in spatial else spatial
+
+
+def agree(model: Any, held: tuple[int, int], channels: int = 3) -> None:
+    """symconv's valid set and output sizes equal PyTorch's on every size of SWEEP along H and along W."""
+    net = from_torch(model, (1, channels, "H", "W"))
+    valid, output = net.valid_inputs(), net.output_size()
+    runs = 0
+    for axis in (0, 1):
+        for size in SWEEP:
+            sizes = dict(zip("HW", held, strict=True))
+            sizes["HW"[axis]] = size
+            got = run(model, (1, channels, sizes["H"], sizes["W"]))
+            says = sizes["H"] in valid["H"] and sizes["W"] in valid["W"]
+            assert says == (got is not None), (sizes, got)
+            if got is not None:
+                runs += 1
+                predicted = tuple(
+                    int(output[d].subs({s: sizes[s.name] for s in output[d].free_symbols})) for d in "HW"
+                )
+                assert predicted == got, sizes
+    assert runs > 0  # the comparison saw sizes where the model runs, not only refusals
+
+
+def conv(stride: int = 1, k: int = 3, padding: int = 1) -> Any:
+    return nn.Conv2d(3, 3, k, stride=stride, padding=padding)
+
+
+class SmpLike(nn.Module):
+    """segmentation_models_pytorch's check: a raise behind an `or`, conditional expressions inside the branch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down1, self.down2 = conv(2), conv(2)
+        self.up = nn.Upsample(scale_factor=2)
+
+    def forward(self, x: Any) -> Any:
+        h, w = x.shape[-2:]
+        output_stride = 4
+        if h % output_stride != 0 or w % output_stride != 0:
+            new_h = (h // output_stride + 1) * output_stride if h % output_stride != 0 else h
+            new_w = (w // output_stride + 1) * output_stride if w % output_stride != 0 else w
+            raise RuntimeError(f"Wrong input shape {h}x{w}; pad to ({new_h}, {new_w})")
+        skip = self.down1(x)
+        return self.up(self.down2(skip)) + skip
+
+
+class Remainder(nn.Module):
+    """`if h % 8: raise`: the truth value of a size, not a comparison."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = conv(2, k=5, padding=0)
+
+    def forward(self, x: Any) -> Any:
+        if x.size(2) % 8:
+            raise ValueError("H must be a multiple of 8")
+        return self.conv(x)
+
+
+class Bounds(nn.Module):
+    """A guard on x.shape[-1] > 7 (if ...: raise) and an assert statement on H."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = conv(1, k=3, padding=0)
+
+    def forward(self, x: Any) -> Any:
+        if x.shape[-1] <= 7:
+            raise ValueError("W must be more than 7")
+        assert x.shape[-2] > 3, "H must be more than 3"
+        return self.conv(x)
+
+
+class LateCheck(nn.Module):
+    """A check deep in the network (after a pooling), then cropping by a size computed from it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pool = nn.MaxPool2d(2)
+        self.conv = conv(1)
+
+    def forward(self, x: Any) -> Any:
+        y = self.pool(self.conv(x))
+        if y.shape[-1] < 5 or y.shape[-2] < 5:
+            raise RuntimeError("the pooled map is smaller than 5")
+        return y[:, :, : y.shape[-2] - 2, :]
+
+
+class ChannelBranch(nn.Module):
+    """Branches on a channel count (the same for every input size) with two valid sides: read, no guard."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = conv(2)
+
+    def forward(self, x: Any) -> Any:
+        if x.shape[1] != 0:
+            x = self.conv(x)
+        else:
+            x = x * 2
+        if x.size(1) != 3:
+            raise ValueError("expected 3 channels")
+        return x
+
+
+class Sevens(nn.Module):
+    """Refuses the first sample size (256): the next one, 224 = 7 * 32, is the sample."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pool = nn.AvgPool2d(7)
+
+    def forward(self, x: Any) -> Any:
+        if x.shape[-1] % 7 or x.shape[-2] % 7:
+            raise ValueError("H and W must be multiples of 7")
+        return self.pool(x)
+
+
+class HalfSize(nn.Module):
+    """Iterates over a shape (its length is the rank at every size) to build an interpolation size."""
+
+    def forward(self, x: Any) -> Any:
+        return F.interpolate(x, size=[s // 2 for s in x.shape[2:]])
+
+
+@pytest.mark.parametrize(
+    ("make", "held"),
+    [
+        (SmpLike, (64, 36)),
+        (Remainder, (48, 30)),
+        (Bounds, (20, 30)),
+        (LateCheck, (40, 30)),
+        (ChannelBranch, (20, 30)),
+        (HalfSize, (20, 30)),
+        (Sevens, (21, 35)),
+    ],
+)
+def test_read_past_branches_agrees_with_pytorch(make: Any, held: tuple[int, int]) -> None:
+    with pytest.raises(torch.fx.proxy.TraceError):
+        torch.fx.symbolic_trace(make())  # the case at hand: torch.fx alone refuses it
+    agree(make().eval(), held)
+
+
+def test_guards_are_conditions_of_the_network() -> None:
+    net = from_torch(SmpLike(), (1, 3, "H", "W"))
+    checks = [n for n in net.nodes if n.op == "check"]
+    assert len(checks) == 2  # one per axis, from the two sides of the `or`
+    valid = net.valid_inputs()
+    assert [n for n in range(1, 30) if n in valid["H"]] == [4, 8, 12, 16, 20, 24, 28]
+    assert not [n.op for n in from_torch(ChannelBranch(), (1, 3, "H", "W")).nodes if n.op == "check"]
+
+
+def test_fixed_axis_guard_is_decided() -> None:
+    net = from_torch(Remainder(), (1, 3, 64, "W"))
+    assert net.output_size()["H"] == 30
+    with pytest.raises(SpecError, match="at none of the sample sizes"):
+        # H fixed at 60 takes the raising branch whatever the sample size: no trace runs to the end
+        from_torch(Remainder(), (1, 3, 60, "W"))
+
+
+class TwoPaths(nn.Module):
+    """if/else on a size where both sides run: the two paths are different networks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = conv(2)
+
+    def forward(self, x: Any) -> Any:
+        if x.shape[-1] > 7:
+            x = self.conv(x)
+        return x
+
+
+class ForkThenRun(nn.Module):
+    """The other side branches again, and one of its paths runs: not a condition of validity."""
+
+    def forward(self, x: Any) -> Any:
+        if x.shape[-1] % 2:
+            if x.shape[-2] % 2:
+                raise ValueError("both odd")
+            x = x[..., :-1]
+        return x
+
+
+class OnValues(nn.Module):
+    def forward(self, x: Any) -> Any:
+        if x.sum() > 0:
+            raise ValueError("positive")
+        return x
+
+
+class IteratesPieces(nn.Module):
+    def forward(self, x: Any) -> Any:
+        return torch.cat([piece * 2 for piece in torch.split(x, 4, dim=-1)], dim=-1)
+
+
+class Halving(nn.Module):
+    """A loop on a size: the turns taken at the sample are one network, fewer turns another."""
+
+    def forward(self, x: Any) -> Any:
+        while x.shape[-1] > 1:
+            x = x[..., ::2]
+        return x
+
+
+class Shrinking(nn.Module):
+    """A loop whose every turn branches on a size: a guard per turn (256 at W = 256, the last one false), more than are confirmed."""
+
+    def forward(self, x: Any) -> Any:
+        while x.shape[-1] > 1:
+            x = x[..., 1:]
+        return x
+
+
+class OnlySeventeen(nn.Module):
+    def forward(self, x: Any) -> Any:
+        if x.shape[-1] != 17:
+            raise ValueError("W must be 17")
+        return x
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            TwoPaths,
+            r"at tests/test_control_flow\.py:\d+ \(`if x\.shape\[-1\] > 7:`\) the forward branches on sizes: True at "
+            r"H=W=256 \(the traced path\); False also runs to the end, and the two paths may give different networks",
+        ),
+        (
+            ForkThenRun,
+            r"`if x\.shape\[-1\] % 2:`\) the forward branches on sizes: False at H=W=256 .* True also runs",
+        ),
+        (OnValues, r"`if x\.sum\(\) > 0:`\) the forward branches on a tensor's values; only sizes are read"),
+        (
+            IteratesPieces,
+            r"\(`return torch\.cat\(.*`\) the forward iterates over a traced tuple, whose length may depend on the sizes",
+        ),
+        (
+            Halving,
+            r"`while x\.shape\[-1\] > 1:`\) the forward branches on sizes: True at H=W=256 .* False also",
+        ),
+        (
+            Shrinking,
+            r"branches on sizes 256 times \(the first at .*: `while x\.shape\[-1\] > 1:`\), more than the 64",
+        ),
+        (
+            OnlySeventeen,
+            r"runs at none of the sample sizes tried per axis \(256, 224, .*\): 256: ValueError: W must",
+        ),
+    ],
+)
+def test_branches_that_are_not_guards_are_refused(make: Any, message: str) -> None:
+    with pytest.raises(SpecError, match=r"torch\.fx could not trace .*" + message):
+        from_torch(make(), (1, 3, "H", "W"))
+
+
+def test_a_raise_the_model_catches_is_not_a_refusal() -> None:
+    class Catching(nn.Module):
+        def forward(self, x: Any) -> Any:
+            try:
+                if x.shape[-1] % 4:
+                    raise KeyError("W must be a multiple of 4")
+            except KeyError:
+                pass  # ... and then it runs anyway
+            return x
+
+    with pytest.raises(SpecError, match="True also runs to the end"):
+        from_torch(Catching(), (1, 3, "H", "W"))
