@@ -46,9 +46,9 @@ torch = pytest.importorskip("torch")
 
 from symconv import SymconvError  # noqa: E402
 from symconv.core.arith import evaluate  # noqa: E402
-from symconv.core.layers import AdaptivePool, Conv, ConvTranspose, PixelShuffle, Pool, Resize  # noqa: E402
+from symconv.core.layers import AdaptivePool, Conv, ConvTranspose, PixelShuffle, Pool, Resize, layer  # noqa: E402
 from symconv.core.windowmap import IntervalMap, window_map, windows  # noqa: E402
-from symconv.nets.network import Network, chain, from_toml  # noqa: E402
+from symconv.nets.network import Network, Node, chain, from_toml  # noqa: E402
 from symconv.nets.receptive import intervals, receptive_fields  # noqa: E402
 from tests.differential import ints, one_torch_thread  # noqa: E402
 
@@ -804,3 +804,37 @@ def test_random_chains_through_the_channels_agree_with_probing() -> None:
             checked += 1
             break
     assert checked >= 40
+
+
+def _deep_net(rng: random.Random, depth: int) -> Network:
+    """A deep 1-D network: size-keeping convolutions and poolings (odd kernels, any dilation), residual adds
+    around some of them, a few strided layers and upsamplings (fields composed as integer affine maps, read through
+    the upsamplings: see receptive._anchored)."""
+    nodes = [Node("input", "input")]
+    previous = "input"
+    for n in range(depth):
+        k, d = rng.choice((1, 3, 5)), rng.choice((1, 1, 2))
+        spec = f"torch.conv(k={k}, p={d * (k - 1) // 2}, d={d})"
+        if rng.random() < 0.3:
+            spec = f"torch.maxpool(k={k}, s=1, p={(k - 1) // 2})"
+        if n % 40 == 20:
+            spec = f"torch.conv(k=3, s=2, p={rng.randint(0, 1)})"
+        elif n % 40 == 35:
+            spec = "upsample(scale=2)"  # the fields after it are read through it (an anchor)
+        nodes.append(Node(f"l{n}", "layer", (previous,), layer(spec)))
+        if n % 40 not in (20, 35) and rng.random() < 0.3:
+            nodes.append(Node(f"a{n}", "add", (f"l{n}", previous)))
+            previous = f"a{n}"
+        else:
+            previous = f"l{n}"
+    return Network(tuple(nodes))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_deep_networks_fields_are_the_spans_of_the_window_maps(seed: int) -> None:
+    rng = random.Random(SEED + seed)
+    net = _deep_net(rng, 150)
+    n = rng.randint(40, 90)
+    got = intervals(net, n)
+    want = [_ends(positions) for positions in extended(net, n)]
+    assert got == want

@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from fractions import Fraction
 
 import sympy
 
 from ..core import budget
-from ..core.arith import compile_expr, quotient_parts, symbol
+from ..core.arith import compile_expr, ge, gt, le, lt, quotient_parts, symbol
 from ..core.intset import IntSet, Piece
 from .relations import RELATIONS, Unsolvable, floor_affine_period, linear
 
@@ -37,14 +38,206 @@ TSet = Callable[[int, int], IntSet]  # (r, Q) -> the set of t with x = Q*t + r s
 
 
 def period(condition: sympy.Basic, x: str) -> int | None:
-    """The least common period of the relations in `condition` (an and/or/not of relations between
-    floor-affine expressions in x); None for any other condition."""
+    """A common period L of the relations in `condition` (an and/or/not of relations between expressions in
+    x): on every class x = L*t + r each side is affine in t (see `_shape`); None for any other condition."""
     if isinstance(condition, sympy.And | sympy.Or | sympy.Not):
         periods = [period(arg, x) for arg in condition.args]
         return None if None in periods else math.lcm(*periods)  # type: ignore[arg-type]
     if type(condition) not in RELATIONS:
         return None
-    return floor_affine_period(condition.lhs - condition.rhs, symbol(x))
+    found = floor_affine_period(condition.lhs - condition.rhs, symbol(x))
+    if found is None:
+        shape = _shape(condition.lhs - condition.rhs, symbol(x))
+        found = None if shape is None else shape[0]
+    return found
+
+
+# (L, rate): on every class x = L*t + r the expression is affine in t; rate, when not None, is the same slope per
+# unit of x on every class (E(x + L) = E(x) + rate*L), None when the slope differs between classes.
+Shape = tuple[int, Fraction | None]
+
+
+def _shape(expr: sympy.Basic, x: sympy.Symbol) -> Shape | None:
+    """The period and rate of a floor-affine expression that may also hold Min and Max of terms of one rate
+    (a slice's clamped bounds: min(max(d, 0), 1) for a start d that depends on the size), products of a
+    periodic term (rate 0) with one other and powers of periodic terms; None when there is none.
+
+    Why each is affine on a class: a term of rate 0 is constant on each class, so its product with a term
+    affine on the class is affine; Min/Max of terms affine in t with one slope is the one with the smaller
+    (larger) intercept on the whole class; floor(N/d) of N = a*(d*t' + j) + b on the class of period L*d is
+    a*t' + floor((a*j + b)/d) (a, an integer: N takes integers); N mod d on that class is (a*j + b) mod d."""
+    if x not in expr.free_symbols:
+        return (1, Fraction(0)) if not expr.free_symbols else None
+    if expr == x:
+        return 1, Fraction(1)
+    if isinstance(expr, sympy.Add):
+        return _combined([_shape(arg, x) for arg in expr.args], sum_rates=True)
+    if isinstance(expr, sympy.Mul):
+        coefficient, rest = expr.as_coeff_Mul()
+        if coefficient != 1:
+            inner = _shape(rest, x)
+            if inner is None or not isinstance(coefficient, sympy.Rational):
+                return None
+            scale = Fraction(int(coefficient.p), int(coefficient.q))
+            return inner[0] * int(coefficient.q), None if inner[1] is None else inner[1] * scale
+        shapes = [_shape(arg, x) for arg in expr.args]
+        if None in shapes:
+            return None
+        moving = [s for s in shapes if s is not None and s[1] != 0]
+        if len(moving) > 1:
+            return None  # a product of two moving terms is not affine on a class
+        periods = math.lcm(*(s[0] for s in shapes if s is not None))
+        return periods, (None if moving else Fraction(0))
+    if isinstance(expr, sympy.floor | sympy.ceiling | sympy.Mod):
+        if isinstance(expr, sympy.Mod):
+            num, den = expr.args
+            if not isinstance(den, sympy.Integer) or den == 0:
+                return None
+        else:
+            num, den = quotient_parts(expr.args[0])
+        inner = _shape(num, x) if isinstance(den, sympy.Integer) and den != 0 else None
+        if inner is None:
+            return None
+        divisor = abs(int(den))
+        if isinstance(expr, sympy.Mod):
+            return inner[0] * divisor, Fraction(0)
+        return inner[0] * divisor, None if inner[1] is None else inner[1] / int(den)
+    if isinstance(expr, sympy.Pow):
+        # a power of a term that is constant on each class (SymPy writes f*f as f**2)
+        base = _shape(expr.base, x)
+        natural = isinstance(expr.exp, sympy.Integer) and expr.exp >= 1
+        return (base[0], Fraction(0)) if base is not None and base[1] == 0 and natural else None
+    if isinstance(expr, sympy.Min | sympy.Max):
+        shapes = [_shape(arg, x) for arg in expr.args]
+        rates = {s[1] if s is not None else None for s in shapes}
+        if None in rates or len(rates) != 1:
+            return None  # of two slopes, which side is smaller changes along the class
+        return _combined(shapes, sum_rates=False)
+    return None
+
+
+def _combined(shapes: list[Shape | None], sum_rates: bool) -> Shape | None:
+    """The shape of a sum (rates added) or of a Min/Max (one rate) of terms of the given shapes."""
+    if None in shapes:
+        return None
+    known = [s for s in shapes if s is not None]
+    periods = math.lcm(*(s[0] for s in known))
+    rates = [s[1] for s in known]
+    if any(r is None for r in rates):
+        return periods, None
+    return periods, sum((r for r in rates if r is not None), Fraction(0)) if sum_rates else rates[0]
+
+
+# The most cases one condition is split into by its Min/Max terms.
+MAX_CASES = 256
+
+
+def without_extrema(condition: sympy.Basic, limit: int = MAX_CASES) -> sympy.Basic | None:
+    """The same condition with no Min or Max: an or of cases, min(a, b) read as a where a <= b and as b where
+    a > b (max likewise), innermost first, cases no integer reaches left out (a - b <= 0 and a - b >= 1);
+    through and/or/not. None for a condition of another kind, or a relation that would need more than
+    `limit` cases. Each case is a relation between expressions the class-by-class solver reads (see
+    `_shape`), where a Min/Max of two different slopes is not."""
+    if isinstance(condition, sympy.And | sympy.Or | sympy.Not):
+        parts = [without_extrema(arg, limit) for arg in condition.args]
+        return None if None in parts else type(condition)(*parts, evaluate=False)
+    if type(condition) not in RELATIONS:
+        return None
+    if not condition.has(sympy.Min, sympy.Max):
+        return condition
+    # per case: the tests it holds, the integer bounds they put on size differences, the expression
+    cases: list[tuple[tuple[sympy.Basic, ...], Bounds, sympy.Expr]] = [
+        ((), {}, condition.lhs - condition.rhs)
+    ]
+    while True:
+        node = next((n for *_, expr in cases for n in _innermost_extrema(expr)), None)
+        if node is None:
+            break
+        first, *rest = node.args
+        other = type(node)(*rest, evaluate=False) if len(rest) > 1 else rest[0]
+        smaller = isinstance(node, sympy.Min)
+        # first - other <= 0 (Min) or >= 0 (Max) keeps `first`; otherwise, by at least 1 on integers, `other`
+        keep, drop = (le, gt) if smaller else (ge, lt)
+        ranges = ((None, 0), (1, None)) if smaller else ((0, None), (None, -1))
+        split: list[tuple[tuple[sympy.Basic, ...], Bounds, sympy.Expr]] = []
+        for held, bounds, expr in cases:
+            if not expr.has(node):
+                split.append((held, bounds, expr))
+                continue
+            for test, value, (lo, hi) in (
+                (keep(first, other), first, ranges[0]),
+                (drop(first, other), other, ranges[1]),
+            ):
+                narrowed = _narrowed(bounds, first - other, lo, hi)
+                if test is sympy.false or narrowed is None:
+                    continue  # a case no integer size reaches
+                tests = (*held, test) if test is not sympy.true else held
+                split.append((tests, narrowed, expr.xreplace({node: value})))
+        cases = split
+        if len(cases) > limit:
+            return None
+    kind = type(condition)
+    parts = [
+        sympy.And(*held, kind(expr, 0, evaluate=False), evaluate=False)
+        if held
+        else kind(expr, 0, evaluate=False)
+        for held, _, expr in cases
+    ]
+    if not parts:
+        return sympy.false
+    return parts[0] if len(parts) == 1 else sympy.Or(*parts, evaluate=False)
+
+
+# Integer ranges (None: unbounded) known for size differences, keyed by the difference less its constant.
+Bounds = dict[sympy.Basic, tuple[int | None, int | None]]
+
+
+def _narrowed(bounds: Bounds, difference: sympy.Expr, lo: int | None, hi: int | None) -> Bounds | None:
+    """`bounds` with lo <= difference <= hi added; None when no integer meets them all (a difference that is
+    not integer-valued by its form is not recorded)."""
+    constant, rest = sympy.expand(difference).as_coeff_Add()
+    if not isinstance(constant, sympy.Integer) or not _integer_valued(rest):
+        return bounds
+    shift = int(constant)
+    lo, hi = (None if lo is None else lo - shift), (None if hi is None else hi - shift)
+    if rest.could_extract_minus_sign():
+        rest, lo, hi = -rest, (None if hi is None else -hi), (None if lo is None else -lo)
+    held_lo, held_hi = bounds.get(rest, (None, None))
+    lo = held_lo if lo is None else lo if held_lo is None else max(lo, held_lo)
+    hi = held_hi if hi is None else hi if held_hi is None else min(hi, held_hi)
+    if lo is not None and hi is not None and lo > hi:
+        return None
+    return {**bounds, rest: (lo, hi)}
+
+
+def _integer_valued(expr: sympy.Basic) -> bool:
+    """Whether `expr` takes only integers, by its form: integer combinations of integer symbols, floors,
+    ceilings and Mods."""
+    for term in sympy.Add.make_args(expr):
+        coefficient, rest = term.as_coeff_Mul()
+        if not isinstance(coefficient, sympy.Integer):
+            return False
+        for factor in sympy.Mul.make_args(rest):
+            integral_mod = isinstance(factor, sympy.Mod) and (
+                isinstance(factor.args[1], sympy.Integer) and _integer_valued(factor.args[0])
+            )
+            if not (
+                isinstance(factor, sympy.floor | sympy.ceiling)
+                or integral_mod
+                or (isinstance(factor, sympy.Symbol) and factor.is_integer)
+                or factor == 1
+            ):
+                return False
+    return True
+
+
+def _innermost_extrema(expr: sympy.Basic) -> list[sympy.Basic]:
+    """The Min/Max terms of `expr` whose arguments hold none."""
+    return [
+        node
+        for node in sympy.preorder_traversal(expr)
+        if isinstance(node, sympy.Min | sympy.Max) and not any(a.has(sympy.Min, sympy.Max) for a in node.args)
+    ]
 
 
 def congruence(condition: sympy.Basic, x: str) -> IntSet | None:

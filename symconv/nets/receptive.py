@@ -115,17 +115,38 @@ def _first_member(valid: ValidSet, least: int) -> int | None:
     return max(valid.below, default=None)
 
 
-def _extended(mapping: GridMap | IntervalMap, i: int, q: int, every: bool = False) -> list[int]:
+@dataclass(frozen=True)
+class _Taps:
+    """A grid map's numbers at one input size: windows `stride` cells apart, `k` taps `d` apart, over an
+    input whose units are `spacing` cells apart, the first `before` cells in (resolved once per node, as the
+    same map is read at thousands of positions)."""
+
+    k: int
+    stride: int
+    d: int
+    spacing: int
+    before: int
+
+
+def _resolved(mapping: GridMap | IntervalMap, i: int) -> _Taps | IntervalMap:
+    """The map at input size i: a grid map's numbers evaluated (an interval map is evaluated per position)."""
+    if isinstance(mapping, IntervalMap):
+        return mapping
+    env = {"i": i}
+    k, stride, d, spacing, before = (
+        int(evaluate(v, env)) for v in (mapping.k, mapping.stride, mapping.d, mapping.spacing, mapping.before)
+    )
+    return _Taps(k=k, stride=stride, d=d, spacing=spacing, before=before)
+
+
+def _extended(mapping: _Taps | IntervalMap, i: int, q: int, every: bool = False) -> list[int]:
     """The positions output q reads with padding included (defined for any integer q, also past the output's
     ends, where a later layer reads padding); for a transposed layer, the stretched units its taps land on.
     An interval is given by its ends, or, with `every`, by all its positions."""
     if isinstance(mapping, IntervalMap):
         low, high = mapping.bounds(i, q)
         return list(range(low, high + 1)) if every else [low, high]
-    env = {"i": i}
-    k, stride, d, spacing, before = (
-        int(evaluate(v, env)) for v in (mapping.k, mapping.stride, mapping.d, mapping.spacing, mapping.before)
-    )
+    k, stride, d, spacing, before = mapping.k, mapping.stride, mapping.d, mapping.spacing, mapping.before
     if spacing == 1 and not every:
         # The ends suffice (the positions grow with t): a kernel of a million taps costs two.
         return [grid_cell(q, t, stride, d) - before for t in (0, k - 1)]
@@ -237,7 +258,8 @@ def _reads(
             continue
         parent = node.inputs[0]
         if node.op == "layer" and node.layer is not None:
-            made, mapping, every = node.layer, window_map(node.layer), not gapless[parent]
+            made, every = node.layer, not gapless[parent]
+            mapping = _resolved(window_map(made), sizes[parent])
             if isinstance(made, PixelShuffle) and (made.down or _undoes(made, stacks[parent])):
                 # Positions move between the axis and the channels: the same position with its phase.
                 window = lambda q, p=parent: [(p, [q])]  # noqa: E731
@@ -295,18 +317,67 @@ def _every_phase(position: int, factor: int) -> range:
     return range(position * factor, (position + 1) * factor)
 
 
-def _phased(parent: str, factor: int, mapping: GridMap | IntervalMap, i: int, every: bool) -> Any:
+def _phased(parent: str, factor: int, mapping: _Taps | IntervalMap, i: int, every: bool) -> Any:
     """A per-channel layer over a parent holding `factor` phases: its window, at the same phase."""
     if factor == 1:
         return lambda q: [(parent, _extended(mapping, i, q, every))]
     return lambda q: [(parent, [p * factor + q % factor for p in _extended(mapping, i, q // factor, True)])]
 
 
-def _mixing(parent: str, factor: int, mapping: GridMap | IntervalMap, i: int, every: bool) -> Any:
+def _mixing(parent: str, factor: int, mapping: _Taps | IntervalMap, i: int, every: bool) -> Any:
     """A layer that mixes channels over a parent holding `factor` phases: every phase of its window."""
     if factor == 1:
         return lambda q: [(parent, _extended(mapping, i, q, every))]
     return lambda q: [(parent, [c for p in _extended(mapping, i, q, True) for c in _every_phase(p, factor)])]
+
+
+# A field read through an anchor: position q's field runs from the anchor's field at a*q + b to the anchor's field
+# at a*q + c, for every integer q. The anchor is the input (whose field at p is p itself) or a gapless node whose
+# own fields are walked position by position.
+Anchored = tuple[str, int, int, int]
+
+
+def _anchored(
+    net: Network,
+    sizes: Mapping[str, int],
+    stacks: Mapping[str, tuple[int, ...]],
+    gapless: Mapping[str, bool],
+) -> dict[str, Anchored]:
+    """The nodes whose fields are an anchor's fields at affine positions, with (anchor, a, b, c).
+
+    The input is its own anchor (1, 0, 0). From anchored nodes holding no channel phases: a sliding window on
+    an unstretched grid (output q reads q*s - before to q*s + (k - 1)*d - before, so the positions compose
+    with integers: a chain of a thousand layers is one affine map), a centre crop (a shift), identities and
+    merges whose inputs share the anchor and the step. A gapless node's fields grow with the position (see
+    _gapless), so through it the first position's first field and the last position's last bound a window.
+    Any other gapless node (resampling, shape operations, broadcasts, merges of different anchors) anchors
+    what follows it; the rest (transposed layers and what they feed, phases) are walked position by position.
+    """
+    found: dict[str, Anchored] = {}
+    for node in net.nodes:
+        parents = [found[p] for p in node.inputs if p in found]
+        composed: Anchored | None = None
+        if node.op == "input":
+            composed = (node.name, 1, 0, 0)
+        elif stacks[node.name] or not parents or len(parents) < len(node.inputs):
+            composed = None
+        elif node.op == "layer" and node.layer is not None and not isinstance(node.layer, PixelShuffle):
+            taps = _resolved(window_map(node.layer), sizes[node.inputs[0]])
+            if isinstance(taps, _Taps) and taps.spacing == 1:
+                (x, a, b, c), last = parents[0], (taps.k - 1) * taps.d
+                composed = (x, a * taps.stride, b - a * taps.before, c + a * (last - taps.before))
+        elif node.op == "crop":
+            (x, a, b, c), shift = parents[0], centre_crop_offset(sizes[node.inputs[0]], sizes[node.name])
+            composed = (x, a, b + a * shift, c + a * shift)
+        elif node.op in ("identity", "add", "cat") and len({p[:2] for p in parents}) == 1:
+            if not any(sizes[p] == 1 and sizes[node.name] > 1 for p in node.inputs):  # no broadcast
+                x, a = parents[0][:2]
+                composed = (x, a, min(p[2] for p in parents), max(p[3] for p in parents))
+        if composed is None and gapless[node.name]:
+            composed = (node.name, 1, 0, 0)
+        if composed is not None:
+            found[node.name] = composed
+    return found
 
 
 class _Bounds:
@@ -316,20 +387,37 @@ class _Bounds:
     Every window map reads positions that grow with q: over a gapless node (see _gapless) the field of q
     starts where the field of the first position it reads starts and ends where the last one's ends; over
     any other node every position read is looked at (an empty field, a transposed convolution's output
-    between its taps, counts for nothing).
+    between its taps, counts for nothing). A node anchored to another (see _anchored) is read as its anchor
+    at the composed position, and only anchors and unanchored nodes are remembered.
     """
 
     def __init__(
-        self, net: Network, reads: Mapping[str, Any], kind: str, gapless: Mapping[str, bool]
+        self,
+        net: Network,
+        reads: Mapping[str, Any],
+        kind: str,
+        gapless: Mapping[str, bool],
+        anchored: Mapping[str, Anchored],
     ) -> None:
-        self.nodes = {node.name: node for node in net.nodes}
         self.reads = reads
         self.kind = kind
         self.gapless = gapless
+        self.inputs = {node.name for node in net.nodes if node.op == "input"}
+        self.anchored = {name: (x, a, b if kind == "lo" else c) for name, (x, a, b, c) in anchored.items()}
         self.memo: dict[tuple[str, int], int | None] = {}
 
+    def _key(self, name: str, q: int) -> tuple[str, int]:
+        """Where (name, q)'s bound is read: its anchor's position (the node's own, unanchored)."""
+        if name in self.anchored:
+            x, a, b = self.anchored[name]
+            return x, a * q + b
+        return name, q
+
     def __call__(self, name: str, q: int) -> int | None:
-        stack = [(name, q)]
+        key = self._key(name, q)
+        if key[0] in self.inputs:
+            return key[1]
+        stack = [key]
         while stack:
             key = stack[-1]
             if key in self.memo:
@@ -340,13 +428,10 @@ class _Bounds:
                 stack.pop()
             else:
                 stack.append(missing)
-        return self.memo[name, q]
+        return self.memo[key]
 
     def _try(self, name: str, q: int) -> tuple[str, int] | None:
         """Compute (name, q) if its parents' values are known; else the first parent value still missing."""
-        if self.nodes[name].op == "input":
-            self.memo[name, q] = q
-            return None
         found: list[int] = []
         for parent, positions in self.reads[name](q):
             ordered = sorted(positions, reverse=self.kind == "hi")
@@ -354,9 +439,13 @@ class _Bounds:
                 # Fields grow with the position: the first (last) position read holds the bound.
                 ordered = ordered[:1]
             for p in ordered:
-                if (parent, p) not in self.memo:
-                    return parent, p
-                value = self.memo[parent, p]
+                key = self._key(parent, p)
+                if key[0] in self.inputs:
+                    found.append(key[1])
+                    continue
+                if key not in self.memo:
+                    return key
+                value = self.memo[key]
                 if value is not None:
                     found.append(value)
         pick = min if self.kind == "lo" else max
@@ -370,7 +459,8 @@ def _spans(net: Network, dim: str, sizes: Mapping[str, int]) -> Any:
     stacks = _stacks(net)
     gapless = _gapless(net, stacks)
     reads = _reads(net, dim, sizes, gapless, stacks)
-    low, high = _Bounds(net, reads, "lo", gapless), _Bounds(net, reads, "hi", gapless)
+    anchored = _anchored(net, sizes, stacks, gapless)
+    low, high = _Bounds(net, reads, "lo", gapless, anchored), _Bounds(net, reads, "hi", gapless, anchored)
 
     def spans(name: str, positions: Iterable[int]) -> list[Interval]:
         factor = _factor(stacks[name])

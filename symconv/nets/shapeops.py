@@ -50,7 +50,21 @@ def resolve(expr: sympy.Expr, sizes: Mapping[str, sympy.Expr]) -> sympy.Expr:
         raise SpecError(
             f"a size formula reads the node(s) {', '.join(missing)}, which come later or not at all"
         )
-    return expr.xreplace({ref(name): sizes[name] for name in names}) if names else expr
+    return substituted(expr, {ref(name): sizes[name] for name in names}) if names else expr
+
+
+def substituted(expr: sympy.Basic, mapping: Mapping[sympy.Basic, sympy.Basic]) -> Any:
+    """`expr.xreplace(mapping)` with each Min/Max of formulas left unevaluated: SymPy would compare the nested
+    size formulas it receives (assumption queries of seconds for a U-Net's centre crops), and a Min/Max is
+    the same function either way."""
+    if expr in mapping:
+        return mapping[expr]
+    if not expr.args or not (expr.free_symbols & set(mapping)):
+        return expr
+    args = [substituted(arg, mapping) for arg in expr.args]
+    if isinstance(expr, sympy.Min | sympy.Max):
+        return type(expr)(*args, evaluate=_numbers(*args))
+    return expr.func(*args)
 
 
 @dataclass(frozen=True)
@@ -267,7 +281,7 @@ def _formula_length(entry: Slice, n: sympy.Expr, sizes: Mapping[str, sympy.Expr]
         indicator = _min(_max(-start, 0), 1)  # [start < 0] on integers
         length = indicator * cases[0][1] + (1 - indicator) * cases[1][1]
     others = {name: sizes[name] for name in names if name not in same}
-    return resolve(length, others).xreplace({_N: n})
+    return substituted(resolve(length, others), {_N: n})
 
 
 def _clamped_stop(stop: sympy.Expr, assume: list[sympy.Basic]) -> sympy.Expr:
