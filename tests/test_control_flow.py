@@ -302,3 +302,26 @@ def test_a_raise_the_model_catches_is_not_a_refusal() -> None:
 
     with pytest.raises(SpecError, match="True also runs to the end"):
         from_torch(Catching(), (1, 3, "H", "W"))
+
+
+class CatchesTheTracer(nn.Module):
+    """fx's own refusal of a branch is a ValueError: a forward that catches ValueError (or everything) would
+    trace on down its except path, a network for some sizes only, unless the importer's refusal escapes it."""
+
+    def __init__(self, catch: str) -> None:
+        super().__init__()
+        self.conv, self.catch = nn.Conv2d(3, 4, 3, stride=2), catch
+
+    def forward(self, x: Any) -> Any:
+        try:
+            if x.shape[-1] % 2:
+                raise ValueError("odd width")
+        except ValueError if self.catch == "ValueError" else BaseException:  # noqa: B030
+            x = F.pad(x, [0, 1])
+        return self.conv(x)
+
+
+@pytest.mark.parametrize("catch", ["ValueError", "everything"])
+def test_a_forward_that_catches_the_tracers_refusal_is_not_read_down_its_except_path(catch: str) -> None:
+    with pytest.raises(SpecError, match=r"True also runs to the end"):
+        from_torch(CatchesTheTracer(catch), (1, 3, "H", "W"))

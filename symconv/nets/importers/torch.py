@@ -158,9 +158,9 @@ def from_torch(model: Any, input_shape: Sequence[int | str] = DEFAULT_SHAPE) -> 
         return builder.network(_walk(builder, model, type(model).__name__.lower(), x, ""))
     try:
         traced = _traced_in_eval(torch, model)
-    except Exception as error:  # tracing runs the user's forward, which can fail in any way
+    except (Exception, ControlFlow) as error:  # tracing runs the user's forward, which can fail in any way
         reason = f"torch.fx could not trace {type(model).__name__}: {_first_line(error)}"
-        if isinstance(error, torch.fx.proxy.TraceError):  # a branch on sizes: traced at a sample size
+        if isinstance(error, torch.fx.proxy.TraceError | ControlFlow):  # a branch: traced at a sample size
             try:
                 return _read_past_branches(torch, model, input_shape)
             except SpecError as refusal:
@@ -176,14 +176,41 @@ def _traced_in_eval(torch: Any, model: Any, tracer: Any = None) -> Any:
     and drop path are then the identity), each module's own mode restored afterwards."""
     modes = [(module, module.training) for module in model.modules()]
     model.eval()
+    plain = tracer is None
+    tracer = tracer or _plain_tracer(torch)
     try:
         with _size_aware_math(torch):
             # math is not auto-wrapped: its ceil and floor are the size-aware ones while tracing
-            graph = (tracer or torch.fx.Tracer(autowrap_modules=())).trace(model)
+            graph = tracer.trace(model)
+        if plain and tracer.branched:  # the forward caught the ControlFlow (a bare except): a path, not the model
+            raise ControlFlow("the forward branches on a traced value and catches the tracer's refusal")
         return torch.fx.GraphModule(model, graph, type(model).__name__)
     finally:
         for module, training in modes:
             module.training = training
+
+
+class ControlFlow(BaseException):
+    """torch.fx met a Python branch (or an iteration) on a traced value. A BaseException, unlike fx's own
+    TraceError (a ValueError), so a forward's `except Exception` / `except ValueError` cannot catch it and trace
+    on down its except path as if that were the network."""
+
+
+def _plain_tracer(torch: Any) -> Any:
+    """torch.fx's Tracer, except that a branch or an iteration on a traced value raises ControlFlow."""
+
+    class PlainTracer(torch.fx.Tracer):
+        branched = False
+
+        def to_bool(self, obj: Any) -> bool:
+            self.branched = True
+            raise ControlFlow("symbolically traced variables cannot be used as inputs to control flow")
+
+        def iter(self, obj: Any) -> Any:
+            self.branched = True
+            raise ControlFlow("a traced value cannot be iterated")
+
+    return PlainTracer(autowrap_modules=())
 
 
 def _read_past_branches(torch: Any, model: Any, input_shape: Sequence[int | str]) -> Network:
