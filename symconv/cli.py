@@ -207,6 +207,10 @@ def cmd_windows(args: argparse.Namespace) -> tuple[int, Any, str]:
             f"--in gives {len(parts)} sizes but {made.spec} has {made.axes} spatial axes: give one size per axis, "
             "or one size with --axis N"
         )
+    if len(parts) > 1:
+        # The whole layer at these sizes first: rules that depend on the number of axes (AvgPool3d's i >= k,
+        # Keras' causal padding in 1-D only, at most 3 axes) belong to the layer, not to any one axis.
+        layer(args.spec).output_size(tuple(int(part) for part in parts))
     if not each:
         made = layer(_axis_spec(args.spec, args))
     axes = []
@@ -398,6 +402,12 @@ def cmd_draw(args: argparse.Namespace) -> tuple[int, Any, str]:
     # --axis N draws that one axis' layer on both.
     two_axes = isinstance(made := layer(args.spec), Axes) and made.axes == 2 and args.axis is None
     spec = args.spec if two_axes else _axis_spec(args.spec, args)
+    rank = layer(spec).rank
+    if rank is not None and rank != 2:
+        raise SpecError(
+            f"draw shows a layer on 2 spatial axes (rows and columns); {args.spec} runs on {rank} (its class says "
+            "so): write its parameters as a layer spec without the class (conv(k=3, s=2), ...) to draw them"
+        )
     return draw(spec, args.input, args.output_file, args.frame, args.all_frames, dpi, args.scale)
 
 

@@ -601,6 +601,10 @@ BAD_BY_COMMAND: dict[str, list[tuple[list[str], str]]] = {
             "differs between its 2 spatial axes and this works on one: name the axis (--axis N on the command line",
         ),
         (["conv(k=(3, 5))", "--in", "5", "--axis", "2"], "axis must be 0 to 1"),
+        (["torch.avgpool(k=3, p=1)", "--in", "2,9,9"], "AvgPool3d checks every axis before padding"),
+        (["keras.conv(k=3, p=causal)", "--in", "5,5"], "padding 'causal' is Conv1D's only"),
+        (["torch.conv(k=3)", "--in", "5,5,5,5"], "torch layers run on 1 to 3 spatial axes"),
+        (["nn.PixelShuffle(2)", "--in", "5,5,5"], "runs on at most 2 spatial axes"),
         (["conv(k=3)", "--in", "abc"], "--in takes positive integer sizes"),
         (["conv(k=3)", "--in", "0"], "--in takes positive integer sizes"),
         (["conv(k=3)", "--in", "5", "--at", "7"], "--at 7: the output has positions 0 to 2"),
@@ -684,6 +688,7 @@ BAD_BY_COMMAND: dict[str, list[tuple[list[str], str]]] = {
     "draw": [
         (["conv(k=(3, 5, 3))", "--in", "5"], "--axis N on the command line"),
         (["conv(k=(3, 5))", "--in", "5", "--axis", "2"], "axis must be 0 to 1"),
+        (["nn.Conv1d(1, 1, 3)", "--in", "5"], "nn.Conv1d(1, 1, 3) runs on 1 (its class says so)"),
         (["conv(k=3)"], "the following arguments are required: --in"),
         (["conv(k=3)", "--in", "5,5,5"], "the input size takes a positive integer N or H,W"),
         (["conv(k=3)", "--in", "5", "-o", "x.bmp"], "cannot tell what to write for 'x.bmp'"),
