@@ -364,3 +364,16 @@ def test_tensor_unfold_fields_contain_the_real_dependencies() -> None:
     conv = nn.Conv1d(1, 1, 2).double()
     nn.init.constant_(conv.weight, 1.0)
     assert fields_hold(Lambda(lambda m, x: m.layers[0](x.unfold(2, 3, 2).mean(-1)), conv).eval(), 30)
+
+
+def test_narrow_and_roll_by_a_size_formula_are_refused_in_the_users_terms() -> None:
+    narrow = Lambda(lambda x: torch.narrow(x, 2, 2, x.shape[2] - 5))
+    with pytest.raises(
+        SpecError, match=r"a start or length computed from sizes \(input\.H - 5\) is not modelled"
+    ):
+        from_torch(narrow, (1, 1, "H", "W"))
+    roll = Lambda(lambda x: torch.roll(x, x.shape[2] // 2, 3))
+    with pytest.raises(
+        SpecError, match=r"a shift computed from sizes \(floor\(input\.H/2\)\) is not modelled"
+    ):
+        from_torch(roll, (1, 1, "H", "W"))

@@ -413,6 +413,13 @@ class SizeValue:
     def constant(self) -> int | None:
         return int(self.expr) if isinstance(self.expr, sympy.Integer) else None
 
+    def __str__(self) -> str:
+        """The formula with each node's size written node.axis, as messages name it."""
+        names = {
+            s: sympy.Symbol(f"{found[0]}.{found[1]}") for s in self.expr.free_symbols if (found := axis_of(s))
+        }
+        return str(self.expr.xreplace(names))
+
 
 BATCH_SIZE = sympy.Symbol("batch", integer=True, positive=True)
 

@@ -182,7 +182,9 @@ def _traced_in_eval(torch: Any, model: Any, tracer: Any = None) -> Any:
         with _size_aware_math(torch):
             # math is not auto-wrapped: its ceil and floor are the size-aware ones while tracing
             graph = tracer.trace(model)
-        if plain and tracer.branched:  # the forward caught the ControlFlow (a bare except): a path, not the model
+        if (
+            plain and tracer.branched
+        ):  # the forward caught the ControlFlow (a bare except): a path, not the model
             raise ControlFlow("the forward branches on a traced value and catches the tracer's refusal")
         return torch.fx.GraphModule(model, graph, type(model).__name__)
     finally:
@@ -2010,6 +2012,11 @@ def _roll(builder: Builder, name: str, where: str, x: Tensor, shifts: Any, dims:
         raise SpecError(f"{where}: roll without dims (of the flattened tensor) is not modelled")
     shift_list = list(shifts) if isinstance(shifts, tuple | list) else [shifts]
     dim_list = list(dims) if isinstance(dims, tuple | list) else [dims]
+    computed = [str(v) for v in shift_list if isinstance(v, SizeValue)]
+    if computed:
+        raise SpecError(
+            f"{where}: a shift computed from sizes ({', '.join(computed)}) is not modelled for roll"
+        )
     if len(shift_list) != len(dim_list) or not all(
         isinstance(v, int) and not isinstance(v, bool) for v in shift_list
     ):
@@ -2031,6 +2038,12 @@ def _narrow(builder: Builder, name: str, where: str, x: Tensor, dim: Any, start:
     from the end). PyTorch needs -size <= start <= size, length >= 0 and start + length <= size (start
     taken from the end first)."""
     axis, index = _spatial_axis(builder, x, dim, where)
+    computed = [str(v) for v in (start, length) if isinstance(v, SizeValue)]
+    if computed:
+        raise SpecError(
+            f"{where}: a start or length computed from sizes ({', '.join(computed)}) is not modelled for narrow; "
+            "a slice x[..., a:b] takes bounds computed from sizes"
+        )
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, length)) or length < 0:
         raise SpecError(f"{where}: start ({start!r}) and length ({length!r}) must be integers, length >= 0")
     if axis is None:
