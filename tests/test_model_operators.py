@@ -367,12 +367,12 @@ def test_tensor_unfold_fields_contain_the_real_dependencies() -> None:
 
 
 def test_narrow_and_roll_by_a_size_formula_are_refused_in_the_users_terms() -> None:
-    narrow = Lambda(lambda x: torch.narrow(x, 2, 2, x.shape[2] - 5))
+    narrow = Lambda(lambda m, x: torch.narrow(x, 2, 2, x.shape[2] - 5))
     with pytest.raises(
         SpecError, match=r"a start or length computed from sizes \(input\.H - 5\) is not modelled"
     ):
         from_torch(narrow, (1, 1, "H", "W"))
-    roll = Lambda(lambda x: torch.roll(x, x.shape[2] // 2, 3))
+    roll = Lambda(lambda m, x: torch.roll(x, x.shape[2] // 2, 3))
     with pytest.raises(
         SpecError, match=r"a shift computed from sizes \(floor\(input\.H/2\)\) is not modelled"
     ):
