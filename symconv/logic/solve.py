@@ -750,6 +750,8 @@ def solve_spec(
     """
     made = layer(spec)
     inputs, outputs = _per_axis(i), _per_axis(o)
+    _positive(inputs, "input", "i")
+    _positive(outputs, "output", "o")
     axes = max(len(inputs), len(outputs))
     if 1 < len(inputs) != len(outputs) > 1:
         raise SpecError(
@@ -771,6 +773,17 @@ def solve_spec(
 
 def _per_axis(value: Any) -> list[Any]:
     return list(value) if isinstance(value, tuple | list) else [value]
+
+
+def _positive(sizes: list[Any], what: str, name: str) -> None:
+    """A given size is a positive integer, as everywhere else (0 or -3 is bad input, not an empty answer)."""
+    for size in sizes:
+        text = size.strip() if isinstance(size, str) else None
+        number = size if isinstance(size, int) and not isinstance(size, bool) else None
+        if text is not None and text.lstrip("-").isdigit():
+            number = int(text)
+        if number is not None and number < 1:
+            raise SpecError(f"{what} size must be a positive integer ({name}={number})")
 
 
 def _axes_system(
