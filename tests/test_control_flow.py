@@ -325,3 +325,19 @@ class CatchesTheTracer(nn.Module):
 def test_a_forward_that_catches_the_tracers_refusal_is_not_read_down_its_except_path(catch: str) -> None:
     with pytest.raises(SpecError, match=r"True also runs to the end"):
         from_torch(CatchesTheTracer(catch), (1, 3, "H", "W"))
+
+
+class ExitsOnBadSizes(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x: Any) -> Any:
+        if x.shape[2] % 5:
+            raise SystemExit("H must be a multiple of 5")  # a refusal too, not the end of symconv
+        return self.conv(x)
+
+
+def test_a_forward_that_exits_refuses_those_sizes() -> None:
+    valid = from_torch(ExitsOnBadSizes(), (1, 3, "H", "W")).valid_inputs()
+    assert [h for h in range(1, 40) if h in valid["H"]] == [5, 10, 15, 20, 25, 30, 35]

@@ -107,7 +107,10 @@ def traced_with_guards(
             traced = trace(tracer)
         except SpecError:
             raise
-        except Exception as error:  # the forward at this size: the model's own refusal or a failed value
+        except (
+            Exception,
+            SystemExit,
+        ) as error:  # the forward at this size: the model's refusal or a failed value
             failures.append(f"{size}: {_first_line(error)}")
             continue
         return Guarded(traced, tuple(tracer.decisions), shape, _sizes_text(input_shape, size))
@@ -173,7 +176,7 @@ def _run(
         trace(tracer)
     except Undecided:
         return Outcome("forked")
-    except Exception as error:  # the model's forward on that path
+    except (Exception, SystemExit) as error:  # the model's forward on that path (sys.exit is a refusal too)
         return Outcome("refused" if _raised_by_model(torch, error) else "failed", error)
     return Outcome("ran")
 

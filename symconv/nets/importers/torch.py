@@ -158,7 +158,7 @@ def from_torch(model: Any, input_shape: Sequence[int | str] = DEFAULT_SHAPE) -> 
         return builder.network(_walk(builder, model, type(model).__name__.lower(), x, ""))
     try:
         traced = _traced_in_eval(torch, model)
-    except (Exception, ControlFlow) as error:  # tracing runs the user's forward, which can fail in any way
+    except (Exception, ControlFlow, SystemExit) as error:  # tracing runs the user's forward: any failure
         reason = f"torch.fx could not trace {type(model).__name__}: {_first_line(error)}"
         if isinstance(error, torch.fx.proxy.TraceError | ControlFlow):  # a branch: traced at a sample size
             try:
