@@ -154,6 +154,10 @@ BAD_THEOREM_FILES = [
     ('[[theorem]]\nid = "x"\nclaim = "i + 1"', "expected a condition"),
     ('[[theorem]]\nid = "x"\nclaim = "i >= 0"\ngiven = "i >= 1"', "given must be a list of strings"),
     ('[[theorem]]\nid = "x"\nclaim = "o >= 0"\ndefine = { o = "p + 1", p = "1" }', "not defined before it"),
+    (
+        '[[theorem]]\nid = "x"\nclaim = "c >= 0"\ndefine = { a = "i*i*i", b = "a*a*a", c = "b*b" }',
+        "define c has degree 18 in the symbols once the names it uses are expanded",
+    ),
     ('[[theorem]]\nid = "x"\nclaim = "i >= 0"\n[[theorem]]\nid = "x"\nclaim = "i >= 1"', "appears twice"),
     ('[[theorem]]\nid = "x"\nclaim = "conv(k=0)(i) >= 1"', "kernel size must be a positive integer"),
     ("[[theorem]]\nid = \"x\"\nclaim = \"__import__('os').system('ls') == 0\"", "unknown function"),

@@ -22,7 +22,7 @@ import sympy
 from ..core.display import repr_latex
 from ..core.errors import SpecError
 from ..core.layers import layer_context
-from ..core.limits import read_text
+from ..core.limits import MAX_DEGREE, read_text
 from ..core.meaning import Meaning, Undefined, holds
 from ..core.parse import (
     FUNCTIONS,
@@ -107,6 +107,21 @@ class Statement:
     semantics: Semantics | None = None
 
 
+def _degree(expr: sympy.Basic, degrees: dict[str, int]) -> int:
+    """An upper bound on the polynomial degree of `expr` in the symbols, a defined name counting its own
+    definition's degree (floor, ceiling, Mod, Min and Max do not raise a degree; a division counts as a product)."""
+    if isinstance(expr, sympy.Symbol):
+        return degrees.get(expr.name, 1)
+    if not expr.args:
+        return 0
+    parts = [_degree(arg, degrees) for arg in expr.args]
+    if isinstance(expr, sympy.Mul):
+        return sum(parts)
+    if isinstance(expr, sympy.Pow) and isinstance(expr.exp, sympy.Integer):
+        return parts[0] * abs(int(expr.exp))
+    return max(parts)
+
+
 @lru_cache(maxsize=1024)
 def _statement(theorem: Theorem) -> Statement:
     # Definitions stay names (the prover adds name == expression as a premise): substituting them would
@@ -114,6 +129,7 @@ def _statement(theorem: Theorem) -> Statement:
     definitions: list[tuple[str, Meaning]] = []
     proved = layer_context()
     names = [name for name, _ in theorem.define]
+    degrees: dict[str, int] = {}
     for index, (name, text) in enumerate(theorem.define):
         value = parse_meaning(text, proved)
         later = {s.name for s in value.value.free_symbols} & set(names[index:])
@@ -121,6 +137,14 @@ def _statement(theorem: Theorem) -> Statement:
             raise SpecError(f"define {name} uses {', '.join(sorted(later))}, which is not defined before it")
         if isinstance(value.value, sympy.logic.boolalg.Boolean) and not isinstance(value.value, sympy.Expr):
             raise SpecError(f"define {name} must be an integer expression, got a condition")
+        degrees[name] = _degree(value.value, degrees)
+        if degrees[name] > MAX_DEGREE:
+            # Each text is within the limit on its own; a chain of definitions (x2 = x1*x1, x3 = x2*x2, ...)
+            # multiplies degrees, and the values the domain computes grow with them.
+            raise SpecError(
+                f"define {name} has degree {degrees[name]:,} in the symbols once the names it uses are expanded; "
+                f"symconv limits polynomials to degree {MAX_DEGREE}"
+            )
         definitions.append((name, value))
     assumed = layer_context()
     givens = [parse_meaning(text, assumed, condition=True) for text in theorem.given]
