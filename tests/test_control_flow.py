@@ -158,9 +158,29 @@ class HalfSize(nn.Module):
         return F.interpolate(x, size=[s // 2 for s in x.shape[2:]])
 
 
+def _refused_here(h: Any) -> Any:
+    return (
+        h % 3 == 1 or h < 11
+    )  # `or` asks h % 3 == 1's truth, then the `if` asks it again of what `or` returned
+
+
+class HelperCondition(nn.Module):
+    """A condition in a helper function: one traced value whose truth is asked twice is one decision."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x: Any) -> Any:
+        if _refused_here(x.shape[-2]):
+            raise ValueError("refused")
+        return self.conv(x)
+
+
 @pytest.mark.parametrize(
     ("make", "held"),
     [
+        (HelperCondition, (20, 30)),
         (SmpLike, (64, 36)),
         (Remainder, (48, 30)),
         (Bounds, (20, 30)),

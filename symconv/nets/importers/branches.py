@@ -242,8 +242,13 @@ def _tracer_class(torch: Any) -> Any:
             self.decisions: list[Decision] = []
             self.values: dict[Any, Any] = {}
             self.mode: Any = None
+            self.decided: dict[Any, bool] = {}
 
         def to_bool(self, obj: Any) -> bool:
+            # One traced value has one truth at a given input: asked again (`if a or b:` asks a's truth in
+            # the `or`, then the `if` asks it of the value the `or` returned), it is the same decision.
+            if obj.node in self.decided:
+                return self.decided[obj.node]
             where, source = _model_line(torch)
             index = len(self.decisions)
             if index < len(self.script):
@@ -254,6 +259,7 @@ def _tracer_class(torch: Any) -> Any:
                 taken = self._truth(obj, where, source)
             guard = self._guard(obj, taken, f"{where}, the forward raises otherwise")
             self.decisions.append(Decision(where, source, taken, guard))
+            self.decided[obj.node] = taken
             return taken
 
         def iter(self, obj: Any) -> Any:
