@@ -248,6 +248,24 @@ def test_vit_position_embedding_at_a_fixed_input_size() -> None:
         from_torch(model, (1, 3, "H", "W"))
 
 
+@pytest.mark.parametrize(
+    ("shape", "axis"), [((1, 3, "H", 24), 2), ((1, 3, 32, "W"), 3), ((1, 3, 40, "W"), 3)]
+)
+def test_vit_position_embedding_with_one_axis_free_is_a_condition_on_it(
+    shape: tuple[Any, ...], axis: int
+) -> None:
+    """With the other axis fixed, the number of tokens is a formula in the free axis alone: equal to the
+    embedding's, a condition on that axis, solved like any other."""
+    model = ViT(size=None).eval()
+    name = "H" if axis == 2 else "W"
+    valid = from_torch(model, shape).valid_inputs()[name]
+    sizes = list(range(1, 61))
+    at = [tuple(n if k == axis else shape[k] for k in (2, 3)) for n in sizes]
+    assert [n for n in sizes if n in valid] == [
+        n for n, (h, w) in zip(sizes, at, strict=True) if vit_outcome(model, h, w)
+    ]
+
+
 class LastAxisLinear(nn.Module):
     """A Linear over the last (spatial) axis of a (batch, channels, H, W) tensor, and F.linear."""
 

@@ -1738,6 +1738,9 @@ def _token_condition(
     the model allows so far (each axis' valid set must be finite: a ViT asserts its image size), and stated
     per axis when the sizes that meet it are a product of per-axis sets; otherwise refused."""
     dims = sorted({p.dim for p in group if p.kind in ("spatial", "outer")}, key=builder.dims.index)
+    open_dims = [dim for dim in dims if dim not in dict(builder.fixed)]
+    if len(open_dims) == 1 and len(dims) > 1:
+        return _token_condition_on(builder, name, where, x, group, size, what, open_dims[0])
     allowed = _sizes_so_far(builder, x, dims, where)
     combos = list(itertools.product(*(allowed[d] for d in dims)))
     if len(combos) > 100_000:
@@ -1765,6 +1768,44 @@ def _token_condition(
     ]
     if all(entry.condition is None for entry in entries):
         return x
+    checked = builder.shape_op(f"{name}_tokens", "check", [Tensor(x.node, x.channels)], entries, x.channels)
+    return Tensor(checked.node, x.channels, layout=x.layout)
+
+
+def _token_condition_on(
+    builder: Builder,
+    name: str,
+    where: str,
+    x: Tensor,
+    group: tuple[layouts.Part, ...],
+    size: int,
+    what: str,
+    dim: str,
+) -> Tensor:
+    """The tokens-equal-size condition where every axis but `dim` is fixed: a condition on `dim` alone (the
+    fixed axes' sizes put in as numbers), stated on that axis and solved like any other."""
+    fixed = dict(builder.fixed)
+    open_factor: sympy.Expr = sympy.Integer(1)
+    multiplier, extra = 1, 0
+    for part in group:
+        if part.kind == "extra":
+            extra += part.window
+        elif part.kind == "inner":
+            multiplier *= part.window
+        elif part.dim == dim:
+            here = ref(x.node)
+            open_factor *= here if part.kind == "spatial" else sympy.floor(here / part.window)
+        else:
+            known = int(evaluate(builder.formula(x.node, part.dim), {part.dim: fixed[part.dim]}))
+            multiplier *= known if part.kind == "spatial" else known // part.window
+    total = open_factor * multiplier
+    if extra == 0 and multiplier == 1 and size != 1:
+        # one token at some size would broadcast against the parameter (PyTorch adds tokens), not refuse
+        raise SpecError(f"{where} broadcasts {what} against a single token, which adds tokens; not modelled")
+    count = _group_size(x, group, where)
+    formula = builder.resolved(count, where) if isinstance(count, SizeValue) else count
+    rule = f"the number of tokens, {formula}, must equal {size}, the size of {what} (PyTorch's broadcasting)"
+    entries = [Check(eq(total + extra, size) if d == dim else None, rule) for d in builder.dims]
     checked = builder.shape_op(f"{name}_tokens", "check", [Tensor(x.node, x.channels)], entries, x.channels)
     return Tensor(checked.node, x.channels, layout=x.layout)
 
