@@ -139,9 +139,10 @@ def _axis_spec(spec: str, args: argparse.Namespace, solving: bool = False) -> st
         holding = [n for n, axis in enumerate(made.layers) if axis.unknowns]
         if holding and not chosen.unknowns:
             where = ", ".join(f"axis {n} ({', '.join(made.axis(n).unknowns)})" for n in holding)
+            alone = any(isinstance(text, str) and "," in text for text in sizes)
             raise SpecError(
                 f"--axis {args.axis} of {made.spec} has no unknown: the unknowns are on {where}; give "
-                f"--axis {holding[0]}"
+                f"--axis {holding[0]}" + (" with that axis' sizes alone (--in N --out M)" if alone else "")
             )
     if args.axis is not None and any(isinstance(text, str) and "," in text for text in sizes):
         raise SpecError(
