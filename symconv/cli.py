@@ -160,7 +160,7 @@ def _check_scalar_axis(made: Any, axis: int, sizes: list[str]) -> None:
         return
     last = "axis 0" if count == 1 else f"axes 0 to {count - 1}"
     if made.rank:
-        source = f"it runs on {count} spatial axes ({last})"
+        source = f"it runs on {count} spatial {'axis' if count == 1 else 'axes'} ({last})"
     elif sizes:
         source = f"its values apply to every axis, and the sizes given have {count} ({last})"
     else:
