@@ -618,7 +618,7 @@ BAD_BY_COMMAND: dict[str, list[tuple[list[str], str]]] = {
     "solve": [
         (["conv(k=3, s=2, p=1)", "--in", "224", "--out", "113"], "nothing to solve: mark a parameter with ?"),
         (["conv(k=?, s=2)", "--in", "0", "--out", "4"], "input size must be a positive integer (i=0)"),
-        (["conv(k=?, s=2)", "--in", "9", "--out", "-3"], "output size must be a positive integer (o=-3)"),
+        (["conv(k=?, s=2)", "--in", "9", "--out", "-3"], "output size must be a non-negative integer (o=-3)"),
         (["conv(k=?, s=2, p=1)", "--where", "k"], "expected a condition"),
         (
             ["conv(k=?, s=2, p=1)", "--in", "224", "--minimize", "z"],

@@ -750,8 +750,9 @@ def solve_spec(
     """
     made = layer(spec)
     inputs, outputs = _per_axis(i), _per_axis(o)
-    _positive(inputs, "input", "i")
-    _positive(outputs, "output", "o")
+    _at_least(inputs, 1, "input size must be a positive integer", "i")
+    # An empty output is a size some frameworks give (JAX's clamp at 0): o = 0 is a question, o < 0 is not.
+    _at_least(outputs, 0, "output size must be a non-negative integer", "o")
     axes = max(len(inputs), len(outputs))
     if 1 < len(inputs) != len(outputs) > 1:
         raise SpecError(
@@ -775,15 +776,15 @@ def _per_axis(value: Any) -> list[Any]:
     return list(value) if isinstance(value, tuple | list) else [value]
 
 
-def _positive(sizes: list[Any], what: str, name: str) -> None:
-    """A given size is a positive integer, as everywhere else (0 or -3 is bad input, not an empty answer)."""
+def _at_least(sizes: list[Any], least: int, rule: str, name: str) -> None:
+    """Given sizes are integers >= least, as everywhere else: below it is bad input, not an empty answer."""
     for size in sizes:
         text = size.strip() if isinstance(size, str) else None
         number = size if isinstance(size, int) and not isinstance(size, bool) else None
         if text is not None and text.lstrip("-").isdigit():
             number = int(text)
-        if number is not None and number < 1:
-            raise SpecError(f"{what} size must be a positive integer ({name}={number})")
+        if number is not None and number < least:
+            raise SpecError(f"{rule} ({name}={number})")
 
 
 def _axes_system(
