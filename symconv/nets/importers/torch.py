@@ -1695,19 +1695,32 @@ def _broadcast_parameter(builder: Builder, name: str, where: str, x: Tensor, c: 
     return Tensor(out.node, channels, layout=out.layout)
 
 
-def _token_count(builder: Builder, x: Tensor, group: tuple[layouts.Part, ...], env: dict[str, int]) -> int:
-    """The size of a dimension of tokens at the input sizes `env`: its parts' sizes multiplied, plus the
-    tokens a concatenation added."""
-    total, extra = 1, 0
+def _token_parts(
+    builder: Builder, x: Tensor, group: tuple[layouts.Part, ...], env: dict[str, int], free: str | None = None
+) -> tuple[sympy.Expr, int, int]:
+    """A dimension of tokens as (free factor, multiplier, added): its parts' sizes at the input sizes `env`
+    multiplied, the part on axis `free` (if any) kept as a formula in its size at x, plus the tokens a
+    concatenation added."""
+    factor: sympy.Expr = sympy.Integer(1)
+    multiplier, extra = 1, 0
     for part in group:
         if part.kind == "extra":
             extra += part.window
         elif part.kind == "inner":
-            total *= part.window
+            multiplier *= part.window
+        elif part.dim == free:
+            here = ref(x.node)
+            factor *= here if part.kind == "spatial" else sympy.floor(here / part.window)
         else:
             size = int(evaluate(builder.formula(x.node, part.dim), {part.dim: env[part.dim]}))
-            total *= size if part.kind == "spatial" else size // part.window
-    return total + extra
+            multiplier *= size if part.kind == "spatial" else size // part.window
+    return factor, multiplier, extra
+
+
+def _token_count(builder: Builder, x: Tensor, group: tuple[layouts.Part, ...], env: dict[str, int]) -> int:
+    """The size of a dimension of tokens at the input sizes `env`."""
+    _, multiplier, extra = _token_parts(builder, x, group, env)
+    return multiplier + extra
 
 
 def _sizes_so_far(builder: Builder, x: Tensor, dims: Sequence[str], where: str) -> dict[str, tuple[int, ...]]:
@@ -1784,21 +1797,8 @@ def _token_condition_on(
 ) -> Tensor:
     """The tokens-equal-size condition where every axis but `dim` is fixed: a condition on `dim` alone (the
     fixed axes' sizes put in as numbers), stated on that axis and solved like any other."""
-    fixed = dict(builder.fixed)
-    open_factor: sympy.Expr = sympy.Integer(1)
-    multiplier, extra = 1, 0
-    for part in group:
-        if part.kind == "extra":
-            extra += part.window
-        elif part.kind == "inner":
-            multiplier *= part.window
-        elif part.dim == dim:
-            here = ref(x.node)
-            open_factor *= here if part.kind == "spatial" else sympy.floor(here / part.window)
-        else:
-            known = int(evaluate(builder.formula(x.node, part.dim), {part.dim: fixed[part.dim]}))
-            multiplier *= known if part.kind == "spatial" else known // part.window
-    total = open_factor * multiplier
+    factor, multiplier, extra = _token_parts(builder, x, group, dict(builder.fixed), dim)
+    total = factor * multiplier
     if extra == 0 and multiplier == 1 and size != 1:
         # one token at some size would broadcast against the parameter (PyTorch adds tokens), not refuse
         raise SpecError(f"{where} broadcasts {what} against a single token, which adds tokens; not modelled")
