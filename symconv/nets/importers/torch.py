@@ -175,7 +175,7 @@ def _traced_in_eval(torch: Any, model: Any, tracer: Any = None) -> Any:
     """torch.fx's trace of the model in evaluation mode, as it runs at inference (dropout, stochastic depth
     and drop path are then the identity), each module's own mode restored afterwards."""
     modes = [(module, module.training) for module in model.modules()]
-    model.eval()
+    model.train(False)  # torch's inference mode (what nn.Module.eval() does); no text is evaluated
     plain = tracer is None
     tracer = tracer or _plain_tracer(torch)
     try:
