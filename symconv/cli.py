@@ -543,17 +543,20 @@ def cmd_invert(args: argparse.Namespace) -> tuple[int, Any, str]:
     inverse = invert(layer(_axis_spec(args.spec, args)), size, args.output_padding, int(args.timeout * 1000))
     data = inverse.to_json()
     t = inverse.transposed
+    given = "i" if getattr(inverse.i, "free_symbols", None) else f"i = {expression(inverse.i)}"
     lines = [
-        f"forward: {inverse.forward.spec} maps i = {expression(inverse.i)} to o = {expression(inverse.o)}",
+        f"forward: {inverse.forward.spec} maps {given} to o = {expression(inverse.o)}",
         f"transposed (paper): k' = {expression(t['k'])}, s' = 1, d' = {expression(t['d'])}, "
         f"p' = {expression(t['p'])} (+ a = {expression(t['a'])} at the end), on the stretched input "
         f"s(o-1) + 1 = {expression(t['stretched_input'])}",
     ]
+    # The class of the forward's number of spatial axes when its spec names one (nn.Conv1d: 1), else N.
+    rank = inverse.forward.rank or "N"
     forms = {
-        "torch": ("nn.ConvTranspose", inverse.torch),
+        "torch": (f"nn.ConvTranspose{rank}d", inverse.torch),
         "onnx": ("ConvTranspose", inverse.onnx),
         "tf": ("tf.nn.conv_transpose", inverse.tf),
-        "keras": ("layers.ConvTranspose", inverse.keras),
+        "keras": (f"layers.Conv{rank}DTranspose", inverse.keras),
         "upsample": ("upsample", inverse.upsample),
     }
     for name, (call, form) in forms.items():

@@ -93,13 +93,14 @@ def test_invert_prints_every_framework_form(capsys: pytest.CaptureFixture[str]) 
     assert main(["invert", "maxpool(k=2)"]) == 0
     out = capsys.readouterr().out
     for form in (
-        "torch: nn.ConvTranspose(",
+        "torch: nn.ConvTransposeNd(",
         "onnx: ConvTranspose(",
         "tf: tf.nn.conv_transpose(output_shape=i",
     ):
         assert form in out
     assert (
-        "keras: layers.ConvTranspose(kernel_size=2, strides=2, padding='valid', output_padding=i mod 2" in out
+        "keras: layers.ConvNDTranspose(kernel_size=2, strides=2, padding='valid', output_padding=i mod 2"
+        in out
     )
 
 
@@ -121,3 +122,20 @@ def test_net_names_the_node_behind_each_exclusion_and_explains_alignment(
     assert re.search(
         r"not aligned at node c1 \(cat\), which joins u1: stride 1, centre .*; e1: stride 1", out
     )
+
+
+@pytest.mark.parametrize(
+    ("spec", "torch_class", "keras_class"),
+    [
+        ("nn.Conv1d(3, 8, 3, stride=2)", "nn.ConvTranspose1d(", "layers.Conv1DTranspose("),
+        ("layers.Conv2D(8, 3, strides=2)", "nn.ConvTranspose2d(", "layers.Conv2DTranspose("),
+        ("nn.MaxPool3d(2)", "nn.ConvTranspose3d(", "layers.Conv3DTranspose("),
+    ],
+)
+def test_invert_names_the_class_of_the_forwards_rank(
+    spec: str, torch_class: str, keras_class: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["invert", spec]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"forward: {spec} maps i to o = ")
+    assert f"torch: {torch_class}" in out and f"keras: {keras_class}" in out
