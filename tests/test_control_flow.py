@@ -361,3 +361,9 @@ class ExitsOnBadSizes(nn.Module):
 def test_a_forward_that_exits_refuses_those_sizes() -> None:
     valid = from_torch(ExitsOnBadSizes(), (1, 3, "H", "W")).valid_inputs()
     assert [h for h in range(1, 40) if h in valid["H"]] == [5, 10, 15, 20, 25, 30, 35]
+
+
+def test_a_torch_without_fxs_patch_helper_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(torch.fx._symbolic_trace, "_maybe_revert_all_patches")
+    with pytest.raises(SpecError, match=r"needs torch\.fx's patch helper, which torch .* lacks"):
+        from_torch(SmpLike(), (1, 3, "H", "W"))

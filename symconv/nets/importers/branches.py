@@ -307,12 +307,13 @@ def _tracer_class(torch: Any) -> Any:
                 if current not in self.values and current not in needed:
                     needed.add(current)
                     stack += current.all_input_nodes
+            unpatched = _unpatched(torch, fx)
             for current in (n for n in node.graph.nodes if n in needed):
                 args = fx.node.map_arg(current.args, self.values.__getitem__)
                 kwargs = fx.node.map_arg(current.kwargs, self.values.__getitem__)
                 try:
                     # torch's own module calls, not the tracer's patched ones, while values are computed
-                    with fx._symbolic_trace._maybe_revert_all_patches(), self.mode:
+                    with unpatched(), self.mode:
                         self.values[current] = self._evaluate(current, args, kwargs)
                 except Exception as error:  # the model's op at the sample size
                     raise SampleFails(f"{current.name}: {_first_line(error)}") from error
@@ -336,6 +337,18 @@ def _tracer_class(torch: Any) -> Any:
             return node.target(*args, **kwargs)
 
     return GuardTracer
+
+
+def _unpatched(torch: Any, fx: Any) -> Callable[[], Any]:
+    """What makes a context in which torch's module calls are its own, not the tracer's patched ones. torch.fx
+    keeps it private: a torch without it cannot compute values during a trace, so the branch is refused by name."""
+    revert = getattr(getattr(fx, "_symbolic_trace", None), "_maybe_revert_all_patches", None)
+    if revert is None:
+        raise SpecError(
+            f"reading a forward that branches on sizes needs torch.fx's patch helper, which torch "
+            f"{torch.__version__} lacks (symconv's torch extra pins the torch it is tested with)"
+        )
+    return revert  # type: ignore[no-any-return]
 
 
 def _device(torch: Any, model: Any) -> Any:
