@@ -367,3 +367,20 @@ def test_a_torch_without_fxs_patch_helper_is_refused_by_name(monkeypatch: pytest
     monkeypatch.delattr(torch.fx._symbolic_trace, "_maybe_revert_all_patches")
     with pytest.raises(SpecError, match=r"needs torch\.fx's patch helper, which torch .* lacks"):
         from_torch(SmpLike(), (1, 3, "H", "W"))
+
+
+class IntOfSize(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = conv(1)
+
+    def forward(self, x: Any) -> Any:
+        h = int(x.shape[2])
+        return self.conv(x)[..., : h // 2, :]
+
+
+def test_a_size_made_a_python_number_is_refused_at_its_line() -> None:
+    with pytest.raises(SpecError) as refusal:
+        from_torch(IntOfSize(), (1, 3, "H", "W"))
+    message = str(refusal.value)
+    assert "test_control_flow.py:" in message and "`h = int(x.shape[2])` makes a Python number" in message

@@ -366,7 +366,22 @@ def _model_line(torch: Any) -> tuple[str, str]:
         frame = frame.f_back
     if frame is None:
         return "an unknown line", ""
-    filename, line = frame.f_code.co_filename, frame.f_lineno
+    return _line_of(frame.f_code.co_filename, frame.f_lineno)
+
+
+def raising_line(torch: Any, error: BaseException) -> tuple[str, str]:
+    """file:line and the line's text of the model's code where `error` was raised (its innermost frame outside
+    torch and symconv)."""
+    found = ("an unknown line", "")
+    tb: TracebackType | None = error.__traceback__
+    while tb is not None:
+        if not _foreign(torch, tb.tb_frame.f_code.co_filename):
+            found = _line_of(tb.tb_frame.f_code.co_filename, tb.tb_lineno)
+        tb = tb.tb_next
+    return found
+
+
+def _line_of(filename: str, line: int) -> tuple[str, str]:
     return f"{_short(filename)}:{line}", linecache.getline(filename, line).strip()
 
 

@@ -70,7 +70,7 @@ from . import (
     uniform,
     unsupported,
 )
-from .branches import confirm_guards, traced_with_guards
+from .branches import confirm_guards, raising_line, traced_with_guards
 
 DEFAULT_SHAPE: tuple[int | str, ...] = (1, 3, "H", "W")
 
@@ -160,6 +160,13 @@ def from_torch(model: Any, input_shape: Sequence[int | str] = DEFAULT_SHAPE) -> 
         traced = _traced_in_eval(torch, model)
     except (Exception, ControlFlow, SystemExit) as error:  # tracing runs the user's forward: any failure
         reason = f"torch.fx could not trace {type(model).__name__}: {_first_line(error)}"
+        if isinstance(error, TypeError) and "'Proxy'" in str(error):
+            where, line = raising_line(torch, error)
+            reason = (
+                f"{where}: `{line}` makes a Python number of a size (int(), float(), round(), range(), a math "
+                "function other than ceil/floor), which would fix it to one value; sizes are integers already: "
+                "use them as they are (x.shape[2], x.size(2), //)"
+            )
         if isinstance(error, torch.fx.proxy.TraceError | ControlFlow):  # a branch: traced at a sample size
             try:
                 return _read_past_branches(torch, model, input_shape)
