@@ -596,8 +596,13 @@ def cmd_invert(args: argparse.Namespace) -> tuple[int, Any, str]:
                 f"output_padding {fixed['output_padding']} at i = {size}: "
                 + ("gives back i" if fits else "does not give back i")
             )
+    recovers = data["round_trip"] == "proved"
+    if size is not None:
+        # Asked about one size, the answer is the form at that size; the verdict for every i is said beside it.
+        recovers = bool(data["torch_recovers_input"])
+        lines.append(f"torch form at i = {size}: " + ("gives back i" if recovers else "does not give back i"))
     lines += [f"note: {note}" for note in data.get("notes", [])]
-    code = EXIT_OK if data["round_trip"] == "proved" and fits else EXIT_FALSE
+    code = EXIT_OK if recovers and fits else EXIT_FALSE
     return code, data, "\n".join(lines)
 
 

@@ -191,3 +191,14 @@ def test_numpy_integers_are_integers() -> None:
 
 def test_layer_is_kept_per_spec_text() -> None:
     assert layer("conv(k=3, s=2, p=1)") is layer("conv(k=3, s=2, p=1)")
+
+
+def test_every_result_type_is_public_and_is_what_the_functions_return() -> None:
+    assert isinstance(symconv.solve("conv(k=?, s=2, p=1)", i=224, o=112), symconv.Answer)
+    assert isinstance(symconv.invert("conv(k=3, s=2, p=1)", i=224), symconv.Inverse)
+    assert isinstance(symconv.port("conv(k=3)", "torch"), symconv.Port)
+    assert isinstance(symconv.windows("conv(k=3)", 5)[0], symconv.Window)
+    net = symconv.network("conv(k=3) > maxpool(k=2)")
+    assert isinstance(net, symconv.Network)
+    table = symconv.table(net)
+    assert isinstance(table, symconv.Table) and isinstance(table.rows[0], symconv.Row)
