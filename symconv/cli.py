@@ -690,13 +690,19 @@ def _input_shape(text: str | None) -> list[str] | None:
 
 def _check_sizes(text: str, net: Any, option: str = "--check") -> dict[str, int]:
     """--check and --at: one positive size per input axis, in order (30 or 30,40) or by name (H=30,W=40); a fixed
-    axis may be left out of the named form."""
+    axis may be left out of the named form. One size alone is every symbolic axis' size, as `shape --in 30` is
+    every axis' of a layer of several."""
     from .nets.table import input_sizes
 
     dims = net.dims
-    usage = f"{option} takes a size per input axis ({', '.join(dims)}), as N,N... or NAME=N,..., got {shown(text)!r}"
+    usage = (
+        f"{option} takes a size per input axis ({', '.join(dims)}), as N,N... or NAME=N,..., or one N for every "
+        f"axis, got {shown(text)!r}"
+    )
     parts = [part.strip() for part in text.split(",")]
     named = ["=" in part for part in parts]
+    if len(parts) == 1 and not named[0] and len(dims) > 1 and net.symbolic:
+        parts, named = [f"{dim}={parts[0]}" for dim in net.symbolic], [True] * len(net.symbolic)
     if not text.strip() or any(named) != all(named) or (not any(named) and len(parts) != len(dims)):
         raise SpecError(usage)
     pairs = []

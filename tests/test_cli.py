@@ -122,6 +122,20 @@ def test_net_check_by_name_and_several_sizes(capsys: pytest.CaptureFixture[str])
     assert code == 1 and "at i = 32: output i -> 30" in out and "at i = 2: node n1" in out
 
 
+def test_net_check_and_at_take_one_size_for_every_axis_as_shape_in_does(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    net = ["net", "conv(k=3, s=2)", "--input-shape", "1,3,H,W", "--no-receptive-field"]
+    assert run(["shape", "nn.Conv2d(3, 8, 3, stride=2)", "--in", "30"], capsys) == (0, "14\n")
+    code, out = run([*net, "--check", "30"], capsys)
+    assert code == 0 and "at H = 30, W = 30: output H -> 14, W -> 14" in out
+    code, out = run([*net, "--at", "2"], capsys)
+    assert code == 1 and "at H = 2, W = 2: node n1" in out
+    # A fixed axis keeps its size: one size is every symbolic axis'.
+    code, out = run(["net", "conv(k=3, s=2)", "--input-shape", "1,3,H,9", "--check", "30"], capsys)
+    assert code == 0 and "at H = 30, W = 9: output H -> 14, W -> 4" in out
+
+
 @pytest.mark.tex
 def test_draw_scale_and_dpi(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import struct
