@@ -14,7 +14,7 @@ import math
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, cast
 
@@ -179,7 +179,7 @@ def _axis_option(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_shape(args: argparse.Namespace) -> tuple[int, Any, str]:
-    from .core.layers import layer
+    from .core.layers import Axes, layer
 
     made = layer(args.spec)
     parts = [part for part in args.input.split(",")]
@@ -188,8 +188,26 @@ def cmd_shape(args: argparse.Namespace) -> tuple[int, Any, str]:
     sizes = [_integer_or_symbol(part) for part in parts]
     output = made.output_size(tuple(sizes) if len(sizes) > 1 else sizes[0])
     data = {"output": _jsonable(output)}
-    text = ", ".join(expression(o) for o in output) if isinstance(output, tuple) else expression(output)
+    layers = [made.axis(n) if isinstance(made, Axes) else made for n in range(len(sizes))]
+    # Each axis' formula as it reads where its layer is defined (the text only: --json keeps every case).
+    shown_sizes = [
+        _on_domain(o, layers[n].conditions, sizes[n])
+        for n, o in enumerate(output if isinstance(output, tuple) else (output,))
+    ]
+    text = ", ".join(expression(o) for o in shown_sizes)
     return EXIT_OK, data, text
+
+
+def _on_domain(output: Any, conditions: Callable[[Any], Any], argument: Any) -> Any:
+    """`output` with the cases of a Piecewise that the domain (`conditions(argument)`, asked only for a
+    Piecewise) decides resolved: TensorFlow's truncating division has a case no defined size reaches."""
+    import sympy
+
+    if not isinstance(output, sympy.Basic) or not output.has(sympy.Piecewise):
+        return output
+    from .logic.ondomain import on_domain
+
+    return on_domain(output, [condition for condition, _ in conditions(argument)])
 
 
 def cmd_windows(args: argparse.Namespace) -> tuple[int, Any, str]:
@@ -506,7 +524,8 @@ def cmd_solve(args: argparse.Namespace) -> tuple[int, Any, str]:
             lines.append(f"{count} solution(s), {state}")
     if answer.objective is not None:
         best = answer.objective
-        lines.append(f"optimum: {best['name']} = {best['value']} at {assignments(best['solution'])}")
+        least = "least" if args.minimize is not None else "greatest"
+        lines.append(f"{least} {best['name']}: {best['value']}, at {assignments(best['solution'])}")
     # No solution where one was asked for is an answer, but a negative one: exit 1, as a refuted claim.
     found = answer.count is None or answer.count > 0
     return (EXIT_OK if answer.stopped is None and found else EXIT_FALSE), data, "\n".join(lines)
@@ -741,7 +760,9 @@ def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
         "valid_inputs": {dim: {**v.describe(), "proof": in_words(v.proof)} for dim, v in valid.items()},
         "receptive_field": {name: f.describe() for name, f in fields.items()},
     }
-    lines = [f"output size: {', '.join(f'{d} -> {expression(e)}' for d, e in output.items())}"]
+    lines = [
+        f"output size: {', '.join(f'{d} -> {expression(_on_domain(e, net.conditions, d))}' for d, e in output.items())}"
+    ]
     lines += _flat_output(net, output)
     for dim, v in valid.items():
         words = size_set(dim, period=v.period, residues=v.residues, start=v.start, below=v.below)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import sympy
 
 from symconv.cli import main
 
@@ -158,3 +159,47 @@ def test_draw_scale_and_dpi(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     # 300 dpi by default: three times the pixels of 100 dpi; twice the scale, about twice the width.
     assert abs(widths["default"] - 3 * widths["low"]) <= 3
     assert 1.8 * widths["low"] <= widths["big"] <= 2.2 * widths["low"]
+
+
+def test_solve_says_which_optimum_it_reports(capsys: pytest.CaptureFixture[str]) -> None:
+    solve = ["solve", "conv(k=?, s=2, p=?)", "--in", "224", "--out", "112", "--max", "k=7"]
+    code, out = run([*solve, "--maximize", "k"], capsys)
+    assert code == 0 and out.splitlines()[-1] == "greatest k: 7, at k = 7, p = 3"
+    code, out = run([*solve, "--minimize", "p"], capsys)
+    assert code == 0 and out.splitlines()[-1] == "least p: 0, at k = 1, p = 0"
+
+
+def test_human_output_resolves_the_cases_the_domain_decides(capsys: pytest.CaptureFixture[str]) -> None:
+    # TensorFlow truncates toward zero: a case for negative numerators, which no defined size reaches.
+    assert run(["shape", "tf.conv(k=3, s=2, p=valid)", "--in", "i"], capsys) == (0, "floor((i - 1)/2)\n")
+    assert run(["shape", "tf.conv(k=(3, 5), s=2, p=valid)", "--in", "i,j"], capsys) == (
+        0,
+        "floor((i - 1)/2), floor((j - 3)/2)\n",
+    )
+    code, out = run(["shape", "tf.conv(k=3, s=2, p=valid)", "--in", "i", "--json"], capsys)
+    assert code == 0 and json.loads(out)["output"].startswith("Piecewise(")  # JSON keeps every case
+    code, out = run(["net", "tf.conv(k=3, s=2, p=valid) > tf.maxpool(k=2, s=2, p=valid)"], capsys)
+    assert code == 0 and out.splitlines()[0] == "output size: i -> floor((i - 1)/4)"
+    assert run(["shape", "tf.conv(k=3, s=2, p=p)", "--in", "i"], capsys) == (0, "p + floor((i - 1)/2)\n")
+
+
+def test_resolved_cases_agree_with_the_layer_on_its_domain() -> None:
+    from symconv import layer, symbol
+    from symconv.core.arith import evaluate
+    from symconv.logic.ondomain import on_domain
+
+    i = symbol("i")
+    for spec in [
+        "tf.conv(k=3, s=2, p=valid)",
+        "tf.maxpool(k=4, s=3, p=valid)",
+        "tf.conv(k=5, s=4, p=[(1, 0)])",
+    ]:
+        made = layer(spec)
+        readable = on_domain(made.output_expr(i), [c for c, _ in made.conditions(i)])
+        assert not readable.has(sympy.Piecewise), spec
+        for size in range(1, 60):
+            try:
+                expected = made.output_size(size)
+            except ValueError:
+                continue
+            assert evaluate(readable, {"i": size}) == expected, (spec, size)
