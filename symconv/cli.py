@@ -107,6 +107,11 @@ def _integer_or_symbol(text: str) -> int | sympy.Expr:
     if value is not None:
         return value
     if _name(text):
+        from .core.parse import MAX_TEXT
+
+        if len(text) > MAX_TEXT:
+            # The limit on any text symconv reads (a spec, an expression), held for a name as well.
+            raise SpecError(f"--in: a name of {len(text):,} characters; text is limited to {MAX_TEXT:,}")
         return symbol(text)
     raise SpecError(f"--in takes integers or symbol names separated by commas, got {shown(text)!r}")
 

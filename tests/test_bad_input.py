@@ -590,6 +590,7 @@ BAD_BY_COMMAND: dict[str, list[tuple[list[str], str]]] = {
         (["conv(k=0)", "--in", "32"], "kernel size must be a positive integer (k=0)"),
         (["conv(k=3)", "--in", "0"], "input size must be a positive integer (i=0)"),
         (["conv(k=3)", "--in", "abc def"], "--in takes integers or symbol names"),
+        (["conv(k=3)", "--in", "i" * 20_000], "--in: a name of 20,000 characters; text is limited to 10,000"),
         (["conv(k=3)"], "the following arguments are required: --in"),
         (
             ["conv(k=3, p=(1, 2))", "--in", "10"],
@@ -760,3 +761,36 @@ def test_negative_answers_exit_1(argv: list[str], code: int, capsys: pytest.Capt
     assert main(argv) == code
     out, err = capsys.readouterr()
     assert out.strip() and not err
+
+
+# Wrong network files: each refusal names the file, the node and what is wrong with it.
+BAD_NETWORK_FILES = [
+    (
+        'dims = ["H"]\n[[node]]\nname = "a"\nlayer = 3\n',
+        "net.toml, node #1 (a): a layer spec must be text, got int",
+    ),
+    (
+        'dims = ["H"]\n[[node]]\nname = "a"\nlayer = "conv(k=0)"\n',
+        "net.toml, node #1 (a): kernel size must be a positive integer (k=0)",
+    ),
+    (
+        'dims = ["H"]\n[[node]]\nname = "a"\nlayer = "conv(k=__import__(\'os\'))"\n',
+        "net.toml, node #1 (a): unknown function",
+    ),
+    ('dims = "H"\n[[node]]\nlayer = "conv(k=3)"\n', "net.toml: dims must be a list of names"),
+    ('[[theorem]]\nid = "x"\nclaim = "i == i"\n', "net.toml: a network needs [[node]] tables"),
+    ('{"dims": ["H"]}', "net.toml: not valid TOML"),
+]
+
+
+@pytest.mark.parametrize(("text", "fragment"), BAD_NETWORK_FILES)
+def test_wrong_network_file_exits_2_naming_file_and_node(
+    text: str,
+    fragment: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "net.toml").write_text(text)
+    _one_error_line(main(["net", "net.toml"]), *capsys.readouterr(), fragment)

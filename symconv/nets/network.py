@@ -536,7 +536,11 @@ def from_toml(text: str, origin: str = "<text>") -> Network:
         if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
             raise SpecError(f"{where}: inputs must be a list of node names")
         if "layer" in record:
-            nodes.append(Node(name, "layer", tuple(inputs[:1]), layer(record["layer"])))
+            try:
+                made = layer(record["layer"])
+            except SpecError as error:
+                raise SpecError(f"{where} ({name}): {error}") from None
+            nodes.append(Node(name, "layer", tuple(inputs[:1]), made))
             continue
         op = record.get("op")
         # The shape operations carry per-axis data that importers fill in; a file names the merges and crops.
