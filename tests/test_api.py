@@ -202,3 +202,9 @@ def test_every_result_type_is_public_and_is_what_the_functions_return() -> None:
     assert isinstance(net, symconv.Network)
     table = symconv.table(net)
     assert isinstance(table, symconv.Table) and isinstance(table.rows[0], symconv.Row)
+
+
+def test_api_errors_speak_of_the_call_not_of_command_line_options() -> None:
+    with pytest.raises(SpecError, match=r"nothing to solve: .*input or the output size unknown") as info:
+        symconv.solve("conv(k=3, s=2, p=1)", i=10, o=5)
+    assert "--" not in str(info.value)
