@@ -440,6 +440,14 @@ class _Reader:
             node.value is None or isinstance(node.value, str | int | float)
         ):
             return node.value
+        if (
+            isinstance(node, ast.UnaryOp)
+            and isinstance(node.op, ast.USub | ast.UAdd)
+            and isinstance(node.operand, ast.Constant)
+            and type(node.operand.value) in (int, float)
+        ):
+            # -3 is a number as written, as ast.literal_eval reads it; the rules of the argument then judge it.
+            return -node.operand.value if isinstance(node.op, ast.USub) else node.operand.value
         if isinstance(node, ast.List | ast.Tuple):
             return [self.literal(element, where) for element in node.elts]
         raise self.fail(node, f"{where} takes a literal value here (a string, a number, True, False or None)")
