@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import sympy
 
@@ -440,14 +440,11 @@ class _Reader:
             node.value is None or isinstance(node.value, str | int | float)
         ):
             return node.value
-        if (
-            isinstance(node, ast.UnaryOp)
-            and isinstance(node.op, ast.USub | ast.UAdd)
-            and isinstance(node.operand, ast.Constant)
-            and type(node.operand.value) in (int, float)
-        ):
-            # -3 is a number as written, as ast.literal_eval reads it; the rules of the argument then judge it.
-            return -node.operand.value if isinstance(node.op, ast.USub) else node.operand.value
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+            number = node.operand.value if isinstance(node.operand, ast.Constant) else None
+            if type(number) in (int, float):
+                # -3 is a number as written, as ast.literal_eval reads it; the argument's rules then judge it.
+                return -cast(float, number) if isinstance(node.op, ast.USub) else number
         if isinstance(node, ast.List | ast.Tuple):
             return [self.literal(element, where) for element in node.elts]
         raise self.fail(node, f"{where} takes a literal value here (a string, a number, True, False or None)")
