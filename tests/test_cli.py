@@ -203,3 +203,21 @@ def test_resolved_cases_agree_with_the_layer_on_its_domain() -> None:
             except ValueError:
                 continue
             assert evaluate(readable, {"i": size}) == expected, (spec, size)
+
+
+def test_the_readme_network_file_gives_what_the_readme_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+
+    text = (ROOT / "README.md").read_text()
+    found = re.search(r"A network file, `skip\.toml`.*?\n```toml\n(.*?)```", text, re.S)
+    assert found is not None
+    (tmp_path / "skip.toml").write_text(found.group(1))
+    monkeypatch.chdir(tmp_path)
+    code, out = run(["net", "skip.toml", "--no-receptive-field"], capsys)
+    assert code == 0
+    assert out.splitlines()[:2] == [
+        "output size: H -> H",
+        "valid H: every H with H mod 2 = 0 (proved (unbounded))",
+    ]
