@@ -208,3 +208,13 @@ def test_api_errors_speak_of_the_call_not_of_command_line_options() -> None:
     with pytest.raises(SpecError, match=r"nothing to solve: .*input or the output size unknown") as info:
         symconv.solve("conv(k=3, s=2, p=1)", i=10, o=5)
     assert "--" not in str(info.value)
+
+
+def test_network_check_names_a_wrong_axis_and_stops_its_sizes_at_the_failing_node() -> None:
+    net = symconv.network("conv(k=3, s=2, p=1) > maxpool(k=2) > conv(k=1)")
+    with pytest.raises(SpecError, match=r"the network's axes are i \(H is not an axis of it\)"):
+        net.check({"H": 32})
+    with pytest.raises(ShapeError) as info:
+        net.check({"i": 2})
+    assert str(info.value).startswith("node n2 (maxpool(k=2))")
+    assert str(info.value).endswith("(sizes: input=2, n1=1)")
