@@ -60,6 +60,7 @@ BAD_SPECS = [
         "its lists give different numbers of spatial axes (kernel_shape 1, pads 2)",
     ),
     ("conv(k=3, p=causal)", "padding 'causal' is not defined for conv"),
+    ('helper.make_node("Conv", ["x", "w"], ["y"])', "make_node('Conv') needs kernel_shape"),
     # A negative number is a number as written: the argument's own rule names it.
     ("nn.Conv2d(-3, 8, 3)", "Conv2d argument in_channels must be a positive integer: '-3'"),
     ("layers.Conv2D(-8, 3)", "Conv2D argument filters must be a positive integer: '-8'"),

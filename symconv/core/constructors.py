@@ -255,9 +255,11 @@ _ONNX_COMMON = {
     "auto_pad": _p("p"),
     "dilations": _p("d"),
 }
+# A node's kernel_shape: ONNX infers a Conv's from its weight tensor, which a spec does not have.
+_KERNEL = ("kernel_shape",)
 ONNX_OPERATORS = {
     "Conv": Constructor(
-        "onnx", "conv", _ONNX_PREFIXES, _ONNX_ORDER, {**_ONNX_COMMON, "group": Argument(GROUPS)}
+        "onnx", "conv", _ONNX_PREFIXES, _ONNX_ORDER, {**_ONNX_COMMON, "group": Argument(GROUPS)}, _KERNEL
     ),
     "ConvTranspose": Constructor(
         "onnx",
@@ -270,6 +272,7 @@ ONNX_OPERATORS = {
             "output_padding": _p("a"),
             "output_shape": _only(None, why="give output_padding; symconv derives the size from the input"),
         },
+        _KERNEL,
     ),
     "MaxPool": Constructor(
         "onnx",
@@ -277,6 +280,7 @@ ONNX_OPERATORS = {
         _ONNX_PREFIXES,
         _ONNX_ORDER,
         {**_ONNX_COMMON, "ceil_mode": _p("ceil"), "storage_order": _IGNORE},
+        _KERNEL,
     ),
     "AveragePool": Constructor(
         "onnx",
@@ -290,6 +294,7 @@ ONNX_OPERATORS = {
                 0, why="ONNX AveragePool in symconv leaves padding out (the default, 0)"
             ),
         },
+        _KERNEL,
     ),
 }
 
