@@ -31,8 +31,14 @@ from .api import invert, network, port, prove, solve, table, windows
 from .core import display
 
 if TYPE_CHECKING:
+    from .core.windowmap import Window
+    from .logic.port import Port
     from .logic.prove import Proved, Refuted, Result, Unknown
+    from .logic.solve import Answer
     from .logic.theorem import Theorem, load, parse_theorems
+    from .logic.transpose import Inverse
+    from .nets.network import Network
+    from .nets.table import Row, Table
 
 
 def _notebook(thing: object) -> str | None:
@@ -47,6 +53,13 @@ display.install(_notebook)
 
 # Loaded on first use (PEP 562): a command that proves nothing does not import the prover and the theorem reader.
 _LAZY = {
+    "Answer": "logic.solve",
+    "Inverse": "logic.transpose",
+    "Network": "nets.network",
+    "Port": "logic.port",
+    "Row": "nets.table",
+    "Table": "nets.table",
+    "Window": "core.windowmap",
     "Proved": "logic.prove",
     "Refuted": "logic.prove",
     "Result": "logic.prove",
@@ -70,20 +83,27 @@ def __getattr__(name: str) -> Any:
 __version__ = "0.1.0"
 
 __all__ = [
+    "Answer",
     "Axes",
     "Conv",
     "ConvTranspose",
+    "Inverse",
     "Layer",
+    "Network",
     "Pool",
+    "Port",
     "Proved",
     "Refuted",
     "Result",
+    "Row",
     "ShapeError",
     "SpecError",
     "SymconvError",
+    "Table",
     "Theorem",
     "Unknown",
     "UnsupportedError",
+    "Window",
     "__version__",
     "api",
     "budget",

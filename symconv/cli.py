@@ -14,7 +14,7 @@ import math
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, cast
 
@@ -107,6 +107,11 @@ def _integer_or_symbol(text: str) -> int | sympy.Expr:
     if value is not None:
         return value
     if _name(text):
+        from .core.parse import MAX_TEXT
+
+        if len(text) > MAX_TEXT:
+            # The limit on any text symconv reads (a spec, an expression), held for a name as well.
+            raise SpecError(f"--in: a name of {len(text):,} characters; text is limited to {MAX_TEXT:,}")
         return symbol(text)
     raise SpecError(f"--in takes integers or symbol names separated by commas, got {shown(text)!r}")
 
@@ -179,7 +184,7 @@ def _axis_option(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_shape(args: argparse.Namespace) -> tuple[int, Any, str]:
-    from .core.layers import layer
+    from .core.layers import Axes, layer
 
     made = layer(args.spec)
     parts = [part for part in args.input.split(",")]
@@ -188,8 +193,26 @@ def cmd_shape(args: argparse.Namespace) -> tuple[int, Any, str]:
     sizes = [_integer_or_symbol(part) for part in parts]
     output = made.output_size(tuple(sizes) if len(sizes) > 1 else sizes[0])
     data = {"output": _jsonable(output)}
-    text = ", ".join(expression(o) for o in output) if isinstance(output, tuple) else expression(output)
+    layers = [made.axis(n) if isinstance(made, Axes) else made for n in range(len(sizes))]
+    # Each axis' formula as it reads where its layer is defined (the text only: --json keeps every case).
+    shown_sizes = [
+        _on_domain(o, layers[n].conditions, sizes[n])
+        for n, o in enumerate(output if isinstance(output, tuple) else (output,))
+    ]
+    text = ", ".join(expression(o) for o in shown_sizes)
     return EXIT_OK, data, text
+
+
+def _on_domain(output: Any, conditions: Callable[[Any], Any], argument: Any) -> Any:
+    """`output` with the cases of a Piecewise that the domain (`conditions(argument)`, asked only for a
+    Piecewise) decides resolved: TensorFlow's truncating division has a case no defined size reaches."""
+    import sympy
+
+    if not isinstance(output, sympy.Basic) or not output.has(sympy.Piecewise):
+        return output
+    from .logic.ondomain import on_domain
+
+    return on_domain(output, [condition for condition, _ in conditions(argument)])
 
 
 def cmd_windows(args: argparse.Namespace) -> tuple[int, Any, str]:
@@ -506,7 +529,8 @@ def cmd_solve(args: argparse.Namespace) -> tuple[int, Any, str]:
             lines.append(f"{count} solution(s), {state}")
     if answer.objective is not None:
         best = answer.objective
-        lines.append(f"optimum: {best['name']} = {best['value']} at {assignments(best['solution'])}")
+        least = "least" if args.minimize is not None else "greatest"
+        lines.append(f"{least} {best['name']}: {best['value']}, at {assignments(best['solution'])}")
     # No solution where one was asked for is an answer, but a negative one: exit 1, as a refuted claim.
     found = answer.count is None or answer.count > 0
     return (EXIT_OK if answer.stopped is None and found else EXIT_FALSE), data, "\n".join(lines)
@@ -596,8 +620,13 @@ def cmd_invert(args: argparse.Namespace) -> tuple[int, Any, str]:
                 f"output_padding {fixed['output_padding']} at i = {size}: "
                 + ("gives back i" if fits else "does not give back i")
             )
+    recovers = data["round_trip"] == "proved"
+    if size is not None:
+        # Asked about one size, the answer is the form at that size; the verdict for every i is said beside it.
+        recovers = bool(data["torch_recovers_input"])
+        lines.append(f"torch form at i = {size}: " + ("gives back i" if recovers else "does not give back i"))
     lines += [f"note: {note}" for note in data.get("notes", [])]
-    code = EXIT_OK if data["round_trip"] == "proved" and fits else EXIT_FALSE
+    code = EXIT_OK if recovers and fits else EXIT_FALSE
     return code, data, "\n".join(lines)
 
 
@@ -685,13 +714,19 @@ def _input_shape(text: str | None) -> list[str] | None:
 
 def _check_sizes(text: str, net: Any, option: str = "--check") -> dict[str, int]:
     """--check and --at: one positive size per input axis, in order (30 or 30,40) or by name (H=30,W=40); a fixed
-    axis may be left out of the named form."""
+    axis may be left out of the named form. One size alone is every symbolic axis' size, as `shape --in 30` is
+    every axis' of a layer of several."""
     from .nets.table import input_sizes
 
     dims = net.dims
-    usage = f"{option} takes a size per input axis ({', '.join(dims)}), as N,N... or NAME=N,..., got {shown(text)!r}"
+    usage = (
+        f"{option} takes a size per input axis ({', '.join(dims)}), as N,N... or NAME=N,..., or one N for every "
+        f"axis, got {shown(text)!r}"
+    )
     parts = [part.strip() for part in text.split(",")]
     named = ["=" in part for part in parts]
+    if len(parts) == 1 and not named[0] and len(dims) > 1 and net.symbolic:
+        parts, named = [f"{dim}={parts[0]}" for dim in net.symbolic], [True] * len(net.symbolic)
     if not text.strip() or any(named) != all(named) or (not any(named) and len(parts) != len(dims)):
         raise SpecError(usage)
     pairs = []
@@ -730,7 +765,9 @@ def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
         "valid_inputs": {dim: {**v.describe(), "proof": in_words(v.proof)} for dim, v in valid.items()},
         "receptive_field": {name: f.describe() for name, f in fields.items()},
     }
-    lines = [f"output size: {', '.join(f'{d} -> {expression(e)}' for d, e in output.items())}"]
+    lines = [
+        f"output size: {', '.join(f'{d} -> {expression(_on_domain(e, net.conditions, d))}' for d, e in output.items())}"
+    ]
     lines += _flat_output(net, output)
     for dim, v in valid.items():
         words = size_set(dim, period=v.period, residues=v.residues, start=v.start, below=v.below)

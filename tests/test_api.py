@@ -191,3 +191,30 @@ def test_numpy_integers_are_integers() -> None:
 
 def test_layer_is_kept_per_spec_text() -> None:
     assert layer("conv(k=3, s=2, p=1)") is layer("conv(k=3, s=2, p=1)")
+
+
+def test_every_result_type_is_public_and_is_what_the_functions_return() -> None:
+    assert isinstance(symconv.solve("conv(k=?, s=2, p=1)", i=224, o=112), symconv.Answer)
+    assert isinstance(symconv.invert("conv(k=3, s=2, p=1)", i=224), symconv.Inverse)
+    assert isinstance(symconv.port("conv(k=3)", "torch"), symconv.Port)
+    assert isinstance(symconv.windows("conv(k=3)", 5)[0], symconv.Window)
+    net = symconv.network("conv(k=3) > maxpool(k=2)")
+    assert isinstance(net, symconv.Network)
+    table = symconv.table(net)
+    assert isinstance(table, symconv.Table) and isinstance(table.rows[0], symconv.Row)
+
+
+def test_api_errors_speak_of_the_call_not_of_command_line_options() -> None:
+    with pytest.raises(SpecError, match=r"nothing to solve: .*input or the output size unknown") as info:
+        symconv.solve("conv(k=3, s=2, p=1)", i=10, o=5)
+    assert "--" not in str(info.value)
+
+
+def test_network_check_names_a_wrong_axis_and_stops_its_sizes_at_the_failing_node() -> None:
+    net = symconv.network("conv(k=3, s=2, p=1) > maxpool(k=2) > conv(k=1)")
+    with pytest.raises(SpecError, match=r"the network's axes are i \(H is not an axis of it\)"):
+        net.check({"H": 32})
+    with pytest.raises(ShapeError) as info:
+        net.check({"i": 2})
+    assert str(info.value).startswith("node n2 (maxpool(k=2))")
+    assert str(info.value).endswith("(sizes: input=2, n1=1)")

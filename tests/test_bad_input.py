@@ -60,13 +60,17 @@ BAD_SPECS = [
         "its lists give different numbers of spatial axes (kernel_shape 1, pads 2)",
     ),
     ("conv(k=3, p=causal)", "padding 'causal' is not defined for conv"),
+    ('helper.make_node("Conv", ["x", "w"], ["y"])', "make_node('Conv') needs kernel_shape"),
+    # A negative number is a number as written: the argument's own rule names it.
+    ("nn.Conv2d(-3, 8, 3)", "Conv2d argument in_channels must be a positive integer: '-3'"),
+    ("layers.Conv2D(-8, 3)", "Conv2D argument filters must be a positive integer: '-8'"),
     ("conv(k=__import__('os').system('echo pwned'))", "unknown function"),
     ("conv(k=__unknown__)", "names may not start with '_'"),
     ("__import__('os').system('echo pwned')", "expected a layer kind"),
     ("conv(k=open('/etc/passwd'))", "unknown function"),
-    ("conv(k=k.__class__)", "Attribute is not allowed"),
-    ("conv(k={3})", "Set is not allowed"),
-    ("conv(k=lambda: 3)", "Lambda is not allowed"),
+    ("conv(k=k.__class__)", "an attribute (a.b) is not allowed"),
+    ("conv(k={3})", "a set is not allowed"),
+    ("conv(k=lambda: 3)", "a lambda is not allowed"),
     ("conv(k=3, s=2)(i)", "expected a layer kind"),
     ("conv(**{'k': 3})", "** is not allowed"),
     ("conv(k=3); import os", "malformed layer spec"),
@@ -76,11 +80,11 @@ BAD_EXPRESSIONS = [
     ("i / 2", "'/' is only allowed inside floor() or ceil()"),
     ("__import__('os').system('ls')", "unknown function"),
     ("().__class__.__bases__[0].__subclasses__()", "unknown function"),
-    ("().__class__", "Attribute is not allowed"),
+    ("().__class__", "an attribute (a.b) is not allowed"),
     ("eval('1')", "unknown function"),
     ("exec('x=1')", "unknown function"),
-    ("i if k else s", "IfExp is not allowed"),
-    ("[x for x in y]", "ListComp is not allowed"),
+    ("i if k else s", "a conditional (a if c else b) is not allowed"),
+    ("[x for x in y]", "a comprehension is not allowed"),
     ("i ** k", "exponent of ** must be an integer literal"),
     ("i ** -1", "exponent of ** must be a non-negative integer (x ** -n is 1/x**n"),
     ("2 ** 1000", "exponent of ** must be between 0 and 64"),
@@ -95,6 +99,12 @@ BAD_EXPRESSIONS = [
     ("i = 3", "malformed expression"),
     ("(" * 300 + "i" + ")" * 300, "malformed expression"),
     ("i" * 20_000, "too long"),
+    # Python's constructs are named as a reader names them, never by the ast module's class names.
+    ("f'{i}' == 1", "an f-string is not allowed"),
+    ("(x := 3) + i", "an assignment (:=) is not allowed"),
+    ("i[1:2]", "indexing (a[b]) is not allowed"),
+    ("~i", "the bitwise operator ~ is not allowed (write not for a condition)"),
+    ("i << 1", "operator not allowed; allowed: + - * // % **"),
 ]
 
 
@@ -584,6 +594,7 @@ BAD_BY_COMMAND: dict[str, list[tuple[list[str], str]]] = {
         (["conv(k=0)", "--in", "32"], "kernel size must be a positive integer (k=0)"),
         (["conv(k=3)", "--in", "0"], "input size must be a positive integer (i=0)"),
         (["conv(k=3)", "--in", "abc def"], "--in takes integers or symbol names"),
+        (["conv(k=3)", "--in", "i" * 20_000], "--in: a name of 20,000 characters; text is limited to 10,000"),
         (["conv(k=3)"], "the following arguments are required: --in"),
         (
             ["conv(k=3, p=(1, 2))", "--in", "10"],
@@ -743,6 +754,9 @@ NEGATIVE = [
     (["invert", "conv(k=3, s=2, p=1)", "--in", "7", "--output-padding", "1"], 1),
     (["invert", "conv(k=3, s=2, p=1)", "--in", "8", "--output-padding", "1"], 0),
     (["invert", "conv(k=3, s=2, p=1)", "--output-padding", "1"], 1),
+    # A round trip refuted at i = 2 (a ceil-mode window) does not decide the answer at the size asked.
+    (["invert", "nn.MaxPool2d(3, 2, 1, ceil_mode=True)", "--in", "10"], 0),
+    (["invert", "nn.MaxPool2d(3, 2, 1, ceil_mode=True)"], 1),
 ]
 
 
@@ -751,3 +765,36 @@ def test_negative_answers_exit_1(argv: list[str], code: int, capsys: pytest.Capt
     assert main(argv) == code
     out, err = capsys.readouterr()
     assert out.strip() and not err
+
+
+# Wrong network files: each refusal names the file, the node and what is wrong with it.
+BAD_NETWORK_FILES = [
+    (
+        'dims = ["H"]\n[[node]]\nname = "a"\nlayer = 3\n',
+        "net.toml, node #1 (a): a layer spec must be text, got int",
+    ),
+    (
+        'dims = ["H"]\n[[node]]\nname = "a"\nlayer = "conv(k=0)"\n',
+        "net.toml, node #1 (a): kernel size must be a positive integer (k=0)",
+    ),
+    (
+        'dims = ["H"]\n[[node]]\nname = "a"\nlayer = "conv(k=__import__(\'os\'))"\n',
+        "net.toml, node #1 (a): unknown function",
+    ),
+    ('dims = "H"\n[[node]]\nlayer = "conv(k=3)"\n', "net.toml: dims must be a list of names"),
+    ('[[theorem]]\nid = "x"\nclaim = "i == i"\n', "net.toml: a network needs [[node]] tables"),
+    ('{"dims": ["H"]}', "net.toml: not valid TOML"),
+]
+
+
+@pytest.mark.parametrize(("text", "fragment"), BAD_NETWORK_FILES)
+def test_wrong_network_file_exits_2_naming_file_and_node(
+    text: str,
+    fragment: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "net.toml").write_text(text)
+    _one_error_line(main(["net", "net.toml"]), *capsys.readouterr(), fragment)

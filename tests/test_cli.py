@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import sympy
 
 from symconv.cli import main
 
@@ -122,6 +123,20 @@ def test_net_check_by_name_and_several_sizes(capsys: pytest.CaptureFixture[str])
     assert code == 1 and "at i = 32: output i -> 30" in out and "at i = 2: node n1" in out
 
 
+def test_net_check_and_at_take_one_size_for_every_axis_as_shape_in_does(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    net = ["net", "conv(k=3, s=2)", "--input-shape", "1,3,H,W", "--no-receptive-field"]
+    assert run(["shape", "nn.Conv2d(3, 8, 3, stride=2)", "--in", "30"], capsys) == (0, "14\n")
+    code, out = run([*net, "--check", "30"], capsys)
+    assert code == 0 and "at H = 30, W = 30: output H -> 14, W -> 14" in out
+    code, out = run([*net, "--at", "2"], capsys)
+    assert code == 1 and "at H = 2, W = 2: node n1" in out
+    # A fixed axis keeps its size: one size is every symbolic axis'.
+    code, out = run(["net", "conv(k=3, s=2)", "--input-shape", "1,3,H,9", "--check", "30"], capsys)
+    assert code == 0 and "at H = 30, W = 9: output H -> 14, W -> 4" in out
+
+
 @pytest.mark.tex
 def test_draw_scale_and_dpi(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import struct
@@ -144,3 +159,65 @@ def test_draw_scale_and_dpi(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     # 300 dpi by default: three times the pixels of 100 dpi; twice the scale, about twice the width.
     assert abs(widths["default"] - 3 * widths["low"]) <= 3
     assert 1.8 * widths["low"] <= widths["big"] <= 2.2 * widths["low"]
+
+
+def test_solve_says_which_optimum_it_reports(capsys: pytest.CaptureFixture[str]) -> None:
+    solve = ["solve", "conv(k=?, s=2, p=?)", "--in", "224", "--out", "112", "--max", "k=7"]
+    code, out = run([*solve, "--maximize", "k"], capsys)
+    assert code == 0 and out.splitlines()[-1] == "greatest k: 7, at k = 7, p = 3"
+    code, out = run([*solve, "--minimize", "p"], capsys)
+    assert code == 0 and out.splitlines()[-1] == "least p: 0, at k = 1, p = 0"
+
+
+def test_human_output_resolves_the_cases_the_domain_decides(capsys: pytest.CaptureFixture[str]) -> None:
+    # TensorFlow truncates toward zero: a case for negative numerators, which no defined size reaches.
+    assert run(["shape", "tf.conv(k=3, s=2, p=valid)", "--in", "i"], capsys) == (0, "floor((i - 1)/2)\n")
+    assert run(["shape", "tf.conv(k=(3, 5), s=2, p=valid)", "--in", "i,j"], capsys) == (
+        0,
+        "floor((i - 1)/2), floor((j - 3)/2)\n",
+    )
+    code, out = run(["shape", "tf.conv(k=3, s=2, p=valid)", "--in", "i", "--json"], capsys)
+    assert code == 0 and json.loads(out)["output"].startswith("Piecewise(")  # JSON keeps every case
+    code, out = run(["net", "tf.conv(k=3, s=2, p=valid) > tf.maxpool(k=2, s=2, p=valid)"], capsys)
+    assert code == 0 and out.splitlines()[0] == "output size: i -> floor((i - 1)/4)"
+    assert run(["shape", "tf.conv(k=3, s=2, p=p)", "--in", "i"], capsys) == (0, "p + floor((i - 1)/2)\n")
+
+
+def test_resolved_cases_agree_with_the_layer_on_its_domain() -> None:
+    from symconv import layer, symbol
+    from symconv.core.arith import evaluate
+    from symconv.logic.ondomain import on_domain
+
+    i = symbol("i")
+    for spec in [
+        "tf.conv(k=3, s=2, p=valid)",
+        "tf.maxpool(k=4, s=3, p=valid)",
+        "tf.conv(k=5, s=4, p=[(1, 0)])",
+    ]:
+        made = layer(spec)
+        readable = on_domain(made.output_expr(i), [c for c, _ in made.conditions(i)])
+        assert not readable.has(sympy.Piecewise), spec
+        for size in range(1, 60):
+            try:
+                expected = made.output_size(size)
+            except ValueError:
+                continue
+            assert evaluate(readable, {"i": size}) == expected, (spec, size)
+
+
+def test_the_readme_network_file_gives_what_the_readme_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+
+    text = (ROOT / "README.md").read_text()
+    found = re.search(r"A network file, `skip\.toml`.*?\n```toml\n(.*?)```", text, re.S)
+    assert found is not None
+    (tmp_path / "skip.toml").write_text(found.group(1))
+    monkeypatch.chdir(tmp_path)
+    code, out = run(["net", "skip.toml", "--no-receptive-field"], capsys)
+    assert code == 0
+    assert out.splitlines()[:2] == [
+        "output size: H -> H",
+        "valid H: every H with H mod 2 = 0 (proved (unbounded))",
+    ]

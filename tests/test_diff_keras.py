@@ -273,3 +273,40 @@ def test_real_call_matches_compute_output_shape(results: list[Result]) -> None:
             gaps[gap] += 1
     assert not bad, _report("differences between the real call and compute_output_shape", bad)
     assert gaps, "the documented REAL_GAP no longer shows: drop it"
+
+
+INVERTED = [
+    "conv(k=3, s=2, p=1)",
+    "conv(k=4, s=2, p=1)",
+    "conv(k=5, s=3, p=2)",
+    "conv(k=3, s=2)",
+    "conv(k=2, s=3)",
+    "keras.conv(k=3, s=2, p=same)",
+    "keras.conv(k=4, s=2, p=same)",
+    "tf.conv(k=5, s=3, p=same)",
+    "onnx.conv(k=3, s=2, p=same_lower)",
+    "torch.maxpool(k=3, s=2, p=1, ceil=true)",
+    "maxpool(k=2, s=2)",
+    "conv(k=3, d=2, p=2)",
+]
+
+
+@pytest.mark.parametrize("spec", INVERTED)
+def test_invert_keras_form_gives_back_the_input_in_keras(spec: str) -> None:
+    """invert's Keras form, at each size, built by Keras and sized by compute_output_shape, gives back i."""
+    from symconv.core.layers import layer
+    from symconv.logic.transpose import invert
+
+    offered = 0
+    for i in range(1, 25):
+        try:
+            o = layer(spec).output_size(i)
+        except ValueError:
+            continue
+        form = invert(layer(spec), i).to_json()["keras"]
+        if form is None:
+            continue
+        offered += 1
+        made = keras.layers.Conv1DTranspose(filters=1, **form)
+        assert made.compute_output_shape((1, o, 1))[1] == i, (spec, i, form)
+    assert offered, f"no Keras form offered for {spec}"

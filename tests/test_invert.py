@@ -126,18 +126,20 @@ def test_concrete_inverse_gives_back_the_input(config: dict[str, Any], i: int) -
     data = invert(layer(spec), i).to_json()
     assert data["input"] == i and data["output"] == o
 
-    # ONNX: s(o-1) + a + k_eff - pb - pe == i, with the layer's own pads.
-    onnx = data["onnx"]
-    assert onnx["pads"] == [pb, pe] and onnx["strides"] == [s] and onnx["dilations"] == [d]
-    assert onnx["kernel_shape"] == [k]
-    a = onnx["output_padding"][0]
-    assert s * (o - 1) + a + k_eff - pb - pe == i
+    # ONNX: s(o-1) + a + k_eff - pb - pe == i, with the layer's own pads, or (a ceil-mode window past the
+    # input, a < 0) output_padding 0 and -a more cropped at the end; TensorFlow's forward check over i
+    # with those pads gives back o.
+    onnx, t = data["onnx"], data["transposed"]
+    a = t["a"]
+    assert onnx["pads"] == [pb, pe - min(a, 0)] and onnx["output_padding"] == [max(a, 0)]
+    assert onnx["strides"] == [s] and onnx["dilations"] == [d] and onnx["kernel_shape"] == [k]
+    assert s * (o - 1) + max(a, 0) + k_eff - sum(onnx["pads"]) == i
+    assert (i + sum(data["tf"]["padding"]) - k_eff) // s + 1 == o or (config["ceil"] and pe < a - s + 1)
     if not config["ceil"]:
         assert 0 <= a < s
 
     # The paper's direct form: stretched input s(o-1) + 1, p' = k_eff - p - 1, the same a.
-    t = data["transposed"]
-    assert t["stretched_input"] == s * (o - 1) + 1 and t["a"] == a and t["s"] == 1
+    assert t["stretched_input"] == s * (o - 1) + 1 and t["s"] == 1
     assert t["p"] == (k_eff - pb - 1 if pb == pe else [k_eff - pb - 1, k_eff - pe - 1])
 
     # PyTorch's own ConvTranspose1d.
@@ -320,3 +322,45 @@ def test_invert_bad_input_exits_2(argv: list[str], needle: str, capsys: pytest.C
         assert needle in captured.err
         if json_flag:
             assert json.loads(captured.out)["error"]
+
+
+def test_cli_invert_at_a_size_says_both_and_exits_on_the_size_asked(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["invert", "nn.MaxPool2d(3, 2, 1, ceil_mode=True)", "--in", "10"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "torch form, every i: refuted at i = 2" in out
+    assert "torch form at i = 10: gives back i" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        # 'same' with output_padding i - s(o-1) - (k_eff mod 2), in [0, s) for every i: proved.
+        (
+            ["conv(k=3, s=2, p=1)"],
+            "keras: layers.ConvNDTranspose(kernel_size=3, strides=2, padding='same', "
+            "output_padding=(i + 1) mod 2, dilation_rate=1)",
+        ),
+        # 'same' without output_padding gives o*s, which is i at even sizes only.
+        (
+            ["tf.conv(k=4, s=2, p=same)", "--in", "10"],
+            "keras: layers.ConvNDTranspose(kernel_size=4, strides=2, padding='same', output_padding=None, "
+            "dilation_rate=1)",
+        ),
+        (
+            ["tf.conv(k=4, s=2, p=same)"],
+            "note: Keras transposed convolutions take padding 'valid' or 'same' only",
+        ),
+        (
+            ["conv(k=3, s=2, d=2, p=2)"],
+            "note: Keras transposed convolutions refuse strides > 1 with dilation_rate > 1",
+        ),
+    ],
+)
+def test_cli_invert_gives_the_keras_form_where_one_exists(
+    argv: list[str], line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["invert", *argv]) == 0
+    assert any(printed.startswith(line) for printed in capsys.readouterr().out.splitlines())

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import sympy
 
@@ -255,9 +255,11 @@ _ONNX_COMMON = {
     "auto_pad": _p("p"),
     "dilations": _p("d"),
 }
+# A node's kernel_shape: ONNX infers a Conv's from its weight tensor, which a spec does not have.
+_KERNEL = ("kernel_shape",)
 ONNX_OPERATORS = {
     "Conv": Constructor(
-        "onnx", "conv", _ONNX_PREFIXES, _ONNX_ORDER, {**_ONNX_COMMON, "group": Argument(GROUPS)}
+        "onnx", "conv", _ONNX_PREFIXES, _ONNX_ORDER, {**_ONNX_COMMON, "group": Argument(GROUPS)}, _KERNEL
     ),
     "ConvTranspose": Constructor(
         "onnx",
@@ -270,6 +272,7 @@ ONNX_OPERATORS = {
             "output_padding": _p("a"),
             "output_shape": _only(None, why="give output_padding; symconv derives the size from the input"),
         },
+        _KERNEL,
     ),
     "MaxPool": Constructor(
         "onnx",
@@ -277,6 +280,7 @@ ONNX_OPERATORS = {
         _ONNX_PREFIXES,
         _ONNX_ORDER,
         {**_ONNX_COMMON, "ceil_mode": _p("ceil"), "storage_order": _IGNORE},
+        _KERNEL,
     ),
     "AveragePool": Constructor(
         "onnx",
@@ -290,6 +294,7 @@ ONNX_OPERATORS = {
                 0, why="ONNX AveragePool in symconv leaves padding out (the default, 0)"
             ),
         },
+        _KERNEL,
     ),
 }
 
@@ -440,6 +445,11 @@ class _Reader:
             node.value is None or isinstance(node.value, str | int | float)
         ):
             return node.value
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+            number = node.operand.value if isinstance(node.operand, ast.Constant) else None
+            if type(number) in (int, float):
+                # -3 is a number as written, as ast.literal_eval reads it; the argument's rules then judge it.
+                return -cast(float, number) if isinstance(node.op, ast.USub) else number
         if isinstance(node, ast.List | ast.Tuple):
             return [self.literal(element, where) for element in node.elts]
         raise self.fail(node, f"{where} takes a literal value here (a string, a number, True, False or None)")

@@ -132,6 +132,35 @@ def _fail(text: str, node: ast.AST, why: str) -> SpecError:
     return SpecError(f"{why}: {_segment(text, node)!r}{where}")
 
 
+# Python's constructs in the words of a reader, not the names of the ast module's classes.
+_CONSTRUCTS = {
+    "Attribute": "an attribute (a.b)",
+    "Subscript": "indexing (a[b])",
+    "IfExp": "a conditional (a if c else b)",
+    "JoinedStr": "an f-string",
+    "Lambda": "a lambda",
+    "List": "a list",
+    "Tuple": "a tuple",
+    "Dict": "a dict",
+    "Set": "a set",
+    "ListComp": "a comprehension",
+    "SetComp": "a comprehension",
+    "DictComp": "a comprehension",
+    "GeneratorExp": "a generator",
+    "NamedExpr": "an assignment (:=)",
+    "Starred": "unpacking (*)",
+    "Slice": "a slice",
+    "Await": "await",
+    "Yield": "yield",
+    "YieldFrom": "yield",
+}
+
+
+def construct(node: ast.AST) -> str:
+    """What a piece of Python is, as a reader would name it: 'an f-string', not 'JoinedStr'."""
+    return _CONSTRUCTS.get(type(node).__name__, type(node).__name__)
+
+
 def _tree(text: str, what: str) -> ast.AST:
     if not isinstance(text, str):
         raise SpecError(f"{what} must be text, got {type(text).__name__}")
@@ -214,7 +243,7 @@ class _Expressions:
                 return self.integer(node.operand, fraction_ok)
             if isinstance(node.op, ast.Not):
                 return sympy.Not(self.condition(node.operand))
-            raise self.fail(node, "operator not allowed")
+            raise self.fail(node, "the bitwise operator ~ is not allowed (write not for a condition)")
         if isinstance(node, ast.BinOp):
             return self.binop(node, fraction_ok)
         if isinstance(node, ast.BoolOp):
@@ -224,7 +253,7 @@ class _Expressions:
             return self.compare(node, fraction_ok)
         if isinstance(node, ast.Call):
             return self.call(node)
-        raise self.fail(node, f"{type(node).__name__} is not allowed in an expression")
+        raise self.fail(node, f"{construct(node)} is not allowed in an expression")
 
     def binop(self, node: ast.BinOp, fraction_ok: bool) -> sympy.Expr:
         op = node.op
@@ -267,7 +296,7 @@ class _Expressions:
                     node, "'/' is only allowed inside floor() or ceil(); use // for floor division"
                 )
             return left / right
-        raise self.fail(node, "operator not allowed")
+        raise self.fail(node, "operator not allowed; allowed: + - * // % ** (and / inside floor or ceil)")
 
     def zero_divisor(self, node: ast.AST, divisor: ast.AST) -> sympy.Expr:
         """A divisor that is 0: bad input when written as a number; when written with names (p // (2*p) is 0

@@ -565,7 +565,9 @@ def build_system(
         n: int(v) for n, v in made.parameters().items() if isinstance(v, sympy.Integer) and n not in unknowns
     }
     if not unknowns:
-        raise SpecError("nothing to solve: mark a parameter with ?, or give --in ? or --out ?")
+        raise SpecError(
+            "nothing to solve: mark a parameter with ?, or leave the input or the output size unknown (?)"
+        )
     return System(conditions, unknowns, known)
 
 

@@ -219,28 +219,27 @@ def invert(
             f"PyTorch needs 0 <= output_padding < max(stride, dilation); here it would be {torch_a_at}: "
             "use the ONNX form or pad the output (F.pad) instead"
         )
+    pads = [_value(pb, at), _value(pe, at)]
+    onnx_a = a_at
+    if isinstance(a_at, int) and a_at < 0:
+        # A ceil-mode window past the input: a < 0 is no output_padding; cropping -a more at the end gives the
+        # same size, and TensorFlow's forward check over output_shape needs that end padding too.
+        pads, onnx_a = [pads[0], pads[1] - a_at], 0
     onnx = {
         "kernel_shape": [k],
         "strides": [s],
-        "pads": [_value(pb, at), _value(pe, at)],
-        "output_padding": [a_at],
+        "pads": pads,
+        "output_padding": [onnx_a],
         "dilations": [d],
         "or_output_shape": [at],
     }
-    tf = {"output_shape": at, "strides": s, "padding": [_value(pb, at), _value(pe, at)], "dilations": d}
-    keras = None
-    if pb == 0 and pe == 0 and (isinstance(forward, Conv) or not forward.ceil):
-        keras = {
-            "kernel_size": k,
-            "strides": s,
-            "padding": "valid",
-            "output_padding": a_at,
-            "dilation_rate": d,
-        }
-    else:
-        notes.append(
-            "Keras transposed convolutions take padding 'valid' or 'same' only: use the tf output_shape"
-        )
+    tf_pads = pads
+    if isinstance(a_at, int) and isinstance(s, sympy.Integer) and a_at >= s and pads[1] - (a_at - s + 1) >= 0:
+        # A ceil-mode pooling that dropped its last window: TensorFlow's forward check over output_shape has no
+        # ceil mode, so the end padding shrinks until that check gives o again.
+        tf_pads = [pads[0], pads[1] - (a_at - s + 1)]
+    tf = {"output_shape": at, "strides": s, "padding": tf_pads, "dilations": d}
+    keras = _keras_form(forward, o, a, at, domain, timeout_ms, notes)
     upsample = None
     if isinstance(forward, Pool):
         upsample = {"scale_factor": s, "pad_end": _value(INPUT - s * o, at)}
@@ -287,6 +286,65 @@ def invert(
         fixed=fixed,
         notes=notes,
     )
+
+
+def _keras_form(
+    forward: Conv | Pool, o: Any, a: Any, at: Any, domain: list[Any], timeout_ms: int, notes: list[str]
+) -> dict[str, Any] | None:
+    """Keras' Conv*DTranspose giving back i, or None with a note saying why there is none.
+
+    Keras takes padding 'valid' or 'same' only, refuses output_padding >= stride and strides > 1 together with
+    dilation_rate > 1. 'valid' gives (o-1)s + k_eff + a, so it fits a forward that pads nothing; 'same' with an
+    output_padding A gives (o-1)s + (k_eff mod 2) + A (keras/src/backend/common/backend_utils.py), so it fits
+    wherever A = i - (o-1)s - (k_eff mod 2) lies in [0, s): at the size asked, or proved for every i.
+    """
+    k, s, d = forward.k, forward.s, forward.d
+    pb, pe = forward.padding(INPUT)
+    k_eff = effective_kernel(k, d)
+    if not all(isinstance(value, sympy.Integer) for value in (k, s, d)):
+        notes.append("Keras form: given for numeric kernel, stride and dilation only")
+        return None
+    if s > 1 and d > 1:
+        notes.append(
+            "Keras transposed convolutions refuse strides > 1 with dilation_rate > 1: use the tf form"
+        )
+        return None
+    form = {
+        "kernel_size": k,
+        "strides": s,
+        "padding": "valid",
+        "output_padding": _value(a, at),
+        "dilation_rate": d,
+    }
+    if pb == 0 and pe == 0 and (isinstance(forward, Conv) or not forward.ceil):
+        return form
+    # i - s(o-1) with o - 1 = floor((i + pb + pe - k_eff)/s) is a + k_eff - pb - pe, a written with mod.
+    # Automatic paddings (pb, pe depending on i) read better the direct way.
+    written = (isinstance(forward, Conv) or not forward.ceil) and not sympy.sympify(pb + pe).free_symbols
+    gap = a + k_eff - pb - pe if written else INPUT - s * (o - 1)
+    same = sympy.expand(gap - k_eff % 2)
+
+    def holds(condition: Any) -> bool:
+        if isinstance(at, int):
+            return bool(evaluate(condition, {"i": at}))
+        return prove(condition, domain, timeout_ms=timeout_ms).status == "proved"
+
+    if holds(sympy.And(same >= 0, same < s)):
+        if k_eff % 2 == 0 and _value(same, at) != 1:
+            notes.append(
+                "Keras form: with the TensorFlow backend, padding 'same' with output_padding 0 and an even "
+                "dilated kernel fails (tf.nn.conv_transpose refuses the size)"
+            )
+        return {**form, "padding": "same", "output_padding": _value(same, at)}
+    if holds(sympy.Eq(s * o, INPUT)):  # 'same' without output_padding: o*s
+        return {**form, "padding": "same", "output_padding": None}
+    notes.append(
+        "Keras transposed convolutions take padding 'valid' or 'same' only, with output_padding below the "
+        "stride, and neither gives back i "
+        + ("here" if isinstance(at, int) else "for every i (--in N gives the form at one size)")
+        + ": use the tf output_shape"
+    )
+    return None
 
 
 def _torch_accepts(output_padding: int, s: Any, d: Any) -> bool:

@@ -207,7 +207,11 @@ class Network:
                     f"axis {dim} has the fixed size {fixed[dim]} (from the input shape), got {sizes[dim]}"
                 )
             if dim not in fixed and dim not in sizes:
-                raise SpecError(f"no size given for the axis {dim}")
+                unknown = sorted(set(sizes) - set(self.dims))
+                named = f" ({', '.join(unknown)} is not an axis of it)" if unknown else ""
+                raise SpecError(
+                    f"no size given for the axis {dim}; the network's axes are {', '.join(self.dims)}{named}"
+                )
         return {dim: self._check_axis(dim, fixed[dim] if dim in fixed else sizes[dim]) for dim in self.dims}
 
     def _check_axis(self, dim: str, value: int) -> int:
@@ -218,7 +222,12 @@ class Network:
             except ZeroDivisionError:
                 holds = False
             if not holds:
-                values = {name: _int_or_none(expr, env) for name, expr in self.sizes(dim).items()}
+                # The sizes up to the failing node: what follows it is never computed by the framework.
+                values: dict[str, int | None] = {}
+                for name, expr in self.sizes(dim).items():
+                    if rule.startswith(f"node {name} "):
+                        break
+                    values[name] = _int_or_none(expr, env)
                 detail = ", ".join(f"{k}={v}" for k, v in values.items() if v is not None)
                 raise ShapeError(f"{rule} at {dim}={value} (sizes: {detail})")
         return int(evaluate(self.sizes(dim)[self.output], env))
@@ -536,7 +545,11 @@ def from_toml(text: str, origin: str = "<text>") -> Network:
         if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
             raise SpecError(f"{where}: inputs must be a list of node names")
         if "layer" in record:
-            nodes.append(Node(name, "layer", tuple(inputs[:1]), layer(record["layer"])))
+            try:
+                made = layer(record["layer"])
+            except SpecError as error:
+                raise SpecError(f"{where} ({name}): {error}") from None
+            nodes.append(Node(name, "layer", tuple(inputs[:1]), made))
             continue
         op = record.get("op")
         # The shape operations carry per-axis data that importers fill in; a file names the merges and crops.
