@@ -1225,6 +1225,8 @@ def _internal(error: Exception, wants_json: bool) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code (tests call this in-process)."""
     from_start = argv is None
+    if from_start:
+        _defer_tensor_algebra()
     argv = list(sys.argv[1:] if argv is None else argv)
     # Answers may multiply inputs of limits.MAX_BITS bits each: print up to MAX_PRINTED_DIGITS digits (Python's
     # default is 4,300), for this command only.
@@ -1234,6 +1236,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(argv, from_start)
     finally:
         sys.set_int_max_str_digits(digits)
+
+
+def _defer_tensor_algebra() -> None:
+    """SymPy's Add imports sympy.tensor.tensor on its first use, only to test whether a term is a tensor
+    expression; that import (and sympy.combinatorics with it) is about a tenth of a cold command, for a module
+    no command uses. In a process that runs one command, the module stands in until something asks for it:
+    its TensExpr is then a class nothing is an instance of (what the real one is while no tensor exists), and
+    any other name, or any name once the real module is loaded, is the real module's."""
+    name = "sympy.tensor.tensor"
+    if name in sys.modules:
+        return
+    import types
+
+    class _TensExpr:
+        """No object is one: no tensor expression exists before sympy.tensor.tensor is loaded."""
+
+    class _Deferred(types.ModuleType):
+        def __getattr__(self, attribute: str) -> Any:
+            standing_in = sys.modules.get(name) is self
+            if attribute in ("TensExpr", "TensAdd") and standing_in:
+                return _TensExpr
+            if attribute.startswith("__") and standing_in:
+                raise AttributeError(attribute)  # the import system's own probes (__path__) load nothing
+            if standing_in:
+                del sys.modules[name]
+            import importlib
+
+            return getattr(importlib.import_module(name), attribute)
+
+    sys.modules[name] = _Deferred(name)
 
 
 def _run(argv: list[str], from_start: bool) -> int:

@@ -221,3 +221,26 @@ def test_the_readme_network_file_gives_what_the_readme_says(
         "output size: H -> H",
         "valid H: every H with H mod 2 = 0 (proved (unbounded))",
     ]
+
+
+def test_a_command_process_defers_sympys_tensor_algebra_and_keeps_it_whole() -> None:
+    """A command's process does not load sympy.tensor.tensor for SymPy's additions; a program that then asks
+    for it gets the real module, whose tensor expressions add as before."""
+    script = """
+import sys
+from symconv.cli import _defer_tensor_algebra
+_defer_tensor_algebra()
+import sympy
+x = sympy.Symbol("x")
+assert str(x + 1) == "x + 1" and "sympy.combinatorics" not in sys.modules
+import sympy.tensor.tensor as deferred
+from sympy.tensor.tensor import TensExpr, TensorHead, TensorIndexType, tensor_indices
+L = TensorIndexType("L")
+i, _ = tensor_indices("i j", L)
+a, b = TensorHead("A", [L]), TensorHead("B", [L])
+total = sympy.Add(a(i), b(i))
+assert isinstance(total, TensExpr) and deferred.TensExpr is TensExpr and str(total) == "A(i) + B(i)"
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
