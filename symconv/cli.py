@@ -1241,9 +1241,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _defer_tensor_algebra() -> None:
     """SymPy's Add imports sympy.tensor.tensor on its first use, only to test whether a term is a tensor
     expression; that import (and sympy.combinatorics with it) is about a tenth of a cold command, for a module
-    no command uses. In a process that runs one command, the module stands in until something asks for it:
-    its TensExpr is then a class nothing is an instance of (what the real one is while no tensor exists), and
-    any other name, or any name once the real module is loaded, is the real module's."""
+    no command uses. In a process that runs one command, a stand-in takes the module's place until something
+    asks for it: to Add it gives a TensExpr that nothing is an instance of (what the real one is while no
+    tensor exists); anyone else, for any name, gets the real module's (loaded then)."""
     name = "sympy.tensor.tensor"
     if name in sys.modules:
         return
@@ -1255,7 +1255,8 @@ def _defer_tensor_algebra() -> None:
     class _Deferred(types.ModuleType):
         def __getattr__(self, attribute: str) -> Any:
             standing_in = sys.modules.get(name) is self
-            if attribute in ("TensExpr", "TensAdd") and standing_in:
+            # only for SymPy's Add, whose test is all it needs: anyone else gets the real class
+            if standing_in and attribute in ("TensExpr", "TensAdd") and _caller_module() == "sympy.core.add":
                 return _TensExpr
             if attribute.startswith("__") and standing_in:
                 raise AttributeError(attribute)  # the import system's own probes (__path__) load nothing
@@ -1266,6 +1267,11 @@ def _defer_tensor_algebra() -> None:
             return getattr(importlib.import_module(name), attribute)
 
     sys.modules[name] = _Deferred(name)
+
+
+def _caller_module() -> str:
+    """The module of the code whose attribute lookup reached _Deferred.__getattr__."""
+    return str(sys._getframe(2).f_globals.get("__name__", ""))
 
 
 def _run(argv: list[str], from_start: bool) -> int:
