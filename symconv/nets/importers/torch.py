@@ -2412,9 +2412,10 @@ def _matmul(builder: Builder, name: str, where: str, a: Tensor, b: Tensor, bmm: 
     """(.., n, k) @ (.., k, m) as PyTorch computes it: the dimensions before the last two broadcast, k is
     equal on both sides (a condition when it is a size formula), the result is (.., n, m). Positions: an
     output position reads the same position of an operand where the operand keeps it (its batch
-    dimensions, the left one's rows n) and every position of the contracted dimension; the right operand's
-    columns m become keys of the result (an attention map's columns: not positions of it), so every one of
-    them is read too. A `mix` node over both operands, whose sizes must be the same formulas on every axis."""
+    dimensions, the left one's rows n, the right one's columns m) and every position of the contracted
+    dimension. Where both the rows and the columns hold positions along an axis (q @ k^T), the columns
+    become keys of the result (an attention map's columns: not positions of it), so every one of them is
+    read. A `mix` node over both operands, whose sizes must be the same formulas on every axis."""
     if a.flat or b.flat:
         raise SpecError(f"{where} multiplies a flattened tensor; not modelled")
     la, lb = _layout(builder, a), _layout(builder, b)
@@ -2430,11 +2431,17 @@ def _matmul(builder: Builder, name: str, where: str, a: Tensor, b: Tensor, bmm: 
             )
     _contracted(builder, name, where, (a, la[-1]), (b, lb[-2]))
     batch = _matmul_batch(where, (a, la[:-2]), (b, lb[:-2]), bmm)
-    columns = tuple(_as_key(part, where, lb) for part in lb[-1])
+    # where the rows of the left operand and the columns of the right one both hold positions along an axis
+    # (q @ k^T), the columns become keys; where only the columns do (v @ attn^T), they stay positions
+    keyed = {d for d in builder.dims if _holds(la[-2], d) and _holds(lb[-1], d)}
+    columns = tuple(_as_key(part, where, lb) if part.dim in keyed else part for part in lb[-1])
     parts = (*batch, _counted(a, la[-2], where), _counted(b, columns, where))
     channels = math.prod(p.window for group in parts for p in group if p.kind == "group")
     reads = [
-        (_reads(where, la, {len(la) - 1}, dim), _reads(where, lb, {len(lb) - 2, len(lb) - 1}, dim))
+        (
+            _reads(where, la, {len(la) - 1}, dim),
+            _reads(where, lb, {len(lb) - 2, len(lb) - (1 if dim in keyed else 2)}, dim),
+        )
         for dim in builder.dims
     ]
     entries = [Mix(None, True, pair) for pair in reads]
@@ -2493,6 +2500,11 @@ def _matmul_batch(
                 f"{'' if not bmm else '; bmm: equal'}), or are not known to be equal"
             )
     return out
+
+
+def _holds(group: Sequence[layouts.Part], dim: str) -> bool:
+    """The dimension holds positions along the spatial axis `dim`."""
+    return any(p.kind in POSITIONS and p.dim == dim for p in group)
 
 
 def _positions(group: Sequence[layouts.Part]) -> bool:
