@@ -244,6 +244,40 @@ def test_layout_refusals(make: Callable[[], nn.Module], message: str) -> None:
         from_torch(make(), (1, 1, "H", "W"))
 
 
+def test_contracted_sizes_that_are_formulas_are_a_condition() -> None:
+    """x @ x on (batch, channels, H, W) contracts W with H: with W fixed at 5 the condition is H == 5, where
+    PyTorch runs and nowhere else; with both axes free it relates them and is refused."""
+    model = Lambda(lambda m, x: m.layers[0](x @ x), nn.Conv2d(1, 1, 2)).eval()
+    valid = from_torch(model, (1, 1, "H", 5)).valid_inputs()["H"]
+    runs = []
+    for h in range(1, 20):
+        try:
+            runs.append(tuple(model(torch.zeros(1, 1, h, 5)).shape[2:]) == (4, 4))
+        except RuntimeError:
+            runs.append(False)
+    assert [h in valid for h in range(1, 20)] == runs and any(runs)
+    with pytest.raises(SpecError, match=r"contracted sizes must be equal .*relating the sizes along H and W"):
+        from_torch(model, (1, 1, "H", "W"))
+
+
+class ByParameter(nn.Module):
+    """A channels-last tensor times a (2, 3) parameter: a Linear over the channels (2 in, 3 out)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.expand, self.out = nn.Conv2d(1, channels, 1), nn.Conv2d(3, 1, 2)
+        self.w = nn.Parameter(torch.zeros(2, 3))
+
+    def forward(self, x: Any) -> Any:
+        return self.out((self.expand(x).permute(0, 2, 3, 1) @ self.w).permute(0, 3, 1, 2))
+
+
+def test_product_with_a_parameter_is_a_linear_over_the_last_dimension() -> None:
+    agree(ByParameter(2), sizes=GRID)
+    with pytest.raises(SpecError, match="expects 2 input channels, gets 4"):
+        from_torch(ByParameter(4), (1, 1, "H", "W"))
+
+
 def exact_fields(model: nn.Module, sizes: range) -> int:
     """At every valid size of a 1-D model without padding, symconv's field of every output position is
     exactly the span of the positions it depends on (autograd, positive weights); the sizes checked."""
