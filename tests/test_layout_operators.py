@@ -25,6 +25,7 @@ from symconv.nets.importers.torch import from_torch  # noqa: E402
 
 from .test_model_operators import GRID  # noqa: E402
 from .test_operators import Lambda, _dependencies, agree  # noqa: E402
+from .zoo import MANetPAB  # noqa: E402
 
 
 class HeadAttention(nn.Module):
@@ -101,32 +102,12 @@ class WindowAttention(nn.Module):
         return self.out(x[:, :h, :w, :].permute(0, 3, 1, 2))
 
 
-class PositionAttention(nn.Module):
-    """MAnet's position attention block (PAB): a map of every token against every token from two 1x1
-    convolutions, applied to a third; brought back to (batch, C, H, W) by a transpose."""
-
-    def __init__(self, dim: int = 2) -> None:
-        super().__init__()
-        self.top, self.centre = nn.Conv2d(dim, 3, 1), nn.Conv2d(dim, 3, 1)
-        self.bottom = nn.Conv2d(dim, dim, 3, padding=1)
-        self.out = nn.Conv2d(dim, dim, 3, stride=2)
-
-    def forward(self, x: Any) -> Any:
-        b, c, h, w = x.shape
-        top = self.top(x).flatten(2)
-        centre = self.centre(x).flatten(2).transpose(1, 2)
-        bottom = self.bottom(x).flatten(2).transpose(1, 2)
-        attention = torch.matmul(centre, top).softmax(dim=-1)
-        y = torch.matmul(attention, bottom).transpose(1, 2).reshape(b, c, h, w)
-        return self.out(x + y)
-
-
 PRODUCTS: dict[str, tuple[Callable[[], nn.Module], int]] = {
     "heads_chunked": (HeadAttention, 4),
     "tokens_split_by_sizes": (TokenAttention, 4),
     "tokens_bmm": (lambda: TokenAttention(bmm=True), 4),
     "windows_padded_channels_last": (WindowAttention, 2),
-    "position_attention": (PositionAttention, 2),
+    "position_attention": (MANetPAB, 3),
 }
 
 
