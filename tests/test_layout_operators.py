@@ -141,6 +141,11 @@ LAYOUTS: dict[str, Callable[[], nn.Module]] = {
         nn.Conv2d(1, 12, 1),
         nn.Conv2d(4, 1, 3),
     ),
+    # a stack of three split into one and two, the two summed (BiFPN-like)
+    "split_stack": lambda: Lambda(
+        lambda m, x: m.layers[0](torch.stack([x, 2 * x, x], dim=1).split([1, 2], dim=1)[1].sum(1)),
+        nn.Conv2d(1, 1, 3, stride=2),
+    ),
     # along a whole spatial axis of a channels-last tensor: slices of H
     "split_spatial_channels_last": lambda: Lambda(
         lambda m, x: m.layers[0](x.permute(0, 2, 3, 1).split(4, dim=1)[1].permute(0, 3, 1, 2)),

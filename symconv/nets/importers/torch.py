@@ -743,7 +743,7 @@ def _reshape(builder: Builder, call: Call, shape: Sequence[Any]) -> Tensor:
             return BATCH_SIZE
         if part.kind == "channels":
             return sympy.Integer(x.channels or 0)
-        if part.kind in ("inner", "group", "taps") or _window_keys(part):
+        if part.kind in ("inner", "group", "taps", "stack") or _window_keys(part):
             return sympy.Integer(part.window)
         size = builder.formula(x.node, part.dim)
         return size if part.kind in ("spatial", "keys") else sympy.floor(size / part.window)
@@ -1299,7 +1299,7 @@ def _group_size(x: Tensor, group: tuple[layouts.Part, ...], where: str) -> Any:
                     f"{where} reads the channel count, which is unknown; give it in the input shape"
                 )
             total *= x.channels
-        elif part.kind in ("inner", "group", "taps") or _window_keys(part):
+        elif part.kind in ("inner", "group", "taps", "stack") or _window_keys(part):
             total *= part.window
         else:
             size = axis_size(x.node, part.dim)
