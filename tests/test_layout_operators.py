@@ -102,12 +102,40 @@ class WindowAttention(nn.Module):
         return self.out(x[:, :h, :w, :].permute(0, 3, 1, 2))
 
 
+class MaxViTWindows(nn.Module):
+    """torchvision's MaxViT window attention with the partition sizes read from the input: WindowPartition
+    (reshape(B, C, H // P, P, W // P, P), permute, reshape(B, G, P * P, C)), q, k, v chunked from one Linear
+    and reshaped to heads, torch.einsum("B G H I D, B G H J D -> B G H I J") and back, WindowDepartition."""
+
+    def __init__(self, dim: int = 4, heads: int = 2, p: int = 3) -> None:
+        super().__init__()
+        self.heads, self.p = heads, p
+        self.qkv, self.merge = nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
+        self.out = nn.Conv2d(dim, 1, 2)
+
+    def forward(self, x: Any) -> Any:
+        b, c, h, w = x.shape
+        p = self.p
+        x = x.reshape(b, c, h // p, p, w // p, p).permute(0, 2, 4, 3, 5, 1)
+        x = x.reshape(b, (h // p) * (w // p), p * p, c)
+        g = x.shape[1]
+        q, k, v = torch.chunk(self.qkv(x), 3, dim=-1)
+        heads = (b, g, p * p, self.heads, c // self.heads)
+        q, k, v = (t.reshape(heads).permute(0, 1, 3, 2, 4) for t in (q, k, v))
+        attn = torch.einsum("B G H I D, B G H J D -> B G H I J", q, k).softmax(dim=-1)
+        y = torch.einsum("B G H I J, B G H J D -> B G H I D", attn, v)
+        y = self.merge(y.permute(0, 1, 3, 2, 4).reshape(b, g, p * p, c))
+        y = y.reshape(b, h // p, w // p, p, p, c).permute(0, 5, 1, 3, 2, 4).reshape(b, c, h, w)
+        return self.out(y)
+
+
 PRODUCTS: dict[str, tuple[Callable[[], nn.Module], int]] = {
     "heads_chunked": (HeadAttention, 4),
     "tokens_split_by_sizes": (TokenAttention, 4),
     "tokens_bmm": (lambda: TokenAttention(bmm=True), 4),
     "windows_padded_channels_last": (WindowAttention, 2),
     "position_attention": (MANetPAB, 3),
+    "maxvit_windows_einsum": (MaxViTWindows, 4),
 }
 
 
@@ -207,6 +235,10 @@ def test_splits_pads_and_slices_on_any_layout(name: str) -> None:
                 nn.Conv2d(1, 3, 1),
             ),
             r"multiplies \(\.\., n, 2\) by \(\.\., 3, m\); PyTorch's rule",
+        ),
+        (
+            lambda: Lambda(lambda m, x: torch.einsum("bchw,bcvw->bhv", x, x)),
+            "is not a batched product",
         ),
         (
             lambda: Lambda(lambda m, x: torch.bmm(x.flatten(2), x.flatten(2).transpose(1, 2).unsqueeze(0))),

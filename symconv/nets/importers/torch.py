@@ -1173,6 +1173,7 @@ def _functions() -> dict[Any, str]:
     table[functional.scaled_dot_product_attention] = "attention"
     table[torch.matmul] = table[operator.matmul] = "matmul"
     table[torch.bmm] = "bmm"
+    table[torch.einsum] = "einsum"
     return table
 
 
@@ -2386,6 +2387,59 @@ def _pad_laid_out(builder: Builder, call: Call, amounts: Any, mode: str) -> Tens
     return _laid_out(builder, Tensor(node, channels), layout)
 
 
+def _einsum_call(
+    builder: Builder, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]
+) -> Tensor:
+    """torch.einsum of two tensors that is a batched product (MaxViT's "B G H I D, B G H J D -> B G H I J"):
+    letters in both operands and the output are batch dimensions, one letter only in the left operand and
+    the output is the rows, one only in the right operand and the output the columns, one in both operands
+    only the contracted dimension. Read as permutes around `_matmul`; any other equation is refused."""
+    if not args or not isinstance(args[0], str) or kwargs:
+        raise SpecError(f"{where}: einsum(equation, a, b) with the equation a string is modelled")
+    operands = list(args[1][0] if len(args) == 2 and isinstance(args[1], tuple | list) else args[1:])
+    text = args[0].replace(" ", "")
+    sides, _, out = text.partition("->")
+    names = sides.split(",")
+    if len(names) != 2 or len(operands) != 2 or "." in text or not _arrow(text):
+        raise SpecError(
+            f"{where}: einsum {args[0]!r} of {len(operands)} operand(s); an explicit equation of two tensors "
+            "(a -> with no ellipsis) is modelled"
+        )
+    a, b = (_tensor(x, where) for x in operands)
+    for letters, x in zip(names, (a, b), strict=True):
+        if len(set(letters)) != len(letters) or len(letters) != _rank_of(x, builder.dims):
+            raise SpecError(
+                f"{where}: einsum {args[0]!r}: {letters!r} must name each of the operand's "
+                f"{_rank_of(x, builder.dims)} dimensions once"
+            )
+    left, right = names
+    batch = [c for c in out if c in left and c in right]
+    rows, columns = [c for c in left if c not in right], [c for c in right if c not in left]
+    contracted = [c for c in left if c in right and c not in out]
+    if (
+        (len(rows), len(columns), len(contracted)) != (1, 1, 1)
+        or sorted(out) != sorted(batch + rows + columns)
+        or len(set(out)) != len(out)
+    ):
+        raise SpecError(
+            f"{where}: einsum {args[0]!r} is not a batched product (one letter each for the rows, the columns "
+            "and the contracted dimension, every other letter in both operands and the output); not modelled"
+        )
+    a = _move(
+        builder, Call(name, where, a), "permute", tuple(left.index(c) for c in batch + rows + contracted)
+    )
+    b = _move(
+        builder, Call(name, where, b), "permute", tuple(right.index(c) for c in batch + contracted + columns)
+    )
+    made = _matmul(builder, name, where, a, b)
+    order = batch + rows + columns
+    return _move(builder, Call(name, where, made), "permute", tuple(order.index(c) for c in out))
+
+
+def _arrow(text: str) -> bool:
+    return text.count("->") == 1 and text.replace("->", "").replace(",", "").isalpha()
+
+
 def _matmul_call(
     builder: Builder, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]
 ) -> Tensor:
@@ -2572,4 +2626,5 @@ TENSOR_OPERATORS: dict[str, Callable[[Builder, str, str, Sequence[Any], dict[str
     "attention": _dot_product_attention,
     "matmul": _matmul_call,
     "bmm": _bmm_call,
+    "einsum": _einsum_call,
 }
