@@ -296,6 +296,41 @@ def test_product_with_a_parameter_is_a_linear_over_the_last_dimension() -> None:
         from_torch(ByParameter(4), (1, 1, "H", "W"))
 
 
+class FixedGrid(nn.Module):
+    """torchvision's MaxViT partitions and departs windows with the grid fixed when the model is built (8 x 8
+    windows of 7 for 56 x 56): a view by numbers, which lines up with the axes only at that size."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.expand, self.out = nn.Conv2d(1, 2, 1), nn.Conv2d(2, 1, 3, stride=2)
+
+    def forward(self, x: Any) -> Any:
+        x = self.expand(x)
+        b, c = x.shape[0], x.shape[1]
+        x = x.view(b, c, 8, 7, 8, 7).permute(0, 2, 4, 3, 5, 1).reshape(b, 64, 49, c)
+        x = x.reshape(b, 8, 8, 7, 7, c).permute(0, 5, 1, 3, 2, 4).reshape(b, c, 56, 56)
+        return self.out(x)
+
+
+@pytest.mark.parametrize("size", [55, 56, 57, 63])
+def test_views_by_numbers_on_axes_of_fixed_size(size: int) -> None:
+    """At a fixed input size a view by numbers is matched by the numbers: read where PyTorch runs, an error
+    where it refuses; with a free axis it is refused."""
+    model = FixedGrid().eval()
+    try:
+        expected: tuple[int, ...] | None = tuple(model(torch.zeros(1, 1, size, size)).shape[2:])
+    except RuntimeError:
+        expected = None
+    if expected is None:
+        with pytest.raises(SpecError, match="does not line up"):
+            from_torch(model, (1, 1, size, size))
+    else:
+        net = from_torch(model, (1, 1, size, size))
+        assert tuple(net.check({}).values()) == expected == (27, 27)
+    with pytest.raises(SpecError, match="does not line up"):
+        from_torch(model, (1, 1, "H", size))
+
+
 def exact_fields(model: nn.Module, sizes: range) -> int:
     """At every valid size of a 1-D model without padding, symconv's field of every output position is
     exactly the span of the positions it depends on (autograd, positive weights); the sizes checked."""

@@ -241,12 +241,16 @@ def _channel_pieces(
 
 
 def _window(part: Part, wanted: sympy.Expr, value: Callable[[Part], sympy.Expr], front: bool) -> int | None:
-    """The window w when a whole spatial axis must be split: from the front `wanted` is axis // w, from the
-    back it is the integer w."""
+    """The window w when a whole spatial axis must be split: from the front `wanted` is axis // w (a number
+    dividing the axis' size when that is a number), from the back it is the integer w."""
     if part.kind != "spatial" or sympy.simplify(value(part) - wanted) == 0:
         return None
     if not front:
         return int(wanted) if isinstance(wanted, sympy.Integer) and wanted > 1 else None
+    size = value(part)
+    if isinstance(wanted, sympy.Integer) and isinstance(size, sympy.Integer):
+        # an axis of fixed size: the outer half of `wanted` windows of size // wanted
+        return int(size // wanted) if 1 < wanted < size and size % wanted == 0 else None
     if isinstance(wanted, sympy.floor):
         num, den = sympy.fraction(sympy.together(wanted.args[0]))
         if isinstance(den, sympy.Integer) and den > 1 and sympy.simplify(num - value(part)) == 0:

@@ -745,10 +745,14 @@ def _reshape(builder: Builder, call: Call, shape: Sequence[Any]) -> Tensor:
             return sympy.Integer(x.channels or 0)
         if part.kind in ("inner", "group", "taps", "stack") or _window_keys(part):
             return sympy.Integer(part.window)
-        size = builder.formula(x.node, part.dim)
+        size = _at_fixed(builder, builder.formula(x.node, part.dim))
         return size if part.kind in ("spatial", "keys") else sympy.floor(size / part.window)
 
-    targets = [None if v == -1 else builder.resolved(SizeValue.of(v), where) for v in shape]
+    # on an axis of fixed size every size is a number: a view by numbers (MaxViT's grid of 8 x 8 windows at
+    # 224) lines up with the parts by their numbers
+    targets = [
+        None if v == -1 else _at_fixed(builder, builder.resolved(SizeValue.of(v), where)) for v in shape
+    ]
     whole = {group: (atom,) for atom, group in atoms.items()}
     try:
         layout, splits = layouts.reshape(tuple(whole.get(g, g) for g in _layout(builder, x)), targets, value)
@@ -2198,6 +2202,13 @@ def _expand_as_call(
 # spatial...); a product of tensors reads positions as `_matmul` says.
 
 POSITIONS = ("spatial", "outer", "inner")  # the parts that are positions of the tensor's node
+
+
+def _at_fixed(builder: Builder, expr: sympy.Expr) -> sympy.Expr:
+    """`expr` with each axis of fixed size put in as its number."""
+    fixed = dict(builder.fixed)
+    numbers = {s: sympy.Integer(fixed[s.name]) for s in expr.free_symbols if s.name in fixed}
+    return expr.xreplace(numbers) if numbers else expr
 
 
 def _window_keys(part: layouts.Part) -> bool:
