@@ -738,7 +738,9 @@ def _reshape(builder: Builder, call: Call, shape: Sequence[Any]) -> Tensor:
     def value(part: layouts.Part) -> sympy.Expr:
         if part.kind == "tokens":
             size = _group_size(x, atoms[part], where)
-            return builder.resolved(size, where) if isinstance(size, SizeValue) else sympy.Integer(size)
+            if isinstance(size, SizeValue):
+                return _at_fixed(builder, builder.resolved(size, where))
+            return sympy.Integer(size)
         if part.kind == "batch":
             return BATCH_SIZE
         if part.kind == "channels":
