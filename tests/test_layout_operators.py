@@ -82,9 +82,11 @@ class WindowAttention(nn.Module):
     partitioned into windows, attention inside each window (q @ k^T, attn @ v), merged back and cropped to
     the size before padding (x[:, :H, :W, :])."""
 
-    def __init__(self, dim: int = 2, window: int = 3) -> None:
+    def __init__(self, dim: int = 2, window: int = 3, fused: bool = False, bias: int | None = None) -> None:
         super().__init__()
-        self.window = window
+        self.window, self.fused = window, fused
+        # a relative position bias of one window's tokens against its tokens (timm's fused path)
+        self.bias = nn.Parameter(torch.zeros(2 * (bias or window * window,)))
         self.embed = nn.Conv2d(dim, dim, 2, stride=2)
         self.qkv = nn.Linear(dim, 3 * dim)
         self.out = nn.Conv2d(dim, 1, 1)
@@ -97,7 +99,10 @@ class WindowAttention(nn.Module):
         _, hp, wp, _ = x.shape
         x = x.reshape(b, hp // ws, ws, wp // ws, ws, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, ws * ws, c)
         q, k, v = self.qkv(x).reshape(x.shape[0], ws * ws, 3, c).permute(2, 0, 1, 3).unbind(0)
-        x = (q @ k.transpose(-2, -1)).softmax(dim=-1) @ v
+        if self.fused:
+            x = F.scaled_dot_product_attention(q, k, v, attn_mask=self.bias)
+        else:
+            x = (q @ k.transpose(-2, -1)).softmax(dim=-1) @ v
         x = x.reshape(b, hp // ws, wp // ws, ws, ws, c).permute(0, 1, 3, 2, 4, 5).reshape(b, hp, wp, c)
         return self.out(x[:, :h, :w, :].permute(0, 3, 1, 2))
 
@@ -134,6 +139,7 @@ PRODUCTS: dict[str, tuple[Callable[[], nn.Module], int]] = {
     "tokens_split_by_sizes": (TokenAttention, 4),
     "tokens_bmm": (lambda: TokenAttention(bmm=True), 4),
     "windows_padded_channels_last": (WindowAttention, 2),
+    "windows_attention_with_bias": (lambda: WindowAttention(fused=True), 2),
     "position_attention": (MANetPAB, 3),
     "maxvit_windows_einsum": (MaxViTWindows, 4),
 }
@@ -260,6 +266,15 @@ def test_splits_pads_and_slices_on_any_layout(name: str) -> None:
 def test_layout_refusals(make: Callable[[], nn.Module], message: str) -> None:
     with pytest.raises(SpecError, match=message):
         from_torch(make(), (1, 1, "H", "W"))
+
+
+def test_an_attention_bias_of_another_window_size_is_refused() -> None:
+    """PyTorch refuses a (8, 8) bias against windows of 9 tokens at every size; so does the importer."""
+    model = WindowAttention(fused=True, bias=8).eval()
+    with pytest.raises(RuntimeError):
+        model(torch.zeros(1, 2, 12, 12))
+    with pytest.raises(SpecError, match=r"shape \(8, 8\) against \(3\*3\), of size 9"):
+        from_torch(model, (1, 2, "H", "W"))
 
 
 def test_contracted_sizes_that_are_formulas_are_a_condition() -> None:

@@ -2020,6 +2020,8 @@ def _dot_product_attention(
     q, k, v = (_tensor(bound[n], where) for n in ("query", "key", "value"))
     if not q.node == k.node == v.node or not q.layout == k.layout == v.layout:
         raise SpecError(f"{where}: attention with a key or value other than the query is not modelled")
+    if isinstance(bound["attn_mask"], Constant) and not bound["is_causal"]:
+        return _masked_attention(builder, name, where, (q, k, v), bound["attn_mask"])
     if bound["attn_mask"] is not None:
         raise SpecError(
             f"{where}: attention with a mask (whose shape fixes the number of tokens) is not modelled"
@@ -2398,6 +2400,19 @@ def _pad_laid_out(builder: Builder, call: Call, amounts: Any, mode: str) -> Tens
     if any(e.begin != 0 or e.end != 0 for e in padded):
         node = builder.shape_op(call.name, "pad", [Tensor(x.node, x.channels)], padded, channels).node
     return _laid_out(builder, Tensor(node, channels), layout)
+
+
+def _masked_attention(
+    builder: Builder, name: str, where: str, qkv: tuple[Tensor, Tensor, Tensor], mask: Constant
+) -> Tensor:
+    """F.scaled_dot_product_attention(q, k, v, attn_mask=bias) with a parameter as the mask (a relative
+    position bias): the products it computes, q @ k^T, the mask added by PyTorch's broadcasting (its shape
+    states the number of tokens, a condition), then @ v."""
+    q, k, v = qkv
+    keys = _move(builder, Call(name, where, k), "transpose", (-2, -1))
+    scores = _matmul(builder, f"{name}_scores", where, q, keys)
+    scores = _broadcast_parameter(builder, f"{name}_mask", where, scores, mask)
+    return _matmul(builder, name, where, scores, v)
 
 
 def _einsum_call(
