@@ -22,6 +22,11 @@ position embedding, weight.shape); nn.MultiheadAttention and F.scaled_dot_produc
 Tensor.unbind, Linear / F.linear over a spatial last axis, torch.narrow, expand_as, torch.roll, F.unfold /
 nn.Unfold and Tensor.unfold are read too. Anything else is a SpecError naming the op and where it is.
 
+On tensors whose dimensions were moved (channels-last, tokens, heads, windows): split/chunk/unbind along a
+dimension without positions or a whole spatial axis, F.pad and slices of whole spatial axes and of the channels,
+torch.matmul / @ / bmm, torch.einsum of two tensors that is a batched product, scaled_dot_product_attention with
+a parameter as its mask, a parameter indexed by an index tensor, a mean over every token (see `_matmul`).
+
 Not modelled: the "more than one value per channel" rule of training-mode normalization at spatial size 1.
 
 A forward that branches on sizes (``if h % 32 != 0: raise ...``), which torch.fx refuses, is traced again at a
