@@ -243,6 +243,15 @@ def test_splits_pads_and_slices_on_any_layout(name: str) -> None:
             r"multiplies \(\.\., n, 2\) by \(\.\., 3, m\); PyTorch's rule",
         ),
         (
+            # (B, 1, HW, C) @ (B, HW, C, 1): the result's element (i, j) reads token i of one and j of the other
+            lambda: Lambda(
+                lambda m, x: (
+                    x.flatten(2).transpose(1, 2).unsqueeze(1) @ x.flatten(2).transpose(1, 2).unsqueeze(-1)
+                )
+            ),
+            "puts positions along H of both operands in different dimensions",
+        ),
+        (
             lambda: Lambda(lambda m, x: torch.einsum("bchw,bcvw->bhv", x, x)),
             "is not a batched product",
         ),

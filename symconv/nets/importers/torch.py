@@ -2523,6 +2523,17 @@ def _matmul(builder: Builder, name: str, where: str, a: Tensor, b: Tensor, bmm: 
     keyed = {d for d in builder.dims if _holds(la[-2], d) and _holds(lb[-1], d)}
     columns = tuple(_as_key(part, where, lb) if part.dim in keyed else part for part in lb[-1])
     parts = (*batch, _counted(a, la[-2], where), _counted(b, columns, where))
+    for dim in builder.dims:
+        held = sorted(
+            (p.kind, p.window) for group in parts for p in group if p.kind in POSITIONS and p.dim == dim
+        )
+        if held not in ([], [("spatial", 1)]) and not (
+            len(held) == 2 and held[0][0] == "inner" and held[1] == ("outer", held[0][1])
+        ):
+            raise SpecError(
+                f"{where} multiplies {layouts.describe(la)} by {layouts.describe(lb)}, which puts positions along "
+                f"{dim} of both operands in different dimensions of the result; not modelled"
+            )
     channels = math.prod(p.window for group in parts for p in group if p.kind == "group")
     reads = [
         (
