@@ -868,3 +868,137 @@ ZOO = (
     *ZOO,
     Entry("cyclegan generator (padding_mode reflect, replicate, circular)", cyclegan_generator, HW, (32, 40)),
 )
+
+
+# ---------------------------------------------------------------- attention on moved axes (splits, pads, @)
+
+
+class EfficientFormerAttention(nn.Module):
+    """timm's EfficientFormer Attention over (batch, tokens, channels): q, k, v from one Linear reshaped to
+    (B, N, heads, -1) and permuted, split by sizes [key_dim, key_dim, val_dim] along the last dimension;
+    (q @ k^T) * scale, softmax, attn @ v, back to (B, N, heads * val_dim), projected (the attention biases,
+    which fix the resolution, left out)."""
+
+    def __init__(self, dim: int, heads: int = 2, key_dim: int = 2, ratio: int = 2) -> None:
+        super().__init__()
+        self.heads, self.key_dim, self.val_dim = heads, key_dim, ratio * key_dim
+        self.qkv = nn.Linear(dim, heads * (2 * key_dim + self.val_dim))
+        self.proj = nn.Linear(heads * self.val_dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, n, _ = x.shape
+        qkv = self.qkv(x).reshape(b, n, self.heads, -1).permute(0, 2, 1, 3)
+        q, k, v = qkv.split([self.key_dim, self.key_dim, self.val_dim], dim=3)
+        attn = ((q @ k.transpose(-2, -1)) * self.key_dim**-0.5).softmax(dim=-1)
+        return self.proj((attn @ v).transpose(1, 2).reshape(b, n, self.heads * self.val_dim))
+
+
+class EfficientFormer(nn.Module):
+    """EfficientFormer-L1's layout: a stem of two 3x3 stride-2 convolutions, Meta4D blocks (pooling token
+    mixer: AvgPool2d(3, 1, 1, count_include_pad=False) - x), 3x3 stride-2 downsamples, then Flat (flatten(2)
+    .transpose(1, 2)) and Meta3D blocks (LayerNorm, attention, MLP) on the tokens, back to (B, C, H, W)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(cbr(3, 4, 3, 2, 1), cbr(4, 4, 3, 2, 1))
+        self.pool = nn.AvgPool2d(3, 1, 1, count_include_pad=False)
+        self.down = nn.Sequential(nn.Conv2d(4, 8, 3, 2, 1), nn.Conv2d(8, 8, 3, 2, 1))
+        self.norm = nn.LayerNorm(8)
+        self.attention = EfficientFormerAttention(8)
+        self.mlp = nn.Sequential(nn.Linear(8, 16), nn.GELU(), nn.Linear(16, 8))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        x = x + (self.pool(x) - x)
+        x = self.down(x)
+        b, c, h, w = x.shape
+        tokens = x.flatten(2).transpose(1, 2)
+        tokens = tokens + self.attention(self.norm(tokens))
+        tokens = tokens + self.mlp(self.norm(tokens))
+        return tokens.transpose(1, 2).reshape(b, c, h, w)
+
+
+class SwinBlock(nn.Module):
+    """timm's SwinTransformerBlock (window attention, no shift) after a 4x4 stride-4 patch embedding, on the
+    channels-last (B, H, W, C) tensor: padded to a multiple of the window by F.pad(x, (0, 0, 0, pad_w, 0,
+    pad_h)), windows view(-1, window * window, C), attention q @ k^T + softmax + @ v in each window (qkv
+    reshaped to (B_, N, 3, heads, -1) and unbound), windows merged back, cropped to x[:, :H, :W, :]."""
+
+    def __init__(self, dim: int = 4, heads: int = 2, window: int = 7) -> None:
+        super().__init__()
+        self.heads, self.window = heads, window
+        self.embed = nn.Conv2d(3, dim, 4, 4)
+        self.norm = nn.LayerNorm(dim)
+        self.qkv, self.proj = nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, 2 * dim), nn.GELU(), nn.Linear(2 * dim, dim))
+
+    def attention(self, x: torch.Tensor) -> torch.Tensor:
+        b_, n, c = x.shape
+        q, k, v = self.qkv(x).reshape(b_, n, 3, self.heads, -1).permute(2, 0, 3, 1, 4).unbind(0)
+        attn = (q * (c // self.heads) ** -0.5 @ k.transpose(-2, -1)).softmax(dim=-1)
+        return self.proj((attn @ v).transpose(1, 2).reshape(b_, n, -1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.embed(x).permute(0, 2, 3, 1)
+        b, h, w, c = x.shape
+        r = self.window
+        shortcut = x
+        x = F.pad(self.norm(x), (0, 0, 0, (r - w % r) % r, 0, (r - h % r) % r))
+        _, hp, wp, _ = x.shape
+        windows = x.view(b, hp // r, r, wp // r, r, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, r * r, c)
+        windows = self.attention(windows).view(-1, r, r, c)
+        x = windows.view(b, hp // r, wp // r, r, r, c).permute(0, 1, 3, 2, 4, 5).reshape(b, hp, wp, c)
+        x = shortcut + x[:, :h, :w, :]
+        x = x + self.mlp(self.norm(x))
+        return x.permute(0, 3, 1, 2)
+
+
+class CoAtNetAttention(nn.Module):
+    """timm's CoAtNet (maxxvit) transformer block in NCHW: a stride-2 downsample, then attention2d with
+    head_first: qkv a 1x1 convolution viewed as (B, heads, 3 * head_dim, H*W) and chunked along dimension 2,
+    attn = q^T @ k, softmax, v @ attn^T viewed back to (B, C, H, W), a 1x1 projection."""
+
+    def __init__(self, dim: int = 4, heads: int = 2) -> None:
+        super().__init__()
+        self.heads = heads
+        self.stem = nn.Sequential(cbr(3, dim, 3, 2, 1), cbr(dim, dim, 3, 1, 1))
+        self.down = nn.MaxPool2d(3, 2, 1)
+        self.qkv, self.proj = nn.Conv2d(dim, 3 * dim, 1), nn.Conv2d(dim, dim, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.down(self.stem(x))
+        b, c, h, w = x.shape
+        q, k, v = self.qkv(x).view(b, self.heads, 3 * c // self.heads, -1).chunk(3, dim=2)
+        attn = (q.transpose(-2, -1) @ k * (c // self.heads) ** -0.5).softmax(dim=-1)
+        return x + self.proj((v @ attn.transpose(-2, -1)).view(b, -1, h, w))
+
+
+class MANetPAB(nn.Module):
+    """segmentation_models_pytorch's MAnet position attention block on a ResNet stem: torch.matmul of the
+    tokens of two 1x1 convolutions, softmax, torch.matmul with a third; back to (B, C, H, W) by a transpose
+    (MAnet itself reshapes without transposing, which mixes channels and positions)."""
+
+    def __init__(self, dim: int = 4) -> None:
+        super().__init__()
+        self.stem = stem()
+        self.top, self.centre = nn.Conv2d(dim, 2, 1), nn.Conv2d(dim, 2, 1)
+        self.bottom, self.out = nn.Conv2d(dim, dim, 3, padding=1), nn.Conv2d(dim, dim, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        b, c, h, w = x.shape
+        top = self.top(x).flatten(2)
+        centre = self.centre(x).flatten(2).transpose(1, 2)
+        bottom = self.bottom(x).flatten(2).transpose(1, 2)
+        attention = torch.matmul(centre, top).softmax(dim=-1)
+        y = torch.matmul(attention, bottom).transpose(1, 2).reshape(b, c, h, w)
+        return self.out(x + y)
+
+
+ZOO = (
+    *ZOO,
+    Entry("efficientformer (tokens, split by sizes, q @ k^T)", EfficientFormer, HW, (40, 56)),
+    Entry("swin block (F.pad channels-last, window attention, crop)", SwinBlock, HW, (56, 84)),
+    Entry("coatnet attention (chunk of heads, v @ attn^T)", CoAtNetAttention, HW, (32, 48)),
+    Entry("manet position attention (torch.matmul)", MANetPAB, HW, (32, 48)),
+)

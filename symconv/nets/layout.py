@@ -43,6 +43,8 @@ class Part:
             return f"stack of {self.window}"
         if self.kind == "group":
             return f"channels/{self.window}"
+        if self.kind == "keys":
+            return f"{self.dim}'" if self.window == 1 else f"{self.window}'"
         return f"{self.dim}//{self.window}" if self.kind == "outer" else f"{self.window}"
 
 
@@ -122,11 +124,18 @@ def reshape(
     if cut == len(targets):
         if pool:
             raise SpecError(f"view/reshape: parts {', '.join(map(str, pool))} are left over")
-        return _whole_channels(tuple(head)), splits
-    return _whole_channels((*head, _merge(tuple(pool)), *tail)), splits
+        return whole_channels(tuple(head)), splits
+    return whole_channels((*head, _merge(tuple(pool)), *tail)), splits
 
 
-def _whole_channels(layout: Layout) -> Layout:
+def resized(layout: Layout, axis: int, size: int | None, kind: str = "group") -> Layout:
+    """The layout with dimension `axis` (pieces of the channels, or a stack) holding `size` of them instead,
+    as a piece of a split or a padded dimension has it; size None removes the dimension (unbind)."""
+    kept = () if size is None else ((Part(kind, window=size),),)
+    return whole_channels((*layout[:axis], *kept, *layout[axis + 1 :]))
+
+
+def whole_channels(layout: Layout) -> Layout:
     """A dimension that holds every piece of the channels, and nothing else, is the channels again (in
     another order after a shuffle: the count, which is all that is tracked, is the same)."""
     holding = [a for a, group in enumerate(layout) if any(p.kind == "group" for p in group)]
@@ -232,12 +241,16 @@ def _channel_pieces(
 
 
 def _window(part: Part, wanted: sympy.Expr, value: Callable[[Part], sympy.Expr], front: bool) -> int | None:
-    """The window w when a whole spatial axis must be split: from the front `wanted` is axis // w, from the
-    back it is the integer w."""
+    """The window w when a whole spatial axis must be split: from the front `wanted` is axis // w (a number
+    dividing the axis' size when that is a number), from the back it is the integer w."""
     if part.kind != "spatial" or sympy.simplify(value(part) - wanted) == 0:
         return None
     if not front:
         return int(wanted) if isinstance(wanted, sympy.Integer) and wanted > 1 else None
+    size = value(part)
+    if isinstance(wanted, sympy.Integer) and isinstance(size, sympy.Integer):
+        # an axis of fixed size: the outer half of `wanted` windows of size // wanted
+        return int(size // wanted) if 1 < wanted < size and size % wanted == 0 else None
     if isinstance(wanted, sympy.floor):
         num, den = sympy.fraction(sympy.together(wanted.args[0]))
         if isinstance(den, sympy.Integer) and den > 1 and sympy.simplify(num - value(part)) == 0:
@@ -254,6 +267,8 @@ __all__ = [
     "permute",
     "remove",
     "reshape",
+    "resized",
     "standard",
     "transpose",
+    "whole_channels",
 ]

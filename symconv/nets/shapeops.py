@@ -136,10 +136,13 @@ class Roll:
 class Mix:
     """Every output position reads every input position along the axis (attention over tokens, a Linear
     over a spatial axis); the size becomes `size` (None: unchanged). `every=False`: the axis is left as it
-    is (a Linear over another axis)."""
+    is (a Linear over another axis). `reads`, one entry per input (a product of tensors, torch.matmul), says
+    which positions of that input output position j reads: 1 the same position, w > 1 the window of w
+    positions holding j (a window partition's tokens), 0 every position; the inputs' sizes are equal."""
 
     size: sympy.Expr | None = None
     every: bool = True
+    reads: tuple[int, ...] = ()
 
 
 def size_and_rules(
@@ -371,6 +374,8 @@ def positions(
     if op == "roll" and isinstance(entry, Roll):
         return [(0, (q - entry.shift) % n)] if n else []
     if op == "mix" and isinstance(entry, Mix):
+        if entry.reads:
+            return [(k, p) for k, w in enumerate(entry.reads) for p in _window_of(q, w, before[k])]
         return [(0, p) for p in range(n)] if entry.every else [(0, q)]
     if op == "join" and isinstance(entry, Join) and entry.along:
         for index, size in enumerate(before):
@@ -379,6 +384,13 @@ def positions(
             q -= size
         return []
     return [(index, q) for index in range(len(before))]
+
+
+def _window_of(q: int, w: int, n: int) -> range:
+    """The positions of the window of `w` that holds q (every position for w = 0), inside a size of n."""
+    if w == 0:
+        return range(n)
+    return range(q // w * w, min(q // w * w + w, n))
 
 
 def _padded_source(mode: str, p: int, n: int) -> int:

@@ -111,4 +111,41 @@ def method(target: str, c: Constant, rest: Sequence[Any], kwargs: dict[str, Any]
     raise SpecError(f"{where} is called on a parameter of shape {shape}; not modelled")
 
 
-__all__ = ["dimension", "expand", "method", "reshape", "shape_of"]
+def index(c: Constant, key: Any, where: str) -> Constant:
+    """A parameter indexed as PyTorch indexes it: an integer removes its dimension, a slice with integer
+    bounds keeps it with Python's length, and one index tensor (a parameter of integers, as a relative
+    position index) puts its own shape in place of the dimension it indexes (a gather).
+
+    >>> index(Constant((169, 3)), Constant((2401,)), "table").shape
+    (2401, 3)
+    """
+    shape = shape_of(c, where)
+    items = list(key) if isinstance(key, tuple) else [key]
+    if items.count(Ellipsis) > 1:
+        raise SpecError(f"{where}: an index can only have a single ellipsis")
+    if Ellipsis in items:
+        at = items.index(Ellipsis)
+        items[at : at + 1] = [slice(None)] * (len(shape) - len(items) + 1)
+    if len(items) > len(shape) or sum(isinstance(item, Constant) for item in items) > 1:
+        raise SpecError(
+            f"{where} indexes a parameter of shape {shape} with {key!r}; not modelled (more indices than "
+            "dimensions, or several index tensors)"
+        )
+    out: list[int] = []
+    for size, item in zip(shape, [*items, *[slice(None)] * (len(shape) - len(items))], strict=True):
+        if isinstance(item, Constant):
+            out.extend(shape_of(item, where))
+        elif isinstance(item, slice) and all(
+            type(v) is int or v is None for v in (item.start, item.stop, item.step)
+        ):
+            if item.step is not None and item.step < 1:
+                raise SpecError(f"{where}: the step of a slice must be positive (PyTorch's rule), got {item}")
+            out.append(len(range(size)[item]))
+        elif type(item) is int and -size <= item < size:
+            continue
+        else:
+            raise SpecError(f"{where} indexes a parameter of shape {shape} with {key!r}; not modelled")
+    return Constant(tuple(out))
+
+
+__all__ = ["dimension", "expand", "index", "method", "reshape", "shape_of"]

@@ -22,6 +22,11 @@ position embedding, weight.shape); nn.MultiheadAttention and F.scaled_dot_produc
 Tensor.unbind, Linear / F.linear over a spatial last axis, torch.narrow, expand_as, torch.roll, F.unfold /
 nn.Unfold and Tensor.unfold are read too. Anything else is a SpecError naming the op and where it is.
 
+On tensors whose dimensions were moved (channels-last, tokens, heads, windows): split/chunk/unbind along a
+dimension without positions or a whole spatial axis, F.pad and slices of whole spatial axes and of the channels,
+torch.matmul / @ / bmm, torch.einsum of two tensors that is a batched product, scaled_dot_product_attention with
+a parameter as its mask, a parameter indexed by an index tensor, a mean over every token (see `_matmul`).
+
 Not modelled: the "more than one value per channel" rule of training-mode normalization at spatial size 1.
 
 A forward that branches on sizes (``if h % 32 != 0: raise ...``), which torch.fx refuses, is traced again at a
@@ -745,17 +750,23 @@ def _reshape(builder: Builder, call: Call, shape: Sequence[Any]) -> Tensor:
     def value(part: layouts.Part) -> sympy.Expr:
         if part.kind == "tokens":
             size = _group_size(x, atoms[part], where)
-            return builder.resolved(size, where) if isinstance(size, SizeValue) else sympy.Integer(size)
+            if isinstance(size, SizeValue):
+                return _at_fixed(builder, builder.resolved(size, where))
+            return sympy.Integer(size)
         if part.kind == "batch":
             return BATCH_SIZE
         if part.kind == "channels":
             return sympy.Integer(x.channels or 0)
-        if part.kind in ("inner", "group", "taps"):
+        if part.kind in ("inner", "group", "taps", "stack") or _window_keys(part):
             return sympy.Integer(part.window)
-        size = builder.formula(x.node, part.dim)
-        return size if part.kind == "spatial" else sympy.floor(size / part.window)
+        size = _at_fixed(builder, builder.formula(x.node, part.dim))
+        return size if part.kind in ("spatial", "keys") else sympy.floor(size / part.window)
 
-    targets = [None if v == -1 else builder.resolved(SizeValue.of(v), where) for v in shape]
+    # on an axis of fixed size every size is a number: a view by numbers (MaxViT's grid of 8 x 8 windows at
+    # 224) lines up with the parts by their numbers
+    targets = [
+        None if v == -1 else _at_fixed(builder, builder.resolved(SizeValue.of(v), where)) for v in shape
+    ]
     whole = {group: (atom,) for atom, group in atoms.items()}
     try:
         layout, splits = layouts.reshape(tuple(whole.get(g, g) for g in _layout(builder, x)), targets, value)
@@ -821,6 +832,8 @@ def _pad_module(builder: Builder, m: Any, call: Call) -> Tensor:
 def _pad(builder: Builder, call: Call, amounts: Any, mode: str) -> Tensor:
     """F.pad and the padding modules: amounts in PyTorch's order, last axis first (left, right, top, bottom,
     ...), integers or sizes; a negative amount crops. Channels padded by integers change the channel count."""
+    if call.x.layout is not None:
+        return _pad_laid_out(builder, call, amounts, mode)
     dims, where, x = builder.dims, call.where, builder.spatial(call.x, call.where)
     if mode not in PAD_MODES:
         raise SpecError(f"{where}: mode must be one of {', '.join(PAD_MODES)}, got {mode!r}")
@@ -848,25 +861,28 @@ def _pad(builder: Builder, call: Call, amounts: Any, mode: str) -> Tensor:
             channels = None if channels is None else channels + begin + end
     entries = []
     for position, dim in enumerate(dims, start=2):
-        begin, end = pairs.get(position, (0, 0))
-        if mode == "circular" and not (
-            all(isinstance(v, int) for v in (begin, end)) and (min(begin, end) >= 0 or max(begin, end) <= 0)
-        ):
-            raise SpecError(
-                f"{where}: circular padding ({begin}, {end}) along {dim} crops one side and pads the other (or "
-                "is computed from sizes); PyTorch's result then depends on the other axes' sizes (its copy "
-                "overlaps itself), not modelled"
-            )
-        entries.append(
-            Pad(
-                shape_formula(builder, begin, dim, where, f"the padding before {dim}"),
-                shape_formula(builder, end, dim, where, f"the padding after {dim}"),
-                mode,
-            )
-        )
+        entries.append(_pad_entry(builder, where, dim, pairs.get(position, (0, 0)), mode))
     if all(e.begin == 0 and e.end == 0 for e in entries):
         return Tensor(x.node, channels)
     return builder.shape_op(call.name, "pad", [x], entries, channels)
+
+
+def _pad_entry(builder: Builder, where: str, dim: str, pair: tuple[Any, Any], mode: str) -> Pad:
+    """The padding of the spatial axis `dim` by (begin, end), integers or sizes."""
+    begin, end = pair
+    if mode == "circular" and not (
+        all(isinstance(v, int) for v in (begin, end)) and (min(begin, end) >= 0 or max(begin, end) <= 0)
+    ):
+        raise SpecError(
+            f"{where}: circular padding ({begin}, {end}) along {dim} crops one side and pads the other (or "
+            "is computed from sizes); PyTorch's result then depends on the other axes' sizes (its copy "
+            "overlaps itself), not modelled"
+        )
+    return Pad(
+        shape_formula(builder, begin, dim, where, f"the padding before {dim}"),
+        shape_formula(builder, end, dim, where, f"the padding after {dim}"),
+        mode,
+    )
 
 
 @dataclass(frozen=True)
@@ -878,6 +894,9 @@ class Pieces:
     axis: str
     size: SizeValue  # the length of each piece (the last may be shorter)
     sections: tuple[int, ...] = ()  # split with a list of sizes
+    layout: layouts.Layout | None = (
+        None  # the dimensions of x, when they are not (batch, channels, spatial...)
+    )
 
     def piece(self, builder: Builder, index: Any, where: str) -> Tensor:
         if not isinstance(index, int) or index < 0 or (self.sections and index >= len(self.sections)):
@@ -897,12 +916,16 @@ class Pieces:
         ]
         entries = [Slice() for _ in dims]
         entries[dims.index(self.axis)] = Slice(formulas[0], formulas[1], 1, formulas[2], formulas[3])
-        return builder.shape_op(f"{self.name}_{index}", "slice", [self.x], entries, self.x.channels)
+        plain = Tensor(self.x.node, self.x.channels)
+        made = builder.shape_op(f"{self.name}_{index}", "slice", [plain], entries, self.x.channels)
+        return Tensor(made.node, made.channels, layout=self.layout)
 
 
 def _split(builder: Builder, call: Call, how: Any, dim: Any, chunk: bool) -> Any:
     """torch.split / torch.chunk (and the methods): along the channels a tuple of the same node with each
     piece's channel count; along a spatial axis, pieces that are slices."""
+    if call.x.layout is not None:
+        return _split_laid_out(builder, call, how, dim, chunk)
     dims, where, x = builder.dims, call.where, builder.spatial(call.x, call.where)
     rank = 2 + len(dims)
     if not isinstance(dim, int) or not -rank <= dim < rank:
@@ -917,28 +940,33 @@ def _split(builder: Builder, call: Call, how: Any, dim: Any, chunk: bool) -> Any
             )
         counts = _channel_pieces(x.channels, how, chunk, where)
         return tuple(Tensor(x.node, c) for c in counts)
-    name = dims[axis - 2]
+    return _axis_pieces(call, dims[axis - 2], how, chunk)
+
+
+def _axis_pieces(call: Call, name: str, how: Any, chunk: bool) -> Pieces:
+    """torch.split / chunk along the spatial axis `name` (a whole dimension of x): pieces that are slices."""
+    x, where = call.x, call.where
     if isinstance(how, tuple | list):
         if chunk or not all(isinstance(v, int) and v >= 0 for v in how):
             raise SpecError(f"{where}: split sizes must be non-negative integers, got {how!r}")
-        return Pieces(x, call.name, name, SizeValue(sympy.Integer(0)), tuple(how))
+        return Pieces(x, call.name, name, SizeValue(sympy.Integer(0)), tuple(how), x.layout)
     if chunk:
         if not isinstance(how, int) or how < 1:
             raise SpecError(f"{where}: chunks must be a positive integer, got {how!r}")
         # torch.chunk: pieces of ceil(n / chunks)
         size = SizeValue(sympy.ceiling(sympy.Rational(1, how) * axis_size(x.node, name)))
-        return Pieces(x, call.name, name, size)
+        return Pieces(x, call.name, name, size, layout=x.layout)
     size_value = SizeValue.of(how)
     if size_value is None:
         raise SpecError(f"{where}: split_size must be an integer or a size, got {how!r}")
-    return Pieces(x, call.name, name, size_value)
+    return Pieces(x, call.name, name, size_value, layout=x.layout)
 
 
-def _channel_pieces(channels: int, how: Any, chunk: bool, where: str) -> list[int]:
+def _channel_pieces(channels: int, how: Any, chunk: bool, where: str, what: str = "channels") -> list[int]:
     if isinstance(how, tuple | list):
         if sum(how) != channels:
             raise SpecError(
-                f"{where}: split sizes {list(how)} must add up to the {channels} channels (PyTorch's rule)"
+                f"{where}: split sizes {list(how)} must add up to the {channels} {what} (PyTorch's rule)"
             )
         return list(how)
     if not isinstance(how, int) or how < 1:
@@ -996,6 +1024,9 @@ def _reduce(builder: Builder, call: Call, dim: Any, keepdim: bool) -> Tensor:
         )
         if stacked is not None:
             return _laid_out(builder, call.x, stacked)
+        pooled = _pool_tokens(builder, call, dim)
+        if pooled is not None:
+            return pooled
     dims, where, x = builder.dims, call.where, builder.spatial(call.x, call.where)
     rank = 2 + len(dims)
     if dim is None:
@@ -1158,6 +1189,9 @@ def _functions() -> dict[Any, str]:
     table[functional.linear] = "linear"
     table[functional.unfold] = "im2col"
     table[functional.scaled_dot_product_attention] = "attention"
+    table[torch.matmul] = table[operator.matmul] = "matmul"
+    table[torch.bmm] = "bmm"
+    table[torch.einsum] = "einsum"
     return table
 
 
@@ -1258,6 +1292,8 @@ def _getattr(builder: Builder, args: Sequence[Any], where: str) -> Any:
     if isinstance(value, Constant) and attribute in ("shape", "ndim"):
         shape = parameters.shape_of(value, where)
         return shape if attribute == "shape" else len(shape)
+    if isinstance(value, Tensor | Constant) and attribute in ("device", "dtype"):
+        return None  # where the values live and their type: no size depends on them
     raise SpecError(f"{where} reads attribute {attribute!r} of {value!r}; not modelled")
 
 
@@ -1282,11 +1318,11 @@ def _group_size(x: Tensor, group: tuple[layouts.Part, ...], where: str) -> Any:
                     f"{where} reads the channel count, which is unknown; give it in the input shape"
                 )
             total *= x.channels
-        elif part.kind in ("inner", "group", "taps"):
+        elif part.kind in ("inner", "group", "taps", "stack") or _window_keys(part):
             total *= part.window
         else:
             size = axis_size(x.node, part.dim)
-            total *= size if part.kind == "spatial" else sympy.floor(size / part.window)
+            total *= size if part.kind in ("spatial", "keys") else sympy.floor(size / part.window)
     total += extra
     return int(total) if isinstance(total, sympy.Integer) else SizeValue(total)
 
@@ -1323,6 +1359,8 @@ def _getitem(builder: Builder, name: str, args: Sequence[Any], where: str) -> An
         return value[index]
     if isinstance(value, Tensor):
         return _slice_tensor(builder, name, where, value, index)
+    if isinstance(value, Constant):
+        return parameters.index(value, index, where)
     raise SpecError(f"{where} indexes {value!r}; not modelled")
 
 
@@ -1344,8 +1382,10 @@ def _slice_tensor(builder: Builder, name: str, where: str, x: Tensor, index: Any
         )
     items += [slice(None)] * (rank - len(items))
     if x.layout is not None:
-        # dimensions are not (batch, channels, spatial...): only tokens a concatenation added are cut
-        return _pick_token(builder, where, x, items)
+        # dimensions are not (batch, channels, spatial...): whole spatial axes and the channels are sliced
+        # as on (batch, channels, spatial...); otherwise only tokens a concatenation added are cut
+        sliced = _slice_laid_out(builder, name, where, x, items)
+        return sliced if sliced is not None else _pick_token(builder, where, x, items)
     if any(not isinstance(item, slice) for item in items):
         raise SpecError(
             f"{where} indexes with an integer ({index!r}), which removes an axis; only slices are modelled"
@@ -1484,14 +1524,22 @@ def _assert(builder: Builder, name: str, where: str, args: Sequence[Any], kwargs
         return None
     if not isinstance(condition, SizeCondition):
         raise SpecError(f"{where} asserts {condition!r}; only comparisons of sizes are read")
+    rule = f"asserts {condition} ({message})" if message else f"asserts {condition}"
+    _state(builder, name, where, condition, rule)
+    return None
+
+
+def _state(builder: Builder, name: str, where: str, condition: SizeCondition, rule: str) -> None:
+    """A condition on sizes the network needs (`rule` says it, after `where`): a check node on the one
+    symbolic axis it reads; decided now when it reads fixed axes only (an error when it fails there); refused
+    when it relates two symbolic axes (H == W), as each axis is stated on its own."""
     relation, _ = COMPARISONS[condition.target]
     symbols = (condition.left.expr - condition.right.expr).free_symbols
     if BATCH_SIZE in symbols:
-        raise SpecError(f"{where} asserts {condition}, which depends on the batch size; not modelled")
+        raise SpecError(f"{where} {rule}, which depends on the batch size; not modelled")
     found = [axis for axis in (axis_of(s) for s in symbols) if axis is not None]
     fixed = dict(builder.fixed)
     symbolic = sorted({dim for _, dim in found if dim not in fixed}, key=builder.dims.index)
-    rule = f"asserts {condition} ({message})" if message else f"asserts {condition}"
     if len(symbolic) > 1:
         raise SpecError(
             f"{where} {rule}, relating the sizes along {' and '.join(symbolic)}; not modelled (each axis is "
@@ -1502,7 +1550,7 @@ def _assert(builder: Builder, name: str, where: str, args: Sequence[Any], kwargs
         numbers = {s: sympy.Integer(builder.node_size(*axis_of(s) or ("", "")) or 0) for s in symbols}
         if not evaluate(relation(condition.left.expr, condition.right.expr).xreplace(numbers), {}):
             raise SpecError(f"{where} {rule}, which fails at the fixed input size")
-        return None
+        return
     dim = symbolic[0]
     sides = [
         shape_formula(builder, side, dim, where, "a compared size")
@@ -1512,7 +1560,6 @@ def _assert(builder: Builder, name: str, where: str, args: Sequence[Any], kwargs
     source = next(node for node, axis in found if axis == dim)
     entries = [Check(stated if d == dim else None, rule) for d in builder.dims]
     builder.shape_op(name, "check", [Tensor(source, None)], entries, None)
-    return None
 
 
 def _elementwise(builder: Builder, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
@@ -1531,7 +1578,7 @@ def _elementwise(builder: Builder, name: str, where: str, args: Sequence[Any], k
         raise SpecError(f"{where} combines tensors whose axes differ; not modelled")
     if isinstance(other, Constant) and other.shape is not None:
         return _broadcast_parameter(builder, name, where, first, other)
-    made = builder.elementwise(name, Tensor(first.node, first.channels), _plain(other), where)
+    made = builder.elementwise(name, _plain(first), _plain(other), where)
     return Tensor(made.node, made.channels, layout=first.layout) if first.layout is not None else made
 
 
@@ -1691,7 +1738,10 @@ def _broadcast_parameter(builder: Builder, name: str, where: str, x: Tensor, c: 
         if kinds == ["spatial"]:
             targets[group[0].dim] = sympy.Integer(size)
             continue
-        if all(k in ("spatial", "outer", "inner", "extra") for k in kinds):
+        if _sized(group):
+            _same_size(where, what, group, int(_group_size(x, group, where)), size)
+            continue
+        if all(k in ("spatial", "outer", "inner", "extra", "keys") for k in kinds):
             x = _token_condition(builder, name, where, x, group, size, what)
             continue
         raise SpecError(f"{where} broadcasts {what} against {layouts.describe((group,))}; not modelled")
@@ -1713,14 +1763,14 @@ def _token_parts(
     for part in group:
         if part.kind == "extra":
             extra += part.window
-        elif part.kind == "inner":
+        elif part.kind == "inner" or _window_keys(part):
             multiplier *= part.window
         elif part.dim == free:
             here = ref(x.node)
-            factor *= here if part.kind == "spatial" else sympy.floor(here / part.window)
+            factor *= here if part.kind in ("spatial", "keys") else sympy.floor(here / part.window)
         else:
             size = int(evaluate(builder.formula(x.node, part.dim), {part.dim: env[part.dim]}))
-            multiplier *= size if part.kind == "spatial" else size // part.window
+            multiplier *= size if part.kind in ("spatial", "keys") else size // part.window
     return factor, multiplier, extra
 
 
@@ -1757,7 +1807,7 @@ def _token_condition(
     (a position embedding of a fixed number of tokens): it relates the axes, so it is decided over the sizes
     the model allows so far (each axis' valid set must be finite: a ViT asserts its image size), and stated
     per axis when the sizes that meet it are a product of per-axis sets; otherwise refused."""
-    dims = sorted({p.dim for p in group if p.kind in ("spatial", "outer")}, key=builder.dims.index)
+    dims = sorted({p.dim for p in group if p.kind in ("spatial", "outer", "keys")}, key=builder.dims.index)
     open_dims = [dim for dim in dims if dim not in dict(builder.fixed)]
     if len(open_dims) == 1 and len(dims) > 1:
         return _token_condition_on(builder, name, where, x, group, size, what, open_dims[0])
@@ -1953,7 +2003,7 @@ def _attention(builder: Builder, m: Any, call: Call) -> tuple[Tensor, None]:
 
 
 def _unbind(builder: Builder, call: Call, dim: Any) -> tuple[Tensor, ...]:
-    """Tensor.unbind over a dimension that holds a factor of the channels (timm's q, k, v from one Linear,
+    """Tensor.unbind over a dimension that holds pieces of the channels (timm's q, k, v from one Linear,
     reshaped to (3, batch, heads, tokens, head_dim)) or a stack: that many tensors without the dimension,
     each with its share of the channels."""
     x, where = call.x, call.where
@@ -1962,17 +2012,14 @@ def _unbind(builder: Builder, call: Call, dim: Any) -> tuple[Tensor, ...]:
     layout = _layout(builder, x)
     axis = parameters.dimension(layout, dim, where)
     group = layout[axis]
-    if len(group) != 1 or group[0].kind not in ("group", "stack"):
+    kind = _countable(group)
+    if kind is None:
         raise SpecError(
             f"{where} unbinds dimension {dim} of {layouts.describe(layout)}; only a factor of the channels or a "
             "stack is modelled"
         )
-    count = group[0].window
-    channels = x.channels
-    if group[0].kind == "group" and channels is not None:
-        channels //= count
-    rest = (*layout[:axis], *layout[axis + 1 :])
-    return tuple(_laid_out(builder, Tensor(x.node, channels), rest) for _ in range(count))
+    size = int(_group_size(x, group, where))
+    return tuple(_share(builder, x, layout, axis, size, None, kind) for _ in range(size))
 
 
 def _dot_product_attention(
@@ -1985,6 +2032,8 @@ def _dot_product_attention(
     q, k, v = (_tensor(bound[n], where) for n in ("query", "key", "value"))
     if not q.node == k.node == v.node or not q.layout == k.layout == v.layout:
         raise SpecError(f"{where}: attention with a key or value other than the query is not modelled")
+    if isinstance(bound["attn_mask"], Constant) and not bound["is_causal"]:
+        return _masked_attention(builder, name, where, (q, k, v), bound["attn_mask"])
     if bound["attn_mask"] is not None:
         raise SpecError(
             f"{where}: attention with a mask (whose shape fixes the number of tokens) is not modelled"
@@ -2164,6 +2213,459 @@ def _expand_as_call(
     return _expand_as(builder, name, where, bound["input"], bound["other"])
 
 
+# Splits, pads and products on any layout: a dimension that holds no position (the channels, a factor of
+# them, a stack) is split or padded as PyTorch does it, a whole spatial axis as on (batch, channels,
+# spatial...); a product of tensors reads positions as `_matmul` says.
+
+POSITIONS = ("spatial", "outer", "inner")  # the parts that are positions of the tensor's node
+
+
+def _at_fixed(builder: Builder, expr: sympy.Expr) -> sympy.Expr:
+    """`expr` with each axis of fixed size put in as its number."""
+    fixed = dict(builder.fixed)
+    numbers = {s: sympy.Integer(fixed[s.name]) for s in expr.free_symbols if s.name in fixed}
+    return expr.xreplace(numbers) if numbers else expr
+
+
+def _window_keys(part: layouts.Part) -> bool:
+    """The keys of one window (an attention map's columns inside a window partition): their size is the window."""
+    return part.kind == "keys" and part.window > 1
+
+
+def _dimension(layout: layouts.Layout, dim: Any, where: str) -> int:
+    rank = len(layout)
+    if isinstance(dim, bool) or not isinstance(dim, int) or not -rank <= dim < rank:
+        raise SpecError(
+            f"{where}: dim must be a dimension of the {rank}-D tensor {layouts.describe(layout)}, got {dim!r}"
+        )
+    return dim % rank
+
+
+def _countable(group: tuple[layouts.Part, ...]) -> str | None:
+    """What a dimension without positions holds: "group" (pieces of the channels) or "stack"; None when it
+    holds a position, the batch or nothing."""
+    kinds = {p.kind for p in group}
+    if group and kinds <= {"channels", "group"}:
+        return "group"
+    if len(group) == 1 and kinds == {"stack"}:
+        return "stack"
+    return None
+
+
+def _pool_tokens(builder: Builder, call: Call, dim: Any) -> Tensor | None:
+    """mean / sum / amax / amin without keepdim over the dimensions that hold every position of every
+    spatial axis, leaving (batch, channels) (a transformer's average over its tokens): the features are the
+    channels, and every position is read, as a global pool reads them. None for any other reduction."""
+    x, where = call.x, call.where
+    layout = _layout(builder, x)
+    axes = {_dimension(layout, d, where) for d in (dim if isinstance(dim, tuple | list) else [dim])}
+    reduced = [p for a in axes for p in layout[a]]
+    rest = [group for a, group in enumerate(layout) if a not in axes]
+    whole = all(
+        not any(p.kind in POSITIONS and p.dim == d for group in rest for p in group) for d in builder.dims
+    )
+    if not (
+        whole
+        and all(p.kind in (*POSITIONS, "extra") for p in reduced)
+        and len(rest) == 2
+        and rest[0] == (layouts.Part("batch"),)
+        and _countable(rest[1]) == "group"
+    ):
+        return None
+    entries = [Resize(sympy.Integer(1), None, "area") for _ in builder.dims]
+    made = builder.shape_op(call.name, "resize", [Tensor(x.node, x.channels)], entries, x.channels)
+    return Tensor(made.node, x.channels, flat=True, features=x.channels)
+
+
+def _sized(group: Sequence[layouts.Part]) -> bool:
+    """A dimension whose size is a number at every input size: pieces of the channels, a window's positions
+    or keys, a stack, taps."""
+    return bool(group) and all(
+        p.kind in ("group", "inner", "stack", "taps") or _window_keys(p) for p in group
+    )
+
+
+def _same_size(where: str, what: str, group: Sequence[layouts.Part], have: int, size: int) -> None:
+    if have != size:
+        raise SpecError(
+            f"{where} broadcasts {what} against {layouts.describe((tuple(group),))}, of size {have} (PyTorch's "
+            "rule: the sizes must be equal, or the parameter's 1; a tensor grown by broadcasting is not modelled)"
+        )
+
+
+def _slice_laid_out(builder: Builder, name: str, where: str, x: Tensor, items: list[Any]) -> Tensor | None:
+    """x[:, :H, :W, :] on a laid-out tensor (Swin's crop back after padding a channels-last tensor): slices
+    of dimensions that are whole spatial axes, and of the channels by integers; None when another dimension
+    is indexed (the caller's rules apply)."""
+    layout = _layout(builder, x)
+    entries = {dim: Slice() for dim in builder.dims}
+    channels = x.channels
+    for axis, item in enumerate(items):
+        if item == slice(None):
+            continue
+        group = layout[axis]
+        if not isinstance(item, slice):
+            return None
+        if len(group) == 1 and group[0].kind == "spatial":
+            entries[group[0].dim] = _slice_entry(builder, where, group[0].dim, item)
+        elif _countable(group) == "group" and all(
+            type(v) is int or v is None for v in (item.start, item.stop, item.step)
+        ):
+            size = int(_group_size(x, group, where))
+            kept = len(range(size)[item])
+            if kept < 1:
+                raise SpecError(f"{where} slices {size} channel entries with {item!r}, leaving none")
+            channels = None if channels is None else channels // size * kept
+            layout = layouts.resized(layout, axis, kept)
+        else:
+            return None
+    node = x.node
+    if any(entry != Slice() for entry in entries.values()):
+        plain = Tensor(x.node, x.channels)
+        node = builder.shape_op(name, "slice", [plain], [entries[d] for d in builder.dims], channels).node
+    return _laid_out(builder, Tensor(node, channels), layout)
+
+
+def _split_laid_out(builder: Builder, call: Call, how: Any, dim: Any, chunk: bool) -> Any:
+    """torch.split / chunk of a tensor whose dimensions were moved or merged (tokens, heads): along a
+    dimension without positions each piece keeps every spatial axis and holds its share of that dimension
+    (PyTorch's sizes, the last piece shorter); along a whole spatial axis, pieces that are slices of it."""
+    x, where = call.x, call.where
+    if x.flat:
+        raise SpecError(f"{where} splits a flattened tensor; not modelled")
+    layout = _layout(builder, x)
+    axis = _dimension(layout, dim, where)
+    group = layout[axis]
+    if len(group) == 1 and group[0].kind == "spatial":
+        return _axis_pieces(call, group[0].dim, how, chunk)
+    kind = _countable(group)
+    if kind is None:
+        raise SpecError(
+            f"{where} splits dimension {dim} of {layouts.describe(layout)}, which holds "
+            f"{layouts.describe((group,))}; a dimension without positions (the channels, a factor of them, a "
+            "stack) or a whole spatial axis is split, not one that holds the batch or part of a spatial axis"
+        )
+    size = int(_group_size(x, group, where))
+    counts = _channel_pieces(size, how, chunk, where, "entries of that dimension")
+    return tuple(_share(builder, x, layout, axis, size, count, kind) for count in counts)
+
+
+def _share(
+    builder: Builder, x: Tensor, layout: layouts.Layout, axis: int, size: int, count: int | None, kind: str
+) -> Tensor:
+    """x with dimension `axis` (`size` entries of channels or of a stack) holding `count` of them (None: the
+    dimension removed, one of them taken)."""
+    channels = x.channels
+    if kind == "group" and channels is not None:
+        channels = channels // size * (1 if count is None else count)
+    return _laid_out(builder, Tensor(x.node, channels), layouts.resized(layout, axis, count, kind))
+
+
+def _pad_laid_out(builder: Builder, call: Call, amounts: Any, mode: str) -> Tensor:
+    """F.pad of a tensor whose dimensions were moved (channels-last (batch, H, W, channels), tokens): the
+    pairs run from the last dimension backwards; a pair on a whole spatial axis pads that axis, one on the
+    channels (integers, constant mode) changes their count; a pair on any other dimension is refused."""
+    x, where = call.x, call.where
+    if mode not in PAD_MODES:
+        raise SpecError(f"{where}: mode must be one of {', '.join(PAD_MODES)}, got {mode!r}")
+    if x.flat:
+        raise SpecError(f"{where} pads a flattened tensor; not modelled")
+    layout = _layout(builder, x)
+    rank = len(layout)
+    values = list(amounts) if isinstance(amounts, tuple | list) else None
+    if values is None or len(values) % 2 or len(values) // 2 > rank:
+        raise SpecError(
+            f"{where}: pad must be a sequence of (begin, end) pairs, last dimension first, at most {rank} pairs "
+            f"for the {rank}-D tensor {layouts.describe(layout)}; got {amounts!r}"
+        )
+    pairs = len(values) // 2
+    if mode != "constant" and not (pairs in (1, 2, 3) and rank in (pairs + 1, pairs + 2)):
+        raise SpecError(
+            f"{where}: {mode} padding of {pairs} dimensions of a {rank}-D tensor; PyTorch pads the last 1, 2 or 3 "
+            "dimensions of a tensor with 1 or 2 more (its rule for non-constant padding)"
+        )
+    entries = {dim: Pad(sympy.Integer(0), sympy.Integer(0), mode) for dim in builder.dims}
+    channels = x.channels
+    for k in range(pairs):
+        axis, pair = rank - 1 - k, (values[2 * k], values[2 * k + 1])
+        if all(isinstance(v, int) and not isinstance(v, bool) and v == 0 for v in pair):
+            continue
+        group = layout[axis]
+        if len(group) == 1 and group[0].kind == "spatial":
+            entries[group[0].dim] = _pad_entry(builder, where, group[0].dim, pair, mode)
+            continue
+        if _countable(group) == "group" and mode == "constant" and all(type(v) is int for v in pair):
+            size = int(_group_size(x, group, where))
+            grown = size + pair[0] + pair[1]
+            if grown < 1:
+                raise SpecError(f"{where} pads {size} channel entries by {pair}, leaving {grown}")
+            channels = None if channels is None else channels // size * grown
+            layout = layouts.resized(layout, axis, grown)
+            continue
+        raise SpecError(
+            f"{where} pads dimension {axis} of {layouts.describe(layout)}, which holds "
+            f"{layouts.describe((group,))}, by {pair} ({mode}); only a whole spatial axis, or the channels by "
+            "integers in constant mode, is padded"
+        )
+    padded = [entries[dim] for dim in builder.dims]
+    node = x.node
+    if any(e.begin != 0 or e.end != 0 for e in padded):
+        node = builder.shape_op(call.name, "pad", [Tensor(x.node, x.channels)], padded, channels).node
+    return _laid_out(builder, Tensor(node, channels), layout)
+
+
+def _masked_attention(
+    builder: Builder, name: str, where: str, qkv: tuple[Tensor, Tensor, Tensor], mask: Constant
+) -> Tensor:
+    """F.scaled_dot_product_attention(q, k, v, attn_mask=bias) with a parameter as the mask (a relative
+    position bias): the products it computes, q @ k^T, the mask added by PyTorch's broadcasting (its shape
+    states the number of tokens, a condition), then @ v."""
+    q, k, v = qkv
+    keys = _move(builder, Call(name, where, k), "transpose", (-2, -1))
+    scores = _matmul(builder, f"{name}_scores", where, q, keys)
+    scores = _broadcast_parameter(builder, f"{name}_mask", where, scores, mask)
+    return _matmul(builder, name, where, scores, v)
+
+
+def _einsum_call(
+    builder: Builder, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]
+) -> Tensor:
+    """torch.einsum of two tensors that is a batched product (MaxViT's "B G H I D, B G H J D -> B G H I J"):
+    letters in both operands and the output are batch dimensions, one letter only in the left operand and
+    the output is the rows, one only in the right operand and the output the columns, one in both operands
+    only the contracted dimension. Read as permutes around `_matmul`; any other equation is refused."""
+    if not args or not isinstance(args[0], str) or kwargs:
+        raise SpecError(f"{where}: einsum(equation, a, b) with the equation a string is modelled")
+    operands = list(args[1][0] if len(args) == 2 and isinstance(args[1], tuple | list) else args[1:])
+    text = args[0].replace(" ", "")
+    sides, _, out = text.partition("->")
+    names = sides.split(",")
+    if len(names) != 2 or len(operands) != 2 or "." in text or not _arrow(text):
+        raise SpecError(
+            f"{where}: einsum {args[0]!r} of {len(operands)} operand(s); an explicit equation of two tensors "
+            "(a -> with no ellipsis) is modelled"
+        )
+    a, b = (_tensor(x, where) for x in operands)
+    for letters, x in zip(names, (a, b), strict=True):
+        if len(set(letters)) != len(letters) or len(letters) != _rank_of(x, builder.dims):
+            raise SpecError(
+                f"{where}: einsum {args[0]!r}: {letters!r} must name each of the operand's "
+                f"{_rank_of(x, builder.dims)} dimensions once"
+            )
+    left, right = names
+    batch = [c for c in out if c in left and c in right]
+    rows, columns = [c for c in left if c not in right], [c for c in right if c not in left]
+    contracted = [c for c in left if c in right and c not in out]
+    if (
+        (len(rows), len(columns), len(contracted)) != (1, 1, 1)
+        or sorted(out) != sorted(batch + rows + columns)
+        or len(set(out)) != len(out)
+    ):
+        raise SpecError(
+            f"{where}: einsum {args[0]!r} is not a batched product (one letter each for the rows, the columns "
+            "and the contracted dimension, every other letter in both operands and the output); not modelled"
+        )
+    a = _move(
+        builder, Call(name, where, a), "permute", tuple(left.index(c) for c in batch + rows + contracted)
+    )
+    b = _move(
+        builder, Call(name, where, b), "permute", tuple(right.index(c) for c in batch + contracted + columns)
+    )
+    made = _matmul(builder, name, where, a, b)
+    order = batch + rows + columns
+    return _move(builder, Call(name, where, made), "permute", tuple(order.index(c) for c in out))
+
+
+def _arrow(text: str) -> bool:
+    return text.count("->") == 1 and text.replace("->", "").replace(",", "").isalpha()
+
+
+def _matmul_call(
+    builder: Builder, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]
+) -> Tensor:
+    """torch.matmul, the @ operator, Tensor.matmul (x @ W by a 2-D parameter: a Linear over the last
+    dimension)."""
+    bound = _call_arguments(("input", "other"), args, kwargs)
+    a, b = bound["input"], bound["other"]
+    if isinstance(a, Tensor) and isinstance(b, Constant):
+        shape = parameters.shape_of(b, where)
+        if len(shape) != 2:
+            raise SpecError(f"{where} multiplies by a parameter of shape {shape}; a matrix (2-D) is modelled")
+        features = SimpleNamespace(in_features=shape[0], out_features=shape[1])
+        return _linear(builder, features, Call(name, where, a))
+    return _matmul(builder, name, where, _tensor(a, where), _tensor(b, where))
+
+
+def _bmm_call(builder: Builder, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]) -> Tensor:
+    """torch.bmm / Tensor.bmm: two 3-D tensors, batches equal (no broadcasting)."""
+    bound = _call_arguments(("input", "mat2"), args, kwargs)
+    return _matmul(builder, name, where, _tensor(bound["input"], where), _tensor(bound["mat2"], where), True)
+
+
+def _matmul(builder: Builder, name: str, where: str, a: Tensor, b: Tensor, bmm: bool = False) -> Tensor:
+    """(.., n, k) @ (.., k, m) as PyTorch computes it: the dimensions before the last two broadcast, k is
+    equal on both sides (a condition when it is a size formula), the result is (.., n, m). Positions: an
+    output position reads the same position of an operand where the operand keeps it (its batch
+    dimensions, the left one's rows n, the right one's columns m) and every position of the contracted
+    dimension. Where both the rows and the columns hold positions along an axis (q @ k^T), the columns
+    become keys of the result (an attention map's columns: not positions of it), so every one of them is
+    read. A `mix` node over both operands, whose sizes must be the same formulas on every axis."""
+    if a.flat or b.flat:
+        raise SpecError(f"{where} multiplies a flattened tensor; not modelled")
+    la, lb = _layout(builder, a), _layout(builder, b)
+    if len(la) < 2 or len(lb) < 2 or (bmm and (len(la), len(lb)) != (3, 3)):
+        needs = "torch.bmm needs two 3-D tensors" if bmm else "an operand of one dimension is not modelled"
+        raise SpecError(f"{where} multiplies {layouts.describe(la)} by {layouts.describe(lb)}; {needs}")
+    for dim in builder.dims:
+        fa, fb = builder.formula(a.node, dim), builder.formula(b.node, dim)
+        if fa != fb and sympy.simplify(fa - fb) != 0:
+            raise SpecError(
+                f"{where} multiplies tensors of different sizes along {dim} ({fa} and {fb}); only products "
+                "of tensors of the same spatial sizes (attention within one feature map) are modelled"
+            )
+    _contracted(builder, name, where, (a, la[-1]), (b, lb[-2]))
+    batch = _matmul_batch(where, (a, la[:-2]), (b, lb[:-2]), bmm)
+    # where the rows of the left operand and the columns of the right one both hold positions along an axis
+    # (q @ k^T), the columns become keys; where only the columns do (v @ attn^T), they stay positions
+    keyed = {d for d in builder.dims if _holds(la[-2], d) and _holds(lb[-1], d)}
+    columns = tuple(_as_key(part, where, lb) if part.dim in keyed else part for part in lb[-1])
+    parts = (*batch, _counted(a, la[-2], where), _counted(b, columns, where))
+    for dim in builder.dims:
+        held = sorted(
+            (p.kind, p.window) for group in parts for p in group if p.kind in POSITIONS and p.dim == dim
+        )
+        if held not in ([], [("spatial", 1)]) and not (
+            len(held) == 2 and held[0][0] == "inner" and held[1] == ("outer", held[0][1])
+        ):
+            raise SpecError(
+                f"{where} multiplies {layouts.describe(la)} by {layouts.describe(lb)}, which puts positions along "
+                f"{dim} of both operands in different dimensions of the result; not modelled"
+            )
+    channels = math.prod(p.window for group in parts for p in group if p.kind == "group")
+    reads = [
+        (
+            _reads(where, la, {len(la) - 1}, dim),
+            _reads(where, lb, {len(lb) - 2, len(lb) - (1 if dim in keyed else 2)}, dim),
+        )
+        for dim in builder.dims
+    ]
+    entries = [Mix(None, True, pair) for pair in reads]
+    made = builder.shape_op(
+        name, "mix", [Tensor(a.node, a.channels), Tensor(b.node, b.channels)], entries, channels
+    )
+    return _laid_out(builder, Tensor(made.node, channels), layouts.whole_channels(parts))
+
+
+def _contracted(
+    builder: Builder, name: str, where: str, left: tuple[Tensor, Any], right: tuple[Tensor, Any]
+) -> None:
+    """The contracted dimensions' sizes must be equal (PyTorch's rule): numbers now, formulas as a condition."""
+    (a, ka), (b, kb) = left, right
+    sa, sb = (SizeValue.of(_group_size(x, group, where)) for x, group in ((a, ka), (b, kb)))
+    assert sa is not None and sb is not None
+    if sa.constant() is not None and sb.constant() is not None:
+        if sa.constant() != sb.constant():
+            raise SpecError(
+                f"{where} multiplies (.., n, {sa.constant()}) by (.., {sb.constant()}, m); PyTorch's rule: the "
+                "contracted sizes must be equal"
+            )
+        return
+    if builder.resolved(sa, where) == builder.resolved(sb, where):
+        return
+    rule = "the contracted sizes must be equal (PyTorch's rule for torch.matmul)"
+    _state(builder, f"{name}_contracted", where, SizeCondition(operator.eq, sa, sb), rule)
+
+
+def _matmul_batch(
+    where: str, left: tuple[Tensor, layouts.Layout], right: tuple[Tensor, layouts.Layout], bmm: bool
+) -> list[tuple[layouts.Part, ...]]:
+    """The dimensions before the last two, broadcast as PyTorch does (aligned from the right; a dimension of
+    size 1 takes the other's); for bmm they must be equal."""
+    (a, ba), (b, bb) = left, right
+    width = max(len(ba), len(bb))
+    ga_all = ((),) * (width - len(ba)) + tuple(ba)
+    gb_all = ((),) * (width - len(bb)) + tuple(bb)
+    out: list[tuple[layouts.Part, ...]] = []
+    for ga, gb in zip(ga_all, gb_all, strict=True):
+        if ga == gb:
+            out.append(_counted(a, ga, where))
+            continue
+        sa, sb = (SizeValue.of(_group_size(x, g, where)) for x, g in ((a, ga), (b, gb)))
+        assert sa is not None and sb is not None
+        if not bmm and sb.constant() == 1:
+            out.append(_counted(a, ga, where))
+        elif not bmm and sa.constant() == 1:
+            out.append(_counted(b, gb, where))
+        elif sa.constant() is not None and sa.constant() == sb.constant() and not _positions(ga + gb):
+            out.append(_counted(a, ga, where))
+        else:
+            raise SpecError(
+                f"{where} multiplies tensors whose leading dimensions {layouts.describe((ga,))} and "
+                f"{layouts.describe((gb,))} differ (PyTorch's rule: equal, or one of them 1"
+                f"{'' if not bmm else '; bmm: equal'}), or are not known to be equal"
+            )
+    return out
+
+
+def _holds(group: Sequence[layouts.Part], dim: str) -> bool:
+    """The dimension holds positions along the spatial axis `dim`."""
+    return any(p.kind in POSITIONS and p.dim == dim for p in group)
+
+
+def _positions(group: Sequence[layouts.Part]) -> bool:
+    return any(p.kind in (*POSITIONS, "keys", "batch") for p in group)
+
+
+def _counted(x: Tensor, group: Sequence[layouts.Part], where: str) -> tuple[layouts.Part, ...]:
+    """A dimension with x's whole channels written as the piece of that count (the result of a product
+    can hold pieces of both operands' channels)."""
+    if not any(p.kind == "channels" for p in group):
+        return tuple(group)
+    if x.channels is None:
+        raise SpecError(f"{where} reads the channel count, which is unknown; give it in the input shape")
+    return tuple(layouts.Part("group", window=x.channels) if p.kind == "channels" else p for p in group)
+
+
+def _as_key(part: layouts.Part, where: str, layout: layouts.Layout) -> layouts.Part:
+    """A part of the right operand's columns in the result: its positions become keys."""
+    if part.kind == "spatial":
+        return layouts.Part("keys", part.dim)
+    if part.kind == "inner":
+        return layouts.Part("keys", part.dim, part.window)
+    if part.kind in ("outer", "batch", "taps"):
+        raise SpecError(
+            f"{where} multiplies by {layouts.describe(layout)}, whose last dimension holds {part}; not modelled"
+        )
+    return part
+
+
+def _reads(where: str, layout: layouts.Layout, consumed: set[int], dim: str) -> int:
+    """Which positions along `dim` of an operand an output position reads (shapeops.Mix.reads): 1 the same
+    one when the operand keeps every part of the axis, 0 every one when the product consumes them all, the
+    window w when it consumes the window's inner positions and keeps the window (a window partition)."""
+    found = [(k, p) for k, group in enumerate(layout) for p in group if p.kind in POSITIONS and p.dim == dim]
+    used = [p for k, p in found if k in consumed]
+    kept = [p for k, p in found if k not in consumed]
+    if not found:
+        raise SpecError(
+            f"{where} multiplies {layouts.describe(layout)}, which holds no position along {dim}; not modelled"
+        )
+    if not used:
+        return 1
+    if not kept:
+        return 0
+    if (
+        len(used) == len(kept) == 1
+        and used[0].kind == "inner"
+        and kept[0] == layouts.Part("outer", dim, used[0].window)
+    ):
+        return used[0].window
+    raise SpecError(
+        f"{where} multiplies {layouts.describe(layout)}, reading part of the positions along {dim} "
+        f"({', '.join(map(str, used))}); not modelled"
+    )
+
+
 # Read by name: torch.roll / Tensor.roll, torch.narrow / Tensor.narrow, Tensor.expand_as, F.linear, F.unfold
 # ("im2col": Tensor.unfold is another operator, `_unfold_axis`).
 TENSOR_OPERATORS: dict[str, Callable[[Builder, str, str, Sequence[Any], dict[str, Any]], Any]] = {
@@ -2173,4 +2675,7 @@ TENSOR_OPERATORS: dict[str, Callable[[Builder, str, str, Sequence[Any], dict[str
     "linear": _linear_function,
     "im2col": _unfold_function,
     "attention": _dot_product_attention,
+    "matmul": _matmul_call,
+    "bmm": _bmm_call,
+    "einsum": _einsum_call,
 }
