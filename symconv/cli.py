@@ -510,7 +510,8 @@ def cmd_solve(args: argparse.Namespace) -> tuple[int, Any, str]:
         lowest, highest, assumptions = answer.bounds or (None, None, ())
         low = "-oo" if lowest is None else expression(lowest)
         high = "oo" if highest is None else expression(highest)
-        lines.append(f"{low} <= {f['unknown']} <= {high}")
+        same = lowest is not None and lowest == highest
+        lines.append(f"{f['unknown']} = {low}" if same else f"{low} <= {f['unknown']} <= {high}")
         assumed = ", ".join(expression(a) for a in assumptions if a is not sympy.true) or "nothing"
         lines.append(f"assuming {assumed}; checked by Z3: {f['verified']}")
     for solution in answer.solutions:

@@ -17,6 +17,7 @@ Expressions read as mathematics, not as SymPy's repr: ``floor``, ``ceil``, ``max
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -47,9 +48,14 @@ class _Printer(StrPrinter):
         if not (value.is_Symbol or value.is_Integer or isinstance(value, sympy.Function)):
             inner = f"({inner})"
         text = f"{inner} mod {self._print(modulus)}"
-        # A product parenthesises it already; a sum does not, and 'i + (i + 1) mod 2' reads two ways.
+        # Inside a sum or a product: 'i + (i + 1) mod 2' and '-(i + 2) mod 3' read two ways. (SymPy's product
+        # printer adds its own parentheses only to some factors: a doubled pair is taken off below.)
         parent = self._path[-2] if len(self._path) > 1 else None
-        return f"({text})" if isinstance(parent, sympy.Add) else text
+        return f"({text})" if isinstance(parent, sympy.Add | sympy.Mul) else text
+
+    def _print_Mul(self, expr: sympy.Expr) -> str:
+        text = str(super()._print_Mul(expr))
+        return re.sub(r"\(\(([^()]*(?:\([^()]*\)[^()]*)*) mod ([^()]+)\)\)", r"(\1 mod \2)", text)
 
     def _rounded(self, name: str, expr: sympy.Expr) -> str:
         # One fraction inside: floor((i - 1)/2), not floor(i/2 - 1/2).

@@ -98,8 +98,8 @@ def solve_formula(
         lows += more_low
         highs += more_high
     # Written as a paper writes them (ceilings restored; every divisor here was shown positive above).
-    lowest = tidy(sympy.Max(*lows)) if lows else None
-    highest = tidy(sympy.Min(*highs)) if highs else None
+    lowest = _shortest(tidy(sympy.Max(*lows)), assumptions) if lows else None
+    highest = _shortest(tidy(sympy.Min(*highs)), assumptions) if highs else None
     verdict = _verify(x, lowest, highest, flat, assumptions)
     return {
         "bounds": (lowest, highest, tuple(a for a in assumptions if a is not sympy.true)),
@@ -110,6 +110,18 @@ def solve_formula(
         "verified": verdict.status if not isinstance(verdict, Proved) else f"proved ({verdict.scope})",
         "verdict": verdict,
     }
+
+
+def _shortest(bound: sympy.Expr, assumptions: list[sympy.Basic]) -> sympy.Expr:
+    """A bound in one size, periodic in it, in its shortest form under the assumptions (proved equal there):
+    max(0, ceil((3 - i)/2), ceil(i/2) + ceil((3 - i)/2) - 1) is 1 for every i >= 1."""
+    from .ondomain import periodic
+
+    if len(bound.free_symbols) != 1:
+        return bound
+    (size,) = bound.free_symbols
+    shortest: sympy.Expr = periodic(bound, size, assumptions)
+    return shortest
 
 
 def _verify(

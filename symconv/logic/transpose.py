@@ -28,6 +28,7 @@ from ..core.errors import SpecError
 from ..core.frameworks import effective_kernel
 from ..core.layers import Conv, ConvTranspose, Layer, Pool, layer, one_axis
 from ..core.limits import MAX_RESIDUE_TABLE
+from .ondomain import periodic
 from .prove import Result, prove
 
 INPUT = symbol("i")
@@ -155,7 +156,13 @@ def invert(
         forward.output_size(i)  # raises ShapeError where the layer is undefined at i
     k, s, d = forward.k, forward.s, forward.d
     # Automatic modes ('same' in TF, Keras, JAX, ONNX) pad by an amount that depends on i.
-    pb, pe = forward.padding(INPUT)
+    domain = [condition for condition, _ in forward.conditions(INPUT)]
+
+    def neat(value: Any) -> Any:
+        """A formula in i in its shortest periodic form where the layer is defined (proved), else as it is."""
+        return periodic(value, INPUT, domain) if isinstance(value, sympy.Basic) else value
+
+    pb, pe = (neat(pad) for pad in forward.padding(INPUT))
     k_eff = effective_kernel(k, d)
     o = forward.output_expr(INPUT)
     # The paper's general form: the gap between s(o-1) + k_eff - pb - pe and i.
@@ -163,8 +170,9 @@ def invert(
     if isinstance(forward, Conv) or not forward.ceil:
         a = mod(INPUT + pb + pe - k_eff, s)
     torch_p = ceil_div(pb + pe, 2)
-    torch_a = sympy.expand(a + 2 * torch_p - pb - pe)
-    domain = [condition for condition, _ in forward.conditions(INPUT)]
+    torch_p = neat(torch_p)
+    torch_a = neat(sympy.expand(a + 2 * torch_p - pb - pe))
+    a = neat(a)
 
     def round_trip(p_begin: Any, p_end: Any, out_pad: Any) -> tuple[Result, str]:
         # The inverse is stated in PyTorch's (the paper's) ConvTranspose, whatever the forward framework.
@@ -299,7 +307,13 @@ def _keras_form(
     wherever A = i - (o-1)s - (k_eff mod 2) lies in [0, s): at the size asked, or proved for every i.
     """
     k, s, d = forward.k, forward.s, forward.d
-    pb, pe = forward.padding(INPUT)
+    domain = [condition for condition, _ in forward.conditions(INPUT)]
+
+    def neat(value: Any) -> Any:
+        """A formula in i in its shortest periodic form where the layer is defined (proved), else as it is."""
+        return periodic(value, INPUT, domain) if isinstance(value, sympy.Basic) else value
+
+    pb, pe = (neat(pad) for pad in forward.padding(INPUT))
     k_eff = effective_kernel(k, d)
     if not all(isinstance(value, sympy.Integer) for value in (k, s, d)):
         notes.append("Keras form: given for numeric kernel, stride and dilation only")
