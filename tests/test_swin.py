@@ -27,6 +27,7 @@ from symconv.core.errors import SpecError  # noqa: E402
 from symconv.nets.importers.torch import from_torch  # noqa: E402
 from symconv.nets.receptive import intervals  # noqa: E402
 
+from .differential import one_torch_thread  # noqa: E402
 from .swin import (  # noqa: E402
     Features,
     ShiftedWindowAttention,
@@ -39,10 +40,8 @@ F = torch.nn.functional
 
 @pytest.fixture(scope="module", autouse=True)
 def one_thread() -> Any:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with one_torch_thread():
+        yield
 
 
 def at(expr: Any, sizes: dict[str, int]) -> int:
