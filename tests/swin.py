@@ -2,11 +2,13 @@
 (BSD 3-Clause License, Copyright (c) Soumith Chintala 2016, all rights reserved), for tests that cannot import
 torchvision (the registry's wheel is a CUDA build).
 
-The three functions torchvision marks with torch.fx.wrap, the attention modules, the blocks and the patch
-merging layers are copied unchanged but for type comments; torchvision's MLP, Permute and StochasticDepth are
-written out as the torch.nn layers they are at inference (stochastic depth is the identity there, and the
-models here have none). `swin` builds a SwinTransformer of any size (swin_t: patch 4, embed 96, depths
-2, 2, 6, 2, heads 3, 6, 12, 24, window 7; swin_v2_t: window 8, the v2 block and patch merging).
+The three functions torchvision marks with torch.fx.wrap, the attention modules and the patch merging layers
+are copied unchanged but for annotations, docstrings and float(-100.0) written -100.0 (as the linter asks). The
+blocks and SwinTransformer keep torchvision's structure (norms, residuals, stages, shifts of w // 2 on every
+second block, patch merging between stages) without its dropout and stochastic-depth arguments and weight
+initialisation (the identity at inference, and nothing a size depends on); its MLP and Permute are written out
+as the torch.nn layers they are. `swin` builds a SwinTransformer of any size (swin_t: patch 4, embed 96,
+depths 2, 2, 6, 2, heads 3, 6, 12, 24, window 7; swin_v2_t: window 8, the v2 block and patch merging).
 """
 
 from __future__ import annotations
