@@ -85,14 +85,13 @@ def _laid_out(x: Tensor, node: Tensor, channels: int | None) -> Tensor:
 
 def _patch_merging_pad(builder: Builder, name: str, where: str, bound: dict[str, Any]) -> Tensor:
     x = bound["x"]
-    _channels_last(builder, x, where)
+    rows, columns = _channels_last(builder, x, where)
     plain = Tensor(x.node, x.channels)
     here = ref(x.node)
     # H % 2 written 2 * ceil(H / 2) - H, so that the padded size is 2 * ceil(H / 2) and its halves ceil(H / 2)
     pads = [Pad(sympy.Integer(0), 2 * ceil_div(here, 2) - here) for _ in builder.dims]
     padded = builder.shape_op(f"{name}_pad", "pad", [plain], pads, x.channels)
     parts = []
-    rows, columns = _channels_last(builder, x, where)
     for first, second in ((0, 0), (1, 0), (0, 1), (1, 1)):
         starts = {rows: first, columns: second}
         entries = [Slice(sympy.Integer(starts[dim]), None, 2) for dim in builder.dims]
