@@ -447,18 +447,27 @@ def _computed(op: str, target: Any, name: str, args: Sequence[Any], kwargs: dict
         return value
 
     values, options = real(tuple(args)), real(kwargs)
-    label = f"{target}" if op == "call_method" else _function_label(target)
+    label = {"call_method": f"Tensor.{target}", "call_module": _label(target)}.get(op) or _function_label(
+        target
+    )
+    # a module runs as at inference (as the model was traced), its own modes restored afterwards
+    modes = [(m, m.training) for m in target.modules()] if op == "call_module" else []
     try:
         with torch.no_grad():
             if op == "call_method":
                 result = getattr(values[0], target)(*values[1:], **options)
             else:
+                for module, _ in modes:
+                    module.training = False
                 result = target(*values, **options)
     except Exception as error:  # the model's own computation on its parameters
         raise SpecError(
             f"{label} at {name} computes a constant from the model's parameters and buffers, and PyTorch "
             f"refuses it: {type(error).__name__}: {_first_line(error)}"
         ) from None
+    finally:
+        for module, training in modes:
+            module.training = training
     return _constant(result)
 
 
