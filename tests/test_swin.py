@@ -241,6 +241,17 @@ def test_a_computation_on_constants_changes_no_parameter() -> None:
     assert torch.equal(dict(model.named_parameters())["p"].detach(), -torch.ones(3))
 
 
+def test_a_module_computing_a_constant_runs_at_inference() -> None:
+    """A norm over a buffer in a model left in training mode: computed as at inference (the running
+    statistics untouched), the modes as they were."""
+    model = Lambda(lambda m, x: x + m.norm(m.table).mean(0).view(1, -1, 1, 1))
+    norm = model.norm = nn.BatchNorm1d(3)
+    model.register_buffer("table", torch.randn(4, 3))
+    model.train()
+    assert str(from_torch(model, (1, 3, "H", "W")).output_size()["H"]) == "H"
+    assert norm.training and torch.equal(norm.running_mean, torch.zeros(3))
+
+
 def test_a_constant_pytorch_refuses_is_named() -> None:
     model = Lambda(lambda m, x: x + (m.a @ m.b).view(1, -1, 1, 1), a=torch.ones(2, 3), b=torch.ones(2, 3))
     with pytest.raises(SpecError, match=r"matmul at matmul computes a constant .* PyTorch refuses it"):
