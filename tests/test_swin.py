@@ -163,6 +163,26 @@ def test_receptive_fields_by_brute_force(v2: bool, window: list[int], shift: lis
     assert not wrong, f"{len(wrong)} differ, first: {wrong[:3]}"
 
 
+def test_the_attention_mixes_the_channels_a_pixel_unshuffle_filled() -> None:
+    """Positions a pixel unshuffle moved into the channels are mixed by the attention's linear maps: after the
+    shuffle back, each output reads every phase of its window (not only its own), by brute force along H."""
+    torch.manual_seed(0)
+    made = ShiftedWindowAttention(16, [3, 3], [1, 1], 2)
+    with torch.no_grad():
+        for parameter in made.parameters():
+            parameter.normal_(0, 0.5)
+    model = nn.Sequential(nn.PixelUnshuffle(2), ChannelsFirst(made), nn.PixelShuffle(2)).double().eval()
+    fields = intervals(from_torch(model, (1, 4, "H", "W")), 12, dim="H")
+    x = torch.randn(1, 4, 12, 12, dtype=torch.float64)
+    with torch.no_grad():
+        base = model(x)
+        for q in range(12):
+            moved = x.clone()
+            moved[0, :, q] += 1.0
+            outputs = (model(moved) != base).any(dim=1)[0].any(dim=1)
+            assert [reads(fields[p], q) for p in range(12)] == outputs.tolist()
+
+
 def test_the_mask_leaks_only_exp_minus_100() -> None:
     """torchvision's mask adds -100: the gradient across regions is not zero but below 1e-40, where inside a
     region it is of the order of the weights."""
