@@ -8,7 +8,8 @@
   whose field (clipped to the input) holds it, on several sizes per axis, non-square, with and without a shift,
   and where torchvision drops the shift (window >= padded size). The attention is separable, so a 2-D
   dependence must be the product of the two axes' fields. Finite differences, not gradients: torchvision masks
-  with -100, not -inf, so the gradient across regions is about exp(-100) (checked too), and no output changes.
+  with -100, not -inf, so the gradient across regions is about exp(-100) times the weights (checked too), and
+  with scores of random weights no output changes.
 - Constants computed from parameters and buffers, and the refusals.
 """
 

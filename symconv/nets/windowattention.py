@@ -16,8 +16,9 @@ group: the positions whose rolled windows and regions are p's. Groups of positio
 read zeros, which count as padding (as a convolution's padding taps do). The attention is separable: a
 token reads another iff they share a group on every axis.
 
-torchvision's mask adds -100 to the logits of pairs in different regions, not -inf: their weight is
-exp(-100), about 4e-44, times that of a pair inside a region, below what float64 resolves in an output.
+torchvision's mask adds -100 to the scores of pairs in different regions, not -inf: such a pair weighs exp(-100),
+about 4e-44, times what the same score weighs inside a region. Unless the scores differ by tens, no float64
+output changes with it; the fields follow the mask (the regions the model is built to keep apart).
 
 >>> [group(ShiftedWindows(4, 2), 10, q) for q in (0, 2, 9, 10)]
 [range(0, 2), range(2, 6), range(6, 10), range(10, 12)]
