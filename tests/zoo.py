@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .swin import Features, swin
+
 
 def cbr(
     cin: int, cout: int, k: int | tuple[int, int], s: int | tuple[int, int] = 1, p: Any = 0, **kw: Any
@@ -784,6 +786,18 @@ ZOO: tuple[Entry, ...] = (
     Entry("convnext", convnext, HW, (32, 48)),
     Entry("vit patch embedding", ViTPatches, HW, (32, 48)),
     Entry("swin window partition", SwinWindows, HW, (28, 56)),
+    Entry(
+        "swin_t (torchvision's code)",
+        lambda: Features(swin(embed_dim=8, num_heads=[1, 2, 2, 4])),
+        HW,
+        (45, 38),
+    ),
+    Entry(
+        "swin_v2_t (torchvision's code)",
+        lambda: Features(swin(v2=True, embed_dim=8, num_heads=[1, 2, 2, 4])),
+        HW,
+        (38, 45),
+    ),
     Entry("unet (centre crops)", lambda: UNet(3), HW, (96, 120)),
     Entry("unet (padded)", lambda: UNet(4, 1), HW, (32, 48)),
     Entry("unet++", UNetPlusPlus, HW, (24, 40)),

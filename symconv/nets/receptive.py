@@ -164,8 +164,9 @@ def _stacks(net: Network) -> dict[str, tuple[int, ...]]:
     A pixel unshuffle by r moves r neighbouring positions into channels (channel c*r + m holds position
     r*q + m, per axis); a pixel shuffle by the same r takes them back out. Layers that act on each channel
     alone (pooling, adaptive pooling, upsampling, crops, identities, and merges of nodes holding the same
-    factors) keep the factors; a layer that mixes channels (a convolution, flatten, linear) makes every
-    channel of a position depend on the same inputs, and the factors are gone (as after a shuffle by another r).
+    factors) keep the factors; a layer that mixes channels (a convolution, flatten, linear, a window
+    attention) makes every channel of a position depend on the same inputs, and the factors are gone (as after a
+    shuffle by another r).
     """
     stacks: dict[str, tuple[int, ...]] = {}
     for node in net.nodes:
@@ -181,6 +182,8 @@ def _stacks(net: Network) -> dict[str, tuple[int, ...]]:
                     stacks[node.name] = parent[:-1] if _undoes(made, parent) else ()
             else:
                 stacks[node.name] = parent if _per_channel(made) else ()
+        elif node.op == "windowattention":
+            stacks[node.name] = ()  # its linear maps (query, key, value, projection) mix every channel
         elif node.op in ("crop", "identity", "add", "cat", *shapeops.OPS):
             stacks[node.name] = parents[0] if all(p == parents[0] for p in parents) else ()
         else:

@@ -1,6 +1,7 @@
 """Shape operations of real networks, per spatial axis: padding, slicing, resizing to a size, concatenation
 along a spatial axis, reshapes that split an axis into windows, conditions a model asserts on sizes, rolls,
-and mixing of every position (attention over tokens).
+mixing of every position (attention over tokens) and Swin's shifted window attention
+(symconv.nets.windowattention).
 
 A node of one of these kinds holds one entry per axis of its network (`Node.axes`, keyed by the axis name).
 An entry's amounts are formulas: integers, or expressions in other nodes' sizes on the same axis (`ref`), as a
@@ -26,9 +27,10 @@ import sympy
 
 from ..core.arith import ceil_div, eq, evaluate, floor_div, ge, le, lt
 from ..core.errors import SpecError
+from .windowattention import ShiftedWindows, group
 
 Rules = list[tuple[sympy.Basic, str]]
-OPS = ("pad", "slice", "resize", "join", "windows", "check", "roll", "mix")
+OPS = ("pad", "slice", "resize", "join", "windows", "check", "roll", "mix", "windowattention")
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
@@ -173,6 +175,8 @@ def size_and_rules(
         return n, []
     if op == "mix" and isinstance(entry, Mix):
         return (n if entry.size is None else resolve(entry.size, sizes)), []
+    if op == "windowattention" and isinstance(entry, ShiftedWindows):
+        return n, []  # padded to whole windows, then cropped back: every size runs
     if op == "check" and isinstance(entry, Check):
         if entry.condition is None:
             return n, []
@@ -377,6 +381,8 @@ def positions(
         if entry.reads:
             return [(k, p) for k, w in enumerate(entry.reads) for p in _window_of(q, w, before[k])]
         return [(0, p) for p in range(n)] if entry.every else [(0, q)]
+    if op == "windowattention" and isinstance(entry, ShiftedWindows):
+        return [(0, p) for p in group(entry, n, q)]
     if op == "join" and isinstance(entry, Join) and entry.along:
         for index, size in enumerate(before):
             if q < size:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -46,9 +46,11 @@ class Tensor:
 @dataclass(frozen=True)
 class Constant:
     """A tensor that does not depend on the input (a parameter, an initializer); its shape when known (None for a
-    dimension of unknown size)."""
+    dimension of unknown size) and, where the importer holds it, the tensor itself (what is computed from
+    constants alone is computed, so its shape is known)."""
 
     shape: tuple[int | None, ...] | None = None
+    value: Any = field(default=None, compare=False, repr=False)
 
 
 def unsupported(op: str, where: str) -> SpecError:

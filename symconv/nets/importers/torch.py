@@ -72,6 +72,7 @@ from . import (
     per_axis,
     shape_formula,
     spec,
+    swin,
     uniform,
     unsupported,
 )
@@ -385,7 +386,10 @@ def _read_graph(builder: Builder, traced: Any, x: Tensor) -> Tensor:
                 continue
             values[node], seen_input = x, True
         elif node.op == "get_attr":
-            values[node] = Constant(tuple(getattr(_attribute(traced, node.target), "shape", ())))
+            values[node] = _constant(_attribute(traced, node.target))
+        elif node.op in ("call_module", "call_function", "call_method") and _computable(args, kwargs):
+            call = modules[node.target] if node.op == "call_module" else node.target
+            values[node] = _computed(node.op, call, node.name, args, kwargs)
         elif node.op == "call_module":
             values[node] = _module(builder, modules[node.target], node.target, node.name, args, kwargs)
         elif node.op == "call_function":
@@ -395,6 +399,88 @@ def _read_graph(builder: Builder, traced: Any, x: Tensor) -> Tensor:
         elif node.op == "output":
             return _output(args[0])
     raise SpecError("the traced graph has no output")
+
+
+def _constant(value: Any) -> Any:
+    """A value computed without the input as the importer holds it: a tensor as a Constant (its shape and the
+    tensor), a shape as a tuple of integers, sequences item by item, anything else as it is."""
+    torch = _torch()
+    if isinstance(value, torch.Tensor):
+        return Constant(tuple(int(v) for v in value.shape), value)
+    if isinstance(value, torch.Size):
+        return tuple(int(v) for v in value)
+    if isinstance(value, tuple | list):
+        return type(value)(_constant(v) for v in value)
+    return value
+
+
+def _leaves(value: Any) -> Iterator[Any]:
+    if isinstance(value, tuple | list):
+        for item in value:
+            yield from _leaves(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _leaves(item)
+    elif isinstance(value, slice):
+        yield from _leaves((value.start, value.stop, value.step))
+    else:
+        yield value
+
+
+def _computable(args: Sequence[Any], kwargs: dict[str, Any]) -> bool:
+    """A call computed from parameters and buffers alone (and plain values): nothing read from the input,
+    at least one tensor the importer holds, and every tensor held (a position bias, an MLP over a table of
+    coordinates). What does not depend on the input is a constant, whatever computes it."""
+    leaves = list(_leaves((args, kwargs)))
+    constants = [v for v in leaves if isinstance(v, Constant)]
+    dependent = (Tensor, Shape, Pieces, SizeValue, SizeCondition)
+    return (
+        bool(constants)
+        and all(c.value is not None for c in constants)
+        and not any(isinstance(v, dependent) for v in leaves)
+    )
+
+
+def _computed(op: str, target: Any, name: str, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+    """The value of a call on constants, computed by PyTorch on copies of them (a call that works in place
+    leaves the model's parameters as they are); on the meta device only shapes are computed."""
+    torch = _torch()
+
+    def real(value: Any) -> Any:
+        if isinstance(value, Constant):
+            held = value.value
+            return held.clone() if isinstance(held, torch.Tensor) else held
+        if isinstance(value, tuple | list):
+            return type(value)(real(v) for v in value)
+        if isinstance(value, dict):
+            return {k: real(v) for k, v in value.items()}
+        if isinstance(value, slice):
+            return slice(real(value.start), real(value.stop), real(value.step))
+        return value
+
+    values, options = real(tuple(args)), real(kwargs)
+    label = {"call_method": f"Tensor.{target}", "call_module": _label(target)}.get(op) or _function_label(
+        target
+    )
+    # a module runs as at inference (as the model was traced), its own modes restored afterwards
+    modes = [(m, m.training) for m in target.modules()] if op == "call_module" else []
+    try:
+        with torch.no_grad():
+            if op == "call_method":
+                result = getattr(values[0], target)(*values[1:], **options)
+            else:
+                for module, _ in modes:
+                    module.training = False
+                result = target(*values, **options)
+    except Exception as error:  # the model's own computation on its parameters
+        raise SpecError(
+            f"{label} at {name} computes a constant from the model's parameters and buffers, and PyTorch "
+            f"refuses it: {type(error).__name__}: {_first_line(error)}"
+        ) from None
+    finally:
+        for module, training in modes:
+            module.training = training
+    return _constant(result)
 
 
 def _attribute(root: Any, target: str) -> Any:
@@ -1211,6 +1297,9 @@ def _function(builder: Builder, target: Any, name: str, args: Sequence[Any], kwa
     where = f"{label} at {name}"
     if getattr(target, "__name__", None) in IDENTITY_FUNCTIONS and args:
         return _tensor(args[0], where)
+    library = swin.handler(target)
+    if library is not None:
+        return library(builder, name, where, args, kwargs)
     if target in SIZE_OPERATIONS and not any(isinstance(a, Tensor) for a in args):
         return _size_arithmetic(target, args, where)
     if target in COMPARISONS and len(args) == 2 and not kwargs:
