@@ -322,3 +322,24 @@ def test_a_function_of_the_same_name_with_other_parameters_is_not_read_as_swin()
     model = Lambda(lambda m, x: other_attention(x.permute(0, 2, 3, 1), [7, 7]))
     with pytest.raises(SpecError, match="unsupported op"):
         from_torch(model, (1, 3, "H", "W"))
+
+
+@pytest.mark.parametrize("inner", ["linear", "layernorm"])
+def test_a_channels_last_linear_or_layernorm_mixes_the_channels_a_pixel_unshuffle_filled(inner: str) -> None:
+    """A Linear or a LayerNorm over the channels of a channels-last tensor reads every channel of a position:
+    between a pixel unshuffle and a shuffle by the same r, each output reads every phase of its block."""
+    torch.manual_seed(0)
+    mixing = nn.Linear(16, 16) if inner == "linear" else nn.LayerNorm(16)
+    with torch.no_grad():
+        for parameter in mixing.parameters():
+            parameter.normal_(0, 0.5)
+    model = nn.Sequential(nn.PixelUnshuffle(2), ChannelsFirst(mixing), nn.PixelShuffle(2)).double().eval()
+    fields = intervals(from_torch(model, (1, 4, "H", "W")), 8, dim="H")
+    x = torch.randn(1, 4, 8, 8, dtype=torch.float64)
+    with torch.no_grad():
+        base = model(x)
+        for q in range(8):
+            moved = x.clone()
+            moved[0, :, q] += 1.0
+            outputs = (model(moved) != base).any(dim=1)[0].any(dim=1)
+            assert [reads(fields[p], q) for p in range(8)] == outputs.tolist(), q

@@ -164,8 +164,8 @@ def _stacks(net: Network) -> dict[str, tuple[int, ...]]:
     A pixel unshuffle by r moves r neighbouring positions into channels (channel c*r + m holds position
     r*q + m, per axis); a pixel shuffle by the same r takes them back out. Layers that act on each channel
     alone (pooling, adaptive pooling, upsampling, crops, identities, and merges of nodes holding the same
-    factors) keep the factors; a layer that mixes channels (a convolution, flatten, linear, a window
-    attention) makes every channel of a position depend on the same inputs, and the factors are gone (as after a
+    factors) keep the factors; a layer that mixes channels (a convolution, flatten, linear, attention, a
+    channels-last Linear or LayerNorm) makes every channel of a position depend on the same inputs, and the factors are gone (as after a
     shuffle by another r).
     """
     stacks: dict[str, tuple[int, ...]] = {}
@@ -182,8 +182,10 @@ def _stacks(net: Network) -> dict[str, tuple[int, ...]]:
                     stacks[node.name] = parent[:-1] if _undoes(made, parent) else ()
             else:
                 stacks[node.name] = parent if _per_channel(made) else ()
-        elif node.op == "windowattention":
-            stacks[node.name] = ()  # its linear maps (query, key, value, projection) mix every channel
+        elif node.op in ("windowattention", "mix"):
+            # linear maps over the channels (attention's query, key, value and projection; a channels-last
+            # Linear or LayerNorm) mix every channel
+            stacks[node.name] = ()
         elif node.op in ("crop", "identity", "add", "cat", *shapeops.OPS):
             stacks[node.name] = parents[0] if all(p == parents[0] for p in parents) else ()
         else:

@@ -580,7 +580,7 @@ def _module(
             _rank(builder, cls, where)
         return x
     if cls == "LayerNorm":
-        return _layer_norm(builder, x, module.normalized_shape, where)
+        return _layer_norm(builder, name, x, module.normalized_shape, where)
     if cls == "MultiheadAttention":
         return _attention(builder, module, Call(name, where, x, tuple(args[1:]), kwargs))
     sized = cls[-2:] in ("1d", "2d", "3d")
@@ -868,10 +868,11 @@ def _reshape(builder: Builder, call: Call, shape: Sequence[Any]) -> Tensor:
     return _laid_out(builder, x, layout)
 
 
-def _layer_norm(builder: Builder, x: Tensor, normalized_shape: Any, where: str) -> Tensor:
+def _layer_norm(builder: Builder, name: str, x: Tensor, normalized_shape: Any, where: str) -> Tensor:
     """LayerNorm / F.layer_norm keep every size; PyTorch needs the tensor's trailing dimensions to equal
     normalized_shape. Over the channels (a channels-last tensor, or a flattened one) that is checked here;
-    over a spatial axis it would fix that axis's size, which is not modelled."""
+    over a spatial axis it would fix that axis's size, which is not modelled. Each output channel of a position
+    depends on every channel of it (their mean and variance): a channel mix."""
     wanted = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if x.flat:
         trailing: list[Any] = [x.features]
@@ -891,7 +892,7 @@ def _layer_norm(builder: Builder, x: Tensor, normalized_shape: Any, where: str) 
             f"{where}: normalized_shape {list(wanted)} differs from the tensor's trailing dimensions "
             f"{trailing} (PyTorch's rule: they must be equal)"
         )
-    return x
+    return x if x.flat else _channel_mix(builder, name, x, x.channels)
 
 
 def _linear(builder: Builder, m: Any, call: Call) -> Tensor:
@@ -900,8 +901,16 @@ def _linear(builder: Builder, m: Any, call: Call) -> Tensor:
         return _linear_last_axis(builder, m, call)
     if _channels_last(x):
         _channels(call.where, m.in_features, x)
-        return Tensor(x.node, m.out_features, layout=x.layout)
+        return _channel_mix(builder, call.name, x, m.out_features)
     return builder.linear(call.name, x, m.in_features, m.out_features, call.where)
+
+
+def _channel_mix(builder: Builder, name: str, x: Tensor, channels: int | None) -> Tensor:
+    """A `mix` node that reads each position alone but every channel of it (a Linear or a LayerNorm over the
+    channels of a channels-last tensor): positions that a pixel unshuffle put into the channels are mixed."""
+    entries = [Mix(None, False) for _ in builder.dims]
+    made = builder.shape_op(name, "mix", [Tensor(x.node, x.channels)], entries, channels)
+    return Tensor(made.node, channels, layout=x.layout)
 
 
 def _channels_last(x: Tensor) -> bool:
@@ -1353,7 +1362,7 @@ def _function(builder: Builder, target: Any, name: str, args: Sequence[Any], kwa
         return _pad(builder, call, bound["pad"], bound["mode"] or "constant")
     if kind == "layernorm":
         bound = _bind("layernorm", args, kwargs)
-        return _layer_norm(builder, call.x, bound["normalized_shape"], where)
+        return _layer_norm(builder, call.name, call.x, bound["normalized_shape"], where)
     if kind == "reduce":
         bound = _bind("reduce", args, kwargs)
         return _reduce(builder, call, bound["dim"], bool(bound["keepdim"]))
