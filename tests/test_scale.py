@@ -213,8 +213,17 @@ def test_reading_a_model_steps_each_node_a_bounded_number_of_times(monkeypatch: 
 # ---- failures inside analysis -----------------------------------------------------------------------------------
 
 
+def _fresh_network_caches() -> None:
+    """Networks are values: an equal network built by an earlier test would answer from the cache, without
+    running the patched step."""
+    for method in ("sizes", "conditions", "_axis", "along", "valid_inputs"):
+        getattr(network_module.Network, method).cache_clear()
+
+
 def test_a_library_failure_inside_analysis_names_the_node(monkeypatch: pytest.MonkeyPatch) -> None:
     from mpmath.libmp import NoConvergence
+
+    _fresh_network_caches()
 
     def fails(*args: Any) -> Any:
         raise NoConvergence("precision exhausted")
@@ -231,6 +240,7 @@ def test_a_library_failure_in_a_receptive_field_names_the_node(monkeypatch: pyte
     def fails(*args: Any) -> Any:
         raise RecursionError("maximum recursion depth exceeded")
 
+    _fresh_network_caches()
     net = network_module.chain("conv(k=3, s=2) > conv(k=3, s=2)")
     monkeypatch.setattr(receptive, "_summary", fails)
     with pytest.raises(
