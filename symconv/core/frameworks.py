@@ -947,7 +947,19 @@ ORT = Convention(
         _positive_output("the output size must be >= 1", applies=lambda g: g.family == "conv"),
     ),
     transposed_size=_ort_transposed_size,
-    transposed_rules=(*_ORT_OUTPUT_PADDING, _positive_output("the output size must be >= 1")),
+    transposed_rules=(
+        *_ORT_OUTPUT_PADDING,
+        _positive_output("the output size must be >= 1"),
+        # conv_transpose_attributes.h counts the forward windows over output_shape, (o - k_eff)/s + 1, and
+        # refuses more than the input has (the pads and output_padding do not enter it).
+        LayerRule(
+            lambda g: le(g.shape, g.s * g.i + g.span - 1),
+            "output_shape is larger than the input gives back: its forward windows (o - k_eff)/s + 1 must not "
+            "exceed i, o <= s*i + d*(k-1) ('Explicit output_shape is inconsistent with input spatial "
+            "dimensions')",
+            applies=lambda g: g.shape is not None,
+        ),
+    ),
     stretched_pads=_ort_stretched_pads,
     same_is_ceil=("conv",),
     spec_rules=_ONNX_RESIZE,
