@@ -703,12 +703,13 @@ def _per_axis_values(spec: Any, name: str) -> list[Any]:
 
 
 def _stride_beside_dilation(spec: Any) -> bool:
-    """Keras' convolutions refuse a stride > 1 on any axis together with a dilation > 1 on any axis."""
+    """Keras' convolutions, transposed ones too, refuse a stride > 1 on any axis together with a dilation > 1
+    on any axis (the layers' constructor checks the whole tuples)."""
 
     def above_one(name: str) -> bool:
         return any(isinstance(v, sympy.Integer) and v > 1 for v in _per_axis_values(spec, name))
 
-    return spec.kind == "conv" and above_one("s") and above_one("d")
+    return spec.kind in ("conv", "convT") and above_one("s") and above_one("d")
 
 
 _KERAS_CAUSAL = "padding 'causal' is Conv1D's only: a convolution over several axes takes 'valid' or 'same'"
