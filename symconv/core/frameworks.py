@@ -782,6 +782,23 @@ KERAS = _keras_like(
     spec_rules=(_LINEAR_RESIZE,),
 )
 
+
+def _unequal_transposed_dilation(spec: Any) -> bool:
+    """A transposed convolution over two axes whose dilations are different numbers."""
+    values = _per_axis_values(spec, "d")
+    known = {int(v) for v in values if isinstance(v, sympy.Integer)}
+    return spec.kind == "convT" and len(values) == 2 and len(known) > 1
+
+
+# tf-keras' Conv2DTranspose runs a dilation through atrous_conv2d_transpose, which takes one rate for both axes.
+_TF_KERAS_UNEQUAL_DILATION = SpecRule(
+    _unequal_transposed_dilation,
+    "tf-keras' Conv2DTranspose runs a dilation through atrous_conv2d_transpose, one rate for both axes: 'Expected "
+    "the 2 dimensions of the `dilation_rate` argument to be equal to each other' when the layer is called",
+    ShapeError,
+)
+
+
 # tf-keras (Keras 2): compute_output_shape (conv_utils) gives what TensorFlow's ops give, except an empty
 # output, which it returns as 0 (Keras 3 refuses it); calling the layer runs TensorFlow's ops in every path,
 # whose rules decide. Its transposed size is Keras 3's (deconv_output_length), passed as output_shape.
@@ -811,6 +828,7 @@ TF_KERAS = _keras_like(
     half_pixel=True,
     nearest=tf_nearest_source,  # tf-keras resizes with TensorFlow's image ops
     spec_rules=(_LINEAR_RESIZE,),
+    axes_rules=(*_KERAS_AXES_RULES, _TF_KERAS_UNEQUAL_DILATION),
 )
 
 
