@@ -557,10 +557,21 @@ class Axes(Layer):
                 f"no symbolic parameter {', '.join(sorted(unknown))} in {self.spec} (its symbolic parameters: "
                 f"{', '.join(sorted(known)) or 'none'})"
             )
-        return tuple(
-            layer.output_size(size, **{k: v for k, v in values.items() if k in layer._symbolic_parameters})
-            for layer, size in zip(self.layers, i, strict=True)
-        )
+        sizes = []
+        refusals: list[ShapeError] = []
+        for layer, size in zip(self.layers, i, strict=True):
+            try:
+                sizes.append(
+                    layer.output_size(
+                        size, **{k: v for k, v in values.items() if k in layer._symbolic_parameters}
+                    )
+                )
+            except ShapeError as error:
+                refusals.append(error)
+        if refusals:
+            # An axis refused on every path refuses the layer on every path, whatever another axis' paths do.
+            raise min(refusals, key=lambda error: fw.PATHS_DISAGREE in str(error))
+        return tuple(sizes)
 
     def output_expr(self, i: Size) -> sympy.Expr:
         raise self.mismatch(1, str(i))
