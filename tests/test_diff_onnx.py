@@ -28,6 +28,7 @@ session creation several times cheaper).
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import re
@@ -457,3 +458,44 @@ def test_case_specs_round_trip() -> None:
     assert case.spec("onnx") == "onnx.maxpool(k=3, s=2, p=[(1, 0)], ceil=true, opset=18)"
     assert case.spec("ort") == "ort.maxpool(k=3, s=2, p=[(1, 0)], ceil=true, opset=18)"
     assert replace(case, opset=OPSET).spec("onnx") == "onnx.maxpool(k=3, s=2, p=[(1, 0)], ceil=true)"
+
+
+def _transposed_to_shape(i: int, k: int, s: int, d: int, a: int, out: int) -> Any:
+    """A one-node ConvTranspose with output_shape (no pads given: the output_shape decides them)."""
+    attrs = {
+        "kernel_shape": [k],
+        "strides": [s],
+        "dilations": [d],
+        "output_padding": [a],
+        "output_shape": [out],
+    }
+    node = helper.make_node("ConvTranspose", ["x", "w"], ["y"], **attrs)
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, i])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        initializer=[numpy_helper.from_array(np.ones((1, 1, k), dtype=np.float32), "w")],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION)
+
+
+def test_ort_transposed_output_shape_matches_onnxruntime() -> None:
+    """ConvTranspose with output_shape, every one from 1 to past the largest onnxruntime takes (it counts the
+    forward windows over output_shape and refuses more than the input has), on a grid of small layers."""
+    ort.set_default_logger_severity(4)
+    so = differential.ort_session_options()
+    bad = []
+    refused = 0
+    for i, k, s, d in itertools.product(range(1, 4), range(1, 4), range(1, 4), range(1, 3)):
+        for a in range(s):
+            for out in range(1, s * i + d * (k - 1) + 3):
+                case = Case("convT", i, k, s, None, d, a=a)
+                theirs = ort_outcome(case, _transposed_to_shape(i, k, s, d, a, out), so)
+                spec = f"ort.convT(k={k}, s={s}, d={d}, a={a}, output_shape={out})"
+                ours = differential.symconv_outcome(spec, i)
+                refused += theirs[0] != "ok"
+                if not agree(ours, theirs if theirs[0] != "ok" else ("ok", theirs[1][0])):
+                    bad.append(f"{spec} at i={i}: symconv {ours}, onnxruntime {theirs}")
+    assert refused >= 100
+    assert not bad, f"{len(bad)} disagreements:\n" + "\n".join(bad[:10])

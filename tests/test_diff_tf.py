@@ -166,3 +166,67 @@ def test_keras_tensorflow_backend(runs: list[tuple[dict[str, Any], dict[str, Any
     assert not bad, _report(
         f"disagreements with Keras 3 on TensorFlow for keras.{kind}(backend=tensorflow)", bad
     )
+
+
+# Layers whose axes differ, asked as one per-axis spec (the draws above give a layer's axes alike and symconv
+# one axis at a time): the constructors and kernels check the tuples whole.
+AXES_CASES = [
+    {"kind": kind, "i": i, "k": k, "s": s, "d": d, "p": p, "a": [0, 0] if kind == "convT" else None}
+    for kind, i, k, s, d, p in [
+        ("convT", [32, 4], [1, 7], [2, 1], [1, 2], "same"),
+        ("convT", [5, 36], [1, 7], [3, 1], [1, 3], "valid"),
+        ("convT", [29, 7], [7, 4], [1, 1], [1, 3], "same"),
+        ("convT", [16, 14], [1, 7], [1, 1], [3, 1], "valid"),
+        ("convT", [9, 13], [1, 7], [3, 2], [1, 1], "same"),
+        # One axis empty (where the paths disagree), the other negative (refused on every path).
+        ("avgpool", [1, 2], [5, 7], [3, 2], None, "valid"),
+        ("maxpool", [2, 1], [7, 4], [3, 1], None, "valid"),
+        ("conv", [1, 1], [2, 5], [3, 2], [1, 1], "valid"),
+        # A transposed convolution's empty output on one axis: oneDNN returns it unchecked on the other.
+        ("convT", [1, 40], [2, 4], [2, 1], [1, 1], "same"),
+        ("convT", [40, 1], [4, 2], [1, 2], [1, 1], "same"),
+    ]
+]
+
+
+def _whole_spec(config: dict[str, Any], prefix: str) -> str:
+    def pair(values: list[int]) -> str:
+        return f"({values[0]}, {values[1]})"
+
+    backend = ", backend=tensorflow" if prefix == "keras" else ""
+    dilation = f", d={pair(config['d'])}" if config["d"] is not None else ""
+    dilation += f", a={pair(config['a'])}" if config["a"] is not None else ""
+    return (
+        f"{prefix}.{config['kind']}(k={pair(config['k'])}, s={pair(config['s'])}, p={config['p']}"
+        f"{dilation}{backend})"
+    )
+
+
+def test_layers_with_differing_axes_as_tensorflow_runs_them() -> None:
+    import symconv
+
+    configs = [
+        {**case, "api": api, "paths": ["eager"]} for api in ("keras", "tf_keras") for case in AXES_CASES
+    ]
+    merged = tfprobe.probe_both(configs, configs, timeout=900, ahead=False)
+    bad = []
+    refused = 0
+    for config, outcomes in zip(configs, merged, strict=True):
+        theirs = tfprobe.consensus(outcomes)
+        spec = _whole_spec(config, tfprobe.PREFIX[config["api"]])
+        try:
+            ours: Any = ("ok", tuple(int(v) for v in symconv.layer(spec).output_size(tuple(config["i"]))))
+        except symconv.SymconvError as error:
+            ours = ("refused", str(error))
+        refused += theirs == ("refused",)
+        said = f"{spec} at {config['i']}: {tfprobe.describe(outcomes)}; symconv {ours}"
+        if theirs is None:  # the paths disagree: a refusal that says so
+            if ours[0] == "ok" or tfprobe.DISAGREE not in ours[1]:
+                bad.append(said)
+        elif theirs[0] == "refused":  # refused alike on every path
+            if ours[0] == "ok" or tfprobe.DISAGREE in ours[1]:
+                bad.append(said)
+        elif ours != theirs:
+            bad.append(said)
+    assert refused >= 10
+    assert not bad, "\n".join(bad)

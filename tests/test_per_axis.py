@@ -447,6 +447,32 @@ def test_keras_refusals_read_across_axes() -> None:
         assert ours == theirs, text
 
 
+def test_keras_transposed_refusals_read_across_axes() -> None:
+    """Conv2DTranspose checks its tuples whole too: a stride > 1 on one axis with a dilation > 1 on another is
+    refused at construction (Keras 3 and tf-keras alike), not run axis by axis."""
+    os.environ.setdefault("KERAS_BACKEND", "numpy")
+    keras = pytest.importorskip("keras")
+    for strides, dilation in [((2, 1), (1, 2)), ((1, 3), (2, 1)), ((3, 1), (1, 1)), ((1, 1), (2, 3))]:
+        try:
+            keras.layers.Conv2DTranspose(1, (1, 7), strides=strides, dilation_rate=dilation)
+            theirs: Any = "ok"
+        except ValueError:
+            theirs = "refused"
+        # A dilated transposed convolution on TensorFlow's kernels has refusals of its own (paths that
+        # disagree): there the constructor's refusal is asked of every convention, acceptance of Keras 3's.
+        views = [("keras", "")] + (
+            [("keras", ", backend=tensorflow"), ("tf_keras", "")] if theirs != "ok" else []
+        )
+        for prefix, extra in views:
+            text = f"{prefix}.convT(k=(1, 7), s={strides}, d={dilation}{extra})"
+            try:
+                layer(text)
+                ours = "ok"
+            except (ShapeError, SpecError):
+                ours = "refused"
+            assert ours == theirs, text
+
+
 def test_axis_takes_that_axis_size_alone(capsys: pytest.CaptureFixture[str]) -> None:
     """--axis N works on one axis: with a size per axis it would apply axis N's layer to every size."""
     assert main(["windows", "conv(k=(3, 5), s=(1, 2))", "--in", "5,7", "--axis", "1"]) == 2

@@ -703,12 +703,13 @@ def _per_axis_values(spec: Any, name: str) -> list[Any]:
 
 
 def _stride_beside_dilation(spec: Any) -> bool:
-    """Keras' convolutions refuse a stride > 1 on any axis together with a dilation > 1 on any axis."""
+    """Keras' convolutions, transposed ones too, refuse a stride > 1 on any axis together with a dilation > 1
+    on any axis (the layers' constructor checks the whole tuples)."""
 
     def above_one(name: str) -> bool:
         return any(isinstance(v, sympy.Integer) and v > 1 for v in _per_axis_values(spec, name))
 
-    return spec.kind == "conv" and above_one("s") and above_one("d")
+    return spec.kind in ("conv", "convT") and above_one("s") and above_one("d")
 
 
 _KERAS_CAUSAL = "padding 'causal' is Conv1D's only: a convolution over several axes takes 'valid' or 'same'"
@@ -781,6 +782,23 @@ KERAS = _keras_like(
     spec_rules=(_LINEAR_RESIZE,),
 )
 
+
+def _unequal_transposed_dilation(spec: Any) -> bool:
+    """A transposed convolution over two axes whose dilations are different numbers."""
+    values = _per_axis_values(spec, "d")
+    known = {int(v) for v in values if isinstance(v, sympy.Integer)}
+    return spec.kind == "convT" and len(values) == 2 and len(known) > 1
+
+
+# tf-keras' Conv2DTranspose runs a dilation through atrous_conv2d_transpose, which takes one rate for both axes.
+_TF_KERAS_UNEQUAL_DILATION = SpecRule(
+    _unequal_transposed_dilation,
+    "tf-keras' Conv2DTranspose runs a dilation through atrous_conv2d_transpose, one rate for both axes: 'Expected "
+    "the 2 dimensions of the `dilation_rate` argument to be equal to each other' when the layer is called",
+    ShapeError,
+)
+
+
 # tf-keras (Keras 2): compute_output_shape (conv_utils) gives what TensorFlow's ops give, except an empty
 # output, which it returns as 0 (Keras 3 refuses it); calling the layer runs TensorFlow's ops in every path,
 # whose rules decide. Its transposed size is Keras 3's (deconv_output_length), passed as output_shape.
@@ -810,6 +828,7 @@ TF_KERAS = _keras_like(
     half_pixel=True,
     nearest=tf_nearest_source,  # tf-keras resizes with TensorFlow's image ops
     spec_rules=(_LINEAR_RESIZE,),
+    axes_rules=(*_KERAS_AXES_RULES, _TF_KERAS_UNEQUAL_DILATION),
 )
 
 
@@ -947,7 +966,19 @@ ORT = Convention(
         _positive_output("the output size must be >= 1", applies=lambda g: g.family == "conv"),
     ),
     transposed_size=_ort_transposed_size,
-    transposed_rules=(*_ORT_OUTPUT_PADDING, _positive_output("the output size must be >= 1")),
+    transposed_rules=(
+        *_ORT_OUTPUT_PADDING,
+        _positive_output("the output size must be >= 1"),
+        # conv_transpose_attributes.h counts the forward windows over output_shape, (o - k_eff)/s + 1, and
+        # refuses more than the input has (the pads and output_padding do not enter it).
+        LayerRule(
+            lambda g: le(g.shape, g.s * g.i + g.span - 1),
+            "output_shape is larger than the input gives back: its forward windows (o - k_eff)/s + 1 must not "
+            "exceed i, o <= s*i + d*(k-1) ('Explicit output_shape is inconsistent with input spatial "
+            "dimensions')",
+            applies=lambda g: g.shape is not None,
+        ),
+    ),
     stretched_pads=_ort_stretched_pads,
     same_is_ceil=("conv",),
     spec_rules=_ONNX_RESIZE,

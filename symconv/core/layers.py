@@ -557,10 +557,30 @@ class Axes(Layer):
                 f"no symbolic parameter {', '.join(sorted(unknown))} in {self.spec} (its symbolic parameters: "
                 f"{', '.join(sorted(known)) or 'none'})"
             )
-        return tuple(
-            layer.output_size(size, **{k: v for k, v in values.items() if k in layer._symbolic_parameters})
-            for layer, size in zip(self.layers, i, strict=True)
-        )
+        sizes = []
+        refusals: list[ShapeError] = []
+        for layer, size in zip(self.layers, i, strict=True):
+            try:
+                sizes.append(
+                    layer.output_size(
+                        size, **{k: v for k, v in values.items() if k in layer._symbolic_parameters}
+                    )
+                )
+            except ShapeError as error:
+                refusals.append(error)
+        if refusals:
+            raise min(refusals, key=lambda error: self._precedence(str(error)))
+        return tuple(sizes)
+
+    def _precedence(self, refusal: str) -> int:
+        """Which axis' refusal is the layer's (the lowest first). An axis refused on every path refuses the
+        layer on every path, before another axis whose TensorFlow paths disagree; but a transposed
+        convolution's empty output on one axis is returned by oneDNN before any other axis is checked, so
+        there that disagreement comes first."""
+        empty = refusal.startswith(f"{fw.PATHS_DISAGREE} on an empty")
+        if empty and all(layer.kind == "convT" for layer in self.layers):
+            return 0
+        return 2 if fw.PATHS_DISAGREE in refusal else 1
 
     def output_expr(self, i: Size) -> sympy.Expr:
         raise self.mismatch(1, str(i))

@@ -273,7 +273,7 @@ class Builder:
             self.spatial(x, f"{op} at {name}")
         axes = tuple(zip(self.dims, entries, strict=True))
         node = Node(self.name(name), op, tuple(x.node for x in inputs), axes=axes)
-        return Tensor(self._add(node), channels)
+        return Tensor(self._add(node, channels), channels)
 
     def _size(self, dim: str, name: str) -> sympy.Expr:
         """A node's size along `dim`: the nodes added since the last call are stepped once each (the sizes the
