@@ -462,7 +462,7 @@ def test_case_specs_round_trip() -> None:
 
 def _transposed_to_shape(i: int, k: int, s: int, d: int, a: int, out: int) -> Any:
     """A one-node ConvTranspose with output_shape (no pads given: the output_shape decides them)."""
-    attrs = {
+    attrs: dict[str, Any] = {
         "kernel_shape": [k],
         "strides": [s],
         "dilations": [d],

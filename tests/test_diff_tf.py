@@ -18,7 +18,7 @@ What symconv must answer:
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -213,9 +213,10 @@ def test_layers_with_differing_axes_as_tensorflow_runs_them() -> None:
     refused = 0
     for config, outcomes in zip(configs, merged, strict=True):
         theirs = tfprobe.consensus(outcomes)
-        spec = _whole_spec(config, tfprobe.PREFIX[config["api"]])
+        spec = _whole_spec(config, tfprobe.PREFIX[str(config["api"])])
         try:
-            ours: Any = ("ok", tuple(int(v) for v in symconv.layer(spec).output_size(tuple(config["i"]))))
+            sizes = tuple(cast(list[int], config["i"]))
+            ours: Any = ("ok", tuple(int(v) for v in symconv.layer(spec).output_size(sizes)))
         except symconv.SymconvError as error:
             ours = ("refused", str(error))
         refused += theirs == ("refused",)
