@@ -460,8 +460,17 @@ def test_case_specs_round_trip() -> None:
     assert replace(case, opset=OPSET).spec("onnx") == "onnx.maxpool(k=3, s=2, p=[(1, 0)], ceil=true)"
 
 
-def _transposed_to_shape(i: int, k: int, s: int, d: int, a: int, out: int) -> Any:
-    """A one-node ConvTranspose with output_shape (no pads given: the output_shape decides them)."""
+def _transposed_to_shape(
+    i: int,
+    k: int,
+    s: int,
+    d: int,
+    a: int,
+    out: int,
+    auto_pad: str | None = None,
+    pads: tuple[int, int] | None = None,
+) -> Any:
+    """A one-node ConvTranspose with output_shape (by default no pads given: the output_shape decides them)."""
     attrs: dict[str, Any] = {
         "kernel_shape": [k],
         "strides": [s],
@@ -469,6 +478,10 @@ def _transposed_to_shape(i: int, k: int, s: int, d: int, a: int, out: int) -> An
         "output_padding": [a],
         "output_shape": [out],
     }
+    if auto_pad is not None:
+        attrs["auto_pad"] = auto_pad
+    if pads is not None:
+        attrs["pads"] = list(pads)
     node = helper.make_node("ConvTranspose", ["x", "w"], ["y"], **attrs)
     graph = helper.make_graph(
         [node],
@@ -498,4 +511,43 @@ def test_ort_transposed_output_shape_matches_onnxruntime() -> None:
                 if not agree(ours, theirs if theirs[0] != "ok" else ("ok", theirs[1][0])):
                     bad.append(f"{spec} at i={i}: symconv {ours}, onnxruntime {theirs}")
     assert refused >= 100
+    assert not bad, f"{len(bad)} disagreements:\n" + "\n".join(bad[:10])
+
+
+def _standard_output(model: Any, i: int) -> tuple[int | None, int | str]:
+    """(shape inference's output size or None, the reference evaluator's or its error's class name)."""
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True)
+        dims = inferred.graph.output[0].type.tensor_type.shape.dim
+        shape = dims[2].dim_value if len(dims) == 3 and dims[2].HasField("dim_value") else None
+    except Exception:  # the library's refusal, whatever its class
+        shape = None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            y = ReferenceEvaluator(model).run(None, {"x": np.ones((1, 1, i), dtype=np.float32)})[0]
+        return shape, int(y.shape[2])
+    except Exception as error:  # the library's refusal, whatever its class
+        return shape, type(error).__name__
+
+
+def test_standard_transposed_output_shape_matches_shape_inference_and_the_reference_evaluator() -> None:
+    """onnx.convT with output_shape answers that size exactly where shape inference and the reference evaluator
+    both give it (an output_shape below i has no inferred shape; the evaluator keeps the pads given, 0 by
+    default, unless auto_pad is SAME), and refuses everywhere else, on a grid of small layers."""
+    bad, answered, refused = [], 0, 0
+    modes = [(None, None), ("SAME_UPPER", None), ("SAME_LOWER", None), (None, (1, 0))]
+    for i, k, s, d, (mode, pads) in itertools.product(range(1, 5), range(1, 4), range(1, 4), (1, 2), modes):
+        for a in range(s + 1):
+            for out in range(1, s * i + d * (k - 1) + 3):
+                shape, value = _standard_output(_transposed_to_shape(i, k, s, d, a, out, mode, pads), i)
+                both = shape == out and value == out
+                p = f", p={mode.lower()}" if mode else (f", p=[{pads}]" if pads else "")
+                spec = f"onnx.convT(k={k}, s={s}, d={d}, a={a}{p}, output_shape={out})"
+                ours = differential.symconv_outcome(spec, i)
+                answered += both
+                refused += not both
+                if (ours != ("ok", out)) if both else not differential.refusal(ours):
+                    bad.append(f"{spec} at i={i}: symconv {ours}, shape inference {shape}, reference {value}")
+    assert answered >= 300 and refused >= 300
     assert not bad, f"{len(bad)} disagreements:\n" + "\n".join(bad[:10])

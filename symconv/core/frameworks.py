@@ -1021,6 +1021,10 @@ def _standard_transposed_size(g: Stretched) -> sympy.Expr:
 
 
 def _standard_stretched_pads(g: Stretched) -> tuple[sympy.Expr, sympy.Expr]:
+    if g.shape is not None and not _onnx_auto(g):
+        # The reference evaluator keeps the pads given (0 when none are) and fills output_shape from -pb: the
+        # stretched input gets k_eff - pb - 1 before it and what output_shape leaves after it.
+        return g.span - g.pads[0] - 1, g.shape - g.s * (g.i - 1) + g.pads[0] - 1
     if g.shape is not None:
         # The total padding s(i-1) + a + k_eff - output_shape, split as onnx_transpose_pads splits it.
         a = 0 if g.a is None else g.a
@@ -1060,7 +1064,8 @@ ONNX = Convention(
             lambda g: lt(g.a, g.s),
             "output_padding must be less than stride: shape inference accepts it, the reference evaluator's "
             "output does not fit the input",
-            applies=lambda g: g.a is not None,
+            # with output_shape and no auto_pad the evaluator ignores output_padding (the rule below decides)
+            applies=lambda g: g.a is not None and (g.shape is None or _onnx_auto(g)),
         ),
         # Shape inference gives s(i-1) + a + min(k_eff, s), the reference evaluator i*s (onnx #4299).
         LayerRule(
@@ -1073,6 +1078,22 @@ ONNX = Convention(
             lambda g: ge(g.output, 0),
             "the output size is negative: shape inference gives it unchecked, the reference evaluator refuses",
             applies=lambda g: not _onnx_auto(g),
+        ),
+        # With output_shape: shape inference gives that size when it is at least the input's, and no shape
+        # below; the reference evaluator places the i windows from -pb with the pads given (0 when none are:
+        # it derives pads from output_shape only for SAME), and refuses unless they fill output_shape exactly.
+        LayerRule(
+            lambda g: ge(g.shape, g.i),
+            "ConvTranspose with an output_shape below the input size: shape inference infers no shape (the "
+            "reference evaluator may give one)",
+            applies=lambda g: g.shape is not None,
+        ),
+        LayerRule(
+            lambda g: eq(floor_div(g.shape + g.pads[0] + g.pads[1] - g.span, g.s) + 1, g.i),
+            "ConvTranspose with output_shape and no auto_pad: the reference evaluator keeps the pads given (0 when "
+            "none are) and needs its i windows to fill output_shape, floor((o + pb + pe - k_eff)/s) + 1 = i; shape "
+            "inference gives output_shape regardless",
+            applies=lambda g: g.shape is not None and not _onnx_auto(g),
         ),
     ),
     stretched_pads=_standard_stretched_pads,
