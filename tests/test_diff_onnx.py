@@ -525,8 +525,8 @@ def _standard_output(model: Any, i: int) -> tuple[int | None, int | str]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            y = ReferenceEvaluator(model).run(None, {"x": np.ones((1, 1, i), dtype=np.float32)})[0]
-        return shape, int(y.shape[2])
+            outputs: Any = ReferenceEvaluator(model).run(None, {"x": np.ones((1, 1, i), dtype=np.float32)})
+        return shape, int(outputs[0].shape[2])
     except Exception as error:  # the library's refusal, whatever its class
         return shape, type(error).__name__
 
