@@ -358,6 +358,8 @@ def _resize(entry: Resize, n: sympy.Expr, sizes: Mapping[str, sympy.Expr]) -> tu
         return size, [(ge(size, 1), "the requested output size must be positive")]
     scale = entry.scale if entry.scale is not None else Fraction(1)
     size = floor_div(n * scale.numerator, scale.denominator)
+    if entry.mode == "area":  # adaptive average pooling returns an empty output where the size is 0
+        return size, []
     return size, [(ge(size, 1), "the output size floor(i * scale) must be positive")]
 
 
@@ -415,13 +417,24 @@ def _sources(entry: Resize, q: int, n: int, out: int) -> range:
     """PyTorch's source positions of output q (upsample kernels: nearest, and the two or four neighbours of
     the linear and cubic modes); the ratio is n/out for a size, 1/scale for a scale (not recomputed)."""
     ratio = Fraction(n, out) if entry.scale is None else 1 / entry.scale
+    if entry.mode == "area":
+        # adaptive average pooling to the output size: [floor(q*n/out), ceil((q+1)*n/out))
+        return range(q * n // out, -(-(q + 1) * n // out))
     if entry.mode == "nearest":
         return range(min(math.floor(q * ratio), n - 1), min(math.floor(q * ratio), n - 1) + 1)
+    if entry.mode == "nearest-exact":
+        nearest = min(math.floor((q + Fraction(1, 2)) * ratio), n - 1)
+        return range(nearest, nearest + 1)
+    source: Fraction
     if entry.align_corners:
         source = Fraction(q * (n - 1), out - 1) if out > 1 else Fraction(0)
     else:
         source = max((q + Fraction(1, 2)) * ratio - Fraction(1, 2), Fraction(0))
     lo = math.floor(source)
+    if entry.mode != "bicubic" and not entry.align_corners and (q + Fraction(1, 2)) * ratio <= Fraction(1, 2):
+        # PyTorch clamps a negative source to 0: the next input's weight is then exactly 0 (elsewhere the
+        # source is computed in floating point, and both taps are kept)
+        return range(0, 1)
     reach = (1, 2) if entry.mode == "bicubic" else (0, 1)
     return range(max(lo - reach[0], 0), min(lo + reach[1], n - 1) + 1)
 

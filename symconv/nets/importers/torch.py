@@ -112,7 +112,15 @@ SIGNATURES = {
         "divisor_override",
     ),
     "adaptive": ("input", "output_size", "return_indices"),
-    "interpolate": ("input", "size", "scale_factor", "mode", "align_corners", "recompute_scale_factor"),
+    "interpolate": (
+        "input",
+        "size",
+        "scale_factor",
+        "mode",
+        "align_corners",
+        "recompute_scale_factor",
+        "antialias",
+    ),
     "pad": ("input", "pad", "mode", "value"),
     "split": ("tensor", "split_size_or_sections", "dim"),
     "chunk": ("input", "chunks", "dim"),
@@ -708,14 +716,55 @@ def _adaptive_pool(builder: Builder, call: Call, size: Any, indices: bool) -> Te
 
 def _upsample(builder: Builder, m: Any, call: Call) -> Tensor:
     mode = getattr(m, "mode", "nearest")
-    return _resize(builder, call, m.size, m.scale_factor, mode, bool(getattr(m, "align_corners", False)))
+    recompute = bool(getattr(m, "recompute_scale_factor", None))
+    return _resize(
+        builder, call, m.size, m.scale_factor, mode, bool(getattr(m, "align_corners", False)), recompute
+    )
+
+
+# A float scale factor m / 2**e (m odd) of at most this many bits in m: PyTorch's floor(i * scale), computed in
+# double precision, is exact for every size below 2**(53 - bits), far past any tensor.
+SHORT_SCALE_BITS = 20
+
+
+def _scale(where: str, value: Any, recompute: bool) -> Fraction:
+    """A scale factor as PyTorch computes with it: its double's exact value, when that is a short binary fraction
+    (2, 0.5, 1.5, 0.25, ...). Another double (2.3, 1/3) is rounded in each product, at sizes no formula follows,
+    and a recomputed non-integer scale reads at i/o: both refused."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or value <= 0
+        or not math.isfinite(value)
+    ):
+        raise SpecError(f"{where}: scale_factor must be a positive number, got {value!r}")
+    exact = Fraction(float(value))
+    if exact.numerator.bit_length() > SHORT_SCALE_BITS or exact.denominator.bit_length() > SHORT_SCALE_BITS:
+        raise SpecError(
+            f"{where}: scale_factor={value!r} is not a short binary fraction: PyTorch computes floor(i * scale) "
+            "in double precision, whose rounding departs from the decimal's floor at sizes no formula follows "
+            "(scale 2.3 at i = 50: 114, not 115); give the output size (size=...) or a scale such as 2.25"
+        )
+    if recompute and exact.denominator != 1:
+        raise SpecError(
+            f"{where}: recompute_scale_factor=True with scale_factor={value!r}: PyTorch then reads the input at "
+            "i/o, not 1/scale (not modelled); give the output size (size=...) instead"
+        )
+    return exact
 
 
 def _resize(
-    builder: Builder, call: Call, size: Any, scale: Any, mode: str = "nearest", align_corners: bool = False
+    builder: Builder,
+    call: Call,
+    size: Any,
+    scale: Any,
+    mode: str = "nearest",
+    align_corners: bool = False,
+    recompute: bool = False,
 ) -> Tensor:
     """Interpolation to a size (integers, or sizes of other tensors: F.interpolate(x, size=skip.shape[2:])) or
-    by a scale (floor(i * scale), PyTorch's rule; float scales too), one value or one per spatial axis."""
+    by a scale (floor(i * scale), PyTorch's rule; float scales that are short binary fractions too), one value
+    or one per spatial axis."""
     dims, where = builder.dims, call.where
     if size is not None and scale is not None:
         raise SpecError(f"{where}: only one of size or scale_factor should be defined (PyTorch's rule)")
@@ -751,11 +800,7 @@ def _resize(
                 Resize(shape_formula(builder, value, dim, where, "size"), None, mode, align_corners)
             )
             continue
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise SpecError(f"{where}: scale_factor must be a positive number, got {value!r}")
-        # The shortest decimal of the double: floor(i * scale) in double precision equals floor(i * r) exactly
-        # while i * r < 2**53 / denominator (the double is within a relative 2**-53 of r).
-        entries.append(Resize(None, Fraction(repr(float(value))), mode, align_corners))
+        entries.append(Resize(None, _scale(where, value, recompute), mode, align_corners))
     return builder.shape_op(call.name, "resize", [call.x], entries, call.x.channels)
 
 
@@ -1354,8 +1399,14 @@ def _function(builder: Builder, target: Any, name: str, args: Sequence[Any], kwa
     if kind == "interpolate":
         bound = _bind("interpolate", args, kwargs)
         mode = bound["mode"] or "nearest"
+        if bound["antialias"]:
+            raise SpecError(
+                f"{where}: interpolate with antialias=True widens the kernel by the ratio of the sizes when it "
+                "shrinks; its receptive fields are not modelled"
+            )
+        recompute = bool(bound["recompute_scale_factor"])
         return _resize(
-            builder, call, bound["size"], bound["scale_factor"], mode, bool(bound["align_corners"])
+            builder, call, bound["size"], bound["scale_factor"], mode, bool(bound["align_corners"]), recompute
         )
     if kind == "pad":
         bound = _bind("pad", args, kwargs)
