@@ -139,6 +139,11 @@ def _tabulated(s: Any, notes: list[str]) -> bool:
     return False
 
 
+def _shortest(value: Any, domain: list[Any]) -> Any:
+    """A formula in i in its shortest periodic form where the layer is defined (proved), else as it is."""
+    return periodic(value, INPUT, domain) if isinstance(value, sympy.Basic) else value
+
+
 def invert(
     forward: Layer, i: int | None = None, output_padding: int | None = None, timeout_ms: int = 10_000
 ) -> Inverse:
@@ -159,8 +164,7 @@ def invert(
     domain = [condition for condition, _ in forward.conditions(INPUT)]
 
     def neat(value: Any) -> Any:
-        """A formula in i in its shortest periodic form where the layer is defined (proved), else as it is."""
-        return periodic(value, INPUT, domain) if isinstance(value, sympy.Basic) else value
+        return _shortest(value, domain)
 
     pb, pe = (neat(pad) for pad in forward.padding(INPUT))
     k_eff = effective_kernel(k, d)
@@ -307,13 +311,7 @@ def _keras_form(
     wherever A = i - (o-1)s - (k_eff mod 2) lies in [0, s): at the size asked, or proved for every i.
     """
     k, s, d = forward.k, forward.s, forward.d
-    domain = [condition for condition, _ in forward.conditions(INPUT)]
-
-    def neat(value: Any) -> Any:
-        """A formula in i in its shortest periodic form where the layer is defined (proved), else as it is."""
-        return periodic(value, INPUT, domain) if isinstance(value, sympy.Basic) else value
-
-    pb, pe = (neat(pad) for pad in forward.padding(INPUT))
+    pb, pe = (_shortest(pad, domain) for pad in forward.padding(INPUT))
     k_eff = effective_kernel(k, d)
     if not all(isinstance(value, sympy.Integer) for value in (k, s, d)):
         notes.append("Keras form: given for numeric kernel, stride and dilation only")
