@@ -164,24 +164,29 @@ def test_receptive_fields_by_brute_force(v2: bool, window: list[int], shift: lis
     assert not wrong, f"{len(wrong)} differ, first: {wrong[:3]}"
 
 
+def between_shuffles(inner: nn.Module, n: int) -> None:
+    """`inner` on channels last between a pixel unshuffle and a shuffle by 2, its parameters drawn large: the
+    rows each input row changes, by brute force along H, are the rows whose field symconv says holds it."""
+    with torch.no_grad():
+        for parameter in inner.parameters():
+            parameter.normal_(0, 0.5)
+    model = nn.Sequential(nn.PixelUnshuffle(2), ChannelsFirst(inner), nn.PixelShuffle(2)).double().eval()
+    fields = intervals(from_torch(model, (1, 4, "H", "W")), n, dim="H")
+    x = torch.randn(1, 4, n, n, dtype=torch.float64)
+    with torch.no_grad():
+        base = model(x)
+        for q in range(n):
+            moved = x.clone()
+            moved[0, :, q] += 1.0
+            outputs = (model(moved) != base).any(dim=1)[0].any(dim=1)
+            assert [reads(fields[p], q) for p in range(n)] == outputs.tolist(), q
+
+
 def test_the_attention_mixes_the_channels_a_pixel_unshuffle_filled() -> None:
     """Positions a pixel unshuffle moved into the channels are mixed by the attention's linear maps: after the
     shuffle back, each output reads every phase of its window (not only its own), by brute force along H."""
     torch.manual_seed(0)
-    made = ShiftedWindowAttention(16, [3, 3], [1, 1], 2)
-    with torch.no_grad():
-        for parameter in made.parameters():
-            parameter.normal_(0, 0.5)
-    model = nn.Sequential(nn.PixelUnshuffle(2), ChannelsFirst(made), nn.PixelShuffle(2)).double().eval()
-    fields = intervals(from_torch(model, (1, 4, "H", "W")), 12, dim="H")
-    x = torch.randn(1, 4, 12, 12, dtype=torch.float64)
-    with torch.no_grad():
-        base = model(x)
-        for q in range(12):
-            moved = x.clone()
-            moved[0, :, q] += 1.0
-            outputs = (model(moved) != base).any(dim=1)[0].any(dim=1)
-            assert [reads(fields[p], q) for p in range(12)] == outputs.tolist()
+    between_shuffles(ShiftedWindowAttention(16, [3, 3], [1, 1], 2), 12)
 
 
 def test_the_mask_leaks_only_exp_minus_100() -> None:
@@ -329,17 +334,4 @@ def test_a_channels_last_linear_or_layernorm_mixes_the_channels_a_pixel_unshuffl
     """A Linear or a LayerNorm over the channels of a channels-last tensor reads every channel of a position:
     between a pixel unshuffle and a shuffle by the same r, each output reads every phase of its block."""
     torch.manual_seed(0)
-    mixing = nn.Linear(16, 16) if inner == "linear" else nn.LayerNorm(16)
-    with torch.no_grad():
-        for parameter in mixing.parameters():
-            parameter.normal_(0, 0.5)
-    model = nn.Sequential(nn.PixelUnshuffle(2), ChannelsFirst(mixing), nn.PixelShuffle(2)).double().eval()
-    fields = intervals(from_torch(model, (1, 4, "H", "W")), 8, dim="H")
-    x = torch.randn(1, 4, 8, 8, dtype=torch.float64)
-    with torch.no_grad():
-        base = model(x)
-        for q in range(8):
-            moved = x.clone()
-            moved[0, :, q] += 1.0
-            outputs = (model(moved) != base).any(dim=1)[0].any(dim=1)
-            assert [reads(fields[p], q) for p in range(8)] == outputs.tolist(), q
+    between_shuffles(nn.Linear(16, 16) if inner == "linear" else nn.LayerNorm(16), 8)
