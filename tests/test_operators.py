@@ -211,9 +211,11 @@ RESIZING: dict[str, Callable[[], nn.Module]] = {
         nn.Conv2d(1, 1, 3),
     ),
     "float_scale": lambda: nn.Sequential(nn.Upsample(scale_factor=1.5), nn.Conv2d(1, 1, 2)),
-    "per_axis_scale": lambda: Lambda(lambda m, x: F.interpolate(x, scale_factor=(0.5, 2.3), mode="bilinear")),
+    "per_axis_scale": lambda: Lambda(
+        lambda m, x: F.interpolate(x, scale_factor=(0.5, 2.25), mode="bilinear")
+    ),
     "recomputed": lambda: Lambda(
-        lambda m, x: F.interpolate(x, scale_factor=0.7, mode="nearest", recompute_scale_factor=True)
+        lambda m, x: F.interpolate(x, scale_factor=3.0, mode="nearest", recompute_scale_factor=True)
     ),
     "size_formula": lambda: Lambda(lambda m, x: F.interpolate(x, size=(x.size(2) // 2, x.size(3) * 2 - 3))),
     "per_axis_upsample": lambda: nn.Upsample(scale_factor=(2, 3), mode="nearest"),
