@@ -22,7 +22,7 @@ from typing import Any
 
 import sympy
 
-from ..core.arith import ceil_div, evaluate, mod, symbol
+from ..core.arith import ceil_div, evaluate, integer_expr, mod, symbol
 from ..core.display import repr_latex
 from ..core.errors import SpecError
 from ..core.frameworks import effective_kernel
@@ -251,7 +251,7 @@ def invert(
         # ceil mode, so the end padding shrinks until that check gives o again.
         tf_pads = [pads[0], pads[1] - (a_at - s + 1)]
     tf = {"output_shape": at, "strides": s, "padding": tf_pads, "dilations": d}
-    keras = _keras_form(forward, o, a, at, domain, timeout_ms, notes)
+    keras = _keras_form(forward, (pb, pe), o, a, at, domain, timeout_ms, notes)
     upsample = None
     if isinstance(forward, Pool):
         upsample = {"scale_factor": s, "pad_end": _value(INPUT - s * o, at)}
@@ -301,7 +301,14 @@ def invert(
 
 
 def _keras_form(
-    forward: Conv | Pool, o: Any, a: Any, at: Any, domain: list[Any], timeout_ms: int, notes: list[str]
+    forward: Conv | Pool,
+    pads: tuple[Any, Any],
+    o: Any,
+    a: Any,
+    at: Any,
+    domain: list[Any],
+    timeout_ms: int,
+    notes: list[str],
 ) -> dict[str, Any] | None:
     """Keras' Conv*DTranspose giving back i, or None with a note saying why there is none.
 
@@ -311,7 +318,7 @@ def _keras_form(
     wherever A = i - (o-1)s - (k_eff mod 2) lies in [0, s): at the size asked, or proved for every i.
     """
     k, s, d = forward.k, forward.s, forward.d
-    pb, pe = (_shortest(pad, domain) for pad in forward.padding(INPUT))
+    pb, pe = pads  # the forward's paddings, in their shortest form (invert's)
     k_eff = effective_kernel(k, d)
     if not all(isinstance(value, sympy.Integer) for value in (k, s, d)):
         notes.append("Keras form: given for numeric kernel, stride and dilation only")
@@ -332,7 +339,7 @@ def _keras_form(
         return form
     # i - s(o-1) with o - 1 = floor((i + pb + pe - k_eff)/s) is a + k_eff - pb - pe, a written with mod.
     # Automatic paddings (pb, pe depending on i) read better the direct way.
-    written = (isinstance(forward, Conv) or not forward.ceil) and not sympy.sympify(pb + pe).free_symbols
+    written = (isinstance(forward, Conv) or not forward.ceil) and not integer_expr(pb + pe).free_symbols
     gap = a + k_eff - pb - pe if written else INPUT - s * (o - 1)
     same = sympy.expand(gap - k_eff % 2)
 

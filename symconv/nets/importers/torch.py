@@ -196,7 +196,7 @@ def _traced_in_eval(torch: Any, model: Any, tracer: Any = None) -> Any:
     """torch.fx's trace of the model in evaluation mode, as it runs at inference (dropout, stochastic depth
     and drop path are then the identity), each module's own mode restored afterwards."""
     modes = [(module, module.training) for module in model.modules()]
-    model.train(False)  # torch's inference mode (what nn.Module.eval() does); no text is evaluated
+    model.train(False)  # torch's inference mode: dropout and drop path become the identity
     plain = tracer is None
     tracer = tracer or _plain_tracer(torch)
     try:
@@ -2705,13 +2705,22 @@ def _matmul(builder: Builder, name: str, where: str, a: Tensor, b: Tensor, bmm: 
     return _laid_out(builder, Tensor(made.node, channels), layouts.whole_channels(parts))
 
 
+def _group_size_value(x: Tensor, group: tuple[layouts.Part, ...], where: str) -> SizeValue:
+    """A dimension's size as a SizeValue (a number or a formula in sizes); anything else is refused."""
+    value = SizeValue.of(_group_size(x, group, where))
+    if value is None:
+        raise SpecError(
+            f"{where}: the size of dimension {layouts.describe((group,))} is not a number or a size"
+        )
+    return value
+
+
 def _contracted(
     builder: Builder, name: str, where: str, left: tuple[Tensor, Any], right: tuple[Tensor, Any]
 ) -> None:
     """The contracted dimensions' sizes must be equal (PyTorch's rule): numbers now, formulas as a condition."""
     (a, ka), (b, kb) = left, right
-    sa, sb = (SizeValue.of(_group_size(x, group, where)) for x, group in ((a, ka), (b, kb)))
-    assert sa is not None and sb is not None
+    sa, sb = (_group_size_value(x, group, where) for x, group in ((a, ka), (b, kb)))
     if sa.constant() is not None and sb.constant() is not None:
         if sa.constant() != sb.constant():
             raise SpecError(
@@ -2739,8 +2748,7 @@ def _matmul_batch(
         if ga == gb:
             out.append(_counted(a, ga, where))
             continue
-        sa, sb = (SizeValue.of(_group_size(x, g, where)) for x, g in ((a, ga), (b, gb)))
-        assert sa is not None and sb is not None
+        sa, sb = (_group_size_value(x, g, where) for x, g in ((a, ga), (b, gb)))
         if not bmm and sb.constant() == 1:
             out.append(_counted(a, ga, where))
         elif not bmm and sa.constant() == 1:
