@@ -206,8 +206,6 @@ def cmd_shape(args: argparse.Namespace) -> tuple[int, Any, str]:
 def _on_domain(output: Any, conditions: Callable[[Any], Any], argument: Any) -> Any:
     """`output` with the cases of a Piecewise that the domain (`conditions(argument)`, asked only for a
     Piecewise) decides resolved: TensorFlow's truncating division has a case no defined size reaches."""
-    import sympy
-
     if not isinstance(output, sympy.Basic) or not output.has(sympy.Piecewise):
         return output
     from .logic.ondomain import on_domain

@@ -139,11 +139,6 @@ def _tabulated(s: Any, notes: list[str]) -> bool:
     return False
 
 
-def _shortest(value: Any, domain: list[Any]) -> Any:
-    """A formula in i in its shortest periodic form where the layer is defined (proved), else as it is."""
-    return periodic(value, INPUT, domain) if isinstance(value, sympy.Basic) else value
-
-
 def invert(
     forward: Layer, i: int | None = None, output_padding: int | None = None, timeout_ms: int = 10_000
 ) -> Inverse:
@@ -164,7 +159,8 @@ def invert(
     domain = [condition for condition, _ in forward.conditions(INPUT)]
 
     def neat(value: Any) -> Any:
-        return _shortest(value, domain)
+        """A formula in i in its shortest periodic form where the layer is defined (proved), else as it is."""
+        return periodic(value, INPUT, domain) if isinstance(value, sympy.Basic) else value
 
     pb, pe = (neat(pad) for pad in forward.padding(INPUT))
     k_eff = effective_kernel(k, d)

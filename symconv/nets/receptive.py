@@ -165,8 +165,8 @@ def _stacks(net: Network) -> dict[str, tuple[int, ...]]:
     r*q + m, per axis); a pixel shuffle by the same r takes them back out. Layers that act on each channel
     alone (pooling, adaptive pooling, upsampling, crops, identities, and merges of nodes holding the same
     factors) keep the factors; a layer that mixes channels (a convolution, flatten, linear, attention, a
-    channels-last Linear or LayerNorm) makes every channel of a position depend on the same inputs, and the factors are gone (as after a
-    shuffle by another r).
+    channels-last Linear or LayerNorm) makes every channel of a position depend on the same inputs, and the
+    factors are gone (as after a shuffle by another r).
     """
     stacks: dict[str, tuple[int, ...]] = {}
     for node in net.nodes:
