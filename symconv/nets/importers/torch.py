@@ -2032,7 +2032,7 @@ def _concat_parameters(builder: Builder, name: str, where: str, parts: Sequence[
             "only a dimension of tokens (after flatten and transpose) is modelled"
         )
     layout = x.layout
-    axis = parameters.dimension(layout, dim, where)
+    axis = _dimension(layout, dim, where)
     added = {"front": 0, "back": 0}
     for k, part in enumerate(parts):
         if k == tensors[0]:
@@ -2159,7 +2159,7 @@ def _unbind(builder: Builder, call: Call, dim: Any) -> tuple[Tensor, ...]:
     if x.flat:
         raise SpecError(f"{where} unbinds a flattened tensor; not modelled")
     layout = _layout(builder, x)
-    axis = parameters.dimension(layout, dim, where)
+    axis = _dimension(layout, dim, where)
     group = layout[axis]
     kind = _countable(group)
     if kind is None:
@@ -2242,7 +2242,7 @@ def _linear_function(
 def _spatial_axis(builder: Builder, x: Tensor, dim: Any, where: str) -> tuple[str | None, int]:
     """The spatial axis a dimension index names (None for the batch or channels) and the index itself."""
     layout = _layout(builder, x)
-    axis = parameters.dimension(layout, dim, where)
+    axis = _dimension(layout, dim, where)
     group = layout[axis]
     if len(group) == 1 and group[0].kind == "spatial":
         return group[0].dim, axis
@@ -2382,6 +2382,7 @@ def _window_keys(part: layouts.Part) -> bool:
 
 
 def _dimension(layout: layouts.Layout, dim: Any, where: str) -> int:
+    """A dimension index of a laid-out tensor (negative from the end, as PyTorch counts), or refused."""
     rank = len(layout)
     if isinstance(dim, bool) or not isinstance(dim, int) or not -rank <= dim < rank:
         raise SpecError(
