@@ -1602,10 +1602,14 @@ def _size_arithmetic(target: Any, operands: Sequence[Any], where: str) -> Any:
     ):
         raise SpecError(f"{where} divides a size by {exprs[1]}; only a positive integer divisor is modelled")
     if target in (size_max, size_min):
-        # sizes are >= 1 (a tensor a model reads the size of is not empty where the model runs): a Max or Min
-        # whose order Z3 proves from that is its larger or smaller side, as the solver needs it
-        sizes = [s for e in exprs for s in e.free_symbols if s.name.startswith("@") or s == BATCH_SIZE]
-        premises = [sympy.Ge(s, 1) for s in dict.fromkeys(sizes)]
+        # the input's sizes and the batch are >= 1, another node's >= 0 (PyTorch slices to empty tensors): a Max
+        # or Min whose order Z3 proves from that is its larger or smaller side, as the solver needs it
+        sizes = [s for e in exprs for s in e.free_symbols if s.name.startswith("@")]
+        premises = [
+            sympy.Ge(s, 1 if (axis_of(s) or ("",))[0] == "input" else 0) for s in dict.fromkeys(sizes)
+        ]
+        if any(BATCH_SIZE in e.free_symbols for e in exprs):
+            premises.append(sympy.Ge(BATCH_SIZE, 1))
         pair = reduce(lambda a, b: sympy.Max(a, b) if target is size_max else sympy.Min(a, b), exprs)
         result = integer_expr(decided(pair, premises))
     else:
