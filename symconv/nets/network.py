@@ -203,6 +203,13 @@ class Network:
                 )
         return {dim: self._check_axis(dim, fixed[dim] if dim in fixed else sizes[dim]) for dim in self.dims}
 
+    def check_axis(self, dim: str, size: int) -> int:
+        """The output size along one axis at input size `size` on that axis (each axis is stated on its own, so
+        the others need no size); ShapeError naming the first node that fails and why."""
+        if dim not in self.dims:
+            raise SpecError(f"no axis {dim!r}; the network's axes are {', '.join(self.dims)}")
+        return self._check_axis(dim, size)
+
     def _check_axis(self, dim: str, value: int) -> int:
         env = {dim: value}
         for condition, rule in self.conditions(dim):

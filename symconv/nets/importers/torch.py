@@ -405,7 +405,7 @@ def _read_graph(builder: Builder, traced: Any, x: Tensor) -> Tensor:
         elif node.op == "call_method":
             values[node] = _method(builder, node.target, node.name, args, kwargs)
         elif node.op == "output":
-            return _output(args[0])
+            return _positioned(builder, _output(args[0]))
     raise SpecError("the traced graph has no output")
 
 
@@ -508,6 +508,21 @@ def _output(value: Any) -> Tensor:
             "the output must be a tensor, or a tuple, list or dict holding one"
         )
     return found[0]
+
+
+def _positioned(builder: Builder, x: Tensor) -> Tensor:
+    """The output, whose dimensions 2, 3, ... must be the spatial axes in order (its sizes are those axes'
+    sizes); a SpecError for an output whose positions a view, permute or reshape moved elsewhere."""
+    if x.flat or x.layout is None:
+        return x
+    spatial = tuple((layouts.Part("spatial", d),) for d in builder.dims)
+    if x.layout[2 : 2 + len(spatial)] != spatial:
+        raise SpecError(
+            f"the forward returns a tensor whose axes are {layouts.describe(x.layout)}, not (batch, channels, "
+            f"{', '.join(builder.dims)}): its sizes along the spatial axes are not modelled (move the axes back "
+            "before returning it)"
+        )
+    return x
 
 
 def _tensors(value: Any) -> list[Tensor]:
