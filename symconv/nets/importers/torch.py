@@ -1636,6 +1636,9 @@ SIZE_OPERATIONS: dict[Any, Callable[..., Any]] = {
 
 def _size_arithmetic(target: Any, operands: Sequence[Any], where: str) -> Any:
     """Arithmetic on sizes and integers (x.size(-1) // 2, up.size(2) - skip.size(2)): a SizeValue (or an int)."""
+    if target is operator.add and all(isinstance(v, tuple | list) for v in operands):
+        # shapes joined (timm's x.reshape(restore_shape + (-1,))): Python's tuple concatenation
+        return tuple(item for v in operands for item in v)
     values = [SizeValue.of(v) for v in operands]
     if any(v is None for v in values) or target not in SIZE_OPERATIONS:
         raise SpecError(f"{where} computes with a tensor's size and {operands!r}; not modelled")
