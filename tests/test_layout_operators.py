@@ -448,3 +448,42 @@ def test_attention_fields_are_exact(window: int | None) -> None:
     """Every output reads every position (global attention) or its window's (window attention) through
     the convolutions around it: the fields are those spans, no wider."""
     assert exact_fields(SequenceAttention(window), range(1, 30)) > 5
+
+
+class SoftmaxOverPositions(nn.Module):
+    """A softmax (or L2 normalisation) over the length: every output reads every position."""
+
+    def __init__(self, how: str) -> None:
+        super().__init__()
+        self.how = how
+        self.conv = nn.Conv1d(1, 2, 2)
+        self.softmax = nn.Softmax(dim=-1)
+        self.out = nn.Conv1d(2, 1, 3, stride=2)
+
+    def forward(self, x: Any) -> Any:
+        x = self.conv(x)
+        if self.how == "module":
+            x = self.softmax(x)
+        elif self.how == "method":
+            x = x.log_softmax(2)
+        elif self.how == "normalize":
+            x = F.normalize(x, dim=2)
+        else:  # tokens: the length flattened with a unit axis, softmax over the tokens
+            x = x.unsqueeze(-1).flatten(2).softmax(dim=-1).squeeze(-1) if self.how == "tokens" else x
+        return self.out(x)
+
+
+@pytest.mark.parametrize("how", ["module", "method", "normalize"])
+def test_a_softmax_over_positions_reads_every_position(how: str) -> None:
+    assert exact_fields(SoftmaxOverPositions(how), range(1, 20)) > 5
+
+
+def test_a_softmax_over_the_channels_reads_one_position() -> None:
+    model = Lambda(
+        lambda m, x: m.layers[1](F.softmax(m.layers[0](x), dim=1)), nn.Conv1d(1, 2, 2), nn.Conv1d(2, 1, 3)
+    )
+    assert exact_fields(model, range(1, 20)) > 5
+
+
+def test_a_softmax_over_one_spatial_axis_keeps_the_sizes() -> None:
+    agree(Lambda(lambda m, x: m.layers[0](x).softmax(dim=-1), nn.Conv2d(1, 1, 3, stride=2)), sizes=GRID)

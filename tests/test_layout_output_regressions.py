@@ -92,3 +92,32 @@ def test_fields_along_one_axis_at_a_size_only_that_axis_allows() -> None:
     except SpecError as error:
         pytest.fail(f"W = 3 is valid, yet: {error}")
     assert spans == [(1, 1), (0, 0), (1, 1), (2, 2), (1, 1), (0, 0)]
+
+
+class GatedChannelsLast(nn.Module):
+    """MambaOut's gated block, reduced: split the channels of a channels-last tensor, convolve one part,
+    concatenate the channels again (`equal`: halves of equal size, which a concatenation along W would also
+    accept, with W doubled)."""
+
+    def __init__(self, equal: bool = False) -> None:
+        super().__init__()
+        self.pieces = (2, 2) if equal else (1, 2)
+        self.conv = nn.Conv2d(2, 2, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x.permute(0, 2, 3, 1)
+        kept, convolved = torch.split(y, self.pieces, dim=-1)
+        convolved = self.conv(convolved.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+        return torch.cat((kept, convolved), dim=-1).permute(0, 3, 1, 2)
+
+
+@pytest.mark.parametrize("equal", [False, True])
+def test_concatenating_the_channels_of_channels_last_tensors(equal: bool) -> None:
+    model = GatedChannelsLast(equal)
+    channels = sum(model.pieces)
+    net = from_torch(model, (1, channels, "H", "W"))
+    for h, w in ((8, 6), (1, 1), (5, 9)):
+        real = model(torch.zeros(1, channels, h, w)).shape
+        assert real[1] == channels
+        assert net.check({"H": h, "W": w}) == {"H": h, "W": w}
+

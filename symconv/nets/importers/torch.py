@@ -95,6 +95,8 @@ PRESERVING_FUNCTIONS = (
     "alpha_dropout feature_alpha_dropout batch_norm instance_norm group_norm local_response_norm normalize "
     "clamp clip abs neg exp sqrt square"
 ).split()
+# Maps over one dimension (each output reads every entry of it): per position unless it holds positions.
+OVER_A_DIMENSION = ("softmax", "log_softmax", "normalize")
 PRESERVING_METHODS = frozenset(
     "relu relu_ sigmoid sigmoid_ tanh tanh_ contiguous clone detach float half double to type_as softmax "
     "log_softmax clamp clamp_ abs neg exp sqrt square".split()
@@ -511,12 +513,16 @@ def _output(value: Any) -> Tensor:
 
 
 def _positioned(builder: Builder, x: Tensor) -> Tensor:
-    """The output, whose dimensions 2, 3, ... must be the spatial axes in order (its sizes are those axes'
-    sizes); a SpecError for an output whose positions a view, permute or reshape moved elsewhere."""
+    """The output, whose dimensions from 2 on must hold the whole spatial axes in order (each its own dimension,
+    or merged as F.unfold's blocks H*W), the batch and channels before them: its sizes are those axes' sizes.
+    A SpecError for an output whose positions a view, permute or reshape moved elsewhere or split."""
     if x.flat or x.layout is None:
         return x
-    spatial = tuple((layouts.Part("spatial", d),) for d in builder.dims)
-    if x.layout[2 : 2 + len(spatial)] != spatial:
+    spatial = [layouts.Part("spatial", d) for d in builder.dims]
+    head_ok = x.layout[:1] == ((layouts.Part("batch"),),) and all(
+        p.kind in ("channels", "group") for p in (x.layout[1] if len(x.layout) > 1 else ())
+    )
+    if not head_ok or [p for group in x.layout[2:] for p in group] != spatial:
         raise SpecError(
             f"the forward returns a tensor whose axes are {layouts.describe(x.layout)}, not (batch, channels, "
             f"{', '.join(builder.dims)}): its sizes along the spatial axes are not modelled (move the axes back "
@@ -601,6 +607,8 @@ def _module(
     if not args:
         raise SpecError(f"{where} is called without an input")
     x = _tensor(args[0], where)
+    if cls in ("Softmax", "LogSoftmax"):
+        return _over_dimension(builder, Call(name, where, x), module.dim)
     if cls in ACTIVATIONS:
         return x
     if cls in NORMS:
@@ -1429,6 +1437,8 @@ def _function(builder: Builder, target: Any, name: str, args: Sequence[Any], kwa
     if not args and "input" not in kwargs:
         raise SpecError(f"{where} is called without an input")
     call = Call(name, where, _tensor(args[0] if args else kwargs["input"], where))
+    if kind == "preserve" and getattr(target, "__name__", "") in OVER_A_DIMENSION:
+        return _over_dimension(builder, call, _dim_argument(getattr(target, "__name__", ""), args, kwargs))
     if kind == "preserve":
         return call.x
     if kind in ("permute", "transpose"):
@@ -1869,6 +1879,8 @@ def _concat(builder: Builder, name: str, where: str, parts: Any, dim: int) -> Te
     rank = 2 + len(builder.dims)
     if any(t.flat for t in tensors):
         raise SpecError(f"{where} concatenates a flattened tensor with one that has spatial axes")
+    if any(t.layout is not None for t in tensors):
+        return _concat_laid_out(builder, name, where, tensors, dim)
     axis = dim % rank
     if axis >= 2:
         # Along a spatial axis the sizes add up there; the channels and the other axes must agree.
@@ -1883,6 +1895,48 @@ def _concat(builder: Builder, name: str, where: str, parts: Any, dim: int) -> Te
     return builder.concat(name, tensors, axis == 1, where)
 
 
+def _dim_argument(function: str, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+    """The `dim` of softmax/log_softmax (second argument, no default) or F.normalize (third, default 1)."""
+    index, default = (2, 1) if function == "normalize" else (1, None)
+    return args[index] if len(args) > index else kwargs.get("dim", default)
+
+
+def _over_dimension(builder: Builder, call: Call, dim: Any) -> Tensor:
+    """softmax, log_softmax or normalize over a dimension: each output reads every entry of that dimension, so
+    over one that holds positions (a spatial axis, tokens) every position along those axes reads every other
+    (a `mix` node); over the channels or another dimension, per position."""
+    x = call.x
+    if dim is None or x.flat:
+        return x  # PyTorch's implicit dim of a 4-D or 5-D input is the channels
+    layout = _layout(builder, x)
+    positions = [p for p in layout[_dimension(layout, dim, call.where)] if p.kind in POSITIONS]
+    if not positions:
+        return x
+    if any(p.kind != "spatial" for p in positions):
+        raise SpecError(
+            f"{call.where} normalizes over dimension {dim} of {layouts.describe(layout)}, which holds windows; "
+            "not modelled"
+        )
+    return _mix(builder, call.name, x, {}, [p.dim for p in positions])
+
+
+def _concat_laid_out(builder: Builder, name: str, where: str, tensors: list[Tensor], dim: Any) -> Tensor:
+    """torch.cat of tensors whose dimensions were moved (channels-last): along the dimension that holds the
+    channels it is a concatenation of the channels, the layout kept; along any other, not modelled."""
+    laid = [_layout(builder, t) for t in tensors]
+    axis = _dimension(laid[0], dim, where)
+    channels = (layouts.Part("channels"),)
+    rest = [(*layout[:axis], *layout[axis + 1 :]) for layout in laid]
+    if any(layout[axis] != channels for layout in laid) or any(r != rest[0] for r in rest):
+        raise SpecError(
+            f"{where} concatenates along dimension {dim} of tensors laid out as "
+            f"{', '.join(sorted({layouts.describe(layout) for layout in laid}))}; only along the channels of "
+            "tensors laid out alike is modelled"
+        )
+    made = builder.concat(name, [Tensor(t.node, t.channels) for t in tensors], True, where)
+    return _laid_out(builder, made, laid[0])
+
+
 def _method(builder: Builder, target: str, name: str, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
     """The value of a supported tensor method call (x.relu(), x.view(x.size(0), -1), x.size(0), ...)."""
     where = f"Tensor.{target} at {name}"
@@ -1895,6 +1949,8 @@ def _method(builder: Builder, target: str, name: str, args: Sequence[Any], kwarg
     if not args or not isinstance(args[0], Tensor):
         raise SpecError(f"{where} is called on {args[0] if args else None!r}, not a tensor")
     x: Tensor = args[0]
+    if target in OVER_A_DIMENSION:
+        return _over_dimension(builder, Call(name, where, x), _dim_argument(target, args, kwargs))
     if target in PRESERVING_METHODS:
         return x
     if target in ELEMENTWISE_METHODS:
