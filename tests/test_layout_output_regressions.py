@@ -120,4 +120,3 @@ def test_concatenating_the_channels_of_channels_last_tensors(equal: bool) -> Non
         real = model(torch.zeros(1, channels, h, w)).shape
         assert real[1] == channels
         assert net.check({"H": h, "W": w}) == {"H": h, "W": w}
-
