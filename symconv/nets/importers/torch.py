@@ -835,7 +835,7 @@ def _flatten(builder: Builder, call: Call, start: int, end: int) -> Tensor:
     if call.x.flat:
         raise SpecError(f"{call.where} flattens axes {start}..{end} of a flattened tensor; not modelled")
     # Any other range merges axes (a ViT patch embedding's flatten(2)): the layout records which.
-    return _laid_out(builder, call.x, layouts.flatten(_layout(builder, call.x), start, end))
+    return _rearranged(builder, call, call.x, layouts.flatten(_layout(builder, call.x), start, end))
 
 
 def _layout(builder: Builder, x: Tensor) -> layouts.Layout:
@@ -910,7 +910,30 @@ def _reshape(builder: Builder, call: Call, shape: Sequence[Any]) -> Tensor:
     if windows:
         entries = [Windows(windows.get(dim, 1)) for dim in builder.dims]
         x = builder.shape_op(call.name, "windows", [Tensor(x.node, x.channels)], entries, x.channels)
-    return _laid_out(builder, x, layout)
+    return _rearranged(builder, call, x, layout)
+
+
+def _rearranged(builder: Builder, call: Call, x: Tensor, layout: layouts.Layout) -> Tensor:
+    """x with the given layout; where that is space-to-depth or depth-to-space written with view, permute and
+    flatten (symconv.layout.rearrangement), a pixel unshuffle or shuffle node by each axis' factor, whose
+    channels are multiplied (divided) by the factors and whose windows are blocks of the factor."""
+    found = None if x.channels is None else layouts.rearrangement(layout, builder.dims, x.channels)
+    if found is None:
+        return _laid_out(builder, x, layout)
+    down, factors, channels = found
+    return builder.built(call.name, _shuffle_layer(down, factors), Tensor(x.node, x.channels), channels)
+
+
+def _shuffle_layer(down: bool, factors: tuple[int, ...]) -> Any:
+    """A pixel (un)shuffle by `factors`, one per spatial axis (an axis of factor 1 is left as it is)."""
+    from ...core.layers import Axes, layer
+
+    kind = "pixelunshuffle" if down else "pixelshuffle"
+    if len(set(factors)) == 1:
+        return layer(spec(kind, r=factors[0]))
+    text = spec(kind, r=factors)
+    made = tuple(layer(spec(kind, r=f)) for f in factors)
+    return Axes(text, "", (), made, (text[len(kind) + 1 : -1],))
 
 
 def _layer_norm(builder: Builder, name: str, x: Tensor, normalized_shape: Any, where: str) -> Tensor:
