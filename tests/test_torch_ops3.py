@@ -191,3 +191,112 @@ def test_rearranged_fields_are_the_blocks(model: nn.Module, shape: tuple[int, ..
     field is exactly what the output depends on (no padding is involved)."""
     fields, depends = _fields(model.eval(), shape, axis)
     assert fields == depends
+
+
+# 2. Operators: flip, LP pooling, max pooling with indices, ConvTranspose2d(x, output_size=...).
+
+
+class Flip(nn.Module):
+    def __init__(self, *dims: int) -> None:
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x: Any) -> Any:
+        return torch.flip(x, self.dims) + x.flip(1)
+
+
+class LpPool(nn.Module):
+    def __init__(self, **how: Any) -> None:
+        super().__init__()
+        self.how = how
+
+    def forward(self, x: Any) -> Any:
+        return F.lp_pool2d(x, **self.how)
+
+
+class PoolIndices(nn.Module):
+    def forward(self, x: Any) -> Any:
+        values, indices = F.max_pool2d(x, 3, 2, padding=1, ceil_mode=True, return_indices=True)
+        return values + indices.to(values.dtype)
+
+
+class UpTo(nn.Module):
+    """ConvTranspose2d back to the input's size (a U-Net decoder), or to sizes computed from it."""
+
+    def __init__(self, k: int, s: int, p: int, d: int = 1, computed: bool = False) -> None:
+        super().__init__()
+        self.down = nn.Conv2d(2, 2, k, s, p, dilation=d)
+        self.up = nn.ConvTranspose2d(2, 2, k, s, p, dilation=d)
+        self.computed = computed
+
+    def forward(self, x: Any) -> Any:
+        if self.computed:
+            return self.up(x, output_size=[x.shape[2] * 2 + 1, x.size(3) - 1])
+        return self.up(self.down(x), output_size=x.size())
+
+
+OPERATORS = [
+    (Flip(2), 3, (7, 7)),
+    (nn.Sequential(Flip(-1, 2), nn.Conv2d(3, 2, 3, stride=2)), 3, (9, 9)),
+    (LpPool(norm_type=2, kernel_size=3), 2, (9, 9)),
+    (LpPool(norm_type=1, kernel_size=(2, 3), stride=(1, 2), ceil_mode=True), 2, (9, 9)),
+    (nn.LPPool2d(3, 4, stride=3, ceil_mode=True), 2, (9, 9)),
+    (nn.LPPool1d(2, 3, stride=2), 2, (9,)),
+    (PoolIndices(), 2, (9, 9)),
+    (nn.MaxPool2d(2, return_indices=True), 2, (8, 8)),
+    (nn.AdaptiveMaxPool2d(3, return_indices=True), 2, (8, 8)),
+    (UpTo(3, 2, 1), 2, (9, 9)),
+    (UpTo(4, 3, 1, 2), 2, (9, 9)),
+    (UpTo(3, 3, 1, computed=True), 2, (9, 9)),
+]
+
+
+@pytest.mark.parametrize(("model", "channels", "held"), OPERATORS)
+def test_operator_sizes_agree_with_pytorch(model: nn.Module, channels: int, held: tuple[int, ...]) -> None:
+    assert _disagreements(model.eval(), channels, held) == []
+
+
+@pytest.mark.parametrize(
+    ("model", "shape", "axis"),
+    [
+        (Flip(2), (1, 3, 7, 7), 0),
+        (Flip(3), (1, 3, 7, 7), 0),
+        (nn.Sequential(Flip(2), nn.Conv2d(3, 2, 3, stride=2)), (1, 3, 9, 9), 0),
+        (nn.Sequential(nn.Conv2d(3, 2, 3, stride=2), Flip(2)), (1, 3, 9, 9), 0),
+        (LpPool(norm_type=2, kernel_size=3, stride=2), (1, 2, 11, 11), 1),
+        (LpPool(norm_type=2, kernel_size=3, ceil_mode=True), (1, 2, 11, 11), 0),
+        (UpTo(3, 2, 1), (1, 2, 10, 10), 0),
+        (UpTo(4, 3, 1, 2), (1, 2, 12, 12), 1),
+    ],
+)
+def test_operator_fields_contain_what_outputs_depend_on(
+    model: nn.Module, shape: tuple[int, ...], axis: int
+) -> None:
+    """No padding is read by a flip or an LP pool, so the field is exactly what the output depends on; a
+    transposed convolution's field may be wider (its padding counts), never missing a position."""
+    fields, depends = _fields(model.eval(), shape, axis)
+    if isinstance(model, UpTo):
+        pairs = zip(fields, depends, strict=True)
+        assert all(d is None or (f is not None and f[0] <= d[0] and d[1] <= f[1]) for f, d in pairs)
+    else:
+        assert fields == depends
+
+
+def test_a_flipped_field_is_mirrored() -> None:
+    net = from_torch(Flip(2).eval(), (1, 3, "H", "W"))
+    # x.flip(2) + x.flip(1): output q reads input 4 - q along H (and q itself through the channel flip)
+    assert intervals(net, 5, dim="H") == [(min(q, 4 - q), max(q, 4 - q)) for q in range(5)]
+    assert intervals(net, 5, dim="W") == [(q, q) for q in range(5)]
+
+
+def test_flip_refuses_a_dimension_named_twice() -> None:
+    with pytest.raises(SpecError, match="twice"):
+        from_torch(Flip(2, -2).eval(), (1, 3, "H", "W"))
+
+
+def test_an_output_size_outside_the_range_is_refused_where_pytorch_refuses() -> None:
+    net = from_torch(UpTo(3, 3, 1, computed=True).eval(), (1, 2, "H", "W"))
+    # the least size is 3W - 2, the largest 3W: W - 1 is below the least at every W, so every W is refused
+    assert [w for w in range(1, 41) if w in net.valid_inputs()["W"]] == [
+        w for w in range(1, 41) if _run(UpTo(3, 3, 1, computed=True).eval(), (1, 2, 5, w)) is not None
+    ]

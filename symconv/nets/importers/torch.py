@@ -57,7 +57,7 @@ from ...core.arith import eq, evaluate, ge, gt, integer_expr, le, lt, ne
 from ...core.errors import SpecError
 from .. import layout as layouts
 from ..network import Network, Node
-from ..shapeops import PAD_MODES, Check, Join, Mix, Pad, Resize, Roll, Slice, Windows, decided, ref
+from ..shapeops import PAD_MODES, Check, Flip, Join, Mix, Pad, Resize, Roll, Slice, Windows, decided, ref
 from . import (
     BATCH_SIZE,
     Builder,
@@ -372,6 +372,8 @@ def _walk(builder: Builder, module: Any, path: str, x: Tensor, reason: str) -> T
         if not reason:
             raise
         raise SpecError(f"{error}; {reason}") from None
+    if isinstance(value, tuple) and value and isinstance(value[0], Tensor):
+        value = value[0]  # a pool's values and indices: the output is the first tensor, as for a traced model
     if not isinstance(value, Tensor):
         raise SpecError(f"{_label(module)} at {path} does not return a tensor")
     return value
@@ -659,10 +661,7 @@ def _conv_parameters(bound: dict[str, Any], n: int, where: str) -> Any:
 def _conv_transpose(builder: Builder, m: Any, call: Call) -> Tensor:
     dims, where = builder.dims, call.where
     if call.rest or call.kwargs.get("output_size") is not None:
-        raise SpecError(
-            f"{where} is called with output_size, which picks output_padding per input (not supported); "
-            "set output_padding on the module instead"
-        )
+        return _conv_transpose_to(builder, m, call)
     _channels(where, m.in_channels, call.x)
     text = spec(
         "torch.convT",
@@ -675,8 +674,110 @@ def _conv_transpose(builder: Builder, m: Any, call: Call) -> Tensor:
     return builder.layer(call.name, text, where, call.x, m.out_channels)
 
 
-def _max_pool(builder: Builder, m: Any, call: Call) -> Tensor:
-    return _pool(builder, "max", call, vars(m))
+def _conv_transpose_to(builder: Builder, m: Any, call: Call) -> Tensor:
+    """ConvTranspose called with output_size (torch/nn/modules/conv.py _ConvTransposeNd._output_padding): per
+    axis PyTorch takes output_padding = size - least, where least = (i - 1)s - 2p + d(k - 1) + 1, and refuses a
+    size outside [least, least + s - 1]. Read as the transposed convolution with the largest output_padding,
+    s - 1 (whose windows are the same, and whose size is least + s - 1), cropped at the end to the size."""
+    dims, where = builder.dims, call.where
+    wanted = call.rest[0] if call.rest else call.kwargs["output_size"]
+    if isinstance(wanted, Shape):
+        wanted = [_shape_item(wanted, k, where) for k in range(2 + len(dims))]
+    sizes = list(wanted) if isinstance(wanted, tuple | list) else [wanted]
+    if len(sizes) == len(dims) + 2:
+        sizes = sizes[2:]
+    if len(sizes) != len(dims):
+        raise SpecError(
+            f"{where}: output_size must have {len(dims)} or {len(dims) + 2} elements (PyTorch's rule), "
+            f"got {len(sizes)}"
+        )
+    strides = m.stride if isinstance(m.stride, tuple | list) else (m.stride,) * len(dims)
+    widest = Call(f"{call.name}_full", where, call.x)
+    full = _conv_transpose(
+        builder, SimpleNamespace(**{**vars(m), "output_padding": tuple(s - 1 for s in strides)}), widest
+    )
+    targets = [
+        shape_formula(builder, size, dim, where, "output_size") for size, dim in zip(sizes, dims, strict=True)
+    ]
+    rule = (
+        "ConvTranspose output_size must be between the least size and the least + stride - 1 (PyTorch's rule)"
+    )
+    checks = [
+        Check(
+            sympy.And(ge(target, ref(full.node) - (s - 1)), le(target, ref(full.node)), ge(target, 1)), rule
+        )
+        for target, s in zip(targets, strides, strict=True)
+    ]
+    checked = builder.shape_op(f"{call.name}_size", "check", [full], checks, full.channels)
+    crops = [Pad(sympy.Integer(0), target - ref(full.node)) for target in targets]
+    return builder.shape_op(call.name, "pad", [checked], crops, full.channels)
+
+
+def _max_pool(builder: Builder, m: Any, call: Call) -> Any:
+    return _with_indices(_pool(builder, "max", call, vars(m)), bool(m.return_indices))
+
+
+def _with_indices(values: Tensor, indices: bool) -> Any:
+    """A max pool's result: its values, and with return_indices=True the indices too, a tensor of the values'
+    shape whose entry depends on the same window (where the maximum is)."""
+    return (values, values) if indices else values
+
+
+def _lp_pool(builder: Builder, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]) -> Tensor:
+    """F.lp_pool1d/2d/3d(x, norm_type, kernel_size, stride=None, ceil_mode=False): PyTorch computes it as
+    avg_pool of x ** norm_type with no padding (stride defaults to the kernel), then elementwise operations."""
+    bound = _call_arguments(("input", "norm_type", "kernel_size", "stride", "ceil_mode"), args, kwargs)
+    call = Call(name, where, _tensor(bound["input"], where))
+    return _lp_pool_of(builder, call, bound["kernel_size"], bound.get("stride"), bool(bound.get("ceil_mode")))
+
+
+def _lp_pool_module(builder: Builder, m: Any, call: Call) -> Tensor:
+    return _lp_pool_of(builder, call, m.kernel_size, m.stride, bool(m.ceil_mode))
+
+
+def _lp_pool_of(builder: Builder, call: Call, kernel: Any, stride: Any, ceil_mode: bool) -> Tensor:
+    how = {"kernel_size": kernel, "stride": stride, "padding": 0, "ceil_mode": ceil_mode}
+    return _pool(builder, "avg", call, how)
+
+
+def _max_pool_with_indices(
+    builder: Builder, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]
+) -> Any:
+    """F.max_pool*d_with_indices (F.max_pool2d(..., return_indices=True)): the values and the indices."""
+    bound = _bind("maxpool", args, kwargs)
+    x = _tensor(bound["input"], where)
+    if x.flat or x.layout is not None:
+        builder.spatial(x, where)
+    return _with_indices(_pool(builder, "max", Call(name, where, x), bound), True)
+
+
+def _flip_call(
+    builder: Builder, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]
+) -> Tensor:
+    """torch.flip(x, dims) / x.flip(dims) / x.flip(*dims)."""
+    if not args or not isinstance(args[0], Tensor):
+        raise SpecError(f"{where} is called on {args[0] if args else None!r}, not a tensor")
+    dims = args[1:] if len(args) > 2 else args[1] if len(args) == 2 else kwargs.get("dims")
+    return _flip(builder, name, where, args[0], dims)
+
+
+def _flip(builder: Builder, name: str, where: str, x: Tensor, dims: Any) -> Tensor:
+    """Reversed spatial axes keep their sizes; output position j reads input position n - 1 - j. Reversing the
+    batch or the channels moves no position."""
+    if x.flat:
+        raise SpecError(f"{where}: flip of a flattened tensor is not modelled")
+    dim_list = list(dims) if isinstance(dims, tuple | list) else [dims]
+    if not dim_list or not all(isinstance(d, int) and not isinstance(d, bool) for d in dim_list):
+        raise SpecError(f"{where}: flip needs dims, integers, got {dims!r}")
+    axes = [_spatial_axis(builder, x, dim, where) for dim in dim_list]
+    if len({index for _, index in axes}) != len(axes):
+        raise SpecError(f"{where}: dims {dims!r} name a dimension twice (PyTorch's rule: each at most once)")
+    reversed_axes = {axis for axis, _ in axes if axis is not None}
+    if not reversed_axes:
+        return x
+    entries = [Flip(dim in reversed_axes) for dim in builder.dims]
+    made = builder.shape_op(name, "flip", [Tensor(x.node, x.channels)], entries, x.channels)
+    return Tensor(made.node, x.channels, layout=x.layout)
 
 
 def _avg_pool(builder: Builder, m: Any, call: Call) -> Tensor:
@@ -686,8 +787,6 @@ def _avg_pool(builder: Builder, m: Any, call: Call) -> Tensor:
 def _pool(builder: Builder, op: str, call: Call, p: dict[str, Any]) -> Tensor:
     """Max or average pooling from its arguments (a module's attributes or a functional call's)."""
     dims, where = builder.dims, call.where
-    if p.get("return_indices"):
-        raise SpecError(f"{where} returns indices too (return_indices=True); not supported")
     k = per_axis(where, "kernel_size", p["kernel_size"], dims)
     stride = p.get("stride")
     params: dict[str, Any] = {
@@ -701,17 +800,16 @@ def _pool(builder: Builder, op: str, call: Call, p: dict[str, Any]) -> Tensor:
     return builder.layer(call.name, spec(f"torch.{op}pool", **params), where, call.x, call.x.channels)
 
 
-def _adaptive(builder: Builder, m: Any, call: Call) -> Tensor:
+def _adaptive(builder: Builder, m: Any, call: Call) -> Any:
     return _adaptive_pool(builder, call, m.output_size, getattr(m, "return_indices", False))
 
 
-def _adaptive_pool(builder: Builder, call: Call, size: Any, indices: bool) -> Tensor:
-    if indices:
-        raise SpecError(f"{call.where} returns indices too (return_indices=True); not supported")
+def _adaptive_pool(builder: Builder, call: Call, size: Any, indices: bool) -> Any:
     value = uniform(call.where, "output_size", size, builder.dims)
     if value is None:
-        return call.x
-    return builder.layer(call.name, spec("adaptivepool", size=value), call.where, call.x, call.x.channels)
+        return _with_indices(call.x, indices)
+    made = builder.layer(call.name, spec("adaptivepool", size=value), call.where, call.x, call.x.channels)
+    return _with_indices(made, indices)
 
 
 def _upsample(builder: Builder, m: Any, call: Call) -> Tensor:
@@ -1290,6 +1388,7 @@ MODULES: dict[str, Handler] = {
     "CircularPad": _pad_module,
     "Linear": _linear,
     "Unfold": _unfold_module,
+    "LPPool": _lp_pool_module,
 }
 
 
@@ -1355,6 +1454,11 @@ def _functions() -> dict[Any, str]:
     table[torch.matmul] = table[operator.matmul] = "matmul"
     table[torch.bmm] = "bmm"
     table[torch.einsum] = "einsum"
+    table[torch.flip] = "flip"
+    for n in (1, 2, 3):
+        for function, kind in ((f"lp_pool{n}d", "lppool"), (f"max_pool{n}d_with_indices", "maxpoolindices")):
+            if hasattr(functional, function):
+                table[getattr(functional, function)] = kind
     return table
 
 
@@ -2859,4 +2963,7 @@ TENSOR_OPERATORS: dict[str, Callable[[Builder, str, str, Sequence[Any], dict[str
     "matmul": _matmul_call,
     "bmm": _bmm_call,
     "einsum": _einsum_call,
+    "flip": _flip_call,
+    "lppool": _lp_pool,
+    "maxpoolindices": _max_pool_with_indices,
 }
