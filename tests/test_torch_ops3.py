@@ -6,6 +6,7 @@ random weights)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -300,3 +301,96 @@ def test_an_output_size_outside_the_range_is_refused_where_pytorch_refuses() -> 
     assert [w for w in range(1, 41) if w in net.valid_inputs()["W"]] == [
         w for w in range(1, 41) if _run(UpTo(3, 3, 1, computed=True).eval(), (1, 2, 5, w)) is not None
     ]
+
+
+# 3. Sizes computed from shapes: split by them, a gate viewed per path, and messages that name them.
+
+
+class SplitBySizes(nn.Module):
+    """torch.split along H and W by sizes computed from them, each piece through a convolution (which refuses
+    an empty piece, as symconv's network refuses an empty inner node), put back together."""
+
+    def __init__(self, cut: int) -> None:
+        super().__init__()
+        self.cut = cut
+        self.conv = nn.Conv2d(2, 2, 1)
+
+    def forward(self, x: Any) -> Any:
+        h = x.shape[2]
+        top, bottom = torch.split(x, [h - self.cut, self.cut], dim=2)
+        left, right = x.split([x.size(3) // 2, x.size(3) - x.size(3) // 2], dim=3)
+        rows = torch.cat([self.conv(bottom), self.conv(top)], dim=2)
+        return rows + torch.cat([self.conv(right), self.conv(left)], dim=3)
+
+
+class SelectiveGate(nn.Module):
+    """timm's selective kernel: two paths stacked, weighted by a gate viewed as (B, paths, C, 1, 1), summed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b = nn.Conv2d(4, 4, 3, padding=1), nn.Conv2d(4, 4, 5, padding=2)
+        self.select = nn.Conv2d(4, 8, 1)
+
+    def forward(self, x: Any) -> Any:
+        paths = torch.stack([self.a(x), self.b(x)], dim=1)
+        gate = self.select(paths.sum(1).mean((2, 3), keepdim=True))
+        b, c, h, w = gate.shape
+        gate = torch.softmax(gate.view(b, 2, c // 2, h, w), dim=1)
+        return (paths * gate).sum(1)
+
+
+@pytest.mark.parametrize(
+    ("model", "channels", "held"),
+    [(SplitBySizes(3), 2, (9, 9)), (SplitBySizes(1), 2, (9, 8)), (SelectiveGate(), 4, (9, 9))],
+)
+def test_sizes_from_shapes_agree_with_pytorch(model: nn.Module, channels: int, held: tuple[int, ...]) -> None:
+    assert _disagreements(model.eval(), channels, held) == []
+
+
+def test_split_sizes_from_shapes_are_checked_not_negative() -> None:
+    # h - 3 is negative below 3 (PyTorch refuses), 0 at 3 (an empty piece the convolution refuses)
+    valid = from_torch(SplitBySizes(3).eval(), (1, 2, "H", "W")).valid_inputs()["H"]
+    assert [h for h in range(1, 8) if h in valid] == [4, 5, 6, 7]
+
+
+def test_a_gate_viewed_per_path_is_not_counted_in_the_field() -> None:
+    """The gate comes from a global pool, broadcast back (not counted, as the README says of such gates): the
+    field is the wider path's window, 5 positions."""
+    net = from_torch(SelectiveGate().double().eval(), (1, 4, "H", "W"))
+    assert intervals(net, 9, dim="H") == [(q - 2, q + 2) for q in range(9)]
+
+
+class ViewBySizes(nn.Module):
+    def forward(self, x: Any) -> Any:
+        n, c, h, w = x.shape
+        return x.reshape(n, c, (h + 1) // 2, 2, w)
+
+
+class ChannelSplitBySize(nn.Module):
+    def forward(self, x: Any) -> Any:
+        return x.split([1, x.size(3)], dim=1)[0]
+
+
+class PositionFromSizes(nn.Module):
+    def forward(self, x: Any) -> Any:
+        return x + torch.arange(x.shape[-1])
+
+
+@pytest.mark.parametrize(
+    ("model", "words"),
+    [
+        (ViewBySizes(), r"to \(batch, 3, floor\(H/2 \+ 1/2\), 2, W\)"),
+        (ChannelSplitBySize(), r"split sizes \[1, W\] of the channels depend on the spatial sizes"),
+        (
+            PositionFromSizes(),
+            r"torch\.arange at arange makes a tensor from sizes computed from the input's shape \(W\)",
+        ),
+    ],
+)
+def test_messages_name_sizes_as_formulas_and_the_line(model: nn.Module, words: str) -> None:
+    with pytest.raises(SpecError) as refused:
+        from_torch(model.eval(), (1, 3, "H", "W"))
+    message = str(refused.value)
+    assert "SizeValue" not in message and "@" not in message
+    assert message.startswith("tests/test_torch_ops3.py:")
+    assert re.search(words, message), message

@@ -209,6 +209,11 @@ def _take(
     taken: list[Part] = []
     product: sympy.Expr = sympy.Integer(1)
     blame: Part | None = None
+    edge = pool[0 if front else -1] if pool else None
+    if target == 1 and edge is not None and edge.kind == "spatial" and value(edge) == 1:
+        # an axis of size 1 (after a global pool) kept as a dimension of size 1: selective kernel's
+        # view(B, paths, C // paths, H, W) of its attention
+        return (pool.pop(0 if front else -1),)
     while sympy.simplify(product - target) != 0:
         if not pool:
             raise _mismatch(index, target, blame, value, pool)

@@ -420,6 +420,9 @@ class SizeValue:
     def constant(self) -> int | None:
         return int(self.expr) if isinstance(self.expr, sympy.Integer) else None
 
+    def __repr__(self) -> str:
+        return str(self)
+
     def __str__(self) -> str:
         """The formula with each node's size written node.axis, as messages name it."""
         names = {

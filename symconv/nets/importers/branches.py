@@ -244,6 +244,9 @@ def _tracer_class(torch: Any) -> Any:
             self.mode: Any = None
             self.decided: dict[Any, bool] = {}
 
+        def create_node(self, *args: Any, **kwargs: Any) -> Any:
+            return record_line(torch, super().create_node(*args, **kwargs))
+
         def to_bool(self, obj: Any) -> bool:
             # One traced value has one truth at a given input: asked again (`if a or b:` asks a's truth in
             # the `or`, then the `if` asks it of the value the `or` returned), it is the same decision.
@@ -367,6 +370,29 @@ def _model_line(torch: Any) -> tuple[str, str]:
     if frame is None:
         return "an unknown line", ""
     return _line_of(frame.f_code.co_filename, frame.f_lineno)
+
+
+def record_line(torch: Any, node: Any) -> Any:
+    """The fx node, with the place in the model's code that made it (the first frame outside torch and
+    symconv) recorded for messages (`node_line`)."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None and _foreign_file(torch, frame.f_code.co_filename):
+        frame = frame.f_back
+    if frame is not None:
+        node.meta["symconv_line"] = (frame.f_code.co_filename, frame.f_lineno)
+    return node
+
+
+def node_line(node: Any) -> str | None:
+    """file:line of the model's code that made an fx node (None where it is not known)."""
+    found = node.meta.get("symconv_line")
+    return None if found is None else f"{_short(found[0])}:{found[1]}"
+
+
+@cache
+def _foreign_file(torch: Any, filename: str) -> bool:
+    """`_foreign`, once per file: it is asked for every frame of every traced node."""
+    return _foreign(torch, filename)
 
 
 def raising_line(torch: Any, error: BaseException) -> tuple[str, str]:

@@ -54,7 +54,7 @@ from typing import Any
 import sympy
 
 from ...core.arith import eq, evaluate, ge, gt, integer_expr, le, lt, ne
-from ...core.errors import SpecError
+from ...core.errors import SpecError, SymconvError
 from .. import layout as layouts
 from ..network import Network, Node
 from ..shapeops import PAD_MODES, Check, Flip, Join, Mix, Pad, Resize, Roll, Slice, Windows, decided, ref
@@ -76,7 +76,7 @@ from . import (
     uniform,
     unsupported,
 )
-from .branches import confirm_guards, raising_line, traced_with_guards
+from .branches import confirm_guards, node_line, raising_line, record_line, traced_with_guards
 
 DEFAULT_SHAPE: tuple[int | str, ...] = (1, 3, "H", "W")
 
@@ -224,6 +224,9 @@ def _plain_tracer(torch: Any) -> Any:
 
     class PlainTracer(torch.fx.Tracer):
         branched = False
+
+        def create_node(self, *args: Any, **kwargs: Any) -> Any:
+            return record_line(torch, super().create_node(*args, **kwargs))
 
         def to_bool(self, obj: Any) -> bool:
             self.branched = True
@@ -397,18 +400,38 @@ def _read_graph(builder: Builder, traced: Any, x: Tensor) -> Tensor:
             values[node], seen_input = x, True
         elif node.op == "get_attr":
             values[node] = _constant(_attribute(traced, node.target))
-        elif node.op in ("call_module", "call_function", "call_method") and _computable(args, kwargs):
-            call = modules[node.target] if node.op == "call_module" else node.target
-            values[node] = _computed(node.op, call, node.name, args, kwargs)
-        elif node.op == "call_module":
-            values[node] = _module(builder, modules[node.target], node.target, node.name, args, kwargs)
-        elif node.op == "call_function":
-            values[node] = _function(builder, node.target, node.name, args, kwargs)
-        elif node.op == "call_method":
-            values[node] = _method(builder, node.target, node.name, args, kwargs)
         elif node.op == "output":
             return _output(args[0])
+        else:
+            with _located(node):
+                values[node] = _node_value(builder, node, modules, args, kwargs)
     raise SpecError("the traced graph has no output")
+
+
+def _node_value(builder: Builder, node: Any, modules: dict[str, Any], args: Any, kwargs: Any) -> Any:
+    """The value of a call in the traced graph (a module's, a function's or a method's)."""
+    if node.op in ("call_module", "call_function", "call_method") and _computable(args, kwargs):
+        call = modules[node.target] if node.op == "call_module" else node.target
+        return _computed(node.op, call, node.name, args, kwargs)
+    if node.op == "call_module":
+        return _module(builder, modules[node.target], node.target, node.name, args, kwargs)
+    if node.op == "call_function":
+        return _function(builder, node.target, node.name, args, kwargs)
+    if node.op == "call_method":
+        return _method(builder, node.target, node.name, args, kwargs)
+    raise SpecError(f"the traced graph has a node {node.name} of kind {node.op!r}, which is not read")
+
+
+@contextmanager
+def _located(node: Any) -> Iterator[None]:
+    """A refusal while a node is read starts with the file:line of the model's code that made it."""
+    try:
+        yield
+    except SymconvError as error:
+        line = node_line(node)
+        if line is None or str(error).startswith(line):
+            raise
+        raise type(error)(f"{line}: {error}") from None
 
 
 def _constant(value: Any) -> Any:
@@ -963,7 +986,9 @@ def _reshape(builder: Builder, call: Call, shape: Sequence[Any]) -> Tensor:
     `windows` node: PyTorch's view needs the axis divisible by the window."""
     x, where = call.x, call.where
     if x.flat:
-        raise SpecError(f"{where} reshapes a flattened tensor to {tuple(shape)!r}; not modelled")
+        raise SpecError(
+            f"{where} reshapes a flattened tensor to {_shown(builder, tuple(shape))}; not modelled"
+        )
     if x.channels is None:
         raise SpecError(
             f"{where} reshapes a tensor whose channel count is unknown; give it in the input shape"
@@ -1002,7 +1027,7 @@ def _reshape(builder: Builder, call: Call, shape: Sequence[Any]) -> Tensor:
         layout = tuple(tuple(q for p in group for q in atoms.get(p, (p,))) for group in layout)
     except SpecError as error:
         raise SpecError(
-            f"{where} reshapes {layouts.describe(_layout(builder, x))} to {tuple(shape)!r}: {error}"
+            f"{where} reshapes {layouts.describe(_layout(builder, x))} to {_shown(builder, tuple(shape))}: {error}"
         ) from None
     windows = dict(splits)
     if windows:
@@ -1154,7 +1179,7 @@ class Pieces:
     name: str
     axis: str
     size: SizeValue  # the length of each piece (the last may be shorter)
-    sections: tuple[int, ...] = ()  # split with a list of sizes
+    sections: tuple[sympy.Expr, ...] = ()  # split with a list of sizes (integers or formulas in sizes)
     layout: layouts.Layout | None = (
         None  # the dimensions of x, when they are not (batch, channels, spatial...)
     )
@@ -1164,8 +1189,8 @@ class Pieces:
             raise SpecError(f"{where} reads piece {index!r} of a split along {self.axis}; not modelled")
         dims = builder.dims
         if self.sections:
-            start = sum(self.sections[:index])
-            bounds = [start, start + self.sections[index], sum(self.sections), None]
+            start = sympy.Add(*self.sections[:index])
+            bounds = [start, start + self.sections[index], sympy.Add(*self.sections), None]
         else:
             begin = index * self.size.expr
             bounds = [begin, begin + self.size.expr, None, begin]
@@ -1199,18 +1224,38 @@ def _split(builder: Builder, call: Call, how: Any, dim: Any, chunk: bool) -> Any
             raise SpecError(
                 f"{where} splits the channels, whose count is unknown; give it in the input shape"
             )
-        counts = _channel_pieces(x.channels, how, chunk, where)
+        counts = _channel_pieces(x.channels, _numbers(builder, how, where, "channels"), chunk, where)
         return tuple(Tensor(x.node, c) for c in counts)
-    return _axis_pieces(call, dims[axis - 2], how, chunk)
+    return _axis_pieces(builder, call, dims[axis - 2], how, chunk)
 
 
-def _axis_pieces(call: Call, name: str, how: Any, chunk: bool) -> Pieces:
+def _non_negative_sections(
+    builder: Builder, call: Call, axis: str, sections: tuple[sympy.Expr, ...]
+) -> Tensor:
+    """x, after a check node stating PyTorch's rule that split sizes computed from sizes are not negative."""
+    formulas = [shape_formula(builder, SizeValue(e), axis, call.where, "a split size") for e in sections]
+    rule = "split sizes must not be negative (PyTorch's rule)"
+    checks = [
+        Check(sympy.And(*(ge(f, 0) for f in formulas)) if d == axis else None, rule) for d in builder.dims
+    ]
+    plain = Tensor(call.x.node, call.x.channels)
+    made = builder.shape_op(f"{call.name}_sizes", "check", [plain], checks, call.x.channels)
+    return Tensor(made.node, made.channels, layout=call.x.layout)
+
+
+def _axis_pieces(builder: Builder, call: Call, name: str, how: Any, chunk: bool) -> Pieces:
     """torch.split / chunk along the spatial axis `name` (a whole dimension of x): pieces that are slices."""
     x, where = call.x, call.where
     if isinstance(how, tuple | list):
-        if chunk or not all(isinstance(v, int) and v >= 0 for v in how):
-            raise SpecError(f"{where}: split sizes must be non-negative integers, got {how!r}")
-        return Pieces(x, call.name, name, SizeValue(sympy.Integer(0)), tuple(how), x.layout)
+        sections = [SizeValue.of(v) for v in how]
+        if chunk or any(v is None or (v.constant() or 0) < 0 for v in sections):
+            raise SpecError(
+                f"{where}: split sizes must be non-negative integers or sizes, got {_shown(builder, how)}"
+            )
+        exprs = tuple(v.expr for v in sections if v is not None)
+        if any(not isinstance(e, sympy.Integer) for e in exprs):
+            x = _non_negative_sections(builder, call, name, exprs)
+        return Pieces(x, call.name, name, SizeValue(sympy.Integer(0)), exprs, x.layout)
     if chunk:
         if not isinstance(how, int) or how < 1:
             raise SpecError(f"{where}: chunks must be a positive integer, got {how!r}")
@@ -1219,8 +1264,41 @@ def _axis_pieces(call: Call, name: str, how: Any, chunk: bool) -> Pieces:
         return Pieces(x, call.name, name, size, layout=x.layout)
     size_value = SizeValue.of(how)
     if size_value is None:
-        raise SpecError(f"{where}: split_size must be an integer or a size, got {how!r}")
+        raise SpecError(f"{where}: split_size must be an integer or a size, got {_shown(builder, how)}")
     return Pieces(x, call.name, name, size_value, layout=x.layout)
+
+
+def _numbers(builder: Builder, how: Any, where: str, what: str) -> Any:
+    """Split sizes of a dimension whose size is a number (the channels): sizes computed from a spatial axis
+    are refused, named as formulas in the input's sizes."""
+    values = how if isinstance(how, tuple | list) else [how]
+    if any(isinstance(v, SizeValue) and v.constant() is None for v in values):
+        raise SpecError(
+            f"{where}: split sizes {_shown(builder, how)} of the {what} depend on the spatial sizes; the "
+            f"{what} have a fixed count, so their split sizes must be integers"
+        )
+    if isinstance(how, tuple | list):
+        return [v.constant() if isinstance(v, SizeValue) else v for v in how]
+    return how.constant() if isinstance(how, SizeValue) else how
+
+
+def _shown(builder: Builder, value: Any) -> str:
+    """A value as a message shows it: sizes computed from shapes as formulas in the input's sizes (H, W and
+    the batch), tuples, lists and slices of them likewise."""
+    if isinstance(value, SizeValue):
+        try:
+            return str(builder.resolved(value, ""))
+        except SymconvError:
+            return str(value)
+    if isinstance(value, tuple | list):
+        inner = ", ".join(_shown(builder, v) for v in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
+    if isinstance(value, slice):
+        parts = [("" if v is None else _shown(builder, v)) for v in (value.start, value.stop, value.step)]
+        return ":".join(parts[:2] if value.step is None else parts)
+    if isinstance(value, Shape):
+        return f"{value.x.node}.shape"
+    return repr(value)
 
 
 def _channel_pieces(channels: int, how: Any, chunk: bool, where: str, what: str = "channels") -> list[int]:
@@ -1490,7 +1568,7 @@ def _function(builder: Builder, target: Any, name: str, args: Sequence[Any], kwa
     if kind in TENSOR_OPERATORS:
         return TENSOR_OPERATORS[kind](builder, name, where, args, kwargs)
     if kind is None:
-        raise unsupported(label, name)
+        raise _unsupported_factory(builder, target, label, name, args, kwargs) or unsupported(label, name)
     if kind == "getattr":
         return _getattr(builder, args, where)
     if kind == "getitem":
@@ -1557,6 +1635,32 @@ def _function(builder: Builder, target: Any, name: str, args: Sequence[Any], kwa
     if family == "adaptive":
         return _adaptive_pool(builder, call, bound["output_size"], bool(bound["return_indices"]))
     return _pool(builder, family.removesuffix("pool"), call, bound)
+
+
+# Functions that make a tensor from sizes alone (its values do not depend on the input's).
+FACTORIES = frozenset("zeros ones empty full arange linspace rand randn randint eye tensor".split())
+
+
+def _unsupported_factory(
+    builder: Builder, target: Any, label: str, name: str, args: Sequence[Any], kwargs: dict[str, Any]
+) -> SpecError | None:
+    """The refusal of a tensor made from sizes computed from the input's shape (EdgeNeXt's and XCiT's Fourier
+    positional encodings: torch.zeros((B, H, W)), torch.arange(1, H + 1)), naming the sizes as formulas in
+    the input's sizes; None for any other call."""
+    if getattr(target, "__name__", None) not in FACTORIES or getattr(target, "__module__", "torch") not in (
+        "torch",
+        None,
+    ):
+        return None
+    sizes = [v for v in _leaves((args, kwargs)) if isinstance(v, SizeValue)]
+    if not sizes:
+        return None
+    shown = ", ".join(dict.fromkeys(_shown(builder, v) for v in sizes))
+    return SpecError(
+        f"{label} at {name} makes a tensor from sizes computed from the input's shape ({shown}), as a "
+        "positional encoding built from the sizes does: its values do not depend on the input, but tensors "
+        "built from sizes, and their broadcast over the spatial axes, are not followed (not modelled)"
+    )
 
 
 def _getattr(builder: Builder, args: Sequence[Any], where: str) -> Any:
@@ -1850,12 +1954,46 @@ def _elementwise(builder: Builder, name: str, where: str, args: Sequence[Any], k
     other = operands[1] if operands[0] is first else operands[0]
     if isinstance(other, SizeValue):
         return first  # a tensor times a size: a scalar, broadcast
-    if isinstance(other, Tensor) and other.layout != first.layout:
-        raise SpecError(f"{where} combines tensors whose axes differ; not modelled")
+    if (
+        isinstance(other, Tensor)
+        and other.layout != first.layout
+        and not _alike(builder, first, other, where)
+    ):
+        raise SpecError(
+            f"{where} combines tensors whose axes differ ({layouts.describe(_layout(builder, first))} and "
+            f"{layouts.describe(_layout(builder, other))}); not modelled"
+        )
     if isinstance(other, Constant) and other.shape is not None:
         return _broadcast_parameter(builder, name, where, first, other)
     made = builder.elementwise(name, _plain(first), _plain(other), where)
     return Tensor(made.node, made.channels, layout=first.layout) if first.layout is not None else made
+
+
+def _alike(builder: Builder, a: Tensor, b: Tensor, where: str) -> bool:
+    """Whether two tensors laid out differently line up dimension by dimension, as selective kernel's
+    stacked paths (batch, stack of 2, channels, H, W) and their gate viewed as (batch, 2, channels / 2, 1, 1)
+    do: each dimension the same spatial axis (whose sizes the elementwise node then broadcasts), or on both
+    sides a dimension without positions (the batch, the channels, pieces of them, a stack) of the same count."""
+    if a.flat or b.flat:
+        return False
+    first, other = _layout(builder, a), _layout(builder, b)
+    if len(first) != len(other):
+        return False
+    for x, mine, theirs in ((a, first, other), (b, other, first)):
+        for group, match in zip(mine, theirs, strict=True):
+            if _countable_group(group) != _countable_group(match):
+                return False
+            if not _countable_group(group):
+                if len(group) != 1 or group[0].kind != "spatial" or match != group:
+                    return False
+            elif _group_size(x, group, where) != _group_size(b if x is a else a, match, where):
+                return False
+    return True
+
+
+def _countable_group(group: Sequence[layouts.Part]) -> bool:
+    """A dimension whose entries are no positions: the batch, the channels, pieces of them, a stack."""
+    return bool(group) and all(p.kind in ("batch", "channels", "group", "stack") for p in group)
 
 
 def _plain(value: Any) -> Any:
@@ -2614,7 +2752,7 @@ def _split_laid_out(builder: Builder, call: Call, how: Any, dim: Any, chunk: boo
     axis = _dimension(layout, dim, where)
     group = layout[axis]
     if len(group) == 1 and group[0].kind == "spatial":
-        return _axis_pieces(call, group[0].dim, how, chunk)
+        return _axis_pieces(builder, call, group[0].dim, how, chunk)
     kind = _countable(group)
     if kind is None:
         raise SpecError(
@@ -2623,7 +2761,8 @@ def _split_laid_out(builder: Builder, call: Call, how: Any, dim: Any, chunk: boo
             "stack) or a whole spatial axis is split, not one that holds the batch or part of a spatial axis"
         )
     size = int(_group_size(x, group, where))
-    counts = _channel_pieces(size, how, chunk, where, "entries of that dimension")
+    what = "entries of that dimension"
+    counts = _channel_pieces(size, _numbers(builder, how, where, what), chunk, where, what)
     return tuple(_share(builder, x, layout, axis, size, count, kind) for count in counts)
 
 
