@@ -26,7 +26,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from types import FrameType, TracebackType
+from types import CodeType, FrameType, TracebackType
 from typing import Any, Literal
 
 from ...core.errors import SpecError
@@ -376,10 +376,15 @@ def record_line(torch: Any, node: Any) -> Any:
     """The fx node, with the place in the model's code that made it (the first frame outside torch and
     symconv) recorded for messages (`node_line`)."""
     frame: FrameType | None = sys._getframe(1)
-    while frame is not None and _foreign_file(torch, frame.f_code.co_filename):
+    while frame is not None:
+        code = frame.f_code
+        foreign = _FOREIGN_CODE.get(code)
+        if foreign is None:
+            foreign = _FOREIGN_CODE[code] = _foreign(torch, code.co_filename)
+        if not foreign:
+            node.meta["symconv_line"] = (code.co_filename, frame.f_lineno)
+            break
         frame = frame.f_back
-    if frame is not None:
-        node.meta["symconv_line"] = (frame.f_code.co_filename, frame.f_lineno)
     return node
 
 
@@ -389,10 +394,9 @@ def node_line(node: Any) -> str | None:
     return None if found is None else f"{_short(found[0])}:{found[1]}"
 
 
-@cache
-def _foreign_file(torch: Any, filename: str) -> bool:
-    """`_foreign`, once per file: it is asked for every frame of every traced node."""
-    return _foreign(torch, filename)
+# Whether a code object is torch's or symconv's, asked once per code object: `record_line` walks every frame of
+# every traced node.
+_FOREIGN_CODE: dict[CodeType, bool] = {}
 
 
 def raising_line(torch: Any, error: BaseException) -> tuple[str, str]:
