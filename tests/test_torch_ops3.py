@@ -373,7 +373,7 @@ class ChannelSplitBySize(nn.Module):
 
 class PositionFromSizes(nn.Module):
     def forward(self, x: Any) -> Any:
-        return x + torch.arange(x.shape[-1])
+        return x + torch.arange(x.shape[-1]).cumsum(0)
 
 
 @pytest.mark.parametrize(
@@ -383,7 +383,7 @@ class PositionFromSizes(nn.Module):
         (ChannelSplitBySize(), r"split sizes \[1, W\] of the channels depend on the spatial sizes"),
         (
             PositionFromSizes(),
-            r"torch\.arange at arange makes a tensor from sizes computed from the input's shape \(W\)",
+            r"Tensor\.cumsum at cumsum reads a tensor made from sizes computed from the input's shape \(W,\)",
         ),
     ],
 )
@@ -394,3 +394,55 @@ def test_messages_name_sizes_as_formulas_and_the_line(model: nn.Module, words: s
     assert "SizeValue" not in message and "@" not in message
     assert message.startswith("tests/test_torch_ops3.py:")
     assert re.search(words, message), message
+
+
+# Tensors made from sizes alone, broadcast against the model's tensors.
+
+
+class AddRamp(nn.Module):
+    """A conv's output plus a ramp of `length(W)` positions along W (and a ramp along H from linspace)."""
+
+    def __init__(self, shrink: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(2, 2, 3, stride=2)
+        self.shrink = shrink
+
+    def forward(self, x: Any) -> Any:
+        y = self.conv(x)
+        b, _, h, w = y.shape
+        ramp = torch.linspace(-1, 1, h).view(1, 1, h, 1)
+        return y * ramp + torch.arange(x.shape[-1] // 2 - self.shrink) + torch.zeros((b, 1, h, w))
+
+
+class LikeInput(nn.Module):
+    def forward(self, x: Any) -> Any:
+        return x + torch.ones_like(x) * torch.arange(1, 2 * x.size(3) + 1, 2).float()
+
+
+@pytest.mark.parametrize(
+    ("model", "channels", "held"),
+    [(AddRamp(1), 2, (9, 10)), (AddRamp(2), 2, (9, 10)), (LikeInput(), 2, (5, 5))],
+)
+def test_tensors_made_from_sizes_broadcast_as_pytorch(
+    model: nn.Module, channels: int, held: tuple[int, ...]
+) -> None:
+    assert _disagreements(model.eval(), channels, held) == []
+
+
+def test_a_tensor_made_from_sizes_reaches_no_input_position() -> None:
+    fields, depends = _fields(AddRamp(1).eval(), (1, 2, 12, 12), 1)
+    assert fields == depends
+
+
+class FourierPositions(nn.Module):
+    """EdgeNeXt's positional encoding: a mask of the sizes, summed cumulatively (not modelled)."""
+
+    def forward(self, x: Any) -> Any:
+        b, _, h, w = x.shape
+        mask = ~torch.zeros((b, h, w)).to(dtype=torch.bool)
+        return x + mask.cumsum(1, dtype=torch.float32)[:, None]
+
+
+def test_a_tensor_made_from_sizes_is_refused_where_it_is_not_followed() -> None:
+    with pytest.raises(SpecError, match=r"made from sizes computed from the input's shape \(batch, H, W\)"):
+        from_torch(FourierPositions().eval(), (1, 3, "H", "W"))

@@ -1560,6 +1560,11 @@ def _function(builder: Builder, target: Any, name: str, args: Sequence[Any], kwa
     library = swin.handler(target)
     if library is not None:
         return library(builder, name, where, args, kwargs)
+    made = _factory(builder, target, where, args, kwargs)
+    if made is not None:
+        return made
+    if any(isinstance(v, Sized) for v in _leaves((args, kwargs))):
+        return _sized_function(builder, target, kind, name, where, args, kwargs)
     if target in SIZE_OPERATIONS and not any(isinstance(a, Tensor) for a in args):
         return _size_arithmetic(target, args, where)
     if target in COMPARISONS and len(args) == 2 and not kwargs:
@@ -1569,7 +1574,7 @@ def _function(builder: Builder, target: Any, name: str, args: Sequence[Any], kwa
     if kind in TENSOR_OPERATORS:
         return TENSOR_OPERATORS[kind](builder, name, where, args, kwargs)
     if kind is None:
-        raise _unsupported_factory(builder, target, label, name, args, kwargs) or unsupported(label, name)
+        raise unsupported(label, name)
     if kind == "getattr":
         return _getattr(builder, args, where)
     if kind == "getitem":
@@ -1636,32 +1641,6 @@ def _function(builder: Builder, target: Any, name: str, args: Sequence[Any], kwa
     if family == "adaptive":
         return _adaptive_pool(builder, call, bound["output_size"], bool(bound["return_indices"]))
     return _pool(builder, family.removesuffix("pool"), call, bound)
-
-
-# Functions that make a tensor from sizes alone (its values do not depend on the input's).
-FACTORIES = frozenset("zeros ones empty full arange linspace rand randn randint eye tensor".split())
-
-
-def _unsupported_factory(
-    builder: Builder, target: Any, label: str, name: str, args: Sequence[Any], kwargs: dict[str, Any]
-) -> SpecError | None:
-    """The refusal of a tensor made from sizes computed from the input's shape (EdgeNeXt's and XCiT's Fourier
-    positional encodings: torch.zeros((B, H, W)), torch.arange(1, H + 1)), naming the sizes as formulas in
-    the input's sizes; None for any other call."""
-    if getattr(target, "__name__", None) not in FACTORIES or getattr(target, "__module__", "torch") not in (
-        "torch",
-        None,
-    ):
-        return None
-    sizes = [v for v in _leaves((args, kwargs)) if isinstance(v, SizeValue)]
-    if not sizes:
-        return None
-    shown = ", ".join(dict.fromkeys(_shown(builder, v) for v in sizes))
-    return SpecError(
-        f"{label} at {name} makes a tensor from sizes computed from the input's shape ({shown}), as a "
-        "positional encoding built from the sizes does: its values do not depend on the input, but tensors "
-        "built from sizes, and their broadcast over the spatial axes, are not followed (not modelled)"
-    )
 
 
 def _getattr(builder: Builder, args: Sequence[Any], where: str) -> Any:
@@ -2031,6 +2010,8 @@ def _concat(builder: Builder, name: str, where: str, parts: Any, dim: int) -> Te
 def _method(builder: Builder, target: str, name: str, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
     """The value of a supported tensor method call (x.relu(), x.view(x.size(0), -1), x.size(0), ...)."""
     where = f"Tensor.{target} at {name}"
+    if args and isinstance(args[0], Sized):
+        return _sized_method(builder, target, name, where, args, kwargs)
     if args and isinstance(args[0], Constant):
         return (
             args[0]
@@ -3089,6 +3070,216 @@ def _reads(where: str, layout: layouts.Layout, consumed: set[int], dim: str) -> 
         f"{where} multiplies {layouts.describe(layout)}, reading part of the positions along {dim} "
         f"({', '.join(map(str, used))}); not modelled"
     )
+
+
+# Tensors made from sizes alone (torch.zeros((B, H, W)), torch.arange(W), torch.ones_like(x)): their values do not
+# depend on the input's, so they reach no input position; their shape is followed while they are reshaped and
+# combined with numbers, and where one meets a tensor of the model PyTorch's broadcasting rule gives conditions.
+
+FACTORIES = frozenset("zeros ones empty full rand randn arange linspace".split())
+LIKE_FACTORIES = frozenset("zeros_like ones_like empty_like full_like rand_like randn_like".split())
+
+
+@dataclass(frozen=True)
+class Sized:
+    """A tensor that does not depend on the input, whose shape holds sizes computed from the input's shape."""
+
+    shape: tuple[SizeValue, ...]
+
+
+def _factory(builder: Builder, target: Any, where: str, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+    """The tensor a torch factory makes when a size is computed from the input's shape (None for any other call,
+    and for sizes that are all numbers: those are computed by PyTorch where they are read, or refused there)."""
+    name = getattr(target, "__name__", None)
+    if (
+        getattr(target, "__module__", "torch") not in ("torch", None)
+        or name not in FACTORIES | LIKE_FACTORIES
+    ):
+        return None
+    shape: Sequence[Any]
+    if name in LIKE_FACTORIES:
+        x = args[0] if args else kwargs.get("input")
+        if not isinstance(x, Tensor) or x.flat:
+            return None
+        whole = Shape(x, builder.dims)
+        shape = [_shape_item(whole, k, where) for k in range(_rank_of(x, builder.dims))]
+    elif name == "arange":
+        numbers = list(args) + [kwargs[k] for k in ("start", "end", "step") if k in kwargs]
+        start, end, step = ([0, *numbers, 1] if len(numbers) == 1 else [*numbers, 1])[:3]
+        bounds = [_as_size(v, where).expr for v in (start, end, step)]
+        shape = [SizeValue(sympy.ceiling((bounds[1] - bounds[0]) / bounds[2]))]
+    elif name == "linspace":
+        shape = [args[2] if len(args) > 2 else kwargs.get("steps")]
+    elif name == "full" or (len(args) == 1 and isinstance(args[0], tuple | list)):
+        shape = list(kwargs.get("size", args[0] if args else ()))
+    else:
+        shape = list(kwargs.get("size", args))
+    sizes = tuple(_as_size(v, where) for v in shape)
+    if all(v.constant() is not None for v in sizes):
+        return None
+    return Sized(sizes)
+
+
+def _as_size(value: Any, where: str) -> SizeValue:
+    size = SizeValue.of(value)
+    if size is None:
+        raise SpecError(f"{where}: a size must be an integer or a size of a tensor, got {value!r}")
+    return size
+
+
+def _sized_function(
+    builder: Builder,
+    target: Any,
+    kind: str | None,
+    name: str,
+    where: str,
+    args: Sequence[Any],
+    kwargs: dict[str, Any],
+) -> Any:
+    """A function of a tensor made from sizes: elementwise (the shapes broadcast), shape-preserving, or a
+    refusal naming the sizes."""
+    if kind == "preserve" or getattr(target, "__name__", None) in ("sin", "cos", "exp", "log", "sign"):
+        return args[0] if isinstance(args[0], Sized) else _tensor(args[0], where)
+    if kind == "elementwise" or target in SIZE_OPERATIONS:
+        return _sized_elementwise(builder, name, where, list(args[:2]))
+    if kind == "unsqueeze":
+        return _sized_method(builder, "unsqueeze", name, where, args, kwargs)
+    raise _sized_refusal(builder, where, next(v for v in _leaves((args, kwargs)) if isinstance(v, Sized)))
+
+
+def _sized_method(
+    builder: Builder, target: str, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]
+) -> Any:
+    """A method of a tensor made from sizes: shape-preserving ones, elementwise ones, unsqueeze, and a view or
+    reshape to sizes whose product is the same."""
+    x: Sized = args[0]
+    if target in PRESERVING_METHODS or target in ("sin", "cos", "exp", "log", "float", "bool"):
+        return x
+    if target in ELEMENTWISE_METHODS:
+        return _sized_elementwise(builder, name, where, list(args[:2]))
+    if target == "unsqueeze":
+        dim = args[1] if len(args) > 1 else kwargs.get("dim")
+        rank = len(x.shape) + 1
+        if not isinstance(dim, int) or not -rank <= dim < rank:
+            raise SpecError(f"{where}: unsqueeze({dim!r}) of a tensor with {len(x.shape)} dimensions")
+        at = dim % rank
+        return Sized((*x.shape[:at], SizeValue(sympy.Integer(1)), *x.shape[at:]))
+    if target in ("view", "reshape"):
+        shape = args[1] if len(args) == 2 and isinstance(args[1], tuple | list) else args[1:]
+        sizes = tuple(_as_size(v, where) for v in shape)
+        before = sympy.Mul(*(v.expr for v in x.shape))
+        if sympy.simplify(sympy.Mul(*(v.expr for v in sizes)) - before) != 0:
+            raise SpecError(
+                f"{where}: view/reshape of a tensor made from sizes, {_shown(builder, x.shape)}, to "
+                f"{_shown(builder, sizes)}: the sizes' products are not the same at every size (-1 is not read here)"
+            )
+        return Sized(sizes)
+    raise _sized_refusal(builder, where, x)
+
+
+def _sized_refusal(builder: Builder, where: str, x: Sized) -> SpecError:
+    return SpecError(
+        f"{where} reads a tensor made from sizes computed from the input's shape {_shown(builder, x.shape)} (as "
+        "a positional encoding built from the sizes is): its values do not depend on the input, and it is read "
+        "while it is reshaped, combined with numbers and broadcast against the model's tensors; this operation "
+        "on it is not modelled"
+    )
+
+
+def _sized_elementwise(builder: Builder, name: str, where: str, operands: list[Any]) -> Any:
+    """An elementwise op with a tensor made from sizes: with numbers or another such tensor, the broadcast
+    shape; with a tensor of the model, that tensor broadcast against the sizes (PyTorch's rule per axis: equal,
+    or one of them 1)."""
+    tensors = [v for v in operands if isinstance(v, Tensor)]
+    sized = [v for v in operands if isinstance(v, Sized)]
+    if len(operands) < 2:
+        return sized[0]
+    if not tensors:
+        if any(isinstance(v, Constant) and any(n != 1 for n in (v.shape or ())) for v in operands):
+            raise _sized_refusal(builder, where, sized[0])
+        if len(sized) == 1:
+            return sized[0]
+        return Sized(_broadcast_sizes(builder, where, sized[0].shape, sized[1].shape))
+    x, c = tensors[0], sized[0]
+    if x.flat or x.layout is not None:
+        raise _sized_refusal(builder, where, c)
+    rank = 2 + len(builder.dims)
+    if len(c.shape) > rank:
+        raise SpecError(
+            f"{where}: a tensor made from sizes with {len(c.shape)} dimensions {_shown(builder, c.shape)} broadcast "
+            f"against the model's {rank}-D tensor would add dimensions; not modelled"
+        )
+    aligned = dict(zip(range(rank - len(c.shape), rank), c.shape, strict=True))
+    rule = (
+        "a tensor made from sizes must broadcast against the model's tensor (PyTorch's rule: equal or 1; "
+        "an empty or negative size is refused)"
+    )
+    targets: dict[str, sympy.Expr] = {}
+    for axis, size in aligned.items():
+        if size.constant() == 1:
+            continue
+        if axis == 0:
+            if size.expr != BATCH_SIZE:
+                raise SpecError(f"{where}: a size {_shown(builder, size)} where the batch is; not modelled")
+            continue
+        if axis == 1:
+            if x.channels is None or size.constant() != x.channels:
+                raise SpecError(
+                    f"{where}: a tensor made from sizes has {_shown(builder, size)} where the model's tensor has "
+                    f"{x.channels} channels (PyTorch's rule: equal or 1)"
+                )
+            continue
+        dim = builder.dims[axis - 2]
+        if builder.resolved(size, where) != builder.formula(x.node, dim):
+            targets[dim] = shape_formula(builder, size, dim, where, "a broadcast size")
+    return _broadcast_against(builder, name, x, targets, rule)
+
+
+def _broadcast_against(
+    builder: Builder, name: str, x: Tensor, targets: dict[str, sympy.Expr], rule: str
+) -> Tensor:
+    """x broadcast with sizes `targets` on some axes: each pair equal or one of them 1, the output the larger;
+    output position j reads j, or the one position of a size-1 axis of x."""
+    if not targets:
+        return x
+    here = ref(x.node)
+    checks = [
+        Check(
+            sympy.And(sympy.Or(eq(here, targets[d]), eq(here, 1), eq(targets[d], 1)), ge(targets[d], 1)), rule
+        )
+        if d in targets
+        else Check()
+        for d in builder.dims
+    ]
+    checked = builder.shape_op(f"{name}_check", "check", [x], checks, x.channels)
+    entries = [
+        Resize(sympy.Max(here, targets[d]), None, "nearest")
+        if d in targets
+        else Resize(None, Fraction(1), "nearest")
+        for d in builder.dims
+    ]
+    return builder.shape_op(name, "resize", [checked], entries, x.channels)
+
+
+def _broadcast_sizes(
+    builder: Builder, where: str, a: tuple[SizeValue, ...], b: tuple[SizeValue, ...]
+) -> tuple[SizeValue, ...]:
+    """Two shapes of tensors made from sizes, broadcast: each pair equal or one of them 1 at every size."""
+    one = SizeValue(sympy.Integer(1))
+    width = max(len(a), len(b))
+    a, b = (one,) * (width - len(a)) + a, (one,) * (width - len(b)) + b
+    out = []
+    for p, q in zip(a, b, strict=True):
+        if p.constant() == 1 or sympy.simplify(p.expr - q.expr) == 0:
+            out.append(q)
+        elif q.constant() == 1:
+            out.append(p)
+        else:
+            raise SpecError(
+                f"{where}: tensors made from sizes of shapes {_shown(builder, a)} and {_shown(builder, b)} do not "
+                "broadcast at every size; not modelled"
+            )
+    return tuple(out)
 
 
 # Read by name: torch.roll / Tensor.roll, torch.narrow / Tensor.narrow, Tensor.expand_as, F.linear, F.unfold
