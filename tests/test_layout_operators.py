@@ -204,7 +204,46 @@ LAYOUTS: dict[str, Callable[[], nn.Module]] = {
         nn.Conv2d(1, 3, 2),
         nn.Conv2d(2, 1, 1),
     ),
+    # ResNeSt's split attention: the radix groups of a view(b, 2, c // 2, h, w) summed, a gate from their mean
+    # viewed to (b, -1) and back to (b, 2, c // 2, 1, 1), multiplied in (a broadcast of two layouts)
+    "split_attention_radix_sum": lambda: Lambda(
+        lambda m, x: m.layers[2](_split_attention(m.layers[0](x), m.layers[1])),
+        nn.Conv2d(1, 6, 3, stride=2),
+        nn.Conv2d(3, 6, 1),
+        nn.Conv2d(3, 1, 2),
+    ),
+    # LeViT's batch norm over tokens flattened into the batch, reshape_as back; qkv[0] picks a piece
+    "batch_norm_on_tokens": lambda: Lambda(
+        lambda m, x: m.layers[3](_norm_tokens(m.layers[0](x), m.layers[1], m.layers[2])),
+        nn.Conv2d(1, 2, 2, stride=2),
+        nn.Linear(2, 4),
+        nn.BatchNorm1d(4),
+        nn.Conv2d(4, 1, 3),
+    ),
+    "qkv_index": lambda: Lambda(
+        lambda m, x: m.layers[1](
+            m.layers[0](x)
+            .reshape(x.shape[0], 3, 2, x.shape[2] * x.shape[3])[:, 1]
+            .reshape(x.shape[0], 2, x.shape[2], x.shape[3])
+        ),
+        nn.Conv2d(1, 6, 1),
+        nn.Conv2d(2, 1, 2),
+    ),
 }
+
+
+def _norm_tokens(x: Any, linear: nn.Module, norm: nn.Module) -> Any:
+    b, _, h, w = x.shape
+    tokens = linear(x.flatten(2).transpose(1, 2))
+    return norm(tokens.flatten(0, 1)).reshape_as(tokens).transpose(1, 2).reshape(b, -1, h, w)
+
+
+def _split_attention(x: Any, fc: nn.Module) -> Any:
+    b, rc, h, w = x.shape
+    groups = x.reshape(b, 2, rc // 2, h, w)
+    gate = fc(groups.sum(dim=1).mean((2, 3), keepdim=True))
+    gate = gate.view(b, 1, 2, -1).transpose(1, 2).softmax(dim=1).reshape(b, -1)
+    return (groups * gate.reshape(b, 2, rc // 2, 1, 1)).sum(dim=1)
 
 
 @pytest.mark.parametrize("name", sorted(LAYOUTS))

@@ -48,14 +48,13 @@ def sweep(entry: Entry) -> range:
 
 
 def run(model: nn.Module, shape: tuple[int, ...]) -> tuple[int, ...] | None:
-    """The spatial output shape of the model on zeros of `shape`, or None where PyTorch refuses the size (or
-    returns an empty axis, which the next layer of any real use would refuse)."""
+    """The spatial output shape of the model on zeros of `shape` (an axis may be 0: PyTorch returns empty
+    tensors from slices), or None where PyTorch refuses the size."""
     try:
         out = model(torch.zeros(shape))
     except (RuntimeError, ValueError, AssertionError):  # AssertionError: torch._assert on the sizes
         return None
-    spatial = tuple(out.shape[2:])
-    return None if 0 in spatial else spatial
+    return tuple(out.shape[2:])
 
 
 def read(entry: Entry, model: nn.Module) -> object:

@@ -56,14 +56,35 @@ class ResizeThenCeilPool(nn.Module):
         return F.avg_pool1d(y, 3, 2, padding=1, ceil_mode=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a field anchored on a resize, at a window past its end, is read at the past-the-end position alone",
-)
 def test_a_ceil_mode_window_past_a_resize_still_reads_its_first_tap() -> None:
     # At L=4 the resize gives 10 positions; the pool's last window (9, 10, 11) reads position 9 and padding,
     # so output 5 depends on input 3: symconv says it reads nothing.
     assert _misses(ResizeThenCeilPool(), (1, 1, "L"), 4) == []
+
+
+class DilatedPoolPastAResize(nn.Module):
+    def forward(self, x: Any) -> Any:
+        y = F.interpolate(x, scale_factor=2.5, mode="linear", align_corners=False)
+        return F.avg_pool1d(F.max_pool1d(y, 3, 2, padding=1, dilation=2, ceil_mode=True), 2, ceil_mode=True)
+
+
+class ConvsAndPoolsPastAResize(nn.Module):
+    """Windows past a resize's end two layers down: the first layer's past-the-end positions read nothing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(1, 1, 3, padding=1)
+
+    def forward(self, x: Any) -> Any:
+        y = F.interpolate(x, scale_factor=2.5, mode="linear", align_corners=False)
+        y = F.avg_pool1d(self.conv(y), 3, 2, padding=1, ceil_mode=True)
+        return F.avg_pool1d(self.conv(y), 3, 2, padding=1, ceil_mode=True)
+
+
+@pytest.mark.parametrize("model", [ResizeThenCeilPool, DilatedPoolPastAResize, ConvsAndPoolsPastAResize])
+@pytest.mark.parametrize("n", range(2, 14))
+def test_windows_past_a_resize_read_its_last_positions(model: type[nn.Module], n: int) -> None:
+    assert _misses(model().double(), (1, 1, "L"), n) == []
 
 
 class GlobalContext(nn.Module):

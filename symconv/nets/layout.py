@@ -123,6 +123,8 @@ def reshape(
     ends = range(len(targets) - 1, cut, -1)
     tail = [_take(pool, targets[n], value, splits, False, n) for n in ends][::-1]
     if cut == len(targets):
+        # Parts of size 1 at every input size (the spatial axes a mean with keepdim left) need no dimension.
+        pool = [p for p in pool if value(p) != 1]
         if pool:
             raise SpecError(f"view/reshape: parts {', '.join(map(str, pool))} are left over")
         return whole_channels(tuple(head)), splits

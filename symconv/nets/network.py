@@ -144,9 +144,10 @@ class Network:
         its inputs' sizes, so the pass is linear in the number of nodes)."""
         sizes: dict[str, sympy.Expr] = {}
         out: Rules = [(ge(symbol(dim), 1), f"input size {dim} must be >= 1")]
-        final = self._final()
-        for node in self.along(dim).nodes:
-            size, rules = step(node, sizes, dim, node.name not in final)
+        along = self.along(dim)
+        may_be_empty = _may_be_empty(along, dim)
+        for node in along.nodes:
+            size, rules = step(node, sizes, dim, node.name not in may_be_empty)
             sizes[node.name] = size
             out += rules
         return sizes, out
@@ -164,21 +165,6 @@ class Network:
         if all(new is old for new, old in zip(nodes, self.nodes, strict=True)):
             return self
         return dataclasses.replace(self, nodes=nodes)
-
-    def _final(self) -> set[str]:
-        """The output and the nodes that only pass through identity nodes to it: their size is the network's
-        output, which may be empty where the framework allows it (every other layer's output is read by a node
-        that refuses an empty input, or by nothing)."""
-        readers: dict[str, list[Node]] = {}
-        for node in self.nodes:
-            for name in node.inputs:
-                readers.setdefault(name, []).append(node)
-        final = {self.output}
-        for node in reversed(self.nodes):
-            read = readers.get(node.name, [])
-            if read and all(r.op == "identity" and r.name in final for r in read):
-                final.add(node.name)
-        return final
 
     @property
     def symbolic(self) -> tuple[str, ...]:
@@ -245,13 +231,34 @@ class Network:
         return receptive_fields(self, size, dim)
 
 
+def _may_be_empty(net: Network, dim: str) -> set[str]:
+    """The nodes whose output along `dim` may be empty: those read by no node that refuses an empty input (the
+    network's output among them). PyTorch returns empty tensors from slices, constant padding, merges, views
+    and per-position maps, and refuses an empty input in convolutions, pooling (adaptive too), resampling and
+    reflect, replicate or circular padding; a layer that refuses an empty output says so in its own rules."""
+    refused = {name for node in net.nodes if not _accepts_empty(node, dim) for name in node.inputs}
+    return {node.name for node in net.nodes} - refused
+
+
+def _accepts_empty(node: Node, dim: str) -> bool:
+    """Whether the node runs on an input that is empty along `dim` (see _may_be_empty)."""
+    if node.op in ("layer", "resize"):
+        # (PyTorch also shuffles empty tensors; symconv's pixel shuffle layer, a layer like any other, does not.)
+        return False
+    if node.op == "pad":
+        entry = dict(node.axes).get(dim)
+        return getattr(entry, "mode", "constant") == "constant"
+    return True
+
+
 def broadcast(a: sympy.Expr, b: sympy.Expr) -> tuple[sympy.Basic, sympy.Expr]:
     """PyTorch's and NumPy's broadcasting of two sizes on one axis: (where it is defined, the size).
 
-    Defined iff a == b or either is 1; the size is then max(a, b). Where the merge is not defined the network
-    is not either, so the size only has to be right where it is: there max(a, b) is a unless a == 1 < b or
-    a < 1 == b. When no input size gives either (solved exactly, see `_never`), the size is a itself, and
-    likewise b; only when neither can be shown is it a Max. A strided convolution's ceil(i/2) added to a pooling's floor(i/2) (DLA's
+    Defined iff a == b or either is 1; the size is then the one that is not 1 (0 with 1 gives 0: an empty
+    tensor stays empty). Where the merge is not defined the network is not either, so the size only has to be
+    right where it is: there it is a unless a == 1 != b. When no input size gives that (solved exactly, see
+    `_never`), the size is a itself, and likewise b; only when neither can be shown is it a Max (times
+    min(a, b, 1) where a size may be 0). A strided convolution's ceil(i/2) added to a pooling's floor(i/2) (DLA's
     projections), or an upsampled branch 2*ceil(i/2) added to i (HRNet's fusions), thus keep a floor-affine size
     instead of a Max that each later merge would nest again.
 
@@ -275,9 +282,15 @@ def broadcast(a: sympy.Expr, b: sympy.Expr) -> tuple[sympy.Basic, sympy.Expr]:
         return sympy.true, b
     condition = sympy.Or(eq(a, b), eq(a, 1), eq(b, 1))
     for big, small in ((a, b), (b, a)):
-        if _never(eq(big, 1), gt(small, 1)) and _never(eq(small, 1), lt(big, 1)):
+        # The size is `big` unless big == 1 and small is not (0 with 1 is 0, as in PyTorch).
+        if _never(eq(big, 1), gt(small, 1)) and _never(eq(big, 1), lt(small, 1)):
             return condition, big
-    return condition, sympy.Max(a, b, evaluate=False)  # no SymPy comparison of the two formulas
+    # Where defined, the size is max(a, b) when both are >= 1 and 0 when either is 0 (no SymPy comparison of the
+    # two formulas).
+    larger = sympy.Max(a, b, evaluate=False)
+    if _never(lt(a, 1)) and _never(lt(b, 1)):
+        return condition, larger
+    return condition, larger * sympy.Min(a, b, 1, evaluate=False)
 
 
 def _never(*conditions: sympy.Basic) -> bool:

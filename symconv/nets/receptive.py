@@ -385,6 +385,12 @@ def _anchored(
     return found
 
 
+# A work item of _Bounds (name, q, walked): walked False reads (name, q) at its anchor's position; True walks
+# name's own reads at q. The walk is needed where the anchor has no field at the composed position (a resize read
+# past its end, where a later window still reads its last positions): the positions really read then decide.
+_Item = tuple[str, int, bool]
+
+
 class _Bounds:
     """The first (kind "lo") or last ("hi") input position of each node's field at position q, computed on
     demand without recursion (networks are thousands of nodes deep) and remembered.
@@ -410,6 +416,7 @@ class _Bounds:
         self.inputs = {node.name for node in net.nodes if node.op == "input"}
         self.anchored = {name: (x, a, b if kind == "lo" else c) for name, (x, a, b, c) in anchored.items()}
         self.memo: dict[tuple[str, int], int | None] = {}
+        self.walked: dict[tuple[str, int], int | None] = {}
 
     def _key(self, name: str, q: int) -> tuple[str, int]:
         """Where (name, q)'s bound is read: its anchor's position (the node's own, unanchored)."""
@@ -419,42 +426,79 @@ class _Bounds:
         return name, q
 
     def __call__(self, name: str, q: int) -> int | None:
+        top: _Item = (name, q, False)
+        stack = [top]
+        while stack:
+            item = stack[-1]
+            missing = self._pending(item)
+            if missing is None:
+                stack.pop()
+            elif missing != item:
+                stack.append(missing)
+            else:
+                before = self._try(*item)
+                if before is not None:
+                    stack.append(before)
+        return self._value(top)
+
+    def _known(self, item: _Item) -> bool:
+        name, q, walked = item
+        if walked:
+            return (name, q) in self.walked
+        key = self._key(name, q)
+        return key[0] in self.inputs or key in self.memo
+
+    def _value(self, item: _Item) -> int | None:
+        """A known item's bound; for a read at the anchor that found nothing, the walked bound."""
+        name, q, walked = item
+        if walked:
+            return self.walked[name, q]
         key = self._key(name, q)
         if key[0] in self.inputs:
             return key[1]
-        stack = [key]
-        while stack:
-            key = stack[-1]
-            if key in self.memo:
-                stack.pop()
-                continue
-            missing = self._try(*key)
-            if missing is None:
-                stack.pop()
-            else:
-                stack.append(missing)
-        return self.memo[key]
+        value = self.memo[key]
+        if value is None and key != (name, q):
+            return self.walked[name, q]
+        return value
 
-    def _try(self, name: str, q: int) -> tuple[str, int] | None:
-        """Compute (name, q) if its parents' values are known; else the first parent value still missing."""
+    def _pending(self, item: _Item) -> _Item | None:
+        """The item still to compute before item's value is known (None: it is known)."""
+        if not self._known(item):
+            return item
+        name, q, walked = item
+        if walked or self._value_at_anchor(name, q) is not None or self._key(name, q) == (name, q):
+            return None
+        return None if (name, q) in self.walked else (name, q, True)
+
+    def _value_at_anchor(self, name: str, q: int) -> int | None:
+        key = self._key(name, q)
+        return key[1] if key[0] in self.inputs else self.memo[key]
+
+    def _try(self, name: str, q: int, walked: bool) -> _Item | None:
+        """Compute the item if its parents' values are known; else the first item still missing."""
+        if not walked:
+            name, q = self._key(name, q)
         found: list[int] = []
         for parent, positions in self.reads[name](q):
-            ordered = sorted(positions, reverse=self.kind == "hi")
-            if self.gapless[parent] and ordered:
-                # Fields grow with the position: the first (last) position read holds the bound.
-                ordered = ordered[:1]
-            for p in ordered:
+            for p in sorted(positions, reverse=self.kind == "hi"):
                 key = self._key(parent, p)
                 if key[0] in self.inputs:
-                    found.append(key[1])
-                    continue
-                if key not in self.memo:
-                    return key
-                value = self.memo[key]
+                    value: int | None = key[1]
+                elif self.memo.get(key) is not None:
+                    value = self.memo[key]
+                else:
+                    missing = self._pending((parent, p, False))
+                    if missing is not None:
+                        return missing
+                    value = self._value((parent, p, False))
                 if value is not None:
                     found.append(value)
+                    if self.gapless[parent]:
+                        # Fields grow with the position: the first (last) position read that has a field
+                        # holds the bound (past a node's ends there may be none).
+                        break
         pick = min if self.kind == "lo" else max
-        self.memo[name, q] = pick(found) if found else None
+        (self.walked if walked else self.memo)[name, q] = pick(found) if found else None
         return None
 
 

@@ -580,6 +580,11 @@ def _rank(builder: Builder, cls: str, where: str) -> None:
         )
 
 
+def _channels_second(x: Tensor) -> bool:
+    """A laid-out tensor whose dimension 1 is the channels (a batch norm's axis), whatever the others hold."""
+    return x.layout is not None and len(x.layout) >= 2 and x.layout[1] == (layouts.Part("channels"),)
+
+
 def _channels(where: str, expected: int, x: Tensor) -> None:
     if x.channels is not None and x.channels != expected:
         raise SpecError(f"{where} expects {expected} input channels, gets {x.channels}")
@@ -610,6 +615,9 @@ def _module(
     if cls in ACTIVATIONS:
         return x
     if cls in NORMS:
+        if cls.startswith(("BatchNorm", "SyncBatchNorm")) and _channels_second(x):
+            # LeViT's bn(x.flatten(0, 1)) on tokens: in evaluation an affine map per channel, at any rank
+            return x
         if not x.flat:
             _rank(builder, cls, where)
         return x
@@ -1364,6 +1372,9 @@ def _reduce(builder: Builder, call: Call, dim: Any, keepdim: bool) -> Tensor:
         )
         if stacked is not None:
             return _laid_out(builder, call.x, stacked)
+        grouped = _reduce_groups(builder, call, list(dim) if isinstance(dim, tuple | list) else [dim])
+        if grouped is not None:
+            return grouped
         pooled = _pool_tokens(builder, call, dim)
         if pooled is not None:
             return pooled
@@ -1391,6 +1402,23 @@ def _reduce(builder: Builder, call: Call, dim: Any, keepdim: bool) -> Tensor:
     if keepdim:
         return out
     return Tensor(out.node, channels, flat=True, features=channels)
+
+
+def _reduce_groups(builder: Builder, call: Call, dims: list[Any]) -> Tensor | None:
+    """A sum or mean over dimensions holding pieces of the channels (ResNeSt's split attention sums its radix
+    groups after a view(B, radix, C // radix, H, W)): the channels divided by those pieces, every channel of a
+    position mixed (a `mix` node); None when a reduced dimension holds anything else."""
+    x = call.x
+    if x.layout is None or not all(isinstance(d, int) for d in dims):
+        return None
+    layout = x.layout
+    kept = layouts.remove(layout, dims, ("group",))
+    if kept is None or any(not layout[d % len(layout)] for d in dims):
+        return None
+    factor = math.prod(p.window for d in dims for p in layout[d % len(layout)])
+    channels = None if x.channels is None else x.channels // factor
+    mixed = _channel_mix(builder, call.name, Tensor(x.node, x.channels), channels)
+    return _laid_out(builder, mixed, layouts.whole_channels(kept))
 
 
 def _unfold(
@@ -1813,10 +1841,14 @@ def _size_arithmetic(target: Any, operands: Sequence[Any], where: str) -> Any:
     ):
         raise SpecError(f"{where} divides a size by {exprs[1]}; only a positive integer divisor is modelled")
     if target in (size_max, size_min):
-        # sizes are >= 1 (a tensor a model reads the size of is not empty where the model runs): a Max or Min
-        # whose order Z3 proves from that is its larger or smaller side, as the solver needs it
-        sizes = [s for e in exprs for s in e.free_symbols if s.name.startswith("@") or s == BATCH_SIZE]
-        premises = [sympy.Ge(s, 1) for s in dict.fromkeys(sizes)]
+        # the input's sizes and the batch are >= 1, another node's >= 0 (PyTorch slices to empty tensors): a Max
+        # or Min whose order Z3 proves from that is its larger or smaller side, as the solver needs it
+        sizes = [s for e in exprs for s in e.free_symbols if s.name.startswith("@")]
+        premises = [
+            sympy.Ge(s, 1 if (axis_of(s) or ("",))[0] == "input" else 0) for s in dict.fromkeys(sizes)
+        ]
+        if any(BATCH_SIZE in e.free_symbols for e in exprs):
+            premises.append(sympy.Ge(BATCH_SIZE, 1))
         pair = reduce(lambda a, b: sympy.Max(a, b) if target is size_max else sympy.Min(a, b), exprs)
         result = integer_expr(decided(pair, premises))
     else:
@@ -1934,19 +1966,30 @@ def _elementwise(builder: Builder, name: str, where: str, args: Sequence[Any], k
     other = operands[1] if operands[0] is first else operands[0]
     if isinstance(other, SizeValue):
         return first  # a tensor times a size: a scalar, broadcast
-    if (
-        isinstance(other, Tensor)
-        and other.layout != first.layout
-        and not _alike(builder, first, other, where)
-    ):
-        raise SpecError(
-            f"{where} combines tensors whose axes differ ({layouts.describe(_layout(builder, first))} and "
-            f"{layouts.describe(_layout(builder, other))}); not modelled"
-        )
+    layout = first.layout
+    if isinstance(other, Tensor) and other.layout != first.layout:
+        layout = _broadcast_layouts(_layout(builder, first), _layout(builder, other))
+        if layout is None and _alike(builder, first, other, where):
+            layout = first.layout
+        if layout is None:
+            raise SpecError(
+                f"{where} combines tensors whose axes differ ({layouts.describe(_layout(builder, first))} and "
+                f"{layouts.describe(_layout(builder, other))}); not modelled"
+            )
     if isinstance(other, Constant) and other.shape is not None:
         return _broadcast_parameter(builder, name, where, first, other)
     made = builder.elementwise(name, _plain(first), _plain(other), where)
-    return Tensor(made.node, made.channels, layout=first.layout) if first.layout is not None else made
+    return _laid_out(builder, made, layout) if layout is not None else made
+
+
+def _broadcast_layouts(a: layouts.Layout, b: layouts.Layout) -> layouts.Layout | None:
+    """The layout of a broadcast of two laid-out tensors of the same rank: dimension by dimension the same parts,
+    or one of them a dimension of size 1 (no parts: what an unsqueeze or a view to 1 left); None otherwise."""
+    if len(a) != len(b) or any(x != y and x and y for x, y in zip(a, b, strict=True)):
+        return None
+    merged = tuple(x or y for x, y in zip(a, b, strict=True))
+    parts = [p for group in merged for p in group if p.kind not in ("group", "stack", "taps")]
+    return merged if len(parts) == len(set(parts)) else None  # an axis in two places is not a broadcast
 
 
 def _alike(builder: Builder, a: Tensor, b: Tensor, where: str) -> bool:
@@ -2041,6 +2084,11 @@ def _method(builder: Builder, target: str, name: str, args: Sequence[Any], kwarg
     if target in ("mean", "sum", "amax", "amin"):
         bound = _bind("reduce", args, kwargs)
         return _reduce(builder, Call(name, where, x), bound["dim"], bool(bound["keepdim"]))
+    if target in ("view_as", "reshape_as"):
+        other = _tensor(args[1] if len(args) > 1 else kwargs.get("other"), where)
+        return _reshape(
+            builder, Call(name, where, x), _shape_item(Shape(other, builder.dims), slice(None), where)
+        )
     if target in ("view", "reshape"):
         shape = args[1] if len(args) == 2 and isinstance(args[1], tuple | list) else args[1:]
         batch = isinstance(shape[0], SizeValue) and shape[0].expr == BATCH_SIZE if shape else False
@@ -2330,6 +2378,13 @@ def _pick_token(builder: Builder, where: str, x: Tensor, items: list[Any]) -> Te
         raise SpecError(f"{where} indexes {layouts.describe(layout)} with {items!r}; not modelled")
     axis, index = picks[0]
     group = layout[axis]
+    kind = _countable(group)
+    if kind is not None and isinstance(index, int) and not isinstance(index, bool):
+        # qkv[0] on (3, batch, heads, tokens, head_dim): one piece of the channels (or of a stack), as unbind
+        size = int(_group_size(x, group, where))
+        if not -size <= index < size:
+            raise SpecError(f"{where} picks element {index} of a dimension of size {size}")
+        return _share(builder, x, layout, axis, size, None, kind)
     front = sum(p.window for p in group if p.kind == "extra" and p.dim == "front")
     back = sum(p.window for p in group if p.kind == "extra" and p.dim == "back")
     if isinstance(index, slice):
