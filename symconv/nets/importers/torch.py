@@ -1995,8 +1995,9 @@ def _broadcast_layouts(a: layouts.Layout, b: layouts.Layout) -> layouts.Layout |
 def _alike(builder: Builder, a: Tensor, b: Tensor, where: str) -> bool:
     """Whether two tensors laid out differently line up dimension by dimension, as selective kernel's
     stacked paths (batch, stack of 2, channels, H, W) and their gate viewed as (batch, 2, channels / 2, 1, 1)
-    do: each dimension the same spatial axis (whose sizes the elementwise node then broadcasts), or on both
-    sides a dimension without positions (the batch, the channels, pieces of them, a stack) of the same count."""
+    do: each dimension the same spatial axis (whose sizes the elementwise node then broadcasts), a dimension of
+    size 1 on one side, or on both sides a dimension without positions (the batch, the channels, pieces of them,
+    a stack) of the same count."""
     if a.flat or b.flat:
         return False
     first, other = _layout(builder, a), _layout(builder, b)
@@ -2004,6 +2005,8 @@ def _alike(builder: Builder, a: Tensor, b: Tensor, where: str) -> bool:
         return False
     for x, mine, theirs in ((a, first, other), (b, other, first)):
         for group, match in zip(mine, theirs, strict=True):
+            if not group or not match:
+                continue  # a dimension of size 1 (a view to 1, an unsqueeze) broadcasts against any
             if _countable_group(group) != _countable_group(match):
                 return False
             if not _countable_group(group):
