@@ -176,9 +176,55 @@ class HelperCondition(nn.Module):
         return self.conv(x)
 
 
+class EvenSkip(nn.Module):
+    """A U-Net step whose skip must match the upsampled tensor: shapes compared as a whole, by an assert or
+    by a raise (`whole`: x.shape against y.shape; else the spatial parts, x.shape[2:])."""
+
+    def __init__(self, whole: bool) -> None:
+        super().__init__()
+        self.whole = whole
+        self.down = nn.Conv2d(3, 3, 3, 2, 1)
+        self.up = nn.ConvTranspose2d(3, 3, 2, 2)
+        self.fuse = nn.Conv2d(6, 3, 3)
+
+    def forward(self, x: Any) -> Any:
+        y = self.up(self.down(x))
+        if self.whole:
+            assert y.shape == x.shape, "even sizes only"
+        elif y.shape[2:] != x.shape[2:]:
+            raise ValueError("even sizes only")
+        return self.fuse(torch.cat([y, x], 1))
+
+
+class ResizeWhenShapesDiffer(nn.Module):
+    """`if y.shape != skip.shape: y = F.interpolate(y, size=skip.shape[2:])`: both sides run."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = nn.Conv2d(3, 3, 3, 2, 1)
+        self.up = nn.ConvTranspose2d(3, 3, 2, 2)
+
+    def forward(self, x: Any) -> Any:
+        y = self.up(self.down(x))
+        if y.shape != x.shape:
+            y = F.interpolate(y, size=x.shape[2:])
+        return y + x
+
+
+class OrderedShapes(nn.Module):
+    """Shapes compared with < (Python's order of tuples): not read."""
+
+    def forward(self, x: Any) -> Any:
+        if x.shape[2:] < (64, 64):
+            raise ValueError("too small")
+        return x
+
+
 @pytest.mark.parametrize(
     ("make", "held"),
     [
+        (lambda: EvenSkip(True), (20, 30)),
+        (lambda: EvenSkip(False), (20, 30)),
         (HelperCondition, (20, 30)),
         (SmpLike, (64, 36)),
         (Remainder, (48, 30)),
@@ -297,6 +343,14 @@ class OnlySeventeen(nn.Module):
         (
             Shrinking,
             r"branches on sizes 256 times \(the first at .*: `while x\.shape\[-1\] > 1:`\), more than the 64",
+        ),
+        (
+            ResizeWhenShapesDiffer,
+            r"`if y\.shape != x\.shape:`\) the forward branches on sizes: False at H=W=256 .* True also runs",
+        ),
+        (
+            OrderedShapes,
+            r"compares \(input\.H, input\.W\) and \(64, 64\); only sizes, integers and shapes \(with == or !=\)",
         ),
         (
             OnlySeventeen,

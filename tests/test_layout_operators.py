@@ -220,6 +220,12 @@ LAYOUTS: dict[str, Callable[[], nn.Module]] = {
         nn.BatchNorm1d(4),
         nn.Conv2d(4, 1, 3),
     ),
+    # tokens reshaped back by a shape joined to (-1,) (timm's reshape(restore_shape + (-1,)))
+    "restore_shape_plus_tuple": lambda: Lambda(
+        lambda m, x: m.layers[1](_restored(m.layers[0](x).permute(0, 2, 3, 1)).permute(0, 3, 1, 2)),
+        nn.Conv2d(1, 2, 2, stride=2),
+        nn.Conv2d(2, 1, 3),
+    ),
     "qkv_index": lambda: Lambda(
         lambda m, x: m.layers[1](
             m.layers[0](x)
@@ -230,6 +236,11 @@ LAYOUTS: dict[str, Callable[[], nn.Module]] = {
         nn.Conv2d(2, 1, 2),
     ),
 }
+
+
+def _restored(x: Any) -> Any:
+    restore = x.shape[:-1]
+    return x.reshape(x.shape[0], -1, x.shape[-1]).reshape(restore + (-1,))  # noqa: RUF005 - as timm writes it
 
 
 def _norm_tokens(x: Any, linear: nn.Module, norm: nn.Module) -> Any:

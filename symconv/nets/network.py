@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -146,8 +146,11 @@ class Network:
         out: Rules = [(ge(symbol(dim), 1), f"input size {dim} must be >= 1")]
         along = self.along(dim)
         may_be_empty = _may_be_empty(along, dim)
+        zero: set[str] = set()  # nodes whose size may be 0 where the network is defined
         for node in along.nodes:
-            size, rules = step(node, sizes, dim, node.name not in may_be_empty)
+            size, rules = step(node, sizes, dim, node.name not in may_be_empty, zero=zero)
+            if node.name in may_be_empty and _gives_zero(node, zero):
+                zero.add(node.name)
             sizes[node.name] = size
             out += rules
         return sizes, out
@@ -200,6 +203,13 @@ class Network:
                 )
         return {dim: self._check_axis(dim, fixed[dim] if dim in fixed else sizes[dim]) for dim in self.dims}
 
+    def check_axis(self, dim: str, size: int) -> int:
+        """The output size along one axis at input size `size` on that axis (each axis is stated on its own, so
+        the others need no size); ShapeError naming the first node that fails and why."""
+        if dim not in self.dims:
+            raise SpecError(f"no axis {dim!r}; the network's axes are {', '.join(self.dims)}")
+        return self._check_axis(dim, size)
+
     def _check_axis(self, dim: str, value: int) -> int:
         env = {dim: value}
         for condition, rule in self.conditions(dim):
@@ -240,6 +250,17 @@ def _may_be_empty(net: Network, dim: str) -> set[str]:
     return {node.name for node in net.nodes} - refused
 
 
+def _gives_zero(node: Node, zero: set[str]) -> bool:
+    """Whether the node's size may be 0 (when no reader refuses that): a slice, padding, crop or concatenation
+    may cut to nothing, a layer of a framework that returns empty outputs (not PyTorch's: its layers refuse
+    them), and what passes a size that may be 0 on."""
+    if node.op in ("slice", "pad", "crop", "join"):
+        return True
+    if node.op == "layer":
+        return node.layer is not None and getattr(node.layer, "framework", "torch") != "torch"
+    return any(name in zero for name in node.inputs)
+
+
 def _accepts_empty(node: Node, dim: str) -> bool:
     """Whether the node runs on an input that is empty along `dim` (see _may_be_empty)."""
     if node.op in ("layer", "resize"):
@@ -251,14 +272,14 @@ def _accepts_empty(node: Node, dim: str) -> bool:
     return True
 
 
-def broadcast(a: sympy.Expr, b: sympy.Expr) -> tuple[sympy.Basic, sympy.Expr]:
+def broadcast(a: sympy.Expr, b: sympy.Expr, empty: bool = False) -> tuple[sympy.Basic, sympy.Expr]:
     """PyTorch's and NumPy's broadcasting of two sizes on one axis: (where it is defined, the size).
 
-    Defined iff a == b or either is 1; the size is then the one that is not 1 (0 with 1 gives 0: an empty
-    tensor stays empty). Where the merge is not defined the network is not either, so the size only has to be
-    right where it is: there it is a unless a == 1 != b. When no input size gives that (solved exactly, see
-    `_never`), the size is a itself, and likewise b; only when neither can be shown is it a Max (times
-    min(a, b, 1) where a size may be 0). A strided convolution's ceil(i/2) added to a pooling's floor(i/2) (DLA's
+    Defined iff a == b or either is 1; the size is then max(a, b), or 0 when a size is 0 (`empty`: a side may be
+    0; 0 with 1 gives 0, an empty tensor stays empty). Where the merge is not defined the network is not either,
+    so the size only has to be right where it is: there max(a, b) is a unless a == 1 < b or a < 1 == b. When no
+    input size gives either (solved exactly, see `_never`), the size is a itself, and likewise b; only when
+    neither can be shown is it a Max (times min(a, b, 1) when a side may be 0). A strided convolution's ceil(i/2) added to a pooling's floor(i/2) (DLA's
     projections), or an upsampled branch 2*ceil(i/2) added to i (HRNet's fusions), thus keep a floor-affine size
     instead of a Max that each later merge would nest again.
 
@@ -281,16 +302,17 @@ def broadcast(a: sympy.Expr, b: sympy.Expr) -> tuple[sympy.Basic, sympy.Expr]:
     if a == 1:
         return sympy.true, b
     condition = sympy.Or(eq(a, b), eq(a, 1), eq(b, 1))
+    larger = sympy.Max(a, b, evaluate=False)  # no SymPy comparison of the two formulas
+    if empty:
+        # The size is `big` unless big == 1 and small is not; where defined, max(a, b) times min(a, b, 1).
+        for big, small in ((a, b), (b, a)):
+            if _never(eq(big, 1), gt(small, 1)) and _never(eq(big, 1), lt(small, 1)):
+                return condition, big
+        return condition, larger * sympy.Min(a, b, 1, evaluate=False)
     for big, small in ((a, b), (b, a)):
-        # The size is `big` unless big == 1 and small is not (0 with 1 is 0, as in PyTorch).
-        if _never(eq(big, 1), gt(small, 1)) and _never(eq(big, 1), lt(small, 1)):
+        if _never(eq(big, 1), gt(small, 1)) and _never(eq(small, 1), lt(big, 1)):
             return condition, big
-    # Where defined, the size is max(a, b) when both are >= 1 and 0 when either is 0 (no SymPy comparison of the
-    # two formulas).
-    larger = sympy.Max(a, b, evaluate=False)
-    if _never(lt(a, 1)) and _never(lt(b, 1)):
-        return condition, larger
-    return condition, larger * sympy.Min(a, b, 1, evaluate=False)
+    return condition, larger
 
 
 def _never(*conditions: sympy.Basic) -> bool:
@@ -311,21 +333,28 @@ Rules = list[tuple[sympy.Basic, str]]
 
 
 def step(
-    node: Node, sizes: Mapping[str, sympy.Expr], dim: str, inner: bool, rules: bool = True
+    node: Node,
+    sizes: Mapping[str, sympy.Expr],
+    dim: str,
+    inner: bool,
+    rules: bool = True,
+    zero: Collection[str] = (),
 ) -> tuple[sympy.Expr, Rules]:
     """One node's size along `dim` and the conditions it adds, from its inputs' sizes.
 
     `inner`: the node's output is read by another layer (so it must be >= 1); the network's output may be empty
     where the framework allows it. `rules=False`: a layer's size only (an importer reading constant sizes), its
-    conditions left out. A failure inside SymPy or the layer is an AnalysisError naming the node.
+    conditions left out. `zero`: the nodes whose size may be 0 (a merge with them broadcasts 0 with 1 to 0). A failure inside SymPy or the layer is an AnalysisError naming the node.
     """
     with analysing(f"node {node.name} ({node.op}): the size along {dim} could not be built"):
         if not rules and node.op == "layer" and node.layer is not None and node.inputs:
             return layer_size(node.layer, sizes[node.inputs[0]], inner), []
-        return _step(node, sizes, dim, inner)
+        return _step(node, sizes, dim, inner, zero)
 
 
-def _step(node: Node, sizes: Mapping[str, sympy.Expr], dim: str, inner: bool) -> tuple[sympy.Expr, Rules]:
+def _step(
+    node: Node, sizes: Mapping[str, sympy.Expr], dim: str, inner: bool, zero: Collection[str] = ()
+) -> tuple[sympy.Expr, Rules]:
     if node.op == "input":
         return symbol(dim), []
     first = sizes[node.inputs[0]] if node.inputs else None
@@ -350,7 +379,8 @@ def _step(node: Node, sizes: Mapping[str, sympy.Expr], dim: str, inner: bool) ->
     if node.op == "add" and first is not None:
         size, out = first, []
         for index, other in enumerate(node.inputs[1:], start=1):
-            condition, size = broadcast(size, sizes[other])
+            empty = any(name in zero for name in node.inputs[: index + 1])
+            condition, size = broadcast(size, sizes[other], empty)
             seen = " and ".join(node.inputs[:index])
             out.append(
                 (condition, f"node {node.name} (add): sizes of {seen} and {other} differ and neither is 1")

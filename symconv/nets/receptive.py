@@ -231,9 +231,9 @@ def _gapless(net: Network, stacks: Mapping[str, tuple[int, ...]]) -> dict[str, b
 
 
 def _sizes(net: Network, dim: str, n: int) -> dict[str, int]:
-    """Every node's size along `dim` at input size n (every symbolic axis at n)."""
+    """Every node's size along `dim` at input size n on that axis (the others need no size)."""
     try:
-        net.check({d: n for d in net.symbolic})
+        net.check_axis(dim, n)
         return {name: int(evaluate(expr, {dim: n})) for name, expr in net.sizes(dim).items()}
     except (ShapeError, ZeroDivisionError) as error:
         raise SpecError(

@@ -402,7 +402,7 @@ def _read_graph(builder: Builder, traced: Any, x: Tensor) -> Tensor:
         elif node.op == "get_attr":
             values[node] = _constant(_attribute(traced, node.target))
         elif node.op == "output":
-            return _output(args[0])
+            return _positioned(builder, _output(args[0]))
         else:
             with _located(node):
                 values[node] = _node_value(builder, node, modules, args, kwargs)
@@ -467,7 +467,7 @@ def _computable(args: Sequence[Any], kwargs: dict[str, Any]) -> bool:
     coordinates). What does not depend on the input is a constant, whatever computes it."""
     leaves = list(_leaves((args, kwargs)))
     constants = [v for v in leaves if isinstance(v, Constant)]
-    dependent = (Tensor, Shape, Pieces, SizeValue, SizeCondition)
+    dependent = (Tensor, Shape, Pieces, SizeValue, SizeCondition, SizeConditions)
     return (
         bool(constants)
         and all(c.value is not None for c in constants)
@@ -534,6 +534,21 @@ def _output(value: Any) -> Tensor:
             "the output must be a tensor, or a tuple, list or dict holding one"
         )
     return found[0]
+
+
+def _positioned(builder: Builder, x: Tensor) -> Tensor:
+    """The output, whose dimensions 2, 3, ... must be the spatial axes in order (its sizes are those axes'
+    sizes); a SpecError for an output whose positions a view, permute or reshape moved elsewhere."""
+    if x.flat or x.layout is None:
+        return x
+    spatial = tuple((layouts.Part("spatial", d),) for d in builder.dims)
+    if x.layout[2 : 2 + len(spatial)] != spatial:
+        raise SpecError(
+            f"the forward returns a tensor whose axes are {layouts.describe(x.layout)}, not (batch, channels, "
+            f"{', '.join(builder.dims)}): its sizes along the spatial axes are not modelled (move the axes back "
+            "before returning it)"
+        )
+    return x
 
 
 def _tensors(value: Any) -> list[Tensor]:
@@ -1832,6 +1847,9 @@ SIZE_OPERATIONS: dict[Any, Callable[..., Any]] = {
 
 def _size_arithmetic(target: Any, operands: Sequence[Any], where: str) -> Any:
     """Arithmetic on sizes and integers (x.size(-1) // 2, up.size(2) - skip.size(2)): a SizeValue (or an int)."""
+    if target is operator.add and all(isinstance(v, tuple | list) for v in operands):
+        # shapes joined (timm's x.reshape(restore_shape + (-1,))): Python's tuple concatenation
+        return tuple(item for v in operands for item in v)
     values = [SizeValue.of(v) for v in operands]
     if any(v is None for v in values) or target not in SIZE_OPERATIONS:
         raise SpecError(f"{where} computes with a tensor's size and {operands!r}; not modelled")
@@ -1885,16 +1903,62 @@ class SizeCondition:
         return f"{shown(self.left.expr)} {COMPARISONS[self.target][1]} {shown(self.right.expr)}"
 
 
+@dataclass(frozen=True)
+class SizeConditions:
+    """Shapes compared as a whole (x.shape == y.shape, x.shape[2:] != skip.shape[2:]): every size equal
+    (`every`), or some size differs."""
+
+    parts: tuple[SizeCondition, ...]
+    every: bool
+
+    def __str__(self) -> str:
+        return (" and " if self.every else " or ").join(str(part) for part in self.parts)
+
+
 def _compare(target: Any, operands: Sequence[Any], where: str) -> Any:
-    """A comparison of sizes and integers: a bool between numbers, a SizeCondition otherwise."""
+    """A comparison of sizes and integers: a bool between numbers, a SizeCondition otherwise; shapes (or tuples
+    of sizes) compared with == or != size by size (SizeConditions when more than one size is not a number)."""
+    if target in (operator.eq, operator.ne) and all(isinstance(v, Shape | tuple | list) for v in operands):
+        return _compare_shapes(target, operands, where)
     left, right = (SizeValue.of(v) for v in operands)
     if left is None or right is None:
         raise SpecError(
-            f"{where} compares {operands[0]!r} and {operands[1]!r}; only sizes and integers are read"
+            f"{where} compares {_what(operands[0])} and {_what(operands[1])}; only sizes, integers and shapes "
+            "(with == or !=) are read"
         )
     if left.constant() is not None and right.constant() is not None:
         return bool(target(left.constant(), right.constant()))
+    if left.expr == right.expr:  # the same size (the batch of two tensors of one batch)
+        return bool(target(0, 0))
     return SizeCondition(target, left, right)
+
+
+def _compare_shapes(target: Any, operands: Sequence[Any], where: str) -> Any:
+    left, right = (_shape_item(v, slice(None), where) if isinstance(v, Shape) else tuple(v) for v in operands)
+    equal = target is operator.eq
+    if len(left) != len(right):
+        return not equal
+    parts = [_compare(target, pair, where) for pair in zip(left, right, strict=True)]
+    decided = [p for p in parts if isinstance(p, bool)]
+    open_ = tuple(p for p in parts if not isinstance(p, bool))
+    if any(d != equal for d in decided):  # a size that decides it: unequal for ==, different for !=
+        return not equal
+    if not open_:
+        return equal
+    return open_[0] if len(open_) == 1 else SizeConditions(open_, equal)
+
+
+def _what(value: Any) -> str:
+    """A value in words for messages (not its internals)."""
+    if isinstance(value, Shape):
+        return f"the shape of {value.x.node}"
+    if isinstance(value, Tensor):
+        return f"the tensor {value.node}"
+    if isinstance(value, SizeValue):
+        return f"the size {value}"
+    if isinstance(value, tuple | list):
+        return "(" + ", ".join(str(v) if isinstance(v, SizeValue) else _what(v) for v in value) + ")"
+    return repr(value) if isinstance(value, int | float | str) else f"a {type(value).__name__}"
 
 
 def _assert(builder: Builder, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]) -> None:
@@ -1914,14 +1978,22 @@ def _assert(builder: Builder, name: str, where: str, args: Sequence[Any], kwargs
         if not condition:
             raise SpecError(f"{where}: the model asserts a condition that never holds ({message})")
         return None
-    if not isinstance(condition, SizeCondition):
-        raise SpecError(f"{where} asserts {condition!r}; only comparisons of sizes are read")
+    if not isinstance(condition, SizeCondition | SizeConditions):
+        raise SpecError(f"{where} asserts {_what(condition)}; only comparisons of sizes are read")
     rule = f"asserts {condition} ({message})" if message else f"asserts {condition}"
-    _state(builder, name, where, condition, rule)
+    if isinstance(condition, SizeCondition):
+        _state(builder, name, where, condition, rule)
+    elif not condition.every:
+        raise SpecError(f"{where} {rule}: some size differs, which relates the axes; not modelled")
+    else:
+        # Each size its own check; the first node made takes `name` (a branch's guard is found by it).
+        made = False
+        for part in condition.parts:
+            made = _state(builder, f"{name}_size" if made else name, where, part, rule) or made
     return None
 
 
-def _state(builder: Builder, name: str, where: str, condition: SizeCondition, rule: str) -> None:
+def _state(builder: Builder, name: str, where: str, condition: SizeCondition, rule: str) -> bool:
     """A condition on sizes the network needs (`rule` says it, after `where`): a check node on the one
     symbolic axis it reads; decided now when it reads fixed axes only (an error when it fails there); refused
     when it relates two symbolic axes (H == W), as each axis is stated on its own."""
@@ -1942,7 +2014,7 @@ def _state(builder: Builder, name: str, where: str, condition: SizeCondition, ru
         numbers = {s: sympy.Integer(builder.node_size(*axis_of(s) or ("", "")) or 0) for s in symbols}
         if not evaluate(relation(condition.left.expr, condition.right.expr).xreplace(numbers), {}):
             raise SpecError(f"{where} {rule}, which fails at the fixed input size")
-        return
+        return False
     dim = symbolic[0]
     sides = [
         shape_formula(builder, side, dim, where, "a compared size")
@@ -1952,6 +2024,7 @@ def _state(builder: Builder, name: str, where: str, condition: SizeCondition, ru
     source = next(node for node, axis in found if axis == dim)
     entries = [Check(stated if d == dim else None, rule) for d in builder.dims]
     builder.shape_op(name, "check", [Tensor(source, None)], entries, None)
+    return True
 
 
 def _elementwise(builder: Builder, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:

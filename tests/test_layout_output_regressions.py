@@ -1,0 +1,94 @@
+"""Models whose last operations move spatial positions between dimensions (view/permute/reshape, transpose),
+against PyTorch: symconv must give the output's sizes or refuse, never the sizes of the tensor before the move,
+and a refusal must not state a channel mismatch PyTorch does not have."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
+
+from symconv.core.errors import SpecError, SymconvError  # noqa: E402
+from symconv.nets.importers.torch import from_torch  # noqa: E402
+from symconv.nets.receptive import intervals  # noqa: E402
+
+
+class Apply(nn.Module):
+    def __init__(self, f: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        super().__init__()
+        self.f = f
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.f(x)
+
+
+def half_h_into_channels(x: torch.Tensor) -> torch.Tensor:
+    b, c, h, w = x.shape
+    return x.view(b, c, h // 2, 2, w).permute(0, 1, 3, 2, 4).reshape(b, c * 2, h // 2, w)
+
+
+def space_to_depth(x: torch.Tensor) -> torch.Tensor:
+    b, c, h, w = x.shape
+    return x.view(b, c, h // 2, 2, w // 2, 2).permute(0, 1, 3, 5, 2, 4).reshape(b, c * 4, h // 2, w // 2)
+
+
+def h_into_channels(x: torch.Tensor) -> torch.Tensor:
+    b, c, h, w = x.shape
+    return x.reshape(b, c * h, 1, w)
+
+
+def swap_axes(x: torch.Tensor) -> torch.Tensor:
+    return x.transpose(2, 3)
+
+
+@pytest.mark.parametrize("move", [half_h_into_channels, space_to_depth, h_into_channels, swap_axes])
+def test_output_sizes_after_moving_positions(move: Callable[[torch.Tensor], torch.Tensor]) -> None:
+    model = Apply(move)
+    try:
+        net = from_torch(model, (1, 3, "H", "W"))
+        said = net.check({"H": 8, "W": 6})
+    except SymconvError:
+        return  # a refusal is an honest answer
+    real = tuple(model(torch.zeros(1, 3, 8, 6)).shape[2:])
+    assert (said["H"], said["W"]) == real
+
+
+class SpaceToDepthConv(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(12, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(space_to_depth(x))
+
+
+@pytest.mark.xfail(strict=True, reason="the convolution checks the channels of the tensor before the reshape")
+def test_no_false_channel_mismatch_after_space_to_depth() -> None:
+    assert SpaceToDepthConv()(torch.zeros(1, 3, 8, 6)).shape == (1, 4, 4, 3)
+    try:
+        net = from_torch(SpaceToDepthConv(), (1, 3, "H", "W"))
+    except SymconvError as error:
+        assert "input channels" not in str(error), str(error)
+        return
+    assert net.check({"H": 8, "W": 6}) == {"H": 4, "W": 3}
+
+
+class ReflectPad(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.pad(x, (1, 2, 3, 0), mode="reflect")  # W needs W >= 3, H needs H >= 4
+
+
+def test_fields_along_one_axis_at_a_size_only_that_axis_allows() -> None:
+    net = from_torch(ReflectPad(), (1, 1, "H", "W"))
+    assert 3 in net.valid_inputs()["W"]
+    assert 3 not in net.valid_inputs()["H"]
+    try:
+        spans = intervals(net, 3, dim="W")
+    except SpecError as error:
+        pytest.fail(f"W = 3 is valid, yet: {error}")
+    assert spans == [(1, 1), (0, 0), (1, 1), (2, 2), (1, 1), (0, 0)]
