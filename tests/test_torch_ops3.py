@@ -446,3 +446,18 @@ class FourierPositions(nn.Module):
 def test_a_tensor_made_from_sizes_is_refused_where_it_is_not_followed() -> None:
     with pytest.raises(SpecError, match=r"made from sizes computed from the input's shape \(batch, H, W\)"):
         from_torch(FourierPositions().eval(), (1, 3, "H", "W"))
+
+
+@pytest.mark.parametrize("blocks_first", [True, False])
+def test_a_shuffle_after_a_view_unshuffle_misses_no_position(blocks_first: bool) -> None:
+    """TResNet's order (blocks before the channels) then PyTorch's pixel_shuffle is not the identity: each
+    output depends on positions of its block; in pixel_unshuffle's order it is the identity, field for field."""
+    model = nn.Sequential(SpaceToDepth(2, 2, blocks_first=blocks_first), nn.PixelShuffle(2)).eval()
+    fields, depends = _fields(model, (1, 3, 8, 8), 0)
+    if blocks_first:
+        assert all(
+            f is not None and d is not None and f[0] <= d[0] and d[1] <= f[1]
+            for f, d in zip(fields, depends, strict=True)
+        )
+    else:
+        assert fields == depends == [(q, q) for q in range(8)]

@@ -1068,7 +1068,25 @@ def _rearranged(builder: Builder, call: Call, x: Tensor, layout: layouts.Layout)
     if found is None:
         return _laid_out(builder, x, layout)
     down, factors, channels = found
-    return builder.built(call.name, _shuffle_layer(down, factors), Tensor(x.node, x.channels), channels)
+    plain = Tensor(x.node, x.channels)
+    # A receptive field follows the positions a pixel unshuffle puts into the channels, by their order there, so
+    # that a shuffle takes them back out. Pieces in another order than PyTorch's pixel_unshuffle (the blocks after
+    # the channels, in axis order), or taken out of channels whose order the layout does not record, are mixed
+    # first: each position's field is then its whole block, never a wrong phase of it.
+    if not down:
+        plain = _channel_mix(builder, f"{call.name}_order", plain, x.channels)
+    made = builder.built(call.name, _shuffle_layer(down, factors), plain, channels)
+    if down and not _blocks_last(layout[1], builder.dims):
+        made = _channel_mix(builder, f"{call.name}_order", made, channels)
+    return made
+
+
+def _blocks_last(group: tuple[layouts.Part, ...], dims: Sequence[str]) -> bool:
+    """Whether the pieces of the channels put the blocks last, in axis order, as PyTorch's pixel_unshuffle does."""
+    blocks = [p.dim for p in group if p.kind == "inner"]
+    return [p.kind == "inner" for p in group] == sorted(p.kind == "inner" for p in group) and blocks == [
+        d for d in dims if d in blocks
+    ]
 
 
 def _shuffle_layer(down: bool, factors: tuple[int, ...]) -> Any:
