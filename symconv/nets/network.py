@@ -252,13 +252,21 @@ def _may_be_empty(net: Network, dim: str) -> set[str]:
 
 def _gives_zero(node: Node, zero: set[str]) -> bool:
     """Whether the node's size may be 0 (when no reader refuses that): a slice, padding, crop or concatenation
-    may cut to nothing, a layer of a framework that returns empty outputs (not PyTorch's: its layers refuse
-    them), and what passes a size that may be 0 on."""
+    may cut to nothing, a layer whose rules allow an empty output, and what passes a size that may be 0 on."""
     if node.op in ("slice", "pad", "crop", "join"):
         return True
     if node.op == "layer":
-        return node.layer is not None and getattr(node.layer, "framework", "torch") != "torch"
+        return node.layer is not None and _layer_gives_zero(node.layer)
     return any(name in zero for name in node.inputs)
+
+
+@lru_cache(maxsize=1024)
+def _layer_gives_zero(made: Layer) -> bool:
+    """Whether the layer's own rules allow an empty output (JAX's clamp at 0; PyTorch refuses one), solved on a
+    fresh size once per layer; True when that is not decided."""
+    u = symbol("u")
+    size, rules = apply_layer_directly(made, u, False)
+    return not _never(*(condition for condition, _ in rules if condition is not sympy.true), lt(size, 1))
 
 
 def _accepts_empty(node: Node, dim: str) -> bool:
