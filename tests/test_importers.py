@@ -288,9 +288,11 @@ class TransposeTo(nn.Module):
         return self.up(x, output_size=[9, 9])
 
 
-def test_conv_transpose_output_size_is_refused() -> None:
-    with pytest.raises(SpecError, match=r"nn\.ConvTranspose2d at up is called with output_size"):
-        from_torch(TransposeTo(), SHAPE)
+def test_conv_transpose_output_size_takes_the_sizes_pytorch_accepts() -> None:
+    # PyTorch accepts 9 where 2(i - 1) + 3 <= 9 <= 2(i - 1) + 3 + 1: only at i = 4
+    net = from_torch(TransposeTo(), SHAPE)
+    assert [h for h in range(1, 41) if h in net.valid_inputs()["H"]] == [4]
+    assert net.output_size() == {"H": 9, "W": 9}
 
 
 def classifier_1d() -> nn.Module:

@@ -116,11 +116,6 @@ class SpaceToDepth(nn.Module):
         return x.view(n, c * 16, h // 4, w // 4)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=SpecError,
-    reason="a view/permute that moves a spatial factor into the channels is not read",
-)
 def test_space_to_depth_by_view_multiplies_the_channels() -> None:
     # PyTorch runs it (48 channels into the convolution); symconv refuses: "expects 48 input channels, gets 3".
     model = nn.Sequential(SpaceToDepth(), nn.Conv2d(48, 8, 3, padding=1)).eval()

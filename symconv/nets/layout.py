@@ -14,6 +14,7 @@ that does not line up with the parts is refused by the caller, never guessed.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -146,6 +147,53 @@ def whole_channels(layout: Layout) -> Layout:
     return layout
 
 
+def rearrangement(
+    layout: Layout, dims: Sequence[str], channels: int
+) -> tuple[bool, tuple[int, ...], int] | None:
+    """A layout that is (batch, channels, spatial...) again, save for factors of the spatial axes moved into or
+    out of the channels: space-to-depth (TResNet's view(N, C, H // b, b, W // b, b).permute(0, 3, 5, 1, 2, 4)
+    then view(N, C * b * b, H // b, W // b)) or depth-to-space (the reverse). Returns (down, the factor of each
+    axis, the channel count after) where down is True when the windows went into the channels; None for any
+    other layout. Which order the pieces take inside the channels changes no size and no field: each output
+    position reads its block of b positions per axis (down), or the one position its block came from (up).
+
+    >>> blocks = (Part("inner", "H", 2), Part("inner", "W", 2), Part("channels"))
+    >>> halves = ((Part("outer", "H", 2),), (Part("outer", "W", 2),))
+    >>> rearrangement(((Part("batch"),), blocks, *halves), ("H", "W"), 3)
+    (True, (2, 2), 12)
+    """
+    if len(layout) != 2 + len(dims) or layout[0] != (Part("batch"),):
+        return None
+    head, axes = layout[1], layout[2:]
+    for down in (True, False):
+        factors = [_factor(group, dim, down) for group, dim in zip(axes, dims, strict=True)]
+        if None in factors:
+            continue
+        found = tuple(f or 1 for f in factors)
+        inner = sorted((p.dim, p.window) for p in head if p.kind == "inner")
+        moved = sorted((d, f) for d, f in zip(dims, found, strict=True) if f > 1)
+        kinds_ok = all(p.kind in ("channels", "group") or (down and p.kind == "inner") for p in head)
+        if not kinds_ok or (inner != moved if down else bool(inner)) or not moved:
+            continue
+        count = math.prod(channels if p.kind == "channels" else p.window for p in head if p.kind != "inner")
+        factor = math.prod(found)
+        if count == (channels if down else channels // factor) and (down or channels % factor == 0):
+            return down, found, count * (factor if down else 1)
+    return None
+
+
+def _factor(group: tuple[Part, ...], dim: str, down: bool) -> int | None:
+    """An axis' factor in a rearranged layout: 1 for the whole axis, b for its outer half (down) or for the
+    axis followed by a piece b of the channels (up: output position h * b + c); None otherwise."""
+    if group == (Part("spatial", dim),):
+        return 1
+    if down and len(group) == 1 and group[0].kind == "outer" and group[0].dim == dim:
+        return group[0].window
+    if not down and len(group) == 2 and group[0] == Part("spatial", dim) and group[1].kind == "group":
+        return group[1].window
+    return None
+
+
 def _take(
     pool: list[Part],
     target: sympy.Expr | None,
@@ -163,6 +211,11 @@ def _take(
     taken: list[Part] = []
     product: sympy.Expr = sympy.Integer(1)
     blame: Part | None = None
+    edge = pool[0 if front else -1] if pool else None
+    if target == 1 and edge is not None and edge.kind == "spatial" and value(edge) == 1:
+        # an axis of size 1 (after a global pool) kept as a dimension of size 1: selective kernel's
+        # view(B, paths, C // paths, H, W) of its attention
+        return (pool.pop(0 if front else -1),)
     while sympy.simplify(product - target) != 0:
         if not pool:
             raise _mismatch(index, target, blame, value, pool)
@@ -267,6 +320,7 @@ __all__ = [
     "flatten",
     "insert",
     "permute",
+    "rearrangement",
     "remove",
     "reshape",
     "resized",

@@ -219,12 +219,12 @@ def _gapless(net: Network, stacks: Mapping[str, tuple[int, ...]]) -> dict[str, b
         if node.op == "layer" and node.layer is not None:
             mapping = window_map(node.layer)
             parents = parents and not (isinstance(mapping, GridMap) and mapping.spacing != 1)
-        if node.op in ("join", "roll") or any(
+        if node.op in ("join", "roll", "flip") or any(
             getattr(e, "mode", "constant") not in ("constant", "nearest") and node.op == "pad"
             for _, e in node.axes
         ):
-            # Positions restart at each joined input, a reflected or wrapped pad reads backwards, and a roll
-            # wraps around: the fields do not grow with the position.
+            # Positions restart at each joined input, a reflected or wrapped pad and a flip read backwards, and a
+            # roll wraps around: the fields do not grow with the position.
             parents = False
         gapless[node.name] = parents
     return gapless

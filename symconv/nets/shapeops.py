@@ -30,7 +30,7 @@ from ..core.errors import SpecError
 from .windowattention import ShiftedWindows, group
 
 Rules = list[tuple[sympy.Basic, str]]
-OPS = ("pad", "slice", "resize", "join", "windows", "check", "roll", "mix", "windowattention")
+OPS = ("pad", "slice", "resize", "join", "windows", "check", "roll", "mix", "windowattention", "flip")
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
@@ -135,6 +135,14 @@ class Roll:
 
 
 @dataclass(frozen=True)
+class Flip:
+    """torch.flip along the axis (`reverse`): the size is unchanged; output position j holds input position
+    n - 1 - j."""
+
+    reverse: bool = False
+
+
+@dataclass(frozen=True)
 class Mix:
     """Every output position reads every input position along the axis (attention over tokens, a Linear
     over a spatial axis); the size becomes `size` (None: unchanged). `every=False`: the axis is left as it
@@ -171,7 +179,7 @@ def size_and_rules(
         return n, [
             (eq(sympy.Mod(n, entry.size), 0), f"the size must be divisible by the window {entry.size}")
         ]
-    if op == "roll" and isinstance(entry, Roll):
+    if (op == "roll" and isinstance(entry, Roll)) or (op == "flip" and isinstance(entry, Flip)):
         return n, []
     if op == "mix" and isinstance(entry, Mix):
         return (n if entry.size is None else resolve(entry.size, sizes)), []
@@ -379,6 +387,8 @@ def positions(
         return [(0, p) for p in _sources(entry, q, n, out)]
     if op == "roll" and isinstance(entry, Roll):
         return [(0, (q - entry.shift) % n)] if n else []
+    if op == "flip" and isinstance(entry, Flip):
+        return [(0, n - 1 - q if entry.reverse else q)]
     if op == "mix" and isinstance(entry, Mix):
         if entry.reads:
             return [(k, p) for k, w in enumerate(entry.reads) for p in _window_of(q, w, before[k])]
@@ -445,6 +455,7 @@ def value(expr: sympy.Expr, sizes: Mapping[str, int]) -> int:
 
 
 __all__ = [
+    "Flip",
     "Join",
     "Mix",
     "Pad",

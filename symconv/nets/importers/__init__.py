@@ -213,6 +213,11 @@ class Builder:
             made = _layer(text)
         except SymconvError as error:
             raise with_context(error, where) from None
+        return self.built(name, made, x, channels)
+
+    def built(self, name: str, made: Layer, x: Tensor, channels: int | None) -> Tensor:
+        """A layer node for a layer already built (one the spec grammar does not write, such as a pixel
+        unshuffle by a different factor on each axis)."""
         return Tensor(self._add(Node(self.name(name), "layer", (x.node,), made), channels), channels)
 
     def concat(self, name: str, parts: Sequence[Tensor], channel_axis: bool, where: str) -> Tensor:
@@ -414,6 +419,9 @@ class SizeValue:
 
     def constant(self) -> int | None:
         return int(self.expr) if isinstance(self.expr, sympy.Integer) else None
+
+    def __repr__(self) -> str:
+        return str(self)
 
     def __str__(self) -> str:
         """The formula with each node's size written node.axis, as messages name it."""

@@ -26,7 +26,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from types import FrameType, TracebackType
+from types import CodeType, FrameType, TracebackType
 from typing import Any, Literal
 
 from ...core.errors import SpecError
@@ -244,6 +244,9 @@ def _tracer_class(torch: Any) -> Any:
             self.mode: Any = None
             self.decided: dict[Any, bool] = {}
 
+        def create_node(self, *args: Any, **kwargs: Any) -> Any:
+            return record_line(torch, super().create_node(*args, **kwargs))
+
         def to_bool(self, obj: Any) -> bool:
             # One traced value has one truth at a given input: asked again (`if a or b:` asks a's truth in
             # the `or`, then the `if` asks it of the value the `or` returned), it is the same decision.
@@ -367,6 +370,33 @@ def _model_line(torch: Any) -> tuple[str, str]:
     if frame is None:
         return "an unknown line", ""
     return _line_of(frame.f_code.co_filename, frame.f_lineno)
+
+
+def record_line(torch: Any, node: Any) -> Any:
+    """The fx node, with the place in the model's code that made it (the first frame outside torch and
+    symconv) recorded for messages (`node_line`)."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        code = frame.f_code
+        foreign = _FOREIGN_CODE.get(code)
+        if foreign is None:
+            foreign = _FOREIGN_CODE[code] = _foreign(torch, code.co_filename)
+        if not foreign:
+            node.meta["symconv_line"] = (code.co_filename, frame.f_lineno)
+            break
+        frame = frame.f_back
+    return node
+
+
+def node_line(node: Any) -> str | None:
+    """file:line of the model's code that made an fx node (None where it is not known)."""
+    found = node.meta.get("symconv_line")
+    return None if found is None else f"{_short(found[0])}:{found[1]}"
+
+
+# Whether a code object is torch's or symconv's, asked once per code object: `record_line` walks every frame of
+# every traced node.
+_FOREIGN_CODE: dict[CodeType, bool] = {}
 
 
 def raising_line(torch: Any, error: BaseException) -> tuple[str, str]:

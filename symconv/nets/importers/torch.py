@@ -4,8 +4,8 @@
 tracing fails, an ``nn.Sequential`` is read child by child instead. ``from_factory("pkg.module:factory",
 input_shape)`` imports the user's module, calls the factory and reads the module it returns.
 
-Supported: Conv1d/2d/3d, ConvTranspose1d/2d/3d (output_padding; not forward's output_size), MaxPool and
-AvgPool (ceil_mode), AdaptiveAvgPool/AdaptiveMaxPool, Upsample and F.interpolate by an integer scale or to a
+Supported: Conv1d/2d/3d, ConvTranspose1d/2d/3d (output_padding, or forward's output_size), MaxPool (indices
+too), AvgPool and LPPool (ceil_mode), AdaptiveAvgPool/AdaptiveMaxPool, Upsample and F.interpolate by an integer scale or to a
 fixed size, PixelShuffle/PixelUnshuffle, torch.cat along the channels, elementwise +, -, *, / (a side that is
 1 on every axis broadcasts), shape-preserving modules and functions (activations, dropout, batch, instance
 and group norm), nn.Flatten / torch.flatten / x.view(x.size(0), -1) then Linear. The operators of real
@@ -19,8 +19,9 @@ output's first tensor is the output, the others' conditions kept; the model is t
 Convolutions with padding_mode reflect/replicate/circular are F.pad then an unpadded convolution, as PyTorch
 runs them. Parameters used as tensors broadcast by PyTorch's rules (layer scale, a ViT's class token and
 position embedding, weight.shape); nn.MultiheadAttention and F.scaled_dot_product_attention over tokens,
-Tensor.unbind, Linear / F.linear over a spatial last axis, torch.narrow, expand_as, torch.roll, F.unfold /
-nn.Unfold and Tensor.unfold are read too. Anything else is a SpecError naming the op and where it is.
+Tensor.unbind, Linear / F.linear over a spatial last axis, torch.narrow, expand_as, torch.roll, torch.flip,
+F.unfold / nn.Unfold and Tensor.unfold are read too; space-to-depth and depth-to-space written with view and
+permute are pixel (un)shuffles. A refusal starts with the file:line of the model's code that made the node. Anything else is a SpecError naming the op and where it is.
 
 On tensors whose dimensions were moved (channels-last, tokens, heads, windows): split/chunk/unbind along a
 dimension without positions or a whole spatial axis, F.pad and slices of whole spatial axes and of the channels,
@@ -54,10 +55,10 @@ from typing import Any
 import sympy
 
 from ...core.arith import eq, evaluate, ge, gt, integer_expr, le, lt, ne
-from ...core.errors import SpecError
+from ...core.errors import SpecError, SymconvError
 from .. import layout as layouts
 from ..network import Network, Node
-from ..shapeops import PAD_MODES, Check, Join, Mix, Pad, Resize, Roll, Slice, Windows, decided, ref
+from ..shapeops import PAD_MODES, Check, Flip, Join, Mix, Pad, Resize, Roll, Slice, Windows, decided, ref
 from . import (
     BATCH_SIZE,
     Builder,
@@ -76,7 +77,7 @@ from . import (
     uniform,
     unsupported,
 )
-from .branches import confirm_guards, raising_line, traced_with_guards
+from .branches import confirm_guards, node_line, raising_line, record_line, traced_with_guards
 
 DEFAULT_SHAPE: tuple[int | str, ...] = (1, 3, "H", "W")
 
@@ -227,6 +228,9 @@ def _plain_tracer(torch: Any) -> Any:
     class PlainTracer(torch.fx.Tracer):
         branched = False
 
+        def create_node(self, *args: Any, **kwargs: Any) -> Any:
+            return record_line(torch, super().create_node(*args, **kwargs))
+
         def to_bool(self, obj: Any) -> bool:
             self.branched = True
             raise ControlFlow("symbolically traced variables cannot be used as inputs to control flow")
@@ -374,6 +378,8 @@ def _walk(builder: Builder, module: Any, path: str, x: Tensor, reason: str) -> T
         if not reason:
             raise
         raise SpecError(f"{error}; {reason}") from None
+    if isinstance(value, tuple) and value and isinstance(value[0], Tensor):
+        value = value[0]  # a pool's values and indices: the output is the first tensor, as for a traced model
     if not isinstance(value, Tensor):
         raise SpecError(f"{_label(module)} at {path} does not return a tensor")
     return value
@@ -397,18 +403,38 @@ def _read_graph(builder: Builder, traced: Any, x: Tensor) -> Tensor:
             values[node], seen_input = x, True
         elif node.op == "get_attr":
             values[node] = _constant(_attribute(traced, node.target))
-        elif node.op in ("call_module", "call_function", "call_method") and _computable(args, kwargs):
-            call = modules[node.target] if node.op == "call_module" else node.target
-            values[node] = _computed(node.op, call, node.name, args, kwargs)
-        elif node.op == "call_module":
-            values[node] = _module(builder, modules[node.target], node.target, node.name, args, kwargs)
-        elif node.op == "call_function":
-            values[node] = _function(builder, node.target, node.name, args, kwargs)
-        elif node.op == "call_method":
-            values[node] = _method(builder, node.target, node.name, args, kwargs)
         elif node.op == "output":
             return _positioned(builder, _output(args[0]))
+        else:
+            with _located(node):
+                values[node] = _node_value(builder, node, modules, args, kwargs)
     raise SpecError("the traced graph has no output")
+
+
+def _node_value(builder: Builder, node: Any, modules: dict[str, Any], args: Any, kwargs: Any) -> Any:
+    """The value of a call in the traced graph (a module's, a function's or a method's)."""
+    if node.op in ("call_module", "call_function", "call_method") and _computable(args, kwargs):
+        call = modules[node.target] if node.op == "call_module" else node.target
+        return _computed(node.op, call, node.name, args, kwargs)
+    if node.op == "call_module":
+        return _module(builder, modules[node.target], node.target, node.name, args, kwargs)
+    if node.op == "call_function":
+        return _function(builder, node.target, node.name, args, kwargs)
+    if node.op == "call_method":
+        return _method(builder, node.target, node.name, args, kwargs)
+    raise SpecError(f"the traced graph has a node {node.name} of kind {node.op!r}, which is not read")
+
+
+@contextmanager
+def _located(node: Any) -> Iterator[None]:
+    """A refusal while a node is read starts with the file:line of the model's code that made it."""
+    try:
+        yield
+    except SymconvError as error:
+        line = node_line(node)
+        if line is None or str(error).startswith(line):
+            raise
+        raise type(error)(f"{line}: {error}") from None
 
 
 def _constant(value: Any) -> Any:
@@ -690,10 +716,7 @@ def _conv_parameters(bound: dict[str, Any], n: int, where: str) -> Any:
 def _conv_transpose(builder: Builder, m: Any, call: Call) -> Tensor:
     dims, where = builder.dims, call.where
     if call.rest or call.kwargs.get("output_size") is not None:
-        raise SpecError(
-            f"{where} is called with output_size, which picks output_padding per input (not supported); "
-            "set output_padding on the module instead"
-        )
+        return _conv_transpose_to(builder, m, call)
     _channels(where, m.in_channels, call.x)
     text = spec(
         "torch.convT",
@@ -706,8 +729,110 @@ def _conv_transpose(builder: Builder, m: Any, call: Call) -> Tensor:
     return builder.layer(call.name, text, where, call.x, m.out_channels)
 
 
-def _max_pool(builder: Builder, m: Any, call: Call) -> Tensor:
-    return _pool(builder, "max", call, vars(m))
+def _conv_transpose_to(builder: Builder, m: Any, call: Call) -> Tensor:
+    """ConvTranspose called with output_size (torch/nn/modules/conv.py _ConvTransposeNd._output_padding): per
+    axis PyTorch takes output_padding = size - least, where least = (i - 1)s - 2p + d(k - 1) + 1, and refuses a
+    size outside [least, least + s - 1]. Read as the transposed convolution with the largest output_padding,
+    s - 1 (whose windows are the same, and whose size is least + s - 1), cropped at the end to the size."""
+    dims, where = builder.dims, call.where
+    wanted = call.rest[0] if call.rest else call.kwargs["output_size"]
+    if isinstance(wanted, Shape):
+        wanted = [_shape_item(wanted, k, where) for k in range(2 + len(dims))]
+    sizes = list(wanted) if isinstance(wanted, tuple | list) else [wanted]
+    if len(sizes) == len(dims) + 2:
+        sizes = sizes[2:]
+    if len(sizes) != len(dims):
+        raise SpecError(
+            f"{where}: output_size must have {len(dims)} or {len(dims) + 2} elements (PyTorch's rule), "
+            f"got {len(sizes)}"
+        )
+    strides = m.stride if isinstance(m.stride, tuple | list) else (m.stride,) * len(dims)
+    widest = Call(f"{call.name}_full", where, call.x)
+    full = _conv_transpose(
+        builder, SimpleNamespace(**{**vars(m), "output_padding": tuple(s - 1 for s in strides)}), widest
+    )
+    targets = [
+        shape_formula(builder, size, dim, where, "output_size") for size, dim in zip(sizes, dims, strict=True)
+    ]
+    rule = (
+        "ConvTranspose output_size must be between the least size and the least + stride - 1 (PyTorch's rule)"
+    )
+    checks = [
+        Check(
+            sympy.And(ge(target, ref(full.node) - (s - 1)), le(target, ref(full.node)), ge(target, 1)), rule
+        )
+        for target, s in zip(targets, strides, strict=True)
+    ]
+    checked = builder.shape_op(f"{call.name}_size", "check", [full], checks, full.channels)
+    crops = [Pad(sympy.Integer(0), target - ref(full.node)) for target in targets]
+    return builder.shape_op(call.name, "pad", [checked], crops, full.channels)
+
+
+def _max_pool(builder: Builder, m: Any, call: Call) -> Any:
+    return _with_indices(_pool(builder, "max", call, vars(m)), bool(m.return_indices))
+
+
+def _with_indices(values: Tensor, indices: bool) -> Any:
+    """A max pool's result: its values, and with return_indices=True the indices too, a tensor of the values'
+    shape whose entry depends on the same window (where the maximum is)."""
+    return (values, values) if indices else values
+
+
+def _lp_pool(builder: Builder, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]) -> Tensor:
+    """F.lp_pool1d/2d/3d(x, norm_type, kernel_size, stride=None, ceil_mode=False): PyTorch computes it as
+    avg_pool of x ** norm_type with no padding (stride defaults to the kernel), then elementwise operations."""
+    bound = _call_arguments(("input", "norm_type", "kernel_size", "stride", "ceil_mode"), args, kwargs)
+    call = Call(name, where, _tensor(bound["input"], where))
+    return _lp_pool_of(builder, call, bound["kernel_size"], bound.get("stride"), bool(bound.get("ceil_mode")))
+
+
+def _lp_pool_module(builder: Builder, m: Any, call: Call) -> Tensor:
+    return _lp_pool_of(builder, call, m.kernel_size, m.stride, bool(m.ceil_mode))
+
+
+def _lp_pool_of(builder: Builder, call: Call, kernel: Any, stride: Any, ceil_mode: bool) -> Tensor:
+    how = {"kernel_size": kernel, "stride": stride, "padding": 0, "ceil_mode": ceil_mode}
+    return _pool(builder, "avg", call, how)
+
+
+def _max_pool_with_indices(
+    builder: Builder, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]
+) -> Any:
+    """F.max_pool*d_with_indices (F.max_pool2d(..., return_indices=True)): the values and the indices."""
+    bound = _bind("maxpool", args, kwargs)
+    x = _tensor(bound["input"], where)
+    if x.flat or x.layout is not None:
+        builder.spatial(x, where)
+    return _with_indices(_pool(builder, "max", Call(name, where, x), bound), True)
+
+
+def _flip_call(
+    builder: Builder, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]
+) -> Tensor:
+    """torch.flip(x, dims) / x.flip(dims) / x.flip(*dims)."""
+    if not args or not isinstance(args[0], Tensor):
+        raise SpecError(f"{where} is called on {args[0] if args else None!r}, not a tensor")
+    dims = args[1:] if len(args) > 2 else args[1] if len(args) == 2 else kwargs.get("dims")
+    return _flip(builder, name, where, args[0], dims)
+
+
+def _flip(builder: Builder, name: str, where: str, x: Tensor, dims: Any) -> Tensor:
+    """Reversed spatial axes keep their sizes; output position j reads input position n - 1 - j. Reversing the
+    batch or the channels moves no position."""
+    if x.flat:
+        raise SpecError(f"{where}: flip of a flattened tensor is not modelled")
+    dim_list = list(dims) if isinstance(dims, tuple | list) else [dims]
+    if not dim_list or not all(isinstance(d, int) and not isinstance(d, bool) for d in dim_list):
+        raise SpecError(f"{where}: flip needs dims, integers, got {dims!r}")
+    axes = [_spatial_axis(builder, x, dim, where) for dim in dim_list]
+    if len({index for _, index in axes}) != len(axes):
+        raise SpecError(f"{where}: dims {dims!r} name a dimension twice (PyTorch's rule: each at most once)")
+    reversed_axes = {axis for axis, _ in axes if axis is not None}
+    if not reversed_axes:
+        return x
+    entries = [Flip(dim in reversed_axes) for dim in builder.dims]
+    made = builder.shape_op(name, "flip", [Tensor(x.node, x.channels)], entries, x.channels)
+    return Tensor(made.node, x.channels, layout=x.layout)
 
 
 def _avg_pool(builder: Builder, m: Any, call: Call) -> Tensor:
@@ -717,8 +842,6 @@ def _avg_pool(builder: Builder, m: Any, call: Call) -> Tensor:
 def _pool(builder: Builder, op: str, call: Call, p: dict[str, Any]) -> Tensor:
     """Max or average pooling from its arguments (a module's attributes or a functional call's)."""
     dims, where = builder.dims, call.where
-    if p.get("return_indices"):
-        raise SpecError(f"{where} returns indices too (return_indices=True); not supported")
     k = per_axis(where, "kernel_size", p["kernel_size"], dims)
     stride = p.get("stride")
     params: dict[str, Any] = {
@@ -732,17 +855,16 @@ def _pool(builder: Builder, op: str, call: Call, p: dict[str, Any]) -> Tensor:
     return builder.layer(call.name, spec(f"torch.{op}pool", **params), where, call.x, call.x.channels)
 
 
-def _adaptive(builder: Builder, m: Any, call: Call) -> Tensor:
+def _adaptive(builder: Builder, m: Any, call: Call) -> Any:
     return _adaptive_pool(builder, call, m.output_size, getattr(m, "return_indices", False))
 
 
-def _adaptive_pool(builder: Builder, call: Call, size: Any, indices: bool) -> Tensor:
-    if indices:
-        raise SpecError(f"{call.where} returns indices too (return_indices=True); not supported")
+def _adaptive_pool(builder: Builder, call: Call, size: Any, indices: bool) -> Any:
     value = uniform(call.where, "output_size", size, builder.dims)
     if value is None:
-        return call.x
-    return builder.layer(call.name, spec("adaptivepool", size=value), call.where, call.x, call.x.channels)
+        return _with_indices(call.x, indices)
+    made = builder.layer(call.name, spec("adaptivepool", size=value), call.where, call.x, call.x.channels)
+    return _with_indices(made, indices)
 
 
 def _upsample(builder: Builder, m: Any, call: Call) -> Tensor:
@@ -866,7 +988,7 @@ def _flatten(builder: Builder, call: Call, start: int, end: int) -> Tensor:
     if call.x.flat:
         raise SpecError(f"{call.where} flattens axes {start}..{end} of a flattened tensor; not modelled")
     # Any other range merges axes (a ViT patch embedding's flatten(2)): the layout records which.
-    return _laid_out(builder, call.x, layouts.flatten(_layout(builder, call.x), start, end))
+    return _rearranged(builder, call, call.x, layouts.flatten(_layout(builder, call.x), start, end))
 
 
 def _layout(builder: Builder, x: Tensor) -> layouts.Layout:
@@ -896,7 +1018,9 @@ def _reshape(builder: Builder, call: Call, shape: Sequence[Any]) -> Tensor:
     `windows` node: PyTorch's view needs the axis divisible by the window."""
     x, where = call.x, call.where
     if x.flat:
-        raise SpecError(f"{where} reshapes a flattened tensor to {tuple(shape)!r}; not modelled")
+        raise SpecError(
+            f"{where} reshapes a flattened tensor to {_shown(builder, tuple(shape))}; not modelled"
+        )
     if x.channels is None:
         raise SpecError(
             f"{where} reshapes a tensor whose channel count is unknown; give it in the input shape"
@@ -935,13 +1059,54 @@ def _reshape(builder: Builder, call: Call, shape: Sequence[Any]) -> Tensor:
         layout = tuple(tuple(q for p in group for q in atoms.get(p, (p,))) for group in layout)
     except SpecError as error:
         raise SpecError(
-            f"{where} reshapes {layouts.describe(_layout(builder, x))} to {tuple(shape)!r}: {error}"
+            f"{where} reshapes {layouts.describe(_layout(builder, x))} to {_shown(builder, tuple(shape))}: {error}"
         ) from None
     windows = dict(splits)
     if windows:
         entries = [Windows(windows.get(dim, 1)) for dim in builder.dims]
         x = builder.shape_op(call.name, "windows", [Tensor(x.node, x.channels)], entries, x.channels)
-    return _laid_out(builder, x, layout)
+    return _rearranged(builder, call, x, layout)
+
+
+def _rearranged(builder: Builder, call: Call, x: Tensor, layout: layouts.Layout) -> Tensor:
+    """x with the given layout; where that is space-to-depth or depth-to-space written with view, permute and
+    flatten (symconv.layout.rearrangement), a pixel unshuffle or shuffle node by each axis' factor, whose
+    channels are multiplied (divided) by the factors and whose windows are blocks of the factor."""
+    found = None if x.channels is None else layouts.rearrangement(layout, builder.dims, x.channels)
+    if found is None:
+        return _laid_out(builder, x, layout)
+    down, factors, channels = found
+    plain = Tensor(x.node, x.channels)
+    # A receptive field follows the positions a pixel unshuffle puts into the channels, by their order there, so
+    # that a shuffle takes them back out. Pieces in another order than PyTorch's pixel_unshuffle (the blocks after
+    # the channels, in axis order), or taken out of channels whose order the layout does not record, are mixed
+    # first: each position's field is then its whole block, never a wrong phase of it.
+    if not down:
+        plain = _channel_mix(builder, f"{call.name}_order", plain, x.channels)
+    made = builder.built(call.name, _shuffle_layer(down, factors), plain, channels)
+    if down and not _blocks_last(layout[1], builder.dims):
+        made = _channel_mix(builder, f"{call.name}_order", made, channels)
+    return made
+
+
+def _blocks_last(group: tuple[layouts.Part, ...], dims: Sequence[str]) -> bool:
+    """Whether the pieces of the channels put the blocks last, in axis order, as PyTorch's pixel_unshuffle does."""
+    blocks = [p.dim for p in group if p.kind == "inner"]
+    return [p.kind == "inner" for p in group] == sorted(p.kind == "inner" for p in group) and blocks == [
+        d for d in dims if d in blocks
+    ]
+
+
+def _shuffle_layer(down: bool, factors: tuple[int, ...]) -> Any:
+    """A pixel (un)shuffle by `factors`, one per spatial axis (an axis of factor 1 is left as it is)."""
+    from ...core.layers import Axes, layer
+
+    kind = "pixelunshuffle" if down else "pixelshuffle"
+    if len(set(factors)) == 1:
+        return layer(spec(kind, r=factors[0]))
+    text = spec(kind, r=factors)
+    made = tuple(layer(spec(kind, r=f)) for f in factors)
+    return Axes(text, "", (), made, (text[len(kind) + 1 : -1],))
 
 
 def _layer_norm(builder: Builder, name: str, x: Tensor, normalized_shape: Any, where: str) -> Tensor:
@@ -1064,7 +1229,7 @@ class Pieces:
     name: str
     axis: str
     size: SizeValue  # the length of each piece (the last may be shorter)
-    sections: tuple[int, ...] = ()  # split with a list of sizes
+    sections: tuple[sympy.Expr, ...] = ()  # split with a list of sizes (integers or formulas in sizes)
     layout: layouts.Layout | None = (
         None  # the dimensions of x, when they are not (batch, channels, spatial...)
     )
@@ -1074,8 +1239,8 @@ class Pieces:
             raise SpecError(f"{where} reads piece {index!r} of a split along {self.axis}; not modelled")
         dims = builder.dims
         if self.sections:
-            start = sum(self.sections[:index])
-            bounds = [start, start + self.sections[index], sum(self.sections), None]
+            start = sympy.Add(*self.sections[:index])
+            bounds = [start, start + self.sections[index], sympy.Add(*self.sections), None]
         else:
             begin = index * self.size.expr
             bounds = [begin, begin + self.size.expr, None, begin]
@@ -1109,18 +1274,38 @@ def _split(builder: Builder, call: Call, how: Any, dim: Any, chunk: bool) -> Any
             raise SpecError(
                 f"{where} splits the channels, whose count is unknown; give it in the input shape"
             )
-        counts = _channel_pieces(x.channels, how, chunk, where)
+        counts = _channel_pieces(x.channels, _numbers(builder, how, where, "channels"), chunk, where)
         return tuple(Tensor(x.node, c) for c in counts)
-    return _axis_pieces(call, dims[axis - 2], how, chunk)
+    return _axis_pieces(builder, call, dims[axis - 2], how, chunk)
 
 
-def _axis_pieces(call: Call, name: str, how: Any, chunk: bool) -> Pieces:
+def _non_negative_sections(
+    builder: Builder, call: Call, axis: str, sections: tuple[sympy.Expr, ...]
+) -> Tensor:
+    """x, after a check node stating PyTorch's rule that split sizes computed from sizes are not negative."""
+    formulas = [shape_formula(builder, SizeValue(e), axis, call.where, "a split size") for e in sections]
+    rule = "split sizes must not be negative (PyTorch's rule)"
+    checks = [
+        Check(sympy.And(*(ge(f, 0) for f in formulas)) if d == axis else None, rule) for d in builder.dims
+    ]
+    plain = Tensor(call.x.node, call.x.channels)
+    made = builder.shape_op(f"{call.name}_sizes", "check", [plain], checks, call.x.channels)
+    return Tensor(made.node, made.channels, layout=call.x.layout)
+
+
+def _axis_pieces(builder: Builder, call: Call, name: str, how: Any, chunk: bool) -> Pieces:
     """torch.split / chunk along the spatial axis `name` (a whole dimension of x): pieces that are slices."""
     x, where = call.x, call.where
     if isinstance(how, tuple | list):
-        if chunk or not all(isinstance(v, int) and v >= 0 for v in how):
-            raise SpecError(f"{where}: split sizes must be non-negative integers, got {how!r}")
-        return Pieces(x, call.name, name, SizeValue(sympy.Integer(0)), tuple(how), x.layout)
+        sections = [SizeValue.of(v) for v in how]
+        if chunk or any(v is None or (v.constant() or 0) < 0 for v in sections):
+            raise SpecError(
+                f"{where}: split sizes must be non-negative integers or sizes, got {_shown(builder, how)}"
+            )
+        exprs = tuple(v.expr for v in sections if v is not None)
+        if any(not isinstance(e, sympy.Integer) for e in exprs):
+            x = _non_negative_sections(builder, call, name, exprs)
+        return Pieces(x, call.name, name, SizeValue(sympy.Integer(0)), exprs, x.layout)
     if chunk:
         if not isinstance(how, int) or how < 1:
             raise SpecError(f"{where}: chunks must be a positive integer, got {how!r}")
@@ -1129,8 +1314,41 @@ def _axis_pieces(call: Call, name: str, how: Any, chunk: bool) -> Pieces:
         return Pieces(x, call.name, name, size, layout=x.layout)
     size_value = SizeValue.of(how)
     if size_value is None:
-        raise SpecError(f"{where}: split_size must be an integer or a size, got {how!r}")
+        raise SpecError(f"{where}: split_size must be an integer or a size, got {_shown(builder, how)}")
     return Pieces(x, call.name, name, size_value, layout=x.layout)
+
+
+def _numbers(builder: Builder, how: Any, where: str, what: str) -> Any:
+    """Split sizes of a dimension whose size is a number (the channels): sizes computed from a spatial axis
+    are refused, named as formulas in the input's sizes."""
+    values = how if isinstance(how, tuple | list) else [how]
+    if any(isinstance(v, SizeValue) and v.constant() is None for v in values):
+        raise SpecError(
+            f"{where}: split sizes {_shown(builder, how)} of the {what} depend on the spatial sizes; the "
+            f"{what} have a fixed count, so their split sizes must be integers"
+        )
+    if isinstance(how, tuple | list):
+        return [v.constant() if isinstance(v, SizeValue) else v for v in how]
+    return how.constant() if isinstance(how, SizeValue) else how
+
+
+def _shown(builder: Builder, value: Any) -> str:
+    """A value as a message shows it: sizes computed from shapes as formulas in the input's sizes (H, W and
+    the batch), tuples, lists and slices of them likewise."""
+    if isinstance(value, SizeValue):
+        try:
+            return str(builder.resolved(value, ""))
+        except SymconvError:
+            return str(value)
+    if isinstance(value, tuple | list):
+        inner = ", ".join(_shown(builder, v) for v in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
+    if isinstance(value, slice):
+        parts = [("" if v is None else _shown(builder, v)) for v in (value.start, value.stop, value.step)]
+        return ":".join(parts[:2] if value.step is None else parts)
+    if isinstance(value, Shape):
+        return f"{value.x.node}.shape"
+    return repr(value)
 
 
 def _channel_pieces(channels: int, how: Any, chunk: bool, where: str, what: str = "channels") -> list[int]:
@@ -1318,6 +1536,7 @@ MODULES: dict[str, Handler] = {
     "CircularPad": _pad_module,
     "Linear": _linear,
     "Unfold": _unfold_module,
+    "LPPool": _lp_pool_module,
 }
 
 
@@ -1383,6 +1602,11 @@ def _functions() -> dict[Any, str]:
     table[torch.matmul] = table[operator.matmul] = "matmul"
     table[torch.bmm] = "bmm"
     table[torch.einsum] = "einsum"
+    table[torch.flip] = "flip"
+    for n in (1, 2, 3):
+        for function, kind in ((f"lp_pool{n}d", "lppool"), (f"max_pool{n}d_with_indices", "maxpoolindices")):
+            if hasattr(functional, function):
+                table[getattr(functional, function)] = kind
     return table
 
 
@@ -1405,6 +1629,11 @@ def _function(builder: Builder, target: Any, name: str, args: Sequence[Any], kwa
     library = swin.handler(target)
     if library is not None:
         return library(builder, name, where, args, kwargs)
+    made = _factory(builder, target, where, args, kwargs)
+    if made is not None:
+        return made
+    if any(isinstance(v, Sized) for v in _leaves((args, kwargs))):
+        return _sized_function(builder, target, kind, name, where, args, kwargs)
     if target in SIZE_OPERATIONS and not any(isinstance(a, Tensor) for a in args):
         return _size_arithmetic(target, args, where)
     if target in COMPARISONS and len(args) == 2 and not kwargs:
@@ -1841,6 +2070,8 @@ def _elementwise(builder: Builder, name: str, where: str, args: Sequence[Any], k
     layout = first.layout
     if isinstance(other, Tensor) and other.layout != first.layout:
         layout = _broadcast_layouts(_layout(builder, first), _layout(builder, other))
+        if layout is None and _alike(builder, first, other, where):
+            layout = first.layout
         if layout is None:
             raise SpecError(
                 f"{where} combines tensors whose axes differ ({layouts.describe(_layout(builder, first))} and "
@@ -1860,6 +2091,36 @@ def _broadcast_layouts(a: layouts.Layout, b: layouts.Layout) -> layouts.Layout |
     merged = tuple(x or y for x, y in zip(a, b, strict=True))
     parts = [p for group in merged for p in group if p.kind not in ("group", "stack", "taps")]
     return merged if len(parts) == len(set(parts)) else None  # an axis in two places is not a broadcast
+
+
+def _alike(builder: Builder, a: Tensor, b: Tensor, where: str) -> bool:
+    """Whether two tensors laid out differently line up dimension by dimension, as selective kernel's
+    stacked paths (batch, stack of 2, channels, H, W) and their gate viewed as (batch, 2, channels / 2, 1, 1)
+    do: each dimension the same spatial axis (whose sizes the elementwise node then broadcasts), a dimension of
+    size 1 on one side, or on both sides a dimension without positions (the batch, the channels, pieces of them,
+    a stack) of the same count."""
+    if a.flat or b.flat:
+        return False
+    first, other = _layout(builder, a), _layout(builder, b)
+    if len(first) != len(other):
+        return False
+    for x, mine, theirs in ((a, first, other), (b, other, first)):
+        for group, match in zip(mine, theirs, strict=True):
+            if not group or not match:
+                continue  # a dimension of size 1 (a view to 1, an unsqueeze) broadcasts against any
+            if _countable_group(group) != _countable_group(match):
+                return False
+            if not _countable_group(group):
+                if len(group) != 1 or group[0].kind != "spatial" or match != group:
+                    return False
+            elif _group_size(x, group, where) != _group_size(b if x is a else a, match, where):
+                return False
+    return True
+
+
+def _countable_group(group: Sequence[layouts.Part]) -> bool:
+    """A dimension whose entries are no positions: the batch, the channels, pieces of them, a stack."""
+    return bool(group) and all(p.kind in ("batch", "channels", "group", "stack") for p in group)
 
 
 def _plain(value: Any) -> Any:
@@ -1940,6 +2201,8 @@ def _concat_laid_out(builder: Builder, name: str, where: str, tensors: list[Tens
 def _method(builder: Builder, target: str, name: str, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
     """The value of a supported tensor method call (x.relu(), x.view(x.size(0), -1), x.size(0), ...)."""
     where = f"Tensor.{target} at {name}"
+    if args and isinstance(args[0], Sized):
+        return _sized_method(builder, target, name, where, args, kwargs)
     if args and isinstance(args[0], Constant):
         return (
             args[0]
@@ -2676,7 +2939,7 @@ def _split_laid_out(builder: Builder, call: Call, how: Any, dim: Any, chunk: boo
     axis = _dimension(layout, dim, where)
     group = layout[axis]
     if len(group) == 1 and group[0].kind == "spatial":
-        return _axis_pieces(call, group[0].dim, how, chunk)
+        return _axis_pieces(builder, call, group[0].dim, how, chunk)
     kind = _countable(group)
     if kind is None:
         raise SpecError(
@@ -2685,7 +2948,8 @@ def _split_laid_out(builder: Builder, call: Call, how: Any, dim: Any, chunk: boo
             "stack) or a whole spatial axis is split, not one that holds the batch or part of a spatial axis"
         )
     size = int(_group_size(x, group, where))
-    counts = _channel_pieces(size, how, chunk, where, "entries of that dimension")
+    what = "entries of that dimension"
+    counts = _channel_pieces(size, _numbers(builder, how, where, what), chunk, where, what)
     return tuple(_share(builder, x, layout, axis, size, count, kind) for count in counts)
 
 
@@ -3013,6 +3277,216 @@ def _reads(where: str, layout: layouts.Layout, consumed: set[int], dim: str) -> 
     )
 
 
+# Tensors made from sizes alone (torch.zeros((B, H, W)), torch.arange(W), torch.ones_like(x)): their values do not
+# depend on the input's, so they reach no input position; their shape is followed while they are reshaped and
+# combined with numbers, and where one meets a tensor of the model PyTorch's broadcasting rule gives conditions.
+
+FACTORIES = frozenset("zeros ones empty full rand randn arange linspace".split())
+LIKE_FACTORIES = frozenset("zeros_like ones_like empty_like full_like rand_like randn_like".split())
+
+
+@dataclass(frozen=True)
+class Sized:
+    """A tensor that does not depend on the input, whose shape holds sizes computed from the input's shape."""
+
+    shape: tuple[SizeValue, ...]
+
+
+def _factory(builder: Builder, target: Any, where: str, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+    """The tensor a torch factory makes when a size is computed from the input's shape (None for any other call,
+    and for sizes that are all numbers: those are computed by PyTorch where they are read, or refused there)."""
+    name = getattr(target, "__name__", None)
+    if (
+        getattr(target, "__module__", "torch") not in ("torch", None)
+        or name not in FACTORIES | LIKE_FACTORIES
+    ):
+        return None
+    shape: Sequence[Any]
+    if name in LIKE_FACTORIES:
+        x = args[0] if args else kwargs.get("input")
+        if not isinstance(x, Tensor) or x.flat:
+            return None
+        whole = Shape(x, builder.dims)
+        shape = [_shape_item(whole, k, where) for k in range(_rank_of(x, builder.dims))]
+    elif name == "arange":
+        numbers = list(args) + [kwargs[k] for k in ("start", "end", "step") if k in kwargs]
+        start, end, step = ([0, *numbers, 1] if len(numbers) == 1 else [*numbers, 1])[:3]
+        bounds = [_as_size(v, where).expr for v in (start, end, step)]
+        shape = [SizeValue(sympy.ceiling((bounds[1] - bounds[0]) / bounds[2]))]
+    elif name == "linspace":
+        shape = [args[2] if len(args) > 2 else kwargs.get("steps")]
+    elif name == "full" or (len(args) == 1 and isinstance(args[0], tuple | list)):
+        shape = list(kwargs.get("size", args[0] if args else ()))
+    else:
+        shape = list(kwargs.get("size", args))
+    sizes = tuple(_as_size(v, where) for v in shape)
+    if all(v.constant() is not None for v in sizes):
+        return None
+    return Sized(sizes)
+
+
+def _as_size(value: Any, where: str) -> SizeValue:
+    size = SizeValue.of(value)
+    if size is None:
+        raise SpecError(f"{where}: a size must be an integer or a size of a tensor, got {value!r}")
+    return size
+
+
+def _sized_function(
+    builder: Builder,
+    target: Any,
+    kind: str | None,
+    name: str,
+    where: str,
+    args: Sequence[Any],
+    kwargs: dict[str, Any],
+) -> Any:
+    """A function of a tensor made from sizes: elementwise (the shapes broadcast), shape-preserving, or a
+    refusal naming the sizes."""
+    if kind == "preserve" or getattr(target, "__name__", None) in ("sin", "cos", "exp", "log", "sign"):
+        return args[0] if isinstance(args[0], Sized) else _tensor(args[0], where)
+    if kind == "elementwise" or target in SIZE_OPERATIONS:
+        return _sized_elementwise(builder, name, where, list(args[:2]))
+    if kind == "unsqueeze":
+        return _sized_method(builder, "unsqueeze", name, where, args, kwargs)
+    raise _sized_refusal(builder, where, next(v for v in _leaves((args, kwargs)) if isinstance(v, Sized)))
+
+
+def _sized_method(
+    builder: Builder, target: str, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]
+) -> Any:
+    """A method of a tensor made from sizes: shape-preserving ones, elementwise ones, unsqueeze, and a view or
+    reshape to sizes whose product is the same."""
+    x: Sized = args[0]
+    if target in PRESERVING_METHODS or target in ("sin", "cos", "exp", "log", "float", "bool"):
+        return x
+    if target in ELEMENTWISE_METHODS:
+        return _sized_elementwise(builder, name, where, list(args[:2]))
+    if target == "unsqueeze":
+        dim = args[1] if len(args) > 1 else kwargs.get("dim")
+        rank = len(x.shape) + 1
+        if not isinstance(dim, int) or not -rank <= dim < rank:
+            raise SpecError(f"{where}: unsqueeze({dim!r}) of a tensor with {len(x.shape)} dimensions")
+        at = dim % rank
+        return Sized((*x.shape[:at], SizeValue(sympy.Integer(1)), *x.shape[at:]))
+    if target in ("view", "reshape"):
+        shape = args[1] if len(args) == 2 and isinstance(args[1], tuple | list) else args[1:]
+        sizes = tuple(_as_size(v, where) for v in shape)
+        before = sympy.Mul(*(v.expr for v in x.shape))
+        if sympy.simplify(sympy.Mul(*(v.expr for v in sizes)) - before) != 0:
+            raise SpecError(
+                f"{where}: view/reshape of a tensor made from sizes, {_shown(builder, x.shape)}, to "
+                f"{_shown(builder, sizes)}: the sizes' products are not the same at every size (-1 is not read here)"
+            )
+        return Sized(sizes)
+    raise _sized_refusal(builder, where, x)
+
+
+def _sized_refusal(builder: Builder, where: str, x: Sized) -> SpecError:
+    return SpecError(
+        f"{where} reads a tensor made from sizes computed from the input's shape {_shown(builder, x.shape)} (as "
+        "a positional encoding built from the sizes is): its values do not depend on the input, and it is read "
+        "while it is reshaped, combined with numbers and broadcast against the model's tensors; this operation "
+        "on it is not modelled"
+    )
+
+
+def _sized_elementwise(builder: Builder, name: str, where: str, operands: list[Any]) -> Any:
+    """An elementwise op with a tensor made from sizes: with numbers or another such tensor, the broadcast
+    shape; with a tensor of the model, that tensor broadcast against the sizes (PyTorch's rule per axis: equal,
+    or one of them 1)."""
+    tensors = [v for v in operands if isinstance(v, Tensor)]
+    sized = [v for v in operands if isinstance(v, Sized)]
+    if len(operands) < 2:
+        return sized[0]
+    if not tensors:
+        if any(isinstance(v, Constant) and any(n != 1 for n in (v.shape or ())) for v in operands):
+            raise _sized_refusal(builder, where, sized[0])
+        if len(sized) == 1:
+            return sized[0]
+        return Sized(_broadcast_sizes(builder, where, sized[0].shape, sized[1].shape))
+    x, c = tensors[0], sized[0]
+    if x.flat or x.layout is not None:
+        raise _sized_refusal(builder, where, c)
+    rank = 2 + len(builder.dims)
+    if len(c.shape) > rank:
+        raise SpecError(
+            f"{where}: a tensor made from sizes with {len(c.shape)} dimensions {_shown(builder, c.shape)} broadcast "
+            f"against the model's {rank}-D tensor would add dimensions; not modelled"
+        )
+    aligned = dict(zip(range(rank - len(c.shape), rank), c.shape, strict=True))
+    rule = (
+        "a tensor made from sizes must broadcast against the model's tensor (PyTorch's rule: equal or 1; "
+        "an empty or negative size is refused)"
+    )
+    targets: dict[str, sympy.Expr] = {}
+    for axis, size in aligned.items():
+        if size.constant() == 1:
+            continue
+        if axis == 0:
+            if size.expr != BATCH_SIZE:
+                raise SpecError(f"{where}: a size {_shown(builder, size)} where the batch is; not modelled")
+            continue
+        if axis == 1:
+            if x.channels is None or size.constant() != x.channels:
+                raise SpecError(
+                    f"{where}: a tensor made from sizes has {_shown(builder, size)} where the model's tensor has "
+                    f"{x.channels} channels (PyTorch's rule: equal or 1)"
+                )
+            continue
+        dim = builder.dims[axis - 2]
+        if builder.resolved(size, where) != builder.formula(x.node, dim):
+            targets[dim] = shape_formula(builder, size, dim, where, "a broadcast size")
+    return _broadcast_against(builder, name, x, targets, rule)
+
+
+def _broadcast_against(
+    builder: Builder, name: str, x: Tensor, targets: dict[str, sympy.Expr], rule: str
+) -> Tensor:
+    """x broadcast with sizes `targets` on some axes: each pair equal or one of them 1, the output the larger;
+    output position j reads j, or the one position of a size-1 axis of x."""
+    if not targets:
+        return x
+    here = ref(x.node)
+    checks = [
+        Check(
+            sympy.And(sympy.Or(eq(here, targets[d]), eq(here, 1), eq(targets[d], 1)), ge(targets[d], 1)), rule
+        )
+        if d in targets
+        else Check()
+        for d in builder.dims
+    ]
+    checked = builder.shape_op(f"{name}_check", "check", [x], checks, x.channels)
+    entries = [
+        Resize(sympy.Max(here, targets[d]), None, "nearest")
+        if d in targets
+        else Resize(None, Fraction(1), "nearest")
+        for d in builder.dims
+    ]
+    return builder.shape_op(name, "resize", [checked], entries, x.channels)
+
+
+def _broadcast_sizes(
+    builder: Builder, where: str, a: tuple[SizeValue, ...], b: tuple[SizeValue, ...]
+) -> tuple[SizeValue, ...]:
+    """Two shapes of tensors made from sizes, broadcast: each pair equal or one of them 1 at every size."""
+    one = SizeValue(sympy.Integer(1))
+    width = max(len(a), len(b))
+    a, b = (one,) * (width - len(a)) + a, (one,) * (width - len(b)) + b
+    out = []
+    for p, q in zip(a, b, strict=True):
+        if p.constant() == 1 or sympy.simplify(p.expr - q.expr) == 0:
+            out.append(q)
+        elif q.constant() == 1:
+            out.append(p)
+        else:
+            raise SpecError(
+                f"{where}: tensors made from sizes of shapes {_shown(builder, a)} and {_shown(builder, b)} do not "
+                "broadcast at every size; not modelled"
+            )
+    return tuple(out)
+
+
 # Read by name: torch.roll / Tensor.roll, torch.narrow / Tensor.narrow, Tensor.expand_as, F.linear, F.unfold
 # ("im2col": Tensor.unfold is another operator, `_unfold_axis`).
 TENSOR_OPERATORS: dict[str, Callable[[Builder, str, str, Sequence[Any], dict[str, Any]], Any]] = {
@@ -3025,4 +3499,7 @@ TENSOR_OPERATORS: dict[str, Callable[[Builder, str, str, Sequence[Any], dict[str
     "matmul": _matmul_call,
     "bmm": _bmm_call,
     "einsum": _einsum_call,
+    "flip": _flip_call,
+    "lppool": _lp_pool,
+    "maxpoolindices": _max_pool_with_indices,
 }
