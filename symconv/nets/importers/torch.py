@@ -74,7 +74,6 @@ from . import (
     shape_formula,
     spec,
     swin,
-    uniform,
     unsupported,
 )
 from .branches import confirm_guards, node_line, raising_line, record_line, traced_with_guards
@@ -860,9 +859,18 @@ def _adaptive(builder: Builder, m: Any, call: Call) -> Any:
 
 
 def _adaptive_pool(builder: Builder, call: Call, size: Any, indices: bool) -> Any:
-    value = uniform(call.where, "output_size", size, builder.dims)
+    """Adaptive pooling to `size`, one value or one per axis; None keeps that axis (its windows are then one
+    position each: an area resize to the same size)."""
+    value = per_axis(call.where, "output_size", size, builder.dims)
     if value is None:
         return _with_indices(call.x, indices)
+    if isinstance(value, tuple) and None in value:
+        entries = [
+            Resize(None, Fraction(1), "nearest") if v is None else Resize(sympy.Integer(v), None, "area")
+            for v in value
+        ]
+        made = builder.shape_op(call.name, "resize", [call.x], entries, call.x.channels)
+        return _with_indices(made, indices)
     made = builder.layer(call.name, spec("adaptivepool", size=value), call.where, call.x, call.x.channels)
     return _with_indices(made, indices)
 
