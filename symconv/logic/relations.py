@@ -6,7 +6,7 @@ affine parts and half-lines, and the period of a floor-affine expression.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
 
@@ -113,10 +113,12 @@ def normalise(expr: sympy.Basic) -> sympy.Basic:
             f"{shown(str(expr), 80)} would have about {size:,} nodes once min, max and abs are written as cases; "
             f"the solver takes at most {MAX_CASE_NODES:,} (prove takes such claims)"
         )
-    expr = expr.replace(sympy.ceiling, lambda a: -sympy.floor(-a))
-    expr = expr.replace(sympy.Min, lambda *a: _extremum(a, sympy.Le))
-    expr = expr.replace(sympy.Max, lambda *a: _extremum(a, sympy.Ge))
-    return expr.replace(sympy.Abs, lambda a: sympy.Piecewise((a, ge(a, 0)), (-a, True)))
+    # Only the kinds present are rewritten: each rewrite walks the whole expression.
+    found = expr.atoms(*(kind for kind, _ in _CASES))
+    for kind, rewrite in _CASES:
+        if any(isinstance(node, kind) for node in found):
+            expr = expr.replace(kind, rewrite)
+    return expr
 
 
 def _extremum(args: Sequence[sympy.Expr], better: type) -> sympy.Expr:
@@ -124,6 +126,15 @@ def _extremum(args: Sequence[sympy.Expr], better: type) -> sympy.Expr:
     for arg in reversed(args[:-1]):
         result = sympy.Piecewise((arg, better(arg, result, evaluate=False)), (result, True))
     return result
+
+
+# normalise's rewrites, in order: ceiling as -floor(-x), then min, max and abs as cases.
+_CASES: tuple[tuple[type, Callable[..., sympy.Basic]], ...] = (
+    (sympy.ceiling, lambda a: -sympy.floor(-a)),
+    (sympy.Min, lambda *a: _extremum(a, sympy.Le)),
+    (sympy.Max, lambda *a: _extremum(a, sympy.Ge)),
+    (sympy.Abs, lambda a: sympy.Piecewise((a, ge(a, 0)), (-a, True))),
+)
 
 
 def affine(expr: sympy.Expr, x: sympy.Symbol) -> tuple[sympy.Expr, sympy.Expr] | None:
