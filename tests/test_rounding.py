@@ -4,7 +4,6 @@ floor and ceiling build, and substitution that rebuilds them (arith.substituted)
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from unittest import mock
 
 import sympy
@@ -12,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from symconv.core import arith
-from symconv.core.arith import _linear_terms, evaluate, merge_floors, rounded, substituted, symbol
+from symconv.core.arith import Rounding, _linear_terms, evaluate, merge_floors, rounded, substituted, symbol
 
 X, Y = symbol("i"), symbol("j")
 U = sympy.Dummy("u", integer=True)
@@ -52,7 +51,7 @@ def _same(made: sympy.Basic, sympys: sympy.Basic) -> None:
 @settings(max_examples=150)
 @given(KINDS, _sums(PLAIN_ATOMS), DIVISORS)
 def test_rounded_is_sympys_floor_on_sums_of_plain_integers(
-    kind: Callable[..., sympy.Expr], total: sympy.Expr, divisor: int
+    kind: Rounding, total: sympy.Expr, divisor: int
 ) -> None:
     arg = total / divisor
     _same(rounded(kind, arg), kind(arg))
@@ -61,7 +60,7 @@ def test_rounded_is_sympys_floor_on_sums_of_plain_integers(
 @settings(max_examples=150)
 @given(KINDS, _sums(ANY_ATOMS | st.sampled_from(PAIRS)), DIVISORS)
 def test_rounded_is_sympys_floor_with_atoms_sympy_knows_more_of(
-    kind: Callable[..., sympy.Expr], total: sympy.Expr, divisor: int
+    kind: Rounding, total: sympy.Expr, divisor: int
 ) -> None:
     arg = total / divisor
     _same(rounded(kind, arg), kind(arg))
@@ -72,6 +71,7 @@ def test_the_structural_rule_reads_what_layers_build() -> None:
     an argument with an atom SymPy knows more of is left to SymPy."""
     layer_argument = (merge_floors(sympy.floor((X + 1) / 2)) + 3) / 2
     assert _linear_terms(layer_argument) is not None
+    assert _linear_terms(U / 2 + X) is not None  # the layers' own symbol u is plain too
     for kind in (sympy.floor, sympy.ceiling):
         for arg in (layer_argument, (2 * X + 5) / 2, X / 4 + sympy.Rational(3, 4), X + sympy.Rational(7, 2)):
             _same(rounded(kind, arg), kind(arg))
@@ -82,9 +82,7 @@ def test_the_structural_rule_reads_what_layers_build() -> None:
 
 @settings(max_examples=200)
 @given(KINDS, _sums(PLAIN_ATOMS), DIVISORS, st.integers(-50, 50), st.integers(-50, 50))
-def test_rounded_rounds_on_integers(
-    kind: Callable[..., sympy.Expr], total: sympy.Expr, divisor: int, i: int, j: int
-) -> None:
+def test_rounded_rounds_on_integers(kind: Rounding, total: sympy.Expr, divisor: int, i: int, j: int) -> None:
     arg = total / divisor
     env = {"i": i, "j": j, U.name: 0}
     exact = sympy.Rational(evaluate(arg, env))
