@@ -335,11 +335,22 @@ def timed(run: Callable[..., Any], *args: Any) -> tuple[Any, float]:
     return value, time.perf_counter() - start
 
 
+class _WarmUp(nn.Module):
+    """A strided convolution and its transposed one, and a function call: the first torch function torch.fx
+    traces builds torch's table of overridable functions (5 to 20 ms, once per process)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = nn.Conv1d(1, 1, 3, 2, 1)
+        self.up = nn.ConvTranspose1d(1, 1, 3, 2, 1, output_padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.up(self.down(x)))
+
+
 def warm_up() -> None:
-    """Imports and first-call costs (dynamo, z3, sympy caches) kept out of the timings."""
-    model = nn.Sequential(
-        nn.Conv1d(1, 1, 3, 2, 1), nn.ConvTranspose1d(1, 1, 3, 2, 1, output_padding=1)
-    ).eval()
+    """Imports and first-call costs (dynamo, torch.fx, z3, sympy caches) kept out of the timings."""
+    model = _WarmUp().eval()
     export_answer(model, 16)
     from_torch(model, (1, 1, "i")).valid_inputs()
     chain("conv(k=3, s=2) > conv(k=3, s=2)").valid_inputs()

@@ -23,6 +23,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 import sympy
+from sympy.core.parameters import global_parameters
 
 from .errors import SpecError, UnsupportedError
 
@@ -50,12 +51,75 @@ def symbol(name: str) -> sympy.Symbol:
 
 def floor_div(a: sympy.Expr | int, b: sympy.Expr | int) -> sympy.Expr:
     """floor(a / b), exact; b must be nonzero where it is evaluated."""
-    return sympy.floor(sympy.Rational(1) * a / b)
+    return rounded(sympy.floor, sympy.Rational(1) * a / b)
 
 
 def ceil_div(a: sympy.Expr | int, b: sympy.Expr | int) -> sympy.Expr:
     """ceil(a / b), exact."""
-    return sympy.ceiling(sympy.Rational(1) * a / b)
+    return rounded(sympy.ceiling, sympy.Rational(1) * a / b)
+
+
+Rounding = type[sympy.floor] | type[sympy.ceiling]
+
+# The assumptions of `symbol`'s symbols (integer, and what that implies): no sign, parity or bound.
+_PLAIN = sympy.Symbol("plain", integer=True).assumptions0
+
+
+def rounded(kind: Rounding, arg: sympy.Expr) -> sympy.Expr:
+    """kind(arg) for kind floor or ceiling: the very expression SymPy builds, without SymPy's general evaluation
+    where the argument is a sum of rational multiples of plain integers (see `_linear_terms`).
+
+    SymPy's floor asks a dozen assumption queries of a symbolic argument (its sign, whether it lies in [0, 2),
+    whether each term is an integer), milliseconds a floor, to find what is known here by structure: the terms
+    with integer coefficients are integers and come out of the floor, the number alone is rounded when nothing
+    else is left, and the rest stays inside. The atoms' signs are unknown to SymPy and they are unbounded, so its
+    other rules (a constant in [0, 1) or [1, 2), a term known to be integer by parity) never apply to such an
+    argument; anything else is left to SymPy.
+
+    >>> i = symbol("i")
+    >>> rounded(sympy.floor, i / 2 + sympy.Rational(7, 4)), rounded(sympy.ceiling, i + sympy.Rational(1, 2))
+    (floor(i/2 + 7/4), i + 1)
+    """
+    terms = _linear_terms(arg) if global_parameters.evaluate else None
+    if terms is None:
+        return kind(arg)
+    whole, fraction, constant = terms
+    if not fraction:
+        # An integer sum (the argument itself when its number is an integer too), the number rounded.
+        return arg if constant.q == 1 else sympy.Add(*whole, kind(constant))
+    (whole if constant.q == 1 else fraction).append(constant)
+    return sympy.Add(*whole, kind(sympy.Add(*fraction), evaluate=False))
+
+
+def _linear_terms(
+    arg: sympy.Expr,
+) -> tuple[list[sympy.Expr], list[sympy.Expr], sympy.Rational] | None:
+    """(terms with an integer coefficient, terms with another rational coefficient, the number) of a
+    non-constant sum c0 + c1*a1 + ... whose atoms a1, ... are plain integer symbols (`symbol`'s, with no
+    further assumption) or floors and ceilings of such sums; None for any other expression."""
+    if arg.is_Number:
+        return None
+    whole: list[sympy.Expr] = []
+    fraction: list[sympy.Expr] = []
+    constant: sympy.Rational = sympy.Integer(0)
+    for term in sympy.Add.make_args(arg):
+        if isinstance(term, sympy.Rational):
+            constant = term
+            continue
+        coefficient, atom = term.as_coeff_Mul()
+        if not (isinstance(coefficient, sympy.Rational) and _plain_atom(atom)):
+            return None
+        (whole if coefficient.q == 1 else fraction).append(term)
+    return whole, fraction, constant
+
+
+def _plain_atom(expr: sympy.Basic) -> bool:
+    """A plain integer symbol, or a floor or ceiling of a sum that `_linear_terms` reads."""
+    if isinstance(expr, sympy.Symbol):
+        return bool(expr.assumptions0 == _PLAIN)
+    if isinstance(expr, sympy.floor | sympy.ceiling):
+        return _linear_terms(expr.args[0]) is not None
+    return False
 
 
 def ceil_quotient(a: Number, b: Number) -> int:
@@ -343,7 +407,10 @@ def merge_floors(expr: sympy.Basic) -> sympy.Basic:
     """
     if not isinstance(expr, sympy.Basic) or not expr.args:
         return expr
-    expr = expr.func(*(merge_floors(arg) for arg in expr.args))
+    if isinstance(expr, sympy.floor | sympy.ceiling):
+        expr = rounded(type(expr), merge_floors(expr.args[0]))
+    else:
+        expr = expr.func(*(merge_floors(arg) for arg in expr.args))
     # The same rule holds for ceilings: ceil((ceil(N/a) + c)/b) = ceil((N + c*a)/(a*b)).
     kind = type(expr)
     if kind not in (sympy.floor, sympy.ceiling):
@@ -356,9 +423,32 @@ def merge_floors(expr: sympy.Basic) -> sympy.Basic:
         return expr
     rest = num - inner[0]
     inner_num, inner_den = quotient_parts(inner[0].args[0])
-    if not (isinstance(inner_den, sympy.Integer) and inner_den > 0) or rest.is_integer is not True:
+    if not (isinstance(inner_den, sympy.Integer) and inner_den > 0) or not _integer(rest):
         return expr
-    return kind((inner_num + rest * inner_den) / (inner_den * den))
+    return rounded(kind, (inner_num + rest * inner_den) / (inner_den * den))
+
+
+def _integer(expr: sympy.Expr) -> bool:
+    """Whether `expr` is an integer: by structure where `rounded` reads it (every coefficient an integer), else
+    as SymPy's assumptions say."""
+    terms = _linear_terms(expr)
+    if terms is not None:
+        return not terms[1] and terms[2].q == 1
+    return expr.is_integer is True
+
+
+def substituted(expr: sympy.Basic, mapping: Mapping[sympy.Basic, sympy.Basic]) -> sympy.Basic:
+    """expr.xreplace(mapping), each floor and ceiling it rebuilds built by `rounded`."""
+    if expr in mapping:
+        return mapping[expr]
+    if not expr.args:
+        return expr
+    args = tuple(substituted(arg, mapping) for arg in expr.args)
+    if args == expr.args:
+        return expr
+    if isinstance(expr, sympy.floor | sympy.ceiling):
+        return rounded(type(expr), args[0])
+    return expr.func(*args)
 
 
 def tidy(expr: sympy.Basic) -> sympy.Basic:

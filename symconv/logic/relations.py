@@ -6,7 +6,7 @@ affine parts and half-lines, and the period of a floor-affine expression.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
 
@@ -56,32 +56,59 @@ def linear(alpha: Any, beta: Any, rel: str) -> IntSet:
 def floor_affine_period(expr: sympy.Basic, x: sympy.Symbol) -> int | None:
     """A period L with expr(x + L) - expr(x) constant, when expr is built from x by sums, integer multiples,
     floor, ceiling and Mod with integer divisors (None otherwise)."""
-    if x not in expr.free_symbols:
+    return _period(expr, x, {})
+
+
+def _period(expr: sympy.Basic, x: sympy.Symbol, memo: dict[sympy.Basic, bool]) -> int | None:
+    if not _holds(expr, x, memo):
         return 1
     if expr == x:
         return 1
     if isinstance(expr, sympy.Add):
-        periods = [floor_affine_period(arg, x) for arg in expr.args]
+        periods = [_period(arg, x, memo) for arg in expr.args]
         return None if None in periods else math.lcm(*periods)  # type: ignore[arg-type]
     if isinstance(expr, sympy.Mul):
-        coefficient, rest = expr.as_independent(x, as_Add=False)
+        if len(expr.args) == 2 and expr.args[0].is_Rational:
+            # c*F with a number c: the split as_independent makes (F holds x), without its walk.
+            coefficient, rest = expr.args
+        else:
+            coefficient, rest = expr.as_independent(x, as_Add=False)
         if not coefficient.is_Rational or rest == expr:
             return None
-        inner = floor_affine_period(rest, x)
+        inner = _period(rest, x, memo)
         return None if inner is None else inner * int(sympy.Rational(coefficient).q)
     if isinstance(expr, sympy.floor | sympy.ceiling):
         num, den = quotient_parts(expr.args[0])
-        inner = floor_affine_period(num, x)
+        inner = _period(num, x, memo)
         if inner is None or not isinstance(den, sympy.Integer) or den == 0:
             return None
         return inner * abs(int(den))
     if isinstance(expr, sympy.Mod):
-        inner = floor_affine_period(expr.args[0], x)
+        inner = _period(expr.args[0], x, memo)
         modulus = expr.args[1]
         if inner is None or not isinstance(modulus, sympy.Integer) or modulus == 0:
             return None
         return inner * abs(int(modulus))
     return None
+
+
+# Nodes whose free symbols are their arguments' (no node among them binds a symbol).
+_PLAIN_NODES = (sympy.Add, sympy.Mul, sympy.Pow, sympy.floor, sympy.ceiling, sympy.Mod)
+
+
+def _holds(expr: sympy.Basic, x: sympy.Symbol, memo: dict[sympy.Basic, bool]) -> bool:
+    """x in expr.free_symbols, each subexpression visited once per call of floor_affine_period (free_symbols
+    walks the whole subtree at every level of the recursion)."""
+    found = memo.get(expr)
+    if found is None:
+        if isinstance(expr, sympy.Symbol):
+            found = expr == x
+        elif isinstance(expr, _PLAIN_NODES):
+            found = any(_holds(arg, x, memo) for arg in expr.args)
+        else:
+            found = x in expr.free_symbols
+        memo[expr] = found
+    return found
 
 
 def _normalised_size(expr: sympy.Basic, memo: dict[sympy.Basic, int] | None = None) -> int:
@@ -113,10 +140,12 @@ def normalise(expr: sympy.Basic) -> sympy.Basic:
             f"{shown(str(expr), 80)} would have about {size:,} nodes once min, max and abs are written as cases; "
             f"the solver takes at most {MAX_CASE_NODES:,} (prove takes such claims)"
         )
-    expr = expr.replace(sympy.ceiling, lambda a: -sympy.floor(-a))
-    expr = expr.replace(sympy.Min, lambda *a: _extremum(a, sympy.Le))
-    expr = expr.replace(sympy.Max, lambda *a: _extremum(a, sympy.Ge))
-    return expr.replace(sympy.Abs, lambda a: sympy.Piecewise((a, ge(a, 0)), (-a, True)))
+    # Only the kinds present are rewritten: each rewrite walks the whole expression.
+    found = expr.atoms(*(kind for kind, _ in _CASES))
+    for kind, rewrite in _CASES:
+        if any(isinstance(node, kind) for node in found):
+            expr = expr.replace(kind, rewrite)
+    return expr
 
 
 def _extremum(args: Sequence[sympy.Expr], better: type) -> sympy.Expr:
@@ -124,6 +153,15 @@ def _extremum(args: Sequence[sympy.Expr], better: type) -> sympy.Expr:
     for arg in reversed(args[:-1]):
         result = sympy.Piecewise((arg, better(arg, result, evaluate=False)), (result, True))
     return result
+
+
+# normalise's rewrites, in order: ceiling as -floor(-x), then min, max and abs as cases.
+_CASES: tuple[tuple[type, Callable[..., sympy.Basic]], ...] = (
+    (sympy.ceiling, lambda a: -sympy.floor(-a)),
+    (sympy.Min, lambda *a: _extremum(a, sympy.Le)),
+    (sympy.Max, lambda *a: _extremum(a, sympy.Ge)),
+    (sympy.Abs, lambda a: sympy.Piecewise((a, ge(a, 0)), (-a, True))),
+)
 
 
 def affine(expr: sympy.Expr, x: sympy.Symbol) -> tuple[sympy.Expr, sympy.Expr] | None:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import sympy
 
-from ..core.arith import eq, evaluate, ge, gt, le, lt, merge_floors, ne, quotient_parts, symbol
+from ..core.arith import eq, evaluate, ge, gt, le, lt, merge_floors, ne, quotient_parts, substituted, symbol
 from ..core.errors import ShapeError, SpecError, SymconvError, analysing
 from ..core.layers import Axes, Layer, layer, on_rank
 from . import shapeops
@@ -379,7 +379,7 @@ def _step(
         head, *others = node.inputs
         # The inputs' sizes are equal wherever the network is defined, so any of them is the size: the
         # smallest formula (a centre-cropped skip's has cases the upsampled input's has not).
-        smallest = min((sizes[name] for name in node.inputs), key=sympy.count_ops)
+        smallest = min((sizes[name] for name in node.inputs), key=_operations)
         return smallest, [
             (eq(first, sizes[other]), f"node {node.name} (cat): sizes of {head} and {other} differ")
             for other in others
@@ -408,6 +408,12 @@ def _step(
     raise SpecError(
         f"node {node.name}: op {node.op!r} with inputs {node.inputs} is not a node kind ({', '.join(OPS)})"
     )
+
+
+@lru_cache(maxsize=4096)
+def _operations(expr: sympy.Expr) -> int:
+    """SymPy's count of the operations in a size, once per size (a U-Net's levels meet the same sizes again)."""
+    return int(sympy.count_ops(expr))
 
 
 def _shape_op(node: Node, sizes: Mapping[str, sympy.Expr], dim: str, inner: bool) -> tuple[sympy.Expr, Rules]:
@@ -504,7 +510,7 @@ def _substitute_size(formula: sympy.Expr, before: sympy.Expr) -> sympy.Expr | No
     applied to before = C + floor(N/L), which is c0 + c1*floor((N + (C + b)*L)/(L*s)) for L, s > 0 (the rule
     merge_floors applies). None for any other form."""
     if formula.is_polynomial(_U):
-        return formula.xreplace({_U: before})
+        return substituted(formula, {_U: before})
     outer = _plus_floor(formula)
     inner = _plus_floor(before)
     if outer is None or inner is None:
@@ -513,7 +519,7 @@ def _substitute_size(formula: sympy.Expr, before: sympy.Expr) -> sympy.Expr | No
     b = sympy.expand(num - _U)
     if one != 1 or not isinstance(b, sympy.Integer) or num.free_symbols != {_U}:
         return None
-    return merge_floors(formula.xreplace({_U: before}))
+    return merge_floors(substituted(formula, {_U: before}))
 
 
 def _plus_floor(expr: sympy.Expr) -> tuple[sympy.Integer, sympy.Integer, sympy.Expr, sympy.Integer] | None:

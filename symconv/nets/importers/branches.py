@@ -81,7 +81,7 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Guarded:
-    """A trace that took each decision as the sample does: the GraphModule, the decisions in order, and the
+    """A trace that took each decision as the sample does: the traced graph, the decisions in order, and the
     sample (H=W=256) for messages."""
 
     traced: Any

@@ -194,7 +194,7 @@ def from_torch(model: Any, input_shape: Sequence[int | str] = DEFAULT_SHAPE) -> 
     return builder.network(_read_graph(builder, traced, x))
 
 
-def _traced_in_eval(torch: Any, model: Any, tracer: Any = None) -> Any:
+def _traced_in_eval(torch: Any, model: Any, tracer: Any = None) -> Trace:
     """torch.fx's trace of the model in evaluation mode, as it runs at inference (dropout, stochastic depth
     and drop path are then the identity), each module's own mode restored afterwards."""
     modes = [(module, module.training) for module in model.modules()]
@@ -209,10 +209,19 @@ def _traced_in_eval(torch: Any, model: Any, tracer: Any = None) -> Any:
             plain and tracer.branched
         ):  # the forward caught the ControlFlow (a bare except): a path, not the model
             raise ControlFlow("the forward branches on a traced value and catches the tracer's refusal")
-        return torch.fx.GraphModule(model, graph, type(model).__name__)
+        return Trace(model, graph)
     finally:
         for module, training in modes:
             module.training = training
+
+
+@dataclass(frozen=True)
+class Trace:
+    """torch.fx's graph of a forward and the model whose modules and attributes its nodes name by path: what an
+    fx GraphModule holds, without the Python code it generates and compiles (the importer reads the graph)."""
+
+    root: Any
+    graph: Any
 
 
 class ControlFlow(BaseException):
@@ -384,10 +393,10 @@ def _walk(builder: Builder, module: Any, path: str, x: Tensor, reason: str) -> T
     return value
 
 
-def _read_graph(builder: Builder, traced: Any, x: Tensor) -> Tensor:
+def _read_graph(builder: Builder, traced: Trace, x: Tensor) -> Tensor:
     """Every node of an fx graph in order; the first tensor the forward returns is the output."""
     fx = _torch().fx
-    modules = dict(traced.named_modules())
+    modules = dict(traced.root.named_modules())
     values: dict[Any, Any] = {}
     seen_input = False
     for node in traced.graph.nodes:
@@ -401,7 +410,7 @@ def _read_graph(builder: Builder, traced: Any, x: Tensor) -> Tensor:
                 continue
             values[node], seen_input = x, True
         elif node.op == "get_attr":
-            values[node] = _constant(_attribute(traced, node.target))
+            values[node] = _constant(_attribute(traced.root, node.target))
         elif node.op == "output":
             return _positioned(builder, _output(args[0]))
         else:
