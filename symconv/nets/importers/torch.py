@@ -547,20 +547,22 @@ def _output(value: Any) -> Tensor:
 
 
 def _positioned(builder: Builder, x: Tensor) -> Tensor:
-    """The output, whose dimensions from 2 on must hold the whole spatial axes in order (each its own dimension,
-    or merged as F.unfold's blocks H*W), the batch and channels before them: its sizes are those axes' sizes.
-    A SpecError for an output whose positions a view, permute or reshape moved elsewhere or split."""
+    """The output, whose spatial axes must each be whole and in order, alone in their dimensions (one each, or
+    merged as tokens or F.unfold's blocks H*W), after the batch: its sizes are those axes' sizes. A SpecError
+    for an output whose positions a view, permute or reshape split, reordered or merged with the channels."""
     if x.flat or x.layout is None:
         return x
-    spatial = [layouts.Part("spatial", d) for d in builder.dims]
-    head_ok = x.layout[:1] == ((layouts.Part("batch"),),) and all(
-        p.kind in ("channels", "group") for p in (x.layout[1] if len(x.layout) > 1 else ())
-    )
-    if not head_ok or [p for group in x.layout[2:] for p in group] != spatial:
+    holding = [group for group in x.layout if any(p.kind in POSITIONS for p in group)]
+    parts = [p for group in holding for p in group]
+    if (
+        x.layout[:1] != ((layouts.Part("batch"),),)
+        or parts != [layouts.Part("spatial", d) for d in builder.dims]
+        or any(p.kind not in POSITIONS for group in holding for p in group)
+    ):
         raise SpecError(
-            f"the forward returns a tensor whose axes are {layouts.describe(x.layout)}, not (batch, channels, "
-            f"{', '.join(builder.dims)}): its sizes along the spatial axes are not modelled (move the axes back "
-            "before returning it)"
+            f"the forward returns a tensor whose axes are {layouts.describe(x.layout)}: its sizes along "
+            f"{', '.join(builder.dims)} are not modelled, as a view, permute or reshape split, reordered or "
+            "merged them with other dimensions (move the axes back before returning it)"
         )
     return x
 
