@@ -107,7 +107,11 @@ def solved(conditions: Sequence[sympy.Basic], dim: str, rules: Mapping[sympy.Bas
         elif plan is not None:
             others.append(plan)
         else:
-            planner.plan(condition)  # raises the planner's own reason
+            try:
+                planner.plan(condition)  # raises the planner's own reason
+            except Unsolvable as error:
+                where = rules.get(condition, "")
+                raise Unsolvable(f"{where}: {error}" if where else str(error)) from None
     # One plan per condition, intersected (what Planner.plan does for an And, without building the And).
     found = All.of(closed).solve({}, found)
     for _, condition in sorted(periodic, key=lambda pair: pair[0]):
