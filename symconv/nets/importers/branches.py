@@ -260,7 +260,7 @@ def _tracer_class(torch: Any) -> Any:
                 raise Undecided(where)
             else:
                 taken = self._truth(obj, where, source)
-            guard = self._guard(obj, taken, f"{where}, the forward raises otherwise")
+            guard = self._guard(obj, taken, f"{where}, a branch on sizes")
             self.decisions.append(Decision(where, source, taken, guard))
             self.decided[obj.node] = taken
             return taken
