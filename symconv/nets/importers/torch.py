@@ -3316,7 +3316,7 @@ def _factory(builder: Builder, target: Any, where: str, args: Sequence[Any], kwa
     and for sizes that are all numbers: those are computed by PyTorch where they are read, or refused there)."""
     name = getattr(target, "__name__", None)
     if (
-        getattr(target, "__module__", "torch") not in ("torch", None)
+        getattr(target, "__module__", None) not in (_torch().__name__, None)  # torch's own factories
         or name not in FACTORIES | LIKE_FACTORIES
     ):
         return None
