@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 torch = pytest.importorskip("torch")
-nn = torch.nn
-F = torch.nn.functional
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
 
 from symconv.core.arith import evaluate  # noqa: E402
 from symconv.nets.importers.torch import from_torch  # noqa: E402

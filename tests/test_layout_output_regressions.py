@@ -5,6 +5,7 @@ and a refusal must not state a channel mismatch PyTorch does not have."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -19,35 +20,35 @@ from symconv.nets.receptive import intervals  # noqa: E402
 
 
 class Apply(nn.Module):
-    def __init__(self, f: Callable[[torch.Tensor], torch.Tensor]) -> None:
+    def __init__(self, f: Callable[[Any], Any]) -> None:
         super().__init__()
         self.f = f
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: Any) -> Any:
         return self.f(x)
 
 
-def half_h_into_channels(x: torch.Tensor) -> torch.Tensor:
+def half_h_into_channels(x: Any) -> Any:
     b, c, h, w = x.shape
     return x.view(b, c, h // 2, 2, w).permute(0, 1, 3, 2, 4).reshape(b, c * 2, h // 2, w)
 
 
-def space_to_depth(x: torch.Tensor) -> torch.Tensor:
+def space_to_depth(x: Any) -> Any:
     b, c, h, w = x.shape
     return x.view(b, c, h // 2, 2, w // 2, 2).permute(0, 1, 3, 5, 2, 4).reshape(b, c * 4, h // 2, w // 2)
 
 
-def h_into_channels(x: torch.Tensor) -> torch.Tensor:
+def h_into_channels(x: Any) -> Any:
     b, c, h, w = x.shape
     return x.reshape(b, c * h, 1, w)
 
 
-def swap_axes(x: torch.Tensor) -> torch.Tensor:
+def swap_axes(x: Any) -> Any:
     return x.transpose(2, 3)
 
 
 @pytest.mark.parametrize("move", [half_h_into_channels, space_to_depth, h_into_channels, swap_axes])
-def test_output_sizes_after_moving_positions(move: Callable[[torch.Tensor], torch.Tensor]) -> None:
+def test_output_sizes_after_moving_positions(move: Callable[[Any], Any]) -> None:
     model = Apply(move)
     try:
         net = from_torch(model, (1, 3, "H", "W"))
@@ -63,7 +64,7 @@ class SpaceToDepthConv(nn.Module):
         super().__init__()
         self.conv = nn.Conv2d(12, 4, 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: Any) -> Any:
         return self.conv(space_to_depth(x))
 
 
@@ -78,7 +79,7 @@ def test_no_false_channel_mismatch_after_space_to_depth() -> None:
 
 
 class ReflectPad(nn.Module):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: Any) -> Any:
         return F.pad(x, (1, 2, 3, 0), mode="reflect")  # W needs W >= 3, H needs H >= 4
 
 
@@ -103,7 +104,7 @@ class GatedChannelsLast(nn.Module):
         self.pieces = (2, 2) if equal else (1, 2)
         self.conv = nn.Conv2d(2, 2, 3, padding=1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: Any) -> Any:
         y = x.permute(0, 2, 3, 1)
         kept, convolved = torch.split(y, self.pieces, dim=-1)
         convolved = self.conv(convolved.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)

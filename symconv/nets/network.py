@@ -271,7 +271,10 @@ def _layer_gives_zero(made: Layer) -> bool:
 
 def _accepts_empty(node: Node, dim: str) -> bool:
     """Whether the node runs on an input that is empty along `dim` (see _may_be_empty)."""
-    if node.op in ("layer", "resize"):
+    if node.op == "resize":
+        # a mean or sum over an axis takes an empty one (NaN or 0); interpolation and pooling refuse it
+        return getattr(dict(node.axes).get(dim), "mode", "") == "total"
+    if node.op == "layer":
         # (PyTorch also shuffles empty tensors; symconv's pixel shuffle layer, a layer like any other, does not.)
         return False
     if node.op == "pad":

@@ -93,7 +93,8 @@ class Slice:
 
 @dataclass(frozen=True)
 class Resize:
-    """Interpolation to `size` (a formula) or by `scale` (the output is floor(i * scale))."""
+    """Interpolation to `size` (a formula) or by `scale` (the output is floor(i * scale)); mode "area" is adaptive
+    average pooling, "total" a mean or sum over the whole axis (size 1, also of an empty axis)."""
 
     size: sympy.Expr | None = None
     scale: Fraction | None = None
@@ -427,7 +428,7 @@ def _sources(entry: Resize, q: int, n: int, out: int) -> range:
     """PyTorch's source positions of output q (upsample kernels: nearest, and the two or four neighbours of
     the linear and cubic modes); the ratio is n/out for a size, 1/scale for a scale (not recomputed)."""
     ratio = Fraction(n, out) if entry.scale is None else 1 / entry.scale
-    if entry.mode == "area":
+    if entry.mode in ("area", "total"):
         # adaptive average pooling to the output size: [floor(q*n/out), ceil((q+1)*n/out))
         return range(q * n // out, -(-(q + 1) * n // out))
     if entry.mode == "nearest":

@@ -110,8 +110,8 @@ def solved(conditions: Sequence[sympy.Basic], dim: str, rules: Mapping[sympy.Bas
             try:
                 planner.plan(condition)  # raises the planner's own reason
             except Unsolvable as error:
-                where = rules.get(condition, "")
-                raise Unsolvable(f"{where}: {error}" if where else str(error)) from None
+                rule = rules.get(condition, "")
+                raise Unsolvable(f"{rule}: {error}" if rule else str(error)) from None
     # One plan per condition, intersected (what Planner.plan does for an And, without building the And).
     found = All.of(closed).solve({}, found)
     for _, condition in sorted(periodic, key=lambda pair: pair[0]):

@@ -114,6 +114,7 @@ SIGNATURES = {
         "divisor_override",
     ),
     "adaptive": ("input", "output_size", "return_indices"),
+    "indexedadaptive": ("input", "output_size", "return_indices"),
     "interpolate": (
         "input",
         "size",
@@ -1422,9 +1423,10 @@ def _squeeze(builder: Builder, call: Call, kind: str, dim: Any) -> Tensor:
     return _laid_out(builder, x, squeezed)
 
 
-def _reduce(builder: Builder, call: Call, dim: Any, keepdim: bool) -> Tensor:
+def _reduce(builder: Builder, call: Call, dim: Any, keepdim: bool, total: bool = False) -> Tensor:
     """mean / sum / amax / amin over axes: over the channels with keepdim one channel; over spatial axes each
-    becomes 1 (keepdim), or, over every spatial axis without keepdim, the features are the channels."""
+    becomes 1 (keepdim), or, over every spatial axis without keepdim, the features are the channels. `total`:
+    a mean or sum, which PyTorch takes of an empty axis too (mode "total"; amax and amin refuse one)."""
     if call.x.layout is not None and dim is not None and not keepdim:
         # Over the tensors a torch.stack put side by side (BiFPN's weighted sums): that dimension goes.
         stacked = layouts.remove(
@@ -1455,7 +1457,9 @@ def _reduce(builder: Builder, call: Call, dim: Any, keepdim: bool) -> Tensor:
     if not spatial:
         return Tensor(x.node, channels)
     entries = [
-        Resize(sympy.Integer(1), None, "area") if k in spatial else Resize(None, Fraction(1), "nearest")
+        Resize(sympy.Integer(1), None, "total" if total else "area")
+        if k in spatial
+        else Resize(None, Fraction(1), "nearest")
         for k, _ in enumerate(dims, start=2)
     ]
     out = builder.shape_op(call.name, "resize", [x], entries, channels)
@@ -1599,6 +1603,8 @@ def _functions() -> dict[Any, str]:
         table[getattr(functional, f"avg_pool{n}d")] = f"avgpool{n}"
         table[getattr(functional, f"adaptive_avg_pool{n}d")] = f"adaptive{n}"
         table[getattr(functional, f"adaptive_max_pool{n}d")] = f"adaptive{n}"
+        # what F.adaptive_max_pool2d(..., return_indices=True) dispatches to: values and indices always
+        table[getattr(functional, f"adaptive_max_pool{n}d_with_indices")] = f"indexedadaptive{n}"
     table[functional.pixel_shuffle] = "pixelshuffle"
     table[functional.pixel_unshuffle] = "pixelunshuffle"
     table[getattr] = "getattr"
@@ -1717,7 +1723,8 @@ def _function(builder: Builder, target: Any, name: str, args: Sequence[Any], kwa
         return _layer_norm(builder, call.name, call.x, bound["normalized_shape"], where)
     if kind == "reduce":
         bound = _bind("reduce", args, kwargs)
-        return _reduce(builder, call, bound["dim"], bool(bound["keepdim"]))
+        total = getattr(target, "__name__", "") in ("mean", "sum")
+        return _reduce(builder, call, bound["dim"], bool(bound["keepdim"]), total)
     if kind in ("pixelshuffle", "pixelunshuffle"):
         bound = _bind(kind, args, kwargs)
         factor = bound["downscale_factor" if kind == "pixelunshuffle" else "upscale_factor"]
@@ -1728,8 +1735,9 @@ def _function(builder: Builder, target: Any, name: str, args: Sequence[Any], kwa
     bound = _bind(family, args, kwargs)
     if family == "conv":
         return _conv(builder, _conv_parameters(bound, n, where), call)
-    if family == "adaptive":
-        return _adaptive_pool(builder, call, bound["output_size"], bool(bound["return_indices"]))
+    if family in ("adaptive", "indexedadaptive"):
+        indices = family == "indexedadaptive" or bool(bound["return_indices"])
+        return _adaptive_pool(builder, call, bound["output_size"], indices)
     return _pool(builder, family.removesuffix("pool"), call, bound)
 
 
@@ -2252,7 +2260,9 @@ def _method(builder: Builder, target: str, name: str, args: Sequence[Any], kwarg
         return _split(builder, Call(name, where, x), how, bound["dim"], target == "chunk")
     if target in ("mean", "sum", "amax", "amin"):
         bound = _bind("reduce", args, kwargs)
-        return _reduce(builder, Call(name, where, x), bound["dim"], bool(bound["keepdim"]))
+        return _reduce(
+            builder, Call(name, where, x), bound["dim"], bool(bound["keepdim"]), target in ("mean", "sum")
+        )
     if target in ("view_as", "reshape_as"):
         other = _tensor(args[1] if len(args) > 1 else kwargs.get("other"), where)
         return _reshape(
