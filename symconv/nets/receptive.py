@@ -441,13 +441,6 @@ class _Bounds:
                     stack.append(before)
         return self._value(top)
 
-    def _known(self, item: _Item) -> bool:
-        name, q, walked = item
-        if walked:
-            return (name, q) in self.walked
-        key = self._key(name, q)
-        return key[0] in self.inputs or key in self.memo
-
     def _value(self, item: _Item) -> int | None:
         """A known item's bound; for a read at the anchor that found nothing, the walked bound."""
         name, q, walked = item
@@ -462,17 +455,19 @@ class _Bounds:
         return value
 
     def _pending(self, item: _Item) -> _Item | None:
-        """The item still to compute before item's value is known (None: it is known)."""
-        if not self._known(item):
-            return item
+        """The item still to compute before item's value is known (None: it is known): the item itself, or the
+        walk of a node whose anchor has no field at the composed position."""
         name, q, walked = item
-        if walked or self._value_at_anchor(name, q) is not None or self._key(name, q) == (name, q):
-            return None
-        return None if (name, q) in self.walked else (name, q, True)
-
-    def _value_at_anchor(self, name: str, q: int) -> int | None:
+        if walked:
+            return None if (name, q) in self.walked else item
         key = self._key(name, q)
-        return key[1] if key[0] in self.inputs else self.memo[key]
+        if key[0] in self.inputs:
+            return None
+        if key not in self.memo:
+            return item
+        if self.memo[key] is None and key != (name, q) and (name, q) not in self.walked:
+            return (name, q, True)
+        return None
 
     def _try(self, name: str, q: int, walked: bool) -> _Item | None:
         """Compute the item if its parents' values are known; else the first item still missing."""
@@ -481,16 +476,10 @@ class _Bounds:
         found: list[int] = []
         for parent, positions in self.reads[name](q):
             for p in sorted(positions, reverse=self.kind == "hi"):
-                key = self._key(parent, p)
-                if key[0] in self.inputs:
-                    value: int | None = key[1]
-                elif self.memo.get(key) is not None:
-                    value = self.memo[key]
-                else:
-                    missing = self._pending((parent, p, False))
-                    if missing is not None:
-                        return missing
-                    value = self._value((parent, p, False))
+                missing = self._pending((parent, p, False))
+                if missing is not None:
+                    return missing
+                value = self._value((parent, p, False))
                 if value is not None:
                     found.append(value)
                     if self.gapless[parent]:
