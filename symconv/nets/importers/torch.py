@@ -1352,12 +1352,13 @@ def _numbers(builder: Builder, how: Any, where: str, what: str) -> Any:
     return how.constant() if isinstance(how, SizeValue) else how
 
 
-def _shown(builder: Builder, value: Any) -> str:
-    """A value as a message shows it: sizes computed from shapes as formulas in the input's sizes (H, W and
-    the batch), tuples, lists and slices of them likewise."""
+def _shown(builder: Builder | None, value: Any) -> str:
+    """A value as a message shows it, never its internals: sizes computed from shapes as formulas in the input's
+    sizes (H, W and the batch; without a builder, in the nodes' sizes, input.H), tuples, lists and slices of them
+    likewise, a shape or a tensor by its node."""
     if isinstance(value, SizeValue):
         try:
-            return str(builder.resolved(value, ""))
+            return str(value if builder is None else builder.resolved(value, ""))
         except SymconvError:
             return str(value)
     if isinstance(value, tuple | list):
@@ -1368,7 +1369,11 @@ def _shown(builder: Builder, value: Any) -> str:
         return ":".join(parts[:2] if value.step is None else parts)
     if isinstance(value, Shape):
         return f"{value.x.node}.shape"
-    return repr(value)
+    if isinstance(value, Tensor):
+        return f"the tensor {value.node}"
+    return (
+        repr(value) if value is None or isinstance(value, int | float | str) else f"a {type(value).__name__}"
+    )
 
 
 def _channel_pieces(channels: int, how: Any, chunk: bool, where: str, what: str = "channels") -> list[int]:
@@ -1978,7 +1983,7 @@ def _compare(target: Any, operands: Sequence[Any], where: str) -> Any:
     left, right = (SizeValue.of(v) for v in operands)
     if left is None or right is None:
         raise SpecError(
-            f"{where} compares {_what(operands[0])} and {_what(operands[1])}; only sizes, integers and shapes "
+            f"{where} compares {_shown(None, operands[0])} and {_shown(None, operands[1])}; only sizes, integers and shapes "
             "(with == or !=) are read"
         )
     if left.constant() is not None and right.constant() is not None:
@@ -2003,19 +2008,6 @@ def _compare_shapes(target: Any, operands: Sequence[Any], where: str) -> Any:
     return open_[0] if len(open_) == 1 else SizeConditions(open_, equal)
 
 
-def _what(value: Any) -> str:
-    """A value in words for messages (not its internals)."""
-    if isinstance(value, Shape):
-        return f"the shape of {value.x.node}"
-    if isinstance(value, Tensor):
-        return f"the tensor {value.node}"
-    if isinstance(value, SizeValue):
-        return f"the size {value}"
-    if isinstance(value, tuple | list):
-        return "(" + ", ".join(str(v) if isinstance(v, SizeValue) else _what(v) for v in value) + ")"
-    return repr(value) if isinstance(value, int | float | str) else f"a {type(value).__name__}"
-
-
 def _assert(builder: Builder, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]) -> None:
     """torch._assert(condition, message): a condition the network needs, as a check node naming the message.
 
@@ -2034,7 +2026,7 @@ def _assert(builder: Builder, name: str, where: str, args: Sequence[Any], kwargs
             raise SpecError(f"{where}: the model asserts a condition that never holds ({message})")
         return None
     if not isinstance(condition, SizeCondition | SizeConditions):
-        raise SpecError(f"{where} asserts {_what(condition)}; only comparisons of sizes are read")
+        raise SpecError(f"{where} asserts {_shown(None, condition)}; only comparisons of sizes are read")
     rule = f"asserts {condition} ({message})" if message else f"asserts {condition}"
     if isinstance(condition, SizeCondition):
         _state(builder, name, where, condition, rule)
