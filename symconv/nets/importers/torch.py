@@ -2287,22 +2287,34 @@ def _method(builder: Builder, target: str, name: str, args: Sequence[Any], kwarg
 
 
 def _broadcast_to(
-    builder: Builder, name: str, where: str, x: Tensor, targets: dict[str, sympy.Expr], rule: str
+    builder: Builder,
+    name: str,
+    where: str,
+    x: Tensor,
+    targets: dict[str, sympy.Expr],
+    rule: str,
+    mutual: bool = False,
 ) -> Tensor:
     """x broadcast to the sizes `targets` on some spatial axes (formulas, `ref` for other nodes' sizes):
     PyTorch needs each of x's sizes there to equal the target or be 1; output position j then reads j, or
-    the one position of a size-1 axis (a nearest resize to the target is exactly that)."""
+    the one position of a size-1 axis (a nearest resize to the target is exactly that). `mutual`: x broadcast
+    with the sizes (a target of 1 takes x's size; the output is the larger, a target at least 1)."""
     if not targets:
         return x
     plain = Tensor(x.node, x.channels)
     here = ref(x.node)
-    checks = [
-        Check(sympy.Or(eq(here, targets[dim]), eq(here, 1)) if dim in targets else None, rule)
-        for dim in builder.dims
-    ]
+
+    def holds(target: sympy.Expr) -> sympy.Basic:
+        if not mutual:
+            return sympy.Or(eq(here, target), eq(here, 1))
+        return sympy.And(sympy.Or(eq(here, target), eq(here, 1), eq(target, 1)), ge(target, 1))
+
+    checks = [Check(holds(targets[dim]) if dim in targets else None, rule) for dim in builder.dims]
     checked = builder.shape_op(f"{name}_check", "check", [plain], checks, x.channels)
     entries = [
-        Resize(targets[dim], None, "nearest") if dim in targets else Resize(None, Fraction(1), "nearest")
+        Resize(sympy.Max(here, targets[dim]) if mutual else targets[dim], None, "nearest")
+        if dim in targets
+        else Resize(None, Fraction(1), "nearest")
         for dim in builder.dims
     ]
     out = builder.shape_op(name, "resize", [checked], entries, x.channels)
@@ -3458,33 +3470,7 @@ def _sized_elementwise(builder: Builder, name: str, where: str, operands: list[A
         dim = builder.dims[axis - 2]
         if builder.resolved(size, where) != builder.formula(x.node, dim):
             targets[dim] = shape_formula(builder, size, dim, where, "a broadcast size")
-    return _broadcast_against(builder, name, x, targets, rule)
-
-
-def _broadcast_against(
-    builder: Builder, name: str, x: Tensor, targets: dict[str, sympy.Expr], rule: str
-) -> Tensor:
-    """x broadcast with sizes `targets` on some axes: each pair equal or one of them 1, the output the larger;
-    output position j reads j, or the one position of a size-1 axis of x."""
-    if not targets:
-        return x
-    here = ref(x.node)
-    checks = [
-        Check(
-            sympy.And(sympy.Or(eq(here, targets[d]), eq(here, 1), eq(targets[d], 1)), ge(targets[d], 1)), rule
-        )
-        if d in targets
-        else Check()
-        for d in builder.dims
-    ]
-    checked = builder.shape_op(f"{name}_check", "check", [x], checks, x.channels)
-    entries = [
-        Resize(sympy.Max(here, targets[d]), None, "nearest")
-        if d in targets
-        else Resize(None, Fraction(1), "nearest")
-        for d in builder.dims
-    ]
-    return builder.shape_op(name, "resize", [checked], entries, x.channels)
+    return _broadcast_to(builder, name, where, x, targets, rule, mutual=True)
 
 
 def _broadcast_sizes(
