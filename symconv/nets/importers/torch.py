@@ -2088,9 +2088,7 @@ def _elementwise(builder: Builder, name: str, where: str, args: Sequence[Any], k
         return first  # a tensor times a size: a scalar, broadcast
     layout = first.layout
     if isinstance(other, Tensor) and other.layout != first.layout:
-        layout = _broadcast_layouts(_layout(builder, first), _layout(builder, other))
-        if layout is None and _alike(builder, first, other, where):
-            layout = first.layout
+        layout = _combined_layout(builder, first, other, where)
         if layout is None:
             raise SpecError(
                 f"{where} combines tensors whose axes differ ({layouts.describe(_layout(builder, first))} and "
@@ -2102,39 +2100,34 @@ def _elementwise(builder: Builder, name: str, where: str, args: Sequence[Any], k
     return _laid_out(builder, made, layout) if layout is not None else made
 
 
-def _broadcast_layouts(a: layouts.Layout, b: layouts.Layout) -> layouts.Layout | None:
-    """The layout of a broadcast of two laid-out tensors of the same rank: dimension by dimension the same parts,
-    or one of them a dimension of size 1 (no parts: what an unsqueeze or a view to 1 left); None otherwise."""
-    if len(a) != len(b) or any(x != y and x and y for x, y in zip(a, b, strict=True)):
-        return None
-    merged = tuple(x or y for x, y in zip(a, b, strict=True))
-    parts = [p for group in merged for p in group if p.kind not in ("group", "stack", "taps")]
-    return merged if len(parts) == len(set(parts)) else None  # an axis in two places is not a broadcast
-
-
-def _alike(builder: Builder, a: Tensor, b: Tensor, where: str) -> bool:
-    """Whether two tensors laid out differently line up dimension by dimension, as selective kernel's
-    stacked paths (batch, stack of 2, channels, H, W) and their gate viewed as (batch, 2, channels / 2, 1, 1)
-    do: each dimension the same spatial axis (whose sizes the elementwise node then broadcasts), a dimension of
-    size 1 on one side, or on both sides a dimension without positions (the batch, the channels, pieces of them,
-    a stack) of the same count."""
+def _combined_layout(builder: Builder, a: Tensor, b: Tensor, where: str) -> layouts.Layout | None:
+    """The layout of an elementwise op of two laid-out tensors of one rank, dimension by dimension: the same
+    parts; a dimension of size 1 on one side (no parts: what an unsqueeze or a view to 1 left), which takes the
+    other's; or on both sides a dimension without positions (the batch, the channels, pieces of them, a stack)
+    of the same count, the first's (selective kernel's stacked paths (batch, stack of 2, channels, H, W) and
+    their gate viewed as (batch, 2, channels / 2, 1, 1)). None otherwise, and where an axis would stand in two
+    places."""
     if a.flat or b.flat:
-        return False
+        return None
     first, other = _layout(builder, a), _layout(builder, b)
     if len(first) != len(other):
-        return False
-    for x, mine, theirs in ((a, first, other), (b, other, first)):
-        for group, match in zip(mine, theirs, strict=True):
-            if not group or not match:
-                continue  # a dimension of size 1 (a view to 1, an unsqueeze) broadcasts against any
-            if _countable_group(group) != _countable_group(match):
-                return False
-            if not _countable_group(group):
-                if len(group) != 1 or group[0].kind != "spatial" or match != group:
-                    return False
-            elif _group_size(x, group, where) != _group_size(b if x is a else a, match, where):
-                return False
-    return True
+        return None
+    merged = []
+    for mine, theirs in zip(first, other, strict=True):
+        if mine == theirs or not theirs:
+            merged.append(mine)
+        elif not mine:
+            merged.append(theirs)
+        elif (
+            _countable_group(mine)
+            and _countable_group(theirs)
+            and _group_size(a, mine, where) == _group_size(b, theirs, where)
+        ):
+            merged.append(mine)
+        else:
+            return None
+    positions = [p for group in merged for p in group if p.kind not in ("group", "stack", "taps")]
+    return tuple(merged) if len(positions) == len(set(positions)) else None
 
 
 def _countable_group(group: Sequence[layouts.Part]) -> bool:
