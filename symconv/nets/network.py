@@ -290,9 +290,9 @@ def broadcast(a: sympy.Expr, b: sympy.Expr, empty: bool = False) -> tuple[sympy.
     0; 0 with 1 gives 0, an empty tensor stays empty). Where the merge is not defined the network is not either,
     so the size only has to be right where it is: there max(a, b) is a unless a == 1 < b or a < 1 == b. When no
     input size gives either (solved exactly, see `_never`), the size is a itself, and likewise b; only when
-    neither can be shown is it a Max (times min(a, b, 1) when a side may be 0). A strided convolution's ceil(i/2) added to a pooling's floor(i/2) (DLA's
-    projections), or an upsampled branch 2*ceil(i/2) added to i (HRNet's fusions), thus keep a floor-affine size
-    instead of a Max that each later merge would nest again.
+    neither can be shown is it a Max (times min(a, b, 1) when a side may be 0). A strided convolution's
+    ceil(i/2) added to a pooling's floor(i/2) (DLA's projections), or an upsampled branch 2*ceil(i/2) added to i
+    (HRNet's fusions), thus keep a floor-affine size instead of a Max that each later merge would nest again.
 
     >>> from symconv.core.arith import ceil_div, floor_div
     >>> i = symbol("i")
@@ -355,7 +355,8 @@ def step(
 
     `inner`: the node's output is read by another layer (so it must be >= 1); the network's output may be empty
     where the framework allows it. `rules=False`: a layer's size only (an importer reading constant sizes), its
-    conditions left out. `zero`: the nodes whose size may be 0 (a merge with them broadcasts 0 with 1 to 0). A failure inside SymPy or the layer is an AnalysisError naming the node.
+    conditions left out. `zero`: the nodes whose size may be 0 (a merge with them broadcasts 0 with 1 to 0). A
+    failure inside SymPy or the layer is an AnalysisError naming the node.
     """
     with analysing(f"node {node.name} ({node.op}): the size along {dim} could not be built"):
         if not rules and node.op == "layer" and node.layer is not None and node.inputs:

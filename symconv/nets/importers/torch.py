@@ -5,8 +5,8 @@ tracing fails, an ``nn.Sequential`` is read child by child instead. ``from_facto
 input_shape)`` imports the user's module, calls the factory and reads the module it returns.
 
 Supported: Conv1d/2d/3d, ConvTranspose1d/2d/3d (output_padding, or forward's output_size), MaxPool (indices
-too), AvgPool and LPPool (ceil_mode), AdaptiveAvgPool/AdaptiveMaxPool, Upsample and F.interpolate by an integer scale or to a
-fixed size, PixelShuffle/PixelUnshuffle, torch.cat along the channels, elementwise +, -, *, / (a side that is
+too), AvgPool and LPPool (ceil_mode), AdaptiveAvgPool/AdaptiveMaxPool (a size per axis, None keeping one),
+Upsample and F.interpolate by an integer scale or to a fixed size, PixelShuffle/PixelUnshuffle, torch.cat along the channels, elementwise +, -, *, / (a side that is
 1 on every axis broadcasts), shape-preserving modules and functions (activations, dropout, batch, instance
 and group norm), nn.Flatten / torch.flatten / x.view(x.size(0), -1) then Linear. The operators of real
 networks too: F.pad and the Pad modules, slices with bounds computed from sizes (x.size(2), x.shape[-1], // and
@@ -21,7 +21,8 @@ runs them. Parameters used as tensors broadcast by PyTorch's rules (layer scale,
 position embedding, weight.shape); nn.MultiheadAttention and F.scaled_dot_product_attention over tokens,
 Tensor.unbind, Linear / F.linear over a spatial last axis, torch.narrow, expand_as, torch.roll, torch.flip,
 F.unfold / nn.Unfold and Tensor.unfold are read too; space-to-depth and depth-to-space written with view and
-permute are pixel (un)shuffles. A refusal starts with the file:line of the model's code that made the node. Anything else is a SpecError naming the op and where it is.
+permute are pixel (un)shuffles. Anything else is a SpecError naming the op and where it is; a refusal starts
+with the file:line of the model's code that made the node.
 
 On tensors whose dimensions were moved (channels-last, tokens, heads, windows): split/chunk/unbind along a
 dimension without positions or a whole spatial axis, F.pad and slices of whole spatial axes and of the channels,
