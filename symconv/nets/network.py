@@ -252,9 +252,12 @@ def _may_be_empty(net: Network, dim: str) -> set[str]:
 
 def _gives_zero(node: Node, zero: set[str]) -> bool:
     """Whether the node's size may be 0 (when no reader refuses that): a slice, padding, crop or concatenation
-    may cut to nothing, a layer whose rules allow an empty output, and what passes a size that may be 0 on."""
+    may cut to nothing, an adaptive average pool to a computed size, a layer whose rules allow an empty output,
+    and what passes a size that may be 0 on."""
     if node.op in ("slice", "pad", "crop", "join"):
         return True
+    if node.op == "resize" and any(getattr(entry, "mode", "") == "area" for _, entry in node.axes):
+        return True  # adaptive average pooling to a size that may be 0
     if node.op == "layer":
         return node.layer is not None and _layer_gives_zero(node.layer)
     return any(name in zero for name in node.inputs)

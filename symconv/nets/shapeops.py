@@ -125,6 +125,10 @@ class Check:
 
     condition: sympy.Basic | None = None
     rule: str = ""
+    # a branch's guard that cannot be stated per axis (some size differs): the importer's refusal, which
+    # stands unless the branch is read as two-sided (importers.sides)
+    unstated: str = ""
+    never: bool = False  # (with `unstated`) the guard fails at the fixed input sizes: its side is never taken
 
 
 @dataclass(frozen=True)
@@ -364,6 +368,8 @@ def _slice_rules(entry: Slice, n: sympy.Expr, sizes: Mapping[str, sympy.Expr]) -
 def _resize(entry: Resize, n: sympy.Expr, sizes: Mapping[str, sympy.Expr]) -> tuple[sympy.Expr, Rules]:
     if entry.size is not None:
         size = resolve(entry.size, sizes)
+        if entry.mode == "area":  # adaptive average pooling to nothing gives an empty tensor
+            return size, [(ge(size, 0), "the requested output size must not be negative")]
         return size, [(ge(size, 1), "the requested output size must be positive")]
     scale = entry.scale if entry.scale is not None else Fraction(1)
     size = floor_div(n * scale.numerator, scale.denominator)
@@ -431,6 +437,10 @@ def _sources(entry: Resize, q: int, n: int, out: int) -> range:
     if entry.mode in ("area", "total"):
         # adaptive average pooling to the output size: [floor(q*n/out), ceil((q+1)*n/out))
         return range(q * n // out, -(-(q + 1) * n // out))
+    if ratio == 1 or (entry.align_corners and n == out):
+        # the same size: every mode copies (a linear or cubic source is then exactly an input position, and the
+        # other taps weigh exactly 0)
+        return range(q, q + 1)
     if entry.mode == "nearest":
         return range(min(math.floor(q * ratio), n - 1), min(math.floor(q * ratio), n - 1) + 1)
     if entry.mode == "nearest-exact":

@@ -23,7 +23,7 @@ import linecache
 import operator
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from types import CodeType, FrameType, TracebackType
@@ -40,6 +40,9 @@ SAMPLE_SIZES = (256, 224, 512, 384, 320, 288, 192, 128, 640, 1024)
 # sizes confirmed in one model (a loop whose every turn branches on a size would otherwise cost a trace per turn).
 PATH_LIMIT = 64
 GUARD_LIMIT = 64
+
+# how a guard's message ends (the importer lets a branch's guard that cannot be stated wait for `sides`)
+GUARD_MESSAGE = ", a branch on sizes"
 
 NEGATION = {
     operator.eq: operator.ne,
@@ -77,6 +80,8 @@ class Outcome:
 
     kind: Literal["ran", "refused", "forked", "failed"]
     error: BaseException | None = None
+    traced: Any = None  # the trace, where it ran
+    decisions: tuple[Decision, ...] = ()  # the decisions it took, where it ran
 
 
 @dataclass(frozen=True)
@@ -121,10 +126,15 @@ def traced_with_guards(
     )
 
 
-def confirm_guards(torch: Any, trace: Callable[[Any], Any], guarded: Guarded, sized: set[str]) -> None:
-    """A SpecError unless every decision whose guard depends on the input's sizes (its node is in `sized`: the
-    importer made it a check) is a condition of validity: the other side refuses every input that takes it. A
-    decision the importer found constant (a channel count, a fixed axis) is the same for every input."""
+def confirm_guards(
+    torch: Any, trace: Callable[[Any], Any], guarded: Guarded, sized: set[str]
+) -> dict[int, Any]:
+    """The decisions whose guard depends on the input's sizes (its node is in `sized`: the importer made it a
+    check) and whose other side runs to the end, every later decision as traced: two-sided branches, each with
+    the trace of its other side, which the importer reads only where one side adds identities wherever the
+    other is taken (importers.sides). Every other decision on sizes must be a condition of validity: its other
+    side refuses every input that takes it (else a SpecError). A decision the importer found constant (a
+    channel count, a fixed axis) is the same for every input."""
     on_sizes = [index for index, decision in enumerate(guarded.decisions) if decision.guard in sized]
     if len(on_sizes) > GUARD_LIMIT:
         first = guarded.decisions[on_sizes[0]]
@@ -132,20 +142,44 @@ def confirm_guards(torch: Any, trace: Callable[[Any], Any], guarded: Guarded, si
             f"the forward branches on sizes {len(on_sizes)} times (the first at {first.where}: `{first.source}`), "
             f"more than the {GUARD_LIMIT} whose other sides are traced; not modelled"
         )
-    for index in on_sizes:
-        _check_refuses(torch, trace, guarded, index)
+    sides = {index: _check_refuses(torch, trace, guarded, index) for index in on_sizes}
+    return {index: traced for index, traced in sides.items() if traced is not None}
 
 
-def _check_refuses(torch: Any, trace: Callable[[Any], Any], guarded: Guarded, index: int) -> None:
-    """Every path through the other side of decision `index` must end in the model raising, else a SpecError."""
-    decision, sample = guarded.decisions[index], guarded.sample
+def two_sided(guarded: Guarded, index: int, why: str = "") -> SpecError:
+    """The refusal of a branch whose other side also runs to the end (`why`: what kept it from being read)."""
+    return SpecError(
+        f"{_branch(guarded, index)}; {not guarded.decisions[index].taken} also runs to the end, and the two "
+        f"paths may give different networks{why}; not modelled"
+    )
+
+
+def _branch(guarded: Guarded, index: int) -> str:
+    decision = guarded.decisions[index]
+    return (
+        f"at {decision.where} (`{decision.source}`) the forward branches on sizes: {decision.taken} at "
+        f"{guarded.sample} (the traced path)"
+    )
+
+
+def _check_refuses(torch: Any, trace: Callable[[Any], Any], guarded: Guarded, index: int) -> Any:
+    """The trace of the other side of decision `index`, every later decision as traced, where it runs to the
+    end (a two-sided branch); else None, once every path through it ends in the model raising (or a
+    SpecError)."""
+    decision = guarded.decisions[index]
     taken = tuple(d.taken for d in guarded.decisions[:index])
+    later = tuple(d.taken for d in guarded.decisions[index + 1 :])
+    # the other side with every later decision as traced: where it runs to the end, the branch is two-sided
+    first = _run(torch, trace, (*taken, not decision.taken, *later), guarded.shape)
+    if first.kind == "ran":
+        if [d.where for d in first.decisions] == [d.where for d in guarded.decisions]:
+            return first.traced
+        raise two_sided(guarded, index)  # a loop's end, say: the two sides ask different questions
+    if first.kind == "refused" and not later:
+        return None  # that was the only path
     pending = [(*taken, not decision.taken)]
     runs = 0
-    branch = (
-        f"at {decision.where} (`{decision.source}`) the forward branches on sizes: {decision.taken} at "
-        f"{sample} (the traced path)"
-    )
+    branch = _branch(guarded, index)
     while pending:
         script = pending.pop()
         runs += 1
@@ -157,15 +191,39 @@ def _check_refuses(torch: Any, trace: Callable[[Any], Any], guarded: Guarded, in
         if outcome.kind == "forked":
             pending += [(*script, True), (*script, False)]
         elif outcome.kind == "ran":
-            raise SpecError(
-                f"{branch}; {not decision.taken} also runs to the end, and the two paths may give different "
-                "networks; not modelled"
-            )
+            raise two_sided(guarded, index, " (its side branches again)")
         elif outcome.kind == "failed":
             raise SpecError(
                 f"{branch}; tracing the other side failed ({_first_line(outcome.error)}), so whether the model "
                 "refuses those sizes is not known; not modelled"
             )
+    return None
+
+
+def taking(torch: Any, trace: Callable[[Any], Any], guarded: Guarded, sides: Mapping[int, bool]) -> Guarded:
+    """The trace that takes side `sides[i]` of each decision i named there (every other decision as `guarded`
+    took it), each of those recorded as the guard of the side not taken (the condition under which the side
+    taken must be an identity), and every node marked with how many decisions came before it
+    (`decided_before`)."""
+    script = tuple(sides.get(i, d.taken) for i, d in enumerate(guarded.decisions))
+    tracer = _tracer_class(torch)(script, guarded.shape, explore=True, flipped=frozenset(sides))
+    first = min(sides)
+    try:
+        traced = trace(tracer)
+    except Undecided:
+        raise two_sided(guarded, first, " (its sides and others' together branch again)") from None
+    except (Exception, SystemExit) as error:  # the model's forward on that path
+        raise two_sided(
+            guarded, first, f" (its sides and others' together fail: {_first_line(error)})"
+        ) from None
+    if [d.where for d in tracer.decisions] != [d.where for d in guarded.decisions]:
+        raise two_sided(guarded, first, " (its sides and others' together ask other questions)")
+    return Guarded(traced, tuple(tracer.decisions), guarded.shape, guarded.sample)
+
+
+def decided_before(node: Any) -> int:
+    """How many decisions the forward had taken when it made an fx node (-1: not traced with decisions)."""
+    return int(node.meta.get("symconv_decisions", -1))
 
 
 def _run(
@@ -173,22 +231,88 @@ def _run(
 ) -> Outcome:
     tracer = _tracer_class(torch)(script=script, sample_shape=shape, explore=True)
     try:
-        trace(tracer)
+        traced = trace(tracer)
     except Undecided:
         return Outcome("forked")
     except (Exception, SystemExit) as error:  # the model's forward on that path (sys.exit is a refusal too)
-        return Outcome("refused" if _raised_by_model(torch, error) else "failed", error)
-    return Outcome("ran")
+        return Outcome("refused" if _refused(torch, tracer, error) else "failed", error)
+    return Outcome("ran", traced=traced, decisions=tuple(tracer.decisions))
 
 
-def _raised_by_model(torch: Any, error: BaseException) -> bool:
-    """Whether `error` comes from an explicit raise (or a failed assert) in the model's own code, not from
-    torch (a traced value used where a number is needed) or from symconv."""
+def _refused(torch: Any, tracer: Any, error: BaseException) -> bool:
+    """Whether the path ends in the model refusing the sizes that take it: an explicit raise (or a failed
+    assert) in the model's own code that follows from the path's last decision with no other branch between
+    (in the function that asked it, or in functions it then calls). A raise after another branch may come from
+    a traced value failing a check that a size passes (`isinstance(size, tuple)`), not from the sizes."""
+    entries: list[TracebackType] = []
     tb: TracebackType | None = error.__traceback__
-    last = None
     while tb is not None:
-        last, tb = tb, tb.tb_next
-    if last is None or _foreign(torch, last.tb_frame.f_code.co_filename):
+        entries.append(tb)
+        tb = tb.tb_next
+    if tracer.asked is None or not entries or not _raised_by_model(torch, entries[-1]):
+        return False
+    frame, offset, taken = tracer.asked
+    start = next((k for k, entry in enumerate(entries) if entry.tb_frame is frame), None)
+    if start is None or not _straight(frame.f_code, entries[start].tb_lasti, offset, taken):
+        return False
+    return all(
+        not _foreign(torch, entry.tb_frame.f_code.co_filename)
+        and _straight(entry.tb_frame.f_code, entry.tb_lasti)
+        for entry in entries[start + 1 :]
+    )
+
+
+# Bytecode that decides where execution goes on a value: a path through one is no straight line.
+_UNCONDITIONAL = frozenset(
+    "JUMP_FORWARD JUMP_BACKWARD JUMP_BACKWARD_NO_INTERRUPT JUMP JUMP_NO_INTERRUPT JUMP_ABSOLUTE".split()
+)
+_ENDS = frozenset("RETURN_VALUE RETURN_CONST FOR_ITER SEND YIELD_VALUE".split())
+
+
+def _straight(code: CodeType, target: int, start: int | None = None, taken: bool = True) -> bool:
+    """Whether execution of `code` reaches offset `target` without a branch: from the conditional jump at
+    `start` taking side `taken` (the decision), or from the function's start."""
+    instructions = list(dis.get_instructions(code))
+    at = {instruction.offset: index for index, instruction in enumerate(instructions)}
+    # the instruction holding `target` (a traceback may point into a call's inline cache)
+    target = max(instruction.offset for instruction in instructions if instruction.offset <= target)
+    if start is None:
+        position = 0
+    else:
+        decision = instructions[at[start]] if start in at else None
+        if decision is None or not _conditional(decision.opname) or "NONE" in decision.opname:
+            return False  # a truth asked elsewhere (bool(), not): not followed
+        jumps = taken == ("TRUE" in decision.opname)
+        position = at[decision.argval] if jumps else at[start] + 1
+    for _ in range(len(instructions)):
+        if position >= len(instructions):
+            return False
+        instruction = instructions[position]
+        if instruction.offset == target:
+            return True
+        if instruction.opname in _UNCONDITIONAL:
+            position = at[instruction.argval]
+        elif _conditional(instruction.opname) or instruction.opname in _ENDS:
+            return False
+        else:
+            position += 1
+    return False
+
+
+def _conditional(opname: str) -> bool:
+    return "JUMP" in opname and "IF" in opname
+
+
+def _asked(torch: Any, taken: bool) -> tuple[FrameType, int, bool] | None:
+    """Where the model's code asks for a truth value (its frame and the instruction) and the answer."""
+    frame = _model_frame(torch)
+    return None if frame is None else (frame, frame.f_lasti, taken)
+
+
+def _raised_by_model(torch: Any, last: TracebackType) -> bool:
+    """Whether the traceback's last entry is an explicit raise (or a failed assert) in the model's own code, not
+    in torch (a traced value used where a number is needed) or in symconv."""
+    if _foreign(torch, last.tb_frame.f_code.co_filename):
         return False
     instruction = next(
         (i for i in dis.get_instructions(last.tb_frame.f_code) if i.offset == last.tb_lasti), None
@@ -234,23 +358,34 @@ def _tracer_class(torch: Any) -> Any:
         """Answers each decision from `script` first, then from the value at the sample size; while a path is
         explored, a decision past the script raises Undecided instead."""
 
-        def __init__(self, script: tuple[bool, ...], sample_shape: tuple[int, ...], explore: bool) -> None:
+        def __init__(
+            self,
+            script: tuple[bool, ...],
+            sample_shape: tuple[int, ...],
+            explore: bool,
+            flipped: frozenset[int] = frozenset(),
+        ) -> None:
             super().__init__(autowrap_modules=())
             self.script = script
+            self.flipped = flipped
             self.sample_shape = sample_shape
             self.explore = explore
             self.decisions: list[Decision] = []
             self.values: dict[Any, Any] = {}
             self.mode: Any = None
             self.decided: dict[Any, bool] = {}
+            self.asked: tuple[FrameType, int, bool] | None = None
 
         def create_node(self, *args: Any, **kwargs: Any) -> Any:
-            return record_line(torch, super().create_node(*args, **kwargs))
+            node = record_line(torch, super().create_node(*args, **kwargs))
+            node.meta["symconv_decisions"] = len(self.decisions)
+            return node
 
         def to_bool(self, obj: Any) -> bool:
             # One traced value has one truth at a given input: asked again (`if a or b:` asks a's truth in
             # the `or`, then the `if` asks it of the value the `or` returned), it is the same decision.
             if obj.node in self.decided:
+                self.asked = _asked(torch, self.decided[obj.node])
                 return self.decided[obj.node]
             where, source = _model_line(torch)
             index = len(self.decisions)
@@ -260,8 +395,10 @@ def _tracer_class(torch: Any) -> Any:
                 raise Undecided(where)
             else:
                 taken = self._truth(obj, where, source)
-            guard = self._guard(obj, taken, f"{where}, a branch on sizes")
+            # a flipped decision's guard is the condition of the side not taken (see other_sides)
+            guard = self._guard(obj, taken != (index in self.flipped), f"{where}{GUARD_MESSAGE}")
             self.decisions.append(Decision(where, source, taken, guard))
+            self.asked = _asked(torch, taken)  # where a refusal on this path must follow from (_refused)
             self.decided[obj.node] = taken
             return taken
 
@@ -275,6 +412,18 @@ def _tracer_class(torch: Any) -> Any:
             raise SpecError(
                 f"at {where} (`{source}`) the forward iterates over a traced {type(value).__name__}, whose "
                 "length may depend on the sizes; only a shape is iterated"
+            )
+
+        def length(self, obj: Any) -> int:
+            """len() of a shape is its rank, the same at every size; of anything else it is refused by name."""
+            where, source = _model_line(torch)
+            value = self._value(obj.node)
+            if isinstance(value, torch.Size):
+                return len(value)
+            raise SpecError(
+                f"at {where} (`{source}`) the forward asks the length of a traced "
+                f"{'tensor' if isinstance(value, torch.Tensor) else type(value).__name__}, which may depend on the "
+                "sizes; only a shape's length is read"
             )
 
         def _truth(self, obj: Any, where: str, source: str) -> bool:
@@ -296,6 +445,8 @@ def _tracer_class(torch: Any) -> Any:
                 target = operator.ne if taken else operator.eq
                 condition = self.create_proxy("call_function", target, (obj, 0), {})
             made = self.create_proxy("call_function", torch._assert, (condition, message), {}, name="branch")
+            for guard_node in (condition.node, made.node):  # not the model's: traces compare without them
+                guard_node.meta["symconv_guard"] = True
             return str(made.node.name)
 
         def _value(self, node: Any) -> Any:
@@ -326,7 +477,7 @@ def _tracer_class(torch: Any) -> Any:
             if node.op == "placeholder":
                 first = next(n for n in node.graph.nodes if n.op == "placeholder")
                 if node is first:
-                    return torch.empty(self.sample_shape, device=_device(torch, self.root))
+                    return torch.empty(self.sample_shape, **_placed(torch, self.root))
                 return node.args[0] if node.args else None
             if node.op == "get_attr":
                 value = self.root
@@ -354,22 +505,29 @@ def _unpatched(torch: Any, fx: Any) -> Callable[[], Any]:
     return revert  # type: ignore[no-any-return]
 
 
-def _device(torch: Any, model: Any) -> Any:
-    """Where the model's parameters are (the sample input goes there too; a model without any: the CPU)."""
+def _placed(torch: Any, model: Any) -> dict[str, Any]:
+    """Where the model's parameters are and their floating type, which the sample input takes (a model without
+    any: the CPU and torch's default)."""
+    for tensor in model.parameters():
+        if tensor.is_floating_point():
+            return {"device": tensor.device, "dtype": tensor.dtype}
     for tensor in (*model.parameters(), *model.buffers()):
-        return tensor.device
-    return torch.device("cpu")
+        return {"device": tensor.device}
+    return {"device": torch.device("cpu")}
 
 
 def _model_line(torch: Any) -> tuple[str, str]:
-    """file:line and the line's text of the model's code asking for a truth value (the first frame outside torch
-    and symconv)."""
+    """file:line and the line's text of the model's code asking for a truth value."""
+    frame = _model_frame(torch)
+    return ("an unknown line", "") if frame is None else _line_of(frame.f_code.co_filename, frame.f_lineno)
+
+
+def _model_frame(torch: Any) -> FrameType | None:
+    """The frame of the model's code asking for a truth value (the first frame outside torch and symconv)."""
     frame: FrameType | None = inspect.currentframe()
     while frame is not None and _foreign(torch, frame.f_code.co_filename):
         frame = frame.f_back
-    if frame is None:
-        return "an unknown line", ""
-    return _line_of(frame.f_code.co_filename, frame.f_lineno)
+    return frame
 
 
 def record_line(torch: Any, node: Any) -> Any:

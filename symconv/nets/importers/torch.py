@@ -77,7 +77,8 @@ from . import (
     swin,
     unsupported,
 )
-from .branches import confirm_guards, node_line, raising_line, record_line, traced_with_guards
+from .branches import GUARD_MESSAGE, confirm_guards, node_line, raising_line, record_line, traced_with_guards
+from .sides import Read, read_two_sided, unstated
 
 DEFAULT_SHAPE: tuple[int | str, ...] = (1, 3, "H", "W")
 
@@ -178,7 +179,9 @@ def from_torch(model: Any, input_shape: Sequence[int | str] = DEFAULT_SHAPE) -> 
         traced = _traced_in_eval(torch, model)
     except (Exception, ControlFlow, SystemExit) as error:  # tracing runs the user's forward: any failure
         reason = f"torch.fx could not trace {type(model).__name__}: {_first_line(error)}"
-        if isinstance(error, TypeError) and "'Proxy'" in str(error):
+        told = False  # the reason says what to change: no word of the fallback needed
+        if isinstance(error, TypeError) and "Proxy" in str(error):
+            told = True
             where, line = raising_line(torch, error)
             reason = (
                 f"{where}: `{line}` makes a Python number of a size (int(), float(), round(), range(), a math "
@@ -190,8 +193,10 @@ def from_torch(model: Any, input_shape: Sequence[int | str] = DEFAULT_SHAPE) -> 
                 return _read_past_branches(torch, model, input_shape)
             except SpecError as refusal:
                 reason = f"{reason}; {refusal}"
+                told = True  # why the branches were not read: the whole story
         if type(model) is not torch.nn.Sequential:
-            raise SpecError(f"{reason}; only an nn.Sequential is read without tracing") from None
+            tail = "" if told else "; only an nn.Sequential is read without tracing"
+            raise SpecError(f"{reason}{tail}") from None
         return builder.network(_walk(builder, model, "", x, reason))
     return builder.network(_read_graph(builder, traced, x))
 
@@ -249,6 +254,10 @@ def _plain_tracer(torch: Any) -> Any:
             self.branched = True
             raise ControlFlow("a traced value cannot be iterated")
 
+        def length(self, obj: Any) -> int:
+            self.branched = True
+            raise ControlFlow("the length of a traced value is asked (len())")
+
     return PlainTracer(autowrap_modules=())
 
 
@@ -261,8 +270,21 @@ def _read_past_branches(torch: Any, model: Any, input_shape: Sequence[int | str]
     trace = lambda tracer: _traced_in_eval(torch, model, tracer)  # noqa: E731
     guarded = traced_with_guards(torch, model, input_shape, trace)
     network = builder.network(_read_graph(builder, guarded.traced, Tensor("input", channels)))
-    confirm_guards(torch, trace, guarded, {node.name for node in network.nodes if node.op == "check"})
-    return network
+    others = confirm_guards(
+        torch, trace, guarded, {node.name for node in network.nodes if node.op == "check"}
+    )
+    guards = {guarded.decisions[index].guard for index in others}
+    refusal = unstated(network, {node.name for node in network.nodes if node.name in guards})
+    if refusal is not None:
+        raise refusal
+    if not others:
+        return network
+
+    def read(traced: Trace, record: Read) -> Network:
+        again = Builder(dims, fixed, channels)
+        return again.network(_read_graph(again, traced, Tensor("input", channels), record))
+
+    return read_two_sided(torch, trace, guarded, others, read)
 
 
 def size_max(*values: Any) -> Any:
@@ -298,7 +320,9 @@ _SIZE_MATH = {
 def _size_aware_math(torch: Any) -> Iterator[None]:
     """While torch.fx traces, max and min (builtins) and math.ceil / math.floor called on a traced value record
     a node instead of comparing or rounding it (which fx cannot trace: timm's pad_same computes the padding
-    as max((ceil(i / s) - 1) * s + (k - 1) * d + 1 - i, 0)); called on anything else they are the originals."""
+    as max((ceil(i / s) - 1) * s + (k - 1) * d + 1 - i, 0)); called on anything else they are the originals.
+    torch.zeros, ones, empty, rand and randn given traced sizes one by one get them as one tuple; len() of a
+    traced value asks the tracer (`length`)."""
     proxy_type = torch.fx.Proxy
     originals = {key: getattr(*key) for key in _SIZE_MATH}
 
@@ -312,13 +336,37 @@ def _size_aware_math(torch: Any) -> Iterator[None]:
 
         return call
 
+    def packed(original: Callable[..., Any]) -> Callable[..., Any]:
+        # torch.zeros(b, 1, h, w): torch's parser reads sizes given one by one as ints, so a traced size
+        # fails there ("zeros() takes 1 positional argument") before fx sees the call; as one tuple it is traced
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if len(args) > 1 and any(isinstance(v, proxy_type) for v in args):
+                return original(tuple(args), **kwargs)
+            return original(*args, **kwargs)
+
+        return call
+
+    original_len = proxy_type.__len__
+
+    def length(proxy: Any) -> int:
+        # fx refuses len() of a traced value outright; the tracer answers it (a shape's length is its rank)
+        answer = getattr(proxy.tracer, "length", None)
+        return original_len(proxy) if answer is None else int(answer(proxy))
+
+    proxy_type.__len__ = length
+    factories = {name: getattr(torch, name) for name in SIZED_FACTORIES}
     for (owner, name), original in originals.items():
         setattr(owner, name, aware(original, _SIZE_MATH[owner, name]))
+    for name, original in factories.items():
+        setattr(torch, name, packed(original))
     try:
         yield
     finally:
         for (owner, name), original in originals.items():
             setattr(owner, name, original)
+        for name, original in factories.items():
+            setattr(torch, name, original)
+        proxy_type.__len__ = original_len
 
 
 def from_factory(text: str, input_shape: Sequence[int | str] | None = None) -> Network:
@@ -395,11 +443,12 @@ def _walk(builder: Builder, module: Any, path: str, x: Tensor, reason: str) -> T
     return value
 
 
-def _read_graph(builder: Builder, traced: Trace, x: Tensor) -> Tensor:
-    """Every node of an fx graph in order; the first tensor the forward returns is the output."""
+def _read_graph(builder: Builder, traced: Trace, x: Tensor, record: Read | None = None) -> Tensor:
+    """Every node of an fx graph in order; the first tensor the forward returns is the output. `record` (when
+    given) gets each network node's name with the fx node it was read from, and each fx node's value."""
     fx = _torch().fx
     modules = dict(traced.root.named_modules())
-    values: dict[Any, Any] = {}
+    values: dict[Any, Any] = {} if record is None else record.values
     seen_input = False
     for node in traced.graph.nodes:
         args = fx.node.map_arg(node.args, lambda n: values[n])
@@ -416,8 +465,11 @@ def _read_graph(builder: Builder, traced: Trace, x: Tensor) -> Tensor:
         elif node.op == "output":
             return _positioned(builder, _output(args[0]))
         else:
+            count = len(builder.nodes)
             with _located(node):
                 values[node] = _node_value(builder, node, modules, args, kwargs)
+            if record is not None:
+                record.made.update((made_node.name, node) for made_node in builder.nodes[count:])
     raise SpecError("the traced graph has no output")
 
 
@@ -2032,7 +2084,13 @@ def _assert(builder: Builder, name: str, where: str, args: Sequence[Any], kwargs
     if isinstance(condition, SizeCondition):
         _state(builder, name, where, condition, rule)
     elif not condition.every:
-        raise SpecError(f"{where} {rule}: some size differs, which relates the axes; not modelled")
+        refusal = f"{where} {rule}: some size differs, which relates the axes; not modelled"
+        if not message.endswith(GUARD_MESSAGE):
+            raise SpecError(refusal)
+        # A branch's guard: read only if the branch is two-sided, when the guard is dropped (sides.py);
+        # _read_past_branches refuses it otherwise.
+        entries = [Check(None, rule, unstated=refusal) for _ in builder.dims]
+        builder.shape_op(name, "check", [Tensor("input", None)], entries, None)
     else:
         # Each size its own check; the first node made takes `name` (a branch's guard is found by it).
         made = False
@@ -2061,7 +2119,13 @@ def _state(builder: Builder, name: str, where: str, condition: SizeCondition, ru
         # every size it reads is a number at the fixed input size
         numbers = {s: sympy.Integer(builder.node_size(*axis_of(s) or ("", "")) or 0) for s in symbols}
         if not evaluate(relation(condition.left.expr, condition.right.expr).xreplace(numbers), {}):
-            raise SpecError(f"{where} {rule}, which fails at the fixed input size")
+            refusal = f"{where} {rule}, which fails at the fixed input size"
+            if not rule.endswith(f"{GUARD_MESSAGE})"):
+                raise SpecError(refusal)
+            # the guard of a two-sided branch's side that no input takes at the fixed sizes (importers.sides)
+            entries = [Check(None, rule, unstated=refusal, never=True) for _ in builder.dims]
+            builder.shape_op(name, "check", [Tensor("input", None)], entries, None)
+            return True
         return False
     dim = symbolic[0]
     sides = [
@@ -3309,6 +3373,8 @@ def _reads(where: str, layout: layouts.Layout, consumed: set[int], dim: str) -> 
 # combined with numbers, and where one meets a tensor of the model PyTorch's broadcasting rule gives conditions.
 
 FACTORIES = frozenset("zeros ones empty full rand randn arange linspace".split())
+# the factories that take their sizes one by one too (torch.zeros(b, 1, h, w))
+SIZED_FACTORIES = ("zeros", "ones", "empty", "rand", "randn")
 LIKE_FACTORIES = frozenset("zeros_like ones_like empty_like full_like rand_like randn_like".split())
 
 
