@@ -127,6 +127,53 @@ class SplitWrittenFromTheInputSize(nn.Module):
         return y.view(n, c, (h - 6) // 2, 2, w).permute(0, 1, 3, 2, 4).reshape(n, c * 2, (h - 6) // 2, w)
 
 
+class GlobalPoolByKernel(nn.Module):
+    """A global pool written as a pooling whose kernel is the input's own size (older ResNets' heads)."""
+
+    def __init__(self, op: str = "avg") -> None:
+        super().__init__()
+        self.op = op
+        self.conv = nn.Conv2d(3, 4, 3, 2)
+
+    def forward(self, x: Any) -> Any:
+        y = self.conv(x)
+        if self.op == "avg":
+            return F.avg_pool2d(y, y.size()[2:])
+        return F.max_pool2d(y, kernel_size=(y.shape[2], 1))
+
+
+class AdaptiveToAComputedSize(nn.Module):
+    def forward(self, x: Any) -> Any:
+        return F.adaptive_avg_pool2d(F.avg_pool2d(x, 2), (x.shape[2] // 3, 4))
+
+
+class KernelFromTheOtherAxis(nn.Module):
+    def forward(self, x: Any) -> Any:
+        return F.avg_pool2d(x, x.size()[3])
+
+
+class ScaleFromSizes(nn.Module):
+    def forward(self, x: Any) -> Any:
+        y = F.avg_pool2d(x, 2)
+        return F.interpolate(y, scale_factor=x.size(2) / y.size(2))
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        (KernelFromTheOtherAxis(), r"kernel_size is computed from the size along W .* not modelled"),
+        (
+            ScaleFromSizes(),
+            r"scale_factor is computed from sizes \(input\.H/avg_pool2d\.H\).*give the output size",
+        ),
+    ],
+    ids=lambda value: type(value).__name__,
+)
+def test_sizes_computed_into_parameters_are_refused_by_name(model: nn.Module, message: str) -> None:
+    with pytest.raises(SymconvError, match=message):
+        from_torch(model, (1, 3, "H", "W"))
+
+
 def _not_yet(model: nn.Module, reason: str) -> Any:
     return pytest.param(model, marks=pytest.mark.xfail(strict=True, reason=reason), id=type(model).__name__)
 
@@ -140,6 +187,9 @@ def _not_yet(model: nn.Module, reason: str) -> Any:
         MeanOfEmptySlice(),
         SumOfEmptySliceThenConv(),
         ZerosVarargs(),
+        GlobalPoolByKernel("avg"),
+        GlobalPoolByKernel("max"),
+        AdaptiveToAComputedSize(),
         _not_yet(
             DepthToSpaceBack(), "a depth-to-space view back to (n, c, h, w) with the input's h is refused"
         ),

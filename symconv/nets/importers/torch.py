@@ -908,6 +908,8 @@ def _pool(builder: Builder, op: str, call: Call, p: dict[str, Any]) -> Tensor:
     dims, where = builder.dims, call.where
     k = per_axis(where, "kernel_size", p["kernel_size"], dims)
     stride = p.get("stride")
+    if any(isinstance(v, SizeValue) for v in (k if isinstance(k, tuple) else (k,))):
+        return _global_pool(builder, op, call, k, p)
     params: dict[str, Any] = {
         "k": k,
         "s": k if stride in (None, [], ()) else per_axis(where, "stride", stride, dims),
@@ -917,6 +919,33 @@ def _pool(builder: Builder, op: str, call: Call, p: dict[str, Any]) -> Tensor:
         params["d"] = per_axis(where, "dilation", p.get("dilation", 1), dims)
     params["ceil"] = bool(p.get("ceil_mode", False))
     return builder.layer(call.name, spec(f"torch.{op}pool", **params), where, call.x, call.x.channels)
+
+
+def _global_pool(builder: Builder, op: str, call: Call, k: Any, p: dict[str, Any]) -> Tensor:
+    """A pooling whose kernel is the input's own size (F.avg_pool2d(x, x.size()[2:])), with the default stride
+    and no padding: one window over each whole axis, the adaptive pool to 1 (an area resize). A kernel computed
+    from sizes otherwise is refused by name."""
+    dims, where = builder.dims, call.where
+    kernel = k if isinstance(k, tuple) else (k,) * len(dims)
+    plain = (
+        p.get("stride") in (None, [], ())
+        and p.get("padding", 0) in (0, (0,) * len(dims), [0] * len(dims))
+        and p.get("dilation", 1) in (1, (1,) * len(dims), [1] * len(dims))
+    )
+    own = ref(call.x.node)
+    entries = []
+    for dim, size in zip(dims, kernel, strict=True):
+        if size == 1:
+            entries.append(Resize(None, Fraction(1), "nearest"))  # a window of one position: the identity
+        elif plain and shape_formula(builder, size, dim, where, "kernel_size") == own:
+            entries.append(Resize(sympy.Integer(1), None, "area"))
+        else:
+            raise SpecError(
+                f"{where}: {op} pooling with a kernel computed from sizes ({_shown(builder, size)} along {dim}) is "
+                "read only as a global pool: the kernel the input's own size on each axis, the default stride, "
+                "no padding (or use adaptive pooling)"
+            )
+    return builder.shape_op(call.name, "resize", [call.x], entries, call.x.channels)
 
 
 def _adaptive(builder: Builder, m: Any, call: Call) -> Any:
@@ -929,10 +958,14 @@ def _adaptive_pool(builder: Builder, call: Call, size: Any, indices: bool) -> An
     value = per_axis(call.where, "output_size", size, builder.dims)
     if value is None:
         return _with_indices(call.x, indices)
-    if isinstance(value, tuple) and None in value:
+    values = value if isinstance(value, tuple) else (value,) * len(builder.dims)
+    if None in values or any(isinstance(v, SizeValue) for v in values):
+        # an axis kept, or a size computed from sizes (x.shape[2] // 3): per axis, an area resize
         entries = [
-            Resize(None, Fraction(1), "nearest") if v is None else Resize(sympy.Integer(v), None, "area")
-            for v in value
+            Resize(None, Fraction(1), "nearest")
+            if v is None
+            else Resize(shape_formula(builder, v, dim, call.where, "output_size"), None, "area")
+            for dim, v in zip(builder.dims, values, strict=True)
         ]
         made = builder.shape_op(call.name, "resize", [call.x], entries, call.x.channels)
         return _with_indices(made, indices)
@@ -957,6 +990,11 @@ def _scale(where: str, value: Any, recompute: bool) -> Fraction:
     """A scale factor as PyTorch computes with it: its double's exact value, when that is a short binary fraction
     (2, 0.5, 1.5, 0.25, ...). Another double (2.3, 1/3) is rounded in each product, at sizes no formula follows,
     and a recomputed non-integer scale reads at i/o: both refused."""
+    if isinstance(value, SizeValue):
+        raise SpecError(
+            f"{where}: scale_factor is computed from sizes ({value}): PyTorch multiplies each size by it in "
+            "floating point, at sizes no formula follows; give the output size (size=...) instead"
+        )
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
