@@ -715,3 +715,9 @@ def test_onnx_output_formula_is_the_torch_formula(depth: int, pool: bool, tmp_pa
     path = export(model, tmp_path / "unet.onnx", (1, 1, 2**depth * 4), ("L",))
     assert from_onnx(path).output_size() == ours
     assert len(str(ours["L"])) < 40, ours
+
+
+@pytest.mark.parametrize("shape", [None, "1,3,H,W", 3])
+def test_an_input_shape_that_is_not_a_sequence_is_refused_by_name(shape: object) -> None:
+    with pytest.raises(SpecError, match="input_shape must be a tuple or list of sizes and names"):
+        from_torch(nn.Conv2d(3, 3, 3), shape)  # type: ignore[arg-type]

@@ -350,3 +350,14 @@ def test_reduced_conditions_hold_exactly_where_the_conditions_hold() -> None:
         for value in range(-40, 41):
             held, kept = both({"i": value})
             assert bool(held) == bool(kept), (conditions, reduced, value)
+
+
+@pytest.mark.parametrize("size", [5.5, "5", True, None])
+def test_check_refuses_a_size_that_is_not_an_integer(size: object) -> None:
+    """A float would be floored through the formulas into a plausible wrong answer; every non-integer is an
+    error naming the axis and the value."""
+    net = chain("conv(k=3)")
+    with pytest.raises(SpecError, match="the size of axis i must be an integer"):
+        net.check_axis("i", size)  # type: ignore[arg-type]
+    with pytest.raises(SpecError, match="the size of axis i must be an integer"):
+        net.check({"i": size})  # type: ignore[dict-item]

@@ -211,6 +211,8 @@ class Network:
         return self._check_axis(dim, size)
 
     def _check_axis(self, dim: str, value: int) -> int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise SpecError(f"the size of axis {dim} must be an integer, got {value!r}")
         env = {dim: value}
         for condition, rule in self.conditions(dim):
             try:

@@ -131,6 +131,10 @@ def input_axes(
     >>> input_axes((1, 3, 224, "W"))
     (3, ('H', 'W'), (('H', 224),))
     """
+    if not isinstance(shape, tuple | list):
+        raise SpecError(
+            f"{where} must be a tuple or list of sizes and names, e.g. (1, 3, 'H', 'W'), got {shape!r}"
+        )
     text = ", ".join(str(v) for v in shape)
     entries = [int(v) if isinstance(v, str) and v.strip().isdigit() else v for v in shape]
     entries = [v.strip() if isinstance(v, str) else v for v in entries]
