@@ -752,13 +752,17 @@ def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
     sized = checks[0] if checks else at
     rf_size = sized.get(first) if sized and first else None
     fields: dict[str, Any] = {}
+    nowhere = ""
     if args.receptive_field:
         try:
             fields = net.receptive_fields(rf_size)
         except SymconvError:
             # The network refuses the --check size (reported below): fields at a size it accepts.
             rf_size = None
-            fields = net.receptive_fields()
+            try:
+                fields = net.receptive_fields()
+            except SymconvError as error:  # defined at no size: no field, and the rest still answers
+                nowhere = str(error)
     data: dict[str, Any] = {
         "output_size": {dim: str(expr) for dim, expr in output.items()},
         "valid_inputs": {dim: {**v.describe(), "proof": in_words(v.proof)} for dim, v in valid.items()},
@@ -772,6 +776,8 @@ def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
         words = size_set(dim, period=v.period, residues=v.residues, start=v.start, below=v.below)
         lines.append(f"valid {dim}: {words} ({in_words(v.proof)})")
         lines += _restrictions(net, dim, v)
+    if nowhere:
+        lines.append(f"receptive field: none ({nowhere})")
     if fields:
         last = fields[net.output].describe()
         varies = "" if last["uniform"] else " (the largest; fields differ between outputs"

@@ -244,3 +244,18 @@ print("ok")
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_a_network_defined_at_no_size_still_names_the_failing_node(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No receptive field exists (no size is valid); --at still names the node that fails and exits 1."""
+    path = tmp_path / "nowhere.toml"
+    path.write_text(
+        'dims = ["H"]\n[[node]]\nname = "down"\nlayer = "conv(k=3)"\n'
+        '[[node]]\nname = "join"\nop = "cat"\ninputs = ["down", "input"]\n'
+    )
+    assert main(["net", str(path), "--at", "H=8"]) == 1
+    out = capsys.readouterr().out
+    assert "valid H: no H" in out and "receptive field: none" in out
+    assert "at H = 8: node join (cat) fails along H" in out
