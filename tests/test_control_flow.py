@@ -468,6 +468,27 @@ def test_a_size_made_a_python_number_is_refused_at_its_line() -> None:
     assert "nn.Sequential" not in message  # it says what to change; the fallback is beside the point
 
 
+def _checked(x: Any) -> Any:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"Unexpected type {type(x)}")
+    return x
+
+
+class TypeChecked(nn.Module):
+    """A helper that checks its argument's type, as torchvision's functional transforms do."""
+
+    def forward(self, x: Any) -> Any:
+        return _checked(x)
+
+
+def test_a_type_check_of_a_traced_value_is_named_as_such() -> None:
+    with pytest.raises(SpecError) as refusal:
+        from_torch(TypeChecked(), (1, 3, "H", "W"))
+    message = str(refusal.value)
+    assert "rejects a traced value (Unexpected type" in message and "a check of its type" in message
+    assert "Python number" not in message
+
+
 def test_the_rank_asked_with_len_is_read() -> None:
     with pytest.raises(RuntimeError, match="'len' is not supported"):
         torch.fx.symbolic_trace(RankAsked())  # torch.fx alone refuses len()

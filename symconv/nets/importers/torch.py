@@ -183,11 +183,18 @@ def from_torch(model: Any, input_shape: Sequence[int | str] = DEFAULT_SHAPE) -> 
         if isinstance(error, TypeError) and "Proxy" in str(error):
             told = True
             where, line = raising_line(torch, error)
-            reason = (
-                f"{where}: `{line}` makes a Python number of a size (int(), float(), round(), range(), a math "
-                "function other than ceil/floor), which would fix it to one value; sizes are integers already: "
-                "use them as they are (x.shape[2], x.size(2), //)"
-            )
+            if any(words in str(error) for words in NUMBER_ERRORS):
+                reason = (
+                    f"{where}: `{line}` makes a Python number of a size (int(), float(), round(), range(), a "
+                    "math function other than ceil/floor), which would fix it to one value; sizes are integers "
+                    "already: use them as they are (x.shape[2], x.size(2), //)"
+                )
+            else:  # a check of a value's type: torch.fx traces with stand-ins, which fail it
+                reason = (
+                    f"{where}: `{line}` rejects a traced value ({_first_line(error)}): a check of its type, "
+                    "which a real tensor or size passes; torch.fx traces with stand-ins, so this forward is not "
+                    "read"
+                )
         if isinstance(error, torch.fx.proxy.TraceError | ControlFlow):  # a branch: traced at a sample size
             try:
                 return _read_past_branches(torch, model, input_shape)
@@ -199,6 +206,10 @@ def from_torch(model: Any, input_shape: Sequence[int | str] = DEFAULT_SHAPE) -> 
             raise SpecError(f"{reason}{tail}") from None
         return builder.network(_walk(builder, model, "", x, reason))
     return builder.network(_read_graph(builder, traced, x))
+
+
+# How Python refuses to make a number of a traced value (int(), float(), math.sqrt, range(), round()).
+NUMBER_ERRORS = ("real number", "interpreted as an integer", "__round__", "__index__", "__int__", "__float__")
 
 
 def _traced_in_eval(torch: Any, model: Any, tracer: Any = None) -> Trace:
