@@ -151,23 +151,36 @@ def prove(
 
 
 def network(
-    source: str, *, input_shape: Sequence[str | int] | None = None, convention: str | None = None
+    source: str, *, input_shape: Sequence[str | int] | str | None = None, convention: str | None = None
 ) -> Network:
     """A network from a chain ("conv(k=3, s=2) > maxpool(k=2)"), a .toml or .onnx file, or pkg.module:factory;
-    `input_shape` (N, C, H[, W...]) names its symbolic axes; `convention` reads an .onnx file as the ONNX
-    standard ("onnx", the default) or as onnxruntime runs it ("ort"). Its methods analyse it: output_size(),
+    `input_shape` (N, C, H[, W...], or the text "1,3,H,W") names its symbolic axes; `convention` reads an .onnx
+    file as the ONNX standard ("onnx", the default) or as onnxruntime runs it ("ort"). Its methods analyse it: output_size(),
     valid_inputs(), receptive_fields(), check({...})."""
     from .nets.load import load_network
 
-    shape = None if input_shape is None else [str(part) for part in input_shape]
-    return load_network(source, shape, convention)
+    return load_network(source, _shape(input_shape), convention)
+
+
+def _shape(input_shape: Sequence[str | int] | str | None) -> list[str] | None:
+    """An input shape as text per axis: a sequence, or the command line's "1,3,H,W"."""
+    if input_shape is None:
+        return None
+    if isinstance(input_shape, str):
+        return [part.strip() for part in input_shape.split(",")]
+    if not isinstance(input_shape, Sequence):
+        raise SpecError(
+            f"input_shape takes a sequence of sizes and names such as (1, 3, 'H', 'W') or '1,3,H,W', got "
+            f"{input_shape!r}"
+        )
+    return [str(part) for part in input_shape]
 
 
 def table(
     source: str | Network,
     *,
     at: Mapping[str, int] | None = None,
-    input_shape: Sequence[str | int] | None = None,
+    input_shape: Sequence[str | int] | str | None = None,
     convention: str | None = None,
 ) -> Table:
     """The network's shape table (a Network, or a source as `network` reads it): one Row per node with its op,

@@ -218,3 +218,15 @@ def test_network_check_names_a_wrong_axis_and_stops_its_sizes_at_the_failing_nod
         net.check({"i": 2})
     assert str(info.value).startswith("node n2 (maxpool(k=2))")
     assert str(info.value).endswith("(sizes: input=2, n1=1)")
+
+
+def test_an_input_shape_is_taken_as_the_command_line_writes_it() -> None:
+    chain = "conv(k=3, s=2) > maxpool(k=2)"
+    text = symconv.network(chain, input_shape="1,3,H,W")
+    listed = symconv.network(chain, input_shape=(1, 3, "H", "W"))
+    assert text.dims == listed.dims == ("H", "W")
+    assert text.output_size() == listed.output_size()
+    fixed = symconv.network(chain, input_shape="1, 3, 32, W")
+    assert fixed.output_size()["H"] == 7
+    with pytest.raises(SpecError, match="input_shape takes a sequence"):
+        symconv.network(chain, input_shape=5)  # type: ignore[arg-type]

@@ -364,7 +364,8 @@ class OnlySeventeen(nn.Module):
         ),
         (
             Halving,
-            r"`while x\.shape\[-1\] > 1:`\) the forward branches on sizes: True at H=W=256 .* False also",
+            r"`while x\.shape\[-1\] > 1:`\) the forward branches on sizes: (True|False) at H=W=256 .* "
+            r"(False|True) also runs",
         ),
         (
             Shrinking,
@@ -500,3 +501,37 @@ def test_the_length_of_a_tensor_is_refused_by_name() -> None:
         SpecError, match=r"`return x\[: len\(x\)\]`\) the forward asks the length of a traced"
     ):
         from_torch(LengthOfATensor(), (1, 3, "H", "W"))
+
+
+class NumberPastTheBranch(nn.Module):
+    def forward(self, x: Any) -> Any:
+        if x.shape[2] % 2:
+            raise ValueError("H must be even")
+        half = int(x.shape[2]) // 2
+        return x[:, :, :half]
+
+
+def test_a_failure_past_a_branch_is_named_as_without_one() -> None:
+    """Past the branch fx fails as it does in a forward without one: said the same way (not "runs at none of
+    the sample sizes")."""
+    with pytest.raises(
+        SpecError, match=r"branches on sizes, and .*`half = int\(x\.shape\[2\]\) // 2` makes a Python number"
+    ):
+        from_torch(NumberPastTheBranch(), (1, 3, "H", "W"))
+
+
+def test_a_guard_passes_its_tensor_channels_on() -> None:
+    class Checked(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3)
+
+        def forward(self, x: Any) -> Any:
+            y = self.conv(x)
+            if y.shape[2] % 2:
+                raise ValueError("even")
+            return y
+
+    net = from_torch(Checked(), (1, 3, "H", "W"))
+    checks = [node.name for node in net.nodes if node.op == "check"]
+    assert checks and all(dict(net.channels)[name] == 8 for name in checks)

@@ -482,3 +482,64 @@ def test_adaptive_pooling_to_sizes_per_axis(size: Any, kind: str) -> None:
     pool = nn.AdaptiveAvgPool2d(size) if kind == "avg" else nn.AdaptiveMaxPool2d(size)
     model = nn.Sequential(nn.Conv2d(1, 1, 3), pool, nn.Conv2d(1, 1, 2))
     assert _disagreements(model, 1, (9, 12)) == []
+
+
+# Tensors made from sizes by a tensor's own factories (x.new_zeros), expanded, and concatenated with the model's
+# tensors along the channels (CoordConv's coordinate maps, zero channels).
+
+
+class CoordinateChannels(nn.Module):
+    """CoordConv: a ramp along W and one along H, expanded to the input's shape, as two more channels."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(4, 2, 3, stride=2, padding=1)
+
+    def forward(self, x: Any) -> Any:
+        b, _, h, w = x.shape
+        xx = torch.arange(w, dtype=x.dtype).view(1, 1, 1, w).expand(b, 1, h, w)
+        yy = torch.linspace(-1, 1, h).view(1, 1, h, 1).expand(b, -1, -1, w)
+        return self.conv(torch.cat([x, xx, yy], dim=1))
+
+
+class ZeroChannels(nn.Module):
+    """A shortcut widened with zero channels of the downsampled tensor's size (x.new_zeros)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pool = nn.AvgPool2d(2)
+
+    def forward(self, x: Any) -> Any:
+        y = self.pool(x)
+        zeros = y.new_zeros(y.shape[0], 3, y.shape[2], y.shape[3])
+        return torch.cat((zeros, y), 1) + x.new_ones(1, 1, 1, 1) * 0.5
+
+
+class NewFull(nn.Module):
+    def forward(self, x: Any) -> Any:
+        return x * x.new_full((1, 1, x.size(2), 1), 2.0) + x.new_zeros(x.shape)
+
+
+@pytest.mark.parametrize("model", [CoordinateChannels(), ZeroChannels(), NewFull()], ids=type)
+def test_tensors_made_from_sizes_join_the_channels_as_pytorch(model: nn.Module) -> None:
+    assert _disagreements(model.eval(), 2, (9, 10)) == []
+    fields, depends = _fields(model.eval(), (1, 2, 12, 12), 1)
+    assert fields == depends
+
+
+def test_channels_added_by_tensors_made_from_sizes_are_counted() -> None:
+    net = from_torch(ZeroChannels().eval(), (1, 2, "H", "W"))
+    assert dict(net.channels)[net.output] == 5
+
+
+class ConcatenatedShort(nn.Module):
+    """Zero channels one row short of the tensor: torch.cat refuses every size (the other axes must agree)."""
+
+    def forward(self, x: Any) -> Any:
+        return torch.cat([x, x.new_zeros(x.shape[0], 1, x.shape[2] - 1, x.shape[3])], 1)
+
+
+def test_a_tensor_made_from_sizes_that_differs_in_size_is_no_network() -> None:
+    assert _disagreements(ConcatenatedShort().eval(), 2, (9, 10)) == []
+    net = from_torch(ConcatenatedShort().eval(), (1, 2, "H", "W"))
+    assert all(h not in net.valid_inputs()["H"] for h in range(1, 40))

@@ -40,6 +40,9 @@ SAMPLE_SIZES = (256, 224, 512, 384, 320, 288, 192, 128, 640, 1024)
 # sizes confirmed in one model (a loop whose every turn branches on a size would otherwise cost a trace per turn).
 PATH_LIMIT = 64
 GUARD_LIMIT = 64
+# Paths explored past a flipped decision once one of them runs to the end (`if a or b:` needs two; a loop on a
+# size whose other side turns again has no end)
+OTHER_PATHS = 8
 
 # how a guard's message ends (the importer lets a branch's guard that cannot be stated wait for `sides`)
 GUARD_MESSAGE = ", a branch on sizes"
@@ -69,6 +72,14 @@ class Undecided(BaseException):
     that a model catching Exception does not take it for its own error)."""
 
 
+class NoSample(SpecError):
+    """The forward runs at none of the sample sizes: `error` is how it failed at the first."""
+
+    def __init__(self, message: str, error: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.error = error
+
+
 class SampleFails(Exception):
     """A value the forward branches on cannot be computed at the sample size (the model fails there)."""
 
@@ -82,6 +93,16 @@ class Outcome:
     error: BaseException | None = None
     traced: Any = None  # the trace, where it ran
     decisions: tuple[Decision, ...] = ()  # the decisions it took, where it ran
+
+
+@dataclass(frozen=True)
+class Paths:
+    """The other side of a decision where it asks other questions than the traced path (`if a or b:` asks one
+    where the traced path asked two): every path through it, each of which runs to the end. The importer reads
+    the model only where each computes what the traced network computes wherever it is taken
+    (importers.sides)."""
+
+    outcomes: tuple[Outcome, ...]
 
 
 @dataclass(frozen=True)
@@ -106,6 +127,7 @@ def traced_with_guards(
     or a decision on a tensor's values."""
     shapes = [(size, _sample_shape(input_shape, size)) for size in SAMPLE_SIZES]
     failures: list[str] = []
+    first: BaseException | None = None
     for size, shape in shapes:
         tracer = _tracer_class(torch)(script=(), sample_shape=shape, explore=False)
         try:
@@ -117,12 +139,14 @@ def traced_with_guards(
             SystemExit,
         ) as error:  # the forward at this size: the model's refusal or a failed value
             failures.append(f"{size}: {_first_line(error)}")
+            first = first or error
             continue
         return Guarded(traced, tuple(tracer.decisions), shape, _sizes_text(input_shape, size))
     tried = ", ".join(str(size) for size in SAMPLE_SIZES)
-    raise SpecError(
+    raise NoSample(
         f"the forward branches on sizes and runs at none of the sample sizes tried per axis ({tried}): "
-        f"{failures[0]}"
+        f"{failures[0]}",
+        first,
     )
 
 
@@ -132,9 +156,10 @@ def confirm_guards(
     """The decisions whose guard depends on the input's sizes (its node is in `sized`: the importer made it a
     check) and whose other side runs to the end, every later decision as traced: two-sided branches, each with
     the trace of its other side, which the importer reads only where one side adds identities wherever the
-    other is taken (importers.sides). Every other decision on sizes must be a condition of validity: its other
-    side refuses every input that takes it (else a SpecError). A decision the importer found constant (a
-    channel count, a fixed axis) is the same for every input."""
+    other is taken (importers.sides); or whose other side asks other questions and every path through it runs
+    to the end (Paths, compared with the network the same way). Every other decision on sizes must be a
+    condition of validity: its other side refuses every input that takes it (else a SpecError). A decision the
+    importer found constant (a channel count, a fixed axis) is the same for every input."""
     on_sizes = [index for index, decision in enumerate(guarded.decisions) if decision.guard in sized]
     if len(on_sizes) > GUARD_LIMIT:
         first = guarded.decisions[on_sizes[0]]
@@ -164,22 +189,23 @@ def _branch(guarded: Guarded, index: int) -> str:
 
 def _check_refuses(torch: Any, trace: Callable[[Any], Any], guarded: Guarded, index: int) -> Any:
     """The trace of the other side of decision `index`, every later decision as traced, where it runs to the
-    end (a two-sided branch); else None, once every path through it ends in the model raising (or a
-    SpecError)."""
+    end asking the traced path's questions (a two-sided branch); else every path through it, explored decision
+    by decision: None where each ends in the model raising, Paths where each runs to the end (a SpecError where
+    some do and some do not)."""
     decision = guarded.decisions[index]
     taken = tuple(d.taken for d in guarded.decisions[:index])
     later = tuple(d.taken for d in guarded.decisions[index + 1 :])
     # the other side with every later decision as traced: where it runs to the end, the branch is two-sided
     first = _run(torch, trace, (*taken, not decision.taken, *later), guarded.shape)
-    if first.kind == "ran":
-        if [d.where for d in first.decisions] == [d.where for d in guarded.decisions]:
-            return first.traced
-        raise two_sided(guarded, index)  # a loop's end, say: the two sides ask different questions
+    if first.kind == "ran" and [d.where for d in first.decisions] == [d.where for d in guarded.decisions]:
+        return first.traced
     if first.kind == "refused" and not later:
         return None  # that was the only path
     pending = [(*taken, not decision.taken)]
     runs = 0
     branch = _branch(guarded, index)
+    ran: list[Outcome] = []
+    refused = False
     while pending:
         script = pending.pop()
         runs += 1
@@ -187,17 +213,23 @@ def _check_refuses(torch: Any, trace: Callable[[Any], Any], guarded: Guarded, in
             raise SpecError(
                 f"{branch}; the other side branches again more than {PATH_LIMIT} times; not modelled"
             )
+        if ran and runs > OTHER_PATHS:
+            raise two_sided(guarded, index, " (its side branches again)")
         outcome = _run(torch, trace, script, guarded.shape)
         if outcome.kind == "forked":
             pending += [(*script, True), (*script, False)]
         elif outcome.kind == "ran":
-            raise two_sided(guarded, index, " (its side branches again)")
-        elif outcome.kind == "failed":
+            ran.append(outcome)
+        elif outcome.kind == "refused":
+            refused = True
+        else:
             raise SpecError(
                 f"{branch}; tracing the other side failed ({_first_line(outcome.error)}), so whether the model "
                 "refuses those sizes is not known; not modelled"
             )
-    return None
+    if ran and refused:
+        raise two_sided(guarded, index, " (its side branches again, and refuses some of those sizes)")
+    return Paths(tuple(ran)) if ran else None
 
 
 def taking(torch: Any, trace: Callable[[Any], Any], guarded: Guarded, sides: Mapping[int, bool]) -> Guarded:

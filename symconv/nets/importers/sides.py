@@ -26,10 +26,21 @@ from typing import Any
 import sympy
 
 from ...core.arith import evaluate
-from ...core.errors import SpecError
+from ...core.errors import SpecError, SymconvError
 from ..network import Network, Node, step
+from ..shapeops import Pad, Slice, resolve
+from ..validset import solved
 from . import Tensor
-from .branches import Guarded, confirm_guards, decided_before, node_line, taking, two_sided
+from .branches import (
+    Guarded,
+    Outcome,
+    Paths,
+    confirm_guards,
+    decided_before,
+    node_line,
+    taking,
+    two_sided,
+)
 
 
 @dataclass
@@ -48,21 +59,21 @@ Reader = Callable[[Any, Read], Network]
 def read_two_sided(
     torch: Any, trace: Callable[[Any], Any], guarded: Guarded, others: dict[int, Any], read: Reader
 ) -> Network:
-    """The network that takes the full side of each two-sided decision (`others`: each one's other trace),
-    without their guards, where that side adds only identities wherever its other side is taken; else a
-    SpecError naming the branch."""
-    full = {index: _full_side(guarded, index, traced) for index, traced in others.items()}
-    full_trace = taking(torch, trace, guarded, full)
-    lean = {index: not side for index, side in full.items()}
-    if all(guarded.decisions[index].taken == side for index, side in lean.items()):
-        lean_graph = guarded.traced.graph
-    else:
-        lean_graph = taking(torch, trace, guarded, lean).traced.graph
+    """The network that takes the full side of each two-sided decision (`others`: each one's other trace, or
+    the Paths of a side that asks other questions), without their guards, where every side not taken adds
+    nothing but identities wherever it is taken; else a SpecError naming the branch."""
+    paths = {index: found for index, found in others.items() if isinstance(found, Paths)}
+    full = {
+        index: _full_side(guarded, index, traced)
+        for index, traced in others.items()
+        if not isinstance(traced, Paths)
+    }
+    full_trace = taking(torch, trace, guarded, full) if full else guarded
     record = Read()
     network = read(full_trace.traced, record)
-    guard_of = {full_trace.decisions[index].guard: index for index in full}
+    guard_of = {decision.guard: index for index, decision in enumerate(full_trace.decisions)}
     # the check nodes of each decision's guard (one per compared size)
-    checks: dict[int, list[str]] = {index: [] for index in full}
+    checks: dict[int, list[str]] = {index: [] for index in range(len(full_trace.decisions))}
     for name, fx_node in record.made.items():
         if fx_node.name in guard_of:
             checks[guard_of[fx_node.name]].append(name)
@@ -70,38 +81,18 @@ def read_two_sided(
     made_by: dict[Any, list[Node]] = {}
     for name, fx_node in record.made.items():
         made_by.setdefault(fx_node, []).append(nodes[name])
-
-    def transparent(fx_node: Any) -> bool:
-        return _transparent(fx_node, record.values, made_by.get(fx_node, []))
-
-    # decisions whose other side no input takes (its guard fails at the fixed sizes): nothing to be equal to
-    never = {
-        index
-        for index, names in checks.items()
-        if any(getattr(entry, "never", False) for name in names for _, entry in nodes[name].axes)
-    }
-    first = min(full)
-    extra, unmatched = _matched(list(lean_graph.nodes), list(full_trace.traced.graph.nodes), transparent)
-    for fx_node in extra:
-        index = decided_before(fx_node) - 1
-        if index not in full:
-            raise two_sided(guarded, first, f" (taking every full side together adds {_shown(fx_node)})")
-        if index in never:
-            continue
-        if isinstance(record.values.get(fx_node), Tensor) and not transparent(fx_node):
-            raise two_sided(
-                guarded,
-                index,
-                f" (one side makes {_shown(fx_node)}, where the other makes nothing; only resizes to the size "
-                "the tensor has, and operations that keep every size and position, are read as the same network)",
-            )
-        for node in made_by.get(fx_node, []):
-            _identity(network, node, checks[index], guarded, index, fx_node)
-    if unmatched is not None:
-        raise two_sided(
-            guarded, first, f" (taking every full side together does not make {_shown(unmatched)})"
-        )
-    dropped = {name for names in checks.values() for name in names}
+    full_side = _Side(network, record.values, made_by)
+    if full:
+        lean = {index: not side for index, side in full.items()}
+        if all(guarded.decisions[index].taken == side for index, side in lean.items()):
+            lean_graph = guarded.traced.graph
+        else:
+            lean_graph = taking(torch, trace, guarded, lean).traced.graph
+        _lean_sides(full_side, lean_graph, full_trace, full, checks, guarded)
+    dropped = {name for index in (*full, *paths) for name in checks[index]}
+    for index, found in paths.items():
+        for outcome in found.outcomes:
+            _other_path(full_side, full_trace, outcome, dropped, read, guarded, index)
     refusal = unstated(network, dropped)
     if refusal is not None:
         raise refusal
@@ -117,9 +108,160 @@ def read_two_sided(
     )
 
 
+@dataclass(frozen=True)
+class _Side:
+    """A read trace: its network, each fx node's value, and the network nodes each fx node made."""
+
+    network: Network
+    values: dict[Any, Any]
+    made_by: dict[Any, list[Node]]
+
+    def transparent(self, fx_node: Any) -> bool:
+        return _transparent(fx_node, self.values, self.made_by.get(fx_node, []))
+
+
+def _lean_sides(
+    side: _Side,
+    lean_graph: Any,
+    full_trace: Guarded,
+    full: dict[int, bool],
+    checks: dict[int, list[str]],
+    guarded: Guarded,
+) -> None:
+    """A SpecError unless what the full sides add after each two-sided decision keeps every size and position
+    wherever its lean side is taken: where that decision's guard holds, and the guards before it that both
+    sides share (a decision taken as traced)."""
+    network, fixed = side.network, dict(side.network.fixed)
+    # decisions whose other side no input takes (its guard fails at the fixed sizes): nothing to be equal to
+    nodes = {node.name: node for node in network.nodes}
+    never = {
+        index
+        for index in full
+        if any(getattr(entry, "never", False) for name in checks[index] for _, entry in nodes[name].axes)
+    }
+    first = min(full)
+    extra, unmatched = _matched(list(lean_graph.nodes), list(full_trace.traced.graph.nodes), side.transparent)
+    for fx_node in extra:
+        index = decided_before(fx_node) - 1
+        if index not in full:
+            raise two_sided(guarded, first, f" (taking every full side together adds {_shown(fx_node)})")
+        if index in never:
+            continue
+        if isinstance(side.values.get(fx_node), Tensor) and not side.transparent(fx_node):
+            raise two_sided(
+                guarded,
+                index,
+                f" (one side makes {_shown(fx_node)}, where the other makes nothing; only resizes, pads and "
+                "slices that keep the size the tensor has, and operations that keep every size and position, "
+                "are read as the same network)",
+            )
+        names = [name for j in range(index) if j not in full for name in checks[j]] + checks[index]
+        given = {dim: _conditions(network, names, dim) for dim in network.dims if dim not in fixed}
+        for node in side.made_by.get(fx_node, []):
+            _identity(network, node, given, guarded, index, _shown(fx_node))
+    if unmatched is not None:
+        raise two_sided(
+            guarded, first, f" (taking every full side together does not make {_shown(unmatched)})"
+        )
+
+
+def fuller(guarded: Guarded, others: dict[int, Any]) -> Guarded | None:
+    """A path through the other side of a decision that asks other questions and makes every node the traced
+    path makes, and more (`if ph or pw: x = F.pad(...)` traced where neither pads, W fixed): the trace to read
+    the network from instead, its paths then compared with it (None where there is none)."""
+    traced = list(guarded.traced.graph.nodes)
+    for found in others.values():
+        for outcome in found.outcomes if isinstance(found, Paths) else ():
+            path = list(outcome.traced.graph.nodes)
+            skip, path_skip = _unread(traced), _unread(path)
+            _, unmatched = _matched(traced, path, lambda _: True, key=_place, skip=skip)
+            if unmatched is None and len(path) - len(path_skip) > len(traced) - len(skip):
+                pairs = zip(outcome.decisions, guarded.decisions, strict=False)
+                flipped = next(d for d, was in pairs if d.taken != was.taken)
+                sample = f"{guarded.sample} with the branch at {flipped.where} taken the other way"
+                return Guarded(outcome.traced, outcome.decisions, guarded.shape, sample)
+    return None
+
+
+def _unread(graph_nodes: list[Any]) -> set[Any]:
+    """The calls whose results no node reads but guards (a comparison whose truth the forward asked)."""
+    found: set[Any] = set()
+    for node in reversed(graph_nodes):
+        if node.meta.get("symconv_guard") or (
+            node.op in ("call_function", "call_method") and all(user in found for user in node.users)
+        ):
+            found.add(node)
+    return found
+
+
+def _other_path(
+    side: _Side,
+    full_trace: Guarded,
+    outcome: Outcome,
+    dropped: Collection[str],
+    read: Reader,
+    guarded: Guarded,
+    index: int,
+) -> None:
+    """A SpecError unless a path that asks other questions (`outcome`, through the other side of decision
+    `index`) computes the network of the full trace wherever it is taken: it makes nothing the full trace does
+    not (the nodes that only compute its guards aside), what the full trace adds keeps every size and position,
+    and every guard the network keeps holds, under the path's own guards."""
+    record = Read()
+    network = read(outcome.traced, record)
+    guards = {decision.guard for decision in outcome.decisions}
+    names = [name for name, fx_node in record.made.items() if fx_node.name in guards]
+    nodes = {node.name: node for node in network.nodes}
+    if any(getattr(entry, "never", False) for name in names for _, entry in nodes[name].axes):
+        return  # a path no input takes at the fixed sizes
+    fixed = dict(side.network.fixed)
+    given = {dim: _conditions(network, names, dim) for dim in network.dims if dim not in fixed}
+    lean = list(outcome.traced.graph.nodes)
+    full = list(full_trace.traced.graph.nodes)
+    skipped = _guard_only(lean, record.values, set(record.made.values()))
+    extra, unmatched = _matched(lean, full, side.transparent, key=_place, skip=skipped)
+    if unmatched is not None:
+        raise two_sided(
+            guarded,
+            index,
+            f" (a path through its other side makes {_shown(unmatched)}, which the traced network does not)",
+        )
+    for fx_node in extra:
+        if isinstance(side.values.get(fx_node), Tensor) and not side.transparent(fx_node):
+            raise two_sided(
+                guarded,
+                index,
+                f" (the traced network makes {_shown(fx_node)}, which a path through its other side does not; "
+                "only resizes, pads and slices that keep the size the tensor has, and operations that keep "
+                "every size and position, are read as the same network)",
+            )
+        for node in side.made_by.get(fx_node, []):
+            _identity(side.network, node, given, guarded, index, _shown(fx_node))
+    # the guards the network keeps must hold wherever the path is taken
+    for node in side.network.nodes:
+        if node.op == "check" and node.name not in dropped:
+            _identity(side.network, node, given, guarded, index, f"the guard {node.name}")
+
+
+def _guard_only(graph_nodes: list[Any], values: dict[Any, Any], made: Collection[Any]) -> set[Any]:
+    """The fx nodes that only compute guards: the guards, and the values that are no tensor, make no network
+    node (are `made` none) and are read by guards alone (or by nothing: a truth the forward asked)."""
+    found: set[Any] = set()
+    for node in reversed(graph_nodes):
+        if node.meta.get("symconv_guard") or (
+            node.op in ("call_function", "call_method")
+            and node not in made
+            and not isinstance(values.get(node), Tensor)
+            and all(user in found for user in node.users)
+        ):
+            found.add(node)
+    return found
+
+
 def _transparent(fx_node: Any, values: dict[Any, Any], made: list[Node]) -> bool:
     """Whether an added fx node passes its first input on, as far as sizes and positions go: its tensor is its
-    input's (an elementwise op, an activation), or one resize of it (shown an identity by `_identity`)."""
+    input's (an elementwise op, an activation), or one resize, pad or slice of it (shown an identity by
+    `_identity`)."""
     inputs = fx_node.all_input_nodes
     value, before = values.get(fx_node), values.get(inputs[0]) if inputs else None
     if not isinstance(value, Tensor) or not isinstance(before, Tensor):
@@ -128,7 +270,11 @@ def _transparent(fx_node: Any, values: dict[Any, Any], made: list[Node]) -> bool
         return False  # other channels, or axes moved
     if not made:
         return value.node == before.node
-    return len(made) == 1 and made[0].op == "resize" and made[0].inputs[:1] == (before.node,)
+    return len(made) == 1 and made[0].op in _KEEPING and made[0].inputs[:1] == (before.node,)
+
+
+# the shape operations that keep a size and every position where their amounts say so (`_keeps`)
+_KEEPING = ("resize", "pad", "slice")
 
 
 def _full_side(guarded: Guarded, index: int, other: Any) -> bool:
@@ -144,28 +290,34 @@ def _full_side(guarded: Guarded, index: int, other: Any) -> bool:
 
 
 def _matched(
-    lean: list[Any], full: list[Any], transparent: Callable[[Any], bool]
+    lean: list[Any],
+    full: list[Any],
+    transparent: Callable[[Any], bool],
+    key: Callable[[Any], tuple[Any, ...]] | None = None,
+    skip: Collection[Any] = (),
 ) -> tuple[list[Any], Any | None]:
     """The fx nodes `full` makes beyond `lean` (in order), and the first node of `lean` that no node of `full`
     matches (None: every one is): made at the same line of the model's code, of the same kind and target, after
-    the same number of decisions, and with the same arguments (nodes as matched; a node `full` adds that is
-    `transparent` read as its first input). The guards' own nodes are left out."""
+    the same number of decisions (`key`, by default), and with the same arguments (nodes as matched; a node
+    `full` adds that is `transparent` read as its first input). The guards' own nodes, and those in `skip`,
+    are left out."""
+    key = key or _key
     fx_map: dict[Any, Any] = {}  # a lean node -> its match in full
     extra: list[Any] = []
     added: set[Any] = set()
     position = 0
-    full = [node for node in full if not node.meta.get("symconv_guard")]
+    full = [node for node in full if not node.meta.get("symconv_guard") and node not in skip]
 
     def passed(node: Any) -> Any:
         while node in added and node.all_input_nodes and transparent(node):
             node = node.all_input_nodes[0]
         return node
 
-    for node in (node for node in lean if not node.meta.get("symconv_guard")):
-        want = (_key(node), _arguments(node, lambda n: fx_map.get(n, n)))
+    for node in (node for node in lean if not node.meta.get("symconv_guard") and node not in skip):
+        want = (key(node), _arguments(node, lambda n: fx_map.get(n, n)))
         for ahead in range(position, len(full)):
             candidate = full[ahead]
-            if _key(candidate) == want[0] and _arguments(candidate, passed) == want[1]:
+            if key(candidate) == want[0] and _arguments(candidate, passed) == want[1]:
                 fx_map[node] = candidate
                 extra += full[position:ahead]
                 position = ahead + 1
@@ -179,7 +331,12 @@ def _matched(
 
 
 def _key(node: Any) -> tuple[Any, ...]:
-    return (node.meta.get("symconv_line"), node.op, node.target, decided_before(node))
+    return (*_place(node), decided_before(node))
+
+
+def _place(node: Any) -> tuple[Any, ...]:
+    """Where and what an fx node is, whatever the decisions before it (paths that ask other questions)."""
+    return (node.meta.get("symconv_line"), node.op, node.target)
 
 
 def _arguments(node: Any, mapped: Callable[[Any], Any]) -> Any:
@@ -220,44 +377,80 @@ def _shown(node: Any) -> str:
 
 
 def _identity(
-    network: Network, node: Node, checks: list[str], guarded: Guarded, index: int, fx_node: Any
+    network: Network,
+    node: Node,
+    given: dict[str, list[sympy.Basic]],
+    guarded: Guarded,
+    index: int,
+    where: str,
 ) -> None:
-    """A SpecError unless `node` keeps every axis' size wherever the guard's checks hold: a resize to a size the
-    guard states equal to its input's, or one that keeps the size outright."""
-    if node.op != "resize":
-        raise two_sided(
-            guarded,
-            index,
-            f" (one side makes {_shown(fx_node)}, a {node.op}, where the other makes nothing; only resizes to "
-            "the size the tensor has are read as the same network)",
-        )
+    """A SpecError unless `node` keeps every axis' size and position wherever the conditions `given` (per
+    symbolic axis) hold: a resize to the size it has, a pad by 0, a slice from 0 to its input's end, or (a
+    check) a condition they imply."""
     fixed = dict(network.fixed)
     for dim in network.dims:
         sizes = network.sizes(dim)
-        before, after = sizes[node.inputs[0]], sizes[node.name]
+        claims = _keeps(network, node, dim, sizes)
+        if claims is None:
+            raise two_sided(
+                guarded,
+                index,
+                f" (one side makes {where}, a {node.op}, where the other makes nothing; only resizes, pads and "
+                "slices that keep the size the tensor has are read as the same network)",
+            )
         if dim in fixed:
-            if evaluate(before - after, {dim: fixed[dim]}) == 0:
+            if all(evaluate(claim, {dim: fixed[dim]}) for claim in claims):
                 continue
-        elif before == after or _stated(network, checks, sizes, dim, {before, after}):
+        elif all(_implied(claim, given.get(dim, []), dim) for claim in claims):
             continue
+        kept = "holds" if node.op == "check" else "keeps the size and positions"
         raise two_sided(
             guarded,
             index,
-            f" (one side resizes at {_shown(fx_node)}, and the other side's condition does not state that "
-            f"the size along {dim} is kept)",
+            f" (at {where} one side makes a {node.op}, and the other side's conditions do not state that it "
+            f"{kept} along {dim})",
         )
 
 
-def _stated(
-    network: Network, checks: list[str], sizes: dict[str, sympy.Expr], dim: str, sides: set[sympy.Expr]
-) -> bool:
-    """Whether one of the guard's checks states the two sizes equal along `dim`."""
+def _keeps(network: Network, node: Node, dim: str, sizes: dict[str, sympy.Expr]) -> list[sympy.Basic] | None:
+    """What must hold along `dim` for `node` to keep its input's size and every position there (a check: its
+    conditions); None for a node that is no such operation."""
+    if node.op == "check":
+        along = {each.name: each for each in network.along(dim).nodes}
+        return [condition for condition, _ in step(along[node.name], sizes, dim, True)[1]]
+    entry = dict(node.axes).get(dim)
+    if not node.inputs or node.op not in _KEEPING or entry is None:
+        return None
+    before, after = sizes[node.inputs[0]], sizes[node.name]
+    if isinstance(entry, Pad):
+        return [sympy.Eq(resolve(entry.begin, sizes), 0), sympy.Eq(resolve(entry.end, sizes), 0)]
+    if isinstance(entry, Slice):
+        if entry.step != 1 or entry.whole is not None or entry.starts is not None:
+            return None
+        start = 0 if entry.start is None else resolve(entry.start, sizes)
+        return [sympy.Eq(start, 0), sympy.Eq(before, after)]
+    return [sympy.Eq(before, after)]
+
+
+def _conditions(network: Network, names: list[str], dim: str) -> list[sympy.Basic]:
+    """The conditions the check nodes `names` state along `dim`, in the axis' input size."""
     along = {node.name: node for node in network.along(dim).nodes}
-    for name in checks:
-        _, rules = step(along[name], sizes, dim, True)
-        if any(isinstance(c, sympy.Eq) and {c.lhs, c.rhs} == sides for c, _ in rules):
-            return True
-    return False
+    sizes = network.sizes(dim)
+    return [condition for name in names for condition, _ in step(along[name], sizes, dim, True)[1]]
+
+
+def _implied(claim: sympy.Basic, given: list[sympy.Basic], dim: str) -> bool:
+    """Whether `claim` holds at every size >= 1 along `dim` where every condition in `given` holds (solved in
+    closed form: a claim the solver cannot decide is not implied)."""
+    if claim is sympy.true or claim in given:
+        return True
+    if claim is sympy.false and not given:
+        return False
+    try:
+        where = solved(given, dim, {})
+        return where.is_empty() or where.intersect(solved([claim], dim, {}).complement()).is_empty()
+    except SymconvError:
+        return False
 
 
 def unstated(network: Network, dropped: Collection[str] = ()) -> SpecError | None:

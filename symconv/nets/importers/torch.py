@@ -77,8 +77,16 @@ from . import (
     swin,
     unsupported,
 )
-from .branches import GUARD_MESSAGE, confirm_guards, node_line, raising_line, record_line, traced_with_guards
-from .sides import Read, read_two_sided, unstated
+from .branches import (
+    GUARD_MESSAGE,
+    NoSample,
+    confirm_guards,
+    node_line,
+    raising_line,
+    record_line,
+    traced_with_guards,
+)
+from .sides import Read, fuller, read_two_sided, unstated
 
 DEFAULT_SHAPE: tuple[int | str, ...] = (1, 3, "H", "W")
 
@@ -180,32 +188,43 @@ def from_torch(model: Any, input_shape: Sequence[int | str] = DEFAULT_SHAPE) -> 
     except (Exception, ControlFlow, SystemExit) as error:  # tracing runs the user's forward: any failure
         reason = f"torch.fx could not trace {type(model).__name__}: {_first_line(error)}"
         told = False  # the reason says what to change: no word of the fallback needed
-        if isinstance(error, TypeError) and "Proxy" in str(error):
-            told = True
-            where, line = raising_line(torch, error)
-            if any(words in str(error) for words in NUMBER_ERRORS):
-                reason = (
-                    f"{where}: `{line}` makes a Python number of a size (int(), float(), round(), range(), a "
-                    "math function other than ceil/floor), which would fix it to one value; sizes are integers "
-                    "already: use them as they are (x.shape[2], x.size(2), //)"
-                )
-            else:  # a check of a value's type: torch.fx traces with stand-ins, which fail it
-                reason = (
-                    f"{where}: `{line}` rejects a traced value ({_first_line(error)}): a check of its type, "
-                    "which a real tensor or size passes; torch.fx traces with stand-ins, so this forward is not "
-                    "read"
-                )
+        stand_in = _stand_in_refused(torch, error)
+        if stand_in is not None:
+            reason, told = stand_in, True
         if isinstance(error, torch.fx.proxy.TraceError | ControlFlow):  # a branch: traced at a sample size
             try:
                 return _read_past_branches(torch, model, input_shape)
             except SpecError as refusal:
-                reason = f"{reason}; {refusal}"
+                # past the branch, the forward may fail as fx does without one: said the same way
+                past = _stand_in_refused(torch, refusal.error) if isinstance(refusal, NoSample) else None
+                reason = (
+                    f"{reason}; the forward branches on sizes, and {past}" if past else f"{reason}; {refusal}"
+                )
                 told = True  # why the branches were not read: the whole story
         if type(model) is not torch.nn.Sequential:
             tail = "" if told else "; only an nn.Sequential is read without tracing"
             raise SpecError(f"{reason}{tail}") from None
         return builder.network(_walk(builder, model, "", x, reason))
     return builder.network(_read_graph(builder, traced, x))
+
+
+def _stand_in_refused(torch: Any, error: BaseException | None) -> str | None:
+    """What the forward did where a traced stand-in (an fx Proxy) was refused, from Python's TypeError: made a
+    number of a size, or checked a value's type; None for any other error."""
+    if not isinstance(error, TypeError) or "Proxy" not in str(error):
+        return None
+    where, line = raising_line(torch, error)
+    if any(words in str(error) for words in NUMBER_ERRORS):
+        return (
+            f"{where}: `{line}` makes a Python number of a size (int(), float(), round(), range(), a math "
+            "function other than ceil/floor), which would fix it to one value; sizes are integers already: use "
+            "them as they are (x.shape[2], x.size(2), //)"
+        )
+    # a check of a value's type: torch.fx traces with stand-ins, which fail it
+    return (
+        f"{where}: `{line}` rejects a traced value ({_first_line(error)}): a check of its type, which a real "
+        "tensor or size passes; torch.fx traces with stand-ins, so this forward is not read"
+    )
 
 
 # How Python refuses to make a number of a traced value (int(), float(), math.sqrt, range(), round()).
@@ -284,6 +303,14 @@ def _read_past_branches(torch: Any, model: Any, input_shape: Sequence[int | str]
     others = confirm_guards(
         torch, trace, guarded, {node.name for node in network.nodes if node.op == "check"}
     )
+    instead = fuller(guarded, others)
+    if instead is not None:  # the traced path is the lean one: read the path that makes more
+        guarded = instead
+        builder = Builder(dims, fixed, channels)
+        network = builder.network(_read_graph(builder, guarded.traced, Tensor("input", channels)))
+        others = confirm_guards(
+            torch, trace, guarded, {node.name for node in network.nodes if node.op == "check"}
+        )
     guards = {guarded.decisions[index].guard for index in others}
     refusal = unstated(network, {node.name for node in network.nodes if node.name in guards})
     if refusal is not None:
@@ -2184,7 +2211,9 @@ def _state(builder: Builder, name: str, where: str, condition: SizeCondition, ru
     stated = relation(*sides)
     source = next(node for node, axis in found if axis == dim)
     entries = [Check(stated if d == dim else None, rule) for d in builder.dims]
-    builder.shape_op(name, "check", [Tensor(source, None)], entries, None)
+    # a check passes its node's tensor on: the same channels
+    channels = builder.channels.get(source)
+    builder.shape_op(name, "check", [Tensor(source, channels)], entries, channels)
     return True
 
 
@@ -2338,6 +2367,8 @@ def _method(builder: Builder, target: str, name: str, args: Sequence[Any], kwarg
     if not args or not isinstance(args[0], Tensor):
         raise SpecError(f"{where} is called on {args[0] if args else None!r}, not a tensor")
     x: Tensor = args[0]
+    if target in NEW_FACTORIES:
+        return _new_factory(builder, target, name, where, args, kwargs)
     if target in OVER_A_DIMENSION:
         return _over_dimension(builder, Call(name, where, x), _dim_argument(target, args, kwargs))
     if target in PRESERVING_METHODS:
@@ -3457,14 +3488,44 @@ def _factory(builder: Builder, target: Any, where: str, args: Sequence[Any], kwa
         shape = [SizeValue(sympy.ceiling((bounds[1] - bounds[0]) / bounds[2]))]
     elif name == "linspace":
         shape = [args[2] if len(args) > 2 else kwargs.get("steps")]
-    elif name == "full" or (len(args) == 1 and isinstance(args[0], tuple | list)):
-        shape = list(kwargs.get("size", args[0] if args else ()))
     else:
-        shape = list(kwargs.get("size", args))
+        shape = _size_list(builder, args[:1] if name == "full" else args, kwargs, where)
     sizes = tuple(_as_size(v, where) for v in shape)
     if all(v.constant() is not None for v in sizes):
         return None
     return Sized(sizes)
+
+
+# x.new_zeros(size): a factory with x's dtype and device
+NEW_FACTORIES = frozenset("new_zeros new_ones new_empty new_full".split())
+
+
+def _new_factory(
+    builder: Builder, target: str, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]
+) -> Any:
+    """The tensor x.new_zeros(...) and its kind make: Sized where a size is computed from the input's shape,
+    else the constant PyTorch makes (its values held, as any constant's)."""
+    given = args[1:2] if target == "new_full" else args[1:]
+    sizes = tuple(_as_size(v, where) for v in _size_list(builder, given, kwargs, where))
+    numbers = tuple(v.constant() for v in sizes)
+    if not all(isinstance(n, int) for n in numbers):
+        return Sized(sizes)
+    fill = list(args[2:3]) if target == "new_full" else []
+    options = {key: value for key, value in kwargs.items() if key != "size"}
+    empty = Constant((), _torch().zeros(()))
+    return _computed("call_method", target, name, [empty, numbers, *fill], options)
+
+
+def _size_list(builder: Builder, given: Sequence[Any], kwargs: dict[str, Any], where: str) -> list[Any]:
+    """A factory's sizes, given one by one, as one tuple or list, as a shape (x.shape), or as `size=`."""
+    if "size" in kwargs:
+        given = [kwargs["size"]]
+    if len(given) == 1 and isinstance(given[0], Shape):
+        whole = given[0]
+        return [_shape_item(whole, k, where) for k in range(_rank_of(whole.x, builder.dims))]
+    if len(given) == 1 and isinstance(given[0], tuple | list):
+        return list(given[0])
+    return list(given)
 
 
 def _as_size(value: Any, where: str) -> SizeValue:
@@ -3491,7 +3552,62 @@ def _sized_function(
         return _sized_elementwise(builder, name, where, list(args[:2]))
     if kind == "unsqueeze":
         return _sized_method(builder, "unsqueeze", name, where, args, kwargs)
+    if kind == "cat":
+        bound = _bind("cat", args, kwargs)
+        return _concat_sized(builder, name, where, list(bound["tensors"]), bound["dim"] or 0)
     raise _sized_refusal(builder, where, next(v for v in _leaves((args, kwargs)) if isinstance(v, Sized)))
+
+
+def _concat_sized(builder: Builder, name: str, where: str, parts: list[Any], dim: Any) -> Tensor:
+    """torch.cat along the channels of the model's tensors and tensors made from sizes (zeros of the input's
+    size, CoordConv's coordinate maps): each made one must have the model's tensors' sizes on every spatial axis
+    (torch.cat's rule: every dimension but the concatenated one agrees) and adds its channels. It reads no
+    input position, so it stands in the concatenation as the first model tensor checked to its sizes (whose
+    positions the concatenation reads anyway)."""
+    rank = 2 + len(builder.dims)
+    tensors = [part for part in parts if isinstance(part, Tensor)]
+    made = next((part for part in parts if isinstance(part, Sized)), None)
+    if (
+        made is None
+        or not tensors
+        or not isinstance(dim, int)
+        or dim % rank != 1
+        or any(t.flat or t.layout is not None for t in tensors)
+    ):
+        raise _sized_refusal(builder, where, made or Sized(()))
+    x = tensors[0]
+    rule = (
+        "torch.cat needs a tensor made from sizes to have the concatenated tensors' sizes on every other axis"
+    )
+    out: list[Tensor] = []
+    for part in parts:
+        if not isinstance(part, Sized):
+            out.append(_tensor(part, where))
+            continue
+        if len(part.shape) != rank:
+            raise SpecError(
+                f"{where} concatenates a tensor made from sizes {_shown(builder, part.shape)} with {rank}-D "
+                "tensors (torch.cat's rule: the same number of dimensions)"
+            )
+        channels = part.shape[1].constant()
+        if not isinstance(channels, int) or part.shape[0].expr not in (BATCH_SIZE, 1):
+            raise SpecError(
+                f"{where} concatenates a tensor made from sizes {_shown(builder, part.shape)} whose batch or "
+                "channels are no known number; not modelled"
+            )
+        checks: list[Check] = []
+        for dim_name, size in zip(builder.dims, part.shape[2:], strict=True):
+            target = shape_formula(builder, size, dim_name, where, "a concatenated size")
+            same = builder.resolved(size, where) == builder.formula(x.node, dim_name)
+            checks.append(Check(None if same else eq(ref(x.node), target), rule))
+        if any(check.condition is not None for check in checks):
+            checked = builder.shape_op(
+                f"{name}_sizes", "check", [Tensor(x.node, x.channels)], checks, x.channels
+            )
+            out.append(Tensor(checked.node, channels))
+        else:
+            out.append(Tensor(x.node, channels))
+    return _concat(builder, name, where, out, 1)
 
 
 def _sized_method(
@@ -3521,7 +3637,31 @@ def _sized_method(
                 f"{_shown(builder, sizes)}: the sizes' products are not the same at every size (-1 is not read here)"
             )
         return Sized(sizes)
+    if target == "expand":
+        shape = args[1] if len(args) == 2 and isinstance(args[1], tuple | list) else args[1:]
+        return Sized(_expanded(builder, where, x.shape, tuple(_as_size(v, where) for v in shape)))
     raise _sized_refusal(builder, where, x)
+
+
+def _expanded(
+    builder: Builder, where: str, shape: tuple[SizeValue, ...], sizes: tuple[SizeValue, ...]
+) -> tuple[SizeValue, ...]:
+    """Tensor.expand of a tensor made from sizes: -1 keeps a size, a size of 1 takes the one asked, any other
+    must be the one asked at every size (PyTorch's rule); new leading dimensions take theirs."""
+    if len(sizes) < len(shape):
+        raise SpecError(f"{where}: expand to {len(sizes)} dimensions of a tensor with {len(shape)}")
+    out = list(sizes[: len(sizes) - len(shape)])
+    for have, want in zip(shape, sizes[len(sizes) - len(shape) :], strict=True):
+        if want.constant() == -1 or sympy.simplify(have.expr - want.expr) == 0:
+            out.append(have)
+        elif have.constant() == 1:
+            out.append(want)
+        else:
+            raise SpecError(
+                f"{where}: expand of a tensor made from sizes {_shown(builder, shape)} to {_shown(builder, sizes)}: "
+                "a size other than 1 must be the one asked at every size (PyTorch's rule); not modelled"
+            )
+    return tuple(out)
 
 
 def _sized_refusal(builder: Builder, where: str, x: Sized) -> SpecError:

@@ -1,0 +1,180 @@
+"""Branches whose sides ask different questions: `if ph > 0 or pw > 0: x = F.pad(...)` asks one question where
+it pads because of H and two where it does not. Every path through such a side must compute the network
+wherever it is taken (what the network adds there keeps every size and position: a pad by 0, a crop to the
+whole tensor, a resize to its own size), or the model is refused; never a wrong size. Each model is compared
+with PyTorch on every size 1..60 of each axis, the other at several sizes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+torch = pytest.importorskip("torch")
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
+
+from symconv.core.errors import SymconvError  # noqa: E402
+from symconv.nets.importers.torch import from_torch  # noqa: E402
+from tests.test_two_sided_more import _disagreements, _field_disagreements, _run  # noqa: E402
+
+
+def _amounts(x: Any, multiple: int) -> tuple[Any, Any, Any, Any]:
+    h, w = x.shape[2:]
+    return h, w, (multiple - h % multiple) % multiple, (multiple - w % multiple) % multiple
+
+
+class PadEither(nn.Module):
+    """Pad to a multiple of 8 where either axis needs it (the pad-to-window form of many vision models)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 1, 3, stride=8, padding=1)
+
+    def forward(self, x: Any) -> Any:
+        _, _, ph, pw = _amounts(x, 8)
+        if ph > 0 or pw > 0:
+            x = F.pad(x, (0, pw, 0, ph))
+        return self.conv(x)
+
+
+class PadEitherTruth(PadEither):
+    """The same with the amounts' truth asked (`if ph or pw:`)."""
+
+    def forward(self, x: Any) -> Any:
+        _, _, ph, pw = _amounts(x, 8)
+        if ph or pw:
+            x = F.pad(x, (0, pw, 0, ph))
+        return self.conv(x)
+
+
+class PadUnlessBoth(PadEither):
+    """`and`, the pad in the else: the side that stops at the first question pads."""
+
+    def forward(self, x: Any) -> Any:
+        h, w, ph, pw = _amounts(x, 8)
+        if h % 8 == 0 and w % 8 == 0:
+            pass
+        else:
+            x = F.pad(x, (0, pw, 0, ph), mode="replicate")
+        return self.conv(x)
+
+
+class PaddedWindowsCropped(nn.Module):
+    """Swin's form: pad to a multiple of the window, compute, and crop back where it padded."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mix = nn.Conv2d(1, 1, 3, padding=1)
+
+    def forward(self, x: Any) -> Any:
+        h, w, ph, pw = _amounts(x, 7)
+        x = self.mix(F.pad(x, (0, pw, 0, ph)))
+        if ph > 0 or pw > 0:
+            x = x[:, :, :h, :w].contiguous()
+        return x
+
+
+class PadPerAxis(PadEither):
+    """One branch per axis: each side asks the same questions (a two-sided branch whose extra node is a pad)."""
+
+    def forward(self, x: Any) -> Any:
+        _, _, ph, pw = _amounts(x, 8)
+        if ph:
+            x = F.pad(x, (0, 0, 0, ph))
+        if pw != 0:
+            x = F.pad(x, (0, pw, 0, 0))
+        return self.conv(x)
+
+
+READ = [PadEither, PadEitherTruth, PadUnlessBoth, PaddedWindowsCropped, PadPerAxis]
+
+
+@pytest.mark.parametrize("model", READ, ids=lambda model: model.__name__)
+def test_sides_asking_other_questions_agree_with_pytorch(model: type[nn.Module]) -> None:
+    assert _disagreements(model(), (1, 1, "H", "W"), held=(5, 8, 14, 16, 17)) == []
+    shapes = [(h, w) for h in (7, 8, 13, 16) for w in (8, 9)]
+    assert _field_disagreements(model(), (1, 1, "H", "W"), shapes) == []
+
+
+@pytest.mark.parametrize("model", READ, ids=lambda model: model.__name__)
+@pytest.mark.parametrize("width", [14, 16, 21])
+def test_a_fixed_axis_where_its_question_is_decided(model: type[nn.Module], width: int) -> None:
+    """With W fixed, W's question has one answer; where the sample H takes the side that does not pad, the
+    path that pads is read instead, and compared with the other."""
+    assert _disagreements(model(), (1, 1, "H", width), held=(width,)) == []
+
+
+class PadTooMuch(nn.Module):
+    def forward(self, x: Any) -> Any:
+        _, _, ph, pw = _amounts(x, 8)
+        if ph > 0 or pw > 0:
+            x = F.pad(x, (0, pw + 1, 0, ph))  # pads W where W needs nothing
+        return x
+
+
+class PadAlways(nn.Module):
+    """Pads 4 along an axis that is already a multiple of 4 when the other axis is not: two networks."""
+
+    def forward(self, x: Any) -> Any:
+        h, w = x.shape[2:]
+        if h % 4 != 0 or w % 4 != 0:
+            x = F.pad(x, (0, 4 - w % 4, 0, 4 - h % 4))
+        return x
+
+
+class CropFromOne(nn.Module):
+    def forward(self, x: Any) -> Any:
+        if x.shape[2] % 2 or x.shape[3] % 2:
+            x = x[:, :, 1:, 1:]
+        return x
+
+
+class CropShort(nn.Module):
+    def forward(self, x: Any) -> Any:
+        h, w, ph, pw = _amounts(x, 7)
+        x = F.pad(x, (0, pw, 0, ph))
+        if ph > 0 or pw > 0:
+            x = x[:, :, :h, : w - 1]
+        return x
+
+
+class ResizedFixed(nn.Module):
+    def forward(self, x: Any) -> Any:
+        if x.shape[2] > 30 or x.shape[3] > 30:
+            x = F.interpolate(x, size=(32, 32))
+        return x
+
+
+class OtherLayers(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.small = nn.Conv2d(1, 1, 3)
+        self.large = nn.Conv2d(1, 1, 3, padding=1)
+
+    def forward(self, x: Any) -> Any:
+        if x.shape[2] > 10 or x.shape[3] > 10:
+            return self.small(x)
+        return self.large(x)
+
+
+class RefusedOnOneSide(nn.Module):
+    """Odd H is refused only past 20: no one network (the valid set is H <= 20 or H even)."""
+
+    def forward(self, x: Any) -> Any:
+        if x.shape[2] > 20:
+            if x.shape[2] % 2:
+                raise ValueError("H past 20 must be even")
+        return x
+
+
+REFUSED = [PadTooMuch, PadAlways, CropFromOne, CropShort, ResizedFixed, OtherLayers, RefusedOnOneSide]
+
+
+@pytest.mark.parametrize("model", REFUSED, ids=lambda model: model.__name__)
+def test_paths_that_compute_other_networks_are_refused(model: type[nn.Module]) -> None:
+    """PyTorch runs both sides, and they differ in size or position somewhere: refused, naming the branch."""
+    assert _run(model().eval(), (1, 1, 9, 16)) is not None
+    assert _run(model().eval(), (1, 1, 32, 32)) is not None
+    with pytest.raises(SymconvError, match="branches on sizes"):
+        from_torch(model().eval(), (1, 1, "H", "W"))
