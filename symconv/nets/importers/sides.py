@@ -8,7 +8,7 @@ cubic tap then weighs exactly 0). So at every input size the model computes what
 and it is read as that side, without the guard.
 
 This is checked, not assumed. Each two-sided decision's sides are compared (the nodes between it and the next
-decision, by the line of the model's code that made them, their kind and their target): the side that makes
+decision, by their kind, their target and their arguments): the side that makes
 more (the full side) must make every node the other makes. The forward is then traced taking every full side,
 each decision recorded as the guard of its other side (`branches.taking`), and compared with the trace that
 takes every other side: what it adds after a decision may only be resizes whose size that guard states, on
@@ -174,7 +174,7 @@ def fuller(guarded: Guarded, others: dict[int, Any]) -> Guarded | None:
         for outcome in found.outcomes if isinstance(found, Paths) else ():
             path = list(outcome.traced.graph.nodes)
             skip, path_skip = _unread(traced), _unread(path)
-            _, unmatched = _matched(traced, path, lambda _: True, key=_place, skip=skip)
+            _, unmatched = _matched(traced, path, lambda _: True, after_decisions=False, skip=skip)
             if unmatched is None and len(path) - len(path_skip) > len(traced) - len(skip):
                 pairs = zip(outcome.decisions, guarded.decisions, strict=False)
                 flipped = next(d for d, was in pairs if d.taken != was.taken)
@@ -219,7 +219,7 @@ def _other_path(
     lean = list(outcome.traced.graph.nodes)
     full = list(full_trace.traced.graph.nodes)
     skipped = _guard_only(lean, record.values, set(record.made.values()))
-    extra, unmatched = _matched(lean, full, side.transparent, key=_place, skip=skipped)
+    extra, unmatched = _matched(lean, full, side.transparent, after_decisions=False, skip=skipped)
     if unmatched is not None:
         raise two_sided(
             guarded,
@@ -293,15 +293,33 @@ def _matched(
     lean: list[Any],
     full: list[Any],
     transparent: Callable[[Any], bool],
-    key: Callable[[Any], tuple[Any, ...]] | None = None,
+    after_decisions: bool = True,
     skip: Collection[Any] = (),
 ) -> tuple[list[Any], Any | None]:
     """The fx nodes `full` makes beyond `lean` (in order), and the first node of `lean` that no node of `full`
-    matches (None: every one is): made at the same line of the model's code, of the same kind and target, after
-    the same number of decisions (`key`, by default), and with the same arguments (nodes as matched; a node
-    `full` adds that is `transparent` read as its first input). The guards' own nodes, and those in `skip`,
-    are left out."""
-    key = key or _key
+    matches (None: every one is): of the same kind and target, after the same number of decisions (unless not
+    `after_decisions`: paths that ask other questions), and with the same arguments (nodes as matched; a node
+    `full` adds that is `transparent` read as its first input). The guards' own nodes, and those in `skip`, are
+    left out. Nodes are first matched where the same line of the model's code made them (a call made twice on
+    one line, `y.size(3)`, is otherwise matched to the first); where that leaves a node unmatched, anywhere (the
+    same call on the same values made on two lines, `return x + y` on each side of a branch, is the same
+    value)."""
+    lined = _in_order(lean, full, transparent, lambda node: _key(node, after_decisions, True), skip)
+    if lined[1] is None:
+        return lined
+    anywhere = _in_order(lean, full, transparent, lambda node: _key(node, after_decisions, False), skip)
+    return anywhere if anywhere[1] is None else lined
+
+
+def _in_order(
+    lean: list[Any],
+    full: list[Any],
+    transparent: Callable[[Any], bool],
+    key: Callable[[Any], tuple[Any, ...]],
+    skip: Collection[Any],
+) -> tuple[list[Any], Any | None]:
+    """`_matched` with one key: each node of `lean` matched to the first node of `full` after the previous
+    match that has its key and arguments."""
     fx_map: dict[Any, Any] = {}  # a lean node -> its match in full
     extra: list[Any] = []
     added: set[Any] = set()
@@ -330,13 +348,15 @@ def _matched(
     return extra + full[position:], None
 
 
-def _key(node: Any) -> tuple[Any, ...]:
-    return (*_place(node), decided_before(node))
-
-
-def _place(node: Any) -> tuple[Any, ...]:
-    """Where and what an fx node is, whatever the decisions before it (paths that ask other questions)."""
-    return (node.meta.get("symconv_line"), node.op, node.target)
+def _key(node: Any, after_decisions: bool, lined: bool) -> tuple[Any, ...]:
+    """What an fx node computes (with its arguments, `_arguments`), and where: the line of the model's code
+    that made it, and how many decisions came before it."""
+    return (
+        node.meta.get("symconv_line") if lined else None,
+        node.op,
+        node.target,
+        decided_before(node) if after_decisions else None,
+    )
 
 
 def _arguments(node: Any, mapped: Callable[[Any], Any]) -> Any:
