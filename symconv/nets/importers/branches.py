@@ -98,11 +98,13 @@ class Outcome:
 @dataclass(frozen=True)
 class Paths:
     """The other side of a decision where it asks other questions than the traced path (`if a or b:` asks one
-    where the traced path asked two): every path through it, each of which runs to the end. The importer reads
-    the model only where each computes what the traced network computes wherever it is taken
+    where the traced path asked two): every path through it that runs to the end, and every one that ends in
+    the model refusing. The importer reads the model only where each that runs computes what the traced network
+    computes wherever it is taken, and the network is defined nowhere each other one is taken
     (importers.sides)."""
 
     outcomes: tuple[Outcome, ...]
+    refusals: tuple[Outcome, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -190,8 +192,7 @@ def _branch(guarded: Guarded, index: int) -> str:
 def _check_refuses(torch: Any, trace: Callable[[Any], Any], guarded: Guarded, index: int) -> Any:
     """The trace of the other side of decision `index`, every later decision as traced, where it runs to the
     end asking the traced path's questions (a two-sided branch); else every path through it, explored decision
-    by decision: None where each ends in the model raising, Paths where each runs to the end (a SpecError where
-    some do and some do not)."""
+    by decision: None where each ends in the model raising, else Paths."""
     decision = guarded.decisions[index]
     taken = tuple(d.taken for d in guarded.decisions[:index])
     later = tuple(d.taken for d in guarded.decisions[index + 1 :])
@@ -205,7 +206,7 @@ def _check_refuses(torch: Any, trace: Callable[[Any], Any], guarded: Guarded, in
     runs = 0
     branch = _branch(guarded, index)
     ran: list[Outcome] = []
-    refused = False
+    refusals: list[Outcome] = []
     while pending:
         script = pending.pop()
         runs += 1
@@ -221,15 +222,13 @@ def _check_refuses(torch: Any, trace: Callable[[Any], Any], guarded: Guarded, in
         elif outcome.kind == "ran":
             ran.append(outcome)
         elif outcome.kind == "refused":
-            refused = True
+            refusals.append(outcome)
         else:
             raise SpecError(
                 f"{branch}; tracing the other side failed ({_first_line(outcome.error)}), so whether the model "
                 "refuses those sizes is not known; not modelled"
             )
-    if ran and refused:
-        raise two_sided(guarded, index, " (its side branches again, and refuses some of those sizes)")
-    return Paths(tuple(ran)) if ran else None
+    return Paths(tuple(ran), tuple(refusals)) if ran else None
 
 
 def taking(torch: Any, trace: Callable[[Any], Any], guarded: Guarded, sides: Mapping[int, bool]) -> Guarded:
@@ -267,8 +266,28 @@ def _run(
     except Undecided:
         return Outcome("forked")
     except (Exception, SystemExit) as error:  # the model's forward on that path (sys.exit is a refusal too)
-        return Outcome("refused" if _refused(torch, tracer, error) else "failed", error)
+        if not _refused(torch, tracer, error):
+            return Outcome("failed", error)
+        return Outcome("refused", error, _partial(tracer), tuple(tracer.decisions))
     return Outcome("ran", traced=traced, decisions=tuple(tracer.decisions))
+
+
+@dataclass(frozen=True)
+class Partial:
+    """A path's trace up to where the model refused, the input as its output: read like a trace, it states the
+    path's guards (where the model refuses), which the importer compares with the network's conditions."""
+
+    root: Any
+    graph: Any
+
+
+def _partial(tracer: Any) -> Partial | None:
+    graph = tracer.graph
+    inputs = [node for node in graph.nodes if node.op == "placeholder"]
+    if not inputs or any(node.op == "output" for node in graph.nodes):
+        return None
+    graph.output(inputs[0])
+    return Partial(tracer.root, graph)
 
 
 def _refused(torch: Any, tracer: Any, error: BaseException) -> bool:

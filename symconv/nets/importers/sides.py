@@ -5,14 +5,24 @@ A U-Net's decoder resizes its upsampled tensor to the skip's size only where the
 branch is no condition of validity (importers.branches); but the resizing side is the identity wherever the
 sizes are equal, since PyTorch's interpolation to the input's own size copies it in every mode (a linear or
 cubic tap then weighs exactly 0). So at every input size the model computes what the resizing side computes,
-and it is read as that side, without the guard.
+and it is read as that side, without the guard. Likewise a pad to a multiple (``if ph or pw: x = F.pad(x,
+(0, pw, 0, ph))``) pads by 0 wherever it is not taken, and Swin's crop back (``x[:, :H, :W]``) takes the
+whole tensor there.
 
 This is checked, not assumed. Each two-sided decision's sides are compared (the nodes between it and the next
-decision, by their kind, their target and their arguments): the side that makes
-more (the full side) must make every node the other makes. The forward is then traced taking every full side,
-each decision recorded as the guard of its other side (`branches.taking`), and compared with the trace that
-takes every other side: what it adds after a decision may only be resizes whose size that guard states, on
-every axis, equal to the resized tensor's (or that keep the size outright). Anything else keeps the refusal,
+decision, by their kind, their target and their arguments, made on the same line where that matches): the side
+that makes more (the full side) must make every node the other makes. The forward is then traced taking every
+full side, each decision recorded as the guard of its other side (`branches.taking`), and compared with the
+trace that takes every other side: what it adds after a decision may only be resizes, pads and slices that keep
+every size and position wherever that guard (and the decisions before it that both take) holds, solved in
+closed form per axis (or operations that keep the size outright).
+
+A side that asks other questions (`if ph > 0 or pw > 0:` stops at the first where H needs padding) is
+explored path by path (`branches.Paths`): each path that runs to the end must make nothing the network does
+not, and what the network adds must keep every size and position under that path's own guards, as must every
+guard the network keeps hold there; each path that ends in the model refusing must be one where the network is
+not defined (along some axis, its guards and the network's kept conditions meet no size). Where the traced
+path is the lean one, the path that makes more is read instead (`fuller`). Anything else keeps the refusal,
 naming the branch and what differs.
 """
 
@@ -93,6 +103,8 @@ def read_two_sided(
     for index, found in paths.items():
         for outcome in found.outcomes:
             _other_path(full_side, full_trace, outcome, dropped, read, guarded, index)
+        for outcome in found.refusals:
+            _refusing_path(full_side, outcome, dropped, read, guarded, index)
     refusal = unstated(network, dropped)
     if refusal is not None:
         raise refusal
@@ -178,7 +190,7 @@ def fuller(guarded: Guarded, others: dict[int, Any]) -> Guarded | None:
             if unmatched is None and len(path) - len(path_skip) > len(traced) - len(skip):
                 pairs = zip(outcome.decisions, guarded.decisions, strict=False)
                 flipped = next(d for d, was in pairs if d.taken != was.taken)
-                sample = f"{guarded.sample} with the branch at {flipped.where} taken the other way"
+                sample = f"{guarded.sample}, the branch at {flipped.where} taken the other way"
                 return Guarded(outcome.traced, outcome.decisions, guarded.shape, sample)
     return None
 
@@ -241,6 +253,38 @@ def _other_path(
     for node in side.network.nodes:
         if node.op == "check" and node.name not in dropped:
             _identity(side.network, node, given, guarded, index, f"the guard {node.name}")
+
+
+def _refusing_path(
+    side: _Side, outcome: Outcome, dropped: Collection[str], read: Reader, guarded: Guarded, index: int
+) -> None:
+    """A SpecError unless the network is defined nowhere a path that ends in the model refusing (`outcome`,
+    through the other side of decision `index`) is taken: along some axis, no size meets both the path's
+    guards and the conditions the network keeps (`if h % 8 or w % 8: x = F.pad(...)` and then `if x.shape[2]
+    % 16: raise`: the network keeps the second guard, which the refusing path breaks)."""
+    refused = two_sided(guarded, index, " (its side branches again, and refuses some of those sizes)")
+    if outcome.traced is None:
+        raise refused
+    record = Read()
+    try:
+        network = read(outcome.traced, record)
+    except SymconvError:
+        raise refused from None
+    guards = {decision.guard for decision in outcome.decisions}
+    names = [name for name, fx_node in record.made.items() if fx_node.name in guards]
+    nodes = {node.name: node for node in network.nodes}
+    if any(getattr(entry, "never", False) for name in names for _, entry in nodes[name].axes):
+        return  # a path no input takes at the fixed sizes
+    kept = [node.name for node in side.network.nodes if node.op == "check" and node.name not in dropped]
+    fixed = dict(side.network.fixed)
+    for dim in (dim for dim in side.network.dims if dim not in fixed):
+        both = _conditions(network, names, dim) + _conditions(side.network, kept, dim)
+        try:
+            if solved(both, dim, {}).is_empty():
+                return
+        except SymconvError:
+            continue
+    raise refused
 
 
 def _guard_only(graph_nodes: list[Any], values: dict[Any, Any], made: Collection[Any]) -> set[Any]:
