@@ -522,17 +522,13 @@ class RefusalReraised(nn.Module):
     "model",
     [
         RefusedByAFunction,
-        pytest.param(
-            RefusalReraised,
-            marks=pytest.mark.xfail(
-                strict=True, reason="a raise in an except clause is not followed back to the decision"
-            ),
-        ),
+        RefusalReraised,
     ],
 )
 def test_a_refusal_worded_elsewhere_is_read_as_a_condition(model: type[nn.Module]) -> None:
-    """The model refuses the sizes at every input that takes the branch (PyTorch raises), but the raise is
-    not in the function that asked: symconv refuses the model ("tracing the other side failed")."""
+    """The model refuses the sizes at every input that takes the branch (PyTorch raises) where the raise is
+    not in the function that asked: in a function it then calls, or in an except clause of its caller that
+    caught the refusal and raised its own."""
     assert _run(model().eval(), (1, 1, 7, 8)) is None
     assert _disagreements(model(), (1, 1, "H", "W"), held=(5, 8, 16, 24)) == []
 

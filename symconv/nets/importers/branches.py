@@ -302,6 +302,10 @@ def _refused(torch: Any, tracer: Any, error: BaseException) -> bool:
         tb = tb.tb_next
     if tracer.asked is None or not entries or not _raised_by_model(torch, entries[-1]):
         return False
+    caught = error.__context__
+    if caught is not None and _reraised(entries[-1], caught):
+        # `except RuntimeError as e: raise ValueError(...) from e`: the refusal is the error it caught
+        return _refused(torch, tracer, caught)
     frame, offset, taken = tracer.asked
     start = next((k for k, entry in enumerate(entries) if entry.tb_frame is frame), None)
     if start is None or not _straight(frame.f_code, entries[start].tb_lasti, offset, taken):
@@ -320,14 +324,37 @@ _UNCONDITIONAL = frozenset(
 _ENDS = frozenset("RETURN_VALUE RETURN_CONST FOR_ITER SEND YIELD_VALUE".split())
 
 
-def _straight(code: CodeType, target: int, start: int | None = None, taken: bool = True) -> bool:
+def _reraised(last: TracebackType, caught: BaseException) -> bool:
+    """Whether the raise at `last` is in an except clause that caught `caught` in that frame, reached on a
+    straight line from the clause's start (past its matching of the exception's type)."""
+    tb = caught.__traceback__
+    while tb is not None and tb.tb_frame is not last.tb_frame:
+        tb = tb.tb_next
+    if tb is None:
+        return False
+    code = last.tb_frame.f_code
+    handlers = [
+        entry.target
+        # Python 3.11's exception table (typeshed does not list the attribute)
+        for entry in getattr(dis.Bytecode(code), "exception_entries", ())
+        if entry.start <= tb.tb_lasti < entry.end and entry.depth == 0
+    ]
+    return bool(handlers) and _straight(code, last.tb_lasti, handler=handlers[0])
+
+
+def _straight(
+    code: CodeType, target: int, start: int | None = None, taken: bool = True, handler: int | None = None
+) -> bool:
     """Whether execution of `code` reaches offset `target` without a branch: from the conditional jump at
-    `start` taking side `taken` (the decision), or from the function's start."""
+    `start` taking side `taken` (the decision), from an except clause's start `handler` (its exception's type
+    taken as matched), or from the function's start."""
     instructions = list(dis.get_instructions(code))
     at = {instruction.offset: index for index, instruction in enumerate(instructions)}
     # the instruction holding `target` (a traceback may point into a call's inline cache)
     target = max(instruction.offset for instruction in instructions if instruction.offset <= target)
-    if start is None:
+    if handler is not None:
+        position = at[handler]
+    elif start is None:
         position = 0
     else:
         decision = instructions[at[start]] if start in at else None
@@ -341,8 +368,11 @@ def _straight(code: CodeType, target: int, start: int | None = None, taken: bool
         instruction = instructions[position]
         if instruction.offset == target:
             return True
+        matching = position > 0 and instructions[position - 1].opname == "CHECK_EXC_MATCH"
         if instruction.opname in _UNCONDITIONAL:
             position = at[instruction.argval]
+        elif handler is not None and matching and _conditional(instruction.opname):
+            position += 1  # the except clause's type matched: its body
         elif _conditional(instruction.opname) or instruction.opname in _ENDS:
             return False
         else:
