@@ -384,9 +384,9 @@ def _conditional(opname: str) -> bool:
     return "JUMP" in opname and "IF" in opname
 
 
-def _asked(torch: Any, taken: bool) -> tuple[FrameType, int, bool] | None:
-    """Where the model's code asks for a truth value (its frame and the instruction) and the answer."""
-    frame = _model_frame(torch)
+def _asked(frame: FrameType | None, taken: bool) -> tuple[FrameType, int, bool] | None:
+    """Where the model's code asks for a truth value (its frame, `_model_frame`, and the instruction) and the
+    answer."""
     return None if frame is None else (frame, frame.f_lasti, taken)
 
 
@@ -465,10 +465,11 @@ def _tracer_class(torch: Any) -> Any:
         def to_bool(self, obj: Any) -> bool:
             # One traced value has one truth at a given input: asked again (`if a or b:` asks a's truth in
             # the `or`, then the `if` asks it of the value the `or` returned), it is the same decision.
+            frame = _model_frame(torch)
             if obj.node in self.decided:
-                self.asked = _asked(torch, self.decided[obj.node])
+                self.asked = _asked(frame, self.decided[obj.node])
                 return self.decided[obj.node]
-            where, source = _model_line(torch)
+            where, source = _line_of_frame(frame)
             index = len(self.decisions)
             if index < len(self.script):
                 taken = self.script[index]
@@ -479,7 +480,7 @@ def _tracer_class(torch: Any) -> Any:
             # a flipped decision's guard is the condition of the side not taken (see other_sides)
             guard = self._guard(obj, taken != (index in self.flipped), f"{where}{GUARD_MESSAGE}")
             self.decisions.append(Decision(where, source, taken, guard))
-            self.asked = _asked(torch, taken)  # where a refusal on this path must follow from (_refused)
+            self.asked = _asked(frame, taken)  # where a refusal on this path must follow from (_refused)
             self.decided[obj.node] = taken
             return taken
 
@@ -599,7 +600,10 @@ def _placed(torch: Any, model: Any) -> dict[str, Any]:
 
 def _model_line(torch: Any) -> tuple[str, str]:
     """file:line and the line's text of the model's code asking for a truth value."""
-    frame = _model_frame(torch)
+    return _line_of_frame(_model_frame(torch))
+
+
+def _line_of_frame(frame: FrameType | None) -> tuple[str, str]:
     return ("an unknown line", "") if frame is None else _line_of(frame.f_code.co_filename, frame.f_lineno)
 
 

@@ -84,13 +84,12 @@ def read_two_sided(
     guard_of = {decision.guard: index for index, decision in enumerate(full_trace.decisions)}
     # the check nodes of each decision's guard (one per compared size)
     checks: dict[int, list[str]] = {index: [] for index in range(len(full_trace.decisions))}
-    for name, fx_node in record.made.items():
-        if fx_node.name in guard_of:
-            checks[guard_of[fx_node.name]].append(name)
     nodes = {node.name: node for node in network.nodes}
     made_by: dict[Any, list[Node]] = {}
     for name, fx_node in record.made.items():
         made_by.setdefault(fx_node, []).append(nodes[name])
+        if fx_node.name in guard_of:
+            checks[guard_of[fx_node.name]].append(name)
     full_side = _Side(network, record.values, made_by)
     if full:
         lean = {index: not side for index, side in full.items()}
@@ -159,18 +158,9 @@ def _lean_sides(
             raise two_sided(guarded, first, f" (taking every full side together adds {_shown(fx_node)})")
         if index in never:
             continue
-        if isinstance(side.values.get(fx_node), Tensor) and not side.transparent(fx_node):
-            raise two_sided(
-                guarded,
-                index,
-                f" (one side makes {_shown(fx_node)}, where the other makes nothing; only resizes, pads and "
-                "slices that keep the size the tensor has, and operations that keep every size and position, "
-                "are read as the same network)",
-            )
         names = [name for j in range(index) if j not in full for name in checks[j]] + checks[index]
         given = {dim: _conditions(network, names, dim) for dim in network.dims if dim not in fixed}
-        for node in side.made_by.get(fx_node, []):
-            _identity(network, node, given, guarded, index, _shown(fx_node))
+        _added(side, fx_node, given, guarded, index, "one side", "the other")
     if unmatched is not None:
         raise two_sided(
             guarded, first, f" (taking every full side together does not make {_shown(unmatched)})"
@@ -239,20 +229,35 @@ def _other_path(
             f" (a path through its other side makes {_shown(unmatched)}, which the traced network does not)",
         )
     for fx_node in extra:
-        if isinstance(side.values.get(fx_node), Tensor) and not side.transparent(fx_node):
-            raise two_sided(
-                guarded,
-                index,
-                f" (the traced network makes {_shown(fx_node)}, which a path through its other side does not; "
-                "only resizes, pads and slices that keep the size the tensor has, and operations that keep "
-                "every size and position, are read as the same network)",
-            )
-        for node in side.made_by.get(fx_node, []):
-            _identity(side.network, node, given, guarded, index, _shown(fx_node))
+        _added(side, fx_node, given, guarded, index, "the traced network", "a path through its other side")
     # the guards the network keeps must hold wherever the path is taken
     for node in side.network.nodes:
         if node.op == "check" and node.name not in dropped:
             _identity(side.network, node, given, guarded, index, f"the guard {node.name}")
+
+
+def _added(
+    side: _Side,
+    fx_node: Any,
+    given: dict[str, list[sympy.Basic]],
+    guarded: Guarded,
+    index: int,
+    maker: str,
+    other: str,
+) -> None:
+    """A SpecError unless an fx node that `maker` makes and `other` does not keeps every size and position
+    wherever the conditions `given` hold (an operation that keeps its input's tensor, or a resize, pad or slice
+    that `_identity` shows keeps it)."""
+    if isinstance(side.values.get(fx_node), Tensor) and not side.transparent(fx_node):
+        raise two_sided(
+            guarded,
+            index,
+            f" ({maker} makes {_shown(fx_node)}, which {other} does not; only resizes, pads and slices that keep "
+            "the size the tensor has, and operations that keep every size and position, are read as the same "
+            "network)",
+        )
+    for node in side.made_by.get(fx_node, []):
+        _identity(side.network, node, given, guarded, index, _shown(fx_node))
 
 
 def _refusing_path(
