@@ -215,3 +215,51 @@ def test_paths_that_compute_other_networks_are_refused(model: type[nn.Module]) -
     assert _run(model().eval(), (1, 1, 32, 32)) is not None
     with pytest.raises(SymconvError, match="branches on sizes"):
         from_torch(model().eval(), (1, 1, "H", "W"))
+
+
+class Up(nn.Module):
+    """A U-Net decoder stage that pads the upsampled tensor to the skip's size where either axis differs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.up = nn.ConvTranspose2d(2, 2, 2, 2)
+        self.conv = nn.Conv2d(4, 2, 3, padding=1)
+
+    def forward(self, x: Any, skip: Any) -> Any:
+        x = self.up(x)
+        dy, dx = skip.size(2) - x.size(2), skip.size(3) - x.size(3)
+        if dy or dx:
+            x = F.pad(x, [dx // 2, dx - dx // 2, dy // 2, dy - dy // 2])
+        return self.conv(torch.cat([skip, x], 1))
+
+
+class PaddedUNet(nn.Module):
+    def __init__(self, depth: int) -> None:
+        super().__init__()
+        self.inc = nn.Conv2d(1, 2, 3, padding=1)
+        self.downs = nn.ModuleList([nn.Conv2d(2, 2, 3, padding=1) for _ in range(depth)])
+        self.ups = nn.ModuleList([Up() for _ in range(depth)])
+
+    def forward(self, x: Any) -> Any:
+        x = self.inc(x)
+        skips = []
+        for down in self.downs:
+            skips.append(x)
+            x = down(F.max_pool2d(x, 2))
+        for up, skip in zip(self.ups, reversed(skips), strict=True):
+            x = up(x, skip)
+        return x
+
+
+def test_one_stage_padded_where_either_axis_differs() -> None:
+    assert _disagreements(PaddedUNet(1), (1, 1, "H", "W"), held=(4, 7, 16)) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="each path through a flipped side is explored: three stages of `if dy or dx` make too many paths",
+)
+def test_stages_padded_where_either_axis_differs() -> None:
+    """One network at every size, but flipping the first stage's question leaves every later stage's two
+    questions to explore: more paths than the importer traces, so it is refused."""
+    assert _disagreements(PaddedUNet(3), (1, 1, "H", "W"), held=(8, 13, 16)) == []
