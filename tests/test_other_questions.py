@@ -263,3 +263,45 @@ def test_stages_padded_where_either_axis_differs() -> None:
     """One network at every size, but flipping the first stage's question leaves every later stage's two
     questions to explore: more paths than the importer traces, so it is refused."""
     assert _disagreements(PaddedUNet(3), (1, 1, "H", "W"), held=(8, 13, 16)) == []
+
+
+class RestLeft(nn.Module):
+    """A signal padded on the left by the rest to a multiple of 5 where there is one: the pad of every size."""
+
+    def forward(self, x: Any) -> Any:
+        rest = x.shape[-1] % 5
+        if rest:
+            x = F.pad(x, (5 - rest, 0), mode="replicate")
+        return x
+
+
+class RestOfAnother(nn.Module):
+    """Pads to 16 minus the rest of a division by 8: 16 where the rest is 0 would not be what the other side
+    does, and 16 - rest is no multiple of anything it asked: refused."""
+
+    def forward(self, x: Any) -> Any:
+        rest = x.shape[-1] % 8
+        if rest != 0:
+            x = F.pad(x, (0, 16 - rest))
+        return x
+
+
+class RestPlusOne(nn.Module):
+    def forward(self, x: Any) -> Any:
+        rest = x.shape[-1] % 4
+        if rest > 0:
+            x = F.pad(x, (1, 4 - rest))
+        return x
+
+
+def test_a_pad_by_the_rest_is_the_pad_of_every_size() -> None:
+    assert _disagreements(RestLeft(), (1, 1, "L"), held=(1,)) == []
+    net = from_torch(RestLeft().eval(), (1, 1, "L"))
+    assert [net.check({"L": n})["L"] for n in (4, 5, 6, 11)] == [5, 5, 10, 15]
+
+
+@pytest.mark.parametrize("model", [RestOfAnother, RestPlusOne], ids=lambda model: model.__name__)
+def test_a_pad_that_is_not_the_rest_is_refused(model: type[nn.Module]) -> None:
+    assert _run(model().eval(), (1, 1, 8)) is not None and _run(model().eval(), (1, 1, 9)) is not None
+    with pytest.raises(SymconvError, match="branches on sizes"):
+        from_torch(model().eval(), (1, 1, "L"))

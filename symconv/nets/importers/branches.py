@@ -109,8 +109,8 @@ class Paths:
 
 @dataclass(frozen=True)
 class Guarded:
-    """A trace that took each decision as the sample does: the traced graph, the decisions in order, and the
-    sample (H=W=256) for messages."""
+    """A trace that took each decision as the sample does: the traced graph, the decisions in order, and where
+    it was traced for messages ("at H=W=256 (the traced path)")."""
 
     traced: Any
     decisions: tuple[Decision, ...]
@@ -143,7 +143,8 @@ def traced_with_guards(
             failures.append(f"{size}: {_first_line(error)}")
             first = first or error
             continue
-        return Guarded(traced, tuple(tracer.decisions), shape, _sizes_text(input_shape, size))
+        sample = f"at {_sizes_text(input_shape, size)} (the traced path)"
+        return Guarded(traced, tuple(tracer.decisions), shape, sample)
     tried = ", ".join(str(size) for size in SAMPLE_SIZES)
     raise NoSample(
         f"the forward branches on sizes and runs at none of the sample sizes tried per axis ({tried}): "
@@ -184,8 +185,8 @@ def two_sided(guarded: Guarded, index: int, why: str = "") -> SpecError:
 def _branch(guarded: Guarded, index: int) -> str:
     decision = guarded.decisions[index]
     return (
-        f"at {decision.where} (`{decision.source}`) the forward branches on sizes: {decision.taken} at "
-        f"{guarded.sample} (the traced path)"
+        f"at {decision.where} (`{decision.source}`) the forward branches on sizes: {decision.taken} "
+        f"{guarded.sample}"
     )
 
 
@@ -455,6 +456,7 @@ def _tracer_class(torch: Any) -> Any:
             self.values: dict[Any, Any] = {}
             self.mode: Any = None
             self.decided: dict[Any, bool] = {}
+            self.structures: dict[Any, Any] = {}
             self.asked: tuple[FrameType, int, bool] | None = None
 
         def create_node(self, *args: Any, **kwargs: Any) -> Any:
@@ -466,9 +468,10 @@ def _tracer_class(torch: Any) -> Any:
             # One traced value has one truth at a given input: asked again (`if a or b:` asks a's truth in
             # the `or`, then the `if` asks it of the value the `or` returned), it is the same decision.
             frame = _model_frame(torch)
-            if obj.node in self.decided:
-                self.asked = _asked(frame, self.decided[obj.node])
-                return self.decided[obj.node]
+            same = self._structure(obj.node)
+            if same in self.decided:
+                self.asked = _asked(frame, self.decided[same])
+                return self.decided[same]
             where, source = _line_of_frame(frame)
             index = len(self.decisions)
             if index < len(self.script):
@@ -481,8 +484,22 @@ def _tracer_class(torch: Any) -> Any:
             guard = self._guard(obj, taken != (index in self.flipped), f"{where}{GUARD_MESSAGE}")
             self.decisions.append(Decision(where, source, taken, guard))
             self.asked = _asked(frame, taken)  # where a refusal on this path must follow from (_refused)
-            self.decided[obj.node] = taken
+            self.decided[same] = taken
             return taken
+
+        def _structure(self, node: Any) -> Any:
+            """What a traced value computes: the same function or method on the same values (by what they
+            compute) is the same value, so `if ph > 0 or pw > 0:` asked again later is the same decision. A
+            module's call, an input or an attribute is itself."""
+            if node in self.structures:
+                return self.structures[node]
+            if node.op in ("call_function", "call_method"):
+                parts = torch.fx.node.map_arg((node.args, node.kwargs), self._structure)
+                key: Any = (node.op, node.target, repr(parts))
+            else:
+                key = ("node", node.name)
+            self.structures[node] = key
+            return key
 
         def iter(self, obj: Any) -> Any:
             """A shape is iterated entry by entry (`for s in x.shape[2:]`): its length is the rank, the same

@@ -91,13 +91,14 @@ def read_two_sided(
         if fx_node.name in guard_of:
             checks[guard_of[fx_node.name]].append(name)
     full_side = _Side(network, record.values, made_by)
+    rewritten: dict[str, Node] = {}  # pads by the rest of a division, as every size takes them
     if full:
         lean = {index: not side for index, side in full.items()}
         if all(guarded.decisions[index].taken == side for index, side in lean.items()):
             lean_graph = guarded.traced.graph
         else:
             lean_graph = taking(torch, trace, guarded, lean).traced.graph
-        _lean_sides(full_side, lean_graph, full_trace, full, checks, guarded)
+        _lean_sides(full_side, lean_graph, full_trace, full, checks, guarded, rewritten)
     dropped = {name for index in (*full, *paths) for name in checks[index]}
     for index, found in paths.items():
         for outcome in found.outcomes:
@@ -112,7 +113,7 @@ def read_two_sided(
     if again:
         raise two_sided(full_trace, min(again), " (taken with the full sides of the other branches)")
     return Network(
-        tuple(node for node in network.nodes if node.name not in dropped),
+        tuple(rewritten.get(node.name, node) for node in network.nodes if node.name not in dropped),
         network.dims,
         network.fixed,
         tuple((name, count) for name, count in network.channels if name not in dropped),
@@ -138,10 +139,12 @@ def _lean_sides(
     full: dict[int, bool],
     checks: dict[int, list[str]],
     guarded: Guarded,
+    rewritten: dict[str, Node],
 ) -> None:
     """A SpecError unless what the full sides add after each two-sided decision keeps every size and position
     wherever its lean side is taken: where that decision's guard holds, and the guards before it that both
-    sides share (a decision taken as traced)."""
+    sides share (a decision taken as traced). A pad by the rest of a division is first made the pad of every
+    size (`_by_the_rest`), noted in `rewritten`."""
     network, fixed = side.network, dict(side.network.fixed)
     # decisions whose other side no input takes (its guard fails at the fixed sizes): nothing to be equal to
     nodes = {node.name: node for node in network.nodes}
@@ -158,9 +161,18 @@ def _lean_sides(
             raise two_sided(guarded, first, f" (taking every full side together adds {_shown(fx_node)})")
         if index in never:
             continue
-        names = [name for j in range(index) if j not in full for name in checks[j]] + checks[index]
-        given = {dim: _conditions(network, names, dim) for dim in network.dims if dim not in fixed}
-        _added(side, fx_node, given, guarded, index, "one side", "the other")
+        shared = [name for j in range(index) if j not in full for name in checks[j]]
+        for node in side.made_by.get(fx_node, []):
+            instead = _by_the_rest(side.network, node, checks[index], shared)
+            if instead is not None:  # later sizes follow the pad as every size takes it
+                rewritten[node.name] = instead
+                side = dataclasses.replace(side, network=_replaced_nodes(network, rewritten))
+        given = {
+            dim: _conditions(side.network, [*shared, *checks[index]], dim)
+            for dim in network.dims
+            if dim not in fixed
+        }
+        _added(side, fx_node, given, guarded, index, "one side", "the other", rewritten)
     if unmatched is not None:
         raise two_sided(
             guarded, first, f" (taking every full side together does not make {_shown(unmatched)})"
@@ -180,7 +192,10 @@ def fuller(guarded: Guarded, others: dict[int, Any]) -> Guarded | None:
             if unmatched is None and len(path) - len(path_skip) > len(traced) - len(skip):
                 pairs = zip(outcome.decisions, guarded.decisions, strict=False)
                 flipped = next(d for d, was in pairs if d.taken != was.taken)
-                sample = f"{guarded.sample}, the branch at {flipped.where} taken the other way"
+                sample = (
+                    f"on the path read, which takes the branch at {flipped.where} the other way from "
+                    f"{guarded.sample.removeprefix('at ').removesuffix(' (the traced path)')}"
+                )
                 return Guarded(outcome.traced, outcome.decisions, guarded.shape, sample)
     return None
 
@@ -244,6 +259,7 @@ def _added(
     index: int,
     maker: str,
     other: str,
+    rewritten: dict[str, Node] | None = None,
 ) -> None:
     """A SpecError unless an fx node that `maker` makes and `other` does not keeps every size and position
     wherever the conditions `given` hold (an operation that keeps its input's tensor, or a resize, pad or slice
@@ -257,7 +273,53 @@ def _added(
             "network)",
         )
     for node in side.made_by.get(fx_node, []):
-        _identity(side.network, node, given, guarded, index, _shown(fx_node))
+        _identity(
+            side.network, (rewritten or {}).get(node.name, node), given, guarded, index, _shown(fx_node)
+        )
+
+
+def _replaced_nodes(network: Network, rewritten: dict[str, Node]) -> Network:
+    return dataclasses.replace(network, nodes=tuple(rewritten.get(node.name, node) for node in network.nodes))
+
+
+def _by_the_rest(network: Network, node: Node, lean: list[str], shared: list[str]) -> Node | None:
+    """A pad on the side taken where a size is no multiple of m, by the rest to the next multiple
+    (`if h % 8 != 0: x = F.pad(x, (0, 0, 0, 8 - h % 8))`), as the pad of every size: each amount taken modulo
+    m, where that is 0 wherever the lean side's guard (`lean`, on one axis) holds and the amount itself wherever
+    it fails (the guards both sides take, `shared`, holding); None for any other node, or where that is not
+    shown."""
+    if node.op != "pad":
+        return None
+    fixed = dict(network.fixed)
+    conditions = {
+        # what the guard states beyond the sizes being sizes (a check states each is >= 1)
+        dim: [c for c in _conditions(network, lean, dim) if not _implied(c, [], dim)]
+        for dim in network.dims
+        if dim not in fixed
+    }
+    axes = [dim for dim, found in conditions.items() if found]
+    if len(axes) != 1 or len(conditions[axes[0]]) != 1:
+        return None  # the side taken is no condition on one axis
+    dim = axes[0]
+    (guard,) = conditions[dim]
+    before = _conditions(network, shared, dim)
+    entry = dict(node.axes).get(dim)
+    if not isinstance(entry, Pad) or not isinstance(guard, sympy.Rel):
+        return None
+    sizes = network.sizes(dim)
+    moduli = sorted(
+        {int(m.args[1]) for m in guard.atoms(sympy.Mod) if m.args[1].is_Integer and m.args[1] > 1}
+    )
+    for m in moduli:
+        amounts = (sympy.Mod(entry.begin, m), sympy.Mod(entry.end, m))
+        if all(
+            _implied(sympy.Eq(resolve(new, sizes), 0), [*before, guard], dim)
+            and _implied(sympy.Eq(resolve(new, sizes), resolve(old, sizes)), [*before, guard.negated], dim)
+            for new, old in zip(amounts, (entry.begin, entry.end), strict=True)
+        ):
+            pad = Pad(amounts[0], amounts[1], entry.mode)
+            return dataclasses.replace(node, axes=tuple((d, pad if d == dim else e) for d, e in node.axes))
+    return None
 
 
 def _refusing_path(
@@ -409,8 +471,33 @@ def _key(node: Any, after_decisions: bool, lined: bool) -> tuple[Any, ...]:
 
 
 def _arguments(node: Any, mapped: Callable[[Any], Any]) -> Any:
-    """The node's arguments with each node they read replaced by `mapped(node)` (compared by identity)."""
-    return _replaced((node.args, node.kwargs), mapped)
+    """The node's arguments with each node they read replaced by `mapped(node)` (compared by identity); the two
+    operands of a sum or product in either order (`x + conv(x)` is `conv(x) + x`)."""
+    args = _replaced(node.args, mapped)
+    if _commutative(node) and len(node.args) == 2 and not node.kwargs:
+        args = ("either order", *sorted(args[1:], key=_order))
+    return (args, _replaced(node.kwargs, mapped))
+
+
+# elementwise functions whose two operands may come in either order (PyTorch broadcasts them alike)
+_COMMUTATIVE = {("_operator", "add"), ("_operator", "mul"), ("torch", "add"), ("torch", "mul")}
+
+
+def _commutative(node: Any) -> bool:
+    target = node.target
+    return (
+        node.op == "call_function"
+        and (
+            getattr(target, "__module__", None),
+            getattr(target, "__name__", None),
+        )
+        in _COMMUTATIVE
+    )
+
+
+def _order(item: Any) -> tuple[int, Any]:
+    """A stable order of matched arguments: graph nodes by identity, other values by their text."""
+    return (0, id(item.node)) if isinstance(item, _Same) else (1, repr(item))
 
 
 def _replaced(value: Any, mapped: Callable[[Any], Any]) -> Any:
@@ -441,6 +528,8 @@ class _Same:
 
 
 def _shown(node: Any) -> str:
+    if node.op == "output":
+        return "the forward's result"  # made where the forward was called, not at a line of the model
     line = node_line(node)
     return f"{node.name}" + (f" at {line}" if line else "")
 
