@@ -355,8 +355,8 @@ class OnlySeventeen(nn.Module):
         ),
         (
             ForkThenRun,
-            r"`if x\.shape\[-1\] % 2:`\) the forward branches on sizes: (False|True) at H=W=256.* (True|False) "
-            r"also runs",
+            r"`if x\.shape\[-1\] % 2:`\) the forward branches on sizes: (False|True) (at|on the path read, "
+            r"which takes the branch at .* the other way from) H=W=256.* (True|False) also runs",
         ),
         (OnValues, r"`if x\.sum\(\) > 0:`\) the forward branches on a tensor's values; only sizes are read"),
         (

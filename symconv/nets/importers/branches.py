@@ -410,6 +410,22 @@ def _foreign(torch: Any, filename: str) -> bool:
     return any(path.startswith(root + os.sep) for root in roots)
 
 
+def _hashable(value: Any) -> Any:
+    """A call's arguments as a dictionary key: sequences, mappings and slices made tuples, anything else
+    unhashable by its text."""
+    if isinstance(value, tuple | list):
+        return (type(value).__name__, *(_hashable(item) for item in value))
+    if isinstance(value, dict):
+        return ("dict", *((key, _hashable(item)) for key, item in value.items()))
+    if isinstance(value, slice):
+        return ("slice", _hashable(value.start), _hashable(value.stop), _hashable(value.step))
+    try:
+        hash(value)
+    except TypeError:
+        return ("text", repr(value))
+    return value
+
+
 def _sample_shape(input_shape: Sequence[int | str], size: int) -> tuple[int, ...]:
     """The input's shape with every symbolic spatial axis at `size` (a symbolic batch is 1, unknown channels 3)."""
     channels, dims, fixed = input_axes(input_shape)
@@ -456,7 +472,8 @@ def _tracer_class(torch: Any) -> Any:
             self.values: dict[Any, Any] = {}
             self.mode: Any = None
             self.decided: dict[Any, bool] = {}
-            self.structures: dict[Any, Any] = {}
+            self.structures: dict[Any, int] = {}
+            self.numbers: dict[Any, int] = {}
             self.asked: tuple[FrameType, int, bool] | None = None
 
         def create_node(self, *args: Any, **kwargs: Any) -> Any:
@@ -495,9 +512,12 @@ def _tracer_class(torch: Any) -> Any:
                 return self.structures[node]
             if node.op in ("call_function", "call_method"):
                 parts = torch.fx.node.map_arg((node.args, node.kwargs), self._structure)
-                key: Any = (node.op, node.target, repr(parts))
+                whole: Any = (node.op, node.target, _hashable(parts))
             else:
-                key = ("node", node.name)
+                whole = ("node", node.name)
+            # each structure is numbered once: a key holds its arguments' numbers, not their structures (a
+            # loop of 256 slices would otherwise nest 256 deep)
+            key = self.numbers.setdefault(whole, len(self.numbers))
             self.structures[node] = key
             return key
 
