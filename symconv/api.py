@@ -168,10 +168,14 @@ def _shape(input_shape: Sequence[str | int] | str | None) -> list[str] | None:
         return None
     if isinstance(input_shape, str):
         return [part.strip() for part in input_shape.split(",")]
-    if not isinstance(input_shape, Sequence):
+    if (
+        not isinstance(input_shape, Sequence)
+        or isinstance(input_shape, bytes | bytearray)
+        or not all(isinstance(part, int | str) and not isinstance(part, bool) for part in input_shape)
+    ):
         raise SpecError(
-            f"input_shape takes a sequence of sizes and names such as (1, 3, 'H', 'W') or '1,3,H,W', got "
-            f"{input_shape!r}"
+            f"input_shape takes a sequence of sizes (integers) and names such as (1, 3, 'H', 'W'), or the text "
+            f"'1,3,H,W', got {input_shape!r}"
         )
     return [str(part) for part in input_shape]
 

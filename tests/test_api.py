@@ -228,5 +228,6 @@ def test_an_input_shape_is_taken_as_the_command_line_writes_it() -> None:
     assert text.output_size() == listed.output_size()
     fixed = symconv.network(chain, input_shape="1, 3, 32, W")
     assert fixed.output_size()["H"] == 7
-    with pytest.raises(SpecError, match="input_shape takes a sequence"):
-        symconv.network(chain, input_shape=5)  # type: ignore[arg-type]
+    for wrong in (5, b"1,3,H,W", (1, 3, None, "W"), (1, 3, 2.5, "W")):
+        with pytest.raises(SpecError, match="input_shape takes a sequence"):
+            symconv.network(chain, input_shape=wrong)  # type: ignore[arg-type]

@@ -719,3 +719,97 @@ class SignalPaddedByTheRest(nn.Module):
 def test_a_pad_by_the_rest_where_there_is_one_is_read() -> None:
     assert _disagreements(PaddedPerAxisByTheRest(), (1, 1, "H", "W"), held=HELD) == []
     assert _disagreements(SignalPaddedByTheRest(), (1, 1, "L"), held=(1,)) == []
+
+
+# Sides that depend on each other through Python's own values (a flag set in one branch, a truth asked again),
+# a bare except around a later branch, and a `+` of shapes (which concatenates): each is two networks, and
+# reading any one of its paths would be a wrong answer.
+
+
+class FlaggedTwice(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 1, 1)
+
+    def forward(self, x: Any) -> Any:
+        h, w = x.shape[-2:]
+        odd = False
+        if h % 2 != 0:
+            x = F.pad(x, (0, 0, 0, h % 2))
+            odd = True
+        if w % 4 != 0:
+            x = F.pad(x, (0, w % 4, 0, 0))
+        if odd:
+            x = F.pad(x, (0, w % 4, 0, 0))
+        return self.conv(x)
+
+
+class AskedAgain(FlaggedTwice):
+    def forward(self, x: Any) -> Any:
+        h, w = x.shape[-2:]
+        odd = h % 2 != 0
+        if odd:
+            x = F.pad(x, (0, 0, 0, h % 2))
+        if w % 4 != 0:
+            x = F.pad(x, (0, w % 4, 0, 0))
+        if odd:
+            x = F.pad(x, (0, w % 4, 0, 0))
+        return self.conv(x)
+
+
+class FlagsCompared(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 1, 1)
+        self.down = nn.Conv2d(1, 1, 1, stride=2)
+
+    def forward(self, x: Any) -> Any:
+        h, w = x.shape[-2:]
+        a = b = False
+        if h % 2 != 0:
+            a = True
+        if w % 2 != 0:
+            b = True
+        if a != b:
+            x = self.down(x)
+        return self.conv(x)
+
+
+class CaughtBare(FlaggedTwice):
+    def forward(self, x: Any) -> Any:
+        h = x.shape[2]
+        if h % 2 != 0:
+            try:
+                if h % 4 == 1:
+                    x = F.pad(x, (0, 0, 0, 1))
+            except:  # noqa: E722
+                pass
+        return self.conv(x)
+
+
+DEPENDENT = [FlaggedTwice, AskedAgain, FlagsCompared, CaughtBare]
+
+
+@pytest.mark.parametrize("model", DEPENDENT, ids=lambda model: model.__name__)
+def test_sides_that_depend_on_each_other_are_never_misread(model: type[nn.Module]) -> None:
+    assert _run(model().eval(), (1, 1, 5, 6)) is not None
+    with pytest.raises(SymconvError, match="branches on sizes"):
+        from_torch(model().eval(), (1, 1, "H", "W"))
+
+
+class ShapesJoined(nn.Module):
+    """`a + b` of two shapes concatenates them: in the other order on the other side, another padding."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(1, 1, 1)
+
+    def forward(self, x: Any) -> Any:
+        a, b = x.shape[2:], x[:, :, ::4].shape[2:]
+        p = a + b if x.shape[2] % 2 == 0 else b + a
+        return self.conv(F.pad(x, p))
+
+
+def test_shapes_joined_in_another_order_are_not_the_same_padding() -> None:
+    with pytest.raises(SymconvError, match="branches on sizes"):
+        from_torch(ShapesJoined().eval(), (1, 1, "L"))

@@ -40,8 +40,8 @@ SAMPLE_SIZES = (256, 224, 512, 384, 320, 288, 192, 128, 640, 1024)
 # sizes confirmed in one model (a loop whose every turn branches on a size would otherwise cost a trace per turn).
 PATH_LIMIT = 64
 GUARD_LIMIT = 64
-# Paths explored past a flipped decision once one of them runs to the end (`if a or b:` needs two; a loop on a
-# size whose other side turns again has no end)
+# Traces run past a flipped decision (forks included) once one path runs to the end (`if a or b:` needs two; a
+# loop on a size whose other side turns again has no end)
 OTHER_PATHS = 8
 
 # how a guard's message ends (the importer lets a branch's guard that cannot be stated wait for `sides`)
@@ -248,9 +248,19 @@ def taking(torch: Any, trace: Callable[[Any], Any], guarded: Guarded, sides: Map
         raise two_sided(
             guarded, first, f" (its sides and others' together fail: {_first_line(error)})"
         ) from None
+    if tracer.undecided:
+        raise two_sided(guarded, first, " (its sides and others' together branch again)")
     if [d.where for d in tracer.decisions] != [d.where for d in guarded.decisions]:
         raise two_sided(guarded, first, " (its sides and others' together ask other questions)")
     return Guarded(traced, tuple(tracer.decisions), guarded.shape, guarded.sample)
+
+
+def path(torch: Any, trace: Callable[[Any], Any], guarded: Guarded, sides: Mapping[int, bool]) -> Outcome:
+    """The forward traced taking side `sides[i]` of each decision i named there (every other as `guarded` took
+    it), each decision's guard the condition of the side taken: how that path ends, and its trace where it
+    runs."""
+    script = tuple(sides.get(i, d.taken) for i, d in enumerate(guarded.decisions))
+    return _run(torch, trace, script, guarded.shape)
 
 
 def decided_before(node: Any) -> int:
@@ -267,9 +277,13 @@ def _run(
     except Undecided:
         return Outcome("forked")
     except (Exception, SystemExit) as error:  # the model's forward on that path (sys.exit is a refusal too)
+        if tracer.undecided:
+            return Outcome("forked")  # the forward caught the fork as its own error (a bare except)
         if not _refused(torch, tracer, error):
             return Outcome("failed", error)
         return Outcome("refused", error, _partial(tracer), tuple(tracer.decisions))
+    if tracer.undecided:
+        return Outcome("forked")  # ... and ran on: that path is not the forward's
     return Outcome("ran", traced=traced, decisions=tuple(tracer.decisions))
 
 
@@ -283,6 +297,7 @@ class Partial:
 
 
 def _partial(tracer: Any) -> Partial | None:
+    """The tracer's graph so far, the input made its output (the graph is the tracer's, done with)."""
     graph = tracer.graph
     inputs = [node for node in graph.nodes if node.op == "placeholder"]
     if not inputs or any(node.op == "output" for node in graph.nodes):
@@ -473,6 +488,7 @@ def _tracer_class(torch: Any) -> Any:
             self.mode: Any = None
             self.decided: dict[Any, bool] = {}
             self.structures: dict[Any, int] = {}
+            self.undecided = False
             self.numbers: dict[Any, int] = {}
             self.asked: tuple[FrameType, int, bool] | None = None
 
@@ -494,6 +510,7 @@ def _tracer_class(torch: Any) -> Any:
             if index < len(self.script):
                 taken = self.script[index]
             elif self.explore:
+                self.undecided = True  # a forward that catches it (a bare except) must not run on unseen
                 raise Undecided(where)
             else:
                 taken = self._truth(obj, where, source)

@@ -48,6 +48,7 @@ from .branches import (
     confirm_guards,
     decided_before,
     node_line,
+    path,
     taking,
     two_sided,
 )
@@ -91,15 +92,32 @@ def read_two_sided(
         if fx_node.name in guard_of:
             checks[guard_of[fx_node.name]].append(name)
     full_side = _Side(network, record.values, made_by)
-    rewritten: dict[str, Node] = {}  # pads by the rest of a division, as every size takes them
+    dropped = {name for index in (*full, *paths) for name in checks[index]}
     if full:
         lean = {index: not side for index, side in full.items()}
         if all(guarded.decisions[index].taken == side for index, side in lean.items()):
             lean_graph = guarded.traced.graph
         else:
             lean_graph = taking(torch, trace, guarded, lean).traced.graph
-        _lean_sides(full_side, lean_graph, full_trace, full, checks, guarded, rewritten)
-    dropped = {name for index in (*full, *paths) for name in checks[index]}
+        full_side = _rests(full_side, lean_graph, full_trace, full, checks)
+        # decisions whose other side no input takes (its guard fails at the fixed sizes): no mix takes it
+        never = {
+            index
+            for index in full
+            if any(getattr(entry, "never", False) for name in checks[index] for _, entry in nodes[name].axes)
+        }
+        for sides in _combinations(
+            {index: side for index, side in full.items() if index not in never}, guarded
+        ):
+            # every mix of sides is traced: a later branch may depend on an earlier one's side (a flag)
+            outcome = path(torch, trace, full_trace, sides)
+            first = min(index for index, side in sides.items() if side != full[index])
+            if outcome.kind == "ran":
+                _other_path(full_side, full_trace, outcome, dropped, read, guarded, first)
+            elif outcome.kind == "refused":
+                _refusing_path(full_side, outcome, dropped, read, guarded, first)
+            else:
+                raise two_sided(guarded, first, " (its sides and others' together branch again or fail)")
     for index, found in paths.items():
         for outcome in found.outcomes:
             _other_path(full_side, full_trace, outcome, dropped, read, guarded, index)
@@ -112,8 +130,9 @@ def read_two_sided(
     again = confirm_guards(torch, trace, full_trace, sized)
     if again:
         raise two_sided(full_trace, min(again), " (taken with the full sides of the other branches)")
+    network = full_side.network
     return Network(
-        tuple(rewritten.get(node.name, node) for node in network.nodes if node.name not in dropped),
+        tuple(node for node in network.nodes if node.name not in dropped),
         network.dims,
         network.fixed,
         tuple((name, count) for name, count in network.channels if name not in dropped),
@@ -127,56 +146,51 @@ class _Side:
     network: Network
     values: dict[Any, Any]
     made_by: dict[Any, list[Node]]
+    # nodes of the network made otherwise than traced (a pad by the rest of a division): the node as traced
+    original: dict[str, Node] = field(default_factory=dict)
 
     def transparent(self, fx_node: Any) -> bool:
+        """Whether an fx node passes its first input on as far as sizes and positions go (`_transparent`)."""
         return _transparent(fx_node, self.values, self.made_by.get(fx_node, []))
 
 
-def _lean_sides(
-    side: _Side,
-    lean_graph: Any,
-    full_trace: Guarded,
-    full: dict[int, bool],
-    checks: dict[int, list[str]],
-    guarded: Guarded,
-    rewritten: dict[str, Node],
-) -> None:
-    """A SpecError unless what the full sides add after each two-sided decision keeps every size and position
-    wherever its lean side is taken: where that decision's guard holds, and the guards before it that both
-    sides share (a decision taken as traced). A pad by the rest of a division is first made the pad of every
-    size (`_by_the_rest`), noted in `rewritten`."""
-    network, fixed = side.network, dict(side.network.fixed)
-    # decisions whose other side no input takes (its guard fails at the fixed sizes): nothing to be equal to
-    nodes = {node.name: node for node in network.nodes}
-    never = {
-        index
-        for index in full
-        if any(getattr(entry, "never", False) for name in checks[index] for _, entry in nodes[name].axes)
-    }
-    first = min(full)
-    extra, unmatched = _matched(list(lean_graph.nodes), list(full_trace.traced.graph.nodes), side.transparent)
+def _rests(
+    side: _Side, lean_graph: Any, full_trace: Guarded, full: dict[int, bool], checks: dict[int, list[str]]
+) -> _Side:
+    """The full side with each pad it adds by the rest of a division made the pad of every size
+    (`_by_the_rest`, shown from its decision's guard alone); every mix of sides is compared with it after."""
+    extra, _ = _matched(
+        list(lean_graph.nodes), list(full_trace.traced.graph.nodes), side.transparent, commutes=lambda _: True
+    )
     for fx_node in extra:
         index = decided_before(fx_node) - 1
-        if index not in full:
-            raise two_sided(guarded, first, f" (taking every full side together adds {_shown(fx_node)})")
-        if index in never:
-            continue
-        shared = [name for j in range(index) if j not in full for name in checks[j]]
-        for node in side.made_by.get(fx_node, []):
-            instead = _by_the_rest(side.network, node, checks[index], shared)
+        for node in side.made_by.get(fx_node, []) if index in full else ():
+            instead = _by_the_rest(side.network, node, checks[index])
             if instead is not None:  # later sizes follow the pad as every size takes it
-                rewritten[node.name] = instead
-                side = dataclasses.replace(side, network=_replaced_nodes(network, rewritten))
-        given = {
-            dim: _conditions(side.network, [*shared, *checks[index]], dim)
-            for dim in network.dims
-            if dim not in fixed
-        }
-        _added(side, fx_node, given, guarded, index, "one side", "the other", rewritten)
-    if unmatched is not None:
+                original = {**side.original, node.name: node}
+                rewritten = _replaced_nodes(side.network, {node.name: instead})
+                side = dataclasses.replace(side, network=rewritten, original=original)
+    return side
+
+
+# Two-sided decisions whose every mix of sides is traced (2 ** 6 - 1 traces): more are refused
+COMBINED = 6
+
+
+def _combinations(full: dict[int, bool], guarded: Guarded) -> list[dict[int, bool]]:
+    """Every choice of a side for each two-sided decision but the one of all full sides."""
+    indices = sorted(full)
+    if len(indices) > COMBINED:
         raise two_sided(
-            guarded, first, f" (taking every full side together does not make {_shown(unmatched)})"
+            guarded,
+            indices[0],
+            f" (with {len(indices) - 1} more branches of two sides: every mix of sides is traced, and "
+            f"{2 ** len(indices)} mixes are more than the {2**COMBINED} traced)",
         )
+    return [
+        {index: full[index] != bool(bits >> k & 1) for k, index in enumerate(indices)}
+        for bits in range(1, 2 ** len(indices))
+    ]
 
 
 def fuller(guarded: Guarded, others: dict[int, Any]) -> Guarded | None:
@@ -188,7 +202,10 @@ def fuller(guarded: Guarded, others: dict[int, Any]) -> Guarded | None:
         for outcome in found.outcomes if isinstance(found, Paths) else ():
             path = list(outcome.traced.graph.nodes)
             skip, path_skip = _unread(traced), _unread(path)
-            _, unmatched = _matched(traced, path, lambda _: True, after_decisions=False, skip=skip)
+            # which trace to read (every path is compared after): operands of sums in either order
+            _, unmatched = _matched(
+                traced, path, lambda _: True, after_decisions=False, skip=skip, commutes=lambda _: True
+            )
             if unmatched is None and len(path) - len(path_skip) > len(traced) - len(skip):
                 pairs = zip(outcome.decisions, guarded.decisions, strict=False)
                 flipped = next(d for d, was in pairs if d.taken != was.taken)
@@ -201,7 +218,8 @@ def fuller(guarded: Guarded, others: dict[int, Any]) -> Guarded | None:
 
 
 def _unread(graph_nodes: list[Any]) -> set[Any]:
-    """The calls whose results no node reads but guards (a comparison whose truth the forward asked)."""
+    """The calls whose results no node reads but guards (a comparison whose truth the forward asked), or
+    nothing at all: left out where `fuller` chooses the trace to read (every path is compared after)."""
     found: set[Any] = set()
     for node in reversed(graph_nodes):
         if node.meta.get("symconv_guard") or (
@@ -236,15 +254,32 @@ def _other_path(
     lean = list(outcome.traced.graph.nodes)
     full = list(full_trace.traced.graph.nodes)
     skipped = _guard_only(lean, record.values, set(record.made.values()))
-    extra, unmatched = _matched(lean, full, side.transparent, after_decisions=False, skip=skipped)
+
+    def tensor(node: Any) -> bool:
+        return isinstance(record.values.get(node, side.values.get(node)), Tensor)
+
+    extra, unmatched = _matched(
+        lean, full, side.transparent, after_decisions=False, skip=skipped, commutes=tensor
+    )
     if unmatched is not None:
-        raise two_sided(
-            guarded,
-            index,
-            f" (a path through its other side makes {_shown(unmatched)}, which the traced network does not)",
+        made = next(
+            (n for n in extra if isinstance(side.values.get(n), Tensor) and not side.transparent(n)), None
         )
+        why = (
+            f"a path through its other side makes {_shown(unmatched)}, which the network read does not"
+            if unmatched.op != "output"
+            else "the two sides return different tensors"
+            if made is None
+            else f"one side makes {_shown(made)}, which the other does not"
+        )
+        raise two_sided(guarded, index, f" ({why})")
     for fx_node in extra:
-        _added(side, fx_node, given, guarded, index, "the traced network", "a path through its other side")
+        _added(side, fx_node, given, guarded, index, "the network read", "a path through its other side")
+    # a node the network makes otherwise than traced must be the traced one wherever the path makes it
+    made = {node.name: fx_node for fx_node, nodes in side.made_by.items() for node in nodes}
+    for name, traced in side.original.items():
+        if made[name] not in extra:
+            _same_node(side.network, traced, guarded, index, given)
     # the guards the network keeps must hold wherever the path is taken
     for node in side.network.nodes:
         if node.op == "check" and node.name not in dropped:
@@ -259,7 +294,6 @@ def _added(
     index: int,
     maker: str,
     other: str,
-    rewritten: dict[str, Node] | None = None,
 ) -> None:
     """A SpecError unless an fx node that `maker` makes and `other` does not keeps every size and position
     wherever the conditions `given` hold (an operation that keeps its input's tensor, or a resize, pad or slice
@@ -273,21 +307,47 @@ def _added(
             "network)",
         )
     for node in side.made_by.get(fx_node, []):
-        _identity(
-            side.network, (rewritten or {}).get(node.name, node), given, guarded, index, _shown(fx_node)
-        )
+        _identity(side.network, _current(side, node), given, guarded, index, _shown(fx_node))
+
+
+def _current(side: _Side, node: Node) -> Node:
+    """The network's node of that name (made otherwise than traced, `_rests`, or as traced)."""
+    return next((each for each in side.network.nodes if each.name == node.name), node)
+
+
+def _same_node(
+    network: Network, traced: Node, guarded: Guarded, index: int, given: dict[str, list[sympy.Basic]]
+) -> None:
+    """A SpecError unless the network's pad of that name pads as the traced one wherever `given` holds."""
+    made = next(node for node in network.nodes if node.name == traced.name)
+    fixed = dict(network.fixed)
+    for dim in (dim for dim in network.dims if dim not in fixed):
+        sizes = network.sizes(dim)
+        now, then = dict(made.axes).get(dim), dict(traced.axes).get(dim)
+        if not isinstance(now, Pad) or not isinstance(then, Pad):
+            continue
+        if not all(
+            _implied(sympy.Eq(resolve(a, sizes), resolve(b, sizes)), given.get(dim, []), dim)
+            for a, b in ((now.begin, then.begin), (now.end, then.end))
+        ):
+            raise two_sided(
+                guarded,
+                index,
+                f" (the pad {traced.name}, read as the pad of every size, is not the one traced along {dim} "
+                "where another side is taken)",
+            )
 
 
 def _replaced_nodes(network: Network, rewritten: dict[str, Node]) -> Network:
+    """The network with the nodes named in `rewritten` replaced."""
     return dataclasses.replace(network, nodes=tuple(rewritten.get(node.name, node) for node in network.nodes))
 
 
-def _by_the_rest(network: Network, node: Node, lean: list[str], shared: list[str]) -> Node | None:
+def _by_the_rest(network: Network, node: Node, lean: list[str]) -> Node | None:
     """A pad on the side taken where a size is no multiple of m, by the rest to the next multiple
     (`if h % 8 != 0: x = F.pad(x, (0, 0, 0, 8 - h % 8))`), as the pad of every size: each amount taken modulo
     m, where that is 0 wherever the lean side's guard (`lean`, on one axis) holds and the amount itself wherever
-    it fails (the guards both sides take, `shared`, holding); None for any other node, or where that is not
-    shown."""
+    it fails; None for any other node, or where that is not shown."""
     if node.op != "pad":
         return None
     fixed = dict(network.fixed)
@@ -302,7 +362,6 @@ def _by_the_rest(network: Network, node: Node, lean: list[str], shared: list[str
         return None  # the side taken is no condition on one axis
     dim = axes[0]
     (guard,) = conditions[dim]
-    before = _conditions(network, shared, dim)
     entry = dict(node.axes).get(dim)
     if not isinstance(entry, Pad) or not isinstance(guard, sympy.Rel):
         return None
@@ -313,8 +372,8 @@ def _by_the_rest(network: Network, node: Node, lean: list[str], shared: list[str
     for m in moduli:
         amounts = (sympy.Mod(entry.begin, m), sympy.Mod(entry.end, m))
         if all(
-            _implied(sympy.Eq(resolve(new, sizes), 0), [*before, guard], dim)
-            and _implied(sympy.Eq(resolve(new, sizes), resolve(old, sizes)), [*before, guard.negated], dim)
+            _implied(sympy.Eq(resolve(new, sizes), 0), [guard], dim)
+            and _implied(sympy.Eq(resolve(new, sizes), resolve(old, sizes)), [guard.negated], dim)
             for new, old in zip(amounts, (entry.begin, entry.end), strict=True)
         ):
             pad = Pad(amounts[0], amounts[1], entry.mode)
@@ -393,9 +452,9 @@ def _full_side(guarded: Guarded, index: int, other: Any) -> bool:
     both make the same); what it adds is checked once read (`read_two_sided`)."""
     taken = guarded.decisions[index].taken
     traced, others = list(guarded.traced.graph.nodes), list(other.graph.nodes)
-    if _matched(traced, others, lambda _: True)[1] is None:
+    if _matched(traced, others, lambda _: True, commutes=lambda _: True)[1] is None:
         return not taken
-    if _matched(others, traced, lambda _: True)[1] is None:
+    if _matched(others, traced, lambda _: True, commutes=lambda _: True)[1] is None:
         return taken
     raise two_sided(guarded, index, " (each side makes nodes the other does not)")
 
@@ -406,6 +465,7 @@ def _matched(
     transparent: Callable[[Any], bool],
     after_decisions: bool = True,
     skip: Collection[Any] = (),
+    commutes: Callable[[Any], bool] | None = None,
 ) -> tuple[list[Any], Any | None]:
     """The fx nodes `full` makes beyond `lean` (in order), and the first node of `lean` that no node of `full`
     matches (None: every one is): of the same kind and target, after the same number of decisions (unless not
@@ -415,10 +475,12 @@ def _matched(
     one line, `y.size(3)`, is otherwise matched to the first); where that leaves a node unmatched, anywhere (the
     same call on the same values made on two lines, `return x + y` on each side of a branch, is the same
     value)."""
-    lined = _in_order(lean, full, transparent, lambda node: _key(node, after_decisions, True), skip)
+    lined = _in_order(lean, full, transparent, lambda node: _key(node, after_decisions, True), skip, commutes)
     if lined[1] is None:
         return lined
-    anywhere = _in_order(lean, full, transparent, lambda node: _key(node, after_decisions, False), skip)
+    anywhere = _in_order(
+        lean, full, transparent, lambda node: _key(node, after_decisions, False), skip, commutes
+    )
     return anywhere if anywhere[1] is None else lined
 
 
@@ -428,6 +490,7 @@ def _in_order(
     transparent: Callable[[Any], bool],
     key: Callable[[Any], tuple[Any, ...]],
     skip: Collection[Any],
+    commutes: Callable[[Any], bool] | None = None,
 ) -> tuple[list[Any], Any | None]:
     """`_matched` with one key: each node of `lean` matched to the first node of `full` after the previous
     match that has its key and arguments."""
@@ -443,10 +506,10 @@ def _in_order(
         return node
 
     for node in (node for node in lean if not node.meta.get("symconv_guard") and node not in skip):
-        want = (key(node), _arguments(node, lambda n: fx_map.get(n, n)))
+        want = (key(node), _arguments(node, lambda n: fx_map.get(n, n), commutes))
         for ahead in range(position, len(full)):
             candidate = full[ahead]
-            if key(candidate) == want[0] and _arguments(candidate, passed) == want[1]:
+            if key(candidate) == want[0] and _arguments(candidate, passed, commutes) == want[1]:
                 fx_map[node] = candidate
                 extra += full[position:ahead]
                 position = ahead + 1
@@ -470,20 +533,28 @@ def _key(node: Any, after_decisions: bool, lined: bool) -> tuple[Any, ...]:
     )
 
 
-def _arguments(node: Any, mapped: Callable[[Any], Any]) -> Any:
+def _arguments(node: Any, mapped: Callable[[Any], Any], commutes: Callable[[Any], bool] | None = None) -> Any:
     """The node's arguments with each node they read replaced by `mapped(node)` (compared by identity); the two
-    operands of a sum or product in either order (`x + conv(x)` is `conv(x) + x`)."""
+    operands of a sum or product of tensors (`commutes` of the node: not of tuples, which `+` concatenates) in
+    either order (`x + conv(x)` is `conv(x) + x`)."""
     args = _replaced(node.args, mapped)
-    if _commutative(node) and len(node.args) == 2 and not node.kwargs:
+    if (
+        commutes is not None
+        and commutes(node)
+        and _commutative(node)
+        and len(node.args) == 2
+        and not node.kwargs
+    ):
         args = ("either order", *sorted(args[1:], key=_order))
     return (args, _replaced(node.kwargs, mapped))
 
 
-# elementwise functions whose two operands may come in either order (PyTorch broadcasts them alike)
+# functions whose two tensor operands may come in either order (PyTorch broadcasts them alike)
 _COMMUTATIVE = {("_operator", "add"), ("_operator", "mul"), ("torch", "add"), ("torch", "mul")}
 
 
 def _commutative(node: Any) -> bool:
+    """A call of a sum or product (of tensors, where `_arguments` is told so)."""
     target = node.target
     return (
         node.op == "call_function"
