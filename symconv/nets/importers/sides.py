@@ -101,11 +101,7 @@ def read_two_sided(
             lean_graph = taking(torch, trace, guarded, lean).traced.graph
         full_side = _rests(full_side, lean_graph, full_trace, full, checks)
         # decisions whose other side no input takes (its guard fails at the fixed sizes): no mix takes it
-        never = {
-            index
-            for index in full
-            if any(getattr(entry, "never", False) for name in checks[index] for _, entry in nodes[name].axes)
-        }
+        never = {index for index in full if _never(nodes, checks[index])}
         for sides in _combinations(
             {index: side for index, side in full.items() if index not in never}, guarded
         ):
@@ -201,7 +197,8 @@ def fuller(guarded: Guarded, others: dict[int, Any]) -> Guarded | None:
     for found in others.values():
         for outcome in found.outcomes if isinstance(found, Paths) else ():
             path = list(outcome.traced.graph.nodes)
-            skip, path_skip = _unread(traced), _unread(path)
+            # the calls that only compute guards, whatever their values: left out of the choice
+            skip, path_skip = _guard_only(traced, {}, ()), _guard_only(path, {}, ())
             # which trace to read (every path is compared after): operands of sums in either order
             _, unmatched = _matched(
                 traced, path, lambda _: True, after_decisions=False, skip=skip, commutes=lambda _: True
@@ -215,18 +212,6 @@ def fuller(guarded: Guarded, others: dict[int, Any]) -> Guarded | None:
                 )
                 return Guarded(outcome.traced, outcome.decisions, guarded.shape, sample)
     return None
-
-
-def _unread(graph_nodes: list[Any]) -> set[Any]:
-    """The calls whose results no node reads but guards (a comparison whose truth the forward asked), or
-    nothing at all: left out where `fuller` chooses the trace to read (every path is compared after)."""
-    found: set[Any] = set()
-    for node in reversed(graph_nodes):
-        if node.meta.get("symconv_guard") or (
-            node.op in ("call_function", "call_method") and all(user in found for user in node.users)
-        ):
-            found.add(node)
-    return found
 
 
 def _other_path(
@@ -243,11 +228,8 @@ def _other_path(
     not (the nodes that only compute its guards aside), what the full trace adds keeps every size and position,
     and every guard the network keeps holds, under the path's own guards."""
     record = Read()
-    network = read(outcome.traced, record)
-    guards = {decision.guard for decision in outcome.decisions}
-    names = [name for name, fx_node in record.made.items() if fx_node.name in guards]
-    nodes = {node.name: node for node in network.nodes}
-    if any(getattr(entry, "never", False) for name in names for _, entry in nodes[name].axes):
+    network, names = _read_path(outcome.traced, outcome, read, record)
+    if _never({node.name: node for node in network.nodes}, names):
         return  # a path no input takes at the fixed sizes
     fixed = dict(side.network.fixed)
     given = {dim: _conditions(network, names, dim) for dim in network.dims if dim not in fixed}
@@ -391,15 +373,11 @@ def _refusing_path(
     refused = two_sided(guarded, index, " (its side branches again, and refuses some of those sizes)")
     if outcome.traced is None:
         raise refused
-    record = Read()
     try:
-        network = read(outcome.traced, record)
+        network, names = _read_path(outcome.traced, outcome, read, Read())
     except SymconvError:
         raise refused from None
-    guards = {decision.guard for decision in outcome.decisions}
-    names = [name for name, fx_node in record.made.items() if fx_node.name in guards]
-    nodes = {node.name: node for node in network.nodes}
-    if any(getattr(entry, "never", False) for name in names for _, entry in nodes[name].axes):
+    if _never({node.name: node for node in network.nodes}, names):
         return  # a path no input takes at the fixed sizes
     kept = [node.name for node in side.network.nodes if node.op == "check" and node.name not in dropped]
     fixed = dict(side.network.fixed)
@@ -413,9 +391,22 @@ def _refusing_path(
     raise refused
 
 
+def _read_path(traced: Any, outcome: Outcome, read: Reader, record: Read) -> tuple[Network, list[str]]:
+    """A path's network (`record` filled) and the check nodes of its guards: where the path is taken."""
+    network = read(traced, record)
+    guards = {decision.guard for decision in outcome.decisions}
+    return network, [name for name, fx_node in record.made.items() if fx_node.name in guards]
+
+
+def _never(nodes: dict[str, Node], names: list[str]) -> bool:
+    """Whether one of the guards' check nodes `names` fails at the fixed input sizes: no input takes them."""
+    return any(getattr(entry, "never", False) for name in names for _, entry in nodes[name].axes)
+
+
 def _guard_only(graph_nodes: list[Any], values: dict[Any, Any], made: Collection[Any]) -> set[Any]:
-    """The fx nodes that only compute guards: the guards, and the values that are no tensor, make no network
-    node (are `made` none) and are read by guards alone (or by nothing: a truth the forward asked)."""
+    """The fx nodes that only compute guards: the guards, and the values that are no tensor (by `values`), make
+    no network node (are not in `made`) and are read by guards alone (or by nothing: a truth the forward
+    asked)."""
     found: set[Any] = set()
     for node in reversed(graph_nodes):
         if node.meta.get("symconv_guard") or (

@@ -79,6 +79,7 @@ from . import (
 )
 from .branches import (
     GUARD_MESSAGE,
+    Guarded,
     NoSample,
     confirm_guards,
     node_line,
@@ -296,32 +297,29 @@ def _read_past_branches(torch: Any, model: Any, input_shape: Sequence[int | str]
     size does, each branch a guard (a check), read only when every guard on sizes is exact: the other side
     refuses the input (see importers.branches)."""
     channels, dims, fixed = input_axes(input_shape)
-    builder = Builder(dims, fixed, channels)
     trace = lambda tracer: _traced_in_eval(torch, model, tracer)  # noqa: E731
+
+    def read(traced: Trace, record: Read) -> Network:
+        again = Builder(dims, fixed, channels)
+        return again.network(_read_graph(again, traced, Tensor("input", channels), record))
+
+    def confirmed(guarded: Guarded) -> tuple[Network, dict[int, Any]]:
+        network = read(guarded.traced, Read())
+        checks = {node.name for node in network.nodes if node.op == "check"}
+        return network, confirm_guards(torch, trace, guarded, checks)
+
     guarded = traced_with_guards(torch, model, input_shape, trace)
-    network = builder.network(_read_graph(builder, guarded.traced, Tensor("input", channels)))
-    others = confirm_guards(
-        torch, trace, guarded, {node.name for node in network.nodes if node.op == "check"}
-    )
+    network, others = confirmed(guarded)
     instead = fuller(guarded, others)
     if instead is not None:  # the traced path is the lean one: read the path that makes more
         guarded = instead
-        builder = Builder(dims, fixed, channels)
-        network = builder.network(_read_graph(builder, guarded.traced, Tensor("input", channels)))
-        others = confirm_guards(
-            torch, trace, guarded, {node.name for node in network.nodes if node.op == "check"}
-        )
+        network, others = confirmed(guarded)
     guards = {guarded.decisions[index].guard for index in others}
     refusal = unstated(network, {node.name for node in network.nodes if node.name in guards})
     if refusal is not None:
         raise refusal
     if not others:
         return network
-
-    def read(traced: Trace, record: Read) -> Network:
-        again = Builder(dims, fixed, channels)
-        return again.network(_read_graph(again, traced, Tensor("input", channels), record))
-
     return read_two_sided(torch, trace, guarded, others, read)
 
 
