@@ -301,7 +301,13 @@ def _formula_length(entry: Slice, n: sympy.Expr, sizes: Mapping[str, sympy.Expr]
         indicator = _min(_max(-start, 0), 1)  # [start < 0] on integers
         length = indicator * cases[0][1] + (1 - indicator) * cases[1][1]
     others = {name: sizes[name] for name in names if name not in same}
-    return substituted(resolve(length, others), {_N: n})
+    length = substituted(resolve(length, others), {_N: n})
+    if length.has(sympy.Min, sympy.Max):
+        # The free names lose how the sizes relate (a crop back to the input's size after a convolution and
+        # its transpose, LowFormer's o[..., :H, :W]): what is left is decided on the sizes themselves, else each
+        # residual block would nest the Min of the one before.
+        length = decided(length, [ge(s, 1) for s in length.free_symbols])
+    return length
 
 
 def _clamped_stop(stop: sympy.Expr, assume: list[sympy.Basic]) -> sympy.Expr:
