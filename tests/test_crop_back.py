@@ -16,6 +16,8 @@ from torch import nn  # noqa: E402
 from symconv.core.arith import symbol  # noqa: E402
 from symconv.nets.importers.torch import from_torch  # noqa: E402
 
+from .running import spatial_output  # noqa: E402
+
 
 class CropBack(nn.Module):
     def __init__(self, kernel: int, stride: int, padding: int, up_kernel: int, up_padding: int) -> None:
@@ -32,14 +34,6 @@ def _stack(depth: int, *block: int) -> nn.Module:
     return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), *(CropBack(*block) for _ in range(depth))).eval()
 
 
-def _runs(model: nn.Module, h: int, w: int) -> tuple[int, ...] | None:
-    try:
-        with torch.no_grad():
-            return tuple(model(torch.zeros(1, 3, h, w)).shape[2:])
-    except RuntimeError:
-        return None
-
-
 def test_a_crop_back_to_the_input_size_keeps_the_size_through_three_blocks() -> None:
     # LowFormer's: 4 * ceil(H/4) >= H, so the crop is H exactly, at every depth
     model = _stack(3, 5, 4, 2, 8, 2)
@@ -47,7 +41,7 @@ def test_a_crop_back_to_the_input_size_keeps_the_size_through_three_blocks() -> 
     assert net.output_size() == {"H": symbol("H"), "W": symbol("W")}
     valid = net.valid_inputs()
     for n in range(1, 41):
-        assert _runs(model, n, 9) == (n, 9)
+        assert spatial_output(model, n, 9) == (n, 9)
         assert n in valid["H"] and n in valid["W"]
 
 
@@ -57,7 +51,7 @@ def test_a_crop_back_that_can_be_short_refuses_where_pytorch_does() -> None:
     net = from_torch(model, (1, 3, "H", "W"))
     valid, output = net.valid_inputs(), net.output_size()
     for n in range(1, 41):
-        got = _runs(model, n, 8)
+        got = spatial_output(model, n, 8)
         assert (n in valid["H"]) == (got is not None), n
         if got is not None:
             assert int(output["H"].subs(symbol("H"), n)) == got[0]

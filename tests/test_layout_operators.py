@@ -280,12 +280,6 @@ def test_splits_pads_and_slices_on_any_layout(name: str) -> None:
         ),
         (
             lambda: Lambda(
-                lambda m, x: x.flatten(2).transpose(1, 2) @ F.max_pool2d(x, 2).flatten(2), nn.Conv2d(1, 1, 1)
-            ),
-            "different sizes along H",
-        ),
-        (
-            lambda: Lambda(
                 lambda m, x: m.layers[0](x).flatten(2).transpose(1, 2) @ m.layers[1](x).flatten(2),
                 nn.Conv2d(1, 2, 1),
                 nn.Conv2d(1, 3, 1),

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import sympy
 
+from ..core.arith import eq, evaluate, ge
 from ..core.errors import SpecError
 
 
@@ -29,11 +30,14 @@ class Part:
     `window` tensors torch.stack put side by side), group (a factor `window` of the channel count, as a
     channel shuffle's view(b, groups, c // groups, h, w) splits the channels), or extra (`window` tokens a
     concatenation added, `dim` "front" or "back": a class token; added to the dimension's size, not
-    multiplied), or taps (the `window` positions of each window Tensor.unfold cut along `dim`)."""
+    multiplied), or taps (the `window` positions of each window Tensor.unfold cut along `dim`). keys: an
+    attention map's columns, the positions of a key along `dim`, whose count is the size of the node `node`
+    (empty: the tensor's own node; a key from a smaller map, PVT's and SegFormer's reduced keys, names it)."""
 
     kind: str
     dim: str = ""
     window: int = 1
+    node: str = ""
 
     def __str__(self) -> str:
         if self.kind in ("batch", "channels"):
@@ -194,6 +198,31 @@ def _factor(group: tuple[Part, ...], dim: str, down: bool) -> int | None:
     return None
 
 
+# Input sizes at which two size formulas are compared before a proof is asked for (one offset per symbol).
+_SAMPLES = (1, 2, 3, 5, 8, 13, 29, 64, 97, 224, 225, 1000)
+
+
+def _same(a: sympy.Expr, b: sympy.Expr) -> bool:
+    """Whether two size formulas are equal at every size: SymPy's simplification first; where it cannot tell
+    (a padded size's floor written two ways, Twins' window reverse (Hp // 7) * 7), any sampled size where they
+    differ says no, and Z3 proves them equal for every size >= 1 otherwise (a solver's unknown is no)."""
+    if sympy.simplify(a - b) == 0:
+        return True
+    free = sorted(a.free_symbols | b.free_symbols, key=str)
+    if not free or not all(s.is_integer for s in free):
+        return False
+    try:
+        for n in _SAMPLES:
+            env = {str(s): n + 3 * k for k, s in enumerate(free)}
+            if evaluate(a, env) != evaluate(b, env):
+                return False
+    except (ArithmeticError, TypeError, ValueError):  # not a formula on integers: not shown equal
+        return False
+    from ..logic.prove import Proved, prove
+
+    return isinstance(prove(eq(a, b), [ge(s, 1) for s in free], timeout_ms=2_000), Proved)
+
+
 def _take(
     pool: list[Part],
     target: sympy.Expr | None,
@@ -216,7 +245,7 @@ def _take(
         # an axis of size 1 (after a global pool) kept as a dimension of size 1: selective kernel's
         # view(B, paths, C // paths, H, W) of its attention
         return (pool.pop(0 if front else -1),)
-    while sympy.simplify(product - target) != 0:
+    while not _same(product, target):
         if not pool:
             raise _mismatch(index, target, blame, value, pool)
         part = pool.pop(0 if front else -1)

@@ -18,7 +18,8 @@ padding); comparisons of sizes asserted with torch._assert are conditions (a che
 output's first tensor is the output, the others' conditions kept; the model is traced in evaluation mode.
 Convolutions with padding_mode reflect/replicate/circular are F.pad then an unpadded convolution, as PyTorch
 runs them. Parameters used as tensors broadcast by PyTorch's rules (layer scale, a ViT's class token and
-position embedding, weight.shape); nn.MultiheadAttention and F.scaled_dot_product_attention over tokens,
+position embedding, weight.shape); nn.MultiheadAttention and F.scaled_dot_product_attention over tokens
+(F.scaled_dot_product_attention also over windows, and with a key and value from another, smaller map),
 Tensor.unbind, Linear / F.linear over a spatial last axis, torch.narrow, expand_as, torch.roll, torch.flip,
 F.unfold / nn.Unfold and Tensor.unfold are read too; space-to-depth and depth-to-space written with view and
 permute are pixel (un)shuffles. Anything else is a SpecError naming the op and where it is; a refusal starts
@@ -39,6 +40,7 @@ sample size with each branch a guard, read only when the other side of each guar
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import importlib
 import itertools
 import math
@@ -1192,7 +1194,7 @@ def _reshape(builder: Builder, call: Call, shape: Sequence[Any]) -> Tensor:
             return sympy.Integer(x.channels or 0)
         if part.kind in ("inner", "group", "taps", "stack") or _window_keys(part):
             return sympy.Integer(part.window)
-        size = _at_fixed(builder, builder.formula(x.node, part.dim))
+        size = _at_fixed(builder, builder.formula(part.node or x.node, part.dim))
         return size if part.kind in ("spatial", "keys") else sympy.floor(size / part.window)
 
     # on an axis of fixed size every size is a number: a view by numbers (MaxViT's grid of 8 x 8 windows at
@@ -1882,7 +1884,9 @@ def _getattr(builder: Builder, args: Sequence[Any], where: str) -> Any:
     if isinstance(value, Constant) and attribute in ("shape", "ndim"):
         shape = parameters.shape_of(value, where)
         return shape if attribute == "shape" else len(shape)
-    if isinstance(value, Tensor | Constant) and attribute in ("device", "dtype"):
+    if isinstance(value, Sized) and attribute in ("shape", "ndim"):
+        return _sized_shape(value) if attribute == "shape" else len(value.shape)
+    if isinstance(value, Tensor | Constant | Sized) and attribute in ("device", "dtype"):
         return None  # where the values live and their type: no size depends on them
     raise SpecError(f"{where} reads attribute {attribute!r} of {value!r}; not modelled")
 
@@ -1911,7 +1915,7 @@ def _group_size(x: Tensor, group: tuple[layouts.Part, ...], where: str) -> Any:
         elif part.kind in ("inner", "group", "taps", "stack") or _window_keys(part):
             total *= part.window
         else:
-            size = axis_size(x.node, part.dim)
+            size = axis_size(part.node or x.node, part.dim)
             total *= size if part.kind in ("spatial", "keys") else sympy.floor(size / part.window)
     total += extra
     return int(total) if isinstance(total, sympy.Integer) else SizeValue(total)
@@ -2529,10 +2533,10 @@ def _token_parts(
         elif part.kind == "inner" or _window_keys(part):
             multiplier *= part.window
         elif part.dim == free:
-            here = ref(x.node)
+            here = ref(part.node or x.node)
             factor *= here if part.kind in ("spatial", "keys") else sympy.floor(here / part.window)
         else:
-            size = int(evaluate(builder.formula(x.node, part.dim), {part.dim: env[part.dim]}))
+            size = int(evaluate(builder.formula(part.node or x.node, part.dim), {part.dim: env[part.dim]}))
             multiplier *= size if part.kind in ("spatial", "keys") else size // part.window
     return factor, multiplier, extra
 
@@ -2801,7 +2805,11 @@ def _dot_product_attention(
     bound = _call_arguments(names, args, kwargs)
     q, k, v = (_tensor(bound[n], where) for n in ("query", "key", "value"))
     if not q.node == k.node == v.node or not q.layout == k.layout == v.layout:
-        raise SpecError(f"{where}: attention with a key or value other than the query is not modelled")
+        if bound["attn_mask"] is not None:
+            raise SpecError(
+                f"{where}: attention with a mask and a key or value other than the query is not modelled"
+            )
+        return _cross_attention(builder, name, where, q, k, v)
     if isinstance(bound["attn_mask"], Constant) and not bound["is_causal"]:
         return _masked_attention(builder, name, where, (q, k, v), bound["attn_mask"])
     if bound["attn_mask"] is not None:
@@ -2811,6 +2819,9 @@ def _dot_product_attention(
     layout = q.layout or ()
     tokens = layout[-2] if len(layout) >= 2 else ()
     others = [p for group in (*layout[:-2], *layout[-1:]) for p in group]
+    if any(p.kind in ("outer", "inner") for p in tokens) and not bound["is_causal"]:
+        # tokens of windows (Twins' and DaViT's window attention): the products' rules for windows
+        return _cross_attention(builder, name, where, q, k, v)
     if (
         not any(p.kind == "spatial" for p in tokens)
         or any(p.kind not in ("spatial", "extra") for p in tokens)
@@ -2821,6 +2832,18 @@ def _dot_product_attention(
             "the second-to-last dimension, are modelled"
         )
     return _mix(builder, name, q, {}, [p.dim for p in tokens if p.kind == "spatial"])
+
+
+def _cross_attention(builder: Builder, name: str, where: str, q: Tensor, k: Tensor, v: Tensor) -> Tensor:
+    """F.scaled_dot_product_attention(q, k, v) whose key and value are other tensors (PVT's and Twins' keys
+    from a reduced map): softmax(q @ k^T) @ v, as two products, so that PyTorch's rules on the sizes hold (the
+    query's and key's last dimensions equal, the key's and value's tokens equal) and each output token reads
+    its query's position and every position of the key and the value."""
+    if k.flat:
+        raise SpecError(f"{where}: attention to a flattened key; not modelled")
+    keys = layouts.transpose(_layout(builder, k), -2, -1)
+    scores = _matmul(builder, f"{name}_scores", where, q, Tensor(k.node, k.channels, layout=keys))
+    return _matmul(builder, name, where, scores, v)
 
 
 def _linear_last_axis(builder: Builder, m: Any, call: Call) -> Tensor:
@@ -3288,19 +3311,29 @@ def _matmul(builder: Builder, name: str, where: str, a: Tensor, b: Tensor, bmm: 
     if len(la) < 2 or len(lb) < 2 or (bmm and (len(la), len(lb)) != (3, 3)):
         needs = "torch.bmm needs two 3-D tensors" if bmm else "an operand of one dimension is not modelled"
         raise SpecError(f"{where} multiplies {layouts.describe(la)} by {layouts.describe(lb)}; {needs}")
-    for dim in builder.dims:
-        fa, fb = builder.formula(a.node, dim), builder.formula(b.node, dim)
-        if fa != fb and sympy.simplify(fa - fb) != 0:
-            raise SpecError(
-                f"{where} multiplies tensors of different sizes along {dim} ({fa} and {fb}); only products "
-                "of tensors of the same spatial sizes (attention within one feature map) are modelled"
-            )
-    _contracted(builder, name, where, (a, la[-1]), (b, lb[-2]))
-    batch = _matmul_batch(where, (a, la[:-2]), (b, lb[:-2]), bmm)
     # where the rows of the left operand and the columns of the right one both hold positions along an axis
     # (q @ k^T), the columns become keys; where only the columns do (v @ attn^T), they stay positions
     keyed = {d for d in builder.dims if _holds(la[-2], d) and _holds(lb[-1], d)}
-    columns = tuple(_as_key(part, where, lb) if part.dim in keyed else part for part in lb[-1])
+    differ = set()
+    for dim in builder.dims:
+        fa, fb = builder.formula(a.node, dim), builder.formula(b.node, dim)
+        if fa != fb and sympy.simplify(fa - fb) != 0:
+            differ.add(dim)
+            read = {len(lb) - 2, len(lb) - 1} if dim in keyed else {len(lb) - 2}
+            if any(p.dim == dim for k, g in enumerate(lb) if k not in read for p in g if p.kind in POSITIONS):
+                raise SpecError(
+                    f"{where} multiplies tensors of different sizes along {dim} ({fa} and {fb}), keeping positions "
+                    "of the right one; only a right operand whose positions there are contracted or become keys "
+                    "(attention to a smaller map's keys) is modelled"
+                )
+    # the right operand's keys count its own node's positions (a smaller map's, where the sizes differ)
+    lb = tuple(tuple(_keyed_at(p, b.node) if p.dim in differ else p for p in group) for group in lb)
+    _contracted(builder, name, where, (a, la[-1]), (b, lb[-2]))
+    batch = _matmul_batch(where, (a, la[:-2]), (b, lb[:-2]), bmm)
+    columns = tuple(
+        _as_key(part, where, lb, b.node if part.dim in differ else "") if part.dim in keyed else part
+        for part in lb[-1]
+    )
     parts = (*batch, _counted(a, la[-2], where), _counted(b, columns, where))
     for dim in builder.dims:
         held = sorted(
@@ -3406,10 +3439,16 @@ def _counted(x: Tensor, group: Sequence[layouts.Part], where: str) -> tuple[layo
     return tuple(layouts.Part("group", window=x.channels) if p.kind == "channels" else p for p in group)
 
 
-def _as_key(part: layouts.Part, where: str, layout: layouts.Layout) -> layouts.Part:
-    """A part of the right operand's columns in the result: its positions become keys."""
+def _keyed_at(part: layouts.Part, node: str) -> layouts.Part:
+    """A key that counts `node`'s positions when it counts its own tensor's; a position is left as it is."""
+    return dataclasses.replace(part, node=node) if part.kind == "keys" and not part.node else part
+
+
+def _as_key(part: layouts.Part, where: str, layout: layouts.Layout, node: str = "") -> layouts.Part:
+    """A part of the right operand's columns in the result: its positions become keys (of `node`'s
+    positions, where they are not the result's)."""
     if part.kind == "spatial":
-        return layouts.Part("keys", part.dim)
+        return layouts.Part("keys", part.dim, node=node)
     if part.kind == "inner":
         return layouts.Part("keys", part.dim, part.window)
     if part.kind in ("outer", "batch", "taps"):
@@ -3553,6 +3592,8 @@ def _sized_function(
     if kind == "cat":
         bound = _bind("cat", args, kwargs)
         return _concat_sized(builder, name, where, list(bound["tensors"]), bound["dim"] or 0)
+    if target is builtins.getattr and len(args) == 2 and isinstance(args[0], Sized):
+        return _getattr(builder, args, where)
     raise _sized_refusal(builder, where, next(v for v in _leaves((args, kwargs)) if isinstance(v, Sized)))
 
 
@@ -3618,6 +3659,14 @@ def _sized_method(
         return x
     if target in ELEMENTWISE_METHODS:
         return _sized_elementwise(builder, name, where, list(args[:2]))
+    if target in ("size", "dim"):
+        dim = args[1] if len(args) > 1 else kwargs.get("dim")
+        known = _sized_shape(x)
+        if target == "dim" or dim is None:
+            return len(known) if target == "dim" else known
+        if not isinstance(dim, int) or not -len(known) <= dim < len(known):
+            raise SpecError(f"{where} reads dimension {dim!r} of a tensor with {len(known)} dimensions")
+        return known[dim]
     if target == "unsqueeze":
         dim = args[1] if len(args) > 1 else kwargs.get("dim")
         rank = len(x.shape) + 1
@@ -3639,6 +3688,12 @@ def _sized_method(
         shape = args[1] if len(args) == 2 and isinstance(args[1], tuple | list) else args[1:]
         return Sized(_expanded(builder, where, x.shape, tuple(_as_size(v, where) for v in shape)))
     raise _sized_refusal(builder, where, x)
+
+
+def _sized_shape(x: Sized) -> tuple[int | SizeValue, ...]:
+    """x.shape of a tensor made from sizes: a number where the size is one (SegFormer's encoder checks that
+    a placeholder it made has 0 channels), a size formula otherwise."""
+    return tuple(c if isinstance(c := v.constant(), int) else v for v in x.shape)
 
 
 def _expanded(
