@@ -134,6 +134,34 @@ def architectures(libraries: Sequence[str]) -> tuple[list[Architecture], list[st
     return found, missing
 
 
+def wider(libraries: Sequence[str]) -> tuple[list[Architecture], list[str]]:
+    """A wider list than the named one, for finding what is still refused: every torchvision classification,
+    segmentation and video model the named list leaves out, and the shortest-named model of each timm module
+    (one per family) not in it; no segmentation_models_pytorch models (the named list has one per decoder)."""
+    found: list[Architecture] = []
+    missing: list[str] = []
+    named = set(TORCHVISION) | set(TORCHVISION_SEGMENTATION) | set(TORCHVISION_VIDEO) | set(TIMM)
+    if "torchvision" in libraries and (tv := _optional("torchvision", missing)):
+        models = tv.models
+        for module, shape, held, kwargs in (
+            (models, (1, 3, "H", "W"), (224, 224), {}),
+            (models.segmentation, (1, 3, "H", "W"), (224, 224), {"weights_backbone": None}),
+            (models.video, VIDEO, (16, 112, 112), {}),
+        ):
+            for n in models.list_models(module=module):
+                if n not in named:
+                    found.append(
+                        Architecture("torchvision", n, _call(models.get_model, n, **kwargs), shape, held)
+                    )
+    if "timm" in libraries and (timm := _optional("timm", missing)):
+        for module in timm.list_modules():
+            left = [n for n in timm.list_models(module=module) if n not in named]
+            if left:
+                n = min(left, key=lambda m: (len(m), m))
+                found.append(Architecture("timm", n, _call(timm.create_model, n, pretrained=False)))
+    return found, missing
+
+
 def _fpn_backbone(name: str) -> Callable[[], Any]:
     """The FPN backbone torchvision's detection models build on `name` (a dict of feature maps)."""
     utils = importlib.import_module("torchvision.models.detection.backbone_utils")
@@ -242,9 +270,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--only", action="append", default=[], help="architectures whose name contains this")
     parser.add_argument("--library", action="append", choices=("torchvision", "timm", "smp"), default=[])
+    parser.add_argument(
+        "--wider",
+        action="store_true",
+        help="instead of the named list: every other torchvision model and one timm model per module",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    found, missing = architectures(args.library or ["torchvision", "timm", "smp"])
+    listed = wider if args.wider else architectures
+    found, missing = listed(args.library or ["torchvision", "timm", "smp"])
     for line in missing:
         print(f"not installed: {line}")
     if args.only:

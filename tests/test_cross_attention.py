@@ -15,12 +15,11 @@ torch = pytest.importorskip("torch")
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
-from symconv.core.arith import evaluate  # noqa: E402
 from symconv.core.errors import SpecError  # noqa: E402
 from symconv.nets.importers.torch import from_torch  # noqa: E402
 from symconv.nets.receptive import intervals  # noqa: E402
 
-from .running import spatial_output  # noqa: E402
+from .running import agrees_with_torch, spatial_output  # noqa: E402
 
 C = 8
 
@@ -76,18 +75,6 @@ def _stem(*blocks: nn.Module) -> nn.Module:
     return nn.Sequential(nn.Conv2d(3, C, 3, padding=1), *blocks).eval()
 
 
-def _agrees(model: nn.Module, sizes: range, held: int) -> None:
-    net = from_torch(model, (1, 3, "H", "W"))
-    valid, output = net.valid_inputs(), net.output_size()
-    for dim in ("H", "W"):
-        for n in sizes:
-            at = {"H": n, "W": held} if dim == "H" else {"H": held, "W": n}
-            got = spatial_output(model, at["H"], at["W"])
-            assert (n in valid[dim]) == (got is not None), (dim, n, got)
-            if got is not None:
-                assert tuple(int(evaluate(output[d], at)) for d in ("H", "W")) == got, (dim, n)
-
-
 def _fields_hold(model: nn.Module, n: int) -> None:
     """Every output position's field holds every input position its value depends on (float64, along H)."""
     model = model.double()
@@ -107,7 +94,7 @@ def _fields_hold(model: nn.Module, n: int) -> None:
 @pytest.mark.parametrize("r", [2, 4])
 @pytest.mark.parametrize("matmul", [False, True], ids=["sdpa", "matmul"])
 def test_keys_from_a_reduced_map_agree_with_pytorch(r: int, matmul: bool) -> None:
-    _agrees(_stem(ReducedKeys(r, matmul), ReducedKeys(r, matmul)), range(1, 30), 16)
+    agrees_with_torch(_stem(ReducedKeys(r, matmul), ReducedKeys(r, matmul)), range(1, 30), 16)
 
 
 def test_keys_from_a_reduced_map_read_every_position() -> None:
@@ -119,7 +106,7 @@ def test_keys_from_a_reduced_map_read_every_position() -> None:
 
 def test_windows_through_sdpa_agree_with_pytorch_and_read_their_window() -> None:
     model = _stem(WindowsBySdpa(4))
-    _agrees(model, range(1, 30), 8)
+    agrees_with_torch(model, range(1, 30), 8)
     net = from_torch(model, (1, 3, "H", "W"))
     assert 12 in net.valid_inputs()["H"] and 13 not in net.valid_inputs()["H"]
     fields = intervals(from_torch(model, (1, 3, "H", 8)), 8)
@@ -169,7 +156,7 @@ class Placeholder(nn.Module):
 
 
 def test_the_shape_of_a_tensor_made_from_sizes_is_read_back() -> None:
-    _agrees(_stem(Placeholder()), range(1, 20), 9)
+    agrees_with_torch(_stem(Placeholder()), range(1, 20), 9)
 
 
 class ScoresAgainstAPooledMap(nn.Module):
@@ -179,40 +166,9 @@ class ScoresAgainstAPooledMap(nn.Module):
         return x.flatten(2).transpose(1, 2) @ F.max_pool2d(x, 2).flatten(2)
 
 
-def test_scores_against_a_pooled_map_hold_the_query_positions() -> None:
+def test_scores_against_a_pooled_map_are_refused_as_an_output() -> None:
+    # (batch, H*W, (H//2)*(W//2)): the keys are the pooled map's positions, not the output's
     model = _stem(nn.Conv2d(C, 1, 1), ScoresAgainstAPooledMap())
-    net = from_torch(model, (1, 3, "H", "W"))
-    valid, output = net.valid_inputs(), net.output_size()
-    for n in range(1, 12):
-        got = spatial_output(model, n, 5)
-        assert (n in valid["H"]) == (got is not None), n
-        if got is not None:
-            assert got == ((n // 2) * (5 // 2),)  # the keys, after the query's n * 5 tokens
-            assert int(evaluate(output["H"], {"H": n})) == n
-
-
-class PaddedWindows(nn.Module):
-    """Twins' locally-grouped attention on (batch, H, W, C): padded to whole windows, the windows put back as
-    (Hp // ws) * ws rows, then cropped to the input's size (the padded size's floor written another way than
-    the partition's: the two formulas are shown equal, not matched as text)."""
-
-    def __init__(self, ws: int) -> None:
-        super().__init__()
-        self.ws = ws
-        self.qkv = nn.Linear(C, 3 * C)
-
-    def forward(self, x: Any) -> Any:
-        b, c, h, w = x.shape
-        ws = self.ws
-        y = F.pad(x.permute(0, 2, 3, 1), (0, 0, 0, (ws - w % ws) % ws, 0, (ws - h % ws) % ws))
-        _, hp, wp, _ = y.shape
-        gh, gw = hp // ws, wp // ws
-        y = y.reshape(b, gh, ws, gw, ws, c).transpose(2, 3)
-        q, k, v = self.qkv(y).reshape(b, gh * gw, ws * ws, 3, 2, c // 2).permute(3, 0, 1, 4, 2, 5).unbind(0)
-        y = F.scaled_dot_product_attention(q, k, v).transpose(2, 3).reshape(b, gh, gw, ws, ws, c)
-        y = y.transpose(2, 3).reshape(b, gh * ws, gw * ws, c)[:, :h, :w, :]
-        return x + y.permute(0, 3, 1, 2)
-
-
-def test_padded_windows_put_back_agree_with_pytorch() -> None:
-    _agrees(_stem(PaddedWindows(7), PaddedWindows(3)), range(1, 30), 10)
+    assert spatial_output(model, 8, 5) == ((8 // 2) * (5 // 2),)
+    with pytest.raises(SpecError, match="keys of another map"):
+        from_torch(model, (1, 3, "H", "W"))

@@ -202,10 +202,11 @@ def _factor(group: tuple[Part, ...], dim: str, down: bool) -> int | None:
 _SAMPLES = (1, 2, 3, 5, 8, 13, 29, 64, 97, 224, 225, 1000)
 
 
-def _same(a: sympy.Expr, b: sympy.Expr) -> bool:
+def same_size(a: sympy.Expr, b: sympy.Expr) -> bool:
     """Whether two size formulas are equal at every size: SymPy's simplification first; where it cannot tell
     (a padded size's floor written two ways, Twins' window reverse (Hp // 7) * 7), any sampled size where they
     differ says no, and Z3 proves them equal for every size >= 1 otherwise (a solver's unknown is no)."""
+    a, b = sympy.sympify(a), sympy.sympify(b)
     if sympy.simplify(a - b) == 0:
         return True
     free = sorted(a.free_symbols | b.free_symbols, key=str)
@@ -245,7 +246,7 @@ def _take(
         # an axis of size 1 (after a global pool) kept as a dimension of size 1: selective kernel's
         # view(B, paths, C // paths, H, W) of its attention
         return (pool.pop(0 if front else -1),)
-    while not _same(product, target):
+    while not same_size(product, target):
         if not pool:
             raise _mismatch(index, target, blame, value, pool)
         part = pool.pop(0 if front else -1)

@@ -341,7 +341,7 @@ def _never(*conditions: sympy.Basic) -> bool:
         return not all(bool(evaluate(condition, {})) for condition in conditions)
     try:
         return solved(list(conditions), next(iter(names)).name, {}).is_empty()
-    except (SymconvError, ArithmeticError):
+    except (SymconvError, ArithmeticError, RecursionError):  # not decided: the Max stays
         return False
 
 

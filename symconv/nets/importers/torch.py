@@ -61,7 +61,21 @@ from ...core.arith import eq, evaluate, ge, gt, integer_expr, le, lt, ne
 from ...core.errors import SpecError, SymconvError
 from .. import layout as layouts
 from ..network import Network, Node
-from ..shapeops import PAD_MODES, Check, Flip, Join, Mix, Pad, Resize, Roll, Slice, Windows, decided, ref
+from ..shapeops import (
+    PAD_MODES,
+    Check,
+    Flip,
+    Join,
+    Mix,
+    Pad,
+    Resize,
+    Roll,
+    Slice,
+    Windows,
+    decided,
+    ref,
+    refs,
+)
 from . import (
     BATCH_SIZE,
     Builder,
@@ -569,7 +583,7 @@ def _computable(args: Sequence[Any], kwargs: dict[str, Any]) -> bool:
     coordinates). What does not depend on the input is a constant, whatever computes it."""
     leaves = list(_leaves((args, kwargs)))
     constants = [v for v in leaves if isinstance(v, Constant)]
-    dependent = (Tensor, Shape, Pieces, SizeValue, SizeCondition, SizeConditions)
+    dependent = (Tensor, Shape, Pieces, SizeValue, SizeCondition, SizeConditions, Sized)
     return (
         bool(constants)
         and all(c.value is not None for c in constants)
@@ -655,6 +669,14 @@ def _positioned(builder: Builder, x: Tensor) -> Tensor:
             f"the forward returns a tensor whose axes are {layouts.describe(x.layout)}: its sizes along "
             f"{', '.join(builder.dims)} are not modelled, as a view, permute or reshape split, reordered or "
             "merged them with other dimensions (move the axes back before returning it)"
+        )
+    if any(p.kind == "keys" and p.node for group in x.layout for p in group):
+        # attention scores against another map's keys: the key dimensions have that map's sizes, not the
+        # output positions' (returned as a map of their own, they would be taken for the output's sizes)
+        raise SpecError(
+            f"the forward returns a tensor whose axes are {layouts.describe(x.layout)}, holding the keys of another "
+            "map than its positions' (attention scores): their sizes are not modelled as an output (return the "
+            "scores applied to the values)"
         )
     return x
 
@@ -1791,6 +1813,8 @@ def _function(builder: Builder, target: Any, name: str, args: Sequence[Any], kwa
     made = _factory(builder, target, where, args, kwargs)
     if made is not None:
         return made
+    if kind == "interpolate" and isinstance(args[0] if args else kwargs.get("input"), Constant):
+        return _resized_constant(builder, name, where, args, kwargs)
     if any(isinstance(v, Sized) for v in _leaves((args, kwargs))):
         return _sized_function(builder, target, kind, name, where, args, kwargs)
     if target in SIZE_OPERATIONS and not any(isinstance(a, Tensor) for a in args):
@@ -2189,10 +2213,17 @@ def _state(builder: Builder, name: str, where: str, condition: SizeCondition, ru
     fixed = dict(builder.fixed)
     symbolic = sorted({dim for _, dim in found if dim not in fixed}, key=builder.dims.index)
     if len(symbolic) > 1:
-        raise SpecError(
+        refusal = (
             f"{where} {rule}, relating the sizes along {' and '.join(symbolic)}; not modelled (each axis is "
             "stated on its own)"
         )
+        if not rule.endswith(f"{GUARD_MESSAGE})"):
+            raise SpecError(refusal)
+        # a branch's guard (timm's `if H*W + 1 == 197:` before resizing a position embedding): read only if the
+        # branch is two-sided, when the guard is dropped (sides.py); _read_past_branches refuses it otherwise
+        entries = [Check(None, rule, unstated=refusal) for _ in builder.dims]
+        builder.shape_op(name, "check", [Tensor("input", None)], entries, None)
+        return True
     if not symbolic:
         # every size it reads is a number at the fixed input size
         numbers = {s: sympy.Integer(builder.node_size(*axis_of(s) or ("", "")) or 0) for s in symbols}
@@ -3591,7 +3622,10 @@ def _sized_function(
         return _sized_method(builder, "unsqueeze", name, where, args, kwargs)
     if kind == "cat":
         bound = _bind("cat", args, kwargs)
-        return _concat_sized(builder, name, where, list(bound["tensors"]), bound["dim"] or 0)
+        parts = list(bound["tensors"])
+        if not any(isinstance(part, Tensor) for part in parts):
+            return _sized_concat(builder, where, parts, bound["dim"] or 0)
+        return _concat_sized(builder, name, where, parts, bound["dim"] or 0)
     if target is builtins.getattr and len(args) == 2 and isinstance(args[0], Sized):
         return _getattr(builder, args, where)
     raise _sized_refusal(builder, where, next(v for v in _leaves((args, kwargs)) if isinstance(v, Sized)))
@@ -3676,18 +3710,130 @@ def _sized_method(
         return Sized((*x.shape[:at], SizeValue(sympy.Integer(1)), *x.shape[at:]))
     if target in ("view", "reshape"):
         shape = args[1] if len(args) == 2 and isinstance(args[1], tuple | list) else args[1:]
-        sizes = tuple(_as_size(v, where) for v in shape)
         before = sympy.Mul(*(v.expr for v in x.shape))
+        if list(shape).count(-1) == 1:
+            # -1: the product of the sizes over the others', where that divides out at every size
+            others = sympy.Mul(*(_as_size(v, where).expr for v in shape if v != -1))
+            rest = sympy.cancel(before / others)
+            if sympy.fraction(rest)[1] == 1:
+                shape = [SizeValue(rest) if v == -1 else v for v in shape]
+        sizes = tuple(_as_size(v, where) for v in shape)
         if sympy.simplify(sympy.Mul(*(v.expr for v in sizes)) - before) != 0:
             raise SpecError(
                 f"{where}: view/reshape of a tensor made from sizes, {_shown(builder, x.shape)}, to "
                 f"{_shown(builder, sizes)}: the sizes' products are not the same at every size (-1 is not read here)"
             )
         return Sized(sizes)
+    if target in ("permute", "transpose", "flatten"):
+        return _sized_moved(where, target, x, args[1:], kwargs)
     if target == "expand":
         shape = args[1] if len(args) == 2 and isinstance(args[1], tuple | list) else args[1:]
         return Sized(_expanded(builder, where, x.shape, tuple(_as_size(v, where) for v in shape)))
     raise _sized_refusal(builder, where, x)
+
+
+def _sized_concat(builder: Builder, where: str, parts: Sequence[Any], dim: Any) -> Sized:
+    """torch.cat of tensors made from sizes and parameters (a class token's position put before the resized
+    ones): the sizes along `dim` add; every other size must be the same (torch.cat's rule)."""
+    shapes = []
+    for part in parts:
+        if isinstance(part, Constant) and part.shape is not None and None not in part.shape:
+            shapes.append(tuple(SizeValue(sympy.Integer(n)) for n in part.shape if n is not None))
+        elif isinstance(part, Sized):
+            shapes.append(part.shape)
+        else:
+            raise _sized_refusal(builder, where, next(p for p in parts if isinstance(p, Sized)))
+    rank = len(shapes[0])
+    if any(len(shape) != rank for shape in shapes) or not isinstance(dim, int) or not -rank <= dim < rank:
+        raise SpecError(
+            f"{where} concatenates tensors of {sorted({len(x) for x in shapes})} dimensions along {dim!r}"
+        )
+    axis = dim % rank
+    for k in range(rank):
+        if k != axis and any(sympy.simplify(x[k].expr - shapes[0][k].expr) != 0 for x in shapes):
+            raise SpecError(
+                f"{where} concatenates {', '.join(_shown(builder, x) for x in shapes)} along {axis}: the other "
+                "sizes must be the same (torch.cat's rule); not modelled where they may differ"
+            )
+    joined = SizeValue(sympy.Add(*(x[axis].expr for x in shapes)))
+    return Sized((*shapes[0][:axis], joined, *shapes[0][axis + 1 :]))
+
+
+def _sized_moved(where: str, target: str, x: Sized, rest: Sequence[Any], kwargs: dict[str, Any]) -> Sized:
+    """permute, transpose or flatten of a tensor made from sizes: its shape reordered or multiplied."""
+    rank = len(x.shape)
+    try:
+        if target == "permute":
+            order = rest[0] if len(rest) == 1 and isinstance(rest[0], tuple | list) else rest
+            axes = [operator.index(a) % rank for a in (order or kwargs.get("dims", ()))]
+            if sorted(axes) != list(range(rank)):
+                raise SpecError(f"{where}: permute({list(order)}) of a tensor with {rank} dimensions")
+            return Sized(tuple(x.shape[a] for a in axes))
+        if target == "transpose":
+            i, j = (operator.index(a) % rank for a in (*rest, *kwargs.values())[:2])
+            shape = list(x.shape)
+            shape[i], shape[j] = shape[j], shape[i]
+            return Sized(tuple(shape))
+        ends = [*rest, *kwargs.values()]
+        start = operator.index(ends[0]) % rank if ends else 0
+        end = operator.index(ends[1]) % rank if len(ends) > 1 else rank - 1
+    except (TypeError, ValueError, ZeroDivisionError):
+        raise SpecError(f"{where}: {target} of a tensor made from sizes with dimensions {rest!r}") from None
+    merged = SizeValue(sympy.Mul(*(v.expr for v in x.shape[start : end + 1])))
+    return Sized((*x.shape[:start], merged, *x.shape[end + 1 :]))
+
+
+def _resized_constant(
+    builder: Builder, name: str, where: str, args: Sequence[Any], kwargs: dict[str, Any]
+) -> Sized:
+    """F.interpolate of a parameter to sizes computed from the input's (a position embedding resized to the
+    patch grid, timm's dynamic_img_size): a tensor made from sizes, whose values reach no input position.
+    PyTorch refuses an output size below 1: a condition of the network on each spatial axis it resizes."""
+    bound = _bind("interpolate", args, kwargs)
+    x: Constant = bound["input"]
+    shape = x.shape
+    if shape is None or None in shape or len(shape) < 3 or bound["size"] is None:
+        raise SpecError(
+            f"{where} resizes a parameter of shape {shape} by a scale; only a resize to sizes computed from the "
+            "input's is modelled"
+        )
+    rank = len(shape) - 2
+    asked = bound["size"]
+    sizes = tuple(asked) if isinstance(asked, tuple | list) else (asked,) * rank
+    if len(sizes) != rank:
+        raise SpecError(f"{where}: {len(sizes)} sizes for a parameter with {rank} spatial dimensions")
+    made = tuple(_as_size(v, where) for v in sizes)
+    rule = "interpolate needs each output size >= 1 (PyTorch's rule)"
+    formulas = [
+        shape_formula(builder, size, dim, where, "an interpolated size")
+        if rank == len(builder.dims)
+        else None
+        for size, dim in zip(made, builder.dims, strict=False)
+    ]
+    if any(f is None and size.constant() is None for f, size in zip(formulas, made, strict=False)):
+        raise SpecError(
+            f"{where} resizes a parameter to sizes {_shown(builder, made)} of other axes; not modelled"
+        )
+    if any((n := size.constant()) is not None and n < 1 for size in made):
+        raise SpecError(f"{where}: {rule}, got {_shown(builder, made)}")
+    checks = [
+        Check(None if f is None or f.is_Integer or _never_empty(builder, f, dim) else ge(f, 1), rule)
+        for f, dim in zip(formulas, builder.dims, strict=False)
+    ]
+    if any(check.condition is not None for check in checks):
+        builder.shape_op(f"{name}_sizes", "check", [Tensor("input", None)], checks, None)
+    return Sized((SizeValue(sympy.Integer(shape[0])), SizeValue(sympy.Integer(shape[1])), *made))
+
+
+def _never_empty(builder: Builder, formula: sympy.Expr, dim: str) -> bool:
+    """Whether a size formula (in nodes' sizes on `dim`) is at least 1 wherever the nodes made so far run (a
+    patch grid's H // 16 past the patch convolution), proved, so that `formula >= 1` needs no check."""
+    from ...logic.prove import Proved, prove
+
+    nodes = (*builder.nodes, Node("_size", "identity", (builder.nodes[-1].name,)))
+    sizes, conditions = Network(nodes, builder.dims, builder.fixed).along(dim)._axis(dim)
+    claim = ge(formula.xreplace({ref(name): sizes[name] for name in refs(formula)}), 1)
+    return isinstance(prove(claim, [c for c, _ in conditions], timeout_ms=2_000), Proved)
 
 
 def _sized_shape(x: Sized) -> tuple[int | SizeValue, ...]:
@@ -3741,6 +3887,8 @@ def _sized_elementwise(builder: Builder, name: str, where: str, operands: list[A
             return sized[0]
         return Sized(_broadcast_sizes(builder, where, sized[0].shape, sized[1].shape))
     x, c = tensors[0], sized[0]
+    if x.layout is not None and not x.flat:
+        return _sized_against_layout(builder, where, x, c)
     if x.flat or x.layout is not None:
         raise _sized_refusal(builder, where, c)
     rank = 2 + len(builder.dims)
@@ -3773,6 +3921,32 @@ def _sized_elementwise(builder: Builder, name: str, where: str, operands: list[A
         if builder.resolved(size, where) != builder.formula(x.node, dim):
             targets[dim] = shape_formula(builder, size, dim, where, "a broadcast size")
     return _broadcast_to(builder, name, where, x, targets, rule, mutual=True)
+
+
+def _sized_against_layout(builder: Builder, where: str, x: Tensor, c: Sized) -> Tensor:
+    """A tensor made from sizes broadcast against a tensor whose dimensions were moved (a resized position
+    embedding added to tokens): each of its sizes must be 1 or the tensor's size there at every input size, so
+    that the sum is the tensor's shape; a size that may differ would relate the axes, and is refused."""
+    layout = _layout(builder, x)
+    if len(c.shape) > len(layout):
+        raise SpecError(
+            f"{where}: a tensor made from sizes {_shown(builder, c.shape)} broadcast against "
+            f"{layouts.describe(layout)} would add dimensions; not modelled"
+        )
+    for group, size in zip(layout[len(layout) - len(c.shape) :], c.shape, strict=True):
+        if size.constant() == 1:
+            continue
+        have = SizeValue.of(_group_size(x, group, where))
+        if have is None or not layouts.same_size(
+            builder.resolved(have, where), builder.resolved(size, where)
+        ):
+            raise SpecError(
+                f"{where}: a tensor made from sizes {_shown(builder, c.shape)} broadcast against "
+                f"{layouts.describe(layout)}: its size {_shown(builder, size)} where the tensor has "
+                f"{layouts.describe((group,))} is not 1 and not that size at every input size (PyTorch's rule: equal "
+                "or 1); not modelled"
+            )
+    return x
 
 
 def _broadcast_sizes(
