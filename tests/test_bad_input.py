@@ -662,6 +662,7 @@ BAD_BY_COMMAND: dict[str, list[tuple[list[str], str]]] = {
         (["no_such_file.toml"], "cannot read network file no_such_file.toml"),
         (["no_such_file.onnx", "--check", "H=2,W=2"], "cannot read ONNX file no_such_file.onnx"),
         (["no_such_module_here:factory"], "cannot import no_such_module_here"),
+        (["no_such_dir/models.py:build"], "give a module name, not a file path"),
         (["conv(k=3)", "--check", "abc"], "--check takes a size per input axis (i)"),
         (["conv(k=3)", "--input-shape", "1,3"], "--input-shape takes N,C,H[,W...]"),
         (["conv(k=3)", "--at", "j=5"], "--at names the axis 'j'; the network's input axes are i"),

@@ -458,7 +458,14 @@ def _import(module_name: str, text: str) -> Any:
     try:
         return importlib.import_module(module_name)
     except ModuleNotFoundError as error:
-        raise SpecError(f"cannot import {module_name} (in {text}): {error}") from None
+        hint = ""
+        if "/" in module_name or "\\" in module_name or module_name.endswith(".py"):
+            # a file path where a module name goes: say how to name it
+            hint = (
+                "; give a module name, not a file path: run from the file's directory (or add it to PYTHONPATH) "
+                "and write module:factory, e.g. models:build for models.py"
+            )
+        raise SpecError(f"cannot import {module_name} (in {text}): {error}{hint}") from None
     except Exception as error:  # the user's module failed while it was imported
         raise SpecError(
             f"importing {module_name} (in {text}) failed: {type(error).__name__}: {error}"
