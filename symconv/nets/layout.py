@@ -206,7 +206,8 @@ def same_size(a: sympy.Expr, b: sympy.Expr) -> bool:
     """Whether two size formulas are equal at every size: SymPy's simplification first; where it cannot tell
     (a padded size's floor written two ways, Twins' window reverse (Hp // 7) * 7), any sampled size where they
     differ says no, and Z3 proves them equal for every size >= 1 otherwise (a solver's unknown is no)."""
-    a, b = sympy.sympify(a), sympy.sympify(b)
+    # a part's or a target's size may be a plain int (a channel count): made an Integer, never parsed
+    a, b = (sympy.Integer(v) if isinstance(v, int) else v for v in (a, b))
     if sympy.simplify(a - b) == 0:
         return True
     free = sorted(a.free_symbols | b.free_symbols, key=str)
