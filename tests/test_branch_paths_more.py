@@ -663,14 +663,12 @@ class SumInTheOtherOrder(nn.Module):
         return self.conv(x) + x
 
 
-# each path through a flipped side is explored, and stages in sequence multiply them
-_STAGES = pytest.mark.xfail(strict=True, reason="two stages that each pad where either axis needs it")
-
 ONE_NETWORK = [
     CroppedWhereTruthy,
     PaddedAndCroppedWherePositive,
-    pytest.param(EvenBeforeEachStage, marks=_STAGES),
-    pytest.param(PaddedInAFunctionTwice, marks=_STAGES),
+    # stages that each pad where either axis needs it: each stage's questions explored on its own
+    EvenBeforeEachStage,
+    PaddedInAFunctionTwice,
     pytest.param(
         PaddedPerAxisNested,
         marks=pytest.mark.xfail(

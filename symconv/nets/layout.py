@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import sympy
 
@@ -208,21 +209,33 @@ def same_size(a: sympy.Expr, b: sympy.Expr) -> bool:
     differ says no, and Z3 proves them equal for every size >= 1 otherwise (a solver's unknown is no)."""
     # a part's or a target's size may be a plain int (a channel count): made an Integer, never parsed
     a, b = (sympy.Integer(v) if isinstance(v, int) else v for v in (a, b))
-    if sympy.simplify(a - b) == 0:
+    if a == b:
         return True
     free = sorted(a.free_symbols | b.free_symbols, key=str)
-    if not free or not all(s.is_integer for s in free):
-        return False
+    sampled = bool(free) and all(s.is_integer for s in free)
     try:
-        for n in _SAMPLES:
+        # a size where they differ says no at once (simplification is the costly step: a view's parts are
+        # compared with its dimensions one by one, mostly unequal)
+        for n in _SAMPLES if sampled else ():
             env = {str(s): n + 3 * k for k, s in enumerate(free)}
             if evaluate(a, env) != evaluate(b, env):
                 return False
-    except (ArithmeticError, TypeError, ValueError):  # not a formula on integers: not shown equal
+    except (ArithmeticError, TypeError, ValueError):  # not a formula on integers: not shown equal this way
+        sampled = False
+    if _simplified(a - b) == 0:
+        return True
+    if not sampled:
         return False
     from ..logic.prove import Proved, prove
 
     return isinstance(prove(eq(a, b), [ge(s, 1) for s in free], timeout_ms=2_000), Proved)
+
+
+@lru_cache(maxsize=4096)
+def _simplified(expression: sympy.Expr) -> sympy.Expr:
+    """sympy.simplify, remembered: a model read again past each branch makes the same views again, and
+    simplification is the costly step of lining them up."""
+    return sympy.simplify(expression)
 
 
 def _take(
@@ -251,7 +264,7 @@ def _take(
         if not pool:
             raise _mismatch(index, target, blame, value, pool)
         part = pool.pop(0 if front else -1)
-        wanted = sympy.simplify(target / product)
+        wanted = _simplified(target / product)
         pieces = _channel_pieces(part, wanted, value)
         if pieces is not None:
             part, rest = pieces
@@ -268,7 +281,7 @@ def _take(
         taken.append(part)
         # outer and inner halves of one axis are the whole axis (its size, not floor(size / w) * w)
         product = sympy.Mul(*(value(p) for p in _merge(tuple(taken if front else taken[::-1]))))
-        if blame is None and sympy.fraction(sympy.together(sympy.simplify(target / product)))[1] != 1:
+        if blame is None and sympy.fraction(sympy.together(_simplified(target / product)))[1] != 1:
             blame = part  # the first part the target is no multiple of
         if len(taken) > len(pool) + 64:
             break
@@ -329,7 +342,7 @@ def _channel_pieces(
 def _window(part: Part, wanted: sympy.Expr, value: Callable[[Part], sympy.Expr], front: bool) -> int | None:
     """The window w when a whole spatial axis must be split: from the front `wanted` is axis // w (a number
     dividing the axis' size when that is a number), from the back it is the integer w."""
-    if part.kind != "spatial" or sympy.simplify(value(part) - wanted) == 0:
+    if part.kind != "spatial" or _simplified(value(part) - wanted) == 0:
         return None
     if not front:
         return int(wanted) if isinstance(wanted, sympy.Integer) and wanted > 1 else None
@@ -339,7 +352,7 @@ def _window(part: Part, wanted: sympy.Expr, value: Callable[[Part], sympy.Expr],
         return int(size // wanted) if 1 < wanted < size and size % wanted == 0 else None
     if isinstance(wanted, sympy.floor):
         num, den = sympy.fraction(sympy.together(wanted.args[0]))
-        if isinstance(den, sympy.Integer) and den > 1 and sympy.simplify(num - value(part)) == 0:
+        if isinstance(den, sympy.Integer) and den > 1 and _simplified(num - value(part)) == 0:
             return int(den)
     return None
 

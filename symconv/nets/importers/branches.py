@@ -9,14 +9,16 @@ the importer reads as a condition of the network like any asserted size comparis
 
 A guard is a condition of validity only when every input size that takes the other branch is refused by the
 model itself. That is checked, not assumed: the forward is traced again with that one decision flipped (the
-decisions before it as taken); any later decision on that path is explored both ways; every path must end in
-an explicit ``raise`` (or ``assert``) in the model's code. If a path runs to the end, or fails in a way that is
+decisions before it as taken); any later decision on that path is explored both ways (where every decision's
+statement is independent, importers.statements, only those of its own condition, the later ones answered as
+traced); every path must end in an explicit ``raise`` (or ``assert``) in the model's code. If a path runs to the end, or fails in a way that is
 not the model refusing, the two branches may give different networks: the model is refused with the branch's
 file:line and both outcomes, never read as the traced path alone.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import dis
 import inspect
 import linecache
@@ -30,7 +32,7 @@ from types import CodeType, FrameType, TracebackType
 from typing import Any, Literal
 
 from ...core.errors import SpecError
-from . import input_axes
+from . import input_axes, statements
 
 # Sizes tried, in order, for every symbolic spatial axis (fixed axes keep their size): the first at which the
 # traced path runs to the end is the sample.
@@ -65,6 +67,16 @@ class Decision:
     source: str
     taken: bool
     guard: str = ""  # the name of the torch._assert node that records it
+    # whether the if statement it opens only rebinds traced values (importers.statements) and it is asked once;
+    # and the index of the first question of its condition (`if a or b:` asks one or two)
+    local: bool = False
+    chain: int = -1
+    offset: int = -1  # the instruction that asked it (two questions of `if a or b:` share a line)
+
+    @property
+    def question(self) -> tuple[str, int]:
+        """Which question it answers: paths ask the same questions where these agree, in order."""
+        return (self.where, self.offset)
 
 
 class Undecided(BaseException):
@@ -93,6 +105,10 @@ class Outcome:
     error: BaseException | None = None
     traced: Any = None  # the trace, where it ran
     decisions: tuple[Decision, ...] = ()  # the decisions it took, where it ran
+    # the decisions whose guards say where the path is taken, where its later decisions were taken as the
+    # traced path took them (independent sides: see importers.statements); empty: every decision's
+    own: tuple[int, ...] = ()
+    past: bool = False  # forked at a question after those of its own condition (with the traced answers)
 
 
 @dataclass(frozen=True)
@@ -174,6 +190,10 @@ def confirm_guards(
     return {index: traced for index, traced in sides.items() if traced is not None}
 
 
+def _questions(decisions: Sequence[Decision]) -> list[tuple[str, int]]:
+    return [decision.question for decision in decisions]
+
+
 def two_sided(guarded: Guarded, index: int, why: str = "") -> SpecError:
     """The refusal of a branch whose other side also runs to the end (`why`: what kept it from being read)."""
     return SpecError(
@@ -199,11 +219,39 @@ def _check_refuses(torch: Any, trace: Callable[[Any], Any], guarded: Guarded, in
     later = tuple(d.taken for d in guarded.decisions[index + 1 :])
     # the other side with every later decision as traced: where it runs to the end, the branch is two-sided
     first = _run(torch, trace, (*taken, not decision.taken, *later), guarded.shape)
-    if first.kind == "ran" and [d.where for d in first.decisions] == [d.where for d in guarded.decisions]:
+    if first.kind == "ran" and _questions(first.decisions) == _questions(guarded.decisions):
         return first.traced
     if first.kind == "refused" and not later:
         return None  # that was the only path
-    pending = [(*taken, not decision.taken)]
+    if all(d.local for d in guarded.decisions):
+        # independent sides: only the questions of its own condition are explored, every later one as traced
+        end = next(
+            (
+                j
+                for j in range(index + 1, len(guarded.decisions))
+                if guarded.decisions[j].chain != decision.chain
+            ),
+            len(guarded.decisions),
+        )
+        found = _explore(torch, trace, guarded, index, guarded.decisions[end:])
+        if found is not _MISALIGNED:
+            return found
+    return _explore(torch, trace, guarded, index, None)
+
+
+# A path explored with the traced path's later answers that asked other questions after its condition
+_MISALIGNED = object()
+
+
+def _explore(
+    torch: Any, trace: Callable[[Any], Any], guarded: Guarded, index: int, then: Sequence[Decision] | None
+) -> Any:
+    """Every path through the other side of decision `index`, forked at each question it asks past the traced
+    path's; with `then`, at the questions of its own condition only, every later one answered as `then` took it
+    (_MISALIGNED where a path asks others). None where each ends in the model refusing, else Paths."""
+    decision = guarded.decisions[index]
+    pending = [(*(d.taken for d in guarded.decisions[:index]), not decision.taken)]
+    answers = None if then is None else tuple(d.taken for d in then)
     runs = 0
     branch = _branch(guarded, index)
     ran: list[Outcome] = []
@@ -217,7 +265,14 @@ def _check_refuses(torch: Any, trace: Callable[[Any], Any], guarded: Guarded, in
             )
         if ran and runs > OTHER_PATHS:
             raise two_sided(guarded, index, " (its side branches again)")
-        outcome = _run(torch, trace, script, guarded.shape)
+        outcome = _run(torch, trace, script, guarded.shape, answers, index)
+        if outcome.past:
+            return _MISALIGNED
+        if then is not None and outcome.kind in ("ran", "refused"):
+            asked = _questions(outcome.decisions[len(outcome.own) + index :])
+            expected = _questions(then)
+            if asked != expected[: len(asked)] or (outcome.kind == "ran" and asked != expected):
+                return _MISALIGNED
         if outcome.kind == "forked":
             pending += [(*script, True), (*script, False)]
         elif outcome.kind == "ran":
@@ -250,7 +305,7 @@ def taking(torch: Any, trace: Callable[[Any], Any], guarded: Guarded, sides: Map
         ) from None
     if tracer.undecided:
         raise two_sided(guarded, first, " (its sides and others' together branch again)")
-    if [d.where for d in tracer.decisions] != [d.where for d in guarded.decisions]:
+    if _questions(tracer.decisions) != _questions(guarded.decisions):
         raise two_sided(guarded, first, " (its sides and others' together ask other questions)")
     return Guarded(traced, tuple(tracer.decisions), guarded.shape, guarded.sample)
 
@@ -269,22 +324,38 @@ def decided_before(node: Any) -> int:
 
 
 def _run(
-    torch: Any, trace: Callable[[Any], Any], script: tuple[bool, ...], shape: tuple[int, ...]
+    torch: Any,
+    trace: Callable[[Any], Any],
+    script: tuple[bool, ...],
+    shape: tuple[int, ...],
+    then: tuple[bool, ...] | None = None,
+    flipped: int = 0,
 ) -> Outcome:
-    tracer = _tracer_class(torch)(script=script, sample_shape=shape, explore=True)
+    """How the path that takes `script` (then, past the questions of the last one's condition, `then`'s answers;
+    None: a fork) ends. With `then`, the outcome's own decisions are those from `flipped` to the first answered
+    from `then`."""
+    tracer = _tracer_class(torch)(script=script, sample_shape=shape, explore=True, then=then)
+
+    def own() -> tuple[int, ...]:
+        end = len(tracer.decisions) if tracer.realigned is None else tracer.realigned
+        return () if then is None else tuple(range(flipped, end))
+
+    def forked() -> Outcome:
+        return Outcome("forked", past=tracer.realigned is not None)
+
     try:
         traced = trace(tracer)
     except Undecided:
-        return Outcome("forked")
+        return forked()
     except (Exception, SystemExit) as error:  # the model's forward on that path (sys.exit is a refusal too)
         if tracer.undecided:
-            return Outcome("forked")  # the forward caught the fork as its own error (a bare except)
+            return forked()  # the forward caught the fork as its own error (a bare except)
         if not _refused(torch, tracer, error):
             return Outcome("failed", error)
-        return Outcome("refused", error, _partial(tracer), tuple(tracer.decisions))
+        return Outcome("refused", error, _partial(tracer), tuple(tracer.decisions), own())
     if tracer.undecided:
-        return Outcome("forked")  # ... and ran on: that path is not the forward's
-    return Outcome("ran", traced=traced, decisions=tuple(tracer.decisions))
+        return forked()  # ... and ran on: that path is not the forward's
+    return Outcome("ran", traced=traced, decisions=tuple(tracer.decisions), own=own())
 
 
 @dataclass(frozen=True)
@@ -477,10 +548,16 @@ def _tracer_class(torch: Any) -> Any:
             sample_shape: tuple[int, ...],
             explore: bool,
             flipped: frozenset[int] = frozenset(),
+            then: tuple[bool, ...] | None = None,
         ) -> None:
             super().__init__(autowrap_modules=())
             self.script = script
             self.flipped = flipped
+            # past the script, the answers of the questions after the last one's condition (None: a fork)
+            self.then = then
+            self.realigned: int | None = None  # the index of the first decision answered from `then`
+            self.head: tuple[FrameType, int] | None = None  # where the last decision's condition began
+            self.decided_at: dict[Any, int] = {}
             self.sample_shape = sample_shape
             self.explore = explore
             self.decisions: list[Decision] = []
@@ -501,14 +578,35 @@ def _tracer_class(torch: Any) -> Any:
             # One traced value has one truth at a given input: asked again (`if a or b:` asks a's truth in
             # the `or`, then the `if` asks it of the value the `or` returned), it is the same decision.
             frame = _model_frame(torch)
+            alone = frame is not None and statements.local(
+                frame.f_code, frame.f_lasti, _traced_names(fx, frame)
+            )
             same = self._structure(obj.node)
             if same in self.decided:
+                # its truth asked again: what that statement makes follows another decision's in the graph,
+                # where the sides' comparison would take it for that one's (sides._sides_of), so it is not
+                # independent
+                at = self.decided_at[same]
+                self.decisions[at] = dataclasses.replace(self.decisions[at], local=False)
                 self.asked = _asked(frame, self.decided[same])
                 return self.decided[same]
             where, source = _line_of_frame(frame)
             index = len(self.decisions)
+            continuing = (
+                frame is not None
+                and self.head is not None
+                and self.head[0] is frame
+                and statements.continues(frame.f_code, self.head[1], frame.f_lasti)
+            )
             if index < len(self.script):
                 taken = self.script[index]
+            elif (
+                self.explore
+                and self.then is not None
+                and (self.realigned is not None or not continuing)
+                and self._realign(index)
+            ):
+                taken = self.then[index - (self.realigned or 0)]
             elif self.explore:
                 self.undecided = True  # a forward that catches it (a bare except) must not run on unseen
                 raise Undecided(where)
@@ -516,10 +614,22 @@ def _tracer_class(torch: Any) -> Any:
                 taken = self._truth(obj, where, source)
             # a flipped decision's guard is the condition of the side not taken (see other_sides)
             guard = self._guard(obj, taken != (index in self.flipped), f"{where}{GUARD_MESSAGE}")
-            self.decisions.append(Decision(where, source, taken, guard))
+            chain = self.decisions[-1].chain if continuing else index
+            offset = -1 if frame is None else frame.f_lasti
+            self.decisions.append(Decision(where, source, taken, guard, alone, chain, offset))
+            if not continuing and frame is not None:
+                self.head = (frame, frame.f_lasti)
             self.asked = _asked(frame, taken)  # where a refusal on this path must follow from (_refused)
             self.decided[same] = taken
+            self.decided_at[same] = index
             return taken
+
+        def _realign(self, index: int) -> bool:
+            """Whether decision `index` is answered from `then` (the first past the script's condition starts
+            it; each one after takes the next answer while there is one)."""
+            if self.realigned is None:
+                self.realigned = index
+            return index - self.realigned < len(self.then or ())
 
         def _structure(self, node: Any) -> Any:
             """What a traced value computes: the same function or method on the same values (by what they
@@ -627,6 +737,11 @@ def _tracer_class(torch: Any) -> Any:
             return node.target(*args, **kwargs)
 
     return GuardTracer
+
+
+def _traced_names(fx: Any, frame: FrameType) -> set[str]:
+    """The names of a frame bound to traced values."""
+    return {name for name, value in frame.f_locals.items() if isinstance(value, fx.Proxy)}
 
 
 def _unpatched(torch: Any, fx: Any) -> Callable[[], Any]:

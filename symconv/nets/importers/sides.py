@@ -21,7 +21,10 @@ A side that asks other questions (`if ph > 0 or pw > 0:` stops at the first wher
 explored path by path (`branches.Paths`): each path that runs to the end must make nothing the network does
 not, and what the network adds must keep every size and position under that path's own guards, as must every
 guard the network keeps hold there; each path that ends in the model refusing must be one where the network is
-not defined (along some axis, its guards and the network's kept conditions meet no size). Where the traced
+not defined (along some axis, its guards and the network's kept conditions meet no size). Where every branch's
+statement is independent (importers.statements), each branch's sides are compared on their own instead of
+every mix, under that branch's guards and the conditions of validity (what another branch's side makes, under
+that branch's guards too). Where the traced
 path is the lean one, the path that makes more is read instead (`fuller`). Anything else keeps the refusal,
 naming the branch and what differs.
 """
@@ -80,6 +83,22 @@ def read_two_sided(
         if not isinstance(traced, Paths)
     }
     full_trace = taking(torch, trace, guarded, full) if full else guarded
+    independent = all(d.local for d in (*guarded.decisions, *full_trace.decisions))
+    realigned = next(
+        (
+            index
+            for index, found in paths.items()
+            for outcome in found.outcomes + found.refusals
+            if outcome.own
+        ),
+        None,
+    )
+    if realigned is not None and not independent:
+        raise two_sided(
+            guarded, realigned, " (its side branches again, and the branches are not independent)"
+        )
+    # the branches with two sides, whose guards count only for what their own sides make (independent sides)
+    free = tuple(others) if independent else None
     record = Read()
     network = read(full_trace.traced, record)
     guard_of = {decision.guard: index for index, decision in enumerate(full_trace.decisions)}
@@ -102,23 +121,29 @@ def read_two_sided(
         full_side = _rests(full_side, lean_graph, full_trace, full, checks)
         # decisions whose other side no input takes (its guard fails at the fixed sizes): no mix takes it
         never = {index for index in full if _never(nodes, checks[index])}
-        for sides in _combinations(
-            {index: side for index, side in full.items() if index not in never}, guarded
+        taken = {index: side for index, side in full.items() if index not in never}
+        for sides in (
+            [{index: not side} for index, side in taken.items()]
+            if independent
+            else _combinations(taken, guarded)
         ):
-            # every mix of sides is traced: a later branch may depend on an earlier one's side (a flag)
+            # every mix of sides is traced where a later branch may depend on an earlier one's side (a flag);
+            # where none can (importers.statements), each side on its own, under its own guards
             outcome = path(torch, trace, full_trace, sides)
             first = min(index for index, side in sides.items() if side != full[index])
+            if independent and outcome.kind in ("ran", "refused"):
+                outcome = dataclasses.replace(outcome, own=_condition_of(outcome, first))
             if outcome.kind == "ran":
-                _other_path(full_side, full_trace, outcome, dropped, read, guarded, first)
+                _other_path(full_side, full_trace, outcome, dropped, read, guarded, first, free)
             elif outcome.kind == "refused":
-                _refusing_path(full_side, outcome, dropped, read, guarded, first)
+                _refusing_path(full_side, outcome, dropped, read, guarded, first, free)
             else:
                 raise two_sided(guarded, first, " (its sides and others' together branch again or fail)")
     for index, found in paths.items():
         for outcome in found.outcomes:
-            _other_path(full_side, full_trace, outcome, dropped, read, guarded, index)
+            _other_path(full_side, full_trace, outcome, dropped, read, guarded, index, free)
         for outcome in found.refusals:
-            _refusing_path(full_side, outcome, dropped, read, guarded, index)
+            _refusing_path(full_side, outcome, dropped, read, guarded, index, free)
     refusal = unstated(network, dropped)
     if refusal is not None:
         raise refusal
@@ -222,17 +247,20 @@ def _other_path(
     read: Reader,
     guarded: Guarded,
     index: int,
+    others: Collection[int] | None = None,
 ) -> None:
     """A SpecError unless a path that asks other questions (`outcome`, through the other side of decision
     `index`) computes the network of the full trace wherever it is taken: it makes nothing the full trace does
     not (the nodes that only compute its guards aside), what the full trace adds keeps every size and position,
-    and every guard the network keeps holds, under the path's own guards."""
+    and every guard the network keeps holds, under the path's own guards. Under independent sides (`others`:
+    the branches with two sides, importers.statements) the guards of those branches count only for what
+    their own sides make."""
     record = Read()
-    network, names = _read_path(outcome.traced, outcome, read, record)
-    if _never({node.name: node for node in network.nodes}, names):
+    taken = _read_path(outcome.traced, outcome, read, record, guarded, others)
+    network = taken.network
+    if _never({node.name: node for node in network.nodes}, taken.names()):
         return  # a path no input takes at the fixed sizes
-    fixed = dict(side.network.fixed)
-    given = {dim: _conditions(network, names, dim) for dim in network.dims if dim not in fixed}
+    given = taken.given(())
     lean = list(outcome.traced.graph.nodes)
     full = list(full_trace.traced.graph.nodes)
     skipped = _guard_only(lean, record.values, set(record.made.values()))
@@ -256,12 +284,14 @@ def _other_path(
         )
         raise two_sided(guarded, index, f" ({why})")
     for fx_node in extra:
-        _added(side, fx_node, given, guarded, index, "the network read", "a path through its other side")
+        within = taken.given(_sides_of(full_trace, fx_node, others))
+        _added(side, fx_node, within, guarded, index, "the network read", "a path through its other side")
     # a node the network makes otherwise than traced must be the traced one wherever the path makes it
     made = {node.name: fx_node for fx_node, nodes in side.made_by.items() for node in nodes}
     for name, traced in side.original.items():
         if made[name] not in extra:
-            _same_node(side.network, traced, guarded, index, given)
+            within = taken.given(_sides_of(full_trace, made[name], others))
+            _same_node(side.network, traced, guarded, index, within)
     # the guards the network keeps must hold wherever the path is taken
     for node in side.network.nodes:
         if node.op == "check" and node.name not in dropped:
@@ -364,7 +394,13 @@ def _by_the_rest(network: Network, node: Node, lean: list[str]) -> Node | None:
 
 
 def _refusing_path(
-    side: _Side, outcome: Outcome, dropped: Collection[str], read: Reader, guarded: Guarded, index: int
+    side: _Side,
+    outcome: Outcome,
+    dropped: Collection[str],
+    read: Reader,
+    guarded: Guarded,
+    index: int,
+    others: Collection[int] | None = None,
 ) -> None:
     """A SpecError unless the network is defined nowhere a path that ends in the model refusing (`outcome`,
     through the other side of decision `index`) is taken: along some axis, no size meets both the path's
@@ -374,15 +410,16 @@ def _refusing_path(
     if outcome.traced is None:
         raise refused
     try:
-        network, names = _read_path(outcome.traced, outcome, read, Read())
+        taken = _read_path(outcome.traced, outcome, read, Read(), guarded, others)
     except SymconvError:
         raise refused from None
-    if _never({node.name: node for node in network.nodes}, names):
+    if _never({node.name: node for node in taken.network.nodes}, taken.names()):
         return  # a path no input takes at the fixed sizes
     kept = [node.name for node in side.network.nodes if node.op == "check" and node.name not in dropped]
     fixed = dict(side.network.fixed)
+    given = taken.given(())
     for dim in (dim for dim in side.network.dims if dim not in fixed):
-        both = _conditions(network, names, dim) + _conditions(side.network, kept, dim)
+        both = given.get(dim, []) + _conditions(side.network, kept, dim)
         try:
             if solved(both, dim, {}).is_empty():
                 return
@@ -391,11 +428,77 @@ def _refusing_path(
     raise refused
 
 
-def _read_path(traced: Any, outcome: Outcome, read: Reader, record: Read) -> tuple[Network, list[str]]:
-    """A path's network (`record` filled) and the check nodes of its guards: where the path is taken."""
+@dataclass(frozen=True)
+class _Taken:
+    """Where a path is taken: its network, the check nodes of each of its decisions' guards, and which
+    decisions' guards say so for everything it makes (all but the other branches of two sides, under
+    independent sides) and which for what a branch's side makes (`given`)."""
+
+    network: Network
+    checks: dict[int, list[str]]
+    counted: frozenset[int]
+    # the path's decision that is the traced path's decision i (its own condition's are none of them)
+    placed: dict[int, int]
+    free: frozenset[int]  # the traced path's decisions that are branches of two sides (their conditions)
+
+    def names(self) -> list[str]:
+        return [name for names in self.checks.values() for name in names]
+
+    def given(self, sides: Collection[int]) -> dict[str, list[sympy.Basic]]:
+        """The conditions per axis where the path is taken, for what the traced path's decisions `sides` make
+        (each one's guard counts too)."""
+        chosen = set(self.counted) | {self.placed[i] for i in sides if i in self.placed}
+        names = [name for k in sorted(chosen) for name in self.checks.get(k, [])]
+        fixed = dict(self.network.fixed)
+        return {dim: _conditions(self.network, names, dim) for dim in self.network.dims if dim not in fixed}
+
+
+def _read_path(
+    traced: Any,
+    outcome: Outcome,
+    read: Reader,
+    record: Read,
+    guarded: Guarded,
+    others: Collection[int] | None,
+) -> _Taken:
+    """A path's network (`record` filled) and where it is taken (`_Taken`); `others`: the branches with two
+    sides where sides are independent (None: every decision's guard counts for everything)."""
     network = read(traced, record)
-    guards = {decision.guard for decision in outcome.decisions}
-    return network, [name for name, fx_node in record.made.items() if fx_node.name in guards]
+    index_of = {decision.guard: k for k, decision in enumerate(outcome.decisions)}
+    checks: dict[int, list[str]] = {}
+    for name, fx_node in record.made.items():
+        if fx_node.name in index_of:
+            checks.setdefault(index_of[fx_node.name], []).append(name)
+    count, total = len(outcome.decisions), len(guarded.decisions)
+    if others is None or not outcome.own:
+        every = frozenset(range(count))
+        return _Taken(network, checks, every, {}, frozenset())
+    start, stop = min(outcome.own), max(outcome.own) + 1
+    # before its own condition a path asks the traced path's questions, and past it the traced path's last
+    placed = {k: k for k in range(start)} | {total - (count - k): k for k in range(stop, count)}
+    free = frozenset(
+        i
+        for i, decision in enumerate(guarded.decisions)
+        if decision.chain in {guarded.decisions[o].chain for o in others}
+    )
+    counted = frozenset(outcome.own) | {k for i, k in placed.items() if i not in free}
+    return _Taken(network, checks, counted, placed, free)
+
+
+def _sides_of(full_trace: Guarded, fx_node: Any, others: Collection[int] | None) -> tuple[int, ...]:
+    """The decisions of the condition whose side made an fx node of the full trace (its sides rebind
+    what they make: importers.statements), where that is a branch of two sides."""
+    after = decided_before(fx_node) - 1
+    if others is None or after < 0:
+        return ()
+    chain = full_trace.decisions[after].chain
+    return tuple(i for i, decision in enumerate(full_trace.decisions) if decision.chain == chain)
+
+
+def _condition_of(outcome: Outcome, index: int) -> tuple[int, ...]:
+    """The decisions of the condition that asked decision `index` (`if a or b:` asks one or two)."""
+    chain = outcome.decisions[index].chain
+    return tuple(k for k, decision in enumerate(outcome.decisions) if decision.chain == chain)
 
 
 def _never(nodes: dict[str, Node], names: list[str]) -> bool:

@@ -326,8 +326,12 @@ def _read_past_branches(torch: Any, model: Any, input_shape: Sequence[int | str]
 
     guarded = traced_with_guards(torch, model, input_shape, trace)
     network, others = confirmed(guarded)
-    instead = fuller(guarded, others)
-    if instead is not None:  # the traced path is the lean one: read the path that makes more
+    # where the traced path is the lean one, read the path that makes more (a step per branch, each path
+    # making more than the one before: as many steps as decisions at most)
+    for _ in guarded.decisions:
+        instead = fuller(guarded, others)
+        if instead is None:
+            break
         guarded = instead
         network, others = confirmed(guarded)
     guards = {guarded.decisions[index].guard for index in others}

@@ -1,0 +1,281 @@
+"""Stages that each branch on sizes, read without tracing every mix of their sides.
+
+A pad per stage where either axis needs it (`if ph > 0 or pw > 0: x = F.pad(x, ...)`, Twins, CPUBone, U-Nets)
+makes a path for every mix of sides. Where each branch's sides only rebind the tensor (importers.statements),
+each branch is explored and compared on its own; where a side sets a flag, stores an attribute, drops a call's
+value or leaves a value for an expression, the branches may depend on each other, and the model is either read
+exactly or refused. Every answer is compared with PyTorch at every (H, W) in 1..24 x 1..24.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+torch = pytest.importorskip("torch")
+nn, F = torch.nn, torch.nn.functional
+
+from symconv.core.errors import SymconvError  # noqa: E402
+from symconv.nets.importers.statements import local  # noqa: E402
+from symconv.nets.importers.torch import from_torch  # noqa: E402
+from tests.test_branch_paths_more import _pad_to  # noqa: E402
+
+GRID = range(1, 25)
+
+
+def _run(model: Any, h: int, w: int) -> tuple[int, ...] | None:
+    try:
+        with torch.no_grad():
+            return tuple(model(torch.zeros(1, 1, h, w)).shape[2:])
+    except (RuntimeError, ValueError, AssertionError):
+        return None
+
+
+def _read(net: Any, h: int, w: int) -> tuple[int, ...] | None:
+    try:
+        out = net.check({"H": h, "W": w})
+    except SymconvError:
+        return None
+    return (out["H"], out["W"])
+
+
+def _wrong(model: Any, net: Any) -> list[tuple[int, int, Any, Any]]:
+    """Every (H, W) of the grid where symconv's answer is not PyTorch's."""
+    found = []
+    for h in GRID:
+        for w in GRID:
+            expected, got = _run(model, h, w), _read(net, h, w)
+            if expected != got:
+                found.append((h, w, expected, got))
+    return found
+
+
+class Stages(nn.Module):
+    """Four stages, each padded to a multiple where either axis needs it, then halved."""
+
+    def __init__(self, multiple: int = 2, count: int = 4) -> None:
+        super().__init__()
+        self.multiple = multiple
+        self.convs = nn.ModuleList(nn.Conv2d(1, 1, 3, stride=2, padding=1) for _ in range(count))
+
+    def forward(self, x: Any) -> Any:
+        for conv in self.convs:
+            x = conv(_pad_to(x, self.multiple))
+        return x
+
+
+class StagesByThree(Stages):
+    """Padded to multiples of 3: the sample (256) needs padding at some stages and not at others."""
+
+    def __init__(self) -> None:
+        super().__init__(multiple=3, count=3)
+
+
+class EitherOrElse(nn.Module):
+    """`if not (ph or pw): ... else: pad`, and `and` of the two questions negated, per stage."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.convs = nn.ModuleList(nn.Conv2d(1, 1, 2, stride=2) for _ in range(3))
+
+    def forward(self, x: Any) -> Any:
+        for conv in self.convs:
+            h, w = x.shape[2:]
+            ph, pw = h % 2, w % 2
+            if not (ph or pw):
+                x = x
+            else:
+                x = F.pad(x, (0, pw, 0, ph))
+            x = conv(x)
+        return x
+
+
+class CroppedBack(nn.Module):
+    """CPUBone's attention block: a pad to the stride where either axis is odd, a strided projection, an
+    upsample and a crop back to the input's size, added to the input; three blocks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.downs = nn.ModuleList(nn.Conv2d(1, 1, 2, stride=2) for _ in range(3))
+
+    def forward(self, x: Any) -> Any:
+        for down in self.downs:
+            h, w = x.shape[-2:]
+            pad_h, pad_w = (-h) % 2, (-w) % 2
+            y = x
+            if pad_h or pad_w:
+                y = F.pad(y, (0, pad_w, 0, pad_h))
+            y = F.interpolate(down(y), scale_factor=2.0, mode="nearest")
+            x = x + y[..., :h, :w]
+        return x
+
+
+class ThreeThenFive(nn.Module):
+    """Padded to a multiple of 3, then of 5, where either axis needs it: the sample pads at both stages, and
+    H = W = 12 at neither (the branches below that see each other's sides, without their flags)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.convs = nn.ModuleList(nn.Conv2d(1, 1, 3, stride=2) for _ in range(2))
+
+    def forward(self, x: Any) -> Any:
+        for conv, m in zip(self.convs, (3, 5), strict=True):
+            x = conv(_pad_to(x, m))
+        return x
+
+
+READ = [Stages, StagesByThree, EitherOrElse, CroppedBack, ThreeThenFive]
+
+
+@pytest.mark.parametrize("model", READ, ids=lambda model: model.__name__)
+def test_stages_that_each_branch_are_read_exactly(model: type[nn.Module]) -> None:
+    built = model().eval()
+    assert _wrong(built, from_torch(built, (1, 1, "H", "W"))) == []
+
+
+# Branches that can see each other's sides through Python's own values: read exactly or refused, never misread.
+# Each pads to a multiple of 3, then of 5, where either axis needs it (the sample, 256, pads at both stages), and
+# computes more only where no stage padded (H = W = 12): a mix of sides that no single flip of a side shows.
+
+
+class Flagged(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.convs = nn.ModuleList(nn.Conv2d(1, 1, 3, stride=2) for _ in range(2))
+        self.extra = nn.Conv2d(1, 1, 2)
+
+    def forward(self, x: Any) -> Any:
+        padded = 0
+        for conv, m in zip(self.convs, (3, 5), strict=True):
+            h, w = x.shape[2:]
+            if h % m or w % m:
+                x = F.pad(x, (0, (-w) % m, 0, (-h) % m))
+                padded = padded + 1
+            x = conv(x)
+        if padded == 0:
+            x = self.extra(x)
+        return x
+
+
+class Logged(Flagged):
+    """The flag kept in a list a call appends to: a value dropped."""
+
+    def forward(self, x: Any) -> Any:
+        log: list[int] = []
+        for conv, m in zip(self.convs, (3, 5), strict=True):
+            h, w = x.shape[2:]
+            if h % m or w % m:
+                x = F.pad(x, (0, (-w) % m, 0, (-h) % m))
+                log.append(1)
+            x = conv(x)
+        if not log:
+            x = self.extra(x)
+        return x
+
+
+class Stored(Flagged):
+    """The flag kept in an attribute."""
+
+    def forward(self, x: Any) -> Any:
+        self.padded = False
+        for conv, m in zip(self.convs, (3, 5), strict=True):
+            h, w = x.shape[2:]
+            if h % m or w % m:
+                x = F.pad(x, (0, (-w) % m, 0, (-h) % m))
+                self.padded = True
+            x = conv(x)
+        if not self.padded:
+            x = self.extra(x)
+        return x
+
+
+class Chosen(Flagged):
+    """Whether to pad chosen by a conditional expression: a value left for the assignment."""
+
+    def forward(self, x: Any) -> Any:
+        total = 0
+        for conv, m in zip(self.convs, (3, 5), strict=True):
+            h, w = x.shape[2:]
+            odd = 1 if (h % m or w % m) else 0
+            if odd:
+                x = F.pad(x, (0, (-w) % m, 0, (-h) % m))
+            total = total + odd
+            x = conv(x)
+        if total == 0:
+            x = self.extra(x)
+        return x
+
+
+class BothOdd(nn.Module):
+    """Pads both axes only where both are odd: where one is odd, the other side pads nothing, which the
+    padding side does not do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.convs = nn.ModuleList(nn.Conv2d(1, 1, 2, stride=2) for _ in range(2))
+
+    def forward(self, x: Any) -> Any:
+        for conv in self.convs:
+            h, w = x.shape[2:]
+            if h % 2 == 1 and w % 2 == 1:
+                x = F.pad(x, (0, 1, 0, 1))
+            x = conv(x)
+        return x
+
+
+class Walrus(nn.Module):
+    """A name bound inside the condition, after its first question: only some paths bind it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.convs = nn.ModuleList(nn.Conv2d(1, 1, 2, stride=2) for _ in range(2))
+
+    def forward(self, x: Any) -> Any:
+        seen = 0
+        for conv in self.convs:
+            h, w = x.shape[2:]
+            if h % 2 or (seen := w % 2):
+                x = F.pad(x, (0, w % 2, 0, h % 2))
+            x = conv(F.pad(x, (0, seen, 0, 0)))
+        return x
+
+
+NEVER_MISREAD = [Flagged, Logged, Stored, Chosen, BothOdd, Walrus]
+
+
+@pytest.mark.parametrize("model", NEVER_MISREAD, ids=lambda model: model.__name__)
+def test_branches_that_see_each_other_are_never_misread(model: type[nn.Module]) -> None:
+    built = model().eval()
+    assert any(_run(built, h, w) is not None for h in GRID for w in GRID)
+    try:
+        net = from_torch(built, (1, 1, "H", "W"))
+    except SymconvError as refusal:
+        assert "branches on sizes" in str(refusal) or "torch.fx" in str(refusal)
+        return
+    assert _wrong(built, net) == []
+
+
+def test_a_flag_dropped_call_or_attribute_makes_a_statement_not_local() -> None:
+    """The bytecode reading itself: which if statements only rebind traced names."""
+
+    def sides(x: Any, h: Any, w: Any, log: list[int]) -> Any:
+        if h % 2 or w % 2:  # rebinds x
+            x = F.pad(x, (0, 1))
+        if h % 3:  # sets a flag
+            x = F.pad(x, (0, 1))
+            odd = True  # noqa: F841
+        if h % 5:  # drops a call's value
+            log.append(1)
+        p = 1 if h % 7 else 0  # a value for the assignment
+        return x, p
+
+    code = sides.__code__
+    import dis
+
+    jumps = [i.offset for i in dis.get_instructions(code) if i.opname.startswith("POP_JUMP")]
+    traced = {"x", "h", "w"}
+    # the first jump opens the `or`; its second question continues it
+    assert local(code, jumps[0], traced) and local(code, jumps[1], traced)
+    assert not local(code, jumps[0], {"h", "w"})  # x holds no traced value: rebinding it is state
+    assert [local(code, offset, traced) for offset in jumps[2:]] == [False, False, False]
