@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 torch = pytest.importorskip("torch")
-nn, F = torch.nn, torch.nn.functional
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
 
 from symconv.core.errors import SymconvError  # noqa: E402
 from symconv.nets.importers.statements import local  # noqa: E402
