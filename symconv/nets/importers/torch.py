@@ -2596,8 +2596,7 @@ def _sizes_so_far(builder: Builder, x: Tensor, dims: Sequence[str], where: str) 
     found: dict[str, tuple[int, ...]] = {dim: (fixed[dim],) for dim in dims if dim in fixed}
     open_dims = [dim for dim in dims if dim not in fixed]
     if open_dims:
-        nodes = (*builder.nodes, Node("output", "identity", (x.node,)))
-        valid = Network(nodes, builder.dims, builder.fixed).valid_inputs()
+        valid = _so_far(builder, x.node).valid_inputs()
         for dim in open_dims:
             if valid[dim].residues or not valid[dim].below:
                 raise SpecError(
@@ -3359,7 +3358,7 @@ def _matmul(builder: Builder, name: str, where: str, a: Tensor, b: Tensor, bmm: 
     differ = set()
     for dim in builder.dims:
         fa, fb = builder.formula(a.node, dim), builder.formula(b.node, dim)
-        if fa != fb and sympy.simplify(fa - fb) != 0:
+        if fa != fb and not layouts.same_size(fa, fb):
             differ.add(dim)
             read = {len(lb) - 2, len(lb) - 1} if dim in keyed else {len(lb) - 2}
             if any(p.dim == dim for k, g in enumerate(lb) if k not in read for p in g if p.kind in POSITIONS):
@@ -3729,7 +3728,7 @@ def _sized_method(
             if sympy.fraction(rest)[1] == 1:
                 shape = [SizeValue(rest) if v == -1 else v for v in shape]
         sizes = tuple(_as_size(v, where) for v in shape)
-        if sympy.simplify(sympy.Mul(*(v.expr for v in sizes)) - before) != 0:
+        if not layouts.same_size(sympy.Mul(*(v.expr for v in sizes)), before):
             raise SpecError(
                 f"{where}: view/reshape of a tensor made from sizes, {_shown(builder, x.shape)}, to "
                 f"{_shown(builder, sizes)}: the sizes' products are not the same at every size (-1 is not read here)"
@@ -3761,7 +3760,7 @@ def _sized_concat(builder: Builder, where: str, parts: Sequence[Any], dim: Any) 
         )
     axis = dim % rank
     for k in range(rank):
-        if k != axis and any(sympy.simplify(x[k].expr - shapes[0][k].expr) != 0 for x in shapes):
+        if k != axis and any(not layouts.same_size(x[k].expr, shapes[0][k].expr) for x in shapes):
             raise SpecError(
                 f"{where} concatenates {', '.join(_shown(builder, x) for x in shapes)} along {axis}: the other "
                 "sizes must be the same (torch.cat's rule); not modelled where they may differ"
@@ -3841,10 +3840,16 @@ def _never_empty(builder: Builder, formula: sympy.Expr, dim: str) -> bool:
     patch grid's H // 16 past the patch convolution), proved, so that `formula >= 1` needs no check."""
     from ...logic.prove import Proved, prove
 
-    nodes = (*builder.nodes, Node("_size", "identity", (builder.nodes[-1].name,)))
-    sizes, conditions = Network(nodes, builder.dims, builder.fixed).along(dim)._axis(dim)
+    network = _so_far(builder, builder.nodes[-1].name)
+    sizes, conditions = network.sizes(dim), network.conditions(dim)
     claim = ge(formula.xreplace({ref(name): sizes[name] for name in refs(formula)}), 1)
     return isinstance(prove(claim, [c for c, _ in conditions], timeout_ms=2_000), Proved)
+
+
+def _so_far(builder: Builder, last: str) -> Network:
+    """The network made so far, node `last` its output: where the model runs up to there."""
+    nodes = (*builder.nodes, Node("_so_far", "identity", (last,)))
+    return Network(nodes, builder.dims, builder.fixed)
 
 
 def _sized_shape(x: Sized) -> tuple[int | SizeValue, ...]:
@@ -3862,7 +3867,7 @@ def _expanded(
         raise SpecError(f"{where}: expand to {len(sizes)} dimensions of a tensor with {len(shape)}")
     out = list(sizes[: len(sizes) - len(shape)])
     for have, want in zip(shape, sizes[len(sizes) - len(shape) :], strict=True):
-        if want.constant() == -1 or sympy.simplify(have.expr - want.expr) == 0:
+        if want.constant() == -1 or layouts.same_size(have.expr, want.expr):
             out.append(have)
         elif have.constant() == 1:
             out.append(want)
@@ -3969,7 +3974,7 @@ def _broadcast_sizes(
     a, b = (one,) * (width - len(a)) + a, (one,) * (width - len(b)) + b
     out = []
     for p, q in zip(a, b, strict=True):
-        if p.constant() == 1 or sympy.simplify(p.expr - q.expr) == 0:
+        if p.constant() == 1 or layouts.same_size(p.expr, q.expr):
             out.append(q)
         elif q.constant() == 1:
             out.append(p)
