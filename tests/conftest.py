@@ -11,6 +11,12 @@ from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Where the suite runs in several processes (pytest-xdist), each uses one thread for torch's and numpy's
+# kernels: the processes already share the cores, and threads on top of them only contend.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
+
 # One Hypothesis profile for every property test: no deadline (a solver call's time varies with the machine's
 # load), no example database (runs do not depend on what an earlier run saved and write nothing into the
 # repository), each test's own max_examples, and the same examples on every run, so a suite that passed passes

@@ -258,9 +258,9 @@ def test_branches_that_see_each_other_are_never_misread(model: type[nn.Module]) 
 
 
 def test_a_flag_dropped_call_or_attribute_makes_a_statement_not_local() -> None:
-    """The bytecode reading itself: which if statements only rebind traced names."""
+    """The bytecode reading itself: which if statements only rebind traced tensors and call only torch."""
 
-    def sides(x: Any, h: Any, w: Any, log: list[int]) -> Any:
+    def sides(x: Any, h: Any, w: Any, log: list[int], seen: dict[str, Any]) -> Any:
         if h % 2 or w % 2:  # rebinds x
             x = F.pad(x, (0, 1))
         if h % 3:  # sets a flag
@@ -269,14 +269,25 @@ def test_a_flag_dropped_call_or_attribute_makes_a_statement_not_local() -> None:
         if h % 5:  # drops a call's value
             log.append(1)
         p = 1 if h % 7 else 0  # a value for the assignment
+        if h % 11:  # stores through a call that changes a dict
+            x = seen.setdefault("x", x)
+        if h % 13:  # rebinds a size
+            h = h + 1
         return x, p
 
     code = sides.__code__
     import dis
 
     jumps = [i.offset for i in dis.get_instructions(code) if i.opname.startswith("POP_JUMP")]
-    traced = {"x", "h", "w"}
+
+    def holds_tensor(name: str) -> bool:
+        return name == "x"
+
+    def harmless(load: tuple[str, ...]) -> bool:
+        return load[1] in ("x", "h", "w") or load[1:] == ("F", "pad")
+
     # the first jump opens the `or`; its second question continues it
-    assert local(code, jumps[0], traced) and local(code, jumps[1], traced)
-    assert not local(code, jumps[0], {"h", "w"})  # x holds no traced value: rebinding it is state
-    assert [local(code, offset, traced) for offset in jumps[2:]] == [False, False, False]
+    assert local(code, jumps[0], holds_tensor, harmless) and local(code, jumps[1], holds_tensor, harmless)
+    assert not local(code, jumps[0], lambda name: False, harmless)  # x holds no traced tensor: state
+    assert not local(code, jumps[0], holds_tensor, lambda load: False)  # F.pad taken for a call with effects
+    assert [local(code, offset, holds_tensor, harmless) for offset in jumps[2:]] == [False] * 5

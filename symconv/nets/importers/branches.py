@@ -579,7 +579,7 @@ def _tracer_class(torch: Any) -> Any:
             # the `or`, then the `if` asks it of the value the `or` returned), it is the same decision.
             frame = _model_frame(torch)
             alone = frame is not None and statements.local(
-                frame.f_code, frame.f_lasti, _traced_names(fx, frame)
+                frame.f_code, frame.f_lasti, self._holds_tensor(frame), _harmless(torch, frame)
             )
             same = self._structure(obj.node)
             if same in self.decided:
@@ -623,6 +623,20 @@ def _tracer_class(torch: Any) -> Any:
             self.decided[same] = taken
             self.decided_at[same] = index
             return taken
+
+        def _holds_tensor(self, frame: FrameType) -> Callable[[str], bool]:
+            """Whether a local name of the frame holds a traced tensor (its value at the sample size)."""
+
+            def holds(name: str) -> bool:
+                value = frame.f_locals.get(name)
+                if not isinstance(value, fx.Proxy):
+                    return False
+                try:
+                    return isinstance(self._value(value.node), torch.Tensor)
+                except SampleFails:
+                    return False
+
+            return holds
 
         def _realign(self, index: int) -> bool:
             """Whether decision `index` is answered from `then` (the first past the script's condition starts
@@ -739,9 +753,75 @@ def _tracer_class(torch: Any) -> Any:
     return GuardTracer
 
 
-def _traced_names(fx: Any, frame: FrameType) -> set[str]:
-    """The names of a frame bound to traced values."""
-    return {name for name, value in frame.f_locals.items() if isinstance(value, fx.Proxy)}
+# Python's functions that compute a value and change nothing (a side of a statement may call them)
+_PURE_BUILTINS = frozenset(
+    {
+        "int",
+        "float",
+        "bool",
+        "min",
+        "max",
+        "abs",
+        "len",
+        "round",
+        "divmod",
+        "tuple",
+        "slice",
+        "range",
+        "isinstance",
+    }
+)
+
+
+def _harmless(torch: Any, frame: FrameType) -> Callable[[tuple[str, ...]], bool]:
+    """Whether what a statement's side loads (a name of the frame and the attributes read from it, found
+    without running anything: no property, no __getattr__ but a module's own registries) is a traced value, a
+    number, or torch's: its functions, its modules (nn.Conv2d ...). Anything else may change Python's state
+    when called (a method of the model, a dict's setdefault, a closure)."""
+
+    def harmless(load: tuple[str, ...]) -> bool:
+        scope, name, *attributes = load
+        if scope == "local":
+            if name not in frame.f_locals:
+                return False
+            value = frame.f_locals[name]
+        elif name in frame.f_globals:
+            value = frame.f_globals[name]
+        else:
+            return name in _PURE_BUILTINS
+        for attribute in attributes:
+            if isinstance(value, torch.fx.Proxy):
+                return True  # an attribute or method of a traced value: traced
+            value = _static_attribute(torch, value, attribute)
+        return _torch_or_value(torch, value)
+
+    return harmless
+
+
+_MISSING = object()
+
+
+def _static_attribute(torch: Any, value: Any, attribute: str) -> Any:
+    if isinstance(value, torch.nn.Module):
+        for registry in (value._modules, value._parameters, value._buffers):
+            if attribute in registry:
+                return registry[attribute]
+    try:
+        found = inspect.getattr_static(value, attribute)
+    except AttributeError:
+        return _MISSING
+    return getattr(found, "__func__", found)  # a staticmethod or classmethod: its function
+
+
+def _torch_or_value(torch: Any, value: Any) -> bool:
+    if isinstance(value, torch.fx.Proxy | torch.Tensor | int | float | bool | str | type(None)):
+        return True
+    if isinstance(value, tuple):
+        return all(_torch_or_value(torch, item) for item in value)
+    if inspect.ismodule(value):
+        return value.__name__.split(".")[0] == "torch"
+    owner = type(value) if isinstance(value, torch.nn.Module) else value
+    return callable(value) and str(getattr(owner, "__module__", "")).split(".")[0] == "torch"
 
 
 def _unpatched(torch: Any, fx: Any) -> Callable[[], Any]:

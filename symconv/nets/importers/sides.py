@@ -131,17 +131,23 @@ def read_two_sided(
             # where none can (importers.statements), each side on its own, under its own guards
             outcome = path(torch, trace, full_trace, sides)
             first = min(index for index, side in sides.items() if side != full[index])
-            if independent and outcome.kind in ("ran", "refused"):
-                outcome = dataclasses.replace(outcome, own=_condition_of(outcome, first))
+            if outcome.kind in ("ran", "refused"):
+                flipped = {
+                    k
+                    for index, side in sides.items()
+                    if side != full[index]
+                    for k in _condition_of(outcome, index)
+                }
+                outcome = dataclasses.replace(outcome, own=tuple(sorted(flipped)))
             if outcome.kind == "ran":
-                _other_path(full_side, full_trace, outcome, dropped, read, guarded, first, free)
+                _other_path(full_side, full_trace, outcome, dropped, read, guarded, first, free, others)
             elif outcome.kind == "refused":
                 _refusing_path(full_side, outcome, dropped, read, guarded, first, free)
             else:
                 raise two_sided(guarded, first, " (its sides and others' together branch again or fail)")
     for index, found in paths.items():
         for outcome in found.outcomes:
-            _other_path(full_side, full_trace, outcome, dropped, read, guarded, index, free)
+            _other_path(full_side, full_trace, outcome, dropped, read, guarded, index, free, others)
         for outcome in found.refusals:
             _refusing_path(full_side, outcome, dropped, read, guarded, index, free)
     refusal = unstated(network, dropped)
@@ -248,6 +254,7 @@ def _other_path(
     guarded: Guarded,
     index: int,
     others: Collection[int] | None = None,
+    branches: Collection[int] = (),
 ) -> None:
     """A SpecError unless a path that asks other questions (`outcome`, through the other side of decision
     `index`) computes the network of the full trace wherever it is taken: it makes nothing the full trace does
@@ -256,9 +263,11 @@ def _other_path(
     the branches with two sides, importers.statements) the guards of those branches count only for what
     their own sides make."""
     record = Read()
-    taken = _read_path(outcome.traced, outcome, read, record, guarded, others)
-    network = taken.network
-    if _never({node.name: node for node in network.nodes}, taken.names()):
+    try:
+        taken = _read_path(outcome.traced, outcome, read, record, guarded, others)
+    except SpecError as error:  # a path read on its own: a later branch decided otherwise there, say
+        raise two_sided(guarded, index, f" (a path through its other side is not read: {error})") from None
+    if taken.never(guarded, index):
         return  # a path no input takes at the fixed sizes
     given = taken.given(())
     lean = list(outcome.traced.graph.nodes)
@@ -296,6 +305,19 @@ def _other_path(
     for node in side.network.nodes:
         if node.op == "check" and node.name not in dropped:
             _identity(side.network, node, given, guarded, index, f"the guard {node.name}")
+    # and where the path is taken, the conditions of validity it meets (its refusals answered as traced) must
+    # follow from its own guards and those the network keeps: a size the side rebinds may make a later refusal
+    # ask another question there (`if h % 3: h = h + 1`, then `if h < 10: raise`)
+    kept = [node.name for node in side.network.nodes if node.op == "check" and node.name not in dropped]
+    own = taken.own_given()
+    for dim, claims in taken.validity(guarded, branches).items():
+        context = own.get(dim, []) + _conditions(side.network, kept, dim)
+        if not all(_implied(claim, context, dim) for claim in claims):
+            raise two_sided(
+                guarded,
+                index,
+                f" (where its other side is taken, a condition of validity along {dim} is not the network's)",
+            )
 
 
 def _added(
@@ -413,7 +435,7 @@ def _refusing_path(
         taken = _read_path(outcome.traced, outcome, read, Read(), guarded, others)
     except SymconvError:
         raise refused from None
-    if _never({node.name: node for node in taken.network.nodes}, taken.names()):
+    if taken.never(guarded, index):
         return  # a path no input takes at the fixed sizes
     kept = [node.name for node in side.network.nodes if node.op == "check" and node.name not in dropped]
     fixed = dict(side.network.fixed)
@@ -440,9 +462,48 @@ class _Taken:
     # the path's decision that is the traced path's decision i (its own condition's are none of them)
     placed: dict[int, int]
     free: frozenset[int]  # the traced path's decisions that are branches of two sides (their conditions)
+    own: tuple[int, ...] = ()  # the decisions the path takes otherwise than the trace it is compared with
 
     def names(self) -> list[str]:
         return [name for names in self.checks.values() for name in names]
+
+    def own_given(self) -> dict[str, list[sympy.Basic]]:
+        """The conditions per axis its own decisions' guards state (every decision's where it names none)."""
+        names = [name for k, names in self.checks.items() if not self.own or k in self.own for name in names]
+        fixed = dict(self.network.fixed)
+        return {dim: _conditions(self.network, names, dim) for dim in self.network.dims if dim not in fixed}
+
+    def validity(self, guarded: Guarded, branches: Collection[int]) -> dict[str, list[sympy.Basic]]:
+        """The conditions per axis of the path's other decisions that are conditions of validity (no branch
+        of two sides, `branches`: the traced path's), where the path asks the traced path's questions (as
+        traced, or past its own condition); none for a path explored past its flipped decision."""
+        if not self.own:
+            return {}
+        chains = {guarded.decisions[i].chain for i in branches}
+        # the traced path's decision each of the path's is: the same one, or past its own condition, `placed`
+        traced = {k: self.placed.get(k, -1) if self.free else k for k in self.checks if k not in self.own}
+        names = [
+            name
+            for k, i in traced.items()
+            if 0 <= i < len(guarded.decisions) and guarded.decisions[i].chain not in chains
+            for name in self.checks[k]
+        ]
+        fixed = dict(self.network.fixed)
+        return {dim: _conditions(self.network, names, dim) for dim in self.network.dims if dim not in fixed}
+
+    def never(self, guarded: Guarded, index: int) -> bool:
+        """Whether no input takes the path at the fixed sizes, by its own decisions' guards; a SpecError where
+        another's guard fails instead: that decision, answered as traced, is decided otherwise on this path (a
+        count of the sides taken, `if n == 0:`), whose other side was never traced."""
+        nodes = {node.name: node for node in self.network.nodes}
+        own = [name for k, names in self.checks.items() if not self.own or k in self.own for name in names]
+        if _never(nodes, own):
+            return True
+        if _never(nodes, self.names()):
+            raise two_sided(
+                guarded, index, " (a later branch is decided otherwise where its other side is taken)"
+            )
+        return False
 
     def given(self, sides: Collection[int]) -> dict[str, list[sympy.Basic]]:
         """The conditions per axis where the path is taken, for what the traced path's decisions `sides` make
@@ -472,7 +533,7 @@ def _read_path(
     count, total = len(outcome.decisions), len(guarded.decisions)
     if others is None or not outcome.own:
         every = frozenset(range(count))
-        return _Taken(network, checks, every, {}, frozenset())
+        return _Taken(network, checks, every, {}, frozenset(), outcome.own)
     start, stop = min(outcome.own), max(outcome.own) + 1
     # before its own condition a path asks the traced path's questions, and past it the traced path's last
     placed = {k: k for k in range(start)} | {total - (count - k): k for k in range(stop, count)}
@@ -482,7 +543,7 @@ def _read_path(
         if decision.chain in {guarded.decisions[o].chain for o in others}
     )
     counted = frozenset(outcome.own) | {k for i, k in placed.items() if i not in free}
-    return _Taken(network, checks, counted, placed, free)
+    return _Taken(network, checks, counted, placed, free, outcome.own)
 
 
 def _sides_of(full_trace: Guarded, fx_node: Any, others: Collection[int] | None) -> tuple[int, ...]:

@@ -18,7 +18,7 @@ a row, nothing stored between them, each to the statement's body or past it.
 from __future__ import annotations
 
 import dis
-from collections.abc import Collection
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from types import CodeType
@@ -58,18 +58,31 @@ _NEVER = frozenset(
 
 @dataclass(frozen=True)
 class Statement:
-    """The statement a question opens: the jumps of its condition from that question on (their offsets), and
-    the names its sides store to (None where a side is no straight line or does more than store names)."""
+    """The statement a question opens: the jumps of its condition from that question on (their offsets), the
+    names its sides store to (None where a side is no straight line or does more than store names), and what
+    they load: each name with the attributes read from it, ("global", "F", "pad")."""
 
     chain: tuple[int, ...]
     stores: frozenset[str] | None
+    loads: frozenset[tuple[str, ...]] = frozenset()
 
 
-def local(code: CodeType, offset: int, traced: Collection[str]) -> bool:
+def local(
+    code: CodeType,
+    offset: int,
+    holds_tensor: Callable[[str], bool],
+    harmless: Callable[[tuple[str, ...]], bool],
+) -> bool:
     """Whether the question asked at `offset` opens an if statement whose sides only rebind names that hold
-    traced values (`traced`: the frame's names bound to a traced value when it is asked)."""
-    stores = statement(code, offset).stores
-    return stores is not None and all(name in traced for name in stores)
+    traced tensors (`holds_tensor`: whether a local name does when it is asked; a size rebound is Python state
+    later questions may read) and load nothing that could change Python's state when called (`harmless`: what
+    a name and its attributes are in the frame: torch's functions and modules, traced values, numbers)."""
+    found = statement(code, offset)
+    return (
+        found.stores is not None
+        and all(holds_tensor(name) for name in found.stores)
+        and all(harmless(load) for load in found.loads)
+    )
 
 
 def continues(code: CodeType, first: int, offset: int) -> bool:
@@ -103,13 +116,53 @@ def statement(code: CodeType, offset: int) -> Statement:
     end = _last_before(instructions, at, past)
     if end is not None and end.opname == "JUMP_FORWARD":
         sides = [(body, end.offset), (past, end.argval)]  # an else
+    if _handled(code, instructions[chain[0]].offset, max(stop for _, stop in sides)):
+        return Statement(jumps, None)  # in a try block: a raise in a side may be caught, and go on
     stores: set[str] = set()
+    # what the condition's later questions load runs on some of its paths only
+    loads = _loads(instructions[chain[0] + 1 : chain[-1]])
     for start, stop in sides:
-        found = _stores(instructions[at[start] : at.get(stop, len(instructions))])
+        side = instructions[at[start] : at.get(stop, len(instructions))]
+        found = _stores(side)
         if found is None:
             return Statement(jumps, None)
         stores |= found
-    return Statement(jumps, frozenset(stores))
+        if not any(instruction.opname == "RAISE_VARARGS" for instruction in side):
+            loads |= _loads(side)  # a side that raises ends the path (its error class is loaded and called)
+    return Statement(jumps, frozenset(stores), frozenset(loads))
+
+
+# How a name is loaded, by the scope it is looked up in
+_SCOPES = {
+    "LOAD_FAST": "local",
+    "LOAD_DEREF": "local",
+    "LOAD_CLOSURE": "local",
+    "LOAD_GLOBAL": "global",
+    "LOAD_NAME": "global",
+}
+
+
+def _loads(side: list[dis.Instruction]) -> set[tuple[str, ...]]:
+    """Each name a side loads, with the attributes then read from it: (scope, name, attribute, ...)."""
+    found: set[tuple[str, ...]] = set()
+    current: list[str] = []
+    for instruction in side:
+        name = instruction.opname
+        if name in ("LOAD_ATTR", "LOAD_METHOD") and current:
+            current.append(str(instruction.argval))
+            continue
+        if current:
+            found.add(tuple(current))
+        current = [_SCOPES[name], str(instruction.argval)] if name in _SCOPES else []
+    if current:
+        found.add(tuple(current))
+    return found
+
+
+def _handled(code: CodeType, start: int, stop: int) -> bool:
+    """Whether any instruction from `start` to `stop` is in a try block (or a with block) of the function."""
+    entries = getattr(dis.Bytecode(code), "exception_entries", ())  # Python 3.11's exception table
+    return any(entry.start < stop and start < entry.end for entry in entries)
 
 
 def _conditional(opname: str) -> bool:
