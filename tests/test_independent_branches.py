@@ -291,3 +291,18 @@ def test_a_flag_dropped_call_or_attribute_makes_a_statement_not_local() -> None:
     assert not local(code, jumps[0], lambda name: False, harmless)  # x holds no traced tensor: state
     assert not local(code, jumps[0], holds_tensor, lambda load: False)  # F.pad taken for a call with effects
     assert [local(code, offset, holds_tensor, harmless) for offset in jumps[2:]] == [False] * 5
+
+
+def test_a_path_read_instead_names_each_branch_once() -> None:
+    """Reading in turn the path that makes more, stage after stage, names the branches taken the other way
+    once each, not nested per stage."""
+    from symconv.nets.importers.branches import Decision, Guarded
+    from symconv.nets.importers.sides import _read_instead
+
+    guarded = Guarded(None, (), (1, 1, 256, 256), "at H=W=256 (the traced path)")
+    for where in ("m.py:12", "m.py:12", "m.py:30"):
+        guarded = Guarded(None, (), guarded.shape, _read_instead(guarded, Decision(where, "", True)))
+    assert (
+        guarded.sample
+        == "on the path read, which takes the branches at m.py:12, m.py:30 the other way from H=W=256"
+    )

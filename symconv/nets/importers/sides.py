@@ -45,6 +45,7 @@ from ..shapeops import Pad, Slice, resolve
 from ..validset import solved
 from . import Tensor
 from .branches import (
+    Decision,
     Guarded,
     Outcome,
     Paths,
@@ -237,12 +238,28 @@ def fuller(guarded: Guarded, others: dict[int, Any]) -> Guarded | None:
             if unmatched is None and len(path) - len(path_skip) > len(traced) - len(skip):
                 pairs = zip(outcome.decisions, guarded.decisions, strict=False)
                 flipped = next(d for d, was in pairs if d.taken != was.taken)
-                sample = (
-                    f"on the path read, which takes the branch at {flipped.where} the other way from "
-                    f"{guarded.sample.removeprefix('at ').removesuffix(' (the traced path)')}"
+                return Guarded(
+                    outcome.traced, outcome.decisions, guarded.shape, _read_instead(guarded, flipped)
                 )
-                return Guarded(outcome.traced, outcome.decisions, guarded.shape, sample)
     return None
+
+
+_READ_INSTEAD = "on the path read, which takes the branch"
+
+
+def _read_instead(guarded: Guarded, flipped: Decision) -> str:
+    """How the messages name a path read instead of the traced one: the branches it takes the other way (each
+    once, however many paths were read in turn) and the sample size."""
+    text = guarded.sample
+    if text.startswith(_READ_INSTEAD):
+        places, _, size = text.removeprefix(_READ_INSTEAD).partition(" the other way from ")
+        wheres = [where.strip() for where in places.removeprefix("es").removeprefix(" at").split(",")]
+    else:
+        wheres, size = [], text.removeprefix("at ").removesuffix(" (the traced path)")
+    wheres = [*dict.fromkeys([*wheres, flipped.where])]
+    return (
+        f"{_READ_INSTEAD}{'es' if len(wheres) > 1 else ''} at {', '.join(wheres)} the other way from {size}"
+    )
 
 
 def _other_path(
