@@ -306,3 +306,31 @@ def test_a_path_read_instead_names_each_branch_once() -> None:
         guarded.sample
         == "on the path read, which takes the branches at m.py:12, m.py:30 the other way from H=W=256"
     )
+
+
+def test_the_questions_of_one_condition_are_one_chain() -> None:
+    """`or`, `and` and `not (a or b)` each ask their questions as one chain; a loop's condition and a
+    conditional expression are no local statement."""
+    import dis
+
+    from symconv.nets.importers.statements import continues, statement
+
+    def conditions(x: Any, a: Any, b: Any, c: Any) -> Any:
+        if a or b or c:
+            x = x + 1
+        if a and b:
+            x = x + 2
+        if not (a or b):
+            x = x + 3
+        while a > 1:
+            a = a - 1
+        return x
+
+    code = conditions.__code__
+    jumps = [i.offset for i in dis.get_instructions(code) if i.opname.startswith("POP_JUMP")]
+    assert statement(code, jumps[0]).chain == tuple(jumps[:3])
+    assert continues(code, jumps[0], jumps[2]) and not continues(code, jumps[0], jumps[3])
+    assert statement(code, jumps[3]).chain == tuple(jumps[3:5])
+    assert statement(code, jumps[5]).chain == tuple(jumps[5:7])
+    assert all(statement(code, offset).stores == frozenset({"x"}) for offset in jumps[:7])
+    assert statement(code, jumps[7]).stores is None  # the loop's condition
