@@ -819,9 +819,9 @@ def _torch_or_value(torch: Any, value: Any) -> bool:
     if isinstance(value, tuple):
         return all(_torch_or_value(torch, item) for item in value)
     if inspect.ismodule(value):
-        return value.__name__.split(".")[0] == "torch"
+        return bool(value.__name__.split(".")[0] == torch.__name__)
     owner = type(value) if isinstance(value, torch.nn.Module) else value
-    return callable(value) and str(getattr(owner, "__module__", "")).split(".")[0] == "torch"
+    return callable(value) and str(getattr(owner, "__module__", "")).split(".")[0] == torch.__name__
 
 
 def _unpatched(torch: Any, fx: Any) -> Callable[[], Any]:
