@@ -578,9 +578,6 @@ def _tracer_class(torch: Any) -> Any:
             # One traced value has one truth at a given input: asked again (`if a or b:` asks a's truth in
             # the `or`, then the `if` asks it of the value the `or` returned), it is the same decision.
             frame = _model_frame(torch)
-            alone = frame is not None and statements.local(
-                frame.f_code, frame.f_lasti, self._holds_tensor(frame), _harmless(torch, frame)
-            )
             same = self._structure(obj.node)
             if same in self.decided:
                 # its truth asked again: what that statement makes follows another decision's in the graph,
@@ -590,6 +587,10 @@ def _tracer_class(torch: Any) -> Any:
                 self.decisions[at] = dataclasses.replace(self.decisions[at], local=False)
                 self.asked = _asked(frame, self.decided[same])
                 return self.decided[same]
+            # whether its statement is local: read for a new decision only (computing values on the way)
+            alone = frame is not None and statements.local(
+                frame.f_code, frame.f_lasti, self._holds_tensor(frame), _harmless(torch, frame)
+            )
             where, source = _line_of_frame(frame)
             index = len(self.decisions)
             continuing = (

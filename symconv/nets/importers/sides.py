@@ -319,13 +319,13 @@ def _other_path(
             within = taken.given(_sides_of(full_trace, made[name], others))
             _same_node(side.network, traced, guarded, index, within)
     # the guards the network keeps must hold wherever the path is taken
-    for node in side.network.nodes:
-        if node.op == "check" and node.name not in dropped:
-            _identity(side.network, node, given, guarded, index, f"the guard {node.name}")
+    kept = _kept(side, dropped)
+    nodes = {node.name: node for node in side.network.nodes}
+    for name in kept:
+        _identity(side.network, nodes[name], given, guarded, index, f"the guard {name}")
     # and where the path is taken, the conditions of validity it meets (its refusals answered as traced) must
     # follow from its own guards and those the network keeps: a size the side rebinds may make a later refusal
     # ask another question there (`if h % 3: h = h + 1`, then `if h < 10: raise`)
-    kept = [node.name for node in side.network.nodes if node.op == "check" and node.name not in dropped]
     own = taken.own_given()
     for dim, claims in taken.validity(guarded, branches).items():
         context = own.get(dim, []) + _conditions(side.network, kept, dim)
@@ -335,6 +335,11 @@ def _other_path(
                 index,
                 f" (where its other side is taken, a condition of validity along {dim} is not the network's)",
             )
+
+
+def _kept(side: _Side, dropped: Collection[str]) -> list[str]:
+    """The network's guards that stay conditions of validity (its check nodes not dropped), in order."""
+    return [node.name for node in side.network.nodes if node.op == "check" and node.name not in dropped]
 
 
 def _added(
@@ -454,7 +459,7 @@ def _refusing_path(
         raise refused from None
     if taken.never(guarded, index):
         return  # a path no input takes at the fixed sizes
-    kept = [node.name for node in side.network.nodes if node.op == "check" and node.name not in dropped]
+    kept = _kept(side, dropped)
     fixed = dict(side.network.fixed)
     given = taken.given(())
     for dim in (dim for dim in side.network.dims if dim not in fixed):
@@ -484,11 +489,18 @@ class _Taken:
     def names(self) -> list[str]:
         return [name for names in self.checks.values() for name in names]
 
-    def own_given(self) -> dict[str, list[sympy.Basic]]:
-        """The conditions per axis its own decisions' guards state (every decision's where it names none)."""
-        names = [name for k, names in self.checks.items() if not self.own or k in self.own for name in names]
+    def _own_names(self) -> list[str]:
+        """The check nodes of its own decisions' guards (every decision's where it names none)."""
+        return [name for k, names in self.checks.items() if not self.own or k in self.own for name in names]
+
+    def _per_axis(self, names: list[str]) -> dict[str, list[sympy.Basic]]:
+        """The conditions the check nodes `names` state, per symbolic axis."""
         fixed = dict(self.network.fixed)
         return {dim: _conditions(self.network, names, dim) for dim in self.network.dims if dim not in fixed}
+
+    def own_given(self) -> dict[str, list[sympy.Basic]]:
+        """The conditions per axis its own decisions' guards state."""
+        return self._per_axis(self._own_names())
 
     def validity(self, guarded: Guarded, branches: Collection[int]) -> dict[str, list[sympy.Basic]]:
         """The conditions per axis of the path's other decisions that are conditions of validity (no branch
@@ -505,16 +517,14 @@ class _Taken:
             if 0 <= i < len(guarded.decisions) and guarded.decisions[i].chain not in chains
             for name in self.checks[k]
         ]
-        fixed = dict(self.network.fixed)
-        return {dim: _conditions(self.network, names, dim) for dim in self.network.dims if dim not in fixed}
+        return self._per_axis(names)
 
     def never(self, guarded: Guarded, index: int) -> bool:
         """Whether no input takes the path at the fixed sizes, by its own decisions' guards; a SpecError where
         another's guard fails instead: that decision, answered as traced, is decided otherwise on this path (a
         count of the sides taken, `if n == 0:`), whose other side was never traced."""
         nodes = {node.name: node for node in self.network.nodes}
-        own = [name for k, names in self.checks.items() if not self.own or k in self.own for name in names]
-        if _never(nodes, own):
+        if _never(nodes, self._own_names()):
             return True
         if _never(nodes, self.names()):
             raise two_sided(
@@ -526,9 +536,7 @@ class _Taken:
         """The conditions per axis where the path is taken, for what the traced path's decisions `sides` make
         (each one's guard counts too)."""
         chosen = set(self.counted) | {self.placed[i] for i in sides if i in self.placed}
-        names = [name for k in sorted(chosen) for name in self.checks.get(k, [])]
-        fixed = dict(self.network.fixed)
-        return {dim: _conditions(self.network, names, dim) for dim in self.network.dims if dim not in fixed}
+        return self._per_axis([name for k in sorted(chosen) for name in self.checks.get(k, [])])
 
 
 def _read_path(
@@ -554,11 +562,8 @@ def _read_path(
     start, stop = min(outcome.own), max(outcome.own) + 1
     # before its own condition a path asks the traced path's questions, and past it the traced path's last
     placed = {k: k for k in range(start)} | {total - (count - k): k for k in range(stop, count)}
-    free = frozenset(
-        i
-        for i, decision in enumerate(guarded.decisions)
-        if decision.chain in {guarded.decisions[o].chain for o in others}
-    )
+    chains = {guarded.decisions[o].chain for o in others}
+    free = frozenset(i for i, decision in enumerate(guarded.decisions) if decision.chain in chains)
     counted = frozenset(outcome.own) | {k for i, k in placed.items() if i not in free}
     return _Taken(network, checks, counted, placed, free, outcome.own)
 
