@@ -21,35 +21,16 @@ from symconv.core.errors import SymconvError  # noqa: E402
 from symconv.nets.importers.statements import local  # noqa: E402
 from symconv.nets.importers.torch import from_torch  # noqa: E402
 from tests.test_branch_paths_more import _pad_to  # noqa: E402
+from tests.test_independent_branches_more import _grid, _run  # noqa: E402
+from tests.test_independent_branches_more import _wrong as grid_wrong  # noqa: E402
 
-GRID = range(1, 25)
-
-
-def _run(model: Any, h: int, w: int) -> tuple[int, ...] | None:
-    try:
-        with torch.no_grad():
-            return tuple(model(torch.zeros(1, 1, h, w)).shape[2:])
-    except (RuntimeError, ValueError, AssertionError):
-        return None
+# Every (H, W) in 1..24 x 1..24
+TOP = 24
 
 
-def _read(net: Any, h: int, w: int) -> tuple[int, ...] | None:
-    try:
-        out = net.check({"H": h, "W": w})
-    except SymconvError:
-        return None
-    return (out["H"], out["W"])
-
-
-def _wrong(model: Any, net: Any) -> list[tuple[int, int, Any, Any]]:
-    """Every (H, W) of the grid where symconv's answer is not PyTorch's."""
-    found = []
-    for h in GRID:
-        for w in GRID:
-            expected, got = _run(model, h, w), _read(net, h, w)
-            if expected != got:
-                found.append((h, w, expected, got))
-    return found
+def _wrong(model: Any, net: Any) -> list[tuple[Any, ...]]:
+    """Every (H, W) of the grid where symconv's answer is not PyTorch's: (sizes, PyTorch's, symconv's)."""
+    return grid_wrong(model, net, ("H", "W"), TOP)
 
 
 class Stages(nn.Module):
@@ -248,7 +229,7 @@ NEVER_MISREAD = [Flagged, Logged, Stored, Chosen, BothOdd, Walrus]
 @pytest.mark.parametrize("model", NEVER_MISREAD, ids=lambda model: model.__name__)
 def test_branches_that_see_each_other_are_never_misread(model: type[nn.Module]) -> None:
     built = model().eval()
-    assert any(_run(built, h, w) is not None for h in GRID for w in GRID)
+    assert any(_run(built, sizes) is not None for sizes in _grid(("H", "W"), TOP))
     try:
         net = from_torch(built, (1, 1, "H", "W"))
     except SymconvError as refusal:
