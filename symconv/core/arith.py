@@ -379,6 +379,36 @@ ge, le, lt, gt, eq, ne = (
 )
 
 
+def lifted(condition: sympy.Basic) -> sympy.Basic:
+    """`condition` with the cases (Piecewise) inside its comparisons lifted out as if-then-else, built as
+    written: a Piecewise whose condition holds a Piecewise lifts it itself, then asks SymPy for the set where
+    each case holds to see that they cover every real (periods of floors of the size included), which takes
+    minutes for a few nested cases. A condition of another kind is left as it is."""
+    if not isinstance(condition, sympy.Basic) or not condition.has(sympy.Piecewise):
+        return condition
+    if isinstance(condition, sympy.core.relational.Relational):
+        return _lifted_relation(type(condition), condition.lhs, condition.rhs)
+    if isinstance(condition, sympy.And | sympy.Or | sympy.Not | sympy.ITE):
+        return condition.func(*(lifted(arg) for arg in condition.args), evaluate=False)
+    return condition
+
+
+def _lifted_relation(kind: type, a: sympy.Expr, b: sympy.Expr) -> sympy.Basic:
+    cases = a.atoms(sympy.Piecewise) | b.atoms(sympy.Piecewise)
+    if not cases:
+        return _relation(kind)(a, b)
+    case = max(cases, key=sympy.count_ops)
+    (value, condition), rest = case.args[0], case.args[1:]
+    if not rest or case.args[-1][1] != sympy.true:
+        return kind(a, b, evaluate=False)  # no case for the rest: as SymPy builds it
+    otherwise = rest[0][0] if len(rest) == 1 else sympy.Piecewise(*rest, evaluate=False)
+    then = _lifted_relation(kind, a.xreplace({case: value}), b.xreplace({case: value}))
+    if condition == sympy.true:
+        return then
+    other = _lifted_relation(kind, a.xreplace({case: otherwise}), b.xreplace({case: otherwise}))
+    return sympy.ITE(lifted(condition), then, other, evaluate=False)
+
+
 def compile_many(exprs: Sequence[sympy.Basic]) -> Callable[[Env], list[Value]]:
     """One function computing every expression, each repeated floor/ceiling/Max/Min/Piecewise/Mod once.
 

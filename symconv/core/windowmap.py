@@ -347,7 +347,7 @@ T = symbol("t")
 
 def tap_code(made: Layer, j: Any = J, t: Any = T, i: Any = INPUT) -> sympy.Expr:
     """The code of what tap t of window j reads at input size i (see INPUT_CODE), as an expression."""
-    from .arith import eq, ge, lt, mod
+    from .arith import eq, ge, lifted, lt, mod
 
     mapping = window_map(made)
     if not isinstance(mapping, GridMap):
@@ -361,9 +361,11 @@ def tap_code(made: Layer, j: Any = J, t: Any = T, i: Any = INPUT) -> sympy.Expr:
     unit = sympy.And(ge(offset, 0), lt(offset, stretched), eq(mod(offset, mapping.spacing), 0), kept)
     counted = mapping.pad == ZERO and isinstance(made, Pool) and made.op == "avg"
     padding = sympy.And(ge(q, 0), lt(q, end), sympy.Or(lt(offset, 0), ge(offset, stretched)))
+    # an automatic padding's cases (ONNX SAME in C++ division) lifted out of the conditions as written: SymPy
+    # would lift them itself and take minutes to check that they cover every size (arith.lifted)
     return sympy.Piecewise(
-        (INPUT_CODE, unit),
-        (COUNTED_CODE if counted else ABSENT_CODE, padding),
+        (INPUT_CODE, lifted(unit)),
+        (COUNTED_CODE if counted else ABSENT_CODE, lifted(padding)),
         (ABSENT_CODE, True),
         evaluate=False,  # SymPy would rewrite j + t - 1 < 2*i - 1 as i > j/2 + t/2: fractions Z3 cannot read
     )

@@ -12,7 +12,7 @@ from typing import Any
 
 import sympy
 
-from ..core.arith import ceil_quotient, ge, quotient_parts
+from ..core.arith import ceil_quotient, ge, lifted, quotient_parts
 from ..core.errors import SpecError
 from ..core.intset import IntSet
 from ..core.limits import shown
@@ -151,7 +151,10 @@ def normalise(expr: sympy.Basic) -> sympy.Basic:
 def _extremum(args: Sequence[sympy.Expr], better: type) -> sympy.Expr:
     result = args[-1]
     for arg in reversed(args[:-1]):
-        result = sympy.Piecewise((arg, better(arg, result, evaluate=False)), (result, True))
+        # the comparison's cases lifted as written (see lifted)
+        result = sympy.Piecewise(
+            (arg, lifted(better(arg, result, evaluate=False))), (result, True), evaluate=False
+        )
     return result
 
 
@@ -160,7 +163,7 @@ _CASES: tuple[tuple[type, Callable[..., sympy.Basic]], ...] = (
     (sympy.ceiling, lambda a: -sympy.floor(-a)),
     (sympy.Min, lambda *a: _extremum(a, sympy.Le)),
     (sympy.Max, lambda *a: _extremum(a, sympy.Ge)),
-    (sympy.Abs, lambda a: sympy.Piecewise((a, ge(a, 0)), (-a, True))),
+    (sympy.Abs, lambda a: sympy.Piecewise((a, lifted(ge(a, 0))), (-a, True), evaluate=False)),
 )
 
 

@@ -112,21 +112,27 @@ def flatten(layout: Layout, start: int, end: int) -> Layout:
 
 
 def reshape(
-    layout: Layout, targets: Sequence[sympy.Expr | None], value: Callable[[Part], sympy.Expr]
+    layout: Layout,
+    targets: Sequence[sympy.Expr | None],
+    value: Callable[[Part], sympy.Expr],
+    equal: Callable[[sympy.Expr, sympy.Expr], bool] | None = None,
 ) -> tuple[Layout, list[tuple[str, int]]]:
     """The layout after view/reshape to `targets` (each a size formula; None for -1) and the windows it splits
     (axis, window). Targets before the -1 take parts from the front, those after it from the back, each the
     consecutive parts whose sizes multiply to it; a whole axis is split in two where a target from the front
     is axis // w (the outer half) or a target from the back is w (the inner half). The -1 takes the parts left.
-    SpecError where a target does not line up with the parts."""
+    SpecError where a target does not line up with the parts. `equal` compares a product of parts with a
+    target (same_size: at every input size; the caller may pass one that assumes what the network so far
+    requires)."""
+    equal = equal or same_size
     if list(targets).count(None) > 1:
         raise SpecError("view/reshape: only one dimension can be -1")
     pool = [p for group in layout for p in group]
     cut = list(targets).index(None) if None in targets else len(targets)
     splits: list[tuple[str, int]] = []
-    head = [_take(pool, t, value, splits, True, n) for n, t in enumerate(targets[:cut])]
+    head = [_take(pool, t, value, splits, True, equal, n) for n, t in enumerate(targets[:cut])]
     ends = range(len(targets) - 1, cut, -1)
-    tail = [_take(pool, targets[n], value, splits, False, n) for n in ends][::-1]
+    tail = [_take(pool, targets[n], value, splits, False, equal, n) for n in ends][::-1]
     if cut == len(targets):
         # Parts of size 1 at every input size (the spatial axes a mean with keepdim left) need no dimension.
         pool = [p for p in pool if value(p) != 1]
@@ -231,6 +237,47 @@ def same_size(a: sympy.Expr, b: sympy.Expr) -> bool:
     return isinstance(prove(eq(a, b), [ge(s, 1) for s in free], timeout_ms=2_000), Proved)
 
 
+def same_size_given(a: sympy.Expr, b: sympy.Expr, given: Sequence[sympy.Basic]) -> bool:
+    """Whether two size formulas are equal wherever every condition of `given` holds (the conditions of the
+    network made so far: a view runs only where they do). Each is split into its factors on one input size
+    each (a view's dimension is a product of axes), and each axis' factors are proved equal under that axis'
+    conditions (one variable with floor and mod: Z3 decides it); a solver's unknown is no."""
+    from ..logic.prove import Proved, prove
+
+    a, b = (sympy.Integer(v) if isinstance(v, int) else v for v in (a, b))
+    ours, theirs = _per_symbol(a), _per_symbol(b)
+    if ours is None or theirs is None:
+        return False
+    symbols = sorted(set(ours) | set(theirs) - {None}, key=str)
+    if not symbols:
+        return bool(a == b)
+    for s in symbols:
+        assumptions = [c for c in given if c.free_symbols <= {s}] + [ge(s, 1)]
+        # the numbers in front go with the first axis (2 * floor(H / 2) is H where H is even)
+        front = (
+            (ours.get(None, sympy.Integer(1)), theirs.get(None, sympy.Integer(1)))
+            if s == symbols[0]
+            else (1, 1)
+        )
+        claim = eq(front[0] * ours.get(s, sympy.Integer(1)), front[1] * theirs.get(s, sympy.Integer(1)))
+        if not isinstance(prove(claim, assumptions, timeout_ms=2_000), Proved):
+            return False
+    return True
+
+
+def _per_symbol(expression: sympy.Expr) -> dict[sympy.Symbol | None, sympy.Expr] | None:
+    """A product split by the one symbol each factor reads (None: the numbers); None when a factor reads
+    two symbols."""
+    out: dict[sympy.Symbol | None, sympy.Expr] = {}
+    for factor in sympy.Mul.make_args(expression):
+        symbols = factor.free_symbols
+        if len(symbols) > 1:
+            return None
+        key = next(iter(symbols)) if symbols else None
+        out[key] = out.get(key, sympy.Integer(1)) * factor
+    return out
+
+
 @lru_cache(maxsize=4096)
 def _simplified(expression: sympy.Expr) -> sympy.Expr:
     """sympy.simplify, remembered: a model read again past each branch makes the same views again, and
@@ -244,6 +291,7 @@ def _take(
     value: Callable[[Part], sympy.Expr],
     splits: list[tuple[str, int]],
     front: bool,
+    equal: Callable[[sympy.Expr, sympy.Expr], bool],
     index: int = 0,
 ) -> tuple[Part, ...]:
     """The parts at the front (or back) of `pool` whose sizes multiply to `target`, removed from it; SpecError
@@ -260,7 +308,7 @@ def _take(
         # an axis of size 1 (after a global pool) kept as a dimension of size 1: selective kernel's
         # view(B, paths, C // paths, H, W) of its attention
         return (pool.pop(0 if front else -1),)
-    while not same_size(product, target):
+    while not equal(product, target):
         if not pool:
             raise _mismatch(index, target, blame, value, pool)
         part = pool.pop(0 if front else -1)

@@ -1236,8 +1236,15 @@ def _reshape(builder: Builder, call: Call, shape: Sequence[Any]) -> Tensor:
         None if v == -1 else _at_fixed(builder, builder.resolved(SizeValue.of(v), where)) for v in shape
     ]
     whole = {group: (atom,) for atom, group in atoms.items()}
+    parts = tuple(whole.get(g, g) for g in _layout(builder, x))
     try:
-        layout, splits = layouts.reshape(tuple(whole.get(g, g) for g in _layout(builder, x)), targets, value)
+        try:
+            layout, splits = layouts.reshape(parts, targets, value)
+        except SpecError:
+            # Lined up again where the network so far is defined (the view runs only there): the side of
+            # Twins' `if pad_r > 0 or pad_b > 0:` that does not crop views its padded tokens as H * W, which
+            # they are where that side's guard holds.
+            layout, splits = layouts.reshape(parts, targets, value, _equal_so_far(builder))
         layout = tuple(tuple(q for p in group for q in atoms.get(p, (p,))) for group in layout)
     except SpecError as error:
         raise SpecError(
@@ -3844,6 +3851,22 @@ def _never_empty(builder: Builder, formula: sympy.Expr, dim: str) -> bool:
     sizes, conditions = network.sizes(dim), network.conditions(dim)
     claim = ge(formula.xreplace({ref(name): sizes[name] for name in refs(formula)}), 1)
     return isinstance(prove(claim, [c for c, _ in conditions], timeout_ms=2_000), Proved)
+
+
+def _equal_so_far(builder: Builder) -> Callable[[sympy.Expr, sympy.Expr], bool]:
+    """Equality of two size formulas wherever the network made so far is defined: at every size, or proved
+    under the conditions of every axis so far (built once, when first needed)."""
+    given: list[sympy.Basic] = []
+
+    def equal(a: sympy.Expr, b: sympy.Expr) -> bool:
+        if layouts.same_size(a, b):
+            return True
+        if not given:
+            network = _so_far(builder, builder.nodes[-1].name)
+            given.extend(c for dim in builder.dims for c, _ in network.conditions(dim))
+        return layouts.same_size_given(a, b, given)
+
+    return equal
 
 
 def _so_far(builder: Builder, last: str) -> Network:
