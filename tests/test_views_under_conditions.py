@@ -157,3 +157,47 @@ def test_a_view_that_lines_up_only_under_a_later_or_other_condition_is_refused(
 ) -> None:
     with pytest.raises(SymconvError, match="does not line up"):
         from_torch(model().eval(), (1, 1, "H", "W"))
+
+
+class ChunkMix(nn.Module):
+    """1-D window attention as Twins writes it: pad to a multiple of 3, mix each window, crop where it padded."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mix = nn.Linear(2, 2)
+
+    def forward(self, x: Any, n: int) -> Any:
+        B, N, C = x.shape
+        pad = (3 - n % 3) % 3
+        x = self.mix(F.pad(x, (0, 0, 0, pad)).reshape(B, -1, 3, C)).reshape(B, -1, C)
+        if pad > 0:
+            x = x[:, :n, :].contiguous()
+        return x.reshape(B, N, C)
+
+
+class TwoBlocksPerStage(nn.Module):
+    """Stages of a strided convolution, then two blocks of window attention at the same size: the second block
+    asks the first one's question again (Twins' stages of two and more blocks), each stage's statements one
+    independent decision. Read as dependent decisions, the mixes of four stages' sides are too many and the model
+    was refused."""
+
+    def __init__(self, stages: int = 4) -> None:
+        super().__init__()
+        self.downs = nn.ModuleList(nn.Conv1d(1 if i == 0 else 2, 2, 2, 2) for i in range(stages))
+        self.blocks = nn.ModuleList(nn.ModuleList((ChunkMix(), ChunkMix())) for _ in range(stages))
+
+    def forward(self, x: Any) -> Any:
+        for down, blocks in zip(self.downs, self.blocks, strict=True):
+            x = down(x)
+            length = x.shape[-1]
+            tokens = x.transpose(1, 2)
+            for block in blocks:
+                tokens = tokens + block(tokens, length)
+            x = tokens.transpose(1, 2)
+        return x
+
+
+def test_a_question_asked_again_by_the_next_statement_is_one_independent_decision() -> None:
+    m = TwoBlocksPerStage().eval()
+    net = from_torch(m, (1, 1, "L"))
+    assert _wrong(m, net, ("L",), 130) == []

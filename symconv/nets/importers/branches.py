@@ -580,11 +580,20 @@ def _tracer_class(torch: Any) -> Any:
             frame = _model_frame(torch)
             same = self._structure(obj.node)
             if same in self.decided:
-                # its truth asked again: what that statement makes follows another decision's in the graph,
-                # where the sides' comparison would take it for that one's (sides._sides_of), so it is not
-                # independent
+                # its truth asked again: where another decision came between, what this statement makes follows
+                # that one's in the graph, where the sides' comparison would take it for that one's
+                # (sides._sides_of), so it is not independent; asked again next (Twins' two blocks per stage
+                # at the same sizes), by a local statement too, what both make is this decision's
                 at = self.decided_at[same]
-                self.decisions[at] = dataclasses.replace(self.decisions[at], local=False)
+                again = (
+                    at == len(self.decisions) - 1
+                    and frame is not None
+                    and statements.local(
+                        frame.f_code, frame.f_lasti, self._holds_tensor(frame), _harmless(torch, frame)
+                    )
+                )
+                if not again:
+                    self.decisions[at] = dataclasses.replace(self.decisions[at], local=False)
                 self.asked = _asked(frame, self.decided[same])
                 return self.decided[same]
             # whether its statement is local: read for a new decision only (computing values on the way)
