@@ -187,7 +187,8 @@ class TwoBlocksPerStage(nn.Module):
         self.blocks = nn.ModuleList(nn.ModuleList((ChunkMix(), ChunkMix())) for _ in range(stages))
 
     def forward(self, x: Any) -> Any:
-        for down, blocks in zip(self.downs, self.blocks, strict=True):
+        stages: Any = zip(self.downs, self.blocks, strict=True)
+        for down, blocks in stages:
             x = down(x)
             length = x.shape[-1]
             tokens = x.transpose(1, 2)
