@@ -226,7 +226,12 @@ def effective_kernel(k: Any, d: Any) -> sympy.Expr:
 
 def trunc_div(a: Any, b: Any) -> sympy.Expr:
     """C's integer division (toward zero), as TensorFlow's and ONNX's C++ compute it; b > 0."""
-    return sympy.Piecewise((floor_div(a, b), ge(a, 0)), (-floor_div(-a, b), True))
+    nonnegative = ge(a, 0)
+    if nonnegative in (sympy.true, sympy.false):
+        return floor_div(a, b) if nonnegative else -floor_div(-a, b)
+    # built as written: SymPy's evaluation of the cases asks where each condition holds (tens of milliseconds
+    # for an ONNX SAME padding's numerator)
+    return sympy.Piecewise((floor_div(a, b), nonnegative), (-floor_div(-a, b), True), evaluate=False)
 
 
 @lru_cache(maxsize=4096)

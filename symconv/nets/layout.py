@@ -248,7 +248,7 @@ def same_size_given(a: sympy.Expr, b: sympy.Expr, given: Sequence[sympy.Basic]) 
     ours, theirs = _per_symbol(a), _per_symbol(b)
     if ours is None or theirs is None:
         return False
-    symbols = sorted(set(ours) | set(theirs) - {None}, key=str)
+    symbols = sorted((set(ours) | set(theirs)) - {None}, key=str)
     if not symbols:
         return bool(a == b)
     for s in symbols:

@@ -48,6 +48,9 @@ OTHER_PATHS = 8
 
 # how a guard's message ends (the importer lets a branch's guard that cannot be stated wait for `sides`)
 GUARD_MESSAGE = ", a branch on sizes"
+# in a guard's message: the decision was taken the other way (`taking`), so the guard states the condition of the
+# side not taken, which does not hold on that path (nothing may be assumed from it there)
+NOT_TAKEN = " (the side not taken)"
 
 NEGATION = {
     operator.eq: operator.ne,
@@ -623,7 +626,10 @@ def _tracer_class(torch: Any) -> Any:
             else:
                 taken = self._truth(obj, where, source)
             # a flipped decision's guard is the condition of the side not taken (see other_sides)
-            guard = self._guard(obj, taken != (index in self.flipped), f"{where}{GUARD_MESSAGE}")
+            flipped = index in self.flipped
+            guard = self._guard(
+                obj, taken != flipped, f"{where}{NOT_TAKEN if flipped else ''}{GUARD_MESSAGE}"
+            )
             chain = self.decisions[-1].chain if continuing else index
             offset = -1 if frame is None else frame.f_lasti
             self.decisions.append(Decision(where, source, taken, guard, alone, chain, offset))

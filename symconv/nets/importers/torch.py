@@ -95,6 +95,7 @@ from . import (
 )
 from .branches import (
     GUARD_MESSAGE,
+    NOT_TAKEN,
     Guarded,
     NoSample,
     confirm_guards,
@@ -3870,9 +3871,17 @@ def _equal_so_far(builder: Builder) -> Callable[[sympy.Expr, sympy.Expr], bool]:
 
 
 def _so_far(builder: Builder, last: str) -> Network:
-    """The network made so far, node `last` its output: where the model runs up to there."""
-    nodes = (*builder.nodes, Node("_so_far", "identity", (last,)))
-    return Network(nodes, builder.dims, builder.fixed)
+    """The network made so far, node `last` its output: where the model runs up to there. The guards of the
+    sides a path does not take (branches.NOT_TAKEN) are left out: they do not hold on this path."""
+    nodes = tuple(
+        Node(node.name, "identity", node.inputs[:1]) if _not_taken(node) else node for node in builder.nodes
+    )
+    return Network((*nodes, Node("_so_far", "identity", (last,))), builder.dims, builder.fixed)
+
+
+def _not_taken(node: Node) -> bool:
+    """Whether a check node is the guard of a side its path does not take."""
+    return node.op == "check" and any(NOT_TAKEN in getattr(entry, "rule", "") for _, entry in node.axes)
 
 
 def _sized_shape(x: Sized) -> tuple[int | SizeValue, ...]:
