@@ -24,7 +24,8 @@ from torch import nn  # noqa: E402
 
 from symconv.core.errors import SymconvError  # noqa: E402
 from symconv.nets.importers.torch import from_torch  # noqa: E402
-from tests.test_independent_branches_more import _grid, _run, _wrong  # noqa: E402
+from tests.test_branch_paths_more import _pad_to  # noqa: E402
+from tests.test_independent_branches_more import Tiny, _grid, _run, _wrong  # noqa: E402
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -42,21 +43,6 @@ def _tokens(x: Any) -> Any:
 
 def _image(tokens: Any, b: int, h: Any, w: Any, c: int) -> Any:
     return tokens.reshape(b, h, w, c).permute(0, 3, 1, 2)
-
-
-def _pad_to(x: Any, multiple: int) -> Any:
-    h, w = x.shape[-2:]
-    ph, pw = (multiple - h % multiple) % multiple, (multiple - w % multiple) % multiple
-    if ph > 0 or pw > 0:
-        x = F.pad(x, (0, pw, 0, ph))
-    return x
-
-
-class Tiny(nn.Module):
-    """A model of one channel: its symbolic axes (`names`) and the largest size of each compared (`top`)."""
-
-    names: tuple[str, ...] = ("H", "W")
-    top = 30
 
 
 class Line(Tiny):
