@@ -75,7 +75,7 @@ class AdaptiveMaxIndicesModule(nn.Module):
 
 class DepthToSpaceBack(nn.Module):
     """Space-to-depth and back, the reverse view reusing the input's own h and w (equal to 2*(h//2) wherever
-    the first view is defined)."""
+    the first view is defined: lined up under that view's condition, h % 2 == 0)."""
 
     def forward(self, x: Any) -> Any:
         n, c, h, w = x.shape
@@ -190,9 +190,7 @@ def _not_yet(model: nn.Module, reason: str) -> Any:
         GlobalPoolByKernel("avg"),
         GlobalPoolByKernel("max"),
         AdaptiveToAComputedSize(),
-        _not_yet(
-            DepthToSpaceBack(), "a depth-to-space view back to (n, c, h, w) with the input's h is refused"
-        ),
+        DepthToSpaceBack(),
         _not_yet(ShuffleAfterEmptySlice(), "pixel shuffle refuses an empty input, which PyTorch shuffles"),
         _not_yet(
             SpaceToDepthOfEmptySlice(),
