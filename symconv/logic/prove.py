@@ -198,6 +198,12 @@ class Semantics:
     claim: Callable[[dict[str, int]], bool]
 
 
+def proved(claim: sympy.Basic, given: Sequence[sympy.Basic] = (), timeout_ms: int = 2_000) -> bool:
+    """Whether Z3 proves `claim` from `given` within `timeout_ms` (a counterexample or a solver's unknown is
+    no): the yes/no the analyses ask where a formula holds at every size."""
+    return isinstance(prove(claim, given, timeout_ms=timeout_ms), Proved)
+
+
 def prove(
     claim: sympy.Basic,
     given: Sequence[sympy.Basic] = (),

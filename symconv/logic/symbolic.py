@@ -51,9 +51,9 @@ def _bounds(alpha: sympy.Expr, beta: sympy.Expr, rel: str) -> tuple[list[sympy.E
 def _positive(expr: sympy.Expr, assumptions: list[sympy.Basic]) -> bool:
     if isinstance(expr, sympy.Integer):
         return bool(expr > 0)
-    from .prove import prove
+    from .prove import proved
 
-    return isinstance(prove(ge(expr, 1), assumptions, timeout_ms=2000), Proved)
+    return proved(ge(expr, 1), assumptions)
 
 
 def solve_formula(

@@ -232,9 +232,9 @@ def same_size(a: sympy.Expr, b: sympy.Expr) -> bool:
         return True
     if not sampled:
         return False
-    from ..logic.prove import Proved, prove
+    from ..logic.prove import proved
 
-    return isinstance(prove(eq(a, b), [ge(s, 1) for s in free], timeout_ms=2_000), Proved)
+    return proved(eq(a, b), [ge(s, 1) for s in free])
 
 
 def same_size_given(a: sympy.Expr, b: sympy.Expr, given: Sequence[sympy.Basic]) -> bool:
@@ -242,7 +242,7 @@ def same_size_given(a: sympy.Expr, b: sympy.Expr, given: Sequence[sympy.Basic]) 
     network made so far: a view runs only where they do). Each is split into its factors on one input size
     each (a view's dimension is a product of axes), and each axis' factors are proved equal under that axis'
     conditions (one variable with floor and mod: Z3 decides it); a solver's unknown is no."""
-    from ..logic.prove import Proved, prove
+    from ..logic.prove import proved
 
     a, b = (sympy.Integer(v) if isinstance(v, int) else v for v in (a, b))
     ours, theirs = _per_symbol(a), _per_symbol(b)
@@ -260,7 +260,7 @@ def same_size_given(a: sympy.Expr, b: sympy.Expr, given: Sequence[sympy.Basic]) 
             else (1, 1)
         )
         claim = eq(front[0] * ours.get(s, sympy.Integer(1)), front[1] * theirs.get(s, sympy.Integer(1)))
-        if not isinstance(prove(claim, assumptions, timeout_ms=2_000), Proved):
+        if not proved(claim, assumptions):
             return False
     return True
 

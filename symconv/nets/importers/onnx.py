@@ -622,12 +622,12 @@ def _truncated(r: _Reader, a: sympy.Expr, b: sympy.Expr, where: str) -> sympy.Ex
     """a / b for integers as ONNX computes it (C++ division, toward zero), for a positive constant b: the floor
     where a is never negative (Z3 proves it of a's formula in the input sizes, each >= 1), else the floor plus
     one where a is negative and not a multiple of b (indicators on integers, no Piecewise)."""
-    from ...logic.prove import Proved, prove
+    from ...logic.prove import proved
 
     if BATCH_SIZE not in a.free_symbols:
         formula = r.builder.resolved(SizeValue(a), where)
         sizes = [sympy.Symbol(dim, integer=True) >= 1 for dim in r.builder.dims]
-        if isinstance(prove(formula >= 0, sizes, timeout_ms=2_000), Proved):
+        if proved(formula >= 0, sizes):
             return floor_div(a, b)
     negative = sympy.Min(sympy.Max(-a, 0), 1)
     return floor_div(a, b) + negative * sympy.Min(sympy.Mod(a, b), 1)
