@@ -302,7 +302,7 @@ def _take(
         raise _mismatch(index, target, batch, value)
     taken: list[Part] = []
     product: sympy.Expr = sympy.Integer(1)
-    blame: Part | None = None
+    products: list[tuple[Part, sympy.Expr]] = []  # each part taken and the product with it, to blame one
     edge = pool[0 if front else -1] if pool else None
     if target == 1 and edge is not None and edge.kind == "spatial" and value(edge) == 1:
         # an axis of size 1 (after a global pool) kept as a dimension of size 1: selective kernel's
@@ -310,17 +310,19 @@ def _take(
         return (pool.pop(0 if front else -1),)
     while not equal(product, target):
         if not pool:
-            raise _mismatch(index, target, blame, value, pool)
+            raise _mismatch(index, target, _blame(target, products), value, pool)
         part = pool.pop(0 if front else -1)
-        wanted = _simplified(target / product)
-        pieces = _channel_pieces(part, wanted, value)
+        # what the target still needs: read only where the part may be split (channels by a number, a whole
+        # spatial axis by a window); simplifying it is the costly step of lining a view up
+        wanted = _simplified(target / product) if part.kind in ("channels", "group", "spatial") else None
+        pieces = None if wanted is None else _channel_pieces(part, wanted, value)
         if pieces is not None:
             part, rest = pieces
             pool.insert(0 if front else len(pool), rest)
             taken.append(part)
             product = sympy.Mul(*(value(p) for p in taken))
             continue
-        window = _window(part, wanted, value, front)
+        window = None if wanted is None else _window(part, wanted, value, front)
         if window is not None:
             outer, inner = Part("outer", part.dim, window), Part("inner", part.dim, window)
             splits.append((part.dim, window))
@@ -329,11 +331,18 @@ def _take(
         taken.append(part)
         # outer and inner halves of one axis are the whole axis (its size, not floor(size / w) * w)
         product = sympy.Mul(*(value(p) for p in _merge(tuple(taken if front else taken[::-1]))))
-        if blame is None and sympy.fraction(sympy.together(_simplified(target / product)))[1] != 1:
-            blame = part  # the first part the target is no multiple of
+        products.append((part, product))
         if len(taken) > len(pool) + 64:
             break
     return _merge(tuple(taken if front else taken[::-1]))
+
+
+def _blame(target: sympy.Expr, products: Sequence[tuple[Part, sympy.Expr]]) -> Part | None:
+    """The first part taken after which the target is no multiple of the product (the part a view cuts)."""
+    for part, product in products:
+        if sympy.fraction(sympy.together(_simplified(target / product)))[1] != 1:
+            return part
+    return None
 
 
 def _mismatch(
