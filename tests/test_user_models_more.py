@@ -20,6 +20,7 @@ import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
 from symconv.core.errors import SymconvError  # noqa: E402
+from symconv.logic.prove import Proved  # noqa: E402
 from symconv.nets.importers.torch import from_torch  # noqa: E402
 from symconv.nets.receptive import intervals  # noqa: E402
 
@@ -1558,7 +1559,7 @@ def disagreements(case: Case, model: nn.Module, net: Any) -> list[str]:
     try:
         valid = net.valid_inputs()
     except SymconvError:
-        valid = None  # a clean refusal (FCN8s: its crops' conditions are larger than the solver takes)
+        valid = None  # a clean refusal (conditions larger than the solver takes)
     wrong = []
     for dim in case.held:
         for size in SIZES:
@@ -1588,6 +1589,16 @@ def test_sizes_agree_with_pytorch(case: Case) -> None:
     except SymconvError:
         return
     assert disagreements(case, model, net) == []
+
+
+def test_fcn8s_valid_sets_are_proved() -> None:
+    """FCN-8s' crops (offsets from the shapes) give each axis a valid set with a proof, checked against PyTorch
+    at every size of SIZES by test_sizes_agree_with_pytorch."""
+    case = next(c for c in CASES if c.make is FCN8s)
+    _, net = read(case)
+    valid = net.valid_inputs()
+    assert all(isinstance(valid[d].proof, Proved) for d in case.held)
+    assert all(any(n in valid[d] for n in SIZES) for d in case.held)
 
 
 def soften(model: nn.Module) -> nn.Module:
