@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import lru_cache
 
 import sympy
@@ -209,32 +210,52 @@ def _factor(group: tuple[Part, ...], dim: str, down: bool) -> int | None:
 _SAMPLES = (1, 2, 3, 5, 8, 13, 29, 64, 97, 224, 225, 1000)
 
 
-def same_size(a: sympy.Expr, b: sympy.Expr) -> bool:
+def same_size(a: sympy.Expr | int, b: sympy.Expr | int) -> bool:
     """Whether two size formulas are equal at every size: SymPy's simplification first; where it cannot tell
     (a padded size's floor written two ways, Twins' window reverse (Hp // 7) * 7), any sampled size where they
     differ says no, and Z3 proves them equal for every size >= 1 otherwise (a solver's unknown is no)."""
     # a part's or a target's size may be a plain int (a channel count): made an Integer, never parsed
     a, b = (sympy.Integer(v) if isinstance(v, int) else v for v in (a, b))
-    if a == b:
-        return True
-    free = sorted(a.free_symbols | b.free_symbols, key=str)
-    sampled = bool(free) and all(s.is_integer for s in free)
-    try:
-        # a size where they differ says no at once (simplification is the costly step: a view's parts are
-        # compared with its dimensions one by one, mostly unequal)
-        for n in _SAMPLES if sampled else ():
-            env = {str(s): n + 3 * k for k, s in enumerate(free)}
-            if evaluate(a, env) != evaluate(b, env):
-                return False
-    except (ArithmeticError, TypeError, ValueError):  # not a formula on integers: not shown equal this way
-        sampled = False
+    return a == b or _same_size(a, b)
+
+
+@lru_cache(maxsize=8192)
+def _same_size(a: sympy.Expr, b: sympy.Expr) -> bool:
+    """same_size, remembered: a model read again past each branch, and a view lined up again under the
+    network's conditions, ask the same comparisons again, and each proof costs tens of milliseconds."""
+    samples = _samples(a, b)
+    # a size where they differ says no at once (simplification is the costly step: a view's parts are
+    # compared with its dimensions one by one, mostly unequal)
+    if samples is not None and any(x != y for x, y in samples):
+        return False
     if _simplified(a - b) == 0:
         return True
-    if not sampled:
+    if samples is None:
         return False
     from ..logic.prove import proved
 
-    return proved(eq(a, b), [ge(s, 1) for s in free])
+    return proved(eq(a, b), [ge(s, 1) for s in a.free_symbols | b.free_symbols])
+
+
+def _samples(*formulas: sympy.Expr) -> list[tuple[object, ...]] | None:
+    """The formulas' values at each sampled size (one offset per symbol); None where they are not formulas on
+    integer sizes, or one is undefined at a sample (a divisor 0): then nothing is decided by sampling."""
+    free = sorted(set().union(*(f.free_symbols for f in formulas)), key=str)
+    if not free or not all(s.is_integer for s in free):
+        return None
+    try:
+        return [
+            tuple(evaluate(f, {str(s): n + 3 * k for k, s in enumerate(free)}) for f in formulas)
+            for n in _SAMPLES
+        ]
+    except (ArithmeticError, TypeError, ValueError):
+        return None
+
+
+def _differs(a: sympy.Expr, b: sympy.Expr) -> bool:
+    """Whether two formulas differ at some sampled size (then no simplification can make them equal)."""
+    samples = _samples(a, b)
+    return samples is not None and any(x != y for x, y in samples)
 
 
 def same_size_given(a: sympy.Expr, b: sympy.Expr, given: Sequence[sympy.Basic]) -> bool:
@@ -314,7 +335,12 @@ def _take(
         part = pool.pop(0 if front else -1)
         # what the target still needs: read only where the part may be split (channels by a number, a whole
         # spatial axis by a window); simplifying it is the costly step of lining a view up
-        wanted = _simplified(target / product) if part.kind in ("channels", "group", "spatial") else None
+        wanted = (
+            _simplified(target / product)
+            if part.kind in ("channels", "group")
+            or (part.kind == "spatial" and _may_split(target / product, value(part)))
+            else None
+        )
         pieces = None if wanted is None else _channel_pieces(part, wanted, value)
         if pieces is not None:
             part, rest = pieces
@@ -335,6 +361,34 @@ def _take(
         if len(taken) > len(pool) + 64:
             break
     return _merge(tuple(taken if front else taken[::-1]))
+
+
+def _may_split(wanted: sympy.Expr, size: sympy.Expr) -> bool:
+    """Whether a whole spatial axis of `size` may be split for a target that still needs `wanted` (a number, the
+    inner window; or size // w, the outer half): false only where the sampled sizes rule both out (simplifying
+    keeps every value), so that the costly simplification is skipped for the parts a view plainly takes whole."""
+    samples = _samples(wanted, size)
+    if samples is None:
+        return True
+    found = [tuple(_integral(x) for x in pair) for pair in samples]
+    if any(isinstance(r, Fraction) for r, _ in found):
+        return False  # not integer-valued: neither a number of positions nor size // w
+    pairs = [(r, v) for r, v in found if isinstance(r, int) and isinstance(v, int)]
+    if len(pairs) < len(found):
+        return True
+    values = [r for r, _ in pairs]
+    if all(r == values[0] for r in values):
+        return True  # a number
+    r, v = pairs[-1]
+    if r <= 0 or v <= 0:
+        return True
+    # every w with v // w == r at the largest sample, tried at every sample
+    return any(all(x == y // w for x, y in pairs) for w in range(max(2, v // (r + 1) + 1), v // r + 1))
+
+
+def _integral(value: object) -> object:
+    """A Fraction that is a whole number as an int."""
+    return int(value) if isinstance(value, Fraction) and value.denominator == 1 else value
 
 
 def _blame(target: sympy.Expr, products: Sequence[tuple[Part, sympy.Expr]]) -> Part | None:
@@ -399,7 +453,9 @@ def _channel_pieces(
 def _window(part: Part, wanted: sympy.Expr, value: Callable[[Part], sympy.Expr], front: bool) -> int | None:
     """The window w when a whole spatial axis must be split: from the front `wanted` is axis // w (a number
     dividing the axis' size when that is a number), from the back it is the integer w."""
-    if part.kind != "spatial" or _simplified(value(part) - wanted) == 0:
+    if part.kind != "spatial" or (
+        not _differs(value(part), wanted) and _simplified(value(part) - wanted) == 0
+    ):
         return None
     if not front:
         return int(wanted) if isinstance(wanted, sympy.Integer) and wanted > 1 else None
@@ -409,7 +465,12 @@ def _window(part: Part, wanted: sympy.Expr, value: Callable[[Part], sympy.Expr],
         return int(size // wanted) if 1 < wanted < size and size % wanted == 0 else None
     if isinstance(wanted, sympy.floor):
         num, den = sympy.fraction(sympy.together(wanted.args[0]))
-        if isinstance(den, sympy.Integer) and den > 1 and _simplified(num - value(part)) == 0:
+        if (
+            isinstance(den, sympy.Integer)
+            and den > 1
+            and not _differs(num, value(part))
+            and _simplified(num - value(part)) == 0
+        ):
             return int(den)
     return None
 
