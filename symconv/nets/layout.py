@@ -211,9 +211,10 @@ _SAMPLES = (1, 2, 3, 5, 8, 13, 29, 64, 97, 224, 225, 1000)
 
 
 def same_size(a: sympy.Expr | int, b: sympy.Expr | int) -> bool:
-    """Whether two size formulas are equal at every size: SymPy's simplification first; where it cannot tell
-    (a padded size's floor written two ways, Twins' window reverse (Hp // 7) * 7), any sampled size where they
-    differ says no, and Z3 proves them equal for every size >= 1 otherwise (a solver's unknown is no)."""
+    """Whether two size formulas are equal at every size: any sampled size where they differ says no; Z3 proves
+    them equal for every size >= 1 (a product of axes' sizes axis by axis first; a padded size's floor written
+    two ways, Twins' window reverse (Hp // 7) * 7), SymPy's simplification where it does not (a solver's
+    unknown is no)."""
     # a part's or a target's size may be a plain int (a channel count): made an Integer, never parsed
     a, b = (sympy.Integer(v) if isinstance(v, int) else v for v in (a, b))
     return a == b or _same_size(a, b)
