@@ -117,6 +117,7 @@ def reshape(
     targets: Sequence[sympy.Expr | None],
     value: Callable[[Part], sympy.Expr],
     equal: Callable[[sympy.Expr, sympy.Expr], bool] | None = None,
+    divisible: Callable[[str, int], bool] | None = None,
 ) -> tuple[Layout, list[tuple[str, int]]]:
     """The layout after view/reshape to `targets` (each a size formula; None for -1) and the windows it splits
     (axis, window). Targets before the -1 take parts from the front, those after it from the back, each the
@@ -124,7 +125,8 @@ def reshape(
     is axis // w (the outer half) or a target from the back is w (the inner half). The -1 takes the parts left.
     SpecError where a target does not line up with the parts. `equal` compares a product of parts with a
     target (same_size: at every input size; the caller may pass one that assumes what the network so far
-    requires)."""
+    requires). A -1 beside an axis split here is read only where `divisible(axis, window)` (the axis is a
+    multiple of the window wherever the network so far is defined) or the -1 is the one outer half."""
     equal = equal or same_size
     if list(targets).count(None) > 1:
         raise SpecError("view/reshape: only one dimension can be -1")
@@ -134,6 +136,19 @@ def reshape(
     head = [_take(pool, t, value, splits, True, equal, n) for n, t in enumerate(targets[:cut])]
     ends = range(len(targets) - 1, cut, -1)
     tail = [_take(pool, targets[n], value, splits, False, equal, n) for n in ends][::-1]
+    undivided = [(d, w) for d, w in splits if divisible is None or not divisible(d, w)]
+    rest = [(p.kind, p.dim, p.window) for p in pool if value(p) != 1]
+    if cut < len(targets) and undivided and not (len(splits) == 1 and rest == [("outer", *splits[0])]):
+        # PyTorch's -1 is the element count over the other dimensions, which is what the parts left make up
+        # only where each axis split here is a multiple of its window: elsewhere (L = 6 viewed as (L // 5, -1))
+        # PyTorch runs and the windows' conditions would refuse it. Exact where every such axis is a multiple
+        # already (padded to one), or where the -1 is the one outer half (L // w exactly where PyTorch runs).
+        dim, window = undivided[0]
+        raise SpecError(
+            f"view/reshape: a -1 beside a split of {dim} into windows of {window}: PyTorch's -1 is the element "
+            "count over the other dimensions, not a window count, where the axis is no multiple of the window; "
+            "not modelled (give the size instead of -1)"
+        )
     if cut == len(targets):
         # Parts of size 1 at every input size (the spatial axes a mean with keepdim left) need no dimension.
         pool = [p for p in pool if value(p) != 1]

@@ -57,7 +57,7 @@ from typing import Any
 
 import sympy
 
-from ...core.arith import eq, evaluate, ge, gt, integer_expr, le, lt, ne
+from ...core.arith import eq, evaluate, ge, gt, integer_expr, le, lt, mod, ne
 from ...core.errors import SpecError, SymconvError
 from .. import layout as layouts
 from ..network import Network, Node
@@ -1238,14 +1238,19 @@ def _reshape(builder: Builder, call: Call, shape: Sequence[Any]) -> Tensor:
     ]
     whole = {group: (atom,) for atom, group in atoms.items()}
     parts = tuple(whole.get(g, g) for g in _layout(builder, x))
+
+    def divisible(dim: str, window: int) -> bool:
+        # the axis a multiple of the window wherever the network so far is defined (padded to one)
+        return _multiple_so_far(builder, value(layouts.Part("spatial", dim)), dim, window)
+
     try:
         try:
-            layout, splits = layouts.reshape(parts, targets, value)
+            layout, splits = layouts.reshape(parts, targets, value, divisible=divisible)
         except SpecError:
             # Lined up again where the network so far is defined (the view runs only there): the side of
             # Twins' `if pad_r > 0 or pad_b > 0:` that does not crop views its padded tokens as H * W, which
             # they are where that side's guard holds.
-            layout, splits = layouts.reshape(parts, targets, value, _equal_so_far(builder))
+            layout, splits = layouts.reshape(parts, targets, value, _equal_so_far(builder), divisible)
         layout = tuple(tuple(q for p in group for q in atoms.get(p, (p,))) for group in layout)
     except SpecError as error:
         raise SpecError(
@@ -3852,6 +3857,16 @@ def _never_empty(builder: Builder, formula: sympy.Expr, dim: str) -> bool:
     sizes, conditions = network.sizes(dim), network.conditions(dim)
     claim = ge(formula.xreplace({ref(name): sizes[name] for name in refs(formula)}), 1)
     return proved(claim, [c for c, _ in conditions])
+
+
+def _multiple_so_far(builder: Builder, size: sympy.Expr, dim: str, window: int) -> bool:
+    """Whether `size` (of axis `dim`) is a multiple of `window` wherever the network made so far is defined
+    (proved by Z3 under that axis' conditions; a solver's unknown is no)."""
+    from ...logic.prove import proved
+
+    network = _so_far(builder, builder.nodes[-1].name)
+    given = [c for c, _ in network.conditions(dim)]
+    return proved(eq(mod(size, window), 0), [*given, *(ge(s, 1) for s in size.free_symbols)])
 
 
 def _equal_so_far(builder: Builder) -> Callable[[sympy.Expr, sympy.Expr], bool]:
