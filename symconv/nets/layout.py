@@ -136,9 +136,12 @@ def reshape(
     head = [_take(pool, t, value, splits, True, equal, n) for n, t in enumerate(targets[:cut])]
     ends = range(len(targets) - 1, cut, -1)
     tail = [_take(pool, targets[n], value, splits, False, equal, n) for n in ends][::-1]
-    undivided = [(d, w) for d, w in splits if divisible is None or not divisible(d, w)]
+    # (asked only of a view with a -1 that splits an axis: each answer is a proof)
+    undivided = (
+        [(d, w) for d, w in splits if divisible is None or not divisible(d, w)] if cut < len(targets) else []
+    )
     rest = [(p.kind, p.dim, p.window) for p in pool if value(p) != 1]
-    if cut < len(targets) and undivided and not (len(splits) == 1 and rest == [("outer", *splits[0])]):
+    if undivided and not (len(splits) == 1 and rest == [("outer", *splits[0])]):
         # PyTorch's -1 is the element count over the other dimensions, which is what the parts left make up
         # only where each axis split here is a multiple of its window: elsewhere (L = 6 viewed as (L // 5, -1))
         # PyTorch runs and the windows' conditions would refuse it. Exact where every such axis is a multiple
