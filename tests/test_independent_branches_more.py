@@ -14,7 +14,7 @@ taken.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -62,11 +62,18 @@ def _grid(names: tuple[str, ...], top: int) -> list[tuple[int, ...]]:
     return sizes
 
 
-def _wrong(model: Any, net: Any, names: tuple[str, ...], top: int) -> list[tuple[Any, ...]]:
-    """Every size of the grid where symconv's answer is not PyTorch's: (sizes, PyTorch's, symconv's)."""
+def _wrong(
+    model: Any,
+    net: Any,
+    names: tuple[str, ...],
+    top: int,
+    run: Callable[[Any, tuple[int, ...]], tuple[int, ...] | None] = _run,
+) -> list[tuple[Any, ...]]:
+    """Every size of the grid where symconv's answer is not PyTorch's (`run`: the model's output sizes, None
+    where it refuses): (sizes, PyTorch's, symconv's)."""
     found = []
     for sizes in _grid(names, top):
-        expected, got = _run(model, sizes), _read(net, names, sizes)
+        expected, got = run(model, sizes), _read(net, names, sizes)
         if expected != got:
             found.append((sizes, expected, got))
     return found

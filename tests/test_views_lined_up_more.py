@@ -25,6 +25,7 @@ from symconv.core.arith import evaluate  # noqa: E402
 from symconv.core.errors import SymconvError  # noqa: E402
 from symconv.core.frameworks import auto_pads  # noqa: E402
 from symconv.nets.importers.torch import from_torch  # noqa: E402
+from tests.test_independent_branches_more import _wrong as grid_wrong  # noqa: E402
 
 pytestmark = pytest.mark.slow  # real frameworks: -m "not slow" skips it
 
@@ -46,27 +47,12 @@ class Tiny(nn.Module):
     top = 40
 
 
-def _grid(names: tuple[str, ...], top: int) -> list[tuple[int, ...]]:
-    sizes: list[tuple[int, ...]] = [()]
-    for _ in names:
-        sizes = [(*before, size) for before in sizes for size in range(1, top + 1)]
-    return sizes
-
-
 def _run(model: Any, sizes: tuple[int, ...]) -> tuple[int, ...] | None:
     try:
         with torch.no_grad():
             return tuple(model(torch.zeros(1, model.channels, *sizes)).shape[2:])
     except (RuntimeError, ValueError):
         return None
-
-
-def _read(net: Any, names: tuple[str, ...], sizes: tuple[int, ...]) -> tuple[int, ...] | None:
-    try:
-        out = net.check(dict(zip(names, sizes, strict=True)))
-    except SymconvError:
-        return None
-    return tuple(out[name] for name in names)
 
 
 def _wrong(model: Tiny) -> list[tuple[Any, ...]] | None:
@@ -77,12 +63,7 @@ def _wrong(model: Tiny) -> list[tuple[Any, ...]] | None:
         net = from_torch(model, (1, model.channels, *model.names))
     except SymconvError:
         return None
-    found = []
-    for sizes in _grid(model.names, model.top):
-        expected, got = _run(model, sizes), _read(net, model.names, sizes)
-        if expected != got:
-            found.append((sizes, expected, got))
-    return found
+    return grid_wrong(model, net, model.names, model.top, run=_run)
 
 
 def _pad_to(x: Any, w: int) -> Any:
