@@ -360,3 +360,34 @@ def test_conditions_with_min_and_max_split_into_cases_agree_with_brute_force(see
     truth = {x for x in range(1, upto + 1) if evaluate(condition, {"i": x})}
     assert {x for x in range(1, upto + 1) if evaluate(split, {"i": x})} == truth
     assert members(refine(IntSet.interval(1, None), split, "i"), upto) == truth
+
+
+@pytest.mark.parametrize(
+    ("rhs", "everywhere"),
+    [(0, True), (2, False), (5, False)],
+)
+def test_long_periodic_conditions_are_proved_first_or_split(
+    rhs: int, everywhere: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A periodic condition of more residue classes than PROVE_FIRST (period 61,440) is asked of Z3 at every
+    size first: left out of the split where it holds everywhere, split class by class where it does not, with
+    the brute-force answer either way."""
+    from symconv.logic import periodic
+    from symconv.nets.validset import PROVE_FIRST, solved
+
+    i = symbol("i")
+    condition = ge(sympy.Mod(i, 4096) + sympy.Mod(floor_div(i, 3), 5), rhs)
+    assert periodic.classes(IntSet.interval(1, None), period(condition, "i") or 0) > PROVE_FIRST
+    split: list[sympy.Basic] = []
+
+    def spied(universe: IntSet, condition: sympy.Basic, x: str, limit: int = periodic.MAX_CLASSES) -> IntSet:
+        split.append(condition)
+        return refine(universe, condition, x, limit)
+
+    monkeypatch.setattr(periodic, "refine", spied)
+    found = solved([condition], "i", {})
+    upto = 2 * 61_440 + 40
+    truth = {x for x in range(1, upto + 1) if evaluate(condition, {"i": x})}
+    assert members(found, upto) == truth
+    assert (truth == set(range(1, upto + 1))) == everywhere
+    assert split == ([] if everywhere else [condition])

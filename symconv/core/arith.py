@@ -340,8 +340,33 @@ def _compile_node(expr: sympy.Basic, memo: dict[sympy.Basic, Compiled] | None) -
 
 @lru_cache(maxsize=4096)
 def compile_expr(expr: sympy.Basic) -> Compiled:
-    """A function env -> exact value for `expr`, built once per expression (the hot path does no SymPy work)."""
-    return _compile(expr)
+    """A function env -> exact value for `expr`, built once per expression (the hot path does no SymPy work).
+
+    Where a compound node occurs more than once (a network's nested pads repeat each stage's floors: 267 nodes,
+    45 distinct), each repeated floor/ceiling/Max/Min/Piecewise/Mod is computed once per call, as in
+    compile_many; otherwise no scope is made."""
+    if not _repeats(expr):
+        return _compile(expr)
+    memo: dict[sympy.Basic, Compiled] = {}
+    final = _compile(expr, memo)
+    # The remembered values live in the call's scope: a fresh one per call, never the caller's env.
+    return lambda env: final(dict(env))
+
+
+def _repeats(expr: sympy.Basic) -> bool:
+    """Whether a node with arguments occurs twice in `expr`: walked as a DAG, so in time linear in its
+    distinct nodes however often they repeat."""
+    seen: set[sympy.Basic] = set()
+    stack = [expr]
+    while stack:
+        for arg in stack.pop().args:
+            if arg in seen:
+                if arg.args:
+                    return True
+                continue
+            seen.add(arg)
+            stack.append(arg)
+    return False
 
 
 def evaluate(expr: sympy.Basic | int, env: Env) -> Value:

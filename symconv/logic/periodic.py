@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from fractions import Fraction
+from typing import Any
 
 import sympy
 
@@ -327,13 +328,28 @@ def _classes(condition: sympy.Basic, x: str) -> TSet:
     if isinstance(condition, sympy.Not):
         inner = _classes(condition.args[0], x)
         return lambda r, q: inner(r, q).complement()
-    run, rel = compile_expr(condition.lhs - condition.rhs), RELATIONS[type(condition)]
+    expr = condition.lhs - condition.rhs
+    run, rel = compile_expr(expr), RELATIONS[type(condition)]
+    shape = _shape(expr, symbol(x))
+    # One slope on every class (E(x + q) = E(x) + rate*q): the step over a period is taken once per q, from the
+    # first class, and each other class costs one evaluation, not two.
+    steps: dict[int, Any] | None = None if shape is None or shape[1] is None else {}
 
     def relation(r: int, q: int) -> IntSet:
         value = run({x: r})
-        return linear(run({x: r + q}) - value, value, rel)
+        if steps is None:
+            return linear(run({x: r + q}) - value, value, rel)
+        if q not in steps:
+            steps[q] = run({x: r + q}) - value
+        return linear(steps[q], value, rel)
 
     return relation
+
+
+def classes(universe: IntSet, needed: int) -> int:
+    """How many residue classes `refine` splits `universe` into for a condition of period `needed`."""
+    pieces = [piece for piece in universe.pieces if not piece.is_empty()]
+    return sum(len(p.residues) * (math.lcm(p.period, needed) // p.period) for p in pieces)
 
 
 def refine(universe: IntSet, condition: sympy.Basic, x: str, limit: int = MAX_CLASSES) -> IntSet:
@@ -345,7 +361,7 @@ def refine(universe: IntSet, condition: sympy.Basic, x: str, limit: int = MAX_CL
     if needed is None:
         raise Unsolvable(f"{condition} is not periodic in {x} (floor-affine relations only)")
     pieces = [piece for piece in universe.pieces if not piece.is_empty()]
-    cost = sum(len(p.residues) * (math.lcm(p.period, needed) // p.period) for p in pieces)
+    cost = classes(universe, needed)
     if cost > limit:
         raise Unsolvable(
             f"solving {condition} on the sizes left by the other conditions needs {cost:,} residue classes "
