@@ -442,6 +442,26 @@ def test_the_deepest_allowed_claim_is_proved_or_refuted(
     assert code in (0, 1) and ("\\[" in out or out.startswith("unknown (time budget)")) and not err
 
 
+def test_min_and_max_of_sizes_are_kept_as_written(capsys: pytest.CaptureFixture[str]) -> None:
+    """min/max of numbers are evaluated; of sizes they are kept as written (SymPy's evaluation compares every
+    pair of arguments through its assumptions, exponential in the nesting) with their values unchanged, and the
+    deepest allowed min/max claim comes back refuted with a counterexample where it is false."""
+    import sympy
+
+    from symconv.core.arith import evaluate
+
+    assert parse_expression("max(2, min(7, 3))") == 3
+    kept = parse_expression("max(min(k, 1), k)")
+    assert isinstance(kept, sympy.Max) and kept.has(sympy.Min)  # SymPy's evaluation gives k
+    assert all(evaluate(kept, {"k": k}) == max(min(k, 1), k) for k in range(-5, 6))
+    wrap, leaf = DEEP["minmax"]
+    claim = _deepest(wrap, leaf, extra=1) + " >= -1000"
+    assert main(["prove", "--claim", claim, "--given", "k >= 1", "--json"]) == 1
+    (found,) = json.loads(capsys.readouterr().out)["theorems"]
+    assert found["status"] == "refuted"
+    assert evaluate(parse_expression(claim.removesuffix(" >= -1000")), found["counterexample"]) < -1000
+
+
 @pytest.mark.parametrize("shape", ["floors", "mods", "abs", "layers"])
 def test_the_deepest_allowed_expressions_through_shape_solve_and_latex(
     shape: str, capsys: pytest.CaptureFixture[str]

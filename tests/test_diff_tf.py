@@ -5,9 +5,10 @@ Random configurations (seeded; sizes from 1, so that empty outputs and kernels l
 go to two child processes, TF_ENABLE_ONEDNN_OPTS=0 and 1, side by side (tests/tfprobe.py). Each runs them in
 TensorFlow's paths: for tf.nn, eager and the static shape of a graph on every configuration, a tf.function
 executed with known and with unknown sizes on every GRAPH_EVERY-th; for the Keras layers, compute_output_shape
-(every configuration with oneDNN), the eager call (every RUN_EVERY-th) and a tf.function (every GRAPH_EVERY-th),
-and every path where the paths may part (a window that may not fit). A process that dies (SIGFPE) is recorded
-and the run goes on.
+(every configuration with oneDNN), the eager call (tf-keras' on every configuration with oneDNN: its answer is
+what its layers run; otherwise every RUN_EVERY-th) and a tf.function (every GRAPH_EVERY-th), and every path
+where the paths may part (a window that may not fit). A process that dies (SIGFPE) is recorded and the run
+goes on.
 
 What symconv must answer:
 - tf.SPEC and tf_keras.SPEC: the paths' common answer (a shape, or a refusal when none runs); where they
@@ -50,8 +51,9 @@ def _tight(config: dict[str, Any]) -> bool:
 def _plan(configs: list[dict[str, Any]], onednn: bool) -> list[dict[str, Any]]:
     """The configurations with the paths this child runs for each: tf.nn eagerly and through graph shape
     inference everywhere; the layers' compute_output_shape everywhere with oneDNN (the default;
-    tests/test_diff_keras.py checks Keras 3's at length), their eager calls on every RUN_EVERY-th; every path
-    of the layers where their paths may part (_tight); tf.functions on every GRAPH_EVERY-th."""
+    tests/test_diff_keras.py checks Keras 3's at length); tf-keras' eager call everywhere with oneDNN (its
+    answer is what runs), Keras 3's on every RUN_EVERY-th; every path of the layers where their paths may part
+    (_tight); tf.functions on every GRAPH_EVERY-th."""
     planned = []
     for n, config in enumerate(configs):
         graph = n % GRAPH_EVERY == 0
@@ -61,7 +63,7 @@ def _plan(configs: list[dict[str, Any]], onednn: bool) -> list[dict[str, Any]]:
         else:
             chosen = [
                 *(["shape"] if onednn or sampled else []),
-                *(["eager"] if sampled else []),
+                *(["eager"] if sampled or (onednn and config["api"] == "tf_keras") else []),
                 *(["graph"] if graph or (_tight(config) and onednn) else []),
             ]
         planned.append({**config, "paths": chosen})

@@ -343,7 +343,11 @@ class _Expressions:
             return _mod(args[0], args[1])
         if name == "abs":
             return sympy.Abs(args[0])
-        return sympy.Min(*args) if name == "min" else sympy.Max(*args)
+        kind = sympy.Min if name == "min" else sympy.Max
+        # Evaluated only on numbers: SymPy's evaluation compares every pair of arguments through its
+        # assumptions, exponential in the nesting (48 nested min/max took over 20 s), and it decides nothing
+        # the integer evaluator and Z3 do not.
+        return kind(*args, evaluate=all(isinstance(arg, sympy.Number) for arg in args))
 
     def layer_call(self, node: ast.Call) -> sympy.Expr:
         if node.keywords or len(node.args) != 1:
