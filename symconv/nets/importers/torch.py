@@ -47,6 +47,7 @@ import math
 import operator
 import os
 import sys
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -3853,7 +3854,7 @@ def _never_empty(builder: Builder, formula: sympy.Expr, dim: str) -> bool:
     patch grid's H // 16 past the patch convolution), proved, so that `formula >= 1` needs no check."""
     from ...logic.prove import proved
 
-    network = _so_far(builder, builder.nodes[-1].name)
+    network = _made_so_far(builder)
     sizes, conditions = network.sizes(dim), network.conditions(dim)
     claim = ge(formula.xreplace({ref(name): sizes[name] for name in refs(formula)}), 1)
     return proved(claim, [c for c, _ in conditions])
@@ -3864,8 +3865,7 @@ def _multiple_so_far(builder: Builder, size: sympy.Expr, dim: str, window: int) 
     (proved by Z3 under that axis' conditions; a solver's unknown is no)."""
     from ...logic.prove import proved
 
-    network = _so_far(builder, builder.nodes[-1].name)
-    given = [c for c, _ in network.conditions(dim)]
+    given = [c for c, _ in _made_so_far(builder).conditions(dim)]
     return proved(eq(mod(size, window), 0), [*given, *(ge(s, 1) for s in size.free_symbols)])
 
 
@@ -3878,11 +3878,25 @@ def _equal_so_far(builder: Builder) -> Callable[[sympy.Expr, sympy.Expr], bool]:
         if layouts.same_size(a, b):
             return True
         if not given:
-            network = _so_far(builder, builder.nodes[-1].name)
+            network = _made_so_far(builder)
             given.extend(c for dim in builder.dims for c, _ in network.conditions(dim))
         return layouts.same_size_given(a, b, given)
 
     return equal
+
+
+# The network made so far per builder and node count: a builder only appends nodes, so the count names it.
+_MADE: weakref.WeakKeyDictionary[Builder, tuple[int, Network]] = weakref.WeakKeyDictionary()
+
+
+def _made_so_far(builder: Builder) -> Network:
+    """The network made so far, its last node the output, built once until a node is added (the questions of a
+    view, a resized parameter and a comparison of sizes ask it in turn, and it keeps its sizes and conditions)."""
+    made = _MADE.get(builder)
+    if made is None or made[0] != len(builder.nodes):
+        made = (len(builder.nodes), _so_far(builder, builder.nodes[-1].name))
+        _MADE[builder] = made
+    return made[1]
 
 
 def _so_far(builder: Builder, last: str) -> Network:
