@@ -328,7 +328,23 @@ def _rounded(made: Resize, rule: Callable[[int, int, int, int | None], Any]) -> 
 
 
 def window_map(made: Layer, *, count_include_pad: bool | None = None) -> WindowMap:
-    """The window map of a layer: which input positions output j reads, as expressions in j and i."""
+    """The window map of a layer: which input positions output j reads, as expressions in j and i.
+
+    Remembered per layer (a frozen value, compared by every field): a network's receptive fields and window
+    listings ask the same layer's map at every node and position."""
+    try:
+        hash(made)
+    except TypeError:  # a layer holding an unhashable value: built each time
+        return _window_map(made, count_include_pad)
+    return _remembered_map(made, count_include_pad)
+
+
+@lru_cache(maxsize=1024)
+def _remembered_map(made: Layer, count_include_pad: bool | None) -> WindowMap:
+    return _window_map(made, count_include_pad)
+
+
+def _window_map(made: Layer, count_include_pad: bool | None) -> WindowMap:
     if isinstance(made, Windowed):
         return _direct(made, count_include_pad)
     if isinstance(made, ConvTranspose):
