@@ -281,7 +281,9 @@ def _targets(args: argparse.Namespace) -> list[Any]:
     if ids:
         theorems += find(ids, load(corpus_dir()))
     if args.claim is not None:
-        theorems.append(Theorem(id="claim", claim=args.claim, given=tuple(args.given), origin="--claim"))
+        theorems.append(
+            Theorem(id="claim", claim=args.claim, given=tuple(args.given), origin="the command line")
+        )
         theorems[-1].statement()
     elif args.given:
         raise SpecError("--given needs a --claim to go with it")
@@ -768,10 +770,12 @@ def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
         "valid_inputs": {dim: {**v.describe(), "proof": in_words(v.proof)} for dim, v in valid.items()},
         "receptive_field": {name: f.describe() for name, f in fields.items()},
     }
-    lines = [
-        f"output size: {', '.join(f'{d} -> {expression(_on_domain(e, net.conditions, d))}' for d, e in output.items())}"
-    ]
-    lines += _flat_output(net, output)
+    sizes_line = ", ".join(
+        f"{d} -> {expression(_on_domain(e, net.conditions, d))}" for d, e in output.items()
+    )
+    flat = _flat_output(net, output) if _is_flat(net) else []
+    # A flat output (after flatten or linear) has no spatial axes: the sizes are those that enter it.
+    lines = [f"{'sizes into the flat output' if flat else 'output size'}: {sizes_line}", *flat]
     for dim, v in valid.items():
         words = size_set(dim, period=v.period, residues=v.residues, start=v.start, below=v.below)
         lines.append(f"valid {dim}: {words} ({in_words(v.proof)})")
@@ -825,7 +829,8 @@ def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
         where = ", ".join(f"{name} = {value}" for name, value in result["input"].items())
         if "output" in result:
             sizes = ", ".join(f"{name} -> {value}" for name, value in result["output"].items())
-            lines.append(f"at {where}: output {sizes}")
+            into = "sizes into the flat output" if flat else "output"
+            lines.append(f"at {where}: {into} {sizes}")
         else:
             lines.append(f"at {where}: {result['error']}")
             lines += nearest_lines({dim: Nearest(**near) for dim, near in result.get("nearest", {}).items()})
@@ -873,6 +878,14 @@ def _restrictions(net: Any, dim: str, valid: Any) -> list[str]:
     return lines if excluded else []
 
 
+def _is_flat(net: Any) -> bool:
+    """Whether the network's output is a vector (its last node reads only flattened tensors): an SE block's
+    flatten, viewed back to the channels, leaves the output spatial."""
+    from .nets.table import flat_nodes
+
+    return flat_nodes(net).get(net.nodes[-1].name, False)
+
+
 def _flat_output(net: Any, output: dict[str, Any]) -> list[str]:
     """After flatten or linear the output is a vector: its length, besides the spatial sizes that enter it."""
     flat = [node for node in net.nodes if node.op in ("flatten", "linear")]
@@ -881,6 +894,13 @@ def _flat_output(net: Any, output: dict[str, Any]) -> list[str]:
     last = flat[-1]
     if last.op == "linear" and last.amount is not None:
         return [f"flat output: node {last.name} (linear) takes {last.amount} features, from the sizes above"]
+    # Where the channels are tracked, the count is the tensor's (a class token read from the tokens has its
+    # channels, whatever the sizes); otherwise channels times the sizes that enter the flatten.
+    known = dict(net.channels)
+    count, final = known.get(last.name), known.get(net.nodes[-1].name)
+    if count is not None:
+        after = f"; the output has {final}" if final is not None and final != count else ""
+        return [f"flat output after node {last.name} (flatten): {count} features{after}"]
     product = " * ".join(f"({expression(e)})" for e in output.values())
     return [f"flat output after node {last.name} (flatten): C * {product} features (C channels)"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -122,6 +122,14 @@ def _degree(expr: sympy.Basic, degrees: dict[str, int]) -> int:
     return max(parts)
 
 
+def _part(kind: str, text: str, parse: Callable[[str], Meaning]) -> Meaning:
+    """A claim or given parsed, its errors naming which one (a theorem has one claim and many givens)."""
+    try:
+        return parse(text)
+    except SpecError as error:
+        raise SpecError(f"{kind} {text!r}: {error}") from None
+
+
 @lru_cache(maxsize=1024)
 def _statement(theorem: Theorem) -> Statement:
     # Definitions stay names (the prover adds name == expression as a premise): substituting them would
@@ -147,9 +155,11 @@ def _statement(theorem: Theorem) -> Statement:
             )
         definitions.append((name, value))
     assumed = layer_context()
-    givens = [parse_meaning(text, assumed, condition=True) for text in theorem.given]
+    givens = [
+        _part("given", text, lambda t: parse_meaning(t, assumed, condition=True)) for text in theorem.given
+    ]
     layer_rules = tuple(condition for condition, _ in assumed.obligations)
-    claim = parse_meaning(theorem.claim, proved, condition=True)
+    claim = _part("claim", theorem.claim, lambda t: parse_meaning(t, proved, condition=True))
     obligations = tuple(dict.fromkeys(proved.obligations))
 
     # Givens that use no defined name are tested before the definitions are computed: most points a prover

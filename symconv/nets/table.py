@@ -159,6 +159,12 @@ class Table:
         at = ", ".join(f"{dim} = {value}" for dim, value in self.at.items())
         if self.failure is None:
             sizes = ", ".join(f"{dim} -> {value}" for dim, value in (self.output or {}).items())
+            last = self.rows[-1] if self.rows else None
+            if last is not None and FEATURES in last.shape:  # a vector: the sizes are those entering it
+                count = (last.at or {}).get(FEATURES)
+                return [
+                    f"at {at}: output {'?' if count is None else count} features (sizes into it: {sizes})"
+                ]
             return [f"at {at}: output {sizes}"]
         return [self.failure.text(self.at), *nearest_lines(self.failure.nearest)]
 
@@ -185,7 +191,7 @@ def table(
     derived (the nearest valid sizes read them)."""
     sizes = None if at is None else input_sizes(net, at.items(), "at")
     known = dict(net.channels) if channels is None else dict(channels)
-    flat = _flat(net)
+    flat = flat_nodes(net)
     fixed = dict(net.fixed)
     owned = _owned(net)
     reached = _evaluate(net, sizes) if sizes is not None else None
@@ -338,7 +344,7 @@ def _always(condition: sympy.Basic) -> bool:
     return kind in (sympy.Eq, sympy.Ge, sympy.Le) and condition.args[0] == condition.args[1]
 
 
-def _flat(net: Network) -> dict[str, bool]:
+def flat_nodes(net: Network) -> dict[str, bool]:
     """Nodes whose output is a vector: a flatten or linear, and what reads only such nodes."""
     flat: dict[str, bool] = {}
     for node in net.nodes:

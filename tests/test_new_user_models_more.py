@@ -1,0 +1,178 @@
+"""Models in the styles people write them (space-to-depth by slicing, a U-Net with unpadded convolutions and
+odd centre crops, a video net with stride (1, 2, 2)), each against PyTorch at every sampled size of each axis;
+the command line on user mistakes (exit 2, one line, no traceback); and what the command line says about a
+model whose output is one token's features (a class token), against PyTorch's shapes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from torch import nn  # noqa: E402
+
+import symconv  # noqa: E402
+from symconv.cli import main  # noqa: E402
+from symconv.core.arith import evaluate  # noqa: E402
+from symconv.nets.importers.torch import from_torch  # noqa: E402
+
+from .running import agrees_with_torch  # noqa: E402
+
+
+class Focus(nn.Module):
+    """YOLOv5's Focus: four strided slices concatenated on channels, then a stride-2 convolution upsampled
+    back and added to the sliced map (odd sizes make the slices differ by one)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(12, 4, 3, stride=2, padding=1)
+
+    def forward(self, x: Any) -> Any:
+        x = torch.cat([x[..., ::2, ::2], x[..., 1::2, ::2], x[..., ::2, 1::2], x[..., 1::2, 1::2]], 1)
+        up = nn.functional.interpolate(self.conv(x), scale_factor=2, mode="nearest")
+        return x[:, :4] + up
+
+
+def unpadded(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3), nn.ReLU(), nn.Conv2d(cout, cout, 3), nn.ReLU())
+
+
+class CroppingUNet(nn.Module):
+    """The U-Net of the original paper: unpadded convolutions, each skip centre-cropped to the upsampled
+    map (the crop's halves differ by one where the difference is odd)."""
+
+    def __init__(self, depth: int = 2, c: int = 2) -> None:
+        super().__init__()
+        self.downs = nn.ModuleList([unpadded(3 if d == 0 else c, c) for d in range(depth)])
+        self.mid = unpadded(c, c)
+        self.ups = nn.ModuleList([nn.ConvTranspose2d(c, c, 2, stride=2) for _ in range(depth)])
+        self.decs = nn.ModuleList([unpadded(2 * c, c) for _ in range(depth)])
+
+    def forward(self, x: Any) -> Any:
+        skips = []
+        for down in self.downs:
+            x = down(x)
+            skips.append(x)
+            x = nn.functional.max_pool2d(x, 2)
+        x = self.mid(x)
+        for up, dec, skip in zip(self.ups, self.decs, reversed(skips), strict=True):
+            x = up(x)
+            dh, dw = skip.shape[2] - x.shape[2], skip.shape[3] - x.shape[3]
+            skip = skip[:, :, dh // 2 : dh // 2 + x.shape[2], dw // 2 : dw // 2 + x.shape[3]]
+            x = dec(torch.cat([skip, x], 1))
+        return x
+
+
+class Video(nn.Module):
+    """A 3-D encoder with stride (1, 2, 2), a transposed convolution back up, a skip and a temporal pool."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c1 = nn.Conv3d(3, 2, 3, stride=(1, 2, 2), padding=1)
+        self.c2 = nn.Conv3d(2, 2, 3, stride=(1, 2, 2), padding=1)
+        self.up = nn.ConvTranspose3d(2, 2, (1, 2, 2), stride=(1, 2, 2))
+        self.pool = nn.MaxPool3d((2, 1, 1))
+
+    def forward(self, x: Any) -> Any:
+        a = self.c1(x)
+        return self.pool(torch.cat([a, self.up(self.c2(a))], 1))
+
+
+class ClassToken(nn.Module):
+    """ViT's head in small: patches as tokens, a class token in front, the head reads that token only."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.patch = nn.Conv2d(3, 8, 4, stride=4)
+        self.cls = nn.Parameter(torch.zeros(1, 1, 8))
+        self.head = nn.Linear(8, 5)
+
+    def forward(self, x: Any) -> Any:
+        x = self.patch(x).flatten(2).transpose(1, 2)
+        x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], dim=1)
+        return self.head(x[:, 0])
+
+
+def class_token() -> nn.Module:
+    """The factory `symconv net` imports."""
+    return ClassToken().eval()
+
+
+def test_focus_slices_agree_with_torch() -> None:
+    agrees_with_torch(Focus().eval(), range(1, 41), 8)
+
+
+def test_cropping_unet_agrees_with_torch() -> None:
+    agrees_with_torch(CroppingUNet().eval(), range(1, 71), 44)
+
+
+def test_video_stride_1_2_2_agrees_with_torch() -> None:
+    model = Video().eval()
+    net = from_torch(model, (1, 3, "T", "H", "W"))
+    valid, output = net.valid_inputs(), net.output_size()
+    held = {"T": 4, "H": 8, "W": 8}
+    assert all(held[d] in valid[d] for d in held)
+    for dim, sizes in (("T", range(1, 9)), ("H", range(1, 26)), ("W", range(1, 26))):
+        for n in sizes:
+            at = {**held, dim: n}
+            try:
+                with torch.no_grad():
+                    got: tuple[int, ...] | None = tuple(model(torch.zeros(1, 3, *at.values())).shape[2:])
+            except RuntimeError:
+                got = None
+            assert (n in valid[dim]) == (got is not None), (dim, n, got)
+            if got is not None:
+                assert tuple(int(evaluate(output[d], at)) for d in held) == got, (dim, n)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["shape", "conv(k=(3, 5), s=(1, 2, 1))", "--in", "10,10"],
+        ["shape", "conv(k=3, s=2, p=1)", "--in", "10,"],
+        ["shape", "conv(k=3)", "--in", "1e3"],
+        ["shape", "nn.Conv2d(3, 64, kernel_size=3, strid=2)", "--in", "32"],
+        ["shape", "conv(k=3)", "--in", "10", "--stride", "2"],
+        ["solve", "conv(k=?, s=2, p=1)", "--in", "224", "--out", "112", "--max", "k=abc"],
+        ["invert", "conv(k=?, s=2, p=1)", "--in", "224"],
+        ["net", "conv(k=3) > maxpool(k=2)", "--check", "30,40"],
+        ["prove", "--claim", "i**100 >= 0"],
+    ],
+)
+def test_user_mistakes_exit_2_on_one_line(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("symconv: error: ") and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_bad_given_is_named_as_given(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["prove", "--claim", "i >= 0", "--given", "i >"]) == 2
+    err = capsys.readouterr().err
+    assert "given 'i >'" in err and "claim 'i" not in err, err
+
+
+def test_class_token_table_row_has_torch_features() -> None:
+    """The table's row of the class token is its channel count, as PyTorch's tensor there."""
+    net = from_torch(class_token(), (1, 3, "H", "W"))
+    assert net.valid_inputs()["H"].start == 4
+    model: Any = class_token()
+    with torch.no_grad():
+        tokens = model.patch(torch.zeros(1, 3, 8, 12)).flatten(2).transpose(1, 2)
+        first = torch.cat([model.cls.expand(1, -1, -1), tokens], dim=1)[:, 0]
+    token = [row for row in symconv.table(net, at={"H": 8, "W": 12}).rows if row.op == "flatten"][-1]
+    assert token.at == {"features": first.shape[1]}
+
+
+def test_class_token_summary_does_not_depend_on_sizes(capsys: pytest.CaptureFixture[str]) -> None:
+    source = f"{__name__}:class_token"
+    assert main(["net", source, "--input-shape", "1,3,H,W", "--at", "H=8,W=12", "--no-receptive-field"]) == 0
+    out = capsys.readouterr().out
+    with torch.no_grad():
+        features = [tuple(class_token()(torch.zeros(1, 3, h, 12)).shape) for h in (8, 16)]
+    assert features == [(1, 5), (1, 5)]  # the output does not depend on H
+    flat = [line for line in out.splitlines() if line.startswith("flat output")]
+    assert flat == ["flat output after node patch_token (flatten): 8 features; the output has 5"], flat
+    assert "at H = 8, W = 12: output 5 features (sizes into it: H -> 2, W -> 3)" in out, out
+    assert "output H -> 2" not in out
