@@ -819,3 +819,18 @@ def test_wrong_network_file_exits_2_naming_file_and_node(
     monkeypatch.chdir(tmp_path)
     (tmp_path / "net.toml").write_text(text)
     _one_error_line(main(["net", "net.toml"]), *capsys.readouterr(), fragment)
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"), [("samee", "same"), ("SAME", "same"), ("Valid", "valid"), ("casual", "causal")]
+)
+def test_a_mistyped_padding_word_is_named(typed: str, meant: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A padding word mistyped reads as a symbolic parameter: the error says which word was meant."""
+    assert main(["shape", f"conv(k=3, p={typed})", "--in", "10"]) == 2
+    err = capsys.readouterr().err
+    assert f"'{typed}' reads as a symbol; for the padding word write p={meant}" in err, err
+
+
+def test_a_symbolic_padding_gets_no_hint(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["shape", "conv(k=3, p=pad)", "--in", "10"]) == 2
+    assert "padding word" not in capsys.readouterr().err

@@ -16,8 +16,9 @@ floor((i - 3)/s) + 1
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import numbers
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any, TypeAlias
@@ -45,6 +46,19 @@ def _error(rule: tuple[sympy.Basic, str]) -> type[SymconvError]:
 
 def _order(name: str) -> tuple[int, str]:
     return (_ORDER.index(name) if name in _ORDER else len(_ORDER), name)
+
+
+# The padding words a spec may give; a parameter named like one of them is most likely a typo of it.
+PADDING_WORDS = ("same", "valid", "full", "causal", "same_lower", "same_upper")
+
+
+def _word_hint(names: Iterable[str]) -> str:
+    """A hint where a symbolic parameter's name is a padding word mistyped (p=samee, p=SAME)."""
+    for name in sorted(names):
+        close = difflib.get_close_matches(name.lower(), PADDING_WORDS, n=1, cutoff=0.75)
+        if close:
+            return f" ({name!r} reads as a symbol; for the padding word write p={close[0]})"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -147,7 +161,9 @@ class Layer:
             free = self._symbolic_parameters - set(values)
             if free:
                 names = ", ".join(sorted(free))
-                raise SpecError(f"no value for the symbolic parameter(s) {names} in {self.spec}")
+                raise SpecError(
+                    f"no value for the symbolic parameter(s) {names} in {self.spec}{_word_hint(free)}"
+                )
             return self._size(i, dict(values))
         if isinstance(i, sympy.Expr):
             expr = self.output_expr(i)
