@@ -16,6 +16,7 @@ from torch import nn  # noqa: E402
 import symconv  # noqa: E402
 from symconv.cli import main  # noqa: E402
 from symconv.core.arith import evaluate  # noqa: E402
+from symconv.core.errors import SymconvError  # noqa: E402
 from symconv.nets.importers.torch import from_torch  # noqa: E402
 
 from .running import agrees_with_torch  # noqa: E402
@@ -176,3 +177,32 @@ def test_class_token_summary_does_not_depend_on_sizes(capsys: pytest.CaptureFixt
     assert flat == ["flat output after node patch_token (flatten): 8 features; the output has 5"], flat
     assert "at H = 8, W = 12: output 5 features (sizes into it: H -> 2, W -> 3)" in out, out
     assert "output H -> 2" not in out
+
+
+class ViewLeNet(nn.Module):
+    """The classic LeNet: flatten written as x.view(-1, 16 * 5 * 5)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c1, self.c2, self.fc = nn.Conv2d(1, 6, 5), nn.Conv2d(6, 16, 5), nn.Linear(400, 10)
+
+    def forward(self, x: Any) -> Any:
+        x = torch.nn.functional.max_pool2d(torch.relu(self.c1(x)), 2)
+        x = torch.nn.functional.max_pool2d(torch.relu(self.c2(x)), 2)
+        return self.fc(x.view(-1, 16 * 5 * 5))
+
+
+def test_a_view_of_everything_but_the_batch_is_a_flatten() -> None:
+    """At a fixed size, view(-1, 400) of a 16 x 5 x 5 map is flatten(1): the 400 is the channels and both axes
+    (not a window of 400 cut from the last axis), and the Linear reads it; with a free axis the -1 is refused
+    by name, never misread."""
+    model = ViewLeNet().eval()
+    net = from_torch(model, (1, 1, 32, 32))
+    rows = symconv.table(net).rows
+    with torch.no_grad():
+        out = model(torch.zeros(1, 1, 32, 32))
+    assert [row.op for row in rows][-2:] == ["flatten", "identity"] and rows[-1].shape == {
+        "features": out.shape[1]
+    }
+    with pytest.raises(SymconvError, match="a -1 beside a split of H"):
+        from_torch(model, (1, 1, "H", 32))

@@ -479,9 +479,17 @@ def _window(part: Part, wanted: sympy.Expr, value: Callable[[Part], sympy.Expr],
         not _differs(value(part), wanted) and _simplified(value(part) - wanted) == 0
     ):
         return None
-    if not front:
-        return int(wanted) if isinstance(wanted, sympy.Integer) and wanted > 1 else None
     size = value(part)
+    if not front:
+        if not isinstance(wanted, sympy.Integer) or wanted <= 1:
+            return None
+        # an axis of fixed size holds windows of `wanted` only where they divide it (LeNet's view(-1, 400) of
+        # 16 x 5 x 5 takes the 5 whole, then the rest of the 400 from H and the channels)
+        return (
+            int(wanted)
+            if not isinstance(size, sympy.Integer) or (wanted < size and size % wanted == 0)
+            else None
+        )
     if isinstance(wanted, sympy.Integer) and isinstance(size, sympy.Integer):
         # an axis of fixed size: the outer half of `wanted` windows of size // wanted
         return int(size // wanted) if 1 < wanted < size and size % wanted == 0 else None

@@ -1261,6 +1261,9 @@ def _reshape(builder: Builder, call: Call, shape: Sequence[Any]) -> Tensor:
     if windows:
         entries = [Windows(windows.get(dim, 1)) for dim in builder.dims]
         x = builder.shape_op(call.name, "windows", [Tensor(x.node, x.channels)], entries, x.channels)
+    elif x.layout is None and layout == layouts.flatten(layouts.standard(builder.dims), 1, -1):
+        # (batch, channels and every axis): flatten(1) written as a view (LeNet's x.view(-1, 16 * 5 * 5))
+        return builder.flatten(call.name, x, where)
     return _rearranged(builder, call, x, layout)
 
 
