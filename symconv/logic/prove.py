@@ -199,9 +199,11 @@ class Semantics:
 
 
 def proved(claim: sympy.Basic, given: Sequence[sympy.Basic] = (), timeout_ms: int = 2_000) -> bool:
-    """Whether Z3 proves `claim` from `given` within `timeout_ms` (a counterexample or a solver's unknown is
-    no): the yes/no the analyses ask where a formula holds at every size."""
-    return isinstance(prove(claim, given, timeout_ms=timeout_ms), Proved)
+    """Whether Z3 proves `claim` from `given` within `timeout_ms`, for every integer (a counterexample, a
+    solver's unknown, or a proof over the bounded box that `prove` falls back to when the unbounded query times
+    out, is no): the yes/no the analyses ask where a formula holds at every size."""
+    found = prove(claim, given, timeout_ms=timeout_ms)
+    return isinstance(found, Proved) and found.scope == "unbounded"
 
 
 def prove(

@@ -149,7 +149,8 @@ PROVE_FIRST = 1024
 
 
 def _everywhere(condition: sympy.Basic, dim: str) -> bool:
-    """Whether Z3 proves `condition` at every size >= 1 of `dim` (a counterexample or unknown is no)."""
+    """Whether Z3 proves `condition` at every size >= 1 of `dim`, unbounded: a proof over a bounded box only
+    (where the unbounded query timed out), a counterexample or an unknown is no."""
     from ..logic.prove import proved
 
     return proved(condition, [ge(symbol(dim), 1)])
