@@ -773,9 +773,10 @@ def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
     sizes_line = ", ".join(
         f"{d} -> {expression(_on_domain(e, net.conditions, d))}" for d, e in output.items()
     )
-    flat = _flat_output(net, output) if _is_flat(net) else []
     # A flat output (after flatten or linear) has no spatial axes: the sizes are those that enter it.
-    lines = [f"{'sizes into the flat output' if flat else 'output size'}: {sizes_line}", *flat]
+    flat = _is_flat(net)
+    lines = [f"{'sizes into the flat output' if flat else 'output size'}: {sizes_line}"]
+    lines += _flat_output(net, output) if flat else []
     for dim, v in valid.items():
         words = size_set(dim, period=v.period, residues=v.residues, start=v.start, below=v.below)
         lines.append(f"valid {dim}: {words} ({in_words(v.proof)})")
@@ -887,11 +888,8 @@ def _is_flat(net: Any) -> bool:
 
 
 def _flat_output(net: Any, output: dict[str, Any]) -> list[str]:
-    """After flatten or linear the output is a vector: its length, besides the spatial sizes that enter it."""
-    flat = [node for node in net.nodes if node.op in ("flatten", "linear")]
-    if not flat:
-        return []
-    last = flat[-1]
+    """The output is a vector (`_is_flat`): its length, besides the spatial sizes that enter it."""
+    last = [node for node in net.nodes if node.op in ("flatten", "linear")][-1]
     if last.op == "linear" and last.amount is not None:
         return [f"flat output: node {last.name} (linear) takes {last.amount} features, from the sizes above"]
     # Where the channels are tracked, the count is the tensor's (a class token read from the tokens has its

@@ -337,11 +337,12 @@ def _classes(condition: sympy.Basic, x: str) -> TSet:
 
     def relation(r: int, q: int) -> IntSet:
         value = run({x: r})
-        if steps is None:
-            return linear(run({x: r + q}) - value, value, rel)
-        if q not in steps:
-            steps[q] = run({x: r + q}) - value
-        return linear(steps[q], value, rel)
+        step = None if steps is None else steps.get(q)
+        if step is None:
+            step = run({x: r + q}) - value
+            if steps is not None:
+                steps[q] = step
+        return linear(step, value, rel)
 
     return relation
 
