@@ -284,8 +284,14 @@ def _solutions(c: int, k: int, m: int, g: int, b: int) -> IntSet | None:
     if modulus == 1:
         return None
     y = (-k // common) * pow(c // common, -1, modulus) % modulus
-    # floor((x + b)/g) == y (mod modulus) iff (x + b) mod g*modulus is in [g*y, g*y + g)
-    return IntSet.residue_class(g * modulus, tuple((g * y + j - b) % (g * modulus) for j in range(g)))
+    # floor((x + b)/g) == y (mod modulus) iff (x + b) mod g*modulus is in [g*y, g*y + g): a run of g residues
+    # from (g*y - b) mod g*modulus, around the period's end where it passes it (built as ranges, sorted: g is
+    # up to 2**17 in a deep U-Net)
+    whole = g * modulus
+    start = (g * y - b) % whole
+    end = start + g
+    run = tuple(range(start, end)) if end <= whole else (*range(end - whole), *range(start, whole))
+    return IntSet((Piece(None, None, whole, run),)).normal()
 
 
 def _common_floor(floors: list[tuple[int, sympy.Basic]], k: int, variable: sympy.Symbol) -> IntSet | None:

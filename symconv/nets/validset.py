@@ -262,7 +262,8 @@ def _prove(conditions: Sequence[sympy.Basic], dim: str, valid: ValidSet, timeout
     # than their conjunction for a deep U-Net (129 checks in 0.16 s, where the conjunction is not decided in
     # 0.5 s at depth 32, nor in 20 s at depth 24 with skips from a lower level); the conjunction is asked only
     # where a condition alone is not decided.
-    verdict, model, reason = "unsat", None, ""
+    verdict, reason = "unsat", ""
+    model: Any = None
     for part in parts:
         verdict, model, reason = check([*premises, member, z3.Not(part)], timeout_ms)
         if verdict != "unsat":
