@@ -528,6 +528,8 @@ def cmd_solve(args: argparse.Namespace) -> tuple[int, Any, str]:
             lines.append(f"unknown (time budget): {answer.stopped}; {count} solution(s) found until then")
         else:
             lines.append(f"{count} solution(s), {state}")
+            if answer.count == 0:
+                lines += _one_size_for_every_axis(args)
     if answer.objective is not None:
         best = answer.objective
         least = "least" if args.minimize is not None else "greatest"
@@ -535,6 +537,20 @@ def cmd_solve(args: argparse.Namespace) -> tuple[int, Any, str]:
     # No solution where one was asked for is an answer, but a negative one: exit 1, as a refuted claim.
     found = answer.count is None or answer.count > 0
     return (EXIT_OK if answer.stopped is None and found else EXIT_FALSE), data, "\n".join(lines)
+
+
+def _one_size_for_every_axis(args: argparse.Namespace) -> list[str]:
+    """Where --in or --out gives one size and the other one per axis, the single size was every axis' (a
+    reader may have meant it for one axis): said beside an empty answer."""
+    if args.input is None or args.output is None:
+        return []
+    given = {"--in": _top_level_parts(args.input), "--out": _top_level_parts(args.output)}
+    (single, one), (other, many) = sorted(given.items(), key=lambda item: len(item[1]))
+    if len(one) != 1 or len(many) == 1:
+        return []
+    return [
+        f"note: {single} {one[0].strip()} is read as the size of each of the {len(many)} axes {other} gives"
+    ]
 
 
 def _set_text(item: dict[str, Any]) -> str:
@@ -890,8 +906,14 @@ def _is_flat(net: Any) -> bool:
 def _flat_output(net: Any, output: dict[str, Any]) -> list[str]:
     """The output is a vector (`_is_flat`): its length, besides the spatial sizes that enter it."""
     last = [node for node in net.nodes if node.op in ("flatten", "linear")][-1]
+    needed = dict(last.axes) if last.op == "linear" and last.axes else None
     if last.op == "linear" and last.amount is not None:
-        return [f"flat output: node {last.name} (linear) takes {last.amount} features, from the sizes above"]
+        needed = {dim: last.amount for dim in net.dims}
+    if needed is not None:
+        sizes = ", ".join(f"{dim} {size}" for dim, size in needed.items())
+        final = dict(net.channels).get(net.nodes[-1].name)
+        after = f"; the output has {final} features" if final is not None else ""
+        return [f"flat output: node {last.name} (linear) needs the sizes {sizes} at its input{after}"]
     # Where the channels are tracked, the count is the tensor's (a class token read from the tokens has its
     # channels, whatever the sizes); otherwise channels times the sizes that enter the flatten.
     known = dict(net.channels)
@@ -916,7 +938,7 @@ def _misalignments(net: Any, fields: dict[str, Any]) -> list[str]:
             continue
         parents = [fields[name] for name in node.inputs]
         first = parents[0]
-        if all(f.stride == first.stride and f.centre(0) == first.centre(0) for f in parents):
+        if all(f.lines_up_with(first) for f in parents):
             continue
         joined = "; ".join(
             f"{name}: stride {f.describe()['stride']}, centre of output 0 at {f.describe()['centre_of_unit_0']}"

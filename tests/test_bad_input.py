@@ -834,3 +834,53 @@ def test_a_mistyped_padding_word_is_named(typed: str, meant: str, capsys: pytest
 def test_a_symbolic_padding_gets_no_hint(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["shape", "conv(k=3, p=pad)", "--in", "10"]) == 2
     assert "padding word" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("spec", "meant"),
+    [
+        ("nn.conv2d(3, 8, 3, padding=?)", "did you mean nn.Conv2d?"),
+        ("torch.nn.maxpool2d(2)", "did you mean torch.nn.MaxPool2d?"),
+        ("layers.conv2d(8, 3, padding='same')", "did you mean layers.Conv2D?"),
+        (
+            "nn.Linear(3, 4)",
+            "nn.Linear is not a class symconv reads (only layers of convolution arithmetic: ",
+        ),
+    ],
+)
+def test_a_mistyped_class_is_named_with_the_class_meant(
+    spec: str, meant: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A library class in the wrong case, or one that is not a layer of convolution arithmetic, is not an
+    unknown framework 'nn': the error names the classes it may mean."""
+    assert main(["solve", spec, "--in", "224", "--out", "112"]) == 2
+    err = capsys.readouterr().err
+    assert meant in err and "unknown framework" not in err and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["solve", "conv(k=?, s=2, p=1)", "--in", "224", "--out", "112", "--where", "k = 3"],
+        ["prove", "--claim", "floor((i + 2 - 3)/1) + 1 = i"],
+    ],
+)
+def test_a_single_equals_sign_gets_the_equality_hint(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    assert "a single = assigns; equality is ==" in capsys.readouterr().err
+
+
+def test_an_empty_answer_says_a_single_size_stood_for_every_axis(capsys: pytest.CaptureFixture[str]) -> None:
+    """--in 224 with --out 112,100: 224 is each axis' input, so no padding gives both outputs; the answer says
+    how the single size was read (and nothing is said where the sizes match in count)."""
+    spec = "nn.Conv2d(3, 8, 3, stride=2, padding=?)"
+    assert main(["solve", spec, "--in", "224", "--out", "112,100"]) == 1
+    out = capsys.readouterr().out
+    assert (
+        "0 solution(s)" in out
+        and "note: --in 224 is read as the size of each of the 2 axes --out gives" in out
+    )
+    assert main(["solve", spec, "--in", "224,200", "--out", "112,101"]) == 1
+    assert "note:" not in capsys.readouterr().out

@@ -204,5 +204,114 @@ def test_a_view_of_everything_but_the_batch_is_a_flatten() -> None:
     assert [row.op for row in rows][-2:] == ["flatten", "identity"] and rows[-1].shape == {
         "features": out.shape[1]
     }
-    with pytest.raises(SymconvError, match="a -1 beside a split of H"):
+    with pytest.raises(SymconvError, match=r"as \(-1, 400\) with the batch as -1: .* write x.flatten\(1\)"):
         from_torch(model, (1, 1, "H", 32))
+
+
+class FlatLeNet(ViewLeNet):
+    """LeNet with torch.flatten(x, 1): its Linear(400, 10) states the size of the one free axis."""
+
+    def forward(self, x: Any) -> Any:
+        x = torch.nn.functional.max_pool2d(torch.relu(self.c1(x)), 2)
+        x = torch.nn.functional.max_pool2d(torch.relu(self.c2(x)), 2)
+        return self.fc(torch.flatten(x, 1))
+
+
+def runs(model: nn.Module, shape: tuple[int, ...]) -> bool:
+    try:
+        with torch.no_grad():
+            model(torch.zeros(*shape))
+    except RuntimeError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("held", [(0, 32), (1, 32), (0, 35), (1, 33)])
+def test_a_linear_after_flatten_with_one_free_axis_agrees_with_torch(held: tuple[int, int]) -> None:
+    """One axis fixed, the other free: Linear(400, 10) after 16 channels and the fixed axis' 5 needs the free
+    axis' size 5 at the flatten; the valid set is what PyTorch runs, 1..100."""
+    model = FlatLeNet().eval()
+    fixed, size = held
+    shape: list[int | str] = [1, 1, "H", "W"]
+    shape[2 + fixed] = size
+    net = from_torch(model, tuple(shape))
+    (free,) = net.valid_inputs().items()
+    dim, valid = free
+    assert dim == ("W" if fixed == 0 else "H")
+    for n in range(1, 101):
+        at = [1, 1, size, n] if fixed == 0 else [1, 1, n, size]
+        assert (n in valid) == runs(model, tuple(at)), (held, n)
+    assert symconv.table(net).rows[-2].op == "linear(H=5, W=5)"
+
+
+def test_a_linear_after_flatten_reports_what_does_not_fit() -> None:
+    """Both axes free: the condition is on a product, refused by name; a fixed size whose product with the
+    channels does not divide in_features has no valid size."""
+    with pytest.raises(SymconvError, match="product of the sizes of H, W"):
+        from_torch(FlatLeNet().eval(), (1, 1, "H", "W"))
+    with pytest.raises(SymconvError, match=r"not a multiple of the 16 channels and the sizes H 6"):
+        from_torch(FlatLeNet().eval(), (1, 1, 36, "W"))  # H 36 leaves 6: 400 / (16 * 6) is no integer
+
+
+def test_the_flat_output_names_the_sizes_the_linear_needs() -> None:
+    from symconv.cli import _flat_output
+
+    net = from_torch(FlatLeNet().eval(), (1, 1, 32, "W"))
+    lines = _flat_output(net, {"H": 5, "W": "floor(W/4) - 3"})
+    assert lines == [
+        "flat output: node fc (linear) needs the sizes H 5, W 5 at its input; the output has 10 features"
+    ]
+
+
+def test_a_linear_after_flatten_with_one_free_axis_from_onnx(tmp_path: Any) -> None:
+    """The same LeNet exported to ONNX (Flatten, Gemm) at 1x1x32xW: the Gemm states W's size."""
+    pytest.importorskip("onnx")
+    from symconv.nets.importers.onnx import from_onnx
+
+    from .test_importers import export
+
+    model = FlatLeNet().eval()
+    net = from_onnx(export(model, tmp_path / "lenet.onnx", (1, 1, 32, 32)), (1, 1, 32, "W"))
+    valid = net.valid_inputs()["W"]
+    assert [n for n in range(1, 101) if n in valid] == [
+        n for n in range(1, 101) if runs(model, (1, 1, 32, n))
+    ]
+
+
+def test_focus_exported_to_onnx_reads_its_int64_ends_as_the_axis_end(tmp_path: Any) -> None:
+    """torch.onnx writes x[..., 1::2] as a Slice ending at INT64_MAX: every int64 dimension's end, so the
+    slice is H[1::2] (no Min with 2**63 - 1 for the solver to split on, which ran out its budget), and the
+    valid sets are the PyTorch import's."""
+    pytest.importorskip("onnx")
+    from symconv.nets.importers.onnx import from_onnx
+
+    from .test_importers import export
+
+    model = Focus().eval()
+    net = from_onnx(export(model, tmp_path / "focus.onnx", (1, 3, 32, 32)), (1, 3, "H", "W"))
+    assert "9223372036854775" not in str(net.output_size())
+    read = from_torch(model, (1, 3, "H", "W")).valid_inputs()
+    assert {d: v.describe() for d, v in net.valid_inputs().items()} == {
+        d: v.describe() for d, v in read.items()
+    }
+
+
+class AssertsSize(nn.Module):
+    """torchvision's ViT: an assert whose message is formatted from the traced size."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 4, stride=4)
+
+    def forward(self, x: Any) -> Any:
+        h = x.shape[2]
+        torch._assert(h == 32, f"Wrong image height! Expected 32 but got {h}!")
+        return self.conv(x)
+
+
+def test_an_assert_message_shows_the_size_not_the_tracer() -> None:
+    net = from_torch(AssertsSize().eval(), (1, 3, "H", "W"))
+    rules = [rule for _, rule in net.conditions("H")]
+    assert any("Expected 32 but got H!" in rule for rule in rules), rules
+    assert not any("Proxy" in rule for rule in rules)
+    assert 32 in net.valid_inputs()["H"] and 31 not in net.valid_inputs()["H"]

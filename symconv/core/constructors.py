@@ -330,6 +330,30 @@ def is_constructor(node: ast.Call) -> bool:
     return parts is not None and (parts[-1] in CONSTRUCTORS or parts[-1] == "make_node")
 
 
+def class_hint(node: ast.Call) -> str | None:
+    """For a call that reads as a library class under one of its module paths but names none (nn.conv2d,
+    layers.Conv2d_transpose): the classes it may mean, for the error; None when it does not read so."""
+    import difflib
+
+    parts = _dotted(node.func)
+    if parts is None or len(parts) < 2:
+        return None
+    prefix, name = tuple(parts[:-1]), parts[-1]
+    known = [key for key, made in CONSTRUCTORS.items() if prefix in made.prefixes]
+    if not known:
+        return None
+    folded = {key.lower(): key for key in known}
+    exact = folded.get(name.lower())
+    close = [exact] if exact else difflib.get_close_matches(name.lower(), list(folded), n=3, cutoff=0.6)
+    shown = " or ".join(".".join((*prefix, folded[c.lower()])) for c in close)
+    what = f"{'.'.join(parts)} is not a class symconv reads"
+    if shown:
+        return f"{what}; did you mean {shown}?"
+    # the 2-D classes and those without a rank stand for the rest (Conv1d and Conv3d read as Conv2d does)
+    listed = ", ".join(sorted(key for key in known if _rank(key) in (None, 2)))
+    return f"{what} (only layers of convolution arithmetic: {listed} and their 1-D and 3-D forms)"
+
+
 class _Reader:
     """Reads one constructor call into (framework, kind, spec arguments)."""
 

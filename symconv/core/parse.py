@@ -172,7 +172,10 @@ def _tree(text: str, what: str) -> ast.AST:
         tree = ast.parse(text.strip(), mode="eval").body
     except SyntaxError as error:
         col = f" at column {error.offset}" if error.offset else ""
-        raise SpecError(f"malformed {what}{col}: {error.msg} in {text!r}") from None
+        hint = ""
+        if what in ("condition", "expression") and re.search(r"(?<![=<>!])=(?!=)", text):
+            hint = " (a single = assigns; equality is ==, as in k == 3)"
+        raise SpecError(f"malformed {what}{col}: {error.msg} in {text!r}{hint}") from None
     except (RecursionError, MemoryError, ValueError):
         raise SpecError(f"malformed {what}: nested too deeply or invalid in {text[:80]!r}") from None
     try:
@@ -504,12 +507,20 @@ def _spec_from_call(text: str, node: ast.Call, walker: _Expressions) -> Spec:
     if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
         framework = func.value.id
         if framework not in FRAMEWORKS:
-            raise _fail(text, func.value, f"unknown framework; expected one of {', '.join(FRAMEWORKS)}")
+            from .constructors import class_hint
+
+            hint = class_hint(node)
+            raise _fail(
+                text, func.value, hint or f"unknown framework; expected one of {', '.join(FRAMEWORKS)}"
+            )
         kind = func.attr
     elif isinstance(func, ast.Name):
         kind = func.id
     else:
-        raise _fail(text, func, "expected a layer kind such as conv, convT, maxpool or avgpool")
+        from .constructors import class_hint
+
+        hint = class_hint(node)
+        raise _fail(text, func, hint or "expected a layer kind such as conv, convT, maxpool or avgpool")
     if kind not in KINDS:
         raise _fail(text, func, f"unknown layer kind {kind!r}; expected one of {', '.join(KINDS)}")
     if node.args:

@@ -46,9 +46,10 @@ class Node:
     inputs: tuple[str, ...] = ()
     layer: Layer | None = None  # an Axes: one layer per spatial axis, in the network's order of dims
     # crop: the size to crop to (an expression of other nodes' names, e.g. "up3" or an integer);
-    # linear: the flattened size it requires (in_features divided by the other axes' product is not modelled)
+    # linear: the size it requires on every axis (in_features / channels, one spatial axis)
     amount: str | None = None
-    # pad, slice, resize, join, windows: one entry per axis of the network, (axis name, entry) (see shapeops)
+    # pad, slice, resize, join, windows: one entry per axis of the network, (axis name, entry) (see shapeops);
+    # linear: the size it requires on each axis (in_features / channels / the other axes' sizes on the free one)
     axes: tuple[tuple[str, Any], ...] = ()
 
 
@@ -412,10 +413,10 @@ def _step(
             )
         return size, out
     if node.op in ("flatten", "linear", "identity") and first is not None:
-        if node.op == "linear" and node.amount is not None:
-            return first, [
-                (eq(first, int(node.amount)), f"node {node.name} (linear): needs size {node.amount}")
-            ]
+        # linear: the size its in_features needs, one for every axis (amount) or per axis (axes)
+        needed = dict(node.axes).get(dim, node.amount) if node.op == "linear" else None
+        if needed is not None:
+            return first, [(eq(first, int(needed)), f"node {node.name} (linear): needs size {needed}")]
         return first, []
     if node.op in shapeops.OPS and first is not None:
         return _shape_op(node, sizes, dim, inner)

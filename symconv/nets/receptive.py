@@ -67,11 +67,21 @@ class Field:
     def centre(self, y: int) -> Fraction:
         return -self.padding + y * self.stride + (self.r - 1) / 2
 
+    @property
+    def centre_of_first(self) -> Fraction:
+        """The centre of output 0's own field (where the fields are not uniform, output 0's may be narrower
+        than the widest, r)."""
+        return self.centre(0) if self.end is None else (self.end - self.padding) / 2
+
+    def lines_up_with(self, other: Field) -> bool:
+        """Whether two fields joined by a merge line up: the same stride, and output 0's fields centred alike."""
+        return self.stride == other.stride and self.centre_of_first == other.centre_of_first
+
     def describe(self) -> dict[str, Any]:
         def number(x: Fraction) -> int | str:
             return int(x) if x.denominator == 1 else str(x)
 
-        centre = self.centre(0) if self.end is None else (self.end - self.padding) / 2
+        centre = self.centre_of_first
         return {
             "size": number(self.r),
             "stride": number(self.stride),
@@ -571,9 +581,7 @@ def _field(
             jump *= Fraction(sizes[node.inputs[0]], sizes[node.name])
     aligned = all(f.aligned for f in parents) and node.op != "join"
     if node.op in ("cat", "add"):
-        aligned = aligned and all(
-            f.stride == parents[0].stride and f.centre(0) == parents[0].centre(0) for f in parents
-        )
+        aligned = aligned and all(f.lines_up_with(parents[0]) for f in parents)
     return _summary(spans, jump, aligned)
 
 

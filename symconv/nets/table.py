@@ -226,6 +226,8 @@ def node_text(node: Node) -> str:
         return spec
     if node.amount is not None:
         return f"{node.op}(size={node.amount})"
+    if node.op == "linear" and node.axes:  # the size in_features needs on each axis
+        return f"linear({', '.join(f'{dim}={size}' for dim, size in node.axes)})"
     return node.op
 
 

@@ -339,9 +339,10 @@ class Builder:
     def linear(self, name: str, x: Tensor, in_features: int, out_features: int, where: str) -> Tensor:
         """A fully connected layer on a flattened tensor: in_features fixes the flattened size.
 
-        With one spatial axis that is a `linear` node requiring the size in_features / channels; with several,
-        only a flatten of fixed sizes (after an adaptive pool) is supported: the product of the axes' sizes is
-        not a per-axis condition.
+        in_features == channels times the sizes flattened: a `linear` node requiring, on the one axis whose size
+        is not a number there, in_features divided by the channels and the other sizes (LeNet's Linear(400, 10)
+        read at 1x1x32xW needs W's size 5 at its flatten). With two or more such axes the condition is on the
+        product of their sizes, which the per-axis network does not state: refused by name.
         """
         if not x.flat:
             raise SpecError(
@@ -352,23 +353,34 @@ class Builder:
             if x.features != in_features:
                 raise SpecError(f"{where} expects {in_features} input features, gets {x.features}")
             return Tensor(x.node, None, flat=True, features=out_features)
-        if len(self.dims) != 1:
+        sizes = dict(zip(self.dims, self.sizes(x), strict=True))
+        free = [dim for dim, size in sizes.items() if size is None]
+        if len(free) > 1:
             raise SpecError(
-                f"{where}: a Linear after flatten needs channels * {' * '.join(self.dims)} == {in_features}, "
-                "a condition on the product of the axes, which the per-axis network does not state: "
-                "supported for one spatial axis, or after a pool that fixes every spatial size (e.g. an "
-                "adaptive pool)"
+                f"{where}: a Linear after flatten needs channels * {' * '.join(free)} * ... == {in_features}, "
+                f"a condition on the product of the sizes of {', '.join(free)}, which the per-axis network does "
+                "not state: supported where one axis' size is free there (fix the others in the input shape, "
+                "e.g. 1,3,224,W) or after a pool that fixes every spatial size (e.g. an adaptive pool)"
             )
         if x.channels is None:
             raise SpecError(
                 f"{where}: the channel count before flatten is unknown; give it in the input shape"
             )
-        if in_features % x.channels:
+        others = x.channels * math.prod(size for size in sizes.values() if size is not None)
+        if not free and others != in_features:
+            raise SpecError(f"{where} expects {in_features} input features, gets {others}")
+        if in_features % others:
+            fixed = " * ".join(f"{dim} {size}" for dim, size in sizes.items() if size is not None)
+            held = f" and the sizes {fixed}" if fixed else ""
             raise SpecError(
-                f"{where}: in_features={in_features} is not a multiple of the {x.channels} channels before "
-                "flatten, so no input size fits"
+                f"{where}: in_features={in_features} is not a multiple of the {x.channels} channels{held} "
+                "before flatten, so no input size fits"
             )
-        node = Node(self.name(name), "linear", (x.node,), None, str(in_features // x.channels))
+        needed = tuple((dim, in_features // others if size is None else size) for dim, size in sizes.items())
+        if len(needed) == 1:
+            node = Node(self.name(name), "linear", (x.node,), None, str(needed[0][1]))
+        else:
+            node = Node(self.name(name), "linear", (x.node,), axes=needed)
         return Tensor(self._add(node, out_features), None, flat=True, features=out_features)
 
     def network(self, out: Tensor) -> Network:

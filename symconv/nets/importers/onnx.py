@@ -486,6 +486,9 @@ def _pad(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) ->
     return r.builder.shape_op(name, "pad", [x], entries, x.channels)
 
 
+INT64_MAX = 2**63 - 1
+
+
 def _slice(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
     """Slice with starts and ends that are constants or sizes computed from shapes (Shape -> Gather ->
     arithmetic: a centre crop to another tensor's size), constant axes and positive steps (clamped as ONNX and
@@ -517,10 +520,17 @@ def _slice(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) 
             channels = None if channels is None else len(range(channels)[int(start) : int(stop) : step])
             continue
         dim = r.builder.dims[axis - 2]
-        bound = [
+        bound: list[sympy.Expr | None] = [
             value if value.is_Integer else shape_formula(r.builder, SizeValue(value), dim, where, what)
             for value, what in ((start, f"the start along {dim}"), (stop, f"the end along {dim}"))
         ]
+        # A dimension is an int64, so an end of INT64_MAX (what exporters write for x[1::2]) is every size's end,
+        # and a start of -INT64_MAX or less every size's start: the default, not a Min with 2**63 - 1 that
+        # every later formula would carry (and the solver split on)
+        if bound[0] is not None and bound[0].is_Integer and bound[0] <= -INT64_MAX:
+            bound[0] = None
+        if bound[1] is not None and bound[1].is_Integer and bound[1] >= INT64_MAX:
+            bound[1] = None
         entries[axis - 2] = Slice(bound[0], bound[1], step)
     return r.builder.shape_op(name, "slice", [x], entries, channels)
 

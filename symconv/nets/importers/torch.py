@@ -46,6 +46,7 @@ import itertools
 import math
 import operator
 import os
+import re
 import sys
 import weakref
 from collections.abc import Callable, Iterator, Sequence
@@ -518,6 +519,8 @@ def _read_graph(builder: Builder, traced: Trace, x: Tensor, record: Read | None 
     for node in traced.graph.nodes:
         args = fx.node.map_arg(node.args, lambda n: values[n])
         kwargs = fx.node.map_arg(node.kwargs, lambda n: values[n])
+        if any(isinstance(v, str) and "Proxy(" in v for v in (*args, *kwargs.values())):
+            args, kwargs = _unproxied(builder, args, values), _unproxied(builder, kwargs, values)
         if node.op == "placeholder":
             if seen_input:
                 if not node.args:
@@ -536,6 +539,23 @@ def _read_graph(builder: Builder, traced: Trace, x: Tensor, record: Read | None 
             if record is not None:
                 record.made.update((made_node.name, node) for made_node in builder.nodes[count:])
     raise SpecError("the traced graph has no output")
+
+
+def _unproxied(builder: Builder, args: Any, values: dict[Any, Any]) -> Any:
+    """Strings formatted from traced values during the trace (torchvision's ViT asserts f"Expected 224 but got
+    {h}!", which reads "got Proxy(getitem_2)") with each such value shown as what it is (H)."""
+    named = {node.name: value for node, value in values.items()}
+
+    def shown(match: re.Match[str]) -> str:
+        value = named.get(match.group(1))
+        return match.group(0) if value is None else _shown(builder, value)
+
+    def mended(value: Any) -> Any:
+        return re.sub(r"Proxy\((\w+)\)", shown, value) if isinstance(value, str) else value
+
+    if isinstance(args, dict):
+        return {key: mended(value) for key, value in args.items()}
+    return tuple(mended(value) for value in args)
 
 
 def _node_value(builder: Builder, node: Any, modules: dict[str, Any], args: Any, kwargs: Any) -> Any:
@@ -1254,6 +1274,14 @@ def _reshape(builder: Builder, call: Call, shape: Sequence[Any]) -> Tensor:
             layout, splits = layouts.reshape(parts, targets, value, _equal_so_far(builder), divisible)
         layout = tuple(tuple(q for p in group for q in atoms.get(p, (p,))) for group in layout)
     except SpecError as error:
+        if len(shape) == 2 and shape[0] == -1 and x.layout is None:
+            # LeNet's x.view(-1, 16 * 5 * 5) where an axis is free: -1 is the batch only where the sizes
+            # give exactly that many features; elsewhere PyTorch changes the batch size instead of failing
+            raise SpecError(
+                f"{where} views (batch, channels, {', '.join(builder.dims)}) as (-1, {_shown(builder, shape[1])}) with the batch as -1: at sizes whose flattened count is another multiple of it, "
+                "PyTorch changes the batch size instead of failing, which is not modelled; write x.flatten(1) "
+                "(or x.view(x.size(0), -1)), whose Linear then states the size it needs"
+            ) from None
         raise SpecError(
             f"{where} reshapes {layouts.describe(_layout(builder, x))} to {_shown(builder, tuple(shape))}: {error}"
         ) from None
