@@ -264,7 +264,7 @@ class Padded(nn.Module):
         (lambda: nn.Conv2d(3, 1, 3), r"expects 3 input channels, gets 1"),
         (
             lambda: nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(10, 2)),
-            "supported for one spatial axis",
+            "a condition on the product of the sizes of H, W",
         ),
         (lambda: nn.Upsample(scale_factor=-1.5), r"scale_factor must be a positive number, got -1\.5"),
         (lambda: nn.LayerNorm(8), "normalizes the trailing spatial axes"),

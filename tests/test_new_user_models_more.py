@@ -315,3 +315,41 @@ def test_an_assert_message_shows_the_size_not_the_tracer() -> None:
     assert any("Expected 32 but got H!" in rule for rule in rules), rules
     assert not any("Proxy" in rule for rule in rules)
     assert 32 in net.valid_inputs()["H"] and 31 not in net.valid_inputs()["H"]
+
+
+class PadToSkip(nn.Module):
+    """milesial's U-Net up step: the upsampled map padded to the skip's size with F.pad(x, [dx // 2,
+    dx - dx // 2, dy // 2, dy - dy // 2]), dx and dy computed from the sizes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = nn.Conv2d(3, 8, 3, stride=2)
+        self.up = nn.ConvTranspose2d(8, 3, 2, stride=2)
+
+    def forward(self, x: Any) -> Any:
+        y = self.up(self.down(x))
+        dy, dx = x.size()[2] - y.size()[2], x.size()[3] - y.size()[3]
+        y = nn.functional.pad(y, [dx // 2, dx - dx // 2, dy // 2, dy - dy // 2])
+        return torch.cat([x, y], dim=1)
+
+
+def test_pads_computed_from_sizes_in_an_onnx_export(tmp_path: Any) -> None:
+    """PyTorch exports those pads through Shape, Gather, Sub, Div, Concat, ConstantOfShape, Reshape [-1, 2], a
+    reversing Slice and Transpose (ONNX's order): read as formulas, each axis' valid set and output size are
+    the model's at every size 1..40 (the other axis held at 16)."""
+    pytest.importorskip("onnx")
+    from symconv.nets.importers.onnx import from_onnx
+
+    from .running import spatial_output
+    from .test_importers import export
+
+    model = PadToSkip().eval()
+    net = from_onnx(export(model, tmp_path / "pad.onnx", (1, 3, 32, 32)), (1, 3, "H", "W"))
+    valid, output = net.valid_inputs(), net.output_size()
+    for dim in ("H", "W"):
+        for n in range(1, 41):
+            at = {"H": n, "W": 16} if dim == "H" else {"H": 16, "W": n}
+            got = spatial_output(model, at["H"], at["W"])
+            assert (n in valid[dim]) == (got is not None), (dim, n)
+            if got is not None:
+                assert tuple(int(evaluate(output[d], at)) for d in ("H", "W")) == got, (dim, n)

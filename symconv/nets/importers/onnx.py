@@ -244,19 +244,20 @@ class _Reader:
             return self.sizes[name]
         if name in self.arrays:
             value = self.arrays[name]
-            if value.dtype.kind not in "iu" or value.ndim > 1:
+            if value.dtype.kind not in "iu":
                 raise SpecError(
-                    f"{where} computes sizes with {name!r}, a constant of {value.dtype} and rank {value.ndim}; "
-                    "only integer scalars and vectors are modelled"
+                    f"{where} computes sizes with {name!r}, a constant of {value.dtype}; only integers are "
+                    "modelled"
                 )
             entries = tuple(sympy.Integer(int(v)) for v in value.reshape(-1))
-            return Sizes(entries, value.ndim == 0)
+            rank = value.ndim
+            return Sizes(entries, rank == 0, tuple(int(n) for n in value.shape) if rank > 1 else None)
         raise SpecError(f"{where} computes sizes with {name!r}, which is neither a shape nor a constant")
 
     def bounds(self, name: str, where: str) -> list[sympy.Expr]:
         """Slice's starts or ends: constants, or sizes computed from shapes (Shape -> Gather -> ...)."""
         if name in self.sizes:
-            return list(self.sizes[name].known(where))
+            return list(self.sizes[name].vector(where).known(where))
         return [sympy.Integer(int(v)) for v in self.array(name, where).reshape(-1)]
 
     def array(self, name: str, where: str) -> Any:
@@ -469,20 +470,32 @@ def _pad(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) ->
     if mode not in ONNX_PAD_MODES:
         raise SpecError(f"{where}: mode={mode!r} is not modelled (constant, reflect, edge)")
     inputs = list(node.input) + [""] * 4
-    pads = [int(v) for v in (r.array(inputs[1], where) if r.opset >= 11 else attrs.get("pads", []))]
+    pads = (
+        r.bounds(inputs[1], where)
+        if r.opset >= 11
+        else [sympy.Integer(int(v)) for v in attrs.get("pads", [])]
+    )
     axes = [int(a) % rank for a in r.array(inputs[3], where).reshape(-1)] if inputs[3] else list(range(rank))
     if len(pads) != 2 * len(axes):
         raise SpecError(
             f"{where}: {len(pads)} pads for {len(axes)} axes; ONNX needs a begin and an end per axis"
         )
+    zero = sympy.Integer(0)
     begin = dict(zip(axes, pads[: len(axes)], strict=True))
     end = dict(zip(axes, pads[len(axes) :], strict=True))
-    if any(begin.get(a, 0) or end.get(a, 0) for a in (0, 1)):
+    if any(begin.get(a, zero) != 0 or end.get(a, zero) != 0 for a in (0, 1)):
         raise SpecError(f"{where} pads the batch or channel axis; not modelled")
-    entries = [
-        Pad(sympy.Integer(begin.get(k, 0)), sympy.Integer(end.get(k, 0)), ONNX_PAD_MODES[mode])
-        for k in range(2, rank)
-    ]
+    entries = []
+    for k, dim in enumerate(r.builder.dims, start=2):
+        # pads computed from sizes (PyTorch's export of F.pad(x, [dx // 2, dx - dx // 2, ...])): formulas
+        sides = [
+            value if value.is_Integer else shape_formula(r.builder, SizeValue(value), dim, where, what)
+            for value, what in (
+                (begin.get(k, zero), f"the pad before {dim}"),
+                (end.get(k, zero), f"the pad after {dim}"),
+            )
+        ]
+        entries.append(Pad(sides[0], sides[1], ONNX_PAD_MODES[mode]))
     return r.builder.shape_op(name, "pad", [x], entries, x.channels)
 
 
@@ -541,19 +554,49 @@ def _slice(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) 
 
 @dataclass(frozen=True)
 class Sizes:
-    """An integer tensor of rank 0 (`scalar`) or 1 computed from shapes: each entry a formula in nodes' sizes
-    (axis_size), the batch size and integers; None for a channel count the import does not know."""
+    """An integer tensor computed from shapes: each entry a formula in nodes' sizes (axis_size), the batch
+    size and integers; None for a channel count the import does not know. Rank 0 (`scalar`) or 1, or with
+    `grid` the shape of a higher rank, entries in row-major order (PyTorch's export of F.pad turns its pads
+    into ONNX's order through a [-1, 2] reshape, a reversing Slice and a Transpose)."""
 
     entries: tuple[sympy.Expr | None, ...]
     scalar: bool = False
+    grid: tuple[int, ...] | None = None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.grid if self.grid is not None else () if self.scalar else (len(self.entries),)
 
     def known(self, where: str) -> tuple[sympy.Expr, ...]:
         if any(entry is None for entry in self.entries):
             raise SpecError(f"{where} reads a channel count that is not known; give it in the input shape")
         return tuple(entry for entry in self.entries if entry is not None)
 
+    def vector(self, where: str) -> Sizes:
+        """The same tensor, which must have rank 0 or 1 (the ops that read shapes as vectors)."""
+        if self.grid is not None:
+            raise SpecError(f"{where} reads sizes of shape {list(self.grid)} as a vector; not modelled")
+        return self
 
-SIZE_OPS = frozenset("Shape Gather Slice Unsqueeze Squeeze Concat Cast Identity Add Sub Mul Div Neg".split())
+    def array(self) -> Any:
+        """The entries as a numpy array of objects in their shape."""
+        numpy = importlib.import_module("numpy")
+        out = numpy.empty(len(self.entries), dtype=object)
+        out[:] = list(self.entries)
+        return out.reshape(self.shape)
+
+    @staticmethod
+    def of(array: Any) -> Sizes:
+        """Sizes from a numpy array of entries, of any rank."""
+        entries = tuple(array.reshape(-1).tolist())
+        rank = array.ndim
+        return Sizes(entries, rank == 0, tuple(int(n) for n in array.shape) if rank > 1 else None)
+
+
+SIZE_OPS = frozenset(
+    "Shape Gather Slice Unsqueeze Squeeze Concat Cast Identity Add Sub Mul Div Neg ConstantOfShape Reshape "
+    "Transpose".split()
+)
 INTEGER_TYPES = frozenset({2, 3, 4, 5, 6, 7, 12, 13})  # TensorProto's (u)int8 .. (u)int64
 
 
@@ -572,17 +615,21 @@ def _reads_sizes(r: _Reader, node: Any) -> bool:
 
 
 def _shape_of(r: _Reader, node: Any, where: str, attrs: dict[str, Any]) -> Sizes:
+    start, end = int(attrs.get("start", 0)), attrs.get("end")
+    if node.input[0] in r.sizes:  # the shape of sizes: how many there are (F.pad's export counts its pads)
+        shape = tuple(sympy.Integer(n) for n in r.sizes[node.input[0]].shape)
+        return Sizes(shape[start : None if end is None else int(end)])
     x = r.tensor(node.input[0], where)
     if x.flat or x.layout is not None:
         raise SpecError(f"{where} reads the shape of a flattened or permuted tensor; not modelled")
     channels = None if x.channels is None else sympy.Integer(x.channels)
     entries = (BATCH_SIZE, channels, *(axis_size(x.node, dim) for dim in r.builder.dims))
-    start, end = int(attrs.get("start", 0)), attrs.get("end")
     return Sizes(entries[start : None if end is None else int(end)])
 
 
 def _gather(r: _Reader, node: Any, where: str, attrs: dict[str, Any]) -> Sizes:
-    data, indices = r.size_operand(node.input[0], where), r.size_operand(node.input[1], where)
+    data = r.size_operand(node.input[0], where).vector(where)
+    indices = r.size_operand(node.input[1], where).vector(where)
     if data.scalar or int(attrs.get("axis", 0)) != 0:
         raise SpecError(f"{where} gathers from a shape other than along its one axis; not modelled")
     picked = []
@@ -594,22 +641,37 @@ def _gather(r: _Reader, node: Any, where: str, attrs: dict[str, Any]) -> Sizes:
 
 
 def _slice_sizes(r: _Reader, node: Any, where: str, attrs: dict[str, Any]) -> Sizes:
+    """Slice of sizes by constant bounds, on any of their axes and with any nonzero step (F.pad's export
+    reverses its [-1, 2] pads with step -1), as numpy slices: ONNX clamps the bounds as Python does."""
     data = r.size_operand(node.input[0], where)
     inputs = list(node.input) + [""] * 5
-    bounds = [[int(v) for v in r.array(inputs[n], where).reshape(-1)] if inputs[n] else [] for n in (1, 2, 4)]
-    (start,), (stop,), steps = bounds[0], bounds[1], bounds[2] or [1]
-    return Sizes(data.entries[start : stop : steps[0]])
+    starts, ends = ([int(v) for v in r.array(inputs[n], where).reshape(-1)] for n in (1, 2))
+    rank = len(data.shape)
+    if rank == 0:
+        raise SpecError(f"{where} slices a scalar")
+    axes = (
+        [int(a) % rank for a in r.array(inputs[3], where).reshape(-1)]
+        if inputs[3]
+        else list(range(len(starts)))
+    )
+    steps = [int(v) for v in r.array(inputs[4], where).reshape(-1)] if inputs[4] else [1] * len(starts)
+    if 0 in steps or not len(starts) == len(ends) == len(axes) == len(steps):
+        raise SpecError(f"{where}: starts, ends, axes and steps must match in length, with steps nonzero")
+    cut = [slice(None)] * rank
+    for axis, start, stop, step in zip(axes, starts, ends, steps, strict=True):
+        cut[axis] = slice(start, stop, step)
+    return Sizes.of(data.array()[tuple(cut)])
 
 
 def _unsqueeze(r: _Reader, node: Any, where: str, attrs: dict[str, Any]) -> Sizes:
-    data = r.size_operand(node.input[0], where)
+    data = r.size_operand(node.input[0], where).vector(where)
     if not data.scalar:
         raise SpecError(f"{where} unsqueezes a shape of rank 1; only a scalar is modelled")
     return Sizes(data.entries)
 
 
 def _squeeze(r: _Reader, node: Any, where: str, attrs: dict[str, Any]) -> Sizes:
-    data = r.size_operand(node.input[0], where)
+    data = r.size_operand(node.input[0], where).vector(where)
     if len(data.entries) != 1:
         raise SpecError(f"{where} squeezes a shape of {len(data.entries)} entries; only one is modelled")
     return Sizes(data.entries, True)
@@ -619,7 +681,50 @@ def _concat_sizes(r: _Reader, node: Any, where: str, attrs: dict[str, Any]) -> S
     parts = [r.size_operand(name, where) for name in node.input if name]
     if any(part.scalar for part in parts):
         raise SpecError(f"{where} concatenates scalars; ONNX needs tensors of rank 1")
-    return Sizes(tuple(entry for part in parts for entry in part.entries))
+    if all(part.grid is None for part in parts):
+        return Sizes(tuple(entry for part in parts for entry in part.entries))
+    numpy = importlib.import_module("numpy")
+    shapes = {part.shape[:0] + part.shape[1:] for part in parts} if int(attrs.get("axis", 0)) == 0 else set()
+    if len(shapes) != 1:
+        raise SpecError(
+            f"{where} concatenates sizes of shapes {[list(p.shape) for p in parts]}; not modelled"
+        )
+    return Sizes.of(numpy.concatenate([part.array() for part in parts], axis=0))
+
+
+def _constant_of_shape(r: _Reader, node: Any, where: str, attrs: dict[str, Any]) -> Sizes:
+    """ConstantOfShape: a tensor of one integer (0 by default) in a shape computed from sizes."""
+    numpy = importlib.import_module("numpy")
+    shape = r.size_operand(node.input[0], where).vector(where).known(where)
+    if not all(n.is_Integer and n >= 0 for n in shape):
+        raise SpecError(f"{where} makes a tensor of shape {list(shape)}; only a constant shape is modelled")
+    value = _array(r.onnx, attrs["value"], where) if "value" in attrs else numpy.zeros(1, dtype=numpy.int64)
+    if value.dtype.kind not in "iu":
+        raise SpecError(f"{where} fills a tensor with {value.dtype} values; only integers are sizes")
+    out = numpy.empty(tuple(int(n) for n in shape), dtype=object)
+    out.fill(sympy.Integer(int(value.reshape(-1)[0])))
+    return Sizes.of(out)
+
+
+def _reshape_sizes(r: _Reader, node: Any, where: str, attrs: dict[str, Any]) -> Sizes:
+    """Reshape of sizes to a constant shape (0 keeps that dimension unless allowzero; -1 takes the rest)."""
+    data = r.size_operand(node.input[0], where)
+    target = [int(v) for v in r.array(node.input[1], where).reshape(-1)]
+    if not int(attrs.get("allowzero", 0)):
+        target = [data.shape[k] if v == 0 and k < len(data.shape) else v for k, v in enumerate(target)]
+    try:
+        return Sizes.of(data.array().reshape(target))
+    except ValueError:
+        raise SpecError(f"{where} reshapes {len(data.entries)} sizes to {target}") from None
+
+
+def _transpose_sizes(r: _Reader, node: Any, where: str, attrs: dict[str, Any]) -> Sizes:
+    data = r.size_operand(node.input[0], where)
+    rank = len(data.shape)
+    perm = [int(p) for p in attrs.get("perm", range(rank - 1, -1, -1))]
+    if sorted(perm) != list(range(rank)):
+        raise SpecError(f"{where}: perm {perm} is not a permutation of {rank} axes")
+    return Sizes.of(data.array().transpose(perm))
 
 
 def _cast(r: _Reader, node: Any, where: str, attrs: dict[str, Any]) -> Sizes:
@@ -646,8 +751,8 @@ def _truncated(r: _Reader, a: sympy.Expr, b: sympy.Expr, where: str) -> sympy.Ex
 def _arithmetic(r: _Reader, node: Any, where: str, attrs: dict[str, Any]) -> Sizes:
     if node.op_type == "Neg":
         data = r.size_operand(node.input[0], where)
-        return Sizes(tuple(-e for e in data.known(where)), data.scalar)
-    a, b = (r.size_operand(name, where) for name in node.input[:2])
+        return Sizes(tuple(-e for e in data.known(where)), data.scalar, data.grid)
+    a, b = (r.size_operand(name, where).vector(where) for name in node.input[:2])
     left, right = a.known(where), b.known(where)
     if len(left) != len(right) and 1 not in (len(left), len(right)):
         raise SpecError(f"{where} combines shapes of {len(left)} and {len(right)} entries")
@@ -677,6 +782,9 @@ SIZE_HANDLERS: dict[str, SizeHandler] = {
     "Concat": _concat_sizes,
     "Cast": _cast,
     "Identity": _cast,
+    "ConstantOfShape": _constant_of_shape,
+    "Reshape": _reshape_sizes,
+    "Transpose": _transpose_sizes,
     **{op: _arithmetic for op in ("Add", "Sub", "Mul", "Div", "Neg")},
 }
 
