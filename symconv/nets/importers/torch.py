@@ -218,7 +218,9 @@ def from_torch(model: Any, input_shape: Sequence[int | str] = DEFAULT_SHAPE) -> 
                 # past the branch, the forward may fail as fx does without one: said the same way
                 past = _stand_in_refused(torch, refusal.error) if isinstance(refusal, NoSample) else None
                 reason = (
-                    f"{reason}; the forward branches on sizes, and {past}" if past else f"{reason}; {refusal}"
+                    f"{reason}; the forward branches on sizes, and {past}"
+                    if past
+                    else f"{reason}; read past its branches, the model stops at {refusal}"
                 )
                 told = True  # why the branches were not read: the whole story
         if type(model) is not torch.nn.Sequential:
