@@ -353,3 +353,28 @@ def test_pads_computed_from_sizes_in_an_onnx_export(tmp_path: Any) -> None:
             assert (n in valid[dim]) == (got is not None), (dim, n)
             if got is not None:
                 assert tuple(int(evaluate(output[d], at)) for d in ("H", "W")) == got, (dim, n)
+
+
+class PatchMerging(nn.Module):
+    """timm Swin's patch merging on a channels-last map: padded where odd, each 2 x 2 block moved into the
+    channels (x.reshape(B, H // 2, 2, W // 2, 2, C).permute(0, 1, 3, 4, 2, 5).flatten(3)), normalised and
+    projected over them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 3)
+        self.norm, self.reduction = nn.LayerNorm(16), nn.Linear(16, 8, bias=False)
+        self.head = nn.Conv2d(8, 2, 3, padding=1)
+
+    def forward(self, x: Any) -> Any:
+        x = self.stem(x).permute(0, 2, 3, 1)
+        b, h, w, c = x.shape
+        x = nn.functional.pad(x, (0, 0, 0, w % 2, 0, h % 2))
+        _, h, w, _ = x.shape
+        x = x.reshape(b, h // 2, 2, w // 2, 2, c).permute(0, 1, 3, 4, 2, 5).flatten(3)
+        x = self.reduction(self.norm(x))
+        return self.head(x.permute(0, 3, 1, 2))
+
+
+def test_a_channels_last_space_to_depth_agrees_with_torch() -> None:
+    agrees_with_torch(PatchMerging().eval(), range(1, 41), 17)

@@ -179,22 +179,37 @@ def whole_channels(layout: Layout) -> Layout:
 
 def rearrangement(
     layout: Layout, dims: Sequence[str], channels: int
-) -> tuple[bool, tuple[int, ...], int] | None:
-    """A layout that is (batch, channels, spatial...) again, save for factors of the spatial axes moved into or
-    out of the channels: space-to-depth (TResNet's view(N, C, H // b, b, W // b, b).permute(0, 3, 5, 1, 2, 4)
-    then view(N, C * b * b, H // b, W // b)) or depth-to-space (the reverse). Returns (down, the factor of each
-    axis, the channel count after) where down is True when the windows went into the channels; None for any
-    other layout. Which order the pieces take inside the channels changes no size and no field: each output
-    position reads its block of b positions per axis (down), or the one position its block came from (up).
+) -> tuple[bool, tuple[int, ...], int, bool] | None:
+    """A layout that is (batch, channels, spatial...) again, or channels-last (batch, spatial..., channels),
+    save for factors of the spatial axes moved into or out of the channels: space-to-depth (TResNet's
+    view(N, C, H // b, b, W // b, b).permute(0, 3, 5, 1, 2, 4) then view(N, C * b * b, H // b, W // b); timm
+    Swin's patch merging x.reshape(B, H // 2, 2, W // 2, 2, C).permute(0, 1, 3, 4, 2, 5).flatten(3), channels
+    last) or depth-to-space (the reverse). Returns (down, the factor of each axis, the channel count after,
+    channels last) where down is True when the windows went into the channels; None for any other layout.
+    Which order the pieces take inside the channels changes no size and no field: each output position reads
+    its block of b positions per axis (down), or the one position its block came from (up).
 
     >>> blocks = (Part("inner", "H", 2), Part("inner", "W", 2), Part("channels"))
     >>> halves = ((Part("outer", "H", 2),), (Part("outer", "W", 2),))
     >>> rearrangement(((Part("batch"),), blocks, *halves), ("H", "W"), 3)
-    (True, (2, 2), 12)
+    (True, (2, 2), 12, False)
+    >>> rearrangement(((Part("batch"),), *halves, blocks), ("H", "W"), 3)
+    (True, (2, 2), 12, True)
     """
     if len(layout) != 2 + len(dims) or layout[0] != (Part("batch"),):
         return None
-    head, axes = layout[1], layout[2:]
+    for last in (False, True):
+        head, axes = (layout[-1], layout[1:-1]) if last else (layout[1], layout[2:])
+        found = _moved(head, axes, dims, channels)
+        if found is not None:
+            return (*found, last)
+    return None
+
+
+def _moved(
+    head: tuple[Part, ...], axes: Sequence[tuple[Part, ...]], dims: Sequence[str], channels: int
+) -> tuple[bool, tuple[int, ...], int] | None:
+    """rearrangement's reading of one placement of the channels (`head`) and the spatial dimensions (`axes`)."""
     for down in (True, False):
         factors = [_factor(group, dim, down) for group, dim in zip(axes, dims, strict=True)]
         if None in factors:
@@ -493,8 +508,11 @@ def _window(part: Part, wanted: sympy.Expr, value: Callable[[Part], sympy.Expr],
     if isinstance(wanted, sympy.Integer) and isinstance(size, sympy.Integer):
         # an axis of fixed size: the outer half of `wanted` windows of size // wanted
         return int(size // wanted) if 1 < wanted < size and size % wanted == 0 else None
-    if isinstance(wanted, sympy.floor):
-        num, den = sympy.fraction(sympy.together(wanted.args[0]))
+    # floor(X) + c is floor(X + c) (SymPy moves an integer out: a size padded where odd, halved, reads
+    # floor(H/2 + Mod(H, 2)/2) - 1)
+    shift, rest = wanted.as_coeff_Add()
+    if isinstance(shift, sympy.Integer) and isinstance(rest, sympy.floor):
+        num, den = sympy.fraction(sympy.together(rest.args[0] + shift))
         if (
             isinstance(den, sympy.Integer)
             and den > 1

@@ -1304,7 +1304,7 @@ def _rearranged(builder: Builder, call: Call, x: Tensor, layout: layouts.Layout)
     found = None if x.channels is None else layouts.rearrangement(layout, builder.dims, x.channels)
     if found is None:
         return _laid_out(builder, x, layout)
-    down, factors, channels = found
+    down, factors, channels, last = found
     plain = Tensor(x.node, x.channels)
     # A receptive field follows the positions a pixel unshuffle puts into the channels, by their order there, so
     # that a shuffle takes them back out. Pieces in another order than PyTorch's pixel_unshuffle (the blocks after
@@ -1313,8 +1313,11 @@ def _rearranged(builder: Builder, call: Call, x: Tensor, layout: layouts.Layout)
     if not down:
         plain = _channel_mix(builder, f"{call.name}_order", plain, x.channels)
     made = builder.built(call.name, _shuffle_layer(down, factors), plain, channels)
-    if down and not _blocks_last(layout[1], builder.dims):
+    if down and not _blocks_last(layout[-1] if last else layout[1], builder.dims):
         made = _channel_mix(builder, f"{call.name}_order", made, channels)
+    if last:  # the channels stay last, as they came (timm Swin's patch merging, on (B, H, W, C))
+        standard = layouts.standard(builder.dims)
+        return _laid_out(builder, made, (standard[0], *standard[2:], standard[1]))
     return made
 
 
