@@ -1682,7 +1682,9 @@ def _reduce(builder: Builder, call: Call, dim: Any, keepdim: bool, total: bool =
     out = builder.shape_op(call.name, "resize", [x], entries, channels)
     if keepdim:
         return out
-    return Tensor(out.node, channels, flat=True, features=channels)
+    # every spatial axis gone: a vector of the channels, as PyTorch's (B, C), flattened in the network too so
+    # that the table and the summary show features, not (C, 1, 1)
+    return builder.flatten(f"{call.name}_vector", out, where)
 
 
 def _reduce_groups(builder: Builder, call: Call, dims: list[Any]) -> Tensor | None:
@@ -3159,7 +3161,7 @@ def _pool_tokens(builder: Builder, call: Call, dim: Any) -> Tensor | None:
         return None
     entries = [Resize(sympy.Integer(1), None, "area") for _ in builder.dims]
     made = builder.shape_op(call.name, "resize", [Tensor(x.node, x.channels)], entries, x.channels)
-    return Tensor(made.node, x.channels, flat=True, features=x.channels)
+    return builder.flatten(f"{call.name}_vector", made, where)  # (batch, channels), as _reduce's
 
 
 def _sized(group: Sequence[layouts.Part]) -> bool:
