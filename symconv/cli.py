@@ -154,6 +154,16 @@ def _axis_spec(spec: str, args: argparse.Namespace, solving: bool = False) -> st
             f"--axis {args.axis} works on that one axis of {made.spec}: give its size alone (--in N), or leave "
             "--axis out to work on every axis with a size per axis"
         )
+    counts = {len(_top_level_parts(text)) for text in sizes if isinstance(text, str)} - {1}
+    if args.axis is None and counts:
+        count = max(counts)
+        if count != made.axes:  # two sizes for a spec of three axes
+            shown = next(
+                text for text in sizes if isinstance(text, str) and len(_top_level_parts(text)) == count
+            )
+            raise made.mismatch(count, shown)
+        if solving:  # a size per axis: each axis solved with its own layer
+            return spec
     return one_axis(made, args.axis).spec
 
 
@@ -529,7 +539,7 @@ def cmd_solve(args: argparse.Namespace) -> tuple[int, Any, str]:
         else:
             lines.append(f"{count} solution(s), {state}")
             if answer.count == 0:
-                lines += _one_size_for_every_axis(args)
+                lines += _one_size_for_every_axis(args) + _shared_unknowns(args, spec, answer.unknowns)
     if answer.objective is not None:
         best = answer.objective
         least = "least" if args.minimize is not None else "greatest"
@@ -550,6 +560,19 @@ def _one_size_for_every_axis(args: argparse.Namespace) -> list[str]:
         return []
     return [
         f"note: {single} {one[0].strip()} is read as the size of each of the {len(many)} axes {other} gives"
+    ]
+
+
+def _shared_unknowns(args: argparse.Namespace, spec: str, unknowns: Sequence[str]) -> list[str]:
+    """Beside an empty answer for sizes per axis: each unknown is one value for every axis (padding=(?, ?)
+    asks one p), which --axis N solves axis by axis."""
+    texts = [text for text in (args.input, args.output) if text is not None]
+    parameters = [name for name in unknowns if not (name[:1] in "io" and name[1:].isdigit())]
+    if not parameters or not any(len(_top_level_parts(text)) > 1 for text in texts):
+        return []
+    named = ", ".join(parameters)
+    return [
+        f"note: {named} is one value shared by every axis; --axis N with that axis' sizes solves each alone"
     ]
 
 

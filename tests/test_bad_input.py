@@ -883,4 +883,33 @@ def test_an_empty_answer_says_a_single_size_stood_for_every_axis(capsys: pytest.
         and "note: --in 224 is read as the size of each of the 2 axes --out gives" in out
     )
     assert main(["solve", spec, "--in", "224,200", "--out", "112,101"]) == 1
-    assert "note:" not in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "is read as the size of each" not in out
+    assert (
+        "note: p is one value shared by every axis; --axis N with that axis' sizes solves each alone" in out
+    )
+
+
+def test_per_axis_sizes_solve_each_axis_with_its_own_layer_and_match_the_rank(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A per-axis spec solved at a size per axis: each axis' own layer (s=(2, 3)); a spec or class of another
+    rank than the sizes is refused, as `shape` refuses it."""
+    assert main(["solve", "conv(k=?, s=(2,3))", "--in", "224,224", "--out", "112,75", "--json"]) == 0
+    assert [s["k"] for s in json.loads(capsys.readouterr().out)["solutions"]] == [1, 2]
+    assert main(["solve", "conv(k=?, s=(2,2,2))", "--in", "224,224", "--out", "112,112"]) == 2
+    assert "(3 axes) but the input has 2" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "solve",
+                "nn.Conv2d(3, 64, ?, stride=2, padding=1)",
+                "--in",
+                "224,224,224",
+                "--out",
+                "112,112,112",
+            ]
+        )
+        == 2
+    )
+    assert "runs on 2 spatial axes (its class says so), but 3 sizes" in capsys.readouterr().err

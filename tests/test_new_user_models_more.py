@@ -378,3 +378,20 @@ class PatchMerging(nn.Module):
 
 def test_a_channels_last_space_to_depth_agrees_with_torch() -> None:
     agrees_with_torch(PatchMerging().eval(), range(1, 41), 17)
+
+
+def test_a_linear_after_flatten_reads_every_position() -> None:
+    """Each output of LeNet's Linear reads its whole flattened map: the field along the free axis is every
+    position the convolutions reach (0..31 at W = 32, 0..31 at W = 33 too: the pools drop position 32), as
+    PyTorch's gradients show."""
+    from symconv.nets.receptive import intervals
+
+    torch.manual_seed(0)
+    model = FlatLeNet().eval()
+    net = from_torch(model, (1, 1, 32, "W"))
+    for w in (32, 33, 35):
+        x = torch.randn(1, 1, 32, w, requires_grad=True)
+        (grad,) = torch.autograd.grad(model(x)[0, 3], x)
+        read = torch.nonzero(grad[0, 0].abs().sum(0)).flatten().tolist()
+        fields = intervals(net, w, dim="W")
+        assert fields and all(field == (read[0], read[-1]) for field in fields), (w, fields, read)

@@ -330,6 +330,14 @@ def is_constructor(node: ast.Call) -> bool:
     return parts is not None and (parts[-1] in CONSTRUCTORS or parts[-1] == "make_node")
 
 
+def _close(name: str, known: Any) -> str:
+    """ "; did you mean X?" for the name among `known` closest to a mistyped one (strides for stride), else ""."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.7)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
 def class_hint(node: ast.Call) -> str | None:
     """For a call that reads as a library class under one of its module paths but names none (nn.conv2d,
     layers.Conv2d_transpose): the classes it may mean, for the error; None when it does not read so."""
@@ -454,7 +462,8 @@ class _Reader:
             if keyword.arg is None:
                 raise self.fail(keyword, "** is not allowed in a spec")
             if keyword.arg not in constructor.arguments:
-                raise self.fail(keyword, f"{title} has no argument {keyword.arg!r} that symconv knows")
+                meant = _close(keyword.arg, constructor.arguments)
+                raise self.fail(keyword, f"{title} has no argument {keyword.arg!r} that symconv knows{meant}")
             if keyword.arg in bound:
                 raise self.fail(keyword, f"{title} argument {keyword.arg} is given twice")
             bound[keyword.arg] = keyword.value

@@ -173,7 +173,10 @@ def _tree(text: str, what: str) -> ast.AST:
     except SyntaxError as error:
         col = f" at column {error.offset}" if error.offset else ""
         hint = ""
-        if what in ("condition", "expression") and re.search(r"(?<![=<>!])=(?!=)", text):
+        turned = re.search(r"=<|=>", text)
+        if what in ("condition", "expression") and turned:
+            hint = f" ({turned.group()} is written {turned.group()[::-1]})"
+        elif what in ("condition", "expression") and re.search(r"(?<![=<>!])=(?!=)", text):
             hint = " (a single = assigns; equality is ==, as in k == 3)"
         raise SpecError(f"malformed {what}{col}: {error.msg} in {text!r}{hint}") from None
     except (RecursionError, MemoryError, ValueError):
@@ -522,7 +525,11 @@ def _spec_from_call(text: str, node: ast.Call, walker: _Expressions) -> Spec:
         hint = class_hint(node)
         raise _fail(text, func, hint or "expected a layer kind such as conv, convT, maxpool or avgpool")
     if kind not in KINDS:
-        raise _fail(text, func, f"unknown layer kind {kind!r}; expected one of {', '.join(KINDS)}")
+        import difflib
+
+        close = difflib.get_close_matches(kind, KINDS, n=1, cutoff=0.7)
+        meant = f"did you mean {close[0]}? " if close else ""
+        raise _fail(text, func, f"unknown layer kind {kind!r}; {meant}expected one of {', '.join(KINDS)}")
     if node.args:
         raise _fail(text, node.args[0], "layer arguments must be named, as in conv(k=3, s=2, p=1)")
     args: dict[str, SpecValue] = {}
@@ -535,7 +542,11 @@ def _spec_from_call(text: str, node: ast.Call, walker: _Expressions) -> Spec:
                 f"{', '.join(PARAMETERS)} (or kernel_size, stride, padding, dilation, output_padding, "
                 "ceil_mode, use_consistent_padding, scale_factor, output_size, upscale_factor)"
             )
-            raise _fail(text, keyword, f"unknown parameter {keyword.arg!r}; expected one of {known}")
+            import difflib
+
+            close = difflib.get_close_matches(keyword.arg, [*PARAMETERS, *ALIASES], n=1, cutoff=0.7)
+            meant = f"did you mean {close[0]}? " if close else ""
+            raise _fail(text, keyword, f"unknown parameter {keyword.arg!r}; {meant}expected one of {known}")
         if name in args:
             raise _fail(text, keyword, f"parameter {name!r} is given twice")
         args[name] = _spec_value(text, name, keyword.arg, keyword.value, walker)

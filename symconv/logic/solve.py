@@ -580,7 +580,11 @@ def _user_conditions(
     minima: Mapping[str, int] | None,
 ) -> list[sympy.Basic]:
     """--where conditions (on names the query has) and --max/--min bounds (on its unknowns)."""
-    names = set(unknowns) | {s.name for c in conditions for s in c.free_symbols} | set(made.parameters())
+    from ..core.layers import Axes
+
+    layers = made.layers if isinstance(made, Axes) else (made,)
+    names = set(unknowns) | {s.name for c in conditions for s in c.free_symbols}
+    names |= {name for each in layers for name in each.parameters()}
     added: list[sympy.Basic] = []
     for text in where:
         condition = parse_condition(text)
@@ -760,6 +764,7 @@ def solve_spec(
         raise SpecError(
             f"--in gives {len(inputs)} axes and --out {len(outputs)}; give one size per axis to each"
         )
+    made = _of_rank(made, axes, inputs if len(inputs) > 1 else outputs)
     if axes == 1:
         system = build_system(made, inputs[0], outputs[0], where, maxima, minima)
     else:
@@ -772,6 +777,27 @@ def solve_spec(
             minima,
         )
     return solve_system(system, limit=limit, minimize=minimize, maximize=maximize)
+
+
+def _of_rank(made: Layer, axes: int, sizes: list[Any]) -> Layer:
+    """The layer for `axes` sizes per axis: a per-axis spec or a class of another rank is refused (conv(k=?,
+    s=(2, 2, 2)) on two sizes; nn.Conv2d on three), as `shape` refuses them; a per-axis spec with one size
+    for every axis is the one layer its axes share."""
+    from ..core.layers import Axes
+
+    shown = ", ".join(map(str, sizes))
+    if isinstance(made, Axes):
+        if axes == made.axes:
+            return made
+        if axes == 1 and made.uniform is not None:
+            return made.uniform
+        raise made.mismatch(axes, shown)
+    if axes > 1 and made.rank is not None and axes != made.rank:
+        raise SpecError(
+            f"{made.spec} runs on {made.rank} spatial {'axis' if made.rank == 1 else 'axes'} (its class says "
+            f"so), but {axes} sizes per axis are given ({shown})"
+        )
+    return made
 
 
 def _per_axis(value: Any) -> list[Any]:
@@ -801,8 +827,11 @@ def _axes_system(
     conditions: list[sympy.Basic] = []
     unknowns: list[str] = []
     known: dict[str, int] = {}
+    from ..core.layers import Axes
+
     for axis, (i, o) in enumerate(zip(inputs, outputs, strict=True), start=1):
-        part = build_system(made, i, o)
+        # each axis its own layer (a per-axis spec), the unknown parameters shared by name
+        part = build_system(made.axis(axis - 1) if isinstance(made, Axes) else made, i, o)
         renamed = {symbol(n): symbol(f"{n}{axis}") for n in ("i", "o") if n in part.unknowns}
         conditions += [c.xreplace(renamed) for c in part.conditions]
         for name in part.unknowns:

@@ -286,12 +286,18 @@ def _reads(
             reads[node.name] = window
         elif node.op in shapeops.OPS:
             reads[node.name] = _shape_reads(node, dim, sizes, factor, sources)
+        elif node.op == "linear":
+            # A fully connected layer over a flattened map: every feature reads every position (and channel).
+            every_position = [
+                x for position in range(sizes[parent]) for x in _every_phase(position, sources[parent])
+            ]
+            reads[node.name] = lambda q, p=parent, e=every_position: [(p, e)]
         elif node.op == "crop":
             # A centre crop (torchvision's, and U-Net's): output q is input q + (in - out) // 2.
             offset = centre_crop_offset(sizes[parent], sizes[node.name])
             reads[node.name] = lambda q, p=parent, f=factor, o=offset: [(p, [q + o * f])]
         else:
-            # Merges, identities, flatten and linear read the same position of each input (every phase of it
+            # Merges, identities and flatten read the same position of each input (every phase of it
             # when the node mixes them); an input of size 1 that an addition broadcasts is read at its one
             # position.
             spread = {p: sizes[p] == 1 and sizes[node.name] > 1 for p in node.inputs}

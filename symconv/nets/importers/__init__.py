@@ -356,11 +356,14 @@ class Builder:
         sizes = dict(zip(self.dims, self.sizes(x), strict=True))
         free = [dim for dim, size in sizes.items() if size is None]
         if len(free) > 1:
+            shape = ",".join(
+                ["1", str(self.channels.get("input", "C"))] + [d if d == free[-1] else "N" for d in self.dims]
+            )
             raise SpecError(
                 f"{where}: a Linear after flatten needs channels * {' * '.join(free)} * ... == {in_features}, "
                 f"a condition on the product of the sizes of {', '.join(free)}, which the per-axis network does "
-                "not state: supported where one axis' size is free there (fix the others in the input shape, "
-                "e.g. 1,3,224,W) or after a pool that fixes every spatial size (e.g. an adaptive pool)"
+                f"not state: supported where one axis' size is free there (fix the others in the input shape: "
+                f"{shape}, N a size) or after a pool that fixes every spatial size (e.g. an adaptive pool)"
             )
         if x.channels is None:
             raise SpecError(
