@@ -395,3 +395,45 @@ def test_a_linear_after_flatten_reads_every_position() -> None:
         read = torch.nonzero(grad[0, 0].abs().sum(0)).flatten().tolist()
         fields = intervals(net, w, dim="W")
         assert fields and all(field == (read[0], read[-1]) for field in fields), (w, fields, read)
+
+
+class ResizeToSkip(nn.Module):
+    """A decoder step: upsampled to the skip's size (F.interpolate(size=skip.shape[2:])), then a quarter-scale
+    side output resized back by 4."""
+
+    def __init__(self, mode: str) -> None:
+        super().__init__()
+        self.mode = mode
+        self.down = nn.Conv2d(3, 3, 3, stride=2)
+
+    def forward(self, x: Any) -> Any:
+        linear = {"align_corners": False} if self.mode == "bilinear" else {}
+        up = nn.functional.interpolate(self.down(x), size=x.shape[2:], mode=self.mode, **linear)
+        small = nn.functional.interpolate(x, scale_factor=0.25, mode=self.mode, **linear)
+        return up + nn.functional.interpolate(small, scale_factor=4, mode=self.mode, **linear)[..., :1, :1]
+
+
+@pytest.mark.parametrize("mode", ["nearest", "bilinear"])
+def test_resizes_to_computed_sizes_and_by_a_quarter_from_onnx(tmp_path: Any, mode: str) -> None:
+    """Exported: a Resize whose sizes are computed from shapes, and one by the scale 0.25: valid sets and output
+    sizes as the model's at every size 1..40 of each axis, and the same receptive fields as the PyTorch import."""
+    pytest.importorskip("onnx")
+    from symconv.nets.importers.onnx import from_onnx
+    from symconv.nets.receptive import intervals
+
+    from .running import spatial_output
+    from .test_importers import export
+
+    model = ResizeToSkip(mode).eval()
+    net = from_onnx(export(model, tmp_path / "resize.onnx", (1, 3, 32, 32)), (1, 3, "H", "W"))
+    valid, output = net.valid_inputs(), net.output_size()
+    for dim in ("H", "W"):
+        for n in range(1, 41):
+            at = {"H": n, "W": 16} if dim == "H" else {"H": 16, "W": n}
+            got = spatial_output(model, at["H"], at["W"])
+            assert (n in valid[dim]) == (got is not None), (dim, n)
+            if got is not None:
+                assert tuple(int(evaluate(output[d], at)) for d in ("H", "W")) == got, (dim, n)
+    read = from_torch(model, (1, 3, "H", "W"))
+    for size in (17, 24, 33):
+        assert intervals(net, size, dim="H") == intervals(read, size, dim="H"), size

@@ -834,6 +834,8 @@ def _resize(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any])
     source = sizes or scales
     if not source:
         raise SpecError(f"{where} has neither scales nor sizes")
+    if sizes and sizes in r.sizes:
+        return _resize_to_sizes(r, node, name, where, attrs, x)
     values = [float(v) for v in r.array(source, where).reshape(-1)]
     if not values:
         raise SpecError(f"{where} has empty {'sizes' if sizes else 'scales'}")
@@ -844,11 +846,78 @@ def _resize(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any])
     if not sizes and per_axis.get(1, 1.0) != 1.0:
         raise SpecError(f"{where} scales the channels by {per_axis[1]}; not modelled")
     spatial = [per_axis.get(axis) for axis in range(2, rank)]
+    if not sizes and any(v is not None and not float(v).is_integer() for v in spatial):
+        # a scale such as 0.5 or 1.5 (floor(i * scale), as ONNX computes each output size)
+        mode, align = _resize_mode(attrs, where)
+        entries = [Resize(None, _short_scale(v or 1.0, where), mode, align) for v in spatial]
+        return r.builder.shape_op(name, "resize", [x], entries, x.channels)
     value = uniform(where, what, spatial, dims)
     if value is None or (not sizes and value == 1.0):
         return x
     kind = {"size": integer(where, what, value)} if sizes else {"scale": integer(where, what, value)}
     return r.builder.layer(name, spec("upsample", **kind), where, x, x.channels)
+
+
+def _resize_to_sizes(
+    r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any], x: Tensor
+) -> Tensor:
+    """Resize to sizes computed from shapes (PyTorch's export of F.interpolate(x, size=skip.shape[2:])): each
+    spatial axis' size a formula in the nodes' sizes; the batch and channels kept."""
+    rank = 2 + len(r.builder.dims)
+    computed = r.sizes[list(node.input)[3]].vector(where).known(where)
+    axes = [int(a) % rank for a in attrs.get("axes", range(rank))]
+    if len(axes) != len(computed):
+        raise SpecError(f"{where}: {len(computed)} sizes for {len(axes)} axes")
+    per_axis = dict(zip(axes, computed, strict=True))
+    channels = per_axis.get(1)
+    if channels is not None and x.channels is not None and channels != x.channels:
+        raise SpecError(f"{where} resizes the channels to {channels}; not modelled")
+    mode, align = _resize_mode(attrs, where)
+    entries = []
+    for k, dim in enumerate(r.builder.dims, start=2):
+        target = per_axis.get(k)
+        entries.append(
+            Resize(None, Fraction(1), "nearest")
+            if target is None
+            else Resize(
+                shape_formula(r.builder, SizeValue(target), dim, where, "the size"), None, mode, align
+            )
+        )
+    return r.builder.shape_op(name, "resize", [x], entries, x.channels)
+
+
+def _resize_mode(attrs: dict[str, Any], where: str) -> tuple[str, bool]:
+    """The positions a Resize reads, as PyTorch's modes name them: nearest with asymmetric coordinates and
+    floor (PyTorch's nearest), linear with half_pixel or align_corners (PyTorch's bilinear); the other
+    combinations read other positions, which are not modelled."""
+    mode = attrs.get("mode", "nearest")
+    transform = attrs.get("coordinate_transformation_mode", "half_pixel")
+    if (
+        mode == "nearest"
+        and transform == "asymmetric"
+        and attrs.get("nearest_mode", "round_prefer_floor") == "floor"
+    ):
+        return "nearest", False
+    if mode == "linear" and transform in ("half_pixel", "align_corners"):
+        # half_pixel is PyTorch's align_corners=False (pytorch_half_pixel differs where the output is 1)
+        return "linear", transform == "align_corners"
+    raise SpecError(
+        f"{where}: mode={mode} with coordinate_transformation_mode={transform} reads positions that are not "
+        "modelled (nearest with asymmetric and floor, or linear with half_pixel or align_corners, as PyTorch "
+        "exports its interpolate)"
+    )
+
+
+def _short_scale(value: float, where: str) -> Fraction:
+    """A Resize scale as an exact fraction, where it is a short binary fraction (0.5, 1.5, 0.25): ONNX computes
+    floor(i * scale) in floating point, exact for those; another (1/3) is rounded at sizes no formula follows."""
+    exact = Fraction(value)
+    if value <= 0 or exact.denominator.bit_length() > 8 or exact.numerator.bit_length() > 16:
+        raise SpecError(
+            f"{where}: scale {value!r} is not a short binary fraction (such as 0.5 or 1.25): its products are "
+            "rounded in floating point at sizes no formula follows; export with sizes instead"
+        )
+    return exact
 
 
 def _depth_space(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) -> Tensor:
