@@ -881,6 +881,7 @@ def cmd_net(args: argparse.Namespace) -> tuple[int, Any, str]:
             data["check"] = results[0]
     passed = all("output" in result for result in results) and (shaped is None or shaped.failure is None)
     proved = all(isinstance(v.proof, Proved) for v in valid.values())
+    lines += _runtime_notes(net)
     return (EXIT_OK if proved and passed else EXIT_FALSE), data, "\n".join(lines)
 
 
@@ -946,6 +947,29 @@ def _flat_output(net: Any, output: dict[str, Any]) -> list[str]:
         return [f"flat output after node {last.name} (flatten): {count} features{after}"]
     product = " * ".join(f"({expression(e)})" for e in output.values())
     return [f"flat output after node {last.name} (flatten): C * {product} features (C channels)"]
+
+
+def _runtime_notes(net: Any) -> list[str]:
+    """Where the standard's reading of an ONNX model is known to differ from onnxruntime's: ceil_mode pooling
+    before opset 22 (the standard counts a last window starting in the end padding, onnxruntime drops it)."""
+    from .core.layers import Axes
+
+    kept = [
+        node.name
+        for node in net.nodes
+        if any(
+            getattr(made, "keeps_last_window", False)
+            for made in (node.layer.layers if isinstance(node.layer, Axes) else (node.layer,))
+        )
+    ]
+    if not kept:
+        return []
+    shown = ", ".join(kept[:3]) + (f" and {len(kept) - 3} more" if len(kept) > 3 else "")
+    return [
+        f"note: ceil_mode pooling before opset 22 at {shown}: the ONNX standard's shape inference counts a last "
+        "window starting in the end padding, as read here; onnxruntime drops it (--convention ort reads the "
+        "model as onnxruntime runs it)"
+    ]
 
 
 def _listed(numbers: Sequence[int], most: int) -> str:

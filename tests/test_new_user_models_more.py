@@ -437,3 +437,38 @@ def test_resizes_to_computed_sizes_and_by_a_quarter_from_onnx(tmp_path: Any, mod
     read = from_torch(model, (1, 3, "H", "W"))
     for size in (17, 24, 33):
         assert intervals(net, size, dim="H") == intervals(read, size, dim="H"), size
+
+
+def test_a_ceil_mode_pool_before_opset_22_points_to_the_runtime_reading(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The standard's reading (shape inference: H = 5 -> 4) and onnxruntime's (3) of an AveragePool in ceil_mode
+    at opset 17 differ; the summary says so and names --convention ort, whose answer is the runtime's."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    node = helper.make_node(
+        "AveragePool",
+        ["x"],
+        ["y"],
+        kernel_shape=[2, 2],
+        strides=[2, 2],
+        pads=[1, 1, 1, 1],
+        ceil_mode=1,
+        name="ap",
+    )
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, "H", "W"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1, "a", "b"])],
+    )
+    path = tmp_path / "pool.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    assert main(["net", str(path), "--at", "H=5,W=5"]) == 0
+    out = capsys.readouterr().out
+    assert "at H = 5, W = 5: output H -> 4, W -> 4" in out
+    assert "note: ceil_mode pooling before opset 22 at ap:" in out and "--convention ort" in out
+    assert main(["net", str(path), "--at", "H=5,W=5", "--convention", "ort"]) == 0
+    out = capsys.readouterr().out
+    assert "at H = 5, W = 5: output H -> 3, W -> 3" in out and "note:" not in out

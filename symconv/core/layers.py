@@ -320,12 +320,18 @@ class Pool(Windowed):
     def _ceil(self) -> bool:
         return self.ceil
 
+    @property
+    def keeps_last_window(self) -> bool:
+        """ceil_mode counting a last window that starts in the end padding (ONNX's shape inference before
+        opset 22; onnxruntime drops it at every opset)."""
+        since = fw.CONVENTIONS[self.framework].ceil_drop_since
+        return self.ceil and not (since == 0 or (self.opset or since) >= since)
+
     def output_expr(self, i: Size) -> sympy.Expr:
         if not self.ceil:
             return super().output_expr(i)
         pb, pe = self.padding(i)
-        since = fw.CONVENTIONS[self.framework].ceil_drop_since
-        drop = since == 0 or (self.opset or since) >= since
+        drop = not self.keeps_last_window
         return fw.ceil_output(i, pb, pe, effective_kernel(self.k, self.d), self.s, drop)
 
     def _symbolic(self) -> Layer:

@@ -296,7 +296,12 @@ class _Reader:
             return
         handler = HANDLERS.get(node.op_type)
         if handler is None:
-            raise unsupported(node.op_type, f"node {name!r}")
+            layouts = " (a layout change)" if node.op_type in ("Transpose", "Reshape", "Squeeze") else ""
+            raise SpecError(
+                f"{where}: the operator {node.op_type} on the data{layouts} is not read from ONNX, whose reader "
+                f"takes {', '.join(sorted(HANDLERS))} and the elementwise operators; a model written in PyTorch is "
+                "read with more operators from its module (symconv net pkg.module:factory --input-shape ...)"
+            )
         value = self.values[node.output[0]] = handler(self, node, name, where, attrs)
         if node.op_type == "MaxPool" and len(node.output) > 1 and node.output[1]:
             # The indices of the maxima: one per pooled value, so the output's shape.
