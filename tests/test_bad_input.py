@@ -913,3 +913,18 @@ def test_per_axis_sizes_solve_each_axis_with_its_own_layer_and_match_the_rank(
         == 2
     )
     assert "runs on 2 spatial axes (its class says so), but 3 sizes" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("source", "fragment"),
+    [
+        ("models.py", "write models:factory when it is a .py file"),
+        ("conv(k=3) -> maxpool(k=2)", "a chain joins layers with > (not ->)"),
+    ],
+)
+def test_a_network_named_the_wrong_way_says_how_to_name_it(
+    source: str, fragment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["net", source]) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and len(err.strip().splitlines()) == 1, err

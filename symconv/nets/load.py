@@ -37,6 +37,16 @@ def load_network(
         from .importers.torch import from_factory
 
         return from_factory(source, input_shape)
+    if "->" in source:
+        raise SpecError(
+            f'{source!r}: a chain joins layers with > (not ->), as in "conv(k=3) > maxpool(k=2, s=2)"'
+        )
+    if path.suffix in (".py", ".pt", ".pth", ".h5", ".keras", ".pb"):
+        raise SpecError(
+            f"{source!r} is neither a chain, a .toml network, a .onnx file nor pkg.module:factory: for a PyTorch "
+            f"model in {path.name} write {path.stem}:factory when it is a .py file (a function returning the "
+            "module, run from that directory); other files are read once exported to ONNX"
+        )
     if not input_shape:
         return chain(source)
     from .importers import input_axes
