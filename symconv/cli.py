@@ -992,7 +992,14 @@ def _misalignments(net: Any, fields: dict[str, Any]) -> list[str]:
             for name, f in zip(node.inputs, parents, strict=True)
         )
         lines.append(f"  not aligned at node {node.name} ({node.op}), which joins {joined}")
+    if len(lines) > MAX_MISALIGNED:  # a transformer misaligns every residual around its attention
+        lines[MAX_MISALIGNED:] = [
+            f"  ... and {len(lines) - MAX_MISALIGNED} more merges not aligned (--json lists every field)"
+        ]
     return lines
+
+
+MAX_MISALIGNED = 4
 
 
 def _net_check(net: Any, sizes: dict[str, int], valid: dict[str, Any] | None = None) -> dict[str, Any]:
