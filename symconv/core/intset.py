@@ -212,7 +212,7 @@ class IntSet:
         return IntSet((Piece.of(None, None, period, residues),)).normal()
 
     def normal(self) -> IntSet:
-        if len(self.pieces) == 1 and self.pieces[0].period == 1:
+        if len(self.pieces) == 1 and self.pieces[0].period == 1 and self.pieces[0].residues:
             only = self.pieces[0]
             return self if only.lo is None or only.hi is None or only.lo <= only.hi else IntSet(())
         pieces = [p.tight() for p in self.pieces if not p.is_empty()]
@@ -235,6 +235,8 @@ class IntSet:
         if (
             len(self.pieces) == 1 == len(other.pieces)
             and self.pieces[0].period == 1 == other.pieces[0].period
+            and self.pieces[0].residues
+            and other.pieces[0].residues
         ):
             # The common case on the solver's hot path: two plain intervals.
             a, b = self.pieces[0], other.pieces[0]

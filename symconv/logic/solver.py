@@ -212,8 +212,8 @@ def add(solver: Any, assertions: Sequence[Any]) -> None:
 
 # A slice of at most this many resource units ends within tens of milliseconds (at most about 0.3 microseconds
 # a unit on the corpus, so 60 ms; limits.py bounds the size of what reaches Z3), so while more than
-# UNTIMED_LEFT_MS of the timeout is left it runs on its resource limit alone: a wall-clock timeout starts Z3's
-# timer thread, which costs a small query a fifth of its time.
+# UNTIMED_LEFT_MS of the timeout is left it runs on the thread's kept solver for its strategy (no fresh solver
+# per query), bounded by its resource limit and, since a tactic may not check that limit, by the time left.
 UNTIMED_RLIMIT = 200_000
 UNTIMED_LEFT_MS = 2_000
 
@@ -251,7 +251,7 @@ def decide(assertions: Sequence[Any], timeout_ms: int, portfolio: Portfolio = PO
         untimed = 0 < rlimit <= UNTIMED_RLIMIT and left > UNTIMED_LEFT_MS
         attempts += 1
         before = time.perf_counter()
-        verdict, model, reason = _run(strategy, assertions, None if untimed else left, rlimit)
+        verdict, model, reason = _run(strategy, assertions, left, rlimit, keep=untimed)
         in_solver += time.perf_counter() - before
         if verdict != "unknown":
             return Outcome(verdict, model, "", strategy.name, attempts, in_solver, strategy)
@@ -261,7 +261,7 @@ def decide(assertions: Sequence[Any], timeout_ms: int, portfolio: Portfolio = PO
 
 
 def _run(
-    strategy: Strategy, assertions: Sequence[Any], timeout_ms: int | None, rlimit: int
+    strategy: Strategy, assertions: Sequence[Any], timeout_ms: int | None, rlimit: int, keep: bool = False
 ) -> tuple[Verdict, Any, str]:
     """One strategy on the conjunction of `assertions`: (verdict, model when sat, reason when unknown).
 
@@ -274,10 +274,14 @@ def _run(
     """
     import z3
 
-    if timeout_ms is not None or not strategy.steps:
+    if not (keep or timeout_ms is None) or not strategy.steps:
         solver = solver_for(strategy, assertions, timeout_ms, rlimit)
         return _verdict(solver, solver.check())
     solver = _kept(strategy, rlimit)
+    if timeout_ms is not None:
+        # the resource limit ends a slice within milliseconds, but some tactics do not check it (a depth-14
+        # U-Net's valid set ran for minutes): the time left bounds it too
+        solver.set("timeout", max(1, timeout_ms))
     ctx, handle = solver.ctx.ref(), solver.solver
     try:
         z3.Z3_solver_push(ctx, handle)

@@ -662,10 +662,25 @@ def _slice_sizes(r: _Reader, node: Any, where: str, attrs: dict[str, Any]) -> Si
     steps = [int(v) for v in r.array(inputs[4], where).reshape(-1)] if inputs[4] else [1] * len(starts)
     if 0 in steps or not len(starts) == len(ends) == len(axes) == len(steps):
         raise SpecError(f"{where}: starts, ends, axes and steps must match in length, with steps nonzero")
-    cut = [slice(None)] * rank
+    numpy = importlib.import_module("numpy")
+    out = data.array()
     for axis, start, stop, step in zip(axes, starts, ends, steps, strict=True):
-        cut[axis] = slice(start, stop, step)
-    return Sizes.of(data.array()[tuple(cut)])
+        out = numpy.take(out, _slice_indices(out.shape[axis], start, stop, step), axis=axis)
+    return Sizes.of(out)
+
+
+def _slice_indices(n: int, start: int, stop: int, step: int) -> list[int]:
+    """The positions ONNX's Slice takes along an axis of n: negative bounds count from the end, then the start
+    is clamped to [0, n] ([0, n - 1] for a negative step) and the end to [0, n] ([-1, n - 1]); unlike Python's
+    slice, a start before the first entry of a reversed slice is the first entry."""
+    if n == 0:
+        return []
+    start, stop = (v + n if v < 0 else v for v in (start, stop))
+    if step > 0:
+        start, stop = min(max(start, 0), n), min(max(stop, 0), n)
+    else:
+        start, stop = min(max(start, 0), n - 1), min(max(stop, -1), n - 1)
+    return list(range(start, stop, step))
 
 
 def _unsqueeze(r: _Reader, node: Any, where: str, attrs: dict[str, Any]) -> Sizes:
