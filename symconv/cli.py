@@ -539,7 +539,7 @@ def cmd_solve(args: argparse.Namespace) -> tuple[int, Any, str]:
         else:
             lines.append(f"{count} solution(s), {state}")
             if answer.count == 0:
-                lines += _one_size_for_every_axis(args) + _shared_unknowns(args, spec, answer.unknowns)
+                lines += _one_size_for_every_axis(args) + _shared_unknowns(args, answer.unknowns)
     if answer.objective is not None:
         best = answer.objective
         least = "least" if args.minimize is not None else "greatest"
@@ -563,7 +563,7 @@ def _one_size_for_every_axis(args: argparse.Namespace) -> list[str]:
     ]
 
 
-def _shared_unknowns(args: argparse.Namespace, spec: str, unknowns: Sequence[str]) -> list[str]:
+def _shared_unknowns(args: argparse.Namespace, unknowns: Sequence[str]) -> list[str]:
     """Beside an empty answer for sizes per axis: each unknown is one value for every axis (padding=(?, ?)
     asks one p), which --axis N solves axis by axis."""
     texts = [text for text in (args.input, args.output) if text is not None]

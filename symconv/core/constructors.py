@@ -25,6 +25,7 @@ from typing import Any, cast
 
 import sympy
 
+from .hints import closest, did_you_mean
 from .parse import PerAxis, per_axis_pads
 
 # What an argument becomes: a spec parameter (k, s, p, d, a, ceil, scale, size, r), a channel count or group
@@ -330,19 +331,9 @@ def is_constructor(node: ast.Call) -> bool:
     return parts is not None and (parts[-1] in CONSTRUCTORS or parts[-1] == "make_node")
 
 
-def _close(name: str, known: Any) -> str:
-    """ "; did you mean X?" for the name among `known` closest to a mistyped one (strides for stride), else ""."""
-    import difflib
-
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.7)
-    return f"; did you mean {close[0]}?" if close else ""
-
-
 def class_hint(node: ast.Call) -> str | None:
     """For a call that reads as a library class under one of its module paths but names none (nn.conv2d,
     layers.Conv2d_transpose): the classes it may mean, for the error; None when it does not read so."""
-    import difflib
-
     parts = _dotted(node.func)
     if parts is None or len(parts) < 2:
         return None
@@ -352,7 +343,7 @@ def class_hint(node: ast.Call) -> str | None:
         return None
     folded = {key.lower(): key for key in known}
     exact = folded.get(name.lower())
-    close = [exact] if exact else difflib.get_close_matches(name.lower(), list(folded), n=3, cutoff=0.6)
+    close = [exact] if exact else closest(name.lower(), folded, cutoff=0.6, n=3)
     shown = " or ".join(".".join((*prefix, folded[c.lower()])) for c in close)
     what = f"{'.'.join(parts)} is not a class symconv reads"
     if shown:
@@ -462,8 +453,11 @@ class _Reader:
             if keyword.arg is None:
                 raise self.fail(keyword, "** is not allowed in a spec")
             if keyword.arg not in constructor.arguments:
-                meant = _close(keyword.arg, constructor.arguments)
-                raise self.fail(keyword, f"{title} has no argument {keyword.arg!r} that symconv knows{meant}")
+                meant = did_you_mean(keyword.arg, constructor.arguments)
+                raise self.fail(
+                    keyword,
+                    f"{title} has no argument {keyword.arg!r} that symconv knows{'; ' + meant if meant else ''}",
+                )
             if keyword.arg in bound:
                 raise self.fail(keyword, f"{title} argument {keyword.arg} is given twice")
             bound[keyword.arg] = keyword.value

@@ -16,7 +16,6 @@ floor((i - 3)/s) + 1
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import numbers
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from .arith import eq, evaluate, floor_div, ge, integer_expr, symbol
 from .display import repr_latex
 from .errors import ShapeError, SpecError, SymconvError
 from .frameworks import INPUT_RULE, Rule, effective_kernel
+from .hints import closest
 from .parse import UNKNOWN, Context, PerAxis, Spec, Unknown, parse_spec
 
 Size: TypeAlias = sympy.Expr
@@ -55,7 +55,7 @@ PADDING_WORDS = ("same", "valid", "full", "causal", "same_lower", "same_upper")
 def _word_hint(names: Iterable[str]) -> str:
     """A hint where a symbolic parameter's name is a padding word mistyped (p=samee, p=SAME)."""
     for name in sorted(names):
-        close = difflib.get_close_matches(name.lower(), PADDING_WORDS, n=1, cutoff=0.75)
+        close = closest(name.lower(), PADDING_WORDS, cutoff=0.75)
         if close:
             return f" ({name!r} reads as a symbol; for the padding word write p={close[0]})"
     return ""

@@ -24,6 +24,7 @@ import sympy
 from .arith import eq, floor_div, ge, gt, le, lt, mod, ne, symbol
 from .errors import SpecError
 from .frameworks import FRAMEWORKS
+from .hints import did_you_mean
 from .limits import check_tree
 from .meaning import Meaning, read
 
@@ -525,10 +526,8 @@ def _spec_from_call(text: str, node: ast.Call, walker: _Expressions) -> Spec:
         hint = class_hint(node)
         raise _fail(text, func, hint or "expected a layer kind such as conv, convT, maxpool or avgpool")
     if kind not in KINDS:
-        import difflib
-
-        close = difflib.get_close_matches(kind, KINDS, n=1, cutoff=0.7)
-        meant = f"did you mean {close[0]}? " if close else ""
+        meant = did_you_mean(kind, KINDS)
+        meant += " " if meant else ""
         raise _fail(text, func, f"unknown layer kind {kind!r}; {meant}expected one of {', '.join(KINDS)}")
     if node.args:
         raise _fail(text, node.args[0], "layer arguments must be named, as in conv(k=3, s=2, p=1)")
@@ -542,10 +541,8 @@ def _spec_from_call(text: str, node: ast.Call, walker: _Expressions) -> Spec:
                 f"{', '.join(PARAMETERS)} (or kernel_size, stride, padding, dilation, output_padding, "
                 "ceil_mode, use_consistent_padding, scale_factor, output_size, upscale_factor)"
             )
-            import difflib
-
-            close = difflib.get_close_matches(keyword.arg, [*PARAMETERS, *ALIASES], n=1, cutoff=0.7)
-            meant = f"did you mean {close[0]}? " if close else ""
+            meant = did_you_mean(keyword.arg, [*PARAMETERS, *ALIASES])
+            meant += " " if meant else ""
             raise _fail(text, keyword, f"unknown parameter {keyword.arg!r}; {meant}expected one of {known}")
         if name in args:
             raise _fail(text, keyword, f"parameter {name!r} is given twice")

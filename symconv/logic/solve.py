@@ -31,7 +31,7 @@ from ..core.arith import compile_expr, eq, ge, le, quotient_parts, symbol
 from ..core.display import repr_latex
 from ..core.errors import SpecError
 from ..core.intset import MAX_PERIOD, IntSet, Piece
-from ..core.layers import Layer, layer
+from ..core.layers import Axes, Layer, layer
 from ..core.limits import DEFAULT_LIMIT
 from ..core.parse import parse_condition, parse_expression
 from .relations import (
@@ -580,8 +580,6 @@ def _user_conditions(
     minima: Mapping[str, int] | None,
 ) -> list[sympy.Basic]:
     """--where conditions (on names the query has) and --max/--min bounds (on its unknowns)."""
-    from ..core.layers import Axes
-
     layers = made.layers if isinstance(made, Axes) else (made,)
     names = set(unknowns) | {s.name for c in conditions for s in c.free_symbols}
     names |= {name for each in layers for name in each.parameters()}
@@ -783,8 +781,6 @@ def _of_rank(made: Layer, axes: int, sizes: list[Any]) -> Layer:
     """The layer for `axes` sizes per axis: a per-axis spec or a class of another rank is refused (conv(k=?,
     s=(2, 2, 2)) on two sizes; nn.Conv2d on three), as `shape` refuses them; a per-axis spec with one size
     for every axis is the one layer its axes share."""
-    from ..core.layers import Axes
-
     shown = ", ".join(map(str, sizes))
     if isinstance(made, Axes):
         if axes == made.axes:
@@ -827,8 +823,6 @@ def _axes_system(
     conditions: list[sympy.Basic] = []
     unknowns: list[str] = []
     known: dict[str, int] = {}
-    from ..core.layers import Axes
-
     for axis, (i, o) in enumerate(zip(inputs, outputs, strict=True), start=1):
         # each axis its own layer (a per-axis spec), the unknown parameters shared by name
         part = build_system(made.axis(axis - 1) if isinstance(made, Axes) else made, i, o)

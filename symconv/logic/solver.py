@@ -261,12 +261,12 @@ def decide(assertions: Sequence[Any], timeout_ms: int, portfolio: Portfolio = PO
 
 
 def _run(
-    strategy: Strategy, assertions: Sequence[Any], timeout_ms: int | None, rlimit: int, keep: bool = False
+    strategy: Strategy, assertions: Sequence[Any], timeout_ms: int, rlimit: int, keep: bool = False
 ) -> tuple[Verdict, Any, str]:
     """One strategy on the conjunction of `assertions`: (verdict, model when sat, reason when unknown).
 
-    A tactic pipeline without a timeout runs on a solver kept for the thread, the strategy and the resource
-    limit, its assertions in a scope popped afterwards: making a solver costs about 50 microseconds (Z3 sets
+    With `keep` (a small resource limit and time to spare), a tactic pipeline runs on a solver kept for the
+    thread, the strategy and the resource limit, its assertions in a scope popped afterwards: making a solver costs about 50 microseconds (Z3 sets
     it up on its first assertion), a sixth of a small query. Nothing of a check outlives the scope: a tactic
     solver runs its tactic afresh on the assertions at every check (Z3's default solver would not: after a
     push it turns incremental, and stalls on R15-T-direct, so it is made anew each time, as is a solver with
@@ -274,14 +274,13 @@ def _run(
     """
     import z3
 
-    if not (keep or timeout_ms is None) or not strategy.steps:
+    if not keep or not strategy.steps:
         solver = solver_for(strategy, assertions, timeout_ms, rlimit)
         return _verdict(solver, solver.check())
     solver = _kept(strategy, rlimit)
-    if timeout_ms is not None:
-        # the resource limit ends a slice within milliseconds, but some tactics do not check it (a depth-14
-        # U-Net's valid set ran for minutes): the time left bounds it too
-        solver.set("timeout", max(1, timeout_ms))
+    # the resource limit ends a slice within milliseconds, but some tactics do not check it (a depth-14 U-Net's
+    # valid set ran for minutes): the time left bounds it too
+    solver.set("timeout", max(1, timeout_ms))
     ctx, handle = solver.ctx.ref(), solver.solver
     try:
         z3.Z3_solver_push(ctx, handle)

@@ -493,15 +493,15 @@ def _pad(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) ->
     entries = []
     for k, dim in enumerate(r.builder.dims, start=2):
         # pads computed from sizes (PyTorch's export of F.pad(x, [dx // 2, dx - dx // 2, ...])): formulas
-        sides = [
-            value if value.is_Integer else shape_formula(r.builder, SizeValue(value), dim, where, what)
-            for value, what in (
-                (begin.get(k, zero), f"the pad before {dim}"),
-                (end.get(k, zero), f"the pad after {dim}"),
-            )
-        ]
-        entries.append(Pad(sides[0], sides[1], ONNX_PAD_MODES[mode]))
+        before = _on_axis(r, begin.get(k, zero), dim, where, f"the pad before {dim}")
+        after = _on_axis(r, end.get(k, zero), dim, where, f"the pad after {dim}")
+        entries.append(Pad(before, after, ONNX_PAD_MODES[mode]))
     return r.builder.shape_op(name, "pad", [x], entries, x.channels)
+
+
+def _on_axis(r: _Reader, value: sympy.Expr, dim: str, where: str, what: str) -> sympy.Expr:
+    """A bound or pad of axis `dim`: an integer as it is, a size computed from shapes as a formula on that axis."""
+    return value if value.is_Integer else shape_formula(r.builder, SizeValue(value), dim, where, what)
 
 
 INT64_MAX = 2**63 - 1
@@ -539,8 +539,8 @@ def _slice(r: _Reader, node: Any, name: str, where: str, attrs: dict[str, Any]) 
             continue
         dim = r.builder.dims[axis - 2]
         bound: list[sympy.Expr | None] = [
-            value if value.is_Integer else shape_formula(r.builder, SizeValue(value), dim, where, what)
-            for value, what in ((start, f"the start along {dim}"), (stop, f"the end along {dim}"))
+            _on_axis(r, start, dim, where, f"the start along {dim}"),
+            _on_axis(r, stop, dim, where, f"the end along {dim}"),
         ]
         # A dimension is an int64, so an end of INT64_MAX (what exporters write for x[1::2]) is every size's end,
         # and a start of -INT64_MAX or less every size's start: the default, not a Min with 2**63 - 1 that
@@ -899,9 +899,7 @@ def _resize_to_sizes(
         entries.append(
             Resize(None, Fraction(1), "nearest")
             if target is None
-            else Resize(
-                shape_formula(r.builder, SizeValue(target), dim, where, "the size"), None, mode, align
-            )
+            else Resize(_on_axis(r, target, dim, where, "the size"), None, mode, align)
         )
     return r.builder.shape_op(name, "resize", [x], entries, x.channels)
 
