@@ -20,10 +20,11 @@ def spatial_output(model: Any, h: int, w: int, channels: int = 3) -> tuple[int, 
         return None
 
 
-def agrees_with_torch(model: Any, sizes: range, held: int) -> None:
-    """symconv's valid sets and output sizes of a (1, 3, H, W) model against running it at every size in
-    `sizes` of each axis, the other axis held at `held` (a size where it runs)."""
-    net = from_torch(model, (1, 3, "H", "W"))
+def agrees_with_torch(model: Any, sizes: range, held: int, net: Any = None) -> None:
+    """symconv's valid sets and output sizes of a (1, 3, H, W) model (read from PyTorch, or `net`: the model
+    read another way, e.g. exported to ONNX) against running it at every size in `sizes` of each axis, the
+    other axis held at `held` (a size where it runs)."""
+    net = net if net is not None else from_torch(model, (1, 3, "H", "W"))
     valid, output = net.valid_inputs(), net.output_size()
     for dim in ("H", "W"):
         for n in sizes:

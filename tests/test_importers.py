@@ -412,9 +412,15 @@ def _onnx_modules() -> tuple[Any, Any]:
 
 
 def export(
-    module: nn.Module, path: Path, shape: tuple[int, ...], names: tuple[str, ...] = ("H", "W")
+    module: nn.Module,
+    path: Path,
+    shape: tuple[int, ...],
+    names: tuple[str, ...] = ("H", "W"),
+    dynamic: dict[int, str] | None = None,
+    **options: Any,
 ) -> Path:
-    """The TorchScript exporter (dynamo=False), which needs no onnxscript; the spatial axes dynamic."""
+    """The TorchScript exporter (dynamo=False), which needs no onnxscript; the spatial axes dynamic (`names`
+    from axis 2 on, or the axes `dynamic` names), `options` passed on (opset_version=17)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -425,7 +431,8 @@ def export(
                 dynamo=False,
                 input_names=["x"],
                 output_names=["y"],
-                dynamic_axes={"x": dict(enumerate(names, start=2))},
+                dynamic_axes={"x": dynamic if dynamic is not None else dict(enumerate(names, start=2))},
+                **options,
             )
         except (ImportError, ModuleNotFoundError) as error:
             pytest.skip(f"torch.onnx.export is unavailable here: {error}")

@@ -26,6 +26,8 @@ from symconv.nets.importers.torch import from_torch  # noqa: E402
 from symconv.nets.network import Network  # noqa: E402
 from symconv.nets.receptive import intervals  # noqa: E402
 
+from .test_importers import export as exported  # noqa: E402
+
 SIZES = range(1, 49)
 
 
@@ -89,15 +91,7 @@ class UNet(nn.Module):
 
 def export(model: nn.Module, shape: tuple[int, ...], path: Path) -> str:
     """The model exported as the README says: H and W dynamic, the TorchScript exporter."""
-    torch.onnx.export(
-        model.eval(),
-        torch.randn(*shape),
-        str(path),
-        dynamo=False,
-        input_names=["x"],
-        dynamic_axes={"x": {2: "H", 3: "W"}},
-    )
-    return str(path)
+    return str(exported(model.eval(), path, shape))
 
 
 @functools.cache
@@ -254,16 +248,7 @@ def test_onnx_ceil_mode_pool_read_as_onnxruntime_runs_it(tmp_path: Path) -> None
     # At opset 17 the standard's shape inference keeps a last ceil_mode window that starts in the end padding
     # (5 -> 4 here), which PyTorch and onnxruntime drop (5 -> 3): --convention ort reads what the runtime runs.
     pool = nn.AvgPool2d(2, 2, padding=1, ceil_mode=True)
-    path = str(tmp_path / "pool.onnx")
-    torch.onnx.export(
-        pool,
-        torch.randn(1, 1, 8, 8),
-        path,
-        dynamo=False,
-        opset_version=17,
-        input_names=["x"],
-        dynamic_axes={"x": {2: "H", 3: "W"}},
-    )
+    path = str(exported(pool, tmp_path / "pool.onnx", (1, 1, 8, 8), opset_version=17))
     net = symconv.network(path, input_shape="1,1,H,W", convention="ort")
     assert agrees_with_ort(net, path, [1, 1, "H", 8], "H") == []
     assert evaluate(net.output_size()["H"], {"H": 5}) == 3 == pool(torch.zeros(1, 1, 5, 8)).shape[2]

@@ -319,17 +319,21 @@ def test_an_assert_message_shows_the_size_not_the_tracer() -> None:
 
 class PadToSkip(nn.Module):
     """milesial's U-Net up step: the upsampled map padded to the skip's size with F.pad(x, [dx // 2,
-    dx - dx // 2, dy // 2, dy - dy // 2]), dx and dy computed from the sizes."""
+    dx - dx // 2, dy // 2, dy - dy // 2], mode), dx and dy computed from the sizes; `down` and `up` are the
+    (kernel, stride) of the strided convolution and the transposed one."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, down: tuple[int, int] = (3, 2), up: tuple[int, int] = (2, 2), mode: str = "constant"
+    ) -> None:
         super().__init__()
-        self.down = nn.Conv2d(3, 8, 3, stride=2)
-        self.up = nn.ConvTranspose2d(8, 3, 2, stride=2)
+        self.down = nn.Conv2d(3, 8, down[0], stride=down[1])
+        self.up = nn.ConvTranspose2d(8, 3, up[0], stride=up[1])
+        self.mode = mode
 
     def forward(self, x: Any) -> Any:
         y = self.up(self.down(x))
         dy, dx = x.size()[2] - y.size()[2], x.size()[3] - y.size()[3]
-        y = nn.functional.pad(y, [dx // 2, dx - dx // 2, dy // 2, dy - dy // 2])
+        y = nn.functional.pad(y, [dx // 2, dx - dx // 2, dy // 2, dy - dy // 2], mode=self.mode)
         return torch.cat([x, y], dim=1)
 
 
@@ -340,19 +344,11 @@ def test_pads_computed_from_sizes_in_an_onnx_export(tmp_path: Any) -> None:
     pytest.importorskip("onnx")
     from symconv.nets.importers.onnx import from_onnx
 
-    from .running import spatial_output
     from .test_importers import export
 
     model = PadToSkip().eval()
     net = from_onnx(export(model, tmp_path / "pad.onnx", (1, 3, 32, 32)), (1, 3, "H", "W"))
-    valid, output = net.valid_inputs(), net.output_size()
-    for dim in ("H", "W"):
-        for n in range(1, 41):
-            at = {"H": n, "W": 16} if dim == "H" else {"H": 16, "W": n}
-            got = spatial_output(model, at["H"], at["W"])
-            assert (n in valid[dim]) == (got is not None), (dim, n)
-            if got is not None:
-                assert tuple(int(evaluate(output[d], at)) for d in ("H", "W")) == got, (dim, n)
+    agrees_with_torch(model, range(1, 41), 16, net)
 
 
 class PatchMerging(nn.Module):
@@ -421,19 +417,11 @@ def test_resizes_to_computed_sizes_and_by_a_quarter_from_onnx(tmp_path: Any, mod
     from symconv.nets.importers.onnx import from_onnx
     from symconv.nets.receptive import intervals
 
-    from .running import spatial_output
     from .test_importers import export
 
     model = ResizeToSkip(mode).eval()
     net = from_onnx(export(model, tmp_path / "resize.onnx", (1, 3, 32, 32)), (1, 3, "H", "W"))
-    valid, output = net.valid_inputs(), net.output_size()
-    for dim in ("H", "W"):
-        for n in range(1, 41):
-            at = {"H": n, "W": 16} if dim == "H" else {"H": 16, "W": n}
-            got = spatial_output(model, at["H"], at["W"])
-            assert (n in valid[dim]) == (got is not None), (dim, n)
-            if got is not None:
-                assert tuple(int(evaluate(output[d], at)) for d in ("H", "W")) == got, (dim, n)
+    agrees_with_torch(model, range(1, 41), 16, net)
     read = from_torch(model, (1, 3, "H", "W"))
     for size in (17, 24, 33):
         assert intervals(net, size, dim="H") == intervals(read, size, dim="H"), size

@@ -8,8 +8,8 @@ the set) gives, and names the rule symconv breaks.
 
 from __future__ import annotations
 
+import functools
 import random
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,9 @@ torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
 from symconv.nets.importers.torch import from_torch  # noqa: E402
+
+from .test_importers import export  # noqa: E402
+from .test_new_user_models_more import PadToSkip  # noqa: E402
 
 INT64_MAX = 2**63 - 1
 
@@ -349,24 +352,6 @@ def test_in_features_that_no_size_fits_are_refused_where_pytorch_never_runs() ->
 # ---- ONNX: sizes computed in the graph, against onnxruntime ----------------------------------------------------
 
 
-def _export(model: nn.Module, path: Path, shape: tuple[int, ...], dynamic: dict[int, str]) -> Path:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            torch.onnx.export(
-                model,
-                (torch.zeros(*shape),),
-                str(path),
-                dynamo=False,
-                input_names=["x"],
-                output_names=["y"],
-                dynamic_axes={"x": dynamic},
-            )
-        except (ImportError, ModuleNotFoundError) as error:
-            pytest.skip(f"torch.onnx.export is unavailable here: {error}")
-    return path
-
-
 def _runtime(path: Path) -> Any:
     ort = pytest.importorskip("onnxruntime")
     options = ort.SessionOptions()
@@ -401,19 +386,8 @@ class PadSkipToUp(nn.Module):
         return torch.cat([x, y], dim=1)
 
 
-class UpPaddedToSkip(nn.Module):
-    """milesial's up step with reflect padding of the computed amounts."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.down = nn.Conv2d(3, 8, 5, stride=3)
-        self.up = nn.ConvTranspose2d(8, 3, 3, stride=3)
-
-    def forward(self, x: Any) -> Any:
-        y = self.up(self.down(x))
-        dy, dx = x.size()[2] - y.size()[2], x.size()[3] - y.size()[3]
-        y = nn.functional.pad(y, [dx // 2, dx - dx // 2, dy // 2, dy - dy // 2], mode="reflect")
-        return torch.cat([x, y], dim=1)
+# milesial's up step with reflect padding of the computed amounts
+UpPaddedToSkip = functools.partial(PadToSkip, (5, 3), (3, 3), "reflect")
 
 
 class PadsOfSizes(nn.Module):
@@ -430,7 +404,7 @@ def test_onnx_sizes_computed_from_sizes_agree_with_onnxruntime(make: Any, tmp_pa
     pytest.importorskip("onnx")
     from symconv.nets.importers.onnx import from_onnx
 
-    path = _export(make().eval(), tmp_path / "m.onnx", (1, 3, 32, 32), {2: "H", 3: "W"})
+    path = export(make().eval(), tmp_path / "m.onnx", (1, 3, 32, 32))
     runtime = _runtime(path)
     net = from_onnx(path, (1, 3, "H", "W"), convention="ort")
     valid, output = net.valid_inputs(), net.output_size()
@@ -448,7 +422,7 @@ def test_onnx_linear_after_flatten_of_a_3d_map_agrees_with_onnxruntime(tmp_path:
     from symconv.nets.importers.onnx import from_onnx
 
     model = LINEAR_CASES["conv3d, W free"][0]().eval()
-    path = _export(model, tmp_path / "m.onnx", (1, 1, 15, 17, 21), {4: "W"})
+    path = export(model, tmp_path / "m.onnx", (1, 1, 15, 17, 21), dynamic={4: "W"})
     runtime = _runtime(path)
     valid = from_onnx(path, (1, 1, 15, 17, "W"), convention="ort").valid_inputs()["W"]
     assert [w for w in range(1, 151) if w in valid] == [
@@ -526,7 +500,7 @@ def test_a_pad_that_crops_as_much_as_it_adds_agrees_with_onnxruntime(tmp_path: P
         def forward(self, x: Any) -> Any:
             return nn.functional.pad(x, [0, 0, 3, -3])
 
-    path = _export(PadThenCrop().eval(), tmp_path / "m.onnx", (1, 3, 32, 32), {2: "H", 3: "W"})
+    path = export(PadThenCrop().eval(), tmp_path / "m.onnx", (1, 3, 32, 32))
     runtime = _runtime(path)
     valid = from_onnx(path, (1, 3, "H", "W"), convention="ort").valid_inputs()["H"]
     assert [h for h in range(1, 11) if h in valid] == [
